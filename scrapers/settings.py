@@ -1,0 +1,65 @@
+"""Scrapy settings: the crawl policy of DESIGN.md. Environment variables override the defaults."""
+
+import os
+
+BOT_NAME = "keitrucks"
+SPIDER_MODULES = ["scrapers.spiders"]
+NEWSPIDER_MODULE = "scrapers.spiders"
+
+#: Where users can read what this crawler is and how to reach its operator.
+KEITRUCKS_CONTACT_URL = os.getenv(
+    "KEITRUCKS_CONTACT_URL", "https://github.com/keitrucks/keitrucks#contact"
+)
+USER_AGENT = os.getenv(
+    "KEITRUCKS_USER_AGENT",
+    f"Mozilla/5.0 (compatible; keitrucks/0.1; +{KEITRUCKS_CONTACT_URL})",
+)
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-US,en;q=0.8",
+}
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = float(os.getenv("KEITRUCKS_DOWNLOAD_DELAY", "1.5"))
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = os.getenv("KEITRUCKS_AUTOTHROTTLE", "1") == "1"
+AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = float(os.getenv("KEITRUCKS_DOWNLOAD_TIMEOUT", "30"))
+RETRY_TIMES = 2
+# 429 is a block, not a transient fault: the block detector stops the source instead.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = os.getenv("KEITRUCKS_LOG_LEVEL", "INFO")
+
+#: Requests one source may make in one night (a spider's ``request_budget`` overrides it).
+KEITRUCKS_REQUEST_BUDGET = int(os.getenv("KEITRUCKS_REQUEST_BUDGET", "400"))
+#: The crawl's "now": an ISO 8601 UTC time stamped on every listing (the demo sets each night).
+KEITRUCKS_AS_OF = os.getenv("KEITRUCKS_AS_OF")
+#: SQLite database the storage pipeline writes.
+KEITRUCKS_DB_PATH = os.getenv("KEITRUCKS_DB_PATH", "data/keitrucks.db")
+#: Items buffered before one write transaction.
+KEITRUCKS_BATCH_SIZE = int(os.getenv("KEITRUCKS_BATCH_SIZE", "200"))
+#: A run with fewer items than this share of the recent median is suspicious: nothing goes gone.
+KEITRUCKS_MIN_ITEMS_RATIO = float(os.getenv("KEITRUCKS_MIN_ITEMS_RATIO", "0.5"))
+#: Optional TOML configuration (searches, band, alerts); see keitrucks.example.toml.
+KEITRUCKS_CONFIG = os.getenv("KEITRUCKS_CONFIG")
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapers.middlewares.BudgetMiddleware": 50,
+    "scrapers.middlewares.BlockDetectionMiddleware": 600,
+}
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.normalize.NormalizePipeline": 300,
+    "pipelines.storage.SQLitePipeline": 900,
+}
+
+HTTPCACHE_ENABLED = os.getenv("KEITRUCKS_HTTPCACHE", "0") == "1"
+HTTPCACHE_DIR = "httpcache"
