@@ -1,0 +1,91 @@
+"""Shared test fixtures: saved pages as Scrapy responses, the sample server, crawls, databases."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, TextResponse
+
+from keitrucks.crawl import run_crawl
+from keitrucks.sample.site import SampleServer
+
+TESTS_DIR = Path(__file__).parent
+FIXTURES = TESTS_DIR / "fixtures"
+#: The team's shared folder of real pages and reference facts; absent on users' machines.
+SHARED = TESTS_DIR.parents[1] / "shared"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the expected JSON of golden tests from the current parsers (review the diff)",
+    )
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return request.config.getoption("--update-golden")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test when the folder is not there."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available (shared material lives outside the project)")
+    return path
+
+
+def response_for(path: Path, url: str, *, status: int = 200) -> TextResponse:
+    """A saved page as Scrapy would hand it to a callback."""
+    body = path.read_bytes()
+    cls = TextResponse if path.suffix == ".json" else HtmlResponse
+    return cls(url=url, body=body, encoding="utf-8", status=status)
+
+
+def check_golden(actual, expected_path: Path, update: bool) -> None:
+    """Compare JSON-able ``actual`` with the file; ``--update-golden`` rewrites it instead."""
+    text = json.dumps(actual, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if update or not expected_path.exists():
+        if not update:
+            pytest.fail(f"no golden file {expected_path}; run pytest --update-golden and review")
+        expected_path.write_text(text, encoding="utf-8")
+        return
+    assert json.loads(text) == json.loads(expected_path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sample_server():
+    with SampleServer() as server:
+        yield server
+
+
+@pytest.fixture
+def crawl(tmp_path):
+    """crawl(spider, server, night_as_of, **kw) -> CrawlResult, into tmp_path/'crawl.db'."""
+
+    def _crawl(spider: str, server: SampleServer, as_of: str, db: Path | None = None, **kw):
+        db = db or tmp_path / "crawl.db"
+        return run_crawl(
+            spider,
+            db=db,
+            base_url=server.base_url,
+            as_of=as_of,
+            log_path=tmp_path / f"{spider}.log",
+            timeout=300,
+            **kw,
+        )
+
+    return _crawl
+
+
+def rows(db: Path, sql: str, params=()) -> list[dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
