@@ -46,7 +46,9 @@ class BudgetMiddleware(_SpiderCloser):
     def budget(self) -> int:
         spider = self.crawler.spider
         own = getattr(spider, "request_budget", None)
-        return int(own if own is not None else self.crawler.settings.getint("KEITRUCKS_REQUEST_BUDGET"))
+        return int(
+            own if own is not None else self.crawler.settings.getint("KEITRUCKS_REQUEST_BUDGET")
+        )
 
     def process_request(self, request: Request):
         if request.url.endswith("/robots.txt"):

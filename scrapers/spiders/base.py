@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import scrapy
 
 from keitrucks.config import load_config
-
-
-def utc_iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+from keitrucks.dates import normalize_as_of, now_iso
 
 
 class ListingSpider(scrapy.Spider):
@@ -46,7 +42,7 @@ class ListingSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         as_of = spider._as_of_arg or crawler.settings.get("KEITRUCKS_AS_OF")
-        spider.scraped_at = normalize_as_of(as_of) if as_of else utc_iso(datetime.now(UTC))
+        spider.scraped_at = normalize_as_of(as_of) if as_of else now_iso()
         config = load_config(crawler.settings.get("KEITRUCKS_CONFIG"))
         spider.config = config
         spider.source_config = config["sources"].get(spider.name, {})
@@ -73,14 +69,3 @@ class ListingSpider(scrapy.Spider):
     def on_error(self, failure) -> None:
         self.count("request_failed")
         self.logger.warning("Request failed: %s (%s)", failure.request.url, failure.value)
-
-
-def normalize_as_of(value: str) -> str:
-    """ISO 8601 UTC from "2026-11-24" or "2026-11-24T06:00:00Z"; a date means 06:00 UTC."""
-    text = value.strip()
-    if len(text) == 10:
-        text += "T06:00:00+00:00"
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return utc_iso(dt)

@@ -1,0 +1,158 @@
+"""The ``keitrucks`` command: one subcommand per job. Each command's docstring is its help."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from keitrucks.config import ConfigError, enabled_sources, known_sources, load_config
+
+DEFAULT_DB = "data/keitrucks.db"
+DEFAULT_REPORTS = "data/reports"
+DEMO_DB = "data/demo.db"
+DEMO_REPORTS = "data/reports/demo"
+
+
+def _config(ctx: click.Context) -> dict:
+    try:
+        return load_config(ctx.obj.get("config_path"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="KEITRUCKS_CONFIG",
+    help="TOML configuration (searches, sources, band, alerts). Default: built-in defaults.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail to stderr.")
+@click.version_option(package_name="keitrucks")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Kei Truck Tracker: nightly used kei truck listings, price history, reports and alerts."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    _config(ctx)  # fail early, in one line, on a bad configuration
+
+
+def _sources_option(f):
+    return click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        type=click.Choice(known_sources()),
+        help="Only this source (repeatable). Default: every enabled source.",
+    )(f)
+
+
+def _print_outcome(prefix: str):
+    def progress(source, outcome) -> None:
+        mark = "ok " if outcome.ok else "FAIL"
+        click.echo(f"{prefix} {source:<14} {mark} {outcome.line.removeprefix('ok: ')}")
+
+    return progress
+
+
+@cli.command()
+@click.option("--db", default=DEMO_DB, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--out", default=DEMO_REPORTS, show_default=True, type=click.Path(file_okay=False))
+@click.pass_context
+def demo(ctx: click.Context, db: str, out: str) -> None:
+    """Run three nights on the bundled sample marketplace, offline, then report and alert.
+
+    Starts a local server on 127.0.0.1 serving data/sample/, crawls each night with that
+    night's date as the as-of time, and writes reports and alerts as a night would. Starts
+    from a clean demo database each time.
+    """
+    from keitrucks.demo import run_demo
+
+    config = _config(ctx)
+    started = time.monotonic()
+    summary = run_demo(Path(db), Path(out), config=config, echo=click.echo)
+    click.echo(summary.text(time.monotonic() - started))
+    if not summary.ok:
+        raise click.ClickException("the demo did not complete cleanly (see the lines above)")
+
+
+@cli.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--out", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False))
+@click.option("--as-of", help="Stamp listings with this date instead of now (YYYY-MM-DD).")
+@click.option("--dry-run-alerts", is_flag=True, help="Work out alerts but send nothing.")
+@_sources_option
+@click.pass_context
+def nightly(ctx, db, out, as_of, dry_run_alerts, sources) -> None:
+    """The whole night once against the live sites: crawl, report, alerts.
+
+    Exits non-zero when any source failed; failed runs are recorded and mark nothing gone.
+    """
+    from keitrucks.night import run_night
+
+    config = _config(ctx)
+    chosen = list(sources) or enabled_sources(config)
+    result = run_night(
+        Path(db), Path(out), config=config, config_path=ctx.obj["config_path"], sources=chosen,
+        as_of=as_of, dry_run_alerts=dry_run_alerts, progress=_print_outcome("crawl"),
+        echo=click.echo,
+    )  # fmt: skip
+    if not result.ok:
+        failed = [o.source for o in result.outcomes if not o.ok]
+        raise click.ClickException(f"{len(failed)} source(s) failed: {', '.join(failed)}")
+
+
+@cli.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--base-url", help="Crawl a local copy (e.g. the sample server) instead of the sites."
+)
+@click.option("--as-of", help="Stamp listings with this date instead of now (YYYY-MM-DD).")
+@_sources_option
+@click.pass_context
+def crawl(ctx, db, base_url, as_of, sources) -> None:
+    """Crawl sources into the database (no report, no alerts)."""
+    from keitrucks.night import crawl_sources
+
+    config = _config(ctx)
+    outcomes = crawl_sources(
+        Path(db), list(sources) or enabled_sources(config), as_of=as_of, base_url=base_url,
+        config_path=ctx.obj["config_path"], log_dir=Path(db).parent / "logs",
+        progress=_print_outcome("crawl"),
+    )  # fmt: skip
+    if not all(o.ok for o in outcomes):
+        raise click.ClickException("some sources failed (see above)")
+
+
+def main() -> None:
+    try:
+        cli(obj={})
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+def _register_optional() -> None:
+    """Commands whose modules live in other packages."""
+    from analysis.cli import report, serve
+
+    cli.add_command(report)
+    cli.add_command(serve)
+    from analysis.alerts_cli import alerts
+
+    cli.add_command(alerts)
+
+
+try:
+    _register_optional()
+except ImportError as exc:  # while a package is being built, the rest of the CLI still works
+    logging.getLogger(__name__).debug("optional commands unavailable: %s", exc)

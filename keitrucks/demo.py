@@ -1,0 +1,111 @@
+"""The whole night, three times, on the bundled sample marketplace: offline and reproducible."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keitrucks.dates import normalize_as_of
+from keitrucks.night import NightResult, crawl_sources, report_and_alert
+from keitrucks.sample.catalog import NIGHTS, SOURCES
+from keitrucks.sample.site import SAMPLE_DIR, SampleServer
+from pipelines.storage import open_db
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoSummary:
+    db: Path
+    out: Path
+    nights: list[NightResult] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.ok for n in self.nights)
+
+    def text(self, seconds: float) -> str:
+        t = self.totals
+        lines = [
+            "",
+            f"Demo finished in {seconds:.0f}s: {len(self.nights)} nights, "
+            f"{t.get('sources', 0)} sources.",
+            f"  listings         {t.get('listings', 0)} ({t.get('trucks', 0)} kei trucks, "
+            f"{t.get('active', 0)} still for sale)",
+            f"  price changes    {t.get('price_changes', 0)}",
+            f"  gone             {t.get('gone', 0)}",
+            f"  relisted         {t.get('relisted', 0)}",
+            f"  alerts           {t.get('alerts', 0)}",
+            f"  database         {self.db}",
+            f"  reports          {self.nights[-1].report_folder if self.nights else self.out}",
+            f"Explore: sqlite3 {self.db} 'select * from active_trucks limit 5'"
+            f"   or   keitrucks serve --db {self.db}",
+        ]
+        return "\n".join(lines)
+
+
+def _remove_db(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def _totals(db: Path) -> dict[str, Any]:
+    conn = open_db(db)
+    try:
+        one = lambda sql: next(conn.query(sql))["n"]  # noqa: E731
+        return {
+            "listings": one("SELECT count(*) AS n FROM listings"),
+            "trucks": one("SELECT count(*) AS n FROM listings WHERE kind = 'kei_truck'"),
+            "active": one("SELECT count(*) AS n FROM listings WHERE status = 'active'"),
+            "sources": one("SELECT count(DISTINCT source) AS n FROM listings"),
+            "price_changes": one(
+                "SELECT count(*) AS n FROM price_history WHERE event = 'price_change'"
+            ),
+            "gone": one("SELECT count(*) AS n FROM price_history WHERE event = 'gone'"),
+            "relisted": one("SELECT count(*) AS n FROM price_history WHERE event = 'relisted'"),
+            "alerts": one("SELECT count(*) AS n FROM alerts"),
+        }
+    finally:
+        conn.close()
+
+
+def run_demo(
+    db: Path,
+    out: Path,
+    *,
+    config: dict[str, Any],
+    echo: Callable[[str], None] = logger.info,
+    sample_dir: Path = SAMPLE_DIR,
+) -> DemoSummary:
+    """Crawl the three sample nights into a fresh ``db``; report and alert after each night."""
+    _remove_db(db)
+    summary = DemoSummary(db=db, out=out)
+    with SampleServer(sample_dir) as server:
+        echo(f"Sample marketplace on {server.base_url} (offline); database {db}")
+        for index, night in enumerate(NIGHTS, start=1):
+            server.night = index
+            as_of = normalize_as_of(night)
+            result = NightResult(as_of=as_of)
+
+            def progress(source, outcome, index=index, night=night):
+                mark = "ok  " if outcome.ok else "FAIL"
+                echo(f"night {index}/{len(NIGHTS)} {night} {source:<14} {mark} "
+                     f"{outcome.line.removeprefix('ok: ')}")  # fmt: skip
+
+            result.outcomes = crawl_sources(
+                db, list(SOURCES), as_of=as_of, base_url=server.base_url,
+                log_dir=db.parent / "logs", progress=progress,
+            )  # fmt: skip
+            result.report_folder, result.alerts = report_and_alert(
+                db, out, as_of=as_of, config=config, echo=echo
+            )
+            raised = len(result.alerts.raised) if result.alerts is not None else 0
+            echo(f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, "
+                 f"{raised} alert(s)")  # fmt: skip
+            summary.nights.append(result)
+    summary.totals = _totals(db)
+    return summary
