@@ -63,6 +63,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "daily_cap": 20,
     },
     "notify": {"urls": [], "mode": "digest"},
+    "schedule": {"cron": "30 2 * * *", "timezone": None, "jitter_seconds": 600},
     "fx": {"JPY": 0.0067},
 }
 

@@ -124,7 +124,9 @@ def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
         short = model.split(" ", 1)[1]
         code = c4 if is_4wd else c2
         show_code = rng.random() < 0.35
-        title = f"{year} {model} {words} mini truck" if n % 3 else f"{year} {short} kei truck {words}"
+        title = (
+            f"{year} {model} {words} mini truck" if n % 3 else f"{year} {short} kei truck {words}"
+        )
         unit = "km" if km else "miles"
         desc = (
             f"{year} {model}{' ' + code if show_code else ''}, {words}, "
@@ -245,7 +247,9 @@ def _bringatrailer_trucks(rng: random.Random) -> list[SampleTruck]:
         miles = rng.randint(3, 60) * 1000
         final = _round(typical * rng.uniform(0.9, 1.5) * (1.0 if is_4wd else 0.85), 50)
         drive = "4WD" if is_4wd else "RWD"
-        title = f"{miles // 1000}k-Mile {year} {model} {drive}" if n % 2 else f"{year} {model} {drive}"
+        title = (
+            f"{miles // 1000}k-Mile {year} {model} {drive}" if n % 2 else f"{year} {model} {drive}"
+        )
         desc = (
             f"This {year} {model} is a {'four' if is_4wd else 'two'}-wheel-drive kei truck "
             f"powered by a {cc}cc three-cylinder paired with a five-speed manual transaxle."
