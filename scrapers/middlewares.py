@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 
 from scrapers.blocking import block_reason
 
@@ -22,9 +24,9 @@ class _SpiderCloser:
         if self.closing:
             return
         self.closing = True
-        from scrapy.utils.defer import deferred_from_coro
-
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+        closing = self.crawler.engine.close_spider_async(reason=reason)
+        if inspect.iscoroutine(closing):
+            deferred_from_coro(closing)
 
 
 class BudgetMiddleware(_SpiderCloser):
