@@ -18,7 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "False",
-    "RANDOMIZE_DOWNLOAD_DELAY": "False",
+    "DOWNLOAD_DELAY_JITTER": "0",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "4",
     "RETRY_TIMES": "1",
     "DOWNLOAD_TIMEOUT": "10",

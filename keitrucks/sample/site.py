@@ -85,6 +85,8 @@ class SampleServer:
         self.night = night
         self.overrides: dict[str, dict] = {}
         self.requests: list[str] = []
+        #: (n, seconds): every request after the n-th waits this long (a site slowing down).
+        self.slow_after: tuple[int, float] | None = None
         self._routes_cache: dict[int, dict] = {}
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -109,6 +111,8 @@ class SampleServer:
 
     def answer(self, target: str) -> tuple[int, str, bytes, dict]:
         key = normalize_target(target)
+        if self.slow_after and len(self.requests) > self.slow_after[0]:
+            threading.Event().wait(self.slow_after[1])
         if key in self.overrides:
             o = self.overrides[key]
             if o["delay"]:

@@ -1,0 +1,572 @@
+"""Bring a Trailer (https://bringatrailer.com): auction results and live auctions of a model.
+
+A model page (``/honda/acty/``) embeds its 24 most recent completed auctions as
+``var auctionsCompletedInitialData = {...}`` (sold price or high bid, end time, excerpt) and shows
+its live auctions as ``div.listing-card`` cards (current bid). Its
+``BAT_MODEL_LISTINGS_COMPLETED_TOOLBAR`` holds the REST nonce and URL of the ``listings-filter``
+endpoint, whose JSON answer pages through the whole history with the same item shape. A listing
+page adds the "BaT Essentials" (chassis, miles, engine, transmission, drivetrain, seller type).
+The models directory (``/models/``) links every model page.
+
+Parsers do not judge whether an item is a kei truck (normalization does); they skip items
+without an id. ``attributes["ended_at"]`` is the auction end as ISO 8601 UTC, from the unix
+``timestamp_end`` (kept verbatim in ``attributes["timestamp_end"]``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from parsel import Selector
+
+from scrapers.items import Listing
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "bringatrailer"
+#: Text every valid model page carries (the block detector's anchor).
+MODEL_PAGE_ANCHOR = "auctionsCompletedInitialData"
+COMPLETED_VAR = "auctionsCompletedInitialData"
+TOOLBAR_VAR = "BAT_MODEL_LISTINGS_COMPLETED_TOOLBAR"
+
+_RESULT = re.compile(
+    r"(?P<word>Sold for|Bid to|Current Bid:?)\s*(?P<amount>(?:[A-Z]{3}\s*)?[^\d\s]*\s*[\d,.]+)"
+    r"(?:.*?\bon\s+(?P<date>\d{1,2}/\d{1,2}/\d{2,4}))?",
+    re.I | re.S,
+)
+_BASIS = {
+    "sold for": ("sold", "sold"),
+    "bid to": ("bid_to", "ended"),
+    "current bid": ("bid", "live"),
+}
+_WITHDRAWN = re.compile(r"\s*withdrawn\b", re.I)
+_CURRENCY = re.compile(r"^\s*([A-Z]{3})\b")
+_TITLE_YEAR = re.compile(r"\b(19[0-9]{2}|20[0-9]{2})\b")
+_TITLE_MILES = re.compile(r"^\s*([\d,.]+k?)-(Mile|Kilometer)\b", re.I)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+# "Listing Details" lines, tried in order; the first pattern that matches names the line.
+_DETAIL_KINDS = (
+    ("mileage", re.compile(r"\d[\d,.]*k?\s*(miles|kilometers|km)\b|\bTMU\b", re.I)),
+    ("transmission", re.compile(r"\b(manual|automatic|transmission|transaxle|cvt)\b", re.I)),
+    (
+        "drive",
+        re.compile(r"\b(4WD|AWD|2WD|RWD|FWD|4x4|4x2|(four|all|rear|front|two)-wheel)\b", re.I),
+    ),
+    ("engine", re.compile(r"\b(\d+cc|\d\.\d+L|cylinder|flat-|inline|v\d+|engine|turbo)", re.I)),
+    ("paint", re.compile(r"\bpaint\b", re.I)),
+    ("upholstery", re.compile(r"\b(upholstery|interior|vinyl|cloth|leather)\b", re.I)),
+)
+
+
+@dataclass
+class Toolbar:
+    """The completed-results toolbar: what a ``listings-filter`` POST needs."""
+
+    rest_nonce: str | None
+    rest_url: str | None
+
+
+@dataclass
+class ResultsPage:
+    """One page of completed auctions (embedded in a model page or from ``listings-filter``)."""
+
+    listings: list[Listing] = field(default_factory=list)
+    items_total: int | None = None
+    pages_total: int | None = None
+    page_current: int | None = None
+    #: the model's keyword page ids: the ``base_filter`` of a ``listings-filter`` request.
+    keyword_pages: list[int] = field(default_factory=list)
+    #: items dropped because they carry no id.
+    skipped: int = 0
+
+
+@dataclass
+class ModelPage:
+    #: None when the page has no decodable ``auctionsCompletedInitialData``.
+    completed: ResultsPage | None
+    live: list[Listing]
+    toolbar: Toolbar | None
+
+
+@dataclass(frozen=True)
+class Result:
+    """An auction outcome as BaT words it: "Sold for USD $X on M/D/YY", "Bid to ...", ..."""
+
+    price_basis: str
+    status_raw: str
+    amount: str
+    date: str | None
+
+
+def clean_text(value: Any) -> str | None:
+    """Text without tags or entities, whitespace collapsed; None when empty."""
+    if value is None:
+        return None
+    text = _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", str(value)))).strip()
+    return text or None
+
+
+def parse_result_text(text: str | None) -> Result | None:
+    """The outcome in a ``sold_text`` / ``.listing-available-info`` text, None if not worded so."""
+    cleaned = clean_text(text)
+    match = _RESULT.search(cleaned) if cleaned else None
+    if not match:
+        return None
+    basis, status = _BASIS[match["word"].lower().rstrip(":")]
+    return Result(basis, status, _SPACE.sub(" ", match["amount"]).strip(), match["date"])
+
+
+def currency_of(amount: str | None) -> str | None:
+    """The ISO code an amount opens with: "USD" from "USD $4,444"."""
+    match = _CURRENCY.match(amount or "")
+    return match[1] if match else None
+
+
+def ended_at(timestamp: Any) -> str | None:
+    """ISO 8601 UTC of a unix time stamp (int or digits), None when absent or not a number."""
+    try:
+        seconds = int(str(timestamp).strip())
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def extract_js_object(text: str, var_name: str) -> dict | None:
+    """The object literal assigned by ``var <var_name> = {...}``, decoded from its first ``{``.
+
+    The statement ends with ``;`` and a CDATA comment, so only a raw decoder (which stops at the
+    end of the object) reads it reliably.
+    """
+    match = re.search(rf"\bvar\s+{re.escape(var_name)}\s*=\s*", text)
+    if not match:
+        return None
+    start = text.find("{", match.end())
+    if start < 0:
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        logger.warning("%s is not valid JSON", var_name)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _title_year(title: str | None) -> str | None:
+    """The model year in a title, after any mileage prefix ("2000-Mile 1995 ..." -> "1995")."""
+    match = _TITLE_YEAR.search(_TITLE_MILES.sub("", title or "", count=1))
+    return match[1] if match else None
+
+
+def _title_mileage(title: str | None) -> str | None:
+    """BaT titles often open with the mileage: "15k-Mile 2018 ..." -> "15k-Mile"."""
+    match = _TITLE_MILES.match(title or "")
+    return match[0].strip() if match else None
+
+
+def _flag_country(flag_html: Any) -> str | None:
+    if not isinstance(flag_html, str) or not flag_html:
+        return None
+    return clean_text(Selector(text=flag_html).css("img::attr(alt)").get())
+
+
+def _outcome(result: Result | None, active: bool, amount: str | None, text: str | None = None):
+    """(price_raw, price_basis, status_raw): a worded result wins; a live item shows its bid."""
+    if result is not None:
+        return result.amount, result.price_basis, result.status_raw
+    if active and amount:
+        return amount, "bid", "live"
+    if text and _WITHDRAWN.match(text):
+        return None, None, "withdrawn"
+    return amount, None, "live" if active else None
+
+
+def parse_result_item(item: dict, scraped_at: str | None, base_url: str) -> Listing | None:
+    """One completed (or, in ``listings-filter`` answers, live) auction; None without an id."""
+    if not isinstance(item, dict) or item.get("id") in (None, ""):
+        return None
+    listing_id = str(item["id"])
+    title = clean_text(item.get("title"))
+    sold_text = clean_text(item.get("sold_text"))
+    result = parse_result_text(sold_text)
+    bid = clean_text(item.get("current_bid_formatted")) if item.get("current_bid") else None
+    price_raw, price_basis, status_raw = _outcome(result, bool(item.get("active")), bid, sold_text)
+    attributes = {}
+    if sold_text:
+        attributes["sold_text"] = sold_text
+    end_key = "ends_at" if status_raw == "live" else "ended_at"
+    attributes.update(_end_attributes(item.get("timestamp_end"), end_key))
+    if result is not None and result.date:
+        attributes["result_date"] = result.date
+    if item.get("country_code"):
+        attributes["country_code"] = str(item["country_code"])
+    if item.get("noreserve"):
+        attributes["no_reserve"] = "yes"
+    url = item.get("url") or f"/?p={listing_id}"
+    thumbnail = item.get("thumbnail_url")
+    year = item.get("year")
+    return Listing(
+        source=SOURCE,
+        listing_id=listing_id,
+        url=urljoin(base_url, url),
+        scraped_at=scraped_at,
+        title=title,
+        description=clean_text(item.get("excerpt")),
+        price_raw=price_raw,
+        currency_raw=clean_text(item.get("currency")) if price_raw else None,
+        location_raw=clean_text(item.get("country"))
+        or _flag_country(item.get("country_flag"))
+        or clean_text(item.get("country_code_alpha3")),
+        year_raw=str(year) if year not in (None, "") else _title_year(title),
+        mileage_raw=_title_mileage(title),
+        attributes=attributes,
+        price_basis=price_basis,
+        image_urls=[urljoin(base_url, thumbnail)] if thumbnail else [],
+        latitude=_float_or_none(item.get("lat")),
+        longitude=_float_or_none(item.get("lon")),
+        status_raw=status_raw,
+    )
+
+
+def _end_attributes(timestamp: Any, iso_key: str) -> dict[str, str]:
+    """``timestamp_end`` verbatim plus its ISO 8601 UTC form under ``iso_key``."""
+    if timestamp in (None, "") or ended_at(timestamp) is None:
+        return {}
+    return {"timestamp_end": str(timestamp).strip(), iso_key: ended_at(timestamp)}
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_results(data: dict, base_url: str, scraped_at: str | None) -> ResultsPage:
+    """A results object (``items`` plus totals) as embedded or as ``listings-filter`` answers."""
+    items = data.get("items") or []
+    listings = []
+    skipped = 0
+    for item in items:
+        listing = parse_result_item(item, scraped_at, base_url)
+        if listing is None:
+            skipped += 1
+        else:
+            listings.append(listing)
+    base_filter = data.get("base_filter") or {}
+    keyword_pages = base_filter.get("keyword_pages") if isinstance(base_filter, dict) else None
+    return ResultsPage(
+        listings=listings,
+        items_total=_int_or_none(data.get("items_total")),
+        pages_total=_int_or_none(data.get("pages_total")),
+        page_current=_int_or_none(data.get("page_current")),
+        keyword_pages=[int(k) for k in keyword_pages or [] if _int_or_none(k) is not None],
+        skipped=skipped,
+    )
+
+
+def parse_completed_data(response) -> dict | None:
+    """The decoded ``auctionsCompletedInitialData`` object, or None when absent or broken."""
+    script = response.css("script#bat-theme-auctions-completed-initial-data::text").get()
+    data = extract_js_object(script, COMPLETED_VAR) if script else None
+    if data is None:
+        data = extract_js_object(response.text, COMPLETED_VAR)
+    return data
+
+
+def parse_toolbar(response) -> Toolbar | None:
+    """``restNonce`` and ``restUrlListingsFilter`` of the completed-results toolbar."""
+    data = extract_js_object(response.text, TOOLBAR_VAR)
+    if data is None:
+        return None
+    return Toolbar(
+        rest_nonce=clean_text(data.get("restNonce")),
+        rest_url=clean_text(data.get("restUrlListingsFilter")),
+    )
+
+
+def parse_live_card(card: Selector, base_url: str, scraped_at: str | None) -> Listing | None:
+    """One ``div.listing-card`` of the live auctions grid (current bid, end time)."""
+    listing_id = clean_text(card.attrib.get("data-listing_id"))
+    if not listing_id:
+        return None
+    link = card.css("h3 a")
+    href = link.attrib.get("href") or card.css("a.image-overlay::attr(href)").get()
+    title = clean_text(" ".join(link.css("::text").getall())) or clean_text(
+        card.css(".thumbnail img::attr(alt)").get()
+    )
+    bid = clean_text(card.css(".bid-formatted::text").get())
+    results = clean_text(" ".join(card.css(".item-results ::text").getall()))
+    result = parse_result_text(results)
+    price_raw, price_basis, status_raw = _outcome(result, True, bid)
+    attributes = _end_attributes(card.attrib.get("data-timestamp_end"), "ends_at")
+    if results:
+        attributes["sold_text"] = results
+    country = clean_text(card.css(".show-country-name::text").get())
+    if country:
+        attributes["country"] = country
+    if card.css(".item-tag-noreserve"):
+        attributes["no_reserve"] = "yes"
+    image = card.css(".thumbnail img::attr(src)").get()
+    return Listing(
+        source=SOURCE,
+        listing_id=listing_id,
+        url=urljoin(base_url, href or f"/?p={listing_id}"),
+        scraped_at=scraped_at,
+        title=title,
+        description=clean_text(" ".join(card.css(".item-excerpt ::text").getall())),
+        price_raw=price_raw,
+        currency_raw=currency_of(price_raw),
+        location_raw=clean_text(card.css(".item-tag-currency img.countries-flags::attr(alt)").get())
+        or country,
+        year_raw=_title_year(title),
+        mileage_raw=_title_mileage(title),
+        attributes=attributes,
+        price_basis=price_basis,
+        image_urls=[urljoin(base_url, image)] if image else [],
+        status_raw=status_raw,
+    )
+
+
+def parse_live_cards(response, scraped_at: str | None) -> list[Listing]:
+    cards = response.css("div.listing-card[data-listing_id][data-timestamp_end]")
+    listings = [parse_live_card(card, response.url, scraped_at) for card in cards]
+    return [listing for listing in listings if listing is not None]
+
+
+def parse_model_page(response, scraped_at: str | None) -> ModelPage:
+    """Completed auctions (embedded JSON), live auction cards and the REST toolbar of a model page."""
+    data = parse_completed_data(response)
+    completed = parse_results(data, response.url, scraped_at) if data is not None else None
+    return ModelPage(
+        completed=completed,
+        live=parse_live_cards(response, scraped_at),
+        toolbar=parse_toolbar(response),
+    )
+
+
+def parse_listings_filter(response, scraped_at: str | None) -> ResultsPage | None:
+    """A ``listings-filter`` JSON answer; None when it is not a results object."""
+    try:
+        data = json.loads(response.text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return None
+    return parse_results(data, response.url, scraped_at)
+
+
+def listings_filter_body(keyword_pages: list[int], page: int, per_page: int = 48) -> dict:
+    """The POST body of a ``listings-filter`` request for one model, newest results first.
+
+    The model filter must sit inside ``base_filter``: at the top level it is silently ignored and
+    the endpoint answers with every listing on the site. ``per_page`` above 48 gives HTTP 400.
+    """
+    return {
+        "page": page,
+        "per_page": per_page,
+        "get_items": 1,
+        "sort": "td",
+        "base_filter": {"keyword_pages": list(keyword_pages)},
+    }
+
+
+def _classify_detail(line: str) -> str | None:
+    for kind, pattern in _DETAIL_KINDS:
+        if pattern.search(line):
+            return kind
+    return None
+
+
+def parse_listing_details(response) -> dict[str, str]:
+    """The "Listing Details" lines of the BaT Essentials, by kind (chassis, mileage, drive ...).
+
+    Lines that fit no kind are kept, joined, under "other".
+    """
+    details: dict[str, str] = {}
+    others = []
+    for item in response.css(".essentials .item"):
+        label = clean_text(item.css("strong::text").get())
+        if label != "Listing Details":
+            continue
+        for li in item.css("ul > li"):
+            line = clean_text(" ".join(li.css("::text").getall()))
+            if not line:
+                continue
+            if line.lower().startswith("chassis"):
+                details["chassis"] = line.split(":", 1)[-1].strip()
+                continue
+            kind = _classify_detail(line)
+            if kind and kind not in details:
+                details[kind] = line
+            else:
+                others.append(line)
+    if others:
+        details["other"] = "; ".join(others)
+    return details
+
+
+def _essential(response, label: str) -> str | None:
+    """The value after "<strong>Label</strong>:" in the BaT Essentials."""
+    for item in response.css(".essentials .item"):
+        if clean_text(item.css("strong::text").get()) == label:
+            parts = item.xpath("./strong/following-sibling::node()").getall()
+            return clean_text(" ".join(parts).lstrip().lstrip(":#"))
+    return None
+
+
+def _listing_stats(response) -> dict[str, str]:
+    stats = {}
+    for row in response.css("table.listing-stats tr"):
+        label = clean_text(" ".join(row.css(".listing-stats-label ::text").getall()))
+        value = clean_text(" ".join(row.css(".listing-stats-value ::text").getall()))
+        if label and value:
+            stats[label] = value
+    return stats
+
+
+def _json_ld_images(response) -> list[str]:
+    images: list[str] = []
+    for script in response.css('script[type="application/ld+json"]::text').getall():
+        try:
+            data = json.loads(script)
+        except json.JSONDecodeError:
+            continue
+        for node in data if isinstance(data, list) else [data]:
+            if not isinstance(node, dict) or node.get("@type") != "Product":
+                continue
+            image = node.get("image")
+            images.extend([image] if isinstance(image, str) else [i for i in image or [] if i])
+    return [response.urljoin(i) for i in images]
+
+
+def _shortlink_id(response) -> str | None:
+    href = response.css("link[rel=shortlink]::attr(href)").get()
+    ids = parse_qs(urlsplit(href).query).get("p") if href else None
+    return ids[0] if ids else None
+
+
+def parse_listing_page(
+    response, scraped_at: str | None, listing_id: str | None = None
+) -> Listing | None:
+    """One auction page: outcome, end time and the BaT Essentials facts.
+
+    The id comes from the page's shortlink (``/?p=<id>``), else ``listing_id``; None without one.
+    Missing essentials (no drivetrain line, say) stay None.
+    """
+    listing_id = _shortlink_id(response) or listing_id
+    if not listing_id:
+        return None
+    info = clean_text(" ".join(response.css(".listing-available-info ::text").getall()))
+    result = parse_result_text(info)
+    details = parse_listing_details(response)
+    attributes = {}
+    if info:
+        attributes["available_info"] = info
+    timestamp = response.css(".listing-available-info span.date::attr(data-timestamp)").get()
+    timestamp = timestamp or response.css("span.date[data-timestamp]::attr(data-timestamp)").get()
+    attributes.update(_end_attributes(timestamp, "ended_at"))
+    if result is not None and result.date:
+        attributes["result_date"] = result.date
+    for key, label in (("chassis", "Chassis"), ("engine", "Engine"), ("paint", "Paint"),
+                       ("upholstery", "Upholstery"), ("other", "Listing Details")):  # fmt: skip
+        if key in details:
+            attributes[label] = details[key]
+    lot = _essential(response, "Lot")
+    if lot:
+        attributes["Lot"] = lot
+    bids = _listing_stats(response).get("Bids")
+    if bids:
+        attributes["Bids"] = bids
+    title = clean_text(" ".join(response.css("h1.post-title ::text").getall()))
+    paragraphs = [
+        clean_text(" ".join(p.css("::text").getall())) for p in response.css(".post-excerpt p")
+    ]
+    return Listing(
+        source=SOURCE,
+        listing_id=listing_id,
+        url=response.url,
+        scraped_at=scraped_at,
+        title=title,
+        description="\n\n".join(p for p in paragraphs if p) or None,
+        price_raw=result.amount if result else None,
+        currency_raw=currency_of(result.amount) if result else None,
+        location_raw=_essential(response, "Location"),
+        year_raw=_title_year(title),
+        mileage_raw=details.get("mileage") or _title_mileage(title),
+        drive_raw=details.get("drive"),
+        transmission_raw=details.get("transmission"),
+        attributes=attributes,
+        seller_type=_essential(response, "Private Party or Dealer"),
+        price_basis=result.price_basis if result else None,
+        image_urls=_json_ld_images(response),
+        status_raw=result.status_raw if result else None,
+    )
+
+
+def merge_details(base: Listing, detail: Listing | None) -> Listing:
+    """The model page's listing completed by its listing page: the page's facts win where given."""
+    if detail is None:
+        return base
+    richer = {
+        name: getattr(detail, name)
+        for name in (
+            "description",
+            "location_raw",
+            "mileage_raw",
+            "drive_raw",
+            "transmission_raw",
+            "seller_type",
+            "year_raw",
+        )  # fmt: skip
+        if getattr(detail, name) is not None
+    }
+    return replace(
+        base,
+        **richer,
+        title=base.title or detail.title,
+        price_raw=base.price_raw or detail.price_raw,
+        currency_raw=base.currency_raw or detail.currency_raw,
+        price_basis=base.price_basis or detail.price_basis,
+        status_raw=base.status_raw or detail.status_raw,
+        attributes={**detail.attributes, **base.attributes},
+        image_urls=base.image_urls or detail.image_urls,
+    )
+
+
+def parse_models_directory(response) -> list[str]:
+    """Absolute URLs of every model page linked from the makes & models directory, in page order."""
+    hrefs = response.css("div.previous-listing a.previous-listing-image-link::attr(href)").getall()
+    urls = []
+    for href in hrefs:
+        url = response.urljoin(href.strip())
+        if url not in urls:
+            urls.append(url)
+    return urls
+
+
+def parse_listings(response, scraped_at: str | None) -> list[Listing]:
+    """Every listing on any BaT page kind (for ``keitrucks parse``): JSON, model or listing page."""
+    if response.text.lstrip().startswith("{"):
+        page = parse_listings_filter(response, scraped_at)
+        return page.listings if page else []
+    if MODEL_PAGE_ANCHOR in response.text:
+        model = parse_model_page(response, scraped_at)
+        return [*(model.completed.listings if model.completed else []), *model.live]
+    listing = parse_listing_page(response, scraped_at)
+    return [listing] if listing else []
