@@ -1,0 +1,180 @@
+"""BE FORWARD (https://www.beforward.jp): keyword searches of the stock list, one per kei model.
+
+For each configured keyword the spider reads ``/stocklist/[page=N/]sortkey=n/keyword=<kw>/
+kmode=and/tp_country_id=<id>/view_cnt=50/`` (totals quoted to the configured destination, USA by
+default) and follows ``page=N+1/`` until a page has no vehicle rows. The rows already carry every
+field we need, so detail pages are read only for Ref Nos the database does not know yet, after all
+list pages, and only within the night's request budget. A vehicle found under two keywords is
+yielded once. An HTTP 202 challenge (datacenter IPs) stops the source through the block middleware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import scrapy
+
+from scrapers.items import Listing
+from scrapers.parsers import beforward as parser
+from scrapers.spiders.base import ListingSpider
+
+try:
+    from pipelines.storage import read_known_listing_ids
+except ImportError:  # storage not available: no way to tell new from known, so no detail pages
+    read_known_listing_ids = None
+
+#: Rows per page requested from the site (it offers 25, 50 or 100).
+VIEW_CNT = 50
+#: Text every BE FORWARD page carries, an empty result page too (menu and search form links).
+ANCHOR = "stocklist"
+#: Requests kept in reserve for retries when detail pages are planned against the budget.
+BUDGET_MARGIN = 5
+LIST_PRIORITY = 10
+
+
+def stocklist_path(
+    keyword: str, page: int = 1, *, country_id: int | None = None, view_cnt: int = VIEW_CNT
+) -> str:
+    """The path-segment keyword search; ``page=N/`` comes right after ``/stocklist/``."""
+    segments = [f"page={page}"] if page > 1 else []
+    segments += ["sortkey=n", f"keyword={quote(keyword, safe='')}", "kmode=and"]
+    if country_id is not None:
+        segments.append(f"tp_country_id={country_id}")
+    segments.append(f"view_cnt={view_cnt}")
+    return "/stocklist/" + "/".join(segments) + "/"
+
+
+class BeforwardSpider(ListingSpider):
+    name = "beforward"
+    hosts = {"www": "https://www.beforward.jp"}
+    request_budget = 60
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.seen_ids: set[str] = set()
+        #: Ref Nos already stored; None when they cannot be read (then no detail pages).
+        self.known_ids: set[str] | None = None
+        self.requests_made = 0
+        self._open_searches: set[str] = set()
+        self._ids_by_keyword: dict[str, set[str]] = {}
+        self._awaiting_detail: list[Listing] = []
+
+    @property
+    def keywords(self) -> list[str]:
+        return list(self.source_config.get("keywords", []))
+
+    @property
+    def country_id(self) -> int | None:
+        return self.source_config.get("destination_country_id")
+
+    async def start(self):
+        self.known_ids = self.read_known_ids()
+        self._open_searches = set(self.keywords)
+        for keyword in self.keywords:
+            yield self.list_request(keyword, 1)
+
+    def read_known_ids(self) -> set[str] | None:
+        if read_known_listing_ids is None:
+            self.logger.info("Known Ref Nos unavailable: detail pages skipped")
+            return None
+        return set(read_known_listing_ids(self.settings.get("KEITRUCKS_DB_PATH"), self.name))
+
+    def list_request(self, keyword: str, page: int) -> scrapy.Request:
+        self.requests_made += 1
+        path = stocklist_path(keyword, page, country_id=self.country_id)
+        return scrapy.Request(
+            self.url("www", path),
+            callback=self.parse_list,
+            errback=self.list_failed,
+            cb_kwargs={"keyword": keyword, "page": page},
+            meta={"expect": "html", "anchor": ANCHOR},
+            priority=LIST_PRIORITY,
+        )
+
+    def parse_list(self, response, keyword: str, page: int) -> Iterator[Any]:
+        result = parser.parse_stock_list(response, self.scraped_at)
+        if not result.listings:
+            if page == 1 and not result.no_results:
+                self.logger.error("No vehicle rows on %s: layout change?", response.url)
+                self.count("empty_page")
+            else:
+                self.logger.debug("End of results for %r at page %d", keyword, page)
+            yield from self.end_search(keyword)
+            return
+        on_keyword = self._ids_by_keyword.setdefault(keyword, set())
+        fresh = [item for item in result.listings if item.listing_id not in on_keyword]
+        on_keyword.update(item.listing_id for item in result.listings)
+        for listing in fresh:
+            yield from self.take(listing)
+        if fresh:
+            yield self.list_request(keyword, page + 1)
+        else:
+            # the site served rows already seen (a page past the end echoed back): stop here
+            self.logger.info("Page %d of %r repeats earlier rows; search ends", page, keyword)
+            yield from self.end_search(keyword)
+
+    def list_failed(self, failure) -> Iterator[Any]:
+        self.on_error(failure)
+        yield from self.end_search(failure.request.cb_kwargs["keyword"])
+
+    def take(self, listing: Listing) -> Iterator[Listing]:
+        """Yield a listing once per run; hold new, unsold ones back for their detail page."""
+        if listing.listing_id in self.seen_ids:
+            self.count("duplicate_across_keywords")
+            return
+        self.seen_ids.add(listing.listing_id)
+        if self.wants_detail(listing):
+            self._awaiting_detail.append(listing)
+        else:
+            yield listing
+
+    def wants_detail(self, listing: Listing) -> bool:
+        return (
+            self.known_ids is not None
+            and listing.listing_id not in self.known_ids
+            and listing.status_raw is None
+        )
+
+    def end_search(self, keyword: str) -> Iterator[Any]:
+        """Close one keyword's page chain; after the last one, read the planned detail pages."""
+        self._open_searches.discard(keyword)
+        if self._open_searches:
+            return
+        spare = self.request_budget - self.requests_made - BUDGET_MARGIN
+        if self.crawler.stats.get_value("keitrucks/blocked"):
+            spare = 0
+        waiting, self._awaiting_detail = self._awaiting_detail, []
+        for n, listing in enumerate(waiting):
+            if n < spare:
+                yield self.detail_request(listing)
+            else:
+                yield listing
+        if len(waiting) > max(spare, 0):
+            self.count("detail_skipped_budget", len(waiting) - max(spare, 0))
+
+    def detail_request(self, listing: Listing) -> scrapy.Request:
+        self.requests_made += 1
+        return scrapy.Request(
+            self.url("www", urlsplit(listing.url).path),
+            callback=self.parse_detail,
+            errback=self.detail_failed,
+            cb_kwargs={"listing": listing},
+            meta={"expect": "html", "anchor": ANCHOR},
+        )
+
+    def parse_detail(self, response, listing: Listing) -> Iterator[Listing]:
+        detail = parser.parse_detail(response, self.scraped_at)
+        if detail is None or detail.listing_id != listing.listing_id:
+            self.logger.warning("No vehicle %s on %s", listing.listing_id, response.url)
+            self.count("detail_unusable")
+            yield listing
+            return
+        yield parser.merge_detail(listing, detail)
+
+    def detail_failed(self, failure) -> Iterator[Listing]:
+        """A detail page only enriches a row already read, so the run stays complete."""
+        self.count("detail_failed")
+        self.logger.warning("Detail page failed: %s (%s)", failure.request.url, failure.value)
+        yield failure.request.cb_kwargs["listing"]
