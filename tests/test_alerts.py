@@ -1,0 +1,526 @@
+"""The alert rules and their selection, as pure functions on small hand-built DataFrames.
+
+Listings are built the way ``analysis.load.read_listings_as_of`` types them; deal scores are a
+stand-in frame with the columns of ``analysis.deals.score_deals`` (fair price, discount, number
+of comparables, rated), so each rule is tested apart from the scoring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pandas as pd
+import pytest
+
+import analysis.alerts as A  # noqa: N812
+from pipelines.alert_store import AlertMemory
+
+NIGHT = dt.date(2026, 11, 25)
+CONFIG = {"band": {"low": 5000, "high": 12000}}
+
+
+def listing(listing_id: str, **kw) -> dict:
+    row = {
+        "source": "craigslist",
+        "listing_id": listing_id,
+        "identity": f"craigslist:{listing_id}",
+        "url": f"https://knoxville.craigslist.org/cto/d/{listing_id}.html",
+        "title": f"1995 Honda Acty 4x4 #{listing_id}",
+        "kind": "kei_truck",
+        "status": "active",
+        "make": "Honda",
+        "model": "Honda Acty",
+        "model_code": "HA4",
+        "year": 1995,
+        "is_4wd": True,
+        "mileage_mi": 40000,
+        "price_usd": 8000,
+        "price_basis": "asking",
+        "location_raw": "Knoxville, TN",
+        "latitude": 35.96,
+        "longitude": -83.92,
+        "first_seen_at": "2026-11-24T06:00:00+00:00",
+        "eligible_from": None,
+        "eligibility_basis": None,
+    }
+    row.update(kw)
+    return row
+
+
+def frame(*rows: dict) -> pd.DataFrame:
+    df = pd.DataFrame(list(rows))
+    df = df.astype({"year": "Int64", "mileage_mi": "Int64", "price_usd": "Int64",
+                    "is_4wd": "boolean", "latitude": "Float64", "longitude": "Float64"})  # fmt: skip
+    df["first_seen_at"] = pd.to_datetime(df["first_seen_at"], utc=True)
+    return df
+
+
+def scores(state: pd.DataFrame, fair: dict[str, tuple[int, int]], min_n: int = 3) -> pd.DataFrame:
+    """A stand-in for score_deals: listing_id -> (fair price, number of comparables)."""
+    out = []
+    for row in state.to_dict("records"):
+        if row["listing_id"] not in fair:
+            continue
+        price, (fair_usd, n) = row["price_usd"], fair[row["listing_id"]]
+        rated = n >= min_n and not pd.isna(price)
+        out.append({
+            "source": row["source"], "listing_id": row["listing_id"],
+            "fair_price_usd": fair_usd if rated else pd.NA,
+            "discount_pct": round(100 * (fair_usd - price) / fair_usd, 1) if rated else pd.NA,
+            "n_comparables": n, "rated": rated, "family": "Honda Acty",
+            "comparables_median_usd": fair_usd - 50,
+        })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def settings(**alerts) -> dict:
+    return A.alert_settings({**CONFIG, "alerts": alerts})
+
+
+def underpriced(state, fair=None, **alerts) -> pd.DataFrame:
+    score = scores(state, fair) if fair is not None else None
+    return A.underpriced_4wd(state, score, settings=settings(**alerts), band_low=5000)
+
+
+# -- underpriced 4WD ----------------------------------------------------------------------------
+
+
+def test_underpriced_against_comparables_says_why():
+    state = frame(listing("1", price_usd=7000), listing("2", price_usd=8000))
+    found = underpriced(state, {"1": (8750, 7), "2": (8750, 7)})
+    assert found["listing_id"].tolist() == ["1"]
+    alert = found.iloc[0]
+    assert alert["kind"] == "underpriced_4wd"
+    assert alert["price_usd"] == 7000
+    assert alert["reason"] == (
+        "20% under 7 comparable 4WD Honda Acty trucks, fair price $8,750, median $8,700"
+    )
+
+
+@pytest.mark.parametrize(("price", "expected"), [(8000, True), (8500, True), (8510, False)])
+def test_underpriced_threshold_is_inclusive(price, expected):
+    # 15% under a fair price of $10,000 is $8,500 exactly; $8,510 is 14.9% under.
+    state = frame(listing("1", price_usd=price))
+    assert (not underpriced(state, {"1": (10000, 5)}).empty) is expected
+
+
+def test_without_enough_comparables_the_band_floor_applies():
+    state = frame(
+        listing("cheap", price_usd=4500),
+        listing("fair", price_usd=6000),
+        listing("unscored", price_usd=4900),
+    )
+    found = underpriced(state, {"cheap": (9000, 2), "fair": (9000, 1)})
+    assert sorted(found["listing_id"]) == ["cheap", "unscored"]
+    reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
+    assert reasons["cheap"] == "$4,500 is under the $5,000 band floor (only 2 comparables)"
+    assert reasons["unscored"] == "$4,900 is under the $5,000 band floor (only 0 comparables)"
+
+
+def test_rated_by_scorer_but_below_min_comparables_counts_as_unrated():
+    state = frame(listing("1", price_usd=6000))
+    score = scores(state, {"1": (9000, 3)}).assign(n_comparables=2)
+    found = A.underpriced_4wd(state, score, settings=settings(), band_low=5000)
+    assert found.empty
+
+
+def test_no_scores_at_all_means_band_floor_only():
+    state = frame(listing("1", price_usd=4200), listing("2", price_usd=6000))
+    found = A.underpriced_4wd(state, None, settings=settings(), band_low=5000)
+    assert found["listing_id"].tolist() == ["1"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "parts"},
+        {"kind": "wanted"},
+        {"kind": "toy"},
+        {"kind": "kei_van"},
+        {"kind": "other_vehicle"},
+        {"kind": None},
+        {"is_4wd": False},
+        {"is_4wd": None},
+        {"price_usd": None},
+        {"price_usd": 1},
+        {"price_usd": 150},
+        {"status": "sold"},
+        {"status": "gone"},
+        {"price_basis": "bid"},
+        {"price_basis": "sold"},
+        {"price_basis": None},
+    ],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_never_alerts_on(change):
+    state = frame(listing("1", **{"price_usd": 3000, **change}))
+    assert underpriced(state, {"1": (9000, 5)}).empty
+    assert underpriced(state, {}).empty
+
+
+def test_exporter_fob_prices_need_comparables_not_the_us_band_floor():
+    state = frame(
+        listing("fob-cheap", source="beforward", price_basis="fob", price_usd=2500),
+        listing("fob-rated", source="beforward", price_basis="fob", price_usd=2500),
+    )
+    found = underpriced(state, {"fob-rated": (3200, 4)})
+    assert found["listing_id"].tolist() == ["fob-rated"]
+
+
+def test_one_alert_per_truck_identity_the_cheapest_listing():
+    state = frame(
+        listing("a", identity="craigslist:a", price_usd=6000),
+        listing("b", identity="craigslist:a", price_usd=5800),
+    )
+    found = underpriced(state, {"a": (9000, 5), "b": (9000, 5)})
+    assert found[["identity", "listing_id", "price_usd"]].to_dict("records") == [
+        {"identity": "craigslist:a", "listing_id": "b", "price_usd": 5800}
+    ]
+
+
+def test_configured_percentage_is_used():
+    state = frame(listing("1", price_usd=8000))
+    assert underpriced(state, {"1": (9000, 5)}, underpriced_pct=15).empty
+    assert not underpriced(state, {"1": (9000, 5)}, underpriced_pct=10).empty
+
+
+# -- selection: once per truck and rule, refire, cap --------------------------------------------
+
+
+def candidates(*rows: dict) -> pd.DataFrame:
+    base = {c: None for c in A.ALERT_COLUMNS}
+    df = pd.DataFrame([{**base, "rank": 0.0, "reason": "why", **r} for r in rows])
+    return df.astype({"price_usd": "Int64"})
+
+
+def test_an_alerted_truck_is_not_alerted_again_until_a_further_drop():
+    memory = {("underpriced_4wd", "t1"): AlertMemory(1, 4100)}
+    for price, expected in [(4100, False), (3900, False), (3851, False), (3850, True)]:
+        found, _ = A.select_alerts(
+            candidates({"kind": "underpriced_4wd", "identity": "t1", "price_usd": price}),
+            memory, refire_drop_usd=250, cap=20,
+        )  # fmt: skip
+        assert (len(found) == 1) is expected, price
+    found, _ = A.select_alerts(
+        candidates({"kind": "underpriced_4wd", "identity": "t1", "price_usd": 3800}),
+        memory, refire_drop_usd=250, cap=20,
+    )  # fmt: skip
+    assert found.loc[0, "reason"] == "why; down a further $300 since the alert at $4,100"
+
+
+def test_once_only_rules_never_refire():
+    memory = {("new_match", "t1"): AlertMemory(1, 9000), ("newly_eligible", "t2"): AlertMemory(1, 9000)}  # fmt: skip
+    found, _ = A.select_alerts(
+        candidates({"kind": "new_match", "identity": "t1", "price_usd": 5000},
+                   {"kind": "newly_eligible", "identity": "t2", "price_usd": 5000}),
+        memory, refire_drop_usd=250, cap=20,
+    )  # fmt: skip
+    assert found.empty
+
+
+def test_a_truck_alerted_by_one_rule_can_be_alerted_by_another():
+    memory = {("new_match", "t1"): AlertMemory(1, 9000)}
+    found, _ = A.select_alerts(
+        candidates({"kind": "underpriced_4wd", "identity": "t1", "price_usd": 9000}),
+        memory, refire_drop_usd=250, cap=20,
+    )  # fmt: skip
+    assert found["kind"].tolist() == ["underpriced_4wd"]
+
+
+def test_daily_cap_defers_the_rest_but_never_source_alerts():
+    found, deferred = A.select_alerts(
+        candidates(
+            {"kind": "source_unhealthy", "identity": "craigslist/run/1"},
+            {"kind": "underpriced_4wd", "identity": "t1", "price_usd": 4000},
+            {"kind": "price_drop", "identity": "t2", "price_usd": 6000},
+            {"kind": "new_match", "identity": "t3", "price_usd": 7000},
+        ),
+        {}, refire_drop_usd=250, cap=2,
+    )  # fmt: skip
+    assert found["identity"].tolist() == ["craigslist/run/1", "t1", "t2"]
+    assert deferred["identity"].tolist() == ["t3"]
+
+
+# -- watched searches ---------------------------------------------------------------------------
+
+
+def search(**kw) -> dict:
+    return settings(watch=[{"name": "mine", **kw}])["watch"][0]
+
+
+def test_match_search_criteria():
+    state = frame(
+        listing("acty-tn", price_usd=8000),
+        listing("acty-2wd", is_4wd=False),
+        listing("carry", model="Suzuki Carry", model_code="DA52T", year=1999),
+        listing(
+            "acty-ga",
+            location_raw="Atlanta, GA",
+            latitude=33.75,
+            longitude=-84.39,
+            url="https://atlanta.craigslist.org/cto/d/1.html",
+        ),  # fmt: skip
+        listing("acty-dear", price_usd=11000, mileage_mi=90000),
+        listing("acty-noprice", price_usd=None),
+        listing("acty-gone", status="gone"),
+        listing("acty-parts", kind="parts"),
+    )
+
+    def ids(**kw):
+        return sorted(state.loc[A.match_search(state, search(**kw)), "listing_id"])
+
+    active = ["acty-2wd", "acty-dear", "acty-ga", "acty-noprice", "acty-tn", "carry"]
+    assert ids() == active
+    assert ids(model="acty") == [i for i in active if i != "carry"]
+    assert ids(model=["carry", "hijet"]) == ["carry"]
+    assert ids(model_code="da52t") == ["carry"]
+    assert ids(is_4wd=False) == ["acty-2wd"]
+    assert ids(max_price=9000) == ["acty-2wd", "acty-ga", "acty-tn", "carry"]
+    assert ids(max_miles=50000) == [i for i in active if i != "acty-dear"]
+    assert ids(min_year=1996) == ["carry"]
+    assert ids(states=["ga"]) == ["acty-ga"]
+    assert ids(areas=["atlanta"]) == ["acty-ga"]
+    assert ids(sources=["beforward"]) == []
+    # Knoxville to Atlanta is about 150 miles as the crow flies.
+    assert ids(near=[35.96, -83.92], max_distance_mi=100) == [i for i in active if i != "acty-ga"]
+    assert ids(near=[35.96, -83.92], max_distance_mi=200) == active
+    assert ids(since="2026-11-25") == []
+
+
+def test_postal_code_is_resolved_offline():
+    pytest.importorskip("zipcodes")
+    lat, lon = A.postal_code_center("37902")
+    assert (round(lat, 1), round(lon, 1)) == (36.0, -83.9)
+    with pytest.raises(A.AlertsConfigError, match="unknown US postal code"):
+        A.postal_code_center("00000")
+
+
+def test_distance_unknown_coordinates_never_match():
+    state = frame(listing("nowhere", latitude=None, longitude=None))
+    assert not A.match_search(state, search(near=[35.96, -83.92], max_distance_mi=5000)).any()
+
+
+def history(*rows: tuple) -> pd.DataFrame:
+    """(source, listing_id, observed_at day, price_usd, status[, basis]) rows."""
+    df = pd.DataFrame(
+        [{"source": r[0], "listing_id": r[1], "observed_at": f"2026-11-{r[2]}T06:00:00+00:00",
+          "price_usd": r[3], "status": r[4], "price_basis": r[5] if len(r) > 5 else "asking"}
+         for r in rows]
+    )  # fmt: skip
+    df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
+    return df.astype({"price_usd": "Int64"})
+
+
+def test_price_drop_across_a_repost_of_the_same_truck():
+    state = frame(
+        listing("old", identity="craigslist:old", status="gone", price_usd=9400),
+        listing("new", identity="craigslist:old", price_usd=8700),
+        listing("small", price_usd=7850),
+        listing("up", price_usd=8200),
+        listing("unwatched", model="Suzuki Carry", price_usd=5000),
+    )
+    past = history(
+        ("craigslist", "old", 20, 9400, "active"), ("craigslist", "old", 24, 9400, "gone"),
+        ("craigslist", "new", 25, 8700, "active"),
+        ("craigslist", "small", 20, 8000, "active"), ("craigslist", "small", 25, 7850, "active"),
+        ("craigslist", "up", 20, 7900, "active"), ("craigslist", "up", 25, 8200, "active"),
+        ("craigslist", "unwatched", 20, 9000, "active"),
+        ("craigslist", "unwatched", 25, 5000, "active"),
+    )  # fmt: skip
+    found = A.price_drops(state, past, settings=settings(watch=[{"name": "actys", "model": "acty"}]))  # fmt: skip
+    assert found[["listing_id", "identity", "price_usd"]].to_dict("records") == [
+        {"listing_id": "new", "identity": "craigslist:old", "price_usd": 8700}
+    ]
+    assert found.loc[0, "reason"] == "down $700 (7%) from $9,400 to $8,700, watched search 'actys'"
+
+
+@pytest.mark.parametrize(
+    ("drop_pct", "drop_usd", "expected"),
+    [(5, 500, False), (1, 500, True), (5, 150, True), (5, 151, False)],
+)
+def test_price_drop_needs_either_the_percentage_or_the_amount(drop_pct, drop_usd, expected):
+    state = frame(listing("1", price_usd=7850))
+    past = history(("craigslist", "1", 20, 8000, "active"), ("craigslist", "1", 25, 7850, "active"))  # fmt: skip
+    watch = [{"name": "w", "drop_pct": drop_pct, "drop_usd": drop_usd}]
+    assert (not A.price_drops(state, past, settings=settings(watch=watch)).empty) is expected
+
+
+def test_price_drop_compares_only_the_same_price_basis():
+    state = frame(listing("1", price_usd=3000, price_basis="fob", source="beforward"))
+    past = history(("beforward", "1", 20, 4500, "active", "cif"), ("beforward", "1", 25, 3000, "active", "fob"))  # fmt: skip
+    assert A.price_drops(state, past, settings=settings(watch=[{"name": "w"}])).empty
+
+
+def test_new_match_names_every_search_it_matched():
+    state = frame(listing("1"), listing("2", model="Suzuki Carry"))
+    found = A.new_matches(
+        state,
+        settings=settings(
+            watch=[{"name": "actys", "model": "acty"}, {"name": "4wd", "is_4wd": True}]
+        ),  # fmt: skip
+    )
+    reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
+    assert reasons == {
+        "1": "matches your searches 'actys', '4wd'",
+        "2": "matches your search '4wd'",
+    }
+
+
+def test_search_rules_can_be_switched_off():
+    state = frame(listing("1"))
+    assert A.new_matches(state, settings=settings(watch=[{"name": "w", "rules": ["price_drop"]}])).empty  # fmt: skip
+
+
+def test_newly_eligible_when_the_25_year_month_arrives_while_listed():
+    state = frame(
+        listing("crossed", eligible_from="2026-11", eligibility_basis="build_month",
+                first_seen_at="2026-10-02T06:00:00+00:00"),
+        listing("last-month", eligible_from="2026-10", first_seen_at="2026-09-02T06:00:00+00:00"),
+        listing("long-ago", eligible_from="2026-09", first_seen_at="2026-08-02T06:00:00+00:00"),
+        listing("already", eligible_from="2026-11", first_seen_at="2026-11-01T06:00:00+00:00"),
+        listing("future", eligible_from="2026-12", first_seen_at="2026-10-02T06:00:00+00:00"),
+        listing("unknown", eligible_from=None, first_seen_at="2026-10-02T06:00:00+00:00"),
+    )  # fmt: skip
+    found = A.newly_eligible(state, settings=settings(watch=[{"name": "w"}]), as_of=NIGHT)
+    assert sorted(found["listing_id"]) == ["crossed", "last-month"]
+    reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
+    assert reasons["crossed"] == (
+        "turned 25 in 2026-11 (by build month): now eligible for US import; watched search 'w'"
+    )
+    assert A.newly_eligible(state, settings=settings(), as_of=NIGHT).empty
+
+
+# -- source health ------------------------------------------------------------------------------
+
+
+def runs(*rows: dict) -> pd.DataFrame:
+    base = {"search_key": "all", "status": "finished", "healthy": 1, "health_reason": "ok",
+            "finish_reason": "finished", "blocked_reason": None, "coverage": None}  # fmt: skip
+    df = pd.DataFrame([{**base, **r} for r in rows])
+    df["started_at"] = pd.to_datetime(df["as_of"], utc=True)
+    return df
+
+
+def cov(price: float) -> str:
+    return f'{{"price_usd": {price}, "year": 1.0}}'
+
+
+def test_unhealthy_sources():
+    night = "2026-11-25T06:00:00+00:00"
+    before = "2026-11-24T06:00:00+00:00"
+    table = runs(
+        {"id": 1, "source": "craigslist", "as_of": before, "coverage": cov(0.95)},
+        {"id": 2, "source": "beforward", "as_of": before, "coverage": cov(0.9)},
+        {"id": 3, "source": "bringatrailer", "as_of": before, "coverage": cov(1.0)},
+        {"id": 4, "source": "craigslist", "as_of": night, "status": "blocked", "healthy": 0,
+         "blocked_reason": "HTTP 403", "health_reason": "blocked"},
+        {"id": 5, "source": "beforward", "as_of": night, "coverage": cov(0.4)},
+        {"id": 6, "source": "bringatrailer", "as_of": night, "coverage": cov(0.9)},
+        {"id": 7, "source": "ebay", "as_of": night, "healthy": 0, "health_reason": "no listings"},
+    )  # fmt: skip
+    found = A.unhealthy_sources(table, as_of=NIGHT, settings=settings())
+    assert dict(zip(found["identity"], found["reason"], strict=True)) == {
+        "beforward/run/5": "beforward: field coverage fell: price_usd 90% -> 40%",
+        "craigslist/run/4": "craigslist: blocked (HTTP 403); nothing marked gone",
+        "ebay/run/7": "ebay: unhealthy run (no listings); nothing marked gone",
+    }
+
+
+def test_old_and_running_runs_are_not_tonights_problem():
+    table = runs(
+        {"id": 1, "source": "craigslist", "as_of": "2026-11-20T06:00:00+00:00", "healthy": 0,
+         "status": "failed"},
+        {"id": 2, "source": "beforward", "as_of": "2026-11-25T06:00:00+00:00", "healthy": 0,
+         "status": "running"},
+    )  # fmt: skip
+    assert A.unhealthy_sources(table, as_of=NIGHT, settings=settings()).empty
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("alerts", "message"),
+    [
+        ({"daily_cap": -1}, "daily_cap must be a number"),
+        ({"underpriced_pct": "15%"}, "underpriced_pct must be a number"),
+        ({"watch": {"name": "x"}}, "must be a list of tables"),
+        ({"watch": [{"name": "x", "max_milage": 5}]}, "unknown key.*max_milage"),
+        ({"watch": [{"name": "x", "max_price": "9k"}]}, "max_price must be a number"),
+        ({"watch": [{"name": "x", "max_distance_mi": 50}]}, "needs postal_code or near"),
+        ({"watch": [{"name": "x", "rules": ["teleport"]}]}, "unknown rule"),
+        ({"watch": [{"name": "x"}, {"name": "x"}]}, "names must be unique"),
+        ({"watch": [{"name": "x", "near": [1]}]}, "near must be"),
+    ],
+)
+def test_bad_alert_settings_are_one_line_errors(alerts, message):
+    with pytest.raises(A.AlertsConfigError, match=message):
+        A.alert_settings({"alerts": alerts})
+
+
+def test_notify_urls_from_config_and_environment():
+    config = {"notify": {"urls": ["json://a.example/x"]}}
+    env = {"KEITRUCKS_NOTIFY_URLS": "ntfy://topic1, json://a.example/x  mailto://u:p@b.example"}
+    assert A.notify_urls(config, env) == [
+        "json://a.example/x", "ntfy://topic1", "mailto://u:p@b.example",
+    ]  # fmt: skip
+    assert A.notify_urls({}, {}) == []
+
+
+def test_channel_names_and_errors_never_show_the_secret():
+    token = "s3cr3tT0ken"
+    channels = A.build_channels([f"json://127.0.0.1:9/hook/{token}"])
+    assert channels[0].name.startswith("json#")
+    assert token not in channels[0].name
+    assert token not in repr(channels[0])
+    with pytest.raises(A.AlertsConfigError) as error:
+        A.build_channels([f"nosuchscheme://{token}@host/x"])
+    assert token not in str(error.value)
+    assert "nosuchscheme://" in str(error.value)
+
+
+def test_apprise_log_records_are_redacted(caplog):
+    token = "tok-9f8e7d6c"
+    secrets = A.secret_parts(f"json://h.example/{token}")
+    with caplog.at_level(logging.DEBUG, logger="apprise"), A._apprise_guard(secrets):
+        logging.getLogger("apprise").warning("POST to http://h.example/%s failed", token)
+    assert caplog.records
+    assert all(token not in r.getMessage() for r in caplog.records)
+    assert "***" in caplog.records[-1].getMessage()
+
+
+# -- messages -----------------------------------------------------------------------------------
+
+
+def test_message_shows_the_facts_and_escapes_scraped_text():
+    alert = {
+        "kind": "underpriced_4wd", "identity": "c:1", "source": "craigslist", "listing_id": "1",
+        "price_usd": 4100, "reason": "47% under 5 comparable 4WD Honda Acty trucks",
+        "title": "<script>alert(1)</script> **cheap** [click](javascript:x)", "year": 1995,
+        "model": "Honda Acty", "model_code": "HA4", "is_4wd": True, "mileage_mi": 38900,
+        "location": "Nashville, TN", "url": "https://nashville.craigslist.org/cto/d/1.html",
+    }  # fmt: skip
+    text = A.format_alert(alert)
+    assert "$4,100 · 1995 Honda Acty HA4 · 4WD · 38,900 mi · Nashville, TN · craigslist" in text
+    assert "Why: 47% under 5 comparable 4WD Honda Acty trucks" in text
+    assert "<https://nashville.craigslist.org/cto/d/1.html>" in text
+    assert "<script>" not in text
+    assert "&lt;script&gt;" in text
+    assert "**cheap**" not in text
+    assert "[click](" not in text
+    unsafe = A.format_alert({**alert, "url": "javascript:alert(1)"})
+    assert "javascript:alert" not in unsafe
+
+
+def test_digest_groups_by_rule_in_priority_order():
+    alerts = [
+        {"kind": "new_match", "identity": "a", "source": "craigslist", "listing_id": "1",
+         "price_usd": 9000, "reason": "matches your search 'w'", "title": "Acty"},
+        {"kind": "source_unhealthy", "identity": "cl/run/1", "source": "craigslist",
+         "listing_id": None, "price_usd": None, "reason": "craigslist: blocked"},
+    ]  # fmt: skip
+    text = A.render_digest(alerts, day=NIGHT)
+    assert text.startswith("# Kei truck alerts, 2026-11-25\n")
+    assert text.index("## Source unhealthy (1)") < text.index("## New match (1)")
+    assert A.render_digest([], day=NIGHT).endswith("No new alerts tonight.\n")
