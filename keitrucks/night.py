@@ -22,8 +22,13 @@ logger = logging.getLogger(__name__)
 _NETWORK_ERRORS = {
     "DNSLookupError": "no network (DNS lookup failed)",
     "ConnectionRefusedError": "connection refused",
+    "DownloadConnectionRefusedError": "connection refused",
     "TCPTimedOutError": "connection timed out",
     "TimeoutError": "timed out",
+    "DownloadTimeoutError": "timed out",
+    "CannotResolveHostError": "no network (DNS lookup failed)",
+    "DownloadFailedError": "download failed",
+    "ResponseDataLossError": "response cut short",
     "ConnectionLost": "connection lost",
     "ResponseNeverReceived": "no response received",
     "NoRouteError": "no route to host",

@@ -29,7 +29,7 @@ from scrapy import signals
 from sqlite_utils import Database
 
 from keitrucks.dates import now_iso
-from scrapers.items import Listing
+from scrapers.items import RAW_FIELDS, Listing
 
 logger = logging.getLogger(__name__)
 
@@ -422,25 +422,25 @@ def mark_gone(db: Database, *, source: str, search_key: str, run_id: int, at: st
 
 
 def read_known_listings(db_path: str | os.PathLike, source: str) -> dict[str, dict[str, Any]]:
-    """What the database already holds of a source: listing_id -> price_raw, posted_raw, status.
+    """What the database already holds of a source: listing_id -> its raw fields and status.
 
-    Spiders use it to skip detail pages of listings that have not changed. An absent database
-    gives an empty dict.
+    Spiders use it to skip detail pages of listings that have not changed, carrying the stored
+    raw fields forward instead. JSON columns come back decoded. An absent database gives {}.
     """
     if not Path(db_path).is_file():
         return {}
+    columns = ["listing_id", "url", "status", *RAW_FIELDS]
     db = Database(db_path)
     try:
         if not db["listings"].exists():
             return {}
-        return {
-            row["listing_id"]: row
-            for row in db.query(
-                "SELECT listing_id, price_raw, posted_raw, status, attributes FROM listings "
-                "WHERE source = ?",
-                [source],
-            )
-        }
+        known = {}
+        sql = f"SELECT {', '.join(columns)} FROM listings WHERE source = ?"
+        for row in db.query(sql, [source]):
+            for name in JSON_FIELDS:
+                row[name] = json.loads(row[name]) if row[name] else None
+            known[row["listing_id"]] = row
+        return known
     finally:
         db.close()
 

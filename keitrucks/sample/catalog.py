@@ -138,9 +138,9 @@ def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
             nights[1] = nights[2] = NightState(_round(price * 0.92))  # drop on night 2
         if n % 7 == 2:
             nights[2] = NightState(_round(price * 0.9))  # drop on night 3
-        if n % 10 == 3:
+        if n % 10 == 3 and n < 36:
             nights[2] = None  # gone on night 3 (sold or deleted)
-        if n % 15 == 4:
+        if n % 15 == 4 and n < 36:
             nights[1] = nights[2] = None  # gone on night 2
         if n >= 36:
             nights[0] = None  # new on night 2
