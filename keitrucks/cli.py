@@ -133,6 +133,100 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
         raise click.ClickException("some sources failed (see above)")
 
 
+@cli.command()
+@click.argument("source", type=click.Choice(known_sources()))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="The page's original URL (relative links resolve against it).")
+@click.option(
+    "--kind",
+    type=click.Choice(["search", "detail"]),
+    help="Page kind; by default it is worked out from the page.",
+)
+def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
+    """Run SOURCE's parser on a saved page FILE; print its listings as JSON Lines.
+
+    The tool to reach for when a site changes its layout: what does the parser still see?
+    """
+    import importlib
+    import json
+    from dataclasses import asdict
+
+    from scrapy.http import HtmlResponse, TextResponse
+
+    try:
+        module = importlib.import_module(f"scrapers.parsers.{source}")
+    except ImportError:
+        raise click.ClickException(f"no parser for {source} yet") from None
+    body = Path(file).read_bytes()
+    url = url or Path(file).resolve().as_uri()
+    is_json = body.lstrip()[:1] in (b"{", b"[")
+    response = (TextResponse if is_json else HtmlResponse)(url=url, body=body, encoding="utf-8")
+    parse_fn = module.PAGE_PARSERS[kind] if kind else module.parse_page
+    try:
+        listings = parse_fn(response, None)
+    except Exception as exc:  # a page the parser cannot read: say so in one line
+        raise click.ClickException(f"{source} parser failed on {file}: {exc!r}") from None
+    for listing in listings:
+        click.echo(json.dumps(asdict(listing), ensure_ascii=False, default=str))
+    click.echo(f"{len(listings)} listing(s)", err=True)
+
+
+@cli.command()
+@click.pass_context
+def normalize(ctx: click.Context) -> None:
+    """Normalize JSON Lines of raw listings from stdin; write them with normalized fields.
+
+    One object per line, in order. A bad line is reported on stderr with its line number and
+    the rest still flows; the exit status is 1 if any line failed.
+    """
+    from pipelines.jsonl import normalize_stream
+
+    failed = normalize_stream(
+        click.get_text_stream("stdin"),
+        click.get_text_stream("stdout"),
+        click.get_text_stream("stderr"),
+        config=_config(ctx),
+    )
+    if failed:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100000))
+@click.pass_context
+def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
+    """Re-derive every stored listing's normalized fields from its raw fields.
+
+    Run it after updating the reference tables; price history is kept as it is.
+    """
+    from pipelines.normalize import normalize_listing
+    from pipelines.storage import StorageError, open_db, renormalize_listings
+
+    if not Path(db).is_file():
+        raise click.ClickException(f"no database at {db}")
+    config = _config(ctx)
+    try:
+        database = open_db(db)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    with click.progressbar(length=database["listings"].count, label="renormalizing") as bar:
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        count = renormalize_listings(
+            database,
+            lambda raw: normalize_listing(raw, config=config),
+            batch_size=batch_size,
+            progress=progress,
+        )
+    database.close()
+    click.echo(f"renormalized {count} listing(s) in {db}")
+
+
 def main() -> None:
     try:
         cli(obj={})

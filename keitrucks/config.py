@@ -55,6 +55,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
             ],
             "destination_country_id": 90,
         },
+        # Sources whose spiders define their own defaults (ListingSpider.default_config).
+        "ebay": {"enabled": False},
+        "sbtjapan": {"enabled": False},
+        "carfromjapan": {"enabled": False},
+        "tcv": {"enabled": False},
+        "dealer_jsonld": {"enabled": False},
     },
     "alerts": {
         "underpriced_pct": 15,

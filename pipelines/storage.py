@@ -573,3 +573,58 @@ def last_run_id(db_path: str | os.PathLike) -> int:
         return next(db.query("SELECT coalesce(max(id), 0) AS n FROM runs"))["n"]
     finally:
         db.close()
+
+
+#: The fields the normalizers derive; renormalize rewrites exactly these.
+NORMALIZED_FIELDS = tuple(
+    name
+    for name in LISTING_COLUMNS
+    if name not in RAW_FIELDS and name not in ("source", "listing_id", "url", "scraped_at")
+)
+
+
+def renormalize_listings(
+    db: Database,
+    normalize: Any,
+    *,
+    batch_size: int = 500,
+    progress: Any = None,
+) -> int:
+    """Re-derive the normalized fields of every stored listing from its raw fields.
+
+    ``normalize(raw: dict) -> dict`` of normalized fields. History rows are observations and
+    stay as they were. Each batch is one transaction; returns the number of listings updated.
+    """
+    raw_columns = ["source", "listing_id", "url", "scraped_at", *RAW_FIELDS, "status"]
+    total = next(db.query("SELECT count(*) AS n FROM listings"))["n"]
+    assignments = ", ".join(f"{name} = ?" for name in NORMALIZED_FIELDS)
+    update_sql = f"UPDATE listings SET {assignments} WHERE source = ? AND listing_id = ?"
+    done, last = 0, ("", "")
+    while True:
+        batch = list(
+            db.query(
+                f"SELECT {', '.join(raw_columns)} FROM listings WHERE (source, listing_id) > (?, ?) "
+                f"ORDER BY source, listing_id LIMIT ?",
+                [*last, batch_size],
+            )
+        )
+        if not batch:
+            return done
+        updates = []
+        for row in batch:
+            for name in JSON_FIELDS:
+                row[name] = json.loads(row[name]) if row[name] else None
+            stored_status = row.pop("status")
+            derived = normalize(row)
+            if stored_status == "gone":
+                derived["status"] = "gone"  # gone is the crawl's verdict, not the page's
+            updates.append(
+                [_db_value(n, derived.get(n)) for n in NORMALIZED_FIELDS]
+                + [row["source"], row["listing_id"]]
+            )
+        with db.conn:
+            db.conn.executemany(update_sql, updates)
+        done += len(batch)
+        last = (batch[-1]["source"], batch[-1]["listing_id"])
+        if progress:
+            progress(done, total)

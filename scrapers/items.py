@@ -102,6 +102,9 @@ class Listing:
     currency: str | None = None
     #: price converted to US dollars (whole dollars).
     price_usd: int | None = None
+    #: estimated cost in US dollars of the truck landed in the US (exporter prices only):
+    #: price + freight + insurance + duty + fees, see pipelines/landed.py.
+    landed_usd: int | None = None
     #: "below", "in" or "above" the configured band.
     price_band: str | None = None
     eligible_25y: bool | None = None

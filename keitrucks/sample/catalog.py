@@ -9,6 +9,7 @@ truck, a repost, underpriced 4WD trucks, ineligible young trucks, parts and want
 
 from __future__ import annotations
 
+import importlib
 import random
 from dataclasses import dataclass, field, replace
 
@@ -386,14 +387,23 @@ def _beforward_trucks(rng: random.Random) -> list[SampleTruck]:
 
 
 def build_catalog(seed: int = 2026) -> list[SampleTruck]:
-    """Every sample listing across sources, in a stable order."""
+    """Every sample listing across sources, in a stable order.
+
+    The first three sources share one random stream; every later source has a module
+    ``keitrucks.sample.trucks_<source>`` with ``trucks(rng) -> list[SampleTruck]`` and a
+    stream of its own, so adding a source never changes the others' trucks.
+    """
     rng = random.Random(seed)
-    return [
+    catalog = [
         *_craigslist_trucks(rng),
         *_craigslist_specials(),
         *_bringatrailer_trucks(rng),
         *_beforward_trucks(rng),
     ]
+    for source in SOURCES[3:]:
+        module = importlib.import_module(f"keitrucks.sample.trucks_{source}")
+        catalog.extend(module.trucks(random.Random(f"{seed}-{source}")))
+    return catalog
 
 
 def listings_on(catalog: list[SampleTruck], source: str, night: int) -> list[SampleTruck]:

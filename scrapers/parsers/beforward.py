@@ -370,3 +370,23 @@ def merge_detail(row: Listing, detail: Listing) -> Listing:
         attributes={**detail.attributes, **row.attributes},
         image_urls=detail.image_urls or row.image_urls,
     )
+
+
+def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+    return parse_stock_list(response, scraped_at).listings
+
+
+def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+    listing = parse_detail(response, scraped_at)
+    return [listing] if listing else []
+
+
+def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+    """Any saved BE FORWARD page -> its listings (for ``keitrucks parse``)."""
+    if response.css("tr.stocklist-row"):
+        return _parse_search(response, scraped_at)
+    return _parse_detail(response, scraped_at)
+
+
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}

@@ -570,3 +570,21 @@ def parse_listings(response, scraped_at: str | None) -> list[Listing]:
         return [*(model.completed.listings if model.completed else []), *model.live]
     listing = parse_listing_page(response, scraped_at)
     return [listing] if listing else []
+
+
+def _parse_search(response, scraped_at: str | None = None) -> list[Listing]:
+    if response.text.lstrip().startswith("{"):
+        page = parse_listings_filter(response, scraped_at)
+        return page.listings if page else []
+    model = parse_model_page(response, scraped_at)
+    return [*(model.completed.listings if model.completed else []), *model.live]
+
+
+def _parse_detail(response, scraped_at: str | None = None) -> list[Listing]:
+    listing = parse_listing_page(response, scraped_at)
+    return [listing] if listing else []
+
+
+parse_page = parse_listings
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}

@@ -772,3 +772,21 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
     if response.css("ol.cl-static-search-results"):
         return parse_search_static(response, scraped_at).listings
     return [parse_posting(response, scraped_at)]
+
+
+def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+    if response.text.lstrip()[:1] == "{":
+        if "batch" in _json_payload(response):
+            return parse_search_batch(response, scraped_at).listings
+        return parse_search_full(response, scraped_at).listings
+    return parse_search_static(response, scraped_at).listings
+
+
+def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+    if response.text.lstrip()[:1] == "{":
+        return [parse_posting_api(response, scraped_at)]
+    return [parse_posting(response, scraped_at)]
+
+
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}

@@ -10,7 +10,7 @@ logic; parsing lives in ``scrapers/parsers/<name>.py``. Hooks and helpers:
   ``KEITRUCKS_AS_OF`` setting, or the clock at start. Parsers receive it; they never read the clock.
 - ``self.search_key``: identifies what this run searched. Listings are only marked gone by a
   healthy, complete run over the same search key.
-- ``self.source_config``: this source's table from the TOML configuration.
+- ``self.source_config``: ``default_config`` overridden by this source's TOML table.
 - ``self.on_error``: an errback that counts a failed request; any failed request makes the run
   incomplete, so a broken crawl never marks listings gone.
 """
@@ -32,6 +32,8 @@ class ListingSpider(scrapy.Spider):
     hosts: ClassVar[dict[str, str]] = {}
     #: requests allowed per night; None falls back to KEITRUCKS_REQUEST_BUDGET.
     request_budget: int | None = None
+    #: this source's configuration defaults; the TOML table [sources.<name>] overrides them.
+    default_config: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *args: Any, base_url: str | None = None, as_of: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,7 +47,7 @@ class ListingSpider(scrapy.Spider):
         spider.scraped_at = normalize_as_of(as_of) if as_of else now_iso()
         config = load_config(crawler.settings.get("KEITRUCKS_CONFIG"))
         spider.config = config
-        spider.source_config = config["sources"].get(spider.name, {})
+        spider.source_config = {**spider.default_config, **config["sources"].get(spider.name, {})}
         return spider
 
     def url(self, host: str, path: str = "") -> str:
