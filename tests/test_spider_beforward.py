@@ -106,13 +106,23 @@ def test_anchor_is_on_every_real_page():
     assert all(ANCHOR.encode() in p.read_bytes() for p in pages)
 
 
+def known(*ids: str) -> dict[str, dict]:
+    """Stored rows as pipelines.storage.read_known_listings gives them."""
+    return {
+        i: {"listing_id": i, "url": f"https://www.beforward.jp/x/{i}/", "status": "active",
+            "attributes": {"Chassis No.": f"CHASSIS-{i}"},
+            "image_urls": [f"https://image.example/{i}.jpg"], "price_raw": "$1"}
+        for i in ids
+    }  # fmt: skip
+
+
 # -- list pages -----------------------------------------------------------------------------------
 
 
 def test_rows_are_yielded_and_the_next_page_requested(tmp_path):
     spider = make_spider(tmp_path)
-    started(spider)  # no storage database yet: every id is new, but nothing is known
-    spider.known_ids = None
+    started(spider)
+    spider.known = known("CB412007", "CA377150", "CC508811")
     listings, requests = run_list(spider, "stocklist.html", "Daihatsu Hijet Truck")
     assert [x.listing_id for x in listings] == ["CB412007", "CA377150", "CC508811"]
     assert all(x.scraped_at == "2026-11-24T06:00:00+00:00" for x in listings)
@@ -142,7 +152,7 @@ def test_first_page_without_rows_or_no_result_message_is_an_error(tmp_path, capl
 def test_a_truck_under_two_keywords_is_yielded_once(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    spider.known_ids = None
+    spider.known = known("CB412007", "CA377150", "CC508811")
     first, _ = run_list(spider, "stocklist.html", "Daihatsu Hijet Truck")
     second, requests = run_list(spider, "stocklist.html", "Suzuki Carry Truck")
     assert len(first) == 3
@@ -154,7 +164,7 @@ def test_a_truck_under_two_keywords_is_yielded_once(tmp_path):
 def test_a_page_repeating_earlier_rows_ends_the_search(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    spider.known_ids = None
+    spider.known = known("CB412007", "CA377150", "CC508811")
     run_list(spider, "stocklist.html", "Daihatsu Hijet Truck", 1)
     listings, requests = run_list(spider, "stocklist.html", "Daihatsu Hijet Truck", 2)
     assert (listings, requests) == ([], [])
@@ -175,7 +185,7 @@ def finish_other_searches(spider, keep: str) -> list:
 def test_new_ids_get_a_detail_page_after_every_search_has_ended(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    spider.known_ids = {"CC508811"}
+    spider.known = known("CC508811")
     assert finish_other_searches(spider, "Daihatsu Hijet Truck") == []
     listings, requests = run_list(spider, "stocklist.html", "Daihatsu Hijet Truck")
     # known and sold rows at once; the new truck waits for its detail page
@@ -201,7 +211,7 @@ def test_new_ids_get_a_detail_page_after_every_search_has_ended(tmp_path):
 def test_detail_pages_stay_within_the_request_budget(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    spider.known_ids = set()
+    spider.known = {}
     spider.request_budget = spider.requests_made + 1 + spider_module.BUDGET_MARGIN + 1
     run_list(spider, "stocklist.html", "Daihatsu Hijet Truck")
     out = finish_other_searches(spider, "Daihatsu Hijet Truck")
@@ -232,13 +242,15 @@ def test_a_detail_page_of_another_vehicle_keeps_the_row(tmp_path):
     assert stat(spider, "detail_unusable") == 1
 
 
-def test_no_detail_pages_without_the_storage_reader(tmp_path, monkeypatch):
-    monkeypatch.setattr(spider_module, "read_known_listing_ids", None)
+def test_a_known_vehicle_keeps_what_its_detail_page_added(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    assert spider.known_ids is None
+    spider.known = known("CC508811")
     listings, _ = run_list(spider, "stocklist.html", "Daihatsu Hijet Truck")
-    assert len(listings) == 3
+    (stored,) = [x for x in listings if x.listing_id == "CC508811"]
+    assert stored.attributes["Chassis No."] == "CHASSIS-CC508811"
+    assert stored.image_urls == ["https://image.example/CC508811.jpg"]
+    assert stored.price_raw is not None  # tonight's row wins over what was stored
 
 
 # -- end to end -----------------------------------------------------------------------------------

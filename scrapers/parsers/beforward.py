@@ -372,6 +372,21 @@ def merge_detail(row: Listing, detail: Listing) -> Listing:
     )
 
 
+#: What tonight's stock-list row alone decides: its absence is news (a SOLD row has no price,
+#: a discount ends), so it is never carried forward from an earlier night.
+ROW_OWNED_FIELDS = ("price_raw", "currency_raw", "total_price_raw", "destination_port",
+                    "status_raw", "price_basis")  # fmt: skip
+ROW_OWNED_ATTRIBUTES = ("save_rate", "original_vehicle_price", "special_price", "price_condition",
+                        "price_condition_text")  # fmt: skip
+
+
+def carry_forward(row: Listing, stored: Listing) -> Listing:
+    """Tonight's row of a vehicle already on record, keeping what its detail page added then."""
+    kept = {k: v for k, v in stored.attributes.items() if k not in ROW_OWNED_ATTRIBUTES}
+    merged = merge_detail(row, replace(stored, attributes=kept))
+    return replace(merged, **{name: getattr(row, name) for name in ROW_OWNED_FIELDS})
+
+
 def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     return parse_stock_list(response, scraped_at).listings
 

@@ -16,14 +16,10 @@ from urllib.parse import quote, urlsplit
 
 import scrapy
 
+from pipelines.storage import read_known_listings
 from scrapers.items import Listing
 from scrapers.parsers import beforward as parser
 from scrapers.spiders.base import ListingSpider
-
-try:
-    from pipelines.storage import read_known_listing_ids
-except ImportError:  # storage not available: no way to tell new from known, so no detail pages
-    read_known_listing_ids = None
 
 #: Rows per page requested from the site (it offers 25, 50 or 100).
 VIEW_CNT = 50
@@ -54,8 +50,8 @@ class BeforwardSpider(ListingSpider):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.seen_ids: set[str] = set()
-        #: Ref Nos already stored; None when they cannot be read (then no detail pages).
-        self.known_ids: set[str] | None = None
+        #: Stored raw fields by Ref No: known vehicles carry them forward instead of a detail page.
+        self.known: dict[str, dict[str, Any]] = {}
         self.requests_made = 0
         self._open_searches: set[str] = set()
         self._ids_by_keyword: dict[str, set[str]] = {}
@@ -70,16 +66,10 @@ class BeforwardSpider(ListingSpider):
         return self.source_config.get("destination_country_id")
 
     async def start(self):
-        self.known_ids = self.read_known_ids()
+        self.known = read_known_listings(self.settings.get("KEITRUCKS_DB_PATH"), self.name)
         self._open_searches = set(self.keywords)
         for keyword in self.keywords:
             yield self.list_request(keyword, 1)
-
-    def read_known_ids(self) -> set[str] | None:
-        if read_known_listing_ids is None:
-            self.logger.info("Known Ref Nos unavailable: detail pages skipped")
-            return None
-        return set(read_known_listing_ids(self.settings.get("KEITRUCKS_DB_PATH"), self.name))
 
     def list_request(self, keyword: str, page: int) -> scrapy.Request:
         self.requests_made += 1
@@ -125,17 +115,14 @@ class BeforwardSpider(ListingSpider):
             self.count("duplicate_across_keywords")
             return
         self.seen_ids.add(listing.listing_id)
-        if self.wants_detail(listing):
+        stored = self.known.get(listing.listing_id)
+        if stored is not None:
+            # what an earlier night's detail page added (chassis no., gallery) stays on record
+            yield parser.carry_forward(listing, Listing.from_dict({**stored, "source": self.name}))
+        elif listing.status_raw is None:
             self._awaiting_detail.append(listing)
         else:
             yield listing
-
-    def wants_detail(self, listing: Listing) -> bool:
-        return (
-            self.known_ids is not None
-            and listing.listing_id not in self.known_ids
-            and listing.status_raw is None
-        )
 
     def end_search(self, keyword: str) -> Iterator[Any]:
         """Close one keyword's page chain; after the last one, read the planned detail pages."""
