@@ -7,7 +7,7 @@ page (``/view/d/<slug>/<uuid>``) supplies year, make/model, drive, transmission,
 description. It is read only for postings that are new or changed since the database last saw
 them, and only when the stored copy holds every page field, so an unchanged posting is yielded
 complete from its stored page fields plus tonight's search result (``read_known_listings`` of
-``pipelines.storage``; without it every page is read). A posting whose page cannot be read is
+``pipelines.storage``). A posting whose page cannot be read is
 still yielded from its search result, so it never looks gone. When the API answers JSON of an
 unknown shape, the static search page is read instead.
 """
@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import scrapy
 
+from pipelines.storage import read_known_listings
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers import craigslist
 from scrapers.spiders.base import ListingSpider
@@ -173,13 +174,7 @@ class CraigslistSpider(ListingSpider):
         db_path = self.settings.get("KEITRUCKS_DB_PATH")
         if not db_path or not Path(db_path).is_file():
             return {}
-        reader = self.known_postings_reader
-        if reader is None:
-            try:
-                from pipelines.storage import read_known_listings as reader
-            except ImportError:
-                self.logger.info("Storage cannot list known postings: reading every posting")
-                return {}
+        reader = self.known_postings_reader or read_known_listings
         try:
             rows = dict(reader(str(db_path), self.name))
         except (sqlite3.Error, OSError) as exc:
