@@ -1,0 +1,298 @@
+"""Loaders for the normalizer's own reference tables in ``pipelines/data/``.
+
+The tables are derived by hand from the team's reference facts (kei model generations, chassis
+codes, aliases, Japanese eras) and keep their sources in a ``sources`` column; ``SOURCES.md`` in
+the same folder explains the derivation. Each loader reads its CSV once per process. The FX table
+is the one a user is expected to edit: ``fx_rates.csv`` (date, currency, usd_per_unit), or a file
+of the same shape named by ``config["normalize"]["fx_table"]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+
+#: Confidence levels whose dates and drive facts the normalizer may act on.
+TRUSTED_CONFIDENCE = frozenset({"high", "medium"})
+
+YearMonth = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ModelCode:
+    """One chassis (model) code: its badge, production window and drive."""
+
+    code: str
+    make: str
+    model: str
+    #: truck or van.
+    kind: str
+    #: the truck it is built on ("Suzuki Carry" for a Scrum), for like-with-like comparisons.
+    platform: str
+    start: YearMonth | None
+    end: YearMonth | None
+    #: 2wd, 4wd, both (one code for either) or unknown.
+    drive: str
+    #: True only where the sources state the drive plainly (no convention, no UNVERIFIED).
+    drive_certain: bool
+    #: safe to look for in free text (titles, descriptions), not only in a model-code field.
+    text_match: bool
+    confidence: str
+
+    @property
+    def certain_4wd(self) -> bool | None:
+        """True/False when the code alone settles the drive, else None."""
+        if self.drive_certain and self.drive in ("2wd", "4wd"):
+            return self.drive == "4wd"
+        return None
+
+    @property
+    def window_trusted(self) -> bool:
+        return self.confidence in TRUSTED_CONFIDENCE and self.start is not None
+
+
+@dataclass(frozen=True)
+class Generation:
+    make: str
+    model: str
+    generation: str
+    start: YearMonth | None
+    end: YearMonth | None
+    kind: str
+    platform: str
+    #: the chassis code, not the seller's wording, decides between this model and its siblings.
+    code_decides_name: bool
+    confidence: str
+
+
+@dataclass(frozen=True)
+class Alias:
+    alias: str
+    #: word (ASCII word boundaries, any case) or substring (Japanese script).
+    match: str
+    #: make, badge, model, model_typo, nickname, van_model, other_model, other_make.
+    category: str
+    make: str
+    model: str | None
+    #: accept only when the make is named too (the alias is also an everyday word).
+    needs_make: bool
+
+
+@dataclass(frozen=True)
+class Era:
+    era: str
+    kanji: str
+    letter: str
+    start: dt.date
+    end: dt.date | None
+    offset: int
+
+    def contains(self, year: int, month: int | None = None) -> bool:
+        """Whether a Gregorian year (and month) falls inside this era."""
+        if month is None:
+            last = self.end.year if self.end else 9999
+            return self.start.year <= year <= last
+        ym = (year, month)
+        if ym < (self.start.year, self.start.month):
+            return False
+        return self.end is None or ym <= (self.end.year, self.end.month)
+
+
+@dataclass(frozen=True)
+class Term:
+    #: drive, drive_feature, transmission, body, cab, kind, price, status.
+    field: str
+    value: str
+    #: any, structured (attribute values only), title_start, before, after.
+    scope: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class FxRate:
+    date: dt.date
+    currency: str
+    usd_per_unit: float
+
+
+def read_rows(name: str | os.PathLike) -> list[dict[str, str]]:
+    """Rows of a CSV in ``pipelines/data`` (or at a path), skipping ``#`` comment lines."""
+    path = Path(name) if Path(name).is_absolute() else DATA_DIR / name
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = [line for line in handle if not line.lstrip().startswith("#")]
+    return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(lines)]
+
+
+def _ym(text: str) -> YearMonth | None:
+    if not text:
+        return None
+    year, _, month = text.partition("-")
+    return int(year), int(month or 1)
+
+
+def _yes(text: str) -> bool:
+    return text.strip().lower() == "yes"
+
+
+@cache
+def model_codes() -> dict[str, ModelCode]:
+    """Chassis codes by upper-case code."""
+    out = {}
+    for row in read_rows("model_codes.csv"):
+        out[row["code"].upper()] = ModelCode(
+            code=row["code"].upper(),
+            make=row["make"],
+            model=row["model"],
+            kind=row["kind"],
+            platform=row["platform"],
+            start=_ym(row["start_ym"]),
+            end=_ym(row["end_ym"]),
+            drive=row["drive"],
+            drive_certain=_yes(row["drive_certain"]),
+            text_match=_yes(row["text_match"]),
+            confidence=row["confidence"],
+        )
+    return out
+
+
+@cache
+def generations() -> tuple[Generation, ...]:
+    return tuple(
+        Generation(
+            make=row["make"],
+            model=row["model"],
+            generation=row["generation"],
+            start=_ym(row["start_ym"]),
+            end=_ym(row["end_ym"]),
+            kind=row["kind"],
+            platform=row["platform"],
+            code_decides_name=_yes(row["code_decides_name"]),
+            confidence=row["confidence"],
+        )
+        for row in read_rows("models.csv")
+    )
+
+
+@cache
+def model_info() -> dict[str, dict]:
+    """Per canonical model: make, kind (truck/van/other) and whether codes decide its name."""
+    out: dict[str, dict] = {}
+    for gen in generations():
+        info = out.setdefault(
+            gen.model, {"make": gen.make, "kind": gen.kind, "code_decides_name": False}
+        )
+        info["code_decides_name"] |= gen.code_decides_name
+    return out
+
+
+def platform_for(model: str | None, year: int | None = None, model_code: str | None = None):
+    """The truck a model is built on at that date ("Suzuki Carry" for a 2015 Scrum), or None."""
+    if model_code and (info := model_codes().get(model_code.upper())):
+        return info.platform
+    if not model:
+        return None
+    rows = [g for g in generations() if g.model == model]
+    if year is not None:
+        dated = [
+            g
+            for g in rows
+            if (g.start is None or g.start[0] <= year) and (g.end is None or year <= g.end[0])
+        ]
+        platforms = {g.platform for g in dated}
+        if len(platforms) == 1:
+            return platforms.pop()
+    platforms = {g.platform for g in rows}
+    return platforms.pop() if len(platforms) == 1 else None
+
+
+@cache
+def aliases() -> tuple[Alias, ...]:
+    return tuple(
+        Alias(
+            alias=row["alias"],
+            match=row["match"],
+            category=row["category"],
+            make=row["make"],
+            model=row["model"] or None,
+            needs_make=_yes(row["needs_make"]),
+        )
+        for row in read_rows("aliases.csv")
+    )
+
+
+@cache
+def eras() -> tuple[Era, ...]:
+    return tuple(
+        Era(
+            era=row["era"],
+            kanji=row["kanji"],
+            letter=row["letter"],
+            start=dt.date.fromisoformat(row["start_date"]),
+            end=dt.date.fromisoformat(row["end_date"]) if row["end_date"] else None,
+            offset=int(row["offset"]),
+        )
+        for row in read_rows("eras.csv")
+    )
+
+
+@cache
+def terms() -> tuple[Term, ...]:
+    return tuple(
+        Term(field=row["field"], value=row["value"], scope=row["scope"], pattern=row["pattern"])
+        for row in read_rows("terms.csv")
+    )
+
+
+def load_fx_rates(path: str | os.PathLike | None = None) -> dict[str, list[FxRate]]:
+    """Dated rates per currency, oldest first (the default table unless ``path`` is given)."""
+    if path is None:
+        return _default_fx_rates()
+    return _read_fx(str(path))
+
+
+@cache
+def _default_fx_rates() -> dict[str, list[FxRate]]:
+    return _read_fx(str(DATA_DIR / "fx_rates.csv"))
+
+
+@cache
+def _read_fx(path: str) -> dict[str, list[FxRate]]:
+    out: dict[str, list[FxRate]] = {}
+    for row in read_rows(path):
+        rate = FxRate(
+            date=dt.date.fromisoformat(row["date"]),
+            currency=row["currency"].upper(),
+            usd_per_unit=float(row["usd_per_unit"]),
+        )
+        out.setdefault(rate.currency, []).append(rate)
+    for rates in out.values():
+        rates.sort(key=lambda r: r.date)
+    return out
+
+
+def fx_rate(
+    currency: str,
+    on: dt.date | None,
+    *,
+    rates: dict[str, list[FxRate]] | None = None,
+    fallback: dict[str, float] | None = None,
+) -> float | None:
+    """US dollars per unit of ``currency`` on a day: the latest table row dated on or before it,
+    else the fallback table (config ``[fx]``), else None. USD is always 1."""
+    currency = currency.upper()
+    if currency == "USD":
+        return 1.0
+    table = (rates if rates is not None else _default_fx_rates()).get(currency, [])
+    if table and on is not None:
+        index = bisect_right([r.date for r in table], on)
+        if index:
+            return table[index - 1].usd_per_unit
+    value = (fallback or {}).get(currency)
+    return float(value) if isinstance(value, int | float) and value > 0 else None
