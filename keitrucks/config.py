@@ -56,7 +56,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
             "destination_country_id": 90,
         },
         # Sources whose spiders define their own defaults (ListingSpider.default_config).
-        "ebay": {"enabled": False},
+        "ebay": {"enabled": True},
         "sbtjapan": {"enabled": False},
         "carfromjapan": {"enabled": False},
         "tcv": {"enabled": False},
@@ -71,6 +71,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "notify": {"urls": [], "mode": "digest"},
     "schedule": {"cron": "30 2 * * *", "timezone": None, "jitter_seconds": 600},
     "fx": {"JPY": 0.0067},
+    # Landed-cost amounts (duty, freight, fees): defaults and their sources in
+    # pipelines/landed.py LANDED_DEFAULTS; a [landed] table overrides any of them.
+    "landed": {},
 }
 
 SOURCE_NAMES = tuple(DEFAULT_CONFIG["sources"])

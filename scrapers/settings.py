@@ -58,6 +58,7 @@ ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
     "pipelines.normalize.NormalizePipeline": 300,
+    "pipelines.landed.LandedCostPipeline": 350,
     "pipelines.storage.SQLitePipeline": 900,
 }
 
