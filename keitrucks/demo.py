@@ -10,6 +10,7 @@ from typing import Any
 
 from keitrucks.dates import normalize_as_of
 from keitrucks.night import NightResult, crawl_sources, report_and_alert
+from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES
 from keitrucks.sample.site import SAMPLE_DIR, SampleServer
 from pipelines.storage import open_db
@@ -84,6 +85,9 @@ def run_demo(
     """Crawl the three sample nights into a fresh ``db``; report and alert after each night."""
     _remove_db(db)
     summary = DemoSummary(db=db, out=out)
+    sample_config = out / "sample-sources.toml"
+    sample_config.parent.mkdir(parents=True, exist_ok=True)
+    sample_config.write_text(sample_config_toml(), encoding="utf-8")
     with SampleServer(sample_dir) as server:
         echo(f"Sample marketplace on {server.base_url} (offline); database {db}")
         for index, night in enumerate(NIGHTS, start=1):
@@ -98,7 +102,7 @@ def run_demo(
 
             result.outcomes = crawl_sources(
                 db, list(SOURCES), as_of=as_of, base_url=server.base_url,
-                log_dir=db.parent / "logs", progress=progress,
+                config_path=str(sample_config), log_dir=db.parent / "logs", progress=progress,
             )  # fmt: skip
             result.report_folder, result.alerts = report_and_alert(
                 db, out, as_of=as_of, config=config, echo=echo

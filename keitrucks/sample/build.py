@@ -43,3 +43,26 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     build()
     logger.info("sample marketplace written to %s", SAMPLE_DIR)
+
+
+def sample_config_toml() -> str:
+    """The configuration that crawls the sample marketplace: each source's ``sample_config()``.
+
+    Most sources crawl the sample with their defaults; a source whose searches are user
+    configuration (dealer sites) says what the sample needs. Values are written as JSON, which
+    is valid TOML for strings, numbers, booleans and lists of them.
+    """
+    lines: list[str] = []
+    for source in SOURCES:
+        module = renderer(source)
+        if not hasattr(module, "sample_config"):
+            continue
+        table = module.sample_config()
+        lines.append(f"[sources.{source}]")
+        nested = {k: v for k, v in table.items() if isinstance(v, list) and v and isinstance(v[0], dict)}  # fmt: skip
+        lines += [f"{k} = {json.dumps(v)}" for k, v in table.items() if k not in nested]
+        for key, entries in nested.items():
+            for entry in entries:
+                lines.append(f"[[sources.{source}.{key}]]")
+                lines += [f"{k} = {json.dumps(v)}" for k, v in entry.items()]
+    return "\n".join(lines) + "\n"

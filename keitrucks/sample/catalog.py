@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 #: The three sample nights, as-of 06:00 UTC each (the crawl's "now").
 NIGHTS = ("2026-11-24", "2026-11-25", "2026-11-26")
-SOURCES = ("craigslist", "bringatrailer", "beforward")
+SOURCES = ("craigslist", "bringatrailer", "beforward", "dealer_jsonld", "ebay")
 
 
 @dataclass(frozen=True)
