@@ -57,9 +57,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         },
         # Sources whose spiders define their own defaults (ListingSpider.default_config).
         "ebay": {"enabled": True},
-        "sbtjapan": {"enabled": False},
-        "carfromjapan": {"enabled": False},
-        "tcv": {"enabled": False},
+        "sbtjapan": {"enabled": True},
+        "carfromjapan": {"enabled": True},
+        "tcv": {"enabled": True},
         "dealer_jsonld": {"enabled": False},
     },
     "alerts": {

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field, replace
 
 #: The three sample nights, as-of 06:00 UTC each (the crawl's "now").
 NIGHTS = ("2026-11-24", "2026-11-25", "2026-11-26")
-SOURCES = ("craigslist", "bringatrailer", "beforward", "dealer_jsonld", "ebay")
+SOURCES = (
+    "craigslist",
+    "bringatrailer",
+    "beforward",
+    "dealer_jsonld",
+    "ebay",
+    "sbtjapan",
+    "carfromjapan",
+    "tcv",
+)
 
 
 @dataclass(frozen=True)

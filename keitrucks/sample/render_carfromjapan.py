@@ -31,7 +31,7 @@ SOURCE = "carfromjapan"
 PREFIX = f"/{SOURCE}/www"
 SITE = "https://carfromjapan.com"
 PAGE_SIZE = 2
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
@@ -96,7 +96,7 @@ def card_values(truck: SampleTruck, night: int) -> dict[str, Any]:
         "photo_count": 24 + len(truck.listing_id) % 7,
         "thumbnail": _images(truck, 1, "259_170")[0],
         "specs": [
-            ("Registration year", f"{truck.year} / {_MONTHS[truck.month - 1]}"),
+            ("Registration year", f"{truck.year} / {MONTHS[truck.month - 1]}"),
             ("Mileage", f"{truck.mileage:,} km"),
             ("Model code", truck.model_code or "-"),
             ("Engine", f"{truck.engine_cc:,} cc"),
@@ -117,7 +117,7 @@ def detail_values(truck: SampleTruck, night: int) -> dict[str, Any]:
     bare = (truck.model_code or "").split("-", 1)[-1]
     specs = [
         ("Reference No.", _reference(truck)), ("Model Code", truck.model_code or ""),
-        ("Registration Year", f"{truck.year} / {_MONTHS[truck.month - 1]}"),
+        ("Registration Year", f"{truck.year} / {MONTHS[truck.month - 1]}"),
         ("Manufacture Year", ""), ("Model Grade", ""),
         ("Transmission", "Manual" if truck.transmission == "manual" else "Automatic"),
         ("Mileage", f"{truck.mileage:,} km(Approx. {round(truck.mileage * 0.621371):,} miles)"),

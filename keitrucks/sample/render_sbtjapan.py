@@ -331,7 +331,9 @@ def detail_html(d: dict[str, Any]) -> str:
         total_label=_e(d["total_label"]),
         total=_e(d["total"] or "ASK"),
         country=_e(d["country"] or "Select country"),
+        country_id="231" if d["country"] else "",
         port=_e(d["port"] or "Select port"),
+        port_id=_e(d["port"].lower().replace(" ", "-")) if d["port"] else "",
         form=_form_html(d["form"], "get_estimate_id"),
     )
 
@@ -425,8 +427,8 @@ DETAIL = """<!DOCTYPE html>
 </div>
 <div class="price-calculator" id="price_calculator">
 <div class="price-calculator__destination">
-<select name="country_id" id="country_id"><option value="" selected>{country}</option></select>
-<select name="port_id" id="port_id"><option value="" selected>{port}</option></select>
+<select name="country_id" id="country_id"><option value="{country_id}" selected>{country}</option></select>
+<select name="port_id" id="port_id"><option value="{port_id}" selected>{port}</option></select>
 </div>
 {lines}
 <div class="price-calculator__total"><div class="price-calculator__label">{total_label}</div><div id="total_amount" class="price-calculator__value">{total}</div></div>

@@ -1,0 +1,200 @@
+"""Helpers shared by the Japanese exporter parsers (SBT Japan, CAR FROM JAPAN, TCV).
+
+Exporter pages show specs as label/value pairs whose class names are often unreliable (Tailwind
+utilities, or nothing verified at all), so these helpers read pairs by their label text: table
+rows, ``th``/``dt`` cells and any element whose own text is a known label, each paired with the
+element that follows it. Values the sites use for "not stated" ("-", "ASK", "—kg") become
+``None``. Everything here is pure: selectors and strings in, strings out; no numbers are parsed
+(that is the normalize pipeline's job) beyond what is needed to find the right text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from parsel import Selector
+
+from scrapers.items import RAW_FIELDS, Listing
+
+#: Dashes with an optional unit ("-", "—kg", "- km") and words that mean "not stated".
+_PLACEHOLDER = re.compile(r"^(?:[-—–]+\s*[a-z³]*|ask|n/?a|none|tba)$", re.I)
+_CONDITION = re.compile(r"(?<![A-Za-z])(C\s*&\s*F|CNF|CFR|CIF)(?![A-Za-z])", re.I)
+_SOLD = re.compile(r"^(?:sold|sold\s*out)$", re.I)
+_NO_RESULTS = re.compile(
+    r"\b(?:no\s+(?:matching\s+)?(?:vehicles?|cars?|results?|stock)\s+(?:were\s+)?found"
+    r"|0\s+(?:vehicles?|cars?|results?)\b(?:\s+found)?)",
+    re.I,
+)
+_CURRENCIES = (("US$", "USD"), ("USD", "USD"), ("¥", "JPY"), ("JPY", "JPY"), ("$", "USD"))
+
+
+@dataclass
+class SearchPage:
+    """One search-results page of an exporter."""
+
+    listings: list[Listing]
+    #: True when the page links a next page, False on the last page, None when the page shows
+    #: no pagination at all (then only an empty page proves the end).
+    has_next: bool | None
+    #: True when the page says the search matched nothing (a legitimate empty result).
+    no_results: bool = False
+
+
+def clean(text: str | None) -> str | None:
+    """Whitespace (no-break spaces too) collapsed; None when nothing is left."""
+    if text is None:
+        return None
+    cleaned = " ".join(text.replace("\xa0", " ").split())
+    return cleaned or None
+
+
+def value(text: str | None) -> str | None:
+    """A displayed value, None for the sites' placeholders ("-", "ASK", "—kg", "N/A")."""
+    text = clean(text)
+    return None if text is None or _PLACEHOLDER.match(text) else text
+
+
+def text_of(sel: Selector | None) -> str | None:
+    """All visible text of an element (scripts and styles left out), whitespace collapsed."""
+    if sel is None:
+        return None
+    parts = sel.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall()
+    return clean(" ".join(parts))
+
+
+def first_text(scope: Selector, css: str) -> str | None:
+    return text_of(next(iter(scope.css(css)), None))
+
+
+def own_text(sel: Selector) -> str | None:
+    """The element's own text nodes only (not its children's)."""
+    return clean(" ".join(sel.xpath("./text()").getall()))
+
+
+def label_key(label: str | None) -> str:
+    """A label folded for matching: "Registration Year / Month" -> "registrationyearmonth"."""
+    return re.sub(r"[\W_]+", "", (clean(label) or "").lower())
+
+
+def has_class(sel: Selector, name: str) -> bool:
+    return name in (sel.attrib.get("class") or "").split()
+
+
+def add_pair(pairs: dict[str, str], label: str | None, text: str | None) -> None:
+    """Keep the first value of a label; drop empty labels and placeholder values."""
+    label, text = clean(label), value(text)
+    if label and text and label not in pairs:
+        pairs[label] = text
+
+
+def table_pairs(table: Selector) -> dict[str, str]:
+    """Label -> value of a spec table: ``th`` cells label the cell after them; rows of plain
+    ``td`` cells alternate label, value, label, value."""
+    pairs: dict[str, str] = {}
+    for row in table.xpath(".//tr"):
+        cells = row.xpath("./th|./td")
+        if row.xpath("./th"):
+            for n, cell in enumerate(cells):
+                if cell.root.tag == "th" and n + 1 < len(cells):
+                    add_pair(pairs, text_of(cell), text_of(cells[n + 1]))
+        else:
+            for n in range(0, len(cells) - 1, 2):
+                add_pair(pairs, text_of(cells[n]), text_of(cells[n + 1]))
+    return pairs
+
+
+def sibling_pairs(scope: Selector, labels: Iterable[str] = ()) -> dict[str, str]:
+    """Label -> value for every ``dt``/``th`` and every element whose whole text is one of
+    ``labels`` (matched folded), each paired with the element right after it."""
+    wanted = {_label_text(label) for label in labels}
+    pairs: dict[str, str] = {}
+    for element in scope.xpath(".//*[following-sibling::*]"):
+        label = text_of(element)
+        if element.root.tag in ("dt", "th") or _label_text(label) in wanted:
+            add_pair(pairs, label, text_of(element.xpath("following-sibling::*[1]")[0]))
+    return pairs
+
+
+def _label_text(text: str | None) -> str:
+    """A label as compared by ``sibling_pairs``: case and a trailing colon ignored."""
+    return (clean(text) or "").rstrip(":").strip().casefold()
+
+
+def currency_of(text: str | None) -> str | None:
+    """ "US$ 6,834" -> "USD", "¥680,000" -> "JPY"; None when the text names no currency."""
+    if not text:
+        return None
+    return next((code for mark, code in _CURRENCIES if mark in text), None)
+
+
+def price_condition(text: str | None) -> str | None:
+    """The quote type a total is given on: "C&F" (also written CNF/CFR) or "CIF"."""
+    match = _CONDITION.search(text or "")
+    if not match:
+        return None
+    word = re.sub(r"\s+", "", match.group(1)).upper()
+    return "CIF" if word == "CIF" else "C&F"
+
+
+def is_sold_mark(text: str | None) -> bool:
+    """ "SOLD", "Sold out": a badge or price cell that says the vehicle is gone."""
+    return bool(_SOLD.match(clean(text) or ""))
+
+
+def has_sold_mark(scope: Selector) -> bool:
+    """Any element of ``scope`` whose own text is a sold badge."""
+    return any(is_sold_mark(own_text(e)) for e in scope.xpath(".//*[text()]"))
+
+
+def says_no_results(text: str | None) -> bool:
+    """The site's own words for an empty search ("0 results", "No vehicles found")."""
+    return bool(_NO_RESULTS.search(text or ""))
+
+
+def image_url(src: str | None, base: str | None = None) -> str | None:
+    """An absolute https image URL; None for data URIs and relative template placeholders."""
+    src = (src or "").strip()
+    if src.startswith("//"):
+        return "https:" + src
+    if src.startswith("http://"):
+        return "https://" + src[len("http://") :]
+    if src.startswith("https://"):
+        return src
+    if base and src.startswith("/") and not src.startswith("/html/template/"):
+        return base.rstrip("/") + src
+    return None
+
+
+def unique(values: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def drop_none(mapping: dict[str, str | None]) -> dict[str, str]:
+    return {key: val for key, val in mapping.items() if val}
+
+
+def merge_listings(
+    primary: Listing, secondary: Listing, *, secondary_wins: Iterable[str] = ()
+) -> Listing:
+    """``primary`` completed by ``secondary``: a raw field ``primary`` lacks is taken from
+    ``secondary``; fields named in ``secondary_wins`` come from ``secondary`` when it has them.
+    Attributes are united (``primary``'s win, except ``secondary_wins`` keys); images come
+    from ``secondary`` when it has any (a detail gallery beats a card thumbnail)."""
+    wins = set(secondary_wins)
+    filled = {
+        name: getattr(secondary, name)
+        for name in RAW_FIELDS
+        if name not in ("attributes", "image_urls")
+        and getattr(secondary, name) is not None
+        and (getattr(primary, name) is None or name in wins)
+    }
+    attributes = {**secondary.attributes, **primary.attributes}
+    attributes.update({k: v for k, v in secondary.attributes.items() if k in wins})
+    return replace(
+        primary,
+        **filled,
+        attributes=attributes,
+        image_urls=secondary.image_urls or primary.image_urls,
+    )
