@@ -1,0 +1,258 @@
+"""Deal scores: a fair price for every active kei truck from its comparables, and its discount.
+
+Comparables of a listing are other trucks of the same platform family, the same drive (4WD or
+2WD), a model year within ``year_window``, the same price basis (asking with asking, FOB with
+FOB, sold with sold) and seen within ``recent_days`` of the as-of date (active listings, and
+listings gone recently at their last price). Each physical truck counts once (``truck_id``),
+and the listing's own truck is never its own comparable. The closest ``max_comparables`` (by
+year distance, then recency) are kept; the fair price is their recency-weighted median (weight
+halves every ``half_life_days``). Fewer than ``min_comparables`` (default 3) and the listing is
+unrated. Pure pandas; the alerts rule "underpriced 4WD" reads these columns.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.identity import add_family
+from analysis.load import as_of_end
+
+DEFAULTS: dict[str, Any] = {
+    "year_window": 2,
+    "recent_days": 90,
+    "half_life_days": 30,
+    "max_comparables": 20,
+    "min_comparables": 3,
+    #: comparables outside this range (USD) are ignored as implausible.
+    "plausible_usd": (500, 60000),
+    #: bases that are prices a buyer can pay; a live auction's current bid is not rated.
+    "rated_bases": ("asking", "fob", "cnf", "cif"),
+}
+
+#: The columns of ``score_deals``' result, in order (stable: the alerts and deals.csv use them).
+DEAL_COLUMNS = (
+    "source", "listing_id", "identity", "truck_id", "url", "title", "make", "model", "family",
+    "model_code", "year", "is_4wd", "mileage_mi", "location_raw", "price_usd", "price_basis",
+    "basis", "fair_price_usd", "discount_pct", "n_comparables", "comparables",
+    "comparables_median_usd", "rated", "why",
+)  # fmt: skip
+
+
+def deal_settings(config: dict | None) -> dict[str, Any]:
+    """DEFAULTS overridden by ``config["deals"]``; ``min_comparables`` also from ``[alerts]``."""
+    config = config or {}
+    out = dict(DEFAULTS)
+    if "min_comparables" in config.get("alerts", {}):
+        out["min_comparables"] = config["alerts"]["min_comparables"]
+    out.update(config.get("deals", {}))
+    return out
+
+
+def weighted_median(values, weights) -> float | None:
+    """The weighted median (the midpoint when the cumulative weight splits exactly in half)."""
+    v = np.asarray(values, dtype="float64")
+    w = np.asarray(weights, dtype="float64")
+    if v.size == 0 or w.sum() <= 0:
+        return None
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w)
+    half = cum[-1] / 2
+    i = int(np.searchsorted(cum, half, side="left"))
+    if math.isclose(cum[i], half, rel_tol=1e-12) and i + 1 < v.size:
+        return float((v[i] + v[i + 1]) / 2)
+    return float(v[i])
+
+
+def _column(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
+
+
+def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float) -> pd.DataFrame:
+    df = listings
+    if "family" not in df.columns:
+        df = add_family(df)
+    key = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
+    identity = _column(df, "identity").astype("object").where(lambda s: s.notna(), key)
+    truck = _column(df, "truck_id").astype("object").where(lambda s: s.notna(), identity)
+    seen = pd.to_datetime(_column(df, "last_seen_at"), utc=True)
+    age = ((end - seen).dt.total_seconds() / 86400).clip(lower=0)
+    return df.assign(
+        key=key,
+        identity=identity,
+        truck_id=truck,
+        age_days=age,
+        weight=np.power(0.5, age.to_numpy(dtype="float64", na_value=np.nan) / half_life),
+    )
+
+
+def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+    """The comparables: priced, recent kei trucks with known family, drive, year and basis."""
+    low, high = settings["plausible_usd"]
+    price = pd.to_numeric(df["price_usd"], errors="coerce")
+    keep = (
+        (df["kind"] == "kei_truck")
+        & price.between(low, high)
+        & df["price_basis"].notna()
+        & df["is_4wd"].notna()
+        & df["year"].notna()
+        & df["family"].notna()
+        & (df["age_days"] <= settings["recent_days"])
+    )
+    pool = df.loc[keep.fillna(False)]
+    # one row per physical truck: the most recently seen, active before gone
+    rank_status = (pool["status"] != "active").astype(int)
+    return (
+        pool.assign(_rs=rank_status)
+        .sort_values(["age_days", "_rs", "key"], kind="stable")
+        .drop_duplicates(["truck_id", "price_basis"], keep="first")
+        .drop(columns="_rs")
+    )
+
+
+def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) -> pd.DataFrame:
+    """One row per active kei truck listing of ``listings`` with its fair price and discount.
+
+    ``listings`` is the state as of ``as_of`` (``analysis.load.read_listings_as_of``): columns
+    source, listing_id, kind, status, price_usd, price_basis, is_4wd, year, model (or family),
+    last_seen_at; optional identity, truck_id, model_code, url, title, make, mileage_mi,
+    location_raw. Other listings (gone, sold, other kinds) only serve as comparables.
+
+    Result columns (``DEAL_COLUMNS``):
+
+    - source, listing_id, identity (storage's, reposts shared), truck_id (cross-source),
+      url, title, make, model, family (platform), model_code, year, is_4wd, mileage_mi,
+      location_raw, price_usd, price_basis: the listing;
+    - basis: the price basis its comparables share (= its price_basis);
+    - fair_price_usd: recency-weighted median of the comparables (Int64, whole dollars;
+      <NA> when unrated);
+    - discount_pct: 100 * (fair - price) / fair, one decimal; positive = under the fair
+      price (<NA> when unrated);
+    - n_comparables: how many comparables were used (at most ``max_comparables``);
+    - comparables: list of "source:listing_id" of those comparables, closest first;
+    - comparables_median_usd: their plain (unweighted) median, for messages;
+    - rated: True when the listing has a price on a rated basis (not a live bid) and at
+      least ``min_comparables`` comparables;
+    - why: one line, e.g. "18% under 7 comparable 4WD Honda Acty trucks (asking), median $8,900".
+
+    Sorted by discount (best deals first), unrated last.
+    """
+    settings = deal_settings(config)
+    end = as_of_end(as_of)
+    if listings.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in DEAL_COLUMNS})
+    df = _prepare(listings, end, settings["half_life_days"])
+    subjects = df.loc[((df["kind"] == "kei_truck") & (df["status"] == "active")).fillna(False)]
+    pool = _pool(df, settings)
+    found = _find_comparables(subjects, pool, settings)
+    out = subjects.assign(
+        basis=subjects["price_basis"],
+        fair_price_usd=pd.array([f[0] for f in found], dtype="Int64"),
+        n_comparables=pd.array([len(f[1]) for f in found], dtype="Int64"),
+        comparables=[f[1] for f in found],
+        comparables_median_usd=pd.array([f[2] for f in found], dtype="Int64"),
+    )
+    price = pd.to_numeric(out["price_usd"], errors="coerce").astype("Float64")
+    fair = out["fair_price_usd"].astype("Float64")
+    rated = (
+        (out["n_comparables"] >= settings["min_comparables"])
+        & price.notna()
+        & out["basis"].isin(list(settings["rated_bases"]))
+    )
+    rated = rated.fillna(False).astype(bool)
+    discount = (100 * (fair - price) / fair).round(1).where(rated, pd.NA)
+    out = out.assign(
+        rated=rated,
+        fair_price_usd=out["fair_price_usd"].where(rated, pd.NA),
+        discount_pct=discount.astype("Float64"),
+    )
+    why_cols = ["n_comparables", "is_4wd", "family", "rated", "price_usd", "basis",
+                "discount_pct", "fair_price_usd", "comparables_median_usd"]  # fmt: skip
+    out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
+    for col in DEAL_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.NA
+    return (
+        out.sort_values(["rated", "discount_pct", "key"], ascending=[False, False, True],
+                        na_position="last", kind="stable")
+        .loc[:, list(DEAL_COLUMNS)]
+        .reset_index(drop=True)
+    )  # fmt: skip
+
+
+def _find_comparables(
+    subjects: pd.DataFrame, pool: pd.DataFrame, settings: dict[str, Any]
+) -> list[tuple[int | None, list[str], int | None]]:
+    """(fair price, comparable keys, plain median) per subject row, in subjects' order."""
+    results: dict[Any, tuple[int | None, list[str], int | None]] = {}
+    window, limit = settings["year_window"], settings["max_comparables"]
+    needed = ["family", "is_4wd", "price_basis", "year", "key", "truck_id", "price_usd", "weight",
+              "age_days"]  # fmt: skip
+    groups = {
+        k: g
+        for k, g in pool[needed].groupby(
+            ["family", "is_4wd", "price_basis"], sort=False, observed=True
+        )
+    }
+    subject_keys = subjects[["family", "is_4wd", "price_basis", "year", "truck_id"]]
+    for (family, drive, basis, year), rows in subject_keys.groupby(
+        ["family", "is_4wd", "price_basis", "year"], sort=False, dropna=True, observed=True
+    ):
+        group = groups.get((family, drive, basis))
+        if group is None:
+            continue
+        distance = (group["year"].astype("int64") - int(year)).abs()
+        near = group.assign(_d=distance).loc[distance <= window]
+        near = near.sort_values(["_d", "age_days", "key"], kind="stable")
+        keys = near["key"].to_numpy()
+        trucks = near["truck_id"].to_numpy()
+        prices = near["price_usd"].to_numpy(dtype="float64")
+        weights = near["weight"].to_numpy(dtype="float64")
+        # a subject whose truck is not among the first comparables shares their result
+        head = set(trucks[:limit].tolist())
+        shared = None
+        for index, truck in rows["truck_id"].items():
+            if truck not in head:
+                shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
+                results[index] = shared
+                continue
+            take = np.flatnonzero(trucks != truck)[:limit]
+            results[index] = _fair(keys, prices, weights, take)
+    return [results.get(i, (None, [], None)) for i in subjects.index]
+
+
+def _fair(keys, prices, weights, take) -> tuple[int | None, list[str], int | None]:
+    if take.size == 0:
+        return (None, [], None)
+    fair = weighted_median(prices[take], weights[take])
+    return (
+        None if fair is None else int(round(fair)),
+        keys[take].tolist(),
+        int(round(float(np.median(prices[take])))),
+    )
+
+
+def _why(row: dict[str, Any]) -> str:
+    n = row["n_comparables"]
+    drive = {True: "4WD", False: "2WD"}.get(
+        row["is_4wd"] if not pd.isna(row["is_4wd"]) else None, ""
+    )
+    what = " ".join(x for x in (drive, row.get("family") or "", "trucks") if x and not pd.isna(x))
+    if not row["rated"]:
+        if pd.isna(row["price_usd"]):
+            return "no price"
+        if row["basis"] == "bid":
+            return "unrated: a live auction's current bid is not a price"
+        return f"unrated: {n} comparable {what}" + (
+            f" ({row['basis']})" if not pd.isna(row["basis"]) else ""
+        )
+    pct = float(row["discount_pct"])
+    side = f"{abs(pct):.0f}% under" if pct >= 0 else f"{abs(pct):.0f}% over"
+    return (
+        f"{side} {n} comparable {what} ({row['basis']}), fair ${int(row['fair_price_usd']):,}, "
+        f"median ${int(row['comparables_median_usd']):,}"
+    )

@@ -1,0 +1,436 @@
+"""The nightly report: CSV files, PNG charts and one self-contained HTML page, per as-of date.
+
+``write_report(db, out, as_of=...)`` writes into ``out/<YYYY-MM-DD>/``:
+
+- ``price_trends.csv`` (``analysis.trends.TREND_COLUMNS``), ``band_summary.csv``
+  (``BAND_COLUMNS``), ``deals.csv`` (``analysis.deals.DEAL_COLUMNS``, comparables separated by
+  spaces), ``sold.csv`` (``analysis.sold.SOLD_COLUMNS``), ``eligibility_upcoming.csv``
+  (``analysis.eligibility.ELIGIBILITY_COLUMNS``): UTF-8, header row, empty cell = unknown;
+- ``trend_asking.png`` and ``band_share.png``;
+- ``report.html``: headline numbers, the charts (embedded as base64), the best deals with
+  links, and what changed on the night; every scraped text is HTML-escaped, and only http(s)
+  links are made clickable.
+
+Only history observed by the end of ``as_of`` is used, so the report of any past night can be
+regenerated. The trends cover the last ``[report] weeks`` ISO weeks (default 26).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import html
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import charts, load
+from analysis.deals import score_deals
+from analysis.eligibility import eligibility_upcoming, upcoming_counts
+from analysis.identity import add_family, assign_truck_ids
+from analysis.sold import ended_lids, infer_sold, truck_lids
+from analysis.trends import band_of, band_summary, price_trends
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEEKS = 26
+#: Listings last seen this many days before the window still matter (gone inside it).
+MARGIN_DAYS = 14
+CSV_FILES = (
+    "price_trends.csv", "band_summary.csv", "deals.csv", "sold.csv", "eligibility_upcoming.csv",
+)  # fmt: skip
+
+
+@dataclass
+class ReportResult:
+    #: the dated folder ``out_dir/<YYYY-MM-DD>/``.
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    #: headline numbers (as in the HTML page), for callers that print a summary.
+    headline: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, computed from the database as of one date."""
+
+    as_of: dt.date
+    start: dt.date
+    band: tuple[int, int]
+    listings: pd.DataFrame
+    trends: pd.DataFrame
+    band_summary: pd.DataFrame
+    deals: pd.DataFrame
+    sold: pd.DataFrame
+    eligibility: pd.DataFrame
+    changes: pd.DataFrame
+    night: dt.date | None
+
+
+def window_start(as_of, weeks: int) -> dt.date:
+    """The Monday ``weeks - 1`` weeks before the week of ``as_of``."""
+    day = load.as_of_date(as_of)
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday - dt.timedelta(weeks=max(weeks, 1) - 1)
+
+
+def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = None) -> ReportData:
+    """Read what the report needs (narrowly) and compute every table."""
+    config = config if config is not None else _default_config()
+    day = load.as_of_date(as_of)
+    weeks = int(config.get("report", {}).get("weeks", DEFAULT_WEEKS))
+    start = window_start(day, weeks)
+    since = start - dt.timedelta(days=MARGIN_DAYS)
+    listings = load.read_listings_as_of(db_path, day, since=since)
+    listings = assign_truck_ids(add_family(listings))
+    history = load.read_history_window(db_path, start, day)
+    ended = truck_lids(listings, ended_lids(history, start=start, as_of=day))
+    # the window already holds their rows from ``start``; read earlier rows only when needed
+    older = listings.loc[
+        np.isin(listings["lid"].to_numpy(), ended)
+        & (listings["first_seen_at"] < pd.Timestamp(start, tz="UTC")).to_numpy(),
+        "lid",
+    ]
+    ended_history = pd.concat(
+        [
+            load.read_history_of_lids(db_path, older, before=start),
+            history.loc[~history["before"] & np.isin(history["lid"].to_numpy(), ended)].drop(
+                columns="before"
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values(["lid", "observed_at", "id"], kind="stable")
+    return ReportData(
+        as_of=day,
+        start=start,
+        band=band_of(config),
+        listings=listings,
+        trends=price_trends(listings, history, start=start, as_of=day, config=config),
+        band_summary=band_summary(listings, as_of=day, config=config),
+        deals=score_deals(listings, as_of=day, config=config),
+        sold=infer_sold(listings, ended_history, start=start, as_of=day),
+        eligibility=eligibility_upcoming(listings, as_of=day),
+        changes=night_changes(listings, history, as_of=day),
+        night=_last_night(history, day),
+    )
+
+
+def _default_config() -> dict:
+    from keitrucks.config import DEFAULT_CONFIG
+
+    return copy.deepcopy(DEFAULT_CONFIG)
+
+
+def _last_night(history: pd.DataFrame, day: dt.date) -> dt.date | None:
+    seen = history.loc[~history["before"], "observed_at"]
+    seen = seen.loc[seen < load.as_of_end(day)]
+    return None if seen.empty else seen.max().date()
+
+
+#: The columns of the "what changed" table, in order.
+CHANGE_COLUMNS = (
+    "change", "source", "listing_id", "title", "model", "year", "is_4wd", "old_price_usd",
+    "price_usd", "price_basis", "url",
+)  # fmt: skip
+CHANGE_ORDER = ("new", "price_drop", "price_rise", "relisted", "sold", "ended", "gone")
+
+
+def night_changes(listings: pd.DataFrame, history: pd.DataFrame, *, as_of) -> pd.DataFrame:
+    """What changed on the last night with history by ``as_of`` (``CHANGE_COLUMNS``): new
+    listings, price drops and rises (with the old price), relists, sold, ended and gone."""
+    night = _last_night(history, load.as_of_date(as_of))
+    if night is None:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in CHANGE_COLUMNS})
+    lid = history["lid"].to_numpy()
+    same = np.append([False], lid[1:] == lid[:-1])
+    price = history["price_usd"].astype("Float64")
+    old = price.shift(1).where(same)
+    begin = pd.Timestamp(night, tz="UTC")
+    tonight = (history["observed_at"] >= begin).to_numpy() & ~history["before"].to_numpy()
+    rows = history.loc[tonight].assign(old_price_usd=old[tonight])
+    change = rows["event"].astype("object").copy()
+    price_change = (rows["event"] == "price_change").to_numpy()
+    lower = (rows["price_usd"] < rows["old_price_usd"]).fillna(False).to_numpy()
+    change[price_change & lower] = "price_drop"
+    change[price_change & ~lower] = "price_rise"
+    status_change = (rows["event"] == "status_change").to_numpy()
+    change[status_change] = rows.loc[status_change, "status"].astype("object")
+    rows = rows.assign(change=change, old_price_usd=rows["old_price_usd"].round().astype("Int64"))
+    info = ["lid", "source", "listing_id", "title", "model", "year", "is_4wd", "url"]
+    out = rows.merge(listings[info], on="lid", how="inner")
+    order = {c: i for i, c in enumerate(CHANGE_ORDER)}
+    out = out.assign(_o=out["change"].map(order).fillna(len(order)))
+    return (
+        out.sort_values(["_o", "source", "listing_id"], kind="stable")
+        .loc[:, list(CHANGE_COLUMNS)]
+        .reset_index(drop=True)
+    )
+
+
+def headline_numbers(data: ReportData) -> dict[str, Any]:
+    """The few numbers at the top of the page."""
+    band = data.band_summary
+    overall = band.loc[
+        (band["series"] == "asking") & (band["family"] == "all") & (band["drive"] == "all")
+    ]
+    four = band.loc[
+        (band["series"] == "asking") & (band["family"] == "all") & (band["drive"] == "4WD")
+    ]
+    changes = data.changes["change"].value_counts()
+    rated = data.deals.loc[data.deals["rated"]]
+    return {
+        "trucks_for_sale": int(overall["listings"].iloc[0]) if not overall.empty else 0,
+        "trucks_4wd": int(four["listings"].iloc[0]) if not four.empty else 0,
+        "median_asking_usd": _maybe_int(overall["median_usd"].iloc[0])
+        if not overall.empty
+        else None,
+        "share_in_band": _maybe_float(overall["share_in"].iloc[0]) if not overall.empty else None,
+        "new": int(changes.get("new", 0)),
+        "price_drops": int(changes.get("price_drop", 0)),
+        "gone": int(changes.get("gone", 0)),
+        "sold": int(changes.get("sold", 0)),
+        "deals_15pct": int((rated["discount_pct"] >= 15).sum()),
+        "sold_or_delisted": len(data.sold),
+        "eligible_now": int((data.eligibility["month"] == "now").sum()),
+        "eligible_next_12_months": int((data.eligibility["month"] != "now").sum()),
+    }
+
+
+def _maybe_int(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _maybe_float(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def write_report(
+    db_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    as_of: dt.date | str,
+    config: dict | None = None,
+) -> ReportResult:
+    """Compute the report of ``as_of`` from the database and write it to ``out_dir/<date>/``.
+
+    Raises ``analysis.load.DatabaseMissing`` when the database does not exist.
+    """
+    data = compute_report(db_path, as_of=as_of, config=config)
+    folder = Path(out_dir) / data.as_of.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "price_trends.csv": data.trends,
+        "band_summary.csv": data.band_summary,
+        "deals.csv": data.deals.assign(comparables=data.deals["comparables"].map(" ".join)),
+        "sold.csv": data.sold,
+        "eligibility_upcoming.csv": data.eligibility,
+    }
+    files = []
+    for name, frame in tables.items():
+        path = folder / name
+        _write_csv(frame, path)
+        files.append(path)
+    pngs = {
+        "trend_asking.png": charts.trend_chart(data.trends, data.band),
+        "band_share.png": charts.band_share_chart(data.trends, data.band),
+    }
+    for name, png in pngs.items():
+        (folder / name).write_bytes(png)
+        files.append(folder / name)
+    numbers = headline_numbers(data)
+    page = render_html(data, numbers, pngs)
+    (folder / "report.html").write_text(page, encoding="utf-8")
+    files.append(folder / "report.html")
+    logger.info("report for %s written to %s", data.as_of, folder)
+    return ReportResult(folder=folder, files=files, headline=numbers)
+
+
+def _iso_utc(times: pd.Series) -> np.ndarray:
+    """ISO 8601 UTC text ("2026-11-24T06:00:00+00:00"), None for missing; vectorized."""
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    text = np.char.add(np.datetime_as_string(naive, unit="s"), "+00:00").astype(object)
+    text[np.isnat(naive)] = None
+    return text
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = _iso_utc(out[col])
+    out.to_csv(path, index=False, lineterminator="\n")
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+
+def esc(value: Any) -> str:
+    """HTML-escaped text of a value; empty for unknown."""
+    if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def link(url: Any, text: Any) -> str:
+    """An escaped link when ``url`` is http(s), otherwise just the escaped text."""
+    if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+        return f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(text)}</a>'
+    return esc(text)
+
+
+def _usd(value) -> str:
+    return "" if value is None or pd.isna(value) else f"${int(value):,}"
+
+
+def _drive(value) -> str:
+    return "" if value is None or pd.isna(value) else ("4WD" if bool(value) else "2WD")
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f"<p class=muted>{esc(empty)}</p>"
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:70em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+.numbers{display:flex;flex-wrap:wrap;gap:.8em}.numbers div{background:#f3f5f7;padding:.5em .8em;
+border-radius:6px}.numbers b{display:block;font-size:1.3em}table{border-collapse:collapse;
+font-size:.88em}td,th{border-bottom:1px solid #e3e3e3;padding:.25em .5em;text-align:left}
+.muted{color:#777}img{max-width:100%}
+"""
+
+
+def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes]) -> str:
+    """The self-contained report page."""
+    band = f"${data.band[0]:,}-${data.band[1]:,}"
+    share = numbers["share_in_band"]
+    cards = [
+        ("Kei trucks for sale", f"{numbers['trucks_for_sale']:,}"),
+        ("of them 4WD", f"{numbers['trucks_4wd']:,}"),
+        ("Median asking", _usd(numbers["median_asking_usd"]) or "n/a"),
+        (f"Inside {band}", "n/a" if share is None else f"{share:.0%}"),
+        ("New tonight", str(numbers["new"])),
+        ("Price drops tonight", str(numbers["price_drops"])),
+        ("Gone tonight", str(numbers["gone"])),
+        ("Deals 15%+ under", str(numbers["deals_15pct"])),
+        ("Eligible in 12 months", str(numbers["eligible_next_12_months"])),
+    ]
+    night = data.night.isoformat() if data.night else "no crawl yet"
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>Kei truck market report {esc(data.as_of.isoformat())}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Kei truck market, {esc(data.as_of.isoformat())}</h1>",
+        f"<p class=muted>Trends from {esc(data.start.isoformat())}; last crawl night "
+        f"{esc(night)}. Each truck is counted once across sites and reposts. Asking, "
+        "Japan-side and auction prices are kept apart.</p>",
+        "<div class=numbers>"
+        + "".join(f"<div>{esc(label)}<b>{esc(value)}</b></div>" for label, value in cards)
+        + "</div>",
+        "<h2>Best deals</h2>",
+        _deals_html(data.deals),
+        "<h2>Price trends</h2>",
+        *(
+            f'<p><img alt="{esc(name)}" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode("ascii")}"></p>'
+            for name, png in pngs.items()
+        ),
+        "<h2>What changed on the last night</h2>",
+        _changes_html(data.changes),
+        "<h2>Becoming eligible for US import (25 years)</h2>",
+        _eligibility_html(data),
+        "<h2>Recently sold or delisted</h2>",
+        _sold_html(data.sold),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
+    rated = deals.loc[deals["rated"] & (deals["discount_pct"] > 0)].head(limit)
+    rows = [
+        [
+            link(r["url"], r["title"] or r["listing_id"]),
+            esc(r["source"]),
+            esc(r["year"]),
+            esc(_drive(r["is_4wd"])),
+            esc(_usd(r["price_usd"])),
+            esc(r["basis"]),
+            esc(_usd(r["fair_price_usd"])),
+            esc(f"{r['discount_pct']:.0f}%"),
+            esc(r["n_comparables"]),
+            esc(r["location_raw"]),
+        ]
+        for r in rated.to_dict("records")
+    ]
+    headers = ["Listing", "Source", "Year", "Drive", "Price", "Basis", "Fair price", "Under",
+               "Comparables", "Location"]  # fmt: skip
+    return _table(headers, rows, "No listing is priced under its comparables.")
+
+
+def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
+    counts = changes["change"].value_counts()
+    summary = ", ".join(f"{int(n)} {esc(c.replace('_', ' '))}" for c, n in counts.items())
+    rows = [
+        [
+            esc(str(r["change"]).replace("_", " ")),
+            link(r["url"], r["title"] or r["listing_id"]),
+            esc(r["source"]),
+            esc(_usd(r["old_price_usd"])),
+            esc(_usd(r["price_usd"])),
+            esc(r["price_basis"]),
+        ]
+        for r in changes.head(limit).to_dict("records")
+    ]
+    table = _table(["Change", "Listing", "Source", "Was", "Now", "Basis"], rows, "No changes.")
+    return (f"<p>{summary}</p>" if summary else "") + table
+
+
+def _eligibility_html(data: ReportData) -> str:
+    counts = upcoming_counts(data.eligibility, as_of=data.as_of)
+    soon = data.eligibility.loc[data.eligibility["month"] != "now"]
+    head = (
+        "<p>"
+        + ", ".join(
+            f"{esc(m)}: {n}" for m, n in zip(counts["month"], counts["listings"], strict=True)
+        )
+        + "</p>"
+    )
+    rows = [
+        [esc(r["month"]), link(r["url"], r["title"] or r["listing_id"]), esc(r["source"]),
+         esc(r["model_code"]), esc(_usd(r["price_usd"])), esc(r["price_basis"])]
+        for r in soon.head(40).to_dict("records")
+    ]  # fmt: skip
+    return head + _table(
+        ["Turns 25", "Listing", "Source", "Code", "Price", "Basis"], rows,
+        "Nothing becomes eligible in the next 12 months.",
+    )  # fmt: skip
+
+
+def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
+    rows = [
+        [
+            esc(str(r["outcome"]).replace("_", " ")),
+            link(r["url"], r["title"] or r["truck_id"]),
+            esc(r["sources"]),
+            esc(r["days_on_market"]),
+            esc(_usd(r["first_price_usd"])),
+            esc(_usd(r["last_price_usd"])),
+            esc(_usd(r["sold_price_usd"])),
+            esc(r["n_drops"]),
+        ]
+        for r in sold.head(limit).to_dict("records")
+    ]
+    headers = ["Outcome", "Truck", "Sources", "Days listed", "First price", "Last price", "Sold",
+               "Drops"]  # fmt: skip
+    return _table(headers, rows, "No truck left the market in this period.")

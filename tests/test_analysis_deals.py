@@ -1,0 +1,159 @@
+"""Deal scores on small hand-built listing tables: comparables, unrated listings, weighting."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.deals import DEAL_COLUMNS, score_deals, weighted_median
+
+AS_OF = "2026-11-24"
+
+
+def listing(listing_id, price, **kw) -> dict:
+    row = {
+        "source": "craigslist",
+        "listing_id": listing_id,
+        "kind": "kei_truck",
+        "status": "active",
+        "price_usd": price,
+        "price_basis": "asking",
+        "is_4wd": True,
+        "year": 1996,
+        "model": "Honda Acty",
+        "last_seen_at": pd.Timestamp("2026-11-24T06:00:00Z"),
+    }
+    row.update(kw)
+    return row
+
+
+def scores(rows, **config) -> pd.DataFrame:
+    out = score_deals(pd.DataFrame(rows), as_of=AS_OF, config={"deals": config} if config else None)
+    return out.set_index("listing_id")
+
+
+def test_weighted_median():
+    assert weighted_median([1, 2, 3], [1, 1, 1]) == 2
+    assert weighted_median([1, 2, 3, 4], [1, 1, 1, 1]) == 2.5
+    assert weighted_median([1, 2, 3], [1, 1, 5]) == 3
+    assert weighted_median([], []) is None
+
+
+def test_fair_price_is_the_median_of_the_other_trucks_and_the_discount_is_against_it():
+    rows = [listing("1", 8000), listing("2", 8400), listing("3", 9000), listing("cheap", 5000)]
+    out = scores(rows)
+    cheap = out.loc["cheap"]
+    assert cheap["fair_price_usd"] == 8400
+    assert cheap["discount_pct"] == pytest.approx(40.5)
+    assert cheap["n_comparables"] == 3
+    assert cheap["comparables"] == ["craigslist:1", "craigslist:2", "craigslist:3"]
+    assert cheap["rated"]
+    assert cheap["why"].startswith("40% under 3 comparable 4WD Honda Acty trucks (asking)")
+    assert out.index[0] == "cheap"  # best deal first
+    assert score_deals(pd.DataFrame(rows), as_of=AS_OF).columns.tolist() == list(DEAL_COLUMNS)
+
+
+def test_fewer_than_three_comparables_leaves_the_listing_unrated():
+    out = scores([listing("1", 8000), listing("2", 8400), listing("lonely", 5000)])
+    lonely = out.loc["lonely"]
+    assert not lonely["rated"]
+    assert lonely["n_comparables"] == 2
+    assert pd.isna(lonely["fair_price_usd"])
+    assert pd.isna(lonely["discount_pct"])
+    assert lonely["why"].startswith("unrated: 2 comparable")
+
+
+def test_comparables_share_platform_drive_basis_and_year_window():
+    rows = [
+        listing("me", 5000),
+        listing("same", 8000),
+        listing("rebadge-scrum-is-carry", 8000, model="Mazda Scrum"),
+        listing("2wd", 8000, is_4wd=False),
+        listing("fob", 3000, price_basis="fob"),
+        listing("old", 8000, year=1990),
+        listing("close-year", 8100, year=1998),
+        listing("parts", 300, kind="parts"),
+        listing("unknown-drive", 8000, is_4wd=None),
+    ]
+    out = scores(rows)
+    assert out.loc["me", "comparables"] == ["craigslist:same", "craigslist:close-year"]
+    # the Scrum is compared with Carry-platform trucks only
+    assert out.loc["rebadge-scrum-is-carry", "n_comparables"] == 0
+
+
+def test_rebadges_are_compared_on_their_platform():
+    rows = [
+        listing("carry1", 8000, model="Suzuki Carry"),
+        listing("carry2", 8200, model="Suzuki Carry"),
+        listing("carry3", 8400, model="Suzuki Carry"),
+        listing("scrum", 6000, model="Mazda Scrum"),
+    ]
+    scrum = scores(rows).loc["scrum"]
+    assert scrum["rated"]
+    assert scrum["family"] == "Suzuki Carry"
+    assert scrum["fair_price_usd"] == 8200
+
+
+def test_the_same_truck_is_never_its_own_comparable_and_counts_once():
+    rows = [
+        listing("a", 5000, identity="craigslist:a"),
+        listing("a-repost", 5000, identity="craigslist:a", status="gone"),
+        listing("b", 8000, truck_id="truck-b"),
+        listing("b-on-ebay", 8000, source="ebay", truck_id="truck-b"),
+        listing("c", 8200),
+        listing("d", 8400),
+    ]
+    out = scores(rows)
+    assert out.loc["a", "comparables"] == ["craigslist:b", "craigslist:c", "craigslist:d"]
+    # a and its repost count once, so do b and its eBay copy
+    assert out.loc["c", "comparables"] == ["craigslist:a", "craigslist:b", "craigslist:d"]
+
+
+def test_recent_comparables_weigh_more_and_stale_ones_are_dropped():
+    fresh = pd.Timestamp("2026-11-24T06:00:00Z")
+    rows = [
+        listing("me", 5000),
+        listing("new1", 9000, last_seen_at=fresh),
+        listing("new2", 9200, last_seen_at=fresh),
+        listing("old1", 7000, status="gone", last_seen_at=fresh - pd.Timedelta(days=60)),
+        listing("old2", 7100, status="gone", last_seen_at=fresh - pd.Timedelta(days=60)),
+        listing("stale", 1000, status="gone", last_seen_at=fresh - pd.Timedelta(days=200)),
+    ]
+    me = scores(rows).loc["me"]
+    assert "craigslist:stale" not in me["comparables"]
+    assert me["n_comparables"] == 4
+    assert me["comparables_median_usd"] == 8050  # plain median
+    assert me["fair_price_usd"] == 9000  # the recent asks weigh four times as much
+
+
+def test_a_listing_without_price_gets_a_fair_price_but_no_rating():
+    rows = [listing("1", 8000), listing("2", 8400), listing("3", 9000), listing("call", None)]
+    call = scores(rows).loc["call"]
+    assert not call["rated"]
+    assert call["why"] == "no price"
+
+
+def test_config_sets_the_minimum_number_of_comparables():
+    rows = [listing("1", 8000), listing("2", 8400), listing("me", 5000)]
+    out = score_deals(pd.DataFrame(rows), as_of=AS_OF, config={"alerts": {"min_comparables": 2}})
+    assert out.set_index("listing_id").loc["me", "rated"]
+
+
+def test_only_active_kei_trucks_are_scored():
+    rows = [
+        listing("1", 8000),
+        listing("sold", 8000, status="gone"),
+        listing("van", 1, kind="kei_van"),
+    ]
+    assert list(scores(rows).index) == ["1"]
+    assert score_deals(pd.DataFrame(), as_of=AS_OF).columns.tolist() == list(DEAL_COLUMNS)
+
+
+def test_live_auction_bids_are_never_rated():
+    rows = [listing(str(n), 6000 + n, price_basis="bid") for n in range(4)] + [
+        listing("low-bid", 2000, price_basis="bid")
+    ]
+    low = scores(rows).loc["low-bid"]
+    assert low["n_comparables"] == 4
+    assert not low["rated"]
+    assert low["why"] == "unrated: a live auction's current bid is not a price"

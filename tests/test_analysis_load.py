@@ -1,0 +1,118 @@
+"""The analysis reads: state as of a past date, the history window, narrow reads, no writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from test_analysis_helpers import build_market
+
+from analysis import load
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    db = tmp_path_factory.mktemp("load") / "m.db"
+    build_market(db)
+    return db
+
+
+def by_id(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.set_index("listing_id")
+
+
+@pytest.mark.parametrize(
+    ("value", "day"),
+    [
+        ("2026-11-05", dt.date(2026, 11, 5)),
+        ("2026-11-05T23:59:00+00:00", dt.date(2026, 11, 5)),
+        ("2026-11-05T20:00:00-05:00", dt.date(2026, 11, 6)),
+        (dt.date(2026, 11, 5), dt.date(2026, 11, 5)),
+    ],
+)
+def test_as_of_date(value, day):
+    assert load.as_of_date(value) == day
+
+
+def test_bad_as_of_is_a_value_error():
+    with pytest.raises(ValueError, match="not a date"):
+        load.as_of_date("next tuesday")
+
+
+def test_listing_state_as_of_a_past_night(market):
+    then = by_id(load.read_listings_as_of(market, "2026-11-05"))
+    assert then.loc["A", "price_usd"] == 8000
+    assert then.loc["E", "status"] == "active"
+    assert then.loc["E", "price_usd"] == 5500
+    assert then.loc["H", "status"] == "gone"
+    assert then.loc["H", "gone_at"] == pd.Timestamp("2026-11-05T06:00:00Z")
+    assert "G" not in then.index
+    assert "S" not in then.index
+    assert then["last_seen_at"].max() <= load.as_of_end("2026-11-05")
+
+
+def test_listing_state_now(market):
+    now = by_id(load.read_listings_as_of(market, "2026-11-12"))
+    assert now.loc["A", "price_usd"] == 7500
+    assert now.loc["E", "status"] == "gone"
+    assert now.loc["G", "identity"] == "craigslist:B"
+    assert now["lid"].is_unique
+
+
+def test_window_read_keeps_the_row_before_the_window(market):
+    history = load.read_history_window(market, dt.date(2026, 11, 9), "2026-11-12")
+    lids = by_id(load.read_listings_as_of(market, "2026-11-12"))["lid"]
+    a = history.loc[history["lid"] == lids["A"]]
+    assert a["before"].tolist() == [True, False]
+    assert a["price_usd"].tolist() == [8000, 7500]
+    assert a["event"].tolist() == ["new", "price_change"]
+    # a listing with no change inside the window is not read at all
+    assert lids["D"] not in set(history["lid"])
+    assert history["observed_at"].min() >= pd.Timestamp("2026-11-02T00:00:00Z")
+
+
+def test_window_of_a_past_date_stops_at_its_end(market):
+    history = load.read_history_window(market, dt.date(2026, 11, 2), "2026-11-05")
+    assert history["observed_at"].max() < load.as_of_end("2026-11-05")
+
+
+def test_history_of_selected_listings(market):
+    lids = by_id(load.read_listings_as_of(market, "2026-11-12"))["lid"]
+    rows = load.read_history_of_lids(market, [lids["E"]], before=load.as_of_end("2026-11-12"))
+    assert rows["event"].tolist() == ["new", "price_change", "gone"]
+    assert load.read_history_of_lids(market, [lids["E"]], before=dt.date(2026, 11, 5))[
+        "event"
+    ].tolist() == ["new"]
+
+
+def test_history_of_listings_by_key(market):
+    rows = load.read_history_of(market, [("craigslist", "E"), ("craigslist", "A")], "2026-11-05")
+    assert list(zip(rows["listing_id"], rows["event"], rows["price_usd"], strict=True)) == [
+        ("A", "new", 8000),
+        ("E", "new", 6000),
+        ("E", "price_change", 5500),
+    ]
+    assert load.read_history_of(market, [], "2026-11-05").empty
+
+
+def test_frame_number_text_is_read_only_where_it_may_hold_one(tmp_path):
+    from test_analysis_helpers import night, truck
+
+    db = tmp_path / "f.db"
+    night(db, "2026-11-02", "craigslist", [
+        truck("craigslist", "1", 8000, description="Frame DD51T-123456, clean"),
+        truck("craigslist", "2", 8000, description="Runs great, 52,000 miles"),
+    ])  # fmt: skip
+    listings = by_id(load.read_listings_as_of(db, "2026-11-02"))
+    assert listings.loc["1", "description"] == "Frame DD51T-123456, clean"
+    assert pd.isna(listings.loc["2", "description"])
+
+
+def test_reads_are_read_only_and_a_missing_database_is_reported(tmp_path, market):
+    with pytest.raises(load.DatabaseMissing, match="no database"):
+        load.read_listings_as_of(tmp_path / "nope.db", "2026-11-12")
+    conn = load.connect_readonly(market)
+    with pytest.raises(Exception, match="readonly"):
+        conn.execute("DELETE FROM listings")
+    conn.close()

@@ -1,0 +1,145 @@
+"""The report: its files and columns, HTML escaping, and reproducing a past night."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import re
+
+import pytest
+from test_analysis_helpers import build_market, night, truck
+
+from analysis.deals import DEAL_COLUMNS
+from analysis.eligibility import ELIGIBILITY_COLUMNS
+from analysis.load import DatabaseMissing
+from analysis.report import CSV_FILES, ReportResult, esc, link, write_report
+from analysis.sold import SOLD_COLUMNS
+from analysis.trends import BAND_COLUMNS, TREND_COLUMNS
+
+PNG = b"\x89PNG\r\n\x1a\n"
+EVIL_TITLE = '<script>alert("x")</script> 1996 Acty & "friends"'
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> ReportResult:
+    root = tmp_path_factory.mktemp("report")
+    db = root / "m.db"
+    build_market(db)
+    night(db, "2026-11-10", "craigslist", [
+        truck("craigslist", "A", 7500),
+        truck("craigslist", "C", 9000, mileage_mi=51234),
+        truck("craigslist", "D", 13000, model="Suzuki Carry", year=1991, is_4wd=False),
+        truck("craigslist", "G", 8800, repost_of="B"),
+        truck("craigslist", "evil", 4000, title=EVIL_TITLE, url="javascript:alert(1)",
+              location_raw="<b>Knoxville</b>"),
+    ])  # fmt: skip
+    return write_report(db, root / "out", as_of="2026-11-10")
+
+
+def header(path) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return next(csv.reader(f))
+
+
+def test_files_in_the_dated_folder(report):
+    assert report.folder.name == "2026-11-10"
+    names = [p.name for p in report.files]
+    assert names == [*CSV_FILES, "trend_asking.png", "band_share.png", "report.html"]
+    assert all(p.parent == report.folder and p.stat().st_size > 0 for p in report.files)
+    assert (report.folder / "trend_asking.png").read_bytes().startswith(PNG)
+
+
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [
+        ("price_trends.csv", TREND_COLUMNS),
+        ("band_summary.csv", BAND_COLUMNS),
+        ("deals.csv", DEAL_COLUMNS),
+        ("sold.csv", SOLD_COLUMNS),
+        ("eligibility_upcoming.csv", ELIGIBILITY_COLUMNS),
+    ],
+)
+def test_csv_columns_are_the_documented_ones(report, name, columns):
+    assert header(report.folder / name) == list(columns)
+
+
+def test_deals_csv_lists_comparables_and_the_best_deal_first(report):
+    with (report.folder / "deals.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    best = rows[0]
+    assert best["listing_id"] == "evil"
+    assert best["rated"] == "True"
+    # the three trucks for sale, then H2 (gone on Nov 9, seen less recently); B is G reposted
+    assert best["comparables"].split() == [
+        "craigslist:A",
+        "craigslist:C",
+        "craigslist:G",
+        "craigslist:H2",
+    ]
+
+
+def test_sold_csv_times_are_iso_utc(report):
+    with (report.folder / "sold.csv").open(encoding="utf-8") as f:
+        rows = {r["truck_id"]: r for r in csv.DictReader(f)}
+    assert rows["craigslist:E"]["left_at"] == "2026-11-09T06:00:00+00:00"
+    assert rows["craigslist:E"]["first_seen_at"] == "2026-11-02T06:00:00+00:00"
+    assert rows["craigslist:E"]["sold_price_usd"] == ""  # unknown is empty
+
+
+def test_html_is_self_contained_and_escapes_scraped_text(report):
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; 1996 Acty &amp; &quot;friends&quot;"
+        in page
+    )
+    assert "&lt;b&gt;Knoxville&lt;/b&gt;" in page
+    assert "javascript:" not in page  # not a link, and the text is the title, not the URL
+    assert 'href="https://craigslist.example/H2"' in page  # the sold table links the truck
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 2
+    assert all(base64.b64decode(i).startswith(PNG) for i in images)
+    assert "http" not in re.sub(r'href="https://[^"]+"', "", page).replace("data:image", "")
+
+
+def test_headline_numbers(report):
+    h = report.headline
+    # A, C (= X on eBay), D, G (= B), evil; F is an exporter price, not an asking price
+    assert h["trucks_for_sale"] == 5
+    assert h["new"] == 2  # the evil listing and the auction S, both first seen on Nov 10
+    assert h["price_drops"] == 0
+    assert h["deals_15pct"] == 1
+    assert h["sold_or_delisted"] == 3
+
+
+def test_a_past_night_is_reproduced_from_the_history(tmp_path):
+    db = tmp_path / "m.db"
+    build_market(db, until="2026-11-05")
+    first = write_report(db, tmp_path / "then", as_of="2026-11-05")
+    build_market(db)  # later nights arrive
+    again = write_report(db, tmp_path / "again", as_of="2026-11-05")
+    for name in CSV_FILES:
+        assert (first.folder / name).read_text() == (again.folder / name).read_text(), name
+
+
+def test_missing_database(tmp_path):
+    with pytest.raises(DatabaseMissing):
+        write_report(tmp_path / "nope.db", tmp_path / "out", as_of="2026-11-10")
+
+
+@pytest.mark.parametrize(
+    ("url", "text", "html"),
+    [
+        (
+            "https://x.example/?a=1&b=2",
+            "t",
+            '<a href="https://x.example/?a=1&amp;b=2" rel="noopener noreferrer">t</a>',
+        ),
+        ("javascript:alert(1)", "<i>", "&lt;i&gt;"),
+        (None, "plain", "plain"),
+    ],
+)
+def test_link_and_esc(url, text, html):
+    assert link(url, text) == html
+    assert esc(None) == ""
+    assert esc(float("nan")) == ""

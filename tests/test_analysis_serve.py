@@ -1,0 +1,120 @@
+"""Datasette over the database, in-process with its own test client: metadata, canned queries,
+read-only."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from test_analysis_helpers import build_market, night, truck
+
+from analysis.load import DatabaseMissing
+from analysis.serve import CANNED_QUERIES, HOST, SQL_VIEWS, build_datasette
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    db = tmp_path_factory.mktemp("serve") / "market.db"
+    build_market(db)
+    night(db, "2026-11-11", "craigslist", [
+        truck("craigslist", "A", 7500),
+        truck("craigslist", "C", 9000, mileage_mi=51234),
+        truck("craigslist", "D", 13000, model="Suzuki Carry", year=1991, is_4wd=False),
+        truck("craigslist", "G", 8800, repost_of="B"),
+        truck("craigslist", "cheap", 5000),
+        truck("beforward", "J", 3100, price_basis="fob", eligible_from="2027-02"),
+    ])  # fmt: skip
+    datasette = build_datasette(db)
+    yield datasette
+    for database in datasette.databases.values():
+        database.close()
+
+
+def get(ds, path):
+    return asyncio.run(ds.client.get(path))
+
+
+def rows(ds, query, **params):
+    qs = "&".join(f"{k}={v}" for k, v in params.items())
+    response = get(ds, f"/market/{query}.json?_shape=array&{qs}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_metadata_titles_descriptions_units_and_sources(ds):
+    meta = get(ds, "/-/metadata.json").json()
+    tables = meta["databases"]["market"]["tables"]
+    assert tables["listings"]["units"]["mileage_mi"] == "mile"
+    assert "US dollars" in tables["listings"]["columns"]["price_usd"]
+    assert "craigslist" in meta["source"].lower()
+    page = get(ds, "/market/listings")
+    assert page.status_code == 200
+    assert "Listings (latest state)" in page.text
+    assert set(meta["databases"]["market"]["queries"]) == set(CANNED_QUERIES)
+
+
+def test_underpriced_4wd(ds):
+    found = rows(ds, "underpriced_4wd")
+    assert [r["listing_id"] for r in found] == ["cheap"]
+    # plain SQL counts listings: C and its eBay copy X are two of the four comparables
+    assert found[0]["median_usd"] == 8800
+    assert found[0]["comparables"] == 4
+    assert rows(ds, "underpriced_4wd", pct_under=50) == []
+
+
+def test_eligible_soon(ds):
+    found = rows(ds, "eligible_soon")
+    assert [(r["listing_id"], r["eligible_from"]) for r in found] == [("J", "2027-02")]
+    assert rows(ds, "eligible_soon", months=2) == []
+
+
+def test_price_drops_this_week(ds):
+    found = rows(ds, "price_drops_this_week")  # the 7 days up to the last crawl, Nov 11
+    assert [(r["listing_id"], r["previous_usd"], r["price_usd"]) for r in found] == [
+        ("E", 6000, 5500),
+        ("A", 8000, 7500),
+    ]
+
+
+def test_median_price_by_model_and_year(ds):
+    found = {
+        (r["model"], r["year"], r["drive"], r["price_basis"]): r
+        for r in rows(ds, "median_price_by_model_year")
+    }
+    acty = found[("Honda Acty", 1996, "4WD", "asking")]
+    assert (acty["listings"], acty["median_usd"]) == (5, 8800)  # 5000 7500 8800 9000 9000
+
+
+def test_truck_history_joins_reposts(ds):
+    found = rows(ds, "truck_history", listing="G")
+    assert [(r["listing_id"], r["event"]) for r in found] == [
+        ("B", "new"),
+        ("G", "new"),
+        ("B", "gone"),
+    ]
+
+
+def test_read_only(ds):
+    database = ds.get_database("market")
+    with pytest.raises(PermissionError):
+        asyncio.run(database.execute_write("DELETE FROM listings"))
+    with pytest.raises(sqlite3.OperationalError):
+        database.connect().execute("DELETE FROM listings")
+
+
+def test_bound_to_localhost_and_missing_database(tmp_path):
+    assert HOST == "127.0.0.1"
+    with pytest.raises(DatabaseMissing):
+        build_datasette(tmp_path / "nope.db")
+
+
+def test_views_for_sqlite3_users_run(ds):
+    conn = sqlite3.connect(ds.get_database("market").path)
+    counts = {
+        name: len(conn.execute(f"SELECT * FROM ({sql})").fetchall())
+        for name, sql in SQL_VIEWS.items()
+    }
+    conn.close()
+    assert counts["underpriced_4wd"] == 1
+    assert counts["eligible_soon"] == 1
