@@ -93,6 +93,8 @@ class Listing:
     engine_cc: int | None = None
     #: truck, dump, van, scissor_lift, ...
     body: str | None = None
+    #: "jumbo" (extended cab) or "high_roof" when the listing says so.
+    cab: str | None = None
     #: kei_truck, kei_van, other_vehicle, parts, wanted, toy.
     kind: str | None = None
     mileage_mi: int | None = None
