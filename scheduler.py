@@ -1,22 +1,32 @@
 """Run the nightly job on a schedule, in the foreground: ``python scheduler.py``.
 
 Each night crawls every enabled source in its own subprocess (Twisted's reactor cannot
-restart in one process), then writes the report and raises the alerts. The schedule is a cron
-expression in an explicit IANA time zone, from the ``[schedule]`` table of the configuration:
+restart in one process), then writes the report, raises the alerts and checks each source's
+health (``keitrucks.night``). The schedule is a cron expression in an explicit IANA time zone,
+from the ``[schedule]`` table of the configuration:
 
     [schedule]
-    cron = "30 2 * * *"        # 02:30 every night
-    timezone = "America/Chicago"
-    jitter_seconds = 600
+    cron = "30 2 * * *"          # 02:30 every night
+    timezone = "America/Chicago" # default: the machine's
+    jitter_seconds = 600         # start up to 10 minutes late, at random
+    misfire_grace_hours = 12     # a night missed by downtime still runs if this late at most
+    crawl_timeout_minutes = 30   # per source; the crawl is stopped after that
 
-A lock file keeps two nights from overlapping, also across processes.
+The job lives in a persistent job store (SQLite through SQLAlchemy, ``data/scheduler.sqlite``
+beside the database), so after downtime the missed night runs once when the scheduler starts
+again (``coalesce``), never once per missed night, and not at all when it is more than the
+grace time late. Locks keep two schedulers, and two nights, from overlapping across processes;
+a manual ``keitrucks nightly`` takes the same night lock. Logs go to the console and to a
+rotating file.
+
+``--once`` runs one night now; ``--print-jobs`` prints the next run times.
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import logging
+import logging.handlers
 import os
 import sys
 from collections.abc import Iterator
@@ -26,88 +36,173 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from keitrucks.config import ConfigError, enabled_sources, load_config
+from keitrucks.crawl import request_stop
+from keitrucks.health import HealthRules
+from keitrucks.night import (
+    NightAlreadyRunningError,
+    lock_path,
+    night_lock,
+    sigterm_stops_the_night,
+)
 
 logger = logging.getLogger("keitrucks.scheduler")
 
-DEFAULT_SCHEDULE = {"cron": "30 2 * * *", "timezone": None, "jitter_seconds": 600}
-JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
-
-
-class NightAlreadyRunningError(RuntimeError):
-    """Another night holds the lock."""
-
-
-@contextmanager
-def night_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` for the night, or raise NightAlreadyRunningError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise NightAlreadyRunningError(
-                f"another night is running (lock {path} is held); try again when it ends"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+DEFAULT_SCHEDULE = {
+    "cron": "30 2 * * *",
+    "timezone": None,
+    "jitter_seconds": 600,
+    "misfire_grace_hours": 12,
+    "crawl_timeout_minutes": 30,
+}
+JOB_ID = "night"
+#: The job's function by reference, so the persistent store can find it after a restart.
+NIGHT_FUNC = "scheduler:night_job"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Exit codes of main().
+EXIT_OK, EXIT_NIGHT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 
 
 def schedule_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """``[schedule]`` over the defaults, checked; ``tz`` is the ZoneInfo or None (local)."""
     settings = {**DEFAULT_SCHEDULE, **config.get("schedule", {})}
     try:
         settings["tz"] = ZoneInfo(settings["timezone"]) if settings["timezone"] else None
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"[schedule] timezone {settings['timezone']!r} is not an IANA time zone") from None  # fmt: skip
+    for key in ("jitter_seconds", "misfire_grace_hours", "crawl_timeout_minutes"):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"[schedule] {key} must be a number >= 0, not {value!r}")
+    if not settings["misfire_grace_hours"] or not settings["crawl_timeout_minutes"]:
+        raise ConfigError("[schedule] misfire_grace_hours and crawl_timeout_minutes must be > 0")
     return settings
 
 
-def night_job(db: Path, out: Path, config: dict[str, Any], config_path: str | None) -> bool:
-    """One scheduled night under the lock; True when every source succeeded."""
-    from keitrucks.night import run_night
-
-    try:
-        with night_lock(db.with_suffix(".lock")):
-            result = run_night(
-                db, out, config=config, config_path=config_path,
-                sources=enabled_sources(config),
-                progress=lambda s, o: logger.info("%s: %s", s, o.line),
-            )  # fmt: skip
-    except NightAlreadyRunningError as exc:
-        logger.warning("%s", exc)
-        return False
-    return result.ok
-
-
-def build_scheduler(
-    config: dict[str, Any], *, db: Path, out: Path, config_path: str | None = None
-) -> BlockingScheduler:
-    """The scheduler with its one nightly job, not started."""
-    settings = schedule_settings(config)
+def build_trigger(settings: dict[str, Any]) -> CronTrigger:
     try:
         trigger = CronTrigger.from_crontab(
             settings["cron"], timezone=settings["tz"] or _local_zone()
         )
     except ValueError as exc:
         raise ConfigError(f"[schedule] cron {settings['cron']!r}: {exc}") from None
-    trigger.jitter = settings["jitter_seconds"] or None
-    scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone=trigger.timezone)
+    trigger.jitter = int(settings["jitter_seconds"]) or None
+    return trigger
+
+
+def default_jobstore(db: Path) -> str:
+    return f"sqlite:///{Path(db).resolve().parent / 'scheduler.sqlite'}"
+
+
+# -- the night ----------------------------------------------------------------------------------
+
+
+def run_locked_night(
+    db: Path, out: Path, config: dict[str, Any], config_path: str | None, *,
+    base_url: str | None = None, as_of: str | None = None, holder: str = "scheduled night",
+) -> bool:  # fmt: skip
+    """One night under the night lock; True when every source and step succeeded.
+
+    Raises NightAlreadyRunningError when another night holds the lock.
+    """
+    from keitrucks.night import run_night
+
+    schedule_settings(config)  # a bad [schedule] fails here, before anything runs
+    with night_lock(lock_path(db), holder=holder):
+        logger.info("night starts: database %s, reports %s", db, out)
+        result = run_night(
+            Path(db), Path(out), config=config, config_path=config_path,
+            sources=enabled_sources(config), base_url=base_url, as_of=as_of,
+            progress=lambda s, o: logger.info("crawl %s: %s", s, o.line),
+            echo=lambda line: logger.info("%s", line),
+        )  # fmt: skip
+    failed = [o.source for o in result.outcomes if not o.ok] + list(result.errors)
+    logger.log(logging.WARNING if failed else logging.INFO, "night %s ends: %s", result.as_of,
+               f"failed: {', '.join(failed)}" if failed else "all sources ok")  # fmt: skip
+    return result.ok
+
+
+def night_job(db: str, out: str, config_path: str | None) -> bool:
+    """The scheduled job: reads the configuration afresh, then runs the night under the lock."""
+    try:
+        config = load_config(config_path)
+        return run_locked_night(Path(db), Path(out), config, config_path)
+    except NightAlreadyRunningError as exc:
+        logger.warning("scheduled night skipped: %s", exc)
+    except ConfigError as exc:
+        logger.error("scheduled night skipped, bad configuration: %s", exc)
+    return False
+
+
+# -- the scheduler ------------------------------------------------------------------------------
+
+
+def _same_trigger(a: Any, b: CronTrigger) -> bool:
+    return repr(a) == repr(b)
+
+
+def _stored_job(scheduler: BaseScheduler, store: Any) -> Any:
+    """The night job as the persistent store holds it, or None (absent or unreadable)."""
+    store.start(scheduler, "default")
+    try:
+        return store.lookup_job(JOB_ID)
+    except Exception as exc:  # a job pickled by an incompatible version: start afresh
+        logger.warning("stored job unreadable (%s); scheduling afresh", exc)
+        store.remove_job(JOB_ID)
+        return None
+
+
+def build_scheduler(
+    config: dict[str, Any],
+    *,
+    db: Path,
+    out: Path,
+    config_path: str | None = None,
+    jobstore: str | None = None,
+    scheduler_class: type[BaseScheduler] = BlockingScheduler,
+    now: datetime | None = None,
+) -> BaseScheduler:
+    """The scheduler with its one nightly job, not started.
+
+    ``jobstore`` is an SQLAlchemy URL (``sqlite:///data/scheduler.sqlite``); None keeps the job
+    in memory. With a store, a night the store still has due (missed while the scheduler was
+    down) keeps its time, so the started scheduler runs it once; a changed schedule replaces
+    a future run time.
+    """
+    settings = schedule_settings(config)
+    trigger = build_trigger(settings)
+    job_defaults = {
+        "coalesce": True,
+        "max_instances": 1,
+        "misfire_grace_time": int(settings["misfire_grace_hours"] * 3600),
+    }
+    scheduler = scheduler_class(job_defaults=job_defaults, timezone=trigger.timezone)
+    keep: dict[str, Any] = {}
+    if jobstore:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+        store = SQLAlchemyJobStore(url=jobstore)
+        stored = _stored_job(scheduler, store)
+        moment = now or datetime.now(trigger.timezone)
+        if (
+            stored is not None
+            and stored.next_run_time is not None
+            and (stored.next_run_time <= moment or _same_trigger(stored.trigger, trigger))
+        ):
+            keep["next_run_time"] = stored.next_run_time
+        scheduler.add_jobstore(store, "default")
     scheduler.add_job(
-        night_job, trigger, args=[db, out, config, config_path], id="night", name="nightly crawl"
-    )
+        NIGHT_FUNC, trigger, args=[str(db), str(out), config_path], id=JOB_ID,
+        name="nightly crawl, report, alerts, health", replace_existing=True, **keep,
+    )  # fmt: skip
     return scheduler
 
 
-def next_runs(scheduler: BlockingScheduler, count: int = 1, now: datetime | None = None):
+def next_runs(scheduler: BaseScheduler, count: int = 1, now: datetime | None = None):
     """(job id, time) of the next ``count`` runs of each job, without starting the scheduler."""
     out = []
     for job in scheduler.get_jobs():
@@ -122,40 +217,132 @@ def next_runs(scheduler: BlockingScheduler, count: int = 1, now: datetime | None
     return out
 
 
+def upcoming(scheduler: BaseScheduler, now: datetime | None = None):
+    """(job id, time) of each job's next run: the stored time when the job store keeps one
+    (jitter included), else the trigger's next fire time."""
+    out = []
+    for job in scheduler.get_jobs():
+        stored = getattr(job, "next_run_time", None)
+        if stored is not None and stored > (now or datetime.now(stored.tzinfo)):
+            out.append((job.id, stored))
+        else:
+            out.extend((i, w) for i, w in next_runs(scheduler, now=now) if i == job.id)
+    return out
+
+
+def missed_run(scheduler: BaseScheduler, now: datetime | None = None) -> datetime | None:
+    """The missed run the started scheduler will catch up on, if the store holds one."""
+    for job in scheduler.get_jobs():
+        when = getattr(job, "next_run_time", None)
+        if when is not None and when <= (now or datetime.now(when.tzinfo)):
+            return when
+    return None
+
+
 def _local_zone():
     from tzlocal import get_localzone
 
     return get_localzone()
 
 
-def main(argv: list[str] | None = None) -> int:
+# -- the command --------------------------------------------------------------------------------
+
+
+@contextmanager
+def logging_to(log_file: Path | None, level: int = logging.INFO) -> Iterator[None]:
+    """Log to the console and, if given, a rotating file (5 MB x 5); removed on exit."""
+    root = logging.getLogger()
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"))  # fmt: skip
+    old_level = root.level
+    root.setLevel(level)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(old_level)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--config", default=os.getenv("KEITRUCKS_CONFIG"), help="TOML configuration"
     )
     parser.add_argument("--db", default="data/keitrucks.db", help="SQLite database")
     parser.add_argument("--out", default="data/reports", help="report folder")
+    parser.add_argument("--jobstore", help="SQLAlchemy URL of the job store "
+                        "(default: sqlite:///<database folder>/scheduler.sqlite)")  # fmt: skip
+    parser.add_argument("--log-file", help="rotating log file (default: <database folder>/logs/"
+                        "scheduler.log); 'none' logs to the console only")  # fmt: skip
     parser.add_argument("--once", action="store_true", help="run one night now, then exit")
     parser.add_argument("--print-jobs", action="store_true", help="print the next run times")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    parser.add_argument("--base-url", help="with --once: crawl a local copy (the sample server)")
+    parser.add_argument("--as-of", help="with --once: stamp the night with this date")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    db, out = Path(args.db), Path(args.out)
+    log_file = None if args.log_file == "none" else Path(
+        args.log_file or db.resolve().parent / "logs" / "scheduler.log")  # fmt: skip
+    with logging_to(log_file):
+        try:
+            config = load_config(args.config)
+            HealthRules.from_config(config)  # a bad [health] fails now, not at 02:30
+            if args.once:
+                with sigterm_stops_the_night():
+                    ok = run_locked_night(db, out, config, args.config, base_url=args.base_url,
+                                          as_of=args.as_of, holder="scheduler.py --once")  # fmt: skip
+                return EXIT_OK if ok else EXIT_NIGHT_FAILED
+            scheduler = build_scheduler(config, db=db, out=out, config_path=args.config,
+                                        jobstore=args.jobstore or default_jobstore(db))  # fmt: skip
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+            return EXIT_CONFIG
+        except NightAlreadyRunningError as exc:
+            print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+            return EXIT_LOCKED
+        if args.print_jobs:
+            missed = missed_run(scheduler)
+            if missed:
+                print(f"{JOB_ID}: missed run {missed.isoformat()} runs once at start")  # noqa: T201
+            for job_id, when in upcoming(scheduler):
+                print(f"{job_id}: next run {when.isoformat()}")  # noqa: T201
+            return EXIT_OK
+        return _serve(scheduler, db)
+
+
+def _serve(scheduler: BaseScheduler, db: Path) -> int:
+    """Start the scheduler in the foreground under the scheduler lock (one per database)."""
     try:
-        config = load_config(args.config)
-        if args.once:
-            return 0 if night_job(Path(args.db), Path(args.out), config, args.config) else 1
-        scheduler = build_scheduler(config, db=Path(args.db), out=Path(args.out),
-                                    config_path=args.config)  # fmt: skip
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
-        return 2
-    if args.print_jobs:
-        for job_id, when in next_runs(scheduler):
-            print(f"{job_id}: next run {when.isoformat()}")  # noqa: T201
-        return 0
-    logger.info("scheduler started; Ctrl-C to stop")
-    with suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
-    return 0
+        with night_lock(lock_path(db).with_suffix(".scheduler.lock"), holder="scheduler.py"):
+            missed = missed_run(scheduler)
+            if missed:
+                logger.info("a night due at %s was missed; it runs once now", missed.isoformat())
+            for job_id, when in upcoming(scheduler):
+                logger.info("scheduler started; %s next at %s; Ctrl-C to stop", job_id,
+                            when.isoformat())  # fmt: skip
+            with sigterm_stops_the_night(), suppress(KeyboardInterrupt, SystemExit):
+                scheduler.start()
+            logger.info("scheduler stopping; a running night winds down first")
+            request_stop()
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+    except NightAlreadyRunningError as exc:
+        message = str(exc).replace("another night is running", "another scheduler is running")
+        print(f"error: {message}", file=sys.stderr)  # noqa: T201
+        return EXIT_LOCKED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -90,25 +90,56 @@ def demo(ctx: click.Context, db: str, out: str) -> None:
 @click.option("--out", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False))
 @click.option("--as-of", help="Stamp listings with this date instead of now (YYYY-MM-DD).")
 @click.option("--dry-run-alerts", is_flag=True, help="Work out alerts but send nothing.")
+@click.option(
+    "--scrapyd",
+    "scrapyd_url",
+    metavar="URL",
+    help="Run the crawls as jobs on this Scrapyd server (deployed with `keitrucks deploy`); "
+    "its spiders write into --db as a path on the Scrapyd host (see docs/deploy.md).",
+)
 @_sources_option
 @click.pass_context
-def nightly(ctx, db, out, as_of, dry_run_alerts, sources) -> None:
-    """The whole night once against the live sites: crawl, report, alerts.
+def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
+    """The whole night once against the live sites: crawl, report, alerts, health check.
 
     Exits non-zero when any source failed; failed runs are recorded and mark nothing gone.
+    Waits for nothing: if another night (the scheduler's) is running on the same database, it
+    exits at once saying so.
     """
-    from keitrucks.night import run_night
+    from keitrucks.night import (
+        NightAlreadyRunningError,
+        lock_path,
+        night_lock,
+        run_night,
+        sigterm_stops_the_night,
+    )
 
     config = _config(ctx)
     chosen = list(sources) or enabled_sources(config)
-    result = run_night(
-        Path(db), Path(out), config=config, config_path=ctx.obj["config_path"], sources=chosen,
-        as_of=as_of, dry_run_alerts=dry_run_alerts, progress=_print_outcome("crawl"),
-        echo=click.echo,
-    )  # fmt: skip
+    scrapyd = None
+    if scrapyd_url:
+        from keitrucks.scrapyd import ScrapydClient, ScrapydError
+
+        try:
+            scrapyd = ScrapydClient(scrapyd_url)
+            scrapyd.daemon_status()
+        except ScrapydError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        with sigterm_stops_the_night(), night_lock(lock_path(db), holder="keitrucks nightly"):
+            result = run_night(
+                Path(db), Path(out), config=config, config_path=ctx.obj["config_path"],
+                sources=chosen, as_of=as_of, dry_run_alerts=dry_run_alerts,
+                progress=_print_outcome("crawl"), echo=click.echo, scrapyd=scrapyd,
+            )  # fmt: skip
+    except (NightAlreadyRunningError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
     if not result.ok:
         failed = [o.source for o in result.outcomes if not o.ok]
-        raise click.ClickException(f"{len(failed)} source(s) failed: {', '.join(failed)}")
+        problems = [f"{len(failed)} source(s) failed: {', '.join(failed)}"] if failed else []
+        if result.errors:
+            problems.append(f"step(s) failed: {', '.join(result.errors)}")
+        raise click.ClickException("; ".join(problems))
 
 
 @cli.command()
@@ -235,18 +266,14 @@ def main() -> None:
         sys.exit(130)
 
 
-def _register_optional() -> None:
-    """Commands whose modules live in other packages."""
-    from analysis.cli import report, serve
-
-    cli.add_command(report)
-    cli.add_command(serve)
+def _register_commands() -> None:
+    """Commands whose code lives beside what they run."""
     from analysis.alerts_cli import alerts
+    from analysis.cli import report, serve
+    from keitrucks.health_cli import deploy, health
 
-    cli.add_command(alerts)
+    for command in (report, serve, alerts, health, deploy):
+        cli.add_command(command)
 
 
-try:
-    _register_optional()
-except ImportError as exc:  # while a package is being built, the rest of the CLI still works
-    logging.getLogger(__name__).debug("optional commands unavailable: %s", exc)
+_register_commands()

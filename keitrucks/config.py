@@ -69,7 +69,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "daily_cap": 20,
     },
     "notify": {"urls": [], "mode": "digest"},
-    "schedule": {"cron": "30 2 * * *", "timezone": None, "jitter_seconds": 600},
+    "schedule": {
+        "cron": "30 2 * * *",
+        "timezone": None,
+        "jitter_seconds": 600,
+        "misfire_grace_hours": 12,
+        "crawl_timeout_minutes": 30,
+    },
+    "health": {"min_items_ratio": 0.5, "coverage_drop": 0.25, "dead_after": 3, "window": 7},
     "fx": {"JPY": 0.0067},
     # Landed-cost amounts (duty, freight, fees): defaults and their sources in
     # pipelines/landed.py LANDED_DEFAULTS; a [landed] table overrides any of them.

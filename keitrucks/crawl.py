@@ -1,11 +1,20 @@
-"""Run one spider as its own process (Twisted's reactor cannot restart in one process)."""
+"""Run one spider as its own process (Twisted's reactor cannot restart in one process).
+
+``run_crawl`` starts ``python -m scrapy crawl <spider>`` with the database and the night's
+settings, waits at most ``timeout`` seconds, and returns its exit code, log file and the tail
+of its stderr. A crawl that runs over its time first gets SIGTERM (Scrapy then closes the
+spider cleanly, so the run is recorded as not finished) and, ``kill_grace`` seconds later,
+SIGKILL.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +32,43 @@ LOCAL_SETTINGS = {
     "RETRY_TIMES": "1",
     "DOWNLOAD_TIMEOUT": "10",
 }
+#: Seconds a crawl may run by default (a night's request budget at the polite delays fits).
+DEFAULT_TIMEOUT = 1800
+#: Seconds between SIGTERM (clean shutdown) and SIGKILL for a crawl over its time.
+DEFAULT_KILL_GRACE = 30
+
+
+#: Crawl processes running now, so a stopping night can stop them (see ``request_stop``).
+_RUNNING: set[subprocess.Popen] = set()
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Stop the night: running crawls get SIGTERM (a clean shutdown), and none start after."""
+    _STOP.set()
+    for proc in list(_RUNNING):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+
+
+def stop_requested() -> bool:
+    return _STOP.is_set()
+
+
+def clear_stop() -> None:
+    _STOP.clear()
 
 
 @dataclass
 class CrawlResult:
     spider: str
+    #: the exit code; negative is the signal that ended it (-9: killed).
     returncode: int
     log_path: Path | None
     stderr_tail: str
+    timed_out: bool = False
+    #: the timeout that was applied, in seconds.
+    timeout: float | None = None
 
 
 def crawl_command(
@@ -55,6 +93,12 @@ def crawl_command(
     return cmd
 
 
+def _text(data: bytes | str | None) -> str:
+    if isinstance(data, bytes):
+        return data.decode(errors="replace")
+    return data or ""
+
+
 def run_crawl(
     spider: str,
     *,
@@ -64,7 +108,8 @@ def run_crawl(
     settings: dict[str, str] | None = None,
     config: str | os.PathLike | None = None,
     log_path: Path | None = None,
-    timeout: float | None = 1800,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    kill_grace: float = DEFAULT_KILL_GRACE,
 ) -> CrawlResult:
     """Crawl ``spider`` into ``db`` in a subprocess; its log goes to ``log_path`` if given."""
     cmd = crawl_command(
@@ -75,12 +120,37 @@ def run_crawl(
         cmd += ["-s", f"LOG_FILE={log_path}"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     logger.debug("running %s", " ".join(cmd))
+    proc = subprocess.Popen(
+        cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    timed_out = False
+    _RUNNING.add(proc)
     try:
-        proc = subprocess.run(
-            cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired as exc:
-        tail = (exc.stderr or b"")[-2000:]
-        tail = tail.decode(errors="replace") if isinstance(tail, bytes) else tail
-        return CrawlResult(spider, -9, log_path, f"timed out after {timeout}s\n{tail}")
-    return CrawlResult(spider, proc.returncode, log_path, proc.stderr[-4000:])
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        logger.warning("%s: over its %ss, stopping it (pid %s)", spider, timeout, proc.pid)
+        err = _stop(proc, kill_grace)
+    except BaseException:  # Ctrl-C or a shutdown of the caller: never leave the crawl behind
+        _stop(proc, kill_grace)
+        raise
+    finally:
+        _RUNNING.discard(proc)
+    tail = _text(err)[-4000:]
+    if timed_out:
+        tail = f"timed out after {timeout:g}s\n{tail}"
+    return CrawlResult(spider, proc.returncode, log_path, tail, timed_out, timeout)
+
+
+def _stop(proc: subprocess.Popen, grace: float) -> str:
+    """SIGTERM (Scrapy closes the spider cleanly), then SIGKILL after ``grace`` seconds."""
+    if grace > 0:
+        if not stop_requested():  # request_stop() sent it already; a second forces Scrapy
+            proc.send_signal(signal.SIGTERM)
+        try:
+            return _text(proc.communicate(timeout=grace)[1])
+        except subprocess.TimeoutExpired:
+            pass
+    proc.kill()
+    # communicate() keeps what it read before a timeout, so this is the whole stderr.
+    return _text(proc.communicate()[1])

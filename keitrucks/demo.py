@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from keitrucks.dates import normalize_as_of
-from keitrucks.night import NightResult, crawl_sources, report_and_alert
+from keitrucks.night import NightResult, crawl_sources, finish_night
 from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES
 from keitrucks.sample.site import SAMPLE_DIR, SampleServer
@@ -104,9 +104,7 @@ def run_demo(
                 db, list(SOURCES), as_of=as_of, base_url=server.base_url,
                 config_path=str(sample_config), log_dir=db.parent / "logs", progress=progress,
             )  # fmt: skip
-            result.report_folder, result.alerts = report_and_alert(
-                db, out, as_of=as_of, config=config, echo=echo
-            )
+            finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
             raised = len(result.alerts.raised) if result.alerts is not None else 0
             echo(f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, "
                  f"{raised} alert(s)")  # fmt: skip

@@ -1,19 +1,36 @@
-"""One night: crawl every enabled source (a subprocess each), then the report, then the alerts.
+"""One night: crawl every enabled source, then the report, then the alerts, then the health check.
 
-Shared by ``keitrucks nightly``, ``keitrucks demo`` and ``scheduler.py``. One source failing
-never stops the others; each source's outcome is one line a user can act on.
+Shared by ``keitrucks nightly``, ``keitrucks demo`` and ``scheduler.py``. Each source is crawled
+in its own subprocess (or as a Scrapyd job) with a timeout; one source failing never stops the
+others, and a later step failing never stops the steps after it. Each source's outcome is one
+line a user can act on. ``night_lock`` keeps two nights on one database from overlapping, also
+across processes (the scheduler and a manual ``keitrucks nightly``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
-from collections.abc import Callable
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keitrucks.crawl import CrawlResult, run_crawl
+from keitrucks.crawl import (
+    DEFAULT_KILL_GRACE,
+    DEFAULT_TIMEOUT,
+    CrawlResult,
+    clear_stop,
+    request_stop,
+    run_crawl,
+    stop_requested,
+)
 from keitrucks.dates import normalize_as_of, now_iso
 from pipelines.storage import last_run_id, open_db, read_runs_after
 
@@ -33,6 +50,82 @@ _NETWORK_ERRORS = {
     "ResponseNeverReceived": "no response received",
     "NoRouteError": "no route to host",
 }
+#: Crawl logs older than this many days are deleted at the start of a night.
+KEEP_LOG_DAYS = 30
+
+
+def crawl_timeout(config: dict[str, Any]) -> float:
+    """Seconds one source's crawl may take: ``[schedule] crawl_timeout_minutes``."""
+    minutes = (config.get("schedule") or {}).get("crawl_timeout_minutes")
+    if isinstance(minutes, int | float) and not isinstance(minutes, bool) and minutes > 0:
+        return float(minutes) * 60
+    return float(DEFAULT_TIMEOUT)
+
+
+# -- the night lock -----------------------------------------------------------------------------
+
+
+class NightAlreadyRunningError(RuntimeError):
+    """Another night holds the lock."""
+
+
+def lock_path(db: str | os.PathLike) -> Path:
+    """The lock file of the database ``db``: ``data/keitrucks.db`` -> ``data/keitrucks.lock``."""
+    return Path(db).resolve().with_suffix(".lock")
+
+
+@contextmanager
+def night_lock(path: Path, holder: str = "night") -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the night, or raise NightAlreadyRunningError.
+
+    The lock is an ``flock`` on the file, so it is released when the holder exits, even if it
+    is killed; the file keeps who holds it (pid, what, since when) for the message.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            who = handle.read().strip() or "unknown holder"
+            raise NightAlreadyRunningError(
+                f"another night is running ({who}; lock {path}); try again when it ends"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, {holder}, since {now_iso()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def sigterm_stops_the_night() -> Iterator[None]:
+    """While inside, SIGTERM stops the night cleanly: running crawls get SIGTERM too, no new
+    source starts, and SystemExit(143) is raised in the main thread. Without it the crawl
+    subprocess would be orphaned and go on writing after the night lock is released."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        logger.warning("SIGTERM: stopping the night (running crawls shut down cleanly)")
+        request_stop()
+        raise SystemExit(128 + signum)
+
+    clear_stop()
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- one source's outcome -----------------------------------------------------------------------
 
 
 @dataclass
@@ -50,10 +143,14 @@ class NightResult:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     report_folder: Path | None = None
     alerts: Any = None
+    #: keitrucks.health.SourceHealth per source, from the night's last step.
+    health: list[Any] = field(default_factory=list)
+    #: step name -> the error that stopped it (the later steps still ran).
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
+        return all(o.ok for o in self.outcomes) and not self.errors
 
 
 def _stats(run: dict[str, Any]) -> dict[str, Any]:
@@ -73,12 +170,14 @@ def _failure_cause(stats: dict[str, Any]) -> str | None:
 
 def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> SourceOutcome:
     """One line on how a source's crawl went, and whether it counts as a success."""
+    over = f"timed out after {crawl.timeout:g}s" if crawl.timed_out else None
     if run is None:
         last = (crawl.stderr_tail.strip().splitlines() or ["no output"])[-1]
-        return SourceOutcome(source, False, f"did not start: {last}", None, crawl.returncode)
+        why = f"{over}, before it recorded a run" if over else last
+        return SourceOutcome(source, False, f"did not start: {why}", None, crawl.returncode)
     stats = _stats(run)
     if run["status"] in ("running", "abandoned"):
-        why = "killed" if crawl.returncode < 0 else f"exit code {crawl.returncode}"
+        why = over or ("killed" if crawl.returncode < 0 else f"exit code {crawl.returncode}")
         return SourceOutcome(source, False, f"did not finish ({why}); nothing marked gone", run,
                              crawl.returncode)  # fmt: skip
     if run["blocked_reason"]:
@@ -89,7 +188,7 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
         )  # fmt: skip
     if not run["healthy"]:
         cause = _failure_cause(stats) if run["items"] == 0 else None
-        why = cause or run["health_reason"] or run["finish_reason"]
+        why = over or cause or run["health_reason"] or run["finish_reason"]
         return SourceOutcome(source, False, f"failed: {why}; {run['items']} listings kept, "
                              "nothing marked gone", run, crawl.returncode)  # fmt: skip
     events = {
@@ -103,6 +202,44 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
     return SourceOutcome(source, True, "ok: " + ", ".join(parts), run, crawl.returncode)
 
 
+def close_dead_run(db: Path, run: dict[str, Any], crawl: CrawlResult) -> dict[str, Any]:
+    """Record a run whose process is gone but which never finished as abandoned (failed).
+
+    Storage would only notice at the source's next run; the night's report, alerts and health
+    check need to see it now. Returns the run as now recorded.
+    """
+    if run.get("status") != "running":
+        return run
+    reason = f"killed: timed out after {crawl.timeout:g}s" if crawl.timed_out else (
+        f"killed by signal {-crawl.returncode}" if crawl.returncode < 0
+        else f"exited with code {crawl.returncode} without finishing")  # fmt: skip
+    conn = open_db(db)
+    try:
+        with conn.conn:
+            conn.execute(
+                "UPDATE runs SET status = 'abandoned', finish_reason = ?, finished_at = ?, "
+                "complete = 0, healthy = 0, health_reason = ? WHERE id = ? AND status = 'running'",
+                [reason, now_iso(), reason, run["id"]],
+            )
+        return next(conn.query("SELECT * FROM runs WHERE id = ?", [run["id"]]))
+    finally:
+        conn.close()
+
+
+def _outcome(db: Path, source: str, crawl: CrawlResult, before: int) -> SourceOutcome:
+    runs = [r for r in read_runs_after(db, before) if r["source"] == source]
+    run = close_dead_run(db, runs[-1], crawl) if runs else None
+    outcome = describe(source, crawl, run)
+    if not outcome.ok:
+        logger.warning("%s: %s", source, outcome.line)
+        if crawl.stderr_tail.strip() and run is None:
+            logger.warning("%s: stderr tail:\n%s", source, crawl.stderr_tail[-2000:])
+    return outcome
+
+
+# -- the crawl step -----------------------------------------------------------------------------
+
+
 def crawl_sources(
     db: Path,
     sources: list[str],
@@ -112,44 +249,121 @@ def crawl_sources(
     config_path: str | None = None,
     log_dir: Path | None = None,
     progress: Callable[[str, SourceOutcome], None] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    kill_grace: float = DEFAULT_KILL_GRACE,
+    settings: dict[str, str] | None = None,
+    scrapyd: Any = None,
 ) -> list[SourceOutcome]:
+    """Crawl each source (a local subprocess each, or a job each on ``scrapyd``, a
+    ``keitrucks.scrapyd.ScrapydClient``) and describe how each went."""
     open_db(db).close()  # create the schema once, before crawls write concurrently with readers
+    if scrapyd is not None:
+        return _crawl_on_scrapyd(scrapyd, db, sources, as_of=as_of, base_url=base_url,
+                                 config_path=config_path, progress=progress, timeout=timeout,
+                                 kill_grace=kill_grace, settings=settings)  # fmt: skip
     outcomes = []
     for source in sources:
+        if stop_requested():
+            outcome = SourceOutcome(source, False, "not crawled: the night was stopped", None, -1)
+            outcomes.append(outcome)
+            if progress:
+                progress(source, outcome)
+            continue
         before = last_run_id(db)
         stamp = (as_of or "live").replace(":", "")[:10]
         log_path = log_dir / f"{stamp}-{source}.log" if log_dir else None
-        crawl = run_crawl(source, db=db, base_url=base_url, as_of=as_of, config=config_path,
-                          log_path=log_path)  # fmt: skip
-        runs = [r for r in read_runs_after(db, before) if r["source"] == source]
-        outcome = describe(source, crawl, runs[-1] if runs else None)
-        if not outcome.ok:
-            logger.warning("%s: %s", source, outcome.line)
+        try:
+            crawl = run_crawl(source, db=db, base_url=base_url, as_of=as_of, config=config_path,
+                              log_path=log_path, timeout=timeout, kill_grace=kill_grace,
+                              settings=settings)  # fmt: skip
+        except OSError as exc:  # could not even start the process
+            crawl = CrawlResult(source, -1, log_path, f"{type(exc).__name__}: {exc}")
+        outcome = _outcome(db, source, crawl, before)
         outcomes.append(outcome)
         if progress:
             progress(source, outcome)
     return outcomes
 
 
-def report_and_alert(
+def _crawl_on_scrapyd(client, db: Path, sources: list[str], *, as_of, base_url, config_path,
+                      progress, timeout, kill_grace, settings) -> list[SourceOutcome]:  # fmt: skip
+    from keitrucks.scrapyd import crawl_on_scrapyd
+
+    before = last_run_id(db)
+    done: dict[str, SourceOutcome] = {}
+
+    def on_done(source: str, crawl: CrawlResult) -> None:
+        done[source] = _outcome(db, source, crawl, before)
+        if progress:
+            progress(source, done[source])
+
+    crawl_on_scrapyd(
+        client, sources, db=Path(db).resolve(), as_of=as_of, base_url=base_url,
+        config=Path(config_path).resolve() if config_path else None, settings=settings,
+        timeout=timeout, kill_grace=kill_grace, on_done=on_done,
+    )  # fmt: skip
+    return [done[s] for s in sources]
+
+
+def prune_logs(log_dir: Path, keep_days: int = KEEP_LOG_DAYS, now: float | None = None) -> int:
+    """Delete crawl logs (``YYYY-MM-DD-<source>.log``) older than ``keep_days``; how many."""
+    if not log_dir.is_dir():
+        return 0
+    cutoff = (now if now is not None else time.time()) - keep_days * 86400
+    removed = 0
+    for path in log_dir.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.log"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+# -- report, alerts, health ---------------------------------------------------------------------
+
+
+def _step(result: NightResult, name: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception as exc:  # one broken step must not stop the steps after it
+        logger.exception("night step %s failed", name)
+        result.errors[name] = f"{type(exc).__name__}: {exc}"
+        return None
+
+
+def finish_night(
+    result: NightResult,
     db: Path,
     out_dir: Path,
     *,
-    as_of: str,
     config: dict[str, Any],
+    sources: list[str],
     dry_run_alerts: bool = False,
     echo: Callable[[str], None] | None = None,
-) -> tuple[Path | None, Any]:
-    """Write the night's report and raise its alerts; returns (report folder, alert run)."""
+) -> NightResult:
+    """After the crawl: the report, then the alerts, then the health check, each on its own."""
     from analysis.alerts import run_alerts
     from analysis.report import write_report
+    from keitrucks.health import HealthRules, check_health
 
-    report = write_report(db, out_dir, as_of=as_of[:10], config=config)
-    alerts = run_alerts(
+    as_of = result.as_of or now_iso()
+    report = _step(result, "report",
+                   lambda: write_report(db, out_dir, as_of=as_of[:10], config=config))  # fmt: skip
+    result.report_folder = report.folder if report is not None else None
+    result.alerts = _step(result, "alerts", lambda: run_alerts(
         db, as_of=as_of[:10], config=config, dry_run=dry_run_alerts,
-        digest_dir=report.folder, echo=echo,
-    )  # fmt: skip
-    return report.folder, alerts
+        digest_dir=result.report_folder, echo=echo,
+    ))  # fmt: skip
+    health = _step(result, "health", lambda: check_health(
+        db, sources, rules=HealthRules.from_config(config), checked_at=now_iso(),
+    ))  # fmt: skip
+    result.health = health or []
+    for item in result.health:
+        if echo:
+            echo(f"health {item.source:<14} {item.latest.line if item.latest else item.state}")
+    for step, error in result.errors.items():
+        if echo:
+            echo(f"{step} FAILED: {error}")
+    return result
 
 
 def run_night(
@@ -164,15 +378,27 @@ def run_night(
     dry_run_alerts: bool = False,
     progress: Callable[[str, SourceOutcome], None] | None = None,
     echo: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+    kill_grace: float = DEFAULT_KILL_GRACE,
+    scrapyd: Any = None,
 ) -> NightResult:
-    """Crawl every source, then report and alert on what the database now holds."""
+    """Crawl every source, then report, alert and check health on what the database now holds.
+
+    ``timeout`` (seconds per source) defaults to ``[schedule] crawl_timeout_minutes``.
+    ``scrapyd`` (a ``keitrucks.scrapyd.ScrapydClient``) runs the crawls as Scrapyd jobs.
+    """
+    from keitrucks.health import HealthRules
+
     stamp = normalize_as_of(as_of) if as_of else now_iso()
     result = NightResult(as_of=stamp)
+    log_dir = db.parent / "logs"
+    prune_logs(log_dir)
+    rules = HealthRules.from_config(config)
     result.outcomes = crawl_sources(
-        db, sources, as_of=stamp, base_url=base_url, config_path=config_path,
-        log_dir=db.parent / "logs", progress=progress,
+        db, sources, as_of=stamp, base_url=base_url, config_path=config_path, log_dir=log_dir,
+        progress=progress, timeout=timeout or crawl_timeout(config), kill_grace=kill_grace,
+        scrapyd=scrapyd,
+        settings={"KEITRUCKS_MIN_ITEMS_RATIO": str(rules.min_items_ratio)},
     )  # fmt: skip
-    result.report_folder, result.alerts = report_and_alert(
-        db, out_dir, as_of=stamp, config=config, dry_run_alerts=dry_run_alerts, echo=echo
-    )
-    return result
+    return finish_night(result, db, out_dir, config=config, sources=sources,
+                        dry_run_alerts=dry_run_alerts, echo=echo)  # fmt: skip

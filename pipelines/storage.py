@@ -533,6 +533,13 @@ class SQLitePipeline:
         stats = dict(self.crawler.stats.get_stats())
         recent = recent_item_counts(self.db, spider.name, spider.search_key)
         verdict = judge_run(reason, stats, self.saved, recent, self.min_ratio)
+        coverage = field_coverage(self.coverage_rows)
+        from keitrucks.health import HealthRules, review_verdict  # health reads storage
+
+        verdict = review_verdict(
+            self.db, spider.name, spider.search_key, verdict, coverage,
+            HealthRules.from_config(spider.config),
+        )  # fmt: skip
         gone = 0
         if verdict.complete and verdict.healthy:
             gone = mark_gone(
@@ -543,7 +550,7 @@ class SQLitePipeline:
             logger.warning("Run not healthy (%s): nothing marked gone", verdict.reason)
         finish_run(
             self.db, self.run_id, finished_at=now_iso(), finish_reason=reason, verdict=verdict,
-            stats=stats, items=self.saved, coverage=field_coverage(self.coverage_rows),
+            stats=stats, items=self.saved, coverage=coverage,
             gone_marked=gone,
         )  # fmt: skip
         self.db.close()

@@ -1,0 +1,112 @@
+"""``keitrucks health``, ``keitrucks deploy``: standalone click commands the CLI registers.
+
+``health`` prints each source's state and its last runs as the health check judges them
+(``keitrucks.health``); ``--check`` makes it a monitoring probe that exits 1 when a source is not
+ok. ``deploy`` packages the project and uploads it to a Scrapyd server (``keitrucks.scrapyd``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from keitrucks.config import ConfigError, enabled_sources, load_config
+
+#: One letter per run in the "recent" column, oldest first.
+STATUS_MARKS = {"ok": ".", "unhealthy": "U", "failed": "F", "blocked": "B"}
+
+
+def _config(ctx: click.Context) -> dict:
+    obj = ctx.find_root().obj
+    path = obj.get("config_path") if isinstance(obj, dict) else None
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _pct(coverage: dict, name: str) -> str:
+    return f"{coverage[name]:.0%}" if name in coverage else "-"
+
+
+def health_rows(states, fields: tuple[str, ...]) -> list[list[str]]:
+    """The table's rows: one per source, its latest run and its recent runs as marks."""
+    rows = []
+    for item in states:
+        latest = item.latest
+        if latest is None:
+            rows.append([item.source, item.state, "-", "-", "-", "-", *["-"] * len(fields), "", ""])
+            continue
+        marks = "".join(STATUS_MARKS.get(r.status, "?") for r in item.recent)
+        median = f"{latest.median_items:g}" if latest.median_items is not None else "-"
+        rows.append([
+            item.source, item.state, latest.night, latest.status, str(latest.items), median,
+            *[_pct(latest.coverage, f) for f in fields], marks, "; ".join(latest.reasons),
+        ])  # fmt: skip
+    return rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *rows]]  # fmt: skip
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--db", default="data/keitrucks.db", show_default=True,
+              type=click.Path(dir_okay=False))  # fmt: skip
+@click.option("--record", is_flag=True, help="Also record the verdicts in source_health.")
+@click.option("--check", is_flag=True, help="Exit 1 when any source is not ok (for monitoring).")
+@click.pass_context
+def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
+    """Print each source's health and its last runs.
+
+    A run is ok, unhealthy (too few listings against the recent median, or field coverage of
+    price, year, model or 4WD fell), failed (did not finish, or part of the search failed) or
+    blocked. A source with no healthy run for [health] dead_after nights in a row is dead.
+    The "recent" column shows the last runs, oldest first: . ok, U unhealthy, F failed,
+    B blocked.
+    """
+    from keitrucks.dates import now_iso
+    from keitrucks.health import HealthRules, check_health
+
+    config = _config(ctx)
+    try:
+        rules = HealthRules.from_config(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not Path(db).is_file():
+        raise click.ClickException(f"no database at {db}")
+    states = check_health(db, enabled_sources(config), rules=rules, checked_at=now_iso(),
+                          record=record)  # fmt: skip
+    fields = rules.coverage_fields
+    labels = {"price_usd": "price", "is_4wd": "4wd"}
+    header = ["source", "state", "last night", "status", "items", "median",
+              *[labels.get(f, f) for f in fields], "recent", "reason"]  # fmt: skip
+    click.echo(format_table(header, health_rows(states, fields)))
+    if check and not all(s.ok for s in states):
+        bad = [s.source for s in states if not s.ok]
+        raise click.ClickException(f"not healthy: {', '.join(bad)}")
+
+
+@click.command()
+@click.argument("url", required=False)
+@click.option("--project", default="keitrucks", show_default=True)
+@click.option("--version", "version", help="Version label. Default: the current Unix time.")
+def deploy(url: str | None, project: str, version: str | None) -> None:
+    """Package the project as an egg and upload it to the Scrapyd server at URL.
+
+    URL defaults to the [deploy] url of scrapy.cfg. The Scrapyd host needs the project's
+    dependencies installed (see docs/deploy.md).
+    """
+    from keitrucks.scrapyd import ScrapydClient, ScrapydError, deploy_url
+    from keitrucks.scrapyd import deploy as upload
+
+    try:
+        client = ScrapydClient(url or deploy_url(), project=project)
+        done = upload(client, version)
+    except ScrapydError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"deployed {project} version {done} to {client.url}")

@@ -1,0 +1,247 @@
+"""Source health rules, table-driven.
+
+The cases are the ways a nightly source goes wrong in practice: a block page, a crawl killed
+or stopped part-way, a search that suddenly returns a handful of listings, a layout change that
+leaves titles but loses years or 4WD, and a source that stays broken night after night.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlite_utils import Database
+
+from keitrucks.config import ConfigError
+from keitrucks.health import (
+    BLOCKED,
+    FAILED,
+    OK,
+    STATE_DEAD,
+    STATE_FAILING,
+    STATE_NEVER,
+    STATE_OK,
+    UNHEALTHY,
+    HealthRules,
+    assess_history,
+    assess_run,
+    check_health,
+    ensure_health_schema,
+    review_verdict,
+)
+from keitrucks.health_cli import health
+from pipelines.storage import RunVerdict, ensure_schema, finish_run, start_run
+from tests.conftest import rows
+
+COVERAGE = {"price_usd": 1.0, "year": 0.95, "model": 0.95, "is_4wd": 0.9, "mileage_mi": 0.8}
+
+
+def run(id_=10, night="2026-11-24", **changes):
+    """A runs row as storage writes it: a finished, complete, healthy run by default."""
+    base = {
+        "id": id_, "source": "beforward", "search_key": "beforward:abc",
+        "as_of": f"{night}T06:00:00+00:00", "started_at": f"{night}T06:00:01+00:00",
+        "status": "finished", "finish_reason": "finished", "complete": 1, "healthy": 1,
+        "health_reason": "ok", "items": 40, "blocked_reason": None,
+        "coverage": json.dumps(COVERAGE),
+    }  # fmt: skip
+    return {**base, **changes}
+
+
+RECENT = [run(9, items=42), run(8, items=38), run(7, items=40)]
+
+
+def cov(**changes):
+    return json.dumps({**COVERAGE, **changes})
+
+
+RUN_CASES = [
+    ("ok", run(), RECENT, OK, []),
+    ("first run has no median", run(items=3), [], OK, []),
+    ("exactly half the median is enough", run(items=20), RECENT, OK, []),
+    ("too few listings", run(items=15), RECENT, UNHEALTHY, ["15 listings, recent median 40"]),
+    ("no listings", run(items=0, healthy=0, health_reason="no listings"), RECENT, UNHEALTHY,
+     ["no listings"]),
+    ("blocked", run(status="blocked", finish_reason="blocked", complete=0, healthy=0,
+                    blocked_reason="http 403"), RECENT, BLOCKED, ["blocked (http 403)"]),
+    ("killed", run(status="abandoned", finish_reason="killed: timed out after 1800s",
+                   complete=0, healthy=0), RECENT, FAILED,
+     ["did not finish (killed: timed out after 1800s)"]),
+    ("stopped by SIGTERM", run(status="failed", finish_reason="shutdown", complete=0, healthy=0),
+     RECENT, FAILED, ["did not finish (shutdown)"]),
+    ("part of the search failed", run(complete=0, healthy=0, health_reason="requests failed"),
+     RECENT, FAILED, ["incomplete (requests failed)"]),
+    ("year coverage fell", run(coverage=cov(year=0.3)), RECENT, UNHEALTHY,
+     ["field coverage fell: year 95% -> 30%"]),
+    ("4WD and price coverage fell", run(coverage=cov(is_4wd=0.1, price_usd=0.5)), RECENT,
+     UNHEALTHY, ["field coverage fell: price_usd 100% -> 50%, is_4wd 90% -> 10%"]),
+    ("a small dip is fine", run(coverage=cov(year=0.8)), RECENT, OK, []),
+    ("fields not watched may fall", run(coverage=cov(mileage_mi=0.0)), RECENT, OK, []),
+    ("no coverage recorded", run(coverage=None), RECENT, OK, []),
+    ("few listings and lost coverage", run(items=10, coverage=cov(model=0.2)), RECENT, UNHEALTHY,
+     ["10 listings, recent median 40", "field coverage fell: model 95% -> 20%"]),
+    ("the crawl's own verdict counts", run(healthy=0, health_reason="odd"), RECENT, UNHEALTHY,
+     ["odd"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("run_row", "recent", "status", "reasons"),
+    [case[1:] for case in RUN_CASES],
+    ids=[case[0] for case in RUN_CASES],
+)
+def test_assess_run(run_row, recent, status, reasons):
+    verdict = assess_run(run_row, recent, HealthRules())
+    assert (verdict.status, list(verdict.reasons)) == (status, reasons)
+
+
+def test_thresholds_come_from_the_configuration():
+    rules = HealthRules.from_config({"health": {"min_items_ratio": 0.9, "coverage_drop": 0.1}})
+    assert assess_run(run(items=30), RECENT, rules).status == UNHEALTHY
+    assert assess_run(run(coverage=cov(year=0.8)), RECENT, rules).status == UNHEALTHY
+    assert assess_run(run(items=30), RECENT, HealthRules()).status == OK
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"min_items_ratio": 2},
+        {"coverage_drop": "a lot"},
+        {"dead_after": 0},
+        {"window": 1.5},
+        {"dead_after": True},
+        {"deadafter": 3},
+    ],  # fmt: skip
+)
+def test_bad_health_settings_are_config_errors(table):
+    with pytest.raises(ConfigError, match=r"\[health\]"):
+        HealthRules.from_config({"health": table})
+
+
+def _failed(id_, night):
+    return run(id_, night, status="abandoned", finish_reason="killed", complete=0, healthy=0)
+
+
+def _blocked(id_, night):
+    return run(id_, night, status="blocked", complete=0, healthy=0, blocked_reason="http 429")
+
+
+HISTORY_CASES = [
+    ("all ok", [run(1, "2026-11-01"), run(2, "2026-11-02")], STATE_OK, 0),
+    ("one bad night", [run(1, "2026-11-01"), _failed(2, "2026-11-02")], STATE_FAILING, 1),
+    ("two bad nights", [run(1, "2026-11-01"), _failed(2, "2026-11-02"),
+                        _blocked(3, "2026-11-03")], STATE_FAILING, 2),
+    ("three bad nights is dead", [run(1, "2026-11-01"), _failed(2, "2026-11-02"),
+                                  _blocked(3, "2026-11-03"), run(4, "2026-11-04", items=1)],
+     STATE_DEAD, 3),
+    ("recovered", [_failed(1, "2026-11-01"), _failed(2, "2026-11-02"), _failed(3, "2026-11-03"),
+                   run(4, "2026-11-04")], STATE_OK, 0),
+    ("a good re-run saves the night", [run(1, "2026-11-01"), _failed(2, "2026-11-02"),
+                                       run(3, "2026-11-02")], STATE_OK, 0),
+    ("a run still going is not judged", [run(1, "2026-11-01"),
+                                         run(2, "2026-11-02", status="running")], STATE_OK, 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("runs", "state", "failed_nights"),
+    [case[1:] for case in HISTORY_CASES],
+    ids=[case[0] for case in HISTORY_CASES],
+)
+def test_assess_history(runs, state, failed_nights):
+    latest = assess_history(runs, HealthRules())[-1]
+    assert (latest.state, latest.failed_nights) == (state, failed_nights)
+
+
+def test_unhealthy_runs_do_not_drag_the_baseline_down():
+    runs = [run(1, "2026-11-01"), run(2, "2026-11-02"), run(3, "2026-11-03", items=5),
+            run(4, "2026-11-04", items=6), run(5, "2026-11-05", items=5)]  # fmt: skip
+    judged = assess_history(runs, HealthRules())
+    assert [v.status for v in judged] == [OK, OK, UNHEALTHY, UNHEALTHY, UNHEALTHY]
+    assert judged[-1].median_items == 40
+    assert judged[-1].state == STATE_DEAD
+
+
+def test_the_baseline_is_per_search():
+    runs = [run(1, "2026-11-01"), run(2, "2026-11-02", items=5, search_key="beforward:other")]
+    assert assess_history(runs, HealthRules())[-1].status == OK
+
+
+# -- the pipeline hook and the stored verdicts --------------------------------------------------
+
+
+def _db_with_runs(path, specs):
+    """A database whose runs table holds ``specs`` [(night, items, coverage, reason)], written
+    through storage's own run API."""
+    db = Database(path)
+    ensure_schema(db)
+    for night, items, coverage, reason in specs:
+        run_id = start_run(db, "beforward", search_key="beforward:abc",
+                           as_of=f"{night}T06:00:00+00:00", started_at=f"{night}T06:00:01+00:00")  # fmt: skip
+        verdict = RunVerdict(reason == "finished", reason == "finished", "ok")
+        finish_run(db, run_id, finished_at=f"{night}T06:10:00+00:00", finish_reason=reason,
+                   verdict=verdict, stats={}, items=items, coverage=coverage)  # fmt: skip
+    return db
+
+
+def test_review_verdict_stops_a_run_that_lost_coverage_before_anything_goes_gone(tmp_path):
+    db = _db_with_runs(tmp_path / "k.db", [("2026-11-01", 40, COVERAGE, "finished")] * 3)
+    healthy = RunVerdict(True, True, "ok")
+    same = review_verdict(db, "beforward", "beforward:abc", healthy, COVERAGE)
+    assert same == healthy
+    lost = review_verdict(db, "beforward", "beforward:abc", healthy, {**COVERAGE, "year": 0.1})
+    assert lost == RunVerdict(True, False, "field coverage fell: year 95% -> 10%")
+    broken = RunVerdict(False, False, "blocked")
+    assert review_verdict(db, "beforward", "beforward:abc", broken, {}) == broken
+
+
+def test_check_health_records_one_row_per_run_and_is_idempotent(tmp_path):
+    path = tmp_path / "k.db"
+    _db_with_runs(path, [("2026-11-01", 40, COVERAGE, "finished"),
+                         ("2026-11-02", 0, {}, "shutdown")]).close()  # fmt: skip
+    for _ in range(2):
+        states = check_health(path, ["beforward", "craigslist"], rules=HealthRules(),
+                              checked_at="2026-11-02T07:00:00+00:00")  # fmt: skip
+    assert [(s.source, s.state) for s in states] == [
+        ("beforward", STATE_FAILING), ("craigslist", STATE_NEVER),
+    ]  # fmt: skip
+    stored = rows(path, "SELECT run_id, status, state, failed_nights, reasons FROM source_health")
+    assert stored == [
+        {"run_id": 1, "status": "ok", "state": "ok", "failed_nights": 0, "reasons": "[]"},
+        {"run_id": 2, "status": "failed", "state": "failing", "failed_nights": 1,
+         "reasons": '["did not finish (shutdown)"]'},
+    ]  # fmt: skip
+    db = Database(path)
+    ensure_health_schema(db)  # idempotent on an existing table
+    assert db["source_health"].count == 2
+
+
+def test_the_health_command_prints_a_table_and_can_fail_a_probe(tmp_path):
+    path = tmp_path / "k.db"
+    specs = [("2026-11-01", 40, COVERAGE, "finished")] + [
+        (f"2026-11-0{n}", 0, {}, "shutdown") for n in (2, 3, 4)
+    ]
+    _db_with_runs(path, specs).close()
+    result = CliRunner().invoke(health, ["--db", str(path)], obj={})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:6] == ["source", "state", "last", "night", "status", "items"]
+    beforward = next(line for line in lines if line.startswith("beforward"))
+    assert beforward.split()[:5] == ["beforward", "dead", "2026-11-04", "failed", "0"]
+    assert ".FFF" in beforward
+    assert "did not finish (shutdown)" in beforward
+    assert any(line.startswith("craigslist") and "never run" in line for line in lines)
+    assert not Database(path)["source_health"].exists()  # reading only, unless --record
+
+    probe = CliRunner().invoke(health, ["--db", str(path), "--check", "--record"], obj={})
+    assert probe.exit_code == 1
+    assert "not healthy: " in probe.output
+    assert "beforward" in probe.output
+    assert Database(path)["source_health"].count == 4
+
+
+def test_the_health_command_needs_a_database(tmp_path):
+    result = CliRunner().invoke(health, ["--db", str(tmp_path / "none.db")], obj={})
+    assert result.exit_code == 1
+    assert "no database at" in result.output

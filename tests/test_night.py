@@ -1,0 +1,249 @@
+"""A whole night as the scheduler runs it: crawl, report, alerts, health, in that order.
+
+Against the sample marketplace: ``scheduler.py --once`` runs a full night; a crawl over its
+time is stopped and recorded as failed with nothing gone; one source failing, or one step
+failing, never stops the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import scheduler
+from keitrucks import night as night_module
+from keitrucks.cli import cli
+from keitrucks.config import enabled_sources, load_config
+from keitrucks.crawl import PROJECT_ROOT, CrawlResult
+from keitrucks.health import HealthRules, check_health
+from keitrucks.night import (
+    crawl_sources,
+    describe,
+    lock_path,
+    night_lock,
+    prune_logs,
+    run_night,
+)
+from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
+from pipelines.storage import open_db
+from tests.conftest import rows
+
+CATALOG = build_catalog()
+MAIN_SOURCES = ("craigslist", "bringatrailer", "beforward")
+
+
+@pytest.mark.slow
+def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_server):
+    db, out, log = tmp_path / "k.db", tmp_path / "reports", tmp_path / "scheduler.log"
+    sources = enabled_sources(load_config(None))
+    assert set(MAIN_SOURCES) <= set(sources)
+    code = scheduler.main(["--once", "--db", str(db), "--out", str(out), "--base-url",
+                           sample_server.base_url, "--as-of", NIGHTS[0], "--log-file", str(log)])  # fmt: skip
+    text = log.read_text()
+    assert code == 0, text
+
+    for source in sources:
+        stored = rows(db, "SELECT listing_id, title FROM listings WHERE source = ?", [source])
+        expected = {(t.listing_id, t.title) for t in listings_on(CATALOG, source, 0)}
+        assert expected, source
+        assert {(r["listing_id"], r["title"]) for r in stored} == expected, source
+    runs = rows(db, "SELECT source, healthy, complete FROM runs ORDER BY id")
+    assert [(r["source"], r["healthy"], r["complete"]) for r in runs] == [
+        (s, 1, 1) for s in sources
+    ]
+    health = rows(db, "SELECT source, status, state FROM source_health ORDER BY run_id")
+    assert health == [{"source": s, "status": "ok", "state": "ok"} for s in sources]
+    assert (out / NIGHTS[0] / "report.html").is_file()
+    assert (out / NIGHTS[0] / f"alerts-{NIGHTS[0]}.md").is_file()
+
+    # crawl -> report -> alerts -> health, and the night says how it ended
+    order = [text.index(marker) for marker in (
+        f"crawl {sources[0]}: ok", f"crawl {sources[-1]}: ok", f"report for {NIGHTS[0]}",
+        f"alerts {NIGHTS[0]}:", f"health {sources[0]}", "ends: all sources ok",
+    )]  # fmt: skip
+    assert order == sorted(order)
+    with night_lock(lock_path(db)):  # released
+        pass
+
+
+def _crawl_once_then_slow(db: Path, server, **kw):
+    """Night 1 of BE FORWARD crawled cleanly; night 2 crawled from a server that stalls."""
+    (first,) = crawl_sources(db, ["beforward"], as_of=NIGHTS[0], base_url=server.base_url,
+                             timeout=120)  # fmt: skip
+    assert first.ok, first.line
+    server.night = 2
+    server.slow_after = (len(server.requests) + 3, 60.0)
+    started = time.monotonic()
+    # Stalled requests give up after 3 s (twice, with the retry): a clean shutdown is quick.
+    (second,) = crawl_sources(db, ["beforward"], as_of=NIGHTS[1], base_url=server.base_url,
+                              log_dir=db.parent / "logs", settings={"DOWNLOAD_TIMEOUT": "3"},
+                              **kw)  # fmt: skip
+    server.slow_after = None
+    return first, second, time.monotonic() - started
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kill_grace", "status", "reason"),
+    [(0, "abandoned", "killed: timed out after 6s"), (40, "failed", "shutdown")],
+    ids=["sigkill", "sigterm-then-clean-shutdown"],
+)
+def test_a_crawl_over_its_time_is_stopped_recorded_as_failed_and_marks_nothing_gone(
+    tmp_path, sample_server, kill_grace, status, reason
+):
+    db = tmp_path / "k.db"
+    first, second, took = _crawl_once_then_slow(db, sample_server, timeout=6,
+                                                kill_grace=kill_grace)  # fmt: skip
+    assert took < 6 + min(kill_grace, 3) + 10
+    assert not second.ok
+    assert "timed out after 6s" in second.line
+    assert "nothing marked gone" in second.line
+
+    runs = rows(db, "SELECT * FROM runs ORDER BY id")
+    killed = runs[-1]
+    assert (killed["status"], killed["finish_reason"]) == (status, reason)
+    assert (killed["complete"], killed["healthy"], killed["gone_marked"]) == (0, 0, 0)
+    assert killed["finished_at"] is not None
+    assert rows(db, "SELECT count(*) AS n FROM price_history WHERE event = 'gone'")[0]["n"] == 0
+    active = rows(db, "SELECT count(*) AS n FROM listings WHERE status = 'active'")[0]["n"]
+    assert active >= first.run["items"]
+    assert rows(db, "PRAGMA integrity_check")[0]["integrity_check"] == "ok"
+    (state,) = check_health(db, ["beforward"], rules=HealthRules(), checked_at="now")
+    assert (state.latest.status, state.state) == ("failed", "failing")
+
+
+@pytest.mark.slow
+def test_one_source_failing_never_stops_the_others(tmp_path, sample_server):
+    db = tmp_path / "k.db"
+    lines = []
+    result = run_night(db, tmp_path / "r", config=load_config(None),
+                       sources=["no_such_source", "beforward"], as_of=NIGHTS[0],
+                       base_url=sample_server.base_url, echo=lines.append)  # fmt: skip
+    broken, fine = result.outcomes
+    assert not broken.ok
+    assert broken.line.startswith("did not start: ")
+    assert "no_such_source" in broken.line
+    assert fine.ok
+    assert fine.line.startswith("ok: ")
+    assert not result.ok
+    assert result.errors == {}
+    assert result.report_folder is not None
+    assert result.report_folder.is_dir()
+    assert result.alerts is not None
+    states = {h.source: h.state for h in result.health}
+    assert states == {"no_such_source": "never run", "beforward": "ok"}
+    assert "health beforward      ok" in lines
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_night_and_leaves_no_crawl_behind(tmp_path, sample_server):
+    db, log = tmp_path / "k.db", tmp_path / "scheduler.log"
+    sample_server.slow_after = (3, 3.0)  # a slow site: the crawl is still going when stopped
+    cmd = [sys.executable, "scheduler.py", "--once", "--db", str(db), "--out", str(tmp_path / "r"),
+           "--base-url", sample_server.base_url, "--as-of", NIGHTS[0], "--log-file", str(log)]  # fmt: skip
+    night = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not db.exists() or not rows(db, "SELECT pid FROM runs"):
+            assert night.poll() is None, "the night ended before it could be stopped"
+            assert time.monotonic() < deadline, "no crawl started"
+            time.sleep(0.2)
+        (crawl,) = rows(db, "SELECT id, pid FROM runs")
+        night.send_signal(signal.SIGTERM)  # to the night only, as `kill` would
+        assert night.wait(60) == 143
+    finally:
+        if night.poll() is None:
+            night.kill()
+    with pytest.raises(ProcessLookupError):
+        os.kill(crawl["pid"], 0)
+    (run,) = rows(db, "SELECT status, finish_reason, complete, gone_marked FROM runs")
+    assert run == {"status": "failed", "finish_reason": "shutdown", "complete": 0,
+                   "gone_marked": 0}  # fmt: skip
+    assert "SIGTERM: stopping the night" in log.read_text()
+    with night_lock(lock_path(db)):
+        pass
+
+
+def test_a_broken_step_does_not_stop_the_steps_after_it(tmp_path, monkeypatch):
+    import analysis.report
+
+    db = tmp_path / "k.db"
+    open_db(db).close()
+    monkeypatch.setattr(night_module, "crawl_sources", lambda *a, **k: [])
+
+    def broken_report(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(analysis.report, "write_report", broken_report)
+    lines = []
+    result = run_night(db, tmp_path / "r", config=load_config(None), sources=["beforward"],
+                       as_of=NIGHTS[0], echo=lines.append)  # fmt: skip
+    assert result.errors == {"report": "OSError: disk full"}
+    assert result.alerts is not None  # the alerts still ran
+    assert [h.state for h in result.health] == ["never run"]  # and the health check
+    assert not result.ok
+    assert "report FAILED: OSError: disk full" in lines
+
+
+def _result(**kw):
+    return CrawlResult(**{"spider": "beforward", "returncode": 0, "log_path": None,
+                          "stderr_tail": "", **kw})  # fmt: skip
+
+
+RUN = {"status": "finished", "blocked_reason": None, "healthy": 1, "items": 3,
+       "health_reason": "ok", "finish_reason": "finished", "gone_marked": 0, "stats": "{}"}  # fmt: skip
+
+DESCRIBE_CASES = [
+    ("timed out before a run", _result(returncode=-9, timed_out=True, timeout=60.0), None,
+     False, "did not start: timed out after 60s, before it recorded a run"),
+    ("crashed at start", _result(returncode=1, stderr_tail="Traceback\nKeyError: 'x'\n"), None,
+     False, "did not start: KeyError: 'x'"),
+    ("killed", _result(returncode=-9), {**RUN, "status": "abandoned"}, False,
+     "did not finish (killed); nothing marked gone"),
+    ("timed out and killed", _result(returncode=-9, timed_out=True, timeout=6.0),
+     {**RUN, "status": "abandoned"}, False,
+     "did not finish (timed out after 6s); nothing marked gone"),
+    ("stopped cleanly after its time", _result(timed_out=True, timeout=6.0),
+     {**RUN, "status": "failed", "healthy": 0, "finish_reason": "shutdown"}, False,
+     "failed: timed out after 6s; 3 listings kept, nothing marked gone"),
+    ("ok", _result(), RUN, True, "ok: 3 listings"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("crawl", "run", "ok", "line"),
+    [c[1:] for c in DESCRIBE_CASES],
+    ids=[c[0] for c in DESCRIBE_CASES],
+)
+def test_describe(crawl, run, ok, line):
+    outcome = describe("beforward", crawl, run)
+    assert (outcome.ok, outcome.line) == (ok, line)
+
+
+def test_old_crawl_logs_are_pruned(tmp_path):
+    now = time.time()
+    old, new = tmp_path / "2026-01-01-beforward.log", tmp_path / "2026-03-01-beforward.log"
+    other = tmp_path / "scheduler.log"
+    for path in (old, new, other):
+        path.write_text("x")
+    os.utime(old, (now - 40 * 86400,) * 2)
+    os.utime(other, (now - 400 * 86400,) * 2)
+    assert prune_logs(tmp_path, keep_days=30, now=now) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [new.name, other.name]
+
+
+def test_nightly_with_an_unreachable_scrapyd_says_so_and_crawls_nothing(tmp_path):
+    db = tmp_path / "k.db"
+    result = CliRunner().invoke(cli, ["nightly", "--db", str(db), "--scrapyd",
+                                      "http://127.0.0.1:9/"], obj={})  # fmt: skip
+    assert result.exit_code == 1
+    assert "Scrapyd at http://127.0.0.1:9/ unreachable" in result.output
+    assert not db.exists()
