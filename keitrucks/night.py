@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ from keitrucks.dates import normalize_as_of, now_iso
 from pipelines.storage import last_run_id, open_db, read_runs_after
 
 logger = logging.getLogger(__name__)
+
+#: Sources crawled at once: each is a different site, so each keeps its own politeness.
+DEFAULT_PARALLEL = 2
 
 _NETWORK_ERRORS = {
     "DNSLookupError": "no network (DNS lookup failed)",
@@ -253,36 +257,41 @@ def crawl_sources(
     kill_grace: float = DEFAULT_KILL_GRACE,
     settings: dict[str, str] | None = None,
     scrapyd: Any = None,
+    parallel: int = DEFAULT_PARALLEL,
 ) -> list[SourceOutcome]:
-    """Crawl each source (a local subprocess each, or a job each on ``scrapyd``, a
-    ``keitrucks.scrapyd.ScrapydClient``) and describe how each went."""
+    """Crawl each source (a local subprocess each, ``parallel`` at a time, or a job each on
+    ``scrapyd``, a ``keitrucks.scrapyd.ScrapydClient``) and describe how each went, in the
+    order of ``sources``."""
     open_db(db).close()  # create the schema once, before crawls write concurrently with readers
     if scrapyd is not None:
         return _crawl_on_scrapyd(scrapyd, db, sources, as_of=as_of, base_url=base_url,
                                  config_path=config_path, progress=progress, timeout=timeout,
                                  kill_grace=kill_grace, settings=settings)  # fmt: skip
-    outcomes = []
-    for source in sources:
+    lock = threading.Lock()
+
+    def crawl_one(source: str) -> SourceOutcome:
         if stop_requested():
             outcome = SourceOutcome(source, False, "not crawled: the night was stopped", None, -1)
-            outcomes.append(outcome)
-            if progress:
-                progress(source, outcome)
-            continue
-        before = last_run_id(db)
-        stamp = (as_of or "live").replace(":", "")[:10]
-        log_path = log_dir / f"{stamp}-{source}.log" if log_dir else None
-        try:
-            crawl = run_crawl(source, db=db, base_url=base_url, as_of=as_of, config=config_path,
-                              log_path=log_path, timeout=timeout, kill_grace=kill_grace,
-                              settings=settings)  # fmt: skip
-        except OSError as exc:  # could not even start the process
-            crawl = CrawlResult(source, -1, log_path, f"{type(exc).__name__}: {exc}")
-        outcome = _outcome(db, source, crawl, before)
-        outcomes.append(outcome)
+        else:
+            before = last_run_id(db)
+            stamp = (as_of or "live").replace(":", "")[:10]
+            log_path = log_dir / f"{stamp}-{source}.log" if log_dir else None
+            try:
+                crawl = run_crawl(source, db=db, base_url=base_url, as_of=as_of,
+                                  config=config_path, log_path=log_path, timeout=timeout,
+                                  kill_grace=kill_grace, settings=settings)  # fmt: skip
+            except OSError as exc:  # could not even start the process
+                crawl = CrawlResult(source, -1, log_path, f"{type(exc).__name__}: {exc}")
+            outcome = _outcome(db, source, crawl, before)
         if progress:
-            progress(source, outcome)
-    return outcomes
+            with lock:
+                progress(source, outcome)
+        return outcome
+
+    # Sources are different sites, so crawling two at once keeps each site's own politeness;
+    # SQLite serializes their short write transactions (WAL, busy timeout).
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return list(pool.map(crawl_one, sources))
 
 
 def _crawl_on_scrapyd(client, db: Path, sources: list[str], *, as_of, base_url, config_path,
