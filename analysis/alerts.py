@@ -48,9 +48,16 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 import pandas as pd
 
-from analysis.deals import deal_settings, score_deals
-from analysis.load import as_of_date, read_history_of, read_listings_as_of, read_runs
+from analysis.deals import BASIS_LABELS, LANDED, deal_settings, score_deals
+from analysis.load import (
+    as_of_date,
+    read_history_of,
+    read_listings,
+    read_listings_as_of,
+    read_runs,
+)
 from pipelines import alert_store
+from pipelines.landed import LANDED_BASES
 
 logger = logging.getLogger(__name__)
 
@@ -305,6 +312,9 @@ def underpriced_4wd(
 
     Never parts, wanted ads, toys, vans or other vehicles (``kind`` must be kei_truck), never a
     listing without a price or with an implausible one, never a live bid or a sold price.
+    A Japanese exporter's truck (FOB, C&F, CIF) is judged on its landed cost against US asking
+    prices (``score_deals``' ``basis`` "landed"), and only when it can be imported: its
+    ``eligible_25y`` is True (never unknown or False); the band floor never applies to it.
     ``scores`` is ``analysis.deals.score_deals``' result (None: every listing unrated).
     """
     price = _num(_col(state, "price_usd"))
@@ -314,11 +324,15 @@ def underpriced_4wd(
         & _flag(_col(state, "is_4wd").eq(True))
         & _flag(price.between(*settings["plausible_usd"]))
         & _flag(basis.isin(settings["underpriced_bases"]))
+        & (~_flag(basis.isin(LANDED_BASES)) | _flag(_col(state, "eligible_25y").eq(True)))
     )
     rows = state.loc[keep]
     score_cols = ["fair_price_usd", "discount_pct", "n_comparables", "rated"]
     if scores is not None and not scores.empty:
-        extra = [c for c in ("comparables_median_usd", "family") if c in scores.columns]
+        extra = [
+            c for c in ("comparables_median_usd", "family", "value_usd", "basis")
+            if c in scores.columns
+        ]  # fmt: skip
         rows = rows.merge(
             scores[["source", "listing_id", *score_cols, *extra]].drop_duplicates(
                 ["source", "listing_id"]
@@ -352,15 +366,24 @@ def underpriced_4wd(
 
 
 def _underpriced_reason(row: Mapping[str, Any]) -> str:
-    """E.g. "18% under 7 comparable 4WD Honda Acty trucks, fair price $8,900, median $8,750".
+    """E.g. "18% under 7 comparable 4WD Honda Acty trucks, fair price $8,900, median $8,750";
+    for an exporter's truck "landed ≈ $6,488 (FOB $2,600) is 21% under 7 comparable 4WD
+    Daihatsu Hijet trucks asking in the US, fair price $8,200".
 
     Comparables share the platform family, not the chassis code, so the family is named."""
     what = next((row[k] for k in ("family", "model")
                  if isinstance(row.get(k), str) and row[k]), None)  # fmt: skip
+    landed = isinstance(row.get("basis"), str) and row["basis"] == LANDED
+    landed = landed and _present(row.get("value_usd"))
     text = (
         f"{float(row['discount_pct']):.0f}% under {int(row['n_comparables'])} comparable 4WD "
-        f"{what + ' ' if what else ''}trucks, fair price {_usd(row['fair_price_usd'])}"
+        f"{what + ' ' if what else ''}trucks"
+        + (" asking in the US" if landed else "")
+        + f", fair price {_usd(row['fair_price_usd'])}"
     )
+    if landed:
+        quoted = BASIS_LABELS.get(row["price_basis"], str(row["price_basis"]).upper())
+        text = f"landed ≈ {_usd(row['value_usd'])} ({quoted} {_usd(row['price_usd'])}) is {text}"
     median = row.get("comparables_median_usd")
     if _present(median) and int(median) != int(row["fair_price_usd"]):
         text += f", median {_usd(median)}"
@@ -946,6 +969,27 @@ def _score(state: pd.DataFrame, day: dt.date, config: Mapping[str, Any]) -> pd.D
     return score_deals(state, as_of=day, config=dict(config))
 
 
+def with_landed_costs(state: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """``state`` with ``landed_usd`` taken from ``stored`` (listings table rows: the latest
+    price and its landed cost) where the price as of the night is still the stored one, since
+    the estimate is of the latest price; <NA> elsewhere."""
+    if stored.empty or "landed_usd" not in stored.columns:
+        return state.assign(landed_usd=pd.Series(pd.NA, index=state.index, dtype="Int64"))
+    latest = pd.DataFrame({
+        "source": stored["source"].astype(str), "listing_id": stored["listing_id"].astype(str),
+        "_price": _num(stored["price_usd"]), "_basis": _col(stored, "price_basis").astype("object"),
+        "_landed": _num(stored["landed_usd"]),
+    }).drop_duplicates(["source", "listing_id"])  # fmt: skip
+    keys = pd.DataFrame(
+        {"source": state["source"].astype(str), "listing_id": state["listing_id"].astype(str)}
+    )
+    found = keys.merge(latest, on=["source", "listing_id"], how="left").set_index(state.index)
+    same = _flag(found["_price"].eq(_num(state["price_usd"]))) & _flag(
+        found["_basis"].eq(_col(state, "price_basis").astype("object"))
+    )
+    return state.assign(landed_usd=found["_landed"].where(same, pd.NA).round().astype("Int64"))
+
+
 def _notify_mode(config: Mapping[str, Any]) -> str:
     mode = str((config.get("notify") or {}).get("mode", NOTIFY_DEFAULTS["mode"]))
     if mode not in ("digest", "immediate"):
@@ -984,6 +1028,9 @@ def run_alerts(
     band_low = float((config.get("band") or {}).get("low", 5000))
 
     state = read_listings_as_of(db_path, day)
+    if "landed_usd" not in state.columns:  # the as-of read does not carry the exporters' estimate
+        exporters = read_listings(db_path, where="price_basis IN (?, ?, ?)", params=LANDED_BASES)
+        state = with_landed_costs(state, exporters)
     scores = _score(state, day, config)
     history = _watched_history(db_path, state, settings, day)
     runs = read_runs(db_path)

@@ -1,13 +1,18 @@
 """Deal scores: a fair price for every active kei truck from its comparables, and its discount.
 
-Comparables of a listing are other trucks of the same platform family, the same drive (4WD or
-2WD), a model year within ``year_window``, the same price basis (asking with asking, FOB with
-FOB, sold with sold) and seen within ``recent_days`` of the as-of date (active listings, and
-listings gone recently at their last price). Each physical truck counts once (``truck_id``),
-and the listing's own truck is never its own comparable. The closest ``max_comparables`` (by
-year distance, then recency) are kept; the fair price is their recency-weighted median (weight
-halves every ``half_life_days``). Fewer than ``min_comparables`` (default 3) and the listing is
-unrated. Pure pandas; the alerts rule "underpriced 4WD" reads these columns.
+Everything is compared on the US axis. A US listing's value is its price in USD and its
+comparables share its price basis (asking with asking, sold with sold, bid_to with bid_to). A
+Japanese exporter's listing (basis FOB, C&F or CIF) is valued at its estimated landed cost in
+the US (``landed_usd``, see ``pipelines/landed.py``) and compared with US *asking* prices: "what
+this truck would cost me landed, against what the same truck asks in the US". Landed and
+Japan-side figures are never anyone's comparables. Comparables also share the platform family,
+the drive (4WD or 2WD), a model year within ``year_window``, and were seen within
+``recent_days`` of the as-of date (active listings, and listings gone recently at their last
+price). Each physical truck counts once (``truck_id``), and the listing's own truck is never its
+own comparable. The closest ``max_comparables`` (by year distance, then recency) are kept; the
+fair price is their recency-weighted median (weight halves every ``half_life_days``). Fewer than
+``min_comparables`` (default 3) and the listing is unrated. Pure pandas; the alerts rule
+"underpriced 4WD" reads these columns.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import pandas as pd
 
 from analysis.identity import add_family
 from analysis.load import as_of_end
+from pipelines.landed import LANDED_BASES
 
 DEFAULTS: dict[str, Any] = {
     "year_window": 2,
@@ -33,12 +39,19 @@ DEFAULTS: dict[str, Any] = {
     "rated_bases": ("asking", "fob", "cnf", "cif"),
 }
 
+#: The ``basis`` of an exporter's listing: valued at its landed cost, compared with US asking.
+LANDED = "landed"
+#: The price basis a landed cost is compared with.
+LANDED_COMPARED_WITH = "asking"
+#: How an exporter's price basis is written in messages.
+BASIS_LABELS = {"fob": "FOB", "cnf": "C&F", "cif": "CIF"}
+
 #: The columns of ``score_deals``' result, in order (stable: the alerts and deals.csv use them).
 DEAL_COLUMNS = (
     "source", "listing_id", "identity", "truck_id", "url", "title", "make", "model", "family",
     "model_code", "year", "is_4wd", "mileage_mi", "location_raw", "price_usd", "price_basis",
     "basis", "fair_price_usd", "discount_pct", "n_comparables", "comparables",
-    "comparables_median_usd", "rated", "why",
+    "comparables_median_usd", "rated", "why", "value_usd",
 )  # fmt: skip
 
 
@@ -87,17 +100,35 @@ def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float) -> pd.
         truck_id=truck,
         age_days=age,
         weight=np.power(0.5, age.to_numpy(dtype="float64", na_value=np.nan) / half_life),
+        **_us_axis(df),
     )
 
 
+def _us_axis(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """value_usd (the figure compared), basis (its basis) and compare_with (the comparables'
+    basis): an exporter's landed cost against US asking prices, any other price against its own
+    basis."""
+    price_basis = _column(df, "price_basis").astype("object")
+    landed = price_basis.isin(LANDED_BASES).fillna(False).astype(bool)
+    price = pd.to_numeric(df["price_usd"], errors="coerce").astype("Float64")
+    landed_usd = pd.to_numeric(_column(df, "landed_usd"), errors="coerce").astype("Float64")
+    return {
+        "value_usd": price.where(~landed, landed_usd).round().astype("Int64"),
+        "basis": price_basis.where(~landed, LANDED),
+        "compare_with": price_basis.where(~landed, LANDED_COMPARED_WITH),
+    }
+
+
 def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
-    """The comparables: priced, recent kei trucks with known family, drive, year and basis."""
+    """The comparables: priced, recent kei trucks with known family, drive, year and basis, on
+    a US basis (an exporter's Japan-side or landed figure is never a comparable)."""
     low, high = settings["plausible_usd"]
     price = pd.to_numeric(df["price_usd"], errors="coerce")
     keep = (
         (df["kind"] == "kei_truck")
         & price.between(low, high)
         & df["price_basis"].notna()
+        & ~df["price_basis"].isin(LANDED_BASES)
         & df["is_4wd"].notna()
         & df["year"].notna()
         & df["family"].notna()
@@ -119,25 +150,32 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
 
     ``listings`` is the state as of ``as_of`` (``analysis.load.read_listings_as_of``): columns
     source, listing_id, kind, status, price_usd, price_basis, is_4wd, year, model (or family),
-    last_seen_at; optional identity, truck_id, model_code, url, title, make, mileage_mi,
-    location_raw. Other listings (gone, sold, other kinds) only serve as comparables.
+    last_seen_at; optional landed_usd (exporters' landed cost; without it they are unrated),
+    eligible_25y, identity, truck_id, model_code, url, title, make, mileage_mi, location_raw.
+    Other listings (gone, sold, other kinds) only serve as comparables.
 
     Result columns (``DEAL_COLUMNS``):
 
     - source, listing_id, identity (storage's, reposts shared), truck_id (cross-source),
       url, title, make, model, family (platform), model_code, year, is_4wd, mileage_mi,
-      location_raw, price_usd, price_basis: the listing;
-    - basis: the price basis its comparables share (= its price_basis);
+      location_raw, price_usd, price_basis: the listing (price_usd is its own price, e.g. the
+      FOB price of an exporter's listing);
+    - basis: the basis of the figure compared: the listing's price_basis, or "landed" for an
+      exporter's listing (fob/cnf/cif), whose comparables are US asking prices;
     - fair_price_usd: recency-weighted median of the comparables (Int64, whole dollars;
       <NA> when unrated);
-    - discount_pct: 100 * (fair - price) / fair, one decimal; positive = under the fair
+    - discount_pct: 100 * (fair - value) / fair, one decimal; positive = under the fair
       price (<NA> when unrated);
     - n_comparables: how many comparables were used (at most ``max_comparables``);
     - comparables: list of "source:listing_id" of those comparables, closest first;
     - comparables_median_usd: their plain (unweighted) median, for messages;
-    - rated: True when the listing has a price on a rated basis (not a live bid) and at
-      least ``min_comparables`` comparables;
-    - why: one line, e.g. "18% under 7 comparable 4WD Honda Acty trucks (asking), median $8,900".
+    - rated: True when the listing has a value on a rated basis (not a live bid; an exporter
+      with a landed cost) and at least ``min_comparables`` comparables;
+    - why: one line, e.g. "18% under 7 comparable 4WD Honda Acty trucks (asking), fair $8,900,
+      median $8,750", or for an exporter "landed ≈ $6,488 (FOB $2,600): 21% under 7
+      comparable 4WD Daihatsu Hijet trucks asking in the US, fair $8,200, median $8,200";
+    - value_usd: the figure compared with the fair price: price_usd, or landed_usd for an
+      exporter's listing (<NA> when unknown).
 
     Sorted by discount (best deals first), unrated last.
     """
@@ -150,28 +188,29 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
     pool = _pool(df, settings)
     found = _find_comparables(subjects, pool, settings)
     out = subjects.assign(
-        basis=subjects["price_basis"],
         fair_price_usd=pd.array([f[0] for f in found], dtype="Int64"),
         n_comparables=pd.array([len(f[1]) for f in found], dtype="Int64"),
         comparables=[f[1] for f in found],
         comparables_median_usd=pd.array([f[2] for f in found], dtype="Int64"),
     )
-    price = pd.to_numeric(out["price_usd"], errors="coerce").astype("Float64")
+    value = out["value_usd"].astype("Float64")
     fair = out["fair_price_usd"].astype("Float64")
     rated = (
         (out["n_comparables"] >= settings["min_comparables"])
-        & price.notna()
-        & out["basis"].isin(list(settings["rated_bases"]))
+        & value.notna()
+        & out["price_basis"].isin(list(settings["rated_bases"]))
     )
     rated = rated.fillna(False).astype(bool)
-    discount = (100 * (fair - price) / fair).round(1).where(rated, pd.NA)
+    discount = (100 * (fair - value) / fair).round(1).where(rated, pd.NA)
     out = out.assign(
         rated=rated,
         fair_price_usd=out["fair_price_usd"].where(rated, pd.NA),
         discount_pct=discount.astype("Float64"),
+        eligible_25y=_column(out, "eligible_25y"),
     )
-    why_cols = ["n_comparables", "is_4wd", "family", "rated", "price_usd", "basis",
-                "discount_pct", "fair_price_usd", "comparables_median_usd"]  # fmt: skip
+    why_cols = ["n_comparables", "is_4wd", "family", "rated", "price_usd", "price_basis",
+                "value_usd", "basis", "discount_pct", "fair_price_usd",
+                "comparables_median_usd", "eligible_25y"]  # fmt: skip
     out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
     for col in DEAL_COLUMNS:
         if col not in out.columns:
@@ -198,9 +237,10 @@ def _find_comparables(
             ["family", "is_4wd", "price_basis"], sort=False, observed=True
         )
     }
-    subject_keys = subjects[["family", "is_4wd", "price_basis", "year", "truck_id"]]
+    # an exporter's subject looks for US asking comparables (compare_with), others their basis
+    subject_keys = subjects[["family", "is_4wd", "compare_with", "year", "truck_id"]]
     for (family, drive, basis, year), rows in subject_keys.groupby(
-        ["family", "is_4wd", "price_basis", "year"], sort=False, dropna=True, observed=True
+        ["family", "is_4wd", "compare_with", "year"], sort=False, dropna=True, observed=True
     ):
         group = groups.get((family, drive, basis))
         if group is None:
@@ -236,23 +276,51 @@ def _fair(keys, prices, weights, take) -> tuple[int | None, list[str], int | Non
     )
 
 
+def _usd(value: Any) -> str:
+    return f"${int(value):,}"
+
+
 def _why(row: dict[str, Any]) -> str:
     n = row["n_comparables"]
     drive = {True: "4WD", False: "2WD"}.get(
         row["is_4wd"] if not pd.isna(row["is_4wd"]) else None, ""
     )
     what = " ".join(x for x in (drive, row.get("family") or "", "trucks") if x and not pd.isna(x))
+    landed = isinstance(row["basis"], str) and row["basis"] == LANDED
+    if pd.isna(row["price_usd"]):
+        return "no price"
+    if landed and pd.isna(row["value_usd"]):
+        return (
+            f"unrated: no landed cost estimate for its "
+            f"{BASIS_LABELS.get(row['price_basis'], row['price_basis'])} price"
+        )
+    if landed:
+        quoted = BASIS_LABELS.get(row["price_basis"], row["price_basis"])
+        value = f"landed ≈ {_usd(row['value_usd'])} ({quoted} {_usd(row['price_usd'])})"
+        young = "; under 25 years old: not importable to the US yet"
+        note = young if _is_false(row.get("eligible_25y")) else ""
+        if not row["rated"]:
+            return f"unrated: {n} comparable {what} asking in the US; {value}{note}"
+        return (
+            f"{value}: {_side(row)} {n} comparable {what} asking in the US{_fair_text(row)}{note}"
+        )
     if not row["rated"]:
-        if pd.isna(row["price_usd"]):
-            return "no price"
-        if row["basis"] == "bid":
+        if isinstance(row["basis"], str) and row["basis"] == "bid":
             return "unrated: a live auction's current bid is not a price"
         return f"unrated: {n} comparable {what}" + (
             f" ({row['basis']})" if not pd.isna(row["basis"]) else ""
         )
+    return f"{_side(row)} {n} comparable {what} ({row['basis']}){_fair_text(row)}"
+
+
+def _side(row: dict[str, Any]) -> str:
     pct = float(row["discount_pct"])
-    side = f"{abs(pct):.0f}% under" if pct >= 0 else f"{abs(pct):.0f}% over"
-    return (
-        f"{side} {n} comparable {what} ({row['basis']}), fair ${int(row['fair_price_usd']):,}, "
-        f"median ${int(row['comparables_median_usd']):,}"
-    )
+    return f"{abs(pct):.0f}% under" if pct >= 0 else f"{abs(pct):.0f}% over"
+
+
+def _fair_text(row: dict[str, Any]) -> str:
+    return f", fair {_usd(row['fair_price_usd'])}, median {_usd(row['comparables_median_usd'])}"
+
+
+def _is_false(value: Any) -> bool:
+    return value is not None and not pd.isna(value) and not bool(value)

@@ -26,6 +26,7 @@ LISTING_DTYPES = {
     "mileage_mi": "Int64",
     "price": "Int64",
     "price_usd": "Int64",
+    "landed_usd": "Int64",
     "is_4wd": "boolean",
     "eligible_25y": "boolean",
     "last_run_id": "Int64",
@@ -36,6 +37,7 @@ LISTING_DATES = ("first_seen_at", "last_seen_at", "gone_at", "scraped_at")
 HISTORY_DTYPES = {
     "price": "Int64",
     "price_usd": "Int64",
+    "landed_usd": "Int64",
     "run_id": "Int64",
     "id": "int64",
     "lid": "int64",
@@ -45,12 +47,12 @@ HISTORY_DTYPES = {
 REPORT_COLUMNS = (
     "source", "listing_id", "identity", "url", "title", "make", "model", "model_code", "year",
     "build_month", "is_4wd", "kind", "mileage_mi", "price", "currency", "price_usd",
-    "price_basis", "eligible_25y", "eligible_from", "eligibility_basis", "status",
+    "landed_usd", "price_basis", "eligible_25y", "eligible_from", "eligibility_basis", "status",
     "first_seen_at", "last_seen_at", "gone_at", "location_raw", "latitude", "longitude",
     "seller_type", "search_key",
 )  # fmt: skip
 #: The columns of history that carry the state of a listing.
-STATE_COLUMNS = ("price", "currency", "price_usd", "price_basis", "status")
+STATE_COLUMNS = ("price", "currency", "price_usd", "landed_usd", "price_basis", "status")
 HISTORY_COLUMNS = ("id", "source", "listing_id", "observed_at", "event", *STATE_COLUMNS)
 #: Free-text columns read only where they may hold a frame number ("DD51T-123456").
 FRAME_GLOB = "*[A-Za-z][0-9]*[- ][0-9][0-9][0-9][0-9][0-9]*"

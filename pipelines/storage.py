@@ -46,6 +46,9 @@ TRACKING_COLUMNS = {
 }
 #: The fields whose change writes a price_history row.
 HISTORY_FIELDS = ("price", "currency", "price_usd", "price_basis", "status")
+#: Stored on each history row as observed, but a change in them alone is no event (the landed
+#: estimate moves with exchange rates and fee tables, not with the seller's price).
+HISTORY_EXTRAS = ("landed_usd",)
 COVERAGE_FIELDS = ("price_usd", "year", "model", "is_4wd", "mileage_mi")
 
 
@@ -108,7 +111,8 @@ CREATE TABLE IF NOT EXISTS price_history (
     currency TEXT,
     price_usd INTEGER,
     price_basis TEXT,
-    status TEXT
+    status TEXT,
+    landed_usd INTEGER
 );
 CREATE INDEX IF NOT EXISTS price_history_listing ON price_history (source, listing_id, id);
 CREATE INDEX IF NOT EXISTS price_history_observed ON price_history (observed_at);
@@ -159,6 +163,8 @@ def ensure_schema(db: Database) -> None:
             db.execute(
                 f"CREATE TABLE listings (\n    {cols},\n    PRIMARY KEY (source, listing_id))"
             )
+        if "landed_usd" not in db["price_history"].columns_dict:  # databases from before it
+            db.execute("ALTER TABLE price_history ADD COLUMN landed_usd INTEGER")
         existing = set(db["listings"].columns_dict)
         for name, kind in {**LISTING_COLUMNS, **TRACKING_COLUMNS}.items():
             if name not in existing:
@@ -345,9 +351,9 @@ def save_listings(
     )
     history_sql = (
         "INSERT INTO price_history (source, listing_id, run_id, observed_at, event, "
-        + ", ".join(HISTORY_FIELDS)
+        + ", ".join(HISTORY_FIELDS + HISTORY_EXTRAS)
         + ") VALUES (?, ?, ?, ?, ?, "
-        + ", ".join("?" * len(HISTORY_FIELDS))
+        + ", ".join("?" * len(HISTORY_FIELDS + HISTORY_EXTRAS))
         + ")"
     )
     rows, history, events = [], [], {}
@@ -366,7 +372,8 @@ def save_listings(
         event = _history_event(before, item)
         if event:
             events[event] = events.get(event, 0) + 1
-            history.append([*key, run_id, seen_at, event, *_history_state(item)])
+            extras = [item.get(f) for f in HISTORY_EXTRAS]
+            history.append([*key, run_id, seen_at, event, *_history_state(item), *extras])
         known[key] = {**item, **tracking}
     with db.conn:
         db.conn.executemany(upsert_sql, rows)
@@ -410,12 +417,13 @@ def mark_gone(db: Database, *, source: str, search_key: str, run_id: int, at: st
     where = "source = ? AND search_key = ? AND status = 'active' AND last_run_id != ?"
     params = [source, search_key, run_id]
     with db.conn:
-        gone = list(db.query(f"SELECT listing_id, {', '.join(HISTORY_FIELDS)} FROM listings WHERE {where}", params))  # fmt: skip
+        gone = list(db.query(f"SELECT listing_id, {', '.join(HISTORY_FIELDS + HISTORY_EXTRAS)} FROM listings WHERE {where}", params))  # fmt: skip
         db.conn.executemany(
             "INSERT INTO price_history (source, listing_id, run_id, observed_at, event, price, "
-            "currency, price_usd, price_basis, status) VALUES (?, ?, ?, ?, 'gone', ?, ?, ?, ?, 'gone')",
+            "currency, price_usd, price_basis, status, landed_usd) "
+            "VALUES (?, ?, ?, ?, 'gone', ?, ?, ?, ?, 'gone', ?)",
             [[source, g["listing_id"], run_id, at, g["price"], g["currency"], g["price_usd"],
-              g["price_basis"]] for g in gone],
+              g["price_basis"], g["landed_usd"]] for g in gone],
         )  # fmt: skip
         db.execute(f"UPDATE listings SET status = 'gone', gone_at = ? WHERE {where}", [at, *params])
     return len(gone)

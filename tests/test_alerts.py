@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import analysis.alerts as A  # noqa: N812
+from analysis.deals import score_deals
 from pipelines.alert_store import AlertMemory
 
 NIGHT = dt.date(2026, 11, 25)
@@ -57,19 +58,23 @@ def frame(*rows: dict) -> pd.DataFrame:
 
 
 def scores(state: pd.DataFrame, fair: dict[str, tuple[int, int]], min_n: int = 3) -> pd.DataFrame:
-    """A stand-in for score_deals: listing_id -> (fair price, number of comparables)."""
+    """A stand-in for score_deals: listing_id -> (fair price, number of comparables). An
+    exporter's listing (fob/cnf/cif) is valued at its landed_usd, as score_deals does."""
     out = []
     for row in state.to_dict("records"):
         if row["listing_id"] not in fair:
             continue
-        price, (fair_usd, n) = row["price_usd"], fair[row["listing_id"]]
-        rated = n >= min_n and not pd.isna(price)
+        landed = row["price_basis"] in ("fob", "cnf", "cif")
+        value = row.get("landed_usd") if landed else row["price_usd"]
+        fair_usd, n = fair[row["listing_id"]]
+        rated = n >= min_n and value is not None and not pd.isna(value)
         out.append({
             "source": row["source"], "listing_id": row["listing_id"],
             "fair_price_usd": fair_usd if rated else pd.NA,
-            "discount_pct": round(100 * (fair_usd - price) / fair_usd, 1) if rated else pd.NA,
+            "discount_pct": round(100 * (fair_usd - value) / fair_usd, 1) if rated else pd.NA,
             "n_comparables": n, "rated": rated, "family": "Honda Acty",
             "comparables_median_usd": fair_usd - 50,
+            "basis": "landed" if landed else row["price_basis"], "value_usd": value,
         })  # fmt: skip
     return pd.DataFrame(out)
 
@@ -159,13 +164,91 @@ def test_never_alerts_on(change):
     assert underpriced(state, {}).empty
 
 
-def test_exporter_fob_prices_need_comparables_not_the_us_band_floor():
-    state = frame(
-        listing("fob-cheap", source="beforward", price_basis="fob", price_usd=2500),
-        listing("fob-rated", source="beforward", price_basis="fob", price_usd=2500),
+def exporter(listing_id: str, **kw) -> dict:
+    """A BE FORWARD FOB listing of an importable truck, with its landed cost."""
+    return listing(listing_id, **{"source": "beforward", "identity": f"beforward:{listing_id}",
+                                  "price_basis": "fob", "price_usd": 2600, "landed_usd": 6488,
+                                  "eligible_25y": True, **kw})  # fmt: skip
+
+
+def exporters(*rows: dict) -> pd.DataFrame:
+    return frame(*rows).astype({"landed_usd": "Int64", "eligible_25y": "boolean"})
+
+
+def test_an_exporter_alerts_on_its_landed_cost_and_says_so():
+    state = exporters(exporter("fob"), exporter("cnf", price_basis="cnf", price_usd=4100))
+    found = underpriced(state, {"fob": (8300, 7), "cnf": (8300, 7)})
+    assert found.set_index("listing_id")["price_usd"].to_dict() == {"fob": 2600, "cnf": 4100}
+    reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
+    assert reasons["fob"] == (
+        "landed ≈ $6,488 (FOB $2,600) is 22% under 7 comparable 4WD Honda Acty trucks asking "
+        "in the US, fair price $8,300, median $8,250"
     )
-    found = underpriced(state, {"fob-rated": (3200, 4)})
-    assert found["listing_id"].tolist() == ["fob-rated"]
+    assert reasons["cnf"].startswith("landed ≈ $6,488 (C&F $4,100) is 22% under 7 comparable")
+
+
+@pytest.mark.parametrize("eligible", [False, None])
+def test_an_exporter_truck_that_cannot_be_imported_never_alerts(eligible):
+    state = exporters(exporter("young", eligible_25y=eligible, landed_usd=4000))
+    assert underpriced(state, {"young": (9000, 7)}).empty
+
+
+def test_an_exporter_is_judged_on_landed_cost_not_on_its_fob_price():
+    # FOB $2,600 is 69% under an $8,300 US asking price, but lands at $7,400: 11% under
+    state = exporters(exporter("fob", landed_usd=7400))
+    assert underpriced(state, {"fob": (8300, 7)}).empty
+    assert not underpriced(state, {"fob": (8300, 7)}, underpriced_pct=10).empty
+
+
+def test_exporter_prices_need_comparables_not_the_us_band_floor():
+    state = exporters(
+        exporter("no-comparables"), exporter("no-estimate", landed_usd=None), exporter("rated")
+    )
+    found = underpriced(state, {"no-estimate": (8300, 7), "rated": (8300, 4)})
+    assert found["listing_id"].tolist() == ["rated"]
+
+
+def test_landed_cost_with_the_real_deal_scores():
+    us = [listing(f"us{n}", price_usd=8000 + 200 * n) for n in range(5)]
+    # besides "importable": one too young to import, one dear once landed, and one whose only
+    # peers are other exporters (never its comparables)
+    carry = {"make": "Suzuki", "model": "Suzuki Carry", "model_code": "DA63T"}
+    state = exporters(
+        *us,
+        exporter("importable"),
+        exporter("young", eligible_25y=False),
+        exporter("lands-dear", landed_usd=7900),
+        exporter("fob-peers-only", **carry, landed_usd=4000),
+        *(
+            exporter(f"fob-peer-{n}", **carry, price_usd=6000 + n, landed_usd=11000)
+            for n in range(3)
+        ),
+    ).assign(last_seen_at=pd.Timestamp("2026-11-25T06:00:00Z"))
+    deals = score_deals(state, as_of=NIGHT, config=CONFIG)
+    found = A.underpriced_4wd(state, deals, settings=settings(), band_low=5000)
+    assert found["listing_id"].tolist() == ["importable"]
+    assert found.iloc[0]["reason"] == (
+        "landed ≈ $6,488 (FOB $2,600) is 23% under 5 comparable 4WD Honda Acty trucks asking "
+        "in the US, fair price $8,400"
+    )
+
+
+def test_with_landed_costs_takes_the_estimate_of_the_price_as_of_the_night():
+    state = frame(exporter("same"), exporter("dropped-since", price_usd=2900), listing("us")).drop(
+        columns="landed_usd"
+    )
+    stored = pd.DataFrame([
+        {"source": "beforward", "listing_id": "same", "price_usd": 2600, "price_basis": "fob",
+         "landed_usd": 6488},
+        {"source": "beforward", "listing_id": "dropped-since", "price_usd": 2600,
+         "price_basis": "fob", "landed_usd": 6488},
+    ])  # fmt: skip
+    out = A.with_landed_costs(state, stored).set_index("listing_id")["landed_usd"]
+    assert out["same"] == 6488
+    assert pd.isna(out["dropped-since"])
+    assert pd.isna(out["us"])
+    empty = A.with_landed_costs(state, stored.iloc[:0])
+    assert empty["landed_usd"].isna().all()
 
 
 def test_one_alert_per_truck_identity_the_cheapest_listing():

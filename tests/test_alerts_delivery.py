@@ -23,11 +23,14 @@ from analysis.alerts_cli import alerts as alerts_command
 from keitrucks.config import load_config
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
 from pipelines import alert_store
+from pipelines.landed import LandedCostPipeline
+from pipelines.normalize import normalize_eligibility, parse_scraped_at
 from pipelines.storage import RunVerdict, finish_run, mark_gone, open_db, save_listings, start_run
 from tests.conftest import rows
 
 CATALOG = build_catalog()
 TAGGED = {f"{t.source}:{t.listing_id}" for t in CATALOG if "underpriced" in t.tags}
+LANDED = LandedCostPipeline(config=load_config(None))
 
 
 class Webhook:
@@ -84,7 +87,8 @@ def _item(truck, night: int, as_of: str, price: int | None = None) -> dict:
     if truck.source == "bringatrailer":
         basis = {"sold": "sold", "ended": "bid_to"}.get(state.status, "bid")
     km = truck.mileage_unit == "km" and truck.mileage is not None
-    return {
+    eligible = normalize_eligibility(truck.year, None, "model_year", parse_scraped_at(as_of))
+    item = {
         "source": truck.source, "listing_id": truck.listing_id, "scraped_at": as_of,
         "url": f"https://sample.test/{truck.source}/{truck.listing_id}", "title": truck.title,
         "kind": truck.kind, "make": truck.make, "model": truck.model,
@@ -94,8 +98,9 @@ def _item(truck, night: int, as_of: str, price: int | None = None) -> dict:
         "price": price, "currency": "USD" if price else None, "price_usd": price,
         "price_basis": basis if price else None, "status": state.status,
         "location_raw": truck.location, "latitude": truck.latitude, "longitude": truck.longitude,
-        "repost_of": truck.repost_of,
+        "repost_of": truck.repost_of, "eligible_25y": eligible.eligible_25y,
     }  # fmt: skip
+    return LANDED.process_item(item)  # fills landed_usd of FOB prices, as the crawl does
 
 
 def crawl_night(db_path: Path, night: int, *, day: str | None = None, prices=None, blocked=()):
@@ -168,6 +173,29 @@ def test_three_nights_each_underpriced_truck_alerts_exactly_once(tmp_path, webho
     assert f"https://sample.test/craigslist/{STEAL_1.listing_id}" in text
     digest = (tmp_path / "digest" / f"alerts-{NIGHTS[1]}.md").read_text(encoding="utf-8")
     assert STEAL_1.title in digest
+
+
+def test_exporter_trucks_alert_on_landed_cost_only_when_importable(tmp_path):
+    db, cfg = tmp_path / "k.db", config()
+    raised = []
+    for night, day in enumerate(NIGHTS):
+        crawl_night(db, night)
+        raised += run_alerts(db, as_of=day, config=cfg).raised
+    stored = {(r["source"], r["listing_id"]): r for r in rows(db, "SELECT * FROM listings")}
+    exporters = [a for a in raised if a["source"] == "beforward"]
+    assert exporters
+    for alert in exporters:
+        truck = stored[("beforward", alert["listing_id"])]
+        assert truck["eligible_25y"] == 1
+        assert alert["price_usd"] == truck["price_usd"]
+        assert alert["reason"].startswith(
+            f"landed ≈ ${truck['landed_usd']:,} (FOB ${truck['price_usd']:,}) is "
+        )
+        assert "trucks asking in the US, fair price $" in alert["reason"]
+    # a cheap FOB price of a truck under 25 years old is no alert for a US buyer
+    young = [k for k, r in stored.items() if k[0] == "beforward" and r["eligible_25y"] == 0]
+    assert young
+    assert not {("beforward", a["listing_id"]) for a in exporters} & set(young)
 
 
 def test_a_further_drop_alerts_again_a_small_one_does_not(tmp_path, webhook):

@@ -157,3 +157,93 @@ def test_live_auction_bids_are_never_rated():
     assert low["n_comparables"] == 4
     assert not low["rated"]
     assert low["why"] == "unrated: a live auction's current bid is not a price"
+
+
+# -- exporters: landed cost against US asking prices ---------------------------------------------
+
+
+def exporter(listing_id, fob, landed, **kw) -> dict:
+    """A BE FORWARD-style FOB listing with its landed cost (pipelines/landed.py's estimate)."""
+    given = {"source": "beforward", "price_basis": "fob", "landed_usd": landed,
+             "eligible_25y": True, **kw}  # fmt: skip
+    return listing(listing_id, fob, **given)
+
+
+def test_an_exporter_is_valued_landed_and_compared_with_us_asking_prices_only():
+    rows = [
+        listing("1", 8000),
+        listing("2", 8400),
+        listing("3", 9000),
+        listing("bat-sold", 5000, source="bringatrailer", price_basis="sold", status="sold"),
+        exporter("fob-a", 3000, 7000),
+        exporter("fob-b", 3100, 7100),
+        exporter("fob-c", 3200, 7200),
+        exporter("me", 2600, 6488),
+    ]
+    me = scores(rows).loc["me"]
+    assert me["basis"] == "landed"
+    assert me["price_basis"] == "fob"
+    assert me["price_usd"] == 2600
+    assert me["value_usd"] == 6488
+    assert me["comparables"] == ["craigslist:1", "craigslist:2", "craigslist:3"]
+    assert me["fair_price_usd"] == 8400
+    assert me["discount_pct"] == pytest.approx(22.8)
+    assert me["rated"]
+    assert me["why"] == (
+        "landed ≈ $6,488 (FOB $2,600): 23% under 3 comparable 4WD Honda Acty trucks asking in "
+        "the US, fair $8,400, median $8,400"
+    )
+
+
+def test_us_asking_prices_are_never_compared_with_landed_or_fob_figures():
+    rows = [
+        listing("me", 5000),
+        listing("other", 8000),
+        exporter("fob-a", 3000, 7000),
+        exporter("fob-b", 3100, 7100),
+        exporter("fob-c", 3200, 7200),
+    ]
+    out = scores(rows)
+    assert out.loc["me", "comparables"] == ["craigslist:other"]
+    assert not out.loc["me", "rated"]
+    assert out.loc["me", "basis"] == "asking"
+    assert out.loc["me", "value_usd"] == 5000
+
+
+def test_an_exporter_without_a_landed_cost_is_unrated_and_says_why():
+    rows = [listing(str(n), 8000 + n) for n in range(3)]
+    out = scores([*rows, exporter("no-estimate", 2600, None)])
+    row = out.loc["no-estimate"]
+    assert not row["rated"]
+    assert pd.isna(row["value_usd"])
+    assert pd.isna(row["discount_pct"])
+    assert row["basis"] == "landed"
+    assert row["why"] == "unrated: no landed cost estimate for its FOB price"
+    # a table without the column at all: every exporter is unrated the same way
+    bare = pd.DataFrame([*rows, exporter("bare", 2600, 6488)]).drop(columns="landed_usd")
+    bare_row = score_deals(bare, as_of=AS_OF).set_index("listing_id").loc["bare"]
+    assert not bare_row["rated"]
+    assert bare_row["why"] == "unrated: no landed cost estimate for its FOB price"
+
+
+def test_exporter_bases_are_labelled_and_a_young_truck_is_flagged():
+    rows = [listing(str(n), 8000 + 200 * n) for n in range(3)] + [
+        exporter("cnf", 4000, 6000, price_basis="cnf"),
+        exporter("young", 2500, 6000, eligible_25y=False),
+        exporter("alone", 2500, 6000, model="Subaru Sambar"),
+    ]
+    out = scores(rows)
+    assert out.loc["cnf", "why"].startswith("landed ≈ $6,000 (C&F $4,000): 27% under 3 ")
+    assert out.loc["young", "why"].endswith("; under 25 years old: not importable to the US yet")
+    assert out.loc["alone", "why"] == (
+        "unrated: 0 comparable 4WD Subaru Sambar trucks asking in the US; "
+        "landed ≈ $6,000 (FOB $2,500)"
+    )
+
+
+def test_sold_prices_keep_their_own_basis():
+    rows = [listing(str(n), 9000 + n, price_basis="sold", status="sold") for n in range(3)]
+    rows += [listing("ask", 6000), exporter("fob", 2500, 6000)]
+    out = scores(rows)
+    assert out.loc["ask", "n_comparables"] == 0
+    assert out.loc["fob", "comparables"] == ["craigslist:ask"]
