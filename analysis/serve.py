@@ -32,6 +32,12 @@ SOURCES = {
     "bringatrailer": "Bring a Trailer (US auctions; sold and bid-to prices): "
     "https://bringatrailer.com",
     "beforward": "BE FORWARD (Japanese exporter; FOB and C&F prices): https://www.beforward.jp",
+    "sbtjapan": "SBT Japan (Japanese exporter; FOB and C&F prices): https://www.sbtjapan.com",
+    "carfromjapan": "CAR FROM JAPAN (Japanese exporter; FOB and C&F prices): "
+    "https://carfromjapan.com",
+    "tcv": "TCV (marketplace of Japanese exporters; FOB and C&F prices): https://www.tc-v.com",
+    "ebay": "eBay Motors (US; asking prices and bids): https://www.ebay.com",
+    "dealer_jsonld": "US dealer sites you configure (schema.org vehicle offers; asking prices)",
 }
 
 _ACTIVE_TRUCKS = """
@@ -60,7 +66,7 @@ SELECT t.title, t.model, t.model_code, t.year, t.mileage_mi, t.price_usd, t.pric
        t.location_raw, t.url, t.source, t.listing_id
 FROM trucks t
 JOIN medians m ON m.model = t.model AND m.is_4wd = t.is_4wd AND m.price_basis = t.price_basis
-WHERE t.is_4wd = 1 AND m.n - 1 >= 3
+WHERE t.is_4wd = 1 AND t.price_basis = 'asking' AND m.n - 1 >= 3
   AND t.price_usd <= m.median_usd * (1 - coalesce(nullif(:pct_under, ''), 15) / 100.0)
 ORDER BY pct_under DESC, t.price_usd
 """
@@ -131,8 +137,9 @@ ORDER BY p.observed_at, p.id
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "underpriced_4wd": {
         "title": "Underpriced 4WD kei trucks now",
-        "description": "Active 4WD kei trucks at least pct_under % (default 15) below the "
-        "median of the same model and price basis, with at least 3 comparables. A simpler "
+        "description": "Active 4WD kei trucks asking at least pct_under % (default 15) below "
+        "the median US asking price of the same model, with at least 3 comparables. Exporter "
+        "trucks are rated on their landed cost in the report's deals.csv. A simpler "
         "version of the report's deal score (deals.csv), which also groups rebadges, weighs "
         "recent prices more and counts a truck listed on two sites once.",
         "sql": UNDERPRICED_4WD,
