@@ -11,6 +11,14 @@ filled from words or codes that settle it, and conflicting evidence leaves it ``
 Evidence is read in a fixed order of trust: the site's structured fields (``*_raw`` and
 ``attributes``), then the title, then the description, where sentences about other vehicles
 ("trade for a 4x4 F-150") are skipped.
+
+Speed (``bench/normalize.py``; the target is 20,000 listings/s on one core): a listing's text
+is cleaned once (``_Raw``) and handed on as it is to the inner ``_*`` functions, which the public
+``normalize_*`` ones wrap with cleaning and caching; each vocabulary is one regex whose
+alternatives are bucketed by first character (``_bounded_alternation``); a short text (a title)
+is scanned once for every word list and the result shared; per-text results are cached
+(``_text_cache``). None of this changes a result: ``tests/test_normalize_golden.py`` pins the
+output on every fixture listing and checks the fast regexes against their plain forms.
 """
 
 from __future__ import annotations
@@ -31,6 +39,10 @@ from price_parser import Price
 from pipelines import tables
 
 logger = logging.getLogger(__name__)
+
+#: The chassis-code and model tables (read once per process, see ``pipelines.tables``).
+_MODEL_CODES = tables.model_codes()
+_MODEL_INFO = tables.model_info()
 
 #: The normalized fields of ``scrapers.items.Listing`` this module fills.
 NORMALIZED_FIELDS = (
@@ -98,7 +110,7 @@ def _text_cache(maxsize: int, limit: int = 300):
 
         @functools.wraps(func)
         def wrapper(text, *args, **kwargs):
-            if isinstance(text, str) and len(text) > limit:
+            if text.__class__ is str and len(text) > limit:
                 return func(text, *args, **kwargs)
             return cached(text, *args, **kwargs)
 
@@ -113,19 +125,32 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), No
 _SPACES = re.compile(r"\s+")
 
 
-@_text_cache(maxsize=1 << 15)
 def clean_text(value: Any) -> str | None:
     """Text as one NFKC line: full-width digits and letters folded to ASCII, zero-width
     characters dropped, whitespace collapsed. None for missing or blank values."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
+    if not isinstance(value, str):
+        return _clean_other(value)
+    if value.isascii() and not (
+        "  " in value or "\n" in value or "\t" in value or "\r" in value
+    ):  # already one line: nothing to fold or collapse, and cheaper than a cache lookup
+        return value.strip() or None
+    return _clean(value)
+
+
+@_text_cache(maxsize=1 << 15)
+def _clean(text: str) -> str | None:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH))
-    elif "  " not in text and "\n" not in text and "\t" not in text and "\r" not in text:
-        return text.strip() or None
     text = _SPACES.sub(" ", text).strip()
     return text or None
+
+
+@lru_cache(maxsize=1 << 12, typed=True)
+def _clean_other(value: Any) -> str | None:
+    """``clean_text`` of a number (or anything else that is not a string)."""
+    return clean_text(str(value))
 
 
 @lru_cache(maxsize=4096)
@@ -183,10 +208,97 @@ def _first_chars(pattern: str) -> set[str] | None:
     return None if nullable else chars
 
 
+def _char_lookahead(chars: set[str] | None) -> str:
+    """A lookahead for one of ``chars`` ("" for None: any character)."""
+    if not chars:
+        return ""
+    return "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
+
+
 def _starts_with(pattern: str) -> str:
     """A lookahead for the first characters of ``pattern`` ("" when any could start it)."""
-    chars = _first_chars(pattern)
-    return "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])" if chars else ""
+    return _char_lookahead(_first_chars(pattern))
+
+
+def _syntax(pattern: str) -> Iterable[tuple[int, str, int]]:
+    """(index, character, group depth after it) of each character of a pattern that is neither
+    escaped nor inside a character class."""
+    depth, in_class, i = 0, False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        else:
+            depth += (char == "(") - (char == ")")
+            yield i, char, depth
+        i += 1
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a pattern, opening up non-capturing groups that make up a
+    whole alternative: "(?:a|b)|c" -> ["a", "b", "c"] (the same matches, tried in the same
+    order)."""
+    cuts = [i for i, char, depth in _syntax(pattern) if char == "|" and depth == 0]
+    out = []
+    for start, end in zip([-1, *cuts], [*cuts, len(pattern)], strict=True):
+        part = pattern[start + 1 : end]
+        inner = _group_body(part)
+        out.extend(_alternatives(inner) if inner is not None else [part])
+    return out
+
+
+def _group_body(pattern: str) -> str | None:
+    """What is inside ``pattern`` when it is one whole non-capturing group "(?:...)", else None
+    ("(?:a)(?:b)" is two groups side by side)."""
+    if not (pattern.startswith("(?:") and pattern.endswith(")")):
+        return None
+    closes = [i for i, char, depth in _syntax(pattern) if char == ")" and depth == 0]
+    return pattern[3:-1] if closes == [len(pattern) - 1] else None
+
+
+#: First characters per dispatch bucket in a ``_bounded_alternation`` regex.
+_BUCKET_CHARS = 8
+
+
+def _bounded_alternation(alternatives: list[tuple[Any, str]]) -> tuple[re.Pattern, list]:
+    """One regex for (value, pattern) alternatives between ASCII word boundaries, tried in
+    order (the first that matches at a place wins), and the value of each group number:
+    ``value_of[match.lastindex]`` tells which alternative matched.
+
+    For speed each pattern's own alternatives are laid out flat, each closed by an empty group,
+    and sorted into buckets by the characters they can begin with: at a word start CPython's re
+    then tries only the alternatives that can begin with its character, still in their order,
+    so the matches are those of the plain alternation."""
+    flat = [
+        (value, alternative, _first_chars(alternative))
+        for value, pattern in alternatives
+        for alternative in _alternatives(pattern)
+    ]
+    if any(chars is None for _, _, chars in flat):
+        buckets = [(None, flat)]
+    else:
+        first = sorted(set().union(*(chars for _, _, chars in flat)))
+        buckets = []
+        for at in range(0, len(first), _BUCKET_CHARS):
+            chars = set(first[at : at + _BUCKET_CHARS])
+            buckets.append((chars, [alt for alt in flat if alt[2] & chars]))
+    value_of: list = [None]
+    parts = []
+    for chars, members in buckets:
+        for value, alternative, _ in members:
+            # its own groups (if any), then the empty group that closes it
+            value_of.extend([value] * (re.compile(alternative).groups + 1))
+        inner = "|".join(f"{alternative}()" for _, alternative, _ in members)
+        parts.append(f"{_char_lookahead(chars)}(?:{inner})")
+    body = f"(?<![a-z0-9])(?:{'|'.join(parts)})(?![a-z0-9])"
+    # Only try where some word can begin: in Japanese text every kana would otherwise be a
+    # word start for the ASCII boundary.
+    return re.compile(_starts_with(body) + body), value_of
 
 
 class _Scanner:
@@ -200,36 +312,31 @@ class _Scanner:
         *,
         reject_before: Mapping[str, re.Pattern] | None = None,
     ):
-        groups = [(value, pattern) for value, pattern in groups if pattern]
-        self.values = [value for value, _ in groups]
         #: value -> regex that, found right before a match, rejects it ("new tires").
         self.reject_before = dict(reject_before or {})
         # Patterns are written in lower case; matching lower-cased text without IGNORECASE is
         # about twice as fast in CPython's re.
-        body = "|".join(
-            f"(?P<g{i}>{_starts_with(pattern.lower())}{pattern.lower()})"
-            for i, (_, pattern) in enumerate(groups)
+        self.regex, self.value_of = _bounded_alternation(
+            [(value, pattern.lower()) for value, pattern in groups if pattern]
         )
-        body = f"(?<![a-z0-9])(?:{body})(?![a-z0-9])"
-        # Only try the groups where some word can begin: in Japanese text every kana would
-        # otherwise be a word start for the ASCII boundary.
-        self.regex = re.compile(_starts_with(body) + body)
 
     def found(self, text: str | None) -> list[str]:
         if not text:
             return []
         lowered = text.lower()
-        values = [
-            (self.values[int(m.lastgroup[1:])], m.start()) for m in self.regex.finditer(lowered)
-        ]
-        if self.reject_before:
-            values = [
-                (value, start)
-                for value, start in values
-                if value not in self.reject_before
-                or not self.reject_before[value].search(lowered, max(0, start - 12), start)
-            ]
-        return [value for value, _ in values]
+        value_of = self.value_of
+        if not self.reject_before:
+            return [value_of[m.lastindex] for m in self.regex.finditer(lowered)]
+        reject = self.reject_before
+        out = []
+        for m in self.regex.finditer(lowered):
+            value = value_of[m.lastindex]
+            if value in reject:
+                start = m.start()
+                if reject[value].search(lowered, max(0, start - 12), start):
+                    continue
+            out.append(value)
+        return out
 
 
 class _Words(_Scanner):
@@ -262,11 +369,16 @@ def _bounded(pattern: str) -> _Words:
 
 
 #: A sentence about some other vehicle or a trade: its drive, mileage and year are not ours.
-_NOISE_SENTENCE = re.compile(
-    r"(?<![a-z0-9])(?:trades?|trading|swap for|also (?:have|has|selling|got)|my other|my old|"
-    r"f-?\d{3}|silverado|sierra|tacoma|tundra|ranger|atv|utv|side[\s-]by[\s-]side|golf cart|"
-    r"tractor|mower|looking for|wanted|shipping|shipped|delivery|deliver|within|away|"
-    r"radius|mpg)(?![a-z0-9])"
+_NOISE_SENTENCE, _ = _bounded_alternation(
+    [
+        (
+            "noise",
+            r"trades?|trading|swap for|also (?:have|has|selling|got)|my other|my old|"
+            r"f-?\d{3}|silverado|sierra|tacoma|tundra|ranger|atv|utv|side[\s-]by[\s-]side|"
+            r"golf cart|tractor|mower|looking for|wanted|shipping|shipped|delivery|deliver|within|"
+            r"away|radius|mpg",
+        )
+    ]
 )
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？])\s*|\n+")
 
@@ -292,13 +404,6 @@ class Mention(NamedTuple):
     alias: tables.Alias
 
 
-_TOKEN = re.compile(r"[a-z0-9]+")
-_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_is_alnum = _ASCII_ALNUM.__contains__
-#: the next word of a multi-word alias: only spaces or hyphens in between ("hi-jet", "nt100 clipper").
-_NEXT_TOKEN = re.compile(r"[\s\-]*([a-z0-9]+)")
-
-
 def _alias_tables() -> tuple[dict[tuple[str, ...], tables.Alias], list[tuple[str, tables.Alias]]]:
     words: dict[tuple[str, ...], tables.Alias] = {}
     substrings = []
@@ -312,9 +417,28 @@ def _alias_tables() -> tuple[dict[tuple[str, ...], tables.Alias], list[tuple[str
 
 
 _WORD_ALIASES, _SUBSTRING_ALIASES = _alias_tables()
-_FIRST_WORDS = frozenset(key[0] for key in _WORD_ALIASES)
-_MULTI_FIRST_WORDS = frozenset(key[0] for key in _WORD_ALIASES if len(key) > 1)
-_MAX_ALIAS_WORDS = max(len(key) for key in _WORD_ALIASES)
+
+
+def _by_first_char(
+    substrings: list[tuple[str, tables.Alias]],
+) -> dict[str, list[tuple[int, str, tables.Alias]]]:
+    """(index, alias text, alias) by the alias text's first character, in table order."""
+    out: dict[str, list[tuple[int, str, tables.Alias]]] = {}
+    for index, (needle, alias) in enumerate(substrings):
+        out.setdefault(needle[0], []).append((index, needle, alias))
+    return out
+
+
+_SUBSTRINGS_BY_FIRST = _by_first_char(_SUBSTRING_ALIASES)
+#: Every word alias between word boundaries, its words apart only by spaces or hyphens ("hi-jet",
+#: "nt100 clipper"); the alias with the most words is tried first.
+_WORD_ALIAS_RE, _WORD_ALIAS_OF = _bounded_alternation(
+    [
+        (_WORD_ALIASES[words], r"[\s\-]+".join(map(re.escape, words)))
+        for words in sorted(_WORD_ALIASES, key=len, reverse=True)
+        if words  # an alias without a Latin letter or digit never matches as a word
+    ]
+)
 _MODEL_CATEGORIES = frozenset(
     {"model", "model_typo", "nickname", "van_model", "other_model", "badge"}
 )
@@ -331,37 +455,12 @@ def mentions(text: str | None) -> tuple[Mention, ...]:
     if not text:
         return ()
     lowered = text.lower()
-    found = []
-    resume = 0
-    starts = []
-    for word in _FIRST_WORDS.intersection(_TOKEN.findall(lowered)):
-        pos = lowered.find(word)
-        while pos != -1:
-            end = pos + len(word)
-            if (pos == 0 or not _is_alnum(lowered[pos - 1])) and (
-                end == len(lowered) or not _is_alnum(lowered[end])
-            ):
-                starts.append((pos, word))
-            pos = lowered.find(word, end)
-    starts.sort()
-    for start, word in starts:
-        if start < resume:
-            continue
-        words, ends, pos = [word], [start + len(word)], start + len(word)
-        for _ in range(_MAX_ALIAS_WORDS - 1 if word in _MULTI_FIRST_WORDS else 0):
-            nxt = _NEXT_TOKEN.match(lowered, pos)
-            if not nxt:
-                break
-            words.append(nxt.group(1))
-            ends.append(pos := nxt.end())
-        for size in range(len(words), 0, -1):
-            alias = _WORD_ALIASES.get(tuple(words[:size]))
-            if alias:
-                found.append(Mention(start, ends[size - 1], alias))
-                resume = ends[size - 1]
-                break
+    found = [
+        Mention(m.start(), m.end(), _WORD_ALIAS_OF[m.lastindex])
+        for m in _WORD_ALIAS_RE.finditer(lowered)
+    ]
     if not text.isascii():
-        for needle, alias in _SUBSTRING_ALIASES:
+        for _, needle, alias in _substrings_in(lowered):
             start = lowered.find(needle)
             while start != -1:
                 found.append(Mention(start, start + len(needle), alias))
@@ -375,6 +474,14 @@ def mentions(text: str | None) -> tuple[Mention, ...]:
     return tuple(found)
 
 
+def _substrings_in(lowered: str) -> list[tuple[int, str, tables.Alias]]:
+    """The substring aliases whose first character the text holds, in table order."""
+    chars = _SUBSTRINGS_BY_FIRST.keys() & set(lowered)
+    if len(chars) == 1:
+        return _SUBSTRINGS_BY_FIRST[chars.pop()]
+    return sorted(item for char in chars for item in _SUBSTRINGS_BY_FIRST[char])
+
+
 def _accepted(text: str, m: Mention, makes: set[str], kei_context: bool) -> bool:
     alias = m.alias
     if alias.needs_make and alias.make not in makes and not kei_context:
@@ -385,6 +492,7 @@ def _accepted(text: str, m: Mention, makes: set[str], kei_context: bool) -> bool
     return not (alias.needs_make and _VERB_BEFORE.search(before))
 
 
+@_text_cache(maxsize=1 << 14)
 def normalize_make_model(
     text: str | None, *, structured: bool = False
 ) -> tuple[str | None, str | None]:
@@ -435,6 +543,8 @@ _CODE_SHAPE = re.compile(r"^[A-Z]{1,3}\d{1,3}[A-Z]{0,2}$")
 _EMISSIONS_PREFIX = re.compile(r"^[A-Z0-9]{1,4}-(?=[A-Z]{1,3}\d)")
 _FRAME = re.compile(r"^([A-Z]{1,3}\d{1,3}[A-Z]{0,2})-[\d*]{3,}$")
 _SPLIT_CODE = re.compile(r"^([A-Z]{1,3})-(\d{1,3}[A-Z]{0,2})$")
+_GRADE_SUFFIX = re.compile(r"^([A-Z]{1,3}\d{1,3}[A-Z]{0,2})-[A-Z]{1,4}$")
+_CODE_LIST_SPLIT = re.compile(r"[,/;]")
 _NO_VALUE = frozenset({"", "-", "--", "—", "N/A", "NA", "NONE", "UNKNOWN", "不明", "?"})
 
 
@@ -449,19 +559,21 @@ def normalize_model_code(raw: Any) -> str | None:
     text = text.upper().replace(" ", "")
     if text in _NO_VALUE or (len(text) == 17 and text.isalnum()):
         return None
-    text = re.split(r"[,/;]", text)[0]
+    text = _CODE_LIST_SPLIT.split(text)[0]
     for _ in range(2):
         text = _EMISSIONS_PREFIX.sub("", text)
     if m := _FRAME.match(text):
         text = m.group(1)
-    elif m := re.match(r"^([A-Z]{1,3}\d{1,3}[A-Z]{0,2})-[A-Z]{1,4}$", text):
+    elif m := _GRADE_SUFFIX.match(text):
         text = m.group(1)  # trailing grade suffix, e.g. S80P-TDK
     elif m := _SPLIT_CODE.match(text):
         text = m.group(1) + m.group(2)
     return text if _CODE_SHAPE.match(text) else None
 
 
-_CODE_CANDIDATE = re.compile(ASCII_LEFT + r"[A-Za-z]{1,3}-?\d{1,3}[A-Za-z]{0,2}" + ASCII_RIGHT)
+_CODE_CANDIDATE = re.compile(
+    r"(?=[A-Za-z])" + ASCII_LEFT + r"[A-Za-z]{1,3}-?\d{1,3}[A-Za-z]{0,2}" + ASCII_RIGHT
+)
 _TEXT_CODES = frozenset(c.code for c in tables.model_codes().values() if c.text_match)
 
 
@@ -471,7 +583,10 @@ def find_model_codes(text: str | None) -> tuple[str, ...]:
     year such as "S60年式" does not)."""
     if not text:
         return ()
-    codes = (m.group().upper().replace("-", "") for m in _CODE_CANDIDATE.finditer(text))
+    candidates = _CODE_CANDIDATE.findall(text)
+    if not candidates:
+        return ()
+    codes = [c.upper().replace("-", "") for c in candidates]
     return tuple(code for code in codes if code in _TEXT_CODES)
 
 
@@ -674,6 +789,10 @@ _SWITCH_WORDS = re.compile(
 @_text_cache(maxsize=1 << 14)
 def scan_drive(text: str | None, structured: bool = False) -> bool | str | None:
     """True (4WD words), False (2WD words or a negated 4WD), "conflict" (both), None (silent)."""
+    return _scan_drive(text, structured)
+
+
+def _scan_drive(text: str | None, structured: bool) -> bool | str | None:
     if not text:
         return None
     found = set(_DRIVE_STRUCT.found(text)) if structured else _drive_words(text)
@@ -712,6 +831,10 @@ _TRANS_STRUCT = _Scanner(
 def scan_transmission(text: str | None, structured: bool = False) -> str | None:
     """ "manual", "automatic", "conflict" (both named) or None. Automatic phrases are tried
     first, so "3 speed auto" is not also read as a "3 speed" manual."""
+    return _scan_transmission(text, structured)
+
+
+def _scan_transmission(text: str | None, structured: bool) -> str | None:
     if not text:
         return None
     found = set(_TRANS_STRUCT.found(text)) if structured else field_words(text, "trans")
@@ -744,7 +867,11 @@ _LITRES_HINT = re.compile(r"\d\s?l")
 @_text_cache(maxsize=1 << 14)
 def normalize_engine_cc(raw: Any) -> int | None:
     """Displacement in cc from text such as '660cc', '656cc E07A Inline-Three', '0.66L'."""
-    text = clean_text(raw)
+    return _engine_cc(clean_text(raw))
+
+
+def _engine_cc(text: str | None) -> int | None:
+    """``normalize_engine_cc`` of a text already cleaned."""
     if not text:
         return None
     lowered = text.lower()
@@ -777,14 +904,24 @@ _BODY_ORDER = (
 def normalize_body(text: Any) -> str | None:
     """The most specific body named: fire_truck, scissor_lift, crane, refrigerated_box, box,
     deck_van, dump, crawler, canopy or van; None when the text names none."""
-    found = field_words(clean_text(text), "body")
+    return _body_in(clean_text(text))
+
+
+def _body_in(text: str | None) -> str | None:
+    """``normalize_body`` of a text already cleaned."""
+    found = field_words(text, "body")
     return min(found, key=_BODY_ORDER.index) if found else None
 
 
 @_text_cache(maxsize=1 << 14)
 def normalize_cab(text: Any) -> str | None:
     """ "jumbo" (extended cab: Hijet Jumbo, Super Carry), "high_roof", or None."""
-    found = field_words(clean_text(text), "cab")
+    return _cab_in(clean_text(text))
+
+
+def _cab_in(text: str | None) -> str | None:
+    """``normalize_cab`` of a text already cleaned."""
+    found = field_words(text, "cab")
     if "jumbo" in found:
         return "jumbo"
     return "high_roof" if "high_roof" in found else None
@@ -861,9 +998,18 @@ _NO_WORDS: frozenset[str] = frozenset()
 def _all_words(text: str) -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {}
     for word in _ALL_FIELDS.found(text):
-        field, _, value = word.partition(":")
-        out.setdefault(field, set()).add(value)
+        field, value = _FIELD_AND_VALUE[word]
+        if field in out:
+            out[field].add(value)
+        else:
+            out[field] = {value}
     return {field: frozenset(values) for field, values in out.items()}
+
+
+#: "drive:4wd" -> ("drive", "4wd"), for every value ``_ALL_FIELDS`` can name.
+_FIELD_AND_VALUE = {
+    word: tuple(word.split(":", 1)) for word in _ALL_FIELDS.value_of if word is not None
+}
 
 
 @_text_cache(maxsize=1 << 15)
@@ -890,7 +1036,20 @@ def normalize_kind(
 ) -> str | None:
     """What the listing is: toy, wanted, parts, kei_van, kei_truck or other_vehicle, from the
     title and the make/model/code already found. None when it cannot be told."""
-    text = clean_text(title) or ""
+    return _kind(
+        clean_text(title) or "", model=model, make=make, model_code=model_code, has_year=has_year
+    )
+
+
+def _kind(
+    text: str,
+    *,
+    model: str | None,
+    make: str | None,
+    model_code: str | None,
+    has_year: bool,
+) -> str | None:
+    """``normalize_kind`` of a title already cleaned."""
     words = field_words(text, "kind")
     if "toy" in words:
         return "toy"
@@ -898,15 +1057,15 @@ def normalize_kind(
         return "wanted"
     if "parts" in words or ("parts_noun" in words and not _vehicle_words(text, has_year)):
         return "parts"
-    code = tables.model_codes().get(model_code or "")
-    info = tables.model_info().get(model or "")
+    code = _MODEL_CODES.get(model_code or "")
+    info = _MODEL_INFO.get(model or "")
     model_kind = info["kind"] if info else ("other" if model else None)
     if model_kind == "van" or (code and code.kind == "van"):
         return "kei_van"
     if model_kind == "truck" or (code and not model):
         van_word = (
             "kei_van" in words
-            or normalize_body(text) in ("van", "deck_van")
+            or _body_in(text) in ("van", "deck_van")
             or any(m.alias.category == "van_model" for m in mentions(text))
         )
         return "kei_van" if van_word else "kei_truck"
@@ -950,8 +1109,11 @@ _MILEAGE = re.compile(
     r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|mi|マイル)?" + ASCII_RIGHT,
     re.IGNORECASE,
 )
+#: ``_NUMBER`` without its first digit. A pattern that begins by taking a plain digit (and checks
+#: what comes before it only then) lets CPython's re skip straight from digit to digit in prose.
+_NUMBER_AFTER_DIGIT = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d{0,2}(?:\.\d{3})+(?![\d,])|\d*(?:\.\d+)?"
 _MILEAGE_IN_TEXT = re.compile(
-    rf"(?<![\d.,$])(?P<num>{_NUMBER})\s*(?P<mult>k|万)?\s*-?\s*"
+    rf"(?P<num>\d(?<![\d.,$]\d)(?:{_NUMBER_AFTER_DIGIT}))\s*(?P<mult>k|万)?\s*-?\s*"
     r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|マイル)"
     + ASCII_RIGHT
     + r"(?!\s*(?:/|per\b|an? hour|away|from|radius|round))",
@@ -959,8 +1121,11 @@ _MILEAGE_IN_TEXT = re.compile(
 )
 
 
+_DOTTED_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+
+
 def _to_miles(number: str, mult: str | None, unit: str | None) -> int | None:
-    if not mult and re.fullmatch(r"\d{1,3}(?:\.\d{3})+", number):
+    if not mult and _DOTTED_THOUSANDS.fullmatch(number):
         number = number.replace(".", "")  # 85.000 km: a thousands separator, not decimals
     try:
         value = Decimal(number.replace(",", ""))
@@ -1006,6 +1171,7 @@ def normalize_mileage(raw: Any, *, unitless_miles: bool = False) -> int | None:
     return scan_mileage(raw, unitless_miles).miles
 
 
+_MILEAGE_STATED_UNKNOWN = re.compile(r"走行(?:距離)?\s*[:：]?\s*不明")
 _MILEAGE_TRIGGERS = ("km", "kilomet", "mile", "キロ", "マイル", "走行")
 _ODOMETER_BEFORE = re.compile(r"(?:odometer|odo|mileage|shows|reads|only|走行(?:距離)?)\W*$", re.I)
 
@@ -1027,7 +1193,7 @@ def mileage_in_text(text: str | None) -> MileageValue:
         and (v >= 600 or _ODOMETER_BEFORE.search(text[max(0, m.start() - 24) : m.start()]))
     ]
     if not values:
-        if re.search(r"走行(?:距離)?\s*[:：]?\s*不明", text):
+        if _MILEAGE_STATED_UNKNOWN.search(text):
             return MileageValue(None, True)
         return MileageValue(None, False)
     first = values[0]
@@ -1105,6 +1271,9 @@ def _is_placeholder(amount: int) -> bool:
     return amount in _PLACEHOLDER_AMOUNTS or (len(digits) >= 5 and len(set(digits)) == 1)
 
 
+_DOLLARS_AFTER = re.compile(r"\s*(?:us\s+|american\s+)?dollars?\b", re.I)
+
+
 @lru_cache(maxsize=1 << 14)
 def normalize_price(raw: Any, currency_hint: str | None = None) -> PriceValue:
     """(price, currency, problem) of a price field, read with price-parser: "$5,500 OBO" -> 5500
@@ -1135,7 +1304,7 @@ def normalize_price(raw: Any, currency_hint: str | None = None) -> PriceValue:
         _currency_of(parsed.currency)
         or _currency_of(amount_match.group("cur"))
         or ("JPY" if amount_match.group("yen") or mult == "万" else None)
-        or ("USD" if re.match(r"\s*(?:us\s+|american\s+)?dollars?\b", after, re.I) else None)
+        or ("USD" if _DOLLARS_AFTER.match(after) else None)
         or _currency_of(clean_text(currency_hint))
     )
     if _is_placeholder(value):
@@ -1160,6 +1329,9 @@ _ANCHORED_PRICE = re.compile(
 )
 
 
+_MONEY_MARK = re.compile(r"\$|k\b|円|万|¥|,\d{3}", re.I)
+
+
 @_text_cache(maxsize=1 << 12)
 def price_in_text(
     text: str | None, currency_hint: str | None = None, anchored_only: bool = False
@@ -1171,7 +1343,7 @@ def price_in_text(
     if not text:
         return _NO_PRICE
     candidates = [m.group("amount") or m.group("amount2") for m in _ANCHORED_PRICE.finditer(text)]
-    candidates = [c for c in candidates if c and re.search(r"\$|k\b|円|万|¥|,\d{3}", c, re.I)]
+    candidates = [c for c in candidates if c and _MONEY_MARK.search(c)]
     if not candidates and not anchored_only:
         candidates = [m.group() for m in _TITLE_PRICE.finditer(text)]
         for m in _TITLE_PRICE.finditer(text):
@@ -1234,10 +1406,32 @@ def normalize_price_band(price_usd: int | None, band: Mapping | None = None) -> 
 _STATUS = {value: _bounded(p) for value, p in _terms_by_value("status").items()}
 
 
+_SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
+_BID_TO = re.compile(r"^\s*bid to\b", re.I)
+
+
 @lru_cache(maxsize=1 << 12)
 def normalize_status(status_raw: Any = None, price_basis: Any = None, price_raw: Any = None) -> str:
     """ "sold", "ended" or "active": the page's own status word first ("SOLD", "live"), then the
     price basis (sold -> sold, bid_to -> ended), then a "Sold for"/"Bid to" price text."""
+    return _status(status_raw, price_basis, price_raw)
+
+
+def _status(status_raw: Any, price_basis: Any, price_raw: Any) -> str:
+    status = _stated_status(status_raw, price_basis)
+    price = clean_text(price_raw)
+    if status:
+        return status
+    if price and _SOLD_FOR.match(price):
+        return "sold"
+    if price and _BID_TO.match(price):
+        return "ended"
+    return "active"
+
+
+@lru_cache(maxsize=1 << 12)
+def _stated_status(status_raw: Any, price_basis: Any) -> str | None:
+    """The status the page's own status word or the price basis states, else None."""
     for text in (clean_text(status_raw), clean_text(price_basis)):
         if not text:
             continue
@@ -1247,12 +1441,7 @@ def normalize_status(status_raw: Any = None, price_basis: Any = None, price_raw:
         for value in ("sold", "ended", "active"):
             if _STATUS[value].search(lowered):
                 return value
-    price = clean_text(price_raw) or ""
-    if re.match(r"^\s*sold for\b", price, re.I):
-        return "sold"
-    if re.match(r"^\s*bid to\b", price, re.I):
-        return "ended"
-    return "active"
+    return None
 
 
 # --- eligibility --------------------------------------------------------------------------------
@@ -1422,54 +1611,78 @@ _GROUP_OF_KEY = {
 
 
 class _Raw:
-    """One raw listing: text fields cleaned on demand, the attributes the normalizer reads
-    grouped by what they hold (other attributes are never touched)."""
+    """One raw listing, read once: its text fields cleaned, the attributes the normalizer reads
+    grouped by what they hold (other attributes are never touched), and the description without
+    the sentences about other vehicles."""
+
+    __slots__ = ("raw", "source", "title", "description_raw", "description", "groups", "attrs")
 
     def __init__(self, raw: Mapping):
         self.raw = raw
-        self.source = (clean_text(raw.get("source")) or "").lower()
+        self.source = _source_name(raw.get("source"))
         self.title = clean_text(raw.get("title"))
         self.description_raw = clean_text(raw.get("description"))
-        self._description: str | None | bool = False
+        #: the description without sentences about other vehicles.
+        self.description = relevant_text(self.description_raw) if self.description_raw else None
+        #: (rank, folded label, value) per group, most trusted first.
         self.groups: dict[str, list[tuple[int, str, str]]] = {}
-        attrs = raw.get("attributes")
-        if isinstance(attrs, Mapping):
-            for label, value in attrs.items():
-                found = _GROUP_OF_KEY.get(_key(label))
-                if found and isinstance(value, str | int | float) and (text := clean_text(value)):
-                    self.groups.setdefault(found[0], []).append((found[1], _key(label), text))
-            for items in self.groups.values():
-                items.sort()
+        #: the most trusted attribute value per group ("drive", "mileage", ...).
+        self.attrs: dict[str, str] = {}
+        attributes = raw.get("attributes")
+        if isinstance(attributes, Mapping) and attributes:
+            groups = self.groups
+            for label, value in attributes.items():
+                slot = _label_slot(label)
+                if slot and isinstance(value, _SCALARS) and (text := clean_text(value)):
+                    group, rank, key = slot
+                    if group in groups:
+                        groups[group].append((rank, key, text))
+                    else:
+                        groups[group] = [(rank, key, text)]
+            for group, items in groups.items():
+                if len(items) > 1:
+                    items.sort()
+                self.attrs[group] = items[0][2]
 
     def get(self, name: str) -> str | None:
+        """A raw text field, cleaned when it is read (None when missing)."""
         value = self.raw.get(name)
         return None if value is None else clean_text(value)
 
-    def attr(self, group: str) -> str | None:
-        """The most trusted attribute value of a group ("drive", "mileage", ...)."""
-        items = self.groups.get(group)
-        return items[0][2] if items else None
+    def attr_items(self, group: str) -> list[tuple[int, str, str]] | tuple:
+        """(rank, folded label, value) of a group, most trusted first."""
+        return self.groups.get(group, ())
 
-    def attr_items(self, group: str) -> list[tuple[str, str]]:
-        """(folded label, value) of a group, most trusted first."""
-        return [(key, text) for _, key, text in self.groups.get(group, ())]
 
-    @property
-    def description(self) -> str | None:
-        """The description without sentences about other vehicles (computed once, on demand)."""
-        if self._description is False:
-            self._description = relevant_text(self.description_raw)
-        return self._description
+_SCALARS = (str, int, float)
+
+
+@lru_cache(maxsize=256, typed=True)
+def _source_name(value: Any) -> str:
+    return (clean_text(value) or "").lower()
+
+
+@lru_cache(maxsize=4096)
+def _label_slot(label: Any) -> tuple[str, int, str] | None:
+    """(group, rank, folded label) of an attribute label the normalizer reads, else None."""
+    key = _key(label)
+    found = _GROUP_OF_KEY.get(key)
+    return (found[0], found[1], key) if found else None
 
 
 class _Result:
+    __slots__ = ("fields", "notes")
+
     def __init__(self):
-        self.fields: dict[str, Any] = dict.fromkeys(NORMALIZED_FIELDS)
-        self.fields["cab"] = None
+        self.fields: dict[str, Any] = dict(_EMPTY_FIELDS)
         self.notes: list[str] = []
 
     def note(self, field: str, reason: str) -> None:
         self.notes.append(f"{field}:{reason}")
+
+
+#: A result before any field is known (the normalized fields, then ``cab``).
+_EMPTY_FIELDS = dict.fromkeys((*NORMALIZED_FIELDS, "cab"))
 
 
 def _settings(config: Mapping | None) -> tuple[Mapping, Mapping]:
@@ -1480,22 +1693,32 @@ def _settings(config: Mapping | None) -> tuple[Mapping, Mapping]:
     return band, options
 
 
+def _joined(first: str | None, second: str | None) -> str | None:
+    """Two optional texts as one, space-separated (None when neither is there)."""
+    if first and second:
+        return f"{first} {second}"
+    return first or second
+
+
 def _make_model(r: _Raw, res: _Result) -> tuple[str | None, str | None]:
     """Badge and model from the structured make/model fields, else the title."""
+    attrs = r.attrs
     structured = " ".join(
-        v
-        for v in (
-            r.get("make_model_raw"),
-            r.attr("makemodel"),
-            r.attr("make"),
-            r.attr("model"),
-        )
-        if v
+        [
+            v
+            for v in (
+                r.get("make_model_raw"),
+                attrs.get("makemodel"),
+                attrs.get("make"),
+                attrs.get("model"),
+            )
+            if v
+        ]
     )
-    make, model = normalize_make_model(structured, structured=True)
+    make, model = normalize_make_model(structured, structured=True) if structured else _NO_NAME
     if model:
         return make, model
-    title_make, title_model = normalize_make_model(r.title)
+    title_make, title_model = normalize_make_model(r.title) if r.title else _NO_NAME
     if title_model:
         if make and _make_of(title_model) != make:
             res.note("make", "field_and_title_disagree")
@@ -1503,12 +1726,17 @@ def _make_model(r: _Raw, res: _Result) -> tuple[str | None, str | None]:
     return make or title_make, None
 
 
+_NO_NAME = (None, None)
+
+
 def _code_decides_name(model: str) -> bool:
-    return bool(tables.model_info().get(model, {}).get("code_decides_name"))
+    info = _MODEL_INFO.get(model)
+    return bool(info and info["code_decides_name"])
 
 
+@lru_cache(maxsize=256)
 def _make_of(model: str | None) -> str | None:
-    info = tables.model_info().get(model or "")
+    info = _MODEL_INFO.get(model or "")
     if info:
         return info["make"]
     alias = next((a for a in tables.aliases() if a.model == model), None)
@@ -1534,20 +1762,19 @@ def _description_model(r: _Raw, make: str | None) -> str | None:
 def _model_code(r: _Raw, make: str | None, res: _Result) -> str | None:
     """The chassis code: a model-code field, a frame number, then known codes in the title and
     the description that agree with the badge."""
-    for _, value in r.attr_items("code"):
+    for _, _, value in r.attr_items("code"):
         if code := normalize_model_code(value):
-            info = tables.model_codes().get(code)
+            info = _MODEL_CODES.get(code)
             if info and make and info.make != make:
                 res.note("model_code", "make_conflict")
             return code
-    for _, value in r.attr_items("frame"):
+    for _, _, value in r.attr_items("frame"):
         code = normalize_model_code(value)
-        if code and ("-" in value or code in tables.model_codes()):
+        if code and ("-" in value or code in _MODEL_CODES):
             return code
     for text in (r.title, r.description):
-        for code in find_model_codes(text):
-            info = tables.model_codes()[code]
-            if make is None or info.make == make:
+        for code in find_model_codes(text) if text else ():
+            if make is None or _MODEL_CODES[code].make == make:
                 return code
             res.note("model_code", "other_badge_in_text")
     return None
@@ -1556,24 +1783,26 @@ def _model_code(r: _Raw, make: str | None, res: _Result) -> str | None:
 def _dates(r: _Raw) -> tuple[YearMonthValue, str | None]:
     """(year, month) and their basis, from the most trusted date the listing gives: a build
     date, a build month stated in prose, a registration date, a model year, the title."""
-    exporter = r.source in EXPORTER_SOURCES
-    for _, text in r.attr_items("build"):
+    for _, _, text in r.attr_items("build"):
         value = normalize_date(text)
         if value.year:
-            if value.month == 1 and re.search(r"-01-01(?:T|$)", text):
+            if value.month == 1 and _PADDED_YEAR.search(text):
                 value = YearMonthValue(value.year, None)  # a padded year, not a build month
             return value, "build_month" if value.month else "build_year"
-    model_year = next(
-        (v for t in (r.attr("model_year"), r.get("year_raw")) if (v := normalize_date(t)).year),
-        None,
-    )
-    prose = build_date_in_text(r.description_raw)
-    if prose.year and (model_year is None or abs(prose.year - model_year.year) <= 1):
-        return prose, "build_month"
-    for _, text in r.attr_items("registration"):
+    model_year = None
+    for text in (r.attrs.get("model_year"), r.get("year_raw")):
+        if text is not None and (value := normalize_date(text)).year:
+            model_year = value
+            break
+    if r.description_raw:
+        prose = build_date_in_text(r.description_raw)
+        if prose.year and (model_year is None or abs(prose.year - model_year.year) <= 1):
+            return prose, "build_month"
+    for _, _, text in r.attr_items("registration"):
         value = normalize_date(text)
         if value.year:
             return value, "registration_month" if value.month else "registration_year"
+    exporter = r.source in EXPORTER_SOURCES
     if model_year:
         if exporter:
             basis = "registration_month" if model_year.month else "registration_year"
@@ -1589,36 +1818,43 @@ def _dates(r: _Raw) -> tuple[YearMonthValue, str | None]:
     return _NO_DATE, None
 
 
+_PADDED_YEAR = re.compile(r"-01-01(?:T|$)")
 _ERA_NENSHIKI = re.compile(rf"(?:{_KANJI_ERAS})\s*(?:元|\d{{1,2}})\s*年式")
 
 
 def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | None:
-    structured = " ".join(v for v in (r.get("drive_raw"), r.attr("drive")) if v)
-    for text, is_structured in ((structured, True), (r.title, False), (r.description, False)):
-        value = scan_drive(text or None, is_structured)
-        if value == "conflict":
-            res.note("is_4wd", "conflict")
-            return None
-        if value is not None:
-            return value
+    """is_4wd from the drive fields, then the title, then the description, then drive-only
+    features, then a chassis code whose drive is certain."""
+    structured = _joined(r.get("drive_raw"), r.attrs.get("drive"))
+    value = scan_drive(structured, True) if structured else None
+    if value is None and r.title:
+        value = _scan_drive(r.title, False)
+    if value is None and r.description:
+        value = _scan_drive(r.description, False)
+    if value == "conflict":
+        res.note("is_4wd", "conflict")
+        return None
+    if value is not None:
+        return value
     if drive_features(r.title) or drive_features(r.description):
         return True
-    info = tables.model_codes().get(code or "")
+    info = _MODEL_CODES.get(code or "")
     if info and (make is None or info.make == make):
         return info.certain_4wd
     return None
 
 
 def _transmission(r: _Raw, res: _Result) -> str | None:
-    structured = " ".join(v for v in (r.get("transmission_raw"), r.attr("transmission")) if v)
-    for text, is_structured in ((structured, True), (r.title, False), (r.description, False)):
-        value = scan_transmission(text or None, is_structured)
-        if value == "conflict":
-            res.note("transmission", "conflict")
-            return None
-        if value is not None:
-            return value
-    return None
+    structured = _joined(r.get("transmission_raw"), r.attrs.get("transmission"))
+    value = scan_transmission(structured, True) if structured else None
+    if value is None and r.title:
+        value = _scan_transmission(r.title, False)
+    if value is None and r.description:
+        value = _scan_transmission(r.description, False)
+    if value == "conflict":
+        res.note("transmission", "conflict")
+        return None
+    return value
 
 
 _KM_ODOMETER = re.compile(
@@ -1629,15 +1865,18 @@ _KM_ODOMETER = re.compile(
 def _mileage(r: _Raw, res: _Result) -> int | None:
     """Miles from mileage_raw, then mileage attributes, then numbers with a unit in the title
     and the description. A field that says the mileage is unknown (TMU, 不明) ends the search."""
-    unitless = r.source in UNITLESS_MILES_SOURCES
-    candidates: list[tuple[str | None, bool]] = [(r.get("mileage_raw"), unitless)]
+    candidates: list[tuple[str | None, bool]] = [
+        (r.get("mileage_raw"), r.source in UNITLESS_MILES_SOURCES)
+    ]
     miles_keys = _UNITLESS_MILES_KEYS.get(r.source, ())
-    for key, value in r.attr_items("mileage"):
+    for _, key, value in r.attr_items("mileage"):
         if key == "mileagefromodometervalue":
-            unit_code = (r.attr("unit_code") or "").upper()
+            unit_code = (r.attrs.get("unit_code") or "").upper()
             value = f"{value} {dict(KMT='km', SMI='mi').get(unit_code, '')}"
         candidates.append((value, key in miles_keys))
     for value, unitless_miles in candidates:
+        if value is None:
+            continue
         found = scan_mileage(value, unitless_miles)
         if found.stated_unknown:
             return None
@@ -1650,6 +1889,8 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
             return stated.miles
         return found.miles
     for text in (r.title, r.description):
+        if not text:
+            continue
         found = mileage_in_text(text)
         if found.stated_unknown:
             return None
@@ -1659,10 +1900,22 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
 
 
 def _engine(r: _Raw) -> int | None:
-    for text in (r.attr("engine"), r.title, r.description):
-        if cc := normalize_engine_cc(text):
+    for text in (r.attrs.get("engine"), r.title, r.description):
+        if text and (cc := _engine_cc(text)):
             return cc
     return None
+
+
+def _body(r: _Raw, kind: str | None) -> str | None:
+    """The body named in the title or the body attribute, else in the description (where "van"
+    and "canopy" are too loose), else what the kind implies."""
+    body = _body_in(_joined(r.title, r.attrs.get("body")))
+    if body is None and r.description:
+        body = _body_in(r.description)
+        body = body if body not in ("van", "canopy") else None
+    if body is None and kind in ("kei_truck", "kei_van"):
+        body = "truck" if kind == "kei_truck" else "van"
+    return body
 
 
 def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> None:
@@ -1670,8 +1923,9 @@ def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> N
     description; no price (and a note) for placeholders and amounts outside the sane range."""
     out = res.fields
     hint = r.get("currency_raw")
-    if r.get("price_raw"):
-        value = normalize_price(r.get("price_raw"), hint)
+    price_raw = r.get("price_raw")
+    if price_raw:
+        value = normalize_price(price_raw, hint)
     else:
         value = price_in_text(r.title, hint)
         if value.price is None and value.problem is None:
@@ -1716,23 +1970,22 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     if model is None and (model := _description_model(r, make)):
         make = _make_of(model)
     code = _model_code(r, make, res)
-    code_info = tables.model_codes().get(code or "")
+    code_info = _MODEL_CODES.get(code or "")
     if code_info and (make is None or make == code_info.make):
         if model is None or model != code_info.model and _code_decides_name(code_info.model):
             model = code_info.model
         make = make or code_info.make
     date, basis = _dates(r)
-    kind = "parts" if _PARTS_RE.search(r.attr("title_status") or "") else None
-    kind = kind or normalize_kind(
-        r.title or r.description_raw,
+    title_status = r.attrs.get("title_status")
+    kind = "parts" if title_status and _PARTS_RE.search(title_status) else None
+    kind = kind or _kind(
+        r.title or r.description_raw or "",
         model=model,
         make=make,
         model_code=code,
         has_year=date.year is not None,
     )
-    out["status"] = normalize_status(
-        raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw")
-    )
+    out["status"] = _status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
     if kind in NON_VEHICLE_KINDS:
         out["kind"] = kind
         _price(r, res, kind, as_of, config, options)
@@ -1752,15 +2005,8 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     out["is_4wd"] = _drive(r, code, make, res)
     out["transmission"] = _transmission(r, res)
     out["engine_cc"] = _engine(r)
-    body_text = " ".join(v for v in (r.title, r.attr("body")) if v)
-    body = normalize_body(body_text)
-    if body is None and r.description:
-        body = normalize_body(r.description)
-        body = body if body not in ("van", "canopy") else None
-    if body is None and kind in ("kei_truck", "kei_van"):
-        body = "truck" if kind == "kei_truck" else "van"
-    out["body"] = body
-    out["cab"] = normalize_cab(r.title) if kind in ("kei_truck", None) else None
+    out["body"] = _body(r, kind)
+    out["cab"] = _cab_in(r.title) if kind in ("kei_truck", None) else None
     out["mileage_mi"] = _mileage(r, res)
     _price(r, res, kind, as_of, config, options)
     out["price_band"] = normalize_price_band(out["price_usd"], band)
@@ -1779,6 +2025,13 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
             res.note("eligible_25y", "boundary_month")
     out["normalize_notes"] = res.notes
     return out
+
+
+def clear_caches() -> None:
+    """Forget every per-text result this module keeps (for timing cold caches)."""
+    for value in list(globals().values()):
+        if getattr(value, "__module__", None) == __name__ and hasattr(value, "cache_clear"):
+            value.cache_clear()
 
 
 # --- Scrapy pipeline ----------------------------------------------------------------------------

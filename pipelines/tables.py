@@ -15,9 +15,12 @@ import os
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
+#: The same folder as a package resource: readable also from a zipped egg (Scrapyd).
+DATA = files("pipelines") / "data"
 
 #: Confidence levels whose dates and drive facts the normalizer may act on.
 TRUSTED_CONFIDENCE = frozenset({"high", "medium"})
@@ -124,7 +127,7 @@ class FxRate:
 
 def read_rows(name: str | os.PathLike) -> list[dict[str, str]]:
     """Rows of a CSV in ``pipelines/data`` (or at a path), skipping ``#`` comment lines."""
-    path = Path(name) if Path(name).is_absolute() else DATA_DIR / name
+    path = Path(name) if Path(name).is_absolute() else DATA / str(name)
     with path.open(encoding="utf-8", newline="") as handle:
         lines = [line for line in handle if not line.lstrip().startswith("#")]
     return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(lines)]
@@ -259,7 +262,7 @@ def load_fx_rates(path: str | os.PathLike | None = None) -> dict[str, list[FxRat
 
 @cache
 def _default_fx_rates() -> dict[str, list[FxRate]]:
-    return _read_fx(str(DATA_DIR / "fx_rates.csv"))
+    return _read_fx("fx_rates.csv")
 
 
 @cache
