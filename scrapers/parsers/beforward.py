@@ -20,6 +20,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers.common import clean as _clean
 
 SOURCE = "beforward"
 SELLER_TYPE = "dealer"
@@ -44,14 +45,6 @@ class StockListPage:
 
 
 # -- text helpers ---------------------------------------------------------------------------------
-
-
-def _clean(text: str | None) -> str | None:
-    """Whitespace (including no-break spaces) collapsed; None when nothing is left."""
-    if text is None:
-        return None
-    cleaned = " ".join(text.replace("\xa0", " ").split())
-    return cleaned or None
 
 
 def _text(sel: Selector | None) -> str | None:
