@@ -166,9 +166,11 @@ def test_sigterm_stops_the_night_and_leaves_no_crawl_behind(tmp_path, sample_ser
     for crawl in crawls:
         with pytest.raises(ProcessLookupError):
             os.kill(crawl["pid"], 0)
-        assert {k: crawl[k] for k in ("status", "finish_reason", "complete", "gone_marked")} == {
-            "status": "failed", "finish_reason": "shutdown", "complete": 0, "gone_marked": 0,
-        }  # fmt: skip
+        # a crawl that had finished starting shuts down cleanly; one caught while still
+        # starting never reaches its close and is recorded as abandoned: neither completes
+        assert crawl["status"] in ("failed", "abandoned"), crawl
+        assert crawl["finish_reason"] == "shutdown" or crawl["status"] == "abandoned", crawl
+        assert (crawl["complete"], crawl["gone_marked"]) == (0, 0)
     assert "SIGTERM: stopping the night" in log.read_text()
     with night_lock(lock_path(db)):
         pass
