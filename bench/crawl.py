@@ -1,0 +1,198 @@
+"""Benchmark of a whole crawl: pages per second of the full Craigslist spider against a bare one.
+
+Generates a large sample marketplace (10,000 Craigslist postings by default, spread over 40
+areas so each search answer stays under the API's 360 results; one posting page each) with the
+project's own renderer, serves it on 127.0.0.1 with ``SampleServer``, and crawls it twice through
+the real Scrapy downloader, each crawl its own process as ``keitrucks`` runs them
+(``keitrucks.crawl.LOCAL_SETTINGS``: no politeness delay on our own server):
+
+- the full spider (``scrapy crawl craigslist``): search API answers, every posting page parsed,
+  every pipeline (validate, dedupe, normalize, landed cost, SQLite storage with history and
+  the runs row), into a fresh database;
+- a bare spider (``BareSpider`` below, run with ``scrapy runspider``): the same URLs, the same
+  settings and middlewares, no pipelines, and a callback that only yields a small dict.
+
+Pages/s is responses received over the crawl's own elapsed time (Scrapy's
+``elapsed_time_seconds``: spider open to close, so process start-up is left out). Prints both,
+then ``ratio crawl/bare_spider <v>`` (full pages/s over bare pages/s; target >= 0.8).
+
+    .venv/bin/python bench/crawl.py                    # 10,000 listing pages
+    .venv/bin/python bench/crawl.py --postings 2000    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from itertools import product
+from pathlib import Path
+
+import scrapy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: How many requests one crawl may make; far above what the benchmark needs.
+BUDGET = 10**6
+
+
+class BareSpider(scrapy.Spider):
+    """Fetches the URLs listed in the file ``-a urls=FILE``; yields one small dict per page."""
+
+    name = "bare"
+    request_budget = BUDGET
+    custom_settings = {"ITEM_PIPELINES": {}}
+
+    def __init__(self, *args, urls: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start_urls = Path(urls).read_text(encoding="utf-8").split()
+
+    def parse(self, response):
+        yield {"url": response.url, "status": response.status, "size": len(response.body)}
+
+
+def _area_names(count: int) -> list[str]:
+    """Letters only: the renderer derives a posting's area from its city's letters."""
+    pairs = ("".join(p) for p in product(string.ascii_lowercase, repeat=2))
+    return [f"bench{pair}" for pair, _ in zip(pairs, range(count), strict=False)]
+
+
+def build_sample(folder: Path, postings: int, areas: int) -> dict:
+    """Render ``postings`` Craigslist postings over ``areas`` areas into ``folder/night1``."""
+    sys.path.insert(0, str(ROOT))
+    from keitrucks.sample import render_craigslist as render
+    from keitrucks.sample.catalog import NightState, build_catalog
+    from keitrucks.sample.site import Route, write_night
+
+    models = [t for t in build_catalog() if t.source == "craigslist" and t.kind == "kei_truck"]
+    names = _area_names(areas)
+    trucks = []
+    for n in range(postings):
+        model = models[n % len(models)]
+        price = (next((s.price for s in model.nights if s and s.price), 7000)) + (n % 997)
+        trucks.append(
+            replace(
+                model, key=f"bench-{n}", listing_id=str(7_900_000_000 + n * 7), repost_of=None,
+                location=f"{names[n % areas].capitalize()}, TN", nights=(NightState(price),) * 3,
+                seller_type="dealer" if n % 5 == 0 else "owner",
+            )
+        )  # fmt: skip
+    routes, searches = [], 0
+    for area in names:
+        local = [t for t in trucks if render.area_of(t) == area]
+        for purveyor in ("owner", "dealer"):
+            found = [t for t in local if t.seller_type == purveyor]
+            answer = render.search_answer(found, 0, area, "truck", purveyor)
+            body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+            routes.append(Route(render.search_target(area, "truck", purveyor), body,
+                                "application/json; charset=utf-8"))  # fmt: skip
+            searches += 1
+    for truck in trucks:
+        routes.append(Route(f"/craigslist/www{render.posting_path(truck)}",
+                            render.posting_page(truck, 0).encode()))  # fmt: skip
+    write_night(routes, folder / "night1")
+    config = folder / "bench.toml"
+    config.write_text(
+        "[sources.craigslist]\n"
+        f"areas = {json.dumps(names)}\n"
+        'queries = ["truck"]\npurveyors = ["owner", "dealer"]\n'
+        f"request_budget = {BUDGET}\n",
+        encoding="utf-8",
+    )
+    return {"config": config, "targets": [r.target for r in routes], "searches": searches}
+
+
+def _stat(log: str, key: str) -> float:
+    match = re.search(rf"'{re.escape(key)}': ([0-9.]+)", log)
+    return float(match.group(1)) if match else 0.0
+
+
+def full_crawl(base_url: str, folder: Path, config: Path) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from keitrucks.crawl import run_crawl
+    from keitrucks.sample.catalog import NIGHTS
+
+    db, log = folder / "full.db", folder / "full.log"
+    started = time.perf_counter()
+    result = run_crawl("craigslist", db=db, base_url=base_url, as_of=NIGHTS[0], config=config,
+                       log_path=log, timeout=1800)  # fmt: skip
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"full crawl failed: {result.stderr_tail}")
+    conn = sqlite3.connect(db)
+    try:
+        run = conn.execute("SELECT items, healthy, stats FROM runs").fetchone()
+    finally:
+        conn.close()
+    stats = json.loads(run[2])
+    return {
+        "pages": stats["response_received_count"],
+        "seconds": stats["elapsed_time_seconds"],
+        "wall": wall,
+        "items": run[0],
+        "healthy": run[1],
+    }
+
+
+def bare_crawl(base_url: str, folder: Path, urls: list[str]) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from keitrucks.crawl import LOCAL_SETTINGS
+
+    url_file, log = folder / "urls.txt", folder / "bare.log"
+    url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "scrapy", "runspider", str(Path(__file__).resolve()),
+           "-a", f"urls={url_file}", "-s", f"LOG_FILE={log}", "-s", "LOG_LEVEL=INFO"]  # fmt: skip
+    for key, value in LOCAL_SETTINGS.items():
+        cmd += ["-s", f"{key}={value}"]
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=1800)
+    wall = time.perf_counter() - started
+    text = log.read_text(encoding="utf-8")
+    return {
+        "pages": int(_stat(text, "response_received_count")),
+        "seconds": _stat(text, "elapsed_time_seconds"),
+        "wall": wall,
+        "items": int(_stat(text, "item_scraped_count")),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--postings", type=int, default=10_000, help="listing pages to serve")
+    parser.add_argument("--areas", type=int, default=40, help="areas the postings spread over")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from keitrucks.sample.site import SampleServer
+
+    with tempfile.TemporaryDirectory(prefix="kt-crawl-") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        sample = build_sample(folder, args.postings, args.areas)
+        print(f"sample: {args.postings} posting pages and {sample['searches']} search answers "
+              f"rendered in {time.perf_counter() - started:.1f}s")  # fmt: skip
+        with SampleServer(root=folder, night=1) as server:
+            full = full_crawl(server.base_url, folder, sample["config"])
+            urls = [server.base_url + "/robots.txt"] + [
+                server.base_url + t for t in sample["targets"]
+            ]
+            bare = bare_crawl(server.base_url, folder, urls)
+    if full["items"] != args.postings or not full["healthy"]:
+        raise SystemExit(f"the full crawl stored {full['items']} of {args.postings} listings")
+    for name, run in (("full_spider", full), ("bare_spider", bare)):
+        print(f"crawl {name}: {run['pages']:,} pages in {run['seconds']:.1f}s "
+              f"({run['wall']:.1f}s with process start), {run['items']:,} items")  # fmt: skip
+        print(f"pages/s {name} {run['pages'] / run['seconds']:,.0f}")
+    ratio = (full["pages"] / full["seconds"]) / (bare["pages"] / bare["seconds"])
+    print(f"ratio crawl/bare_spider {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""A wrong configuration gives one clear line and a non-zero exit from ``keitrucks``, never a
+traceback, and never after a night of crawling that a check at start would have saved.
+
+Most cases call the click group in process (``CliRunner``, from a directory that is not the
+project). Where the console script itself matters (its exit path, log lines of libraries, the
+crawl subprocesses) it runs as a user runs it: a subprocess, with no network (a proxy on a closed
+local port makes every request fail at once).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from keitrucks.cli import cli
+from keitrucks.sample.catalog import NIGHTS
+from tests.conftest import rows
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(sys.executable).with_name("keitrucks")
+COMMAND = (
+    [str(SCRIPT)]
+    if SCRIPT.exists()
+    else [sys.executable, "-c", "from keitrucks.cli import main; main()"]
+)
+OFFLINE = {
+    **{var: "http://127.0.0.1:9" for var in ("http_proxy", "https_proxy", "HTTP_PROXY",
+                                             "HTTPS_PROXY")},
+    "KEITRUCKS_DOWNLOAD_DELAY": "0",
+}  # fmt: skip
+
+
+def keitrucks(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    environ.update(OFFLINE | (env or {}))
+    return subprocess.run(
+        [*COMMAND, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )
+
+
+def one_clear_line(result: subprocess.CompletedProcess) -> str:
+    """The single line the user reads; fails on a traceback or on extra noise."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+def invoke(*args: str, env: dict | None = None):
+    """The ``keitrucks`` group in process; an escaping exception fails the test (a traceback)."""
+    environ = {k: None for k in os.environ if k.startswith("KEITRUCKS_")} | (env or {})
+    result = CliRunner().invoke(cli, list(args), obj={}, env=environ, catch_exceptions=False)
+    result.returncode = result.exit_code
+    return result
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch) -> Path:
+    """A working directory outside the project, as under cron."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(folder: Path, name: str, text: str | bytes) -> str:
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return name
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "Error: configuration file not found: "),
+        ("[band\nlow = 1", "Error: bad TOML in "),
+        (b"\xff\xfe[band]\x00", "Error: bad TOML in "),
+        ("[sources.myspace]\nenabled = true\n", "Error: unknown source(s) in [sources]: myspace"),
+        ("[band]\nlow = 9000\nhigh = 100\n", "Error: [band] needs numbers low < high"),
+    ],
+    ids=["missing-file", "bad-toml", "not-utf8", "unknown-source", "inverted-band"],
+)
+def test_a_bad_configuration_file_is_one_line_before_any_work(folder, content, message):
+    name = "missing.toml" if content is None else write(folder, "k.toml", content)
+    result = invoke("--config", name, "nightly", "--db", "k.db")
+    assert one_clear_line(result).startswith(message)
+    assert not (folder / "k.db").exists()
+
+
+@pytest.mark.parametrize("command", ["crawl", "report", "alerts", "demo"])
+def test_every_command_checks_the_configuration_first(folder, command):
+    """The group reads the file before any command runs (the KEITRUCKS_CONFIG way too)."""
+    result = invoke(command, "--db", "k.db", env={"KEITRUCKS_CONFIG": "nope.toml"})
+    assert one_clear_line(result).startswith("Error: configuration file not found: nope.toml")
+    assert not (folder / "k.db").exists()
+
+
+def test_the_console_script_says_it_in_one_line_too(folder):
+    result = keitrucks(folder, "--config", "missing.toml", "nightly", "--db", "k.db")
+    assert one_clear_line(result) == "Error: configuration file not found: missing.toml"
+    assert result.returncode == 1
+
+
+def test_an_unknown_source_on_the_command_line_is_a_usage_error(folder):
+    result = invoke("crawl", "--db", "k.db", "--source", "myspace")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Error: Invalid value for '--source': 'myspace' is not one of" in result.stderr
+    assert not (folder / "k.db").exists()
+
+
+BAD_APPRISE = '[notify]\nurls = ["notaservice://abc/def"]\n'
+BAD_ALERTS = '[alerts]\nunderpriced_pct = "lots"\n'
+APPRISE_NOISE = (
+    "Apprise logs its own 'ERROR apprise: Unparseable URL ***' line before ours. Fix in "
+    "analysis/alerts.py build_channels: hold the 'apprise' logger at CRITICAL around "
+    "apprise.Apprise.instantiate (our AlertsConfigError says it better)"
+)
+LATE_CHECK = (
+    "nightly (and demo) check [alerts]/[notify] only when the night's alerts run, after every "
+    "crawl; the AlertsConfigError then shows as a logged traceback ('night step alerts failed') "
+    "and 'alerts FAILED: ...'. Fix in keitrucks/cli.py: a _check_alerts(config) called by "
+    "nightly and demo before any crawl: alert_settings(config); "
+    "build_channels(notify_urls(config, os.environ)); AlertsConfigError -> click.ClickException"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(
+            BAD_APPRISE, "Error: notification URL #1 (notaservice://...) is not a URL Apprise",
+            marks=pytest.mark.xfail(strict=True, reason=APPRISE_NOISE), id="bad-apprise-url",
+        ),
+        pytest.param(
+            BAD_ALERTS, "Error: [alerts] underpriced_pct must be a number >= 0, not 'lots'",
+            id="bad-alert-rule",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_alert_settings_are_one_line_for_the_alerts_command(folder, content, message):
+    """As the console script prints it: Apprise's own log lines would show here."""
+    write(folder, "k.toml", content)
+    result = keitrucks(folder, "--config", "k.toml", "alerts", "--db", "k.db", "--as-of",
+                       NIGHTS[0])  # fmt: skip
+    assert one_clear_line(result).startswith(message)
+
+
+@pytest.mark.xfail(strict=True, reason=LATE_CHECK)
+@pytest.mark.parametrize("content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url",
+                                                                    "bad-alert-rule"])  # fmt: skip
+def test_bad_alert_settings_stop_nightly_before_any_crawl(folder, content):
+    write(folder, "k.toml", content)
+    result = keitrucks(folder, "--config", str(folder / "k.toml"), "nightly", "--db",
+                       str(folder / "k.db"), "--source", "bringatrailer")  # fmt: skip
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert not (folder / "k.db").exists() or rows(folder / "k.db", "SELECT * FROM runs") == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="keitrucks/crawl.py runs scrapy with cwd=PROJECT_ROOT but passes --db, --config and "
+    "the log path as given: relative to the user's directory they point into the project (the "
+    "log folder is not there: 'did not start: FileNotFoundError'). Fix in crawl_command/run_crawl"
+    ": pass Path(db).resolve(), Path(config).resolve() and log_path.resolve()",
+)
+def test_relative_paths_work_from_any_directory(folder, sample_server):
+    write(folder, "k.toml", "[band]\nlow = 5000\nhigh = 12000\n")
+    result = keitrucks(folder, "--config", "k.toml", "crawl", "--db", "k.db", "--base-url",
+                       sample_server.base_url, "--as-of", NIGHTS[0], "--source", "bringatrailer",
+                       env={"no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"})  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = rows(folder / "k.db", "SELECT source, healthy FROM runs")
+    assert runs == [{"source": "bringatrailer", "healthy": 1}]
+    assert list((folder / "logs").glob("*bringatrailer.log"))
