@@ -2071,7 +2071,8 @@ class NormalizePipeline:
             self.crawler.stats.inc_value(f"keitrucks/normalize/{key}")
 
     def process_item(self, item):
-        raw = dataclasses.asdict(item) if dataclasses.is_dataclass(item) else dict(item)
+        # a shallow copy (normalize_listing only reads it): asdict() deep-copies every field
+        raw = dict(vars(item)) if dataclasses.is_dataclass(item) else dict(item)
         result = normalize_listing(raw, config=self.config)
         for name in NORMALIZED_FIELDS:
             if dataclasses.is_dataclass(item):

@@ -21,7 +21,7 @@ import statistics
 import time
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +302,20 @@ def finish_run(
 # -- listings and history ---------------------------------------------------------------------
 
 
+#: (position, name) of the JSON columns in a ``listings`` row (LISTING_COLUMNS order).
+_JSON_POSITIONS = [(i, name) for i, name in enumerate(LISTING_COLUMNS) if name in JSON_FIELDS]
+
+
+def _listing_row(item: dict[str, Any], tracking: dict[str, Any]) -> list[Any]:
+    """One ``listings`` row in ``LISTING_COLUMNS + TRACKING_COLUMNS`` order (sqlite3 stores
+    booleans as 0/1 itself; only the JSON columns need encoding)."""
+    row = [item.get(name) for name in LISTING_COLUMNS]
+    for position, name in _JSON_POSITIONS:
+        row[position] = _db_value(name, row[position])
+    row.extend(tracking[name] for name in TRACKING_COLUMNS)
+    return row
+
+
 def _db_value(name: str, value: Any) -> Any:
     if name in JSON_FIELDS:
         return json.dumps(value if value is not None else ([] if name == "image_urls" else {}),
@@ -333,7 +347,8 @@ def save_listings(
 
     Returns counts of history events written ({"new": 3, "price_change": 1, ...}).
     """
-    batch = [asdict(i) if isinstance(i, Listing) else dict(i) for i in items]
+    # a shallow copy: asdict() deep-copies every field and costs more than the whole write
+    batch = [dict(vars(i)) if isinstance(i, Listing) else dict(i) for i in items]
     if not batch:
         return {}
     keys = [(b["source"], str(b["listing_id"])) for b in batch]
@@ -368,7 +383,7 @@ def save_listings(
             "search_key": search_key or (before or {}).get("search_key"),
             "gone_at": None,
         }
-        rows.append([_db_value(c, item.get(c, tracking.get(c))) for c in columns])
+        rows.append(_listing_row(item, tracking))
         event = _history_event(before, item)
         if event:
             events[event] = events.get(event, 0) + 1
@@ -511,7 +526,7 @@ class SQLitePipeline:
         self.crawler.stats.set_value("keitrucks/run_id", self.run_id)
 
     def process_item(self, item: Listing) -> Listing:
-        row = asdict(item)
+        row = dict(vars(item))  # shallow: the item is final here, and asdict() is slow
         self.buffer.append(row)
         self.coverage_rows.append({f: row.get(f) for f in COVERAGE_FIELDS})
         if len(self.buffer) >= self.batch_size or time.monotonic() - self.last_flush > 5:

@@ -48,9 +48,24 @@ class StockListPage:
 
 
 def _text(sel: Selector | None) -> str | None:
+    """All text under ``sel``, cleaned (lxml's itertext: no XPath call, no Selector objects)."""
     if sel is None:
         return None
-    return _clean(" ".join(sel.css("::text").getall()))
+    return _node_text(sel.root)
+
+
+def _node_text(node) -> str | None:
+    if node is None:
+        return None
+    return _clean(node if isinstance(node, str) else " ".join(node.itertext()))
+
+
+def _next_td(cell: Selector):
+    """The ``td`` after a label cell (``following-sibling::td[1]`` without an XPath call)."""
+    node = cell.root.getnext()
+    while node is not None and node.tag != "td":
+        node = node.getnext()
+    return node
 
 
 def _first_text(scope: Selector, css: str) -> str | None:
@@ -197,7 +212,7 @@ def parse_row_specs(row: Selector) -> dict[str, str]:
     )
     for label_cell in labels:
         label = _text(label_cell)
-        value = _value(_text(next(iter(label_cell.xpath("following-sibling::td[1]")), None)))
+        value = _value(_node_text(_next_td(label_cell)))
         if label and value:
             specs[label] = value
     return specs
@@ -297,7 +312,7 @@ def parse_spec_table(response: TextResponse) -> dict[str, str]:
     specs: dict[str, str] = {}
     for th in response.css("table.specification th"):
         label = _text(th)
-        value = _value(_text(next(iter(th.xpath("following-sibling::td[1]")), None)))
+        value = _value(_node_text(_next_td(th)))
         if label and value:
             specs[label] = value
     return specs

@@ -393,19 +393,33 @@ def _classify_detail(line: str) -> str | None:
     return None
 
 
-def parse_listing_details(response) -> dict[str, str]:
+def _strong_label(item: Selector) -> str | None:
+    """An Essentials item's label: the first text of a ``<strong>`` in it (``strong::text``)."""
+    for strong in item.root.iter("strong"):
+        for text in (strong.text, *(child.tail for child in strong)):
+            if text:
+                return clean_text(text)
+    return None
+
+
+def essentials(response) -> list[tuple[str | None, Selector]]:
+    """The BaT Essentials items with their labels, read once per page."""
+    return [(_strong_label(item), item) for item in response.css(".essentials .item")]
+
+
+def parse_listing_details(response, items=None) -> dict[str, str]:
     """The "Listing Details" lines of the BaT Essentials, by kind (chassis, mileage, drive ...).
 
-    Lines that fit no kind are kept, joined, under "other".
+    Lines that fit no kind are kept, joined, under "other". ``items`` are ``essentials(response)``
+    when the caller has them already.
     """
     details: dict[str, str] = {}
     others = []
-    for item in response.css(".essentials .item"):
-        label = clean_text(item.css("strong::text").get())
+    for label, item in items if items is not None else essentials(response):
         if label != "Listing Details":
             continue
         for li in item.css("ul > li"):
-            line = clean_text(" ".join(li.css("::text").getall()))
+            line = clean_text(" ".join(li.root.itertext()))
             if not line:
                 continue
             if line.lower().startswith("chassis"):
@@ -421,10 +435,10 @@ def parse_listing_details(response) -> dict[str, str]:
     return details
 
 
-def _essential(response, label: str) -> str | None:
-    """The value after "<strong>Label</strong>:" in the BaT Essentials."""
-    for item in response.css(".essentials .item"):
-        if clean_text(item.css("strong::text").get()) == label:
+def _essential(items: list[tuple[str | None, Selector]], label: str) -> str | None:
+    """The value after "<strong>Label</strong>:" in the BaT Essentials (``essentials()``)."""
+    for found, item in items:
+        if found == label:
             parts = item.xpath("./strong/following-sibling::node()").getall()
             return clean_text(" ".join(parts).lstrip().lstrip(":#"))
     return None
@@ -474,7 +488,8 @@ def parse_listing_page(
         return None
     info = clean_text(" ".join(response.css(".listing-available-info ::text").getall()))
     result = parse_result_text(info)
-    details = parse_listing_details(response)
+    items = essentials(response)
+    details = parse_listing_details(response, items)
     attributes = {}
     if info:
         attributes["available_info"] = info
@@ -487,7 +502,7 @@ def parse_listing_page(
                        ("upholstery", "Upholstery"), ("other", "Listing Details")):  # fmt: skip
         if key in details:
             attributes[label] = details[key]
-    lot = _essential(response, "Lot")
+    lot = _essential(items, "Lot")
     if lot:
         attributes["Lot"] = lot
     bids = _listing_stats(response).get("Bids")
@@ -506,13 +521,13 @@ def parse_listing_page(
         description="\n\n".join(p for p in paragraphs if p) or None,
         price_raw=result.amount if result else None,
         currency_raw=currency_of(result.amount) if result else None,
-        location_raw=_essential(response, "Location"),
+        location_raw=_essential(items, "Location"),
         year_raw=_title_year(title),
         mileage_raw=details.get("mileage") or _title_mileage(title),
         drive_raw=details.get("drive"),
         transmission_raw=details.get("transmission"),
         attributes=attributes,
-        seller_type=_essential(response, "Private Party or Dealer"),
+        seller_type=_essential(items, "Private Party or Dealer"),
         price_basis=result.price_basis if result else None,
         image_urls=_json_ld_images(response),
         status_raw=result.status_raw if result else None,

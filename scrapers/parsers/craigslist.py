@@ -118,7 +118,16 @@ def _clean(text: str | None) -> str | None:
 
 
 def _text(selection) -> str | None:
-    return _clean(" ".join(selection.xpath(".//text()").getall()))
+    """All text under a Selector or SelectorList, cleaned (lxml itertext: no XPath call)."""
+    selectors = [selection] if isinstance(selection, Selector) else selection
+    parts: list[str] = []
+    for sel in selectors:
+        root = sel.root
+        if isinstance(root, str):
+            parts.append(root)
+        else:
+            parts.extend(root.itertext())
+    return _clean(" ".join(parts))
 
 
 def _unix_iso(seconds: int | None) -> str | None:
