@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,17 @@ def _config(ctx: click.Context) -> dict:
     try:
         return load_config(ctx.obj.get("config_path"))
     except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _check_alerts(config: dict) -> None:
+    """Check ``[alerts]`` and ``[notify]`` before a night starts, not after its crawls."""
+    from analysis.alerts import AlertsConfigError, alert_settings, build_channels, notify_urls
+
+    try:
+        alert_settings(config)
+        build_channels(notify_urls(config, os.environ))
+    except AlertsConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -78,6 +90,7 @@ def demo(ctx: click.Context, db: str, out: str) -> None:
     from keitrucks.demo import run_demo
 
     config = _config(ctx)
+    _check_alerts(config)
     started = time.monotonic()
     summary = run_demo(Path(db), Path(out), config=config, echo=click.echo)
     click.echo(summary.text(time.monotonic() - started))
@@ -115,6 +128,7 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
     )
 
     config = _config(ctx)
+    _check_alerts(config)
     chosen = list(sources) or enabled_sources(config)
     scrapyd = None
     if scrapyd_url:

@@ -80,6 +80,9 @@ def crawl_command(
     settings: dict[str, str] | None = None,
     config: str | os.PathLike | None = None,
 ) -> list[str]:
+    """The ``scrapy crawl`` command line. It runs in the project root, so the database and
+    configuration paths are made absolute: relative ones are the caller's, not the project's."""
+    db = Path(db).resolve()
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"KEITRUCKS_DB_PATH={db}"]
     if base_url:
         cmd += ["-a", f"base_url={base_url}"]
@@ -87,7 +90,7 @@ def crawl_command(
     if as_of:
         cmd += ["-a", f"as_of={as_of}"]
     if config:
-        cmd += ["-s", f"KEITRUCKS_CONFIG={config}"]
+        cmd += ["-s", f"KEITRUCKS_CONFIG={Path(config).resolve()}"]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     return cmd
@@ -116,9 +119,12 @@ def run_crawl(
         spider, db=db, base_url=base_url, as_of=as_of, settings=settings, config=config
     )
     if log_path:
+        log_path = Path(log_path).resolve()  # the crawl runs in the project root
         log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["-s", f"LOG_FILE={log_path}"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    if env.get("KEITRUCKS_CONFIG"):  # read by the crawl when no config is given: the same care
+        env["KEITRUCKS_CONFIG"] = str(Path(env["KEITRUCKS_CONFIG"]).resolve())
     logger.debug("running %s", " ".join(cmd))
     proc = subprocess.Popen(
         cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

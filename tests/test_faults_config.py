@@ -117,18 +117,6 @@ def test_an_unknown_source_on_the_command_line_is_a_usage_error(folder):
 
 BAD_APPRISE = '[notify]\nurls = ["notaservice://abc/def"]\n'
 BAD_ALERTS = '[alerts]\nunderpriced_pct = "lots"\n'
-APPRISE_NOISE = (
-    "Apprise logs its own 'ERROR apprise: Unparseable URL ***' line before ours. Fix in "
-    "analysis/alerts.py build_channels: hold the 'apprise' logger at CRITICAL around "
-    "apprise.Apprise.instantiate (our AlertsConfigError says it better)"
-)
-LATE_CHECK = (
-    "nightly (and demo) check [alerts]/[notify] only when the night's alerts run, after every "
-    "crawl; the AlertsConfigError then shows as a logged traceback ('night step alerts failed') "
-    "and 'alerts FAILED: ...'. Fix in keitrucks/cli.py: a _check_alerts(config) called by "
-    "nightly and demo before any crawl: alert_settings(config); "
-    "build_channels(notify_urls(config, os.environ)); AlertsConfigError -> click.ClickException"
-)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +124,7 @@ LATE_CHECK = (
     [
         pytest.param(
             BAD_APPRISE, "Error: notification URL #1 (notaservice://...) is not a URL Apprise",
-            marks=pytest.mark.xfail(strict=True, reason=APPRISE_NOISE), id="bad-apprise-url",
+            id="bad-apprise-url",
         ),
         pytest.param(
             BAD_ALERTS, "Error: [alerts] underpriced_pct must be a number >= 0, not 'lots'",
@@ -152,25 +140,26 @@ def test_bad_alert_settings_are_one_line_for_the_alerts_command(folder, content,
     assert one_clear_line(result).startswith(message)
 
 
-@pytest.mark.xfail(strict=True, reason=LATE_CHECK)
 @pytest.mark.parametrize("content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url",
                                                                     "bad-alert-rule"])  # fmt: skip
 def test_bad_alert_settings_stop_nightly_before_any_crawl(folder, content):
     write(folder, "k.toml", content)
     result = keitrucks(folder, "--config", str(folder / "k.toml"), "nightly", "--db",
                        str(folder / "k.db"), "--source", "bringatrailer")  # fmt: skip
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert one_clear_line(result).startswith("Error: ")
     assert not (folder / "k.db").exists() or rows(folder / "k.db", "SELECT * FROM runs") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keitrucks/crawl.py runs scrapy with cwd=PROJECT_ROOT but passes --db, --config and "
-    "the log path as given: relative to the user's directory they point into the project (the "
-    "log folder is not there: 'did not start: FileNotFoundError'). Fix in crawl_command/run_crawl"
-    ": pass Path(db).resolve(), Path(config).resolve() and log_path.resolve()",
-)
+@pytest.mark.parametrize("content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url",
+                                                                    "bad-alert-rule"])  # fmt: skip
+def test_bad_alert_settings_stop_the_demo_before_any_crawl(folder, content):
+    write(folder, "k.toml", content)
+    result = invoke("--config", "k.toml", "demo", "--db", "d.db", "--out", "reports")
+    assert one_clear_line(result).startswith("Error: ")
+    assert not (folder / "d.db").exists()
+    assert not (folder / "reports").exists()
+
+
 def test_relative_paths_work_from_any_directory(folder, sample_server):
     write(folder, "k.toml", "[band]\nlow = 5000\nhigh = 12000\n")
     result = keitrucks(folder, "--config", "k.toml", "crawl", "--db", "k.db", "--base-url",

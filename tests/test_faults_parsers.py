@@ -175,32 +175,13 @@ def check_parsers(name: str, response: TextResponse) -> None:
             assert empty == [], f"{kind}: '' where None is meant: {empty}"
 
 
-def _param(name: str, known: dict[str, str]):
-    marks = [pytest.mark.xfail(strict=True, reason=known[name])] if name in known else []
-    return pytest.param(name, id=name, marks=marks)
-
-
 BAT_ITEMS_NOT_A_LIST = (
     b"<html><script>var auctionsCompletedInitialData = "
     b'{"items": 2561, "items_total": 3};</script></html>'
 )
-HTML_BUGS = {
-    "bringatrailer": (
-        "parse_results iterates data['items'] without checking it is a list: TypeError on an "
-        "embedded {'items': 2561}. Fix in scrapers/parsers/bringatrailer.py parse_results: "
-        "`items = data.get('items'); items = items if isinstance(items, list) else []`, the "
-        "same for base_filter['keyword_pages']"
-    ),
-}
-JSON_ARRAY_BUG = (
-    "a JSON array answer reaches the HTML branch (only '{' is taken for JSON) and parsel raises "
-    "ValueError: Cannot use css on a Selector of type 'json'. Fix in parse_page and PAGE_PARSERS: "
-    "take `response.text.lstrip()[:1] in '{['` as JSON, and raise UnexpectedShapeError (or "
-    "return []) for JSON that is not an object"
-)
 
 
-@pytest.mark.parametrize("name", [_param(n, HTML_BUGS) for n in sorted(PARSERS)])
+@pytest.mark.parametrize("name", sorted(PARSERS))
 @FUZZ
 @given(body=BODIES)
 @example(body=BAT_ITEMS_NOT_A_LIST)
@@ -213,11 +194,11 @@ def test_any_page_served_as_html_parses_or_says_unexpected_shape(name, body):
     check_parsers(name, HtmlResponse(url=URL, body=body, encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", [_param(n, dict.fromkeys(JSON_SOURCES, JSON_ARRAY_BUG))
-                                  for n in JSON_SOURCES])  # fmt: skip
+@pytest.mark.parametrize("name", JSON_SOURCES)
 @FUZZ
 @given(body=JSON_DOCS.filter(lambda b: b[:1] in (b"{", b"[")))
 @example(body=b"[]")
+@example(body=b'[{"data": {"items": []}}]')
 @example(body=b"{}")
 @example(body=b'{"data": null, "items": "none"}')
 def test_any_json_answer_parses_or_says_unexpected_shape(name, body):

@@ -259,7 +259,8 @@ def _float_or_none(value: Any) -> float | None:
 
 def parse_results(data: dict, base_url: str, scraped_at: str | None) -> ResultsPage:
     """A results object (``items`` plus totals) as embedded or as ``listings-filter`` answers."""
-    items = data.get("items") or []
+    items = data.get("items")
+    items = items if isinstance(items, list) else []
     listings = []
     skipped = 0
     for item in items:
@@ -268,14 +269,15 @@ def parse_results(data: dict, base_url: str, scraped_at: str | None) -> ResultsP
             skipped += 1
         else:
             listings.append(listing)
-    base_filter = data.get("base_filter") or {}
+    base_filter = data.get("base_filter")
     keyword_pages = base_filter.get("keyword_pages") if isinstance(base_filter, dict) else None
+    keyword_pages = keyword_pages if isinstance(keyword_pages, list) else []
     return ResultsPage(
         listings=listings,
         items_total=_int_or_none(data.get("items_total")),
         pages_total=_int_or_none(data.get("pages_total")),
         page_current=_int_or_none(data.get("page_current")),
-        keyword_pages=[int(k) for k in keyword_pages or [] if _int_or_none(k) is not None],
+        keyword_pages=[int(k) for k in keyword_pages if _int_or_none(k) is not None],
         skipped=skipped,
     )
 
@@ -575,9 +577,17 @@ def parse_models_directory(response) -> list[str]:
     return urls
 
 
+def _is_json(response) -> bool:
+    """Does the answer hold JSON (an object or an array) rather than a page?"""
+    return response.text.lstrip()[:1] in ("{", "[")
+
+
 def parse_listings(response, scraped_at: str | None) -> list[Listing]:
-    """Every listing on any BaT page kind (for ``keitrucks parse``): JSON, model or listing page."""
-    if response.text.lstrip().startswith("{"):
+    """Every listing on any BaT page kind (for ``keitrucks parse``): JSON, model or listing page.
+
+    JSON that is not a ``listings-filter`` results object holds no listings.
+    """
+    if _is_json(response):
         page = parse_listings_filter(response, scraped_at)
         return page.listings if page else []
     if MODEL_PAGE_ANCHOR in response.text:
@@ -588,7 +598,7 @@ def parse_listings(response, scraped_at: str | None) -> list[Listing]:
 
 
 def _parse_search(response, scraped_at: str | None = None) -> list[Listing]:
-    if response.text.lstrip().startswith("{"):
+    if _is_json(response):
         page = parse_listings_filter(response, scraped_at)
         return page.listings if page else []
     model = parse_model_page(response, scraped_at)
@@ -596,6 +606,8 @@ def _parse_search(response, scraped_at: str | None = None) -> list[Listing]:
 
 
 def _parse_detail(response, scraped_at: str | None = None) -> list[Listing]:
+    if _is_json(response):
+        return []  # listing pages are HTML; a JSON answer holds no listing page
     listing = parse_listing_page(response, scraped_at)
     return [listing] if listing else []
 

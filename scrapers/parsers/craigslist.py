@@ -768,9 +768,14 @@ def merge_listings(search: Listing, posting: Listing) -> Listing:
     return replace(search, **updates)
 
 
+def _is_json(response: TextResponse) -> bool:
+    """Does the answer hold JSON (an object or an array) rather than a page?"""
+    return response.text.lstrip()[:1] in ("{", "[")
+
+
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved Craigslist answer -> its listings (for ``keitrucks parse`` and debugging)."""
-    if response.text.lstrip()[:1] == "{":
+    if _is_json(response):
         data = _json_payload(response)
         if "batch" in data:
             return parse_search_batch(response, scraped_at).listings
@@ -784,7 +789,7 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
 
 
 def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if response.text.lstrip()[:1] == "{":
+    if _is_json(response):
         if "batch" in _json_payload(response):
             return parse_search_batch(response, scraped_at).listings
         return parse_search_full(response, scraped_at).listings
@@ -792,7 +797,7 @@ def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list
 
 
 def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if response.text.lstrip()[:1] == "{":
+    if _is_json(response):
         return [parse_posting_api(response, scraped_at)]
     return [parse_posting(response, scraped_at)]
 

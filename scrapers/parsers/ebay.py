@@ -743,9 +743,14 @@ def merge_detail(summary: Listing, detail: Listing) -> Listing:
     return replace(summary, **updates)
 
 
+def _is_json(response: TextResponse) -> bool:
+    """Does the answer hold JSON (an object or an array) rather than a page?"""
+    return response.text.lstrip()[:1] in ("{", "[")
+
+
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved eBay answer -> its listings (for ``keitrucks parse`` and debugging)."""
-    if response.text.lstrip()[:1] in ("{", "["):
+    if _is_json(response):
         data = _json(response)
         if isinstance(data, dict) and "access_token" in data:
             return []
@@ -758,13 +763,13 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
 
 
 def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if response.text.lstrip()[:1] == "{":
+    if _is_json(response):
         return parse_api_search(response, scraped_at).listings
     return parse_search_html(response, scraped_at).listings
 
 
 def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if response.text.lstrip()[:1] == "{":
+    if _is_json(response):
         return [parse_api_item(response, scraped_at)]
     return [parse_item_page(response, scraped_at)]
 
