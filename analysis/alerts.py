@@ -641,17 +641,44 @@ def _coverage_problem(
 # -- selection ----------------------------------------------------------------------------------
 
 
+def seen_last_night(state: pd.DataFrame, runs: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """The listings of ``state`` that their source's latest crawl up to ``day`` saw.
+
+    A listing counts when the UTC date of its ``last_seen_at`` is the night of its source's
+    latest finished run on or before ``day`` (without runs: the source's latest ``last_seen_at``
+    date). A listing a failed run did not see stays "active" (nothing goes gone after a failed
+    run) but is left out here, so no rule announces it.
+    """
+    if "last_seen_at" not in state.columns or state.empty:
+        return state
+    seen = pd.to_datetime(state["last_seen_at"], utc=True, errors="coerce").dt.date
+    source = _col(state, "source").astype("object")
+    night = seen.where(seen <= day).groupby(source).max()
+    if not runs.empty:
+        finished = runs.assign(_day=_run_day(runs)).loc[
+            lambda r: (r["_day"] <= day) & ~_flag(_col(r, "status").eq("running"))
+        ]
+        night = pd.Series(night.to_dict() | finished.groupby("source")["_day"].max().to_dict())
+    return state.loc[_flag(seen == source.map(night))]
+
+
 def evaluate_rules(
     state: pd.DataFrame, scores: pd.DataFrame | None, history: pd.DataFrame, runs: pd.DataFrame,
     *, as_of: dt.date, settings: Mapping[str, Any], band_low: float,
 ) -> pd.DataFrame:  # fmt: skip
-    """Every rule's candidates, most important first (``KINDS`` order, then rank)."""
+    """Every rule's candidates, most important first (``KINDS`` order, then rank).
+
+    The listing rules see only the listings the night saw (``seen_last_night``): after a failed
+    run a truck that left the site stays "active" but must not be announced. ``scores`` (the
+    comparables) come from the whole state.
+    """
+    fresh = seen_last_night(state, runs, as_of)
     frames = [
         unhealthy_sources(runs, as_of=as_of, settings=settings),
-        underpriced_4wd(state, scores, settings=settings, band_low=band_low),
-        price_drops(state, history, settings=settings),
-        newly_eligible(state, settings=settings, as_of=as_of),
-        new_matches(state, settings=settings),
+        underpriced_4wd(fresh, scores, settings=settings, band_low=band_low),
+        price_drops(fresh, history, settings=settings),
+        newly_eligible(fresh, settings=settings, as_of=as_of),
+        new_matches(fresh, settings=settings),
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -706,9 +733,19 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"']+$")
 
 
+#: An ANSI escape sequence (CSI ... final byte, or ESC and one character).
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])")
+#: C0/C1 control characters: a terminal showing the digest would run them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: Bidi embeddings, overrides and isolates (U+202E flips the rest of the line).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def plain_text(value: Any) -> str:
-    """One line with no HTML: Apprise renders Markdown to HTML for some channels (e-mail)."""
-    return " ".join(str(value).split()).replace("<", "&lt;").replace(">", "&gt;")
+    """One line with no HTML, control characters, ANSI escapes or bidi controls: Apprise
+    renders Markdown to HTML for some channels (e-mail), and the digest is read in terminals."""
+    text = _BIDI.sub("", _CONTROL.sub(" ", _ANSI.sub("", str(value))))
+    return " ".join(text.split()).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def md_text(value: Any) -> str:
@@ -872,6 +909,18 @@ def _apprise_guard(secrets: set[str]) -> Iterator[Any]:
             each.removeFilter(redactor)
 
 
+def _instantiate_quietly(apprise: Any, url: str) -> Any:
+    """``Apprise.instantiate`` with Apprise's own logger held at CRITICAL: on a URL it cannot
+    use it logs an ERROR line of its own, which our ``AlertsConfigError`` says better."""
+    apprise_logger = logging.getLogger("apprise")
+    level = apprise_logger.level
+    apprise_logger.setLevel(logging.CRITICAL)
+    try:
+        return apprise.Apprise.instantiate(url)
+    finally:
+        apprise_logger.setLevel(level)
+
+
 def build_channels(urls: Sequence[str]) -> list[Channel]:
     """One Channel per URL; an URL Apprise cannot use is a configuration error (scheme only)."""
     if not urls:
@@ -881,7 +930,7 @@ def build_channels(urls: Sequence[str]) -> list[Channel]:
     with _apprise_guard(secrets) as apprise:
         for position, url in enumerate(urls, start=1):
             scheme = _scheme(url)
-            if apprise.Apprise.instantiate(url) is None:
+            if _instantiate_quietly(apprise, url) is None:
                 raise AlertsConfigError(
                     f"notification URL #{position} ({scheme}://...) is not a URL Apprise can use"
                 )

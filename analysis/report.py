@@ -23,6 +23,7 @@ import datetime as dt
 import html
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,11 +271,20 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 # -- HTML ---------------------------------------------------------------------------------------
 
 
+#: C0/C1 control characters other than tab, newline and carriage return: HTML parse errors, and
+#: terminal escapes in scraped text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Bidi embeddings, overrides and isolates: one in a seller's title flips the rest of its cell.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(value: Any) -> str:
-    """HTML-escaped text of a value; empty for unknown."""
+    """HTML-escaped text of a value; empty for unknown. Control characters become U+FFFD and
+    bidi controls are dropped."""
     if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    text = _BIDI.sub("", _CONTROL.sub("\ufffd", str(value)))
+    return html.escape(text, quote=True)
 
 
 def link(url: Any, text: Any) -> str:

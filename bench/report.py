@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import inspect
 import json
 import resource
 import sqlite3
@@ -31,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipelines import storage  # noqa: E402
 from pipelines.storage import open_db  # noqa: E402
 
 MODELS = (
@@ -218,11 +221,25 @@ def run_child(what: str, db: Path, as_of: dt.date) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def schema_key() -> str:
+    """A short hash of the storage schema and of the generator: a cached database made under
+    another schema (e.g. before ``price_history.landed_usd``) is never reused."""
+    parts = [
+        storage.SCHEMA,
+        json.dumps(storage.LISTING_COLUMNS, sort_keys=True),
+        json.dumps(storage.TRACKING_COLUMNS, sort_keys=True),
+        json.dumps(storage.VIEWS, sort_keys=True),
+        inspect.getsource(generate),
+    ]
+    return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:10]
+
+
 def bench_size(workdir: Path, listings: int, rows: int, measures: list[str]) -> None:
-    db = workdir / f"bench-{listings}-{rows}.db"
+    db = workdir / f"bench-{listings}-{rows}-{schema_key()}.db"
     meta = db.with_suffix(".json")
     if db.is_file() and meta.is_file():
         as_of = dt.date.fromisoformat(json.loads(meta.read_text())["as_of"])
+        open_db(db).close()  # belt and braces: columns added since are created
         print(f"== {rows:,} history rows, {listings:,} listings (reusing {db})", flush=True)
     else:
         for suffix in ("", "-wal", "-shm"):

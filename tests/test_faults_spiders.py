@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.test import get_crawler
@@ -25,12 +24,6 @@ from scrapers.spiders.craigslist import CraigslistSpider, Search
 from tests.conftest import FIXTURES, response_for
 
 BASE = "http://127.0.0.1:8999"
-HELD_BACK_LOST = (
-    "a block closes the spider while another request is queued: listings held back for their "
-    "detail/posting page are never yielded (Scrapy drops queued requests without errbacks). "
-    "Fix: keep held listings in one dict and yield them all from the errback of the request "
-    "that stopped the source (stats keitrucks/blocked or keitrucks/budget_exhausted set)."
-)
 
 
 def _blocked(spider, request: scrapy.Request) -> Failure:
@@ -55,7 +48,6 @@ def _started(spider) -> list[scrapy.Request]:
     return asyncio.run(collect())
 
 
-@pytest.mark.xfail(strict=True, reason=HELD_BACK_LOST)
 def test_beforward_rows_waiting_for_their_detail_page_survive_a_block(tmp_path):
     crawler = get_crawler(BeforwardSpider, {"KEITRUCKS_DB_PATH": str(tmp_path / "none.db")})
     crawler.stats.open_spider()
@@ -76,7 +68,6 @@ def test_beforward_rows_waiting_for_their_detail_page_survive_a_block(tmp_path):
     assert _listings(first) | _listings(last) == on_page
 
 
-@pytest.mark.xfail(strict=True, reason=HELD_BACK_LOST)
 def test_craigslist_results_waiting_for_their_posting_page_survive_a_block():
     crawler = get_crawler(CraigslistSpider, {})
     spider = CraigslistSpider.from_crawler(crawler, as_of="2026-11-24T06:00:00+00:00")

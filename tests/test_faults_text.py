@@ -173,14 +173,6 @@ def test_the_html_report_escapes_hostile_text_and_links_only_http(hostile_db, tm
     assert "Robert&#x27;); DROP TABLE listings;--" in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis/report.py esc() writes C0 control characters (NUL, ESC) and the U+202E "
-    "direction override of scraped text into report.html raw: NUL and controls are HTML parse "
-    "errors and an RLO flips the rest of its table cell. Fix: in esc(), after html.escape, "
-    "replace [\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f] with U+FFFD and wrap the cell text in "
-    "<bdi> (or drop U+202A-U+202E, U+2066-U+2069)",
-)
 def test_the_html_report_carries_no_control_or_direction_characters(hostile_db, tmp_path):
     result = write_report(hostile_db, tmp_path, as_of=NIGHT, config=load_config(None))
     page = (result.folder / "report.html").read_text(encoding="utf-8")
@@ -210,13 +202,6 @@ def test_the_alerts_digest_escapes_hostile_text(digest):
     assert "\\*\\*bold\\*\\*" in digest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis/alerts.py md_text()/plain_text() keep C0 control characters of scraped "
-    "titles (NUL, BEL, ESC + ANSI colour codes) and U+202E in the digest and in the messages "
-    "Apprise sends: a terminal showing the digest runs the escape codes. Fix: in plain_text, "
-    "drop [\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069] before collapsing whitespace",
-)
 def test_the_alerts_digest_carries_no_control_or_direction_characters(digest):
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", digest)
     assert not re.search("[\u202a-\u202e\u2066-\u2069]", digest)

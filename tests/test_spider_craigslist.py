@@ -132,7 +132,7 @@ def test_start_searches_every_area_query_and_purveyor():
     }
     for request in requests:
         assert request.meta == {"expect": "json"}
-        assert request.errback == spider.on_error
+        assert request.errback == spider.request_failed
 
 
 def test_every_search_the_spider_sends_is_a_sample_route():

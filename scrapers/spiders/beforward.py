@@ -6,6 +6,10 @@ default) and follows ``page=N+1/`` until a page has no vehicle rows. The rows al
 field we need, so detail pages are read only for Ref Nos the database does not know yet, after all
 list pages, and only within the night's request budget. A vehicle found under two keywords is
 yielded once. An HTTP 202 challenge (datacenter IPs) stops the source through the block middleware.
+
+A row held back for its detail page stays in one dict until it is yielded. When the source is
+stopped (a block or the spent budget), Scrapy drops the queued requests without their callbacks or
+errbacks, so the errback that sees the stop yields every row still held.
 """
 
 from __future__ import annotations
@@ -55,7 +59,12 @@ class BeforwardSpider(ListingSpider):
         self.requests_made = 0
         self._open_searches: set[str] = set()
         self._ids_by_keyword: dict[str, set[str]] = {}
-        self._awaiting_detail: list[Listing] = []
+        #: Rows held back for their detail page by Ref No, until yielded.
+        self._held: dict[str, Listing] = {}
+        #: Held Ref Nos whose detail page has been requested.
+        self._detail_requested: set[str] = set()
+        #: Ref Nos yielded from the held rows when the source stopped.
+        self._released_on_stop: set[str] = set()
 
     @property
     def keywords(self) -> list[str]:
@@ -107,7 +116,33 @@ class BeforwardSpider(ListingSpider):
 
     def list_failed(self, failure) -> Iterator[Any]:
         self.on_error(failure)
+        if self.stopped():
+            yield from self.release_held()
+            return
         yield from self.end_search(failure.request.cb_kwargs["keyword"])
+
+    def stopped(self) -> bool:
+        """Has a block or the spent budget stopped the source (queued requests are dropped)?"""
+        stats = self.crawler.stats
+        return bool(
+            stats.get_value("keitrucks/blocked") or stats.get_value("keitrucks/budget_exhausted")
+        )
+
+    def release(self, listing: Listing) -> bool:
+        """Take a row out of the held ones; False when the stop already yielded it."""
+        self._detail_requested.discard(listing.listing_id)
+        self._held.pop(listing.listing_id, None)
+        return listing.listing_id not in self._released_on_stop
+
+    def release_held(self) -> Iterator[Listing]:
+        """Yield every row still held: the source stopped, their detail pages will not come."""
+        held, self._held = self._held, {}
+        self._detail_requested.clear()
+        self._released_on_stop.update(held)
+        if held:
+            self.count("held_released_on_stop", len(held))
+            self.logger.info("Source stopped: yielding %d rows held for detail pages", len(held))
+        yield from held.values()
 
     def take(self, listing: Listing) -> Iterator[Listing]:
         """Yield a listing once per run; hold new, unsold ones back for their detail page."""
@@ -120,7 +155,7 @@ class BeforwardSpider(ListingSpider):
             # what an earlier night's detail page added (chassis no., gallery) stays on record
             yield parser.carry_forward(listing, Listing.from_dict({**stored, "source": self.name}))
         elif listing.status_raw is None:
-            self._awaiting_detail.append(listing)
+            self._held[listing.listing_id] = listing
         else:
             yield listing
 
@@ -130,13 +165,16 @@ class BeforwardSpider(ListingSpider):
         if self._open_searches:
             return
         spare = self.request_budget - self.requests_made - BUDGET_MARGIN
-        if self.crawler.stats.get_value("keitrucks/blocked"):
+        if self.stopped():
             spare = 0
-        waiting, self._awaiting_detail = self._awaiting_detail, []
+        waiting = [
+            listing for key, listing in self._held.items() if key not in self._detail_requested
+        ]
         for n, listing in enumerate(waiting):
             if n < spare:
+                self._detail_requested.add(listing.listing_id)
                 yield self.detail_request(listing)
-            else:
+            elif self.release(listing):
                 yield listing
         if len(waiting) > max(spare, 0):
             self.count("detail_skipped_budget", len(waiting) - max(spare, 0))
@@ -156,12 +194,18 @@ class BeforwardSpider(ListingSpider):
         if detail is None or detail.listing_id != listing.listing_id:
             self.logger.warning("No vehicle %s on %s", listing.listing_id, response.url)
             self.count("detail_unusable")
-            yield listing
+            if self.release(listing):
+                yield listing
             return
-        yield parser.merge_detail(listing, detail)
+        if self.release(listing):
+            yield parser.merge_detail(listing, detail)
 
     def detail_failed(self, failure) -> Iterator[Listing]:
         """A detail page only enriches a row already read, so the run stays complete."""
         self.count("detail_failed")
         self.logger.warning("Detail page failed: %s (%s)", failure.request.url, failure.value)
-        yield failure.request.cb_kwargs["listing"]
+        listing = failure.request.cb_kwargs["listing"]
+        if self.release(listing):
+            yield listing
+        if self.stopped():
+            yield from self.release_held()

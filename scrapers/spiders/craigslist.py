@@ -10,6 +10,10 @@ complete from its stored page fields plus tonight's search result (``read_known_
 ``pipelines.storage``). A posting whose page cannot be read is
 still yielded from its search result, so it never looks gone. When the API answers JSON of an
 unknown shape, the static search page is read instead.
+
+A search result waiting for its posting page stays in one dict until it is yielded. When the
+source is stopped (a block or the spent budget), Scrapy drops the queued posting requests without
+their callbacks or errbacks, so the errback that sees the stop yields every result still waiting.
 """
 
 from __future__ import annotations
@@ -133,6 +137,8 @@ class CraigslistSpider(ListingSpider):
         self.seen: set[str] = set()
         self.yielded: set[str] = set()
         self.known: KnownPostings = {}
+        #: Search results waiting for their posting page, by listing_id, until yielded.
+        self.held: dict[str, Listing] = {}
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -208,7 +214,7 @@ class CraigslistSpider(ListingSpider):
         return scrapy.Request(
             self._api_url("full", params),
             callback=self.parse_full,
-            errback=self.on_error,
+            errback=self.request_failed,
             meta={"expect": "json"},
             cb_kwargs={"search": search},
         )
@@ -218,12 +224,13 @@ class CraigslistSpider(ListingSpider):
         return scrapy.Request(
             self.url("www", f"/search/area/{search.area}?{urlencode(params)}"),
             callback=self.parse_static,
-            errback=self.on_error,
+            errback=self.request_failed,
             meta={"expect": "html"},
             cb_kwargs={"search": search},
         )
 
     def posting_request(self, listing: Listing) -> scrapy.Request:
+        self.held[listing.listing_id] = listing
         return scrapy.Request(
             listing.url,
             callback=self.parse_posting,
@@ -263,7 +270,7 @@ class CraigslistSpider(ListingSpider):
             yield scrapy.Request(
                 self._api_url("full", params),
                 callback=self.parse_paging_setup,
-                errback=self.on_error,
+                errback=self.request_failed,
                 meta={"expect": "json"},
                 cb_kwargs={"search": search, "cache_ts": page.cache_ts, "total": page.total},
             )
@@ -282,7 +289,7 @@ class CraigslistSpider(ListingSpider):
         return scrapy.Request(
             self._api_url("batch", params),
             callback=self.parse_batch,
-            errback=self.on_error,
+            errback=self.request_failed,
             meta={"expect": "json"},
             cb_kwargs={
                 "search": search,
@@ -369,13 +376,41 @@ class CraigslistSpider(ListingSpider):
     def posting_failed(self, failure):
         """Count the failure, and keep the posting alive from its search result."""
         self.on_error(failure)
-        listing = failure.request.cb_kwargs["listing"]
+        yield from self.keep_alive(failure.request.cb_kwargs["listing"])
+        yield from self.release_held()
+
+    def request_failed(self, failure):
+        """Count the failure; when it stopped the source, yield the results still waiting."""
+        self.on_error(failure)
+        yield from self.release_held()
+
+    def keep_alive(self, listing: Listing):
+        """A posting whose page will not be read, yielded from its search result."""
         if listing.listing_id.isdigit():
             yield from self.emit(listing)
         else:
+            self.held.pop(listing.listing_id, None)
             self.count("posting_lost")
 
+    def stopped(self) -> bool:
+        """Has a block or the spent budget stopped the source (queued requests are dropped)?"""
+        stats = self.crawler.stats
+        return bool(
+            stats.get_value("keitrucks/blocked") or stats.get_value("keitrucks/budget_exhausted")
+        )
+
+    def release_held(self):
+        """After a stop, yield every search result still waiting for its posting page."""
+        if not self.stopped() or not self.held:
+            return
+        waiting = list(self.held.values())
+        self.count("held_released_on_stop", len(waiting))
+        self.logger.info("Source stopped: yielding %d results waiting for postings", len(waiting))
+        for listing in waiting:
+            yield from self.keep_alive(listing)
+
     def emit(self, listing: Listing):
+        self.held.pop(listing.listing_id, None)
         if listing.listing_id in self.yielded:
             return
         self.yielded.add(listing.listing_id)

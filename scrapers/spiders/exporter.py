@@ -5,6 +5,10 @@ stock, read after all searches and within the night's request budget. Known, unc
 are yielded from tonight's card completed with their stored raw fields, so nothing a detail page
 once gave is lost. A vehicle whose detail page was read carries ``attributes["detail_read_at"]``
 (the night's as-of time); one stored without it gets its detail page on a later night.
+
+A card held back for its detail page stays in one dict until it is yielded. When the source is
+stopped (a block or the spent budget), Scrapy drops the queued requests without their callbacks or
+errbacks, so the errback that sees the stop yields every card still held.
 """
 
 from __future__ import annotations
@@ -60,7 +64,17 @@ class ExporterSpider(ListingSpider):
         self.requests_made = 0
         self._open_searches: set[str] = set()
         self._ids_by_search: dict[str, set[str]] = {}
-        self._awaiting_detail: list[Listing] = []
+        #: Cards held back for their detail page by listing_id, until yielded.
+        self._held: dict[str, Listing] = {}
+        #: Held listing_ids whose detail page has been requested.
+        self._detail_requested: set[str] = set()
+        #: listing_ids yielded from the held cards when the source stopped.
+        self._released_on_stop: set[str] = set()
+
+    @property
+    def _awaiting_detail(self) -> list[Listing]:
+        """Held cards whose detail page is not requested yet."""
+        return [c for key, c in self._held.items() if key not in self._detail_requested]
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -134,7 +148,34 @@ class ExporterSpider(ListingSpider):
 
     def list_failed(self, failure) -> Iterator[Any]:
         self.on_error(failure)
+        if self.stopped():
+            yield from self.release_held()
+            return
         yield from self.end_search(self.search_label(failure.request.cb_kwargs["search"]))
+
+    def stopped(self) -> bool:
+        """Has a block or the spent budget stopped the source (queued requests are dropped)?"""
+        stats = self.crawler.stats
+        return bool(
+            stats.get_value("keitrucks/blocked") or stats.get_value("keitrucks/budget_exhausted")
+        )
+
+    def release(self, listing: Listing) -> bool:
+        """Take a card out of the held ones; False when the stop already yielded it."""
+        self._detail_requested.discard(listing.listing_id)
+        self._held.pop(listing.listing_id, None)
+        return listing.listing_id not in self._released_on_stop
+
+    def release_held(self) -> Iterator[Listing]:
+        """Yield every card still held: the source stopped, their detail pages will not come."""
+        held, self._held = self._held, {}
+        self._detail_requested.clear()
+        self._released_on_stop.update(held)
+        if held:
+            self.count("held_released_on_stop", len(held))
+            self.logger.info("Source stopped: yielding %d cards held for detail pages", len(held))
+        for listing in held.values():
+            yield self.restore(listing, self.known.get(listing.listing_id))
 
     # -- stock ------------------------------------------------------------------------------------
 
@@ -146,7 +187,7 @@ class ExporterSpider(ListingSpider):
         self.seen_ids.add(listing.listing_id)
         stored = self.known.get(listing.listing_id)
         if self.wants_detail(listing, stored):
-            self._awaiting_detail.append(listing)
+            self._held[listing.listing_id] = listing
         else:
             yield self.restore(listing, stored)
 
@@ -207,13 +248,14 @@ class ExporterSpider(ListingSpider):
         if self._open_searches:
             return
         spare = self.request_budget - self.requests_made - BUDGET_MARGIN
-        if self.crawler.stats.get_value("keitrucks/blocked"):
+        if self.stopped():
             spare = 0
-        waiting, self._awaiting_detail = self._awaiting_detail, []
+        waiting = self._awaiting_detail
         for n, listing in enumerate(waiting):
             if n < spare:
+                self._detail_requested.add(listing.listing_id)
                 yield self.detail_request(listing)
-            else:
+            elif self.release(listing):
                 yield self.restore(listing, self.known.get(listing.listing_id))
         if len(waiting) > max(spare, 0):
             self.count("detail_skipped_budget", len(waiting) - max(spare, 0))
@@ -231,6 +273,8 @@ class ExporterSpider(ListingSpider):
         )
 
     def parse_detail(self, response, listing: Listing) -> Iterator[Listing]:
+        if not self.release(listing):
+            return  # already yielded when the source stopped
         detail = self.parse_detail_page(response)
         stored = self.known.get(listing.listing_id)
         if detail is None or detail.listing_id != listing.listing_id:
@@ -248,4 +292,7 @@ class ExporterSpider(ListingSpider):
         self.count("detail_failed")
         self.logger.warning("Detail page failed: %s (%s)", failure.request.url, failure.value)
         listing = failure.request.cb_kwargs["listing"]
-        yield self.restore(listing, self.known.get(listing.listing_id))
+        if self.release(listing):
+            yield self.restore(listing, self.known.get(listing.listing_id))
+        if self.stopped():
+            yield from self.release_held()
