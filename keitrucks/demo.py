@@ -13,7 +13,7 @@ from keitrucks.night import NightResult, crawl_sources, finish_night
 from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES
 from keitrucks.sample.site import SAMPLE_DIR, SampleServer
-from pipelines.storage import open_db
+from pipelines.storage import count_summary
 
 logger = logging.getLogger(__name__)
 
@@ -54,26 +54,6 @@ def _remove_db(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def _totals(db: Path) -> dict[str, Any]:
-    conn = open_db(db)
-    try:
-        one = lambda sql: next(conn.query(sql))["n"]  # noqa: E731
-        return {
-            "listings": one("SELECT count(*) AS n FROM listings"),
-            "trucks": one("SELECT count(*) AS n FROM listings WHERE kind = 'kei_truck'"),
-            "active": one("SELECT count(*) AS n FROM listings WHERE status = 'active'"),
-            "sources": one("SELECT count(DISTINCT source) AS n FROM listings"),
-            "price_changes": one(
-                "SELECT count(*) AS n FROM price_history WHERE event = 'price_change'"
-            ),
-            "gone": one("SELECT count(*) AS n FROM price_history WHERE event = 'gone'"),
-            "relisted": one("SELECT count(*) AS n FROM price_history WHERE event = 'relisted'"),
-            "alerts": one("SELECT count(*) AS n FROM alerts"),
-        }
-    finally:
-        conn.close()
-
-
 def run_demo(
     db: Path,
     out: Path,
@@ -109,5 +89,5 @@ def run_demo(
             echo(f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, "
                  f"{raised} alert(s)")  # fmt: skip
             summary.nights.append(result)
-    summary.totals = _totals(db)
+    summary.totals = count_summary(db)
     return summary

@@ -33,7 +33,7 @@ from keitrucks.crawl import (
     stop_requested,
 )
 from keitrucks.dates import normalize_as_of, now_iso
-from pipelines.storage import last_run_id, open_db, read_runs_after
+from pipelines.storage import abandon_run, last_run_id, open_db, read_runs_after
 
 logger = logging.getLogger(__name__)
 
@@ -209,25 +209,14 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
 def close_dead_run(db: Path, run: dict[str, Any], crawl: CrawlResult) -> dict[str, Any]:
     """Record a run whose process is gone but which never finished as abandoned (failed).
 
-    Storage would only notice at the source's next run; the night's report, alerts and health
-    check need to see it now. Returns the run as now recorded.
+    Returns the run as now recorded.
     """
     if run.get("status") != "running":
         return run
     reason = f"killed: timed out after {crawl.timeout:g}s" if crawl.timed_out else (
         f"killed by signal {-crawl.returncode}" if crawl.returncode < 0
         else f"exited with code {crawl.returncode} without finishing")  # fmt: skip
-    conn = open_db(db)
-    try:
-        with conn.conn:
-            conn.execute(
-                "UPDATE runs SET status = 'abandoned', finish_reason = ?, finished_at = ?, "
-                "complete = 0, healthy = 0, health_reason = ? WHERE id = ? AND status = 'running'",
-                [reason, now_iso(), reason, run["id"]],
-            )
-        return next(conn.query("SELECT * FROM runs WHERE id = ?", [run["id"]]))
-    finally:
-        conn.close()
+    return abandon_run(db, run["id"], reason)
 
 
 def _outcome(db: Path, source: str, crawl: CrawlResult, before: int) -> SourceOutcome:

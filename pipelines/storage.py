@@ -207,6 +207,44 @@ def start_run(db: Database, source: str, *, search_key: str, as_of: str, started
     return cursor.lastrowid
 
 
+def abandon_run(db_path: str | os.PathLike, run_id: int, reason: str) -> dict[str, Any]:
+    """Record a run whose crawl died before it finished as abandoned; return the run row.
+
+    ``start_run`` does the same for a source's earlier runs, but only at its next run; the
+    night's report, alerts and health check need to see it now.
+    """
+    db = open_db(db_path)
+    try:
+        with db.conn:
+            db.execute(
+                "UPDATE runs SET status = 'abandoned', finish_reason = ?, finished_at = ?, "
+                "complete = 0, healthy = 0, health_reason = ? WHERE id = ? AND status = 'running'",
+                [reason, now_iso(), reason, run_id],
+            )
+        return next(db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+    finally:
+        db.close()
+
+
+def count_summary(db_path: str | os.PathLike) -> dict[str, int]:
+    """Headline counts of the database: listings, kei trucks, active, sources, history events."""
+    queries = {
+        "listings": "SELECT count(*) FROM listings",
+        "trucks": "SELECT count(*) FROM listings WHERE kind = 'kei_truck'",
+        "active": "SELECT count(*) FROM listings WHERE status = 'active'",
+        "sources": "SELECT count(DISTINCT source) FROM listings",
+        "price_changes": "SELECT count(*) FROM price_history WHERE event = 'price_change'",
+        "gone": "SELECT count(*) FROM price_history WHERE event = 'gone'",
+        "relisted": "SELECT count(*) FROM price_history WHERE event = 'relisted'",
+        "alerts": "SELECT count(*) FROM alerts",
+    }
+    db = open_db(db_path)
+    try:
+        return {name: db.execute(sql).fetchone()[0] for name, sql in queries.items()}
+    finally:
+        db.close()
+
+
 @dataclass(frozen=True)
 class RunVerdict:
     complete: bool

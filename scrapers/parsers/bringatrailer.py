@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from parsel import Selector
 
+from scrapers.blocking import looks_like_json
 from scrapers.items import Listing
 
 logger = logging.getLogger(__name__)
@@ -577,17 +578,12 @@ def parse_models_directory(response) -> list[str]:
     return urls
 
 
-def _is_json(response) -> bool:
-    """Does the answer hold JSON (an object or an array) rather than a page?"""
-    return response.text.lstrip()[:1] in ("{", "[")
-
-
 def parse_listings(response, scraped_at: str | None) -> list[Listing]:
     """Every listing on any BaT page kind (for ``keitrucks parse``): JSON, model or listing page.
 
     JSON that is not a ``listings-filter`` results object holds no listings.
     """
-    if _is_json(response):
+    if looks_like_json(response.body):
         page = parse_listings_filter(response, scraped_at)
         return page.listings if page else []
     if MODEL_PAGE_ANCHOR in response.text:
@@ -598,7 +594,7 @@ def parse_listings(response, scraped_at: str | None) -> list[Listing]:
 
 
 def _parse_search(response, scraped_at: str | None = None) -> list[Listing]:
-    if _is_json(response):
+    if looks_like_json(response.body):
         page = parse_listings_filter(response, scraped_at)
         return page.listings if page else []
     model = parse_model_page(response, scraped_at)
@@ -606,7 +602,7 @@ def _parse_search(response, scraped_at: str | None = None) -> list[Listing]:
 
 
 def _parse_detail(response, scraped_at: str | None = None) -> list[Listing]:
-    if _is_json(response):
+    if looks_like_json(response.body):
         return []  # listing pages are HTML; a JSON answer holds no listing page
     listing = parse_listing_page(response, scraped_at)
     return [listing] if listing else []

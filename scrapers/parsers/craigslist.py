@@ -22,6 +22,7 @@ from typing import Any
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
 
 SOURCE = "craigslist"
@@ -768,14 +769,9 @@ def merge_listings(search: Listing, posting: Listing) -> Listing:
     return replace(search, **updates)
 
 
-def _is_json(response: TextResponse) -> bool:
-    """Does the answer hold JSON (an object or an array) rather than a page?"""
-    return response.text.lstrip()[:1] in ("{", "[")
-
-
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved Craigslist answer -> its listings (for ``keitrucks parse`` and debugging)."""
-    if _is_json(response):
+    if looks_like_json(response.body):
         data = _json_payload(response)
         if "batch" in data:
             return parse_search_batch(response, scraped_at).listings
@@ -789,7 +785,7 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
 
 
 def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if _is_json(response):
+    if looks_like_json(response.body):
         if "batch" in _json_payload(response):
             return parse_search_batch(response, scraped_at).listings
         return parse_search_full(response, scraped_at).listings
@@ -797,7 +793,7 @@ def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list
 
 
 def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if _is_json(response):
+    if looks_like_json(response.body):
         return [parse_posting_api(response, scraped_at)]
     return [parse_posting(response, scraped_at)]
 

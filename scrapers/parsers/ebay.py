@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers.craigslist import scrub_contacts
 
@@ -743,14 +744,9 @@ def merge_detail(summary: Listing, detail: Listing) -> Listing:
     return replace(summary, **updates)
 
 
-def _is_json(response: TextResponse) -> bool:
-    """Does the answer hold JSON (an object or an array) rather than a page?"""
-    return response.text.lstrip()[:1] in ("{", "[")
-
-
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved eBay answer -> its listings (for ``keitrucks parse`` and debugging)."""
-    if _is_json(response):
+    if looks_like_json(response.body):
         data = _json(response)
         if isinstance(data, dict) and "access_token" in data:
             return []
@@ -763,13 +759,13 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
 
 
 def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if _is_json(response):
+    if looks_like_json(response.body):
         return parse_api_search(response, scraped_at).listings
     return parse_search_html(response, scraped_at).listings
 
 
 def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if _is_json(response):
+    if looks_like_json(response.body):
         return [parse_api_item(response, scraped_at)]
     return [parse_item_page(response, scraped_at)]
 
