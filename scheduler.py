@@ -40,7 +40,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from keitrucks.config import ConfigError, enabled_sources, load_config
+from keitrucks.core.config import ConfigError, enabled_sources, load_config
 from keitrucks.crawl import request_stop
 from keitrucks.health import HealthRules
 from keitrucks.night import (

@@ -19,7 +19,7 @@ def _config(ctx: click.Context) -> dict | None:
     """The configuration of the parent ``keitrucks`` group, when there is one."""
     obj = ctx.find_root().obj
     path = obj.get("config_path") if isinstance(obj, dict) else None
-    from keitrucks.config import ConfigError, load_config
+    from keitrucks.core.config import ConfigError, load_config
 
     try:
         return load_config(path)

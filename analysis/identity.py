@@ -3,7 +3,7 @@
 Kei trucks are sold under several badges on a few platforms (a Mazda Scrum is a Suzuki Carry,
 a Toyota Pixis is a Daihatsu Hijet ...). ``family_of`` maps a canonical model (as
 ``pipelines/normalize.py`` writes it) to its platform with the normalizer's reference tables
-(``pipelines.tables.platform_for``); the small tables here only fill what those leave open.
+(``keitrucks.core.tables.platform_for``); the small tables here only fill what those leave open.
 
 ``assign_truck_ids`` recognises the same truck listed on several sites, or reposted under a new
 id without a ``repost_of`` link: by frame number where a listing shows one ("DD51T-123456"),
@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from pipelines.tables import platform_for
+from keitrucks.core.tables import platform_for
 
 #: Fallback when the reference tables give no platform: canonical model -> platform family.
 FAMILY_BY_MODEL = {

@@ -123,7 +123,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
 
 
 def _default_config() -> dict:
-    from keitrucks.config import DEFAULT_CONFIG
+    from keitrucks.core.config import DEFAULT_CONFIG
 
     return copy.deepcopy(DEFAULT_CONFIG)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from keitrucks.config import ConfigError, enabled_sources, known_sources, load_config
+from keitrucks.core.config import ConfigError, enabled_sources, known_sources, load_config
 
 DEFAULT_DB = "data/keitrucks.db"
 DEFAULT_REPORTS = "data/reports"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keitrucks.dates import normalize_as_of
+from keitrucks.core.dates import normalize_as_of
 from keitrucks.night import NightResult, crawl_sources, finish_night
 from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES

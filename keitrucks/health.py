@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from keitrucks.config import ConfigError
+from keitrucks.core.config import ConfigError
 from pipelines.storage import RunVerdict
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from keitrucks.config import ConfigError, enabled_sources, load_config
+from keitrucks.core.config import ConfigError, enabled_sources, load_config
 
 #: One letter per run in the "recent" column, oldest first.
 STATUS_MARKS = {"ok": ".", "unhealthy": "U", "failed": "F", "blocked": "B"}
@@ -69,7 +69,7 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
     The "recent" column shows the last runs, oldest first: . ok, U unhealthy, F failed,
     B blocked.
     """
-    from keitrucks.dates import now_iso
+    from keitrucks.core.dates import now_iso
     from keitrucks.health import HealthRules, check_health
 
     config = _config(ctx)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keitrucks.core.dates import normalize_as_of, now_iso
 from keitrucks.crawl import (
     DEFAULT_KILL_GRACE,
     DEFAULT_TIMEOUT,
@@ -32,7 +33,6 @@ from keitrucks.crawl import (
     run_crawl,
     stop_requested,
 )
-from keitrucks.dates import normalize_as_of, now_iso
 from pipelines.storage import abandon_run, last_run_id, open_db, read_runs_after
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Landed cost: a Japanese exporter's price put on the US axis, as an estimate in whole US dollars.
 
 ``landed_cost`` is a pure function of the price, its currency and basis (FOB, C&F or CIF), the
-observation date and the destination port: FX on that date (``pipelines/data/fx_rates.csv``, then
+observation date and the destination port: FX on that date (``keitrucks/core/data/fx_rates.csv``, then
 config ``[fx]``), ocean freight (FOB only; C&F and CIF include it), marine insurance (FOB and
 C&F; CIF includes it), 25 % duty on the dutiable value (HTSUS 8704.31), the Section 232 tariff on
 trucks under 25 calendar years old, customs/broker and port fees, and inland transport. Every
@@ -21,7 +21,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from pipelines import tables
+from keitrucks.core import tables
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ class LandedCostPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from keitrucks.config import load_config
+        from keitrucks.core.config import load_config
 
         return cls(crawler, load_config(crawler.settings.get("KEITRUCKS_CONFIG")))
 

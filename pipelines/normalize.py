@@ -2,8 +2,8 @@
 transmission, engine size, body, what the listing is, mileage in miles, price in USD, price band,
 US 25-year eligibility and status.
 
-Pure ``normalize_*`` functions sit at the top, fed by the tables in ``pipelines/data`` (see
-``pipelines.tables``); ``normalize_listing`` combines them for one listing; a thin
+Pure ``normalize_*`` functions sit at the top, fed by the tables in ``keitrucks/core/data`` (see
+``keitrucks.core.tables``); ``normalize_listing`` combines them for one listing; a thin
 ``NormalizePipeline`` at the bottom runs it inside Scrapy. Nothing here reads the clock: the
 as-of date is the listing's ``scraped_at``. Unknown is ``None``, never a guess: a field is only
 filled from words or codes that settle it, and conflicting evidence leaves it ``None`` with a note.
@@ -36,11 +36,11 @@ from typing import Any, NamedTuple
 
 from price_parser import Price
 
-from pipelines import tables
+from keitrucks.core import tables
 
 logger = logging.getLogger(__name__)
 
-#: The chassis-code and model tables (read once per process, see ``pipelines.tables``).
+#: The chassis-code and model tables (read once per process, see ``keitrucks.core.tables``).
 _MODEL_CODES = tables.model_codes()
 _MODEL_INFO = tables.model_info()
 
@@ -92,7 +92,7 @@ NORMALIZE_DEFAULTS = {
     "price_min_usd": 100,
     #: above this (USD equivalent) a price is implausible for a kei truck listing.
     "price_max_usd": 100_000,
-    #: optional path of a user FX table (date, currency, usd_per_unit); None = pipelines/data.
+    #: optional path of a user FX table (date, currency, usd_per_unit); None = keitrucks/core/data.
     "fx_table": None,
 }
 DEFAULT_BAND = {"low": 5000, "high": 12000}
@@ -2062,7 +2062,7 @@ class NormalizePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from keitrucks.config import load_config
+        from keitrucks.core.config import load_config
 
         return cls(crawler, load_config(crawler.settings.get("KEITRUCKS_CONFIG")))
 

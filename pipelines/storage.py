@@ -28,7 +28,7 @@ from typing import Any
 from scrapy import signals
 from sqlite_utils import Database
 
-from keitrucks.dates import now_iso
+from keitrucks.core.dates import now_iso
 from scrapers.items import RAW_FIELDS, Listing
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from analysis.alerts import run_alerts
 from analysis.alerts_cli import alerts as alerts_command
-from keitrucks.config import load_config
+from keitrucks.core.config import load_config
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
 from pipelines import alert_store
 from pipelines.landed import LandedCostPipeline

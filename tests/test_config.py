@@ -2,7 +2,7 @@
 
 import pytest
 
-from keitrucks.config import DEFAULT_CONFIG, ConfigError, enabled_sources, load_config
+from keitrucks.core.config import DEFAULT_CONFIG, ConfigError, enabled_sources, load_config
 
 
 def write(tmp_path, text):

@@ -10,7 +10,7 @@ nights, then ``analysis.alerts.run_alerts`` as ``keitrucks nightly`` runs it.
 from __future__ import annotations
 
 from analysis.alerts import run_alerts
-from keitrucks.config import load_config
+from keitrucks.core.config import load_config
 from keitrucks.sample.catalog import NIGHTS
 from scrapers.items import Listing
 from tests.conftest import rows

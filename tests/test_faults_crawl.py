@@ -26,7 +26,7 @@ import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
 from analysis.alerts import run_alerts
-from keitrucks.config import load_config
+from keitrucks.core.config import load_config
 from keitrucks.crawl import LOCAL_SETTINGS, run_crawl
 from keitrucks.night import describe
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on

@@ -17,7 +17,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from keitrucks.config import DEFAULT_CONFIG
+from keitrucks.core.config import DEFAULT_CONFIG
 from scrapers.items import Listing
 from scrapers.spiders.beforward import BeforwardSpider, stocklist_path
 from scrapers.spiders.craigslist import CraigslistSpider, Search

@@ -25,7 +25,7 @@ from scrapy.utils.test import get_crawler
 
 from analysis.alerts import run_alerts
 from analysis.report import write_report
-from keitrucks.config import load_config
+from keitrucks.core.config import load_config
 from keitrucks.sample.catalog import build_catalog
 from keitrucks.sample.render_craigslist import posting_page
 from scrapers.items import Listing

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from keitrucks.config import ConfigError
+from keitrucks.core.config import ConfigError
 from keitrucks.health import (
     BLOCKED,
     FAILED,

@@ -14,8 +14,8 @@ import datetime as dt
 import pytest
 from scrapy.utils.test import get_crawler
 
-from keitrucks.config import DEFAULT_CONFIG
-from pipelines import tables
+from keitrucks.core import tables
+from keitrucks.core.config import DEFAULT_CONFIG
 from pipelines.landed import (
     LANDED_DEFAULTS,
     LandedCostError,

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import scheduler
 from keitrucks import night as night_module
 from keitrucks.cli import cli
-from keitrucks.config import enabled_sources, load_config
+from keitrucks.core.config import enabled_sources, load_config
 from keitrucks.crawl import PROJECT_ROOT, CrawlResult
 from keitrucks.health import HealthRules, check_health
 from keitrucks.night import (

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy.utils.test import get_crawler
 
+from keitrucks.core import tables
 from pipelines import normalize as n
-from pipelines import tables
 from pipelines.normalize import NORMALIZED_FIELDS, NormalizePipeline, normalize_listing
 from scrapers.items import Listing
 from tests.conftest import shared_path

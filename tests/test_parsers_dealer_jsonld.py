@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 import pytest
 
-from pipelines import tables
+from keitrucks.core import tables
 from scrapers.items import Listing
 from scrapers.parsers import dealer_jsonld as dj
 from tests.conftest import FIXTURES, check_golden, response_for, shared_path
@@ -369,7 +369,7 @@ def test_link_may_be_kei(url, text, follow):
 
 
 def test_the_kei_lexicon_comes_from_the_project_tables():
-    """Every kei alias and free-text chassis code of pipelines/data is recognised."""
+    """Every kei alias and free-text chassis code of keitrucks/core/data is recognised."""
     aliases = tables.aliases()
     for alias in aliases:
         if alias.category in dj.KEI_ALIAS_CATEGORIES:

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 import scheduler
 from keitrucks.cli import cli
-from keitrucks.config import ConfigError, load_config
+from keitrucks.core.config import ConfigError, load_config
 from keitrucks.crawl import PROJECT_ROOT
 from keitrucks.night import lock_path, night_lock
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from keitrucks.config import load_config
+from keitrucks.core.config import load_config
 from keitrucks.crawl import LOCAL_SETTINGS
 from keitrucks.night import run_night
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
@@ -41,7 +41,7 @@ def test_the_egg_carries_the_packages_their_data_and_the_settings_entry_point():
     )
     assert "Version: 123" in egg.read("EGG-INFO/PKG-INFO").decode()
     for needed in ("scrapers/settings.py", "scrapers/spiders/beforward.py", "pipelines/storage.py",
-                   "keitrucks/config.py", "pipelines/data/models.csv"):  # fmt: skip
+                   "keitrucks/core/config.py", "keitrucks/core/data/models.csv"):  # fmt: skip
         assert needed in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("tests/", "data/", ".venv/"))]

@@ -15,7 +15,7 @@ import pytest
 import scrapy
 from scrapy.utils.test import get_crawler
 
-from keitrucks.config import DEFAULT_CONFIG
+from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample import render_beforward
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
 from keitrucks.sample.site import SampleServer, write_night

@@ -19,7 +19,7 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from keitrucks.config import DEFAULT_CONFIG
+from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.crawl import run_crawl
 from keitrucks.sample import render_craigslist as render_cl
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on

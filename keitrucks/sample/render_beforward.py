@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from html import escape
 
-from keitrucks.config import DEFAULT_CONFIG
+from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 from scrapers.spiders.beforward import stocklist_path

@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime
 from html import escape
 
-from keitrucks.config import DEFAULT_CONFIG
+from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 from urllib.parse import quote, urlencode
 
-from keitrucks.config import DEFAULT_CONFIG
+from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on
 from keitrucks.sample.site import Route
 

@@ -17,7 +17,7 @@ fees, dealr.cloud's missing VIN. ``listing_id`` is the VIN (often a Japanese fra
 
 Inventory pages also yield the links to follow (a dealer's CSS selector and JSON-LD ``ItemList``
 entries) and the next page. ``is_kei_listing``/``link_may_be_kei`` decide from the project's own
-alias and chassis-code tables (``pipelines.tables``) whether a vehicle or link is a kei truck, so
+alias and chassis-code tables (``keitrucks.core.tables``) whether a vehicle or link is a kei truck, so
 the spider can skip a lot's other inventory early. The parsers are pure: no clock, no network.
 """
 
@@ -37,7 +37,7 @@ import extruct
 from scrapy.http import TextResponse
 from w3lib.html import get_base_url
 
-from pipelines import tables
+from keitrucks.core import tables
 from scrapers.items import Listing
 
 logger = logging.getLogger(__name__)
@@ -907,7 +907,7 @@ def parse_inventory(
 
 # -- kei filter ---------------------------------------------------------------------------------
 
-#: Alias categories that name a kei truck or van (pipelines/data/aliases.csv).
+#: Alias categories that name a kei truck or van (keitrucks/core/data/aliases.csv).
 KEI_ALIAS_CATEGORIES = frozenset({"model", "model_typo", "nickname", "van_model", "badge"})
 _GENERIC_KEI = re.compile(
     r"(?<![a-z0-9])(?:kei|mini[\s-]?trucks?|minitrucks?|japanese mini)(?![a-z0-9])", re.I

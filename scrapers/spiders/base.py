@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import scrapy
 
-from keitrucks.config import load_config
-from keitrucks.dates import normalize_as_of, now_iso
+from keitrucks.core.config import load_config
+from keitrucks.core.dates import normalize_as_of, now_iso
 
 
 class ListingSpider(scrapy.Spider):

@@ -1,4 +1,4 @@
-"""Loaders for the normalizer's own reference tables in ``pipelines/data/``.
+"""Loaders for the normalizer's own reference tables in ``keitrucks/core/data/``.
 
 The tables are derived by hand from the team's reference facts (kei model generations, chassis
 codes, aliases, Japanese eras) and keep their sources in a ``sources`` column; ``SOURCES.md`` in
@@ -20,7 +20,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
 #: The same folder as a package resource: readable also from a zipped egg (Scrapyd).
-DATA = files("pipelines") / "data"
+DATA = files("keitrucks.core") / "data"
 
 #: Confidence levels whose dates and drive facts the normalizer may act on.
 TRUSTED_CONFIDENCE = frozenset({"high", "medium"})
@@ -126,7 +126,7 @@ class FxRate:
 
 
 def read_rows(name: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows of a CSV in ``pipelines/data`` (or at a path), skipping ``#`` comment lines."""
+    """Rows of a CSV in ``keitrucks/core/data`` (or at a path), skipping ``#`` comment lines."""
     path = Path(name) if Path(name).is_absolute() else DATA / str(name)
     with path.open(encoding="utf-8", newline="") as handle:
         lines = [line for line in handle if not line.lstrip().startswith("#")]
