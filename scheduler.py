@@ -73,7 +73,9 @@ def schedule_settings(config: dict[str, Any]) -> dict[str, Any]:
     try:
         settings["tz"] = ZoneInfo(settings["timezone"]) if settings["timezone"] else None
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"[schedule] timezone {settings['timezone']!r} is not an IANA time zone") from None  # fmt: skip
+        raise ConfigError(
+            f"[schedule] timezone {settings['timezone']!r} is not an IANA time zone"
+        ) from None
     for key in ("jitter_seconds", "misfire_grace_hours", "crawl_timeout_minutes"):
         value = settings[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -102,9 +104,15 @@ def default_jobstore(db: Path) -> str:
 
 
 def run_locked_night(
-    db: Path, out: Path, config: dict[str, Any], config_path: str | None, *,
-    base_url: str | None = None, as_of: str | None = None, holder: str = "scheduled night",
-) -> bool:  # fmt: skip
+    db: Path,
+    out: Path,
+    config: dict[str, Any],
+    config_path: str | None,
+    *,
+    base_url: str | None = None,
+    as_of: str | None = None,
+    holder: str = "scheduled night",
+) -> bool:
     """One night under the night lock; True when every source and step succeeded.
 
     Raises NightAlreadyRunningError when another night holds the lock.
@@ -115,14 +123,23 @@ def run_locked_night(
     with night_lock(lock_path(db), holder=holder):
         logger.info("night starts: database %s, reports %s", db, out)
         result = run_night(
-            Path(db), Path(out), config=config, config_path=config_path,
-            sources=enabled_sources(config), base_url=base_url, as_of=as_of,
+            Path(db),
+            Path(out),
+            config=config,
+            config_path=config_path,
+            sources=enabled_sources(config),
+            base_url=base_url,
+            as_of=as_of,
             progress=lambda s, o: logger.info("crawl %s: %s", s, o.line),
             echo=lambda line: logger.info("%s", line),
-        )  # fmt: skip
+        )
     failed = [o.source for o in result.outcomes if not o.ok] + list(result.errors)
-    logger.log(logging.WARNING if failed else logging.INFO, "night %s ends: %s", result.as_of,
-               f"failed: {', '.join(failed)}" if failed else "all sources ok")  # fmt: skip
+    logger.log(
+        logging.WARNING if failed else logging.INFO,
+        "night %s ends: %s",
+        result.as_of,
+        f"failed: {', '.join(failed)}" if failed else "all sources ok",
+    )
     return result.ok
 
 
@@ -196,9 +213,14 @@ def build_scheduler(
             keep["next_run_time"] = stored.next_run_time
         scheduler.add_jobstore(store, "default")
     scheduler.add_job(
-        NIGHT_FUNC, trigger, args=[str(db), str(out), config_path], id=JOB_ID,
-        name="nightly crawl, report, alerts, health", replace_existing=True, **keep,
-    )  # fmt: skip
+        NIGHT_FUNC,
+        trigger,
+        args=[str(db), str(out), config_path],
+        id=JOB_ID,
+        name="nightly crawl, report, alerts, health",
+        replace_existing=True,
+        **keep,
+    )
     return scheduler
 
 
@@ -255,8 +277,11 @@ def logging_to(log_file: Path | None, level: int = logging.INFO) -> Iterator[Non
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"))  # fmt: skip
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+            )
+        )
     old_level = root.level
     root.setLevel(level)
     for handler in handlers:
@@ -279,10 +304,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", default="data/keitrucks.db", help="SQLite database")
     parser.add_argument("--out", default="data/reports", help="report folder")
-    parser.add_argument("--jobstore", help="SQLAlchemy URL of the job store "
-                        "(default: sqlite:///<database folder>/scheduler.sqlite)")  # fmt: skip
-    parser.add_argument("--log-file", help="rotating log file (default: <database folder>/logs/"
-                        "scheduler.log); 'none' logs to the console only")  # fmt: skip
+    parser.add_argument(
+        "--jobstore",
+        help="SQLAlchemy URL of the job store "
+        "(default: sqlite:///<database folder>/scheduler.sqlite)",
+    )
+    parser.add_argument(
+        "--log-file",
+        help="rotating log file (default: <database folder>/logs/"
+        "scheduler.log); 'none' logs to the console only",
+    )
     parser.add_argument("--once", action="store_true", help="run one night now, then exit")
     parser.add_argument("--print-jobs", action="store_true", help="print the next run times")
     parser.add_argument("--base-url", help="with --once: crawl a local copy (the sample server)")
@@ -293,19 +324,34 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     db, out = Path(args.db), Path(args.out)
-    log_file = None if args.log_file == "none" else Path(
-        args.log_file or db.resolve().parent / "logs" / "scheduler.log")  # fmt: skip
+    log_file = (
+        None
+        if args.log_file == "none"
+        else Path(args.log_file or db.resolve().parent / "logs" / "scheduler.log")
+    )
     with logging_to(log_file):
         try:
             config = load_config(args.config)
             HealthRules.from_config(config)  # a bad [health] fails now, not at 02:30
             if args.once:
                 with sigterm_stops_the_night():
-                    ok = run_locked_night(db, out, config, args.config, base_url=args.base_url,
-                                          as_of=args.as_of, holder="scheduler.py --once")  # fmt: skip
+                    ok = run_locked_night(
+                        db,
+                        out,
+                        config,
+                        args.config,
+                        base_url=args.base_url,
+                        as_of=args.as_of,
+                        holder="scheduler.py --once",
+                    )
                 return EXIT_OK if ok else EXIT_NIGHT_FAILED
-            scheduler = build_scheduler(config, db=db, out=out, config_path=args.config,
-                                        jobstore=args.jobstore or default_jobstore(db))  # fmt: skip
+            scheduler = build_scheduler(
+                config,
+                db=db,
+                out=out,
+                config_path=args.config,
+                jobstore=args.jobstore or default_jobstore(db),
+            )
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)  # noqa: T201
             return EXIT_CONFIG
@@ -330,8 +376,9 @@ def _serve(scheduler: BaseScheduler, db: Path) -> int:
             if missed:
                 logger.info("a night due at %s was missed; it runs once now", missed.isoformat())
             for job_id, when in upcoming(scheduler):
-                logger.info("scheduler started; %s next at %s; Ctrl-C to stop", job_id,
-                            when.isoformat())  # fmt: skip
+                logger.info(
+                    "scheduler started; %s next at %s; Ctrl-C to stop", job_id, when.isoformat()
+                )
             with sigterm_stops_the_night(), suppress(KeyboardInterrupt, SystemExit):
                 scheduler.start()
             logger.info("scheduler stopping; a running night winds down first")

@@ -77,9 +77,22 @@ CAPPED_KINDS = tuple(k for k in KINDS if k != "source_unhealthy")
 SEARCH_RULES = ("price_drop", "new_match", "newly_eligible")
 
 ALERT_COLUMNS = (
-    "kind", "identity", "source", "listing_id", "price_usd", "reason", "rank", "title", "year",
-    "model", "model_code", "is_4wd", "mileage_mi", "location", "url",
-)  # fmt: skip
+    "kind",
+    "identity",
+    "source",
+    "listing_id",
+    "price_usd",
+    "reason",
+    "rank",
+    "title",
+    "year",
+    "model",
+    "model_code",
+    "is_4wd",
+    "mileage_mi",
+    "location",
+    "url",
+)
 
 ALERT_DEFAULTS: dict[str, Any] = {
     "underpriced_pct": 15,
@@ -102,10 +115,25 @@ NOTIFY_ENV = "KEITRUCKS_NOTIFY_URLS"
 #: The channel name of alerts delivered only to stdout and the digest file.
 LOCAL_CHANNEL = "local"
 SEARCH_KEYS = {
-    "name", "model", "model_code", "is_4wd", "min_year", "max_year", "max_price", "max_miles",
-    "states", "areas", "sources", "postal_code", "near", "max_distance_mi", "drop_pct",
-    "drop_usd", "since", "rules",
-}  # fmt: skip
+    "name",
+    "model",
+    "model_code",
+    "is_4wd",
+    "min_year",
+    "max_year",
+    "max_price",
+    "max_miles",
+    "states",
+    "areas",
+    "sources",
+    "postal_code",
+    "near",
+    "max_distance_mi",
+    "drop_pct",
+    "drop_usd",
+    "since",
+    "rules",
+}
 
 
 class AlertsConfigError(ValueError):
@@ -132,8 +160,15 @@ def alert_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """``ALERT_DEFAULTS`` overridden by ``config["alerts"]``, checked; searches normalized."""
     given = dict(config.get("alerts") or {})
     settings = {**ALERT_DEFAULTS, **given}
-    for key in ("underpriced_pct", "min_comparables", "refire_drop_usd", "daily_cap",
-                "drop_pct", "drop_usd", "coverage_drop"):  # fmt: skip
+    for key in (
+        "underpriced_pct",
+        "min_comparables",
+        "refire_drop_usd",
+        "daily_cap",
+        "drop_pct",
+        "drop_usd",
+        "coverage_drop",
+    ):
         value = settings[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise AlertsConfigError(f"[alerts] {key} must be a number >= 0, not {value!r}")
@@ -205,8 +240,11 @@ def _search(raw: Any, index: int, settings: Mapping[str, Any]) -> dict[str, Any]
 def _center(raw: Mapping[str, Any], where: str) -> tuple[float, float] | None:
     near = raw.get("near")
     if near is not None:
-        if not (isinstance(near, list | tuple) and len(near) == 2
-                and all(isinstance(v, int | float) for v in near)):  # fmt: skip
+        if not (
+            isinstance(near, list | tuple)
+            and len(near) == 2
+            and all(isinstance(v, int | float) for v in near)
+        ):
             raise AlertsConfigError(f"{where}: near must be [latitude, longitude]")
         return float(near[0]), float(near[1])
     code = raw.get("postal_code")
@@ -289,11 +327,15 @@ def _candidates(rows: pd.DataFrame, kind: str, reasons: Sequence[str], ranks) ->
         index=rows.index,
     )
     return (
-        out.sort_values(["rank", "price_usd", "identity"], ascending=[False, True, True],
-                        na_position="last", kind="stable")
+        out.sort_values(
+            ["rank", "price_usd", "identity"],
+            ascending=[False, True, True],
+            na_position="last",
+            kind="stable",
+        )
         .drop_duplicates(["kind", "identity"], keep="first")
         .reset_index(drop=True)
-    )  # fmt: skip
+    )
 
 
 def _for_sale(state: pd.DataFrame) -> pd.Series:
@@ -304,9 +346,12 @@ def _for_sale(state: pd.DataFrame) -> pd.Series:
 
 
 def underpriced_4wd(
-    state: pd.DataFrame, scores: pd.DataFrame | None, *, settings: Mapping[str, Any],
+    state: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    *,
+    settings: Mapping[str, Any],
     band_low: float,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Active 4WD kei trucks priced ``underpriced_pct`` under their fair price (rated, with at
     least ``min_comparables`` comparables), or, unrated, under the band floor ``band_low``.
 
@@ -330,15 +375,18 @@ def underpriced_4wd(
     score_cols = ["fair_price_usd", "discount_pct", "n_comparables", "rated"]
     if scores is not None and not scores.empty:
         extra = [
-            c for c in ("comparables_median_usd", "family", "value_usd", "basis")
+            c
+            for c in ("comparables_median_usd", "family", "value_usd", "basis")
             if c in scores.columns
-        ]  # fmt: skip
+        ]
         rows = rows.merge(
             scores[["source", "listing_id", *score_cols, *extra]].drop_duplicates(
                 ["source", "listing_id"]
             ),
-            on=["source", "listing_id"], how="left", suffixes=("", "_deal"),
-        )  # fmt: skip
+            on=["source", "listing_id"],
+            how="left",
+            suffixes=("", "_deal"),
+        )
     else:
         rows = rows.assign(fair_price_usd=pd.NA, discount_pct=pd.NA, n_comparables=0, rated=False)
     n = _num(rows["n_comparables"]).fillna(0)
@@ -371,8 +419,9 @@ def _underpriced_reason(row: Mapping[str, Any]) -> str:
     Daihatsu Hijet trucks asking in the US, fair price $8,200".
 
     Comparables share the platform family, not the chassis code, so the family is named."""
-    what = next((row[k] for k in ("family", "model")
-                 if isinstance(row.get(k), str) and row[k]), None)  # fmt: skip
+    what = next(
+        (row[k] for k in ("family", "model") if isinstance(row.get(k), str) and row[k]), None
+    )
     landed = isinstance(row.get("basis"), str) and row["basis"] == LANDED
     landed = landed and _present(row.get("value_usd"))
     text = (
@@ -418,11 +467,17 @@ def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
         model = _col(state, "model").astype("object").fillna("").astype(str).str.lower()
         keep &= model.apply(lambda m: any(term in m for term in search["model"]))
     if search["model_code"]:
-        keep &= _flag(_col(state, "model_code").astype("object").str.upper().isin(search["model_code"]))  # fmt: skip
+        keep &= _flag(
+            _col(state, "model_code").astype("object").str.upper().isin(search["model_code"])
+        )
     if search["is_4wd"] is not None:
         keep &= _flag(_col(state, "is_4wd").eq(search["is_4wd"]))
-    bounds = (("min_year", "year", "ge"), ("max_year", "year", "le"),
-              ("max_price", "price_usd", "le"), ("max_miles", "mileage_mi", "le"))  # fmt: skip
+    bounds = (
+        ("min_year", "year", "ge"),
+        ("max_year", "year", "le"),
+        ("max_price", "price_usd", "le"),
+        ("max_miles", "mileage_mi", "le"),
+    )
     for key, column, op in bounds:
         if search[key] is not None:
             keep &= _flag(getattr(_num(_col(state, column)), op)(search[key]))
@@ -431,8 +486,11 @@ def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
     if search["states"]:
         keep &= _col(state, "location_raw").map(_state_code).isin(search["states"])
     if search["areas"]:
-        text = (_col(state, "url").astype("object").fillna("").astype(str) + " "
-                + _col(state, "location_raw").astype("object").fillna("").astype(str)).str.lower()  # fmt: skip
+        text = (
+            _col(state, "url").astype("object").fillna("").astype(str)
+            + " "
+            + _col(state, "location_raw").astype("object").fillna("").astype(str)
+        ).str.lower()
         keep &= text.apply(lambda t: any(area in t for area in search["areas"]))
     if search["max_distance_mi"] is not None:
         miles = distance_mi(
@@ -440,7 +498,9 @@ def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
             _num(_col(state, "longitude")).to_numpy(dtype="float64", na_value=np.nan),
             search["center"],
         )
-        keep &= pd.Series(np.nan_to_num(miles, nan=np.inf) <= search["max_distance_mi"], index=state.index)  # fmt: skip
+        keep &= pd.Series(
+            np.nan_to_num(miles, nan=np.inf) <= search["max_distance_mi"], index=state.index
+        )
     if search["since"] is not None:
         first = pd.to_datetime(_col(state, "first_seen_at"), utc=True)
         keep &= _flag(first >= pd.Timestamp(search["since"], tz="UTC"))
@@ -459,14 +519,22 @@ def _merge_search_names(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return _empty_alerts()
     alerts = pd.concat(frames, ignore_index=True)
     names = alerts.groupby(["kind", "identity"])["_search"].agg(lambda s: list(dict.fromkeys(s)))
-    alerts = alerts.sort_values(["rank", "price_usd", "identity"], ascending=[False, True, True],
-                                na_position="last", kind="stable")  # fmt: skip
+    alerts = alerts.sort_values(
+        ["rank", "price_usd", "identity"],
+        ascending=[False, True, True],
+        na_position="last",
+        kind="stable",
+    )
     alerts = alerts.drop_duplicates(["kind", "identity"], keep="first")
     reasons = []
-    for kind, identity, reason in zip(alerts["kind"], alerts["identity"], alerts["reason"], strict=True):  # fmt: skip
+    for kind, identity, reason in zip(
+        alerts["kind"], alerts["identity"], alerts["reason"], strict=True
+    ):
         found = names[(kind, identity)]
         quoted = ", ".join(f"'{n}'" for n in found)
-        reasons.append(reason.replace("{searches}", ("searches " if len(found) > 1 else "search ") + quoted))  # fmt: skip
+        reasons.append(
+            reason.replace("{searches}", ("searches " if len(found) > 1 else "search ") + quoted)
+        )
     return alerts.assign(reason=reasons).drop(columns="_search").reset_index(drop=True)
 
 
@@ -475,7 +543,9 @@ def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataF
     frames = []
     for search in _searches_for(settings, "new_match"):
         rows = state.loc[match_search(state, search)]
-        found = _candidates(rows, "new_match", ["matches your {searches}"] * len(rows), [0] * len(rows))  # fmt: skip
+        found = _candidates(
+            rows, "new_match", ["matches your {searches}"] * len(rows), [0] * len(rows)
+        )
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
 
@@ -488,19 +558,24 @@ def price_drops(
     searches = _searches_for(settings, "price_drop")
     if not searches or history.empty:
         return _empty_alerts()
-    identity = pd.DataFrame({
-        "source": state["source"].astype(str), "listing_id": state["listing_id"].astype(str),
-        "identity": _identity(state),
-    })  # fmt: skip
+    identity = pd.DataFrame(
+        {
+            "source": state["source"].astype(str),
+            "listing_id": state["listing_id"].astype(str),
+            "identity": _identity(state),
+        }
+    )
     past = history.assign(
         source=history["source"].astype(str), listing_id=history["listing_id"].astype(str)
     ).merge(identity, on=["source", "listing_id"], how="inner")
     past = past.loc[_flag(past["status"].eq("active")) & _num(past["price_usd"]).notna()]
     peaks = (
         past.assign(price_usd=_num(past["price_usd"]))
-        .groupby(["identity", "price_basis"], dropna=False)["price_usd"].max()
-        .rename("peak_usd").reset_index()
-    )  # fmt: skip
+        .groupby(["identity", "price_basis"], dropna=False)["price_usd"]
+        .max()
+        .rename("peak_usd")
+        .reset_index()
+    )
     frames = []
     for search in searches:
         rows = state.loc[match_search(state, search) & _num(_col(state, "price_usd")).notna()]
@@ -532,10 +607,9 @@ def newly_eligible(
     previous = f"{(as_of.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
     eligible_from = _col(state, "eligible_from").astype("object")
     first_month = pd.to_datetime(_col(state, "first_seen_at"), utc=True).dt.strftime("%Y-%m")
-    crossed = (
-        eligible_from.isin([month, previous])
-        & _flag(eligible_from.astype("object").fillna("") > first_month.astype("object").fillna("9"))
-    )  # fmt: skip
+    crossed = eligible_from.isin([month, previous]) & _flag(
+        eligible_from.astype("object").fillna("") > first_month.astype("object").fillna("9")
+    )
     frames = []
     for search in _searches_for(settings, "newly_eligible"):
         rows = state.loc[match_search(state, search) & _flag(crossed)]
@@ -563,7 +637,11 @@ def _coverage(value: Any) -> dict[str, float]:
         data = json.loads(value)
     except ValueError:
         return {}
-    return {k: float(v) for k, v in data.items() if isinstance(v, int | float)} if isinstance(data, dict) else {}  # fmt: skip
+    return (
+        {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
+        if isinstance(data, dict)
+        else {}
+    )
 
 
 def _run_day(runs: pd.DataFrame) -> pd.Series:
@@ -581,20 +659,31 @@ def unhealthy_sources(
     if runs.empty:
         return _empty_alerts()
     runs = runs.assign(_day=_run_day(runs))
-    runs = runs.loc[(runs["_day"] <= as_of) & (runs["_day"] >= as_of - dt.timedelta(days=1))
-                    & ~_flag(_col(runs, "status").eq("running"))]  # fmt: skip
+    runs = runs.loc[
+        (runs["_day"] <= as_of)
+        & (runs["_day"] >= as_of - dt.timedelta(days=1))
+        & ~_flag(_col(runs, "status").eq("running"))
+    ]
     records = []
     for source, group in runs.groupby("source", sort=True):
         run = group.sort_values("id").iloc[-1].to_dict()
         reason = _run_problem(run)
         if reason is None:
-            reason = _coverage_problem(run, runs_before=_healthy_before(runs, run), settings=settings)  # fmt: skip
+            reason = _coverage_problem(
+                run, runs_before=_healthy_before(runs, run), settings=settings
+            )
         if reason is not None:
-            records.append({
-                "kind": "source_unhealthy", "identity": f"{source}/run/{int(run['id'])}",
-                "source": source, "listing_id": None, "price_usd": pd.NA,
-                "reason": f"{source}: {reason}", "rank": 0.0,
-            })  # fmt: skip
+            records.append(
+                {
+                    "kind": "source_unhealthy",
+                    "identity": f"{source}/run/{int(run['id'])}",
+                    "source": source,
+                    "listing_id": None,
+                    "price_usd": pd.NA,
+                    "reason": f"{source}: {reason}",
+                    "rank": 0.0,
+                }
+            )
     if not records:
         return _empty_alerts()
     out = pd.DataFrame(records)
@@ -605,21 +694,31 @@ def unhealthy_sources(
 
 
 def _healthy_before(runs: pd.DataFrame, run: dict[str, Any]) -> pd.DataFrame:
-    same = runs.loc[(runs["source"] == run["source"]) & (runs["id"] < run["id"])
-                    & _flag(_num(_col(runs, "healthy")).eq(1))]  # fmt: skip
+    same = runs.loc[
+        (runs["source"] == run["source"])
+        & (runs["id"] < run["id"])
+        & _flag(_num(_col(runs, "healthy")).eq(1))
+    ]
     return same.sort_values("id").tail(7)
 
 
 def _run_problem(run: Mapping[str, Any]) -> str | None:
     status = run.get("status")
-    detail = next((str(run[k]) for k in ("blocked_reason", "health_reason", "finish_reason")
-                   if isinstance(run.get(k), str) and run[k]), None)  # fmt: skip
+    detail = next(
+        (
+            str(run[k])
+            for k in ("blocked_reason", "health_reason", "finish_reason")
+            if isinstance(run.get(k), str) and run[k]
+        ),
+        None,
+    )
     if status == "blocked":
         return f"blocked ({detail or 'block page'}); nothing marked gone"
     if status in ("failed", "abandoned"):
         return f"run {status} ({detail or 'no reason recorded'}); nothing marked gone"
     if not run.get("healthy"):
-        return f"unhealthy run ({run.get('health_reason') or 'no reason recorded'}); nothing marked gone"  # fmt: skip
+        reason = run.get("health_reason") or "no reason recorded"
+        return f"unhealthy run ({reason}); nothing marked gone"
     return None
 
 
@@ -663,9 +762,15 @@ def seen_last_night(state: pd.DataFrame, runs: pd.DataFrame, day: dt.date) -> pd
 
 
 def evaluate_rules(
-    state: pd.DataFrame, scores: pd.DataFrame | None, history: pd.DataFrame, runs: pd.DataFrame,
-    *, as_of: dt.date, settings: Mapping[str, Any], band_low: float,
-) -> pd.DataFrame:  # fmt: skip
+    state: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    history: pd.DataFrame,
+    runs: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    settings: Mapping[str, Any],
+    band_low: float,
+) -> pd.DataFrame:
     """Every rule's candidates, most important first (``KINDS`` order, then rank).
 
     The listing rules see only the listings the night saw (``seen_last_night``): after a failed
@@ -687,16 +792,24 @@ def evaluate_rules(
     order = out["kind"].map({k: i for i, k in enumerate(KINDS)})
     return (
         out.assign(_order=order)
-        .sort_values(["_order", "rank", "price_usd", "identity"],
-                     ascending=[True, False, True, True], na_position="last", kind="stable")
-        .drop(columns="_order").reset_index(drop=True)
-    )  # fmt: skip
+        .sort_values(
+            ["_order", "rank", "price_usd", "identity"],
+            ascending=[True, False, True, True],
+            na_position="last",
+            kind="stable",
+        )
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def select_alerts(
-    candidates: pd.DataFrame, memory: Mapping[tuple[str, str], alert_store.AlertMemory], *,
-    refire_drop_usd: float, cap: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    candidates: pd.DataFrame,
+    memory: Mapping[tuple[str, str], alert_store.AlertMemory],
+    *,
+    refire_drop_usd: float,
+    cap: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(to raise, deferred by the cap) from ``candidates`` in their order.
 
     A (kind, identity) already in ``memory`` is skipped, unless its rule may refire and the
@@ -711,8 +824,12 @@ def select_alerts(
         before = memory.get((row["kind"], row["identity"]))
         if before is not None:
             price, low = row["price_usd"], before.lowest_price_usd
-            if (row["kind"] not in REFIRE_KINDS or pd.isna(price) or low is None
-                    or price > low - refire_drop_usd):  # fmt: skip
+            if (
+                row["kind"] not in REFIRE_KINDS
+                or pd.isna(price)
+                or low is None
+                or price > low - refire_drop_usd
+            ):
                 continue
             reason = f"{reason}; down a further {_usd(low - price)} since the alert at {_usd(low)}"
         if row["kind"] in CAPPED_KINDS:
@@ -754,7 +871,11 @@ def md_text(value: Any) -> str:
 
 
 def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA  # fmt: skip
+    return (
+        value is not None
+        and not (isinstance(value, float) and math.isnan(value))
+        and value is not pd.NA
+    )
 
 
 def format_alert(alert: Mapping[str, Any]) -> str:
@@ -820,7 +941,9 @@ def render_digest(alerts: Sequence[Mapping[str, Any]], *, day: dt.date) -> str:
             lines.append(format_alert(alert))
             deliveries = alert.get("deliveries") or {}
             if deliveries:
-                lines.append("  Delivery: " + ", ".join(f"{c} {s}" for c, s in sorted(deliveries.items())))  # fmt: skip
+                lines.append(
+                    "  Delivery: " + ", ".join(f"{c} {s}" for c, s in sorted(deliveries.items()))
+                )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -893,9 +1016,10 @@ def _apprise_guard(secrets: set[str]) -> Iterator[Any]:
     import apprise  # noqa: F401 (registers its loggers before we look them up)
 
     names = [
-        name for name in [*_URL_LOGGERS, *logging.root.manager.loggerDict]
+        name
+        for name in [*_URL_LOGGERS, *logging.root.manager.loggerDict]
         if name.split(".")[0] in _URL_LOGGERS
-    ]  # fmt: skip
+    ]
     loggers = [logging.getLogger(name) for name in dict.fromkeys(names)]
     for each in loggers:
         each.addFilter(redactor)
@@ -1002,10 +1126,13 @@ def _details(state: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
     """(source, listing_id) -> the descriptive fields a message shows."""
     if state.empty:
         return {}
-    view = pd.DataFrame({
-        "source": state["source"].astype(str), "listing_id": state["listing_id"].astype(str),
-        **{c: _col(state, "location_raw" if c == "location" else c) for c in DETAIL_COLUMNS},
-    })  # fmt: skip
+    view = pd.DataFrame(
+        {
+            "source": state["source"].astype(str),
+            "listing_id": state["listing_id"].astype(str),
+            **{c: _col(state, "location_raw" if c == "location" else c) for c in DETAIL_COLUMNS},
+        }
+    )
     return {(r["source"], r["listing_id"]): r for r in _records(view)}
 
 
@@ -1024,11 +1151,15 @@ def with_landed_costs(state: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame
     the estimate is of the latest price; <NA> elsewhere."""
     if stored.empty or "landed_usd" not in stored.columns:
         return state.assign(landed_usd=pd.Series(pd.NA, index=state.index, dtype="Int64"))
-    latest = pd.DataFrame({
-        "source": stored["source"].astype(str), "listing_id": stored["listing_id"].astype(str),
-        "_price": _num(stored["price_usd"]), "_basis": _col(stored, "price_basis").astype("object"),
-        "_landed": _num(stored["landed_usd"]),
-    }).drop_duplicates(["source", "listing_id"])  # fmt: skip
+    latest = pd.DataFrame(
+        {
+            "source": stored["source"].astype(str),
+            "listing_id": stored["listing_id"].astype(str),
+            "_price": _num(stored["price_usd"]),
+            "_basis": _col(stored, "price_basis").astype("object"),
+            "_landed": _num(stored["landed_usd"]),
+        }
+    ).drop_duplicates(["source", "listing_id"])
     keys = pd.DataFrame(
         {"source": state["source"].astype(str), "listing_id": state["listing_id"].astype(str)}
     )
@@ -1083,13 +1214,16 @@ def run_alerts(
     scores = _score(state, day, config)
     history = _watched_history(db_path, state, settings, day)
     runs = read_runs(db_path)
-    candidates = evaluate_rules(state, scores, history, runs, as_of=day, settings=settings,
-                                band_low=band_low)  # fmt: skip
+    candidates = evaluate_rules(
+        state, scores, history, runs, as_of=day, settings=settings, band_low=band_low
+    )
     details = _details(state)
 
     with alert_store.alert_db(db_path, readonly=dry_run) as conn:
         memory = alert_store.read_alert_memory(conn)
-        room = max(0, int(settings["daily_cap"]) - alert_store.count_raised_on(conn, day, CAPPED_KINDS))  # fmt: skip
+        room = max(
+            0, int(settings["daily_cap"]) - alert_store.count_raised_on(conn, day, CAPPED_KINDS)
+        )
         chosen, deferred = select_alerts(
             candidates, memory, refire_drop_usd=settings["refire_drop_usd"], cap=room
         )
@@ -1097,11 +1231,16 @@ def run_alerts(
         for alert in raised:
             say(("would raise " if dry_run else "alert ") + _echo_line(alert))
         if deferred.shape[0]:
-            logger.warning("daily cap of %s reached: %d alert(s) wait for the next night",
-                           settings["daily_cap"], len(deferred))  # fmt: skip
+            logger.warning(
+                "daily cap of %s reached: %d alert(s) wait for the next night",
+                settings["daily_cap"],
+                len(deferred),
+            )
         if dry_run:
-            say(f"alerts {day}: dry run, {len(raised)} would be raised, "
-                f"{len(deferred)} held by the daily cap; nothing sent or recorded")  # fmt: skip
+            say(
+                f"alerts {day}: dry run, {len(raised)} would be raised, "
+                f"{len(deferred)} held by the daily cap; nothing sent or recorded"
+            )
             return AlertRun(raised, 0, 0, 0, None, len(deferred))
 
         names = [c.name for c in channels]
@@ -1111,15 +1250,24 @@ def run_alerts(
         ]
         orphaned = alert_store.count_orphaned(conn, names)
         if orphaned:
-            logger.warning("%d undelivered alert(s) belong to channels no longer configured",
-                           orphaned)  # fmt: skip
+            logger.warning(
+                "%d undelivered alert(s) belong to channels no longer configured", orphaned
+            )
         if not channels:
             logger.info("no notification channels configured: alerts go to stdout and the digest")
-            alert_store.record_alerts(conn, raised, [LOCAL_CHANNEL], created_at=alert_store.night_stamp(day),
-                                      status="sent", sent_at=_utc_now())  # fmt: skip
+            alert_store.record_alerts(
+                conn,
+                raised,
+                [LOCAL_CHANNEL],
+                created_at=alert_store.night_stamp(day),
+                status="sent",
+                sent_at=_utc_now(),
+            )
             outcomes = []
         else:
-            rows = alert_store.record_alerts(conn, raised, names, created_at=alert_store.night_stamp(day))  # fmt: skip
+            rows = alert_store.record_alerts(
+                conn, raised, names, created_at=alert_store.night_stamp(day)
+            )
             rows = retry + [{**raised[r["alert"]], **r} for r in rows]
             outcomes = deliver(channels, rows, mode=mode, day=day)
             alert_store.mark_delivery(conn, outcomes, at=_utc_now())
@@ -1142,7 +1290,9 @@ def run_alerts(
     return AlertRun(raised, sent, failed, retried, digest_path, len(deferred))
 
 
-def _watched_history(db_path, state: pd.DataFrame, settings: Mapping[str, Any], day: dt.date) -> pd.DataFrame:  # fmt: skip
+def _watched_history(
+    db_path, state: pd.DataFrame, settings: Mapping[str, Any], day: dt.date
+) -> pd.DataFrame:
     """History rows of every listing of a truck a price-drop search watches (reposts too)."""
     searches = _searches_for(settings, "price_drop")
     if not searches or state.empty:
@@ -1158,5 +1308,7 @@ def _watched_history(db_path, state: pd.DataFrame, settings: Mapping[str, Any], 
 
 def _echo_line(alert: Mapping[str, Any]) -> str:
     price = f" {_usd(alert['price_usd'])}" if _present(alert.get("price_usd")) else ""
-    where = f"{alert['source']}:{alert['listing_id']}" if alert.get("listing_id") else alert["source"]  # fmt: skip
+    where = (
+        f"{alert['source']}:{alert['listing_id']}" if alert.get("listing_id") else alert["source"]
+    )
     return f"{alert['kind']:<16} {where}{price}: {alert['reason']}"

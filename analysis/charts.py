@@ -52,8 +52,9 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
     families = sorted(rows["family"].unique())
     cols = min(2, len(families))
     nrows = math.ceil(len(families) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(6 * cols, 3.2 * nrows), squeeze=False,
-                             sharex=True)  # fmt: skip
+    fig, axes = plt.subplots(
+        nrows, cols, figsize=(6 * cols, 3.2 * nrows), squeeze=False, sharex=True
+    )
     weeks = sorted(rows["week_start"].unique())
     for ax, family in zip(axes.flat, families, strict=False):
         ax.axhspan(band[0], band[1], color="#dddddd", alpha=0.6, lw=0, label="band")
@@ -63,12 +64,24 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
             if part.empty:
                 continue
             x = [weeks.index(w) for w in part["week_start"]]
-            ax.fill_between(x, part["p25_usd"].astype(float), part["p75_usd"].astype(float),
-                            alpha=0.2, lw=0, **style)  # fmt: skip
+            ax.fill_between(
+                x,
+                part["p25_usd"].astype(float),
+                part["p75_usd"].astype(float),
+                alpha=0.2,
+                lw=0,
+                **style,
+            )
             ax.plot(x, part["median_usd"].astype(float), marker="o", label=drive, **style)
             if len(x) == 1:  # a single week has no ribbon to fill: show the quartiles as a bar
-                ax.vlines(x, part["p25_usd"].astype(float), part["p75_usd"].astype(float),
-                          lw=6, alpha=0.3, **style)  # fmt: skip
+                ax.vlines(
+                    x,
+                    part["p25_usd"].astype(float),
+                    part["p75_usd"].astype(float),
+                    lw=6,
+                    alpha=0.3,
+                    **style,
+                )
         ax.set_title(family, fontsize=10)
         ax.yaxis.set_major_formatter(_DOLLARS)
         ax.set_xticks(range(len(weeks)))

@@ -39,14 +39,26 @@ def _as_of(value: str | None) -> dt.date:
 
 
 @click.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
-              help="The tracker's SQLite database.")  # fmt: skip
-@click.option("--out", default=DEFAULT_REPORTS, show_default=True,
-              type=click.Path(file_okay=False),
-              help="Reports folder; the report goes into a dated folder inside it.")  # fmt: skip
-@click.option("--as-of", "as_of", metavar="DATE",
-              help="Report as of this date (YYYY-MM-DD), from the history. "
-                   "Default: today (UTC).")  # fmt: skip
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The tracker's SQLite database.",
+)
+@click.option(
+    "--out",
+    default=DEFAULT_REPORTS,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Reports folder; the report goes into a dated folder inside it.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="Report as of this date (YYYY-MM-DD), from the history. Default: today (UTC).",
+)
 @click.pass_context
 def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     """Write the price report: trends, band summary, deals, sold, eligibility, charts, HTML.
@@ -70,10 +82,20 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
 
 
 @click.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
-              help="The tracker's SQLite database.")  # fmt: skip
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535),
-              help="Port on 127.0.0.1.")  # fmt: skip
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The tracker's SQLite database.",
+)
+@click.option(
+    "--port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port on 127.0.0.1.",
+)
 def serve(db: str, port: int) -> None:
     """Browse the database in Datasette, read-only, on http://127.0.0.1:PORT/.
 

@@ -48,11 +48,32 @@ BASIS_LABELS = {"fob": "FOB", "cnf": "C&F", "cif": "CIF"}
 
 #: The columns of ``score_deals``' result, in order (stable: the alerts and deals.csv use them).
 DEAL_COLUMNS = (
-    "source", "listing_id", "identity", "truck_id", "url", "title", "make", "model", "family",
-    "model_code", "year", "is_4wd", "mileage_mi", "location_raw", "price_usd", "price_basis",
-    "basis", "fair_price_usd", "discount_pct", "n_comparables", "comparables",
-    "comparables_median_usd", "rated", "why", "value_usd",
-)  # fmt: skip
+    "source",
+    "listing_id",
+    "identity",
+    "truck_id",
+    "url",
+    "title",
+    "make",
+    "model",
+    "family",
+    "model_code",
+    "year",
+    "is_4wd",
+    "mileage_mi",
+    "location_raw",
+    "price_usd",
+    "price_basis",
+    "basis",
+    "fair_price_usd",
+    "discount_pct",
+    "n_comparables",
+    "comparables",
+    "comparables_median_usd",
+    "rated",
+    "why",
+    "value_usd",
+)
 
 
 def deal_settings(config: dict | None) -> dict[str, Any]:
@@ -208,19 +229,34 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         discount_pct=discount.astype("Float64"),
         eligible_25y=_column(out, "eligible_25y"),
     )
-    why_cols = ["n_comparables", "is_4wd", "family", "rated", "price_usd", "price_basis",
-                "value_usd", "basis", "discount_pct", "fair_price_usd",
-                "comparables_median_usd", "eligible_25y"]  # fmt: skip
+    why_cols = [
+        "n_comparables",
+        "is_4wd",
+        "family",
+        "rated",
+        "price_usd",
+        "price_basis",
+        "value_usd",
+        "basis",
+        "discount_pct",
+        "fair_price_usd",
+        "comparables_median_usd",
+        "eligible_25y",
+    ]
     out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
     for col in DEAL_COLUMNS:
         if col not in out.columns:
             out[col] = pd.NA
     return (
-        out.sort_values(["rated", "discount_pct", "key"], ascending=[False, False, True],
-                        na_position="last", kind="stable")
+        out.sort_values(
+            ["rated", "discount_pct", "key"],
+            ascending=[False, False, True],
+            na_position="last",
+            kind="stable",
+        )
         .loc[:, list(DEAL_COLUMNS)]
         .reset_index(drop=True)
-    )  # fmt: skip
+    )
 
 
 def _find_comparables(
@@ -229,8 +265,17 @@ def _find_comparables(
     """(fair price, comparable keys, plain median) per subject row, in subjects' order."""
     results: dict[Any, tuple[int | None, list[str], int | None]] = {}
     window, limit = settings["year_window"], settings["max_comparables"]
-    needed = ["family", "is_4wd", "price_basis", "year", "key", "truck_id", "price_usd", "weight",
-              "age_days"]  # fmt: skip
+    needed = [
+        "family",
+        "is_4wd",
+        "price_basis",
+        "year",
+        "key",
+        "truck_id",
+        "price_usd",
+        "weight",
+        "age_days",
+    ]
     groups = {
         k: g
         for k, g in pool[needed].groupby(

@@ -16,10 +16,23 @@ from analysis.load import as_of_date
 
 #: The columns of eligibility_upcoming.csv, in order.
 ELIGIBILITY_COLUMNS = (
-    "month", "source", "listing_id", "truck_id", "title", "kind", "model", "model_code", "year",
-    "build_month", "eligible_from", "eligibility_basis", "price_usd", "price_basis",
-    "location_raw", "url",
-)  # fmt: skip
+    "month",
+    "source",
+    "listing_id",
+    "truck_id",
+    "title",
+    "kind",
+    "model",
+    "model_code",
+    "year",
+    "build_month",
+    "eligible_from",
+    "eligibility_basis",
+    "price_usd",
+    "price_basis",
+    "location_raw",
+    "url",
+)
 NOW = "now"
 #: The vehicles importers watch.
 KINDS = ("kei_truck", "kei_van")
@@ -68,9 +81,12 @@ def eligibility_upcoming(listings: pd.DataFrame, *, as_of, months: int = 12) -> 
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in ELIGIBILITY_COLUMNS})
     none = pd.Series(None, index=active.index, dtype="object")
     rows = zip(
-        active.get("eligible_from", none), active.get("eligibility_basis", none),
-        active["year"], active.get("build_month", none), strict=True,
-    )  # fmt: skip
+        active.get("eligible_from", none),
+        active.get("eligibility_basis", none),
+        active["year"],
+        active.get("build_month", none),
+        strict=True,
+    )
     pairs = [
         (given[:7], basis if isinstance(basis, str) else None)
         if isinstance(given, str) and given

@@ -322,8 +322,9 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
         if col not in df.columns:
             df[col] = None
     if df.empty:
-        return df.assign(truck_id=pd.Series([], dtype="object"),
-                         match_confidence=pd.Series([], dtype="float64"))  # fmt: skip
+        return df.assign(
+            truck_id=pd.Series([], dtype="object"), match_confidence=pd.Series([], dtype="float64")
+        )
 
     identities = df["identity"].to_numpy(dtype=object)
     best = np.full(len(df), np.nan)

@@ -45,12 +45,37 @@ HISTORY_DTYPES = {
 
 #: The listing columns the report uses (latest static description of each listing).
 REPORT_COLUMNS = (
-    "source", "listing_id", "identity", "url", "title", "make", "model", "model_code", "year",
-    "build_month", "is_4wd", "kind", "mileage_mi", "price", "currency", "price_usd",
-    "landed_usd", "price_basis", "eligible_25y", "eligible_from", "eligibility_basis", "status",
-    "first_seen_at", "last_seen_at", "gone_at", "location_raw", "latitude", "longitude",
-    "seller_type", "search_key",
-)  # fmt: skip
+    "source",
+    "listing_id",
+    "identity",
+    "url",
+    "title",
+    "make",
+    "model",
+    "model_code",
+    "year",
+    "build_month",
+    "is_4wd",
+    "kind",
+    "mileage_mi",
+    "price",
+    "currency",
+    "price_usd",
+    "landed_usd",
+    "price_basis",
+    "eligible_25y",
+    "eligible_from",
+    "eligibility_basis",
+    "status",
+    "first_seen_at",
+    "last_seen_at",
+    "gone_at",
+    "location_raw",
+    "latitude",
+    "longitude",
+    "seller_type",
+    "search_key",
+)
 #: The columns of history that carry the state of a listing.
 STATE_COLUMNS = ("price", "currency", "price_usd", "landed_usd", "price_basis", "status")
 HISTORY_COLUMNS = ("id", "source", "listing_id", "observed_at", "event", *STATE_COLUMNS)
@@ -259,9 +284,14 @@ def _last_seen_before(df: pd.DataFrame, cutoff: pd.Series, runs: pd.DataFrame) -
         ),
     ).sort_values("run_at")
     found = pd.merge_asof(
-        asked, runs[["source", "search_key", "run_at"]], left_on="cutoff", right_on="run_at",
-        by=["source", "search_key"], allow_exact_matches=False, direction="backward",
-    )  # fmt: skip
+        asked,
+        runs[["source", "search_key", "run_at"]],
+        left_on="cutoff",
+        right_on="run_at",
+        by=["source", "search_key"],
+        allow_exact_matches=False,
+        direction="backward",
+    )
     fixed = found["run_at"].where(found["run_at"].notna(), found["cutoff"])
     seen.iloc[found["row"].to_numpy()] = fixed.to_numpy()
     return seen
@@ -337,8 +367,9 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
     with closing(connect_readonly(db_path)) as conn:
         first_id = _first_id_from(conn, begin)
         if first_id is None:
-            window = pd.read_sql_query(f"SELECT {_HISTORY_SELECT} FROM price_history p "
-                                       "JOIN listings l ON 0", conn)  # fmt: skip
+            window = pd.read_sql_query(
+                f"SELECT {_HISTORY_SELECT} FROM price_history p JOIN listings l ON 0", conn
+            )
         else:
             window = pd.read_sql_query(
                 f"SELECT {_HISTORY_SELECT} FROM price_history p "
@@ -349,8 +380,10 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
             )
         firsts = window.groupby("lid")["id"].min()
         conn.execute("CREATE TEMP TABLE firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)")
-        conn.executemany("INSERT INTO temp.firsts VALUES (?, ?)",
-                         zip(firsts.index.tolist(), firsts.tolist(), strict=True))  # fmt: skip
+        conn.executemany(
+            "INSERT INTO temp.firsts VALUES (?, ?)",
+            zip(firsts.index.tolist(), firsts.tolist(), strict=True),
+        )
         before = pd.read_sql_query(
             f"SELECT {_HISTORY_SELECT} FROM temp.firsts f "
             "JOIN listings l ON l.rowid = f.lid "

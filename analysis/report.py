@@ -44,8 +44,12 @@ DEFAULT_WEEKS = 26
 #: Listings last seen this many days before the window still matter (gone inside it).
 MARGIN_DAYS = 14
 CSV_FILES = (
-    "price_trends.csv", "band_summary.csv", "deals.csv", "sold.csv", "eligibility_upcoming.csv",
-)  # fmt: skip
+    "price_trends.csv",
+    "band_summary.csv",
+    "deals.csv",
+    "sold.csv",
+    "eligibility_upcoming.csv",
+)
 
 
 @dataclass
@@ -136,9 +140,18 @@ def _last_night(history: pd.DataFrame, day: dt.date) -> dt.date | None:
 
 #: The columns of the "what changed" table, in order.
 CHANGE_COLUMNS = (
-    "change", "source", "listing_id", "title", "model", "year", "is_4wd", "old_price_usd",
-    "price_usd", "price_basis", "url",
-)  # fmt: skip
+    "change",
+    "source",
+    "listing_id",
+    "title",
+    "model",
+    "year",
+    "is_4wd",
+    "old_price_usd",
+    "price_usd",
+    "price_basis",
+    "url",
+)
 CHANGE_ORDER = ("new", "price_drop", "price_rise", "relisted", "sold", "ended", "gone")
 
 
@@ -383,8 +396,18 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
         ]
         for r in rated.to_dict("records")
     ]
-    headers = ["Listing", "Source", "Year", "Drive", "Price", "Basis", "Fair price", "Under",
-               "Comparables", "Location"]  # fmt: skip
+    headers = [
+        "Listing",
+        "Source",
+        "Year",
+        "Drive",
+        "Price",
+        "Basis",
+        "Fair price",
+        "Under",
+        "Comparables",
+        "Location",
+    ]
     return _table(headers, rows, "No listing is priced under its comparables.")
 
 
@@ -417,14 +440,21 @@ def _eligibility_html(data: ReportData) -> str:
         + "</p>"
     )
     rows = [
-        [esc(r["month"]), link(r["url"], r["title"] or r["listing_id"]), esc(r["source"]),
-         esc(r["model_code"]), esc(_usd(r["price_usd"])), esc(r["price_basis"])]
+        [
+            esc(r["month"]),
+            link(r["url"], r["title"] or r["listing_id"]),
+            esc(r["source"]),
+            esc(r["model_code"]),
+            esc(_usd(r["price_usd"])),
+            esc(r["price_basis"]),
+        ]
         for r in soon.head(40).to_dict("records")
-    ]  # fmt: skip
+    ]
     return head + _table(
-        ["Turns 25", "Listing", "Source", "Code", "Price", "Basis"], rows,
+        ["Turns 25", "Listing", "Source", "Code", "Price", "Basis"],
+        rows,
         "Nothing becomes eligible in the next 12 months.",
-    )  # fmt: skip
+    )
 
 
 def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
@@ -441,6 +471,14 @@ def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
         ]
         for r in sold.head(limit).to_dict("records")
     ]
-    headers = ["Outcome", "Truck", "Sources", "Days listed", "First price", "Last price", "Sold",
-               "Drops"]  # fmt: skip
+    headers = [
+        "Outcome",
+        "Truck",
+        "Sources",
+        "Days listed",
+        "First price",
+        "Last price",
+        "Sold",
+        "Drops",
+    ]
     return _table(headers, rows, "No truck left the market in this period.")

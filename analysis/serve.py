@@ -234,7 +234,7 @@ def metadata(name: str = "keitrucks") -> dict[str, Any]:
                             "mileage_mi",
                             "first_seen_at",
                             "last_seen_at",
-                        ],  # fmt: skip
+                        ],
                         "facets": ["source", "status", "model", "kind"],
                     },
                     "price_history": {

@@ -19,11 +19,30 @@ from analysis.load import as_of_date, as_of_end
 
 #: The columns of sold.csv, in order.
 SOLD_COLUMNS = (
-    "truck_id", "outcome", "listings", "sources", "n_listings", "title", "model", "family",
-    "year", "is_4wd", "price_basis", "first_seen_at", "last_seen_at", "left_at",
-    "days_on_market", "first_price_usd", "last_price_usd", "sold_price_usd", "n_drops",
-    "total_drop_usd", "total_drop_pct", "largest_drop_usd", "url",
-)  # fmt: skip
+    "truck_id",
+    "outcome",
+    "listings",
+    "sources",
+    "n_listings",
+    "title",
+    "model",
+    "family",
+    "year",
+    "is_4wd",
+    "price_basis",
+    "first_seen_at",
+    "last_seen_at",
+    "left_at",
+    "days_on_market",
+    "first_price_usd",
+    "last_price_usd",
+    "sold_price_usd",
+    "n_drops",
+    "total_drop_usd",
+    "total_drop_pct",
+    "largest_drop_usd",
+    "url",
+)
 #: status -> outcome; ``gone`` = delisted (sold privately or withdrawn: we cannot tell).
 OUTCOMES = {"sold": "sold", "ended": "ended_unsold", "gone": "delisted"}
 ASKING_BASES = ("asking", "fob", "cnf", "cif", "bid")
@@ -68,8 +87,14 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     hist = history.loc[pos >= 0].assign(t=tcode[pos[pos >= 0]])
     leaving = ((hist["event"] == "gone") | hist["status"].isin(["sold", "ended"])).to_numpy()
     left_at = hist.loc[leaving].groupby("t")["observed_at"].max()
-    active = np.bincount(tcode, weights=(listings["status"] == "active").fillna(False).to_numpy(),
-                         minlength=n_trucks) > 0  # fmt: skip
+    active = (
+        np.bincount(
+            tcode,
+            weights=(listings["status"] == "active").fillna(False).to_numpy(),
+            minlength=n_trucks,
+        )
+        > 0
+    )
     chosen = left_at.loc[(left_at >= begin).to_numpy() & ~active[left_at.index.to_numpy()]]
     if chosen.empty:
         return _empty()

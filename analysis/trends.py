@@ -38,15 +38,40 @@ LABELS = ("family", "badge", "drive", "year_bucket")
 
 #: The columns of price_trends.csv, in order.
 TREND_COLUMNS = (
-    "week", "week_start", "series", "grouping", "family", "drive", "year_bucket", "listings",
-    "new_listings", "price_drops", "median_usd", "p25_usd", "p75_usd", "share_below",
-    "share_in", "share_above",
-)  # fmt: skip
+    "week",
+    "week_start",
+    "series",
+    "grouping",
+    "family",
+    "drive",
+    "year_bucket",
+    "listings",
+    "new_listings",
+    "price_drops",
+    "median_usd",
+    "p25_usd",
+    "p75_usd",
+    "share_below",
+    "share_in",
+    "share_above",
+)
 #: The columns of band_summary.csv, in order.
 BAND_COLUMNS = (
-    "as_of", "series", "family", "drive", "listings", "below", "inside", "above",
-    "share_below", "share_in", "share_above", "median_usd", "p25_usd", "p75_usd",
-)  # fmt: skip
+    "as_of",
+    "series",
+    "family",
+    "drive",
+    "listings",
+    "below",
+    "inside",
+    "above",
+    "share_below",
+    "share_in",
+    "share_above",
+    "median_usd",
+    "p25_usd",
+    "p75_usd",
+)
 
 
 def band_of(config: dict | None) -> tuple[int, int]:

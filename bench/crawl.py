@@ -79,11 +79,15 @@ def build_sample(folder: Path, postings: int, areas: int) -> dict:
         price = (next((s.price for s in model.nights if s and s.price), 7000)) + (n % 997)
         trucks.append(
             replace(
-                model, key=f"bench-{n}", listing_id=str(7_900_000_000 + n * 7), repost_of=None,
-                location=f"{names[n % areas].capitalize()}, TN", nights=(NightState(price),) * 3,
+                model,
+                key=f"bench-{n}",
+                listing_id=str(7_900_000_000 + n * 7),
+                repost_of=None,
+                location=f"{names[n % areas].capitalize()}, TN",
+                nights=(NightState(price),) * 3,
                 seller_type="dealer" if n % 5 == 0 else "owner",
             )
-        )  # fmt: skip
+        )
     routes, searches = [], 0
     for area in names:
         local = [t for t in trucks if render.area_of(t) == area]
@@ -91,12 +95,21 @@ def build_sample(folder: Path, postings: int, areas: int) -> dict:
             found = [t for t in local if t.seller_type == purveyor]
             answer = render.search_answer(found, 0, area, "truck", purveyor)
             body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
-            routes.append(Route(render.search_target(area, "truck", purveyor), body,
-                                "application/json; charset=utf-8"))  # fmt: skip
+            routes.append(
+                Route(
+                    render.search_target(area, "truck", purveyor),
+                    body,
+                    "application/json; charset=utf-8",
+                )
+            )
             searches += 1
     for truck in trucks:
-        routes.append(Route(f"/craigslist/www{render.posting_path(truck)}",
-                            render.posting_page(truck, 0).encode()))  # fmt: skip
+        routes.append(
+            Route(
+                f"/craigslist/www{render.posting_path(truck)}",
+                render.posting_page(truck, 0).encode(),
+            )
+        )
     write_night(routes, folder / "night1")
     config = folder / "bench.toml"
     config.write_text(
@@ -121,8 +134,15 @@ def full_crawl(base_url: str, folder: Path, config: Path) -> dict:
 
     db, log = folder / "full.db", folder / "full.log"
     started = time.perf_counter()
-    result = run_crawl("craigslist", db=db, base_url=base_url, as_of=NIGHTS[0], config=config,
-                       log_path=log, timeout=1800)  # fmt: skip
+    result = run_crawl(
+        "craigslist",
+        db=db,
+        base_url=base_url,
+        as_of=NIGHTS[0],
+        config=config,
+        log_path=log,
+        timeout=1800,
+    )
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"full crawl failed: {result.stderr_tail}")
@@ -147,8 +167,19 @@ def bare_crawl(base_url: str, folder: Path, urls: list[str]) -> dict:
 
     url_file, log = folder / "urls.txt", folder / "bare.log"
     url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "scrapy", "runspider", str(Path(__file__).resolve()),
-           "-a", f"urls={url_file}", "-s", f"LOG_FILE={log}", "-s", "LOG_LEVEL=INFO"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "runspider",
+        str(Path(__file__).resolve()),
+        "-a",
+        f"urls={url_file}",
+        "-s",
+        f"LOG_FILE={log}",
+        "-s",
+        "LOG_LEVEL=INFO",
+    ]
     for key, value in LOCAL_SETTINGS.items():
         cmd += ["-s", f"{key}={value}"]
     started = time.perf_counter()
@@ -175,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         started = time.perf_counter()
         sample = build_sample(folder, args.postings, args.areas)
-        print(f"sample: {args.postings} posting pages and {sample['searches']} search answers "
-              f"rendered in {time.perf_counter() - started:.1f}s")  # fmt: skip
+        print(
+            f"sample: {args.postings} posting pages and {sample['searches']} search answers "
+            f"rendered in {time.perf_counter() - started:.1f}s"
+        )
         with SampleServer(root=folder, night=1) as server:
             full = full_crawl(server.base_url, folder, sample["config"])
             urls = [server.base_url + "/robots.txt"] + [
@@ -186,8 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     if full["items"] != args.postings or not full["healthy"]:
         raise SystemExit(f"the full crawl stored {full['items']} of {args.postings} listings")
     for name, run in (("full_spider", full), ("bare_spider", bare)):
-        print(f"crawl {name}: {run['pages']:,} pages in {run['seconds']:.1f}s "
-              f"({run['wall']:.1f}s with process start), {run['items']:,} items")  # fmt: skip
+        print(
+            f"crawl {name}: {run['pages']:,} pages in {run['seconds']:.1f}s "
+            f"({run['wall']:.1f}s with process start), {run['items']:,} items"
+        )
         print(f"pages/s {name} {run['pages'] / run['seconds']:,.0f}")
     ratio = (full["pages"] / full["seconds"]) / (bare["pages"] / bare["seconds"])
     print(f"ratio crawl/bare_spider {ratio:.2f}")

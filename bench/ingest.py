@@ -80,31 +80,43 @@ def raw_listing(truck, n: int, rng: random.Random) -> Listing:
     )
     if truck.source == "beforward":
         return Listing(
-            **base, price_raw=f"${price:,}", currency_raw="USD", price_basis="fob",
+            **base,
+            price_raw=f"${price:,}",
+            currency_raw="USD",
+            price_basis="fob",
             year_raw=f"{truck.year}/{truck.month}" if truck.month else str(truck.year),
-            make_model_raw=truck.title.split(" ", 1)[1], mileage_raw=f"{mileage:,} km",
+            make_model_raw=truck.title.split(" ", 1)[1],
+            mileage_raw=f"{mileage:,} km",
             drive_raw="4WD" if truck.is_4wd else "2WD",
             transmission_raw="MT" if truck.transmission == "manual" else "AT",
-            total_price_raw=f"${price + 1780:,}", destination_port=truck.destination_port,
+            total_price_raw=f"${price + 1780:,}",
+            destination_port=truck.destination_port,
             attributes={"Model code": truck.model_code or "-", "Engine": f"{truck.engine_cc}cc"},
-        )  # fmt: skip
+        )
     if truck.source == "bringatrailer":
         return Listing(
-            **base, price_raw=f"USD ${price:,}", currency_raw="USD", price_basis="sold",
-            status_raw="sold", mileage_raw=f"{mileage // 1000}k miles",
+            **base,
+            price_raw=f"USD ${price:,}",
+            currency_raw="USD",
+            price_basis="sold",
+            status_raw="sold",
+            mileage_raw=f"{mileage // 1000}k miles",
             year_raw=str(truck.year) if truck.year else None,
             attributes={"sold_text": f"Sold for USD ${price:,} on 11/1/26"},
-        )  # fmt: skip
+        )
     return Listing(
-        **base, price_raw=f"${price:,}", price_basis="asking",
+        **base,
+        price_raw=f"${price:,}",
+        price_basis="asking",
         year_raw=str(truck.year) if truck.year else None,
         make_model_raw=truck.model.lower() if truck.model else None,
         mileage_raw=f"{mileage:,} {unit}",
         drive_raw=("4wd" if truck.is_4wd else "rwd") if truck.is_4wd is not None else None,
         transmission_raw=truck.transmission,
-        latitude=truck.latitude, longitude=truck.longitude,
+        latitude=truck.latitude,
+        longitude=truck.longitude,
         attributes={"condition": "good", "title status": "clean"},
-    )  # fmt: skip
+    )
 
 
 def make_listings(count: int, seed: int = 7) -> list[Listing]:
@@ -134,15 +146,24 @@ def run_pipeline(db: Path, listings: list[Listing], as_of: str, only_storage: bo
     pipelines = get_project_settings().getdict("ITEM_PIPELINES")
     if only_storage:
         pipelines = {STORAGE: pipelines[STORAGE]}
-    crawler = get_crawler(BenchSpider, {"KEITRUCKS_DB_PATH": str(db), "KEITRUCKS_AS_OF": as_of,
-                                        "ITEM_PIPELINES": pipelines, "LOG_LEVEL": "WARNING"})  # fmt: skip
+    crawler = get_crawler(
+        BenchSpider,
+        {
+            "KEITRUCKS_DB_PATH": str(db),
+            "KEITRUCKS_AS_OF": as_of,
+            "ITEM_PIPELINES": pipelines,
+            "LOG_LEVEL": "WARNING",
+        },
+    )
     items = [replace(x) for x in listings]  # the pipelines fill fields in place
     start = time.perf_counter()
     crawler.spider = crawler._create_spider()
     crawler.stats.open_spider()
     crawler.signals.send_catch_log(signal=signals.spider_opened, spider=crawler.spider)
-    stages = [build_from_crawler(load_object(path), crawler)
-              for path, _ in sorted(pipelines.items(), key=lambda kv: kv[1])]  # fmt: skip
+    stages = [
+        build_from_crawler(load_object(path), crawler)
+        for path, _ in sorted(pipelines.items(), key=lambda kv: kv[1])
+    ]
     for stage in stages:
         if hasattr(stage, "open_spider"):
             stage.open_spider()
@@ -152,8 +173,9 @@ def run_pipeline(db: Path, listings: list[Listing], as_of: str, only_storage: bo
     for stage in stages:
         if hasattr(stage, "close_spider"):
             stage.close_spider()
-    crawler.signals.send_catch_log(signal=signals.spider_closed, spider=crawler.spider,
-                                   reason="finished")  # fmt: skip
+    crawler.signals.send_catch_log(
+        signal=signals.spider_closed, spider=crawler.spider, reason="finished"
+    )
     return time.perf_counter() - start
 
 
@@ -219,14 +241,23 @@ def fresh(folder: Path, name: str, wal: bool = True) -> Path:
 def stage_costs(db: Path, listings: list[Listing], as_of: str) -> dict[str, float]:
     """CPU microseconds per listing spent in each pipeline's process_item (flushes included)."""
     pipelines = get_project_settings().getdict("ITEM_PIPELINES")
-    crawler = get_crawler(BenchSpider, {"KEITRUCKS_DB_PATH": str(db), "KEITRUCKS_AS_OF": as_of,
-                                        "ITEM_PIPELINES": pipelines, "LOG_LEVEL": "WARNING"})  # fmt: skip
+    crawler = get_crawler(
+        BenchSpider,
+        {
+            "KEITRUCKS_DB_PATH": str(db),
+            "KEITRUCKS_AS_OF": as_of,
+            "ITEM_PIPELINES": pipelines,
+            "LOG_LEVEL": "WARNING",
+        },
+    )
     crawler.spider = crawler._create_spider()
     crawler.stats.open_spider()
     crawler.signals.send_catch_log(signal=signals.spider_opened, spider=crawler.spider)
     order = sorted(pipelines.items(), key=lambda kv: kv[1])
-    stages = [(path.rsplit(".", 1)[-1], build_from_crawler(load_object(path), crawler))
-              for path, _ in order]  # fmt: skip
+    stages = [
+        (path.rsplit(".", 1)[-1], build_from_crawler(load_object(path), crawler))
+        for path, _ in order
+    ]
     spent = dict.fromkeys((name for name, _ in stages), 0.0)
     for _, stage in stages:
         if hasattr(stage, "open_spider"):
@@ -240,8 +271,9 @@ def stage_costs(db: Path, listings: list[Listing], as_of: str) -> dict[str, floa
     for _, stage in stages:
         if hasattr(stage, "close_spider"):
             stage.close_spider()
-    crawler.signals.send_catch_log(signal=signals.spider_closed, spider=crawler.spider,
-                                   reason="finished")  # fmt: skip
+    crawler.signals.send_catch_log(
+        signal=signals.spider_closed, spider=crawler.spider, reason="finished"
+    )
     spent["close (last batch, runs row, gone)"] = time.process_time() - start
     return {name: 1e6 * seconds / len(listings) for name, seconds in spent.items()}
 
@@ -255,8 +287,12 @@ def main(argv: list[str] | None = None) -> int:
         default=2_000,
         help="rows timed for the per-row baseline tuned as ours (WAL)",
     )
-    parser.add_argument("--usual-listings", type=int, default=300,
-                        help="rows timed for the per-row baseline as sqlite-utils makes it")  # fmt: skip
+    parser.add_argument(
+        "--usual-listings",
+        type=int,
+        default=300,
+        help="rows timed for the per-row baseline as sqlite-utils makes it",
+    )
     parser.add_argument("--changed", type=float, default=0.03, help="share repriced on night 2")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (best is kept)")
     args = parser.parse_args(argv)
@@ -264,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     second = next_night(first, args.changed)
     n, peer_n = len(first), min(args.peer_listings, len(first))
     usual_n = min(args.usual_listings, len(first))
-    print(f"listings {n}; re-crawl with {args.changed:.0%} repriced; per-row sqlite-utils on "
-          f"{usual_n} (as created) and {peer_n} (WAL)")  # fmt: skip
+    print(
+        f"listings {n}; re-crawl with {args.changed:.0%} repriced; per-row sqlite-utils on "
+        f"{usual_n} (as created) and {peer_n} (WAL)"
+    )
 
     best: dict[str, float] = {}
 
@@ -282,10 +320,14 @@ def main(argv: list[str] | None = None) -> int:
             _, rows_second = stored_rows(db)
 
             db = fresh(folder, "storage")
-            keep("storage_first", run_pipeline(db, rows_as_listings(columns, rows_first), FIRST,
-                                               only_storage=True))  # fmt: skip
-            keep("storage_recrawl", run_pipeline(db, rows_as_listings(columns, rows_second), NEXT,
-                                                 only_storage=True))  # fmt: skip
+            keep(
+                "storage_first",
+                run_pipeline(db, rows_as_listings(columns, rows_first), FIRST, only_storage=True),
+            )
+            keep(
+                "storage_recrawl",
+                run_pipeline(db, rows_as_listings(columns, rows_second), NEXT, only_storage=True),
+            )
 
             db = fresh(folder, "raw")
             keep("raw_first", raw_executemany(db, columns, rows_first))
@@ -317,8 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = rate[f"pipeline_{night}"]
         print(f"ratio ingest_{night}/raw_executemany {pipeline / rate[f'raw_{night}']:.2f}")
         print(f"ratio ingest_{night}/sqlite_utils_per_row {pipeline / rate[f'usual_{night}']:.1f}")
-        print(f"ratio ingest_{night}/sqlite_utils_per_row_wal {pipeline / rate[f'tuned_{night}']:.1f}")  # fmt: skip
-        print(f"ratio store_{night}/raw_executemany {rate[f'storage_{night}'] / rate[f'raw_{night}']:.2f}")  # fmt: skip
+        print(
+            f"ratio ingest_{night}/sqlite_utils_per_row_wal {pipeline / rate[f'tuned_{night}']:.1f}"
+        )
+        print(
+            f"ratio store_{night}/raw_executemany "
+            f"{rate[f'storage_{night}'] / rate[f'raw_{night}']:.2f}"
+        )
     return 0
 
 

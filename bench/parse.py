@@ -134,12 +134,18 @@ class SoupBackend:
     def texts(self, node) -> list[str]:
         if isinstance(node, bs4.NavigableString):
             return [str(node)]
-        return [str(s) for s in node.descendants
-                if isinstance(s, bs4.NavigableString) and not isinstance(s, self._skip)]  # fmt: skip
+        return [
+            str(s)
+            for s in node.descendants
+            if isinstance(s, bs4.NavigableString) and not isinstance(s, self._skip)
+        ]
 
     def own_texts(self, node) -> list[str]:
-        return [str(s) for s in node.children
-                if isinstance(s, bs4.NavigableString) and not isinstance(s, self._skip)]  # fmt: skip
+        return [
+            str(s)
+            for s in node.children
+            if isinstance(s, bs4.NavigableString) and not isinstance(s, self._skip)
+        ]
 
     def attr(self, node, name: str) -> str | None:
         value = node.get(name)
@@ -185,9 +191,13 @@ def _bf_row_specs(b, row) -> dict[str, str]:
     if isinstance(b, LxmlBackend):
         labels = b.xpath(row, _SPEC_CELLS)
     else:
-        labels = [c for t in row.select("table.table-detailed-spec") for tr in t.select("tr")
-                  for c in tr.find_all(True, recursive=False)
-                  if c.name == "th" or "th" in (c.get("class") or [])]  # fmt: skip
+        labels = [
+            c
+            for t in row.select("table.table-detailed-spec")
+            for tr in t.select("tr")
+            for c in tr.find_all(True, recursive=False)
+            if c.name == "th" or "th" in (c.get("class") or [])
+        ]
     for cell in labels:
         label = _text(b, cell)
         value = bf._value(_text(b, b.next_td(cell)))
@@ -202,17 +212,20 @@ def _bf_row(b, row, url: str) -> dict:
     title_lines = [ln for ln in map(bf._clean, "\n".join(b.texts(link)).splitlines()) if ln]
     url_ref, veh_id = bf._id_from_url(href)
     attributes = _bf_row_specs(b, row)
-    accessories = bf._unique(bf._clean(t) for li in b.all(row, "div.accessories li")
-                             for t in b.own_texts(li))  # fmt: skip
+    accessories = bf._unique(
+        bf._clean(t) for li in b.all(row, "div.accessories li") for t in b.own_texts(li)
+    )
     extras = {
         "Engine": bf._value(_first_text(b, row, "td.engine p.val")),
         "save_rate": bf._value(_first_text(b, row, "p.save-rate")),
         "original_vehicle_price": bf._value(_first_text(b, row, "p.original-vehicle-price")),
         "special_price": bf._value(_first_text(b, row, "p.special-price")),
-        "ref_icons": ", ".join(bf._unique(b.attr(i, "alt")
-                                          for i in b.all(row, "div.ref-icon-area img"))) or None,
+        "ref_icons": ", ".join(
+            bf._unique(b.attr(i, "alt") for i in b.all(row, "div.ref-icon-area img"))
+        )
+        or None,
         "accessories": ", ".join(accessories) or None,
-    }  # fmt: skip
+    }
     attributes.update({k: v for k, v in extras.items() if v})
     if veh_id:
         attributes["veh_id"] = veh_id
@@ -257,8 +270,11 @@ def _bf_row(b, row, url: str) -> dict:
 
 def bf_stock_list(b, body: bytes, url: str) -> list[dict]:
     root = b.root(body)
-    rows = [r for r in b.all(root, "table.stocklist-row-wrap tr.stocklist-row")
-            if b.first(r, "p.make-model a.vehicle-url-link") is not None]  # fmt: skip
+    rows = [
+        r
+        for r in b.all(root, "table.stocklist-row-wrap tr.stocklist-row")
+        if b.first(r, "p.make-model a.vehicle-url-link") is not None
+    ]
     listings = [_bf_row(b, row, url) for row in rows]
     wanted = (int(m.group(1)) if (m := bf._PAGE_SEGMENT.search(urlsplit(url).path)) else 1) + 1
     for link in b.all(root, "div.results-pagination a"):
@@ -290,13 +306,18 @@ def bf_detail(b, body: bytes, url: str) -> list[dict]:
         current = b.attr(box, "data-display-current-price") if box is not None else None
         price = f"${current}" if current and current.strip().isdigit() else None
     unadjusted = b.first(root, "#fob-price-not-adjustment")
-    features = bf._unique(bf._clean(t) for li in b.all(root, "div.remarks li.attached_on")
-                          for t in b.own_texts(li))  # fmt: skip
+    features = bf._unique(
+        bf._clean(t) for li in b.all(root, "div.remarks li.attached_on") for t in b.own_texts(li)
+    )
     amount = bf._value(_first_text(b, root, "#fn-vehicle-price-total-price"))
     total = None
     if amount:
         prefix_node = b.first(root, ".fn-vehicle-price-total-price-currency-prefix")
-        prefix = bf._clean(b.own_texts(prefix_node)[0]) if prefix_node is not None and b.own_texts(prefix_node) else None  # fmt: skip
+        prefix = (
+            bf._clean(b.own_texts(prefix_node)[0])
+            if prefix_node is not None and b.own_texts(prefix_node)
+            else None
+        )
         total = amount if bf._currency_of(amount) or not prefix else prefix + amount
     port = None
     for p in b.all(root, "div.destination-wrap p.destination-port"):
@@ -364,27 +385,43 @@ def _cl_init(text: str, key: str, number: bool = True) -> str | None:
 
 def _cl_description(b, root) -> str | None:
     if isinstance(b, LxmlBackend):
-        parts = b.xpath(root, '//*[@id="postingbody"]//text()'
-                              '[not(ancestor::*[contains(@class,"print-information")])]')  # fmt: skip
+        parts = b.xpath(
+            root,
+            '//*[@id="postingbody"]//text()'
+            '[not(ancestor::*[contains(@class,"print-information")])]',
+        )
         return cl.scrub_contacts(cl._paragraphs("".join(str(p) for p in parts)))
     body = root.find(id="postingbody")
-    parts = [] if body is None else [
-        str(s) for s in body.descendants
-        if isinstance(s, bs4.NavigableString) and not isinstance(s, SoupBackend._skip)
-        and not any("print-information" in " ".join(p.get("class") or [])
-                    for p in s.parents if p is not None)
-    ]  # fmt: skip
+    parts = (
+        []
+        if body is None
+        else [
+            str(s)
+            for s in body.descendants
+            if isinstance(s, bs4.NavigableString)
+            and not isinstance(s, SoupBackend._skip)
+            and not any(
+                "print-information" in " ".join(p.get("class") or [])
+                for p in s.parents
+                if p is not None
+            )
+        ]
+    )
     return cl.scrub_contacts(cl._paragraphs("".join(parts)))
 
 
 def _cl_place(b, root, ld: dict) -> str | None:
     if isinstance(b, LxmlBackend):
-        spans = b.xpath(root, '//*[contains(@class,"postingtitletext")]'
-                              "/span[not(@class) and not(@id)]")  # fmt: skip
+        spans = b.xpath(
+            root, '//*[contains(@class,"postingtitletext")]/span[not(@class) and not(@id)]'
+        )
     else:
-        spans = [s for t in root.select(".postingtitletext")
-                 for s in t.find_all("span", recursive=False)
-                 if s.get("class") is None and s.get("id") is None]  # fmt: skip
+        spans = [
+            s
+            for t in root.select(".postingtitletext")
+            for s in t.find_all("span", recursive=False)
+            if s.get("class") is None and s.get("id") is None
+        ]
     for span in reversed(spans):
         text = _cl_text(b, span)
         if text and text.startswith("(") and text.endswith(")"):
@@ -471,8 +508,9 @@ def cl_posting(b, body: bytes, url: str) -> list[dict]:
     if category is None:
         match = cl._CATEGORY_IN_URL.search(url)
         category = match.group(1) if match else None
-    title = cl.scrub_contacts(_cl_text(b, b.first(root, "#titletextonly"))
-                              or cl._clean(ld.get("name")))  # fmt: skip
+    title = cl.scrub_contacts(
+        _cl_text(b, b.first(root, "#titletextonly")) or cl._clean(ld.get("name"))
+    )
     return [
         _listing(
             "craigslist",
@@ -508,8 +546,9 @@ def _bat_item(b, item: dict, url: str) -> dict | None:
     sold_text = bat.clean_text(item.get("sold_text"))
     result = bat.parse_result_text(sold_text)
     bid = bat.clean_text(item.get("current_bid_formatted")) if item.get("current_bid") else None
-    price_raw, price_basis, status_raw = bat._outcome(result, bool(item.get("active")), bid,
-                                                      sold_text)  # fmt: skip
+    price_raw, price_basis, status_raw = bat._outcome(
+        result, bool(item.get("active")), bid, sold_text
+    )
     attributes = {"sold_text": sold_text} if sold_text else {}
     end_key = "ends_at" if status_raw == "live" else "ended_at"
     attributes.update(bat._end_attributes(item.get("timestamp_end"), end_key))
@@ -559,7 +598,11 @@ def _bat_live_card(b, card, url: str) -> dict | None:
         bat.clean_text(b.attr(thumb, "alt")) if thumb is not None else None
     )
     bid_node = b.first(card, ".bid-formatted")
-    bid = bat.clean_text(b.own_texts(bid_node)[0]) if bid_node is not None and b.own_texts(bid_node) else None  # fmt: skip
+    bid = (
+        bat.clean_text(b.own_texts(bid_node)[0])
+        if bid_node is not None and b.own_texts(bid_node)
+        else None
+    )
     results = bat.clean_text(" ".join(t for n in b.all(card, ".item-results") for t in b.texts(n)))
     result = bat.parse_result_text(results)
     price_raw, price_basis, status_raw = bat._outcome(result, True, bid)
@@ -567,7 +610,11 @@ def _bat_live_card(b, card, url: str) -> dict | None:
     if results:
         attributes["sold_text"] = results
     country_node = b.first(card, ".show-country-name")
-    country = bat.clean_text(b.own_texts(country_node)[0]) if country_node is not None and b.own_texts(country_node) else None  # fmt: skip
+    country = (
+        bat.clean_text(b.own_texts(country_node)[0])
+        if country_node is not None and b.own_texts(country_node)
+        else None
+    )
     if country:
         attributes["country"] = country
     if b.first(card, ".item-tag-noreserve") is not None:
@@ -581,7 +628,7 @@ def _bat_live_card(b, card, url: str) -> dict | None:
         title=title,
         description=bat.clean_text(
             " ".join(t for n in b.all(card, ".item-excerpt") for t in b.texts(n))
-        ),  # fmt: skip
+        ),
         price_raw=price_raw,
         currency_raw=bat.currency_of(price_raw),
         location_raw=bat.clean_text(b.attr(flag, "alt") if flag is not None else None) or country,
@@ -598,12 +645,22 @@ def bat_model_page(b, body: bytes, url: str) -> list[dict]:
     root = b.root(body)
     text = body.decode("utf-8")
     script = b.first(root, "script#bat-theme-auctions-completed-initial-data")
-    data = bat.extract_js_object("".join(b.texts(script)), bat.COMPLETED_VAR) if script is not None else None  # fmt: skip
+    data = (
+        bat.extract_js_object("".join(b.texts(script)), bat.COMPLETED_VAR)
+        if script is not None
+        else None
+    )
     if data is None:
         data = bat.extract_js_object(text, bat.COMPLETED_VAR)
-    completed = [] if data is None else [
-        x for x in (_bat_item(b, item, url) for item in data.get("items") or []) if x is not None
-    ]  # fmt: skip
+    completed = (
+        []
+        if data is None
+        else [
+            x
+            for x in (_bat_item(b, item, url) for item in data.get("items") or [])
+            if x is not None
+        ]
+    )
     cards = b.all(root, "div.listing-card[data-listing_id][data-timestamp_end]")
     live = [x for x in (_bat_live_card(b, card, url) for card in cards) if x is not None]
     bat.extract_js_object(text, bat.TOOLBAR_VAR)
@@ -615,7 +672,11 @@ def _bat_essential(b, root, label: str) -> str | None:
         strong = b.first(item, "strong")
         own = b.own_texts(strong) if strong is not None else []
         if own and bat.clean_text(own[0]) == label:
-            direct = strong if (strong.getparent() if isinstance(b, LxmlBackend) else strong.parent) is item else None  # fmt: skip
+            direct = (
+                strong
+                if (strong.getparent() if isinstance(b, LxmlBackend) else strong.parent) is item
+                else None
+            )
             parts = b.siblings_after(direct) if direct is not None else []
             return bat.clean_text(" ".join(parts).lstrip().lstrip(":#"))
     return None
@@ -654,8 +715,9 @@ def bat_listing_page(b, body: bytes, url: str) -> list[dict]:
     listing_id = ids[0] if ids else None
     if not listing_id:
         return []
-    info = bat.clean_text(" ".join(t for n in b.all(root, ".listing-available-info")
-                                   for t in b.texts(n)))  # fmt: skip
+    info = bat.clean_text(
+        " ".join(t for n in b.all(root, ".listing-available-info") for t in b.texts(n))
+    )
     result = bat.parse_result_text(info)
     details = _bat_details(b, root)
     attributes = {"available_info": info} if info else {}
@@ -667,8 +729,13 @@ def bat_listing_page(b, body: bytes, url: str) -> list[dict]:
     attributes.update(bat._end_attributes(timestamp, "ended_at"))
     if result is not None and result.date:
         attributes["result_date"] = result.date
-    for key, label in (("chassis", "Chassis"), ("engine", "Engine"), ("paint", "Paint"),
-                       ("upholstery", "Upholstery"), ("other", "Listing Details")):  # fmt: skip
+    for key, label in (
+        ("chassis", "Chassis"),
+        ("engine", "Engine"),
+        ("paint", "Paint"),
+        ("upholstery", "Upholstery"),
+        ("other", "Listing Details"),
+    ):
         if key in details:
             attributes[label] = details[key]
     lot = _bat_essential(b, root, "Lot")
@@ -676,10 +743,12 @@ def bat_listing_page(b, body: bytes, url: str) -> list[dict]:
         attributes["Lot"] = lot
     stats = {}
     for row in b.all(root, "table.listing-stats tr"):
-        label = bat.clean_text(" ".join(t for n in b.all(row, ".listing-stats-label")
-                                        for t in b.texts(n)))  # fmt: skip
-        value = bat.clean_text(" ".join(t for n in b.all(row, ".listing-stats-value")
-                                        for t in b.texts(n)))  # fmt: skip
+        label = bat.clean_text(
+            " ".join(t for n in b.all(row, ".listing-stats-label") for t in b.texts(n))
+        )
+        value = bat.clean_text(
+            " ".join(t for n in b.all(row, ".listing-stats-value") for t in b.texts(n))
+        )
         if label and value:
             stats[label] = value
     if stats.get("Bids"):
@@ -833,8 +902,9 @@ def main(argv: list[str] | None = None) -> int:
                     jobs.append((_ours(ours), body, url))
                 else:
                     backend = lxml_backend if impl == "raw_lxml" else soup_backend
-                    jobs.append((lambda body, url, b=backend, f=baseline: f(b, body, url), body,
-                                 url))  # fmt: skip
+                    jobs.append(
+                        (lambda body, url, b=backend, f=baseline: f(b, body, url), body, url)
+                    )
 
         def run() -> None:
             for _ in range(args.repeat):
@@ -861,8 +931,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in ratios:
         print(line)
     # parse/bs4 = parse/raw_lxml x raw_lxml/bs4: on these small pages the second factor bounds it
-    print(f"ceiling raw_lxml/bs4 {totals['bs4'] / totals['raw_lxml']:.2f} (what parse/bs4 would be "
-          "at 1.00x raw lxml)")  # fmt: skip
+    print(
+        f"ceiling raw_lxml/bs4 {totals['bs4'] / totals['raw_lxml']:.2f} (what parse/bs4 would be "
+        "at 1.00x raw lxml)"
+    )
     print(f"ratio parse/raw_lxml {totals['raw_lxml'] / totals['parse']:.2f}")
     print(f"ratio parse/bs4 {totals['bs4'] / totals['parse']:.2f}")
     return 0

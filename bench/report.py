@@ -117,13 +117,30 @@ def generate(path: Path, listings: int, rows: int, seed: int = 7) -> dt.date:
             make, name, _ = MODELS[model[i]]
             p = int(price[j - 1] if gone[i] else price[j])
             year = 1990 + int((i * 7919) % 16)
-            listing_rows.append((
-                src, ids[i], f"https://{src}.example/{ids[i]}", f"{year} {name} #{i}", make, name,
-                year, int(is_4wd[i]), "kei_truck", int(miles[i]), p, "USD", p, basis,
-                "gone" if gone[i] else "active", f"{src}:{ids[i]}", days[first[i]],
-                days[end[i] - 1 if gone[i] else end[i]], days[end[i]] if gone[i] else None,
-                f"Town {place[i]}, TN",
-            ))  # fmt: skip
+            listing_rows.append(
+                (
+                    src,
+                    ids[i],
+                    f"https://{src}.example/{ids[i]}",
+                    f"{year} {name} #{i}",
+                    make,
+                    name,
+                    year,
+                    int(is_4wd[i]),
+                    "kei_truck",
+                    int(miles[i]),
+                    p,
+                    "USD",
+                    p,
+                    basis,
+                    "gone" if gone[i] else "active",
+                    f"{src}:{ids[i]}",
+                    days[first[i]],
+                    days[end[i] - 1 if gone[i] else end[i]],
+                    days[end[i]] if gone[i] else None,
+                    f"Town {place[i]}, TN",
+                )
+            )
         conn.executemany(
             "INSERT INTO listings (source, listing_id, url, title, make, model, year, is_4wd, "
             "kind, mileage_mi, price, currency, price_usd, price_basis, status, identity, "
@@ -141,10 +158,19 @@ def generate(path: Path, listings: int, rows: int, seed: int = 7) -> dt.date:
             i = owner[k]
             src, basis = SOURCES[source[i]]
             p = int(price[k - 1]) if kind[k] == 2 else int(price[k])
-            batch.append((
-                src, ids[i], days[day[k]], events[kind[k]], p, "USD", p, basis,
-                "gone" if kind[k] == 2 else "active",
-            ))  # fmt: skip
+            batch.append(
+                (
+                    src,
+                    ids[i],
+                    days[day[k]],
+                    events[kind[k]],
+                    p,
+                    "USD",
+                    p,
+                    basis,
+                    "gone" if kind[k] == 2 else "active",
+                )
+            )
         with conn:
             conn.executemany(
                 "INSERT INTO price_history (source, listing_id, observed_at, event, price, "
@@ -216,8 +242,11 @@ def child(what: str, db: str, as_of: str) -> None:
 def run_child(what: str, db: Path, as_of: dt.date) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", what, str(db), as_of.isoformat()],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -247,8 +276,11 @@ def bench_size(workdir: Path, listings: int, rows: int, measures: list[str]) -> 
         started = time.perf_counter()
         as_of = generate(db, listings, rows)
         meta.write_text(json.dumps({"as_of": as_of.isoformat()}))
-        print(f"== {rows:,} history rows, {listings:,} listings "
-              f"(generated in {time.perf_counter() - started:.0f}s)", flush=True)  # fmt: skip
+        print(
+            f"== {rows:,} history rows, {listings:,} listings "
+            f"(generated in {time.perf_counter() - started:.0f}s)",
+            flush=True,
+        )
     conn = sqlite3.connect(db)
     actual = conn.execute("SELECT count(*) FROM price_history").fetchone()[0]
     first = conn.execute("SELECT min(observed_at) FROM price_history").fetchone()[0]
@@ -258,8 +290,10 @@ def bench_size(workdir: Path, listings: int, rows: int, measures: list[str]) -> 
     for what in measures:
         results[what] = run_child(what, db, as_of)
         r = results[what]
-        print(f"time {what} {r['seconds']:.2f}s cpu {r['cpu']:.2f}s peak_rss {r['rss_mb']:.0f}MB",
-              flush=True)  # fmt: skip
+        print(
+            f"time {what} {r['seconds']:.2f}s cpu {r['cpu']:.2f}s peak_rss {r['rss_mb']:.0f}MB",
+            flush=True,
+        )
     baselines = [b for b in ("sqlite_groupby", "pandas_full") if b in results]
     if "report" not in results:
         return
@@ -275,14 +309,21 @@ def bench_size(workdir: Path, listings: int, rows: int, measures: list[str]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=200_000)
-    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000],
-                        help="history sizes to run (default 1M)")  # fmt: skip
+    parser.add_argument(
+        "--rows", type=int, nargs="*", default=[1_000_000], help="history sizes to run (default 1M)"
+    )
     parser.add_argument("--large", action="store_true", help="also run 10M history rows")
-    parser.add_argument("--dir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "keitrucks-bench",
-                        help="where generated databases are kept (reused)")  # fmt: skip
-    parser.add_argument("--measure", default=",".join(MEASURES),
-                        help="comma-separated subset of: " + ", ".join(MEASURES))  # fmt: skip
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "keitrucks-bench",
+        help="where generated databases are kept (reused)",
+    )
+    parser.add_argument(
+        "--measure",
+        default=",".join(MEASURES),
+        help="comma-separated subset of: " + ", ".join(MEASURES),
+    )
     parser.add_argument("--child", nargs=3, metavar=("WHAT", "DB", "AS_OF"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -60,16 +60,20 @@ class Ratio:
 
 
 def scripts(only: list[str]) -> list[Path]:
-    found = sorted(p for p in BENCH.glob("*.py") if p.name != Path(__file__).name
-                   and not p.name.startswith("_"))  # fmt: skip
+    found = sorted(
+        p
+        for p in BENCH.glob("*.py")
+        if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
     return [p for p in found if not only or p.stem in only]
 
 
 def run(script: Path, log: Path | None = None) -> tuple[list[Ratio], float, str | None]:
     """The ratios a script printed, its seconds, and an error line if it failed."""
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(script)], cwd=BENCH.parent, capture_output=True,
-                          text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=BENCH.parent, capture_output=True, text=True
+    )
     seconds = time.monotonic() - started
     if log is not None:
         log.mkdir(parents=True, exist_ok=True)
@@ -96,8 +100,10 @@ def machine() -> str:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"{cpu}, {cores} cores, {platform.system()} {platform.release()}, Python "
-            f"{platform.python_version()}; load average {load}; {dt.date.today().isoformat()}")  # fmt: skip
+    return (
+        f"{cpu}, {cores} cores, {platform.system()} {platform.release()}, Python "
+        f"{platform.python_version()}; load average {load}; {dt.date.today().isoformat()}"
+    )
 
 
 def table(rows: list[Ratio]) -> list[str]:
@@ -123,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {script.name} ...", flush=True)
         ratios, seconds, error = run(script, args.log)
         rows += ratios
-        print(f"  {len(ratios)} ratio(s) in {seconds:.0f}s" + (f"; FAILED ({error})" if error
-                                                                 else ""), flush=True)  # fmt: skip
+        print(
+            f"  {len(ratios)} ratio(s) in {seconds:.0f}s"
+            + (f"; FAILED ({error})" if error else ""),
+            flush=True,
+        )
         if error:
             failures.append(f"{script.name}: {error}")
     print()

@@ -142,10 +142,17 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
     try:
         with sigterm_stops_the_night(), night_lock(lock_path(db), holder="keitrucks nightly"):
             result = run_night(
-                Path(db), Path(out), config=config, config_path=ctx.obj["config_path"],
-                sources=chosen, as_of=as_of, dry_run_alerts=dry_run_alerts,
-                progress=_print_outcome("crawl"), echo=click.echo, scrapyd=scrapyd,
-            )  # fmt: skip
+                Path(db),
+                Path(out),
+                config=config,
+                config_path=ctx.obj["config_path"],
+                sources=chosen,
+                as_of=as_of,
+                dry_run_alerts=dry_run_alerts,
+                progress=_print_outcome("crawl"),
+                echo=click.echo,
+                scrapyd=scrapyd,
+            )
     except (NightAlreadyRunningError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     if not result.ok:
@@ -170,10 +177,14 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
 
     config = _config(ctx)
     outcomes = crawl_sources(
-        Path(db), list(sources) or enabled_sources(config), as_of=as_of, base_url=base_url,
-        config_path=ctx.obj["config_path"], log_dir=Path(db).parent / "logs",
+        Path(db),
+        list(sources) or enabled_sources(config),
+        as_of=as_of,
+        base_url=base_url,
+        config_path=ctx.obj["config_path"],
+        log_dir=Path(db).parent / "logs",
         progress=_print_outcome("crawl"),
-    )  # fmt: skip
+    )
     if not all(o.ok for o in outcomes):
         raise click.ClickException("some sources failed (see above)")
 

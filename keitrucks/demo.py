@@ -77,17 +77,26 @@ def run_demo(
 
             def progress(source, outcome, index=index, night=night):
                 mark = "ok  " if outcome.ok else "FAIL"
-                echo(f"night {index}/{len(NIGHTS)} {night} {source:<14} {mark} "
-                     f"{outcome.line.removeprefix('ok: ')}")  # fmt: skip
+                echo(
+                    f"night {index}/{len(NIGHTS)} {night} {source:<14} {mark} "
+                    f"{outcome.line.removeprefix('ok: ')}"
+                )
 
             result.outcomes = crawl_sources(
-                db, list(SOURCES), as_of=as_of, base_url=server.base_url,
-                config_path=str(sample_config), log_dir=db.parent / "logs", progress=progress,
-            )  # fmt: skip
+                db,
+                list(SOURCES),
+                as_of=as_of,
+                base_url=server.base_url,
+                config_path=str(sample_config),
+                log_dir=db.parent / "logs",
+                progress=progress,
+            )
             finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
             raised = len(result.alerts.raised) if result.alerts is not None else 0
-            echo(f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, "
-                 f"{raised} alert(s)")  # fmt: skip
+            echo(
+                f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, "
+                f"{raised} alert(s)"
+            )
             summary.nights.append(result)
     summary.totals = count_summary(db)
     return summary

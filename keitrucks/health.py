@@ -122,8 +122,10 @@ class RunHealth:
     @property
     def line(self) -> str:
         """One line a user can act on."""
-        words = {STATE_DEAD: f"DEAD ({self.failed_nights} nights without a healthy run)",
-                 STATE_FAILING: f"{self.status} ({self.failed_nights} night(s) in a row)"}  # fmt: skip
+        words = {
+            STATE_DEAD: f"DEAD ({self.failed_nights} nights without a healthy run)",
+            STATE_FAILING: f"{self.status} ({self.failed_nights} night(s) in a row)",
+        }
         head = words.get(self.state, self.status)
         return head + (": " + "; ".join(self.reasons) if self.reasons else "")
 
@@ -229,11 +231,16 @@ def assess_run(
         # The crawl's own verdict (storage.judge_run) found a problem these rules do not name.
         status, reasons = UNHEALTHY, [run.get("health_reason") or "judged unhealthy by the crawl"]
     return RunHealth(
-        run_id=int(run["id"]), source=str(run["source"]), night=night_of(run), status=status,
-        reasons=tuple(reasons), items=int(run.get("items") or 0),
-        median_items=median_items(recent), coverage=coverage_of(run),
+        run_id=int(run["id"]),
+        source=str(run["source"]),
+        night=night_of(run),
+        status=status,
+        reasons=tuple(reasons),
+        items=int(run.get("items") or 0),
+        median_items=median_items(recent),
+        coverage=coverage_of(run),
         coverage_median=median_coverage(recent, rules.coverage_fields),
-    )  # fmt: skip
+    )
 
 
 def assess_history(runs: Sequence[Mapping[str, Any]], rules: HealthRules) -> list[RunHealth]:
@@ -256,7 +263,11 @@ def assess_history(runs: Sequence[Mapping[str, Any]], rules: HealthRules) -> lis
             if night_ok[night]:
                 break
             failed += 1
-        state = STATE_OK if failed == 0 else (STATE_DEAD if failed >= rules.dead_after else STATE_FAILING)  # fmt: skip
+        state = (
+            STATE_OK
+            if failed == 0
+            else (STATE_DEAD if failed >= rules.dead_after else STATE_FAILING)
+        )
         out.append(_replace(verdict, failed_nights=failed, state=state))
     return out
 
@@ -323,11 +334,22 @@ def read_runs(db: Database) -> list[dict[str, Any]]:
 def save_health(db: Database, verdicts: Iterable[RunHealth], *, checked_at: str) -> int:
     """Upsert one row per judged run (the verdicts are recomputed from ``runs`` each check)."""
     rows = [
-        [v.run_id, v.source, v.night, checked_at, v.status, v.state, v.failed_nights,
-         json.dumps(list(v.reasons), ensure_ascii=False), v.items, v.median_items,
-         json.dumps(v.coverage, sort_keys=True), json.dumps(v.coverage_median, sort_keys=True)]
+        [
+            v.run_id,
+            v.source,
+            v.night,
+            checked_at,
+            v.status,
+            v.state,
+            v.failed_nights,
+            json.dumps(list(v.reasons), ensure_ascii=False),
+            v.items,
+            v.median_items,
+            json.dumps(v.coverage, sort_keys=True),
+            json.dumps(v.coverage_median, sort_keys=True),
+        ]
         for v in verdicts
-    ]  # fmt: skip
+    ]
     with db.conn:
         db.conn.executemany(
             "INSERT INTO source_health (run_id, source, night, checked_at, status, state, "
@@ -398,6 +420,7 @@ def check_health(
         if latest is not None and latest.ok is False:
             logger.warning("%s: %s", health.source, latest.line)
             if latest.state == STATE_DEAD:
-                logger.error("%s looks dead: fix its spider or disable it in [sources]",
-                             health.source)  # fmt: skip
+                logger.error(
+                    "%s looks dead: fix its spider or disable it in [sources]", health.source
+                )
     return out

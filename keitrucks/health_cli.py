@@ -40,23 +40,35 @@ def health_rows(states, fields: tuple[str, ...]) -> list[list[str]]:
             continue
         marks = "".join(STATUS_MARKS.get(r.status, "?") for r in item.recent)
         median = f"{latest.median_items:g}" if latest.median_items is not None else "-"
-        rows.append([
-            item.source, item.state, latest.night, latest.status, str(latest.items), median,
-            *[_pct(latest.coverage, f) for f in fields], marks, "; ".join(latest.reasons),
-        ])  # fmt: skip
+        rows.append(
+            [
+                item.source,
+                item.state,
+                latest.night,
+                latest.status,
+                str(latest.items),
+                median,
+                *[_pct(latest.coverage, f) for f in fields],
+                marks,
+                "; ".join(latest.reasons),
+            ]
+        )
     return rows
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]  # fmt: skip
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
     return "\n".join(lines)
 
 
 @click.command()
-@click.option("--db", default="data/keitrucks.db", show_default=True,
-              type=click.Path(dir_okay=False))  # fmt: skip
+@click.option(
+    "--db", default="data/keitrucks.db", show_default=True, type=click.Path(dir_okay=False)
+)
 @click.option("--record", is_flag=True, help="Also record the verdicts in source_health.")
 @click.option("--check", is_flag=True, help="Exit 1 when any source is not ok (for monitoring).")
 @click.pass_context
@@ -79,12 +91,22 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if not Path(db).is_file():
         raise click.ClickException(f"no database at {db}")
-    states = check_health(db, enabled_sources(config), rules=rules, checked_at=now_iso(),
-                          record=record)  # fmt: skip
+    states = check_health(
+        db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record
+    )
     fields = rules.coverage_fields
     labels = {"price_usd": "price", "is_4wd": "4wd"}
-    header = ["source", "state", "last night", "status", "items", "median",
-              *[labels.get(f, f) for f in fields], "recent", "reason"]  # fmt: skip
+    header = [
+        "source",
+        "state",
+        "last night",
+        "status",
+        "items",
+        "median",
+        *[labels.get(f, f) for f in fields],
+        "recent",
+        "reason",
+    ]
     click.echo(format_table(header, health_rows(states, fields)))
     if check and not all(s.ok for s in states):
         bad = [s.source for s in states if not s.ok]

@@ -182,25 +182,37 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
     stats = _stats(run)
     if run["status"] in ("running", "abandoned"):
         why = over or ("killed" if crawl.returncode < 0 else f"exit code {crawl.returncode}")
-        return SourceOutcome(source, False, f"did not finish ({why}); nothing marked gone", run,
-                             crawl.returncode)  # fmt: skip
+        return SourceOutcome(
+            source, False, f"did not finish ({why}); nothing marked gone", run, crawl.returncode
+        )
     if run["blocked_reason"]:
         return SourceOutcome(
-            source, False,
+            source,
+            False,
             f"blocked ({run['blocked_reason']}) at {stats.get('keitrucks/blocked_url', '?')}; "
-            "stopped the source, nothing marked gone", run, crawl.returncode,
-        )  # fmt: skip
+            "stopped the source, nothing marked gone",
+            run,
+            crawl.returncode,
+        )
     if not run["healthy"]:
         cause = _failure_cause(stats) if run["items"] == 0 else None
         why = over or cause or run["health_reason"] or run["finish_reason"]
-        return SourceOutcome(source, False, f"failed: {why}; {run['items']} listings kept, "
-                             "nothing marked gone", run, crawl.returncode)  # fmt: skip
+        return SourceOutcome(
+            source,
+            False,
+            f"failed: {why}; {run['items']} listings kept, nothing marked gone",
+            run,
+            crawl.returncode,
+        )
     events = {
         k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("keitrucks/history/")
     }
     parts = [f"{run['items']} listings"]
-    parts += [f"{events[k]} {k.replace('_', ' ')}" for k in ("new", "price_change", "relisted",
-              "status_change") if events.get(k)]  # fmt: skip
+    parts += [
+        f"{events[k]} {k.replace('_', ' ')}"
+        for k in ("new", "price_change", "relisted", "status_change")
+        if events.get(k)
+    ]
     if run["gone_marked"]:
         parts.append(f"{run['gone_marked']} gone")
     return SourceOutcome(source, True, "ok: " + ", ".join(parts), run, crawl.returncode)
@@ -213,9 +225,15 @@ def close_dead_run(db: Path, run: dict[str, Any], crawl: CrawlResult) -> dict[st
     """
     if run.get("status") != "running":
         return run
-    reason = f"killed: timed out after {crawl.timeout:g}s" if crawl.timed_out else (
-        f"killed by signal {-crawl.returncode}" if crawl.returncode < 0
-        else f"exited with code {crawl.returncode} without finishing")  # fmt: skip
+    reason = (
+        f"killed: timed out after {crawl.timeout:g}s"
+        if crawl.timed_out
+        else (
+            f"killed by signal {-crawl.returncode}"
+            if crawl.returncode < 0
+            else f"exited with code {crawl.returncode} without finishing"
+        )
+    )
     return abandon_run(db, run["id"], reason)
 
 
@@ -253,9 +271,18 @@ def crawl_sources(
     order of ``sources``."""
     open_db(db).close()  # create the schema once, before crawls write concurrently with readers
     if scrapyd is not None:
-        return _crawl_on_scrapyd(scrapyd, db, sources, as_of=as_of, base_url=base_url,
-                                 config_path=config_path, progress=progress, timeout=timeout,
-                                 kill_grace=kill_grace, settings=settings)  # fmt: skip
+        return _crawl_on_scrapyd(
+            scrapyd,
+            db,
+            sources,
+            as_of=as_of,
+            base_url=base_url,
+            config_path=config_path,
+            progress=progress,
+            timeout=timeout,
+            kill_grace=kill_grace,
+            settings=settings,
+        )
     lock = threading.Lock()
 
     def crawl_one(source: str) -> SourceOutcome:
@@ -266,9 +293,17 @@ def crawl_sources(
             stamp = (as_of or "live").replace(":", "")[:10]
             log_path = log_dir / f"{stamp}-{source}.log" if log_dir else None
             try:
-                crawl = run_crawl(source, db=db, base_url=base_url, as_of=as_of,
-                                  config=config_path, log_path=log_path, timeout=timeout,
-                                  kill_grace=kill_grace, settings=settings)  # fmt: skip
+                crawl = run_crawl(
+                    source,
+                    db=db,
+                    base_url=base_url,
+                    as_of=as_of,
+                    config=config_path,
+                    log_path=log_path,
+                    timeout=timeout,
+                    kill_grace=kill_grace,
+                    settings=settings,
+                )
             except OSError as exc:  # could not even start the process
                 crawl = CrawlResult(source, -1, log_path, f"{type(exc).__name__}: {exc}")
             outcome = _outcome(db, source, crawl, before)
@@ -283,8 +318,19 @@ def crawl_sources(
         return list(pool.map(crawl_one, sources))
 
 
-def _crawl_on_scrapyd(client, db: Path, sources: list[str], *, as_of, base_url, config_path,
-                      progress, timeout, kill_grace, settings) -> list[SourceOutcome]:  # fmt: skip
+def _crawl_on_scrapyd(
+    client,
+    db: Path,
+    sources: list[str],
+    *,
+    as_of,
+    base_url,
+    config_path,
+    progress,
+    timeout,
+    kill_grace,
+    settings,
+) -> list[SourceOutcome]:
     from keitrucks.scrapyd import crawl_on_scrapyd
 
     before = last_run_id(db)
@@ -296,10 +342,17 @@ def _crawl_on_scrapyd(client, db: Path, sources: list[str], *, as_of, base_url, 
             progress(source, done[source])
 
     crawl_on_scrapyd(
-        client, sources, db=Path(db).resolve(), as_of=as_of, base_url=base_url,
-        config=Path(config_path).resolve() if config_path else None, settings=settings,
-        timeout=timeout, kill_grace=kill_grace, on_done=on_done,
-    )  # fmt: skip
+        client,
+        sources,
+        db=Path(db).resolve(),
+        as_of=as_of,
+        base_url=base_url,
+        config=Path(config_path).resolve() if config_path else None,
+        settings=settings,
+        timeout=timeout,
+        kill_grace=kill_grace,
+        on_done=on_done,
+    )
     return [done[s] for s in sources]
 
 
@@ -344,16 +397,32 @@ def finish_night(
     from keitrucks.health import HealthRules, check_health
 
     as_of = result.as_of or now_iso()
-    report = _step(result, "report",
-                   lambda: write_report(db, out_dir, as_of=as_of[:10], config=config))  # fmt: skip
+    report = _step(
+        result, "report", lambda: write_report(db, out_dir, as_of=as_of[:10], config=config)
+    )
     result.report_folder = report.folder if report is not None else None
-    result.alerts = _step(result, "alerts", lambda: run_alerts(
-        db, as_of=as_of[:10], config=config, dry_run=dry_run_alerts,
-        digest_dir=result.report_folder, echo=echo,
-    ))  # fmt: skip
-    health = _step(result, "health", lambda: check_health(
-        db, sources, rules=HealthRules.from_config(config), checked_at=now_iso(),
-    ))  # fmt: skip
+    result.alerts = _step(
+        result,
+        "alerts",
+        lambda: run_alerts(
+            db,
+            as_of=as_of[:10],
+            config=config,
+            dry_run=dry_run_alerts,
+            digest_dir=result.report_folder,
+            echo=echo,
+        ),
+    )
+    health = _step(
+        result,
+        "health",
+        lambda: check_health(
+            db,
+            sources,
+            rules=HealthRules.from_config(config),
+            checked_at=now_iso(),
+        ),
+    )
     result.health = health or []
     for item in result.health:
         if echo:
@@ -393,10 +462,24 @@ def run_night(
     prune_logs(log_dir)
     rules = HealthRules.from_config(config)
     result.outcomes = crawl_sources(
-        db, sources, as_of=stamp, base_url=base_url, config_path=config_path, log_dir=log_dir,
-        progress=progress, timeout=timeout or crawl_timeout(config), kill_grace=kill_grace,
+        db,
+        sources,
+        as_of=stamp,
+        base_url=base_url,
+        config_path=config_path,
+        log_dir=log_dir,
+        progress=progress,
+        timeout=timeout or crawl_timeout(config),
+        kill_grace=kill_grace,
         scrapyd=scrapyd,
         settings={"KEITRUCKS_MIN_ITEMS_RATIO": str(rules.min_items_ratio)},
-    )  # fmt: skip
-    return finish_night(result, db, out_dir, config=config, sources=sources,
-                        dry_run_alerts=dry_run_alerts, echo=echo)  # fmt: skip
+    )
+    return finish_night(
+        result,
+        db,
+        out_dir,
+        config=config,
+        sources=sources,
+        dry_run_alerts=dry_run_alerts,
+        echo=echo,
+    )

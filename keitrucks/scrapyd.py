@@ -66,8 +66,9 @@ def build_egg(version: str, root: Path = PROJECT_ROOT) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as egg:
         for path in _egg_files(root):
             egg.write(path, path.relative_to(root).as_posix())
-        egg.writestr("EGG-INFO/PKG-INFO",
-                     f"Metadata-Version: 2.1\nName: {PROJECT}\nVersion: {version}\n")  # fmt: skip
+        egg.writestr(
+            "EGG-INFO/PKG-INFO", f"Metadata-Version: 2.1\nName: {PROJECT}\nVersion: {version}\n"
+        )
         egg.writestr("EGG-INFO/entry_points.txt", f"[scrapy]\nsettings = {SETTINGS_MODULE}\n")
         egg.writestr("EGG-INFO/top_level.txt", "\n".join(PACKAGES) + "\n")
         egg.writestr("EGG-INFO/not-zip-safe", "\n")
@@ -102,9 +103,15 @@ class ScrapydClient:
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
         self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
 
-    def _call(self, endpoint: str, *, params: Mapping[str, Any] | None = None,
-              data: Sequence[tuple[str, str]] | None = None, body: bytes | None = None,
-              content_type: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def _call(
+        self,
+        endpoint: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Sequence[tuple[str, str]] | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
         url = urljoin(self.url, endpoint)
         if params:
             url += "?" + urlencode(params)
@@ -137,21 +144,36 @@ class ScrapydClient:
         boundary = uuid.uuid4().hex
         parts = []
         for name, value in (("project", self.project), ("version", version)):
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                         f"{value}\r\n".encode())  # fmt: skip
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="egg"; '
-                     f'filename="{self.project}.egg"\r\nContent-Type: application/octet-stream'
-                     "\r\n\r\n".encode() + egg + b"\r\n")  # fmt: skip
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{value}\r\n".encode()
+            )
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="egg"; '
+            f'filename="{self.project}.egg"\r\nContent-Type: application/octet-stream'
+            "\r\n\r\n".encode()
+            + egg
+            + b"\r\n"
+        )
         parts.append(f"--{boundary}--\r\n".encode())
-        answer = self._call("addversion.json", body=b"".join(parts),
-                            content_type=f"multipart/form-data; boundary={boundary}")  # fmt: skip
+        answer = self._call(
+            "addversion.json",
+            body=b"".join(parts),
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
         return int(answer.get("spiders", 0))
 
     def list_spiders(self) -> list[str]:
         return list(self._call("listspiders.json", params={"project": self.project})["spiders"])
 
-    def schedule(self, spider: str, *, settings: Mapping[str, str], args: Mapping[str, str],
-                 jobid: str | None = None) -> str:  # fmt: skip
+    def schedule(
+        self,
+        spider: str,
+        *,
+        settings: Mapping[str, str],
+        args: Mapping[str, str],
+        jobid: str | None = None,
+    ) -> str:
         data = [("project", self.project), ("spider", spider)]
         data += [("setting", f"{k}={v}") for k, v in settings.items()]
         data += [(k, v) for k, v in args.items()]
@@ -163,8 +185,9 @@ class ScrapydClient:
         return self._call("listjobs.json", params={"project": self.project})
 
     def cancel(self, jobid: str, signal: str = "TERM") -> str | None:
-        answer = self._call("cancel.json", data=[("project", self.project), ("job", jobid),
-                                                 ("signal", signal)])  # fmt: skip
+        answer = self._call(
+            "cancel.json", data=[("project", self.project), ("job", jobid), ("signal", signal)]
+        )
         return answer.get("prevstate")
 
     def log_tail(self, log_url: str | None, size: int = 4000) -> str:
@@ -186,8 +209,9 @@ def deploy(client: ScrapydClient, version: str | None = None, root: Path = PROJE
     """Build the egg and upload it; returns the version deployed."""
     version = version or str(int(time.time()))
     spiders = client.add_version(version, build_egg(version, root))
-    logger.info("deployed %s version %s to %s (%d spiders)", client.project, version,
-                client.url, spiders)  # fmt: skip
+    logger.info(
+        "deployed %s version %s to %s (%d spiders)", client.project, version, client.url, spiders
+    )
     return version
 
 
@@ -195,9 +219,12 @@ def deploy(client: ScrapydClient, version: str | None = None, root: Path = PROJE
 
 
 def job_settings(
-    *, db: str | Path, config: str | Path | None, base_url: str | None,
+    *,
+    db: str | Path,
+    config: str | Path | None,
+    base_url: str | None,
     settings: Mapping[str, str] | None = None,
-) -> dict[str, str]:  # fmt: skip
+) -> dict[str, str]:
     """The Scrapy settings one job gets: the database path (as seen on the Scrapyd host), the
     configuration file, and the local-crawl settings when crawling a sample server."""
     out = {"KEITRUCKS_DB_PATH": str(db)}
@@ -257,8 +284,16 @@ def crawl_on_scrapyd(
         if job.jobid is None:
             _finish(job, CrawlResult(job.source, -1, None, f"not scheduled: {job.error}"), on_done)
     try:
-        _wait(client, jobs, timeout=timeout, kill_grace=kill_grace, poll_interval=poll_interval,
-              on_done=on_done, clock=clock, sleep=sleep)  # fmt: skip
+        _wait(
+            client,
+            jobs,
+            timeout=timeout,
+            kill_grace=kill_grace,
+            poll_interval=poll_interval,
+            on_done=on_done,
+            clock=clock,
+            sleep=sleep,
+        )
     except BaseException:  # the night is being stopped: do not leave jobs running on Scrapyd
         for job in jobs:
             if job.result is None:
@@ -267,8 +302,9 @@ def crawl_on_scrapyd(
     return {job.source: job.result for job in jobs}
 
 
-def _wait(client, jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_done, clock,
-          sleep) -> None:  # fmt: skip
+def _wait(
+    client, jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_done, clock, sleep
+) -> None:
     scheduled_at = clock()
     failures = 0
     while any(j.result is None for j in jobs):
@@ -280,24 +316,45 @@ def _wait(client, jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_do
             if failures >= 5:
                 for job in jobs:
                     if job.result is None:
-                        _finish(job, CrawlResult(job.source, -1, None, f"lost track: {exc}"),
-                                on_done)  # fmt: skip
+                        _finish(
+                            job, CrawlResult(job.source, -1, None, f"lost track: {exc}"), on_done
+                        )
                 break
             sleep(poll_interval)
             continue
-        state = {j["id"]: (name, j) for name in ("pending", "running", "finished")
-                 for j in listing.get(name, [])}  # fmt: skip
+        state = {
+            j["id"]: (name, j)
+            for name in ("pending", "running", "finished")
+            for j in listing.get(name, [])
+        }
         now = clock()
         for job in jobs:
             if job.result is None:
-                _advance(client, job, state.get(job.jobid), now=now, scheduled_at=scheduled_at,
-                         timeout=timeout, kill_grace=kill_grace, on_done=on_done)  # fmt: skip
+                _advance(
+                    client,
+                    job,
+                    state.get(job.jobid),
+                    now=now,
+                    scheduled_at=scheduled_at,
+                    timeout=timeout,
+                    kill_grace=kill_grace,
+                    on_done=on_done,
+                )
         if any(j.result is None for j in jobs):
             sleep(poll_interval)
 
 
-def _advance(client: ScrapydClient, job: _Job, found: tuple[str, dict] | None, *, now: float,
-             scheduled_at: float, timeout: float | None, kill_grace: float, on_done) -> None:  # fmt: skip
+def _advance(
+    client: ScrapydClient,
+    job: _Job,
+    found: tuple[str, dict] | None,
+    *,
+    now: float,
+    scheduled_at: float,
+    timeout: float | None,
+    kill_grace: float,
+    on_done,
+) -> None:
     """One poll's step for one job: note it started, finish it, or cancel it when over time."""
     where, info = found or ("missing", {})
     if where in ("finished", "missing"):
@@ -309,20 +366,34 @@ def _advance(client: ScrapydClient, job: _Job, found: tuple[str, dict] | None, *
         code = -9 if job.killed else (-15 if job.cancelled_at is not None else 0)
         if where == "missing":
             code = -1
-        _finish(job, CrawlResult(job.source, code, None, tail, job.cancelled_at is not None,
-                                 timeout), on_done)  # fmt: skip
+        _finish(
+            job,
+            CrawlResult(job.source, code, None, tail, job.cancelled_at is not None, timeout),
+            on_done,
+        )
         return
     if where == "running" and job.started is None:
         job.started = now
     since = job.started if job.started is not None else scheduled_at
     if job.cancelled_at is None:
         if timeout is not None and now - since > timeout:
-            logger.warning("%s: over its %ss on Scrapyd, cancelling job %s", job.source,
-                           timeout, job.jobid)  # fmt: skip
+            logger.warning(
+                "%s: over its %ss on Scrapyd, cancelling job %s", job.source, timeout, job.jobid
+            )
             job.cancelled_at = now
             if _cancel(client, job, "TERM") == "pending":
-                _finish(job, CrawlResult(job.source, -1, None, f"never started within "
-                                         f"{timeout:g}s on Scrapyd", True, timeout), on_done)  # fmt: skip
+                _finish(
+                    job,
+                    CrawlResult(
+                        job.source,
+                        -1,
+                        None,
+                        f"never started within {timeout:g}s on Scrapyd",
+                        True,
+                        timeout,
+                    ),
+                    on_done,
+                )
     elif not job.killed and now - job.cancelled_at > kill_grace:
         job.killed = True
         _cancel(client, job, "KILL")

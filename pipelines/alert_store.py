@@ -122,11 +122,18 @@ def record_alerts(
             values = [alert.get(f) for f in ALERT_FIELDS]
             for channel in channels:
                 cursor = conn.execute(sql, [*values, channel, status, created_at, sent_at])
-                out.append({
-                    **dict(zip(ALERT_FIELDS, values, strict=True)), "id": cursor.lastrowid,
-                    "alert": index, "channel": channel, "status": status,
-                    "created_at": created_at, "sent_at": sent_at, "error": None,
-                })  # fmt: skip
+                out.append(
+                    {
+                        **dict(zip(ALERT_FIELDS, values, strict=True)),
+                        "id": cursor.lastrowid,
+                        "alert": index,
+                        "channel": channel,
+                        "status": status,
+                        "created_at": created_at,
+                        "sent_at": sent_at,
+                        "error": None,
+                    }
+                )
     return out
 
 
@@ -187,8 +194,13 @@ def read_alerts_on(conn: sqlite3.Connection, day: dt.date) -> list[dict[str, Any
     alerts: dict[tuple, dict[str, Any]] = {}
     for row in rows:
         key = (row["kind"], row["identity"], row["price_usd"])
-        entry = alerts.setdefault(key, {
-            **{f: row[f] for f in ALERT_FIELDS}, "created_at": row["created_at"], "deliveries": {},
-        })  # fmt: skip
+        entry = alerts.setdefault(
+            key,
+            {
+                **{f: row[f] for f in ALERT_FIELDS},
+                "created_at": row["created_at"],
+                "deliveries": {},
+            },
+        )
         entry["deliveries"][row["channel"]] = row["status"]
     return list(alerts.values())

@@ -1,7 +1,8 @@
 """Landed cost: a Japanese exporter's price put on the US axis, as an estimate in whole US dollars.
 
 ``landed_cost`` is a pure function of the price, its currency and basis (FOB, C&F or CIF), the
-observation date and the destination port: FX on that date (``keitrucks/core/data/fx_rates.csv``, then
+observation date and the destination port: FX on that date
+(``keitrucks/core/data/fx_rates.csv``, then
 config ``[fx]``), ocean freight (FOB only; C&F and CIF include it), marine insurance (FOB and
 C&F; CIF includes it), 25 % duty on the dutiable value (HTSUS 8704.31), the Section 232 tariff on
 trucks under 25 calendar years old, customs/broker and port fees, and inland transport. Every
@@ -61,11 +62,28 @@ LANDED_DEFAULTS: dict[str, Any] = {
     # Ports a C&F/CIF total may be quoted to for it to count as landed in the US (lower case,
     # matched as words in the port name). General knowledge list of US vehicle (RoRo) ports.
     "us_ports": [
-        "baltimore", "jacksonville", "long beach", "los angeles", "tacoma", "seattle",
-        "portland", "newark", "new york", "houston", "galveston", "brunswick", "charleston",
-        "savannah", "norfolk", "oakland", "san diego", "port hueneme", "honolulu", "anchorage",
+        "baltimore",
+        "jacksonville",
+        "long beach",
+        "los angeles",
+        "tacoma",
+        "seattle",
+        "portland",
+        "newark",
+        "new york",
+        "houston",
+        "galveston",
+        "brunswick",
+        "charleston",
+        "savannah",
+        "norfolk",
+        "oakland",
+        "san diego",
+        "port hueneme",
+        "honolulu",
+        "anchorage",
     ],
-}  # fmt: skip
+}
 
 
 class LandedCostError(ValueError):

@@ -155,7 +155,7 @@ def _clean_other(value: Any) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _key(label: Any) -> str:
-    """An attribute label folded for lookup: 'Registration Year/month' -> 'registrationyearmonth'."""
+    """An attribute label folded for lookup 'Registration Year/month' -> 'registrationyearmonth'."""
     text = clean_text(label) or ""
     return re.sub(r"[\W_]+", "", text.lower())
 
@@ -613,7 +613,10 @@ _MONTHS = {
     )
     for m in names
 }
-_MONTH_WORD = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MONTH_WORD = (
+    r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _ERA_BY_LETTER = {e.letter: e for e in tables.eras()}
 _ERA_BY_KANJI = {e.kanji: e for e in tables.eras()}
 _KANJI_ERAS = "|".join(_ERA_BY_KANJI)
@@ -1323,7 +1326,8 @@ _ANCHORED_PRICE = re.compile(
     r"firm at|now|本体価格|車両価格|価格)\s*[:：]?\s*"
     r"(?P<amount>(?:US\s?\$|\$|¥)?\s?\d[\d,]*(?:\.\d+)?\s?(?:k|万円|円)?)"
     + ASCII_RIGHT
-    + r"|(?P<amount2>(?:US\s?\$|\$)?\s?\d[\d,]*(?:\.\d+)?\s?k?)\s*(?:obo|o\.b\.o|firm|or best offer)"
+    + r"|(?P<amount2>(?:US\s?\$|\$)?\s?\d[\d,]*(?:\.\d+)?\s?k?)"
+    + r"\s*(?:obo|o\.b\.o|firm|or best offer)"
     + ASCII_RIGHT,
     re.IGNORECASE,
 )

@@ -265,9 +265,12 @@ INCOMPLETE_STATS = {
 
 
 def judge_run(
-    finish_reason: str, stats: dict[str, Any], items: int, recent_items: Sequence[int],
+    finish_reason: str,
+    stats: dict[str, Any],
+    items: int,
+    recent_items: Sequence[int],
     min_ratio: float = 0.5,
-) -> RunVerdict:  # fmt: skip
+) -> RunVerdict:
     """Was the run complete (saw everything it searched) and healthy (a plausible result)?
 
     Only a complete and healthy run may mark listings gone. ``recent_items`` are the item
@@ -356,8 +359,11 @@ def _listing_row(item: dict[str, Any], tracking: dict[str, Any]) -> list[Any]:
 
 def _db_value(name: str, value: Any) -> Any:
     if name in JSON_FIELDS:
-        return json.dumps(value if value is not None else ([] if name == "image_urls" else {}),
-                          ensure_ascii=False, sort_keys=True)  # fmt: skip
+        return json.dumps(
+            value if value is not None else ([] if name == "image_urls" else {}),
+            ensure_ascii=False,
+            sort_keys=True,
+        )
     if isinstance(value, bool):
         return int(value)
     return value
@@ -378,9 +384,13 @@ def _identity(item: dict[str, Any], known: dict[tuple[str, str], dict]) -> str:
 
 
 def save_listings(
-    db: Database, items: Iterable[Listing | dict[str, Any]], *, run_id: int, seen_at: str,
+    db: Database,
+    items: Iterable[Listing | dict[str, Any]],
+    *,
+    run_id: int,
+    seen_at: str,
     search_key: str | None = None,
-) -> dict[str, int]:  # fmt: skip
+) -> dict[str, int]:
     """Upsert a batch in one transaction; append history rows for new or changed listings.
 
     Returns counts of history events written ({"new": 3, "price_change": 1, ...}).
@@ -470,14 +480,32 @@ def mark_gone(db: Database, *, source: str, search_key: str, run_id: int, at: st
     where = "source = ? AND search_key = ? AND status = 'active' AND last_run_id != ?"
     params = [source, search_key, run_id]
     with db.conn:
-        gone = list(db.query(f"SELECT listing_id, {', '.join(HISTORY_FIELDS + HISTORY_EXTRAS)} FROM listings WHERE {where}", params))  # fmt: skip
+        gone = list(
+            db.query(
+                f"SELECT listing_id, {', '.join(HISTORY_FIELDS + HISTORY_EXTRAS)} "
+                f"FROM listings WHERE {where}",
+                params,
+            )
+        )
         db.conn.executemany(
             "INSERT INTO price_history (source, listing_id, run_id, observed_at, event, price, "
             "currency, price_usd, price_basis, status, landed_usd) "
             "VALUES (?, ?, ?, ?, 'gone', ?, ?, ?, ?, 'gone', ?)",
-            [[source, g["listing_id"], run_id, at, g["price"], g["currency"], g["price_usd"],
-              g["price_basis"], g["landed_usd"]] for g in gone],
-        )  # fmt: skip
+            [
+                [
+                    source,
+                    g["listing_id"],
+                    run_id,
+                    at,
+                    g["price"],
+                    g["currency"],
+                    g["price_usd"],
+                    g["price_basis"],
+                    g["landed_usd"],
+                ]
+                for g in gone
+            ],
+        )
         db.execute(f"UPDATE listings SET status = 'gone', gone_at = ? WHERE {where}", [at, *params])
     return len(gone)
 
@@ -512,7 +540,10 @@ def read_known_listing_ids(db_path: str | os.PathLike, source: str) -> set[str]:
 
 def read_known_postings(db_path: str | os.PathLike, source: str) -> dict[str, tuple]:
     """listing_id -> (price_raw, posted_raw) for Craigslist's detail-page skip rule."""
-    return {k: (v["price_raw"], v["posted_raw"]) for k, v in read_known_listings(db_path, source).items()}  # fmt: skip
+    return {
+        k: (v["price_raw"], v["posted_raw"])
+        for k, v in read_known_listings(db_path, source).items()
+    }
 
 
 def field_coverage(items: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -575,9 +606,12 @@ class SQLitePipeline:
         if not self.buffer or self.db is None:
             return
         events = save_listings(
-            self.db, self.buffer, run_id=self.run_id, seen_at=self.spider.scraped_at,
+            self.db,
+            self.buffer,
+            run_id=self.run_id,
+            seen_at=self.spider.scraped_at,
             search_key=self.spider.search_key,
-        )  # fmt: skip
+        )
         for event, n in events.items():
             self.crawler.stats.inc_value(f"keitrucks/history/{event}", n)
         self.saved += len(self.buffer)
@@ -598,22 +632,35 @@ class SQLitePipeline:
         from keitrucks.health import HealthRules, review_verdict  # health reads storage
 
         verdict = review_verdict(
-            self.db, spider.name, spider.search_key, verdict, coverage,
+            self.db,
+            spider.name,
+            spider.search_key,
+            verdict,
+            coverage,
             HealthRules.from_config(spider.config),
-        )  # fmt: skip
+        )
         gone = 0
         if verdict.complete and verdict.healthy:
             gone = mark_gone(
-                self.db, source=spider.name, search_key=spider.search_key,
-                run_id=self.run_id, at=spider.scraped_at,
-            )  # fmt: skip
+                self.db,
+                source=spider.name,
+                search_key=spider.search_key,
+                run_id=self.run_id,
+                at=spider.scraped_at,
+            )
         elif verdict.reason != "ok":
             logger.warning("Run not healthy (%s): nothing marked gone", verdict.reason)
         finish_run(
-            self.db, self.run_id, finished_at=now_iso(), finish_reason=reason, verdict=verdict,
-            stats=stats, items=self.saved, coverage=coverage,
+            self.db,
+            self.run_id,
+            finished_at=now_iso(),
+            finish_reason=reason,
+            verdict=verdict,
+            stats=stats,
+            items=self.saved,
+            coverage=coverage,
             gone_marked=gone,
-        )  # fmt: skip
+        )
         self.db.close()
         self.db = None
 
@@ -671,7 +718,8 @@ def renormalize_listings(
     while True:
         batch = list(
             db.query(
-                f"SELECT {', '.join(raw_columns)} FROM listings WHERE (source, listing_id) > (?, ?) "
+                f"SELECT {', '.join(raw_columns)} FROM listings "
+                "WHERE (source, listing_id) > (?, ?) "
                 f"ORDER BY source, listing_id LIMIT ?",
                 [*last, batch_size],
             )

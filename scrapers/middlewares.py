@@ -1,4 +1,4 @@
-"""Downloader middlewares that enforce the crawl policy: a request budget and stop-at-first-block."""
+"""Downloader middlewares enforcing the crawl policy: a request budget and stop-at-first-block."""
 
 from __future__ import annotations
 

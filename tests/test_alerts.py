@@ -51,8 +51,16 @@ def listing(listing_id: str, **kw) -> dict:
 
 def frame(*rows: dict) -> pd.DataFrame:
     df = pd.DataFrame(list(rows))
-    df = df.astype({"year": "Int64", "mileage_mi": "Int64", "price_usd": "Int64",
-                    "is_4wd": "boolean", "latitude": "Float64", "longitude": "Float64"})  # fmt: skip
+    df = df.astype(
+        {
+            "year": "Int64",
+            "mileage_mi": "Int64",
+            "price_usd": "Int64",
+            "is_4wd": "boolean",
+            "latitude": "Float64",
+            "longitude": "Float64",
+        }
+    )
     df["first_seen_at"] = pd.to_datetime(df["first_seen_at"], utc=True)
     return df
 
@@ -68,14 +76,20 @@ def scores(state: pd.DataFrame, fair: dict[str, tuple[int, int]], min_n: int = 3
         value = row.get("landed_usd") if landed else row["price_usd"]
         fair_usd, n = fair[row["listing_id"]]
         rated = n >= min_n and value is not None and not pd.isna(value)
-        out.append({
-            "source": row["source"], "listing_id": row["listing_id"],
-            "fair_price_usd": fair_usd if rated else pd.NA,
-            "discount_pct": round(100 * (fair_usd - value) / fair_usd, 1) if rated else pd.NA,
-            "n_comparables": n, "rated": rated, "family": "Honda Acty",
-            "comparables_median_usd": fair_usd - 50,
-            "basis": "landed" if landed else row["price_basis"], "value_usd": value,
-        })  # fmt: skip
+        out.append(
+            {
+                "source": row["source"],
+                "listing_id": row["listing_id"],
+                "fair_price_usd": fair_usd if rated else pd.NA,
+                "discount_pct": round(100 * (fair_usd - value) / fair_usd, 1) if rated else pd.NA,
+                "n_comparables": n,
+                "rated": rated,
+                "family": "Honda Acty",
+                "comparables_median_usd": fair_usd - 50,
+                "basis": "landed" if landed else row["price_basis"],
+                "value_usd": value,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -166,9 +180,18 @@ def test_never_alerts_on(change):
 
 def exporter(listing_id: str, **kw) -> dict:
     """A BE FORWARD FOB listing of an importable truck, with its landed cost."""
-    return listing(listing_id, **{"source": "beforward", "identity": f"beforward:{listing_id}",
-                                  "price_basis": "fob", "price_usd": 2600, "landed_usd": 6488,
-                                  "eligible_25y": True, **kw})  # fmt: skip
+    return listing(
+        listing_id,
+        **{
+            "source": "beforward",
+            "identity": f"beforward:{listing_id}",
+            "price_basis": "fob",
+            "price_usd": 2600,
+            "landed_usd": 6488,
+            "eligible_25y": True,
+            **kw,
+        },
+    )
 
 
 def exporters(*rows: dict) -> pd.DataFrame:
@@ -237,12 +260,24 @@ def test_with_landed_costs_takes_the_estimate_of_the_price_as_of_the_night():
     state = frame(exporter("same"), exporter("dropped-since", price_usd=2900), listing("us")).drop(
         columns="landed_usd"
     )
-    stored = pd.DataFrame([
-        {"source": "beforward", "listing_id": "same", "price_usd": 2600, "price_basis": "fob",
-         "landed_usd": 6488},
-        {"source": "beforward", "listing_id": "dropped-since", "price_usd": 2600,
-         "price_basis": "fob", "landed_usd": 6488},
-    ])  # fmt: skip
+    stored = pd.DataFrame(
+        [
+            {
+                "source": "beforward",
+                "listing_id": "same",
+                "price_usd": 2600,
+                "price_basis": "fob",
+                "landed_usd": 6488,
+            },
+            {
+                "source": "beforward",
+                "listing_id": "dropped-since",
+                "price_usd": 2600,
+                "price_basis": "fob",
+                "landed_usd": 6488,
+            },
+        ]
+    )
     out = A.with_landed_costs(state, stored).set_index("listing_id")["landed_usd"]
     assert out["same"] == 6488
     assert pd.isna(out["dropped-since"])
@@ -282,23 +317,34 @@ def test_an_alerted_truck_is_not_alerted_again_until_a_further_drop():
     for price, expected in [(4100, False), (3900, False), (3851, False), (3850, True)]:
         found, _ = A.select_alerts(
             candidates({"kind": "underpriced_4wd", "identity": "t1", "price_usd": price}),
-            memory, refire_drop_usd=250, cap=20,
-        )  # fmt: skip
+            memory,
+            refire_drop_usd=250,
+            cap=20,
+        )
         assert (len(found) == 1) is expected, price
     found, _ = A.select_alerts(
         candidates({"kind": "underpriced_4wd", "identity": "t1", "price_usd": 3800}),
-        memory, refire_drop_usd=250, cap=20,
-    )  # fmt: skip
+        memory,
+        refire_drop_usd=250,
+        cap=20,
+    )
     assert found.loc[0, "reason"] == "why; down a further $300 since the alert at $4,100"
 
 
 def test_once_only_rules_never_refire():
-    memory = {("new_match", "t1"): AlertMemory(1, 9000), ("newly_eligible", "t2"): AlertMemory(1, 9000)}  # fmt: skip
+    memory = {
+        ("new_match", "t1"): AlertMemory(1, 9000),
+        ("newly_eligible", "t2"): AlertMemory(1, 9000),
+    }
     found, _ = A.select_alerts(
-        candidates({"kind": "new_match", "identity": "t1", "price_usd": 5000},
-                   {"kind": "newly_eligible", "identity": "t2", "price_usd": 5000}),
-        memory, refire_drop_usd=250, cap=20,
-    )  # fmt: skip
+        candidates(
+            {"kind": "new_match", "identity": "t1", "price_usd": 5000},
+            {"kind": "newly_eligible", "identity": "t2", "price_usd": 5000},
+        ),
+        memory,
+        refire_drop_usd=250,
+        cap=20,
+    )
     assert found.empty
 
 
@@ -306,8 +352,10 @@ def test_a_truck_alerted_by_one_rule_can_be_alerted_by_another():
     memory = {("new_match", "t1"): AlertMemory(1, 9000)}
     found, _ = A.select_alerts(
         candidates({"kind": "underpriced_4wd", "identity": "t1", "price_usd": 9000}),
-        memory, refire_drop_usd=250, cap=20,
-    )  # fmt: skip
+        memory,
+        refire_drop_usd=250,
+        cap=20,
+    )
     assert found["kind"].tolist() == ["underpriced_4wd"]
 
 
@@ -319,8 +367,10 @@ def test_daily_cap_defers_the_rest_but_never_source_alerts():
             {"kind": "price_drop", "identity": "t2", "price_usd": 6000},
             {"kind": "new_match", "identity": "t3", "price_usd": 7000},
         ),
-        {}, refire_drop_usd=250, cap=2,
-    )  # fmt: skip
+        {},
+        refire_drop_usd=250,
+        cap=2,
+    )
     assert found["identity"].tolist() == ["craigslist/run/1", "t1", "t2"]
     assert deferred["identity"].tolist() == ["t3"]
 
@@ -343,7 +393,7 @@ def test_match_search_criteria():
             latitude=33.75,
             longitude=-84.39,
             url="https://atlanta.craigslist.org/cto/d/1.html",
-        ),  # fmt: skip
+        ),
         listing("acty-dear", price_usd=11000, mileage_mi=90000),
         listing("acty-noprice", price_usd=None),
         listing("acty-gone", status="gone"),
@@ -387,10 +437,18 @@ def test_distance_unknown_coordinates_never_match():
 def history(*rows: tuple) -> pd.DataFrame:
     """(source, listing_id, observed_at day, price_usd, status[, basis]) rows."""
     df = pd.DataFrame(
-        [{"source": r[0], "listing_id": r[1], "observed_at": f"2026-11-{r[2]}T06:00:00+00:00",
-          "price_usd": r[3], "status": r[4], "price_basis": r[5] if len(r) > 5 else "asking"}
-         for r in rows]
-    )  # fmt: skip
+        [
+            {
+                "source": r[0],
+                "listing_id": r[1],
+                "observed_at": f"2026-11-{r[2]}T06:00:00+00:00",
+                "price_usd": r[3],
+                "status": r[4],
+                "price_basis": r[5] if len(r) > 5 else "asking",
+            }
+            for r in rows
+        ]
+    )
     df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
     return df.astype({"price_usd": "Int64"})
 
@@ -404,14 +462,19 @@ def test_price_drop_across_a_repost_of_the_same_truck():
         listing("unwatched", model="Suzuki Carry", price_usd=5000),
     )
     past = history(
-        ("craigslist", "old", 20, 9400, "active"), ("craigslist", "old", 24, 9400, "gone"),
+        ("craigslist", "old", 20, 9400, "active"),
+        ("craigslist", "old", 24, 9400, "gone"),
         ("craigslist", "new", 25, 8700, "active"),
-        ("craigslist", "small", 20, 8000, "active"), ("craigslist", "small", 25, 7850, "active"),
-        ("craigslist", "up", 20, 7900, "active"), ("craigslist", "up", 25, 8200, "active"),
+        ("craigslist", "small", 20, 8000, "active"),
+        ("craigslist", "small", 25, 7850, "active"),
+        ("craigslist", "up", 20, 7900, "active"),
+        ("craigslist", "up", 25, 8200, "active"),
         ("craigslist", "unwatched", 20, 9000, "active"),
         ("craigslist", "unwatched", 25, 5000, "active"),
-    )  # fmt: skip
-    found = A.price_drops(state, past, settings=settings(watch=[{"name": "actys", "model": "acty"}]))  # fmt: skip
+    )
+    found = A.price_drops(
+        state, past, settings=settings(watch=[{"name": "actys", "model": "acty"}])
+    )
     assert found[["listing_id", "identity", "price_usd"]].to_dict("records") == [
         {"listing_id": "new", "identity": "craigslist:old", "price_usd": 8700}
     ]
@@ -424,14 +487,16 @@ def test_price_drop_across_a_repost_of_the_same_truck():
 )
 def test_price_drop_needs_either_the_percentage_or_the_amount(drop_pct, drop_usd, expected):
     state = frame(listing("1", price_usd=7850))
-    past = history(("craigslist", "1", 20, 8000, "active"), ("craigslist", "1", 25, 7850, "active"))  # fmt: skip
+    past = history(("craigslist", "1", 20, 8000, "active"), ("craigslist", "1", 25, 7850, "active"))
     watch = [{"name": "w", "drop_pct": drop_pct, "drop_usd": drop_usd}]
     assert (not A.price_drops(state, past, settings=settings(watch=watch)).empty) is expected
 
 
 def test_price_drop_compares_only_the_same_price_basis():
     state = frame(listing("1", price_usd=3000, price_basis="fob", source="beforward"))
-    past = history(("beforward", "1", 20, 4500, "active", "cif"), ("beforward", "1", 25, 3000, "active", "fob"))  # fmt: skip
+    past = history(
+        ("beforward", "1", 20, 4500, "active", "cif"), ("beforward", "1", 25, 3000, "active", "fob")
+    )
     assert A.price_drops(state, past, settings=settings(watch=[{"name": "w"}])).empty
 
 
@@ -441,7 +506,7 @@ def test_new_match_names_every_search_it_matched():
         state,
         settings=settings(
             watch=[{"name": "actys", "model": "acty"}, {"name": "4wd", "is_4wd": True}]
-        ),  # fmt: skip
+        ),
     )
     reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
     assert reasons == {
@@ -452,19 +517,25 @@ def test_new_match_names_every_search_it_matched():
 
 def test_search_rules_can_be_switched_off():
     state = frame(listing("1"))
-    assert A.new_matches(state, settings=settings(watch=[{"name": "w", "rules": ["price_drop"]}])).empty  # fmt: skip
+    assert A.new_matches(
+        state, settings=settings(watch=[{"name": "w", "rules": ["price_drop"]}])
+    ).empty
 
 
 def test_newly_eligible_when_the_25_year_month_arrives_while_listed():
     state = frame(
-        listing("crossed", eligible_from="2026-11", eligibility_basis="build_month",
-                first_seen_at="2026-10-02T06:00:00+00:00"),
+        listing(
+            "crossed",
+            eligible_from="2026-11",
+            eligibility_basis="build_month",
+            first_seen_at="2026-10-02T06:00:00+00:00",
+        ),
         listing("last-month", eligible_from="2026-10", first_seen_at="2026-09-02T06:00:00+00:00"),
         listing("long-ago", eligible_from="2026-09", first_seen_at="2026-08-02T06:00:00+00:00"),
         listing("already", eligible_from="2026-11", first_seen_at="2026-11-01T06:00:00+00:00"),
         listing("future", eligible_from="2026-12", first_seen_at="2026-10-02T06:00:00+00:00"),
         listing("unknown", eligible_from=None, first_seen_at="2026-10-02T06:00:00+00:00"),
-    )  # fmt: skip
+    )
     found = A.newly_eligible(state, settings=settings(watch=[{"name": "w"}]), as_of=NIGHT)
     assert sorted(found["listing_id"]) == ["crossed", "last-month"]
     reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
@@ -478,8 +549,15 @@ def test_newly_eligible_when_the_25_year_month_arrives_while_listed():
 
 
 def runs(*rows: dict) -> pd.DataFrame:
-    base = {"search_key": "all", "status": "finished", "healthy": 1, "health_reason": "ok",
-            "finish_reason": "finished", "blocked_reason": None, "coverage": None}  # fmt: skip
+    base = {
+        "search_key": "all",
+        "status": "finished",
+        "healthy": 1,
+        "health_reason": "ok",
+        "finish_reason": "finished",
+        "blocked_reason": None,
+        "coverage": None,
+    }
     df = pd.DataFrame([{**base, **r} for r in rows])
     df["started_at"] = pd.to_datetime(df["as_of"], utc=True)
     return df
@@ -496,12 +574,19 @@ def test_unhealthy_sources():
         {"id": 1, "source": "craigslist", "as_of": before, "coverage": cov(0.95)},
         {"id": 2, "source": "beforward", "as_of": before, "coverage": cov(0.9)},
         {"id": 3, "source": "bringatrailer", "as_of": before, "coverage": cov(1.0)},
-        {"id": 4, "source": "craigslist", "as_of": night, "status": "blocked", "healthy": 0,
-         "blocked_reason": "HTTP 403", "health_reason": "blocked"},
+        {
+            "id": 4,
+            "source": "craigslist",
+            "as_of": night,
+            "status": "blocked",
+            "healthy": 0,
+            "blocked_reason": "HTTP 403",
+            "health_reason": "blocked",
+        },
         {"id": 5, "source": "beforward", "as_of": night, "coverage": cov(0.4)},
         {"id": 6, "source": "bringatrailer", "as_of": night, "coverage": cov(0.9)},
         {"id": 7, "source": "ebay", "as_of": night, "healthy": 0, "health_reason": "no listings"},
-    )  # fmt: skip
+    )
     found = A.unhealthy_sources(table, as_of=NIGHT, settings=settings())
     assert dict(zip(found["identity"], found["reason"], strict=True)) == {
         "beforward/run/5": "beforward: field coverage fell: price_usd 90% -> 40%",
@@ -512,11 +597,21 @@ def test_unhealthy_sources():
 
 def test_old_and_running_runs_are_not_tonights_problem():
     table = runs(
-        {"id": 1, "source": "craigslist", "as_of": "2026-11-20T06:00:00+00:00", "healthy": 0,
-         "status": "failed"},
-        {"id": 2, "source": "beforward", "as_of": "2026-11-25T06:00:00+00:00", "healthy": 0,
-         "status": "running"},
-    )  # fmt: skip
+        {
+            "id": 1,
+            "source": "craigslist",
+            "as_of": "2026-11-20T06:00:00+00:00",
+            "healthy": 0,
+            "status": "failed",
+        },
+        {
+            "id": 2,
+            "source": "beforward",
+            "as_of": "2026-11-25T06:00:00+00:00",
+            "healthy": 0,
+            "status": "running",
+        },
+    )
     assert A.unhealthy_sources(table, as_of=NIGHT, settings=settings()).empty
 
 
@@ -546,8 +641,10 @@ def test_notify_urls_from_config_and_environment():
     config = {"notify": {"urls": ["json://a.example/x"]}}
     env = {"KEITRUCKS_NOTIFY_URLS": "ntfy://topic1, json://a.example/x  mailto://u:p@b.example"}
     assert A.notify_urls(config, env) == [
-        "json://a.example/x", "ntfy://topic1", "mailto://u:p@b.example",
-    ]  # fmt: skip
+        "json://a.example/x",
+        "ntfy://topic1",
+        "mailto://u:p@b.example",
+    ]
     assert A.notify_urls({}, {}) == []
 
 
@@ -578,12 +675,21 @@ def test_apprise_log_records_are_redacted(caplog):
 
 def test_message_shows_the_facts_and_escapes_scraped_text():
     alert = {
-        "kind": "underpriced_4wd", "identity": "c:1", "source": "craigslist", "listing_id": "1",
-        "price_usd": 4100, "reason": "47% under 5 comparable 4WD Honda Acty trucks",
-        "title": "<script>alert(1)</script> **cheap** [click](javascript:x)", "year": 1995,
-        "model": "Honda Acty", "model_code": "HA4", "is_4wd": True, "mileage_mi": 38900,
-        "location": "Nashville, TN", "url": "https://nashville.craigslist.org/cto/d/1.html",
-    }  # fmt: skip
+        "kind": "underpriced_4wd",
+        "identity": "c:1",
+        "source": "craigslist",
+        "listing_id": "1",
+        "price_usd": 4100,
+        "reason": "47% under 5 comparable 4WD Honda Acty trucks",
+        "title": "<script>alert(1)</script> **cheap** [click](javascript:x)",
+        "year": 1995,
+        "model": "Honda Acty",
+        "model_code": "HA4",
+        "is_4wd": True,
+        "mileage_mi": 38900,
+        "location": "Nashville, TN",
+        "url": "https://nashville.craigslist.org/cto/d/1.html",
+    }
     text = A.format_alert(alert)
     assert "$4,100 · 1995 Honda Acty HA4 · 4WD · 38,900 mi · Nashville, TN · craigslist" in text
     assert "Why: 47% under 5 comparable 4WD Honda Acty trucks" in text
@@ -598,11 +704,24 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
 
 def test_digest_groups_by_rule_in_priority_order():
     alerts = [
-        {"kind": "new_match", "identity": "a", "source": "craigslist", "listing_id": "1",
-         "price_usd": 9000, "reason": "matches your search 'w'", "title": "Acty"},
-        {"kind": "source_unhealthy", "identity": "cl/run/1", "source": "craigslist",
-         "listing_id": None, "price_usd": None, "reason": "craigslist: blocked"},
-    ]  # fmt: skip
+        {
+            "kind": "new_match",
+            "identity": "a",
+            "source": "craigslist",
+            "listing_id": "1",
+            "price_usd": 9000,
+            "reason": "matches your search 'w'",
+            "title": "Acty",
+        },
+        {
+            "kind": "source_unhealthy",
+            "identity": "cl/run/1",
+            "source": "craigslist",
+            "listing_id": None,
+            "price_usd": None,
+            "reason": "craigslist: blocked",
+        },
+    ]
     text = A.render_digest(alerts, day=NIGHT)
     assert text.startswith("# Kei truck alerts, 2026-11-25\n")
     assert text.index("## Source unhealthy (1)") < text.index("## New match (1)")

@@ -89,17 +89,29 @@ def _item(truck, night: int, as_of: str, price: int | None = None) -> dict:
     km = truck.mileage_unit == "km" and truck.mileage is not None
     eligible = normalize_eligibility(truck.year, None, "model_year", parse_scraped_at(as_of))
     item = {
-        "source": truck.source, "listing_id": truck.listing_id, "scraped_at": as_of,
-        "url": f"https://sample.test/{truck.source}/{truck.listing_id}", "title": truck.title,
-        "kind": truck.kind, "make": truck.make, "model": truck.model,
+        "source": truck.source,
+        "listing_id": truck.listing_id,
+        "scraped_at": as_of,
+        "url": f"https://sample.test/{truck.source}/{truck.listing_id}",
+        "title": truck.title,
+        "kind": truck.kind,
+        "make": truck.make,
+        "model": truck.model,
         "model_code": truck.model_code.split("-", 1)[-1] if truck.model_code else None,
-        "year": truck.year, "is_4wd": truck.is_4wd,
+        "year": truck.year,
+        "is_4wd": truck.is_4wd,
         "mileage_mi": round(truck.mileage * 0.621371) if km else truck.mileage,
-        "price": price, "currency": "USD" if price else None, "price_usd": price,
-        "price_basis": basis if price else None, "status": state.status,
-        "location_raw": truck.location, "latitude": truck.latitude, "longitude": truck.longitude,
-        "repost_of": truck.repost_of, "eligible_25y": eligible.eligible_25y,
-    }  # fmt: skip
+        "price": price,
+        "currency": "USD" if price else None,
+        "price_usd": price,
+        "price_basis": basis if price else None,
+        "status": state.status,
+        "location_raw": truck.location,
+        "latitude": truck.latitude,
+        "longitude": truck.longitude,
+        "repost_of": truck.repost_of,
+        "eligible_25y": eligible.eligible_25y,
+    }
     return LANDED.process_item(item)  # fills landed_usd of FOB prices, as the crawl does
 
 
@@ -111,16 +123,32 @@ def crawl_night(db_path: Path, night: int, *, day: str | None = None, prices=Non
         run = start_run(db, source, search_key="all", as_of=as_of, started_at=as_of)
         if source in blocked:
             verdict = RunVerdict(False, False, "blocked")
-            finish_run(db, run, finished_at=as_of, finish_reason="blocked", verdict=verdict,
-                       stats={"keitrucks/blocked": "HTTP 403"}, items=0, coverage={})  # fmt: skip
+            finish_run(
+                db,
+                run,
+                finished_at=as_of,
+                finish_reason="blocked",
+                verdict=verdict,
+                stats={"keitrucks/blocked": "HTTP 403"},
+                items=0,
+                coverage={},
+            )
             continue
         trucks = listings_on(CATALOG, source, night)
         items = [_item(t, night, as_of, (prices or {}).get(t.key)) for t in trucks]
         save_listings(db, items, run_id=run, seen_at=as_of, search_key="all")
         gone = mark_gone(db, source=source, search_key="all", run_id=run, at=as_of)
-        finish_run(db, run, finished_at=as_of, finish_reason="finished",
-                   verdict=RunVerdict(True, True, "ok"), stats={}, items=len(items),
-                   coverage={}, gone_marked=gone)  # fmt: skip
+        finish_run(
+            db,
+            run,
+            finished_at=as_of,
+            finish_reason="finished",
+            verdict=RunVerdict(True, True, "ok"),
+            stats={},
+            items=len(items),
+            coverage={},
+            gone_marked=gone,
+        )
     db.close()
 
 
@@ -212,7 +240,9 @@ def test_a_further_drop_alerts_again_a_small_one_does_not(tmp_path, webhook):
     refired = [a for a in again.raised if a["identity"] == _key(STEAL_1)]
     assert [(a["kind"], a["price_usd"]) for a in refired] == [("underpriced_4wd", first - 400)]
     assert refired[0]["reason"].endswith(f"down a further $400 since the alert at ${first:,}")
-    prices = [r["price_usd"] for r in alert_rows(db, "underpriced_4wd") if r["identity"] == _key(STEAL_1)]  # fmt: skip
+    prices = [
+        r["price_usd"] for r in alert_rows(db, "underpriced_4wd") if r["identity"] == _key(STEAL_1)
+    ]
     assert prices == [first, first - 400]
 
 
@@ -224,7 +254,11 @@ def test_a_failing_channel_is_retried_the_next_night_without_duplicates(tmp_path
     crawl_night(db, 1)
     night2 = run_alerts(db, as_of=NIGHTS[1], config=cfg)
     assert night2.raised
-    assert (night2.sent, night2.failed, night2.retried) == (len(night2.raised), len(night2.raised), 0)  # fmt: skip
+    assert (night2.sent, night2.failed, night2.retried) == (
+        len(night2.raised),
+        len(night2.raised),
+        0,
+    )
     failed = [r for r in alert_rows(db) if r["status"] == "failed"]
     assert len(failed) == len(night2.raised)
     assert all(r["error"] and "500" in r["error"] for r in failed)
@@ -251,8 +285,14 @@ def test_dry_run_sends_records_and_writes_nothing(tmp_path, webhook):
     crawl_night(db, 0)
     crawl_night(db, 1)
     lines: list[str] = []
-    dry = run_alerts(db, as_of=NIGHTS[1], config=cfg, dry_run=True,
-                     digest_dir=tmp_path / "digest", echo=lines.append)  # fmt: skip
+    dry = run_alerts(
+        db,
+        as_of=NIGHTS[1],
+        config=cfg,
+        dry_run=True,
+        digest_dir=tmp_path / "digest",
+        echo=lines.append,
+    )
     assert dry.raised
     assert (dry.sent, dry.failed, dry.digest_path) == (0, 0, None)
     assert webhook.posts == []
@@ -335,10 +375,20 @@ def test_pending_rows_left_by_a_crash_are_delivered_next_run(tmp_path, webhook):
     channel = alert_rows(db)[0]["channel"]
     with alert_store.alert_db(db) as conn:  # as if killed between recording and sending
         alert_store.record_alerts(
-            conn, [{"kind": "new_match", "identity": "x:1", "source": "craigslist",
-                    "listing_id": "1", "price_usd": 5000, "reason": "matches your search 'w'"}],
-            [channel], created_at=alert_store.night_stamp(dt.date(2026, 11, 24)),
-        )  # fmt: skip
+            conn,
+            [
+                {
+                    "kind": "new_match",
+                    "identity": "x:1",
+                    "source": "craigslist",
+                    "listing_id": "1",
+                    "price_usd": 5000,
+                    "reason": "matches your search 'w'",
+                }
+            ],
+            [channel],
+            created_at=alert_store.night_stamp(dt.date(2026, 11, 24)),
+        )
     run = run_alerts(db, as_of=NIGHTS[0], config=cfg)
     assert (run.raised, run.retried, run.sent) == ([], 1, 1)
     assert "matches your search" in webhook.messages("/ok")[-1]["message"]
@@ -359,7 +409,7 @@ def test_channels_from_the_environment_and_no_secret_in_logs_or_table(
     tmp_path, webhook, monkeypatch, caplog
 ):
     token = "hunter2-t0ken"
-    monkeypatch.setenv("KEITRUCKS_NOTIFY_URLS", f"{webhook.url('/ok')}, {webhook.url('/' + token)}")  # fmt: skip
+    monkeypatch.setenv("KEITRUCKS_NOTIFY_URLS", f"{webhook.url('/ok')}, {webhook.url('/' + token)}")
     webhook.failing.add("/" + token)
     db = tmp_path / "k.db"
     crawl_night(db, 0)

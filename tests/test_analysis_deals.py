@@ -164,8 +164,13 @@ def test_live_auction_bids_are_never_rated():
 
 def exporter(listing_id, fob, landed, **kw) -> dict:
     """A BE FORWARD-style FOB listing with its landed cost (pipelines/landed.py's estimate)."""
-    given = {"source": "beforward", "price_basis": "fob", "landed_usd": landed,
-             "eligible_25y": True, **kw}  # fmt: skip
+    given = {
+        "source": "beforward",
+        "price_basis": "fob",
+        "landed_usd": landed,
+        "eligible_25y": True,
+        **kw,
+    }
     return listing(listing_id, fob, **given)
 
 

@@ -51,10 +51,16 @@ def night(db_path, day: str, source: str, trucks: list[dict]) -> int:
         save_listings(db, trucks, run_id=run_id, seen_at=at(day), search_key=SEARCH)
         gone = mark_gone(db, source=source, search_key=SEARCH, run_id=run_id, at=at(day))
         finish_run(
-            db, run_id, finished_at=at(day), finish_reason="finished",
-            verdict=RunVerdict(True, True, "ok"), stats={}, items=len(trucks), coverage={},
+            db,
+            run_id,
+            finished_at=at(day),
+            finish_reason="finished",
+            verdict=RunVerdict(True, True, "ok"),
+            stats={},
+            items=len(trucks),
+            coverage={},
             gone_marked=gone,
-        )  # fmt: skip
+        )
     finally:
         db.close()
     return run_id
@@ -113,12 +119,25 @@ def _market_nights() -> list[tuple[str, str, list[dict]]]:
         ("2026-11-02", CL, [a, b, c, d, e, h]),
         ("2026-11-02", BF, [f]),
         ("2026-11-03", EB, [x]),
-        ("2026-11-05", CL, [a, b, c, d, {**e, "price": 5500, "price_usd": 5500},
-                            truck(CL, "H2", 8700, repost_of="H")]),
-        ("2026-11-09", CL, [{**a, "price": 7500, "price_usd": 7500}, c, d,
-                            truck(CL, "G", 8800, repost_of="B")]),
+        (
+            "2026-11-05",
+            CL,
+            [
+                a,
+                b,
+                c,
+                d,
+                {**e, "price": 5500, "price_usd": 5500},
+                truck(CL, "H2", 8700, repost_of="H"),
+            ],
+        ),
+        (
+            "2026-11-09",
+            CL,
+            [{**a, "price": 7500, "price_usd": 7500}, c, d, truck(CL, "G", 8800, repost_of="B")],
+        ),
         ("2026-11-10", BAT, [truck(BAT, "S", 9500, price_basis="sold", status="sold")]),
-    ]  # fmt: skip
+    ]
 
 
 def build_market(db_path, *, until: str | None = None) -> None:

@@ -91,7 +91,7 @@ def test_the_same_truck_on_two_sites_gets_one_truck_id():
                 price_usd=7800,
             ),
             row("craigslist", "2", mileage_mi=88000, title="1996 Suzuki Carry 4WD dump"),
-        ]  # fmt: skip
+        ]
     )
     out = assign_truck_ids(listings).set_index("listing_id")
     assert out.loc["1", "truck_id"] == out.loc["9", "truck_id"] == "craigslist:1"

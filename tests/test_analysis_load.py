@@ -100,10 +100,15 @@ def test_frame_number_text_is_read_only_where_it_may_hold_one(tmp_path):
     from test_analysis_helpers import night, truck
 
     db = tmp_path / "f.db"
-    night(db, "2026-11-02", "craigslist", [
-        truck("craigslist", "1", 8000, description="Frame DD51T-123456, clean"),
-        truck("craigslist", "2", 8000, description="Runs great, 52,000 miles"),
-    ])  # fmt: skip
+    night(
+        db,
+        "2026-11-02",
+        "craigslist",
+        [
+            truck("craigslist", "1", 8000, description="Frame DD51T-123456, clean"),
+            truck("craigslist", "2", 8000, description="Runs great, 52,000 miles"),
+        ],
+    )
     listings = by_id(load.read_listings_as_of(db, "2026-11-02"))
     assert listings.loc["1", "description"] == "Frame DD51T-123456, clean"
     assert pd.isna(listings.loc["2", "description"])

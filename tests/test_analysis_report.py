@@ -25,14 +25,25 @@ def report(tmp_path_factory) -> ReportResult:
     root = tmp_path_factory.mktemp("report")
     db = root / "m.db"
     build_market(db)
-    night(db, "2026-11-10", "craigslist", [
-        truck("craigslist", "A", 7500),
-        truck("craigslist", "C", 9000, mileage_mi=51234),
-        truck("craigslist", "D", 13000, model="Suzuki Carry", year=1991, is_4wd=False),
-        truck("craigslist", "G", 8800, repost_of="B"),
-        truck("craigslist", "evil", 4000, title=EVIL_TITLE, url="javascript:alert(1)",
-              location_raw="<b>Knoxville</b>"),
-    ])  # fmt: skip
+    night(
+        db,
+        "2026-11-10",
+        "craigslist",
+        [
+            truck("craigslist", "A", 7500),
+            truck("craigslist", "C", 9000, mileage_mi=51234),
+            truck("craigslist", "D", 13000, model="Suzuki Carry", year=1991, is_4wd=False),
+            truck("craigslist", "G", 8800, repost_of="B"),
+            truck(
+                "craigslist",
+                "evil",
+                4000,
+                title=EVIL_TITLE,
+                url="javascript:alert(1)",
+                location_raw="<b>Knoxville</b>",
+            ),
+        ],
+    )
     return write_report(db, root / "out", as_of="2026-11-10")
 
 

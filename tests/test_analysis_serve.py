@@ -17,14 +17,19 @@ from analysis.serve import CANNED_QUERIES, HOST, SQL_VIEWS, build_datasette
 def ds(tmp_path_factory):
     db = tmp_path_factory.mktemp("serve") / "market.db"
     build_market(db)
-    night(db, "2026-11-11", "craigslist", [
-        truck("craigslist", "A", 7500),
-        truck("craigslist", "C", 9000, mileage_mi=51234),
-        truck("craigslist", "D", 13000, model="Suzuki Carry", year=1991, is_4wd=False),
-        truck("craigslist", "G", 8800, repost_of="B"),
-        truck("craigslist", "cheap", 5000),
-        truck("beforward", "J", 3100, price_basis="fob", eligible_from="2027-02"),
-    ])  # fmt: skip
+    night(
+        db,
+        "2026-11-11",
+        "craigslist",
+        [
+            truck("craigslist", "A", 7500),
+            truck("craigslist", "C", 9000, mileage_mi=51234),
+            truck("craigslist", "D", 13000, model="Suzuki Carry", year=1991, is_4wd=False),
+            truck("craigslist", "G", 8800, repost_of="B"),
+            truck("craigslist", "cheap", 5000),
+            truck("beforward", "J", 3100, price_basis="fob", eligible_from="2027-02"),
+        ],
+    )
     datasette = build_datasette(db)
     yield datasette
     for database in datasette.databases.values():

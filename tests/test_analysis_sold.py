@@ -78,8 +78,18 @@ def test_nothing_left_gives_an_empty_table():
     empty = infer_sold(pd.DataFrame(), pd.DataFrame(), start=START, as_of="2026-11-12")
     assert list(empty.columns) == list(SOLD_COLUMNS)
     assert empty.empty
-    assert ended_lids(
-        pd.DataFrame({"lid": np.array([], dtype=int), "event": [], "status": [],
-                      "observed_at": pd.to_datetime([], utc=True)}),
-        start=START, as_of="2026-11-12",
-    ).size == 0  # fmt: skip
+    assert (
+        ended_lids(
+            pd.DataFrame(
+                {
+                    "lid": np.array([], dtype=int),
+                    "event": [],
+                    "status": [],
+                    "observed_at": pd.to_datetime([], utc=True),
+                }
+            ),
+            start=START,
+            as_of="2026-11-12",
+        ).size
+        == 0
+    )

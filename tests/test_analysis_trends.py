@@ -29,13 +29,23 @@ def frames(db, as_of):
     return listings, history
 
 
-def row(trends, week, series="asking", grouping="platform", family="Honda Acty", drive="4WD",
-        year_bucket="all") -> pd.Series:  # fmt: skip
+def row(
+    trends,
+    week,
+    series="asking",
+    grouping="platform",
+    family="Honda Acty",
+    drive="4WD",
+    year_bucket="all",
+) -> pd.Series:
     found = trends.loc[
-        (trends["week"] == week) & (trends["series"] == series) & (trends["grouping"] == grouping)
-        & (trends["family"] == family) & (trends["drive"] == drive)
+        (trends["week"] == week)
+        & (trends["series"] == series)
+        & (trends["grouping"] == grouping)
+        & (trends["family"] == family)
+        & (trends["drive"] == drive)
         & (trends["year_bucket"] == year_bucket)
-    ]  # fmt: skip
+    ]
     assert len(found) == 1, found
     return found.iloc[0]
 
@@ -66,8 +76,12 @@ def test_new_trucks_and_price_drops_per_week(market):
 
 
 def test_band_shares_and_rollups(market):
-    trends = price_trends(*frames(market, "2026-11-12"), start=START, as_of="2026-11-12",
-                          config={"band": {"low": 5000, "high": 12000}})  # fmt: skip
+    trends = price_trends(
+        *frames(market, "2026-11-12"),
+        start=START,
+        as_of="2026-11-12",
+        config={"band": {"low": 5000, "high": 12000}},
+    )
     overall = row(trends, "2026-W45", grouping="all", family="all", drive="all")
     # A, B, C, H2 inside; D (13000) above; E (5500) inside
     assert overall["listings"] == 6

@@ -28,27 +28,56 @@ CHALLENGE = (
         (429, b"", "https://x.test/s", None, None, "http_429"),
         (202, b"<html>wait</html>", "https://x.test/s", "html", None, "challenge_202"),
         (202, PAGE, "https://x.test/s", "html", None, None),
-        (200, b"<!DOCTYPE html><html>blocked</html>", "https://x.test/api", "json", None, "html_instead_of_json"),
+        (
+            200,
+            b"<!DOCTYPE html><html>blocked</html>",
+            "https://x.test/api",
+            "json",
+            None,
+            "html_instead_of_json",
+        ),
         (200, b"garbage", "https://x.test/api", "json", None, "not_json"),
         (200, JSON, "https://x.test/s", "html", None, "json_instead_of_html"),
         (200, CHALLENGE, "https://x.test/s", "html", None, "challenge_page"),
         (200, PAGE, "https://x.test/login?next=/s", "html", None, "login_redirect"),
-        (200, b"<html><body>new layout</body></html>", "https://x.test/s", "html", "s-card", "missing_anchor"),
+        (
+            200,
+            b"<html><body>new layout</body></html>",
+            "https://x.test/s",
+            "html",
+            "s-card",
+            "missing_anchor",
+        ),
         (503, b"", "https://x.test/s", "html", "s-card", None),
         (404, b"", "https://x.test/s", "html", "s-card", None),
     ],
-    ids=["page", "json", "403", "429", "202-small", "202-large", "html-for-json", "garbage-for-json",
-         "json-for-html", "challenge-text", "login-redirect", "layout-change", "503-is-retry-business",
-         "404-is-not-a-block"],
-)  # fmt: skip
+    ids=[
+        "page",
+        "json",
+        "403",
+        "429",
+        "202-small",
+        "202-large",
+        "html-for-json",
+        "garbage-for-json",
+        "json-for-html",
+        "challenge-text",
+        "login-redirect",
+        "layout-change",
+        "503-is-retry-business",
+        "404-is-not-a-block",
+    ],
+)
 def test_block_reason(status, body, url, expect, anchor, reason):
     assert block_reason(status, body, url, expect=expect, anchor=anchor) == reason
 
 
 def test_the_real_ebay_error_page_is_a_block_when_cards_were_expected():
     page = shared_path("fixtures", "ebay", "error_page_akamai_reference_2026-08.html").read_bytes()
-    assert block_reason(200, page, "https://www.ebay.com/sch/i.html", expect="html",
-                        anchor="s-card") == "missing_anchor"  # fmt: skip
+    assert (
+        block_reason(200, page, "https://www.ebay.com/sch/i.html", expect="html", anchor="s-card")
+        == "missing_anchor"
+    )
 
 
 class _Engine:

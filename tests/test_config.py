@@ -23,8 +23,13 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
     assert config["band"] == {"low": 4000, "high": 12000}
     assert config["sources"]["craigslist"] == DEFAULT_CONFIG["sources"]["craigslist"]
     assert enabled_sources(config) == [
-        "craigslist", "bringatrailer", "ebay", "sbtjapan", "carfromjapan", "tcv",
-    ]  # fmt: skip
+        "craigslist",
+        "bringatrailer",
+        "ebay",
+        "sbtjapan",
+        "carfromjapan",
+        "tcv",
+    ]
 
 
 def test_the_example_file_loads():

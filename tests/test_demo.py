@@ -78,9 +78,12 @@ def test_price_history_holds_one_event_per_change(demo):
     for truck in CATALOG:
         got = [
             (h["event"], h["price"], h["status"])
-            for h in rows(db, "SELECT * FROM price_history WHERE source = ? AND listing_id = ? "
-                          "ORDER BY id", (truck.source, truck.listing_id))
-        ]  # fmt: skip
+            for h in rows(
+                db,
+                "SELECT * FROM price_history WHERE source = ? AND listing_id = ? ORDER BY id",
+                (truck.source, truck.listing_id),
+            )
+        ]
         assert got == expected_events(truck), truck.key
 
 
@@ -104,8 +107,10 @@ def test_the_demo_meets_the_spine_targets(demo):
 
 def test_the_repost_joins_its_predecessor(demo):
     db, _, _ = demo
-    ids = {r["listing_id"]: r["identity"] for r in rows(db, "SELECT * FROM listings "
-           "WHERE listing_id IN ('7968810101', '7968830202')")}  # fmt: skip
+    ids = {
+        r["listing_id"]: r["identity"]
+        for r in rows(db, "SELECT * FROM listings WHERE listing_id IN ('7968810101', '7968830202')")
+    }
     assert ids == {"7968810101": "craigslist:7968810101", "7968830202": "craigslist:7968810101"}
 
 

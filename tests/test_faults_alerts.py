@@ -26,13 +26,22 @@ BARGAIN = "7968700099"
 
 def carry(listing_id: str, price: int, as_of: str) -> Listing:
     return Listing(
-        source="craigslist", listing_id=listing_id, url=f"https://www.craigslist.org/{listing_id}",
-        scraped_at=f"{as_of}T06:00:00+00:00", title="1995 Suzuki Carry 4x4 mini truck",
-        description="4WD, 5 speed manual, runs great.", price_raw=f"${price:,}",
-        location_raw="Knoxville, TN", year_raw="1995", make_model_raw="suzuki carry",
-        drive_raw="4wd", transmission_raw="manual", mileage_raw="52,000", seller_type="owner",
+        source="craigslist",
+        listing_id=listing_id,
+        url=f"https://www.craigslist.org/{listing_id}",
+        scraped_at=f"{as_of}T06:00:00+00:00",
+        title="1995 Suzuki Carry 4x4 mini truck",
+        description="4WD, 5 speed manual, runs great.",
+        price_raw=f"${price:,}",
+        location_raw="Knoxville, TN",
+        year_raw="1995",
+        make_model_raw="suzuki carry",
+        drive_raw="4wd",
+        transmission_raw="manual",
+        mileage_raw="52,000",
+        seller_type="owner",
         price_basis="asking",
-    )  # fmt: skip
+    )
 
 
 def night1() -> list[Listing]:
@@ -57,8 +66,9 @@ def two_nights(tmp_path, *, night2_failed: bool) -> list[dict]:
     second = run_alerts(db, as_of=NIGHT2, config=CONFIG)
     leaver = rows(db, "SELECT status, last_seen_at FROM listings WHERE listing_id = ?", [LEAVER])
     assert leaver[0]["status"] == ("active" if night2_failed else "gone")
-    dupes = rows(db, "SELECT kind, identity, count(*) AS n FROM alerts GROUP BY kind, identity "
-                 "HAVING n > 1")  # fmt: skip
+    dupes = rows(
+        db, "SELECT kind, identity, count(*) AS n FROM alerts GROUP BY kind, identity HAVING n > 1"
+    )
     assert dupes == []
     return second.raised
 

@@ -30,10 +30,12 @@ COMMAND = (
     else [sys.executable, "-c", "from keitrucks.cli import main; main()"]
 )
 OFFLINE = {
-    **{var: "http://127.0.0.1:9" for var in ("http_proxy", "https_proxy", "HTTP_PROXY",
-                                             "HTTPS_PROXY")},
+    **{
+        var: "http://127.0.0.1:9"
+        for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
+    },
     "KEITRUCKS_DOWNLOAD_DELAY": "0",
-}  # fmt: skip
+}
 
 
 def keitrucks(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -123,35 +125,46 @@ BAD_ALERTS = '[alerts]\nunderpriced_pct = "lots"\n'
     ("content", "message"),
     [
         pytest.param(
-            BAD_APPRISE, "Error: notification URL #1 (notaservice://...) is not a URL Apprise",
+            BAD_APPRISE,
+            "Error: notification URL #1 (notaservice://...) is not a URL Apprise",
             id="bad-apprise-url",
         ),
         pytest.param(
-            BAD_ALERTS, "Error: [alerts] underpriced_pct must be a number >= 0, not 'lots'",
+            BAD_ALERTS,
+            "Error: [alerts] underpriced_pct must be a number >= 0, not 'lots'",
             id="bad-alert-rule",
         ),
     ],
-)  # fmt: skip
+)
 def test_bad_alert_settings_are_one_line_for_the_alerts_command(folder, content, message):
     """As the console script prints it: Apprise's own log lines would show here."""
     write(folder, "k.toml", content)
-    result = keitrucks(folder, "--config", "k.toml", "alerts", "--db", "k.db", "--as-of",
-                       NIGHTS[0])  # fmt: skip
+    result = keitrucks(folder, "--config", "k.toml", "alerts", "--db", "k.db", "--as-of", NIGHTS[0])
     assert one_clear_line(result).startswith(message)
 
 
-@pytest.mark.parametrize("content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url",
-                                                                    "bad-alert-rule"])  # fmt: skip
+@pytest.mark.parametrize(
+    "content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url", "bad-alert-rule"]
+)
 def test_bad_alert_settings_stop_nightly_before_any_crawl(folder, content):
     write(folder, "k.toml", content)
-    result = keitrucks(folder, "--config", str(folder / "k.toml"), "nightly", "--db",
-                       str(folder / "k.db"), "--source", "bringatrailer")  # fmt: skip
+    result = keitrucks(
+        folder,
+        "--config",
+        str(folder / "k.toml"),
+        "nightly",
+        "--db",
+        str(folder / "k.db"),
+        "--source",
+        "bringatrailer",
+    )
     assert one_clear_line(result).startswith("Error: ")
     assert not (folder / "k.db").exists() or rows(folder / "k.db", "SELECT * FROM runs") == []
 
 
-@pytest.mark.parametrize("content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url",
-                                                                    "bad-alert-rule"])  # fmt: skip
+@pytest.mark.parametrize(
+    "content", [BAD_APPRISE, BAD_ALERTS], ids=["bad-apprise-url", "bad-alert-rule"]
+)
 def test_bad_alert_settings_stop_the_demo_before_any_crawl(folder, content):
     write(folder, "k.toml", content)
     result = invoke("--config", "k.toml", "demo", "--db", "d.db", "--out", "reports")
@@ -162,9 +175,21 @@ def test_bad_alert_settings_stop_the_demo_before_any_crawl(folder, content):
 
 def test_relative_paths_work_from_any_directory(folder, sample_server):
     write(folder, "k.toml", "[band]\nlow = 5000\nhigh = 12000\n")
-    result = keitrucks(folder, "--config", "k.toml", "crawl", "--db", "k.db", "--base-url",
-                       sample_server.base_url, "--as-of", NIGHTS[0], "--source", "bringatrailer",
-                       env={"no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"})  # fmt: skip
+    result = keitrucks(
+        folder,
+        "--config",
+        "k.toml",
+        "crawl",
+        "--db",
+        "k.db",
+        "--base-url",
+        sample_server.base_url,
+        "--as-of",
+        NIGHTS[0],
+        "--source",
+        "bringatrailer",
+        env={"no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     runs = rows(folder / "k.db", "SELECT source, healthy FROM runs")
     assert runs == [{"source": "bringatrailer", "healthy": 1}]

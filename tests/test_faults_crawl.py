@@ -1,7 +1,8 @@
 """A site misbehaving during a crawl: every fault ends the night cleanly and loses nothing.
 
 Each case starts from the same database (night 1 of the sample for the sources the cases crawl,
-alerts raised), crawls one source for night 3 with one page misbehaving (``SampleServer.fault``), raises
+alerts raised), crawls one source for night 3 with one page misbehaving (``SampleServer.fault``),
+raises
 night 3's alerts, and compares the result with the same night crawled cleanly. Night 3 is chosen
 because a clean crawl of it marks listings gone, so a fault that let a broken run look complete
 would show up as false gones. For each fault:
@@ -107,50 +108,177 @@ PAGE1_IDS = tuple(
     & {t.listing_id for t in listings_on(CATALOG, "beforward", 0)}
 )
 CASES = [
-    Case("429", "beforward", BF_PAGE2, {"kind": "status", "status": 429}, "blocked", "http_429",
-         scraped_before=PAGE1_IDS),
-    Case("429-retry-after", "beforward", BF_PAGE2,
-         {"kind": "status", "status": 429, "headers": {"Retry-After": "3600"}}, "blocked",
-         "http_429", scraped_before=PAGE1_IDS),
-    Case("503", "beforward", BF_PAGE2, {"kind": "status", "status": 503}, "finished",
-         "requests failed", ONE_PLUS_RETRIES, scraped_before=PAGE1_IDS,
-         stat="retry/reason_count/503"),
-    Case("503-retry-after", "beforward", BF_PAGE2,
-         {"kind": "status", "status": 503, "headers": {"Retry-After": "120"}}, "finished",
-         "requests failed", ONE_PLUS_RETRIES, scraped_before=PAGE1_IDS,
-         stat="retry/reason_count/503"),
-    Case("503-once", "beforward", BF_PAGE2, {"kind": "status", "status": 503, "times": 1},
-         "finished", "ok", 2, recovers=True),
-    Case("timeout", "beforward", BF_PAGE2, {"kind": "slow", "delay": 4.0}, "finished",
-         "requests failed", ONE_PLUS_RETRIES, scraped_before=PAGE1_IDS, stat="TimeoutError"),
-    Case("connection-reset", "beforward", BF_PAGE2, {"kind": "reset"}, "finished",
-         "requests failed", 2 * ONE_PLUS_RETRIES, scraped_before=PAGE1_IDS,
-         stat="DownloadFailedError"),
-    Case("truncated-body", "beforward", BF_PAGE2, {"kind": "truncate"}, "finished",
-         "requests failed", ONE_PLUS_RETRIES, scraped_before=PAGE1_IDS,
-         stat="DataLoss"),
-    Case("garbage-bytes", "beforward", BF_PAGE2, {"kind": "garbage"}, "blocked",
-         "missing_anchor", scraped_before=PAGE1_IDS),
-    Case("empty-page", "beforward", BF_PAGE2, {"kind": "empty"}, "blocked", "missing_anchor",
-         scraped_before=PAGE1_IDS),
-    Case("challenge-page", "beforward", BF_PAGE2, {"kind": "challenge"}, "blocked",
-         "challenge_page", scraped_before=PAGE1_IDS),
-    Case("login-redirect", "beforward", BF_PAGE2, {"kind": "login_redirect"}, "blocked",
-         "login_redirect", scraped_before=PAGE1_IDS),
-    Case("json-for-html", "beforward", BF_PAGE2, {"kind": "json"}, "blocked",
-         "json_instead_of_html", scraped_before=PAGE1_IDS),
-    Case("layout-changed", "beforward", BF_PAGE1, None, "finished",
-         "page with no listings (layout change?)",
-         edit=(('class="stocklist-row', 'class="vehicle-row'),)),
-    Case("html-for-json", "craigslist", CL_SEARCH, {"kind": "html"}, "blocked",
-         "html_instead_of_json"),
-    Case("api-shape-changed", "craigslist", CL_SEARCH, {"kind": "json"}, "finished",
-         "requests failed"),
-    Case("json-for-html-posting", "craigslist", _new_posting_path(), {"kind": "json"},
-         "blocked", "json_instead_of_html"),
-    Case("model-page-layout-changed", "bringatrailer", BAT_MODEL, None, "finished",
-         "page with no listings (layout change?)", edit=(('"items":', '"auctions":'),)),
-]  # fmt: skip
+    Case(
+        "429",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "status", "status": 429},
+        "blocked",
+        "http_429",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "429-retry-after",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "status", "status": 429, "headers": {"Retry-After": "3600"}},
+        "blocked",
+        "http_429",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "503",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "status", "status": 503},
+        "finished",
+        "requests failed",
+        ONE_PLUS_RETRIES,
+        scraped_before=PAGE1_IDS,
+        stat="retry/reason_count/503",
+    ),
+    Case(
+        "503-retry-after",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "status", "status": 503, "headers": {"Retry-After": "120"}},
+        "finished",
+        "requests failed",
+        ONE_PLUS_RETRIES,
+        scraped_before=PAGE1_IDS,
+        stat="retry/reason_count/503",
+    ),
+    Case(
+        "503-once",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "status", "status": 503, "times": 1},
+        "finished",
+        "ok",
+        2,
+        recovers=True,
+    ),
+    Case(
+        "timeout",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "slow", "delay": 4.0},
+        "finished",
+        "requests failed",
+        ONE_PLUS_RETRIES,
+        scraped_before=PAGE1_IDS,
+        stat="TimeoutError",
+    ),
+    Case(
+        "connection-reset",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "reset"},
+        "finished",
+        "requests failed",
+        2 * ONE_PLUS_RETRIES,
+        scraped_before=PAGE1_IDS,
+        stat="DownloadFailedError",
+    ),
+    Case(
+        "truncated-body",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "truncate"},
+        "finished",
+        "requests failed",
+        ONE_PLUS_RETRIES,
+        scraped_before=PAGE1_IDS,
+        stat="DataLoss",
+    ),
+    Case(
+        "garbage-bytes",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "garbage"},
+        "blocked",
+        "missing_anchor",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "empty-page",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "empty"},
+        "blocked",
+        "missing_anchor",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "challenge-page",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "challenge"},
+        "blocked",
+        "challenge_page",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "login-redirect",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "login_redirect"},
+        "blocked",
+        "login_redirect",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "json-for-html",
+        "beforward",
+        BF_PAGE2,
+        {"kind": "json"},
+        "blocked",
+        "json_instead_of_html",
+        scraped_before=PAGE1_IDS,
+    ),
+    Case(
+        "layout-changed",
+        "beforward",
+        BF_PAGE1,
+        None,
+        "finished",
+        "page with no listings (layout change?)",
+        edit=(('class="stocklist-row', 'class="vehicle-row'),),
+    ),
+    Case(
+        "html-for-json",
+        "craigslist",
+        CL_SEARCH,
+        {"kind": "html"},
+        "blocked",
+        "html_instead_of_json",
+    ),
+    Case(
+        "api-shape-changed",
+        "craigslist",
+        CL_SEARCH,
+        {"kind": "json"},
+        "finished",
+        "requests failed",
+    ),
+    Case(
+        "json-for-html-posting",
+        "craigslist",
+        _new_posting_path(),
+        {"kind": "json"},
+        "blocked",
+        "json_instead_of_html",
+    ),
+    Case(
+        "model-page-layout-changed",
+        "bringatrailer",
+        BAT_MODEL,
+        None,
+        "finished",
+        "page with no listings (layout change?)",
+        edit=(('"items":', '"auctions":'),),
+    ),
+]
 
 
 # -- the night, clean and faulted -------------------------------------------------------------
@@ -202,8 +330,12 @@ def _listing_ids(source: str, target: str, body: bytes) -> set[str]:
             return set()
         return {x.listing_id for x in page.listings}
     if source == "bringatrailer" and target.count("/") == 5 and "/listing/" not in target:
-        return {x.listing_id for x in bringatrailer.parse_listings(
-            HtmlResponse(url=url, body=body, encoding="utf-8"), None)}  # fmt: skip
+        return {
+            x.listing_id
+            for x in bringatrailer.parse_listings(
+                HtmlResponse(url=url, body=body, encoding="utf-8"), None
+            )
+        }
     return set()
 
 
@@ -244,10 +376,14 @@ def _night(db: Path, source: str, crawl, before: dict[str, str]) -> Night:
         r["listing_id"]: (r["title"], r["price_raw"], r["status"])
         for r in rows(db, "SELECT * FROM listings WHERE last_run_id = ?", [run["id"]])
     }
-    night_alerts = rows(db, "SELECT kind, identity, reason FROM alerts WHERE created_at LIKE ?",
-                        [NIGHTS[FAULT_NIGHT] + "%"])  # fmt: skip
-    total = rows(db, "SELECT count(*) AS n, count(DISTINCT kind || '|' || identity) AS d "
-                 "FROM alerts")[0]  # fmt: skip
+    night_alerts = rows(
+        db,
+        "SELECT kind, identity, reason FROM alerts WHERE created_at LIKE ?",
+        [NIGHTS[FAULT_NIGHT] + "%"],
+    )
+    total = rows(
+        db, "SELECT count(*) AS n, count(DISTINCT kind || '|' || identity) AS d FROM alerts"
+    )[0]
     return Night(
         run=run,
         stats=json.loads(run["stats"] or "{}"),
@@ -259,7 +395,7 @@ def _night(db: Path, source: str, crawl, before: dict[str, str]) -> Night:
             db,
             "SELECT count(*) AS n FROM price_history WHERE event = 'gone' AND run_id = ?",
             [run["id"]],
-        )[0]["n"],  # fmt: skip
+        )[0]["n"],
         alerts={(a["kind"], a["identity"]) for a in night_alerts},
         unhealthy=[a["reason"] for a in night_alerts if a["kind"] == "source_unhealthy"],
         duplicate_alerts=total["n"] - total["d"],
@@ -292,8 +428,15 @@ class World:
 
     def crawl(self, source: str, db: Path):
         self.server.night = FAULT_NIGHT + 1
-        return run_crawl(source, db=db, base_url=self.server.base_url, as_of=NIGHTS[FAULT_NIGHT],
-                         settings=SETTINGS, log_path=db.with_suffix(".log"), timeout=120)  # fmt: skip
+        return run_crawl(
+            source,
+            db=db,
+            base_url=self.server.base_url,
+            as_of=NIGHTS[FAULT_NIGHT],
+            settings=SETTINGS,
+            log_path=db.with_suffix(".log"),
+            timeout=120,
+        )
 
     def night(self, source: str, db: Path, skip: str | None = None) -> Night:
         _copy(self.baseline, db)
@@ -312,8 +455,14 @@ def world(tmp_path_factory):
     with SampleServer() as server:
         baseline = folder / "night1.db"
         for source in sorted({case.source for case in CASES}):
-            result = run_crawl(source, db=baseline, base_url=server.base_url, as_of=NIGHTS[0],
-                               settings=SETTINGS, timeout=120)  # fmt: skip
+            result = run_crawl(
+                source,
+                db=baseline,
+                base_url=server.base_url,
+                as_of=NIGHTS[0],
+                settings=SETTINGS,
+                timeout=120,
+            )
             assert result.returncode == 0, result.stderr_tail
         run_alerts(baseline, as_of=NIGHTS[0], config=CONFIG)
         yield World(server, baseline, folder)

@@ -49,29 +49,126 @@ FUZZ = settings(
 
 # -- strategies -------------------------------------------------------------------------------
 
-TAGS = ("div", "p", "span", "a", "li", "ul", "ol", "table", "tbody", "tr", "td", "th", "h1",
-        "h3", "section", "strong", "b", "time", "dl", "dt", "dd", "ins", "del", "form")  # fmt: skip
+TAGS = (
+    "div",
+    "p",
+    "span",
+    "a",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tbody",
+    "tr",
+    "td",
+    "th",
+    "h1",
+    "h3",
+    "section",
+    "strong",
+    "b",
+    "time",
+    "dl",
+    "dt",
+    "dd",
+    "ins",
+    "del",
+    "form",
+)
 VOID_TAGS = ("img", "input", "meta", "link", "br")
 #: Class names and ids the parsers select on (a sample: enough to reach their inner code).
 CLASSES = (
-    "stocklist-row-wrap", "stocklist-row", "make-model", "vehicle-url-link", "veh-stock-no",
-    "price-col", "price", "price-col-sold", "total-price", "price-condition", "destination-port",
-    "table-detailed-spec", "th", "val", "stock-area", "year", "mileage", "trans", "engine",
-    "specification", "car-info-flex-box", "results-pagination", "stocklist-no-result",
-    "attrgroup", "attr", "labl", "valu", "important", "postinginfos", "postinginfo",
-    "postingtitletext", "cl-static-search-results", "cl-static-search-result", "title", "details",
-    "location", "listing-card", "bid-formatted", "item-results", "essentials", "item",
-    "listing-available-info", "date", "post-title", "post-excerpt", "listing-stats",
-    "listing-stats-label", "listing-stats-value", "thumbnail", "s-card", "s-item", "srp-results",
-    "s-card__title", "s-card__price", "s-item__title", "s-item__price", "ux-labels-values",
-    "search-result__item", "car-price", "product-detail__price", "card-product__total-price",
-)  # fmt: skip
-IDS = ("titletextonly", "postingbody", "map", "thumbs", "display-date", "ld_posting_data",
-       "fn-vehicle-price-total-price", "id-selected-currency", "bat-theme-auctions-completed-"
-       "initial-data")  # fmt: skip
-LABELS = ("Ref. No.", "Mileage", "Drive", "Transmission", "Model Code", "Registration Year/month",
-          "post id: 7968912000", "posted:", "Listing Details", "Location", "Lot", "FOB Price",
-          "Total Price (C&F)", "Sold for USD $5,000 on 1/2/24", "Bid to USD $4,444", "odometer:")  # fmt: skip
+    "stocklist-row-wrap",
+    "stocklist-row",
+    "make-model",
+    "vehicle-url-link",
+    "veh-stock-no",
+    "price-col",
+    "price",
+    "price-col-sold",
+    "total-price",
+    "price-condition",
+    "destination-port",
+    "table-detailed-spec",
+    "th",
+    "val",
+    "stock-area",
+    "year",
+    "mileage",
+    "trans",
+    "engine",
+    "specification",
+    "car-info-flex-box",
+    "results-pagination",
+    "stocklist-no-result",
+    "attrgroup",
+    "attr",
+    "labl",
+    "valu",
+    "important",
+    "postinginfos",
+    "postinginfo",
+    "postingtitletext",
+    "cl-static-search-results",
+    "cl-static-search-result",
+    "title",
+    "details",
+    "location",
+    "listing-card",
+    "bid-formatted",
+    "item-results",
+    "essentials",
+    "item",
+    "listing-available-info",
+    "date",
+    "post-title",
+    "post-excerpt",
+    "listing-stats",
+    "listing-stats-label",
+    "listing-stats-value",
+    "thumbnail",
+    "s-card",
+    "s-item",
+    "srp-results",
+    "s-card__title",
+    "s-card__price",
+    "s-item__title",
+    "s-item__price",
+    "ux-labels-values",
+    "search-result__item",
+    "car-price",
+    "product-detail__price",
+    "card-product__total-price",
+)
+IDS = (
+    "titletextonly",
+    "postingbody",
+    "map",
+    "thumbs",
+    "display-date",
+    "ld_posting_data",
+    "fn-vehicle-price-total-price",
+    "id-selected-currency",
+    "bat-theme-auctions-completed-initial-data",
+)
+LABELS = (
+    "Ref. No.",
+    "Mileage",
+    "Drive",
+    "Transmission",
+    "Model Code",
+    "Registration Year/month",
+    "post id: 7968912000",
+    "posted:",
+    "Listing Details",
+    "Location",
+    "Lot",
+    "FOB Price",
+    "Total Price (C&F)",
+    "Sold for USD $5,000 on 1/2/24",
+    "Bid to USD $4,444",
+    "odometer:",
+)
 WORDS = st.one_of(
     st.text(max_size=30),
     st.sampled_from(LABELS),
@@ -80,19 +177,49 @@ WORDS = st.one_of(
 )
 VALUES = st.one_of(
     st.text(max_size=20),
-    st.sampled_from(("/", "//img.test/a.jpg", "https://www.example.test/x/ca123456/id/1234/",
-                     "javascript:void(0)", "?p=12", "1795500000", "-", "ASK", "35.9;-83.9")),
-)  # fmt: skip
+    st.sampled_from(
+        (
+            "/",
+            "//img.test/a.jpg",
+            "https://www.example.test/x/ca123456/id/1234/",
+            "javascript:void(0)",
+            "?p=12",
+            "1795500000",
+            "-",
+            "ASK",
+            "35.9;-83.9",
+        )
+    ),
+)
 ATTRIBUTES = st.dictionaries(
-    st.sampled_from(("class", "id", "href", "src", "alt", "title", "content", "name", "value",
-                     "datetime", "data-listing_id", "data-timestamp_end", "data-latitude",
-                     "data-path", "data-car-id", "data-testid", "rel", "type")),
+    st.sampled_from(
+        (
+            "class",
+            "id",
+            "href",
+            "src",
+            "alt",
+            "title",
+            "content",
+            "name",
+            "value",
+            "datetime",
+            "data-listing_id",
+            "data-timestamp_end",
+            "data-latitude",
+            "data-path",
+            "data-car-id",
+            "data-testid",
+            "rel",
+            "type",
+        )
+    ),
     VALUES,
     max_size=3,
 ) | st.fixed_dictionaries(
     {"class": st.lists(st.sampled_from(CLASSES), min_size=1, max_size=3).map(" ".join)},
     optional={"id": st.sampled_from(IDS), "href": VALUES},
-)  # fmt: skip
+)
 
 
 def _attrs(attributes: dict[str, str]) -> str:
@@ -107,26 +234,86 @@ HTML_NODES = st.recursive(
     WORDS | st.builds(lambda t, a: f"<{t}{_attrs(a)}>", st.sampled_from(VOID_TAGS), ATTRIBUTES),
     lambda inner: st.builds(
         _element, st.sampled_from(TAGS), ATTRIBUTES, st.lists(inner, max_size=4)
-    ),  # fmt: skip
+    ),
     max_leaves=30,
 )
-JSON_KEYS = ("data", "items", "decode", "minPostingId", "minPostedDate", "locationDescriptions",
-             "locations", "areas", "totalResultCount", "cacheTs", "batch", "postingId",
-             "postingUuid", "title", "price", "priceString", "attributes", "label", "value",
-             "images", "location", "body", "id", "url", "year", "sold_text", "timestamp_end",
-             "current_bid", "current_bid_formatted", "active", "country", "country_code",
-             "thumbnail_url", "lat", "lon", "items_total", "pages_total", "base_filter",
-             "keyword_pages", "itemSummaries", "itemId", "price", "currency", "@type", "@graph",
-             "name", "offers", "brand", "model", "vehicleModelDate", "mileageFromOdometer")  # fmt: skip
+JSON_KEYS = (
+    "data",
+    "items",
+    "decode",
+    "minPostingId",
+    "minPostedDate",
+    "locationDescriptions",
+    "locations",
+    "areas",
+    "totalResultCount",
+    "cacheTs",
+    "batch",
+    "postingId",
+    "postingUuid",
+    "title",
+    "price",
+    "priceString",
+    "attributes",
+    "label",
+    "value",
+    "images",
+    "location",
+    "body",
+    "id",
+    "url",
+    "year",
+    "sold_text",
+    "timestamp_end",
+    "current_bid",
+    "current_bid_formatted",
+    "active",
+    "country",
+    "country_code",
+    "thumbnail_url",
+    "lat",
+    "lon",
+    "items_total",
+    "pages_total",
+    "base_filter",
+    "keyword_pages",
+    "itemSummaries",
+    "itemId",
+    "price",
+    "currency",
+    "@type",
+    "@graph",
+    "name",
+    "offers",
+    "brand",
+    "model",
+    "vehicleModelDate",
+    "mileageFromOdometer",
+)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
-    | st.sampled_from(("$7,500", "USD $4,444", "1:1~35.96~-83.92", "3:00h0h_4R4y4ghJzOC_0CI0t2",
-                       "Vehicle", "Car", "Sold for USD $5,000 on 1/2/24", "<b>x</b>")),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.sampled_from(JSON_KEYS) | st.text(max_size=4), inner, max_size=6),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        (
+            "$7,500",
+            "USD $4,444",
+            "1:1~35.96~-83.92",
+            "3:00h0h_4R4y4ghJzOC_0CI0t2",
+            "Vehicle",
+            "Car",
+            "Sold for USD $5,000 on 1/2/24",
+            "<b>x</b>",
+        )
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.sampled_from(JSON_KEYS) | st.text(max_size=4), inner, max_size=6)
+    ),
     max_leaves=40,
-)  # fmt: skip
+)
 
 
 def _json_page(value, wrap: str) -> bytes:

@@ -92,8 +92,9 @@ class Readers:
                 for path in DATASETTE_PATHS:
                     response = await ds.client.get(path)
                     if response.status_code != 200 or "database is locked" in response.text:
-                        self.errors.append(f"datasette {path}: {response.status_code} "
-                                           f"{response.text[:200]}")  # fmt: skip
+                        self.errors.append(
+                            f"datasette {path}: {response.status_code} {response.text[:200]}"
+                        )
                     else:
                         self.done["datasette"] += 1
                 await asyncio.sleep(0.01)
@@ -108,8 +109,9 @@ def test_readers_never_see_a_locked_database_while_crawls_write(tmp_path, sample
     db = tmp_path / "busy.db"
     open_db(db).close()  # the schema exists before anyone reads, as `keitrucks nightly` does
     with Readers(db) as readers:
-        result = crawl("craigslist", sample_server, NIGHTS[0], db=db,
-                       settings={"KEITRUCKS_BATCH_SIZE": "1"})  # fmt: skip
+        result = crawl(
+            "craigslist", sample_server, NIGHTS[0], db=db, settings={"KEITRUCKS_BATCH_SIZE": "1"}
+        )
         assert result.returncode == 0, result.stderr_tail
         time.sleep(0.2)
 

@@ -52,21 +52,39 @@ class TextSpider(ListingSpider):
 def plain_listings() -> list[Listing]:
     """Ordinary 4WD Carry trucks at ordinary prices: the comparables of the hostile ones."""
     return [
-        Listing(source="craigslist", listing_id=f"79688{n:05d}",
-                url=f"https://www.craigslist.org/view/d/plain-{n}", scraped_at=AS_OF,
-                title="1995 Suzuki Carry 4x4 mini truck", description="4WD, 5 speed manual.",
-                price_raw=f"${8000 + 150 * n:,}", location_raw="Knoxville, TN", year_raw="1995",
-                make_model_raw="suzuki carry", drive_raw="4wd", transmission_raw="manual",
-                mileage_raw="52000", seller_type="owner", price_basis="asking")
+        Listing(
+            source="craigslist",
+            listing_id=f"79688{n:05d}",
+            url=f"https://www.craigslist.org/view/d/plain-{n}",
+            scraped_at=AS_OF,
+            title="1995 Suzuki Carry 4x4 mini truck",
+            description="4WD, 5 speed manual.",
+            price_raw=f"${8000 + 150 * n:,}",
+            location_raw="Knoxville, TN",
+            year_raw="1995",
+            make_model_raw="suzuki carry",
+            drive_raw="4wd",
+            transmission_raw="manual",
+            mileage_raw="52000",
+            seller_type="owner",
+            price_basis="asking",
+        )
         for n in range(10)
-    ]  # fmt: skip
+    ]
 
 
 def hostile_listings() -> list[Listing]:
     """4WD trucks at half the price of their comparables (so they are alerted on), each carrying
     hostile text."""
-    texts = {"script": SCRIPT, "sql": SQL, "control": CONTROL, "template": TEMPLATE,
-             "markdown": MARKDOWN, "unicode": UNICODE, "huge": HUGE}  # fmt: skip
+    texts = {
+        "script": SCRIPT,
+        "sql": SQL,
+        "control": CONTROL,
+        "template": TEMPLATE,
+        "markdown": MARKDOWN,
+        "unicode": UNICODE,
+        "huge": HUGE,
+    }
     listings = []
     for n, (name, text) in enumerate(texts.items()):
         listings.append(
@@ -99,8 +117,10 @@ def run_pipelines(db, listings: list[Listing], as_of: str = AS_OF, failed: bool 
     ``failed``: a request of the run failed, so the run is not complete (nothing goes gone).
     """
     pipelines = get_project_settings().getdict("ITEM_PIPELINES")
-    crawler = get_crawler(TextSpider, {"KEITRUCKS_DB_PATH": str(db), "KEITRUCKS_AS_OF": as_of,
-                                       "ITEM_PIPELINES": pipelines})  # fmt: skip
+    crawler = get_crawler(
+        TextSpider,
+        {"KEITRUCKS_DB_PATH": str(db), "KEITRUCKS_AS_OF": as_of, "ITEM_PIPELINES": pipelines},
+    )
     crawler.spider = crawler._create_spider()
     crawler.stats.open_spider()
     crawler.signals.send_catch_log(signal=signals.spider_opened, spider=crawler.spider)
@@ -153,8 +173,11 @@ def test_hostile_text_is_stored_verbatim(hostile_db):
 
 
 def test_hostile_text_is_normalized_as_any_other_listing(hostile_db):
-    trucks = rows(hostile_db, "SELECT model, is_4wd, year, price_usd, status FROM listings "
-                  "WHERE listing_id LIKE '79689%'")  # fmt: skip
+    trucks = rows(
+        hostile_db,
+        "SELECT model, is_4wd, year, price_usd, status FROM listings "
+        "WHERE listing_id LIKE '79689%'",
+    )
     assert {(t["model"], t["is_4wd"], t["year"], t["status"]) for t in trucks} == {
         ("Suzuki Carry", 1, 1995, "active")
     }
@@ -225,8 +248,12 @@ def test_a_megabyte_title_on_a_posting_page_is_read_whole_and_quickly():
     page = posting_page(replace(truck, title=HUGE.strip()), 0).encode()
     started = time.monotonic()
     posting = craigslist.parse_posting(
-        HtmlResponse(url="https://www.craigslist.org/view/d/x/Kx3vQm8LrT2pWn5YhB7cDe", body=page,
-                     encoding="utf-8"), AS_OF,
-    )  # fmt: skip
+        HtmlResponse(
+            url="https://www.craigslist.org/view/d/x/Kx3vQm8LrT2pWn5YhB7cDe",
+            body=page,
+            encoding="utf-8",
+        ),
+        AS_OF,
+    )
     assert time.monotonic() - started < 10
     assert posting.title == HUGE.strip()

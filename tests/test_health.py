@@ -40,12 +40,20 @@ COVERAGE = {"price_usd": 1.0, "year": 0.95, "model": 0.95, "is_4wd": 0.9, "milea
 def run(id_=10, night="2026-11-24", **changes):
     """A runs row as storage writes it: a finished, complete, healthy run by default."""
     base = {
-        "id": id_, "source": "beforward", "search_key": "beforward:abc",
-        "as_of": f"{night}T06:00:00+00:00", "started_at": f"{night}T06:00:01+00:00",
-        "status": "finished", "finish_reason": "finished", "complete": 1, "healthy": 1,
-        "health_reason": "ok", "items": 40, "blocked_reason": None,
+        "id": id_,
+        "source": "beforward",
+        "search_key": "beforward:abc",
+        "as_of": f"{night}T06:00:00+00:00",
+        "started_at": f"{night}T06:00:01+00:00",
+        "status": "finished",
+        "finish_reason": "finished",
+        "complete": 1,
+        "healthy": 1,
+        "health_reason": "ok",
+        "items": 40,
+        "blocked_reason": None,
         "coverage": json.dumps(COVERAGE),
-    }  # fmt: skip
+    }
     return {**base, **changes}
 
 
@@ -61,29 +69,81 @@ RUN_CASES = [
     ("first run has no median", run(items=3), [], OK, []),
     ("exactly half the median is enough", run(items=20), RECENT, OK, []),
     ("too few listings", run(items=15), RECENT, UNHEALTHY, ["15 listings, recent median 40"]),
-    ("no listings", run(items=0, healthy=0, health_reason="no listings"), RECENT, UNHEALTHY,
-     ["no listings"]),
-    ("blocked", run(status="blocked", finish_reason="blocked", complete=0, healthy=0,
-                    blocked_reason="http 403"), RECENT, BLOCKED, ["blocked (http 403)"]),
-    ("killed", run(status="abandoned", finish_reason="killed: timed out after 1800s",
-                   complete=0, healthy=0), RECENT, FAILED,
-     ["did not finish (killed: timed out after 1800s)"]),
-    ("stopped by SIGTERM", run(status="failed", finish_reason="shutdown", complete=0, healthy=0),
-     RECENT, FAILED, ["did not finish (shutdown)"]),
-    ("part of the search failed", run(complete=0, healthy=0, health_reason="requests failed"),
-     RECENT, FAILED, ["incomplete (requests failed)"]),
-    ("year coverage fell", run(coverage=cov(year=0.3)), RECENT, UNHEALTHY,
-     ["field coverage fell: year 95% -> 30%"]),
-    ("4WD and price coverage fell", run(coverage=cov(is_4wd=0.1, price_usd=0.5)), RECENT,
-     UNHEALTHY, ["field coverage fell: price_usd 100% -> 50%, is_4wd 90% -> 10%"]),
+    (
+        "no listings",
+        run(items=0, healthy=0, health_reason="no listings"),
+        RECENT,
+        UNHEALTHY,
+        ["no listings"],
+    ),
+    (
+        "blocked",
+        run(
+            status="blocked",
+            finish_reason="blocked",
+            complete=0,
+            healthy=0,
+            blocked_reason="http 403",
+        ),
+        RECENT,
+        BLOCKED,
+        ["blocked (http 403)"],
+    ),
+    (
+        "killed",
+        run(
+            status="abandoned", finish_reason="killed: timed out after 1800s", complete=0, healthy=0
+        ),
+        RECENT,
+        FAILED,
+        ["did not finish (killed: timed out after 1800s)"],
+    ),
+    (
+        "stopped by SIGTERM",
+        run(status="failed", finish_reason="shutdown", complete=0, healthy=0),
+        RECENT,
+        FAILED,
+        ["did not finish (shutdown)"],
+    ),
+    (
+        "part of the search failed",
+        run(complete=0, healthy=0, health_reason="requests failed"),
+        RECENT,
+        FAILED,
+        ["incomplete (requests failed)"],
+    ),
+    (
+        "year coverage fell",
+        run(coverage=cov(year=0.3)),
+        RECENT,
+        UNHEALTHY,
+        ["field coverage fell: year 95% -> 30%"],
+    ),
+    (
+        "4WD and price coverage fell",
+        run(coverage=cov(is_4wd=0.1, price_usd=0.5)),
+        RECENT,
+        UNHEALTHY,
+        ["field coverage fell: price_usd 100% -> 50%, is_4wd 90% -> 10%"],
+    ),
     ("a small dip is fine", run(coverage=cov(year=0.8)), RECENT, OK, []),
     ("fields not watched may fall", run(coverage=cov(mileage_mi=0.0)), RECENT, OK, []),
     ("no coverage recorded", run(coverage=None), RECENT, OK, []),
-    ("few listings and lost coverage", run(items=10, coverage=cov(model=0.2)), RECENT, UNHEALTHY,
-     ["10 listings, recent median 40", "field coverage fell: model 95% -> 20%"]),
-    ("the crawl's own verdict counts", run(healthy=0, health_reason="odd"), RECENT, UNHEALTHY,
-     ["odd"]),
-]  # fmt: skip
+    (
+        "few listings and lost coverage",
+        run(items=10, coverage=cov(model=0.2)),
+        RECENT,
+        UNHEALTHY,
+        ["10 listings, recent median 40", "field coverage fell: model 95% -> 20%"],
+    ),
+    (
+        "the crawl's own verdict counts",
+        run(healthy=0, health_reason="odd"),
+        RECENT,
+        UNHEALTHY,
+        ["odd"],
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -112,7 +172,7 @@ def test_thresholds_come_from_the_configuration():
         {"window": 1.5},
         {"dead_after": True},
         {"deadafter": 3},
-    ],  # fmt: skip
+    ],
 )
 def test_bad_health_settings_are_config_errors(table):
     with pytest.raises(ConfigError, match=r"\[health\]"):
@@ -130,18 +190,47 @@ def _blocked(id_, night):
 HISTORY_CASES = [
     ("all ok", [run(1, "2026-11-01"), run(2, "2026-11-02")], STATE_OK, 0),
     ("one bad night", [run(1, "2026-11-01"), _failed(2, "2026-11-02")], STATE_FAILING, 1),
-    ("two bad nights", [run(1, "2026-11-01"), _failed(2, "2026-11-02"),
-                        _blocked(3, "2026-11-03")], STATE_FAILING, 2),
-    ("three bad nights is dead", [run(1, "2026-11-01"), _failed(2, "2026-11-02"),
-                                  _blocked(3, "2026-11-03"), run(4, "2026-11-04", items=1)],
-     STATE_DEAD, 3),
-    ("recovered", [_failed(1, "2026-11-01"), _failed(2, "2026-11-02"), _failed(3, "2026-11-03"),
-                   run(4, "2026-11-04")], STATE_OK, 0),
-    ("a good re-run saves the night", [run(1, "2026-11-01"), _failed(2, "2026-11-02"),
-                                       run(3, "2026-11-02")], STATE_OK, 0),
-    ("a run still going is not judged", [run(1, "2026-11-01"),
-                                         run(2, "2026-11-02", status="running")], STATE_OK, 0),
-]  # fmt: skip
+    (
+        "two bad nights",
+        [run(1, "2026-11-01"), _failed(2, "2026-11-02"), _blocked(3, "2026-11-03")],
+        STATE_FAILING,
+        2,
+    ),
+    (
+        "three bad nights is dead",
+        [
+            run(1, "2026-11-01"),
+            _failed(2, "2026-11-02"),
+            _blocked(3, "2026-11-03"),
+            run(4, "2026-11-04", items=1),
+        ],
+        STATE_DEAD,
+        3,
+    ),
+    (
+        "recovered",
+        [
+            _failed(1, "2026-11-01"),
+            _failed(2, "2026-11-02"),
+            _failed(3, "2026-11-03"),
+            run(4, "2026-11-04"),
+        ],
+        STATE_OK,
+        0,
+    ),
+    (
+        "a good re-run saves the night",
+        [run(1, "2026-11-01"), _failed(2, "2026-11-02"), run(3, "2026-11-02")],
+        STATE_OK,
+        0,
+    ),
+    (
+        "a run still going is not judged",
+        [run(1, "2026-11-01"), run(2, "2026-11-02", status="running")],
+        STATE_OK,
+        0,
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -155,8 +244,13 @@ def test_assess_history(runs, state, failed_nights):
 
 
 def test_unhealthy_runs_do_not_drag_the_baseline_down():
-    runs = [run(1, "2026-11-01"), run(2, "2026-11-02"), run(3, "2026-11-03", items=5),
-            run(4, "2026-11-04", items=6), run(5, "2026-11-05", items=5)]  # fmt: skip
+    runs = [
+        run(1, "2026-11-01"),
+        run(2, "2026-11-02"),
+        run(3, "2026-11-03", items=5),
+        run(4, "2026-11-04", items=6),
+        run(5, "2026-11-05", items=5),
+    ]
     judged = assess_history(runs, HealthRules())
     assert [v.status for v in judged] == [OK, OK, UNHEALTHY, UNHEALTHY, UNHEALTHY]
     assert judged[-1].median_items == 40
@@ -177,11 +271,24 @@ def _db_with_runs(path, specs):
     db = Database(path)
     ensure_schema(db)
     for night, items, coverage, reason in specs:
-        run_id = start_run(db, "beforward", search_key="beforward:abc",
-                           as_of=f"{night}T06:00:00+00:00", started_at=f"{night}T06:00:01+00:00")  # fmt: skip
+        run_id = start_run(
+            db,
+            "beforward",
+            search_key="beforward:abc",
+            as_of=f"{night}T06:00:00+00:00",
+            started_at=f"{night}T06:00:01+00:00",
+        )
         verdict = RunVerdict(reason == "finished", reason == "finished", "ok")
-        finish_run(db, run_id, finished_at=f"{night}T06:10:00+00:00", finish_reason=reason,
-                   verdict=verdict, stats={}, items=items, coverage=coverage)  # fmt: skip
+        finish_run(
+            db,
+            run_id,
+            finished_at=f"{night}T06:10:00+00:00",
+            finish_reason=reason,
+            verdict=verdict,
+            stats={},
+            items=items,
+            coverage=coverage,
+        )
     return db
 
 
@@ -198,20 +305,31 @@ def test_review_verdict_stops_a_run_that_lost_coverage_before_anything_goes_gone
 
 def test_check_health_records_one_row_per_run_and_is_idempotent(tmp_path):
     path = tmp_path / "k.db"
-    _db_with_runs(path, [("2026-11-01", 40, COVERAGE, "finished"),
-                         ("2026-11-02", 0, {}, "shutdown")]).close()  # fmt: skip
+    _db_with_runs(
+        path, [("2026-11-01", 40, COVERAGE, "finished"), ("2026-11-02", 0, {}, "shutdown")]
+    ).close()
     for _ in range(2):
-        states = check_health(path, ["beforward", "craigslist"], rules=HealthRules(),
-                              checked_at="2026-11-02T07:00:00+00:00")  # fmt: skip
+        states = check_health(
+            path,
+            ["beforward", "craigslist"],
+            rules=HealthRules(),
+            checked_at="2026-11-02T07:00:00+00:00",
+        )
     assert [(s.source, s.state) for s in states] == [
-        ("beforward", STATE_FAILING), ("craigslist", STATE_NEVER),
-    ]  # fmt: skip
+        ("beforward", STATE_FAILING),
+        ("craigslist", STATE_NEVER),
+    ]
     stored = rows(path, "SELECT run_id, status, state, failed_nights, reasons FROM source_health")
     assert stored == [
         {"run_id": 1, "status": "ok", "state": "ok", "failed_nights": 0, "reasons": "[]"},
-        {"run_id": 2, "status": "failed", "state": "failing", "failed_nights": 1,
-         "reasons": '["did not finish (shutdown)"]'},
-    ]  # fmt: skip
+        {
+            "run_id": 2,
+            "status": "failed",
+            "state": "failing",
+            "failed_nights": 1,
+            "reasons": '["did not finish (shutdown)"]',
+        },
+    ]
     db = Database(path)
     ensure_health_schema(db)  # idempotent on an existing table
     assert db["source_health"].count == 2

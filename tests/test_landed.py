@@ -43,36 +43,90 @@ FEES = 400 + 300 + 500
 # id, (price, currency, basis, port, fob_price, build_year, fx_rate, config extra), expected
 # (total, freight, insurance, dutiable, duty, tariff).
 CASES = [
-    ("fob", (4000, "USD", "fob", None, None, 1996, None, {}),
-     (4000 + 1500 + 110 + 1000 + FEES, 1500, 110, 4000, 1000, 0)),
-    ("fob_young_truck_232", (4000, "USD", "fob", None, None, 2019, None, {}),
-     (4000 + 1500 + 110 + 1000 + 1000 + FEES, 1500, 110, 4000, 1000, 1000)),
-    ("fob_25_calendar_years_exempt", (4000, "USD", "fob", None, None, 2001, None, {}),
-     (4000 + 1500 + 110 + 1000 + FEES, 1500, 110, 4000, 1000, 0)),
-    ("fob_year_unknown_no_232", (4000, "USD", "fob", None, None, None, None, {}),
-     (4000 + 1500 + 110 + 1000 + FEES, 1500, 110, 4000, 1000, 0)),
-    ("cnf_same_truck", (5500, "USD", "cnf", "Baltimore", None, 1996, None, {}),
-     (5500 + 0 + 110 + 1000 + FEES, 0, 110, 4000, 1000, 0)),
-    ("cif_same_truck", (5610, "USD", "cif", "Long Beach", None, 1996, None, {}),
-     (5610 + 0 + 0 + 1000 + FEES, 0, 0, 4000, 1000, 0)),
-    ("cnf_with_vehicle_price", (5500, "USD", "cnf", "Tacoma, WA", 3600, 1996, None, {}),
-     (5500 + 110 + 900 + FEES, 0, 110, 3600, 900, 0)),
-    ("cnf_port_unknown", (5500, "USD", "cnf", None, None, 1996, None, {}),
-     (5500 + 110 + 1000 + FEES, 0, 110, 4000, 1000, 0)),
-    ("jpy_with_rate", (600000, "JPY", "fob", None, None, 1996, 0.007, {}),
-     (4200 + 1500 + 114 + 1050 + FEES, 1500, 114, 4200, 1050, 0)),
-    ("eur_config_fx_fallback", (4000, "EUR", "fob", None, None, 1996, None, {}),
-     (4400 + 1500 + 118 + 1100 + FEES, 1500, 118, 4400, 1100, 0)),
-    ("duty_on_cif_value", (4000, "USD", "fob", None, None, 1996, None,
-                           {"duty_on": "cif", "duty_pct": 20.0}),
-     (4000 + 1500 + 110 + 1122 + FEES, 1500, 110, 5610, 1122, 0)),
-    ("per_port_freight", (4000, "USD", "fob", "Tacoma", None, 1996, None,
-                          {"ocean_freight_by_port": {"tacoma": 1200}}),
-     (4000 + 1200 + 104 + 1000 + FEES, 1200, 104, 4000, 1000, 0)),
-    ("no_fees_configured", (4000, "USD", "fob", None, None, 1996, None,
-                            {"customs_fees_usd": 0, "port_fees_usd": 0, "inland_usd": 0}),
-     (4000 + 1500 + 110 + 1000, 1500, 110, 4000, 1000, 0)),
-]  # fmt: skip
+    (
+        "fob",
+        (4000, "USD", "fob", None, None, 1996, None, {}),
+        (4000 + 1500 + 110 + 1000 + FEES, 1500, 110, 4000, 1000, 0),
+    ),
+    (
+        "fob_young_truck_232",
+        (4000, "USD", "fob", None, None, 2019, None, {}),
+        (4000 + 1500 + 110 + 1000 + 1000 + FEES, 1500, 110, 4000, 1000, 1000),
+    ),
+    (
+        "fob_25_calendar_years_exempt",
+        (4000, "USD", "fob", None, None, 2001, None, {}),
+        (4000 + 1500 + 110 + 1000 + FEES, 1500, 110, 4000, 1000, 0),
+    ),
+    (
+        "fob_year_unknown_no_232",
+        (4000, "USD", "fob", None, None, None, None, {}),
+        (4000 + 1500 + 110 + 1000 + FEES, 1500, 110, 4000, 1000, 0),
+    ),
+    (
+        "cnf_same_truck",
+        (5500, "USD", "cnf", "Baltimore", None, 1996, None, {}),
+        (5500 + 0 + 110 + 1000 + FEES, 0, 110, 4000, 1000, 0),
+    ),
+    (
+        "cif_same_truck",
+        (5610, "USD", "cif", "Long Beach", None, 1996, None, {}),
+        (5610 + 0 + 0 + 1000 + FEES, 0, 0, 4000, 1000, 0),
+    ),
+    (
+        "cnf_with_vehicle_price",
+        (5500, "USD", "cnf", "Tacoma, WA", 3600, 1996, None, {}),
+        (5500 + 110 + 900 + FEES, 0, 110, 3600, 900, 0),
+    ),
+    (
+        "cnf_port_unknown",
+        (5500, "USD", "cnf", None, None, 1996, None, {}),
+        (5500 + 110 + 1000 + FEES, 0, 110, 4000, 1000, 0),
+    ),
+    (
+        "jpy_with_rate",
+        (600000, "JPY", "fob", None, None, 1996, 0.007, {}),
+        (4200 + 1500 + 114 + 1050 + FEES, 1500, 114, 4200, 1050, 0),
+    ),
+    (
+        "eur_config_fx_fallback",
+        (4000, "EUR", "fob", None, None, 1996, None, {}),
+        (4400 + 1500 + 118 + 1100 + FEES, 1500, 118, 4400, 1100, 0),
+    ),
+    (
+        "duty_on_cif_value",
+        (4000, "USD", "fob", None, None, 1996, None, {"duty_on": "cif", "duty_pct": 20.0}),
+        (4000 + 1500 + 110 + 1122 + FEES, 1500, 110, 5610, 1122, 0),
+    ),
+    (
+        "per_port_freight",
+        (
+            4000,
+            "USD",
+            "fob",
+            "Tacoma",
+            None,
+            1996,
+            None,
+            {"ocean_freight_by_port": {"tacoma": 1200}},
+        ),
+        (4000 + 1200 + 104 + 1000 + FEES, 1200, 104, 4000, 1000, 0),
+    ),
+    (
+        "no_fees_configured",
+        (
+            4000,
+            "USD",
+            "fob",
+            None,
+            None,
+            1996,
+            None,
+            {"customs_fees_usd": 0, "port_fees_usd": 0, "inland_usd": 0},
+        ),
+        (4000 + 1500 + 110 + 1000, 1500, 110, 4000, 1000, 0),
+    ),
+]
 
 
 @pytest.mark.parametrize(("inputs", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -80,35 +134,75 @@ def test_landed_cost(inputs, expected):
     price, currency, basis, port, fob, year, rate, extra = inputs
     config = {**CONFIG, "landed": {**LANDED, **extra}}
     cost = landed_cost(
-        price, currency, basis, observed_on=DAY, destination_port=port, config=config,
-        fob_price=fob, build_year=year, fx_rate=rate,
-    )  # fmt: skip
-    got = (cost.total_usd, cost.freight_usd, cost.insurance_usd, cost.dutiable_usd,
-           cost.duty_usd, cost.tariff_232_usd)  # fmt: skip
+        price,
+        currency,
+        basis,
+        observed_on=DAY,
+        destination_port=port,
+        config=config,
+        fob_price=fob,
+        build_year=year,
+        fx_rate=rate,
+    )
+    got = (
+        cost.total_usd,
+        cost.freight_usd,
+        cost.insurance_usd,
+        cost.dutiable_usd,
+        cost.duty_usd,
+        cost.tariff_232_usd,
+    )
     assert got == expected
     parts = (
-        cost.price_usd, cost.freight_usd, cost.insurance_usd, cost.duty_usd,
-        cost.tariff_232_usd, cost.customs_fees_usd, cost.port_fees_usd, cost.inland_usd,
-    )  # fmt: skip
+        cost.price_usd,
+        cost.freight_usd,
+        cost.insurance_usd,
+        cost.duty_usd,
+        cost.tariff_232_usd,
+        cost.customs_fees_usd,
+        cost.port_fees_usd,
+        cost.inland_usd,
+    )
     assert cost.total_usd == sum(parts)
 
 
 def test_the_same_truck_lands_at_the_same_price_on_every_basis():
     totals = {
-        basis: landed_cost(price, "USD", basis, observed_on=DAY, destination_port="Baltimore",
-                           config=CONFIG, build_year=1996).total_usd
+        basis: landed_cost(
+            price,
+            "USD",
+            basis,
+            observed_on=DAY,
+            destination_port="Baltimore",
+            config=CONFIG,
+            build_year=1996,
+        ).total_usd
         for basis, price in (("fob", 4000), ("cnf", 5500), ("cif", 5610))
-    }  # fmt: skip
+    }
     assert len(set(totals.values())) == 1, totals
 
 
 def test_section_232_only_from_its_start_date():
     before = dt.date(2025, 4, 2)
-    cost = landed_cost(4000, "USD", "fob", observed_on=before, destination_port=None,
-                       config=CONFIG, build_year=2019)  # fmt: skip
+    cost = landed_cost(
+        4000,
+        "USD",
+        "fob",
+        observed_on=before,
+        destination_port=None,
+        config=CONFIG,
+        build_year=2019,
+    )
     assert cost.tariff_232_usd == 0
-    after = landed_cost(4000, "USD", "fob", observed_on=before + dt.timedelta(days=1),
-                        destination_port=None, config=CONFIG, build_year=2019)  # fmt: skip
+    after = landed_cost(
+        4000,
+        "USD",
+        "fob",
+        observed_on=before + dt.timedelta(days=1),
+        destination_port=None,
+        config=CONFIG,
+        build_year=2019,
+    )
     assert after.tariff_232_usd == 1000
     assert "tariff_232" in after.notes
 
@@ -116,8 +210,9 @@ def test_section_232_only_from_its_start_date():
 def test_fx_comes_from_the_dated_table():
     expected = tables.fx_rate("JPY", DAY)
     assert expected is not None
-    cost = landed_cost(500000, "JPY", "fob", observed_on=DAY, destination_port=None,
-                       config=CONFIG, build_year=1996)  # fmt: skip
+    cost = landed_cost(
+        500000, "JPY", "fob", observed_on=DAY, destination_port=None, config=CONFIG, build_year=1996
+    )
     assert cost.fx_rate == expected
     assert cost.price_usd == round(500000 * expected)
 
@@ -125,8 +220,16 @@ def test_fx_comes_from_the_dated_table():
 def test_notes_say_what_was_assumed():
     cost = landed_cost(5500, "USD", "cnf", observed_on=DAY, destination_port=None, config=CONFIG)
     assert set(cost.notes) == {"port_unknown", "freight_estimated", "fob_estimated", "year_unknown"}
-    quoted = landed_cost(5500, "USD", "cnf", observed_on=DAY, destination_port="Baltimore",
-                         config=CONFIG, fob_price=4000, build_year=1996)  # fmt: skip
+    quoted = landed_cost(
+        5500,
+        "USD",
+        "cnf",
+        observed_on=DAY,
+        destination_port="Baltimore",
+        config=CONFIG,
+        fob_price=4000,
+        build_year=1996,
+    )
     assert quoted.notes == ()
 
 
@@ -160,8 +263,9 @@ def test_defaults_are_the_reference_duty_and_plausible_amounts():
     assert LANDED_DEFAULTS["tariff_232_exempt_years"] == 25
     assert 1000 <= LANDED_DEFAULTS["ocean_freight_usd"] <= 2500  # market_notes.md §3 RoRo range
     assert LANDED_DEFAULTS["duty_on"] in ("fob", "cif")
-    cost = landed_cost(5000, "USD", "fob", observed_on=DAY, destination_port=None, config=None,
-                       build_year=1996)  # fmt: skip
+    cost = landed_cost(
+        5000, "USD", "fob", observed_on=DAY, destination_port=None, config=None, build_year=1996
+    )
     onshore = cost.customs_fees_usd + cost.port_fees_usd
     assert onshore == pytest.approx(0.15 * 5000, rel=0.01)  # market_notes.md §3 rule of thumb
 
@@ -187,9 +291,15 @@ def test_total_basis(attributes, expected):
 
 def listing(**fields) -> Listing:
     base = dict(
-        source="beforward", listing_id="CB1", url="u", scraped_at="2026-11-24T06:00:00+00:00",
-        price=4000, currency="USD", price_basis="fob", year=1996,
-    )  # fmt: skip
+        source="beforward",
+        listing_id="CB1",
+        url="u",
+        scraped_at="2026-11-24T06:00:00+00:00",
+        price=4000,
+        currency="USD",
+        price_basis="fob",
+        year=1996,
+    )
     return Listing(**{**base, **fields})
 
 
@@ -211,16 +321,21 @@ def test_pipeline_fills_fob_listings(pipeline):
 
 
 def test_pipeline_prefers_a_total_quoted_to_a_us_port(pipeline):
-    item = listing(price=4000, total_price_raw="$5,300", destination_port="Baltimore",
-                   attributes={"price_condition": "C&F"})  # fmt: skip
+    item = listing(
+        price=4000,
+        total_price_raw="$5,300",
+        destination_port="Baltimore",
+        attributes={"price_condition": "C&F"},
+    )
     pipeline.process_item(item)
     # a real freight quote ($1,300) instead of the default: 5300 + 2 % of 5300 + duty on 4000
     assert item.landed_usd == 5300 + 106 + 1000 + FEES
 
 
 def test_pipeline_ignores_a_total_quoted_elsewhere(pipeline):
-    item = listing(total_price_raw="$6,900", destination_port="Mombasa",
-                   attributes={"price_condition": "C&F"})  # fmt: skip
+    item = listing(
+        total_price_raw="$6,900", destination_port="Mombasa", attributes={"price_condition": "C&F"}
+    )
     pipeline.process_item(item)
     assert item.landed_usd == 4000 + 1500 + 110 + 1000 + FEES
 
@@ -242,9 +357,15 @@ def test_pipeline_counts_listings_without_an_estimate(pipeline):
 
 def test_pipeline_takes_dict_items(pipeline):
     item = pipeline.process_item(
-        {"price": 4000, "currency": "USD", "price_basis": "FOB", "year": 1996,
-         "scraped_at": "2026-11-24T06:00:00+00:00", "landed_usd": None}
-    )  # fmt: skip
+        {
+            "price": 4000,
+            "currency": "USD",
+            "price_basis": "FOB",
+            "year": 1996,
+            "scraped_at": "2026-11-24T06:00:00+00:00",
+            "landed_usd": None,
+        }
+    )
     assert item["landed_usd"] == 4000 + 1500 + 110 + 1000 + FEES
 
 

@@ -44,8 +44,21 @@ def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_serve
     db, out, log = tmp_path / "k.db", tmp_path / "reports", tmp_path / "scheduler.log"
     sources = enabled_sources(load_config(None))
     assert set(MAIN_SOURCES) <= set(sources)
-    code = scheduler.main(["--once", "--db", str(db), "--out", str(out), "--base-url",
-                           sample_server.base_url, "--as-of", NIGHTS[0], "--log-file", str(log)])  # fmt: skip
+    code = scheduler.main(
+        [
+            "--once",
+            "--db",
+            str(db),
+            "--out",
+            str(out),
+            "--base-url",
+            sample_server.base_url,
+            "--as-of",
+            NIGHTS[0],
+            "--log-file",
+            str(log),
+        ]
+    )
     text = log.read_text()
     assert code == 0, text
 
@@ -64,10 +77,16 @@ def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_serve
     assert (out / NIGHTS[0] / f"alerts-{NIGHTS[0]}.md").is_file()
 
     # crawl -> report -> alerts -> health, and the night says how it ended
-    order = [text.index(marker) for marker in (
-        f"crawl {sources[0]}: ok", f"report for {NIGHTS[0]}",
-        f"alerts {NIGHTS[0]}:", f"health {sources[0]}", "ends: all sources ok",
-    )]  # fmt: skip
+    order = [
+        text.index(marker)
+        for marker in (
+            f"crawl {sources[0]}: ok",
+            f"report for {NIGHTS[0]}",
+            f"alerts {NIGHTS[0]}:",
+            f"health {sources[0]}",
+            "ends: all sources ok",
+        )
+    ]
     assert order == sorted(order)
     with night_lock(lock_path(db)):  # released
         pass
@@ -75,16 +94,23 @@ def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_serve
 
 def _crawl_once_then_slow(db: Path, server, **kw):
     """Night 1 of BE FORWARD crawled cleanly; night 2 crawled from a server that stalls."""
-    (first,) = crawl_sources(db, ["beforward"], as_of=NIGHTS[0], base_url=server.base_url,
-                             timeout=120)  # fmt: skip
+    (first,) = crawl_sources(
+        db, ["beforward"], as_of=NIGHTS[0], base_url=server.base_url, timeout=120
+    )
     assert first.ok, first.line
     server.night = 2
     server.slow_after = (len(server.requests) + 3, 60.0)
     started = time.monotonic()
     # Stalled requests give up after 3 s (twice, with the retry): a clean shutdown is quick.
-    (second,) = crawl_sources(db, ["beforward"], as_of=NIGHTS[1], base_url=server.base_url,
-                              log_dir=db.parent / "logs", settings={"DOWNLOAD_TIMEOUT": "3"},
-                              **kw)  # fmt: skip
+    (second,) = crawl_sources(
+        db,
+        ["beforward"],
+        as_of=NIGHTS[1],
+        base_url=server.base_url,
+        log_dir=db.parent / "logs",
+        settings={"DOWNLOAD_TIMEOUT": "3"},
+        **kw,
+    )
     server.slow_after = None
     return first, second, time.monotonic() - started
 
@@ -99,8 +125,7 @@ def test_a_crawl_over_its_time_is_stopped_recorded_as_failed_and_marks_nothing_g
     tmp_path, sample_server, kill_grace, status, reason
 ):
     db = tmp_path / "k.db"
-    first, second, took = _crawl_once_then_slow(db, sample_server, timeout=6,
-                                                kill_grace=kill_grace)  # fmt: skip
+    first, second, took = _crawl_once_then_slow(db, sample_server, timeout=6, kill_grace=kill_grace)
     assert took < 6 + min(kill_grace, 3) + 10
     assert not second.ok
     assert "timed out after 6s" in second.line
@@ -123,9 +148,15 @@ def test_a_crawl_over_its_time_is_stopped_recorded_as_failed_and_marks_nothing_g
 def test_one_source_failing_never_stops_the_others(tmp_path, sample_server):
     db = tmp_path / "k.db"
     lines = []
-    result = run_night(db, tmp_path / "r", config=load_config(None),
-                       sources=["no_such_source", "beforward"], as_of=NIGHTS[0],
-                       base_url=sample_server.base_url, echo=lines.append)  # fmt: skip
+    result = run_night(
+        db,
+        tmp_path / "r",
+        config=load_config(None),
+        sources=["no_such_source", "beforward"],
+        as_of=NIGHTS[0],
+        base_url=sample_server.base_url,
+        echo=lines.append,
+    )
     broken, fine = result.outcomes
     assert not broken.ok
     assert broken.line.startswith("did not start: ")
@@ -146,10 +177,24 @@ def test_one_source_failing_never_stops_the_others(tmp_path, sample_server):
 def test_sigterm_stops_the_night_and_leaves_no_crawl_behind(tmp_path, sample_server):
     db, log = tmp_path / "k.db", tmp_path / "scheduler.log"
     sample_server.slow_after = (3, 3.0)  # a slow site: the crawl is still going when stopped
-    cmd = [sys.executable, "scheduler.py", "--once", "--db", str(db), "--out", str(tmp_path / "r"),
-           "--base-url", sample_server.base_url, "--as-of", NIGHTS[0], "--log-file", str(log)]  # fmt: skip
-    night = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)  # fmt: skip
+    cmd = [
+        sys.executable,
+        "scheduler.py",
+        "--once",
+        "--db",
+        str(db),
+        "--out",
+        str(tmp_path / "r"),
+        "--base-url",
+        sample_server.base_url,
+        "--as-of",
+        NIGHTS[0],
+        "--log-file",
+        str(log),
+    ]
+    night = subprocess.Popen(
+        cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while not db.exists() or not rows(db, "SELECT pid FROM runs"):
@@ -188,8 +233,14 @@ def test_a_broken_step_does_not_stop_the_steps_after_it(tmp_path, monkeypatch):
 
     monkeypatch.setattr(analysis.report, "write_report", broken_report)
     lines = []
-    result = run_night(db, tmp_path / "r", config=load_config(None), sources=["beforward"],
-                       as_of=NIGHTS[0], echo=lines.append)  # fmt: skip
+    result = run_night(
+        db,
+        tmp_path / "r",
+        config=load_config(None),
+        sources=["beforward"],
+        as_of=NIGHTS[0],
+        echo=lines.append,
+    )
     assert result.errors == {"report": "OSError: disk full"}
     assert result.alerts is not None  # the alerts still ran
     assert [h.state for h in result.health] == ["never run"]  # and the health check
@@ -198,28 +249,60 @@ def test_a_broken_step_does_not_stop_the_steps_after_it(tmp_path, monkeypatch):
 
 
 def _result(**kw):
-    return CrawlResult(**{"spider": "beforward", "returncode": 0, "log_path": None,
-                          "stderr_tail": "", **kw})  # fmt: skip
+    return CrawlResult(
+        **{"spider": "beforward", "returncode": 0, "log_path": None, "stderr_tail": "", **kw}
+    )
 
 
-RUN = {"status": "finished", "blocked_reason": None, "healthy": 1, "items": 3,
-       "health_reason": "ok", "finish_reason": "finished", "gone_marked": 0, "stats": "{}"}  # fmt: skip
+RUN = {
+    "status": "finished",
+    "blocked_reason": None,
+    "healthy": 1,
+    "items": 3,
+    "health_reason": "ok",
+    "finish_reason": "finished",
+    "gone_marked": 0,
+    "stats": "{}",
+}
 
 DESCRIBE_CASES = [
-    ("timed out before a run", _result(returncode=-9, timed_out=True, timeout=60.0), None,
-     False, "did not start: timed out after 60s, before it recorded a run"),
-    ("crashed at start", _result(returncode=1, stderr_tail="Traceback\nKeyError: 'x'\n"), None,
-     False, "did not start: KeyError: 'x'"),
-    ("killed", _result(returncode=-9), {**RUN, "status": "abandoned"}, False,
-     "did not finish (killed); nothing marked gone"),
-    ("timed out and killed", _result(returncode=-9, timed_out=True, timeout=6.0),
-     {**RUN, "status": "abandoned"}, False,
-     "did not finish (timed out after 6s); nothing marked gone"),
-    ("stopped cleanly after its time", _result(timed_out=True, timeout=6.0),
-     {**RUN, "status": "failed", "healthy": 0, "finish_reason": "shutdown"}, False,
-     "failed: timed out after 6s; 3 listings kept, nothing marked gone"),
+    (
+        "timed out before a run",
+        _result(returncode=-9, timed_out=True, timeout=60.0),
+        None,
+        False,
+        "did not start: timed out after 60s, before it recorded a run",
+    ),
+    (
+        "crashed at start",
+        _result(returncode=1, stderr_tail="Traceback\nKeyError: 'x'\n"),
+        None,
+        False,
+        "did not start: KeyError: 'x'",
+    ),
+    (
+        "killed",
+        _result(returncode=-9),
+        {**RUN, "status": "abandoned"},
+        False,
+        "did not finish (killed); nothing marked gone",
+    ),
+    (
+        "timed out and killed",
+        _result(returncode=-9, timed_out=True, timeout=6.0),
+        {**RUN, "status": "abandoned"},
+        False,
+        "did not finish (timed out after 6s); nothing marked gone",
+    ),
+    (
+        "stopped cleanly after its time",
+        _result(timed_out=True, timeout=6.0),
+        {**RUN, "status": "failed", "healthy": 0, "finish_reason": "shutdown"},
+        False,
+        "failed: timed out after 6s; 3 listings kept, nothing marked gone",
+    ),
     ("ok", _result(), RUN, True, "ok: 3 listings"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -246,8 +329,9 @@ def test_old_crawl_logs_are_pruned(tmp_path):
 
 def test_nightly_with_an_unreachable_scrapyd_says_so_and_crawls_nothing(tmp_path):
     db = tmp_path / "k.db"
-    result = CliRunner().invoke(cli, ["nightly", "--db", str(db), "--scrapyd",
-                                      "http://127.0.0.1:9/"], obj={})  # fmt: skip
+    result = CliRunner().invoke(
+        cli, ["nightly", "--db", str(db), "--scrapyd", "http://127.0.0.1:9/"], obj={}
+    )
     assert result.exit_code == 1
     assert "Scrapyd at http://127.0.0.1:9/ unreachable" in result.output
     assert not db.exists()

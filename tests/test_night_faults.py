@@ -40,10 +40,16 @@ def test_a_crawl_killed_mid_way_leaves_a_consistent_database(tmp_path, sample_se
 
     sample_server.night = 2
     sample_server.slow_after = (len(sample_server.requests) + 3, 60.0)
-    cmd = crawl_command("beforward", db=db, base_url=sample_server.base_url, as_of=NIGHTS[1],
-                        settings={"KEITRUCKS_BATCH_SIZE": "1"})  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    cmd = crawl_command(
+        "beforward",
+        db=db,
+        base_url=sample_server.base_url,
+        as_of=NIGHTS[1],
+        settings={"KEITRUCKS_BATCH_SIZE": "1"},
+    )
+    proc = subprocess.Popen(
+        cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while _count(db, "SELECT count(*) FROM listings WHERE last_run_id > 1") == 0:
@@ -67,8 +73,11 @@ def test_a_crawl_killed_mid_way_leaves_a_consistent_database(tmp_path, sample_se
     runs = rows(db, "SELECT status, complete, healthy FROM runs ORDER BY id")
     assert [r["status"] for r in runs] == ["finished", "abandoned", "finished"]
     assert runs[-1]["healthy"] == 1
-    dupes = rows(db, "SELECT source, listing_id, run_id, event, count(*) AS n FROM price_history "
-                 "GROUP BY source, listing_id, run_id, event HAVING n > 1")  # fmt: skip
+    dupes = rows(
+        db,
+        "SELECT source, listing_id, run_id, event, count(*) AS n FROM price_history "
+        "GROUP BY source, listing_id, run_id, event HAVING n > 1",
+    )
     assert dupes == []
 
 
@@ -79,9 +88,20 @@ def test_nightly_without_network_records_failures_and_marks_nothing_gone(tmp_pat
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.setenv("KEITRUCKS_DOWNLOAD_DELAY", "0")
     result = CliRunner().invoke(
-        cli, ["nightly", "--db", str(db), "--out", str(tmp_path / "r"), "--source", "beforward",
-              "--source", "bringatrailer"], obj={},
-    )  # fmt: skip
+        cli,
+        [
+            "nightly",
+            "--db",
+            str(db),
+            "--out",
+            str(tmp_path / "r"),
+            "--source",
+            "beforward",
+            "--source",
+            "bringatrailer",
+        ],
+        obj={},
+    )
     assert result.exit_code != 0
     lines = [ln for ln in result.output.splitlines() if ln.startswith("crawl ")]
     assert len(lines) == 2

@@ -158,11 +158,35 @@ PLAIN_MILEAGE_IN_TEXT = re.compile(
 )
 MILEAGE_TEXT = st.lists(
     st.sampled_from(
-        ["1", "4", "12", "123", "1234", ",", ".", "$", " ", "k", "万", "km", "miles", "mi",
-         "キロ", "マイル", "-", "/", " per", " away", "٣", "４", "a", "K"]
+        [
+            "1",
+            "4",
+            "12",
+            "123",
+            "1234",
+            ",",
+            ".",
+            "$",
+            " ",
+            "k",
+            "万",
+            "km",
+            "miles",
+            "mi",
+            "キロ",
+            "マイル",
+            "-",
+            "/",
+            " per",
+            " away",
+            "٣",
+            "４",
+            "a",
+            "K",
+        ]
     ),
     max_size=12,
-).map("".join)  # fmt: skip
+).map("".join)
 
 
 @settings(max_examples=500, deadline=None)
@@ -179,12 +203,33 @@ def test_the_mileage_pattern_that_starts_with_a_digit_finds_what_the_plain_one_f
     text=st.one_of(
         st.text(),
         st.lists(
-            st.sampled_from(["Ａ", "ｶ", "ﾞ", "\u200b", "\u00ad", "\u3000", "\u00a0", " ", "  ",
-                             "\n", "\t", "\x0b", "é", "e\u0301", "İ", "ß", "①", "Carry", "4WD"]),
+            st.sampled_from(
+                [
+                    "Ａ",
+                    "ｶ",
+                    "ﾞ",
+                    "\u200b",
+                    "\u00ad",
+                    "\u3000",
+                    "\u00a0",
+                    " ",
+                    "  ",
+                    "\n",
+                    "\t",
+                    "\x0b",
+                    "é",
+                    "e\u0301",
+                    "İ",
+                    "ß",
+                    "①",
+                    "Carry",
+                    "4WD",
+                ]
+            ),
             max_size=10,
         ).map("".join),
     )
-)  # fmt: skip
+)
 def test_clean_text_is_idempotent(text):
     once = clean_text(text)
     assert clean_text(once) == once

@@ -28,8 +28,13 @@ AS_OF = "2026-11-24T06:00:00Z"
 
 
 def listing(**kw) -> dict:
-    return {"source": "craigslist", "listing_id": "1", "url": "https://x.test/1",
-            "scraped_at": AS_OF, **kw}  # fmt: skip
+    return {
+        "source": "craigslist",
+        "listing_id": "1",
+        "url": "https://x.test/1",
+        "scraped_at": AS_OF,
+        **kw,
+    }
 
 
 def rows(*items):
@@ -484,9 +489,19 @@ def test_normalize_listing_rejects_a_non_mapping():
 # --- the shared labelled cases ------------------------------------------------------------------
 
 CASE_FIELDS = (
-    "make", "model", "model_code", "year", "is_4wd", "transmission", "mileage_mi", "price",
-    "currency", "price_usd", "eligible_25y", "eligible_from",
-)  # fmt: skip
+    "make",
+    "model",
+    "model_code",
+    "year",
+    "is_4wd",
+    "transmission",
+    "mileage_mi",
+    "price",
+    "currency",
+    "price_usd",
+    "eligible_25y",
+    "eligible_from",
+)
 
 
 @pytest.fixture(scope="module")
@@ -511,7 +526,8 @@ def test_shared_cases_report(shared_accuracy, capsys):
     total, checked, right, wrong = shared_accuracy
     lines = [f"normalization_cases.jsonl: {total} cases"]
     lines += [
-        f"  {field:<14} {right[field]:>4}/{checked[field]:<4} {100 * right[field] / checked[field]:6.2f}%"
+        f"  {field:<14} {right[field]:>4}/{checked[field]:<4} "
+        f"{100 * right[field] / checked[field]:6.2f}%"
         for field in sorted(checked)
     ]
     with capsys.disabled():
@@ -532,17 +548,63 @@ def test_shared_cases_field_accuracy(shared_accuracy, field):
 # --- no input crashes a normalizer --------------------------------------------------------------
 
 TEXT_NORMALIZERS = (
-    n.clean_text, n.normalize_date, n.normalize_year, n.year_in_text, n.build_date_in_text,
-    n.normalize_model_code, n.find_model_codes, n.normalize_make_model, n.normalize_drive,
-    n.scan_drive, n.drive_features, n.normalize_transmission, n.scan_transmission,
-    n.normalize_engine_cc, n.normalize_body, n.normalize_cab, n.normalize_kind,
-    n.normalize_mileage, n.scan_mileage, n.mileage_in_text, n.normalize_price, n.price_in_text,
-    n.normalize_status, n.parse_scraped_at, n.relevant_text,
-)  # fmt: skip
+    n.clean_text,
+    n.normalize_date,
+    n.normalize_year,
+    n.year_in_text,
+    n.build_date_in_text,
+    n.normalize_model_code,
+    n.find_model_codes,
+    n.normalize_make_model,
+    n.normalize_drive,
+    n.scan_drive,
+    n.drive_features,
+    n.normalize_transmission,
+    n.scan_transmission,
+    n.normalize_engine_cc,
+    n.normalize_body,
+    n.normalize_cab,
+    n.normalize_kind,
+    n.normalize_mileage,
+    n.scan_mileage,
+    n.mileage_in_text,
+    n.normalize_price,
+    n.price_in_text,
+    n.normalize_status,
+    n.parse_scraped_at,
+    n.relevant_text,
+)
 SAMPLE_WORDS = st.sampled_from(
-    ["Suzuki", "Carry", "DD51T", "4x4", "H8.5", "平成", "元年", "年", "月", "万円", "$", "k", "km",
-     "miles", "-", "/", "'", "NOT", "SOLD", "Bid to", "1996", "１０", "ＷＤ", "(", ")", " ", "\n"]
-)  # fmt: skip
+    [
+        "Suzuki",
+        "Carry",
+        "DD51T",
+        "4x4",
+        "H8.5",
+        "平成",
+        "元年",
+        "年",
+        "月",
+        "万円",
+        "$",
+        "k",
+        "km",
+        "miles",
+        "-",
+        "/",
+        "'",
+        "NOT",
+        "SOLD",
+        "Bid to",
+        "1996",
+        "１０",
+        "ＷＤ",
+        "(",
+        ")",
+        " ",
+        "\n",
+    ]
+)
 MIXED_TEXT = st.one_of(st.text(), st.lists(SAMPLE_WORDS, max_size=12).map("".join))
 
 
@@ -556,13 +618,27 @@ def test_no_text_crashes_a_normalizer(text):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     values=st.dictionaries(
-        st.sampled_from(["title", "description", "price_raw", "currency_raw", "year_raw",
-                         "make_model_raw", "mileage_raw", "drive_raw", "transmission_raw",
-                         "status_raw", "price_basis", "scraped_at", "source"]),
+        st.sampled_from(
+            [
+                "title",
+                "description",
+                "price_raw",
+                "currency_raw",
+                "year_raw",
+                "make_model_raw",
+                "mileage_raw",
+                "drive_raw",
+                "transmission_raw",
+                "status_raw",
+                "price_basis",
+                "scraped_at",
+                "source",
+            ]
+        ),
         MIXED_TEXT,
     ),
     attributes=st.dictionaries(MIXED_TEXT, st.one_of(MIXED_TEXT, st.integers(), st.none())),
-)  # fmt: skip
+)
 def test_no_listing_crashes_normalize_listing(values, attributes):
     out = normalize_listing({**values, "attributes": attributes})
     assert out["status"] in ("active", "sold", "ended")
@@ -576,8 +652,14 @@ def test_no_listing_crashes_normalize_listing(values, attributes):
 
 
 def test_every_table_row_names_its_sources():
-    for name in ("model_codes.csv", "models.csv", "aliases.csv", "eras.csv", "terms.csv",
-                 "fx_rates.csv"):  # fmt: skip
+    for name in (
+        "model_codes.csv",
+        "models.csv",
+        "aliases.csv",
+        "eras.csv",
+        "terms.csv",
+        "fx_rates.csv",
+    ):
         for row in tables.read_rows(name):
             assert row["sources"], f"{name}: {row}"
 
@@ -594,11 +676,41 @@ def test_codes_are_well_formed_and_their_models_known():
 def test_only_sourced_plain_drives_settle_4wd():
     certain = {c for c, i in tables.model_codes().items() if i.certain_4wd is not None}
     # the codes the shared labels treat as settling the drive on their own are all certain
-    assert {"DD51T", "DB52T", "DB71T", "S510P", "DH51T", "DH41T", "HA4", "S83P", "S81P",
-            "DA52T", "DA71T", "S500P", "DG51T", "DG41T"} <= certain  # fmt: skip
+    assert {
+        "DD51T",
+        "DB52T",
+        "DB71T",
+        "S510P",
+        "DH51T",
+        "DH41T",
+        "HA4",
+        "S83P",
+        "S81P",
+        "DA52T",
+        "DA71T",
+        "S500P",
+        "DG51T",
+        "DG41T",
+    } <= certain
     # conventions marked UNVERIFIED in the reference never do
-    for code in ("HA3", "HA7", "HA9", "S110P", "S210P", "S211U", "S510U", "U62T", "U72T", "KS4",
-                 "TT2", "DK51T", "DL51T", "S510J", "DA16T", "DR16T"):  # fmt: skip
+    for code in (
+        "HA3",
+        "HA7",
+        "HA9",
+        "S110P",
+        "S210P",
+        "S211U",
+        "S510U",
+        "U62T",
+        "U72T",
+        "KS4",
+        "TT2",
+        "DK51T",
+        "DL51T",
+        "S510J",
+        "DA16T",
+        "DR16T",
+    ):
         assert code not in certain, code
     assert all(tables.model_codes()[c].confidence in tables.TRUSTED_CONFIDENCE for c in certain)
 
@@ -640,10 +752,15 @@ def crawler(monkeypatch):
 
 def test_pipeline_fills_normalized_fields(crawler):
     item = Listing(
-        source="craigslist", listing_id="7968916123", url="https://x.test/1", scraped_at=AS_OF,
-        title="1995 Suzuki Carry 4x4 mini truck", price_raw="$7,800", mileage_raw="48,200",
+        source="craigslist",
+        listing_id="7968916123",
+        url="https://x.test/1",
+        scraped_at=AS_OF,
+        title="1995 Suzuki Carry 4x4 mini truck",
+        price_raw="$7,800",
+        mileage_raw="48,200",
         attributes={"VIN": "DD51T-412345", "transmission": "manual"},
-    )  # fmt: skip
+    )
     pipeline = NormalizePipeline.from_crawler(crawler)
     assert pipeline.crawler is crawler
     assert pipeline.process_item(item) is item
@@ -661,9 +778,15 @@ def test_pipeline_fills_normalized_fields(crawler):
 
 def test_pipeline_counts_unparsed_fields_and_reasons(crawler):
     item = Listing(
-        source="dealer_jsonld", listing_id="2", url="https://x.test/2", scraped_at=AS_OF,
-        title="1997 Honda Acty", price_raw="$199/mo", mileage_raw="38000", drive_raw="see pics",
-    )  # fmt: skip
+        source="dealer_jsonld",
+        listing_id="2",
+        url="https://x.test/2",
+        scraped_at=AS_OF,
+        title="1997 Honda Acty",
+        price_raw="$199/mo",
+        mileage_raw="38000",
+        drive_raw="see pics",
+    )
     NormalizePipeline.from_crawler(crawler).process_item(item)
     stats = crawler.stats
     assert item.price is None
@@ -681,7 +804,13 @@ def test_pipeline_reads_the_band_from_the_config_file(monkeypatch, tmp_path):
     config.write_text("[band]\nlow = 9000\nhigh = 15000\n", encoding="utf-8")
     monkeypatch.delenv("KEITRUCKS_CONFIG", raising=False)
     crawler = get_crawler(settings_dict={"KEITRUCKS_CONFIG": str(config)})
-    item = Listing(source="craigslist", listing_id="3", url="https://x.test/3", scraped_at=AS_OF,
-                   title="1996 Honda Acty 4x4", price_raw="$8,000")  # fmt: skip
+    item = Listing(
+        source="craigslist",
+        listing_id="3",
+        url="https://x.test/3",
+        scraped_at=AS_OF,
+        title="1996 Honda Acty 4x4",
+        price_raw="$8,000",
+    )
     NormalizePipeline.from_crawler(crawler).process_item(item)
     assert item.price_band == "below"

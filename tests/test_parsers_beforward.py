@@ -342,15 +342,23 @@ def test_carry_forward_keeps_detail_facts_but_not_yesterdays_price():
     from scrapers.parsers.beforward import carry_forward
 
     stored = Listing(
-        source="beforward", listing_id="CA1", url="https://www.beforward.jp/x/",
-        price_raw="$3,060", total_price_raw="$4,800", destination_port="Baltimore",
+        source="beforward",
+        listing_id="CA1",
+        url="https://www.beforward.jp/x/",
+        price_raw="$3,060",
+        total_price_raw="$4,800",
+        destination_port="Baltimore",
         attributes={"Chassis No.": "S510P-1", "save_rate": "3%", "Drive": "4WD"},
         image_urls=["https://img/1.jpg", "https://img/2.jpg"],
-    )  # fmt: skip
+    )
     sold_tonight = Listing(
-        source="beforward", listing_id="CA1", url="https://www.beforward.jp/x/",
-        status_raw="SOLD", attributes={"Drive": "4WD"}, image_urls=["https://img/t.jpg"],
-    )  # fmt: skip
+        source="beforward",
+        listing_id="CA1",
+        url="https://www.beforward.jp/x/",
+        status_raw="SOLD",
+        attributes={"Drive": "4WD"},
+        image_urls=["https://img/t.jpg"],
+    )
     merged = carry_forward(sold_tonight, stored)
     assert (merged.price_raw, merged.total_price_raw, merged.destination_port) == (None,) * 3
     assert merged.status_raw == "SOLD"

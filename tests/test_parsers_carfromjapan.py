@@ -26,8 +26,8 @@ from tests.conftest import FIXTURES, check_golden, response_for, shared_path
 HERE = FIXTURES / "carfromjapan"
 SCRAPED_AT = "2026-11-24T06:00:00+00:00"
 PAGES = sorted(p.name for p in HERE.glob("*.html"))
-HIJET_2021 = "https://carfromjapan.com/cheap-used-daihatsu-hijet-truck-2021-for-sale-68a7c82cc49cc5ebcf1a4eae"  # fmt: skip
-HIJET_2024 = "https://carfromjapan.com/cheap-used-daihatsu-hijet-truck-2024-for-sale-692a31d907500f365b23d1b0"  # fmt: skip
+HIJET_2021 = "https://carfromjapan.com/cheap-used-daihatsu-hijet-truck-2021-for-sale-68a7c82cc49cc5ebcf1a4eae"
+HIJET_2024 = "https://carfromjapan.com/cheap-used-daihatsu-hijet-truck-2024-for-sale-692a31d907500f365b23d1b0"
 
 
 def load(name: str):
@@ -70,20 +70,36 @@ def test_golden(name, update_golden):
 def test_model_page_reads_every_car_card_and_no_banner():
     page = carfromjapan.parse_search(load("search.html"), SCRAPED_AT)
     assert [x.listing_id for x in page.listings] == [
-        "6a1f03c2d94e7b0a5c318e27", "5b9e22d07a13c4f8e6d10b94", "69c4e0a1f2b35d7e8a906c11",
-    ]  # fmt: skip
+        "6a1f03c2d94e7b0a5c318e27",
+        "5b9e22d07a13c4f8e6d10b94",
+        "69c4e0a1f2b35d7e8a906c11",
+    ]
     assert (page.has_next, page.no_results) == (True, False)
 
 
 def test_a_card_is_read_by_its_labels():
     card = carfromjapan.parse_search(load("search.html")).listings[0]
-    assert card.url == "https://carfromjapan.com/cheap-used-daihatsu-hijet-truck-2022-for-sale-6a1f03c2d94e7b0a5c318e27"  # fmt: skip
-    assert (card.year_raw, card.mileage_raw, card.transmission_raw) == ("2022 / Mar", "31,000 km", "Manual")  # fmt: skip
+    assert (
+        card.url
+        == "https://carfromjapan.com/cheap-used-daihatsu-hijet-truck-2022-for-sale-6a1f03c2d94e7b0a5c318e27"
+    )
+    assert (card.year_raw, card.mileage_raw, card.transmission_raw) == (
+        "2022 / Mar",
+        "31,000 km",
+        "Manual",
+    )
     assert card.attributes["Model code"] == "3BD-S510P"
     assert card.attributes["Reference No."] == "CFJ2231907"
     assert "Grade" not in card.attributes  # "-"
-    assert (card.price_raw, card.total_price_raw, card.destination_port) == ("US$ 7,905", "US$ 9,120", "Baltimore (Port)")  # fmt: skip
-    assert (card.attributes["card_price"], card.attributes["card_total"]) == ("US$ 7,905", "US$ 9,120")  # fmt: skip
+    assert (card.price_raw, card.total_price_raw, card.destination_port) == (
+        "US$ 7,905",
+        "US$ 9,120",
+        "Baltimore (Port)",
+    )
+    assert (card.attributes["card_price"], card.attributes["card_total"]) == (
+        "US$ 7,905",
+        "US$ 9,120",
+    )
     assert (card.attributes["price_condition"], card.price_basis) == ("C&F", "fob")
     assert card.attributes["photo_count"] == "38"
     assert card.image_urls[0].endswith("_259_170")
@@ -91,7 +107,12 @@ def test_a_card_is_read_by_its_labels():
 
 def test_a_sold_card_and_a_card_in_another_order():
     _, sold, other = carfromjapan.parse_search(load("search.html")).listings
-    assert (sold.status_raw, sold.price_raw, sold.total_price_raw, sold.destination_port) == ("SOLD", None, None, None)  # fmt: skip
+    assert (sold.status_raw, sold.price_raw, sold.total_price_raw, sold.destination_port) == (
+        "SOLD",
+        None,
+        None,
+        None,
+    )
     assert "Reference No." not in sold.attributes
     assert (other.mileage_raw, other.attributes["Model code"]) == ("13,000 km", "S510P")
     assert other.attributes["Grade"] == "Standard Agricultural Special"
@@ -118,7 +139,10 @@ def test_detail_page_reads_the_spec_table_by_label():
     assert detail.attributes["VIN / Chassis No."] == "S510P0412***"
     assert "Manufacture Year" not in detail.attributes  # empty on the page
     assert (detail.price_raw, detail.total_price_raw) == ("US$ 7,905", "US$ 9,470")
-    assert (detail.destination_port, detail.attributes["price_condition"]) == ("Baltimore (Port)", "C&F")  # fmt: skip
+    assert (detail.destination_port, detail.attributes["price_condition"]) == (
+        "Baltimore (Port)",
+        "C&F",
+    )
     assert detail.attributes["total_includes"] == "Inspection, Insurance"
     assert [u.rsplit("_", 2)[-2:] for u in detail.image_urls] == [["640", "0"]] * 3
 
@@ -151,8 +175,12 @@ def test_the_detail_prices_win_over_the_card_prices():
 
 def test_parse_page_tells_the_page_kinds_apart():
     assert len(carfromjapan.parse_page(load("search.html"))) == 3
-    assert [x.listing_id for x in carfromjapan.parse_page(load("detail.html"))] == ["6a1f03c2d94e7b0a5c318e27"]  # fmt: skip
-    saved = HtmlResponse(url="file:///tmp/page.html", body=(HERE / "detail.html").read_bytes(), encoding="utf-8")  # fmt: skip
+    assert [x.listing_id for x in carfromjapan.parse_page(load("detail.html"))] == [
+        "6a1f03c2d94e7b0a5c318e27"
+    ]
+    saved = HtmlResponse(
+        url="file:///tmp/page.html", body=(HERE / "detail.html").read_bytes(), encoding="utf-8"
+    )
     assert [x.listing_id for x in carfromjapan.parse_page(saved)] == ["6a1f03c2d94e7b0a5c318e27"]
 
 
@@ -163,16 +191,32 @@ def records(name: str):
     return json.loads(shared_path("fixtures", "carfromjapan", name).read_text(encoding="utf-8"))
 
 
-CARD_SPECS = (("Registration year", "registration_year"), ("Mileage", "mileage"),
-              ("Model code", "model_code"), ("Engine", "engine"), ("Grade", "grade"),
-              ("Transmission", "transmission"))  # fmt: skip
-DETAIL_SPECS = (("Reference No.", "reference_no"), ("Model Code", "model_code"),
-                ("Registration Year", "registration_year"), ("Manufacture Year", "manufacture_year"),
-                ("Model Grade", "model_grade"), ("Transmission", "transmission"),
-                ("Mileage", "mileage"), ("Engine Capacity", "engine_capacity"),
-                ("Fuel Type", "fuel_type"), ("No. of Seats", "seats"), ("No. of Doors", "doors"),
-                ("Steering", "steering"), ("Drive Type", "drive_type"), ("Dimension", "dimension"),
-                ("VIN / Chassis No.", "vin_chassis_no"), ("Exterior Color", "exterior_color"))  # fmt: skip
+CARD_SPECS = (
+    ("Registration year", "registration_year"),
+    ("Mileage", "mileage"),
+    ("Model code", "model_code"),
+    ("Engine", "engine"),
+    ("Grade", "grade"),
+    ("Transmission", "transmission"),
+)
+DETAIL_SPECS = (
+    ("Reference No.", "reference_no"),
+    ("Model Code", "model_code"),
+    ("Registration Year", "registration_year"),
+    ("Manufacture Year", "manufacture_year"),
+    ("Model Grade", "model_grade"),
+    ("Transmission", "transmission"),
+    ("Mileage", "mileage"),
+    ("Engine Capacity", "engine_capacity"),
+    ("Fuel Type", "fuel_type"),
+    ("No. of Seats", "seats"),
+    ("No. of Doors", "doors"),
+    ("Steering", "steering"),
+    ("Drive Type", "drive_type"),
+    ("Dimension", "dimension"),
+    ("VIN / Chassis No.", "vin_chassis_no"),
+    ("Exterior Color", "exterior_color"),
+)
 
 
 def real_cards():
@@ -180,32 +224,53 @@ def real_cards():
     cards = list(records("scraped_listing_cards_2026-05-20.json").values())
     html = search_page(
         [
-            card_html({
-                "url": c["url"].removeprefix("https://carfromjapan.com"), "title": c["title"],
-                "reference": c["cfj_id"] or None, "photo_count": c["photo_count"],
-                "thumbnail": c["thumbnail_url"],
-                "specs": [(label, c.get(key) or "-") for label, key in CARD_SPECS],
-                "price": c["car_price"], "total": c["total_cnf"], "port": c["delivery_port"],
-                "sold": False,
-            })  # fmt: skip
+            card_html(
+                {
+                    "url": c["url"].removeprefix("https://carfromjapan.com"),
+                    "title": c["title"],
+                    "reference": c["cfj_id"] or None,
+                    "photo_count": c["photo_count"],
+                    "thumbnail": c["thumbnail_url"],
+                    "specs": [(label, c.get(key) or "-") for label, key in CARD_SPECS],
+                    "price": c["car_price"],
+                    "total": c["total_cnf"],
+                    "port": c["delivery_port"],
+                    "sold": False,
+                }
+            )
             for c in cards
         ],
-        count=len(cards), page=1, last_page=1, slug="cars",
-    )  # fmt: skip
-    response = HtmlResponse(url="https://carfromjapan.com/kenya/cheap-used-cars-for-sale", body=html.encode(), encoding="utf-8")  # fmt: skip
+        count=len(cards),
+        page=1,
+        last_page=1,
+        slug="cars",
+    )
+    response = HtmlResponse(
+        url="https://carfromjapan.com/kenya/cheap-used-cars-for-sale",
+        body=html.encode(),
+        encoding="utf-8",
+    )
     return cards, carfromjapan.parse_search(response, SCRAPED_AT).listings
 
 
 def real_detail(record: dict):
     thumbs = [u.replace("_640_0", "_100_100") for u in record.get("image_urls", [])]
     values = {
-        "url": record["car_url"], "title": record["title"], "images": thumbs,
-        "price": record["car_price"], "total": record["total_cnf"], "condition": "C&F",
-        "includes": "Inspection", "port": record["delivery_port"],
+        "url": record["car_url"],
+        "title": record["title"],
+        "images": thumbs,
+        "price": record["car_price"],
+        "total": record["total_cnf"],
+        "condition": "C&F",
+        "includes": "Inspection",
+        "port": record["delivery_port"],
         "specs": [(label, record.get(key) or "") for label, key in DETAIL_SPECS],
-        "accessories": record["accessories"], "sold": False,
-    }  # fmt: skip
-    response = HtmlResponse(url=record["car_url"], body=detail_html(values).encode(), encoding="utf-8")  # fmt: skip
+        "accessories": record["accessories"],
+        "sold": False,
+    }
+    response = HtmlResponse(
+        url=record["car_url"], body=detail_html(values).encode(), encoding="utf-8"
+    )
     return carfromjapan.parse_detail(response, SCRAPED_AT)
 
 
@@ -241,7 +306,10 @@ def test_all_100_real_detail_records_come_through_verbatim():
         assert listing.url == url
         for label, key in DETAIL_SPECS:
             assert listing.attributes.get(label) == (record.get(key) or None), (url, label)
-        assert (listing.price_raw, listing.total_price_raw) == (record["car_price"], record["total_cnf"])  # fmt: skip
+        assert (listing.price_raw, listing.total_price_raw) == (
+            record["car_price"],
+            record["total_cnf"],
+        )
         assert listing.destination_port == record["delivery_port"] == "Mombasa (Port)"
         assert listing.image_urls == record["image_urls"]
         assert listing.year_raw == record["registration_year"]
@@ -259,7 +327,10 @@ def test_all_100_real_detail_records_come_through_verbatim():
 def test_the_two_real_hijet_trucks():
     details = records("scraped_detail_records_2026-05-20.json")
     old = real_detail(details[HIJET_2021])
-    assert (old.attributes["Reference No."], old.attributes["Model Code"]) == ("CFJ1568485", "3BD-S510P")  # fmt: skip
+    assert (old.attributes["Reference No."], old.attributes["Model Code"]) == (
+        "CFJ1568485",
+        "3BD-S510P",
+    )
     assert old.drive_raw == "4WD"  # only among the accessories
     assert (old.year_raw, old.mileage_raw) == ("2021 / Jul", "56,000 km(Approx. 34,804 miles)")
     assert (old.price_raw, old.total_price_raw) == ("US$ 6,834", "US$ 8,279")
@@ -284,7 +355,10 @@ def test_detail_prices_win_for_every_real_car():
     for card, listing in zip(cards, listings, strict=True):
         record = details[card["url"]]
         merged = carfromjapan.merge_detail(listing, real_detail(record))
-        assert (merged.price_raw, merged.total_price_raw) == (record["car_price"], record["total_cnf"])  # fmt: skip
+        assert (merged.price_raw, merged.total_price_raw) == (
+            record["car_price"],
+            record["total_cnf"],
+        )
         assert merged.attributes["card_total"] == card["total_cnf"] != record["total_cnf"]
     hijet = next(c for c in cards if c["url"] == HIJET_2024)
     assert (hijet["car_price"], hijet["total_cnf"]) == ("US$ 8,735", "US$ 8,090")

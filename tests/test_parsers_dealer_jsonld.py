@@ -187,9 +187,11 @@ def test_a_page_without_vehicle_markup_gives_nothing():
 
 def test_inventory_cards_links_and_next_page():
     page = dj.parse_inventory(
-        load("inventory_ddc.html"), SCRAPED_AT, link_css=".vehicle-card-title a",
+        load("inventory_ddc.html"),
+        SCRAPED_AT,
+        link_css=".vehicle-card-title a",
         next_css=".pagination-next a",
-    )  # fmt: skip
+    )
     assert page.listings == []
     assert [link.text for link in page.links] == [
         "1997 Suzuki Carry DD51T 4x4",
@@ -298,26 +300,42 @@ def test_year_property(node, max_year, expected):
     [
         ({"@type": "Offer", "price": 7900}, True),
         ({"@type": "Offer", "price": 139, "paymentFrequency": "monthly"}, False),
-        ({"@type": "Offer", "businessFunction": "http://purl.org/goodrelations/v1#LeaseOut"},
-         False),
-        ({"@type": "Offer", "priceSpecification": {"@type": "UnitPriceSpecification",
-                                                   "price": 199, "unitCode": "MON"}}, False),
+        (
+            {"@type": "Offer", "businessFunction": "http://purl.org/goodrelations/v1#LeaseOut"},
+            False,
+        ),
+        (
+            {
+                "@type": "Offer",
+                "priceSpecification": {
+                    "@type": "UnitPriceSpecification",
+                    "price": 199,
+                    "unitCode": "MON",
+                },
+            },
+            False,
+        ),
         ({"@type": "Offer", "name": "Lease special", "price": 249}, False),
         ({"@type": "Offer", "description": "Finance from $199 per month", "price": 199}, False),
         ({"@type": "Offer", "businessFunction": "http://purl.org/goodrelations/v1#Sell"}, True),
-        ({"@type": "Offer", "description": "Financing available, trades welcome", "price": 7900},
-         True),
+        (
+            {"@type": "Offer", "description": "Financing available, trades welcome", "price": 7900},
+            True,
+        ),
     ],
-)  # fmt: skip
+)
 def test_is_sale_offer(offer, sale):
     assert dj.is_sale_offer(offer) is sale
 
 
 def test_price_from_a_one_off_price_specification():
-    offer = {"@type": "Offer", "priceSpecification": [
-        {"@type": "UnitPriceSpecification", "price": 99, "unitCode": "MON"},
-        {"@type": "PriceSpecification", "price": "6,450", "priceCurrency": "USD"},
-    ]}  # fmt: skip
+    offer = {
+        "@type": "Offer",
+        "priceSpecification": [
+            {"@type": "UnitPriceSpecification", "price": 99, "unitCode": "MON"},
+            {"@type": "PriceSpecification", "price": "6,450", "priceCurrency": "USD"},
+        ],
+    }
     assert (dj.offer_price(offer), dj.offer_currency(offer)) == ("6,450", "USD")
 
 

@@ -61,9 +61,16 @@ def no_seller_names(listing) -> bool:
     text = json.dumps(asdict(listing))
     return not any(
         name in text
-        for name in ("smoky_mtn_imports", "backforty_farm", "gulfcoast_kei", "pnw_projects",
-                     "osaka_kei_export", "hilltop_haulers", "Smoky Mountain Imports")
-    )  # fmt: skip
+        for name in (
+            "smoky_mtn_imports",
+            "backforty_farm",
+            "gulfcoast_kei",
+            "pnw_projects",
+            "osaka_kei_export",
+            "hilltop_haulers",
+            "Smoky Mountain Imports",
+        )
+    )
 
 
 # --- golden files ------------------------------------------------------------------------------

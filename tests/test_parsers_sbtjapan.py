@@ -131,8 +131,11 @@ def test_detail_page_reads_labels_breakdown_and_total():
     attributes = detail.attributes
     assert attributes["Chassis No."] == "S510P-0287***"
     assert [attributes[k] for k in ("Freight", "Inspection", "Insurance", "Vanning")] == [
-        "1,250", "250", "32", "0",
-    ]  # fmt: skip
+        "1,250",
+        "250",
+        "32",
+        "0",
+    ]
     assert "Max Loading Capacity" not in attributes  # "—kg" is SBT's blank
     assert "Navigation System" not in attributes["options"]  # not -available
     assert len(detail.image_urls) == 5
@@ -200,7 +203,7 @@ def record_page(record: dict):
             **{
                 f"{k}_amount": record[f"{k}_amount"]
                 for k in ("freight", "inspection", "insurance", "vanning")
-            },  # fmt: skip
+            },
         },
         "total": record["total_price"],
         "total_label": "Total Price",
@@ -216,18 +219,30 @@ def record_page(record: dict):
             "make_id": record["make_id"],
             "body_type": record["body_type"],
             "mileage": record["mileage_raw"],
-        },  # fmt: skip
+        },
     }
     html = detail_html(values).encode()
     return response_for_bytes(html, record["car_url"])
 
 
-STATUS = (("Mileage", "mileage"), ("Engine", "engine"), ("Transmission", "transmission"),
-          ("Drive", "drive"), ("Steering", "steering"), ("Fuel", "fuel"), ("Door", "doors"),
-          ("Seats", "seats"))  # fmt: skip
-INFO = (("Body Color", "body_color"), ("Dimension", "dimension"), ("M3", "m3"),
-        ("Vehicle Weight", "vehicle_weight"), ("Gross Vehicle Weight", "gross_vehicle_weight"),
-        ("Max Loading Capacity", "max_loading_capacity"))  # fmt: skip
+STATUS = (
+    ("Mileage", "mileage"),
+    ("Engine", "engine"),
+    ("Transmission", "transmission"),
+    ("Drive", "drive"),
+    ("Steering", "steering"),
+    ("Fuel", "fuel"),
+    ("Door", "doors"),
+    ("Seats", "seats"),
+)
+INFO = (
+    ("Body Color", "body_color"),
+    ("Dimension", "dimension"),
+    ("M3", "m3"),
+    ("Vehicle Weight", "vehicle_weight"),
+    ("Gross Vehicle Weight", "gross_vehicle_weight"),
+    ("Max Loading Capacity", "max_loading_capacity"),
+)
 
 
 def response_for_bytes(body: bytes, url: str):
@@ -259,7 +274,10 @@ def test_every_real_record_comes_through_verbatim(name, count):
         assert listing.destination_port is None  # the records do not say which port was chosen
         assert listing.location_raw == record["location"]
         assert listing.mileage_raw == record["mileage"]
-        assert (listing.drive_raw, listing.transmission_raw) == (record["drive"], record["transmission"])  # fmt: skip
+        assert (listing.drive_raw, listing.transmission_raw) == (
+            record["drive"],
+            record["transmission"],
+        )
         assert listing.attributes["Model Code"] == record["model_code"]
         assert listing.attributes["Engine"] == record["engine"]
         assert listing.attributes["Steering"] == record["steering"]
@@ -271,10 +289,14 @@ def test_every_real_record_comes_through_verbatim(name, count):
         assert listing.image_urls == record["image_urls"]
 
 
-@pytest.mark.parametrize(("name", "fours"), [(n, f) for n, f in zip(RECORD_FILES, (17, 8), strict=True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "fours"), [(n, f) for n, f in zip(RECORD_FILES, (17, 8), strict=True)]
+)
 def test_real_value_formats_normalize_as_the_guide_says(name, fours):
     rows = records(name)
-    normalized = [normalize_listing(asdict(sbtjapan.parse_detail(record_page(r), SCRAPED_AT))) for r in rows]  # fmt: skip
+    normalized = [
+        normalize_listing(asdict(sbtjapan.parse_detail(record_page(r), SCRAPED_AT))) for r in rows
+    ]
     assert sum(n["is_4wd"] is True for n in normalized) == fours
     for record, result in zip(rows, normalized, strict=True):
         km = int(record["mileage_raw"])
@@ -287,19 +309,28 @@ def test_real_value_formats_normalize_as_the_guide_says(name, fours):
 
 
 def test_the_acty_and_the_jimny_records():
-    acty = next(r for r in records("scraped_detail_records_2026-05-20_incl_acty.json") if r["stock_id"] == "AJ4108")  # fmt: skip
+    acty = next(
+        r
+        for r in records("scraped_detail_records_2026-05-20_incl_acty.json")
+        if r["stock_id"] == "AJ4108"
+    )
     listing = sbtjapan.parse_detail(record_page(acty), SCRAPED_AT)
     assert listing.title == "2016/4 HONDA ACTY VAN SDX"
     assert (listing.price_raw, listing.total_price_raw) == ("2,040", "3,460")
     assert [listing.attributes[k] for k in ("Freight", "Inspection", "Insurance", "Vanning")] == [
-        "1,150", "250", "20", "0",
-    ]  # fmt: skip
+        "1,150",
+        "250",
+        "20",
+        "0",
+    ]
     assert (listing.location_raw, listing.make_model_raw) == ("HAKATA, JAPAN", "HONDA ACTY VAN")
     result = normalize_listing(asdict(listing))
     assert (result["model_code"], result["year"], result["build_month"]) == ("HH5", 2016, 4)
     assert (result["is_4wd"], result["date_basis"]) == (False, "registration_month")
 
-    jimny = next(r for r in records("scraped_detail_records_2026-05-17.json") if r["stock_id"] == "AJ0466")  # fmt: skip
+    jimny = next(
+        r for r in records("scraped_detail_records_2026-05-17.json") if r["stock_id"] == "AJ0466"
+    )
     listing = sbtjapan.parse_detail(record_page(jimny), SCRAPED_AT)
     assert (listing.title, listing.attributes["Model Code"]) == (
         "2002/10 SUZUKI JIMNY XC",
@@ -308,7 +339,11 @@ def test_the_acty_and_the_jimny_records():
     assert (listing.price_raw, listing.total_price_raw) == ("1,600", "2,919")
     assert listing.attributes["Freight"] == "1,050"
     result = normalize_listing(asdict(listing))
-    assert (result["model_code"], result["is_4wd"], result["transmission"]) == ("JB23W", True, "automatic")  # fmt: skip
+    assert (result["model_code"], result["is_4wd"], result["transmission"]) == (
+        "JB23W",
+        True,
+        "automatic",
+    )
     assert result["mileage_mi"] == round(157000 * 0.621371)
     assert result["engine_cc"] == 660
 

@@ -65,16 +65,26 @@ def test_golden(name, update_golden):
 
 
 def test_the_guides_card_text_is_read_field_by_field():
-    body = f'<ul><li data-car-id="43847281"><a href="/used_car/nissan/cima/43847281/">{GUIDE_CARD}</a></li></ul>'  # fmt: skip
-    response = HtmlResponse(url="https://www.tc-v.com/used_car/nissan/cima/", body=body.encode(), encoding="utf-8")  # fmt: skip
+    link = '<a href="/used_car/nissan/cima/43847281/">'
+    body = f'<ul><li data-car-id="43847281">{link}{GUIDE_CARD}</a></li></ul>'
+    response = HtmlResponse(
+        url="https://www.tc-v.com/used_car/nissan/cima/", body=body.encode(), encoding="utf-8"
+    )
     (card,) = tcv.parse_search(response).listings
-    assert (card.listing_id, card.url) == ("43847281", "https://www.tc-v.com/used_car/nissan/cima/43847281/")  # fmt: skip
+    assert (card.listing_id, card.url) == (
+        "43847281",
+        "https://www.tc-v.com/used_car/nissan/cima/43847281/",
+    )
     assert (card.price_raw, card.currency_raw, card.price_basis) == ("US$ 2,567", "USD", "fob")
     assert (card.year_raw, card.mileage_raw, card.drive_raw) == ("2001/03", "64,100 km", "2WD")
     assert card.attributes == {
-        "Registration Year": "2001/03", "Engine Capacity": "3,000cc", "Mileage": "64,100 km",
-        "Steering": "RHD", "Fuel": "Gasoline/Petrol", "Drive": "2WD",
-    }  # fmt: skip
+        "Registration Year": "2001/03",
+        "Engine Capacity": "3,000cc",
+        "Mileage": "64,100 km",
+        "Steering": "RHD",
+        "Fuel": "Gasoline/Petrol",
+        "Drive": "2WD",
+    }
 
 
 def test_list_page_reads_every_card_by_its_words():
@@ -102,7 +112,11 @@ def test_an_empty_list_and_the_last_page():
         '<div class="pager"><a href="/used_car/suzuki/carry%20truck/">1</a> <span>2</span></div>'
     )
     html = (HERE / "list.html").read_text().split('<div class="pager">')[0] + pager
-    last = HtmlResponse(url="https://www.tc-v.com/used_car/suzuki/carry%20truck/?pn=1", body=html.encode(), encoding="utf-8")  # fmt: skip
+    last = HtmlResponse(
+        url="https://www.tc-v.com/used_car/suzuki/carry%20truck/?pn=1",
+        body=html.encode(),
+        encoding="utf-8",
+    )
     assert tcv.parse_search(last).has_next is False  # its only page link leads back to page 1
 
 
@@ -116,10 +130,18 @@ def test_detail_page_reads_the_specific_information_labels():
     assert attributes["Model Code"] == "EBD-DA16T"
     assert attributes["VIN (Vehicle Identification Number) /Serial No."] == "DA16T-287***"
     assert attributes["Manufacture Year / Month"] == "Confirm with the Seller"
-    assert (detail.year_raw, detail.drive_raw, detail.transmission_raw) == ("2016/03", "4wheel drive", "Manual")  # fmt: skip
+    assert (detail.year_raw, detail.drive_raw, detail.transmission_raw) == (
+        "2016/03",
+        "4wheel drive",
+        "Manual",
+    )
     assert attributes["ID"] == "521478-380810"
     assert "BodyStyle2" not in attributes  # "-"
-    assert (detail.price_raw, detail.total_price_raw, detail.destination_port) == ("US$ 4,180", "US$ 5,830", "Baltimore")  # fmt: skip
+    assert (detail.price_raw, detail.total_price_raw, detail.destination_port) == (
+        "US$ 4,180",
+        "US$ 5,830",
+        "Baltimore",
+    )
     assert attributes["price_condition"] == "C&F"
     assert (attributes["Seller"], detail.location_raw) == ("Kansai Auto Export", "Osaka, Japan")
     assert len(detail.image_urls) == 5  # the similar vehicle's photo is not one of them
@@ -144,7 +166,11 @@ def test_detail_page_with_an_ask_total_and_missing_rows():
 def test_merge_keeps_the_card_price_and_adds_the_detail():
     card = tcv.parse_search(load("list.html")).listings[0]
     merged = tcv.merge_detail(card, tcv.parse_detail(load("detail.html")))
-    assert (merged.price_raw, merged.drive_raw, merged.transmission_raw) == ("US$ 4,180", "4WD", "Manual")  # fmt: skip
+    assert (merged.price_raw, merged.drive_raw, merged.transmission_raw) == (
+        "US$ 4,180",
+        "4WD",
+        "Manual",
+    )
     assert (merged.total_price_raw, merged.attributes["Model Code"]) == ("US$ 5,830", "EBD-DA16T")
     assert merged.attributes["Engine Capacity"] == "660cc"
 

@@ -41,8 +41,11 @@ def test_one_nightly_job_with_safe_defaults(tmp_path):
     assert job.func_ref == "scheduler:night_job"
     assert job.args == (str(tmp_path / "k.db"), str(tmp_path), None)
     assert str(job.trigger.timezone) == "America/Chicago"
-    assert sched._job_defaults == {"coalesce": True, "max_instances": 1,
-                                   "misfire_grace_time": 12 * 3600}  # fmt: skip
+    assert sched._job_defaults == {
+        "coalesce": True,
+        "max_instances": 1,
+        "misfire_grace_time": 12 * 3600,
+    }
 
 
 def test_next_runs_keep_local_time_across_the_dst_change(tmp_path):
@@ -51,8 +54,11 @@ def test_next_runs_keep_local_time_across_the_dst_change(tmp_path):
     start = datetime(2026, 10, 30, 12, 0, tzinfo=tz)  # DST ends 2026-11-01
     runs = [when for _, when in scheduler.next_runs(sched, count=4, now=start)]
     assert [w.strftime("%m-%d %H:%M") for w in runs] == [
-        "10-31 02:30", "11-01 02:30", "11-02 02:30", "11-03 02:30",
-    ]  # fmt: skip
+        "10-31 02:30",
+        "11-01 02:30",
+        "11-02 02:30",
+        "11-03 02:30",
+    ]
     assert [w.utcoffset().total_seconds() / 3600 for w in runs] == [-5, -6, -6, -6]
 
 
@@ -62,8 +68,11 @@ def test_a_night_in_the_spring_forward_gap_still_runs_once(tmp_path):
     runs = [when for _, when in scheduler.next_runs(sched, count=3, now=start)]
     # 02:30 does not exist on 03-14: that night runs an hour later, at 03:30 CDT.
     local = [w.astimezone(UTC).astimezone(ZoneInfo("America/Chicago")) for w in runs]
-    assert [w.strftime("%m-%d %H:%M") for w in local] == ["03-14 03:30", "03-15 02:30",
-                                                          "03-16 02:30"]  # fmt: skip
+    assert [w.strftime("%m-%d %H:%M") for w in local] == [
+        "03-14 03:30",
+        "03-15 02:30",
+        "03-16 02:30",
+    ]
     assert [w.astimezone(UTC).strftime("%H:%M") for w in runs] == ["08:30", "07:30", "07:30"]
 
 
@@ -74,8 +83,9 @@ def test_jitter_spreads_the_start_over_the_configured_window(tmp_path):
     assert job.trigger.jitter == 600
     start = datetime(2026, 6, 1, 12, 0, tzinfo=ZoneInfo("America/Chicago"))
     runs = [when for _, when in scheduler.next_runs(sched, count=30, now=start)]
-    offsets = [(w - w.replace(hour=2, minute=30, second=0, microsecond=0)).total_seconds()
-               for w in runs]  # fmt: skip
+    offsets = [
+        (w - w.replace(hour=2, minute=30, second=0, microsecond=0)).total_seconds() for w in runs
+    ]
     assert all(0 <= s <= 600 for s in offsets)
     assert len(set(offsets)) > 1
 
@@ -100,8 +110,12 @@ def test_bad_schedules_are_config_errors(tmp_path, schedule, message):
 
 def _cron_at(moment: datetime) -> dict:
     """A daily UTC schedule firing at ``moment``'s time of day, with no jitter."""
-    return {"cron": f"{moment.minute} {moment.hour} * * *", "timezone": "UTC",
-            "jitter_seconds": 0, "misfire_grace_hours": 12}  # fmt: skip
+    return {
+        "cron": f"{moment.minute} {moment.hour} * * *",
+        "timezone": "UTC",
+        "jitter_seconds": 0,
+        "misfire_grace_hours": 12,
+    }
 
 
 class Nights:
@@ -149,8 +163,9 @@ def _simulate_downtime(url: str, config: dict, tmp_path, since: datetime) -> Non
     store.shutdown()
 
 
-@pytest.mark.parametrize(("late_hours", "calls", "event"), [(2, 1, EVENT_JOB_EXECUTED),
-                                                             (13, 0, EVENT_JOB_MISSED)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("late_hours", "calls", "event"), [(2, 1, EVENT_JOB_EXECUTED), (13, 0, EVENT_JOB_MISSED)]
+)
 def test_after_three_days_down_the_missed_night_runs_once_or_not_at_all(
     tmp_path, monkeypatch, late_hours, calls, event
 ):
@@ -164,8 +179,13 @@ def test_after_three_days_down_the_missed_night_runs_once_or_not_at_all(
     config = config_with(**_cron_at(last_missed))
     _simulate_downtime(url, config, tmp_path, since=last_missed - timedelta(days=3))
 
-    back = scheduler.build_scheduler(config, db=tmp_path / "k.db", out=tmp_path, jobstore=url,
-                                     scheduler_class=BackgroundScheduler)  # fmt: skip
+    back = scheduler.build_scheduler(
+        config,
+        db=tmp_path / "k.db",
+        out=tmp_path,
+        jobstore=url,
+        scheduler_class=BackgroundScheduler,
+    )
     assert scheduler.missed_run(back) == last_missed - timedelta(days=3)
     _start_and_wait(back, nights)
     assert nights.calls == calls
@@ -176,18 +196,32 @@ def test_after_three_days_down_the_missed_night_runs_once_or_not_at_all(
 def test_the_store_keeps_a_future_run_and_replaces_it_when_the_schedule_changes(tmp_path):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     jittery = config_with(**{**CHICAGO, "jitter_seconds": 3600})
-    first = scheduler.build_scheduler(jittery, db=tmp_path / "k.db", out=tmp_path, jobstore=url,
-                                      scheduler_class=BackgroundScheduler)  # fmt: skip
+    first = scheduler.build_scheduler(
+        jittery,
+        db=tmp_path / "k.db",
+        out=tmp_path,
+        jobstore=url,
+        scheduler_class=BackgroundScheduler,
+    )
     first.start(paused=True)
     planned = first.get_job("night").next_run_time
     first.shutdown(wait=False)
     for _ in range(3):  # restarts keep the jittered time instead of drawing a new one
-        again = scheduler.build_scheduler(jittery, db=tmp_path / "k.db", out=tmp_path,
-                                          jobstore=url, scheduler_class=BackgroundScheduler)  # fmt: skip
+        again = scheduler.build_scheduler(
+            jittery,
+            db=tmp_path / "k.db",
+            out=tmp_path,
+            jobstore=url,
+            scheduler_class=BackgroundScheduler,
+        )
         assert again.get_jobs()[0].next_run_time == planned
         assert scheduler.upcoming(again) == [("night", planned)]
-    moved = scheduler.build_scheduler(config_with(**{**CHICAGO, "cron": "0 4 * * *"}),
-                                      db=tmp_path / "k.db", out=tmp_path, jobstore=url)  # fmt: skip
+    moved = scheduler.build_scheduler(
+        config_with(**{**CHICAGO, "cron": "0 4 * * *"}),
+        db=tmp_path / "k.db",
+        out=tmp_path,
+        jobstore=url,
+    )
     assert not hasattr(moved.get_jobs()[0], "next_run_time")  # computed afresh at start
     assert scheduler.next_runs(moved)[0][1].strftime("%H:%M") == "04:00"
 
@@ -199,8 +233,9 @@ def test_an_unreadable_stored_job_is_replaced(tmp_path, caplog):
     _simulate_downtime(url, config_with(), tmp_path, since=datetime.now(UTC))
     with sqlite3.connect(tmp_path / "jobs.sqlite") as conn:
         conn.execute("UPDATE apscheduler_jobs SET job_state = x'00'")
-    sched = scheduler.build_scheduler(config_with(), db=tmp_path / "k.db", out=tmp_path,
-                                      jobstore=url)  # fmt: skip
+    sched = scheduler.build_scheduler(
+        config_with(), db=tmp_path / "k.db", out=tmp_path, jobstore=url
+    )
     assert [j.id for j in sched.get_jobs()] == ["night"]
     assert "stored job unreadable" in caplog.text
 
@@ -209,12 +244,23 @@ def test_print_jobs_names_the_missed_night_and_the_next(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     toml = tmp_path / "k.toml"
-    toml.write_text(f'[schedule]\ncron = "{now.minute} {now.hour} * * *"\ntimezone = "UTC"\n'
-                    "jitter_seconds = 0\n")  # fmt: skip
+    toml.write_text(
+        f'[schedule]\ncron = "{now.minute} {now.hour} * * *"\ntimezone = "UTC"\n'
+        "jitter_seconds = 0\n"
+    )
     config = load_config(toml)
     _simulate_downtime(url, config, tmp_path, since=now - timedelta(days=1))
-    args = ["--config", str(toml), "--db", str(tmp_path / "k.db"), "--jobstore", url,
-            "--log-file", "none", "--print-jobs"]  # fmt: skip
+    args = [
+        "--config",
+        str(toml),
+        "--db",
+        str(tmp_path / "k.db"),
+        "--jobstore",
+        url,
+        "--log-file",
+        "none",
+        "--print-jobs",
+    ]
     assert scheduler.main(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"night: missed run {(now - timedelta(days=1)).isoformat()} runs once at start"
@@ -279,8 +325,11 @@ def test_a_manual_nightly_during_a_scheduled_night_exits_with_a_clear_message(
 ):
     db = tmp_path / "k.db"
     other_process_holds(lock_path(db))
-    result = CliRunner().invoke(cli, ["nightly", "--db", str(db), "--out", str(tmp_path / "r"),
-                                      "--source", "beforward"], obj={})  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["nightly", "--db", str(db), "--out", str(tmp_path / "r"), "--source", "beforward"],
+        obj={},
+    )
     assert result.exit_code == 1
     assert "another night is running (pid " in result.output
     assert "scheduled night" in result.output
@@ -320,10 +369,20 @@ def test_once_and_the_scheduled_job_step_aside_for_a_running_night(
 
 def test_a_second_scheduler_exits_with_a_clear_message(tmp_path, capsys):
     db = tmp_path / "k.db"
-    args = ["--db", str(db), "--jobstore", f"sqlite:///{tmp_path / 'jobs.sqlite'}",
-            "--log-file", str(tmp_path / "first.log")]  # fmt: skip
-    first = subprocess.Popen([sys.executable, "scheduler.py", *args], cwd=PROJECT_ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    args = [
+        "--db",
+        str(db),
+        "--jobstore",
+        f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+        "--log-file",
+        str(tmp_path / "first.log"),
+    ]
+    first = subprocess.Popen(
+        [sys.executable, "scheduler.py", *args],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while "scheduler started" not in _read(tmp_path / "first.log"):
@@ -354,8 +413,9 @@ def test_logs_go_to_a_rotating_file_and_the_console(tmp_path, capsys):
     assert "hello from the night" in capsys.readouterr().err
     import logging
 
-    assert not any(getattr(h, "baseFilename", None) == str(log)
-                   for h in logging.getLogger().handlers)  # fmt: skip
+    assert not any(
+        getattr(h, "baseFilename", None) == str(log) for h in logging.getLogger().handlers
+    )
 
 
 @pytest.mark.parametrize(
@@ -366,8 +426,15 @@ def test_logs_go_to_a_rotating_file_and_the_console(tmp_path, capsys):
 def test_main_rejects_a_bad_config_in_one_line(tmp_path, capsys, toml):
     bad = tmp_path / "bad.toml"
     bad.write_text(toml)
-    args = ["--config", str(bad), "--print-jobs", "--log-file", "none",
-            "--db", str(tmp_path / "k.db")]  # fmt: skip
+    args = [
+        "--config",
+        str(bad),
+        "--print-jobs",
+        "--log-file",
+        "none",
+        "--db",
+        str(tmp_path / "k.db"),
+    ]
     assert scheduler.main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ")

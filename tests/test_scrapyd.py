@@ -40,8 +40,13 @@ def test_the_egg_carries_the_packages_their_data_and_the_settings_entry_point():
         egg.read("EGG-INFO/entry_points.txt").decode() == "[scrapy]\nsettings = scrapers.settings\n"
     )
     assert "Version: 123" in egg.read("EGG-INFO/PKG-INFO").decode()
-    for needed in ("scrapers/settings.py", "scrapers/spiders/beforward.py", "pipelines/storage.py",
-                   "keitrucks/core/config.py", "keitrucks/core/data/models.csv"):  # fmt: skip
+    for needed in (
+        "scrapers/settings.py",
+        "scrapers/spiders/beforward.py",
+        "pipelines/storage.py",
+        "keitrucks/core/config.py",
+        "keitrucks/core/data/models.csv",
+    ):
         assert needed in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("tests/", "data/", ".venv/"))]
@@ -119,23 +124,41 @@ class FakeClock:
 def _run(fake, sources, **kw):
     clock, done = FakeClock(), []
     results = crawl_on_scrapyd(
-        fake, sources, db="/srv/k.db", as_of="2026-11-24T06:00:00+00:00", clock=clock,
-        sleep=clock.sleep, on_done=lambda s, r: done.append(s), **kw,
-    )  # fmt: skip
+        fake,
+        sources,
+        db="/srv/k.db",
+        as_of="2026-11-24T06:00:00+00:00",
+        clock=clock,
+        sleep=clock.sleep,
+        on_done=lambda s, r: done.append(s),
+        **kw,
+    )
     return results, done, clock
 
 
 def test_jobs_that_finish_are_reported_as_they_finish():
-    fake = FakeScrapyd({"beforward": ["pending", "running", "running", "finished"],
-                        "craigslist": ["running", "finished"]})  # fmt: skip
-    results, done, _ = _run(fake, ["beforward", "craigslist"], base_url="http://127.0.0.1:1",
-                            config="/srv/k.toml", timeout=600)  # fmt: skip
+    fake = FakeScrapyd(
+        {
+            "beforward": ["pending", "running", "running", "finished"],
+            "craigslist": ["running", "finished"],
+        }
+    )
+    results, done, _ = _run(
+        fake,
+        ["beforward", "craigslist"],
+        base_url="http://127.0.0.1:1",
+        config="/srv/k.toml",
+        timeout=600,
+    )
     assert done == ["craigslist", "beforward"]
     assert [(r.returncode, r.timed_out) for r in results.values()] == [(0, False), (0, False)]
     assert results["beforward"].stderr_tail == "log of /logs/beforward.log"
     spider, settings, args = fake.scheduled[0]
-    assert settings == {"KEITRUCKS_DB_PATH": "/srv/k.db", "KEITRUCKS_CONFIG": "/srv/k.toml",
-                        **LOCAL_SETTINGS}  # fmt: skip
+    assert settings == {
+        "KEITRUCKS_DB_PATH": "/srv/k.db",
+        "KEITRUCKS_CONFIG": "/srv/k.toml",
+        **LOCAL_SETTINGS,
+    }
     assert args == {"base_url": "http://127.0.0.1:1", "as_of": "2026-11-24T06:00:00+00:00"}
 
 
@@ -154,11 +177,10 @@ def test_a_source_scrapyd_refuses_fails_alone():
     ("after_cancel", "cancels", "code"),
     [
         ({("beforward", "TERM"): ["running", "finished"]}, [("beforward", "TERM")], -15),
-        ({("beforward", "KILL"): ["finished"]}, [("beforward", "TERM"), ("beforward", "KILL")],
-         -9),
+        ({("beforward", "KILL"): ["finished"]}, [("beforward", "TERM"), ("beforward", "KILL")], -9),
     ],
     ids=["stops-on-sigterm", "needs-sigkill"],
-)  # fmt: skip
+)
 def test_a_job_over_its_time_is_cancelled(after_cancel, cancels, code):
     fake = FakeScrapyd({"beforward": ["running"]}, after_cancel=after_cancel)
     results, _, clock = _run(fake, ["beforward"], timeout=20, kill_grace=10)
@@ -178,8 +200,9 @@ def test_a_job_that_never_leaves_the_queue_is_taken_off_it():
 
 
 def test_a_vanished_job_and_a_silent_server_end_the_wait():
-    vanished, _, _ = _run(FakeScrapyd({"beforward": ["running", "missing"]}), ["beforward"],
-                          timeout=600)  # fmt: skip
+    vanished, _, _ = _run(
+        FakeScrapyd({"beforward": ["running", "missing"]}), ["beforward"], timeout=600
+    )
     assert vanished["beforward"].returncode == -1
     assert "no longer known to Scrapyd" in vanished["beforward"].stderr_tail
     silent = FakeScrapyd({"beforward": ["running"]}, down_after=1)
@@ -195,8 +218,9 @@ def test_a_night_stopped_while_waiting_cancels_its_jobs():
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        crawl_on_scrapyd(fake, ["beforward", "craigslist"], db="/srv/k.db", timeout=600,
-                         sleep=interrupted)  # fmt: skip
+        crawl_on_scrapyd(
+            fake, ["beforward", "craigslist"], db="/srv/k.db", timeout=600, sleep=interrupted
+        )
     assert fake.cancels == [("beforward", "TERM"), ("craigslist", "TERM")]
 
 
@@ -220,8 +244,12 @@ def scrapyd_server(tmp_path):
         f"http_port = {port}\npoll_interval = 0.2\nmax_proc = 2\nlogs_dir = logs\n"
         "eggs_dir = eggs\ndbs_dir = dbs\n"
     )
-    proc = subprocess.Popen([sys.executable, "-m", "scrapyd"], cwd=home,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scrapyd"],
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = ScrapydClient(f"http://127.0.0.1:{port}", timeout=10, poll_interval=0.3)
     try:
         deadline = time.monotonic() + 30
@@ -251,8 +279,15 @@ def test_a_night_dispatched_to_a_real_scrapyd(tmp_path, scrapyd_server, sample_s
 
     db = tmp_path / "k.db"
     sources = ["beforward", "bringatrailer"]
-    result = run_night(db, tmp_path / "reports", config=load_config(None), sources=sources,
-                       as_of=NIGHTS[0], base_url=sample_server.base_url, scrapyd=client)  # fmt: skip
+    result = run_night(
+        db,
+        tmp_path / "reports",
+        config=load_config(None),
+        sources=sources,
+        as_of=NIGHTS[0],
+        base_url=sample_server.base_url,
+        scrapyd=client,
+    )
     assert [o.line.split(":")[0] for o in result.outcomes] == ["ok", "ok"], [
         o.line for o in result.outcomes
     ]

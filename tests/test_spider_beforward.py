@@ -109,11 +109,16 @@ def test_anchor_is_on_every_real_page():
 def known(*ids: str) -> dict[str, dict]:
     """Stored rows as pipelines.storage.read_known_listings gives them."""
     return {
-        i: {"listing_id": i, "url": f"https://www.beforward.jp/x/{i}/", "status": "active",
+        i: {
+            "listing_id": i,
+            "url": f"https://www.beforward.jp/x/{i}/",
+            "status": "active",
             "attributes": {"Chassis No.": f"CHASSIS-{i}"},
-            "image_urls": [f"https://image.example/{i}.jpg"], "price_raw": "$1"}
+            "image_urls": [f"https://image.example/{i}.jpg"],
+            "price_raw": "$1",
+        }
         for i in ids
-    }  # fmt: skip
+    }
 
 
 # -- list pages -----------------------------------------------------------------------------------
@@ -191,9 +196,13 @@ def test_new_ids_get_a_detail_page_after_every_search_has_ended(tmp_path):
     # known and sold rows at once; the new truck waits for its detail page
     assert [x.listing_id for x in listings] == ["CA377150", "CC508811"]
     assert len(requests) == 1
-    out = list(spider.parse_list(
-        page(spider, "stocklist_empty.html", "Daihatsu Hijet Truck", 2), "Daihatsu Hijet Truck", 2
-    ))  # fmt: skip
+    out = list(
+        spider.parse_list(
+            page(spider, "stocklist_empty.html", "Daihatsu Hijet Truck", 2),
+            "Daihatsu Hijet Truck",
+            2,
+        )
+    )
     (detail,) = out
     assert detail.url == f"{BASE}/beforward/www/daihatsu/hijet-truck/cb412007/id/14412007/"
     assert detail.cb_kwargs["listing"].listing_id == "CB412007"
@@ -274,7 +283,10 @@ def expected_rows(night: int) -> dict[str, tuple]:
 
 
 def detail_requests(paths: list[str]) -> set[str]:
-    """Ref Nos of the detail pages among requested paths (``/beforward/www/<make>/<model>/<ref>/id/<n>/``)."""
+    """Ref Nos of the detail pages among requested paths.
+
+    Those paths look like ``/beforward/www/<make>/<model>/<ref>/id/<n>/``.
+    """
     return {p.split("/")[5].upper() for p in paths if "/id/" in p}
 
 

@@ -28,8 +28,14 @@ from tests.conftest import FIXTURES, response_for, rows
 
 HERE = FIXTURES / "bringatrailer"
 ACTY = "https://bringatrailer.com/honda/acty/"
-MODELS = ["suzuki/carry", "suzuki/every", "honda/acty", "daihatsu/hijet", "subaru/sambar",
-          "mitsubishi/minicab"]  # fmt: skip
+MODELS = [
+    "suzuki/carry",
+    "suzuki/every",
+    "honda/acty",
+    "daihatsu/hijet",
+    "subaru/sambar",
+    "mitsubishi/minicab",
+]
 #: Two days after the fixture's newest completed auction (2026-11-21T20:00Z) minus 2 hours.
 AS_OF = "2026-11-23T18:00:00+00:00"
 
@@ -254,8 +260,9 @@ def test_failed_listing_page_still_yields_the_listing_and_marks_the_run():
 )
 def test_newly_finished(status_raw, ended, expected):
     end = int(datetime.fromisoformat(ended).timestamp())
-    listing = Listing("bringatrailer", "1", "u", status_raw=status_raw,
-                      attributes={"timestamp_end": str(end)})  # fmt: skip
+    listing = Listing(
+        "bringatrailer", "1", "u", status_raw=status_raw, attributes={"timestamp_end": str(end)}
+    )
     assert newly_finished(listing, AS_OF, 48) is expected
 
 

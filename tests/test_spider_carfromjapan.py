@@ -52,7 +52,9 @@ def started(spider) -> list[scrapy.Request]:
 def run_list(spider, fixture: str, search=HIJET, page: int = 1):
     url = spider.url("www", spider.search_path(search, page))
     out = list(spider.parse_list(response_for(HERE / fixture, url), search, page))
-    return [x for x in out if isinstance(x, Listing)], [x for x in out if isinstance(x, scrapy.Request)]  # fmt: skip
+    return [x for x in out if isinstance(x, Listing)], [
+        x for x in out if isinstance(x, scrapy.Request)
+    ]
 
 
 def probe(site: str) -> dict:
@@ -64,26 +66,39 @@ def probe(site: str) -> dict:
 
 
 def test_model_path_is_the_one_the_probe_fetched():
-    assert "https://carfromjapan.com" + model_path("nissan-datsun-pickup") == probe("carfromjapan")["search"]["url"]  # fmt: skip
-    assert model_path("daihatsu-hijet-truck", 2) == "/cheap-used-daihatsu-hijet-truck-for-sale?page=2"  # fmt: skip
+    assert (
+        "https://carfromjapan.com" + model_path("nissan-datsun-pickup")
+        == probe("carfromjapan")["search"]["url"]
+    )
+    assert (
+        model_path("daihatsu-hijet-truck", 2) == "/cheap-used-daihatsu-hijet-truck-for-sale?page=2"
+    )
     assert model_path("daihatsu-hijet-truck", country="kenya").startswith("/kenya/cheap-used-")
 
 
 def test_start_makes_one_request_per_kei_model(tmp_path):
     spider = make_spider(tmp_path)
     requests = started(spider)
-    assert [r.cb_kwargs["search"]["model"] for r in requests] == CarfromjapanSpider.default_config["models"]  # fmt: skip
+    assert [r.cb_kwargs["search"]["model"] for r in requests] == CarfromjapanSpider.default_config[
+        "models"
+    ]
     assert requests[1].url == f"{BASE}/carfromjapan/www/cheap-used-daihatsu-hijet-truck-for-sale"
     assert all(r.meta["expect"] == "html" and r.meta["anchor"] == "carfromjapan" for r in requests)
     crawler = get_crawler(CarfromjapanSpider, {"KEITRUCKS_DB_PATH": str(tmp_path / "none.db")})
     live = CarfromjapanSpider.from_crawler(crawler)
-    assert live.url("www", model_path("honda-acty-truck")) == "https://carfromjapan.com/cheap-used-honda-acty-truck-for-sale"  # fmt: skip
+    assert (
+        live.url("www", model_path("honda-acty-truck"))
+        == "https://carfromjapan.com/cheap-used-honda-acty-truck-for-sale"
+    )
 
 
 def test_the_datacenter_challenge_the_probe_met_is_a_block():
     answer = probe("carfromjapan")["root"]
     assert (answer["status"], answer["bytes"]) == (202, 2035)
-    assert block_reason(answer["status"], b"x" * answer["bytes"], expect="html", anchor="carfromjapan") == "challenge_202"  # fmt: skip
+    assert (
+        block_reason(answer["status"], b"x" * answer["bytes"], expect="html", anchor="carfromjapan")
+        == "challenge_202"
+    )
 
 
 def test_anchors_are_on_every_page_we_write():
@@ -103,7 +118,10 @@ def card_and_detail():
     return card, detail
 
 
-HIJET_URL = f"{BASE}/carfromjapan/www/cheap-used-daihatsu-hijet-truck-2022-for-sale-6a1f03c2d94e7b0a5c318e27"  # fmt: skip
+HIJET_URL = (
+    f"{BASE}/carfromjapan/www/"
+    "cheap-used-daihatsu-hijet-truck-2022-for-sale-6a1f03c2d94e7b0a5c318e27"
+)
 
 
 def test_a_new_car_waits_for_its_detail_page_whose_prices_win(tmp_path):
@@ -117,7 +135,9 @@ def test_a_new_car_waits_for_its_detail_page_whose_prices_win(tmp_path):
             list(spider.end_search(spider.search_label(search)))
     details = list(spider.end_search("daihatsu-hijet-truck"))
     assert details[0].url == HIJET_URL
-    (merged,) = spider.parse_detail(response_for(HERE / "detail.html", HIJET_URL), **details[0].cb_kwargs)  # fmt: skip
+    (merged,) = spider.parse_detail(
+        response_for(HERE / "detail.html", HIJET_URL), **details[0].cb_kwargs
+    )
     assert (merged.price_raw, merged.total_price_raw) == ("US$ 7,905", "US$ 9,470")
     assert merged.attributes["card_total"] == "US$ 9,120"
 
@@ -166,13 +186,15 @@ def expected(night: int) -> dict[str, tuple]:
             t.title,
             f"US$ {t.nights[night].price:,}" if t.nights[night].price else None,
             t.nights[night].status,
-        )  # fmt: skip
+        )
         for t in listings_on(CATALOG, "carfromjapan", night)
     }
 
 
 def stored_rows(db) -> dict[str, dict]:
-    return {r["listing_id"]: r for r in rows(db, "SELECT * FROM listings WHERE source = 'carfromjapan'")}  # fmt: skip
+    return {
+        r["listing_id"]: r for r in rows(db, "SELECT * FROM listings WHERE source = 'carfromjapan'")
+    }
 
 
 def check_catalog_fields(table: dict[str, dict], night: int) -> None:
@@ -182,7 +204,9 @@ def check_catalog_fields(table: dict[str, dict], night: int) -> None:
         assert attributes["Model Code"] == truck.model_code, truck.key
         assert row["drive_raw"] == ("4WD" if truck.is_4wd else "2WD"), truck.key
         assert ("Drive Type" in attributes) is (truck.key not in DRIVE_AS_ACCESSORY)
-        assert row["transmission_raw"] == ("Manual" if truck.transmission == "manual" else "Automatic")  # fmt: skip
+        assert row["transmission_raw"] == (
+            "Manual" if truck.transmission == "manual" else "Automatic"
+        )
         assert row["mileage_raw"].startswith(f"{truck.mileage:,} km")
         assert row["year_raw"] == f"{truck.year} / {MONTHS[truck.month - 1]}"
         assert attributes["VIN / Chassis No."].endswith("***")
@@ -199,10 +223,15 @@ def test_sample_nights_end_to_end(sample_root, crawl, tmp_path):
         result = crawl("carfromjapan", server, NIGHTS[0], db=db)
         assert result.returncode == 0, result.stderr_tail
         table = stored_rows(db)
-        assert {i: (r["title"], r["price_raw"], r["status"]) for i, r in table.items()} == expected(0)  # fmt: skip
+        assert {i: (r["title"], r["price_raw"], r["status"]) for i, r in table.items()} == expected(
+            0
+        )
         check_catalog_fields(table, 0)
         listed = {t.listing_id for t in CATALOG if t.key in CARD_LIST_PRICE}
-        assert all(json.loads(table[i]["attributes"])["card_price"] != table[i]["price_raw"] for i in listed)  # fmt: skip
+        assert all(
+            json.loads(table[i]["attributes"])["card_price"] != table[i]["price_raw"]
+            for i in listed
+        )
         (run,) = rows(db, "SELECT * FROM runs WHERE source = 'carfromjapan'")
         assert (run["finish_reason"], run["complete"], run["healthy"]) == ("finished", 1, 1)
 
@@ -210,12 +239,16 @@ def test_sample_nights_end_to_end(sample_root, crawl, tmp_path):
         assert crawl("carfromjapan", server, NIGHTS[2], db=db).returncode == 0
         details = {p.rsplit("-", 1)[-1] for p in server.requests[seen:] if "-for-sale-" in p}
     night1, night3 = expected(0), expected(2)
-    moved = {i for i, v in night3.items() if i in night1 and v[2] == "active" and v[1] != night1[i][1]}  # fmt: skip
+    moved = {
+        i for i, v in night3.items() if i in night1 and v[2] == "active" and v[1] != night1[i][1]
+    }
     new = {i for i, v in night3.items() if i not in night1 and v[2] == "active"}
     assert moved
     assert details == moved | new
     table = stored_rows(db)
-    assert {i: (table[i]["title"], table[i]["price_raw"], table[i]["status"]) for i in night3} == night3  # fmt: skip
+    assert {
+        i: (table[i]["title"], table[i]["price_raw"], table[i]["status"]) for i in night3
+    } == night3
     check_catalog_fields(table, 2)
     assert {table[i]["status"] for i in set(night1) - set(night3)} == {"gone"}
 
@@ -225,8 +258,14 @@ def test_a_202_challenge_stops_the_run_as_blocked(sample_root, crawl, tmp_path):
     db = tmp_path / "cfj.db"
     with SampleServer(sample_root, night=1) as server:
         target = "/carfromjapan/www" + model_path("suzuki-carry-truck")
-        server.override(target, status=202, body=b"<html><body><script>challenge()</script></body></html>" * 30)  # fmt: skip
+        server.override(
+            target, status=202, body=b"<html><body><script>challenge()</script></body></html>" * 30
+        )
         result = crawl("carfromjapan", server, NIGHTS[0], db=db)
     assert result.returncode == 0, result.stderr_tail
     (run,) = rows(db, "SELECT * FROM runs WHERE source = 'carfromjapan'")
-    assert (run["finish_reason"], run["blocked_reason"], run["complete"]) == ("blocked", "challenge_202", 0)  # fmt: skip
+    assert (run["finish_reason"], run["blocked_reason"], run["complete"]) == (
+        "blocked",
+        "challenge_202",
+        0,
+    )

@@ -72,11 +72,20 @@ def api(payload: dict, url: str = "https://sapi.craigslist.org/web/v8/postings/s
 def full_answer(count: int, total: int | None = None, first_id: int = 0) -> dict:
     """A search/full answer with ``count`` plain items."""
     items = [
-        [first_id + n, n, 145, 5000 + n, "1:1~35.96~-83.92", "0CI0t2",
-         [13, f"uuid{first_id + n:018d}"], [6, f"slug-{n}"], [10, f"${5000 + n:,}"],
-         f"Suzuki Carry {n}"]
+        [
+            first_id + n,
+            n,
+            145,
+            5000 + n,
+            "1:1~35.96~-83.92",
+            "0CI0t2",
+            [13, f"uuid{first_id + n:018d}"],
+            [6, f"slug-{n}"],
+            [10, f"${5000 + n:,}"],
+            f"Suzuki Carry {n}",
+        ]
         for n in range(count)
-    ]  # fmt: skip
+    ]
     return {
         "data": {
             "areas": {"261": {"currency": "USD"}},
@@ -364,12 +373,19 @@ def stored_row(**kwargs) -> dict:
         status="active",
         price_raw="$7,800",
         posted_raw="2026-11-23T20:04:10-0500",
-        attributes=json.dumps({"year": "1995", "makemodel": "suzuki carry", "drive": "4wd",
-                               "odometer": "48,200", "transmission": "manual"}),
+        attributes=json.dumps(
+            {
+                "year": "1995",
+                "makemodel": "suzuki carry",
+                "drive": "4wd",
+                "odometer": "48,200",
+                "transmission": "manual",
+            }
+        ),
         description="1995 Suzuki Carry DD51T, 4x4.",
         repost_of=None,
         location_raw="Knoxville",
-    )  # fmt: skip
+    )
     return {**row, **kwargs}
 
 
@@ -543,9 +559,13 @@ def three_nights(tmp_path_factory):
             server.night = night + 1
             server.requests.clear()
             result = run_crawl(
-                "craigslist", db=db, base_url=server.base_url, as_of=NIGHTS[night],
-                log_path=folder / f"night{night + 1}.log", timeout=300,
-            )  # fmt: skip
+                "craigslist",
+                db=db,
+                base_url=server.base_url,
+                as_of=NIGHTS[night],
+                log_path=folder / f"night{night + 1}.log",
+                timeout=300,
+            )
             assert result.returncode == 0, result.stderr_tail
             listings = rows(db, "SELECT * FROM listings WHERE source = 'craigslist'")
             run = rows(db, "SELECT * FROM runs WHERE source = 'craigslist' ORDER BY id")[-1]

@@ -128,20 +128,35 @@ def test_unusable_dealer_tables_say_why(table, base_url, message):
 @pytest.mark.parametrize(
     ("link", "base_url", "expected"),
     [
-        ("https://www.foothillskei.example/used/x.htm#photos", None,
-         "https://www.foothillskei.example/used/x.htm"),
-        ("https://foothillskei.example/used/x.htm", None,
-         "https://foothillskei.example/used/x.htm"),
+        (
+            "https://www.foothillskei.example/used/x.htm#photos",
+            None,
+            "https://www.foothillskei.example/used/x.htm",
+        ),
+        (
+            "https://foothillskei.example/used/x.htm",
+            None,
+            "https://foothillskei.example/used/x.htm",
+        ),
         ("https://www.partner-finance.example/apply", None, None),
-        (f"{BASE}/used/x.htm?a=1", BASE,
-         f"{BASE}/{SOURCE}/www.foothillskei.example/used/x.htm?a=1"),
-        (f"{BASE}/{SOURCE}/www.foothillskei.example/used/y.htm", BASE,
-         f"{BASE}/{SOURCE}/www.foothillskei.example/used/y.htm"),
-        ("https://www.foothillskei.example/used/z.htm", BASE,
-         f"{BASE}/{SOURCE}/www.foothillskei.example/used/z.htm"),
+        (
+            f"{BASE}/used/x.htm?a=1",
+            BASE,
+            f"{BASE}/{SOURCE}/www.foothillskei.example/used/x.htm?a=1",
+        ),
+        (
+            f"{BASE}/{SOURCE}/www.foothillskei.example/used/y.htm",
+            BASE,
+            f"{BASE}/{SOURCE}/www.foothillskei.example/used/y.htm",
+        ),
+        (
+            "https://www.foothillskei.example/used/z.htm",
+            BASE,
+            f"{BASE}/{SOURCE}/www.foothillskei.example/used/z.htm",
+        ),
         ("https://www.partner-finance.example/apply", BASE, None),
     ],
-)  # fmt: skip
+)
 def test_links_are_kept_on_the_dealer_site_and_re_rooted_under_base_url(link, base_url, expected):
     dealer = load_dealer(FOOTHILLS, base_url=base_url, source=SOURCE)
     assert dealer.site_url(link, base_url) == expected
@@ -223,8 +238,11 @@ def test_inventory_listings_are_yielded_straight_away(tmp_path):
 
 
 def test_an_empty_lot_is_not_an_error_but_a_page_without_vehicles_is(tmp_path, caplog):
-    dealer = {"name": "Tidewater Kei", "start_urls": ["https://tidewaterkei.example/inventory"],
-              "listing_links": "a.inventory-card__link"}  # fmt: skip
+    dealer = {
+        "name": "Tidewater Kei",
+        "start_urls": ["https://tidewaterkei.example/inventory"],
+        "listing_links": "a.inventory-card__link",
+    }
     spider = make_spider(tmp_path, [dealer])
     assert (
         list(spider.parse_inventory(page("inventory_empty.html"), "tidewaterkei.example", 1)) == []

@@ -519,9 +519,14 @@ def api_nights(site):
             server.requests.clear()
             log = site / f"api{night + 1}.log"
             result = run_crawl(
-                "ebay", db=db, base_url=server.base_url, as_of=NIGHTS[night], log_path=log,
-                timeout=120, settings={"LOG_LEVEL": "DEBUG"} if night == 0 else None,
-            )  # fmt: skip
+                "ebay",
+                db=db,
+                base_url=server.base_url,
+                as_of=NIGHTS[night],
+                log_path=log,
+                timeout=120,
+                settings={"LOG_LEVEL": "DEBUG"} if night == 0 else None,
+            )
             assert result.returncode == 0, result.stderr_tail
             listings = rows(db, "SELECT * FROM listings WHERE source = 'ebay'")
             run = rows(db, "SELECT * FROM runs WHERE source = 'ebay' ORDER BY id")[-1]
@@ -602,9 +607,13 @@ def html_nights(site):
                 target = f"/ebay/www{html_search_path('mini truck', EbaySpider.default_config)}"
                 server.override(target, body=CHALLENGE)
             result = run_crawl(
-                "ebay", db=db, base_url=server.base_url, as_of=NIGHTS[night],
-                log_path=site / f"html{night + 1}.log", timeout=120,
-            )  # fmt: skip
+                "ebay",
+                db=db,
+                base_url=server.base_url,
+                as_of=NIGHTS[night],
+                log_path=site / f"html{night + 1}.log",
+                timeout=120,
+            )
             assert result.returncode == 0, result.stderr_tail
             listings = rows(db, "SELECT * FROM listings WHERE source = 'ebay'")
             run = rows(db, "SELECT * FROM runs WHERE source = 'ebay' ORDER BY id")[-1]

@@ -51,9 +51,13 @@ def started(spider) -> list[scrapy.Request]:
 
 
 def run_list(spider, fixture: str, search=HIJET, page: int = 1):
-    response = response_for(HERE / fixture, spider.url("www", search_path(search["make_id"], search["model"], page)))  # fmt: skip
+    response = response_for(
+        HERE / fixture, spider.url("www", search_path(search["make_id"], search["model"], page))
+    )
     out = list(spider.parse_list(response, search, page))
-    return [x for x in out if isinstance(x, Listing)], [x for x in out if isinstance(x, scrapy.Request)]  # fmt: skip
+    return [x for x in out if isinstance(x, Listing)], [
+        x for x in out if isinstance(x, scrapy.Request)
+    ]
 
 
 def finish_other_searches(spider, keep: str = "8/HIJET-TRUCK") -> list:
@@ -124,7 +128,9 @@ def test_a_toml_table_replaces_the_searches(tmp_path):
     config.write_text('[sources.sbtjapan]\nsearches = [{make_id = 9, model = "CARRY-TRUCK"}]\n')
     crawler = get_crawler(SbtjapanSpider, {"KEITRUCKS_CONFIG": str(config)})
     spider = SbtjapanSpider.from_crawler(crawler, base_url=BASE)
-    assert [r.cb_kwargs["search"] for r in started(spider)] == [{"make_id": 9, "model": "CARRY-TRUCK"}]  # fmt: skip
+    assert [r.cb_kwargs["search"] for r in started(spider)] == [
+        {"make_id": 9, "model": "CARRY-TRUCK"}
+    ]
 
 
 def test_anchors_are_on_every_page_we_write_and_not_on_a_challenge():
@@ -133,7 +139,11 @@ def test_anchors_are_on_every_page_we_write_and_not_on_a_challenge():
     for body in pages:
         anchor = "product-detail" if b"product-detail__name" in body else "search-result"
         assert block_reason(200, body, expect="html", anchor=anchor) is None
-    challenge = b"<html><body><p>Please wait while we check your browser</p>" + b" " * 6000 + b"</body></html>"  # fmt: skip
+    challenge = (
+        b"<html><body><p>Please wait while we check your browser</p>"
+        + b" " * 6000
+        + b"</body></html>"
+    )
     assert block_reason(200, challenge, expect="html", anchor="search-result") is not None
 
 
@@ -162,7 +172,9 @@ def test_the_last_page_ends_the_search_without_asking_for_more(tmp_path):
 def test_a_page_without_pagination_asks_for_the_next_until_one_is_empty(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    body = (HERE / "search_last.html").read_text().split('<nav class="pagination">')[0] + "</div></main></body></html>"  # fmt: skip
+    body = (HERE / "search_last.html").read_text().split('<nav class="pagination">')[
+        0
+    ] + "</div></main></body></html>"
     response = scrapy.http.HtmlResponse(url=f"{BASE}/x", body=body.encode(), encoding="utf-8")
     out = list(spider.parse_list(response, HIJET, 2))
     assert [x.cb_kwargs["page"] for x in out if isinstance(x, scrapy.Request)] == [3]
@@ -257,7 +269,9 @@ def test_a_known_unchanged_vehicle_is_completed_from_storage_without_a_detail_pa
     spider = make_spider(tmp_path)
     started(spider)
     detail = spider_module.parser.parse_detail(response_for(HERE / "detail.html", f"{BASE}/d"))
-    card = spider_module.parser.parse_search(response_for(HERE / "search.html", f"{BASE}/s")).listings[0]  # fmt: skip
+    card = spider_module.parser.parse_search(
+        response_for(HERE / "search.html", f"{BASE}/s")
+    ).listings[0]
     spider.known = {"AH7312": stored(spider_module.parser.merge_detail(card, detail))}
     listings, _ = run_list(spider, "search.html")
     restored = next(x for x in listings if x.listing_id == "AH7312")
@@ -273,7 +287,9 @@ def test_a_known_unchanged_vehicle_is_completed_from_storage_without_a_detail_pa
 def test_a_known_vehicle_whose_card_price_changed_gets_its_detail_page_again(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    card = spider_module.parser.parse_search(response_for(HERE / "search.html", f"{BASE}/s")).listings[0]  # fmt: skip
+    card = spider_module.parser.parse_search(
+        response_for(HERE / "search.html", f"{BASE}/s")
+    ).listings[0]
     spider.known = {"AH7312": stored(card, price_raw="7,200", total_price_raw="8,732")}
     run_list(spider, "search.html")
     assert "AH7312" in [x.listing_id for x in spider._awaiting_detail]
@@ -282,7 +298,9 @@ def test_a_known_vehicle_whose_card_price_changed_gets_its_detail_page_again(tmp
 def test_a_stored_vehicle_whose_detail_page_was_never_read_gets_it_now(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    card = spider_module.parser.parse_search(response_for(HERE / "search.html", f"{BASE}/s")).listings[0]  # fmt: skip
+    card = spider_module.parser.parse_search(
+        response_for(HERE / "search.html", f"{BASE}/s")
+    ).listings[0]
     spider.known = {"AH7312": stored(card, attributes=card.attributes)}  # skipped for the budget
     run_list(spider, "search.html")
     assert "AH7312" in [x.listing_id for x in spider._awaiting_detail]
@@ -291,7 +309,9 @@ def test_a_stored_vehicle_whose_detail_page_was_never_read_gets_it_now(tmp_path)
 def test_a_stored_sold_mark_does_not_stick_to_a_relisted_vehicle(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    card = spider_module.parser.parse_search(response_for(HERE / "search.html", f"{BASE}/s")).listings[0]  # fmt: skip
+    card = spider_module.parser.parse_search(
+        response_for(HERE / "search.html", f"{BASE}/s")
+    ).listings[0]
     spider.known = {"AH7312": stored(card, status_raw="SOLD", status="sold")}
     listings, _ = run_list(spider, "search.html")
     restored = next(x for x in listings if x.listing_id == "AH7312")
@@ -301,17 +321,32 @@ def test_a_stored_sold_mark_does_not_stick_to_a_relisted_vehicle(tmp_path):
 def test_a_sold_card_keeps_no_stored_offer(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
-    sold = spider_module.parser.parse_search(response_for(HERE / "search.html", f"{BASE}/s")).listings[1]  # fmt: skip
+    sold = spider_module.parser.parse_search(
+        response_for(HERE / "search.html", f"{BASE}/s")
+    ).listings[1]
     spider.known = {
         "AI0954": stored(
-            sold, price_raw="3,100", currency_raw="USD", price_basis="fob", total_price_raw="4,650",
-            destination_port="BALTIMORE", status_raw=None,
-            attributes={**sold.attributes, "price_condition": "C&F", "Chassis No.": "S500P-0155***"},
+            sold,
+            price_raw="3,100",
+            currency_raw="USD",
+            price_basis="fob",
+            total_price_raw="4,650",
+            destination_port="BALTIMORE",
+            status_raw=None,
+            attributes={
+                **sold.attributes,
+                "price_condition": "C&F",
+                "Chassis No.": "S500P-0155***",
+            },
         )
-    }  # fmt: skip
+    }
     listings, _ = run_list(spider, "search.html")
     restored = next(x for x in listings if x.listing_id == "AI0954")
-    assert (restored.status_raw, restored.price_raw, restored.total_price_raw) == ("SOLD", None, None)  # fmt: skip
+    assert (restored.status_raw, restored.price_raw, restored.total_price_raw) == (
+        "SOLD",
+        None,
+        None,
+    )
     assert (restored.price_basis, restored.destination_port) == (None, None)
     assert "price_condition" not in restored.attributes
     assert restored.attributes["Chassis No."] == "S500P-0155***"
@@ -319,7 +354,9 @@ def test_a_sold_card_keeps_no_stored_offer(tmp_path):
 
 def test_a_failed_or_unusable_detail_page_still_yields_the_card(tmp_path):
     spider = make_spider(tmp_path)
-    card = Listing(source="sbtjapan", listing_id="AH7312", url="https://www.sbtjapan.com/used-cars/AH7312")  # fmt: skip
+    card = Listing(
+        source="sbtjapan", listing_id="AH7312", url="https://www.sbtjapan.com/used-cars/AH7312"
+    )
 
     class Failure:
         request = scrapy.Request(f"{BASE}/d", cb_kwargs={"listing": card})
@@ -327,8 +364,12 @@ def test_a_failed_or_unusable_detail_page_still_yields_the_card(tmp_path):
 
     assert list(spider.detail_failed(Failure())) == [card]
     assert (stat(spider, "detail_failed"), stat(spider, "request_failed")) == (1, None)
-    other = Listing(source="sbtjapan", listing_id="AJ0000", url="https://www.sbtjapan.com/used-cars/AJ0000")  # fmt: skip
-    assert list(spider.parse_detail(response_for(HERE / "detail.html", f"{BASE}/d"), other)) == [other]  # fmt: skip
+    other = Listing(
+        source="sbtjapan", listing_id="AJ0000", url="https://www.sbtjapan.com/used-cars/AJ0000"
+    )
+    assert list(spider.parse_detail(response_for(HERE / "detail.html", f"{BASE}/d"), other)) == [
+        other
+    ]
     assert stat(spider, "detail_unusable") == 1
 
 
@@ -355,12 +396,18 @@ def expected(night: int) -> dict[str, tuple]:
     out = {}
     for truck in listings_on(CATALOG, "sbtjapan", night):
         state = truck.nights[night]
-        out[truck.listing_id] = (truck.title, f"{state.price:,}" if state.price else None, state.status)  # fmt: skip
+        out[truck.listing_id] = (
+            truck.title,
+            f"{state.price:,}" if state.price else None,
+            state.status,
+        )
     return out
 
 
 def stored_rows(db) -> dict[str, dict]:
-    return {r["listing_id"]: r for r in rows(db, "SELECT * FROM listings WHERE source = 'sbtjapan'")}  # fmt: skip
+    return {
+        r["listing_id"]: r for r in rows(db, "SELECT * FROM listings WHERE source = 'sbtjapan'")
+    }
 
 
 def detail_ids(paths: list[str]) -> set[str]:
@@ -383,7 +430,10 @@ def check_catalog_fields(table: dict[str, dict], night: int) -> None:
         assert row["location_raw"] == truck.location
         assert row["seller_type"] == truck.seller_type
         assert attributes["Engine"] == f"{truck.engine_cc}cc"
-        assert (row["model_code"], row["is_4wd"]) == (truck.model_code.split("-")[1], int(truck.is_4wd))  # fmt: skip
+        assert (row["model_code"], row["is_4wd"]) == (
+            truck.model_code.split("-")[1],
+            int(truck.is_4wd),
+        )
         if truck.nights[night].status == "active":
             assert row["total_price_raw"] == f"{truck.totals[night]:,}"
             assert row["destination_port"] == truck.destination_port.upper()
@@ -409,7 +459,11 @@ def test_sample_nights_end_to_end(sample_root, crawl, tmp_path):
         assert crawl("sbtjapan", server, NIGHTS[2], db=db).returncode == 0
         details = detail_ids(server.requests[seen:])
     night3 = expected(2)
-    repriced = {i for i, (_, price, status) in night3.items() if i in night1 and status == "active" and night1[i][1] != price}  # fmt: skip
+    repriced = {
+        i
+        for i, (_, price, status) in night3.items()
+        if i in night1 and status == "active" and night1[i][1] != price
+    }
     assert repriced
     sold = {i for i, v in night3.items() if v[2] == "sold"}
     assert sold
@@ -429,9 +483,17 @@ def test_a_challenge_page_stops_the_run_as_blocked(sample_root, crawl, tmp_path)
     db = tmp_path / "sbt.db"
     with SampleServer(sample_root, night=1) as server:
         target = "/sbtjapan/www" + search_path(8, "HIJET-TRUCK")
-        body = b"<html><head><title>Just a moment...</title></head><body>" + b"." * 9000 + b"</body></html>"  # fmt: skip
+        body = (
+            b"<html><head><title>Just a moment...</title></head><body>"
+            + b"." * 9000
+            + b"</body></html>"
+        )
         server.override(target, status=200, body=body)
         result = crawl("sbtjapan", server, NIGHTS[0], db=db)
     assert result.returncode == 0, result.stderr_tail
     (run,) = rows(db, "SELECT * FROM runs WHERE source = 'sbtjapan'")
-    assert (run["finish_reason"], run["blocked_reason"], run["complete"]) == ("blocked", "missing_anchor", 0)  # fmt: skip
+    assert (run["finish_reason"], run["blocked_reason"], run["complete"]) == (
+        "blocked",
+        "missing_anchor",
+        0,
+    )

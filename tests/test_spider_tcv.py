@@ -52,7 +52,9 @@ def started(spider) -> list[scrapy.Request]:
 def run_list(spider, fixture: str, search=CARRY, page: int = 1):
     url = spider.url("www", spider.search_path(search, page))
     out = list(spider.parse_list(response_for(HERE / fixture, url), search, page))
-    return [x for x in out if isinstance(x, Listing)], [x for x in out if isinstance(x, scrapy.Request)]  # fmt: skip
+    return [x for x in out if isinstance(x, Listing)], [
+        x for x in out if isinstance(x, scrapy.Request)
+    ]
 
 
 # -- URLs and start -------------------------------------------------------------------------------
@@ -73,12 +75,19 @@ def test_start_makes_one_request_per_kei_model(tmp_path):
     assert requests[0].cb_kwargs == {"search": CARRY, "page": 1}
     assert requests[0].url == f"{BASE}/tcv/www/used_car/suzuki/carry%20truck/"
     assert all((r.meta["expect"], r.meta["anchor"]) == ("html", "used_car") for r in requests)
-    live = TcvSpider.from_crawler(get_crawler(TcvSpider, {"KEITRUCKS_DB_PATH": str(tmp_path / "x")}))  # fmt: skip
-    assert live.url("www", list_path("honda", "acty truck")) == "https://www.tc-v.com/used_car/honda/acty%20truck/"  # fmt: skip
+    live = TcvSpider.from_crawler(
+        get_crawler(TcvSpider, {"KEITRUCKS_DB_PATH": str(tmp_path / "x")})
+    )
+    assert (
+        live.url("www", list_path("honda", "acty truck"))
+        == "https://www.tc-v.com/used_car/honda/acty%20truck/"
+    )
 
 
 def test_anchors_are_on_every_page_we_write():
-    for body in [p.read_bytes() for p in HERE.glob("*.html")] + [r.body for r in render_tcv.render(CATALOG, 2)]:  # fmt: skip
+    for body in [p.read_bytes() for p in HERE.glob("*.html")] + [
+        r.body for r in render_tcv.render(CATALOG, 2)
+    ]:
         anchor = "Specific information" if b"Specific information" in body else "used_car"
         assert block_reason(200, body, expect="html", anchor=anchor) is None
 
@@ -101,8 +110,13 @@ def test_new_cards_wait_for_details_and_the_next_pn_is_asked(tmp_path):
         f"{BASE}/tcv/www/used_car/suzuki/carry%20truck/43899120/",
     ]
     assert details[0].meta["anchor"] == "Specific information"
-    (merged,) = spider.parse_detail(response_for(HERE / "detail.html", details[0].url), **details[0].cb_kwargs)  # fmt: skip
-    assert (merged.total_price_raw, merged.attributes["Seller"]) == ("US$ 5,830", "Kansai Auto Export")  # fmt: skip
+    (merged,) = spider.parse_detail(
+        response_for(HERE / "detail.html", details[0].url), **details[0].cb_kwargs
+    )
+    assert (merged.total_price_raw, merged.attributes["Seller"]) == (
+        "US$ 5,830",
+        "Kansai Auto Export",
+    )
 
 
 def test_a_stored_vehicle_keeps_its_total_and_seller_while_its_fob_is_unchanged(tmp_path):
@@ -143,7 +157,7 @@ def expected(night: int) -> dict[str, tuple]:
             t.title,
             f"US$ {t.nights[night].price:,}" if t.nights[night].price else None,
             t.nights[night].status,
-        )  # fmt: skip
+        )
         for t in listings_on(CATALOG, "tcv", night)
     }
 
@@ -160,7 +174,9 @@ def check_catalog_fields(table: dict[str, dict], night: int) -> None:
         assert attributes["Seller"] == seller_of(truck)[0]
         assert row["location_raw"] == truck.location
         assert row["drive_raw"] == ("4WD" if truck.is_4wd else "2WD")
-        assert row["transmission_raw"] == ("Manual" if truck.transmission == "manual" else "Automatic")  # fmt: skip
+        assert row["transmission_raw"] == (
+            "Manual" if truck.transmission == "manual" else "Automatic"
+        )
         assert row["mileage_raw"] == f"{truck.mileage:,} km"
         assert row["year_raw"] == f"{truck.year}/{truck.month:02d}"
         if state.status == "active":
@@ -176,21 +192,31 @@ def test_sample_nights_end_to_end(sample_root, crawl, tmp_path):
         result = crawl("tcv", server, NIGHTS[0], db=db)
         assert result.returncode == 0, result.stderr_tail
         table = stored_rows(db)
-        assert {i: (r["title"], r["price_raw"], r["status"]) for i, r in table.items()} == expected(0)  # fmt: skip
+        assert {i: (r["title"], r["price_raw"], r["status"]) for i, r in table.items()} == expected(
+            0
+        )
         check_catalog_fields(table, 0)
         (run,) = rows(db, "SELECT * FROM runs WHERE source = 'tcv'")
         assert (run["finish_reason"], run["complete"], run["healthy"]) == ("finished", 1, 1)
 
         server.night, seen = 3, len(server.requests)
         assert crawl("tcv", server, NIGHTS[2], db=db).returncode == 0
-        details = {p.rstrip("/").rsplit("/", 1)[-1] for p in server.requests[seen:] if p.rstrip("/").rsplit("/", 1)[-1].isdigit()}  # fmt: skip
+        details = {
+            p.rstrip("/").rsplit("/", 1)[-1]
+            for p in server.requests[seen:]
+            if p.rstrip("/").rsplit("/", 1)[-1].isdigit()
+        }
     night1, night3 = expected(0), expected(2)
-    moved = {i for i, v in night3.items() if i in night1 and v[2] == "active" and v[1] != night1[i][1]}  # fmt: skip
+    moved = {
+        i for i, v in night3.items() if i in night1 and v[2] == "active" and v[1] != night1[i][1]
+    }
     new = {i for i, v in night3.items() if i not in night1 and v[2] == "active"}
     assert moved
     assert details == moved | new
     table = stored_rows(db)
-    assert {i: (table[i]["title"], table[i]["price_raw"], table[i]["status"]) for i in night3} == night3  # fmt: skip
+    assert {
+        i: (table[i]["title"], table[i]["price_raw"], table[i]["status"]) for i in night3
+    } == night3
     check_catalog_fields(table, 2)
     assert "0000-0000" not in json.dumps(list(table.values()))  # the seller's phone row
     assert {table[i]["status"] for i in set(night1) - set(night3)} == {"gone"}
@@ -200,8 +226,14 @@ def test_sample_nights_end_to_end(sample_root, crawl, tmp_path):
 def test_a_429_stops_the_run_as_blocked(sample_root, crawl, tmp_path):
     db = tmp_path / "tcv.db"
     with SampleServer(sample_root, night=1) as server:
-        server.override("/tcv/www" + list_path("daihatsu", "hijet truck"), status=429, body=b"Too Many Requests")  # fmt: skip
+        server.override(
+            "/tcv/www" + list_path("daihatsu", "hijet truck"), status=429, body=b"Too Many Requests"
+        )
         result = crawl("tcv", server, NIGHTS[0], db=db)
     assert result.returncode == 0, result.stderr_tail
     (run,) = rows(db, "SELECT * FROM runs WHERE source = 'tcv'")
-    assert (run["finish_reason"], run["blocked_reason"], run["complete"]) == ("blocked", "http_429", 0)  # fmt: skip
+    assert (run["finish_reason"], run["blocked_reason"], run["complete"]) == (
+        "blocked",
+        "http_429",
+        0,
+    )

@@ -20,7 +20,11 @@ from pipelines.storage import (
 from scrapers.items import Listing
 
 KEY = "craigslist:abc"
-NIGHT1, NIGHT2, NIGHT3 = "2026-11-24T06:00:00+00:00", "2026-11-25T06:00:00+00:00", "2026-11-26T06:00:00+00:00"  # fmt: skip
+NIGHT1, NIGHT2, NIGHT3 = (
+    "2026-11-24T06:00:00+00:00",
+    "2026-11-25T06:00:00+00:00",
+    "2026-11-26T06:00:00+00:00",
+)
 
 
 def truck(listing_id: str, price: int | None = 6500, status: str = "active", **kw) -> Listing:
@@ -85,8 +89,9 @@ def test_saving_the_same_listing_twice_leaves_one_row_and_one_history_row(db):
 def test_price_change_and_status_change_add_history_rows(db):
     save_listings(db, [truck("1", 6500)], run_id=run(db), seen_at=NIGHT1, search_key=KEY)
     save_listings(db, [truck("1", 5900)], run_id=run(db, NIGHT2), seen_at=NIGHT2, search_key=KEY)
-    save_listings(db, [truck("1", 5900, "sold")], run_id=run(db, NIGHT3), seen_at=NIGHT3,
-                  search_key=KEY)  # fmt: skip
+    save_listings(
+        db, [truck("1", 5900, "sold")], run_id=run(db, NIGHT3), seen_at=NIGHT3, search_key=KEY
+    )
     assert [(h["event"], h["price"], h["status"]) for h in history(db)] == [
         ("new", 6500, "active"),
         ("price_change", 5900, "active"),
@@ -96,8 +101,13 @@ def test_price_change_and_status_change_add_history_rows(db):
 
 def test_mark_gone_only_touches_unseen_active_listings_of_the_same_search(db):
     r1 = run(db)
-    save_listings(db, [truck("1"), truck("2"), truck("3", status="sold")], run_id=r1,
-                  seen_at=NIGHT1, search_key=KEY)  # fmt: skip
+    save_listings(
+        db,
+        [truck("1"), truck("2"), truck("3", status="sold")],
+        run_id=r1,
+        seen_at=NIGHT1,
+        search_key=KEY,
+    )
     save_listings(db, [truck("9")], run_id=r1, seen_at=NIGHT1, search_key="craigslist:other")
     r2 = run(db, NIGHT2)
     save_listings(db, [truck("1")], run_id=r2, seen_at=NIGHT2, search_key=KEY)
@@ -123,8 +133,9 @@ def test_a_gone_listing_that_returns_is_relisted(db):
 
 def test_a_repost_inherits_the_identity_of_its_predecessor(db):
     save_listings(db, [truck("100")], run_id=run(db), seen_at=NIGHT1, search_key=KEY)
-    save_listings(db, [truck("200", repost_of="100")], run_id=run(db, NIGHT2), seen_at=NIGHT2,
-                  search_key=KEY)  # fmt: skip
+    save_listings(
+        db, [truck("200", repost_of="100")], run_id=run(db, NIGHT2), seen_at=NIGHT2, search_key=KEY
+    )
     identities = {r["listing_id"]: r["identity"] for r in db.query("SELECT * FROM listings")}
     assert identities == {"100": "craigslist:100", "200": "craigslist:100"}
 
@@ -134,19 +145,72 @@ def test_a_repost_inherits_the_identity_of_its_predecessor(db):
     [
         ("finished", {}, 40, [42, 40, 41], RunVerdict(True, True, "ok")),
         ("finished", {}, 40, [], RunVerdict(True, True, "ok")),
-        ("blocked", {"keitrucks/blocked": "http_403"}, 3, [40], RunVerdict(False, False, "finished as 'blocked'")),
-        ("finished", {"keitrucks/blocked": "http_429"}, 3, [40], RunVerdict(False, False, "blocked")),
+        (
+            "blocked",
+            {"keitrucks/blocked": "http_403"},
+            3,
+            [40],
+            RunVerdict(False, False, "finished as 'blocked'"),
+        ),
+        (
+            "finished",
+            {"keitrucks/blocked": "http_429"},
+            3,
+            [40],
+            RunVerdict(False, False, "blocked"),
+        ),
         ("finished", {}, 0, [40], RunVerdict(True, False, "no listings")),
-        ("finished", {}, 12, [40, 42, 41], RunVerdict(True, False, "12 listings, recent median 41")),
-        ("finished", {"keitrucks/request_failed": 1}, 40, [40], RunVerdict(False, False, "requests failed")),
-        ("finished", {"spider_exceptions/count": 2}, 40, [40], RunVerdict(False, False, "parser exceptions")),
-        ("finished", {"keitrucks/empty_page": 1}, 40, [40], RunVerdict(False, False, "page with no listings (layout change?)")),
-        ("budget_exhausted", {"keitrucks/budget_exhausted": 1}, 40, [40], RunVerdict(False, False, "finished as 'budget_exhausted'")),
+        (
+            "finished",
+            {},
+            12,
+            [40, 42, 41],
+            RunVerdict(True, False, "12 listings, recent median 41"),
+        ),
+        (
+            "finished",
+            {"keitrucks/request_failed": 1},
+            40,
+            [40],
+            RunVerdict(False, False, "requests failed"),
+        ),
+        (
+            "finished",
+            {"spider_exceptions/count": 2},
+            40,
+            [40],
+            RunVerdict(False, False, "parser exceptions"),
+        ),
+        (
+            "finished",
+            {"keitrucks/empty_page": 1},
+            40,
+            [40],
+            RunVerdict(False, False, "page with no listings (layout change?)"),
+        ),
+        (
+            "budget_exhausted",
+            {"keitrucks/budget_exhausted": 1},
+            40,
+            [40],
+            RunVerdict(False, False, "finished as 'budget_exhausted'"),
+        ),
         ("shutdown", {}, 40, [40], RunVerdict(False, False, "finished as 'shutdown'")),
     ],
-    ids=["healthy", "first-run", "closed-blocked", "blocked-stat", "empty", "suspiciously-small",
-         "failed-request", "parser-exception", "layout-change", "budget", "ctrl-c"],
-)  # fmt: skip
+    ids=[
+        "healthy",
+        "first-run",
+        "closed-blocked",
+        "blocked-stat",
+        "empty",
+        "suspiciously-small",
+        "failed-request",
+        "parser-exception",
+        "layout-change",
+        "budget",
+        "ctrl-c",
+    ],
+)
 def test_judge_run(reason, stats, items, recent, expected):
     assert judge_run(reason, stats, items, recent) == expected
 
@@ -163,14 +227,23 @@ def test_a_new_run_marks_a_run_left_running_as_abandoned(db):
 
 def test_finish_run_records_verdict_and_stats(db):
     r = run(db)
-    finish_run(db, r, finished_at=NIGHT1, finish_reason="blocked",
-               verdict=RunVerdict(False, False, "blocked"),
-               stats={"keitrucks/blocked": "http_403", "downloader/request_count": 3},
-               items=0, coverage={"price_usd": 0.0})  # fmt: skip
+    finish_run(
+        db,
+        r,
+        finished_at=NIGHT1,
+        finish_reason="blocked",
+        verdict=RunVerdict(False, False, "blocked"),
+        stats={"keitrucks/blocked": "http_403", "downloader/request_count": 3},
+        items=0,
+        coverage={"price_usd": 0.0},
+    )
     row = next(db.query("SELECT * FROM runs"))
     assert (row["status"], row["blocked_reason"], row["requests"], row["healthy"]) == (
-        "blocked", "http_403", 3, 0,
-    )  # fmt: skip
+        "blocked",
+        "http_403",
+        3,
+        0,
+    )
 
 
 def test_read_known_listings(tmp_path, db):

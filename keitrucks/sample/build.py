@@ -59,7 +59,9 @@ def sample_config_toml() -> str:
             continue
         table = module.sample_config()
         lines.append(f"[sources.{source}]")
-        nested = {k: v for k, v in table.items() if isinstance(v, list) and v and isinstance(v[0], dict)}  # fmt: skip
+        nested = {
+            k: v for k, v in table.items() if isinstance(v, list) and v and isinstance(v[0], dict)
+        }
         lines += [f"{k} = {json.dumps(v)}" for k, v in table.items() if k not in nested]
         for key, entries in nested.items():
             for entry in entries:

@@ -186,63 +186,144 @@ def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
 
 
 def _craigslist_specials() -> list[SampleTruck]:
-    common = dict(source="craigslist", make=None, model=None, model_code=None, year=None,
-                  month=None, is_4wd=None, transmission=None, engine_cc=None, mileage=None,
-                  mileage_unit="mi", location="Knoxville, TN", latitude=35.9606,
-                  longitude=-83.9207, seller_type="owner")  # fmt: skip
+    common = dict(
+        source="craigslist",
+        make=None,
+        model=None,
+        model_code=None,
+        year=None,
+        month=None,
+        is_4wd=None,
+        transmission=None,
+        engine_cc=None,
+        mileage=None,
+        mileage_unit="mi",
+        location="Knoxville, TN",
+        latitude=35.9606,
+        longitude=-83.9207,
+        seller_type="owner",
+    )
     relisted = SampleTruck(
-        key="cl-relist", listing_id="7968810001", kind="kei_truck", **{**common, **dict(
-            make="Honda", model="Honda Acty", model_code="HA4", year=1996, is_4wd=True,
-            transmission="manual", engine_cc=656, mileage=61200, mileage_unit="km")},
+        key="cl-relist",
+        listing_id="7968810001",
+        kind="kei_truck",
+        **{
+            **common,
+            **dict(
+                make="Honda",
+                model="Honda Acty",
+                model_code="HA4",
+                year=1996,
+                is_4wd=True,
+                transmission="manual",
+                engine_cc=656,
+                mileage=61200,
+                mileage_unit="km",
+            ),
+        },
         title="1996 Honda Acty HA4 4x4 - runs great",
-        description="Honda Acty HA4 4WD, 5 speed, 61,200 km. Back on the market, buyer fell through.",
+        description=(
+            "Honda Acty HA4 4WD, 5 speed, 61,200 km. Back on the market, buyer fell through."
+        ),
         nights=(NightState(8200), None, NightState(7900)),
-    )  # fmt: skip
+    )
     repost_first = SampleTruck(
-        key="cl-repost-a", listing_id="7968810101", kind="kei_truck", **{**common, **dict(
-            make="Daihatsu", model="Daihatsu Hijet", model_code="S110P", year=1997,
-            is_4wd=True, transmission="manual", engine_cc=659, mileage=44000,
-            location="Asheville, NC", latitude=35.5951, longitude=-82.5515)},
+        key="cl-repost-a",
+        listing_id="7968810101",
+        kind="kei_truck",
+        **{
+            **common,
+            **dict(
+                make="Daihatsu",
+                model="Daihatsu Hijet",
+                model_code="S110P",
+                year=1997,
+                is_4wd=True,
+                transmission="manual",
+                engine_cc=659,
+                mileage=44000,
+                location="Asheville, NC",
+                latitude=35.5951,
+                longitude=-82.5515,
+            ),
+        },
         title="1997 Daihatsu Hijet S110P 4WD jumbo",
         description="Hijet jumbo cab 4x4, hi/lo and diff lock, 5 speed, 44,000 miles.",
         nights=(NightState(9400), None, None),
-    )  # fmt: skip
+    )
     repost_second = replace(
-        repost_first, key="cl-repost-b", listing_id="7968830202", repost_of="7968810101",
+        repost_first,
+        key="cl-repost-b",
+        listing_id="7968830202",
+        repost_of="7968810101",
         title="1997 Daihatsu Hijet S110P 4WD jumbo - price drop",
         nights=(None, NightState(8700), NightState(8700)),
-    )  # fmt: skip
+    )
     steal_1 = SampleTruck(
-        key="cl-steal-1", listing_id="7968840303", kind="kei_truck", **{**common, **dict(
-            make="Honda", model="Honda Acty", model_code="HA4", year=1995, is_4wd=True,
-            transmission="manual", engine_cc=656, mileage=38900,
-            location="Nashville, TN", latitude=36.1627, longitude=-86.7816)},
+        key="cl-steal-1",
+        listing_id="7968840303",
+        kind="kei_truck",
+        **{
+            **common,
+            **dict(
+                make="Honda",
+                model="Honda Acty",
+                model_code="HA4",
+                year=1995,
+                is_4wd=True,
+                transmission="manual",
+                engine_cc=656,
+                mileage=38900,
+                location="Nashville, TN",
+                latitude=36.1627,
+                longitude=-86.7816,
+            ),
+        },
         title="1995 Honda Acty 4x4 mini truck - must sell this week",
         description="Moving, must sell. HA4 4WD, 5 speed, 38,900 miles, clean title, no rust.",
         nights=(None, NightState(4100), NightState(4100)),
         tags=("underpriced",),
-    )  # fmt: skip
+    )
     steal_2 = SampleTruck(
-        key="cl-steal-2", listing_id="7968850404", kind="kei_truck", **{**common, **dict(
-            make="Suzuki", model="Suzuki Carry", model_code="DD51T", year=1996, is_4wd=True,
-            transmission="manual", engine_cc=657, mileage=52000)},
+        key="cl-steal-2",
+        listing_id="7968850404",
+        kind="kei_truck",
+        **{
+            **common,
+            **dict(
+                make="Suzuki",
+                model="Suzuki Carry",
+                model_code="DD51T",
+                year=1996,
+                is_4wd=True,
+                transmission="manual",
+                engine_cc=657,
+                mileage=52000,
+            ),
+        },
         title="1996 Suzuki Carry DD51T 4WD",
         description="Suzuki Carry 4x4 hi/lo, 5 speed, 52,000 miles, new tires. Price drop!",
         nights=(NightState(7600), NightState(7600), NightState(4300)),
         tags=("underpriced",),
-    )  # fmt: skip
+    )
     wanted = SampleTruck(
-        key="cl-wanted", listing_id="7968860505", kind="wanted", **common,
+        key="cl-wanted",
+        listing_id="7968860505",
+        kind="wanted",
+        **common,
         title="WANTED: kei mini truck 4x4, Carry or Hijet",
         description="Looking for a kei truck, 4wd preferred. Cash buyer.",
         nights=(NightState(None), NightState(None), NightState(None)),
-    )  # fmt: skip
+    )
     parts = SampleTruck(
-        key="cl-parts", listing_id="7968870606", kind="parts", **common,
+        key="cl-parts",
+        listing_id="7968870606",
+        kind="parts",
+        **common,
         title="Suzuki Carry DA63T tailgate and mirrors - parts",
         description="Tailgate, both mirrors, and a seat from a parted out Carry.",
         nights=(NightState(250), NightState(250), NightState(250)),
-    )  # fmt: skip
+    )
     return [relisted, repost_first, repost_second, steal_1, steal_2, wanted, parts]
 
 
@@ -302,13 +383,29 @@ def _bringatrailer_trucks(rng: random.Random) -> list[SampleTruck]:
             )
         )
     toy = SampleTruck(
-        key="bat-toy", source="bringatrailer", listing_id="111399999", kind="toy",
-        make=None, model=None, model_code=None, year=None, month=None, is_4wd=None,
-        transmission=None, engine_cc=None, mileage=None, mileage_unit="mi",
-        title="1:18 Scale Subaru Sambar Truck Model", description="A display model of a Sambar.",
-        location="United States", latitude=None, longitude=None, seller_type="owner",
-        nights=(NightState(150, "sold"),) * 3, auction_end=night0 - 5 * 86400,
-    )  # fmt: skip
+        key="bat-toy",
+        source="bringatrailer",
+        listing_id="111399999",
+        kind="toy",
+        make=None,
+        model=None,
+        model_code=None,
+        year=None,
+        month=None,
+        is_4wd=None,
+        transmission=None,
+        engine_cc=None,
+        mileage=None,
+        mileage_unit="mi",
+        title="1:18 Scale Subaru Sambar Truck Model",
+        description="A display model of a Sambar.",
+        location="United States",
+        latitude=None,
+        longitude=None,
+        seller_type="owner",
+        nights=(NightState(150, "sold"),) * 3,
+        auction_end=night0 - 5 * 86400,
+    )
     return [*trucks, toy]
 
 
@@ -377,21 +474,59 @@ def _beforward_trucks(rng: random.Random) -> list[SampleTruck]:
             )
         )
     van = SampleTruck(
-        key="bf-van", source="beforward", listing_id="CH999111", kind="kei_van",
-        make="Daihatsu", model="Daihatsu Hijet", model_code="EBD-S321V", year=2016, month=3,
-        is_4wd=False, transmission="automatic", engine_cc=658, mileage=88000, mileage_unit="km",
-        title="2016 DAIHATSU HIJET VAN", description="", location="Japan", latitude=None,
-        longitude=None, seller_type="dealer", nights=(NightState(3900),) * 3,
-        totals=(5680,) * 3, destination_port="Baltimore", stock_area="Kobe", body="van",
-    )  # fmt: skip
+        key="bf-van",
+        source="beforward",
+        listing_id="CH999111",
+        kind="kei_van",
+        make="Daihatsu",
+        model="Daihatsu Hijet",
+        model_code="EBD-S321V",
+        year=2016,
+        month=3,
+        is_4wd=False,
+        transmission="automatic",
+        engine_cc=658,
+        mileage=88000,
+        mileage_unit="km",
+        title="2016 DAIHATSU HIJET VAN",
+        description="",
+        location="Japan",
+        latitude=None,
+        longitude=None,
+        seller_type="dealer",
+        nights=(NightState(3900),) * 3,
+        totals=(5680,) * 3,
+        destination_port="Baltimore",
+        stock_area="Kobe",
+        body="van",
+    )
     jimny = SampleTruck(
-        key="bf-jimny", source="beforward", listing_id="CH999222", kind="other_vehicle",
-        make="Suzuki", model="Suzuki Jimny", model_code="M-JA71V", year=1989, month=None,
-        is_4wd=True, transmission="manual", engine_cc=547, mileage=120500, mileage_unit="km",
-        title="1989 SUZUKI JIMNY", description="", location="Japan", latitude=None,
-        longitude=None, seller_type="dealer", nights=(NightState(4200),) * 3,
-        totals=(6100,) * 3, destination_port="Baltimore", stock_area="Yokohama", body="suv",
-    )  # fmt: skip
+        key="bf-jimny",
+        source="beforward",
+        listing_id="CH999222",
+        kind="other_vehicle",
+        make="Suzuki",
+        model="Suzuki Jimny",
+        model_code="M-JA71V",
+        year=1989,
+        month=None,
+        is_4wd=True,
+        transmission="manual",
+        engine_cc=547,
+        mileage=120500,
+        mileage_unit="km",
+        title="1989 SUZUKI JIMNY",
+        description="",
+        location="Japan",
+        latitude=None,
+        longitude=None,
+        seller_type="dealer",
+        nights=(NightState(4200),) * 3,
+        totals=(6100,) * 3,
+        destination_port="Baltimore",
+        stock_area="Yokohama",
+        body="suv",
+    )
     return [*trucks, van, jimny]
 
 

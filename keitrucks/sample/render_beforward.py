@@ -30,9 +30,17 @@ EXTRA_KEYWORDS = {"bf-jimny": "Suzuki Carry Truck", "bf-005": "Suzuki Carry Truc
 #: Listings with a standing site discount (shown with the original price on every night).
 STANDING_DISCOUNT = {"bf-001", "bf-012"}
 _ENGINE_CODES = {
-    "DA16T": "R06A", "S510P": "KF", "HA9": "E07Z", "TT2": "EN07", "U62T": "3G83",
-    "DR16T": "R06A", "DD51T": "F6A", "S110P": "EF", "S321V": "KF", "JA71V": "F5A",
-}  # fmt: skip
+    "DA16T": "R06A",
+    "S510P": "KF",
+    "HA9": "E07Z",
+    "TT2": "EN07",
+    "U62T": "3G83",
+    "DR16T": "R06A",
+    "DD51T": "F6A",
+    "S110P": "EF",
+    "S321V": "KF",
+    "JA71V": "F5A",
+}
 _ACCESSORIES = (("Power Steering", "A/C"), ("A/C",), (), ("Power Steering", "A/C", "Airbag"))
 
 
@@ -187,10 +195,16 @@ def stocklist_row(truck: SampleTruck, night: int, keyword: str, country) -> str:
 
 def spec_rows(truck: SampleTruck) -> str:
     """The two rows of ``table.table-detailed-spec``; the Drive pair is left out when unknown."""
-    first = [("Model code", truck.model_code or "-"), ("Steering", "Right"), ("Fuel", "Petrol"),
-             ("Seats", "2")]  # fmt: skip
-    second = [("Engine code", _ENGINE_CODES.get(_bare_code(truck) or "", "-")),
-              ("Color", truck.color)]  # fmt: skip
+    first = [
+        ("Model code", truck.model_code or "-"),
+        ("Steering", "Right"),
+        ("Fuel", "Petrol"),
+        ("Seats", "2"),
+    ]
+    second = [
+        ("Engine code", _ENGINE_CODES.get(_bare_code(truck) or "", "-")),
+        ("Color", truck.color),
+    ]
     if truck.is_4wd is not None:
         second.append(("Drive", "4WD" if truck.is_4wd else "2WD"))
     second.append(("Doors", "2" if truck.body == "truck" else "4"))
@@ -437,18 +451,23 @@ def detail_page(truck: SampleTruck, night: int) -> str:
         for i, src in enumerate(images)
     )
     specs = [
-        ("Ref. No.", truck.listing_id), ("Mileage", f"{truck.mileage:,} km"),
+        ("Ref. No.", truck.listing_id),
+        ("Mileage", f"{truck.mileage:,} km"),
         ("Chassis No.", f"{bare}-{int(_digest(truck, 'chassis'), 16) % 900000 + 100000}"),
         ("Engine Code", _ENGINE_CODES.get(bare, "-")),
-        ("Model Code", code), ("Steering", "Right"),
-        ("Engine Size", f"{truck.engine_cc:,}cc"), ("Ext. Color", truck.color),
-        ("Location", (truck.stock_area or "-").upper()), ("Fuel", "Petrol"),
-        ("Version/Class", "-"), ("Seats", "2"),
+        ("Model Code", code),
+        ("Steering", "Right"),
+        ("Engine Size", f"{truck.engine_cc:,}cc"),
+        ("Ext. Color", truck.color),
+        ("Location", (truck.stock_area or "-").upper()),
+        ("Fuel", "Petrol"),
+        ("Version/Class", "-"),
+        ("Seats", "2"),
         ("Drive", {True: "4wheel drive", False: "2wheel drive", None: "-"}[truck.is_4wd]),
         ("Doors", "2" if truck.body == "truck" else "4"),
         ("Transmission", "Manual" if truck.transmission == "manual" else "Automatic"),
         ("M3", "4.6"),
-    ]  # fmt: skip
+    ]
     spec_html = []
     for i in range(0, len(specs), 2):
         (l1, v1), (l2, v2) = specs[i], specs[i + 1]

@@ -297,8 +297,10 @@ def detail_lines(truck: SampleTruck) -> list[str]:
     """The "Listing Details" lines of a truck, only from what the catalog knows."""
     lines = []
     if truck.model_code:
-        lines.append(f'Chassis: <a href="{PREFIX}/search/?s={truck.model_code}">'
-                     f"{escape(truck.model_code)}</a>")  # fmt: skip
+        lines.append(
+            f'Chassis: <a href="{PREFIX}/search/?s={truck.model_code}">'
+            f"{escape(truck.model_code)}</a>"
+        )
     if truck.mileage is not None:
         unit = "Miles" if truck.mileage_unit == "mi" else "Kilometers"
         amount = f"{truck.mileage // 1000}k" if truck.mileage % 1000 == 0 else f"{truck.mileage:,}"

@@ -50,7 +50,9 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
             )
             routes.append(Route(PREFIX + model_path(slug, number), html.encode()))
     for truck in trucks:
-        routes.append(Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode()))  # fmt: skip
+        routes.append(
+            Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode())
+        )
     return routes
 
 
@@ -68,7 +70,7 @@ def _usd(value: int | None) -> str | None:
 def _images(truck: SampleTruck, count: int, size: str) -> list[str]:
     tail = truck.listing_id
     return [
-        f"https://static.carfromjapan.com/car_{tail[:8]}-{tail[8:12]}-4{n:03d}-a{tail[12:15]}-{tail[12:]}_{size}"  # fmt: skip
+        f"https://static.carfromjapan.com/car_{tail[:8]}-{tail[8:12]}-4{n:03d}-a{tail[12:15]}-{tail[12:]}_{size}"
         for n in range(count)
     ]
 
@@ -116,18 +118,23 @@ def detail_values(truck: SampleTruck, night: int) -> dict[str, Any]:
     drive = "4WD" if truck.is_4wd else "2WD"
     bare = (truck.model_code or "").split("-", 1)[-1]
     specs = [
-        ("Reference No.", _reference(truck)), ("Model Code", truck.model_code or ""),
+        ("Reference No.", _reference(truck)),
+        ("Model Code", truck.model_code or ""),
         ("Registration Year", f"{truck.year} / {MONTHS[truck.month - 1]}"),
-        ("Manufacture Year", ""), ("Model Grade", ""),
+        ("Manufacture Year", ""),
+        ("Model Grade", ""),
         ("Transmission", "Manual" if truck.transmission == "manual" else "Automatic"),
         ("Mileage", f"{truck.mileage:,} km(Approx. {round(truck.mileage * 0.621371):,} miles)"),
         ("Engine Capacity", f"{truck.engine_cc} cc({truck.engine_cc / 1000:.2f} liters)"),
-        ("Fuel Type", "Petrol"), ("No. of Seats", "2"), ("No. of Doors", "2"), ("Steering", "Right"),
+        ("Fuel Type", "Petrol"),
+        ("No. of Seats", "2"),
+        ("No. of Doors", "2"),
+        ("Steering", "Right"),
         ("Drive Type", "" if truck.key in DRIVE_AS_ACCESSORY else drive),
         ("Dimension", "8.87 m3"),
         ("VIN / Chassis No.", f"{bare}-{int(truck.listing_id[-6:], 16) % 9000 + 1000}***"),
         ("Exterior Color", truck.color),
-    ]  # fmt: skip
+    ]
     others = ["A/C", "エアコン・"]
     if truck.key in DRIVE_AS_ACCESSORY:
         others.append(drive)
@@ -166,12 +173,12 @@ def card_html(c: dict[str, Any]) -> str:
     rows = "\n".join(
         '<div class="flex mt-2.5 gap-2">'
         + "".join(_spec_block(*p) for p in specs[i : i + 3])
-        + "</div>"  # fmt: skip
+        + "</div>"
         for i in range(0, len(specs), 3)
     )
     if c["sold"]:
         prices = '<span class="car-price text-lg font-semibold text-red-600">SOLD</span>'
-        badge = '<span class="absolute left-2 top-2 z-3 rounded bg-red-600 px-2 text-xs font-bold text-white">SOLD</span>'  # fmt: skip
+        badge = '<span class="absolute left-2 top-2 z-3 rounded bg-red-600 px-2 text-xs font-bold text-white">SOLD</span>'
     else:
         badge = ""
         prices = (
@@ -179,11 +186,11 @@ def card_html(c: dict[str, Any]) -> str:
             f'<span class="car-price text-lg">{_e(c["price"] or "ASK")}</span>\n'
             '<div class="text-xs text-gray-500 mt-2">Delivery port</div>\n'
             f'<span class="max-w-35 line-clamp-1 text-xs">{_e(c["port"])}</span>\n'
-            f'<div class="text-xs text-gray-500 mt-2">Total price ({_e(c.get("condition") or "C&F")})</div>\n'  # fmt: skip
-            f'<span class="car-price font-bold text-xl text-primary">{_e(c["total"] or "ASK")}</span>'  # fmt: skip
+            f'<div class="text-xs text-gray-500 mt-2">Total price ({_e(c.get("condition") or "C&F")})</div>\n'
+            f'<span class="car-price font-bold text-xl text-primary">{_e(c["total"] or "ASK")}</span>'
         )
     compare = (
-        f'<label id="compare-{_e(c["url"][-24:])}" class="mt-2 flex items-center gap-1 text-xs text-gray-600">'  # fmt: skip
+        f'<label id="compare-{_e(c["url"][-24:])}" class="mt-2 flex items-center gap-1 text-xs text-gray-600">'
         f'<input type="checkbox" class="h-3 w-3"/>Compare ({_e(c["reference"])})</label>'
         if c.get("reference")
         else ""
@@ -207,10 +214,12 @@ def search_page(cards: list[str], *, count: int, page: int, last_page: int, slug
         results = '<div class="flex flex-col gap-4">\n' + "\n".join(cards) + "\n</div>\n"
         results += pagination(slug, page, last_page)
     elif count == 0:
-        results = '<p class="py-10 text-center text-gray-500">No cars found. Try changing the filters.</p>\n'  # fmt: skip
+        results = '<p class="py-10 text-center text-gray-500">No cars found. Try changing the filters.</p>\n'
     else:
         results = '<div class="flex flex-col gap-4">\n</div>\n'
-    return SEARCH.format(name=_e(name), canonical=_e(SITE + model_path(slug)), count=count, results=results)  # fmt: skip
+    return SEARCH.format(
+        name=_e(name), canonical=_e(SITE + model_path(slug)), count=count, results=results
+    )
 
 
 def pagination(slug: str, page: int, last_page: int) -> str:
@@ -220,8 +229,14 @@ def pagination(slug: str, page: int, last_page: int) -> str:
     for n in range(1, last_page + 1):
         href = "?" if n == 1 else f"?page={n}"
         current = ' aria-current="page"' if n == page else ""
-        links.append(f'<a href="{href}" class="flex h-8 w-8 items-center justify-center rounded border"{current}>{n}</a>')  # fmt: skip
-    return '<div data-testid="dynamic-pagination" class="mt-6 flex justify-center gap-1">' + "".join(links) + "</div>\n"  # fmt: skip
+        links.append(
+            f'<a href="{href}" class="flex h-8 w-8 items-center justify-center rounded border"{current}>{n}</a>'
+        )
+    return (
+        '<div data-testid="dynamic-pagination" class="mt-6 flex justify-center gap-1">'
+        + "".join(links)
+        + "</div>\n"
+    )
 
 
 def detail_html(d: dict[str, Any]) -> str:
@@ -229,20 +244,20 @@ def detail_html(d: dict[str, Any]) -> str:
     specs = d["specs"]
     for i in range(0, len(specs), 2):
         cells = "".join(
-            f'<td class="bg-gray-100 p-2 font-medium">{_e(label)}</td><td class="p-2">{_e(text)}</td>'  # fmt: skip
+            f'<td class="bg-gray-100 p-2 font-medium">{_e(label)}</td><td class="p-2">{_e(text)}</td>'
             for label, text in specs[i : i + 2]
         )
         rows.append(f'<tr class="border-b">{cells}</tr>')
     thumbs = "\n".join(
         '<button type="button" class="image-gallery-thumbnail" aria-label="Go to Slide">'
-        f'<span class="image-gallery-thumbnail-inner"><img class="image-gallery-thumbnail-image" src="{_e(src)}" alt=""/></span></button>'  # fmt: skip
+        f'<span class="image-gallery-thumbnail-inner"><img class="image-gallery-thumbnail-image" src="{_e(src)}" alt=""/></span></button>'
         for src in d["images"]
     )
     accessories = "\n".join(
-        f'<div class="pt-4.5"><p class="text-sm font-bold">{_e(group)}</p><div class="flex flex-wrap gap-2">'  # fmt: skip
+        f'<div class="pt-4.5"><p class="text-sm font-bold">{_e(group)}</p><div class="flex flex-wrap gap-2">'
         + "".join(
             f'<span class="text-[13px] rounded bg-gray-100 px-2">{_e(i)}</span>' for i in items
-        )  # fmt: skip
+        )
         + "</div></div>"
         for group, items in d["accessories"].items()
     )
@@ -253,7 +268,7 @@ def detail_html(d: dict[str, Any]) -> str:
             '<div class="text-sm text-gray-500">Car Price</div>\n'
             f'<span class="car-price text-2xl">{_e(d["price"] or "ASK")}</span>\n'
             f'<div class="text-sm text-gray-500 mt-3">Total price ({_e(d["condition"])})</div>\n'
-            f'<span class="car-price font-bold text-2xl text-primary">{_e(d["total"] or "ASK")}</span>\n'  # fmt: skip
+            f'<span class="car-price font-bold text-2xl text-primary">{_e(d["total"] or "ASK")}</span>\n'
             f'<p class="mt-1 text-xs text-gray-500">Total price includes: {_e(d["includes"])}</p>'
         )
     return DETAIL.format(

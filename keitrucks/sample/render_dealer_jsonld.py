@@ -160,9 +160,20 @@ class _Card:
     def of_decoy(cls, decoy: tuple) -> _Card:
         dealer, stock, year, make, model, title, price, link_text = decoy
         path = _vdp_path(dealer, stock, title, make) if link_text else f"/vehicle/{stock[-4:]}"
-        return cls(truck=None, dealer=dealer, stock=stock, vin=None, year=year, make=make,
-                   model=model, title=title, price=price, sold=False, path=path,
-                   link_text=link_text)  # fmt: skip
+        return cls(
+            truck=None,
+            dealer=dealer,
+            stock=stock,
+            vin=None,
+            year=year,
+            make=make,
+            model=model,
+            title=title,
+            price=price,
+            sold=False,
+            path=path,
+            link_text=link_text,
+        )
 
 
 def _digest(text: str) -> str:
@@ -239,7 +250,7 @@ def _vehicle_facts(card: _Card) -> dict:
                 "value": t.engine_cc,
                 "unitCode": "CMQ",
             },
-        },  # fmt: skip
+        },
         "bodyType": "Pickup Truck",
         "color": t.color,
         "itemCondition": "https://schema.org/UsedCondition",
@@ -334,10 +345,14 @@ def blueridge_vdp(card: _Card) -> str:
             {
                 "@type": "Offer",
                 "businessFunction": "http://purl.org/goodrelations/v1#LeaseOut",
-                "priceSpecification": {"@type": "UnitPriceSpecification", "price": 129,
-                                       "priceCurrency": "USD", "unitCode": "MON"},
+                "priceSpecification": {
+                    "@type": "UnitPriceSpecification",
+                    "price": 129,
+                    "priceCurrency": "USD",
+                    "unitCode": "MON",
+                },
             }
-        )  # fmt: skip
+        )
     vehicle = {
         "@type": ["Vehicle", "Product"],
         "@id": f"{origin}{card.path}#vehicle",

@@ -38,8 +38,18 @@ SEARCH_OF = {
     "Nissan NT100 Clipper": (3, "CLIPPER-TRUCK"),
     "Toyota Pixis": (2, "PIXIS-TRUCK"),
 }
-_ENGINE_CODES = {"DA16T": "R06A", "S500P": "KF", "S510P": "KF", "HA8": "E07Z", "HA9": "E07Z",
-                 "TT1": "EN07", "TT2": "EN07", "DS16T": "R06A", "DG16T": "R06A", "DR16T": "R06A"}  # fmt: skip
+_ENGINE_CODES = {
+    "DA16T": "R06A",
+    "S500P": "KF",
+    "S510P": "KF",
+    "HA8": "E07Z",
+    "HA9": "E07Z",
+    "TT1": "EN07",
+    "TT2": "EN07",
+    "DS16T": "R06A",
+    "DG16T": "R06A",
+    "DR16T": "R06A",
+}
 _OPTIONS = {
     "Comfort & Convenience": ("Air Conditioner", "Power Steering", "Power Window All"),
     "Safety": ("ABS", "Air Bag"),
@@ -87,7 +97,10 @@ def _grade(truck: SampleTruck) -> str:
 
 def _images(truck: SampleTruck, count: int) -> list[str]:
     names = ["f", "r", *map(str, range(2, count))][:count]
-    return [f"https://img.sbtjapan.com/img/carphoto/{truck.listing_id}/normal/{n}.jpg?v=1795488000" for n in names]  # fmt: skip
+    return [
+        f"https://img.sbtjapan.com/img/carphoto/{truck.listing_id}/normal/{n}.jpg?v=1795488000"
+        for n in names
+    ]
 
 
 def _status(truck: SampleTruck) -> list[tuple[str, str]]:
@@ -109,11 +122,16 @@ def _status(truck: SampleTruck) -> list[tuple[str, str]]:
 def _form(truck: SampleTruck) -> dict[str, str]:
     make, *model = truck.title.split()[1:4]
     return {
-        "make": make, "model": truck.model_code or "", "name": " ".join(model),
-        "year": str(truck.year), "month": str(truck.month or ""), "grade": _grade(truck),
-        "make_id": str(SEARCH_OF[truck.model][0]), "body_type": "Truck",
+        "make": make,
+        "model": truck.model_code or "",
+        "name": " ".join(model),
+        "year": str(truck.year),
+        "month": str(truck.month or ""),
+        "grade": _grade(truck),
+        "make_id": str(SEARCH_OF[truck.model][0]),
+        "body_type": "Truck",
         "mileage": str(truck.mileage),
-    }  # fmt: skip
+    }
 
 
 def _original(truck: SampleTruck, night: int) -> int | None:
@@ -174,7 +192,7 @@ def detail_values(truck: SampleTruck, night: int) -> dict[str, Any]:
             ("Fuel", "PETROL"),
             ("Door", "2"),
             ("Seats", "2"),
-        ],  # fmt: skip
+        ],
         "info": [
             ("Chassis No.", frame),
             ("Body Color", truck.color),
@@ -183,7 +201,7 @@ def detail_values(truck: SampleTruck, night: int) -> dict[str, Any]:
             ("Vehicle Weight", "700kg"),
             ("Gross Vehicle Weight", "1,000kg"),
             ("Max Loading Capacity", "350kg"),
-        ],  # fmt: skip
+        ],
         "options": options,
         "breakdown": {
             "vehicle_price": _money(price),
@@ -212,21 +230,21 @@ def _form_html(form: dict[str, str], form_id: str = "") -> str:
         f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">' for k, v in form.items()
     )
     attr = f' id="{form_id}"' if form_id else ""
-    return f'<form{attr} class="estimate-form" action="{SITE}/estimate" method="post">\n{inputs}\n</form>'  # fmt: skip
+    return f'<form{attr} class="estimate-form" action="{SITE}/estimate" method="post">\n{inputs}\n</form>'
 
 
 def card_html(c: dict[str, Any]) -> str:
     status = "\n".join(
-        f'<li class="card-product__status-item"><span class="card-product__status {m}">{_e(t)}</span></li>'  # fmt: skip
+        f'<li class="card-product__status-item"><span class="card-product__status {m}">{_e(t)}</span></li>'
         for m, t in c["status"]
     )
     if c["sold"]:
-        prices = '<div class="card-product__sold"><span class="card-product__sold-label">SOLD</span></div>'  # fmt: skip
+        prices = '<div class="card-product__sold"><span class="card-product__sold-label">SOLD</span></div>'
     else:
         if c.get("original"):
             amount = (
-                f'<del class="card-product__price-sale-origin"><span class="card-product__price">{_e(c["original"])}</span></del>\n'  # fmt: skip
-                f'<ins class="card-product__price-sale-value"><span class="card-product__price">{_e(c["price"])}</span></ins>'  # fmt: skip
+                f'<del class="card-product__price-sale-origin"><span class="card-product__price">{_e(c["original"])}</span></del>\n'
+                f'<ins class="card-product__price-sale-value"><span class="card-product__price">{_e(c["price"])}</span></ins>'
             )
         else:
             amount = f'<span class="card-product__price">{_e(c["price"] or "ASK")}</span>'
@@ -254,7 +272,7 @@ def search_page(cards: list[str], *, count: int, page: int, last_page: int, sear
         results = '<ul class="search-result__list">\n' + "\n".join(cards) + "\n</ul>\n"
         results += pagination(search, page, last_page)
     elif count == 0:
-        results = '<p class="search-result__empty">0 results: no vehicles match your search.</p>\n'  # fmt: skip
+        results = '<p class="search-result__empty">0 results: no vehicles match your search.</p>\n'
     else:
         results = '<ul class="search-result__list">\n</ul>\n'
     return SEARCH.format(model=_e(search["model"].replace("-", " ")), count=count, results=results)
@@ -267,27 +285,37 @@ def pagination(search: dict, page: int, last_page: int) -> str:
     for n in range(1, last_page + 1):
         href = SITE + search_path(search["make_id"], search["model"], n)
         active = " -is-active" if n == page else ""
-        items.append(f'<li class="pagination__item"><a class="pagination__link{active}" href="{_e(href)}">{n}</a></li>')  # fmt: skip
+        items.append(
+            f'<li class="pagination__item"><a class="pagination__link{active}" href="{_e(href)}">{n}</a></li>'
+        )
     nxt = SITE + search_path(search["make_id"], search["model"], page + 1)
     if page < last_page:
-        items.append(f'<li class="pagination__item"><a class="pagination__link -next" href="{_e(nxt)}">Next</a></li>')  # fmt: skip
+        items.append(
+            f'<li class="pagination__item"><a class="pagination__link -next" href="{_e(nxt)}">Next</a></li>'
+        )
     else:
-        items.append('<li class="pagination__item"><a class="pagination__link -next -is-disabled">Next</a></li>')  # fmt: skip
-    return '<nav class="pagination">\n<ul class="pagination__list">\n' + "\n".join(items) + "\n</ul>\n</nav>\n"  # fmt: skip
+        items.append(
+            '<li class="pagination__item"><a class="pagination__link -next -is-disabled">Next</a></li>'
+        )
+    return (
+        '<nav class="pagination">\n<ul class="pagination__list">\n'
+        + "\n".join(items)
+        + "\n</ul>\n</nav>\n"
+    )
 
 
 def detail_html(d: dict[str, Any]) -> str:
     gallery = "\n".join(
-        f'<div class="swiper-slide"><div class="product-detail__main-image"><img src="{_e(src)}" alt=""></div></div>'  # fmt: skip
+        f'<div class="swiper-slide"><div class="product-detail__main-image"><img src="{_e(src)}" alt=""></div></div>'
         for src in d["images"]
     )
     status = "\n".join(
-        f'<div class="product-detail__status-item"><div class="product-detail__status-label">{_e(k)}</div>'  # fmt: skip
+        f'<div class="product-detail__status-item"><div class="product-detail__status-label">{_e(k)}</div>'
         f'<div class="product-detail__status-value">{_e(v)}</div></div>'
         for k, v in d["status"]
     )
     info = "\n".join(
-        f'<li class="product-detail__info-item"><div class="product-detail__info-label">{_e(k)}</div>'  # fmt: skip
+        f'<li class="product-detail__info-item"><div class="product-detail__info-label">{_e(k)}</div>'
         f'<div class="product-detail__info-value">{_e(v)}</div></li>'
         for k, v in d["info"]
     )
@@ -295,7 +323,7 @@ def detail_html(d: dict[str, Any]) -> str:
         '<div class="product-detail__option-block">\n'
         f'<div class="product-detail__option-category">{_e(cat)}</div>\n'
         + "\n".join(
-            f'<div class="product-detail__option-item{" -available" if have else ""}">{_e(name)}</div>'  # fmt: skip
+            f'<div class="product-detail__option-item{" -available" if have else ""}">{_e(name)}</div>'
             for name, have in items
         )
         + "\n</div>"
@@ -310,11 +338,15 @@ def detail_html(d: dict[str, Any]) -> str:
         )
     lines = "\n".join(
         f'<div class="price-calculator__row"><div class="price-calculator__label">{label}</div>'
-        f'<div id="{eid}" class="price-calculator__value">{_e(d["breakdown"].get(eid) or "-")}</div></div>'  # fmt: skip
-        for eid, label in (("vehicle_price", "Vehicle Price"), ("freight_amount", "Freight"),
-                           ("inspection_amount", "Inspection"), ("insurance_amount", "Insurance"),
-                           ("vanning_amount", "Vanning"))
-    )  # fmt: skip
+        f'<div id="{eid}" class="price-calculator__value">{_e(d["breakdown"].get(eid) or "-")}</div></div>'
+        for eid, label in (
+            ("vehicle_price", "Vehicle Price"),
+            ("freight_amount", "Freight"),
+            ("inspection_amount", "Inspection"),
+            ("insurance_amount", "Insurance"),
+            ("vanning_amount", "Vanning"),
+        )
+    )
     return DETAIL.format(
         title=_e(d["title"]),
         code=_e(d["model_code"]),

@@ -45,7 +45,9 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
             )
             routes.append(Route(PREFIX + list_path(make, model, number), html.encode()))
     for truck in trucks:
-        routes.append(Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode()))  # fmt: skip
+        routes.append(
+            Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode())
+        )
     return routes
 
 
@@ -99,7 +101,7 @@ def detail_values(truck: SampleTruck, night: int) -> dict[str, Any]:
             (
                 "VIN (Vehicle Identification Number) /Serial No.",
                 f"{bare}-{truck.listing_id[-3:]}***",
-            ),  # fmt: skip
+            ),
             ("Model Code", truck.model_code or "-"),
             ("Registration Year / Month", f"{truck.year}/{truck.month:02d}"),
             ("Manufacture Year / Month", "Confirm with the Seller"),
@@ -114,7 +116,7 @@ def detail_values(truck: SampleTruck, night: int) -> dict[str, Any]:
             ("ID", f"{int(truck.listing_id) % 900000 + 100000}-{truck.listing_id[-6:]}"),
         ],
         "options": ["Power Steering", "Air Conditioner"]
-        + (["Differential Lock"] if truck.is_4wd else []),  # fmt: skip
+        + (["Differential Lock"] if truck.is_4wd else []),
         "seller": seller,
         "location": location,
     }
@@ -128,20 +130,37 @@ def _e(text: Any) -> str:
 
 
 def card_html(c: dict[str, Any]) -> str:
-    price = '<dd class="is-soldout">SOLD OUT</dd>' if c["sold"] else f"<dd>{_e(c['price'] or 'ASK')}</dd>"  # fmt: skip
+    price = (
+        '<dd class="is-soldout">SOLD OUT</dd>'
+        if c["sold"]
+        else f"<dd>{_e(c['price'] or 'ASK')}</dd>"
+    )
     tags = "".join(f"<li>{_e(t)}</li>" for t in c["tags"])
     return CARD.format(
-        id=_e(c["id"]), url=_e(c["url"]), image=_e(c["image"]), title=_e(c["title"]),
-        price=price, registration=_e(c["registration"]), engine=_e(c["engine"]),
-        mileage=_e(c["mileage"]), tags=tags,
-    )  # fmt: skip
+        id=_e(c["id"]),
+        url=_e(c["url"]),
+        image=_e(c["image"]),
+        title=_e(c["title"]),
+        price=price,
+        registration=_e(c["registration"]),
+        engine=_e(c["engine"]),
+        mileage=_e(c["mileage"]),
+        tags=tags,
+    )
 
 
-def list_page(cards: list[str], *, name: str, count: int, page: int, last_page: int, base: str) -> str:  # fmt: skip
+def list_page(
+    cards: list[str], *, name: str, count: int, page: int, last_page: int, base: str
+) -> str:
     if cards:
-        results = '<ul class="list-car">\n' + "\n".join(cards) + "\n</ul>\n" + pager(base, page, last_page)  # fmt: skip
+        results = (
+            '<ul class="list-car">\n'
+            + "\n".join(cards)
+            + "\n</ul>\n"
+            + pager(base, page, last_page)
+        )
     elif count == 0:
-        results = '<p class="list-car__none">No vehicles found. Please change the search conditions.</p>\n'  # fmt: skip
+        results = '<p class="list-car__none">No vehicles found. Please change the search conditions.</p>\n'
     else:
         results = '<ul class="list-car">\n</ul>\n'
     return LIST.format(name=_e(name), canonical=_e(SITE + base), count=count, results=results)
@@ -153,7 +172,9 @@ def pager(base: str, page: int, last_page: int) -> str:
     links = []
     for n in range(1, last_page + 1):
         href = base if n == 1 else f"{base}?pn={n - 1}"
-        links.append(f"<span class=\"is-current\">{n}</span>" if n == page else f'<a href="{_e(href)}">{n}</a>')  # fmt: skip
+        links.append(
+            f'<span class="is-current">{n}</span>' if n == page else f'<a href="{_e(href)}">{n}</a>'
+        )
     if page < last_page:
         links.append(f'<a class="pager__next" href="{_e(base)}?pn={page}">Next &gt;</a>')
     return '<div class="pager">' + " ".join(links) + "</div>\n"

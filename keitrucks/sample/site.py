@@ -111,8 +111,9 @@ class _QuietServer(ThreadingHTTPServer):
     """Faults break connections on purpose: log their errors instead of printing tracebacks."""
 
     def handle_error(self, request, client_address) -> None:
-        logger.debug("sample server: connection from %s ended with an error", client_address,
-                     exc_info=True)  # fmt: skip
+        logger.debug(
+            "sample server: connection from %s ended with an error", client_address, exc_info=True
+        )
 
 
 class SampleServer:
@@ -148,16 +149,34 @@ class SampleServer:
             self._routes_cache[self.night] = load_routes(self.root / f"night{self.night}")
         return self._routes_cache[self.night]
 
-    def override(self, target: str, *, status: int = 200, body: bytes = b"",
-                 content_type: str = "text/html", headers: dict | None = None,
-                 delay: float = 0.0) -> None:  # fmt: skip
+    def override(
+        self,
+        target: str,
+        *,
+        status: int = 200,
+        body: bytes = b"",
+        content_type: str = "text/html",
+        headers: dict | None = None,
+        delay: float = 0.0,
+    ) -> None:
         self.overrides[normalize_target(target)] = {
-            "status": status, "body": body, "type": content_type,
-            "headers": headers or {}, "delay": delay,
-        }  # fmt: skip
+            "status": status,
+            "body": body,
+            "type": content_type,
+            "headers": headers or {},
+            "delay": delay,
+        }
 
-    def fault(self, target: str, kind: str, *, times: int | None = None, status: int | None = None,
-              headers: dict | None = None, delay: float = 0.0) -> None:  # fmt: skip
+    def fault(
+        self,
+        target: str,
+        kind: str,
+        *,
+        times: int | None = None,
+        status: int | None = None,
+        headers: dict | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Make ``target`` misbehave as ``kind`` (a key of :data:`FAULTS`).
 
         ``times``: only the first ``times`` requests of the target misbehave, later ones get the
@@ -169,9 +188,12 @@ class SampleServer:
         if kind == "status" and status is None:
             raise ValueError("a 'status' fault needs status=...")
         self.faults[normalize_target(target)] = {
-            "kind": kind, "left": times, "status": status, "headers": headers or {},
+            "kind": kind,
+            "left": times,
+            "status": status,
+            "headers": headers or {},
             "delay": delay,
-        }  # fmt: skip
+        }
 
     def hits(self, target: str) -> int:
         """How many requests ``target`` (normalized) has received so far."""

@@ -23,16 +23,39 @@ CARD_LIST_PRICE = {"cfj-002", "cfj-005"}
 DRIVE_AS_ACCESSORY = {"cfj-001"}
 #: make, canonical model, title words, URL slug, code, first/last year, typical car price.
 LINES = (
-    ("Daihatsu", "Daihatsu Hijet", "HIJET TRUCK", "daihatsu-hijet-truck", "3BD-S510P", 2019, 2024,
-     6600),
-    ("Suzuki", "Suzuki Carry", "CARRY TRUCK", "suzuki-carry-truck", "3BD-DA16T", 2019, 2024,
-     6200),
+    (
+        "Daihatsu",
+        "Daihatsu Hijet",
+        "HIJET TRUCK",
+        "daihatsu-hijet-truck",
+        "3BD-S510P",
+        2019,
+        2024,
+        6600,
+    ),
+    ("Suzuki", "Suzuki Carry", "CARRY TRUCK", "suzuki-carry-truck", "3BD-DA16T", 2019, 2024, 6200),
     ("Honda", "Honda Acty", "ACTY TRUCK", "honda-acty-truck", "EBD-HA9", 2014, 2021, 5400),
-    ("Mitsubishi", "Mitsubishi Minicab", "MINICAB TRUCK", "mitsubishi-minicab-truck", "EBD-DS16T",
-     2015, 2021, 5200),
-    ("Subaru", "Subaru Sambar", "SAMBAR TRUCK", "subaru-sambar-truck", "EBD-S510J", 2015, 2021,
-     5600),
-)  # fmt: skip
+    (
+        "Mitsubishi",
+        "Mitsubishi Minicab",
+        "MINICAB TRUCK",
+        "mitsubishi-minicab-truck",
+        "EBD-DS16T",
+        2015,
+        2021,
+        5200,
+    ),
+    (
+        "Subaru",
+        "Subaru Sambar",
+        "SAMBAR TRUCK",
+        "subaru-sambar-truck",
+        "EBD-S510J",
+        2015,
+        2021,
+        5600,
+    ),
+)
 PORTS = ("Baltimore", "Jacksonville", "Long Beach")
 #: canonical model -> the URL slug of the model page that lists it.
 SLUGS = {line[1]: line[3] for line in LINES}

@@ -16,15 +16,51 @@ from keitrucks.sample.catalog import NightState, SampleTruck
 SOURCE = "tcv"
 #: make, canonical model, title words, TCV "<make>/<model>" slug, 2WD code, 4WD code, years, FOB.
 LINES = (
-    ("Suzuki", "Suzuki Carry", "CARRY TRUCK", "suzuki/carry truck", "EBD-DA16T", "EBD-DA16T",
-     2013, 2020, 3900),
-    ("Daihatsu", "Daihatsu Hijet", "HIJET TRUCK", "daihatsu/hijet truck", "EBD-S500P",
-     "EBD-S510P", 2014, 2020, 4300),
-    ("Honda", "Honda Acty", "ACTY TRUCK", "honda/acty truck", "EBD-HA8", "EBD-HA9", 2009, 2019,
-     3600),
-    ("Mazda", "Mazda Scrum", "SCRUM TRUCK", "mazda/scrum truck", "EBD-DG16T", "EBD-DG16T", 2014,
-     2020, 3700),
-)  # fmt: skip
+    (
+        "Suzuki",
+        "Suzuki Carry",
+        "CARRY TRUCK",
+        "suzuki/carry truck",
+        "EBD-DA16T",
+        "EBD-DA16T",
+        2013,
+        2020,
+        3900,
+    ),
+    (
+        "Daihatsu",
+        "Daihatsu Hijet",
+        "HIJET TRUCK",
+        "daihatsu/hijet truck",
+        "EBD-S500P",
+        "EBD-S510P",
+        2014,
+        2020,
+        4300,
+    ),
+    (
+        "Honda",
+        "Honda Acty",
+        "ACTY TRUCK",
+        "honda/acty truck",
+        "EBD-HA8",
+        "EBD-HA9",
+        2009,
+        2019,
+        3600,
+    ),
+    (
+        "Mazda",
+        "Mazda Scrum",
+        "SCRUM TRUCK",
+        "mazda/scrum truck",
+        "EBD-DG16T",
+        "EBD-DG16T",
+        2014,
+        2020,
+        3700,
+    ),
+)
 #: The exporters selling on TCV: (name, location, quotes a total to a US port).
 SELLERS = (
     ("Kansai Auto Export", "Osaka, Japan", True),

@@ -1,4 +1,6 @@
-"""BE FORWARD (https://www.beforward.jp), a Japanese used-vehicle exporter: stock-list and detail pages.
+"""BE FORWARD (https://www.beforward.jp), a Japanese used-vehicle exporter.
+
+Stock-list and detail pages.
 
 The stock list (``/stocklist/...``, a keyword search) is a server-rendered table: one
 ``tr.stocklist-row`` per vehicle with the title, Ref No., mileage, registration year(/month),
@@ -382,10 +384,21 @@ def merge_detail(row: Listing, detail: Listing) -> Listing:
 
 #: What tonight's stock-list row alone decides: its absence is news (a SOLD row has no price,
 #: a discount ends), so it is never carried forward from an earlier night.
-ROW_OWNED_FIELDS = ("price_raw", "currency_raw", "total_price_raw", "destination_port",
-                    "status_raw", "price_basis")  # fmt: skip
-ROW_OWNED_ATTRIBUTES = ("save_rate", "original_vehicle_price", "special_price", "price_condition",
-                        "price_condition_text")  # fmt: skip
+ROW_OWNED_FIELDS = (
+    "price_raw",
+    "currency_raw",
+    "total_price_raw",
+    "destination_port",
+    "status_raw",
+    "price_basis",
+)
+ROW_OWNED_ATTRIBUTES = (
+    "save_rate",
+    "original_vehicle_price",
+    "special_price",
+    "price_condition",
+    "price_condition_text",
+)
 
 
 def carry_forward(row: Listing, stored: Listing) -> Listing:

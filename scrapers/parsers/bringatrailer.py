@@ -353,7 +353,7 @@ def parse_live_cards(response, scraped_at: str | None) -> list[Listing]:
 
 
 def parse_model_page(response, scraped_at: str | None) -> ModelPage:
-    """Completed auctions (embedded JSON), live auction cards and the REST toolbar of a model page."""
+    """Completed auctions (embedded JSON), live auction cards and a model page's REST toolbar"""
     data = parse_completed_data(response)
     completed = parse_results(data, response.url, scraped_at) if data is not None else None
     return ModelPage(
@@ -501,8 +501,13 @@ def parse_listing_page(
     attributes.update(_end_attributes(timestamp, "ended_at"))
     if result is not None and result.date:
         attributes["result_date"] = result.date
-    for key, label in (("chassis", "Chassis"), ("engine", "Engine"), ("paint", "Paint"),
-                       ("upholstery", "Upholstery"), ("other", "Listing Details")):  # fmt: skip
+    for key, label in (
+        ("chassis", "Chassis"),
+        ("engine", "Engine"),
+        ("paint", "Paint"),
+        ("upholstery", "Upholstery"),
+        ("other", "Listing Details"),
+    ):
         if key in details:
             attributes[label] = details[key]
     lot = _essential(items, "Lot")
@@ -551,7 +556,7 @@ def merge_details(base: Listing, detail: Listing | None) -> Listing:
             "transmission_raw",
             "seller_type",
             "year_raw",
-        )  # fmt: skip
+        )
         if getattr(detail, name) is not None
     }
     return replace(

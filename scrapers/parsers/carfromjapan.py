@@ -1,4 +1,6 @@
-"""CAR FROM JAPAN (https://carfromjapan.com), a Japanese used-vehicle exporter: model and detail pages.
+"""CAR FROM JAPAN (https://carfromjapan.com), a Japanese used-vehicle exporter.
+
+Model and detail pages.
 
 The model page (``/cheap-used-<make>-<model>-for-sale[?page=N]``) lists one
 ``[data-testid="car-item-list"]`` card per vehicle; the detail page

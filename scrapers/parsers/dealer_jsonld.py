@@ -17,7 +17,8 @@ fees, dealr.cloud's missing VIN. ``listing_id`` is the VIN (often a Japanese fra
 
 Inventory pages also yield the links to follow (a dealer's CSS selector and JSON-LD ``ItemList``
 entries) and the next page. ``is_kei_listing``/``link_may_be_kei`` decide from the project's own
-alias and chassis-code tables (``keitrucks.core.tables``) whether a vehicle or link is a kei truck, so
+alias and chassis-code tables (``keitrucks.core.tables``) whether a vehicle or link is a kei truck,
+so
 the spider can skip a lot's other inventory early. The parsers are pure: no clock, no network.
 """
 
@@ -74,11 +75,23 @@ FINANCE_PAYMENT_BELOW = 1000
 #: Properties kept out of ``attributes`` (they have fields of their own or are noise).
 _NOT_ATTRIBUTES = frozenset(
     {
-        "@context", "@type", "@id", "name", "description", "image", "offers", "url",
-        "mainentityofpage", "potentialaction", "review", "aggregaterating", "isrelatedto",
-        "issimilarto", "subjectof",
+        "@context",
+        "@type",
+        "@id",
+        "name",
+        "description",
+        "image",
+        "offers",
+        "url",
+        "mainentityofpage",
+        "potentialaction",
+        "review",
+        "aggregaterating",
+        "isrelatedto",
+        "issimilarto",
+        "subjectof",
     }
-)  # fmt: skip
+)
 #: UN/CEFACT unit codes schema.org pages use, as words normalizers read.
 _UNIT_CODES = {"SMI": "mi", "KMT": "km", "CMQ": "cc", "LTR": "L", "KGM": "kg", "LBR": "lb"}
 _SCHEMA_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?schema\.org/|^schema:", re.I)
@@ -613,9 +626,7 @@ PLATFORM_FINGERPRINTS = {
     "dealrcloud": (b"cdn.dealrcloud.com", b"vehicle-inquiry="),
 }
 _DDC_VEHICLES = re.compile(r"DDC\.dataLayer(?:\[\s*['\"]vehicles['\"]\s*\]|\.vehicles)\s*=\s*")
-_DEALERFIRE_VEHICLE = re.compile(
-    r"pushData\(\s*['\"]VehicleObject[^'\"]*['\"]\s*,\s*", re.I
-)  # fmt: skip
+_DEALERFIRE_VEHICLE = re.compile(r"pushData\(\s*['\"]VehicleObject[^'\"]*['\"]\s*,\s*", re.I)
 
 
 def platform_of(response: TextResponse, hint: str | None = None) -> str | None:
