@@ -296,8 +296,9 @@ def _register_commands() -> None:
     from analysis.alerts_cli import alerts
     from analysis.cli import report, serve
     from keitrucks.health_cli import deploy, health
+    from keitrucks.rules_cli import rules
 
-    for command in (report, serve, alerts, health, deploy):
+    for command in (report, serve, alerts, health, deploy, rules):
         cli.add_command(command)
 
 

@@ -76,6 +76,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "misfire_grace_hours": 12,
         "crawl_timeout_minutes": 30,
     },
+    # The buyer: whose state's road rules reports and alerts show beside each truck.
+    "buyer": {"state": None, "stale_months": 12, "rule_overrides": []},
     "health": {"min_items_ratio": 0.5, "coverage_drop": 0.25, "dead_after": 3, "window": 7},
     "fx": {"JPY": 0.0067},
     # Landed-cost amounts (duty, freight, fees): defaults and their sources in
@@ -133,6 +135,37 @@ def validate_config(config: dict[str, Any]) -> None:
         and 0 <= band["low"] < band["high"]
     ):
         raise ConfigError("[band] needs numbers low < high, e.g. low = 5000, high = 12000")
+    _validate_buyer(config["buyer"])
+
+
+def _validate_buyer(buyer: dict[str, Any]) -> None:
+    from keitrucks.core import states
+
+    state = buyer.get("state")
+    if state is not None:
+        if not isinstance(state, str) or state.upper() not in states.us_state_names():
+            raise ConfigError(
+                f'[buyer] state must be a two-letter US state code like "TN", not {state!r}'
+            )
+        buyer["state"] = state.upper()
+    months = buyer.get("stale_months")
+    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+        raise ConfigError("[buyer] stale_months must be a whole number of months, at least 1")
+    overrides = buyer.get("rule_overrides")
+    if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
+        raise ConfigError(
+            "[[buyer.rule_overrides]] must be tables (state, road_status, source_url ...)"
+        )
+    for index, row in enumerate(overrides, 1):
+        if not row.get("source_url") or not row.get("source_date"):
+            raise ConfigError(
+                f"[[buyer.rule_overrides]] #{index}: give source_url and source_date, "
+                "so the rule is shown with where and when you read it"
+            )
+        try:
+            states.rule_from_row(row, origin="user")
+        except ValueError as exc:
+            raise ConfigError(f"[[buyer.rule_overrides]] #{index}: {exc}") from None
 
 
 def known_sources() -> tuple[str, ...]:

@@ -1,0 +1,67 @@
+"""``keitrucks rules``: the state road rules for kei trucks, with their sources and ages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from keitrucks.core import states
+from keitrucks.core.config import ConfigError, load_config
+
+
+def _config(ctx: click.Context) -> dict:
+    obj = ctx.find_root().obj
+    try:
+        return load_config(obj.get("config_path") if isinstance(obj, dict) else None)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.option("--state", "only", metavar="XX", help="Only this state (two-letter code).")
+@click.option(
+    "--stale",
+    is_flag=True,
+    help="Only rows to re-check: undated, or a source older than [buyer] stale_months.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per state.")
+@click.pass_context
+def rules(ctx: click.Context, only: str | None, stale: bool, as_json: bool) -> None:
+    """Show each state's road rules for kei trucks, with source, date and confidence.
+
+    Guidance for a buyer, not a legal determination: rules change often. Low-confidence rows,
+    undated or old sources and rules not yet in force say so. Override a row you have checked
+    yourself in the configuration ([[buyer.rule_overrides]] with state, road_status,
+    source_url, source_date, confidence).
+    """
+    config = _config(ctx)
+    buyer = config["buyer"]
+    today = dt.datetime.now(dt.UTC).date()
+    table = states.rules_with(buyer["rule_overrides"])
+    if only:
+        code = only.strip().upper()
+        if code not in table:
+            raise click.BadParameter(f"{only!r} is not a US state code", param_hint="--state")
+        table = {code: table[code]}
+    months = buyer["stale_months"]
+    shown = 0
+    for code in sorted(table):
+        rule = table[code]
+        if stale and not states.is_stale(rule, today=today, stale_months=months):
+            continue
+        view = states.view(rule, today=today, stale_months=months)
+        shown += 1
+        if as_json:
+            row = states.rule_row(rule) | {"cautions": list(view.cautions)}
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        mine = "  <- your state" if code == buyer["state"] else ""
+        click.echo(f"{view.line()}{mine}")
+        if rule.source_url:
+            click.echo(f"    {rule.source_url}")
+    if not as_json:
+        what = ("row" if shown == 1 else "rows") + " to re-check" if stale else "state"
+        what += "s" if shown != 1 and not stale else ""
+        click.echo(f"{shown} {what}. Guidance only: {states.CHECK_WITH_DMV}.")
