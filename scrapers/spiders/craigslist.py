@@ -328,6 +328,8 @@ class CraigslistSpider(IncrementalSpider):
                 yield from self.emit(restore(listing, stored))
             elif self.base_url and not listing.url.startswith(self.url("www")):
                 yield from self.emit(listing)  # an old-form link would leave the sample site
+            elif self.stopped():  # a page read after the stop: its posting will not come
+                yield from self.without_detail(listing)
             else:
                 yield self.posting_request(listing)
 

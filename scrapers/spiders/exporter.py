@@ -149,7 +149,7 @@ class ExporterSpider(IncrementalSpider):
             return
         self.seen_ids.add(listing.listing_id)
         stored = self.known.get(listing.listing_id)
-        if self.wants_detail(listing, stored):
+        if self.wants_detail(listing, stored) and not self.stopped():
             self.hold(listing)
         else:
             yield self.restore(listing, stored)
