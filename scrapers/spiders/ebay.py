@@ -246,7 +246,7 @@ class EbaySpider(IncrementalSpider):
                 yield self.token_request()
             return
         for query in self.queries:
-            request = self.html_search_request(query, html_search_path(query, self.source_config))
+            request = self.search_request(query, html_search_path(query, self.source_config))
             if request is not None:
                 yield request
 
@@ -283,7 +283,7 @@ class EbaySpider(IncrementalSpider):
             self._lost_results(f"unreadable token answer ({exc})")
             return
         for query in self.queries:
-            request = self.api_search_request(query, api_search_path(query, self.source_config))
+            request = self.search_request(query, api_search_path(query, self.source_config))
             if request is not None:
                 yield request
 
@@ -294,20 +294,38 @@ class EbaySpider(IncrementalSpider):
             "Accept": "application/json",
         }
 
-    def api_search_request(self, query: str, path: str, page: int = 1) -> scrapy.Request | None:
+    def search_request(self, query: str, path: str, page: int = 1) -> scrapy.Request | None:
+        """One results page of a query, in this run's mode; None when the budget is spent."""
         if not self.spend():
             self._cut_short(f"page {page} of {query!r} (call budget of {self.call_budget})")
             self._open_searches.discard(query)
             return None
+        if self.mode == "api":
+            host, headers, callback = "api", self._api_headers(), self.parse_api_search
+            meta = {"expect": "json", "anchor": parser.API_SEARCH_ANCHOR}
+        else:
+            host, headers, callback = "www", {}, self.parse_html_search
+            meta = {"expect": "html", "anchor": parser.SEARCH_ANCHOR}
         return scrapy.Request(
-            self.url("api", path),
-            headers=self._api_headers(),
-            callback=self.parse_api_search,
+            self.url(host, path),
+            headers=headers,
+            callback=callback,
             errback=self.search_failed,
-            meta={"expect": "json", "anchor": parser.API_SEARCH_ANCHOR},
+            meta=meta,
             cb_kwargs={"query": query, "page": page},
             priority=SEARCH_PRIORITY,
         )
+
+    def next_page(self, query: str, page: int, next_url: str) -> Iterator[Any]:
+        """The query's following page (within ``max_pages`` and the budget), else its end."""
+        if page >= self.max_pages:
+            self._cut_short(f"pages after {page} of {query!r} (max_pages)")
+        else:
+            following = self.search_request(query, local_path(next_url), page + 1)
+            if following is not None:
+                yield following
+                return
+        yield from self.end_search(query)
 
     def parse_api_search(self, response, query: str, page: int):
         self.count("pages")
@@ -324,14 +342,9 @@ class EbaySpider(IncrementalSpider):
         for listing in result.listings:
             yield from self.take(listing)
         if result.next_url and result.listings:
-            if page >= self.max_pages:
-                self._cut_short(f"pages after {page} of {query!r} (max_pages)")
-            else:
-                following = self.api_search_request(query, local_path(result.next_url), page + 1)
-                if following is not None:
-                    yield following
-                    return
-        yield from self.end_search(query)
+            yield from self.next_page(query, page, result.next_url)
+        else:
+            yield from self.end_search(query)
 
     def search_failed(self, failure) -> Iterator[Any]:
         self.on_error(failure)
@@ -341,20 +354,6 @@ class EbaySpider(IncrementalSpider):
         yield from self.end_search(failure.request.cb_kwargs["query"])
 
     # --- HTML fallback -------------------------------------------------------------------------
-
-    def html_search_request(self, query: str, path: str, page: int = 1) -> scrapy.Request | None:
-        if not self.spend():
-            self._cut_short(f"page {page} of {query!r} (call budget of {self.call_budget})")
-            self._open_searches.discard(query)
-            return None
-        return scrapy.Request(
-            self.url("www", path),
-            callback=self.parse_html_search,
-            errback=self.search_failed,
-            meta={"expect": "html", "anchor": parser.SEARCH_ANCHOR},
-            cb_kwargs={"query": query, "page": page},
-            priority=SEARCH_PRIORITY,
-        )
 
     def parse_html_search(self, response, query: str, page: int):
         self.count("pages")
@@ -370,14 +369,9 @@ class EbaySpider(IncrementalSpider):
             yield from self.take(listing)
         # past a "fewer words" separator the results no longer match the query
         if result.next_url and result.listings and result.exact_count is None:
-            if page >= self.max_pages:
-                self._cut_short(f"pages after {page} of {query!r} (max_pages)")
-            else:
-                following = self.html_search_request(query, local_path(result.next_url), page + 1)
-                if following is not None:
-                    yield following
-                    return
-        yield from self.end_search(query)
+            yield from self.next_page(query, page, result.next_url)
+        else:
+            yield from self.end_search(query)
 
     # --- items ---------------------------------------------------------------------------------
 
