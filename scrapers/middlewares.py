@@ -24,6 +24,9 @@ class _SpiderCloser:
         if self.closing:
             return
         self.closing = True
+        # spiders read it: the queued requests are dropped, so held listings must go out now
+        if not self.crawler.stats.get_value("keitrucks/stopped"):
+            self.crawler.stats.set_value("keitrucks/stopped", reason)
         closing = self.crawler.engine.close_spider_async(reason=reason)
         if inspect.iscoroutine(closing):
             deferred_from_coro(closing)

@@ -43,6 +43,10 @@ KEITRUCKS_REQUEST_BUDGET = int(os.getenv("KEITRUCKS_REQUEST_BUDGET", "400"))
 KEITRUCKS_AS_OF = os.getenv("KEITRUCKS_AS_OF")
 #: SQLite database the storage pipeline writes.
 KEITRUCKS_DB_PATH = os.getenv("KEITRUCKS_DB_PATH", "data/keitrucks.db")
+#: Reader of the listings a source already has, ``(db_path, source) -> {listing_id: fields}``,
+#: named like ITEM_PIPELINES entries: incremental spiders skip the detail pages of known,
+#: unchanged listings. Empty disables it (every detail page is read).
+KEITRUCKS_KNOWN_LISTINGS = "pipelines.storage.read_known_listings"
 #: Items buffered before one write transaction.
 KEITRUCKS_BATCH_SIZE = int(os.getenv("KEITRUCKS_BATCH_SIZE", "200"))
 #: A run with fewer items than this share of the recent median is suspicious: nothing goes gone.

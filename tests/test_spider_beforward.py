@@ -20,7 +20,7 @@ from keitrucks.sample import render_beforward
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
 from keitrucks.sample.site import SampleServer, write_night
 from scrapers.items import Listing
-from scrapers.spiders import beforward as spider_module
+from scrapers.spiders import exporter
 from scrapers.spiders.beforward import ANCHOR, BeforwardSpider, stocklist_path
 from tests.conftest import FIXTURES, response_for, rows, shared_path
 
@@ -76,7 +76,7 @@ def test_stocklist_path_uses_path_segments():
 def test_start_requests_one_search_per_keyword(tmp_path):
     spider = make_spider(tmp_path)
     requests = started(spider)
-    assert [r.cb_kwargs for r in requests] == [{"keyword": k, "page": 1} for k in KEYWORDS]
+    assert [r.cb_kwargs for r in requests] == [{"search": k, "page": 1} for k in KEYWORDS]
     assert requests[0].url == (
         f"{BASE}/beforward/www/stocklist/sortkey=n/keyword=Suzuki%20Carry%20Truck/kmode=and/"
         "tp_country_id=90/view_cnt=50/"
@@ -132,7 +132,7 @@ def test_rows_are_yielded_and_the_next_page_requested(tmp_path):
     assert [x.listing_id for x in listings] == ["CB412007", "CA377150", "CC508811"]
     assert all(x.scraped_at == "2026-11-24T06:00:00+00:00" for x in listings)
     (following,) = requests
-    assert following.cb_kwargs == {"keyword": "Daihatsu Hijet Truck", "page": 2}
+    assert following.cb_kwargs == {"search": "Daihatsu Hijet Truck", "page": 2}
     assert "/stocklist/page=2/sortkey=n/keyword=Daihatsu%20Hijet%20Truck/" in following.url
 
 
@@ -221,7 +221,7 @@ def test_detail_pages_stay_within_the_request_budget(tmp_path):
     spider = make_spider(tmp_path)
     started(spider)
     spider.known = {}
-    spider.request_budget = spider.requests_made + 1 + spider_module.BUDGET_MARGIN + 1
+    spider.request_budget = spider.requests_made + 1 + exporter.BUDGET_MARGIN + 1
     run_list(spider, "stocklist.html", "Daihatsu Hijet Truck")
     out = finish_other_searches(spider, "Daihatsu Hijet Truck")
     out += list(spider.end_search("Daihatsu Hijet Truck"))

@@ -430,8 +430,9 @@ def test_stored_copies_skip_unchanged_pages_and_refetch_changed_ones(tmp_path):
         "7968916123": stored_row(),
         "7968914210": stored_row(listing_id="7968914210", price_raw="$4,900"),
     }
-    spider = make_spider({"KEITRUCKS_DB_PATH": str(db)})
-    spider.known_postings_reader = lambda path, source: known
+    spider = make_spider(
+        {"KEITRUCKS_DB_PATH": str(db), "KEITRUCKS_KNOWN_LISTINGS": lambda path, source: known}
+    )
     start_requests_of(spider)
     listings, requests = split(spider.parse_full(fixture("api_full.json"), search=KNOX))
     assert [x.listing_id for x in listings] == ["7968916123"]
@@ -450,15 +451,23 @@ def test_stored_copies_without_page_fields_are_not_used(tmp_path):
     db.write_bytes(b"")
     partial = {"7968916123": {"listing_id": "7968916123", "price_raw": "$7,800"}}
     assert not restorable(partial["7968916123"])
-    spider = make_spider({"KEITRUCKS_DB_PATH": str(db)})
-    spider.known_postings_reader = lambda path, source: partial
+    spider = make_spider(
+        {"KEITRUCKS_DB_PATH": str(db), "KEITRUCKS_KNOWN_LISTINGS": lambda path, source: partial}
+    )
     start_requests_of(spider)
     assert spider.known == {}
 
 
 def test_no_database_means_every_page_is_read(tmp_path):
-    spider = make_spider({"KEITRUCKS_DB_PATH": str(tmp_path / "absent.db")})
-    spider.known_postings_reader = lambda path, source: pytest.fail("must not read")
+    def must_not_read(path, source):
+        pytest.fail("must not read")
+
+    spider = make_spider(
+        {
+            "KEITRUCKS_DB_PATH": str(tmp_path / "absent.db"),
+            "KEITRUCKS_KNOWN_LISTINGS": must_not_read,
+        }
+    )
     start_requests_of(spider)
     assert spider.known == {}
 

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from scrapers.items import Listing
 from scrapers.parsers import carfromjapan as parser
-from scrapers.parsers import common
 from scrapers.spiders.exporter import ExporterSpider
 
 
@@ -32,6 +31,7 @@ def model_path(slug: str, page: int = 1, country: str | None = None) -> str:
 class CarfromjapanSpider(ExporterSpider):
     name = "carfromjapan"
     hosts = {"www": "https://carfromjapan.com"}
+    parser = parser
     request_budget = 60
     #: Text every valid CFJ page holds (results and detail pages alike); a challenge lacks it.
     list_anchor = "carfromjapan"
@@ -62,15 +62,6 @@ class CarfromjapanSpider(ExporterSpider):
 
     def search_path(self, search: dict[str, Any], page: int) -> str:
         return model_path(search["model"], page, self.source_config.get("country"))
-
-    def parse_search_page(self, response) -> common.SearchPage:
-        return parser.parse_search(response, self.scraped_at)
-
-    def parse_detail_page(self, response) -> Listing | None:
-        return parser.parse_detail(response, self.scraped_at)
-
-    def merge(self, card: Listing, detail: Listing) -> Listing:
-        return parser.merge_detail(card, detail)
 
     def price_signature(self, listing: Listing) -> tuple:
         """The card's own prices: the stored detail prices stand while these are unchanged."""

@@ -6,37 +6,30 @@ first page comes back full). Postings found under several queries are fetched on
 page (``/view/d/<slug>/<uuid>``) supplies year, make/model, drive, transmission, odometer and the
 description. It is read only for postings that are new or changed since the database last saw
 them, and only when the stored copy holds every page field, so an unchanged posting is yielded
-complete from its stored page fields plus tonight's search result (``read_known_listings`` of
-``pipelines.storage``). A posting whose page cannot be read is
+complete from its stored page fields plus tonight's search result (the stored copies come
+through the ``KEITRUCKS_KNOWN_LISTINGS`` hook). A posting whose page cannot be read is
 still yielded from its search result, so it never looks gone. When the API answers JSON of an
 unknown shape, the static search page is read instead.
 
-A search result waiting for its posting page stays in one dict until it is yielded. When the
-source is stopped (a block or the spent budget), Scrapy drops the queued posting requests without
-their callbacks or errbacks, so the errback that sees the stop yields every result still waiting.
+A search result waiting for its posting page is held until it is yielded, and released when the
+source stops: ``scrapers.spiders.incremental.IncrementalSpider``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import scrapy
 
-from pipelines.storage import read_known_listings
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers import craigslist
-from scrapers.spiders.base import ListingSpider
+from scrapers.spiders.incremental import IncrementalSpider, KnownListings
 
-#: A stored listing row by listing_id (``read_known_listings``: price_raw, posted_raw, status,
-#: attributes, and ideally every raw field).
-KnownPostings = dict[str, dict[str, Any]]
 #: Posting pages allowed per night on top of one request per search.
 POSTING_ALLOWANCE = 150
 #: Fields only the posting page gives: a stored copy must hold them to stand in for the page.
@@ -126,19 +119,13 @@ def restore(listing: Listing, row: dict[str, Any]) -> Listing:
     return craigslist.merge_listings(listing, stored)
 
 
-class CraigslistSpider(ListingSpider):
+class CraigslistSpider(IncrementalSpider):
     name = "craigslist"
     hosts = {"sapi": "https://sapi.craigslist.org", "www": "https://www.craigslist.org"}
-    #: Hook ``(db_path, source) -> KnownPostings``; None uses ``read_known_listings``.
-    known_postings_reader: Callable[[str, str], KnownPostings] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.seen: set[str] = set()
-        self.yielded: set[str] = set()
-        self.known: KnownPostings = {}
-        #: Search results waiting for their posting page, by listing_id, until yielded.
-        self.held: dict[str, Listing] = {}
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -175,19 +162,10 @@ class CraigslistSpider(ListingSpider):
         config = self.source_config
         return {key: config.get(key) for key in ("areas", "queries", "purveyors")}
 
-    def load_known_postings(self) -> KnownPostings:
-        """Stored copies that can stand in for their posting page, or {} (read every page)."""
-        db_path = self.settings.get("KEITRUCKS_DB_PATH")
-        if not db_path or not Path(db_path).is_file():
-            return {}
-        reader = self.known_postings_reader or read_known_listings
-        try:
-            rows = dict(reader(str(db_path), self.name))
-        except (sqlite3.Error, OSError) as exc:
-            self.logger.warning("Could not read known postings (%s): reading every posting", exc)
-            return {}
-        usable = {key: row for key, row in rows.items() if restorable(row)}
-        if rows and not usable:
+    def usable_known(self, known: KnownListings) -> KnownListings:
+        """Stored copies that can stand in for their posting page."""
+        usable = {key: row for key, row in known.items() if restorable(row)}
+        if known and not usable:
             self.logger.info(
                 "Stored copies lack page fields %s: reading every posting", PAGE_FIELDS
             )
@@ -230,7 +208,7 @@ class CraigslistSpider(ListingSpider):
         )
 
     def posting_request(self, listing: Listing) -> scrapy.Request:
-        self.held[listing.listing_id] = listing
+        self.hold(listing, requested=True)
         return scrapy.Request(
             listing.url,
             callback=self.parse_posting,
@@ -240,7 +218,7 @@ class CraigslistSpider(ListingSpider):
         )
 
     async def start(self):
-        self.known = self.load_known_postings()
+        self.known = self.read_known()
         if self.known:
             self.logger.info("%d postings already stored", len(self.known))
         for search in self.searches():
@@ -350,6 +328,8 @@ class CraigslistSpider(ListingSpider):
                 yield from self.emit(restore(listing, stored))
             elif self.base_url and not listing.url.startswith(self.url("www")):
                 yield from self.emit(listing)  # an old-form link would leave the sample site
+            elif self.stopped():  # a page read after the stop: its posting will not come
+                yield from self.without_detail(listing)
             else:
                 yield self.posting_request(listing)
 
@@ -377,41 +357,25 @@ class CraigslistSpider(ListingSpider):
         """Count the failure, and keep the posting alive from its search result."""
         self.on_error(failure)
         yield from self.keep_alive(failure.request.cb_kwargs["listing"])
-        yield from self.release_held()
+        yield from self.release_on_stop()
 
     def request_failed(self, failure):
         """Count the failure; when it stopped the source, yield the results still waiting."""
         self.on_error(failure)
-        yield from self.release_held()
+        yield from self.release_on_stop()
 
     def keep_alive(self, listing: Listing):
         """A posting whose page will not be read, yielded from its search result."""
+        if self.release(listing):
+            yield from self.without_detail(listing)
+
+    def without_detail(self, listing: Listing):
+        """Only a numeric posting id is stable enough to store without its page."""
         if listing.listing_id.isdigit():
-            yield from self.emit(listing)
+            yield listing
         else:
-            self.held.pop(listing.listing_id, None)
             self.count("posting_lost")
 
-    def stopped(self) -> bool:
-        """Has a block or the spent budget stopped the source (queued requests are dropped)?"""
-        stats = self.crawler.stats
-        return bool(
-            stats.get_value("keitrucks/blocked") or stats.get_value("keitrucks/budget_exhausted")
-        )
-
-    def release_held(self):
-        """After a stop, yield every search result still waiting for its posting page."""
-        if not self.stopped() or not self.held:
-            return
-        waiting = list(self.held.values())
-        self.count("held_released_on_stop", len(waiting))
-        self.logger.info("Source stopped: yielding %d results waiting for postings", len(waiting))
-        for listing in waiting:
-            yield from self.keep_alive(listing)
-
     def emit(self, listing: Listing):
-        self.held.pop(listing.listing_id, None)
-        if listing.listing_id in self.yielded:
-            return
-        self.yielded.add(listing.listing_id)
-        yield listing
+        if self.release(listing):
+            yield listing

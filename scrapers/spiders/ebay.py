@@ -6,21 +6,20 @@ token (client-credentials grant; the secret and the token are never logged), run
 ``/buy/browse/v1/item_summary/search`` for each configured query (optional category ids and
 eBay's own ``aspect_filter``/``filter``), follows ``next`` under a per-night call budget, and
 calls ``getItem`` only for items the database does not hold yet: a known item is yielded from
-tonight's summary completed with its stored raw fields (``read_known_listings`` of
-``pipelines.storage``), so nothing is lost. Without credentials it reads the HTML search pages
+tonight's summary completed with its stored raw fields (the ``KEITRUCKS_KNOWN_LISTINGS`` hook),
+so nothing is lost. Without credentials it reads the HTML search pages
 (``/sch/i.html?_nkw=<query>&_sop=10&_ipg=60``, ``_pgn`` paging through ``a.pagination__next``)
 and the item pages of new items; a challenge or error page stops the source (block middleware).
-An item found by several queries is yielded once.
+An item found by several queries is yielded once. A new item waiting for its item call is held
+and released when the source stops (``scrapers.spiders.incremental.IncrementalSpider``).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -28,7 +27,7 @@ import scrapy
 
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers import ebay as parser
-from scrapers.spiders.base import ListingSpider
+from scrapers.spiders.incremental import IncrementalSpider
 
 TOKEN_PATH = "/identity/v1/oauth2/token"
 API_SCOPE = "https://api.ebay.com/oauth/api_scope"
@@ -134,7 +133,7 @@ def carry_forward(listing: Listing, row: dict[str, Any]) -> Listing:
     return replace(listing, **updates)
 
 
-class EbaySpider(ListingSpider):
+class EbaySpider(IncrementalSpider):
     name = "ebay"
     hosts = {
         "api": "https://api.ebay.com",
@@ -182,11 +181,9 @@ class EbaySpider(ListingSpider):
         )
         self._token: str | None = None
         self.mode = "api" if self._basic else "html"
-        self.known: dict[str, dict[str, Any]] = {}
         self.seen: set[str] = set()
         self.calls = 0
         self._open_searches: set[str] = set()
-        self._awaiting_detail: list[Listing] = []
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -214,22 +211,6 @@ class EbaySpider(ListingSpider):
         config = self.source_config
         return {k: config.get(k) for k in ("queries", "category_ids", "aspect_filter", "filter")}
 
-    def load_known(self) -> dict[str, dict[str, Any]]:
-        """What the database holds of eBay, by item number; {} when it cannot be read."""
-        db_path = self.settings.get("KEITRUCKS_DB_PATH")
-        if not db_path or not Path(db_path).is_file():
-            return {}
-        try:
-            from pipelines.storage import read_known_listings
-        except ImportError:
-            self.logger.info("Storage cannot list known items: every new item is read")
-            return {}
-        try:
-            return dict(read_known_listings(str(db_path), self.name))
-        except (sqlite3.Error, OSError) as exc:
-            self.logger.warning("Could not read known items (%s): every item is read", exc)
-            return {}
-
     # --- budget --------------------------------------------------------------------------------
 
     def spend(self) -> bool:
@@ -252,7 +233,7 @@ class EbaySpider(ListingSpider):
     # --- start ---------------------------------------------------------------------------------
 
     async def start(self):
-        self.known = self.load_known()
+        self.known = self.read_known()
         self._open_searches = set(self.queries)
         self.logger.info(
             "eBay %s mode, %d queries, %d items already stored",
@@ -265,7 +246,7 @@ class EbaySpider(ListingSpider):
                 yield self.token_request()
             return
         for query in self.queries:
-            request = self.html_search_request(query, html_search_path(query, self.source_config))
+            request = self.search_request(query, html_search_path(query, self.source_config))
             if request is not None:
                 yield request
 
@@ -302,7 +283,7 @@ class EbaySpider(ListingSpider):
             self._lost_results(f"unreadable token answer ({exc})")
             return
         for query in self.queries:
-            request = self.api_search_request(query, api_search_path(query, self.source_config))
+            request = self.search_request(query, api_search_path(query, self.source_config))
             if request is not None:
                 yield request
 
@@ -313,20 +294,38 @@ class EbaySpider(ListingSpider):
             "Accept": "application/json",
         }
 
-    def api_search_request(self, query: str, path: str, page: int = 1) -> scrapy.Request | None:
+    def search_request(self, query: str, path: str, page: int = 1) -> scrapy.Request | None:
+        """One results page of a query, in this run's mode; None when the budget is spent."""
         if not self.spend():
             self._cut_short(f"page {page} of {query!r} (call budget of {self.call_budget})")
             self._open_searches.discard(query)
             return None
+        if self.mode == "api":
+            host, headers, callback = "api", self._api_headers(), self.parse_api_search
+            meta = {"expect": "json", "anchor": parser.API_SEARCH_ANCHOR}
+        else:
+            host, headers, callback = "www", {}, self.parse_html_search
+            meta = {"expect": "html", "anchor": parser.SEARCH_ANCHOR}
         return scrapy.Request(
-            self.url("api", path),
-            headers=self._api_headers(),
-            callback=self.parse_api_search,
+            self.url(host, path),
+            headers=headers,
+            callback=callback,
             errback=self.search_failed,
-            meta={"expect": "json", "anchor": parser.API_SEARCH_ANCHOR},
+            meta=meta,
             cb_kwargs={"query": query, "page": page},
             priority=SEARCH_PRIORITY,
         )
+
+    def next_page(self, query: str, page: int, next_url: str) -> Iterator[Any]:
+        """The query's following page (within ``max_pages`` and the budget), else its end."""
+        if page >= self.max_pages:
+            self._cut_short(f"pages after {page} of {query!r} (max_pages)")
+        else:
+            following = self.search_request(query, local_path(next_url), page + 1)
+            if following is not None:
+                yield following
+                return
+        yield from self.end_search(query)
 
     def parse_api_search(self, response, query: str, page: int):
         self.count("pages")
@@ -343,34 +342,18 @@ class EbaySpider(ListingSpider):
         for listing in result.listings:
             yield from self.take(listing)
         if result.next_url and result.listings:
-            if page >= self.max_pages:
-                self._cut_short(f"pages after {page} of {query!r} (max_pages)")
-            else:
-                following = self.api_search_request(query, local_path(result.next_url), page + 1)
-                if following is not None:
-                    yield following
-                    return
-        yield from self.end_search(query)
+            yield from self.next_page(query, page, result.next_url)
+        else:
+            yield from self.end_search(query)
 
     def search_failed(self, failure) -> Iterator[Any]:
         self.on_error(failure)
+        if self.stopped():
+            yield from self.release_on_stop()
+            return
         yield from self.end_search(failure.request.cb_kwargs["query"])
 
     # --- HTML fallback -------------------------------------------------------------------------
-
-    def html_search_request(self, query: str, path: str, page: int = 1) -> scrapy.Request | None:
-        if not self.spend():
-            self._cut_short(f"page {page} of {query!r} (call budget of {self.call_budget})")
-            self._open_searches.discard(query)
-            return None
-        return scrapy.Request(
-            self.url("www", path),
-            callback=self.parse_html_search,
-            errback=self.search_failed,
-            meta={"expect": "html", "anchor": parser.SEARCH_ANCHOR},
-            cb_kwargs={"query": query, "page": page},
-            priority=SEARCH_PRIORITY,
-        )
 
     def parse_html_search(self, response, query: str, page: int):
         self.count("pages")
@@ -386,14 +369,9 @@ class EbaySpider(ListingSpider):
             yield from self.take(listing)
         # past a "fewer words" separator the results no longer match the query
         if result.next_url and result.listings and result.exact_count is None:
-            if page >= self.max_pages:
-                self._cut_short(f"pages after {page} of {query!r} (max_pages)")
-            else:
-                following = self.html_search_request(query, local_path(result.next_url), page + 1)
-                if following is not None:
-                    yield following
-                    return
-        yield from self.end_search(query)
+            yield from self.next_page(query, page, result.next_url)
+        else:
+            yield from self.end_search(query)
 
     # --- items ---------------------------------------------------------------------------------
 
@@ -407,27 +385,30 @@ class EbaySpider(ListingSpider):
         if stored is not None and has_detail(stored):
             self.count("detail_carried")
             yield carry_forward(listing, stored)
-        elif self.mode == "api" or self.source_config.get("item_pages", True):
-            self._awaiting_detail.append(listing)
-        else:
+        elif self.stopped() or not (
+            self.mode == "api" or self.source_config.get("item_pages", True)
+        ):
             yield self._with_stored(listing)
+        else:
+            self.hold(listing)
+
+    def restore(self, listing: Listing, stored: dict[str, Any] | None) -> Listing:
+        return carry_forward(listing, stored) if stored else listing
 
     def _with_stored(self, listing: Listing) -> Listing:
-        stored = self.known.get(listing.listing_id)
-        return carry_forward(listing, stored) if stored else listing
+        return self.restore(listing, self.known.get(listing.listing_id))
 
     def end_search(self, query: str) -> Iterator[Any]:
         """Close one query; after the last one, read the new items within the budget left."""
         self._open_searches.discard(query)
         if self._open_searches:
             return
-        waiting, self._awaiting_detail = self._awaiting_detail, []
-        blocked = bool(self.crawler.stats.get_value("keitrucks/blocked"))
         skipped = 0
-        for listing in waiting:
-            if not blocked and self.spend():
+        for listing in self._awaiting_detail:
+            if not self.stopped() and self.spend():
+                self.hold(listing, requested=True)
                 yield self.detail_request(listing)
-            else:
+            elif self.release(listing):
                 skipped += 1
                 yield self._with_stored(listing)
         if skipped:
@@ -454,6 +435,8 @@ class EbaySpider(ListingSpider):
         )
 
     def parse_detail(self, response, listing: Listing) -> Iterator[Listing]:
+        if not self.release(listing):
+            return  # already yielded when the source stopped
         if response.status in (404, 410):
             self.count("detail_missing")
             self.logger.info(
@@ -485,4 +468,7 @@ class EbaySpider(ListingSpider):
         """An item call only completes a search result already read: the run stays complete."""
         self.count("detail_failed")
         self.logger.warning("Item call failed: %s (%s)", failure.request.url, failure.value)
-        yield self._with_stored(failure.request.cb_kwargs["listing"])
+        listing = failure.request.cb_kwargs["listing"]
+        if self.release(listing):
+            yield self._with_stored(listing)
+        yield from self.release_on_stop()

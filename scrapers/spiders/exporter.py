@@ -6,24 +6,24 @@ are yielded from tonight's card completed with their stored raw fields, so nothi
 once gave is lost. A vehicle whose detail page was read carries ``attributes["detail_read_at"]``
 (the night's as-of time); one stored without it gets its detail page on a later night.
 
-A card held back for its detail page stays in one dict until it is yielded. When the source is
-stopped (a block or the spent budget), Scrapy drops the queued requests without their callbacks or
-errbacks, so the errback that sees the stop yields every card still held.
+Holding cards for their detail page and releasing them when the source stops is
+``scrapers.spiders.incremental.IncrementalSpider``; the known vehicles come through its
+``KEITRUCKS_KNOWN_LISTINGS`` hook.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
 
-from pipelines.storage import read_known_listings
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers import common
-from scrapers.spiders.base import ListingSpider
+from scrapers.spiders.incremental import IncrementalSpider
 
 #: Requests kept in reserve for retries when detail pages are planned against the budget.
 BUDGET_MARGIN = 5
@@ -40,61 +40,52 @@ TONIGHT_ONLY = ("status_raw",)
 DETAIL_READ = "detail_read_at"
 
 
-class ExporterSpider(ListingSpider):
+class ExporterSpider(IncrementalSpider):
     """The exporter crawl. Leaf spiders set ``name``, ``hosts``, ``request_budget``,
-    ``default_config``, ``list_anchor``/``detail_anchor`` (text every valid page holds), and:
+    ``default_config``, ``list_anchor``/``detail_anchor`` (text every valid page holds),
+    ``parser`` (a module with ``parse_search``, ``parse_detail`` and ``merge_detail``), and:
 
-    - ``searches()``: the configured searches (each a dict), ``search_label(search)`` for logs;
+    - ``searches()``: the configured searches, ``search_label(search)`` for logs;
     - ``search_path(search, page)``: the path of one results page on host ``"www"``;
-    - ``parse_search_page(response)`` -> ``common.SearchPage``;
-    - ``parse_detail_page(response)`` -> ``Listing | None``, ``merge(card, detail)``;
     - ``price_signature(listing)``: what, when it changes, sends the detail page again;
     - ``detail_prices_win``: True when stored detail prices beat tonight's card prices.
     """
 
+    parser: ClassVar[ModuleType]
     list_anchor: ClassVar[str] = ""
     detail_anchor: ClassVar[str] = ""
     detail_prices_win: ClassVar[bool] = False
+    #: Stamp ``attributes[DETAIL_READ]`` on a vehicle whose detail page was read.
+    stamps_detail_read: ClassVar[bool] = True
+    #: Stats key counting a vehicle found again by another search.
+    duplicate_stat: ClassVar[str] = "duplicate_across_searches"
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.seen_ids: set[str] = set()
-        #: listing_id -> stored raw fields (``read_known_listings``); {} when unknown.
-        self.known: dict[str, dict[str, Any]] = {}
         self.requests_made = 0
         self._open_searches: set[str] = set()
         self._ids_by_search: dict[str, set[str]] = {}
-        #: Cards held back for their detail page by listing_id, until yielded.
-        self._held: dict[str, Listing] = {}
-        #: Held listing_ids whose detail page has been requested.
-        self._detail_requested: set[str] = set()
-        #: listing_ids yielded from the held cards when the source stopped.
-        self._released_on_stop: set[str] = set()
-
-    @property
-    def _awaiting_detail(self) -> list[Listing]:
-        """Held cards whose detail page is not requested yet."""
-        return [c for key, c in self._held.items() if key not in self._detail_requested]
 
     # -- hooks ------------------------------------------------------------------------------------
 
-    def searches(self) -> list[dict[str, Any]]:
+    def searches(self) -> list[Any]:
         return [dict(s) for s in self.source_config.get("searches", [])]
 
-    def search_label(self, search: dict[str, Any]) -> str:
+    def search_label(self, search: Any) -> str:
         return " ".join(str(v) for v in search.values())
 
-    def search_path(self, search: dict[str, Any], page: int) -> str:
+    def search_path(self, search: Any, page: int) -> str:
         raise NotImplementedError
 
     def parse_search_page(self, response) -> common.SearchPage:
-        raise NotImplementedError
+        return self.parser.parse_search(response, self.scraped_at)
 
     def parse_detail_page(self, response) -> Listing | None:
-        raise NotImplementedError
+        return self.parser.parse_detail(response, self.scraped_at)
 
     def merge(self, card: Listing, detail: Listing) -> Listing:
-        return common.merge_listings(card, detail)
+        return self.parser.merge_detail(card, detail)
 
     def price_signature(self, listing: Listing) -> tuple:
         return (listing.price_raw, listing.total_price_raw)
@@ -108,11 +99,7 @@ class ExporterSpider(ListingSpider):
         for search in searches:
             yield self.list_request(search, 1)
 
-    def read_known(self) -> dict[str, dict[str, Any]]:
-        db_path = self.settings.get("KEITRUCKS_DB_PATH")
-        return read_known_listings(db_path, self.name) if db_path else {}
-
-    def list_request(self, search: dict[str, Any], page: int) -> scrapy.Request:
+    def list_request(self, search: Any, page: int) -> scrapy.Request:
         self.requests_made += 1
         return scrapy.Request(
             self.url("www", self.search_path(search, page)),
@@ -123,7 +110,7 @@ class ExporterSpider(ListingSpider):
             priority=LIST_PRIORITY,
         )
 
-    def parse_list(self, response, search: dict[str, Any], page: int) -> Iterator[Any]:
+    def parse_list(self, response, search: Any, page: int) -> Iterator[Any]:
         label = self.search_label(search)
         result = self.parse_search_page(response)
         if not result.listings:
@@ -149,45 +136,21 @@ class ExporterSpider(ListingSpider):
     def list_failed(self, failure) -> Iterator[Any]:
         self.on_error(failure)
         if self.stopped():
-            yield from self.release_held()
+            yield from self.release_on_stop()
             return
         yield from self.end_search(self.search_label(failure.request.cb_kwargs["search"]))
-
-    def stopped(self) -> bool:
-        """Has a block or the spent budget stopped the source (queued requests are dropped)?"""
-        stats = self.crawler.stats
-        return bool(
-            stats.get_value("keitrucks/blocked") or stats.get_value("keitrucks/budget_exhausted")
-        )
-
-    def release(self, listing: Listing) -> bool:
-        """Take a card out of the held ones; False when the stop already yielded it."""
-        self._detail_requested.discard(listing.listing_id)
-        self._held.pop(listing.listing_id, None)
-        return listing.listing_id not in self._released_on_stop
-
-    def release_held(self) -> Iterator[Listing]:
-        """Yield every card still held: the source stopped, their detail pages will not come."""
-        held, self._held = self._held, {}
-        self._detail_requested.clear()
-        self._released_on_stop.update(held)
-        if held:
-            self.count("held_released_on_stop", len(held))
-            self.logger.info("Source stopped: yielding %d cards held for detail pages", len(held))
-        for listing in held.values():
-            yield self.restore(listing, self.known.get(listing.listing_id))
 
     # -- stock ------------------------------------------------------------------------------------
 
     def take(self, listing: Listing) -> Iterator[Listing]:
         """Yield a vehicle once per run; hold new or re-priced ones back for their detail page."""
         if listing.listing_id in self.seen_ids:
-            self.count("duplicate_across_searches")
+            self.count(self.duplicate_stat)
             return
         self.seen_ids.add(listing.listing_id)
         stored = self.known.get(listing.listing_id)
-        if self.wants_detail(listing, stored):
-            self._held[listing.listing_id] = listing
+        if self.wants_detail(listing, stored) and not self.stopped():
+            self.hold(listing)
         else:
             yield self.restore(listing, stored)
 
@@ -253,7 +216,7 @@ class ExporterSpider(ListingSpider):
         waiting = self._awaiting_detail
         for n, listing in enumerate(waiting):
             if n < spare:
-                self._detail_requested.add(listing.listing_id)
+                self.hold(listing, requested=True)
                 yield self.detail_request(listing)
             elif self.release(listing):
                 yield self.restore(listing, self.known.get(listing.listing_id))
@@ -284,7 +247,8 @@ class ExporterSpider(ListingSpider):
             return
         self.count("detail_read")
         merged = self.merge(listing, detail)
-        merged.attributes[DETAIL_READ] = self.scraped_at
+        if self.stamps_detail_read:
+            merged.attributes[DETAIL_READ] = self.scraped_at
         yield merged
 
     def detail_failed(self, failure) -> Iterator[Listing]:
@@ -294,5 +258,4 @@ class ExporterSpider(ListingSpider):
         listing = failure.request.cb_kwargs["listing"]
         if self.release(listing):
             yield self.restore(listing, self.known.get(listing.listing_id))
-        if self.stopped():
-            yield from self.release_held()
+        yield from self.release_on_stop()

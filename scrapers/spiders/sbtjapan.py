@@ -23,8 +23,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from scrapers.items import Listing
-from scrapers.parsers import common
 from scrapers.parsers import sbtjapan as parser
 from scrapers.spiders.exporter import ExporterSpider
 
@@ -40,6 +38,7 @@ def search_path(make_id: int, model: str, page: int = 1) -> str:
 class SbtjapanSpider(ExporterSpider):
     name = "sbtjapan"
     hosts = {"www": "https://www.sbtjapan.com"}
+    parser = parser
     request_budget = 80
     #: Text every search page holds, an empty one too (the results block's BEM prefix).
     list_anchor = "search-result"
@@ -64,12 +63,3 @@ class SbtjapanSpider(ExporterSpider):
 
     def search_path(self, search: dict[str, Any], page: int) -> str:
         return search_path(search["make_id"], search["model"], page)
-
-    def parse_search_page(self, response) -> common.SearchPage:
-        return parser.parse_search(response, self.scraped_at)
-
-    def parse_detail_page(self, response) -> Listing | None:
-        return parser.parse_detail(response, self.scraped_at)
-
-    def merge(self, card: Listing, detail: Listing) -> Listing:
-        return parser.merge_detail(card, detail)

@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from scrapers.items import Listing
-from scrapers.parsers import common
 from scrapers.parsers import tcv as parser
 from scrapers.spiders.exporter import ExporterSpider
 
@@ -31,6 +30,7 @@ def list_path(make: str, model: str, page: int = 1) -> str:
 class TcvSpider(ExporterSpider):
     name = "tcv"
     hosts = {"www": "https://www.tc-v.com"}
+    parser = parser
     request_budget = 60
     #: Every list page names its vehicles by ``data-car-id`` or says it found none ("used_car"
     #: is in its own links either way); detail pages hold the "Specific information" section.
@@ -63,15 +63,6 @@ class TcvSpider(ExporterSpider):
 
     def search_path(self, search: dict[str, Any], page: int) -> str:
         return list_path(search["make"], search["model"], page)
-
-    def parse_search_page(self, response) -> common.SearchPage:
-        return parser.parse_search(response, self.scraped_at)
-
-    def parse_detail_page(self, response) -> Listing | None:
-        return parser.parse_detail(response, self.scraped_at)
-
-    def merge(self, card: Listing, detail: Listing) -> Listing:
-        return parser.merge_detail(card, detail)
 
     def price_signature(self, listing: Listing) -> tuple:
         """The FOB price: the only price a TCV card shows."""
