@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import analysis.alerts as A  # noqa: N812
+from analysis.alerts.delivery import _apprise_guard
 from analysis.deals import score_deals
 from pipelines.alert_store import AlertMemory
 
@@ -663,7 +664,7 @@ def test_channel_names_and_errors_never_show_the_secret():
 def test_apprise_log_records_are_redacted(caplog):
     token = "tok-9f8e7d6c"
     secrets = A.secret_parts(f"json://h.example/{token}")
-    with caplog.at_level(logging.DEBUG, logger="apprise"), A._apprise_guard(secrets):
+    with caplog.at_level(logging.DEBUG, logger="apprise"), _apprise_guard(secrets):
         logging.getLogger("apprise").warning("POST to http://h.example/%s failed", token)
     assert caplog.records
     assert all(token not in r.getMessage() for r in caplog.records)
