@@ -39,10 +39,12 @@ from analysis.alerts.rules import (
     match_search,
     new_matches,
     newly_eligible,
+    night_runs,
     price_drops,
     seen_last_night,
     underpriced_4wd,
     unhealthy_sources,
+    verdict_text,
 )
 from analysis.alerts.run import AlertRun, run_alerts, with_landed_costs
 from analysis.alerts.select import select_alerts
@@ -85,6 +87,7 @@ __all__ = [
     "md_text",
     "new_matches",
     "newly_eligible",
+    "night_runs",
     "notify_urls",
     "plain_text",
     "postal_code_center",
@@ -99,5 +102,6 @@ __all__ = [
     "send",
     "underpriced_4wd",
     "unhealthy_sources",
+    "verdict_text",
     "with_landed_costs",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ from analysis.alerts.frames import (
 from analysis.alerts.settings import KINDS
 from analysis.deals import BASIS_LABELS, LANDED
 from pipelines.landed import LANDED_BASES
+
+logger = logging.getLogger(__name__)
 
 # -- rule: underpriced 4WD ----------------------------------------------------------------------
 
@@ -321,20 +324,6 @@ def _basis_words(basis: Any) -> str:
 # -- rule: source unhealthy ---------------------------------------------------------------------
 
 
-def _coverage(value: Any) -> dict[str, float]:
-    if not isinstance(value, str) or not value:
-        return {}
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return {}
-    return (
-        {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
-        if isinstance(data, dict)
-        else {}
-    )
-
-
 def _run_day(runs: pd.DataFrame) -> pd.Series:
     stamp = column(runs, "as_of").astype("object").where(column(runs, "as_of").notna(), None)
     started = pd.to_datetime(column(runs, "started_at"), utc=True)
@@ -342,90 +331,86 @@ def _run_day(runs: pd.DataFrame) -> pd.Series:
     return parsed.where(parsed.notna(), started).dt.date
 
 
-def unhealthy_sources(
-    runs: pd.DataFrame, *, as_of: dt.date, settings: Mapping[str, Any]
-) -> pd.DataFrame:
-    """The latest run of each source on the night (or the night before) if it was blocked,
-    failed, empty or too small, or lost field coverage against its recent healthy runs."""
+def night_runs(runs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The latest finished run of each source on the night ``as_of`` or the night before."""
     if runs.empty:
-        return empty_alerts()
-    runs = runs.assign(_day=_run_day(runs))
-    runs = runs.loc[
-        (runs["_day"] <= as_of)
-        & (runs["_day"] >= as_of - dt.timedelta(days=1))
+        return runs
+    day = _run_day(runs)
+    recent = runs.loc[
+        (day <= as_of)
+        & (day >= as_of - dt.timedelta(days=1))
         & ~flag(column(runs, "status").eq("running"))
     ]
+    return recent.sort_values("id").drop_duplicates("source", keep="last").sort_values("source")
+
+
+def unhealthy_sources(runs: pd.DataFrame, health: pd.DataFrame, *, as_of: dt.date) -> pd.DataFrame:
+    """An alert for each source whose latest run of the night (``night_runs``) the health check
+    recorded as not ok (``health``: ``analysis.load.read_source_health`` rows).
+
+    The verdict is the health check's, never judged again here: a run without a recorded
+    verdict is logged as a warning and raises nothing.
+    """
+    latest = night_runs(runs, as_of)
+    if latest.empty:
+        return empty_alerts()
+    verdicts = {int(row["run_id"]): row for row in health.to_dict("records")}
     records = []
-    for source, group in runs.groupby("source", sort=True):
-        run = group.sort_values("id").iloc[-1].to_dict()
-        reason = _run_problem(run)
-        if reason is None:
-            reason = _coverage_problem(
-                run, runs_before=_healthy_before(runs, run), settings=settings
+    for run in latest.to_dict("records"):
+        verdict = verdicts.get(int(run["id"]))
+        if verdict is None:
+            logger.warning(
+                "%s: no recorded health verdict for run %s of %s: no source alert raised",
+                run["source"],
+                int(run["id"]),
+                as_of,
             )
-        if reason is not None:
-            records.append(
-                {
-                    "kind": "source_unhealthy",
-                    "identity": f"{source}/run/{int(run['id'])}",
-                    "source": source,
-                    "listing_id": None,
-                    "price_usd": pd.NA,
-                    "reason": f"{source}: {reason}",
-                    "rank": 0.0,
-                }
-            )
+            continue
+        if verdict["status"] == "ok":
+            continue
+        records.append(
+            {
+                "kind": "source_unhealthy",
+                "identity": f"{run['source']}/run/{int(run['id'])}",
+                "source": run["source"],
+                "listing_id": None,
+                "price_usd": pd.NA,
+                "reason": f"{run['source']}: {verdict_text(verdict, run.get('gone_marked'))}",
+                "rank": 0.0,
+            }
+        )
     if not records:
         return empty_alerts()
-    out = pd.DataFrame(records)
-    for col in ALERT_COLUMNS:
-        if col not in out.columns:
-            out[col] = None
-    return out.loc[:, list(ALERT_COLUMNS)].astype({"price_usd": "Int64"})
+    out = pd.DataFrame(records).reindex(columns=list(ALERT_COLUMNS))
+    return out.astype({"price_usd": "Int64"})
 
 
-def _healthy_before(runs: pd.DataFrame, run: dict[str, Any]) -> pd.DataFrame:
-    same = runs.loc[
-        (runs["source"] == run["source"])
-        & (runs["id"] < run["id"])
-        & flag(num(column(runs, "healthy")).eq(1))
-    ]
-    return same.sort_values("id").tail(7)
+def verdict_text(verdict: Mapping[str, Any], gone_marked: Any = None) -> str:
+    """One line from a recorded verdict: its reasons, how long the source has been failing,
+    and "nothing marked gone" when the run marked nothing gone."""
+    reasons = _reasons(verdict.get("reasons"))
+    text = "; ".join(reasons) or str(verdict.get("status") or "unhealthy")
+    nights = verdict.get("failed_nights")
+    nights = int(nights) if present(nights) else 0
+    if verdict.get("state") == "dead":
+        text += f"; looks dead: {nights} nights without a healthy run"
+    elif nights > 1:
+        text += f"; {nights} nights in a row without a healthy run"
+    if not present(gone_marked) or int(gone_marked) == 0:
+        text += "; nothing marked gone"
+    return text
 
 
-def _run_problem(run: Mapping[str, Any]) -> str | None:
-    status = run.get("status")
-    detail = next(
-        (
-            str(run[k])
-            for k in ("blocked_reason", "health_reason", "finish_reason")
-            if isinstance(run.get(k), str) and run[k]
-        ),
-        None,
-    )
-    if status == "blocked":
-        return f"blocked ({detail or 'block page'}); nothing marked gone"
-    if status in ("failed", "abandoned"):
-        return f"run {status} ({detail or 'no reason recorded'}); nothing marked gone"
-    if not run.get("healthy"):
-        reason = run.get("health_reason") or "no reason recorded"
-        return f"unhealthy run ({reason}); nothing marked gone"
-    return None
+def _reasons(value: Any) -> list[str]:
+    """The JSON list of one-line reasons of a verdict ([] when absent or unreadable)."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return []
+    return [str(r) for r in data if r] if isinstance(data, list) else []
 
 
-def _coverage_problem(
-    run: Mapping[str, Any], *, runs_before: pd.DataFrame, settings: Mapping[str, Any]
-) -> str | None:
-    now = _coverage(run.get("coverage"))
-    if not now or runs_before.empty:
-        return None
-    earlier = [_coverage(c) for c in runs_before["coverage"]]
-    lost = []
-    for name, value in sorted(now.items()):
-        past = [c[name] for c in earlier if name in c]
-        if past and float(np.median(past)) - value >= settings["coverage_drop"]:
-            lost.append(f"{name} {float(np.median(past)):.0%} -> {value:.0%}")
-    return f"field coverage fell: {', '.join(lost)}" if lost else None
+# -- the night's rules --------------------------------------------------------------------------
 
 
 def seen_last_night(state: pd.DataFrame, runs: pd.DataFrame, day: dt.date) -> pd.DataFrame:
@@ -454,6 +439,7 @@ def evaluate_rules(
     scores: pd.DataFrame | None,
     history: pd.DataFrame,
     runs: pd.DataFrame,
+    health: pd.DataFrame,
     *,
     as_of: dt.date,
     settings: Mapping[str, Any],
@@ -463,11 +449,12 @@ def evaluate_rules(
 
     The listing rules see only the listings the night saw (``seen_last_night``): after a failed
     run a truck that left the site stays "active" but must not be announced. ``scores`` (the
-    comparables) come from the whole state.
+    comparables) come from the whole state; ``health`` is the health check's recorded verdicts
+    on the night's runs (``analysis.load.read_source_health``).
     """
     fresh = seen_last_night(state, runs, as_of)
     frames = [
-        unhealthy_sources(runs, as_of=as_of, settings=settings),
+        unhealthy_sources(runs, health, as_of=as_of),
         underpriced_4wd(fresh, scores, settings=settings, band_low=band_low),
         price_drops(fresh, history, settings=settings),
         newly_eligible(fresh, settings=settings, as_of=as_of),

@@ -23,7 +23,7 @@ import pandas as pd
 from analysis.alerts.delivery import build_channels, deliver, notify_urls
 from analysis.alerts.frames import column, flag, identity_of, num
 from analysis.alerts.messages import echo_line, render_digest
-from analysis.alerts.rules import evaluate_rules, match_search, searches_for
+from analysis.alerts.rules import evaluate_rules, match_search, night_runs, searches_for
 from analysis.alerts.select import select_alerts
 from analysis.alerts.settings import CAPPED_KINDS, LOCAL_CHANNEL, alert_settings, notify_mode
 from analysis.deals import score_deals
@@ -33,6 +33,7 @@ from analysis.load import (
     read_listings,
     read_listings_as_of,
     read_runs,
+    read_source_health,
 )
 from pipelines import alert_store
 from pipelines.landed import LANDED_BASES
@@ -157,8 +158,9 @@ def run_alerts(
     scores = _score(state, day, config)
     history = _watched_history(db_path, state, settings, day)
     runs = read_runs(db_path)
+    health = read_source_health(db_path, night_runs(runs, day).get("id", []))
     candidates = evaluate_rules(
-        state, scores, history, runs, as_of=day, settings=settings, band_low=band_low
+        state, scores, history, runs, health, as_of=day, settings=settings, band_low=band_low
     )
     details = _details(state)
 

@@ -51,8 +51,6 @@ ALERT_DEFAULTS: dict[str, Any] = {
     #: a watched search's price drop: at least this % or this many dollars (either).
     "drop_pct": 5,
     "drop_usd": 500,
-    #: a source whose field coverage falls by this much (0-1) from its recent median.
-    "coverage_drop": 0.25,
     "watch": [],
 }
 NOTIFY_DEFAULTS: dict[str, Any] = {"urls": [], "mode": "digest"}
@@ -99,7 +97,6 @@ def alert_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "daily_cap",
         "drop_pct",
         "drop_usd",
-        "coverage_drop",
     ):
         value = settings[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
