@@ -35,6 +35,7 @@ from analysis.load import (
     read_runs,
     read_source_health,
 )
+from analysis.trends import band_of
 from pipelines import alert_store
 from pipelines.landed import LANDED_BASES
 
@@ -149,7 +150,7 @@ def run_alerts(
     settings = alert_settings(config)
     mode = notify_mode(config)
     channels = build_channels(notify_urls(config, os.environ))
-    band_low = float((config.get("band") or {}).get("low", 5000))
+    band_low = float(band_of(config)[0])
 
     state = read_listings_as_of(db_path, day)
     if "landed_usd" not in state.columns:  # the as-of read does not carry the exporters' estimate
