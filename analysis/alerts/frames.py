@@ -1,4 +1,4 @@
-"""Small helpers over the listing DataFrames the rules read, and the shape of an alert.
+"""The shape of an alert, and how the rules make candidate alerts from listing rows.
 
 Every rule returns candidate alerts with ``ALERT_COLUMNS`` (one per truck identity), built by
 ``candidates`` from listing rows.
@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.frames import column, flag, identity_of, num
 
 ALERT_COLUMNS = (
     "kind",
@@ -31,32 +33,8 @@ ALERT_COLUMNS = (
     "url",
 )
 
-
-# -- helpers over DataFrames --------------------------------------------------------------------
-
-
-def column(df: pd.DataFrame, name: str) -> pd.Series:
-    if name in df.columns:
-        return df[name]
-    return pd.Series(pd.NA, index=df.index, dtype="object")
-
-
-def flag(series: pd.Series) -> pd.Series:
-    """A plain bool Series: True only where ``series`` is True (NA counts as False)."""
-    return series.fillna(False).astype(bool)
-
-
-def num(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce").astype("Float64")
-
-
-def identity_of(df: pd.DataFrame) -> pd.Series:
-    key = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
-    return column(df, "identity").astype("object").where(column(df, "identity").notna(), key)
-
-
-def usd(value: Any) -> str:
-    return f"${int(value):,}"
+#: The order of candidates: (columns, ascending): highest rank, then cheapest, then identity.
+BEST_FIRST = (["rank", "price_usd", "identity"], [False, True, True])
 
 
 def empty_alerts() -> pd.DataFrame:
@@ -87,13 +65,14 @@ def candidates(rows: pd.DataFrame, kind: str, reasons: Sequence[str], ranks) -> 
         },
         index=rows.index,
     )
+    return best_per_identity(out)
+
+
+def best_per_identity(alerts: pd.DataFrame) -> pd.DataFrame:
+    """One alert per (kind, identity), the best kept: ``BEST_FIRST`` order, index reset."""
+    by, ascending = BEST_FIRST
     return (
-        out.sort_values(
-            ["rank", "price_usd", "identity"],
-            ascending=[False, True, True],
-            na_position="last",
-            kind="stable",
-        )
+        alerts.sort_values(by, ascending=ascending, na_position="last", kind="stable")
         .drop_duplicates(["kind", "identity"], keep="first")
         .reset_index(drop=True)
     )

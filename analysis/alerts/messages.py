@@ -8,8 +8,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.alerts.frames import present, usd
+from analysis.alerts.frames import present
 from analysis.alerts.settings import KIND_TITLES, KINDS
+from analysis.frames import usd
 
 # -- messages -----------------------------------------------------------------------------------
 

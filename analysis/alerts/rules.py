@@ -20,18 +20,16 @@ import pandas as pd
 
 from analysis.alerts.frames import (
     ALERT_COLUMNS,
+    BEST_FIRST,
+    best_per_identity,
     candidates,
-    column,
     empty_alerts,
-    flag,
     for_sale,
-    identity_of,
-    num,
     present,
-    usd,
 )
 from analysis.alerts.settings import KINDS
 from analysis.deals import BASIS_LABELS, LANDED
+from analysis.frames import column, flag, identity_of, num, usd
 from pipelines.landed import LANDED_BASES
 
 logger = logging.getLogger(__name__)
@@ -213,13 +211,7 @@ def _merge_search_names(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return empty_alerts()
     alerts = pd.concat(frames, ignore_index=True)
     names = alerts.groupby(["kind", "identity"])["_search"].agg(lambda s: list(dict.fromkeys(s)))
-    alerts = alerts.sort_values(
-        ["rank", "price_usd", "identity"],
-        ascending=[False, True, True],
-        na_position="last",
-        kind="stable",
-    )
-    alerts = alerts.drop_duplicates(["kind", "identity"], keep="first")
+    alerts = best_per_identity(alerts)
     reasons = []
     for kind, identity, reason in zip(
         alerts["kind"], alerts["identity"], alerts["reason"], strict=True
@@ -465,13 +457,11 @@ def evaluate_rules(
         return empty_alerts()
     out = pd.concat(frames, ignore_index=True)
     order = out["kind"].map({k: i for i, k in enumerate(KINDS)})
+    by, ascending = BEST_FIRST
     return (
         out.assign(_order=order)
         .sort_values(
-            ["_order", "rank", "price_usd", "identity"],
-            ascending=[True, False, True, True],
-            na_position="last",
-            kind="stable",
+            ["_order", *by], ascending=[True, *ascending], na_position="last", kind="stable"
         )
         .drop(columns="_order")
         .reset_index(drop=True)

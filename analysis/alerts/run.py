@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.alerts.delivery import build_channels, deliver, notify_urls
-from analysis.alerts.frames import column, flag, identity_of, num
 from analysis.alerts.messages import echo_line, render_digest
 from analysis.alerts.rules import evaluate_rules, match_search, night_runs, searches_for
 from analysis.alerts.select import select_alerts
 from analysis.alerts.settings import CAPPED_KINDS, LOCAL_CHANNEL, alert_settings, notify_mode
 from analysis.deals import score_deals
+from analysis.frames import column, flag, identity_of, num
 from analysis.load import (
     as_of_date,
     read_history_of,

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from analysis.alerts.frames import usd
 from analysis.alerts.settings import CAPPED_KINDS, REFIRE_KINDS
+from analysis.frames import usd
 from pipelines import alert_store
 
 
