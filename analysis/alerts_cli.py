@@ -13,22 +13,14 @@ from pathlib import Path
 import click
 
 from analysis.alerts import AlertsConfigError, run_alerts
+from analysis.cli import db_option
 from analysis.load import DatabaseMissing, as_of_date
 from keitrucks.core.config import ConfigError, load_config
 from pipelines.storage import StorageError
 
-DEFAULT_DB = "data/keitrucks.db"
-
 
 @click.command(name="alerts")
-@click.option(
-    "--db",
-    "db_path",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The database the crawls write.",
-)
+@db_option("db_path", help_text="The database the crawls write.", path_type=Path)
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be raised; send, record and write nothing."
 )

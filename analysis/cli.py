@@ -15,6 +15,18 @@ DEFAULT_DB = "data/keitrucks.db"
 DEFAULT_REPORTS = "data/reports"
 
 
+def db_option(*names: str, help_text: str = "The tracker's SQLite database.", path_type=None):
+    """The ``--db`` option of the analysis commands (default ``DEFAULT_DB``)."""
+    return click.option(
+        "--db",
+        *names,
+        default=DEFAULT_DB,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=path_type),
+        help=help_text,
+    )
+
+
 def _config(ctx: click.Context) -> dict | None:
     """The configuration of the parent ``keitrucks`` group, when there is one."""
     obj = ctx.find_root().obj
@@ -39,13 +51,7 @@ def _as_of(value: str | None) -> dt.date:
 
 
 @click.command()
-@click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The tracker's SQLite database.",
-)
+@db_option()
 @click.option(
     "--out",
     default=DEFAULT_REPORTS,
@@ -82,13 +88,7 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
 
 
 @click.command()
-@click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The tracker's SQLite database.",
-)
+@db_option()
 @click.option(
     "--port",
     default=8001,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.frames import column, identity_of, listing_key, num, usd
 from analysis.identity import add_family
 from analysis.load import as_of_end
 from pipelines.landed import LANDED_BASES
@@ -102,21 +103,16 @@ def weighted_median(values, weights) -> float | None:
     return float(v[i])
 
 
-def _column(df: pd.DataFrame, name: str) -> pd.Series:
-    return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
-
-
 def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float) -> pd.DataFrame:
     df = listings
     if "family" not in df.columns:
         df = add_family(df)
-    key = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
-    identity = _column(df, "identity").astype("object").where(lambda s: s.notna(), key)
-    truck = _column(df, "truck_id").astype("object").where(lambda s: s.notna(), identity)
-    seen = pd.to_datetime(_column(df, "last_seen_at"), utc=True)
+    identity = identity_of(df)
+    truck = column(df, "truck_id").astype("object").where(lambda s: s.notna(), identity)
+    seen = pd.to_datetime(column(df, "last_seen_at"), utc=True)
     age = ((end - seen).dt.total_seconds() / 86400).clip(lower=0)
     return df.assign(
-        key=key,
+        key=listing_key(df),
         identity=identity,
         truck_id=truck,
         age_days=age,
@@ -129,10 +125,10 @@ def _us_axis(df: pd.DataFrame) -> dict[str, pd.Series]:
     """value_usd (the figure compared), basis (its basis) and compare_with (the comparables'
     basis): an exporter's landed cost against US asking prices, any other price against its own
     basis."""
-    price_basis = _column(df, "price_basis").astype("object")
+    price_basis = column(df, "price_basis").astype("object")
     landed = price_basis.isin(LANDED_BASES).fillna(False).astype(bool)
-    price = pd.to_numeric(df["price_usd"], errors="coerce").astype("Float64")
-    landed_usd = pd.to_numeric(_column(df, "landed_usd"), errors="coerce").astype("Float64")
+    price = num(df["price_usd"])
+    landed_usd = num(column(df, "landed_usd"))
     return {
         "value_usd": price.where(~landed, landed_usd).round().astype("Int64"),
         "basis": price_basis.where(~landed, LANDED),
@@ -227,7 +223,7 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         rated=rated,
         fair_price_usd=out["fair_price_usd"].where(rated, pd.NA),
         discount_pct=discount.astype("Float64"),
-        eligible_25y=_column(out, "eligible_25y"),
+        eligible_25y=column(out, "eligible_25y"),
     )
     why_cols = [
         "n_comparables",
@@ -321,10 +317,6 @@ def _fair(keys, prices, weights, take) -> tuple[int | None, list[str], int | Non
     )
 
 
-def _usd(value: Any) -> str:
-    return f"${int(value):,}"
-
-
 def _why(row: dict[str, Any]) -> str:
     n = row["n_comparables"]
     drive = {True: "4WD", False: "2WD"}.get(
@@ -341,7 +333,7 @@ def _why(row: dict[str, Any]) -> str:
         )
     if landed:
         quoted = BASIS_LABELS.get(row["price_basis"], row["price_basis"])
-        value = f"landed ≈ {_usd(row['value_usd'])} ({quoted} {_usd(row['price_usd'])})"
+        value = f"landed ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])})"
         young = "; under 25 years old: not importable to the US yet"
         note = young if _is_false(row.get("eligible_25y")) else ""
         if not row["rated"]:
@@ -364,7 +356,7 @@ def _side(row: dict[str, Any]) -> str:
 
 
 def _fair_text(row: dict[str, Any]) -> str:
-    return f", fair {_usd(row['fair_price_usd'])}, median {_usd(row['comparables_median_usd'])}"
+    return f", fair {usd(row['fair_price_usd'])}, median {usd(row['comparables_median_usd'])}"
 
 
 def _is_false(value: Any) -> bool:

@@ -79,6 +79,8 @@ REPORT_COLUMNS = (
 #: The columns of history that carry the state of a listing.
 STATE_COLUMNS = ("price", "currency", "price_usd", "landed_usd", "price_basis", "status")
 HISTORY_COLUMNS = ("id", "source", "listing_id", "observed_at", "event", *STATE_COLUMNS)
+#: The columns of the health check's verdicts (``source_health``) the alerts read.
+HEALTH_COLUMNS = ("run_id", "source", "night", "status", "state", "failed_nights", "reasons")
 #: Free-text columns read only where they may hold a frame number ("DD51T-123456").
 FRAME_GLOB = "*[A-Za-z][0-9]*[- ][0-9][0-9][0-9][0-9][0-9]*"
 
@@ -167,6 +169,23 @@ def read_history(db_path: str | os.PathLike, *, since: str | None = None) -> pd.
 def read_runs(db_path: str | os.PathLike) -> pd.DataFrame:
     df = read_sql(db_path, "SELECT * FROM runs ORDER BY id")
     return _typed(df, {"items": "Int64"}, ("started_at", "finished_at"))
+
+
+def read_source_health(db_path: str | os.PathLike, run_ids: Iterable[int]) -> pd.DataFrame:
+    """The health check's recorded verdicts (``source_health``, ``HEALTH_COLUMNS``) on these
+    runs, by run id; no rows for a run not judged yet, or when the check never ran."""
+    ids = sorted({int(x) for x in run_ids})
+    empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in HEALTH_COLUMNS})
+    with closing(connect_readonly(db_path)) as conn:
+        if not ids or not _columns(conn, "source_health"):
+            return empty.astype({"run_id": "int64", "failed_nights": "Int64"})
+        df = pd.read_sql_query(
+            f"SELECT {', '.join(HEALTH_COLUMNS)} FROM source_health "
+            f"WHERE run_id IN ({', '.join('?' * len(ids))}) ORDER BY run_id",
+            conn,
+            params=ids,
+        )
+    return df.astype({"run_id": "int64", "failed_nights": "Int64"})
 
 
 # -- the report's reads -------------------------------------------------------------------------

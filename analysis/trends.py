@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.load import as_of_date
+from keitrucks.core.config import DEFAULT_CONFIG
 
 #: price_basis -> series. Series never mix.
 SERIES_BY_BASIS = {
@@ -75,8 +76,9 @@ BAND_COLUMNS = (
 
 
 def band_of(config: dict | None) -> tuple[int, int]:
-    band = (config or {}).get("band") or {}
-    return int(band.get("low", 5000)), int(band.get("high", 12000))
+    """(low, high) of ``config["band"]``, each defaulting to ``DEFAULT_CONFIG["band"]``'s."""
+    band = {**DEFAULT_CONFIG["band"], **((config or {}).get("band") or {})}
+    return int(band["low"]), int(band["high"])
 
 
 def iso_week(day: dt.date) -> str:

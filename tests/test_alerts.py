@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlite_utils import Database
 
 import analysis.alerts as A  # noqa: N812
+from analysis.alerts.delivery import _apprise_guard
 from analysis.deals import score_deals
+from analysis.load import HEALTH_COLUMNS, read_source_health
+from keitrucks.health import RunHealth, ensure_health_schema, save_health
 from pipelines.alert_store import AlertMemory
 
 NIGHT = dt.date(2026, 11, 25)
@@ -547,72 +553,92 @@ def test_newly_eligible_when_the_25_year_month_arrives_while_listed():
 
 # -- source health ------------------------------------------------------------------------------
 
+NIGHT_RUN, NIGHT_BEFORE = "2026-11-25T06:00:00+00:00", "2026-11-24T06:00:00+00:00"
+
 
 def runs(*rows: dict) -> pd.DataFrame:
-    base = {
-        "search_key": "all",
-        "status": "finished",
-        "healthy": 1,
-        "health_reason": "ok",
-        "finish_reason": "finished",
-        "blocked_reason": None,
-        "coverage": None,
-    }
+    base = {"search_key": "all", "status": "finished", "healthy": 1, "gone_marked": 0}
     df = pd.DataFrame([{**base, **r} for r in rows])
     df["started_at"] = pd.to_datetime(df["as_of"], utc=True)
     return df
 
 
-def cov(price: float) -> str:
-    return f'{{"price_usd": {price}, "year": 1.0}}'
+def verdicts(*found: RunHealth) -> pd.DataFrame:
+    """The health check's verdicts as ``read_source_health`` returns them: recorded with
+    ``save_health`` into a database, read back by run id."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "health.db"
+        db = Database(path)
+        ensure_health_schema(db)
+        save_health(db, found, checked_at="2026-11-25T07:00:00+00:00")
+        db.close()
+        return read_source_health(path, [v.run_id for v in found])
 
 
-def test_unhealthy_sources():
-    night = "2026-11-25T06:00:00+00:00"
-    before = "2026-11-24T06:00:00+00:00"
+def test_unhealthy_sources_are_the_recorded_verdicts_of_the_nights_runs():
+    dead = {"failed_nights": 3, "state": "dead"}
     table = runs(
-        {"id": 1, "source": "craigslist", "as_of": before, "coverage": cov(0.95)},
-        {"id": 2, "source": "beforward", "as_of": before, "coverage": cov(0.9)},
-        {"id": 3, "source": "bringatrailer", "as_of": before, "coverage": cov(1.0)},
-        {
-            "id": 4,
-            "source": "craigslist",
-            "as_of": night,
-            "status": "blocked",
-            "healthy": 0,
-            "blocked_reason": "HTTP 403",
-            "health_reason": "blocked",
-        },
-        {"id": 5, "source": "beforward", "as_of": night, "coverage": cov(0.4)},
-        {"id": 6, "source": "bringatrailer", "as_of": night, "coverage": cov(0.9)},
-        {"id": 7, "source": "ebay", "as_of": night, "healthy": 0, "health_reason": "no listings"},
+        {"id": 1, "source": "craigslist", "as_of": NIGHT_BEFORE, "gone_marked": 2},
+        {"id": 4, "source": "craigslist", "as_of": NIGHT_RUN, "status": "blocked", "healthy": 0},
+        {"id": 5, "source": "beforward", "as_of": NIGHT_RUN, "gone_marked": 3},
+        {"id": 6, "source": "bringatrailer", "as_of": NIGHT_RUN, "gone_marked": 1},
+        {"id": 7, "source": "ebay", "as_of": NIGHT_RUN, "healthy": 0},
     )
-    found = A.unhealthy_sources(table, as_of=NIGHT, settings=settings())
+    health = verdicts(
+        RunHealth(1, "craigslist", "2026-11-24", "unhealthy", ("no listings",)),
+        RunHealth(4, "craigslist", "2026-11-25", "blocked", ("blocked (HTTP 403)",)),
+        RunHealth(5, "beforward", "2026-11-25", "unhealthy", ("field coverage fell: x",)),
+        RunHealth(6, "bringatrailer", "2026-11-25", "ok"),
+        RunHealth(7, "ebay", "2026-11-25", "failed", ("did not finish (shutdown)",), **dead),
+    )
+    found = A.unhealthy_sources(table, health, as_of=NIGHT)
     assert dict(zip(found["identity"], found["reason"], strict=True)) == {
-        "beforward/run/5": "beforward: field coverage fell: price_usd 90% -> 40%",
+        "beforward/run/5": "beforward: field coverage fell: x",
         "craigslist/run/4": "craigslist: blocked (HTTP 403); nothing marked gone",
-        "ebay/run/7": "ebay: unhealthy run (no listings); nothing marked gone",
+        "ebay/run/7": (
+            "ebay: did not finish (shutdown); looks dead: 3 nights without a healthy run; "
+            "nothing marked gone"
+        ),
     }
+    assert found.columns.tolist() == list(A.ALERT_COLUMNS)
+
+
+def test_a_run_without_a_recorded_verdict_is_never_judged_here(caplog):
+    table = runs(
+        {"id": 4, "source": "craigslist", "as_of": NIGHT_RUN, "status": "blocked", "healthy": 0},
+        {"id": 5, "source": "beforward", "as_of": NIGHT_RUN, "status": "failed", "healthy": 0},
+    )
+    health = verdicts(RunHealth(5, "beforward", "2026-11-25", "failed", ("did not finish",)))
+    with caplog.at_level(logging.WARNING, logger="analysis.alerts"):
+        found = A.unhealthy_sources(table, health, as_of=NIGHT)
+    assert found["identity"].tolist() == ["beforward/run/5"]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1
+    assert warned[0].startswith("craigslist: no recorded health verdict for run 4")
+
+
+def test_failing_nights_are_counted_in_the_reason():
+    text = A.verdict_text(
+        {"status": "unhealthy", "reasons": "[]", "state": "failing", "failed_nights": 2}, 0
+    )
+    assert text == "unhealthy; 2 nights in a row without a healthy run; nothing marked gone"
 
 
 def test_old_and_running_runs_are_not_tonights_problem():
     table = runs(
-        {
-            "id": 1,
-            "source": "craigslist",
-            "as_of": "2026-11-20T06:00:00+00:00",
-            "healthy": 0,
-            "status": "failed",
-        },
-        {
-            "id": 2,
-            "source": "beforward",
-            "as_of": "2026-11-25T06:00:00+00:00",
-            "healthy": 0,
-            "status": "running",
-        },
+        {"id": 1, "source": "craigslist", "as_of": "2026-11-20T06:00:00+00:00", "healthy": 0},
+        {"id": 2, "source": "beforward", "as_of": NIGHT_RUN, "healthy": 0, "status": "running"},
     )
-    assert A.unhealthy_sources(table, as_of=NIGHT, settings=settings()).empty
+    health = verdicts(RunHealth(1, "craigslist", "2026-11-20", "failed", ("did not finish",)))
+    assert A.night_runs(table, NIGHT).empty
+    assert A.unhealthy_sources(table, health, as_of=NIGHT).empty
+
+
+def test_no_health_table_reads_as_no_verdicts(tmp_path):
+    path = tmp_path / "empty.db"
+    Database(path)["runs"].insert({"id": 1})
+    assert read_source_health(path, [1]).empty
+    assert read_source_health(path, []).columns.tolist() == list(HEALTH_COLUMNS)
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -663,7 +689,7 @@ def test_channel_names_and_errors_never_show_the_secret():
 def test_apprise_log_records_are_redacted(caplog):
     token = "tok-9f8e7d6c"
     secrets = A.secret_parts(f"json://h.example/{token}")
-    with caplog.at_level(logging.DEBUG, logger="apprise"), A._apprise_guard(secrets):
+    with caplog.at_level(logging.DEBUG, logger="apprise"), _apprise_guard(secrets):
         logging.getLogger("apprise").warning("POST to http://h.example/%s failed", token)
     assert caplog.records
     assert all(token not in r.getMessage() for r in caplog.records)

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from analysis.alerts import run_alerts
 from analysis.alerts_cli import alerts as alerts_command
 from keitrucks.core.config import load_config
+from keitrucks.health import HealthRules, check_health
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
 from pipelines import alert_store
 from pipelines.landed import LandedCostPipeline
@@ -116,7 +117,8 @@ def _item(truck, night: int, as_of: str, price: int | None = None) -> dict:
 
 
 def crawl_night(db_path: Path, night: int, *, day: str | None = None, prices=None, blocked=()):
-    """Store one catalog night as healthy runs of every source (``blocked`` sources fail)."""
+    """Store one catalog night as healthy runs of every source (``blocked`` sources fail), and
+    record the health check's verdicts on them."""
     as_of = f"{day or NIGHTS[night]}T06:00:00+00:00"
     db = open_db(db_path)
     for source in SOURCES:
@@ -150,6 +152,8 @@ def crawl_night(db_path: Path, night: int, *, day: str | None = None, prices=Non
             gone_marked=gone,
         )
     db.close()
+    # the night's health check records a verdict per run, which the unhealthy-source rule reads
+    check_health(db_path, SOURCES, rules=HealthRules(), checked_at=as_of)
 
 
 def config(*urls: str, **alerts) -> dict:

@@ -4,13 +4,15 @@ A failed or blocked run rightly marks nothing gone, so a truck that left the sit
 "active" in the database until a healthy run comes. The alerts of that night must not announce
 it: nobody saw it that night, and the healthy night it would have been marked gone instead. The
 listings go through the project's item pipelines (``tests.test_faults_text.run_pipelines``), two
-nights, then ``analysis.alerts.run_alerts`` as ``keitrucks nightly`` runs it.
+nights, each followed by the health check (which records the verdict the unhealthy-source rule
+reads), then ``analysis.alerts.run_alerts`` as ``keitrucks nightly`` runs it.
 """
 
 from __future__ import annotations
 
 from analysis.alerts import run_alerts
 from keitrucks.core.config import load_config
+from keitrucks.health import HealthRules, check_health
 from keitrucks.sample.catalog import NIGHTS
 from scrapers.items import Listing
 from tests.conftest import rows
@@ -60,9 +62,11 @@ def night2() -> list[Listing]:
 def two_nights(tmp_path, *, night2_failed: bool) -> list[dict]:
     db = tmp_path / "alerts.db"
     run_pipelines(db, night1(), as_of=f"{NIGHT1}T06:00:00+00:00")
+    check_health(db, ["craigslist"], rules=HealthRules(), checked_at=f"{NIGHT1}T07:00:00+00:00")
     first = run_alerts(db, as_of=NIGHT1, config=CONFIG)
     assert not any(a["listing_id"] == LEAVER for a in first.raised)
     run_pipelines(db, night2(), as_of=f"{NIGHT2}T06:00:00+00:00", failed=night2_failed)
+    check_health(db, ["craigslist"], rules=HealthRules(), checked_at=f"{NIGHT2}T07:00:00+00:00")
     second = run_alerts(db, as_of=NIGHT2, config=CONFIG)
     leaver = rows(db, "SELECT status, last_seen_at FROM listings WHERE listing_id = ?", [LEAVER])
     assert leaver[0]["status"] == ("active" if night2_failed else "gone")

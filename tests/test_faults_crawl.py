@@ -29,6 +29,7 @@ from scrapy.http import HtmlResponse, TextResponse
 from analysis.alerts import run_alerts
 from keitrucks.core.config import load_config
 from keitrucks.crawl import LOCAL_SETTINGS, run_crawl
+from keitrucks.health import HealthRules, check_health
 from keitrucks.night import describe
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
 from keitrucks.sample.render_craigslist import posting_path
@@ -369,6 +370,8 @@ def _source_state(db: Path, source: str) -> dict[str, str]:
 
 
 def _night(db: Path, source: str, crawl, before: dict[str, str]) -> Night:
+    # as the night does: the health check records its verdicts, which the alerts read
+    check_health(db, [source], rules=HealthRules(), checked_at=NIGHTS[FAULT_NIGHT])
     run_alerts(db, as_of=NIGHTS[FAULT_NIGHT], config=CONFIG)
     run = rows(db, "SELECT * FROM runs WHERE source = ? ORDER BY id DESC LIMIT 1", [source])[0]
     after = _source_state(db, source)

@@ -1,0 +1,468 @@
+"""The alert rules: pure functions over the DataFrames ``analysis.load`` reads.
+
+Each returns candidate alerts (``ALERT_COLUMNS``, one per truck identity): underpriced 4WD
+trucks, a watched search's price drops, new matches and trucks turning 25, and unhealthy
+sources. ``evaluate_rules`` runs them all on the listings the night saw, most important first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.alerts.frames import (
+    ALERT_COLUMNS,
+    BEST_FIRST,
+    best_per_identity,
+    candidates,
+    empty_alerts,
+    for_sale,
+    present,
+)
+from analysis.alerts.settings import KINDS
+from analysis.deals import BASIS_LABELS, LANDED
+from analysis.frames import column, flag, identity_of, num, usd
+from pipelines.landed import LANDED_BASES
+
+logger = logging.getLogger(__name__)
+
+# -- rule: underpriced 4WD ----------------------------------------------------------------------
+
+
+def underpriced_4wd(
+    state: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    *,
+    settings: Mapping[str, Any],
+    band_low: float,
+) -> pd.DataFrame:
+    """Active 4WD kei trucks priced ``underpriced_pct`` under their fair price (rated, with at
+    least ``min_comparables`` comparables), or, unrated, under the band floor ``band_low``.
+
+    Never parts, wanted ads, toys, vans or other vehicles (``kind`` must be kei_truck), never a
+    listing without a price or with an implausible one, never a live bid or a sold price.
+    A Japanese exporter's truck (FOB, C&F, CIF) is judged on its landed cost against US asking
+    prices (``score_deals``' ``basis`` "landed"), and only when it can be imported: its
+    ``eligible_25y`` is True (never unknown or False); the band floor never applies to it.
+    ``scores`` is ``analysis.deals.score_deals``' result (None: every listing unrated).
+    """
+    price = num(column(state, "price_usd"))
+    basis = column(state, "price_basis")
+    keep = (
+        for_sale(state)
+        & flag(column(state, "is_4wd").eq(True))
+        & flag(price.between(*settings["plausible_usd"]))
+        & flag(basis.isin(settings["underpriced_bases"]))
+        & (~flag(basis.isin(LANDED_BASES)) | flag(column(state, "eligible_25y").eq(True)))
+    )
+    rows = state.loc[keep]
+    score_cols = ["fair_price_usd", "discount_pct", "n_comparables", "rated"]
+    if scores is not None and not scores.empty:
+        extra = [
+            c
+            for c in ("comparables_median_usd", "family", "value_usd", "basis")
+            if c in scores.columns
+        ]
+        rows = rows.merge(
+            scores[["source", "listing_id", *score_cols, *extra]].drop_duplicates(
+                ["source", "listing_id"]
+            ),
+            on=["source", "listing_id"],
+            how="left",
+            suffixes=("", "_deal"),
+        )
+    else:
+        rows = rows.assign(fair_price_usd=pd.NA, discount_pct=pd.NA, n_comparables=0, rated=False)
+    n = num(rows["n_comparables"]).fillna(0)
+    discount = num(rows["discount_pct"])
+    rated = flag(rows["rated"].astype("boolean")) & (n >= settings["min_comparables"])
+    under_fair = rated & flag(discount >= settings["underpriced_pct"])
+    price = num(rows["price_usd"])
+    under_floor = (
+        ~rated & flag(price < band_low) & flag(rows["price_basis"].isin(settings["floor_bases"]))
+    )
+    hits = rows.loc[under_fair | under_floor]
+    reasons, ranks = [], []
+    for row, by_comparables in zip(hits.to_dict("records"), under_fair[hits.index], strict=True):
+        if by_comparables:
+            reasons.append(_underpriced_reason(row))
+            ranks.append(float(row["discount_pct"]))
+        else:
+            have = 0 if pd.isna(row["n_comparables"]) else int(row["n_comparables"])
+            reasons.append(
+                f"{usd(row['price_usd'])} is under the {usd(band_low)} band floor "
+                f"(only {have} comparable{'' if have == 1 else 's'})"
+            )
+            ranks.append(100 * (band_low - float(row["price_usd"])) / band_low)
+    return candidates(hits, "underpriced_4wd", reasons, ranks)
+
+
+def _underpriced_reason(row: Mapping[str, Any]) -> str:
+    """E.g. "18% under 7 comparable 4WD Honda Acty trucks, fair price $8,900, median $8,750";
+    for an exporter's truck "landed ≈ $6,488 (FOB $2,600) is 21% under 7 comparable 4WD
+    Daihatsu Hijet trucks asking in the US, fair price $8,200".
+
+    Comparables share the platform family, not the chassis code, so the family is named."""
+    what = next(
+        (row[k] for k in ("family", "model") if isinstance(row.get(k), str) and row[k]), None
+    )
+    landed = isinstance(row.get("basis"), str) and row["basis"] == LANDED
+    landed = landed and present(row.get("value_usd"))
+    text = (
+        f"{float(row['discount_pct']):.0f}% under {int(row['n_comparables'])} comparable 4WD "
+        f"{what + ' ' if what else ''}trucks"
+        + (" asking in the US" if landed else "")
+        + f", fair price {usd(row['fair_price_usd'])}"
+    )
+    if landed:
+        quoted = BASIS_LABELS.get(row["price_basis"], str(row["price_basis"]).upper())
+        text = f"landed ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])}) is {text}"
+    median = row.get("comparables_median_usd")
+    if present(median) and int(median) != int(row["fair_price_usd"]):
+        text += f", median {usd(median)}"
+    return text
+
+
+# -- watched searches ---------------------------------------------------------------------------
+
+_STATE = re.compile(r"(?:,|\b)\s*([A-Za-z]{2})\s*(?:\d{5})?\s*$")
+
+
+def _state_code(location: Any) -> str | None:
+    if not isinstance(location, str):
+        return None
+    match = _STATE.search(location.strip())
+    return match.group(1).upper() if match else None
+
+
+def distance_mi(lat, lon, center: tuple[float, float]) -> np.ndarray:
+    """Great-circle miles from ``center`` to each (lat, lon); NaN where unknown."""
+    lat = np.radians(np.asarray(lat, dtype="float64"))
+    lon = np.radians(np.asarray(lon, dtype="float64"))
+    clat, clon = math.radians(center[0]), math.radians(center[1])
+    a = np.sin((lat - clat) / 2) ** 2 + np.cos(lat) * math.cos(clat) * np.sin((lon - clon) / 2) ** 2
+    return 3958.8 * 2 * np.arcsin(np.sqrt(a))
+
+
+def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
+    """Which listings a watched search matches (unknown values never match a set criterion)."""
+    keep = for_sale(state)
+    if search["model"]:
+        model = column(state, "model").astype("object").fillna("").astype(str).str.lower()
+        keep &= model.apply(lambda m: any(term in m for term in search["model"]))
+    if search["model_code"]:
+        keep &= flag(
+            column(state, "model_code").astype("object").str.upper().isin(search["model_code"])
+        )
+    if search["is_4wd"] is not None:
+        keep &= flag(column(state, "is_4wd").eq(search["is_4wd"]))
+    bounds = (
+        ("min_year", "year", "ge"),
+        ("max_year", "year", "le"),
+        ("max_price", "price_usd", "le"),
+        ("max_miles", "mileage_mi", "le"),
+    )
+    for key, name, op in bounds:
+        if search[key] is not None:
+            keep &= flag(getattr(num(column(state, name)), op)(search[key]))
+    if search["sources"]:
+        keep &= flag(column(state, "source").isin(search["sources"]))
+    if search["states"]:
+        keep &= column(state, "location_raw").map(_state_code).isin(search["states"])
+    if search["areas"]:
+        text = (
+            column(state, "url").astype("object").fillna("").astype(str)
+            + " "
+            + column(state, "location_raw").astype("object").fillna("").astype(str)
+        ).str.lower()
+        keep &= text.apply(lambda t: any(area in t for area in search["areas"]))
+    if search["max_distance_mi"] is not None:
+        miles = distance_mi(
+            num(column(state, "latitude")).to_numpy(dtype="float64", na_value=np.nan),
+            num(column(state, "longitude")).to_numpy(dtype="float64", na_value=np.nan),
+            search["center"],
+        )
+        keep &= pd.Series(
+            np.nan_to_num(miles, nan=np.inf) <= search["max_distance_mi"], index=state.index
+        )
+    if search["since"] is not None:
+        first = pd.to_datetime(column(state, "first_seen_at"), utc=True)
+        keep &= flag(first >= pd.Timestamp(search["since"], tz="UTC"))
+    return keep.astype(bool)
+
+
+def searches_for(settings: Mapping[str, Any], rule: str) -> list[dict[str, Any]]:
+    return [s for s in settings["watch"] if rule in s["rules"]]
+
+
+def _merge_search_names(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One alert per (kind, identity) across searches; "{searches}" in its reason becomes the
+    searches it matched ("search 'A'" or "searches 'A', 'B'")."""
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return empty_alerts()
+    alerts = pd.concat(frames, ignore_index=True)
+    names = alerts.groupby(["kind", "identity"])["_search"].agg(lambda s: list(dict.fromkeys(s)))
+    alerts = best_per_identity(alerts)
+    reasons = []
+    for kind, identity, reason in zip(
+        alerts["kind"], alerts["identity"], alerts["reason"], strict=True
+    ):
+        found = names[(kind, identity)]
+        quoted = ", ".join(f"'{n}'" for n in found)
+        reasons.append(
+            reason.replace("{searches}", ("searches " if len(found) > 1 else "search ") + quoted)
+        )
+    return alerts.assign(reason=reasons).drop(columns="_search").reset_index(drop=True)
+
+
+def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataFrame:
+    """Every listing a watched search matches, once per truck (the history says which are new)."""
+    frames = []
+    for search in searches_for(settings, "new_match"):
+        rows = state.loc[match_search(state, search)]
+        found = candidates(
+            rows, "new_match", ["matches your {searches}"] * len(rows), [0] * len(rows)
+        )
+        frames.append(found.assign(_search=search["name"]))
+    return _merge_search_names(frames)
+
+
+def price_drops(
+    state: pd.DataFrame, history: pd.DataFrame, *, settings: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Watched listings now at least ``drop_pct``% or ``drop_usd`` under their truck's highest
+    earlier asking price on the same basis (over every repost of the truck)."""
+    searches = searches_for(settings, "price_drop")
+    if not searches or history.empty:
+        return empty_alerts()
+    identity = pd.DataFrame(
+        {
+            "source": state["source"].astype(str),
+            "listing_id": state["listing_id"].astype(str),
+            "identity": identity_of(state),
+        }
+    )
+    past = history.assign(
+        source=history["source"].astype(str), listing_id=history["listing_id"].astype(str)
+    ).merge(identity, on=["source", "listing_id"], how="inner")
+    past = past.loc[flag(past["status"].eq("active")) & num(past["price_usd"]).notna()]
+    peaks = (
+        past.assign(price_usd=num(past["price_usd"]))
+        .groupby(["identity", "price_basis"], dropna=False)["price_usd"]
+        .max()
+        .rename("peak_usd")
+        .reset_index()
+    )
+    frames = []
+    for search in searches:
+        rows = state.loc[match_search(state, search) & num(column(state, "price_usd")).notna()]
+        rows = rows.assign(identity=identity_of(rows)).merge(
+            peaks, on=["identity", "price_basis"], how="inner"
+        )
+        price, peak = num(rows["price_usd"]), num(rows["peak_usd"])
+        drop = peak - price
+        hit = flag(drop > 0) & (
+            flag(drop >= search["drop_usd"]) | flag(100 * drop / peak >= search["drop_pct"])
+        )
+        rows, drop, peak = rows.loc[hit], drop[hit], peak[hit]
+        reasons = [
+            f"down {usd(d)} ({100 * d / p:.0f}%) from {usd(p)} to {usd(p - d)}, "
+            "watched {searches}"
+            for d, p in zip(drop, peak, strict=True)
+        ]
+        found = candidates(rows, "price_drop", reasons, list(100 * drop / peak))
+        frames.append(found.assign(_search=search["name"]))
+    return _merge_search_names(frames)
+
+
+def newly_eligible(
+    state: pd.DataFrame, *, settings: Mapping[str, Any], as_of: dt.date
+) -> pd.DataFrame:
+    """Watched listings that turned 25 (US import eligible) this month or last while listed:
+    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month."""
+    month = f"{as_of:%Y-%m}"
+    previous = f"{(as_of.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
+    eligible_from = column(state, "eligible_from").astype("object")
+    first_month = pd.to_datetime(column(state, "first_seen_at"), utc=True).dt.strftime("%Y-%m")
+    crossed = eligible_from.isin([month, previous]) & flag(
+        eligible_from.astype("object").fillna("") > first_month.astype("object").fillna("9")
+    )
+    frames = []
+    for search in searches_for(settings, "newly_eligible"):
+        rows = state.loc[match_search(state, search) & flag(crossed)]
+        basis = column(rows, "eligibility_basis").astype("object")
+        reasons = [
+            f"turned 25 in {ef}{_basis_words(b)}: now eligible for US import; watched {{searches}}"
+            for ef, b in zip(rows["eligible_from"], basis, strict=True)
+        ]
+        found = candidates(rows, "newly_eligible", reasons, [0] * len(rows))
+        frames.append(found.assign(_search=search["name"]))
+    return _merge_search_names(frames)
+
+
+def _basis_words(basis: Any) -> str:
+    return f" (by {basis.replace('_', ' ')})" if isinstance(basis, str) and basis else ""
+
+
+# -- rule: source unhealthy ---------------------------------------------------------------------
+
+
+def _run_day(runs: pd.DataFrame) -> pd.Series:
+    stamp = column(runs, "as_of").astype("object").where(column(runs, "as_of").notna(), None)
+    started = pd.to_datetime(column(runs, "started_at"), utc=True)
+    parsed = pd.to_datetime(stamp, utc=True, format="ISO8601", errors="coerce")
+    return parsed.where(parsed.notna(), started).dt.date
+
+
+def night_runs(runs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The latest finished run of each source on the night ``as_of`` or the night before."""
+    if runs.empty:
+        return runs
+    day = _run_day(runs)
+    recent = runs.loc[
+        (day <= as_of)
+        & (day >= as_of - dt.timedelta(days=1))
+        & ~flag(column(runs, "status").eq("running"))
+    ]
+    return recent.sort_values("id").drop_duplicates("source", keep="last").sort_values("source")
+
+
+def unhealthy_sources(runs: pd.DataFrame, health: pd.DataFrame, *, as_of: dt.date) -> pd.DataFrame:
+    """An alert for each source whose latest run of the night (``night_runs``) the health check
+    recorded as not ok (``health``: ``analysis.load.read_source_health`` rows).
+
+    The verdict is the health check's, never judged again here: a run without a recorded
+    verdict is logged as a warning and raises nothing.
+    """
+    latest = night_runs(runs, as_of)
+    if latest.empty:
+        return empty_alerts()
+    verdicts = {int(row["run_id"]): row for row in health.to_dict("records")}
+    records = []
+    for run in latest.to_dict("records"):
+        verdict = verdicts.get(int(run["id"]))
+        if verdict is None:
+            logger.warning(
+                "%s: no recorded health verdict for run %s of %s: no source alert raised",
+                run["source"],
+                int(run["id"]),
+                as_of,
+            )
+            continue
+        if verdict["status"] == "ok":
+            continue
+        records.append(
+            {
+                "kind": "source_unhealthy",
+                "identity": f"{run['source']}/run/{int(run['id'])}",
+                "source": run["source"],
+                "listing_id": None,
+                "price_usd": pd.NA,
+                "reason": f"{run['source']}: {verdict_text(verdict, run.get('gone_marked'))}",
+                "rank": 0.0,
+            }
+        )
+    if not records:
+        return empty_alerts()
+    out = pd.DataFrame(records).reindex(columns=list(ALERT_COLUMNS))
+    return out.astype({"price_usd": "Int64"})
+
+
+def verdict_text(verdict: Mapping[str, Any], gone_marked: Any = None) -> str:
+    """One line from a recorded verdict: its reasons, how long the source has been failing,
+    and "nothing marked gone" when the run marked nothing gone."""
+    reasons = _reasons(verdict.get("reasons"))
+    text = "; ".join(reasons) or str(verdict.get("status") or "unhealthy")
+    nights = verdict.get("failed_nights")
+    nights = int(nights) if present(nights) else 0
+    if verdict.get("state") == "dead":
+        text += f"; looks dead: {nights} nights without a healthy run"
+    elif nights > 1:
+        text += f"; {nights} nights in a row without a healthy run"
+    if not present(gone_marked) or int(gone_marked) == 0:
+        text += "; nothing marked gone"
+    return text
+
+
+def _reasons(value: Any) -> list[str]:
+    """The JSON list of one-line reasons of a verdict ([] when absent or unreadable)."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return []
+    return [str(r) for r in data if r] if isinstance(data, list) else []
+
+
+# -- the night's rules --------------------------------------------------------------------------
+
+
+def seen_last_night(state: pd.DataFrame, runs: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """The listings of ``state`` that their source's latest crawl up to ``day`` saw.
+
+    A listing counts when the UTC date of its ``last_seen_at`` is the night of its source's
+    latest finished run on or before ``day`` (without runs: the source's latest ``last_seen_at``
+    date). A listing a failed run did not see stays "active" (nothing goes gone after a failed
+    run) but is left out here, so no rule announces it.
+    """
+    if "last_seen_at" not in state.columns or state.empty:
+        return state
+    seen = pd.to_datetime(state["last_seen_at"], utc=True, errors="coerce").dt.date
+    source = column(state, "source").astype("object")
+    night = seen.where(seen <= day).groupby(source).max()
+    if not runs.empty:
+        finished = runs.assign(_day=_run_day(runs)).loc[
+            lambda r: (r["_day"] <= day) & ~flag(column(r, "status").eq("running"))
+        ]
+        night = pd.Series(night.to_dict() | finished.groupby("source")["_day"].max().to_dict())
+    return state.loc[flag(seen == source.map(night))]
+
+
+def evaluate_rules(
+    state: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    history: pd.DataFrame,
+    runs: pd.DataFrame,
+    health: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    settings: Mapping[str, Any],
+    band_low: float,
+) -> pd.DataFrame:
+    """Every rule's candidates, most important first (``KINDS`` order, then rank).
+
+    The listing rules see only the listings the night saw (``seen_last_night``): after a failed
+    run a truck that left the site stays "active" but must not be announced. ``scores`` (the
+    comparables) come from the whole state; ``health`` is the health check's recorded verdicts
+    on the night's runs (``analysis.load.read_source_health``).
+    """
+    fresh = seen_last_night(state, runs, as_of)
+    frames = [
+        unhealthy_sources(runs, health, as_of=as_of),
+        underpriced_4wd(fresh, scores, settings=settings, band_low=band_low),
+        price_drops(fresh, history, settings=settings),
+        newly_eligible(fresh, settings=settings, as_of=as_of),
+        new_matches(fresh, settings=settings),
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return empty_alerts()
+    out = pd.concat(frames, ignore_index=True)
+    order = out["kind"].map({k: i for i, k in enumerate(KINDS)})
+    by, ascending = BEST_FIRST
+    return (
+        out.assign(_order=order)
+        .sort_values(
+            ["_order", *by], ascending=[True, *ascending], na_position="last", kind="stable"
+        )
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
