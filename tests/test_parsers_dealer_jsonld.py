@@ -345,3 +345,28 @@ def test_real_page_as_an_inventory_page():
     )
     assert len(page.listings) == 2
     assert (page.links, page.next_url, page.no_results) == ([], None, False)
+
+
+# -- conformance: a real page whose only Car describes the page ------------------------------------
+
+DESCRIPTOR_PAGE = "autotrader_ca_bmw_ontario_search_nonoffer_car_jsonld_2026-04.html"
+DESCRIPTOR_URL = "https://www.autotrader.ca/cars/bmw/reg_on/ot_used"
+
+
+def test_a_page_descriptor_car_is_no_listing():
+    """AutoTrader.ca's search page: its JSON-LD ``Car`` ("Used BMW Cars for Sale in Ontario")
+    has no offer, price, VIN, sku or URL of its own: not a vehicle for sale."""
+    page = response_for(shared_path("fixtures", "dealer_jsonld", DESCRIPTOR_PAGE), DESCRIPTOR_URL)
+    assert dj.parse_page(page, SCRAPED_AT) == []
+    assert dj.parse_inventory(page, SCRAPED_AT).listings == []
+
+
+def test_a_descriptor_in_json_ld_does_not_hide_microdata_vehicles():
+    page = load("vdp_microdata.html")
+    descriptor = (
+        b'<script type="application/ld+json">{"@type": "Car", "name": "Used trucks"}</script>'
+    )
+    body = page.body.replace(b"</head>", descriptor + b"</head>", 1)
+    assert descriptor in body
+    (listing,) = dj.parse_vehicles(page.replace(body=body), SCRAPED_AT)
+    assert listing.listing_id == "U42T-0051277"

@@ -7,9 +7,14 @@ commas, lower-case and prefixed types, lease and finance offers beside the sale 
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from scrapy.http import HtmlResponse
 
 from scrapers.parsers import schemaorg
+
+PAGE_URL = "https://dealer.example/inventory/"
 
 # -- tolerant JSON --------------------------------------------------------------------------------
 
@@ -72,6 +77,12 @@ def test_is_vehicle(node, expected):
         ({"vehicleModelDate": "2031"}, 2027, (None, None)),
         ({"vehicleModelDate": "0", "modelDate": "1992"}, 2027, ("1992", "modelDate")),
         ({"VEHICLEMODELDATE": "1997"}, None, ("1997", "vehicleModelDate")),
+        ({"name": "1991 Daihatsu Hijet 4x4"}, 2027, ("1991", "name")),
+        ({"name": "Polaris XP 1000, 2019 model"}, 2027, ("2019", "name")),
+        ({"name": "Hijet, 1954 or 2031?"}, 2027, (None, None)),
+        ({"productionDate": "1992", "name": "1996 Suzuki Carry"}, 2027, ("1992", "productionDate")),
+        ({"modelDate": "n/a", "name": "1979 Datsun 620"}, 2027, ("1979", "name")),
+        ({"name": "Used BMW Cars for Sale in Ontario"}, 2027, (None, None)),
     ],
 )
 def test_year_property(node, max_year, expected):
@@ -120,3 +131,79 @@ def test_price_from_a_one_off_price_specification():
         ],
     }
     assert (schemaorg.offer_price(offer), schemaorg.offer_currency(offer)) == ("6,450", "USD")
+
+
+# -- items for sale, page descriptors ------------------------------------------------------------
+
+DESCRIPTOR = {"@type": "Car", "name": "Used BMW Cars for Sale in Ontario", "manufacturer": "BMW"}
+PRICED = {"@type": "Offer", "price": "7900", "priceCurrency": "USD"}
+
+
+@pytest.mark.parametrize(
+    ("node", "for_sale"),
+    [
+        (DESCRIPTOR, False),
+        ({**DESCRIPTOR, "url": "https://dealer.example/cars/bmw"}, False),  # a URL, no id
+        ({**DESCRIPTOR, "sku": "A12"}, False),  # an id, no URL of its own
+        ({**DESCRIPTOR, "offers": PRICED}, True),
+        ({**DESCRIPTOR, "offers": {"@type": "Offer", "availability": "InStock"}}, False),
+        ({**DESCRIPTOR, "offers": {**PRICED, "paymentFrequency": "monthly"}}, False),  # a lease
+        ({"@type": "Car", "sku": "A12", "url": "/vdp/a12"}, True),
+        ({"@type": "Car", "vehicleIdentificationNumber": "DD51T-412233", "url": "/v/1"}, True),
+        ({"@type": "Car", "vehicleIdentificationNumber": "N/A", "url": "/v/1"}, False),
+        ({"@type": "Car", "serialNumber": "S-9", "@id": "https://dealer.example/v/9"}, True),
+        ({"@type": "Car", "sku": "A12", "offers": {"@type": "Offer", "url": "/v/a12"}}, True),
+    ],
+)
+def test_is_item_for_sale(node, for_sale):
+    (vehicle,) = schemaorg.vehicle_nodes([node], "json-ld")
+    assert schemaorg.is_item_for_sale(vehicle) is for_sale
+
+
+def test_an_offer_whose_item_offered_is_the_car_is_for_sale():
+    offer = {**PRICED, "itemOffered": {"@type": "Car", "name": "1996 Suzuki Carry"}}
+    (vehicle,) = schemaorg.vehicle_nodes([offer], "json-ld")
+    assert schemaorg.is_item_for_sale(vehicle)
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+
+def listing_of(node: dict):
+    body = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    response = HtmlResponse(url=PAGE_URL, body=body.encode(), encoding="utf-8")
+    (vehicle,) = schemaorg.vehicle_nodes(schemaorg.json_ld_data(response), "json-ld")
+    return schemaorg.listing_from_node(
+        vehicle, response, "2026-11-24T06:00:00+00:00", source="test", domain="dealer.example"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seller", "location"),
+    [
+        (
+            {"@type": "AutoDealer", "address": {"@type": "PostalAddress", "postalCode": "49601"}},
+            "49601",
+        ),
+        (
+            {
+                "@type": "AutoDealer",
+                "address": {"addressLocality": "Hickory", "postalCode": "28601"},
+            },
+            "Hickory",
+        ),
+        ({"@type": "AutoDealer", "address": {"addressCountry": "US"}}, None),
+    ],
+)
+def test_seller_location(seller, location):
+    listing = listing_of({"@type": "Car", "sku": "A1", "offers": {**PRICED, "seller": seller}})
+    assert listing.location_raw == location
+
+
+def test_listing_year_from_the_name_and_its_own_url():
+    listing = listing_of(
+        {"@type": "Car", "name": "1991 Daihatsu Hijet", "sku": "A1", "url": "v/a1"}
+    )
+    assert (listing.year_raw, listing.attributes["year_property"]) == ("1991", "name")
+    assert (listing.listing_id, listing.url) == ("dealer.example:A1", PAGE_URL + "v/a1")
+    assert listing.source == "test"

@@ -33,6 +33,7 @@ from scrapers.parsers.schemaorg import (
     VehicleNode,
     as_text,
     get,
+    is_item_for_sale,
     is_vehicle,
     json_ld_data,
     listing_from_node,
@@ -109,9 +110,15 @@ def dealer_listing(
 # -- pages --------------------------------------------------------------------------------------
 
 
-def _vehicles(response: TextResponse) -> list[VehicleNode]:
-    found = vehicle_nodes(json_ld_data(response), "json-ld")
-    return found or vehicle_nodes(microdata(response), "microdata")
+def _for_sale(nodes: list[VehicleNode]) -> list[VehicleNode]:
+    return [v for v in nodes if is_item_for_sale(v)]
+
+
+def _vehicles_for_sale(response: TextResponse) -> list[VehicleNode]:
+    """The items for sale among the page's JSON-LD vehicles, else among its microdata ones (a
+    page descriptor in JSON-LD hides nothing)."""
+    found = _for_sale(vehicle_nodes(json_ld_data(response), "json-ld"))
+    return found or _for_sale(vehicle_nodes(microdata(response), "microdata"))
 
 
 def _listings(
@@ -144,8 +151,9 @@ def _unique(listings: Iterable[Listing]) -> list[Listing]:
 def parse_vehicles(
     response: TextResponse, scraped_at: str | None = None, hints: DealerHints | None = None
 ) -> list[Listing]:
-    """Every vehicle the page describes (a VDP has one), kei or not, after platform corrections."""
-    return _listings(_vehicles(response), response, scraped_at, hints or DealerHints())
+    """Every vehicle the page offers for sale (a VDP has one), kei or not, after platform
+    corrections; a vehicle node that only describes the page is none."""
+    return _listings(_vehicles_for_sale(response), response, scraped_at, hints or DealerHints())
 
 
 def _link_text(sel) -> str | None:

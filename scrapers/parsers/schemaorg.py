@@ -6,8 +6,10 @@ characters, bad escapes, trailing commas, HTML comment or CDATA wrappers: ``json
 matched case-insensitively, ``@graph`` arrays are walked and ``{"@id": ...}`` references
 dereferenced. A ``Vehicle``/``Car`` node (a ``Product`` when it carries vehicle properties) is
 found wherever it sits, also as an ``Offer``'s ``itemOffered``; its sale offer (lease, finance
-and subscription offers skipped) gives the price, currency and availability. The field helpers
-read model years, quantities with their unit ("41200 mi"), enumerations without their URL,
+and subscription offers skipped) gives the price, currency and availability. Only a vehicle
+``is_item_for_sale`` is a listing: an offer with a price, or a VIN/stock id with a URL of its
+own; a ``Car`` describing a search page is not. The field helpers read model years (the date
+properties, else the name), quantities with their unit ("41200 mi"), enumerations without their URL,
 addresses, images and the flattened properties; ``listing_from_node`` turns a vehicle into a raw
 ``Listing`` of the caller's source. Everything here is pure: no clock, no network.
 """
@@ -50,6 +52,8 @@ VEHICLE_PROPERTIES = frozenset(
 OFFER_TYPES = frozenset({"offer", "aggregateoffer", "offerforpurchase"})
 #: Where the model year may live, in order of preference (shared/sources/dealer_jsonld.md §2).
 YEAR_PROPERTIES = ("vehicleModelDate", "modelDate", "productionDate", "dateVehicleFirstRegistered")
+#: The seller's own ids of an item, in order of preference (``<domain>:<id>`` listing ids).
+STOCK_ID_PROPERTIES = ("sku", "serialNumber", "productID", "identifier")
 #: The oldest model year accepted: 1960s-90s kei trucks are the 25-year-rule target.
 MIN_YEAR = 1955
 #: Offer properties that mark a lease, subscription or finance offer rather than a sale.
@@ -382,15 +386,22 @@ def sale_offer(vehicle: VehicleNode) -> dict | None:
 # -- fields -------------------------------------------------------------------------------------
 
 
+def _plausible(year: int, max_year: int | None) -> bool:
+    return year >= MIN_YEAR and (max_year is None or year <= max_year)
+
+
 def year_property(node: dict, max_year: int | None) -> tuple[str | None, str | None]:
     """(raw value, property name) of the first date property holding a plausible model year:
-    a 4-digit group from ``MIN_YEAR`` to ``max_year`` (the year after the crawl); else Nones."""
+    a 4-digit group from ``MIN_YEAR`` to ``max_year`` (the year after the crawl); else the first
+    plausible year of the node's name, as (that year, "name"); else Nones."""
     for name in YEAR_PROPERTIES:
         raw = as_text(get(node, name))
         match = YEAR.search(raw or "")
-        year = int(match.group(1)) if match else None
-        if year and year >= MIN_YEAR and (max_year is None or year <= max_year):
+        if match and _plausible(int(match.group(1)), max_year):
             return raw, name
+    for match in YEAR.finditer(as_text(get(node, "name")) or ""):
+        if _plausible(int(match.group(1)), max_year):
+            return match.group(1), "name"
     return None, None
 
 
@@ -410,7 +421,8 @@ def make_model(node: dict) -> str | None:
 
 
 def _address(value: Any) -> str | None:
-    """ "Hickory, NC" from a PostalAddress (or a place holding one, or plain text)."""
+    """ "Hickory, NC" from a PostalAddress (or a place holding one, or plain text); the postal
+    code when the address gives neither town nor region ("49601")."""
     if isinstance(value, list):
         return next((t for t in map(_address, value) if t), None)
     if isinstance(value, str):
@@ -420,7 +432,7 @@ def _address(value: Any) -> str | None:
     if (inner := get(value, "address")) is not None:
         return _address(inner)
     parts = [as_text(get(value, k)) for k in ("addressLocality", "addressRegion")]
-    return ", ".join(p for p in parts if p) or None
+    return ", ".join(p for p in parts if p) or as_text(get(value, "postalCode"))
 
 
 def _location(vehicle: VehicleNode, offer: dict | None) -> str | None:
@@ -492,27 +504,45 @@ def vin_of(node: dict) -> str | None:
     return text
 
 
+def stock_id(node: dict) -> str | None:
+    """The seller's own id of the item: sku, serialNumber, productID or identifier (not a URL)."""
+    for name in STOCK_ID_PROPERTIES:
+        if (value := as_text(get(node, name))) and not value.startswith("http"):
+            return value
+    return None
+
+
 def listing_id_for(vin: str | None, node: dict, url: str, domain: str) -> str:
-    """The VIN; else ``<domain>:<sku>`` (sku, serialNumber, productID); else ``<domain>:<path>``."""
+    """The VIN; else ``<domain>:<stock id>``; else ``<domain>:<URL path>``."""
     if vin:
         return vin
-    for name in ("sku", "serialNumber", "productID", "identifier"):
-        if (value := as_text(get(node, name))) and not value.startswith("http"):
-            return f"{domain}:{value}"
+    if stock := stock_id(node):
+        return f"{domain}:{stock}"
     parts = urlsplit(url)
     path = parts.path.strip("/") + (f"?{parts.query}" if parts.query else "")
     return f"{domain}:{path or '/'}"
 
 
-def _node_url(vehicle: VehicleNode, offer: dict | None, response: TextResponse) -> str | None:
+def own_url(vehicle: VehicleNode, offer: dict | None) -> str | None:
+    """The vehicle's own page as the markup gives it (offer ``url``, node ``url``, or an
+    ``@id`` that is a URL), possibly relative; None when the markup names none."""
     for value in (get(offer, "url") if offer else None, get(vehicle.node, "url")):
         text = as_text(value)
         if text and not text.startswith("#"):
-            return response.urljoin(text)
+            return text
     node_id = as_text(get(vehicle.node, "@id"))
     if node_id and node_id.startswith("http") and "#" not in node_id:
         return node_id
     return None
+
+
+def is_item_for_sale(vehicle: VehicleNode) -> bool:
+    """A vehicle offered for sale, not a page descriptor ("Used BMW Cars for Sale in Ontario"):
+    a sale offer with a price, or a VIN or stock id together with a URL of its own."""
+    offer = sale_offer(vehicle)
+    if offer is not None and offer_price(offer) is not None:
+        return True
+    return bool((vin_of(vehicle.node) or stock_id(vehicle.node)) and own_url(vehicle, offer))
 
 
 # -- listing ------------------------------------------------------------------------------------
@@ -532,7 +562,8 @@ def listing_from_node(
     offer = sale_offer(vehicle)
     max_year = int(scraped_at[:4]) + 1 if scraped_at and scraped_at[:4].isdigit() else None
     year_raw, year_from = year_property(node, max_year)
-    url = _node_url(vehicle, offer, response) or response.url
+    own = own_url(vehicle, offer)
+    url = response.urljoin(own) if own else response.url
     price = offer_price(offer) if offer else None
     availability = _enum(get(offer, "availability")) if offer else None
     attributes = _flatten(node, vehicle.index)
