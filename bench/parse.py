@@ -50,6 +50,7 @@ from keitrucks.sample.site import SAMPLE_DIR, load_routes  # noqa: E402
 from scrapers.items import RAW_FIELDS  # noqa: E402
 from scrapers.parsers import beforward as bf  # noqa: E402
 from scrapers.parsers import bringatrailer as bat  # noqa: E402
+from scrapers.parsers import common  # noqa: E402
 from scrapers.parsers import craigslist as cl  # noqa: E402
 
 COMPARED = ("listing_id", "url", *RAW_FIELDS)
@@ -212,7 +213,7 @@ def _bf_row(b, row, url: str) -> dict:
     title_lines = [ln for ln in map(bf._clean, "\n".join(b.texts(link)).splitlines()) if ln]
     url_ref, veh_id = bf._id_from_url(href)
     attributes = _bf_row_specs(b, row)
-    accessories = bf._unique(
+    accessories = common.unique(
         bf._clean(t) for li in b.all(row, "div.accessories li") for t in b.own_texts(li)
     )
     extras = {
@@ -221,7 +222,7 @@ def _bf_row(b, row, url: str) -> dict:
         "original_vehicle_price": bf._value(_first_text(b, row, "p.original-vehicle-price")),
         "special_price": bf._value(_first_text(b, row, "p.special-price")),
         "ref_icons": ", ".join(
-            bf._unique(b.attr(i, "alt") for i in b.all(row, "div.ref-icon-area img"))
+            common.unique(b.attr(i, "alt") for i in b.all(row, "div.ref-icon-area img"))
         )
         or None,
         "accessories": ", ".join(accessories) or None,
@@ -259,9 +260,11 @@ def _bf_row(b, row, url: str) -> dict:
         drive_raw=attributes.get("Drive"),
         transmission_raw=bf._value(_first_text(b, row, "td.trans p.val")),
         attributes=attributes,
-        seller_type=bf.SELLER_TYPE,
+        seller_type=common.SELLER_TYPE,
         price_basis="fob" if price else None,
-        image_urls=bf._unique([bf._image_url(b.attr(image, "src") if image is not None else None)]),
+        image_urls=common.unique(
+            [common.image_url(b.attr(image, "src") if image is not None else None)]
+        ),
         status_raw="SOLD" if sold else None,
         total_price_raw=total,
         destination_port=port,
@@ -306,7 +309,7 @@ def bf_detail(b, body: bytes, url: str) -> list[dict]:
         current = b.attr(box, "data-display-current-price") if box is not None else None
         price = f"${current}" if current and current.strip().isdigit() else None
     unadjusted = b.first(root, "#fob-price-not-adjustment")
-    features = bf._unique(
+    features = common.unique(
         bf._clean(t) for li in b.all(root, "div.remarks li.attached_on") for t in b.own_texts(li)
     )
     amount = bf._value(_first_text(b, root, "#fn-vehicle-price-total-price"))
@@ -340,11 +343,11 @@ def bf_detail(b, body: bytes, url: str) -> list[dict]:
     attributes.update({k: v for k, v in extras.items() if v})
     currency_node = b.first(root, "#id-selected-currency")
     currency = bf._clean(b.attr(currency_node, "value") if currency_node is not None else None)
-    images = [bf._image_url(b.attr(i, "data-path")) for i in b.all(root, "input.fn-images-pc")]
+    images = [common.image_url(b.attr(i, "data-path")) for i in b.all(root, "input.fn-images-pc")]
     if not any(images):
         match = bf._GALLERY_JS.search(body.decode("utf-8"))
         if match:
-            images = [bf._image_url(u) for u in json.loads(match.group(1).replace("\\/", "/"))]
+            images = [common.image_url(u) for u in json.loads(match.group(1).replace("\\/", "/"))]
     return [
         _listing(
             "beforward",
@@ -361,9 +364,9 @@ def bf_detail(b, body: bytes, url: str) -> list[dict]:
             drive_raw=specs.get("Drive"),
             transmission_raw=specs.get("Transmission"),
             attributes=attributes,
-            seller_type=bf.SELLER_TYPE,
+            seller_type=common.SELLER_TYPE,
             price_basis="fob" if price else None,
-            image_urls=bf._unique(images),
+            image_urls=common.unique(images),
             total_price_raw=total,
             destination_port=port,
         )

@@ -364,3 +364,12 @@ def test_carry_forward_keeps_detail_facts_but_not_yesterdays_price():
     assert merged.status_raw == "SOLD"
     assert merged.attributes == {"Chassis No.": "S510P-1", "Drive": "4WD"}
     assert merged.image_urls == ["https://img/1.jpg", "https://img/2.jpg"]
+
+
+def test_parse_page_tells_the_page_kinds_apart():
+    stocklist = beforward.parse_stock_list(load("stocklist.html"), SCRAPED_AT)
+    assert beforward.parse_page(load("stocklist.html"), SCRAPED_AT) == stocklist.listings
+    assert stocklist.has_next is (stocklist.next_url is not None)
+    (detail,) = beforward.parse_page(load("detail.html"), SCRAPED_AT)
+    assert detail == beforward.parse_detail(load("detail.html"), SCRAPED_AT)
+    assert beforward.PAGE_PARSERS["detail"](load("stocklist_empty.html"), SCRAPED_AT) == []

@@ -6,8 +6,8 @@ JSON-LD price and corrected from DDC.dataLayer; a finance payment with no data l
 DealerFire VDP (fees in the JSON-LD price), a dealr.cloud VDP (no VIN, control characters,
 trailing commas), legacy microdata, an Offer whose itemOffered is the truck, a VDP that lost its
 markup, and inventory pages (Dealer.com cards, a JSON-LD ItemList, an empty lot). The table-driven
-cases for the tolerant JSON reader, offers and the kei filter are the quirks the guide lists. The
-conformance values come from the guide's §7 table.
+kei filter cases are the quirks the guide lists (the schema.org reader's cases are in
+test_parsers_schemaorg.py). The conformance values come from the guide's §7 table.
 """
 
 from __future__ import annotations
@@ -228,117 +228,6 @@ def test_a_vdp_read_as_an_inventory_page_is_not_empty():
     assert [x.listing_id for x in page.listings] == ["KS4-091544"]
 
 
-# -- tolerant JSON --------------------------------------------------------------------------------
-
-JSON_CASES = [
-    ('{"@type": "Car", "name": "a"}', {"@type": "Car", "name": "a"}),
-    ('{"name": "line\nbreak\tand tab"}', {"name": "line\nbreak\tand tab"}),
-    ('{"name": "x", "offers": {"price": "1",},}', {"name": "x", "offers": {"price": "1"}}),
-    ('{"accountName": "A \\- B"}', {"accountName": "A - B"}),
-    ('<!-- {"a": 1} -->', {"a": 1}),
-    ('//<![CDATA[\n{"a": 1}\n//]]>', {"a": 1}),
-    ('[{"a": 1}, {"b": 2},]', [{"a": 1}, {"b": 2}]),
-    ('{"a": 1}\n{"b": 2}', [{"a": 1}, {"b": 2}]),
-    ("", None),
-    ("   ", None),
-    ('{"a": ', None),
-]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"), JSON_CASES, ids=[str(i) for i in range(len(JSON_CASES))]
-)
-def test_load_json_ld(text, expected):
-    assert dj.load_json_ld(text) == expected
-
-
-# -- types, years, offers -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("node", "expected"),
-    [
-        ({"@type": "Car"}, True),
-        ({"@type": "car"}, True),
-        ({"@type": "https://schema.org/Vehicle"}, True),
-        ({"@type": ["Product", "Vehicle"]}, True),
-        ({"@type": "Product", "name": "Carry tailgate"}, False),
-        ({"@type": "Product", "vehicleModelDate": "1995"}, True),
-        ({"vehicleIdentificationNumber": "HA4-1"}, True),
-        ({"@type": "Organization", "vehicleModelDate": "1995"}, False),
-        ({"@type": "Offer"}, False),
-    ],
-)
-def test_is_vehicle(node, expected):
-    assert dj.is_vehicle(node) is expected
-
-
-@pytest.mark.parametrize(
-    ("node", "max_year", "expected"),
-    [
-        ({"vehicleModelDate": "1996"}, 2027, ("1996", "vehicleModelDate")),
-        ({"vehicleModelDate": "2025-01-01"}, 2027, ("2025-01-01", "vehicleModelDate")),
-        ({"modelDate": 1979}, 2027, ("1979", "modelDate")),
-        ({"productionDate": "1958-04"}, 2027, ("1958-04", "productionDate")),
-        (
-            {"dateVehicleFirstRegistered": "H8/3 1996"},
-            2027,
-            ("H8/3 1996", "dateVehicleFirstRegistered"),
-        ),
-        ({"vehicleModelDate": "1954"}, 2027, (None, None)),
-        ({"vehicleModelDate": "2031"}, 2027, (None, None)),
-        ({"vehicleModelDate": "0", "modelDate": "1992"}, 2027, ("1992", "modelDate")),
-        ({"VEHICLEMODELDATE": "1997"}, None, ("1997", "vehicleModelDate")),
-    ],
-)
-def test_year_property(node, max_year, expected):
-    assert dj.year_property(node, max_year) == expected
-
-
-@pytest.mark.parametrize(
-    ("offer", "sale"),
-    [
-        ({"@type": "Offer", "price": 7900}, True),
-        ({"@type": "Offer", "price": 139, "paymentFrequency": "monthly"}, False),
-        (
-            {"@type": "Offer", "businessFunction": "http://purl.org/goodrelations/v1#LeaseOut"},
-            False,
-        ),
-        (
-            {
-                "@type": "Offer",
-                "priceSpecification": {
-                    "@type": "UnitPriceSpecification",
-                    "price": 199,
-                    "unitCode": "MON",
-                },
-            },
-            False,
-        ),
-        ({"@type": "Offer", "name": "Lease special", "price": 249}, False),
-        ({"@type": "Offer", "description": "Finance from $199 per month", "price": 199}, False),
-        ({"@type": "Offer", "businessFunction": "http://purl.org/goodrelations/v1#Sell"}, True),
-        (
-            {"@type": "Offer", "description": "Financing available, trades welcome", "price": 7900},
-            True,
-        ),
-    ],
-)
-def test_is_sale_offer(offer, sale):
-    assert dj.is_sale_offer(offer) is sale
-
-
-def test_price_from_a_one_off_price_specification():
-    offer = {
-        "@type": "Offer",
-        "priceSpecification": [
-            {"@type": "UnitPriceSpecification", "price": 99, "unitCode": "MON"},
-            {"@type": "PriceSpecification", "price": "6,450", "priceCurrency": "USD"},
-        ],
-    }
-    assert (dj.offer_price(offer), dj.offer_currency(offer)) == ("6,450", "USD")
-
-
 # -- kei filter -----------------------------------------------------------------------------------
 
 KEI_LISTINGS = [
@@ -456,3 +345,28 @@ def test_real_page_as_an_inventory_page():
     )
     assert len(page.listings) == 2
     assert (page.links, page.next_url, page.no_results) == ([], None, False)
+
+
+# -- conformance: a real page whose only Car describes the page ------------------------------------
+
+DESCRIPTOR_PAGE = "autotrader_ca_bmw_ontario_search_nonoffer_car_jsonld_2026-04.html"
+DESCRIPTOR_URL = "https://www.autotrader.ca/cars/bmw/reg_on/ot_used"
+
+
+def test_a_page_descriptor_car_is_no_listing():
+    """AutoTrader.ca's search page: its JSON-LD ``Car`` ("Used BMW Cars for Sale in Ontario")
+    has no offer, price, VIN, sku or URL of its own: not a vehicle for sale."""
+    page = response_for(shared_path("fixtures", "dealer_jsonld", DESCRIPTOR_PAGE), DESCRIPTOR_URL)
+    assert dj.parse_page(page, SCRAPED_AT) == []
+    assert dj.parse_inventory(page, SCRAPED_AT).listings == []
+
+
+def test_a_descriptor_in_json_ld_does_not_hide_microdata_vehicles():
+    page = load("vdp_microdata.html")
+    descriptor = (
+        b'<script type="application/ld+json">{"@type": "Car", "name": "Used trucks"}</script>'
+    )
+    body = page.body.replace(b"</head>", descriptor + b"</head>", 1)
+    assert descriptor in body
+    (listing,) = dj.parse_vehicles(page.replace(body=body), SCRAPED_AT)
+    assert listing.listing_id == "U42T-0051277"

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 from parsel import Selector
 from scrapy.http import TextResponse
 
-from scrapers.items import RAW_FIELDS, Listing
+from scrapers.items import Listing
+from scrapers.parsers import common
 from scrapers.parsers.common import clean as _clean
 
 SOURCE = "beforward"
-SELLER_TYPE = "dealer"
 
 #: Cell values the site shows for "not stated".
 _PLACEHOLDERS = {"-", "--", "ASK", "N/A"}
@@ -34,16 +34,8 @@ _DETAIL_PATH = re.compile(r"/([a-z0-9]+)/id/(\d+)/?$", re.I)
 _LEADING_YEAR = re.compile(r"^(19|20)\d{2}\s+")
 _PAGE_SEGMENT = re.compile(r"/page=(\d+)(?=/|$)")
 _GALLERY_JS = re.compile(r"gallery_images\s*=\s*JSON\.parse\('(.*?)'\)", re.S)
-_CURRENCY_SIGNS = {"$": "USD", "¥": "JPY", "€": "EUR", "£": "GBP"}
-
-
-@dataclass
-class StockListPage:
-    listings: list[Listing]
-    #: absolute URL of the next results page from the pagination, None on the last page.
-    next_url: str | None
-    #: True when the page says the search matched nothing (a legitimate empty result).
-    no_results: bool = False
+#: Currency signs of the site's prices, as ``common.currency_of`` marks.
+CURRENCY_SIGNS = (("$", "USD"), ("¥", "JPY"), ("€", "EUR"), ("£", "GBP"))
 
 
 # -- text helpers ---------------------------------------------------------------------------------
@@ -81,25 +73,7 @@ def _value(text: str | None) -> str | None:
 
 
 def _currency_of(price: str | None) -> str | None:
-    if not price:
-        return None
-    return next((code for sign, code in _CURRENCY_SIGNS.items() if sign in price), None)
-
-
-def _image_url(src: str | None) -> str | None:
-    """Absolute https URL of a CDN image; None for a browser-saved local copy ("./x_files/")."""
-    src = (src or "").strip()
-    if src.startswith("//"):
-        return "https:" + src
-    if src.startswith("http://"):
-        return "https://" + src[len("http://") :]
-    if src.startswith("https://"):
-        return src
-    return None
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
+    return common.currency_of(price, CURRENCY_SIGNS)
 
 
 def _make_model(title_line: str | None) -> str | None:
@@ -120,13 +94,15 @@ def _id_from_url(url: str | None) -> tuple[str | None, str | None]:
 # -- stock list -----------------------------------------------------------------------------------
 
 
-def parse_stock_list(response: TextResponse, scraped_at: str | None = None) -> StockListPage:
+def parse_stock_list(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """Vehicle rows of one stock-list page (banner rows skipped) and the next page's URL."""
     rows = response.css("table.stocklist-row-wrap tr.stocklist-row")
     listings = [parse_row(row, response, scraped_at) for row in rows if is_vehicle_row(row)]
-    return StockListPage(
+    next_url = parse_next_url(response)
+    return common.SearchPage(
         listings=listings,
-        next_url=parse_next_url(response),
+        has_next=next_url is not None,
+        next_url=next_url,
         no_results=bool(response.css(".stocklist-no-result")),
     )
 
@@ -171,13 +147,14 @@ def parse_row(row: Selector, response: TextResponse, scraped_at: str | None = No
     if shipping and total:
         attributes["shipping_method"] = shipping
 
-    return Listing(
-        source=SOURCE,
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=parse_ref_no(row) or url_ref,
         url=url,
         scraped_at=scraped_at,
         title=_clean(" ".join(title_lines)),
-        price_raw=price,
         currency_raw=_currency_of(price),
         location_raw=_value(_first_text(row, "p.val.stock-area span")),
         year_raw=_value(_first_text(row, "td.year p.val")),
@@ -186,10 +163,7 @@ def parse_row(row: Selector, response: TextResponse, scraped_at: str | None = No
         drive_raw=attributes.get("Drive"),
         transmission_raw=_value(_first_text(row, "td.trans p.val")),
         attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
-        image_urls=_unique([_image_url(row.css("td.photo-col img::attr(src)").get())]),
-        status_raw="SOLD" if sold else None,
+        image_urls=common.unique([common.image_url(row.css("td.photo-col img::attr(src)").get())]),
         total_price_raw=total,
         destination_port=port,
     )
@@ -227,10 +201,10 @@ def _row_extras(row: Selector) -> dict[str, str]:
         "save_rate": _value(_first_text(row, "p.save-rate")),
         "original_vehicle_price": _value(_first_text(row, "p.original-vehicle-price")),
         "special_price": _value(_first_text(row, "p.special-price")),
-        "ref_icons": ", ".join(_unique(row.css("div.ref-icon-area img::attr(alt)").getall()))
+        "ref_icons": ", ".join(common.unique(row.css("div.ref-icon-area img::attr(alt)").getall()))
         or None,
         "accessories": ", ".join(
-            _unique(_clean(li) for li in row.css("div.accessories li::text").getall())
+            common.unique(_clean(li) for li in row.css("div.accessories li::text").getall())
         )
         or None,
     }
@@ -269,7 +243,9 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
         current = response.css(".list-detail-box::attr(data-display-current-price)").get()
         price = f"${current}" if current and current.strip().isdigit() else None
     unadjusted = response.css("#fob-price-not-adjustment::attr(data-fob-price-not-adjustment)")
-    features = _unique(_clean(t) for t in response.css("div.remarks li.attached_on::text").getall())
+    features = common.unique(
+        _clean(t) for t in response.css("div.remarks li.attached_on::text").getall()
+    )
     total, port = _parse_detail_total(response)
     quote_type = _value(_first_text(response, "#fn-vehicle-price-quote-type"))
     extras = {
@@ -282,13 +258,13 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     attributes.update({key: value for key, value in extras.items() if value})
     currency = _clean(response.css("#id-selected-currency::attr(value)").get())
 
-    return Listing(
-        source=SOURCE,
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
         listing_id=ref,
         url=_without_query(response.url),
         scraped_at=scraped_at,
         title=title,
-        price_raw=price,
         currency_raw=currency or _currency_of(price),
         location_raw=_value(_first_text(response, "span.specs-pickup-icon b"))
         or specs.get("Location"),
@@ -298,8 +274,6 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
         drive_raw=specs.get("Drive"),
         transmission_raw=specs.get("Transmission"),
         attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
         image_urls=parse_gallery(response),
         total_price_raw=total,
         destination_port=port,
@@ -322,12 +296,14 @@ def parse_spec_table(response: TextResponse) -> dict[str, str]:
 
 def parse_gallery(response: TextResponse) -> list[str]:
     """Large gallery images (``input.fn-images-pc[data-path]``), else the ``gallery_images`` JS."""
-    urls = [_image_url(p) for p in response.css("input.fn-images-pc::attr(data-path)").getall()]
+    urls = [
+        common.image_url(p) for p in response.css("input.fn-images-pc::attr(data-path)").getall()
+    ]
     if not any(urls):
         match = _GALLERY_JS.search(response.text)
         if match:
-            urls = [_image_url(u) for u in json.loads(match.group(1).replace("\\/", "/"))]
-    return _unique(urls)
+            urls = [common.image_url(u) for u in json.loads(match.group(1).replace("\\/", "/"))]
+    return common.unique(urls)
 
 
 def _parse_detail_total(response: TextResponse) -> tuple[str | None, str | None]:
@@ -369,17 +345,7 @@ def merge_detail(row: Listing, detail: Listing) -> Listing:
     destination, while the detail page often shows "ASK". The detail adds the full spec table,
     features, manufacture date and the whole gallery.
     """
-    filled = {
-        name: getattr(detail, name)
-        for name in RAW_FIELDS
-        if getattr(row, name) is None and getattr(detail, name) is not None
-    }
-    return replace(
-        row,
-        **filled,
-        attributes={**detail.attributes, **row.attributes},
-        image_urls=detail.image_urls or row.image_urls,
-    )
+    return common.merge_listings(row, detail)
 
 
 #: What tonight's stock-list row alone decides: its absence is news (a SOLD row has no price,
@@ -408,21 +374,11 @@ def carry_forward(row: Listing, stored: Listing) -> Listing:
     return replace(merged, **{name: getattr(row, name) for name in ROW_OWNED_FIELDS})
 
 
-def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    return parse_stock_list(response, scraped_at).listings
-
-
-def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    listing = parse_detail(response, scraped_at)
-    return [listing] if listing else []
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = common.page_parsers(parse_stock_list, parse_detail)
 
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved BE FORWARD page -> its listings (for ``keitrucks parse``)."""
-    if response.css("tr.stocklist-row"):
-        return _parse_search(response, scraped_at)
-    return _parse_detail(response, scraped_at)
-
-
-#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
-PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+    kind = "search" if response.css("tr.stocklist-row") else "detail"
+    return PAGE_PARSERS[kind](response, scraped_at)

@@ -31,7 +31,6 @@ from scrapers.parsers import common
 
 SOURCE = "carfromjapan"
 SITE = "https://carfromjapan.com"
-SELLER_TYPE = "dealer"
 
 #: Card spec labels (the card shows six: registration, mileage, model code, engine, grade, trans.).
 CARD_LABELS = (
@@ -57,14 +56,24 @@ _THUMB = re.compile(r"_(?:100_100|259_170)$")
 
 
 def listing_id_from_url(url: str | None) -> str | None:
-    match = _ID.search(urlsplit(url or "").path)
-    return match.group(1) if match else None
+    return common.path_match(_ID, url)
 
 
 def _spec(specs: dict[str, str], label: str) -> str | None:
     """A spec value by folded label ("Model code" finds "Model Code")."""
     wanted = common.label_key(label)
     return next((v for k, v in specs.items() if common.label_key(k) == wanted), None)
+
+
+def _spec_fields(specs: dict[str, str], attributes: dict[str, str]) -> dict:
+    """The raw fields card and detail page read from their specs alike, and the attributes."""
+    return {
+        "year_raw": _spec(specs, "Registration year"),
+        "mileage_raw": _spec(specs, "Mileage"),
+        "drive_raw": _spec(specs, "Drive type"),
+        "transmission_raw": _spec(specs, "Transmission"),
+        "attributes": attributes,
+    }
 
 
 def _prices(scope: Selector) -> tuple[str | None, str | None, bool]:
@@ -96,12 +105,7 @@ def _price_box_text(scope: Selector) -> str:
 def parse_search(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """The cards of one model page, whether a next page is linked, and the empty-result flag."""
     cards = response.css('[data-testid="car-item-list"]')
-    listings = [x for x in (parse_card(c, response, scraped_at) for c in cards) if x]
-    return common.SearchPage(
-        listings=listings,
-        has_next=parse_has_next(response),
-        no_results=not listings and common.says_no_results(common.first_text(response, "body")),
-    )
+    return common.search_page(response, cards, parse_card, parse_has_next(response), scraped_at)
 
 
 def parse_has_next(response: TextResponse) -> bool | None:
@@ -147,26 +151,19 @@ def parse_card(
         )
     )
     thumb = card.xpath(".//img[contains(@src, '/car_')]/@src").get()
-    return Listing(
-        source=SOURCE,
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=listing_id,
         url=url,
         scraped_at=scraped_at,
         title=common.text_of(link),
-        price_raw=price,
         currency_raw=common.currency_of(price),
-        year_raw=_spec(specs, "Registration year"),
-        make_model_raw=None,
-        mileage_raw=_spec(specs, "Mileage"),
-        drive_raw=_spec(specs, "Drive type"),
-        transmission_raw=_spec(specs, "Transmission"),
-        attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
         image_urls=common.unique([common.image_url(thumb)]),
-        status_raw="SOLD" if sold else None,
         total_price_raw=total,
         destination_port=port if total else None,
+        **_spec_fields(specs, attributes),
     )
 
 
@@ -201,25 +198,23 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
             }
         )
     )
-    return Listing(
-        source=SOURCE,
+    if sold:  # the attributes keep how the total was quoted; the fields say only "SOLD"
+        price, total = None, None
+    fields = _spec_fields(specs, attributes)
+    fields["drive_raw"] = fields["drive_raw"] or accessory_drive(accessories)
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=listing_id,
         url=f"{SITE}/{urlsplit(url).path.rstrip('/').rsplit('/', 1)[-1]}",
         scraped_at=scraped_at,
         title=title,
-        price_raw=None if sold else price,
-        currency_raw=None if sold else common.currency_of(price),
-        year_raw=_spec(specs, "Registration Year"),
-        mileage_raw=_spec(specs, "Mileage"),
-        drive_raw=_spec(specs, "Drive Type") or accessory_drive(accessories),
-        transmission_raw=_spec(specs, "Transmission"),
-        attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price and not sold else None,
+        currency_raw=common.currency_of(price),
         image_urls=parse_gallery(response),
-        status_raw="SOLD" if sold else None,
-        total_price_raw=None if sold else total,
-        destination_port=None if sold or not total else parse_port(response),
+        total_price_raw=total,
+        destination_port=parse_port(response) if total else None,
+        **fields,
     )
 
 
@@ -286,21 +281,12 @@ def merge_detail(card: Listing, detail: Listing) -> Listing:
     )
 
 
-def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    return parse_search(response, scraped_at).listings
-
-
-def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    listing = parse_detail(response, scraped_at)
-    return [listing] if listing else []
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = common.page_parsers(parse_search, parse_detail)
 
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved CAR FROM JAPAN page -> its listings (for ``keitrucks parse``)."""
-    if response.css('nav[aria-label="Thumbnail Navigation"]') or parse_spec_table(response):
-        return _parse_detail(response, scraped_at)
-    return _parse_search(response, scraped_at)
-
-
-#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
-PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+    gallery = response.css('nav[aria-label="Thumbnail Navigation"]')
+    kind = "detail" if gallery or parse_spec_table(response) else "search"
+    return PAGE_PARSERS[kind](response, scraped_at)

@@ -1,4 +1,4 @@
-"""Helpers shared by the Japanese exporter parsers (SBT Japan, CAR FROM JAPAN, TCV).
+"""Helpers shared by the Japanese exporter parsers (BE FORWARD, SBT Japan, CAR FROM JAPAN, TCV).
 
 Exporter pages show specs as label/value pairs whose class names are often unreliable (Tailwind
 utilities, or nothing verified at all), so these helpers read pairs by their label text: table
@@ -11,12 +11,17 @@ element that follows it. Values the sites use for "not stated" ("-", "ASK", "—
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from parsel import Selector
+from scrapy.http import TextResponse
 
 from scrapers.items import RAW_FIELDS, Listing
+
+#: Exporters sell as dealers.
+SELLER_TYPE = "dealer"
 
 #: Dashes with an optional unit ("-", "—kg", "- km") and words that mean "not stated".
 _PLACEHOLDER = re.compile(r"^(?:[-—–]+\s*[a-z³]*|ask|n/?a|none|tba)$", re.I)
@@ -27,7 +32,10 @@ _NO_RESULTS = re.compile(
     r"|0\s+(?:vehicles?|cars?|results?)\b(?:\s+found)?)",
     re.I,
 )
-_CURRENCIES = (("US$", "USD"), ("USD", "USD"), ("¥", "JPY"), ("JPY", "JPY"), ("$", "USD"))
+#: (mark, currency) pairs in the order they are looked for in a price.
+CURRENCY_MARKS = (("US$", "USD"), ("USD", "USD"), ("¥", "JPY"), ("JPY", "JPY"), ("$", "USD"))
+#: A page parser for ``keitrucks parse``: (response, scraped_at) -> listings.
+PageParser = Callable[[TextResponse, str | None], list[Listing]]
 
 
 @dataclass
@@ -40,6 +48,8 @@ class SearchPage:
     has_next: bool | None
     #: True when the page says the search matched nothing (a legitimate empty result).
     no_results: bool = False
+    #: absolute URL of the next page, where the parser reads it (BE FORWARD); else None.
+    next_url: str | None = None
 
 
 def clean(text: str | None) -> str | None:
@@ -122,11 +132,12 @@ def _label_text(text: str | None) -> str:
     return (clean(text) or "").rstrip(":").strip().casefold()
 
 
-def currency_of(text: str | None) -> str | None:
-    """ "US$ 6,834" -> "USD", "¥680,000" -> "JPY"; None when the text names no currency."""
+def currency_of(text: str | None, marks: Iterable[tuple[str, str]] = CURRENCY_MARKS) -> str | None:
+    """ "US$ 6,834" -> "USD", "¥680,000" -> "JPY": the currency of the first of ``marks`` in the
+    text; None when the text names none."""
     if not text:
         return None
-    return next((code for mark, code in _CURRENCIES if mark in text), None)
+    return next((code for mark, code in marks if mark in text), None)
 
 
 def price_condition(text: str | None) -> str | None:
@@ -198,3 +209,59 @@ def merge_listings(
         attributes=attributes,
         image_urls=secondary.image_urls or primary.image_urls,
     )
+
+
+# -- listings and pages ---------------------------------------------------------------------------
+
+
+def exporter_listing(source: str, *, price: str | None, sold: bool = False, **fields) -> Listing:
+    """A listing of an exporter, a dealer: its vehicle price is FOB, a sold vehicle says "SOLD"
+    (pass ``price=None`` for it). ``fields`` are the other ``Listing`` fields."""
+    return Listing(
+        source=source,
+        price_raw=price,
+        seller_type=SELLER_TYPE,
+        price_basis="fob" if price else None,
+        status_raw="SOLD" if sold else None,
+        **fields,
+    )
+
+
+def path_match(pattern: re.Pattern, url: str | None) -> str | None:
+    """Group 1 of ``pattern`` searched in the URL's path (a stock id, a listing id), or None."""
+    match = pattern.search(urlsplit(url or "").path)
+    return match.group(1) if match else None
+
+
+def search_page(
+    response: TextResponse,
+    cards: Iterable[Selector],
+    parse_card: Callable[[Selector, TextResponse, str | None], Listing | None],
+    has_next: bool | None,
+    scraped_at: str | None,
+) -> SearchPage:
+    """The listings of the cards that are vehicles (``parse_card`` gives None for adverts), and
+    the empty-result flag from the page's own words when none is."""
+    listings = [x for x in (parse_card(c, response, scraped_at) for c in cards) if x]
+    return SearchPage(
+        listings=listings,
+        has_next=has_next,
+        no_results=not listings and says_no_results(first_text(response, "body")),
+    )
+
+
+def page_parsers(
+    parse_search: Callable[[TextResponse, str | None], SearchPage],
+    parse_detail: Callable[[TextResponse, str | None], Listing | None],
+) -> dict[str, PageParser]:
+    """``PAGE_PARSERS`` of an exporter for ``keitrucks parse --kind``: a search page gives its
+    listings, a detail page its one listing (none when it shows no vehicle)."""
+
+    def search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+        return parse_search(response, scraped_at).listings
+
+    def detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+        listing = parse_detail(response, scraped_at)
+        return [listing] if listing else []
+
+    return {"search": search, "detail": detail}

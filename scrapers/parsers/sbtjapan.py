@@ -16,7 +16,6 @@ words, since no capture shows them. Both parsers are pure and return raw fields 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from parsel import Selector
 from scrapy.http import TextResponse
@@ -26,7 +25,6 @@ from scrapers.parsers import common
 
 SOURCE = "sbtjapan"
 SITE = "https://www.sbtjapan.com"
-SELLER_TYPE = "dealer"
 
 #: Card spec spans by BEM modifier -> our label. ``-engine-capacity`` comes twice (size, code).
 STATUS_LABELS = {
@@ -62,8 +60,8 @@ _TOTAL = ".card-product__total-price .card-product__price"
 
 
 def stock_id_from_url(url: str | None) -> str | None:
-    match = _STOCK_PATH.search(urlsplit(url or "").path)
-    return match.group(1).upper() if match else None
+    stock = common.path_match(_STOCK_PATH, url)
+    return stock.upper() if stock else None
 
 
 def title_date(title: str | None) -> str | None:
@@ -104,6 +102,19 @@ def _form_attributes(form: dict[str, str]) -> dict[str, str]:
     return {label: form[name] for name, label in FORM_FIELDS.items() if form.get(name)}
 
 
+def _vehicle_fields(title: str | None, form: dict[str, str], specs: dict[str, str]) -> dict:
+    """The raw fields card and detail page read alike: year and make/model from the title (or
+    the estimate form), mileage, drive and transmission from the specs."""
+    return {
+        "title": title,
+        "year_raw": title_date(title) or form_date(form),
+        "make_model_raw": make_model(title, form.get("grade")),
+        "mileage_raw": specs.get("Mileage"),
+        "drive_raw": specs.get("Drive"),
+        "transmission_raw": specs.get("Transmission"),
+    }
+
+
 def total_terms(words: str | None) -> tuple[str | None, str | None]:
     """(quote type, port) from the words around a total: "Total Price (C&F to BALTIMORE)"."""
     words = common.clean((words or "").replace("(", " ").replace(")", " ")) or ""
@@ -123,12 +134,7 @@ def _words_beside(blocks, amount: str) -> str | None:
 def parse_search(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """The cards of one search page, whether a next page is linked, and the empty-result flag."""
     cards = response.css("li.search-result__item")
-    listings = [x for x in (parse_card(c, response, scraped_at) for c in cards) if x]
-    return common.SearchPage(
-        listings=listings,
-        has_next=parse_has_next(response),
-        no_results=not listings and common.says_no_results(common.first_text(response, "body")),
-    )
+    return common.search_page(response, cards, parse_card, parse_has_next(response), scraped_at)
 
 
 def parse_has_next(response: TextResponse) -> bool | None:
@@ -167,29 +173,22 @@ def parse_card(
     attributes.update(common.drop_none({"original_price": original, "price_condition": condition}))
     currency = common.first_text(card, ".card-product__vehicle-price .card-product__price-currency")
 
-    return Listing(
-        source=SOURCE,
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=stock.upper(),
         url=url,
         scraped_at=scraped_at,
-        title=title,
-        price_raw=price,
         currency_raw=currency if price else None,
         location_raw=common.value(common.first_text(card, ".card-product__location-value")),
-        year_raw=title_date(title) or form_date(form),
-        make_model_raw=make_model(title, form.get("grade")),
-        mileage_raw=attributes.get("Mileage"),
-        drive_raw=attributes.get("Drive"),
-        transmission_raw=attributes.get("Transmission"),
         attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
         image_urls=common.unique(
             [common.image_url(card.css(".card-product__image img::attr(src)").get())]
         ),
-        status_raw="SOLD" if sold else None,
         total_price_raw=total,
         destination_port=port,
+        **_vehicle_fields(title, form, attributes),
     )
 
 
@@ -265,27 +264,20 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     )
     currency = common.first_text(response, ".product-detail__base-price-currency")
 
-    return Listing(
-        source=SOURCE,
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=stock.upper(),
         url=f"{SITE}/used-cars/{stock.upper()}",
         scraped_at=scraped_at,
-        title=title,
-        price_raw=price,
         currency_raw=currency if price else None,
         location_raw=common.value(common.first_text(response, ".product-detail__location-country")),
-        year_raw=title_date(title) or form_date(form),
-        make_model_raw=make_model(title, form.get("grade")),
-        mileage_raw=attributes.get("Mileage"),
-        drive_raw=attributes.get("Drive"),
-        transmission_raw=attributes.get("Transmission"),
         attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
         image_urls=parse_gallery(response),
-        status_raw="SOLD" if sold else None,
         total_price_raw=total,
         destination_port=port,
+        **_vehicle_fields(title, form, attributes),
     )
 
 
@@ -354,21 +346,11 @@ def merge_detail(card: Listing, detail: Listing) -> Listing:
     return common.merge_listings(card, detail)
 
 
-def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    return parse_search(response, scraped_at).listings
-
-
-def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    listing = parse_detail(response, scraped_at)
-    return [listing] if listing else []
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = common.page_parsers(parse_search, parse_detail)
 
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved SBT Japan page -> its listings (for ``keitrucks parse``)."""
-    if response.css("h1.product-detail__name"):
-        return _parse_detail(response, scraped_at)
-    return _parse_search(response, scraped_at)
-
-
-#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
-PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+    kind = "detail" if response.css("h1.product-detail__name") else "search"
+    return PAGE_PARSERS[kind](response, scraped_at)

@@ -26,7 +26,6 @@ from scrapers.parsers import common
 
 SOURCE = "tcv"
 SITE = "https://www.tc-v.com"
-SELLER_TYPE = "dealer"
 
 #: Detail labels read as label/value pairs wherever they sit (besides every ``dt``/``th``).
 DETAIL_LABELS = (
@@ -72,13 +71,16 @@ _CONTACT_VALUE = re.compile(r"@|\+\d|\b\d{2,4}[-\s.]\d{2,4}[-\s.]\d{3,4}\b")
 
 
 def listing_id_from_url(url: str | None) -> str | None:
-    match = _DETAIL_PATH.search(urlsplit(url or "").path)
-    return match.group(1) if match else None
+    return common.path_match(_DETAIL_PATH, url)
 
 
 def _find(pattern: re.Pattern, text: str) -> str | None:
     match = pattern.search(text)
     return common.clean(match.group(1)) if match else None
+
+
+def _images(sources: list[str]) -> list[str]:
+    return common.unique(common.image_url(src, SITE) for src in sources)
 
 
 def _by_prefix(pairs: dict[str, str], prefix: str) -> tuple[str | None, str | None]:
@@ -95,12 +97,7 @@ def _by_prefix(pairs: dict[str, str], prefix: str) -> tuple[str | None, str | No
 def parse_search(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """The vehicles of one list page, whether a next page is linked, and the empty-result flag."""
     cards = response.xpath("//*[@data-car-id][not(ancestor::*[@data-car-id])]")
-    listings = [x for x in (parse_card(c, response, scraped_at) for c in cards) if x]
-    return common.SearchPage(
-        listings=listings,
-        has_next=parse_has_next(response),
-        no_results=not listings and common.says_no_results(common.first_text(response, "body")),
-    )
+    return common.search_page(response, cards, parse_card, parse_has_next(response), scraped_at)
 
 
 def parse_has_next(response: TextResponse) -> bool | None:
@@ -150,23 +147,21 @@ def parse_card(
         }
     )
     images = card.xpath(f".//img[contains(@src, '{car_id}')]/@src").getall()
-    return Listing(
-        source=SOURCE,
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=car_id,
         url=url,
         scraped_at=scraped_at,
         title=title,
-        price_raw=price,
         currency_raw=common.currency_of(price),
         year_raw=specs.get("Registration Year"),
         mileage_raw=specs.get("Mileage"),
         drive_raw=specs.get("Drive"),
         transmission_raw=specs.get("Transmission"),
         attributes=specs,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
-        image_urls=common.unique(common.image_url(src, SITE) for src in images[:1]),
-        status_raw="SOLD" if sold else None,
+        image_urls=_images(images[:1]),
     )
 
 
@@ -205,13 +200,15 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
         )
     )
     images = response.xpath(f"//img[contains(@src, '{listing_id}')]/@src").getall()
-    return Listing(
-        source=SOURCE,
+    path = urlsplit(url).path
+    return common.exporter_listing(
+        SOURCE,
+        price=price,
+        sold=sold,
         listing_id=listing_id,
-        url=f"{SITE}{urlsplit(url).path[urlsplit(url).path.find('/used_car/') :]}",
+        url=f"{SITE}{path[path.find('/used_car/') :]}",
         scraped_at=scraped_at,
         title=title,
-        price_raw=price,
         currency_raw=common.currency_of(price),
         location_raw=pairs.get("Location"),
         year_raw=pairs.get("Registration Year / Month"),
@@ -219,10 +216,7 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
         drive_raw=pairs.get("Drive Type"),
         transmission_raw=pairs.get("Transmission"),
         attributes=attributes,
-        seller_type=SELLER_TYPE,
-        price_basis="fob" if price else None,
-        image_urls=common.unique(common.image_url(src, SITE) for src in images),
-        status_raw="SOLD" if sold else None,
+        image_urls=_images(images),
         total_price_raw=total,
         destination_port=port if total else None,
     )
@@ -249,21 +243,11 @@ def merge_detail(card: Listing, detail: Listing) -> Listing:
     return common.merge_listings(card, detail)
 
 
-def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    return parse_search(response, scraped_at).listings
-
-
-def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    listing = parse_detail(response, scraped_at)
-    return [listing] if listing else []
+#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
+PAGE_PARSERS = common.page_parsers(parse_search, parse_detail)
 
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved TCV page -> its listings (for ``keitrucks parse``)."""
-    if "Specific information" in response.text:
-        return _parse_detail(response, scraped_at)
-    return _parse_search(response, scraped_at)
-
-
-#: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
-PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+    kind = "detail" if "Specific information" in response.text else "search"
+    return PAGE_PARSERS[kind](response, scraped_at)
