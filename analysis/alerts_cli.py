@@ -15,7 +15,7 @@ import click
 from analysis.alerts import AlertsConfigError, run_alerts
 from analysis.load import DatabaseMissing, as_of_date
 from keitrucks.core.config import ConfigError, load_config
-from pipelines.storage import StorageError
+from pipelines.schema import StorageError
 
 DEFAULT_DB = "data/keitrucks.db"
 

@@ -33,7 +33,8 @@ from keitrucks.crawl import (
     run_crawl,
     stop_requested,
 )
-from pipelines.storage import abandon_run, last_run_id, open_db, read_runs_after
+from pipelines.runs import abandon_run, last_run_id, read_runs_after
+from pipelines.schema import open_db
 
 logger = logging.getLogger(__name__)
 

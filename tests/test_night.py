@@ -32,7 +32,7 @@ from keitrucks.night import (
     run_night,
 )
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
-from pipelines.storage import open_db
+from pipelines.schema import open_db
 from tests.conftest import rows
 
 CATALOG = build_catalog()
