@@ -1,4 +1,4 @@
-"""A whole night as the scheduler runs it: crawl, report, alerts, health, in that order.
+"""A whole night as the scheduler runs it: crawl, report, health, alerts, in that order.
 
 Against the sample marketplace: ``scheduler.py --once`` runs a full night; a crawl over its
 time is stopped and recorded as failed with nothing gone; one source failing, or one step
@@ -32,6 +32,7 @@ from keitrucks.night import (
     run_night,
 )
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
+from pipelines.runs import abandon_run, start_run
 from pipelines.schema import open_db
 from tests.conftest import rows
 
@@ -246,6 +247,25 @@ def test_a_broken_step_does_not_stop_the_steps_after_it(tmp_path, monkeypatch):
     assert [h.state for h in result.health] == ["never run"]  # and the health check
     assert not result.ok
     assert "report FAILED: OSError: disk full" in lines
+
+
+def test_the_night_records_source_health_before_it_raises_alerts(tmp_path, monkeypatch):
+    import analysis.alerts
+
+    db = tmp_path / "k.db"
+    database = open_db(db)
+    run_id = start_run(database, "beforward", search_key="k", as_of=NIGHTS[0], started_at=NIGHTS[0])
+    database.close()
+    abandon_run(db, run_id, "killed")
+    monkeypatch.setattr(night_module, "crawl_sources", lambda *a, **k: [])
+    seen_by_alerts = []
+
+    def alerts_reading_health(db_path, **kwargs):
+        seen_by_alerts.extend(rows(db_path, "SELECT run_id, status FROM source_health"))
+
+    monkeypatch.setattr(analysis.alerts, "run_alerts", alerts_reading_health)
+    run_night(db, tmp_path / "r", config=load_config(None), sources=["beforward"], as_of=NIGHTS[0])
+    assert seen_by_alerts == [{"run_id": run_id, "status": "failed"}]
 
 
 def _result(**kw):
