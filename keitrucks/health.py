@@ -22,8 +22,6 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipelines.run_health import (
-    BLOCKED,
-    FAILED,
     OK,
     UNHEALTHY,
     HealthRules,
@@ -35,8 +33,6 @@ from pipelines.run_health import (
     recorded_verdict,
 )
 from pipelines.schema import ensure_schema
-
-__all__ = ["BLOCKED", "FAILED", "OK", "UNHEALTHY", "HealthRules", "check_health"]
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,6 @@ from sqlite_utils import Database
 
 from keitrucks.core.config import ConfigError
 from keitrucks.health import (
-    BLOCKED,
-    FAILED,
     OK,
     STATE_DEAD,
     STATE_FAILING,
@@ -29,7 +27,7 @@ from keitrucks.health import (
     check_health,
 )
 from keitrucks.health_cli import health
-from pipelines.run_health import judge_run
+from pipelines.run_health import BLOCKED, FAILED, judge_run
 from pipelines.runs import finish_run, recent_healthy_runs, start_run
 from pipelines.schema import ensure_schema
 from tests.conftest import rows

@@ -77,14 +77,14 @@ def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_serve
     assert (out / NIGHTS[0] / "report.html").is_file()
     assert (out / NIGHTS[0] / f"alerts-{NIGHTS[0]}.md").is_file()
 
-    # crawl -> report -> alerts -> health, and the night says how it ended
+    # crawl -> report -> health -> alerts, and the night says how it ended
     order = [
         text.index(marker)
         for marker in (
             f"crawl {sources[0]}: ok",
             f"report for {NIGHTS[0]}",
-            f"alerts {NIGHTS[0]}:",
             f"health {sources[0]}",
+            f"alerts {NIGHTS[0]}:",
             "ends: all sources ok",
         )
     ]
