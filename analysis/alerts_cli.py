@@ -16,7 +16,7 @@ from analysis.alerts import AlertsConfigError, run_alerts
 from analysis.cli import db_option
 from analysis.load import DatabaseMissing, as_of_date
 from keitrucks.core.config import ConfigError, load_config
-from pipelines.storage import StorageError
+from pipelines.schema import StorageError
 
 
 @click.command(name="alerts")

@@ -4,7 +4,9 @@
 ``ds.client``); ``serve(db_path, port)`` runs it with uvicorn bound to 127.0.0.1. The database
 is opened read-only (SQLite ``mode=ro``) and every write connection is refused, so browsing
 never competes with the nightly crawl. ``METADATA`` documents tables, columns, units and sources;
-``CANNED_QUERIES`` are the questions users ask most. The deal query is a plain-SQL version of
+``CANNED_QUERIES`` are the questions users ask most; their SQL lives with the database shape in
+``pipelines.schema``, which also installs them (parameters at their defaults) as views every
+database has, for sqlite3 users. The deal query is a plain-SQL version of
 the report's deal score (median of the same model, drive and basis, no recency weighting);
 ``deals.csv`` of the nightly report has the full score with its comparables.
 """
@@ -21,6 +23,13 @@ from datasette.app import Datasette
 from datasette.database import Database
 
 from analysis.load import DatabaseMissing
+from pipelines.schema import (
+    ELIGIBLE_SOON,
+    MEDIAN_BY_MODEL_YEAR,
+    PRICE_DROPS_THIS_WEEK,
+    TRUCK_HISTORY,
+    UNDERPRICED_4WD,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,100 +48,6 @@ SOURCES = {
     "ebay": "eBay Motors (US; asking prices and bids): https://www.ebay.com",
     "dealer_jsonld": "US dealer sites you configure (schema.org vehicle offers; asking prices)",
 }
-
-_ACTIVE_TRUCKS = """
-    SELECT source, listing_id, identity, title, model, model_code, year, is_4wd, mileage_mi,
-           price_usd, price_basis, location_raw, url
-    FROM listings
-    WHERE status = 'active' AND kind = 'kei_truck' AND price_usd IS NOT NULL
-      AND is_4wd IS NOT NULL AND model IS NOT NULL"""
-
-UNDERPRICED_4WD = f"""
-WITH trucks AS ({_ACTIVE_TRUCKS}),
-ranked AS (
-    SELECT model, is_4wd, price_basis, price_usd,
-           row_number() OVER (PARTITION BY model, is_4wd, price_basis ORDER BY price_usd) AS rn,
-           count(*) OVER (PARTITION BY model, is_4wd, price_basis) AS n
-    FROM trucks
-),
-medians AS (
-    SELECT model, is_4wd, price_basis, avg(price_usd) AS median_usd, max(n) AS n
-    FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-    GROUP BY model, is_4wd, price_basis
-)
-SELECT t.title, t.model, t.model_code, t.year, t.mileage_mi, t.price_usd, t.price_basis,
-       CAST(round(m.median_usd) AS INTEGER) AS median_usd, m.n - 1 AS comparables,
-       round(100.0 * (m.median_usd - t.price_usd) / m.median_usd, 1) AS pct_under,
-       t.location_raw, t.url, t.source, t.listing_id
-FROM trucks t
-JOIN medians m ON m.model = t.model AND m.is_4wd = t.is_4wd AND m.price_basis = t.price_basis
-WHERE t.is_4wd = 1 AND t.price_basis = 'asking' AND m.n - 1 >= 3
-  AND t.price_usd <= m.median_usd * (1 - coalesce(nullif(:pct_under, ''), 15) / 100.0)
-ORDER BY pct_under DESC, t.price_usd
-"""
-
-ELIGIBLE_SOON = """
-WITH today AS (SELECT substr(max(last_seen_at), 1, 7) AS month FROM listings)
-SELECT l.eligible_from, l.title, l.model, l.model_code, l.year, l.build_month,
-       l.eligibility_basis, l.price_usd, l.price_basis, l.location_raw, l.url, l.source,
-       l.listing_id
-FROM listings l, today
-WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_from IS NOT NULL
-  AND l.eligible_from >= today.month
-  AND l.eligible_from <= strftime('%Y-%m', today.month || '-01',
-                                  '+' || coalesce(nullif(:months, ''), 12) || ' months')
-ORDER BY l.eligible_from, l.price_usd
-"""
-
-PRICE_DROPS_THIS_WEEK = """
-WITH steps AS (
-    SELECT source, listing_id, observed_at, event, price_usd, price_basis,
-           lag(price_usd) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
-               AS previous_usd,
-           lag(price_basis) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
-               AS previous_basis
-    FROM price_history
-    WHERE source || ':' || listing_id IN (
-        SELECT source || ':' || listing_id FROM price_history
-        WHERE observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history))
-)
-SELECT s.observed_at, l.title, l.model, l.year, l.is_4wd, s.previous_usd, s.price_usd,
-       s.previous_usd - s.price_usd AS drop_usd,
-       round(100.0 * (s.previous_usd - s.price_usd) / s.previous_usd, 1) AS drop_pct,
-       s.price_basis, l.location_raw, l.url, s.source, s.listing_id
-FROM steps s JOIN listings l ON l.source = s.source AND l.listing_id = s.listing_id
-WHERE s.price_usd < s.previous_usd AND s.price_basis = s.previous_basis
-  AND s.observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history)
-ORDER BY drop_pct DESC
-"""
-
-MEDIAN_BY_MODEL_YEAR = f"""
-WITH trucks AS ({_ACTIVE_TRUCKS}),
-ranked AS (
-    SELECT model, year, is_4wd, price_basis, price_usd,
-           row_number() OVER (PARTITION BY model, year, is_4wd, price_basis ORDER BY price_usd)
-               AS rn,
-           count(*) OVER (PARTITION BY model, year, is_4wd, price_basis) AS n
-    FROM trucks
-)
-SELECT model, year, CASE is_4wd WHEN 1 THEN '4WD' ELSE '2WD' END AS drive, price_basis,
-       max(n) AS listings, CAST(round(avg(price_usd)) AS INTEGER) AS median_usd
-FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-GROUP BY model, year, is_4wd, price_basis
-ORDER BY model, year, drive, price_basis
-"""
-
-TRUCK_HISTORY = """
-SELECT p.observed_at, p.event, p.price, p.currency, p.price_usd, p.price_basis, p.status,
-       l.title, p.source, p.listing_id, l.identity, l.url
-FROM price_history p
-JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id
-WHERE l.identity = (
-    SELECT identity FROM listings
-    WHERE listing_id = :listing OR identity = :listing OR source || ':' || listing_id = :listing
-    LIMIT 1)
-ORDER BY p.observed_at, p.id
-"""
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "underpriced_4wd": {
@@ -170,14 +85,6 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
         "sql": TRUCK_HISTORY,
         "params": ["listing"],
     },
-}
-
-#: The same questions as views, for sqlite3 users (needs no parameters); storage may install them.
-SQL_VIEWS = {
-    "underpriced_4wd": UNDERPRICED_4WD.replace(":pct_under", "NULL"),
-    "price_drops_this_week": PRICE_DROPS_THIS_WEEK,
-    "median_price_by_model_year": MEDIAN_BY_MODEL_YEAR,
-    "eligible_soon": ELIGIBLE_SOON.replace(":months", "NULL"),
 }
 
 _LISTING_COLUMNS = {

@@ -46,7 +46,7 @@ from scrapy.utils.test import get_crawler  # noqa: E402
 from sqlite_utils import Database  # noqa: E402
 
 from keitrucks.sample.catalog import NIGHTS, build_catalog  # noqa: E402
-from pipelines.storage import ensure_schema, open_db  # noqa: E402
+from pipelines.schema import ensure_schema, open_db  # noqa: E402
 from scrapers.items import Listing  # noqa: E402
 from scrapers.spiders.base import ListingSpider  # noqa: E402
 

@@ -33,8 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines import storage  # noqa: E402
-from pipelines.storage import open_db  # noqa: E402
+from pipelines import schema  # noqa: E402
+from pipelines.schema import open_db  # noqa: E402
 
 MODELS = (
     ("Suzuki", "Suzuki Carry", 7800),
@@ -254,10 +254,9 @@ def schema_key() -> str:
     """A short hash of the storage schema and of the generator: a cached database made under
     another schema (e.g. before ``price_history.landed_usd``) is never reused."""
     parts = [
-        storage.SCHEMA,
-        json.dumps(storage.LISTING_COLUMNS, sort_keys=True),
-        json.dumps(storage.TRACKING_COLUMNS, sort_keys=True),
-        json.dumps(storage.VIEWS, sort_keys=True),
+        schema.SCHEMA,
+        json.dumps(schema.ADDED_COLUMNS, sort_keys=True),
+        json.dumps(schema.VIEWS, sort_keys=True),
         inspect.getsource(generate),
     ]
     return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:10]

@@ -256,8 +256,9 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
 
     Run it after updating the reference tables; price history is kept as it is.
     """
+    from pipelines.listings import landed_deriver, renormalize_listings
     from pipelines.normalize import normalize_listing
-    from pipelines.storage import StorageError, open_db, renormalize_listings
+    from pipelines.schema import StorageError, open_db
 
     if not Path(db).is_file():
         raise click.ClickException(f"no database at {db}")
@@ -276,6 +277,7 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
         count = renormalize_listings(
             database,
             lambda raw: normalize_listing(raw, config=config),
+            derive=landed_deriver(config),
             batch_size=batch_size,
             progress=progress,
         )

@@ -13,7 +13,7 @@ from keitrucks.night import NightResult, crawl_sources, finish_night
 from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES
 from keitrucks.sample.site import SAMPLE_DIR, SampleServer
-from pipelines.storage import count_summary
+from pipelines.listings import count_summary
 
 logger = logging.getLogger(__name__)
 

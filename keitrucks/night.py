@@ -1,4 +1,4 @@
-"""One night: crawl every enabled source, then the report, then the alerts, then the health check.
+"""One night: crawl every enabled source, then the report, then the health check, then the alerts.
 
 Shared by ``keitrucks nightly``, ``keitrucks demo`` and ``scheduler.py``. Each source is crawled
 in its own subprocess (or as a Scrapyd job) with a timeout; one source failing never stops the
@@ -33,7 +33,8 @@ from keitrucks.crawl import (
     run_crawl,
     stop_requested,
 )
-from pipelines.storage import abandon_run, last_run_id, open_db, read_runs_after
+from pipelines.runs import abandon_run, last_run_id, read_runs_after
+from pipelines.schema import open_db
 
 logger = logging.getLogger(__name__)
 
@@ -369,7 +370,7 @@ def prune_logs(log_dir: Path, keep_days: int = KEEP_LOG_DAYS, now: float | None 
     return removed
 
 
-# -- report, alerts, health ---------------------------------------------------------------------
+# -- report, health, alerts ---------------------------------------------------------------------
 
 
 def _step(result: NightResult, name: str, fn: Callable[[], Any]) -> Any:
@@ -391,7 +392,9 @@ def finish_night(
     dry_run_alerts: bool = False,
     echo: Callable[[str], None] | None = None,
 ) -> NightResult:
-    """After the crawl: the report, then the alerts, then the health check, each on its own."""
+    """After the crawl: the report, then the health check, then the alerts, each on its own.
+
+    Health is recorded (``source_health``) before the alerts, which read its verdicts."""
     from analysis.alerts import run_alerts
     from analysis.report import write_report
     from keitrucks.health import HealthRules, check_health
@@ -401,18 +404,6 @@ def finish_night(
         result, "report", lambda: write_report(db, out_dir, as_of=as_of[:10], config=config)
     )
     result.report_folder = report.folder if report is not None else None
-    result.alerts = _step(
-        result,
-        "alerts",
-        lambda: run_alerts(
-            db,
-            as_of=as_of[:10],
-            config=config,
-            dry_run=dry_run_alerts,
-            digest_dir=result.report_folder,
-            echo=echo,
-        ),
-    )
     health = _step(
         result,
         "health",
@@ -427,6 +418,18 @@ def finish_night(
     for item in result.health:
         if echo:
             echo(f"health {item.source:<14} {item.latest.line if item.latest else item.state}")
+    result.alerts = _step(
+        result,
+        "alerts",
+        lambda: run_alerts(
+            db,
+            as_of=as_of[:10],
+            config=config,
+            dry_run=dry_run_alerts,
+            digest_dir=result.report_folder,
+            echo=echo,
+        ),
+    )
     for step, error in result.errors.items():
         if echo:
             echo(f"{step} FAILED: {error}")

@@ -6,7 +6,7 @@ reads or writes the table. A row is written ``pending`` before the send and upda
 or ``failed`` after it, each batch in one transaction, so a crash in between leaves ``pending``
 rows that the next run delivers (at least once, never silently dropped).
 
-Columns (see ``pipelines.storage.SCHEMA``): ``kind`` (the rule), ``identity`` (the truck across
+Columns (see ``pipelines.schema.SCHEMA``): ``kind`` (the rule), ``identity`` (the truck across
 reposts, or ``<source>/run/<id>`` for a source alert), ``price_usd`` (the price alerted at),
 ``reason``, ``channel`` (a channel's safe name, never its URL), ``status`` (pending, sent,
 failed; ``dry_run`` rows are never treated as raised), ``created_at`` (the as-of night, UTC),
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.storage import StorageError, open_db
+from pipelines.schema import StorageError, open_db
 
 #: Statuses of rows still owed a delivery.
 UNDELIVERED = ("pending", "failed")
@@ -44,7 +44,7 @@ class AlertMemory:
 def alert_db(db_path: str | os.PathLike, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
     """A connection to the database for alert bookkeeping; ``readonly`` never writes a byte.
 
-    Writing opens through ``pipelines.storage.open_db`` (WAL, schema ensured). Raises
+    Writing opens through ``pipelines.schema.open_db`` (WAL, schema ensured). Raises
     ``StorageError`` when the database cannot be opened (or, read-only, does not exist).
     """
     path = Path(db_path)

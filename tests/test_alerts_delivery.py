@@ -25,8 +25,11 @@ from keitrucks.health import HealthRules, check_health
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
 from pipelines import alert_store
 from pipelines.landed import LandedCostPipeline
+from pipelines.listings import mark_gone, save_listings
 from pipelines.normalize import normalize_eligibility, parse_scraped_at
-from pipelines.storage import RunVerdict, finish_run, mark_gone, open_db, save_listings, start_run
+from pipelines.run_health import RunVerdict
+from pipelines.runs import finish_run, start_run
+from pipelines.schema import open_db
 from tests.conftest import rows
 
 CATALOG = build_catalog()

@@ -8,7 +8,10 @@ check that the builder itself gives the history they assume.
 
 from __future__ import annotations
 
-from pipelines.storage import RunVerdict, finish_run, mark_gone, open_db, save_listings, start_run
+from pipelines.listings import mark_gone, save_listings
+from pipelines.run_health import RunVerdict
+from pipelines.runs import finish_run, start_run
+from pipelines.schema import open_db
 
 SEARCH = "test-search"
 

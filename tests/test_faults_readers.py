@@ -21,7 +21,7 @@ import pytest
 from datasette.app import Datasette
 
 from keitrucks.sample.catalog import NIGHTS
-from pipelines.storage import open_db
+from pipelines.schema import open_db
 from tests.conftest import rows
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,6 @@ from sqlite_utils import Database
 
 from keitrucks.core.config import ConfigError
 from keitrucks.health import (
-    BLOCKED,
-    FAILED,
     OK,
     STATE_DEAD,
     STATE_FAILING,
@@ -27,11 +25,11 @@ from keitrucks.health import (
     assess_history,
     assess_run,
     check_health,
-    ensure_health_schema,
-    review_verdict,
 )
 from keitrucks.health_cli import health
-from pipelines.storage import RunVerdict, ensure_schema, finish_run, start_run
+from pipelines.run_health import BLOCKED, FAILED, judge_run
+from pipelines.runs import finish_run, recent_healthy_runs, start_run
+from pipelines.schema import ensure_schema
 from tests.conftest import rows
 
 COVERAGE = {"price_usd": 1.0, "year": 0.95, "model": 0.95, "is_4wd": 0.9, "mileage_mi": 0.8}
@@ -278,7 +276,8 @@ def _db_with_runs(path, specs):
             as_of=f"{night}T06:00:00+00:00",
             started_at=f"{night}T06:00:01+00:00",
         )
-        verdict = RunVerdict(reason == "finished", reason == "finished", "ok")
+        facts = {"finish_reason": reason, "items": items, "coverage": coverage}
+        verdict = judge_run(facts, recent_healthy_runs(db, "beforward", "beforward:abc"))
         finish_run(
             db,
             run_id,
@@ -292,15 +291,25 @@ def _db_with_runs(path, specs):
     return db
 
 
-def test_review_verdict_stops_a_run_that_lost_coverage_before_anything_goes_gone(tmp_path):
+def test_a_run_that_lost_coverage_may_not_mark_anything_gone(tmp_path):
     db = _db_with_runs(tmp_path / "k.db", [("2026-11-01", 40, COVERAGE, "finished")] * 3)
-    healthy = RunVerdict(True, True, "ok")
-    same = review_verdict(db, "beforward", "beforward:abc", healthy, COVERAGE)
-    assert same == healthy
-    lost = review_verdict(db, "beforward", "beforward:abc", healthy, {**COVERAGE, "year": 0.1})
-    assert lost == RunVerdict(True, False, "field coverage fell: year 95% -> 10%")
-    broken = RunVerdict(False, False, "blocked")
-    assert review_verdict(db, "beforward", "beforward:abc", broken, {}) == broken
+    recent = recent_healthy_runs(db, "beforward", "beforward:abc")
+    facts = {"finish_reason": "finished", "items": 40, "coverage": COVERAGE}
+    assert judge_run(facts, recent).may_mark_gone
+    lost = judge_run({**facts, "coverage": {**COVERAGE, "year": 0.1}}, recent)
+    assert (lost.complete, lost.may_mark_gone) == (True, False)
+    assert lost.reasons == ("field coverage fell: year 95% -> 10%",)
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[case[0] for case in RUN_CASES])
+def test_the_recorded_verdict_is_read_not_judged_again(case):
+    _, row, recent, status, reasons = case
+    judged = assess_run(row, recent, HealthRules())
+    # what the crawl recorded wins, even where the rules would now say otherwise
+    recorded = {**row, "health_status": BLOCKED, "health_reasons": '["recorded"]'}
+    assert assess_run(recorded, recent, HealthRules()).status == BLOCKED
+    assert assess_run(recorded, recent, HealthRules()).reasons == ("recorded",)
+    assert (judged.status, list(judged.reasons)) == (status, reasons)
 
 
 def test_check_health_records_one_row_per_run_and_is_idempotent(tmp_path):
@@ -331,7 +340,7 @@ def test_check_health_records_one_row_per_run_and_is_idempotent(tmp_path):
         },
     ]
     db = Database(path)
-    ensure_health_schema(db)  # idempotent on an existing table
+    ensure_schema(db)  # idempotent on an existing table
     assert db["source_health"].count == 2
 
 
@@ -350,7 +359,7 @@ def test_the_health_command_prints_a_table_and_can_fail_a_probe(tmp_path):
     assert ".FFF" in beforward
     assert "did not finish (shutdown)" in beforward
     assert any(line.startswith("craigslist") and "never run" in line for line in lines)
-    assert not Database(path)["source_health"].exists()  # reading only, unless --record
+    assert Database(path)["source_health"].count == 0  # reading only, unless --record
 
     probe = CliRunner().invoke(health, ["--db", str(path), "--check", "--record"], obj={})
     assert probe.exit_code == 1

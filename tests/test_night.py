@@ -1,4 +1,4 @@
-"""A whole night as the scheduler runs it: crawl, report, alerts, health, in that order.
+"""A whole night as the scheduler runs it: crawl, report, health, alerts, in that order.
 
 Against the sample marketplace: ``scheduler.py --once`` runs a full night; a crawl over its
 time is stopped and recorded as failed with nothing gone; one source failing, or one step
@@ -32,7 +32,8 @@ from keitrucks.night import (
     run_night,
 )
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
-from pipelines.storage import open_db
+from pipelines.runs import abandon_run, start_run
+from pipelines.schema import open_db
 from tests.conftest import rows
 
 CATALOG = build_catalog()
@@ -76,14 +77,14 @@ def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_serve
     assert (out / NIGHTS[0] / "report.html").is_file()
     assert (out / NIGHTS[0] / f"alerts-{NIGHTS[0]}.md").is_file()
 
-    # crawl -> report -> alerts -> health, and the night says how it ended
+    # crawl -> report -> health -> alerts, and the night says how it ended
     order = [
         text.index(marker)
         for marker in (
             f"crawl {sources[0]}: ok",
             f"report for {NIGHTS[0]}",
-            f"alerts {NIGHTS[0]}:",
             f"health {sources[0]}",
+            f"alerts {NIGHTS[0]}:",
             "ends: all sources ok",
         )
     ]
@@ -246,6 +247,25 @@ def test_a_broken_step_does_not_stop_the_steps_after_it(tmp_path, monkeypatch):
     assert [h.state for h in result.health] == ["never run"]  # and the health check
     assert not result.ok
     assert "report FAILED: OSError: disk full" in lines
+
+
+def test_the_night_records_source_health_before_it_raises_alerts(tmp_path, monkeypatch):
+    import analysis.alerts
+
+    db = tmp_path / "k.db"
+    database = open_db(db)
+    run_id = start_run(database, "beforward", search_key="k", as_of=NIGHTS[0], started_at=NIGHTS[0])
+    database.close()
+    abandon_run(db, run_id, "killed")
+    monkeypatch.setattr(night_module, "crawl_sources", lambda *a, **k: [])
+    seen_by_alerts = []
+
+    def alerts_reading_health(db_path, **kwargs):
+        seen_by_alerts.extend(rows(db_path, "SELECT run_id, status FROM source_health"))
+
+    monkeypatch.setattr(analysis.alerts, "run_alerts", alerts_reading_health)
+    run_night(db, tmp_path / "r", config=load_config(None), sources=["beforward"], as_of=NIGHTS[0])
+    assert seen_by_alerts == [{"run_id": run_id, "status": "failed"}]
 
 
 def _result(**kw):

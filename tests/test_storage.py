@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
+from click.testing import CliRunner
 
-from pipelines.storage import (
-    RunVerdict,
-    ensure_schema,
-    finish_run,
-    judge_run,
+from keitrucks.cli import cli
+from pipelines.landed import LandedCostPipeline
+from pipelines.listings import (
+    landed_deriver,
     mark_gone,
-    open_db,
     read_known_listings,
+    renormalize_listings,
     save_listings,
-    start_run,
 )
-from scrapers.items import Listing
+from pipelines.normalize import normalize_listing
+from pipelines.run_health import (
+    BLOCKED,
+    FAILED,
+    OK,
+    UNHEALTHY,
+    RunVerdict,
+    judge_run,
+    recorded_verdict,
+)
+from pipelines.runs import finish_run, start_run
+from pipelines.schema import ADDED_COLUMNS, VIEWS, ensure_schema, open_db
+from scrapers.items import RAW_FIELDS, Listing
 
 KEY = "craigslist:abc"
 NIGHT1, NIGHT2, NIGHT3 = (
@@ -140,62 +152,55 @@ def test_a_repost_inherits_the_identity_of_its_predecessor(db):
     assert identities == {"100": "craigslist:100", "200": "craigslist:100"}
 
 
+def runs_with(*items: int) -> list[dict]:
+    """Recent healthy runs as ``recent_healthy_runs`` returns them, newest first."""
+    return [{"items": n, "coverage": None} for n in items]
+
+
 @pytest.mark.parametrize(
     ("reason", "stats", "items", "recent", "expected"),
     [
-        ("finished", {}, 40, [42, 40, 41], RunVerdict(True, True, "ok")),
-        ("finished", {}, 40, [], RunVerdict(True, True, "ok")),
-        (
-            "blocked",
-            {"keitrucks/blocked": "http_403"},
-            3,
-            [40],
-            RunVerdict(False, False, "finished as 'blocked'"),
-        ),
+        ("finished", {}, 40, [42, 40, 41], (OK, ())),
+        ("finished", {}, 40, [], (OK, ())),
+        ("blocked", {"keitrucks/blocked": "http_403"}, 3, [40], (BLOCKED, ("blocked (http_403)",))),
         (
             "finished",
             {"keitrucks/blocked": "http_429"},
             3,
             [40],
-            RunVerdict(False, False, "blocked"),
+            (BLOCKED, ("blocked (http_429)",)),
         ),
-        ("finished", {}, 0, [40], RunVerdict(True, False, "no listings")),
-        (
-            "finished",
-            {},
-            12,
-            [40, 42, 41],
-            RunVerdict(True, False, "12 listings, recent median 41"),
-        ),
+        ("finished", {}, 0, [40], (UNHEALTHY, ("no listings",))),
+        ("finished", {}, 12, [40, 42, 41], (UNHEALTHY, ("12 listings, recent median 41",))),
         (
             "finished",
             {"keitrucks/request_failed": 1},
             40,
             [40],
-            RunVerdict(False, False, "requests failed"),
+            (FAILED, ("incomplete (requests failed)",)),
         ),
         (
             "finished",
             {"spider_exceptions/count": 2},
             40,
             [40],
-            RunVerdict(False, False, "parser exceptions"),
+            (FAILED, ("incomplete (parser exceptions)",)),
         ),
         (
             "finished",
             {"keitrucks/empty_page": 1},
             40,
             [40],
-            RunVerdict(False, False, "page with no listings (layout change?)"),
+            (FAILED, ("incomplete (page with no listings (layout change?))",)),
         ),
         (
             "budget_exhausted",
             {"keitrucks/budget_exhausted": 1},
             40,
             [40],
-            RunVerdict(False, False, "finished as 'budget_exhausted'"),
+            (FAILED, ("did not finish (budget_exhausted)",)),
         ),
-        ("shutdown", {}, 40, [40], RunVerdict(False, False, "finished as 'shutdown'")),
+        ("shutdown", {}, 40, [40], (FAILED, ("did not finish (shutdown)",))),
     ],
     ids=[
         "healthy",
@@ -211,8 +216,15 @@ def test_a_repost_inherits_the_identity_of_its_predecessor(db):
         "ctrl-c",
     ],
 )
-def test_judge_run(reason, stats, items, recent, expected):
-    assert judge_run(reason, stats, items, recent) == expected
+def test_judge_run_on_what_the_pipeline_knows_when_the_crawl_closes(
+    reason, stats, items, recent, expected
+):
+    facts = {"finish_reason": reason, "stats": stats, "items": items, "coverage": {}}
+    verdict = judge_run(facts, runs_with(*recent))
+    assert (verdict.status, verdict.reasons) == expected
+    assert verdict.reason == ("; ".join(expected[1]) or "ok")
+    assert verdict.complete == (expected[0] in (OK, UNHEALTHY))
+    assert verdict.healthy == verdict.may_mark_gone == (expected[0] == OK)
 
 
 def test_a_new_run_marks_a_run_left_running_as_abandoned(db):
@@ -261,3 +273,137 @@ def test_a_batch_is_all_or_nothing(db):
         save_listings(db, [truck("1"), bad], run_id=r1, seen_at=NIGHT1, search_key=KEY)
     assert db["listings"].count == 0
     assert history(db) == []
+
+
+def test_an_abandoned_run_records_a_failed_verdict(db):
+    killed = run(db)
+    run(db, NIGHT2)
+    row = next(db.query("SELECT * FROM runs WHERE id = ?", [killed]))
+    assert (row["health_status"], json.loads(row["health_reasons"])) == (
+        FAILED,
+        ["did not finish (killed)"],
+    )
+    assert recorded_verdict(row) == RunVerdict(
+        False, False, "did not finish (killed)", FAILED, ("did not finish (killed)",)
+    )
+
+
+def test_finish_run_records_the_judged_verdict_for_others_to_read(db):
+    r = run(db)
+    facts = {"finish_reason": "finished", "stats": {}, "items": 3, "coverage": {}}
+    verdict = judge_run(facts, runs_with(40, 42))
+    finish_run(
+        db,
+        r,
+        finished_at=NIGHT1,
+        finish_reason="finished",
+        verdict=verdict,
+        stats={},
+        items=3,
+        coverage={},
+    )
+    row = next(db.query("SELECT * FROM runs"))
+    assert (row["complete"], row["healthy"], row["health_status"]) == (1, 0, UNHEALTHY)
+    assert json.loads(row["health_reasons"]) == ["3 listings, recent median 41"]
+    assert recorded_verdict(row) == verdict
+
+
+def test_an_older_database_gains_the_missing_columns_and_the_views(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE listings (source TEXT, listing_id TEXT, url TEXT, title TEXT, "
+        "PRIMARY KEY (source, listing_id));"
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, source TEXT NOT NULL, search_key TEXT, "
+        "as_of TEXT, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, "
+        "finish_reason TEXT, complete INTEGER, healthy INTEGER, health_reason TEXT, items INTEGER,"
+        " drops INTEGER, errors INTEGER, requests INTEGER, blocked_reason TEXT, gone_marked "
+        "INTEGER, coverage TEXT, stats TEXT, pid INTEGER);"
+        "CREATE TABLE price_history (id INTEGER PRIMARY KEY, source TEXT NOT NULL, listing_id "
+        "TEXT NOT NULL, run_id INTEGER, observed_at TEXT NOT NULL, event TEXT NOT NULL, price "
+        "INTEGER, currency TEXT, price_usd INTEGER, price_basis TEXT, status TEXT);"
+        "INSERT INTO listings VALUES ('craigslist', 'old', 'https://x.test/old', 'Carry');"
+    )
+    conn.close()
+    for _ in range(2):  # idempotent
+        db = open_db(path)
+        for table, columns in ADDED_COLUMNS.items():
+            assert set(columns) <= set(db[table].columns_dict), table
+        assert set(VIEWS) <= set(db.view_names())
+        assert next(db.query("SELECT title, cab FROM listings")) == {"title": "Carry", "cab": None}
+        db.close()
+
+
+def test_a_jumbo_cab_is_stored(db):
+    save_listings(db, [truck("1", cab="jumbo")], run_id=run(db), seen_at=NIGHT1, search_key=KEY)
+    assert next(db.query("SELECT cab FROM listings"))["cab"] == "jumbo"
+
+
+def exporter_truck() -> dict:
+    """A BE FORWARD listing as the crawl stores it: raw, normalized, then landed."""
+    raw = dict(
+        source="beforward",
+        listing_id="BF1",
+        url="https://example.test/BF1",
+        scraped_at=NIGHT1,
+        title="1996 Honda Acty Truck 4WD",
+        price_raw="US$3,100",
+        price_basis="fob",
+        year_raw="1996",
+        make_model_raw="Honda Acty",
+    )
+    item = {**raw, **normalize_listing(raw)}
+    return LandedCostPipeline(config={}).process_item(item)
+
+
+def stored_landed(db) -> int | None:
+    return next(db.query("SELECT landed_usd FROM listings"))["landed_usd"]
+
+
+def test_renormalize_keeps_the_landed_cost_of_exporter_listings(db):
+    item = exporter_truck()
+    assert item["landed_usd"] is not None
+    save_listings(db, [item], run_id=run(db), seen_at=NIGHT1, search_key=KEY)
+    dearer = {"landed": {"ocean_freight_usd": 5000}}
+    expected = LandedCostPipeline(config=dearer).process_item(dict(item))["landed_usd"]
+    assert expected != item["landed_usd"]
+
+    renormalize_listings(db, normalize_listing)  # no deriver: derived fields left untouched
+    assert stored_landed(db) == item["landed_usd"]
+    renormalize_listings(db, normalize_listing, derive=landed_deriver())
+    assert stored_landed(db) == item["landed_usd"]
+    renormalize_listings(db, normalize_listing, derive=landed_deriver(dearer))
+    assert stored_landed(db) == expected
+
+
+def test_renormalize_rewrites_exactly_the_normalized_fields(db):
+    save_listings(db, [truck("1", cab="jumbo", year=1990)], run_id=run(db), seen_at=NIGHT1)
+    seen = []
+
+    def normalize(raw):
+        seen.append(set(raw))
+        return {"year": 1996, "cab": None, "title": "not a normalized field"}
+
+    assert renormalize_listings(db, normalize) == 1
+    row = next(db.query("SELECT year, cab, title, price_raw, status FROM listings"))
+    assert row == {
+        "year": 1996,
+        "cab": None,
+        "title": "1996 Suzuki Carry 1",
+        "price_raw": "$6500",
+        "status": None,  # the normalizer gave none; stored status is a normalized field too
+    }
+    assert seen == [{"source", "listing_id", "url", "scraped_at", *RAW_FIELDS}]
+
+
+def test_the_renormalize_command_keeps_exporter_landed_costs(tmp_path):
+    path = tmp_path / "k.db"
+    database = open_db(path)
+    item = exporter_truck()
+    save_listings(database, [item], run_id=run(database), seen_at=NIGHT1, search_key=KEY)
+    database.close()
+    result = CliRunner().invoke(cli, ["renormalize", "--db", str(path)], obj={})
+    assert result.exit_code == 0, result.output
+    database = open_db(path)
+    assert stored_landed(database) == item["landed_usd"] is not None
+    database.close()

@@ -1,0 +1,327 @@
+"""The whole database shape in one place: tables, indexes, the views users query, migration.
+
+``open_db(path)`` opens (creating if needed) the database in WAL mode with ``ensure_schema``
+applied; ``ensure_schema`` is idempotent and safe on every open. It creates what is missing and
+adds the columns an older database lacks (``ADDED_COLUMNS``, and every Listing field), so a
+database from any earlier version opens as the current shape. Views are recreated on every open,
+so sqlite3 and Datasette users always query the current definitions.
+
+Tables: ``listings`` (latest state, one row per source and listing id), ``price_history``
+(append-only), ``runs`` (one row per crawl, with its health verdict, see
+``pipelines.run_health``), ``source_health`` (the nightly health check's verdict per run and
+the source's state, see ``keitrucks.health``), ``alerts`` (see ``pipelines.alert_store``).
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from scrapers.items import Listing
+
+#: Fields stored as JSON text.
+JSON_FIELDS = {"attributes", "image_urls"}
+#: Columns of ``listings`` that the crawl bookkeeping owns (not Listing fields).
+TRACKING_COLUMNS = {
+    "identity": "TEXT",
+    "first_seen_at": "TEXT",
+    "last_seen_at": "TEXT",
+    "last_run_id": "INTEGER",
+    "search_key": "TEXT",
+    "gone_at": "TEXT",
+}
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written (path, permissions, corruption)."""
+
+
+def _sql_type(hint: Any) -> str:
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    base = typing.get_origin(args[0]) or args[0]
+    if base in (bool, int):
+        return "INTEGER"
+    if base is float:
+        return "REAL"
+    return "TEXT"
+
+
+def _listing_columns() -> dict[str, str]:
+    hints = typing.get_type_hints(Listing)
+    return {f.name: _sql_type(hints[f.name]) for f in fields(Listing)}
+
+
+#: Every Listing field as a ``listings`` column, in declaration order.
+LISTING_COLUMNS = _listing_columns()
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    search_key TEXT,
+    as_of TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    -- running, finished, blocked, failed, abandoned (killed: never finished)
+    status TEXT NOT NULL DEFAULT 'running',
+    finish_reason TEXT,
+    -- the verdict (pipelines.run_health.judge_run), recorded when the run ends:
+    -- complete: it saw everything it searched; healthy: complete and a plausible result.
+    -- Only a complete and healthy run marks listings gone.
+    complete INTEGER NOT NULL DEFAULT 0,
+    healthy INTEGER NOT NULL DEFAULT 0,
+    -- the reasons joined by '; ', 'ok' when none
+    health_reason TEXT,
+    -- ok, unhealthy, failed, blocked; NULL while running (and on rows from before it)
+    health_status TEXT,
+    -- JSON list of one-line reasons; [] when ok
+    health_reasons TEXT,
+    items INTEGER NOT NULL DEFAULT 0,
+    drops INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    blocked_reason TEXT,
+    gone_marked INTEGER NOT NULL DEFAULT 0,
+    coverage TEXT,
+    stats TEXT,
+    pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_source_started ON runs (source, started_at);
+
+CREATE TABLE IF NOT EXISTS price_history (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    listing_id TEXT NOT NULL,
+    run_id INTEGER REFERENCES runs(id),
+    observed_at TEXT NOT NULL,
+    -- new, price_change, status_change, relisted, gone
+    event TEXT NOT NULL,
+    price INTEGER,
+    currency TEXT,
+    price_usd INTEGER,
+    price_basis TEXT,
+    status TEXT,
+    landed_usd INTEGER
+);
+CREATE INDEX IF NOT EXISTS price_history_listing ON price_history (source, listing_id, id);
+CREATE INDEX IF NOT EXISTS price_history_observed ON price_history (observed_at);
+
+CREATE TABLE IF NOT EXISTS source_health (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    source TEXT NOT NULL,
+    -- the night (YYYY-MM-DD) of the run's as-of time
+    night TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    -- ok, unhealthy, failed, blocked
+    status TEXT NOT NULL,
+    -- the source after this run: ok, failing, dead
+    state TEXT NOT NULL,
+    -- nights in a row, up to this one, without a healthy run
+    failed_nights INTEGER NOT NULL,
+    -- JSON list of one-line reasons; [] when ok
+    reasons TEXT NOT NULL,
+    items INTEGER,
+    median_items REAL,
+    -- JSON {field: share} of this run and the recent median
+    coverage TEXT,
+    coverage_median TEXT
+);
+CREATE INDEX IF NOT EXISTS source_health_source_night ON source_health (source, night);
+
+-- every alert raised, one row per delivery channel (pipelines.alert_store reads and writes it)
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    -- the rule that raised it
+    kind TEXT NOT NULL,
+    -- the truck across reposts, or <source>/run/<id> for a source alert
+    identity TEXT NOT NULL,
+    source TEXT,
+    listing_id TEXT,
+    -- the price alerted at
+    price_usd INTEGER,
+    reason TEXT,
+    -- a channel's safe name, never its URL
+    channel TEXT,
+    -- pending, sent, failed, dry_run
+    status TEXT NOT NULL,
+    -- the as-of night (UTC)
+    created_at TEXT NOT NULL,
+    -- when it was delivered (UTC)
+    sent_at TEXT,
+    -- the last failure, secrets removed
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS alerts_identity ON alerts (kind, identity);
+"""
+
+#: Columns added after a table's first release: table -> {column: type}. ``ensure_schema``
+#: adds the missing ones to an older database (``listings`` gains every new Listing field too).
+ADDED_COLUMNS = {
+    "price_history": {"landed_usd": "INTEGER"},
+    "runs": {"health_status": "TEXT", "health_reasons": "TEXT"},
+    "listings": {**LISTING_COLUMNS, **TRACKING_COLUMNS},
+}
+
+LISTING_INDEXES = {
+    "listings_status": "listings (source, status)",
+    "listings_identity": "listings (identity)",
+}
+
+# -- the questions users ask most: Datasette's canned queries and, without parameters, views ---
+
+_ACTIVE_TRUCKS = """
+    SELECT source, listing_id, identity, title, model, model_code, year, is_4wd, mileage_mi,
+           price_usd, price_basis, location_raw, url
+    FROM listings
+    WHERE status = 'active' AND kind = 'kei_truck' AND price_usd IS NOT NULL
+      AND is_4wd IS NOT NULL AND model IS NOT NULL"""
+
+UNDERPRICED_4WD = f"""
+WITH trucks AS ({_ACTIVE_TRUCKS}),
+ranked AS (
+    SELECT model, is_4wd, price_basis, price_usd,
+           row_number() OVER (PARTITION BY model, is_4wd, price_basis ORDER BY price_usd) AS rn,
+           count(*) OVER (PARTITION BY model, is_4wd, price_basis) AS n
+    FROM trucks
+),
+medians AS (
+    SELECT model, is_4wd, price_basis, avg(price_usd) AS median_usd, max(n) AS n
+    FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY model, is_4wd, price_basis
+)
+SELECT t.title, t.model, t.model_code, t.year, t.mileage_mi, t.price_usd, t.price_basis,
+       CAST(round(m.median_usd) AS INTEGER) AS median_usd, m.n - 1 AS comparables,
+       round(100.0 * (m.median_usd - t.price_usd) / m.median_usd, 1) AS pct_under,
+       t.location_raw, t.url, t.source, t.listing_id
+FROM trucks t
+JOIN medians m ON m.model = t.model AND m.is_4wd = t.is_4wd AND m.price_basis = t.price_basis
+WHERE t.is_4wd = 1 AND t.price_basis = 'asking' AND m.n - 1 >= 3
+  AND t.price_usd <= m.median_usd * (1 - coalesce(nullif(:pct_under, ''), 15) / 100.0)
+ORDER BY pct_under DESC, t.price_usd
+"""
+
+ELIGIBLE_SOON = """
+WITH today AS (SELECT substr(max(last_seen_at), 1, 7) AS month FROM listings)
+SELECT l.eligible_from, l.title, l.model, l.model_code, l.year, l.build_month,
+       l.eligibility_basis, l.price_usd, l.price_basis, l.location_raw, l.url, l.source,
+       l.listing_id
+FROM listings l, today
+WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_from IS NOT NULL
+  AND l.eligible_from >= today.month
+  AND l.eligible_from <= strftime('%Y-%m', today.month || '-01',
+                                  '+' || coalesce(nullif(:months, ''), 12) || ' months')
+ORDER BY l.eligible_from, l.price_usd
+"""
+
+PRICE_DROPS_THIS_WEEK = """
+WITH steps AS (
+    SELECT source, listing_id, observed_at, event, price_usd, price_basis,
+           lag(price_usd) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
+               AS previous_usd,
+           lag(price_basis) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
+               AS previous_basis
+    FROM price_history
+    WHERE source || ':' || listing_id IN (
+        SELECT source || ':' || listing_id FROM price_history
+        WHERE observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history))
+)
+SELECT s.observed_at, l.title, l.model, l.year, l.is_4wd, s.previous_usd, s.price_usd,
+       s.previous_usd - s.price_usd AS drop_usd,
+       round(100.0 * (s.previous_usd - s.price_usd) / s.previous_usd, 1) AS drop_pct,
+       s.price_basis, l.location_raw, l.url, s.source, s.listing_id
+FROM steps s JOIN listings l ON l.source = s.source AND l.listing_id = s.listing_id
+WHERE s.price_usd < s.previous_usd AND s.price_basis = s.previous_basis
+  AND s.observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history)
+ORDER BY drop_pct DESC
+"""
+
+MEDIAN_BY_MODEL_YEAR = f"""
+WITH trucks AS ({_ACTIVE_TRUCKS}),
+ranked AS (
+    SELECT model, year, is_4wd, price_basis, price_usd,
+           row_number() OVER (PARTITION BY model, year, is_4wd, price_basis ORDER BY price_usd)
+               AS rn,
+           count(*) OVER (PARTITION BY model, year, is_4wd, price_basis) AS n
+    FROM trucks
+)
+SELECT model, year, CASE is_4wd WHEN 1 THEN '4WD' ELSE '2WD' END AS drive, price_basis,
+       max(n) AS listings, CAST(round(avg(price_usd)) AS INTEGER) AS median_usd
+FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+GROUP BY model, year, is_4wd, price_basis
+ORDER BY model, year, drive, price_basis
+"""
+
+TRUCK_HISTORY = """
+SELECT p.observed_at, p.event, p.price, p.currency, p.price_usd, p.price_basis, p.status,
+       l.title, p.source, p.listing_id, l.identity, l.url
+FROM price_history p
+JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id
+WHERE l.identity = (
+    SELECT identity FROM listings
+    WHERE listing_id = :listing OR identity = :listing OR source || ':' || listing_id = :listing
+    LIMIT 1)
+ORDER BY p.observed_at, p.id
+"""
+
+#: The views every database has (created on open), for sqlite3 and Datasette users; the
+#: parameters of the canned queries take their defaults.
+VIEWS = {
+    "active_trucks": """
+        SELECT source, listing_id, title, make, model, model_code, year, is_4wd, mileage_mi,
+               price_usd, price_basis, price_band, eligible_25y, location_raw, url,
+               first_seen_at, last_seen_at
+        FROM listings WHERE status = 'active' AND kind = 'kei_truck'""",
+    "latest_runs": """
+        SELECT r.* FROM runs r
+        WHERE r.id = (SELECT max(id) FROM runs r2 WHERE r2.source = r.source)""",
+    "underpriced_4wd": UNDERPRICED_4WD.replace(":pct_under", "NULL"),
+    "price_drops_this_week": PRICE_DROPS_THIS_WEEK,
+    "median_price_by_model_year": MEDIAN_BY_MODEL_YEAR,
+    "eligible_soon": ELIGIBLE_SOON.replace(":months", "NULL"),
+}
+
+
+def open_db(path: str | os.PathLike) -> Database:
+    """Open (creating if needed) the database at ``path`` in WAL mode, schema ensured."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        ensure_schema(db)
+    except Exception as exc:  # sqlite3 and OS errors, reworded for the user
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    return db
+
+
+def _listings_ddl() -> str:
+    cols = ",\n    ".join(f"{name} {kind}" for name, kind in ADDED_COLUMNS["listings"].items())
+    return f"CREATE TABLE listings (\n    {cols},\n    PRIMARY KEY (source, listing_id))"
+
+
+def ensure_schema(db: Database) -> None:
+    """Create tables, indexes and views if missing; add the columns an older database lacks.
+
+    Idempotent."""
+    with db.conn:
+        db.conn.executescript(SCHEMA)
+        if not db["listings"].exists():
+            db.execute(_listings_ddl())
+        for table, columns in ADDED_COLUMNS.items():
+            existing = set(db[table].columns_dict)
+            for name, kind in columns.items():
+                if name not in existing:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        for name, on in LISTING_INDEXES.items():
+            db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+        for name, sql in VIEWS.items():
+            db.execute(f"DROP VIEW IF EXISTS {name}")
+            db.execute(f"CREATE VIEW {name} AS {sql}")
