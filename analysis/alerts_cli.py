@@ -15,9 +15,8 @@ import click
 from analysis.alerts import AlertsConfigError, run_alerts
 from analysis.load import DatabaseMissing, as_of_date
 from keitrucks.core.config import ConfigError, load_config
+from keitrucks.core.paths import DEFAULT_DB
 from pipelines.storage import StorageError
-
-DEFAULT_DB = "data/keitrucks.db"
 
 
 @click.command(name="alerts")

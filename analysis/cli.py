@@ -10,9 +10,7 @@ from pathlib import Path
 import click
 
 from analysis.load import DatabaseMissing, as_of_date
-
-DEFAULT_DB = "data/keitrucks.db"
-DEFAULT_REPORTS = "data/reports"
+from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
 
 
 def _config(ctx: click.Context) -> dict | None:
