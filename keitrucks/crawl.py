@@ -5,9 +5,8 @@ settings, waits at most ``timeout`` seconds, and returns its exit code, log file
 of its stderr. The crawl finds its settings through ``SCRAPY_SETTINGS_MODULE``, not a
 ``scrapy.cfg``, so it runs the same from a checkout or an installed copy, whatever the current
 directory; a crawl that cannot start says why in one line (:func:`failure_line`). A crawl that
-runs over its time first gets SIGTERM (Scrapy then closes the
-spider cleanly, so the run is recorded as not finished) and, ``kill_grace`` seconds later,
-SIGKILL.
+runs over its time first gets SIGTERM (Scrapy then closes the spider cleanly, so the run is
+recorded as not finished) and, ``kill_grace`` seconds later, SIGKILL.
 """
 
 from __future__ import annotations
