@@ -41,6 +41,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from keitrucks.core.config import ConfigError, enabled_sources, load_config
+from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
 from keitrucks.crawl import request_stop
 from keitrucks.health import HealthRules
 from keitrucks.night import (
@@ -302,8 +303,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", default=os.getenv("KEITRUCKS_CONFIG"), help="TOML configuration"
     )
-    parser.add_argument("--db", default="data/keitrucks.db", help="SQLite database")
-    parser.add_argument("--out", default="data/reports", help="report folder")
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite database (default: {DEFAULT_DB})")
+    parser.add_argument(
+        "--out", default=DEFAULT_REPORTS, help=f"report folder (default: {DEFAULT_REPORTS})"
+    )
     parser.add_argument(
         "--jobstore",
         help="SQLAlchemy URL of the job store "

@@ -10,9 +10,7 @@ from pathlib import Path
 import click
 
 from analysis.load import DatabaseMissing, as_of_date
-
-DEFAULT_DB = "data/keitrucks.db"
-DEFAULT_REPORTS = "data/reports"
+from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
 
 
 def db_option(*names: str, help_text: str = "The tracker's SQLite database.", path_type=None):

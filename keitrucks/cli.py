@@ -10,12 +10,9 @@ from pathlib import Path
 
 import click
 
+from keitrucks.core import paths
 from keitrucks.core.config import ConfigError, enabled_sources, known_sources, load_config
-
-DEFAULT_DB = "data/keitrucks.db"
-DEFAULT_REPORTS = "data/reports"
-DEMO_DB = "data/demo.db"
-DEMO_REPORTS = "data/reports/demo"
+from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS, DEMO_DB, DEMO_REPORTS
 
 
 def _config(ctx: click.Context) -> dict:
@@ -48,7 +45,13 @@ def _check_alerts(config: dict) -> None:
 @click.version_option(package_name="keitrucks")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
-    """Kei Truck Tracker: nightly used kei truck listings, price history, reports and alerts."""
+    """Kei Truck Tracker: nightly used kei truck listings, price history, reports and alerts.
+
+    Default locations (`keitrucks paths` prints them): the database, reports and logs live in
+    $KEITRUCKS_HOME if set; else in data/ when run from a project checkout (a folder with
+    scrapy.cfg and keitrucks/: data/keitrucks.db, data/demo.db, data/reports); else in the
+    user's data folder. --db and --out override them.
+    """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -83,7 +86,8 @@ def _print_outcome(prefix: str):
 def demo(ctx: click.Context, db: str, out: str) -> None:
     """Run three nights on the bundled sample marketplace, offline, then report and alert.
 
-    Starts a local server on 127.0.0.1 serving data/sample/, crawls each night with that
+    Starts a local server on 127.0.0.1 serving the sample pages (data/sample/ in a checkout;
+    an installed copy renders them once into the user's cache folder), crawls each night with that
     night's date as the as-of time, and writes reports and alerts as a night would. Starts
     from a clean demo database each time.
     """
@@ -283,6 +287,21 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
         )
     database.close()
     click.echo(f"renormalized {count} listing(s) in {db}")
+
+
+@cli.command(name="paths")
+@click.pass_context
+def paths_command(ctx: click.Context) -> None:
+    """Print where the database, reports, logs and configuration are read and written.
+
+    One location per line: a name, then the path. These are the defaults; a command's --db and
+    --out override them for that command.
+    """
+    for name, path in paths.locations().items():
+        click.echo(f"{name:<16} {path.absolute()}")
+    config = ctx.obj.get("config_path")
+    click.echo(f"{'config':<16} {Path(config).absolute() if config else '(built-in defaults)'}")
+    click.echo(f"{'example config':<16} {paths.EXAMPLE_CONFIG}")
 
 
 def main() -> None:

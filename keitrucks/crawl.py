@@ -2,15 +2,18 @@
 
 ``run_crawl`` starts ``python -m scrapy crawl <spider>`` with the database and the night's
 settings, waits at most ``timeout`` seconds, and returns its exit code, log file and the tail
-of its stderr. A crawl that runs over its time first gets SIGTERM (Scrapy then closes the
-spider cleanly, so the run is recorded as not finished) and, ``kill_grace`` seconds later,
-SIGKILL.
+of its stderr. The crawl finds its settings through ``SCRAPY_SETTINGS_MODULE``, not a
+``scrapy.cfg``, so it runs the same from a checkout or an installed copy, whatever the current
+directory; a crawl that cannot start says why in one line (:func:`failure_line`). A crawl that
+runs over its time first gets SIGTERM (Scrapy then closes the spider cleanly, so the run is
+recorded as not finished) and, ``kill_grace`` seconds later, SIGKILL.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,8 +23,16 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: Scrapy reads its settings module from here when no scrapy.cfg is in the current directory.
+SETTINGS_ENV = {"SCRAPY_SETTINGS_MODULE": "scrapers.settings"}
 
+#: Lines that say why a process could not start, in order of preference: an exception's last
+#: line, Scrapy's complaint outside a project, a command-line error.
+FAILURE_PATTERNS = (
+    re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*"),
+    re.compile(r"^Unknown command: .*"),
+    re.compile(r"^(\S+: )?(error|usage error)\b.*", re.IGNORECASE),
+)
 #: Settings for crawling our own sample server on 127.0.0.1: politeness delays protect real
 #: sites, and only slow the offline demo and tests down.
 LOCAL_SETTINGS = {
@@ -69,6 +80,30 @@ class CrawlResult:
     timed_out: bool = False
     #: the timeout that was applied, in seconds.
     timeout: float | None = None
+    #: the tail of its standard output (Scrapy prints some start-up errors there).
+    stdout_tail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the crawl failed, in one line (for a crawl that recorded no run)."""
+        return failure_line(self.stderr_tail, self.stdout_tail, self.returncode)
+
+
+def failure_line(stderr: str, stdout: str = "", returncode: int | None = None) -> str:
+    """The one line that says why a process failed: the first that matches a
+    :data:`FAILURE_PATTERNS` entry (stderr before stdout), else stderr's last line, else
+    stdout's first, else "no output"."""
+    streams = [stderr.strip().splitlines(), stdout.strip().splitlines()]
+    for pattern in FAILURE_PATTERNS:
+        for lines in streams:
+            found = next((line.strip() for line in lines if pattern.match(line)), None)
+            if found:
+                return found
+    if streams[0]:
+        return streams[0][-1].strip()
+    if streams[1]:
+        return streams[1][0].strip()
+    return "no output" if returncode is None else f"no output (exit code {returncode})"
 
 
 def crawl_command(
@@ -80,8 +115,8 @@ def crawl_command(
     settings: dict[str, str] | None = None,
     config: str | os.PathLike | None = None,
 ) -> list[str]:
-    """The ``scrapy crawl`` command line. It runs in the project root, so the database and
-    configuration paths are made absolute: relative ones are the caller's, not the project's."""
+    """The ``scrapy crawl`` command line; run it with :func:`crawl_env`. The database and
+    configuration paths are made absolute, so the crawl's working directory does not matter."""
     db = Path(db).resolve()
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"KEITRUCKS_DB_PATH={db}"]
     if base_url:
@@ -94,6 +129,15 @@ def crawl_command(
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     return cmd
+
+
+def crawl_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The crawl's environment: the caller's, plus the settings module, with a relative
+    ``$KEITRUCKS_CONFIG`` (read by the crawl when no config is given) made absolute."""
+    env = {**(os.environ if environ is None else environ), **SETTINGS_ENV}
+    if env.get("KEITRUCKS_CONFIG"):
+        env["KEITRUCKS_CONFIG"] = str(Path(env["KEITRUCKS_CONFIG"]).resolve())
+    return env
 
 
 def _text(data: bytes | str | None) -> str:
@@ -119,24 +163,20 @@ def run_crawl(
         spider, db=db, base_url=base_url, as_of=as_of, settings=settings, config=config
     )
     if log_path:
-        log_path = Path(log_path).resolve()  # the crawl runs in the project root
+        log_path = Path(log_path).resolve()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["-s", f"LOG_FILE={log_path}"]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    if env.get("KEITRUCKS_CONFIG"):  # read by the crawl when no config is given: the same care
-        env["KEITRUCKS_CONFIG"] = str(Path(env["KEITRUCKS_CONFIG"]).resolve())
     logger.debug("running %s", " ".join(cmd))
-    proc = subprocess.Popen(
-        cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    # the caller's working directory: the settings come from the environment, paths are absolute
+    proc = subprocess.Popen(cmd, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     timed_out = False
     _RUNNING.add(proc)
     try:
-        _, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         logger.warning("%s: over its %ss, stopping it (pid %s)", spider, timeout, proc.pid)
-        err = _stop(proc, kill_grace)
+        out, err = _stop(proc, kill_grace)
     except BaseException:  # Ctrl-C or a shutdown of the caller: never leave the crawl behind
         _stop(proc, kill_grace)
         raise
@@ -145,18 +185,20 @@ def run_crawl(
     tail = _text(err)[-4000:]
     if timed_out:
         tail = f"timed out after {timeout:g}s\n{tail}"
-    return CrawlResult(spider, proc.returncode, log_path, tail, timed_out, timeout)
+    return CrawlResult(
+        spider, proc.returncode, log_path, tail, timed_out, timeout, _text(out)[-4000:]
+    )
 
 
-def _stop(proc: subprocess.Popen, grace: float) -> str:
+def _stop(proc: subprocess.Popen, grace: float) -> tuple[bytes, bytes]:
     """SIGTERM (Scrapy closes the spider cleanly), then SIGKILL after ``grace`` seconds."""
     if grace > 0:
         if not stop_requested():  # request_stop() sent it already; a second forces Scrapy
             proc.send_signal(signal.SIGTERM)
         try:
-            return _text(proc.communicate(timeout=grace)[1])
+            return proc.communicate(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
     proc.kill()
-    # communicate() keeps what it read before a timeout, so this is the whole stderr.
-    return _text(proc.communicate()[1])
+    # communicate() keeps what it read before a timeout, so this is the whole output.
+    return proc.communicate()

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from keitrucks.core.config import ConfigError, enabled_sources, load_config
+from keitrucks.core.paths import DEFAULT_DB
 
 #: One letter per run in the "recent" column, oldest first.
 STATUS_MARKS = {"ok": ".", "unhealthy": "U", "failed": "F", "blocked": "B"}
@@ -66,9 +67,7 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 @click.command()
-@click.option(
-    "--db", default="data/keitrucks.db", show_default=True, type=click.Path(dir_okay=False)
-)
+@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
 @click.option("--record", is_flag=True, help="Also record the verdicts in source_health.")
 @click.option("--check", is_flag=True, help="Exit 1 when any source is not ok (for monitoring).")
 @click.pass_context

@@ -177,7 +177,7 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
     """One line on how a source's crawl went, and whether it counts as a success."""
     over = f"timed out after {crawl.timeout:g}s" if crawl.timed_out else None
     if run is None:
-        last = (crawl.stderr_tail.strip().splitlines() or ["no output"])[-1]
+        last = crawl.reason
         why = f"{over}, before it recorded a run" if over else last
         return SourceOutcome(source, False, f"did not start: {why}", None, crawl.returncode)
     stats = _stats(run)

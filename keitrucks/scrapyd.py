@@ -14,12 +14,15 @@ file system. ``docs/deploy.md`` shows both set-ups.
 
 ``build_egg`` packages the project without setuptools: a zip of the Python packages, their data
 files, and ``EGG-INFO`` naming ``scrapers.settings`` as the Scrapy settings (the entry point
-Scrapyd reads). ``scrapyd-deploy`` from scrapyd-client builds an equivalent egg.
+Scrapyd reads). It packs the packages from wherever this Python imports them: the source tree
+of a checkout, or the installed copy's site-packages. ``scrapyd-deploy`` from scrapyd-client
+builds an equivalent egg from a checkout.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import logging
@@ -34,7 +37,9 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
-from keitrucks.crawl import DEFAULT_KILL_GRACE, LOCAL_SETTINGS, PROJECT_ROOT, CrawlResult
+from scrapy.utils.conf import closest_scrapy_cfg
+
+from keitrucks.crawl import DEFAULT_KILL_GRACE, LOCAL_SETTINGS, CrawlResult
 
 logger = logging.getLogger(__name__)
 
@@ -51,21 +56,32 @@ class ScrapydError(RuntimeError):
 # -- the egg ------------------------------------------------------------------------------------
 
 
-def _egg_files(root: Path) -> list[Path]:
+def package_root(package: str) -> Path:
+    """The folder that holds ``package`` as this Python imports it (checkout or installed)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ScrapydError(f"cannot find the {package} package to put in the egg")
+    return Path(next(iter(spec.submodule_search_locations))).parent
+
+
+def _egg_files(root: Path | None) -> list[tuple[Path, str]]:
+    """(file, name in the egg) of every package file, from ``root`` or where each is imported."""
     files = []
     for package in PACKAGES:
-        for path in sorted((root / package).rglob("*")):
+        base = root if root is not None else package_root(package)
+        for path in sorted((base / package).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                files.append(path)
+                files.append((path, path.relative_to(base).as_posix()))
     return files
 
 
-def build_egg(version: str, root: Path = PROJECT_ROOT) -> bytes:
-    """The project as a Python egg (zip) that Scrapyd can run, as bytes."""
+def build_egg(version: str, root: Path | None = None) -> bytes:
+    """The project as a Python egg (zip) that Scrapyd can run, as bytes. ``root``: a source
+    tree to pack; None packs the packages this Python imports (a checkout or an install)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as egg:
-        for path in _egg_files(root):
-            egg.write(path, path.relative_to(root).as_posix())
+        for path, name in _egg_files(root):
+            egg.write(path, name)
         egg.writestr(
             "EGG-INFO/PKG-INFO", f"Metadata-Version: 2.1\nName: {PROJECT}\nVersion: {version}\n"
         )
@@ -205,7 +221,7 @@ class ScrapydClient:
             return ""
 
 
-def deploy(client: ScrapydClient, version: str | None = None, root: Path = PROJECT_ROOT) -> str:
+def deploy(client: ScrapydClient, version: str | None = None, root: Path | None = None) -> str:
     """Build the egg and upload it; returns the version deployed."""
     version = version or str(int(time.time()))
     spiders = client.add_version(version, build_egg(version, root))
@@ -413,10 +429,18 @@ def _finish(job: _Job, result: CrawlResult, on_done) -> None:
         on_done(job.source, result)
 
 
-def deploy_url(cfg: Path = PROJECT_ROOT / "scrapy.cfg") -> str:
-    """The ``[deploy] url`` of scrapy.cfg (where ``scrapyd-deploy`` uploads too)."""
+def deploy_url(cfg: Path | None = None) -> str:
+    """The ``[deploy] url`` of scrapy.cfg (where ``scrapyd-deploy`` uploads too): ``cfg``, or the
+    closest one in the current directory or above it (a checkout has one; an install has none)."""
     import configparser
 
+    found = cfg or closest_scrapy_cfg()
+    if not found:
+        raise ScrapydError(
+            f"no scrapy.cfg in {Path.cwd()} or above (an installed keitrucks has none): "
+            "pass the Scrapyd URL"
+        )
+    cfg = Path(found)
     parser = configparser.ConfigParser()
     parser.read(cfg)
     try:

@@ -23,17 +23,13 @@ from scrapy import signals
 from sqlite_utils import Database
 
 from keitrucks.core.dates import now_iso
-from pipelines.listings import mark_gone, read_known_listings, save_listings
+from pipelines.listings import mark_gone, save_listings
 from pipelines.run_health import COVERAGE_FIELDS, HealthRules, field_coverage, judge_run
 from pipelines.runs import finish_run, recent_healthy_runs, start_run
 from pipelines.schema import open_db
 from scrapers.items import Listing
 
 logger = logging.getLogger(__name__)
-
-#: ``read_known_listings`` (home: ``pipelines.listings``) stays importable from here only until
-#: the spiders load it through the KEITRUCKS_KNOWN_LISTINGS setting; then it leaves this list.
-__all__ = ["SQLitePipeline", "read_known_listings"]
 
 
 class SQLitePipeline:

@@ -46,7 +46,7 @@ KEITRUCKS_DB_PATH = os.getenv("KEITRUCKS_DB_PATH", "data/keitrucks.db")
 #: Reader of the listings a source already has, ``(db_path, source) -> {listing_id: fields}``,
 #: named like ITEM_PIPELINES entries: incremental spiders skip the detail pages of known,
 #: unchanged listings. Empty disables it (every detail page is read).
-KEITRUCKS_KNOWN_LISTINGS = "pipelines.storage.read_known_listings"
+KEITRUCKS_KNOWN_LISTINGS = "pipelines.listings.read_known_listings"
 #: Items buffered before one write transaction.
 KEITRUCKS_BATCH_SIZE = int(os.getenv("KEITRUCKS_BATCH_SIZE", "200"))
 #: A run with fewer items than this share of the recent median is suspicious: nothing goes gone.

@@ -35,7 +35,7 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
 def test_the_example_file_loads():
     from pathlib import Path
 
-    example = Path(__file__).parents[1] / "keitrucks.example.toml"
+    example = Path(__file__).parents[1] / "keitrucks" / "keitrucks.example.toml"
     assert load_config(example)["schedule"]["timezone"] == "America/Chicago"
 
 

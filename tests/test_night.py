@@ -21,7 +21,7 @@ import scheduler
 from keitrucks import night as night_module
 from keitrucks.cli import cli
 from keitrucks.core.config import enabled_sources, load_config
-from keitrucks.crawl import PROJECT_ROOT, CrawlResult
+from keitrucks.crawl import CrawlResult
 from keitrucks.health import HealthRules, check_health
 from keitrucks.night import (
     crawl_sources,
@@ -34,7 +34,7 @@ from keitrucks.night import (
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
 from pipelines.runs import abandon_run, start_run
 from pipelines.schema import open_db
-from tests.conftest import rows
+from tests.conftest import TESTS_DIR, rows
 
 CATALOG = build_catalog()
 MAIN_SOURCES = ("craigslist", "bringatrailer", "beforward")
@@ -194,7 +194,7 @@ def test_sigterm_stops_the_night_and_leaves_no_crawl_behind(tmp_path, sample_ser
         str(log),
     ]
     night = subprocess.Popen(
-        cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, cwd=TESTS_DIR.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 60

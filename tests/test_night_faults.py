@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from keitrucks.cli import cli
-from keitrucks.crawl import PROJECT_ROOT, crawl_command
+from keitrucks.crawl import crawl_command, crawl_env
 from keitrucks.sample.catalog import NIGHTS
 from tests.conftest import rows
 
@@ -48,7 +48,7 @@ def test_a_crawl_killed_mid_way_leaves_a_consistent_database(tmp_path, sample_se
         settings={"KEITRUCKS_BATCH_SIZE": "1"},
     )
     proc = subprocess.Popen(
-        cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd, env=crawl_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 60

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 import scheduler
 from keitrucks.cli import cli
 from keitrucks.core.config import ConfigError, load_config
-from keitrucks.crawl import PROJECT_ROOT
 from keitrucks.night import lock_path, night_lock
+from tests.conftest import TESTS_DIR
 
 
 def config_with(**schedule):
@@ -379,7 +379,7 @@ def test_a_second_scheduler_exits_with_a_clear_message(tmp_path, capsys):
     ]
     first = subprocess.Popen(
         [sys.executable, "scheduler.py", *args],
-        cwd=PROJECT_ROOT,
+        cwd=TESTS_DIR.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -107,7 +107,7 @@ def test_anchor_is_on_every_real_page():
 
 
 def known(*ids: str) -> dict[str, dict]:
-    """Stored rows as pipelines.storage.read_known_listings gives them."""
+    """Stored rows as pipelines.listings.read_known_listings gives them."""
     return {
         i: {
             "listing_id": i,

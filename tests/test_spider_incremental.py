@@ -41,7 +41,7 @@ def spider_with(tmp_path, hook, db_name: str = "k.db") -> SbtjapanSpider:
 
 
 def test_the_project_names_storage_as_the_known_listings_reader():
-    assert project_settings.KEITRUCKS_KNOWN_LISTINGS == "pipelines.storage.read_known_listings"
+    assert project_settings.KEITRUCKS_KNOWN_LISTINGS == "pipelines.listings.read_known_listings"
 
 
 def test_known_listings_come_from_the_reader_the_setting_names(tmp_path):

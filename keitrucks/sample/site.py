@@ -23,10 +23,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from keitrucks.sample import bundle
+
 logger = logging.getLogger(__name__)
 
-#: The committed sample marketplace, relative to the repository root.
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+#: The sample marketplace: data/sample/ of a checkout, else rendered once into the user's cache.
+SAMPLE_DIR = bundle.sample_dir()
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
 
 #: What :meth:`SampleServer.fault` can make a target do, and how a client sees it.
