@@ -1,6 +1,6 @@
 """Render the sample BE FORWARD stock lists and detail pages from the catalog, in the site's markup.
 
-For each configured keyword the spider's keyword URL (``/stocklist/sortkey=n/keyword=<kw>/...``)
+For each configured keyword the site's keyword URL (``/stocklist/sortkey=n/keyword=<kw>/...``)
 shows the catalog's BE FORWARD listings of the night whose title matches the keyword, newest
 first, ``PAGE_SIZE`` rows a page (smaller than the ``view_cnt`` the spider asks for, so the sample
 exercises pagination), then one empty page past the end. Keywords with no trucks get the empty
@@ -18,7 +18,7 @@ from html import escape
 from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
-from scrapers.spiders.beforward import stocklist_path
+from keitrucks.sample.urls import beforward_stocklist
 
 SOURCE = "beforward"
 PREFIX = f"/{SOURCE}/www"
@@ -53,7 +53,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
         found = [t for t in reversed(trucks) if keyword in keywords_for(t, config["keywords"])]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)]
         for number, rows in enumerate([*pages, []], start=1):
-            path = stocklist_path(keyword, number, country_id=country)
+            path = beforward_stocklist(keyword, number, country)
             body = stocklist_page(keyword, number, len(pages), rows, night, country)
             routes.append(Route(PREFIX + path, body.encode()))
     for truck in trucks:
@@ -150,13 +150,13 @@ def pagination(keyword: str, page: int, last_page: int, country) -> str:
         return ""
     items = []
     for n in range(1, last_page + 1):
-        href = SITE + stocklist_path(keyword, n, country_id=country)
+        href = SITE + beforward_stocklist(keyword, n, country)
         if n == page:
             items.append(f'<li class="active"><span>{n}</span></li>')
         else:
             items.append(f'<li><a href="{escape(href, quote=True)}">{n}</a></li>')
     if page < last_page:
-        href = SITE + stocklist_path(keyword, page + 1, country_id=country)
+        href = SITE + beforward_stocklist(keyword, page + 1, country)
         items.append(f'<li class="next"><a href="{escape(href, quote=True)}">Next &raquo;</a></li>')
     return '<div class="results-pagination">\n<ul>\n' + "\n".join(items) + "\n</ul>\n</div>\n"
 

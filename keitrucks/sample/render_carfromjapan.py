@@ -25,7 +25,7 @@ from keitrucks.sample.trucks_carfromjapan import (
     DRIVE_AS_ACCESSORY,
     SLUGS,
 )
-from scrapers.spiders.carfromjapan import CarfromjapanSpider, model_path
+from keitrucks.sample.urls import CARFROMJAPAN_MODELS, carfromjapan_model
 
 SOURCE = "carfromjapan"
 PREFIX = f"/{SOURCE}/www"
@@ -37,7 +37,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     trucks = listings_on(catalog, SOURCE, night)
     routes: list[Route] = []
-    for slug in CarfromjapanSpider.default_config["models"]:
+    for slug in CARFROMJAPAN_MODELS:
         found = [t for t in reversed(trucks) if SLUGS.get(t.model) == slug]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
         for number, cards in enumerate([*pages, []], start=1):
@@ -48,7 +48,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
                 last_page=len(pages),
                 slug=slug,
             )
-            routes.append(Route(PREFIX + model_path(slug, number), html.encode()))
+            routes.append(Route(PREFIX + carfromjapan_model(slug, number), html.encode()))
     for truck in trucks:
         routes.append(
             Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode())
@@ -218,7 +218,7 @@ def search_page(cards: list[str], *, count: int, page: int, last_page: int, slug
     else:
         results = '<div class="flex flex-col gap-4">\n</div>\n'
     return SEARCH.format(
-        name=_e(name), canonical=_e(SITE + model_path(slug)), count=count, results=results
+        name=_e(name), canonical=_e(SITE + carfromjapan_model(slug)), count=count, results=results
     )
 
 

@@ -1,6 +1,6 @@
 """Sample eBay Motors: Browse API answers and HTML pages rendered from the catalog.
 
-For each configured query (``EbaySpider.default_config``) the night's listings whose title holds
+For each configured query (``urls.EBAY_QUERIES``) the night's listings whose title holds
 every word of the query, newest first, in two forms: ``item_summary/search`` answers (JSON shape
 of the Browse API: ``total``, ``next``, ``limit``, ``offset``, ``itemSummaries``) and search
 pages in the current ``li.s-card`` layout (count heading, "Shop on eBay" placeholder card before
@@ -23,12 +23,12 @@ from urllib.parse import urlencode
 
 from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on
 from keitrucks.sample.site import Route
-from scrapers.spiders.ebay import (
-    TOKEN_PATH,
-    EbaySpider,
-    api_item_path,
-    api_search_path,
-    html_search_path,
+from keitrucks.sample.urls import (
+    EBAY_QUERIES,
+    EBAY_TOKEN,
+    ebay_api_item,
+    ebay_api_search,
+    ebay_html_search,
 )
 
 SOURCE = "ebay"
@@ -36,7 +36,6 @@ API = "https://api.ebay.com"
 WWW = "https://www.ebay.com"
 #: Results per page the sample serves (eBay would serve up to the size asked).
 PAGE_SIZE = 5
-CONFIG = EbaySpider.default_config
 JSON_TYPE = "application/json"
 TOKEN = "v^1.1#i^1#r^0#sample-application-token"
 #: Masked ZIP codes ("379**") of the sample cities, as the API gives them.
@@ -199,7 +198,7 @@ def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
         "leafCategoryIds": [_categories(truck)[0]["categoryId"]],
         "categories": _categories(truck),
         **({"image": {"imageUrl": images[0].replace("s-l1600", "s-l225")}} if images else {}),
-        "itemHref": f"{API}{api_item_path(item_id)}",
+        "itemHref": f"{API}{ebay_api_item(item_id)}",
         "seller": _seller(truck),
         "condition": "Used",
         "conditionId": "3000",
@@ -222,7 +221,7 @@ def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
 def api_search_answers(catalog, night: int, query: str) -> list[Route]:
     """The pages of one query: the first at the spider's path, the others at ``next``."""
     found = results(catalog, night, query)
-    first = api_search_path(query, CONFIG)
+    first = ebay_api_search(query)
     routes = []
     offsets = range(0, max(len(found), 1), PAGE_SIZE)
     for offset in offsets:
@@ -385,7 +384,7 @@ def _null_search(query: str) -> str:
 
 
 def search_page(query: str, cards: list[str], total: int, page: int, next_href: str | None) -> str:
-    first = f"{WWW}{html_search_path(query, CONFIG)}"
+    first = f"{WWW}{ebay_html_search(query)}"
     entries = "".join(cards) if cards else _null_search(query)
     word = "result" if total == 1 else "results"
     return (
@@ -403,7 +402,7 @@ def search_page(query: str, cards: list[str], total: int, page: int, next_href: 
 
 def html_search_pages(catalog, night: int, query: str) -> list[Route]:
     found = results(catalog, night, query)
-    first = html_search_path(query, CONFIG)
+    first = ebay_html_search(query)
     routes = []
     pages = range(0, max(len(found), 1), PAGE_SIZE)
     for index, offset in enumerate(pages):
@@ -492,13 +491,13 @@ def item_page(truck: SampleTruck, night: int) -> str:
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     """Every route the eBay spider may request on ``night`` (0-2), in both modes."""
     token = {"access_token": TOKEN, "expires_in": 7200, "token_type": "Application Access Token"}
-    routes = [_json_route(f"/{SOURCE}/auth{TOKEN_PATH}", token)]
-    for query in CONFIG["queries"]:
+    routes = [_json_route(f"/{SOURCE}/auth{EBAY_TOKEN}", token)]
+    for query in EBAY_QUERIES:
         routes += api_search_answers(catalog, night, query)
         routes += html_search_pages(catalog, night, query)
     for truck in listings_on(catalog, SOURCE, night):
         item_id = f"v1|{truck.listing_id}|0"
-        routes.append(_json_route(f"/{SOURCE}/api{api_item_path(item_id)}", get_item(truck, night)))
+        routes.append(_json_route(f"/{SOURCE}/api{ebay_api_item(item_id)}", get_item(truck, night)))
         routes.append(
             Route(f"/{SOURCE}/www/itm/{truck.listing_id}", item_page(truck, night).encode())
         )

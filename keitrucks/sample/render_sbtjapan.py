@@ -20,7 +20,7 @@ from typing import Any
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 from keitrucks.sample.trucks_sbtjapan import INSPECTION, ON_SALE, charges
-from scrapers.spiders.sbtjapan import SbtjapanSpider, search_path
+from keitrucks.sample.urls import SBTJAPAN_SEARCHES, sbtjapan_search
 
 SOURCE = "sbtjapan"
 PREFIX = f"/{SOURCE}/www"
@@ -60,8 +60,8 @@ _OPTIONS = {
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     trucks = listings_on(catalog, SOURCE, night)
     routes: list[Route] = []
-    for search in SbtjapanSpider.default_config["searches"]:
-        key = (search["make_id"], search["model"])
+    for key in SBTJAPAN_SEARCHES:
+        search = {"make_id": key[0], "model": key[1]}
         found = [t for t in reversed(trucks) if SEARCH_OF.get(t.model) == key]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
         for number, cards in enumerate([*pages, []], start=1):
@@ -72,7 +72,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
                 last_page=len(pages),
                 search=search,
             )
-            routes.append(Route(PREFIX + search_path(*key, number), html.encode()))
+            routes.append(Route(PREFIX + sbtjapan_search(*key, number), html.encode()))
     for truck in trucks:
         path = f"/used-cars/{truck.listing_id}"
         routes.append(Route(PREFIX + path, detail_html(detail_values(truck, night)).encode()))
@@ -283,12 +283,12 @@ def pagination(search: dict, page: int, last_page: int) -> str:
         return ""
     items = []
     for n in range(1, last_page + 1):
-        href = SITE + search_path(search["make_id"], search["model"], n)
+        href = SITE + sbtjapan_search(search["make_id"], search["model"], n)
         active = " -is-active" if n == page else ""
         items.append(
             f'<li class="pagination__item"><a class="pagination__link{active}" href="{_e(href)}">{n}</a></li>'
         )
-    nxt = SITE + search_path(search["make_id"], search["model"], page + 1)
+    nxt = SITE + sbtjapan_search(search["make_id"], search["model"], page + 1)
     if page < last_page:
         items.append(
             f'<li class="pagination__item"><a class="pagination__link -next" href="{_e(nxt)}">Next</a></li>'
