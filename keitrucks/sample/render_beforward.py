@@ -166,7 +166,10 @@ def stocklist_row(truck: SampleTruck, night: int, keyword: str, country) -> str:
     sold = state.status == "sold"
     url = SITE + detail_path(truck)
     vid = veh_id(truck)
-    image = f"//image-cdn.beforward.jp/medium/202611/{vid}/{truck.listing_id}_{_digest(truck)}.jpg?w=200"
+    image = (
+        f"//image-cdn.beforward.jp/medium/202611/{vid}"
+        f"/{truck.listing_id}_{_digest(truck)}.jpg?w=200"
+    )
     img_class = ' class="sold-layer-img"' if sold else ""
     sold_layer = '\n<div class="sold-layer-text">SOLD</div>' if sold else ""
     icon = "BF STOCK" if _index(truck) % 3 == 0 else "3rd Party Seller"
@@ -231,7 +234,7 @@ def price_cell(truck: SampleTruck, night: int, url: str, keyword: str, country) 
     total = truck.totals[night]
     order = (
         f"/order{detail_path(truck)}?tp_country_id={country}&amp;inspection=1&amp;"
-        f"after_inquiry_redirect=%2Fstocklist%2Fsortkey%3Dn%2Fkeyword%3D"
+        "after_inquiry_redirect=%2Fstocklist%2Fsortkey%3Dn%2Fkeyword%3D"
         f"{keyword.replace(' ', '+')}%2Fkmode%3Dand%2F&amp;popup_flg=1&amp;shipping_method=1"
     )
     return PRICE_CELL.format(
@@ -286,7 +289,8 @@ LOGIN_BANNER = """<tr class="stocklist-row login-banner-table">
 <span class="banner-text-message">Sign in for members-only Buy Now prices</span><br>
 <span class="banner-text-discount">Save up to $300</span>
 </p>
-<a href="https://mypage.beforward.jp/clients/signin/" class="banner-button bf-btn bf-btn-small"><i class="icon-user"></i> SIGN IN</a>
+<a href="https://mypage.beforward.jp/clients/signin/" class="banner-button bf-btn bf-btn-small">\
+<i class="icon-user"></i> SIGN IN</a>
 </div>
 </td>
 </tr>"""
@@ -295,7 +299,8 @@ PARTS_BANNER = """<tr class="stocklist-row">
 <td colspan="3" class="stocklist-banner-td">
 <div class="stocklist-banner-inner">
 <a href="https://autoparts.beforward.jp" target="_blank">
-<img src="//cdn.beforward.jp/assets/images/stocklist/parts_banner.jpg" alt="Parts for your truck" loading="lazy"></a>
+<img src="//cdn.beforward.jp/assets/images/stocklist/parts_banner.jpg" alt="Parts for your truck"\
+ loading="lazy"></a>
 </div>
 </td>
 </tr>"""
@@ -306,7 +311,8 @@ ROW = """<tr class="stocklist-row">
 <img src="{image}" alt="{alt}" width="200" height="100%"{img_class} loading="lazy">
 </a>{sold_layer}
 <div class="favorite-button-background">
-<a class="bf-btn bf-btn-small favorite-button fn-add-bookmark" href="" aria-label="favorite" data-veh-id="{vid}">
+<a class="bf-btn bf-btn-small favorite-button fn-add-bookmark" href="" aria-label="favorite"\
+ data-veh-id="{vid}">
 <i class="fa icon-bookmark" data-bookmark-veh-id="{vid}"></i>
 </a>
 </div>
@@ -316,7 +322,9 @@ ROW = """<tr class="stocklist-row">
 </a>
 </p>
 <div class="ref-icon-area">
-<span class="fn-stocklist-focus-tip fn-focus-tip-revised"><img src="//cdn.beforward.jp/elements/promotion/icon.gif" class="ref-icon" alt="{icon}" width="85" height="15"></span>
+<span class="fn-stocklist-focus-tip fn-focus-tip-revised">\
+<img src="//cdn.beforward.jp/elements/promotion/icon.gif" class="ref-icon" alt="{icon}" width="85"\
+ height="15"></span>
 </div>
 </td>
 <td class="stocklist-col description-col">
@@ -424,7 +432,8 @@ to </p>
 </a>
 <div class="inquiry-button-area">
 <span class="inline-block">
-<a class="bf-btn bf-btn-large bf-btn-primary inquiry-button" href="#" data-open-inquiry="{order}"><i class="icon-mail"></i>Inquiry</a>
+<a class="bf-btn bf-btn-large bf-btn-primary inquiry-button" href="#" data-open-inquiry="{order}">\
+<i class="icon-mail"></i>Inquiry</a>
 </span>
 </div>
 </div>"""
@@ -440,7 +449,8 @@ def detail_page(truck: SampleTruck, night: int) -> str:
     bare = _bare_code(truck) or "-"
     price = state.price if state and state.price else None
     images = [
-        f"//image-cdn.beforward.jp/large/202611/{vid}/{truck.listing_id}_{_digest(truck, str(i))}.jpg"
+        f"//image-cdn.beforward.jp/large/202611/{vid}"
+        f"/{truck.listing_id}_{_digest(truck, str(i))}.jpg"
         for i in range(3)
     ]
     gallery = "\n".join(
@@ -509,7 +519,8 @@ DETAIL = """<!DOCTYPE html>
 <div id="body-wrap">
 <div id="content">
 <input type="hidden" class="fn-fob-adjust" value="0">
-<div id="fob-price-not-adjustment" data-fob-price-not-adjustment="{price_attr}" style="display:none;"></div>
+<div id="fob-price-not-adjustment" data-fob-price-not-adjustment="{price_attr}"\
+ style="display:none;"></div>
 <ul id="bread">
 <li><a href="https://www.beforward.jp/">HOME</a> &raquo;</li>
 <li><a href="https://www.beforward.jp/stocklist/keyword=kei%20truck/">Kei trucks</a> &raquo;</li>
@@ -554,8 +565,10 @@ DETAIL = """<!DOCTYPE html>
 Total Price
 </p>
 <p class="total-price">
-<span class="currency-label fn-vehicle-price-total-price-currency-label" style="display:none;"></span><span class="fn-vehicle-price-total-price-currency-prefix" style="display:none;">$</span>
-<span class="label-select-final-country-and-port label-ask" id="fn-vehicle-price-total-price">ASK</span>
+<span class="currency-label fn-vehicle-price-total-price-currency-label" style="display:none;">\
+</span><span class="fn-vehicle-price-total-price-currency-prefix" style="display:none;">$</span>
+<span class="label-select-final-country-and-port label-ask" id="fn-vehicle-price-total-price">ASK\
+</span>
 </p>
 </div>
 <div class="destination-wrap">
@@ -563,7 +576,8 @@ Total Price
 <span id="fn-vehicle-price-quote-type">C&amp;F</span>
 to
 </p>
-<a href="{url}#anchor-vehicle-detail-step1"><p class="destination-port" style="display: none;"><br>()</p></a>
+<a href="{url}#anchor-vehicle-detail-step1"><p class="destination-port" style="display: none;">\
+<br>()</p></a>
 </div>
 </div>
 </div>
@@ -628,7 +642,8 @@ to
 </div>
 <div id="list-center">
 <input type="hidden" id="id-selected-currency" value="USD">
-<form action="https://www.beforward.jp/inquiry/inquiry_mail" method="post" id="inquiryForm" name="inqfm">
+<form action="https://www.beforward.jp/inquiry/inquiry_mail" method="post" id="inquiryForm"\
+ name="inqfm">
 <input type="hidden" name="veh_id" value="{vid}">
 <span class="price-total">Total Price:</span><span class="price-quotation">C&amp;F</span>
 <span id="selected_total_price" data-total-price-subtotal="0">ASK</span>

@@ -160,7 +160,10 @@ def list_page(
             + pager(make, model, page, last_page)
         )
     elif count == 0:
-        results = '<p class="list-car__none">No vehicles found. Please change the search conditions.</p>\n'
+        results = (
+            '<p class="list-car__none">No vehicles found. Please change the search conditions.'
+            "</p>\n"
+        )
     else:
         results = '<ul class="list-car">\n</ul>\n'
     return LIST.format(
@@ -219,7 +222,8 @@ LIST = """<!DOCTYPE html>
 </head>
 <body>
 <div id="wrapper">
-<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a></header>
+<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a>\
+</header>
 <div id="contents">
 <h1 class="ttl-main">{name}</h1>
 <p class="search-result-num"><em>{count}</em> vehicles</p>
@@ -235,7 +239,8 @@ CARD = """<li class="list-car__item" data-car-id="{id}">
 <p class="list-car__badge">STOCK</p>
 <p class="list-car__name"><a href="{url}">{title}</a></p>
 <dl class="list-car__price"><dt>FOB Price</dt>{price}</dl>
-<dl class="list-car__spec"><dt>Registration Year</dt><dd>{registration}</dd><dt>Engine Capacity</dt><dd>{engine}</dd><dt>Mileage</dt><dd>{mileage}</dd></dl>
+<dl class="list-car__spec"><dt>Registration Year</dt><dd>{registration}</dd><dt>Engine Capacity\
+</dt><dd>{engine}</dd><dt>Mileage</dt><dd>{mileage}</dd></dl>
 <ul class="list-car__tags">{tags}</ul>
 </div>
 </li>"""
@@ -249,7 +254,8 @@ DETAIL = """<!DOCTYPE html>
 </head>
 <body>
 <div id="wrapper">
-<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a></header>
+<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a>\
+</header>
 <div id="contents">
 <h1 class="ttl-car">{title}</h1>
 <ul class="car-gallery">
