@@ -98,6 +98,17 @@ REAL_SITE_URLS = [
         urls.sbtjapan_search(8, "HIJET-TRUCK", 2),
         "/used-cars/search?make_id=8&model%5B%5D=HIJET-TRUCK&isModel=1&page=2",
     ),
+    (
+        urls.beforward_detail("daihatsu", "hijet-truck", "CA866914", 12956635),
+        "/daihatsu/hijet-truck/ca866914/id/12956635/",
+    ),
+    (
+        urls.carfromjapan_detail("daihatsu-hijet-truck", 2021, "68a7c82cc49cc5ebcf1a4eae"),
+        "/cheap-used-daihatsu-hijet-truck-2021-for-sale-68a7c82cc49cc5ebcf1a4eae",
+    ),
+    (urls.ebay_item_page("110553296016"), "/itm/110553296016"),
+    (urls.sbtjapan_detail("AJ4108"), "/used-cars/AJ4108"),
+    (urls.tcv_detail("nissan", "cima", "43847281"), "/used_car/nissan/cima/43847281/"),
     (urls.tcv_list("nissan", "datsun pickup"), "/used_car/nissan/datsun%20pickup/"),
     (urls.tcv_list("Nissan", "Skyline GT-R", 3), "/used_car/nissan/skyline%20gt-r/?pn=2"),
 ]

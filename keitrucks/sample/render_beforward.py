@@ -18,7 +18,7 @@ from html import escape
 from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
-from keitrucks.sample.urls import beforward_stocklist
+from keitrucks.sample.urls import beforward_detail, beforward_stocklist
 
 SOURCE = "beforward"
 PREFIX = f"/{SOURCE}/www"
@@ -78,7 +78,7 @@ def veh_id(truck: SampleTruck) -> int:
 def detail_path(truck: SampleTruck) -> str:
     words = truck.title.split()[1:]  # less the year
     make, model = words[0].lower(), "-".join(words[1:]).lower()
-    return f"/{make}/{model}/{truck.listing_id.lower()}/id/{veh_id(truck)}/"
+    return beforward_detail(make, model, truck.listing_id, veh_id(truck))
 
 
 def _digest(truck: SampleTruck, salt: str = "") -> str:

@@ -25,7 +25,7 @@ from keitrucks.sample.trucks_carfromjapan import (
     DRIVE_AS_ACCESSORY,
     SLUGS,
 )
-from keitrucks.sample.urls import CARFROMJAPAN_MODELS, carfromjapan_model
+from keitrucks.sample.urls import CARFROMJAPAN_MODELS, carfromjapan_detail, carfromjapan_model
 
 SOURCE = "carfromjapan"
 PREFIX = f"/{SOURCE}/www"
@@ -60,7 +60,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
 
 
 def detail_path(truck: SampleTruck) -> str:
-    return f"/cheap-used-{SLUGS[truck.model]}-{truck.year}-for-sale-{truck.listing_id}"
+    return carfromjapan_detail(SLUGS[truck.model], truck.year, truck.listing_id)
 
 
 def _usd(value: int | None) -> str | None:

@@ -29,6 +29,7 @@ from keitrucks.sample.urls import (
     ebay_api_item,
     ebay_api_search,
     ebay_html_search,
+    ebay_item_page,
 )
 
 SOURCE = "ebay"
@@ -189,6 +190,12 @@ def _seller(truck: SampleTruck) -> dict:
     }
 
 
+def _item_web_url(listing_id: str, query: str) -> str:
+    """The item page as a search links it: the keywords and the item number in hex."""
+    keywords = query.replace(" ", "+")
+    return f"{WWW}{ebay_item_page(listing_id)}?_skw={keywords}&hash=item{int(listing_id):x}"
+
+
 def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
     item_id = f"v1|{truck.listing_id}|0"
     images = _images(truck)
@@ -203,8 +210,7 @@ def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
         "condition": "Used",
         "conditionId": "3000",
         "shippingOptions": [{"shippingCostType": "CALCULATED"}],
-        "itemWebUrl": f"{WWW}/itm/{truck.listing_id}?_skw={query.replace(' ', '+')}&hash=item"
-        f"{int(truck.listing_id):x}",
+        "itemWebUrl": _item_web_url(truck.listing_id, query),
         "itemLocation": {"postalCode": _postal(truck), "country": "US"},
         "additionalImages": [{"imageUrl": i.replace("s-l1600", "s-l225")} for i in images[1:]],
         "adultOnly": False,
@@ -248,7 +254,7 @@ def get_item(truck: SampleTruck, night: int) -> dict:
     images = _images(truck)
     item.update(
         {
-            "itemWebUrl": f"{WWW}/itm/{truck.listing_id}",
+            "itemWebUrl": WWW + ebay_item_page(truck.listing_id),
             "shortDescription": truck.description[:80],
             "categoryPath": " | ".join(c["categoryName"] for c in reversed(_categories(truck))),
             "categoryIdPath": "|".join(c["categoryId"] for c in reversed(_categories(truck))),
@@ -315,9 +321,7 @@ def _row(text: str, style: str = "secondary large") -> str:
 
 def search_card(truck: SampleTruck, night: int, query: str) -> str:
     listing_id = truck.listing_id
-    href = escape(
-        f"{WWW}/itm/{listing_id}?_skw={query.replace(' ', '+')}&hash=item{int(listing_id):x}"
-    )
+    href = escape(_item_web_url(listing_id, query))
     images = _images(truck)
     image = (
         f'<a class="s-card__link image-treatment" href="{href}" target="_blank">'
@@ -465,7 +469,8 @@ def item_page(truck: SampleTruck, night: int) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(truck.title)} | eBay</title>"
-        f'<link rel="canonical" href="{WWW}/itm/{listing_id}"></head><body class="vi-body">'
+        f'<link rel="canonical" href="{WWW}{ebay_item_page(listing_id)}"></head>'
+        '<body class="vi-body">'
         f'<div class="ux-image-carousel">{images}</div>'
         '<div class="vim x-item-title"><h1 class="x-item-title__mainTitle">'
         f'<span class="ux-textspans ux-textspans--BOLD">{escape(truck.title)}</span></h1></div>'
@@ -499,6 +504,8 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
         item_id = f"v1|{truck.listing_id}|0"
         routes.append(_json_route(f"/{SOURCE}/api{ebay_api_item(item_id)}", get_item(truck, night)))
         routes.append(
-            Route(f"/{SOURCE}/www/itm/{truck.listing_id}", item_page(truck, night).encode())
+            Route(
+                f"/{SOURCE}/www{ebay_item_page(truck.listing_id)}", item_page(truck, night).encode()
+            )
         )
     return routes

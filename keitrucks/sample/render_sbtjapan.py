@@ -20,7 +20,7 @@ from typing import Any
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 from keitrucks.sample.trucks_sbtjapan import INSPECTION, ON_SALE, charges
-from keitrucks.sample.urls import SBTJAPAN_SEARCHES, sbtjapan_search
+from keitrucks.sample.urls import SBTJAPAN_SEARCHES, sbtjapan_detail, sbtjapan_search
 
 SOURCE = "sbtjapan"
 PREFIX = f"/{SOURCE}/www"
@@ -74,7 +74,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
             )
             routes.append(Route(PREFIX + sbtjapan_search(*key, number), html.encode()))
     for truck in trucks:
-        path = f"/used-cars/{truck.listing_id}"
+        path = sbtjapan_detail(truck.listing_id)
         routes.append(Route(PREFIX + path, detail_html(detail_values(truck, night)).encode()))
     return routes
 
@@ -145,7 +145,7 @@ def card_values(truck: SampleTruck, night: int) -> dict[str, Any]:
     state = truck.nights[night]
     sold = state.status == "sold"
     return {
-        "url": f"{SITE}/used-cars/{truck.listing_id}",
+        "url": SITE + sbtjapan_detail(truck.listing_id),
         "image": _images(truck, 1)[0],
         "title": truck.title,
         "stock": truck.listing_id,

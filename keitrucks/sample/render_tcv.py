@@ -19,7 +19,7 @@ from typing import Any
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 from keitrucks.sample.trucks_tcv import SLUGS, seller_of
-from keitrucks.sample.urls import TCV_MODELS, tcv_list
+from keitrucks.sample.urls import TCV_MODELS, tcv_detail, tcv_list
 
 SOURCE = "tcv"
 PREFIX = f"/{SOURCE}/www"
@@ -56,7 +56,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
 
 def detail_path(truck: SampleTruck) -> str:
     make, _, model = SLUGS[truck.model].partition("/")
-    return tcv_list(make, model) + f"{truck.listing_id}/"
+    return tcv_detail(make, model, truck.listing_id)
 
 
 def _usd(value: int | None) -> str | None:

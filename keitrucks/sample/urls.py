@@ -33,6 +33,11 @@ def beforward_stocklist(keyword: str, page: int = 1, country_id: int | None = No
     return "/stocklist/" + "/".join(segments) + "/"
 
 
+def beforward_detail(make: str, model: str, ref_no: str, veh_id: int) -> str:
+    """``/daihatsu/hijet-truck/ca866914/id/12956635/``: slugs, Ref No in lower case, veh_id."""
+    return f"/{make}/{model}/{ref_no.lower()}/id/{veh_id}/"
+
+
 # -- CAR FROM JAPAN -------------------------------------------------------------------------------
 
 #: ``cheap-used-<make>-<model>-for-sale`` model pages of the kei trucks.
@@ -51,6 +56,11 @@ CARFROMJAPAN_MODELS = (
 def carfromjapan_model(slug: str, page: int = 1) -> str:
     """``/cheap-used-daihatsu-hijet-truck-for-sale``, then ``?page=N``."""
     return f"/cheap-used-{slug}-for-sale" + (f"?page={page}" if page > 1 else "")
+
+
+def carfromjapan_detail(slug: str, year: int, car_id: str) -> str:
+    """``/cheap-used-daihatsu-hijet-truck-2021-for-sale-68a7c82cc49cc5ebcf1a4eae``."""
+    return f"/cheap-used-{slug}-{year}-for-sale-{car_id}"
 
 
 # -- eBay -----------------------------------------------------------------------------------------
@@ -84,6 +94,11 @@ def ebay_api_item(item_id: str) -> str:
     return "/buy/browse/v1/item/" + quote(item_id, safe="")
 
 
+def ebay_item_page(legacy_id: str) -> str:
+    """``/itm/<legacyItemId>`` on www.ebay.com."""
+    return f"/itm/{legacy_id}"
+
+
 def ebay_html_search(query: str) -> str:
     """``/sch/i.html?_nkw=kei+truck&_sop=10&_ipg=60`` (later pages: ``&_pgn=N``)."""
     return "/sch/i.html?" + urlencode({"_nkw": query, **EBAY_HTML_SEARCH})
@@ -110,6 +125,11 @@ def sbtjapan_search(make_id: int, model: str, page: int = 1) -> str:
     return "/used-cars/search?" + urlencode(query + ([("page", str(page))] if page > 1 else []))
 
 
+def sbtjapan_detail(stock_id: str) -> str:
+    """``/used-cars/AJ4108``."""
+    return f"/used-cars/{stock_id}"
+
+
 # -- TCV ------------------------------------------------------------------------------------------
 
 #: (make, model) of the kei truck lists, as the list URLs spell them.
@@ -129,3 +149,8 @@ def tcv_list(make: str, model: str, page: int = 1) -> str:
     """``/used_car/nissan/datsun%20pickup/``, lower case with ``%20``; page N: ``?pn=N-1``."""
     path = f"/used_car/{quote(make.lower(), safe='')}/{quote(model.lower(), safe='')}/"
     return path + (f"?pn={page - 1}" if page > 1 else "")
+
+
+def tcv_detail(make: str, model: str, car_id: str) -> str:
+    """``/used_car/nissan/cima/43847281/``: the model's list path, then the id."""
+    return tcv_list(make, model) + f"{car_id}/"
