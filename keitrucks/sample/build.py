@@ -39,10 +39,24 @@ def build(root: Path = SAMPLE_DIR) -> None:
     )
 
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    build()
-    logger.info("sample marketplace written to %s", SAMPLE_DIR)
+def sample_files(root: Path) -> dict[str, Path]:
+    """What :func:`build` writes under ``root`` (night folders and catalog), by relative path."""
+    files = [root / "catalog.json", *root.glob("night*/*")]
+    return {path.relative_to(root).as_posix(): path for path in files if path.is_file()}
+
+
+def first_difference(expected: Path, actual: Path) -> str | None:
+    """The first file, by relative path, that one sample folder lacks or holds other bytes of.
+
+    None when both hold the same files with the same bytes.
+    """
+    ours, theirs = sample_files(expected), sample_files(actual)
+    for name in sorted(ours.keys() | theirs.keys()):
+        if name not in ours or name not in theirs:
+            return name
+        if ours[name].read_bytes() != theirs[name].read_bytes():
+            return name
+    return None
 
 
 def sample_config_toml() -> str:
@@ -68,3 +82,9 @@ def sample_config_toml() -> str:
                 lines.append(f"[[sources.{source}.{key}]]")
                 lines += [f"{k} = {json.dumps(v)}" for k, v in entry.items()]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    build()
+    logger.info("sample marketplace written to %s", SAMPLE_DIR)

@@ -35,28 +35,30 @@ class NightState:
     status: str = "active"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SampleTruck:
+    """One sample listing; a fact its page does not give (a parts ad's year) is left out: None."""
+
     key: str
     source: str
     listing_id: str
     #: kei_truck, kei_van, other_vehicle, parts, wanted.
     kind: str
-    make: str | None
-    model: str | None
-    model_code: str | None
-    year: int | None
-    month: int | None
-    is_4wd: bool | None
-    transmission: str | None
-    engine_cc: int | None
-    mileage: int | None
-    mileage_unit: str
+    make: str | None = None
+    model: str | None = None
+    model_code: str | None = None
+    year: int | None = None
+    month: int | None = None
+    is_4wd: bool | None = None
+    transmission: str | None = None
+    engine_cc: int | None = None
+    mileage: int | None = None
+    mileage_unit: str = "mi"
     title: str
-    description: str
+    description: str = ""
     location: str
-    latitude: float | None
-    longitude: float | None
+    latitude: float | None = None
+    longitude: float | None = None
     seller_type: str
     #: one entry per night in NIGHTS; None = not listed that night.
     nights: tuple[NightState | None, NightState | None, NightState | None]
@@ -114,6 +116,25 @@ def _drive_words(is_4wd: bool, rng: random.Random) -> str:
     return rng.choice(("2wd", "2WD", "rear wheel drive"))
 
 
+#: What an exporter's stock in Japan shows alike (the ``fields`` of :func:`exporter_truck`).
+_EXPORTER = {
+    "kind": "kei_truck",
+    "mileage_unit": "km",
+    "location": "Japan",
+    "seller_type": "dealer",
+}
+
+
+def exporter_truck(**fields) -> SampleTruck:
+    """A listing of an exporter's stock in Japan; ``fields`` give its facts and what differs."""
+    return SampleTruck(**{**_EXPORTER, **fields})
+
+
+def totals_with(nights, freight: int) -> tuple[int | None, ...]:
+    """Each night's C&F total: the price plus ``freight``; None when the night shows no price."""
+    return tuple(state.price + freight if state and state.price else None for state in nights)
+
+
 def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
     trucks = []
     for n in range(44):
@@ -166,7 +187,6 @@ def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
                 model=model,
                 model_code=code if show_code else None,
                 year=year,
-                month=None,
                 is_4wd=is_4wd,
                 transmission=trans,
                 engine_cc=cc,
@@ -185,146 +205,120 @@ def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
     return trucks
 
 
-def _craigslist_specials() -> list[SampleTruck]:
-    common = dict(
-        source="craigslist",
-        make=None,
-        model=None,
-        model_code=None,
-        year=None,
-        month=None,
-        is_4wd=None,
-        transmission=None,
-        engine_cc=None,
-        mileage=None,
-        mileage_unit="mi",
-        location="Knoxville, TN",
-        latitude=35.9606,
-        longitude=-83.9207,
-        seller_type="owner",
-    )
-    relisted = SampleTruck(
+#: Hand-written Craigslist listings for the events a user must see, in catalog order; a row
+#: with ``like`` copies that earlier listing and changes what it names (a repost).
+_CRAIGSLIST_SPECIALS = (
+    dict(
         key="cl-relist",
         listing_id="7968810001",
-        kind="kei_truck",
-        **{
-            **common,
-            **dict(
-                make="Honda",
-                model="Honda Acty",
-                model_code="HA4",
-                year=1996,
-                is_4wd=True,
-                transmission="manual",
-                engine_cc=656,
-                mileage=61200,
-                mileage_unit="km",
-            ),
-        },
+        make="Honda",
+        model="Honda Acty",
+        model_code="HA4",
+        year=1996,
+        is_4wd=True,
+        transmission="manual",
+        engine_cc=656,
+        mileage=61200,
+        mileage_unit="km",
         title="1996 Honda Acty HA4 4x4 - runs great",
         description=(
             "Honda Acty HA4 4WD, 5 speed, 61,200 km. Back on the market, buyer fell through."
         ),
         nights=(NightState(8200), None, NightState(7900)),
-    )
-    repost_first = SampleTruck(
+    ),
+    dict(
         key="cl-repost-a",
         listing_id="7968810101",
-        kind="kei_truck",
-        **{
-            **common,
-            **dict(
-                make="Daihatsu",
-                model="Daihatsu Hijet",
-                model_code="S110P",
-                year=1997,
-                is_4wd=True,
-                transmission="manual",
-                engine_cc=659,
-                mileage=44000,
-                location="Asheville, NC",
-                latitude=35.5951,
-                longitude=-82.5515,
-            ),
-        },
+        area="asheville",
+        make="Daihatsu",
+        model="Daihatsu Hijet",
+        model_code="S110P",
+        year=1997,
+        is_4wd=True,
+        transmission="manual",
+        engine_cc=659,
+        mileage=44000,
         title="1997 Daihatsu Hijet S110P 4WD jumbo",
         description="Hijet jumbo cab 4x4, hi/lo and diff lock, 5 speed, 44,000 miles.",
         nights=(NightState(9400), None, None),
-    )
-    repost_second = replace(
-        repost_first,
+    ),
+    dict(
+        like="cl-repost-a",
         key="cl-repost-b",
         listing_id="7968830202",
         repost_of="7968810101",
         title="1997 Daihatsu Hijet S110P 4WD jumbo - price drop",
         nights=(None, NightState(8700), NightState(8700)),
-    )
-    steal_1 = SampleTruck(
+    ),
+    dict(
         key="cl-steal-1",
         listing_id="7968840303",
-        kind="kei_truck",
-        **{
-            **common,
-            **dict(
-                make="Honda",
-                model="Honda Acty",
-                model_code="HA4",
-                year=1995,
-                is_4wd=True,
-                transmission="manual",
-                engine_cc=656,
-                mileage=38900,
-                location="Nashville, TN",
-                latitude=36.1627,
-                longitude=-86.7816,
-            ),
-        },
+        area="nashville",
+        make="Honda",
+        model="Honda Acty",
+        model_code="HA4",
+        year=1995,
+        is_4wd=True,
+        transmission="manual",
+        engine_cc=656,
+        mileage=38900,
         title="1995 Honda Acty 4x4 mini truck - must sell this week",
         description="Moving, must sell. HA4 4WD, 5 speed, 38,900 miles, clean title, no rust.",
         nights=(None, NightState(4100), NightState(4100)),
         tags=("underpriced",),
-    )
-    steal_2 = SampleTruck(
+    ),
+    dict(
         key="cl-steal-2",
         listing_id="7968850404",
-        kind="kei_truck",
-        **{
-            **common,
-            **dict(
-                make="Suzuki",
-                model="Suzuki Carry",
-                model_code="DD51T",
-                year=1996,
-                is_4wd=True,
-                transmission="manual",
-                engine_cc=657,
-                mileage=52000,
-            ),
-        },
+        make="Suzuki",
+        model="Suzuki Carry",
+        model_code="DD51T",
+        year=1996,
+        is_4wd=True,
+        transmission="manual",
+        engine_cc=657,
+        mileage=52000,
         title="1996 Suzuki Carry DD51T 4WD",
         description="Suzuki Carry 4x4 hi/lo, 5 speed, 52,000 miles, new tires. Price drop!",
         nights=(NightState(7600), NightState(7600), NightState(4300)),
         tags=("underpriced",),
-    )
-    wanted = SampleTruck(
+    ),
+    dict(
         key="cl-wanted",
         listing_id="7968860505",
         kind="wanted",
-        **common,
         title="WANTED: kei mini truck 4x4, Carry or Hijet",
         description="Looking for a kei truck, 4wd preferred. Cash buyer.",
         nights=(NightState(None), NightState(None), NightState(None)),
-    )
-    parts = SampleTruck(
+    ),
+    dict(
         key="cl-parts",
         listing_id="7968870606",
         kind="parts",
-        **common,
         title="Suzuki Carry DA63T tailgate and mirrors - parts",
         description="Tailgate, both mirrors, and a seat from a parted out Carry.",
         nights=(NightState(250), NightState(250), NightState(250)),
-    )
-    return [relisted, repost_first, repost_second, steal_1, steal_2, wanted, parts]
+    ),
+)
+
+
+def _area(name: str) -> dict:
+    """Location and coordinates of a Craigslist area of :data:`_AREAS`."""
+    _, location, latitude, longitude = next(a for a in _AREAS if a[0] == name)
+    return {"location": location, "latitude": latitude, "longitude": longitude}
+
+
+def _craigslist_specials() -> list[SampleTruck]:
+    built: dict[str, SampleTruck] = {}
+    for row in _CRAIGSLIST_SPECIALS:
+        fields = dict(row)
+        if "like" in fields:
+            built[fields["key"]] = replace(built[fields.pop("like")], **fields)
+            continue
+        common = {"source": "craigslist", "kind": "kei_truck", "seller_type": "owner"}
+        area = _area(fields.pop("area", "knoxville"))
+        built[fields["key"]] = SampleTruck(**{**common, **area, **fields})
+    return list(built.values())
 
 
 def _bringatrailer_trucks(rng: random.Random) -> list[SampleTruck]:
@@ -363,19 +357,14 @@ def _bringatrailer_trucks(rng: random.Random) -> list[SampleTruck]:
                 kind="kei_truck",
                 make=make,
                 model=model,
-                model_code=None,
                 year=year,
-                month=None,
                 is_4wd=is_4wd,
                 transmission="manual",
                 engine_cc=cc,
                 mileage=miles,
-                mileage_unit="mi",
                 title=title,
                 description=desc,
                 location="United States",
-                latitude=None,
-                longitude=None,
                 seller_type="owner",
                 nights=nights,
                 auction_end=end,
@@ -387,26 +376,60 @@ def _bringatrailer_trucks(rng: random.Random) -> list[SampleTruck]:
         source="bringatrailer",
         listing_id="111399999",
         kind="toy",
-        make=None,
-        model=None,
-        model_code=None,
-        year=None,
-        month=None,
-        is_4wd=None,
-        transmission=None,
-        engine_cc=None,
-        mileage=None,
-        mileage_unit="mi",
         title="1:18 Scale Subaru Sambar Truck Model",
         description="A display model of a Sambar.",
         location="United States",
-        latitude=None,
-        longitude=None,
         seller_type="owner",
         nights=(NightState(150, "sold"),) * 3,
         auction_end=night0 - 5 * 86400,
     )
     return [*trucks, toy]
+
+
+#: Hand-written BE FORWARD stock: search noise that is no kei truck (a van, a Jimny).
+_BEFORWARD_SPECIALS = (
+    dict(
+        key="bf-van",
+        source="beforward",
+        listing_id="CH999111",
+        kind="kei_van",
+        make="Daihatsu",
+        model="Daihatsu Hijet",
+        model_code="EBD-S321V",
+        year=2016,
+        month=3,
+        is_4wd=False,
+        transmission="automatic",
+        engine_cc=658,
+        mileage=88000,
+        title="2016 DAIHATSU HIJET VAN",
+        nights=(NightState(3900),) * 3,
+        totals=(5680,) * 3,
+        destination_port="Baltimore",
+        stock_area="Kobe",
+        body="van",
+    ),
+    dict(
+        key="bf-jimny",
+        source="beforward",
+        listing_id="CH999222",
+        kind="other_vehicle",
+        make="Suzuki",
+        model="Suzuki Jimny",
+        model_code="M-JA71V",
+        year=1989,
+        is_4wd=True,
+        transmission="manual",
+        engine_cc=547,
+        mileage=120500,
+        title="1989 SUZUKI JIMNY",
+        nights=(NightState(4200),) * 3,
+        totals=(6100,) * 3,
+        destination_port="Baltimore",
+        stock_area="Yokohama",
+        body="suv",
+    ),
+)
 
 
 def _beforward_trucks(rng: random.Random) -> list[SampleTruck]:
@@ -442,14 +465,12 @@ def _beforward_trucks(rng: random.Random) -> list[SampleTruck]:
             nights[2] = None
         if n >= 22:
             nights[0] = None
-        totals = tuple(s.price + freight if s and s.price else None for s in nights)
         short = model.split(" ", 1)[1].upper()
         trucks.append(
-            SampleTruck(
+            exporter_truck(
                 key=f"bf-{n:03d}",
                 source="beforward",
                 listing_id=f"C{'ABCDEFGH'[n % 8]}{860000 + n * 373}",
-                kind="kei_truck",
                 make=make,
                 model=model,
                 model_code=code,
@@ -459,75 +480,15 @@ def _beforward_trucks(rng: random.Random) -> list[SampleTruck]:
                 transmission="manual" if n % 4 else "automatic",
                 engine_cc=cc,
                 mileage=km,
-                mileage_unit="km",
                 title=f"{year} {make.upper()} {short} TRUCK",
-                description="",
-                location="Japan",
-                latitude=None,
-                longitude=None,
-                seller_type="dealer",
                 nights=tuple(nights),
-                totals=totals,
+                totals=totals_with(nights, freight),
                 destination_port=_PORTS[n % len(_PORTS)],
                 stock_area=_STOCK_AREAS[n % len(_STOCK_AREAS)],
                 color=rng.choice(_COLORS),
             )
         )
-    van = SampleTruck(
-        key="bf-van",
-        source="beforward",
-        listing_id="CH999111",
-        kind="kei_van",
-        make="Daihatsu",
-        model="Daihatsu Hijet",
-        model_code="EBD-S321V",
-        year=2016,
-        month=3,
-        is_4wd=False,
-        transmission="automatic",
-        engine_cc=658,
-        mileage=88000,
-        mileage_unit="km",
-        title="2016 DAIHATSU HIJET VAN",
-        description="",
-        location="Japan",
-        latitude=None,
-        longitude=None,
-        seller_type="dealer",
-        nights=(NightState(3900),) * 3,
-        totals=(5680,) * 3,
-        destination_port="Baltimore",
-        stock_area="Kobe",
-        body="van",
-    )
-    jimny = SampleTruck(
-        key="bf-jimny",
-        source="beforward",
-        listing_id="CH999222",
-        kind="other_vehicle",
-        make="Suzuki",
-        model="Suzuki Jimny",
-        model_code="M-JA71V",
-        year=1989,
-        month=None,
-        is_4wd=True,
-        transmission="manual",
-        engine_cc=547,
-        mileage=120500,
-        mileage_unit="km",
-        title="1989 SUZUKI JIMNY",
-        description="",
-        location="Japan",
-        latitude=None,
-        longitude=None,
-        seller_type="dealer",
-        nights=(NightState(4200),) * 3,
-        totals=(6100,) * 3,
-        destination_port="Baltimore",
-        stock_area="Yokohama",
-        body="suv",
-    )
-    return [*trucks, van, jimny]
+    return [*trucks, *(exporter_truck(**row) for row in _BEFORWARD_SPECIALS)]
 
 
 def build_catalog(seed: int = 2026) -> list[SampleTruck]:

@@ -1,6 +1,6 @@
 """Render the sample BE FORWARD stock lists and detail pages from the catalog, in the site's markup.
 
-For each configured keyword the spider's keyword URL (``/stocklist/sortkey=n/keyword=<kw>/...``)
+For each configured keyword the site's keyword URL (``/stocklist/sortkey=n/keyword=<kw>/...``)
 shows the catalog's BE FORWARD listings of the night whose title matches the keyword, newest
 first, ``PAGE_SIZE`` rows a page (smaller than the ``view_cnt`` the spider asks for, so the sample
 exercises pagination), then one empty page past the end. Keywords with no trucks get the empty
@@ -18,7 +18,7 @@ from html import escape
 from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
-from scrapers.spiders.beforward import stocklist_path
+from keitrucks.sample.urls import beforward_detail, beforward_stocklist
 
 SOURCE = "beforward"
 PREFIX = f"/{SOURCE}/www"
@@ -53,7 +53,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
         found = [t for t in reversed(trucks) if keyword in keywords_for(t, config["keywords"])]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)]
         for number, rows in enumerate([*pages, []], start=1):
-            path = stocklist_path(keyword, number, country_id=country)
+            path = beforward_stocklist(keyword, number, country)
             body = stocklist_page(keyword, number, len(pages), rows, night, country)
             routes.append(Route(PREFIX + path, body.encode()))
     for truck in trucks:
@@ -78,7 +78,7 @@ def veh_id(truck: SampleTruck) -> int:
 def detail_path(truck: SampleTruck) -> str:
     words = truck.title.split()[1:]  # less the year
     make, model = words[0].lower(), "-".join(words[1:]).lower()
-    return f"/{make}/{model}/{truck.listing_id.lower()}/id/{veh_id(truck)}/"
+    return beforward_detail(make, model, truck.listing_id, veh_id(truck))
 
 
 def _digest(truck: SampleTruck, salt: str = "") -> str:
@@ -150,13 +150,13 @@ def pagination(keyword: str, page: int, last_page: int, country) -> str:
         return ""
     items = []
     for n in range(1, last_page + 1):
-        href = SITE + stocklist_path(keyword, n, country_id=country)
+        href = SITE + beforward_stocklist(keyword, n, country)
         if n == page:
             items.append(f'<li class="active"><span>{n}</span></li>')
         else:
             items.append(f'<li><a href="{escape(href, quote=True)}">{n}</a></li>')
     if page < last_page:
-        href = SITE + stocklist_path(keyword, page + 1, country_id=country)
+        href = SITE + beforward_stocklist(keyword, page + 1, country)
         items.append(f'<li class="next"><a href="{escape(href, quote=True)}">Next &raquo;</a></li>')
     return '<div class="results-pagination">\n<ul>\n' + "\n".join(items) + "\n</ul>\n</div>\n"
 
@@ -166,7 +166,10 @@ def stocklist_row(truck: SampleTruck, night: int, keyword: str, country) -> str:
     sold = state.status == "sold"
     url = SITE + detail_path(truck)
     vid = veh_id(truck)
-    image = f"//image-cdn.beforward.jp/medium/202611/{vid}/{truck.listing_id}_{_digest(truck)}.jpg?w=200"
+    image = (
+        f"//image-cdn.beforward.jp/medium/202611/{vid}"
+        f"/{truck.listing_id}_{_digest(truck)}.jpg?w=200"
+    )
     img_class = ' class="sold-layer-img"' if sold else ""
     sold_layer = '\n<div class="sold-layer-text">SOLD</div>' if sold else ""
     icon = "BF STOCK" if _index(truck) % 3 == 0 else "3rd Party Seller"
@@ -231,7 +234,7 @@ def price_cell(truck: SampleTruck, night: int, url: str, keyword: str, country) 
     total = truck.totals[night]
     order = (
         f"/order{detail_path(truck)}?tp_country_id={country}&amp;inspection=1&amp;"
-        f"after_inquiry_redirect=%2Fstocklist%2Fsortkey%3Dn%2Fkeyword%3D"
+        "after_inquiry_redirect=%2Fstocklist%2Fsortkey%3Dn%2Fkeyword%3D"
         f"{keyword.replace(' ', '+')}%2Fkmode%3Dand%2F&amp;popup_flg=1&amp;shipping_method=1"
     )
     return PRICE_CELL.format(
@@ -286,7 +289,8 @@ LOGIN_BANNER = """<tr class="stocklist-row login-banner-table">
 <span class="banner-text-message">Sign in for members-only Buy Now prices</span><br>
 <span class="banner-text-discount">Save up to $300</span>
 </p>
-<a href="https://mypage.beforward.jp/clients/signin/" class="banner-button bf-btn bf-btn-small"><i class="icon-user"></i> SIGN IN</a>
+<a href="https://mypage.beforward.jp/clients/signin/" class="banner-button bf-btn bf-btn-small">\
+<i class="icon-user"></i> SIGN IN</a>
 </div>
 </td>
 </tr>"""
@@ -295,7 +299,8 @@ PARTS_BANNER = """<tr class="stocklist-row">
 <td colspan="3" class="stocklist-banner-td">
 <div class="stocklist-banner-inner">
 <a href="https://autoparts.beforward.jp" target="_blank">
-<img src="//cdn.beforward.jp/assets/images/stocklist/parts_banner.jpg" alt="Parts for your truck" loading="lazy"></a>
+<img src="//cdn.beforward.jp/assets/images/stocklist/parts_banner.jpg" alt="Parts for your truck"\
+ loading="lazy"></a>
 </div>
 </td>
 </tr>"""
@@ -306,7 +311,8 @@ ROW = """<tr class="stocklist-row">
 <img src="{image}" alt="{alt}" width="200" height="100%"{img_class} loading="lazy">
 </a>{sold_layer}
 <div class="favorite-button-background">
-<a class="bf-btn bf-btn-small favorite-button fn-add-bookmark" href="" aria-label="favorite" data-veh-id="{vid}">
+<a class="bf-btn bf-btn-small favorite-button fn-add-bookmark" href="" aria-label="favorite"\
+ data-veh-id="{vid}">
 <i class="fa icon-bookmark" data-bookmark-veh-id="{vid}"></i>
 </a>
 </div>
@@ -316,7 +322,9 @@ ROW = """<tr class="stocklist-row">
 </a>
 </p>
 <div class="ref-icon-area">
-<span class="fn-stocklist-focus-tip fn-focus-tip-revised"><img src="//cdn.beforward.jp/elements/promotion/icon.gif" class="ref-icon" alt="{icon}" width="85" height="15"></span>
+<span class="fn-stocklist-focus-tip fn-focus-tip-revised">\
+<img src="//cdn.beforward.jp/elements/promotion/icon.gif" class="ref-icon" alt="{icon}" width="85"\
+ height="15"></span>
 </div>
 </td>
 <td class="stocklist-col description-col">
@@ -424,7 +432,8 @@ to </p>
 </a>
 <div class="inquiry-button-area">
 <span class="inline-block">
-<a class="bf-btn bf-btn-large bf-btn-primary inquiry-button" href="#" data-open-inquiry="{order}"><i class="icon-mail"></i>Inquiry</a>
+<a class="bf-btn bf-btn-large bf-btn-primary inquiry-button" href="#" data-open-inquiry="{order}">\
+<i class="icon-mail"></i>Inquiry</a>
 </span>
 </div>
 </div>"""
@@ -440,7 +449,8 @@ def detail_page(truck: SampleTruck, night: int) -> str:
     bare = _bare_code(truck) or "-"
     price = state.price if state and state.price else None
     images = [
-        f"//image-cdn.beforward.jp/large/202611/{vid}/{truck.listing_id}_{_digest(truck, str(i))}.jpg"
+        f"//image-cdn.beforward.jp/large/202611/{vid}"
+        f"/{truck.listing_id}_{_digest(truck, str(i))}.jpg"
         for i in range(3)
     ]
     gallery = "\n".join(
@@ -509,7 +519,8 @@ DETAIL = """<!DOCTYPE html>
 <div id="body-wrap">
 <div id="content">
 <input type="hidden" class="fn-fob-adjust" value="0">
-<div id="fob-price-not-adjustment" data-fob-price-not-adjustment="{price_attr}" style="display:none;"></div>
+<div id="fob-price-not-adjustment" data-fob-price-not-adjustment="{price_attr}"\
+ style="display:none;"></div>
 <ul id="bread">
 <li><a href="https://www.beforward.jp/">HOME</a> &raquo;</li>
 <li><a href="https://www.beforward.jp/stocklist/keyword=kei%20truck/">Kei trucks</a> &raquo;</li>
@@ -554,8 +565,10 @@ DETAIL = """<!DOCTYPE html>
 Total Price
 </p>
 <p class="total-price">
-<span class="currency-label fn-vehicle-price-total-price-currency-label" style="display:none;"></span><span class="fn-vehicle-price-total-price-currency-prefix" style="display:none;">$</span>
-<span class="label-select-final-country-and-port label-ask" id="fn-vehicle-price-total-price">ASK</span>
+<span class="currency-label fn-vehicle-price-total-price-currency-label" style="display:none;">\
+</span><span class="fn-vehicle-price-total-price-currency-prefix" style="display:none;">$</span>
+<span class="label-select-final-country-and-port label-ask" id="fn-vehicle-price-total-price">ASK\
+</span>
 </p>
 </div>
 <div class="destination-wrap">
@@ -563,7 +576,8 @@ Total Price
 <span id="fn-vehicle-price-quote-type">C&amp;F</span>
 to
 </p>
-<a href="{url}#anchor-vehicle-detail-step1"><p class="destination-port" style="display: none;"><br>()</p></a>
+<a href="{url}#anchor-vehicle-detail-step1"><p class="destination-port" style="display: none;">\
+<br>()</p></a>
 </div>
 </div>
 </div>
@@ -628,7 +642,8 @@ to
 </div>
 <div id="list-center">
 <input type="hidden" id="id-selected-currency" value="USD">
-<form action="https://www.beforward.jp/inquiry/inquiry_mail" method="post" id="inquiryForm" name="inqfm">
+<form action="https://www.beforward.jp/inquiry/inquiry_mail" method="post" id="inquiryForm"\
+ name="inqfm">
 <input type="hidden" name="veh_id" value="{vid}">
 <span class="price-total">Total Price:</span><span class="price-quotation">C&amp;F</span>
 <span id="selected_total_price" data-total-price-subtotal="0">ASK</span>

@@ -143,7 +143,8 @@ def completed_item(truck: SampleTruck, night: int, slug: str) -> dict:
         "title": truck.title,
         "url": listing_url(slug),
         "views": "0 Views",
-        "watch_url": f"{PREFIX}/wp-admin/admin-ajax.php?action=bat_listing_watch&listing={lid}&watch=yes",
+        "watch_url": f"{PREFIX}/wp-admin/admin-ajax.php?action=bat"
+        f"_listing_watch&listing={lid}&watch=yes",
         "watched": False,
         "watchers": "0 Watchers",
         "year": None,
@@ -190,7 +191,8 @@ def live_card(truck: SampleTruck, night: int, slug: str) -> str:
 <div class="listing-card listing-card-separate "
     data-listing_id="{lid}"
     data-watched="false"
-    data-watch_url="{PREFIX}/wp-admin/admin-ajax.php?action=bat_listing_watch&#038;listing={lid}&#038;watch=yes"
+    data-watch_url="{PREFIX}/wp-admin/admin-ajax.php?action=bat_listing_watch&#038;listing={lid}\
+&#038;watch=yes"
     data-timestamp_end="{truck.auction_end}"
     data-pusher="post;list;{lid}"
     data-pusher_stats="post;stats;{lid}">
@@ -369,7 +371,8 @@ def listing_page(truck: SampleTruck, night: int, slug: str) -> str:
     </div>
     <div class="column column-right">
         <div class="essentials">
-            <div class="item"><strong>Location</strong>: <a href="{PREFIX}/location/">{escape(truck.location)}</a></div>
+            <div class="item"><strong>Location</strong>: \
+<a href="{PREFIX}/location/">{escape(truck.location)}</a></div>
             <div class="item"><strong>Private Party or Dealer</strong>: {seller}</div>
             <div class="item"><strong>Lot</strong> #{int(truck.listing_id) % 1_000_000:,}</div>
             {details}

@@ -25,7 +25,7 @@ from keitrucks.sample.trucks_carfromjapan import (
     DRIVE_AS_ACCESSORY,
     SLUGS,
 )
-from scrapers.spiders.carfromjapan import CarfromjapanSpider, model_path
+from keitrucks.sample.urls import CARFROMJAPAN_MODELS, carfromjapan_detail, carfromjapan_model
 
 SOURCE = "carfromjapan"
 PREFIX = f"/{SOURCE}/www"
@@ -37,7 +37,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     trucks = listings_on(catalog, SOURCE, night)
     routes: list[Route] = []
-    for slug in CarfromjapanSpider.default_config["models"]:
+    for slug in CARFROMJAPAN_MODELS:
         found = [t for t in reversed(trucks) if SLUGS.get(t.model) == slug]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
         for number, cards in enumerate([*pages, []], start=1):
@@ -48,7 +48,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
                 last_page=len(pages),
                 slug=slug,
             )
-            routes.append(Route(PREFIX + model_path(slug, number), html.encode()))
+            routes.append(Route(PREFIX + carfromjapan_model(slug, number), html.encode()))
     for truck in trucks:
         routes.append(
             Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode())
@@ -60,7 +60,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
 
 
 def detail_path(truck: SampleTruck) -> str:
-    return f"/cheap-used-{SLUGS[truck.model]}-{truck.year}-for-sale-{truck.listing_id}"
+    return carfromjapan_detail(SLUGS[truck.model], truck.year, truck.listing_id)
 
 
 def _usd(value: int | None) -> str | None:
@@ -70,7 +70,8 @@ def _usd(value: int | None) -> str | None:
 def _images(truck: SampleTruck, count: int, size: str) -> list[str]:
     tail = truck.listing_id
     return [
-        f"https://static.carfromjapan.com/car_{tail[:8]}-{tail[8:12]}-4{n:03d}-a{tail[12:15]}-{tail[12:]}_{size}"
+        f"https://static.carfromjapan.com/car_{tail[:8]}"
+        f"-{tail[8:12]}-4{n:03d}-a{tail[12:15]}-{tail[12:]}_{size}"
         for n in range(count)
     ]
 
@@ -178,7 +179,11 @@ def card_html(c: dict[str, Any]) -> str:
     )
     if c["sold"]:
         prices = '<span class="car-price text-lg font-semibold text-red-600">SOLD</span>'
-        badge = '<span class="absolute left-2 top-2 z-3 rounded bg-red-600 px-2 text-xs font-bold text-white">SOLD</span>'
+        badge = (
+            '<span class="absolute left-2 top-2 z-3 rounded'
+            ' bg-red-600 px-2 text-xs font-bold text-white">SOLD'
+            "</span>"
+        )
     else:
         badge = ""
         prices = (
@@ -186,11 +191,15 @@ def card_html(c: dict[str, Any]) -> str:
             f'<span class="car-price text-lg">{_e(c["price"] or "ASK")}</span>\n'
             '<div class="text-xs text-gray-500 mt-2">Delivery port</div>\n'
             f'<span class="max-w-35 line-clamp-1 text-xs">{_e(c["port"])}</span>\n'
-            f'<div class="text-xs text-gray-500 mt-2">Total price ({_e(c.get("condition") or "C&F")})</div>\n'
-            f'<span class="car-price font-bold text-xl text-primary">{_e(c["total"] or "ASK")}</span>'
+            '<div class="text-xs text-gray-500 mt-2">Total'
+            f" price ({_e(c.get('condition') or 'C&F')})"
+            "</div>\n"
+            f'<span class="car-price font-bold text-xl text-primary">{_e(c["total"] or "ASK")}'
+            "</span>"
         )
     compare = (
-        f'<label id="compare-{_e(c["url"][-24:])}" class="mt-2 flex items-center gap-1 text-xs text-gray-600">'
+        f'<label id="compare-{_e(c["url"][-24:])}" class="mt-2'
+        ' flex items-center gap-1 text-xs text-gray-600">'
         f'<input type="checkbox" class="h-3 w-3"/>Compare ({_e(c["reference"])})</label>'
         if c.get("reference")
         else ""
@@ -214,11 +223,14 @@ def search_page(cards: list[str], *, count: int, page: int, last_page: int, slug
         results = '<div class="flex flex-col gap-4">\n' + "\n".join(cards) + "\n</div>\n"
         results += pagination(slug, page, last_page)
     elif count == 0:
-        results = '<p class="py-10 text-center text-gray-500">No cars found. Try changing the filters.</p>\n'
+        results = (
+            '<p class="py-10 text-center text-gray-500">No cars found. Try changing the filters.'
+            "</p>\n"
+        )
     else:
         results = '<div class="flex flex-col gap-4">\n</div>\n'
     return SEARCH.format(
-        name=_e(name), canonical=_e(SITE + model_path(slug)), count=count, results=results
+        name=_e(name), canonical=_e(SITE + carfromjapan_model(slug)), count=count, results=results
     )
 
 
@@ -230,7 +242,8 @@ def pagination(slug: str, page: int, last_page: int) -> str:
         href = "?" if n == 1 else f"?page={n}"
         current = ' aria-current="page"' if n == page else ""
         links.append(
-            f'<a href="{href}" class="flex h-8 w-8 items-center justify-center rounded border"{current}>{n}</a>'
+            f'<a href="{href}" class="flex h-8 w-8 items-center'
+            f' justify-center rounded border"{current}>{n}</a>'
         )
     return (
         '<div data-testid="dynamic-pagination" class="mt-6 flex justify-center gap-1">'
@@ -244,17 +257,20 @@ def detail_html(d: dict[str, Any]) -> str:
     specs = d["specs"]
     for i in range(0, len(specs), 2):
         cells = "".join(
-            f'<td class="bg-gray-100 p-2 font-medium">{_e(label)}</td><td class="p-2">{_e(text)}</td>'
+            f'<td class="bg-gray-100 p-2 font-medium">{_e(label)}'
+            f'</td><td class="p-2">{_e(text)}</td>'
             for label, text in specs[i : i + 2]
         )
         rows.append(f'<tr class="border-b">{cells}</tr>')
     thumbs = "\n".join(
         '<button type="button" class="image-gallery-thumbnail" aria-label="Go to Slide">'
-        f'<span class="image-gallery-thumbnail-inner"><img class="image-gallery-thumbnail-image" src="{_e(src)}" alt=""/></span></button>'
+        '<span class="image-gallery-thumbnail-inner">'
+        f'<img class="image-gallery-thumbnail-image" src="{_e(src)}" alt=""/></span></button>'
         for src in d["images"]
     )
     accessories = "\n".join(
-        f'<div class="pt-4.5"><p class="text-sm font-bold">{_e(group)}</p><div class="flex flex-wrap gap-2">'
+        f'<div class="pt-4.5"><p class="text-sm font-bold">{_e(group)}'
+        '</p><div class="flex flex-wrap gap-2">'
         + "".join(
             f'<span class="text-[13px] rounded bg-gray-100 px-2">{_e(i)}</span>' for i in items
         )
@@ -268,7 +284,8 @@ def detail_html(d: dict[str, Any]) -> str:
             '<div class="text-sm text-gray-500">Car Price</div>\n'
             f'<span class="car-price text-2xl">{_e(d["price"] or "ASK")}</span>\n'
             f'<div class="text-sm text-gray-500 mt-3">Total price ({_e(d["condition"])})</div>\n'
-            f'<span class="car-price font-bold text-2xl text-primary">{_e(d["total"] or "ASK")}</span>\n'
+            f'<span class="car-price font-bold text-2xl text-primary">{_e(d["total"] or "ASK")}'
+            "</span>\n"
             f'<p class="mt-1 text-xs text-gray-500">Total price includes: {_e(d["includes"])}</p>'
         )
     return DETAIL.format(
@@ -291,7 +308,8 @@ SEARCH = """<!DOCTYPE html>
 </head>
 <body>
 <div id="__next">
-<header class="sticky top-0 z-50 bg-white shadow"><a href="/" class="text-primary font-bold">CAR FROM JAPAN</a></header>
+<header class="sticky top-0 z-50 bg-white shadow">\
+<a href="/" class="text-primary font-bold">CAR FROM JAPAN</a></header>
 <main class="mx-auto max-w-7xl px-4">
 <h1 class="mt-4 text-xl font-bold">Used {name} for sale</h1>
 <p class="text-sm text-gray-500"><span class="font-bold">{count}</span> cars</p>
@@ -301,10 +319,12 @@ SEARCH = """<!DOCTYPE html>
 </html>
 """
 
-CARD = """<div data-testid="car-item-list" class="flex gap-4 rounded-lg border border-gray-200 bg-white p-4">
+CARD = """<div data-testid="car-item-list" class="flex gap-4 rounded-lg border border-gray-200\
+ bg-white p-4">
 <div class="relative w-[259px] shrink-0">
 <a href="{url}"><img alt="{alt}" src="{thumbnail}" width="259" height="170" loading="lazy"/></a>
-{badge}<div class="absolute bottom-2 right-2 z-3 rounded bg-black/60 px-2 text-xs text-white">({photos}) View all</div>
+{badge}<div class="absolute bottom-2 right-2 z-3 rounded bg-black/60 px-2 text-xs\
+ text-white">({photos}) View all</div>
 </div>
 <div class="flex-1 min-w-0">
 <h3 class="text-base font-bold line-clamp-2"><a href="{url}">{title}</a></h3>
@@ -325,7 +345,8 @@ DETAIL = """<!DOCTYPE html>
 </head>
 <body>
 <div id="__next">
-<header class="sticky top-0 z-50 bg-white shadow"><a href="/" class="text-primary font-bold">CAR FROM JAPAN</a></header>
+<header class="sticky top-0 z-50 bg-white shadow">\
+<a href="/" class="text-primary font-bold">CAR FROM JAPAN</a></header>
 <main class="mx-auto max-w-7xl px-4">
 <h1 class="mt-4 text-2xl font-bold">{title}</h1>
 <div class="mt-4 flex gap-6">
@@ -342,7 +363,8 @@ DETAIL = """<!DOCTYPE html>
 {prices}
 </div>
 </div>
-<div class="w-full mt-6"><h2 class="text-lg font-bold">Delivery</h2><p class="text-sm">{port}</p></div>
+<div class="w-full mt-6"><h2 class="text-lg font-bold">Delivery</h2><p class="text-sm">{port}</p>\
+</div>
 <div class="border-t-primary border-t-4 mt-6">
 <h2 class="text-lg font-bold">Specification</h2>
 <table class="w-full table-fixed text-sm">

@@ -330,7 +330,7 @@ def _attr(key: str, label: str, value: str, search: str | None = None) -> str:
         f'            <div class="attr {key}">\n'
         f'                <span class="labl">{escape(label)}:</span>\n'
         f'                <span class="valu">{shown}</span>\n'
-        f"            </div>\n"
+        "            </div>\n"
     )
 
 
@@ -412,7 +412,7 @@ def posting_page(truck: SampleTruck, night: int) -> str:
     if updated is not None:
         iso, text = _page_time(truck, updated)
         updated_line = (
-            f'                <p class="postinginfo reveal">updated: '
+            '                <p class="postinginfo reveal">updated: '
             f'<time class="date timeago" datetime="{iso}">{text}</time></p>\n'
         )
     ld = json.dumps(_ld_posting(truck, night, images), ensure_ascii=False)
@@ -454,9 +454,12 @@ def posting_page(truck: SampleTruck, night: int) -> str:
 <header class="global-header wide">
     <nav class="breadcrumbs-container">
 <ul class="breadcrumbs">
-        <li class="crumb area"><p><a href="/search/area/{area_of(truck)}">{area_of(truck)}</a></p></li>
-        <li class="crumb section"><p><a href="/search/area/{area_of(truck)}?cat=sss">{section}</a></p></li>
-        <li class="crumb category"><p><a href="/search/area/{area_of(truck)}?cat=cta&amp;purveyor={seller}">cars+trucks</a></p></li>
+        <li class="crumb area"><p><a href="/search/area/{area_of(truck)}">{area_of(truck)}</a></p>\
+</li>
+        <li class="crumb section"><p><a href="/search/area/{area_of(truck)}?cat=sss">{section}</a>\
+</p></li>
+        <li class="crumb category"><p>\
+<a href="/search/area/{area_of(truck)}?cat=cta&amp;purveyor={seller}">cars+trucks</a></p></li>
 </ul>
     </nav>
 </header>
@@ -471,12 +474,14 @@ def posting_page(truck: SampleTruck, night: int) -> str:
 </header>
 <h1 class="postingtitle">
     <span class="postingtitletext">
-<span id="titletextonly">{escape(truck.title)}</span>{price}<span> ({escape(truck.location)})</span>    </span>
+<span id="titletextonly">{escape(truck.title)}</span>{price}<span> ({escape(truck.location)})\
+</span>    </span>
 </h1>
 <section class="userbody">
 {gallery}    <div class="mapAndAttrs">
 <div class="mapbox">
-    <div id="map" class="viewposting" data-latitude="{truck.latitude:.6f}" data-longitude="{truck.longitude:.6f}" data-accuracy="10"></div>
+    <div id="map" class="viewposting" data-latitude="{truck.latitude:.6f}"\
+ data-longitude="{truck.longitude:.6f}" data-accuracy="10"></div>
 </div>
 {_attr_groups(truck)}    </div>
     <section id="postingbody">
@@ -490,7 +495,8 @@ def posting_page(truck: SampleTruck, night: int) -> str:
 </ul>
     <div class="postinginfos">
             <p class="postinginfo">post id: {truck.listing_id}</p>
-                <p class="postinginfo reveal">posted: <time class="date timeago" datetime="{posted_iso}">{posted_text}</time></p>
+                <p class="postinginfo reveal">posted: \
+<time class="date timeago" datetime="{posted_iso}">{posted_text}</time></p>
 {updated_line}    </div>
 </section>
 </section>

@@ -392,7 +392,7 @@ def blueridge_vdp(card: _Card) -> str:
         + '<main class="vdp"><h1 class="vehicle-title">'
         + escape(card.title)
         + f"</h1>{status}"
-        + f'<div class="price-block"><span class="price-label">Internet Price</span>'
+        + '<div class="price-block"><span class="price-label">Internet Price</span>'
         f'<span class="price-value">{_money(card.price)}</span></div>'
         + f'<p class="vehicle-description">{escape(_description(card))}</p></main>\n'
         + "<script>window.DDC = window.DDC || {}; DDC.dataLayer = DDC.dataLayer || {};\n"

@@ -1,6 +1,6 @@
 """Sample eBay Motors: Browse API answers and HTML pages rendered from the catalog.
 
-For each configured query (``EbaySpider.default_config``) the night's listings whose title holds
+For each configured query (``urls.EBAY_QUERIES``) the night's listings whose title holds
 every word of the query, newest first, in two forms: ``item_summary/search`` answers (JSON shape
 of the Browse API: ``total``, ``next``, ``limit``, ``offset``, ``itemSummaries``) and search
 pages in the current ``li.s-card`` layout (count heading, "Shop on eBay" placeholder card before
@@ -23,12 +23,13 @@ from urllib.parse import urlencode
 
 from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on
 from keitrucks.sample.site import Route
-from scrapers.spiders.ebay import (
-    TOKEN_PATH,
-    EbaySpider,
-    api_item_path,
-    api_search_path,
-    html_search_path,
+from keitrucks.sample.urls import (
+    EBAY_QUERIES,
+    EBAY_TOKEN,
+    ebay_api_item,
+    ebay_api_search,
+    ebay_html_search,
+    ebay_item_page,
 )
 
 SOURCE = "ebay"
@@ -36,7 +37,6 @@ API = "https://api.ebay.com"
 WWW = "https://www.ebay.com"
 #: Results per page the sample serves (eBay would serve up to the size asked).
 PAGE_SIZE = 5
-CONFIG = EbaySpider.default_config
 JSON_TYPE = "application/json"
 TOKEN = "v^1.1#i^1#r^0#sample-application-token"
 #: Masked ZIP codes ("379**") of the sample cities, as the API gives them.
@@ -190,6 +190,12 @@ def _seller(truck: SampleTruck) -> dict:
     }
 
 
+def _item_web_url(listing_id: str, query: str) -> str:
+    """The item page as a search links it: the keywords and the item number in hex."""
+    keywords = query.replace(" ", "+")
+    return f"{WWW}{ebay_item_page(listing_id)}?_skw={keywords}&hash=item{int(listing_id):x}"
+
+
 def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
     item_id = f"v1|{truck.listing_id}|0"
     images = _images(truck)
@@ -199,13 +205,12 @@ def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
         "leafCategoryIds": [_categories(truck)[0]["categoryId"]],
         "categories": _categories(truck),
         **({"image": {"imageUrl": images[0].replace("s-l1600", "s-l225")}} if images else {}),
-        "itemHref": f"{API}{api_item_path(item_id)}",
+        "itemHref": f"{API}{ebay_api_item(item_id)}",
         "seller": _seller(truck),
         "condition": "Used",
         "conditionId": "3000",
         "shippingOptions": [{"shippingCostType": "CALCULATED"}],
-        "itemWebUrl": f"{WWW}/itm/{truck.listing_id}?_skw={query.replace(' ', '+')}&hash=item"
-        f"{int(truck.listing_id):x}",
+        "itemWebUrl": _item_web_url(truck.listing_id, query),
         "itemLocation": {"postalCode": _postal(truck), "country": "US"},
         "additionalImages": [{"imageUrl": i.replace("s-l1600", "s-l225")} for i in images[1:]],
         "adultOnly": False,
@@ -222,7 +227,7 @@ def item_summary(truck: SampleTruck, night: int, query: str) -> dict:
 def api_search_answers(catalog, night: int, query: str) -> list[Route]:
     """The pages of one query: the first at the spider's path, the others at ``next``."""
     found = results(catalog, night, query)
-    first = api_search_path(query, CONFIG)
+    first = ebay_api_search(query)
     routes = []
     offsets = range(0, max(len(found), 1), PAGE_SIZE)
     for offset in offsets:
@@ -249,7 +254,7 @@ def get_item(truck: SampleTruck, night: int) -> dict:
     images = _images(truck)
     item.update(
         {
-            "itemWebUrl": f"{WWW}/itm/{truck.listing_id}",
+            "itemWebUrl": WWW + ebay_item_page(truck.listing_id),
             "shortDescription": truck.description[:80],
             "categoryPath": " | ".join(c["categoryName"] for c in reversed(_categories(truck))),
             "categoryIdPath": "|".join(c["categoryId"] for c in reversed(_categories(truck))),
@@ -316,9 +321,7 @@ def _row(text: str, style: str = "secondary large") -> str:
 
 def search_card(truck: SampleTruck, night: int, query: str) -> str:
     listing_id = truck.listing_id
-    href = escape(
-        f"{WWW}/itm/{listing_id}?_skw={query.replace(' ', '+')}&hash=item{int(listing_id):x}"
-    )
+    href = escape(_item_web_url(listing_id, query))
     images = _images(truck)
     image = (
         f'<a class="s-card__link image-treatment" href="{href}" target="_blank">'
@@ -385,7 +388,7 @@ def _null_search(query: str) -> str:
 
 
 def search_page(query: str, cards: list[str], total: int, page: int, next_href: str | None) -> str:
-    first = f"{WWW}{html_search_path(query, CONFIG)}"
+    first = f"{WWW}{ebay_html_search(query)}"
     entries = "".join(cards) if cards else _null_search(query)
     word = "result" if total == 1 else "results"
     return (
@@ -403,7 +406,7 @@ def search_page(query: str, cards: list[str], total: int, page: int, next_href: 
 
 def html_search_pages(catalog, night: int, query: str) -> list[Route]:
     found = results(catalog, night, query)
-    first = html_search_path(query, CONFIG)
+    first = ebay_html_search(query)
     routes = []
     pages = range(0, max(len(found), 1), PAGE_SIZE)
     for index, offset in enumerate(pages):
@@ -466,7 +469,8 @@ def item_page(truck: SampleTruck, night: int) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(truck.title)} | eBay</title>"
-        f'<link rel="canonical" href="{WWW}/itm/{listing_id}"></head><body class="vi-body">'
+        f'<link rel="canonical" href="{WWW}{ebay_item_page(listing_id)}"></head>'
+        '<body class="vi-body">'
         f'<div class="ux-image-carousel">{images}</div>'
         '<div class="vim x-item-title"><h1 class="x-item-title__mainTitle">'
         f'<span class="ux-textspans ux-textspans--BOLD">{escape(truck.title)}</span></h1></div>'
@@ -492,14 +496,16 @@ def item_page(truck: SampleTruck, night: int) -> str:
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     """Every route the eBay spider may request on ``night`` (0-2), in both modes."""
     token = {"access_token": TOKEN, "expires_in": 7200, "token_type": "Application Access Token"}
-    routes = [_json_route(f"/{SOURCE}/auth{TOKEN_PATH}", token)]
-    for query in CONFIG["queries"]:
+    routes = [_json_route(f"/{SOURCE}/auth{EBAY_TOKEN}", token)]
+    for query in EBAY_QUERIES:
         routes += api_search_answers(catalog, night, query)
         routes += html_search_pages(catalog, night, query)
     for truck in listings_on(catalog, SOURCE, night):
         item_id = f"v1|{truck.listing_id}|0"
-        routes.append(_json_route(f"/{SOURCE}/api{api_item_path(item_id)}", get_item(truck, night)))
+        routes.append(_json_route(f"/{SOURCE}/api{ebay_api_item(item_id)}", get_item(truck, night)))
         routes.append(
-            Route(f"/{SOURCE}/www/itm/{truck.listing_id}", item_page(truck, night).encode())
+            Route(
+                f"/{SOURCE}/www{ebay_item_page(truck.listing_id)}", item_page(truck, night).encode()
+            )
         )
     return routes

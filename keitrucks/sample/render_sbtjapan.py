@@ -20,7 +20,7 @@ from typing import Any
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 from keitrucks.sample.trucks_sbtjapan import INSPECTION, ON_SALE, charges
-from scrapers.spiders.sbtjapan import SbtjapanSpider, search_path
+from keitrucks.sample.urls import SBTJAPAN_SEARCHES, sbtjapan_detail, sbtjapan_search
 
 SOURCE = "sbtjapan"
 PREFIX = f"/{SOURCE}/www"
@@ -60,8 +60,8 @@ _OPTIONS = {
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     trucks = listings_on(catalog, SOURCE, night)
     routes: list[Route] = []
-    for search in SbtjapanSpider.default_config["searches"]:
-        key = (search["make_id"], search["model"])
+    for key in SBTJAPAN_SEARCHES:
+        search = {"make_id": key[0], "model": key[1]}
         found = [t for t in reversed(trucks) if SEARCH_OF.get(t.model) == key]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
         for number, cards in enumerate([*pages, []], start=1):
@@ -72,9 +72,9 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
                 last_page=len(pages),
                 search=search,
             )
-            routes.append(Route(PREFIX + search_path(*key, number), html.encode()))
+            routes.append(Route(PREFIX + sbtjapan_search(*key, number), html.encode()))
     for truck in trucks:
-        path = f"/used-cars/{truck.listing_id}"
+        path = sbtjapan_detail(truck.listing_id)
         routes.append(Route(PREFIX + path, detail_html(detail_values(truck, night)).encode()))
     return routes
 
@@ -145,7 +145,7 @@ def card_values(truck: SampleTruck, night: int) -> dict[str, Any]:
     state = truck.nights[night]
     sold = state.status == "sold"
     return {
-        "url": f"{SITE}/used-cars/{truck.listing_id}",
+        "url": SITE + sbtjapan_detail(truck.listing_id),
         "image": _images(truck, 1)[0],
         "title": truck.title,
         "stock": truck.listing_id,
@@ -230,21 +230,30 @@ def _form_html(form: dict[str, str], form_id: str = "") -> str:
         f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">' for k, v in form.items()
     )
     attr = f' id="{form_id}"' if form_id else ""
-    return f'<form{attr} class="estimate-form" action="{SITE}/estimate" method="post">\n{inputs}\n</form>'
+    return (
+        f'<form{attr} class="estimate-form" action="{SITE}/estimate" method="post">\n{inputs}\n'
+        "</form>"
+    )
 
 
 def card_html(c: dict[str, Any]) -> str:
     status = "\n".join(
-        f'<li class="card-product__status-item"><span class="card-product__status {m}">{_e(t)}</span></li>'
+        '<li class="card-product__status-item">'
+        f'<span class="card-product__status {m}">{_e(t)}</span></li>'
         for m, t in c["status"]
     )
     if c["sold"]:
-        prices = '<div class="card-product__sold"><span class="card-product__sold-label">SOLD</span></div>'
+        prices = (
+            '<div class="card-product__sold">'
+            '<span class="card-product__sold-label">SOLD</span></div>'
+        )
     else:
         if c.get("original"):
             amount = (
-                f'<del class="card-product__price-sale-origin"><span class="card-product__price">{_e(c["original"])}</span></del>\n'
-                f'<ins class="card-product__price-sale-value"><span class="card-product__price">{_e(c["price"])}</span></ins>'
+                '<del class="card-product__price-sale-origin">'
+                f'<span class="card-product__price">{_e(c["original"])}</span></del>\n'
+                '<ins class="card-product__price-sale-value">'
+                f'<span class="card-product__price">{_e(c["price"])}</span></ins>'
             )
         else:
             amount = f'<span class="card-product__price">{_e(c["price"] or "ASK")}</span>'
@@ -283,19 +292,22 @@ def pagination(search: dict, page: int, last_page: int) -> str:
         return ""
     items = []
     for n in range(1, last_page + 1):
-        href = SITE + search_path(search["make_id"], search["model"], n)
+        href = SITE + sbtjapan_search(search["make_id"], search["model"], n)
         active = " -is-active" if n == page else ""
         items.append(
-            f'<li class="pagination__item"><a class="pagination__link{active}" href="{_e(href)}">{n}</a></li>'
+            '<li class="pagination__item">'
+            f'<a class="pagination__link{active}" href="{_e(href)}">{n}</a></li>'
         )
-    nxt = SITE + search_path(search["make_id"], search["model"], page + 1)
+    nxt = SITE + sbtjapan_search(search["make_id"], search["model"], page + 1)
     if page < last_page:
         items.append(
-            f'<li class="pagination__item"><a class="pagination__link -next" href="{_e(nxt)}">Next</a></li>'
+            '<li class="pagination__item">'
+            f'<a class="pagination__link -next" href="{_e(nxt)}">Next</a></li>'
         )
     else:
         items.append(
-            '<li class="pagination__item"><a class="pagination__link -next -is-disabled">Next</a></li>'
+            '<li class="pagination__item">'
+            '<a class="pagination__link -next -is-disabled">Next</a></li>'
         )
     return (
         '<nav class="pagination">\n<ul class="pagination__list">\n'
@@ -306,16 +318,19 @@ def pagination(search: dict, page: int, last_page: int) -> str:
 
 def detail_html(d: dict[str, Any]) -> str:
     gallery = "\n".join(
-        f'<div class="swiper-slide"><div class="product-detail__main-image"><img src="{_e(src)}" alt=""></div></div>'
+        '<div class="swiper-slide"><div class="product-detail__main-image">'
+        f'<img src="{_e(src)}" alt=""></div></div>'
         for src in d["images"]
     )
     status = "\n".join(
-        f'<div class="product-detail__status-item"><div class="product-detail__status-label">{_e(k)}</div>'
+        '<div class="product-detail__status-item">'
+        f'<div class="product-detail__status-label">{_e(k)}</div>'
         f'<div class="product-detail__status-value">{_e(v)}</div></div>'
         for k, v in d["status"]
     )
     info = "\n".join(
-        f'<li class="product-detail__info-item"><div class="product-detail__info-label">{_e(k)}</div>'
+        '<li class="product-detail__info-item">'
+        f'<div class="product-detail__info-label">{_e(k)}</div>'
         f'<div class="product-detail__info-value">{_e(v)}</div></li>'
         for k, v in d["info"]
     )
@@ -323,7 +338,8 @@ def detail_html(d: dict[str, Any]) -> str:
         '<div class="product-detail__option-block">\n'
         f'<div class="product-detail__option-category">{_e(cat)}</div>\n'
         + "\n".join(
-            f'<div class="product-detail__option-item{" -available" if have else ""}">{_e(name)}</div>'
+            f'<div class="product-detail__option-item{" -available" if have else ""}">{_e(name)}'
+            "</div>"
             for name, have in items
         )
         + "\n</div>"
@@ -338,7 +354,8 @@ def detail_html(d: dict[str, Any]) -> str:
         )
     lines = "\n".join(
         f'<div class="price-calculator__row"><div class="price-calculator__label">{label}</div>'
-        f'<div id="{eid}" class="price-calculator__value">{_e(d["breakdown"].get(eid) or "-")}</div></div>'
+        f'<div id="{eid}" class="price-calculator__value">{_e(d["breakdown"].get(eid) or "-")}'
+        "</div></div>"
         for eid, label in (
             ("vehicle_price", "Vehicle Price"),
             ("freight_amount", "Freight"),
@@ -377,7 +394,8 @@ SEARCH = """<!DOCTYPE html>
 <title>Used {model} for Sale | SBT Japan</title>
 </head>
 <body>
-<header class="header"><a class="header__logo" href="https://www.sbtjapan.com/">SBT Japan</a></header>
+<header class="header"><a class="header__logo" href="https://www.sbtjapan.com/">SBT Japan</a>\
+</header>
 <main class="search">
 <h1 class="search__title">Used {model} for Sale</h1>
 <div class="search-result">
@@ -394,8 +412,10 @@ CARD = """<li class="search-result__item">
 <div class="card-product__image"><img src="{image}" alt="{title}" loading="lazy"></div>
 <div class="card-product__body">
 <h2 class="card-product__product">{title}</h2>
-<p class="card-product__stock"><span class="card-product__stock-label">Stock ID</span> <span class="card-product__stock-value">{stock}</span></p>
-<p class="card-product__location"><span class="card-product__location-label">Location</span> <span class="card-product__location-value">{location}</span></p>
+<p class="card-product__stock"><span class="card-product__stock-label">Stock ID</span> \
+<span class="card-product__stock-value">{stock}</span></p>
+<p class="card-product__location"><span class="card-product__location-label">Location</span> \
+<span class="card-product__location-value">{location}</span></p>
 <ul class="card-product__status-list">
 {status}
 </ul>
@@ -434,8 +454,10 @@ DETAIL = """<!DOCTYPE html>
 <div class="product-detail__detail-item">{year}</div>
 <div class="product-detail__detail-item">{body}</div>
 </div>
-<div class="product-detail__id">Stock ID <span class="product-detail__id-number">{stock}</span></div>
-<div class="product-detail__location"><div class="product-detail__location-country">{location}</div></div>
+<div class="product-detail__id">Stock ID <span class="product-detail__id-number">{stock}</span>\
+</div>
+<div class="product-detail__location"><div class="product-detail__location-country">{location}\
+</div></div>
 </div>
 <div class="product-detail__gallery-slider">
 <div class="swiper-wrapper">
@@ -459,11 +481,13 @@ DETAIL = """<!DOCTYPE html>
 </div>
 <div class="price-calculator" id="price_calculator">
 <div class="price-calculator__destination">
-<select name="country_id" id="country_id"><option value="{country_id}" selected>{country}</option></select>
+<select name="country_id" id="country_id"><option value="{country_id}" selected>{country}</option>\
+</select>
 <select name="port_id" id="port_id"><option value="{port_id}" selected>{port}</option></select>
 </div>
 {lines}
-<div class="price-calculator__total"><div class="price-calculator__label">{total_label}</div><div id="total_amount" class="price-calculator__value">{total}</div></div>
+<div class="price-calculator__total"><div class="price-calculator__label">{total_label}</div>\
+<div id="total_amount" class="price-calculator__value">{total}</div></div>
 </div>
 {form}
 </main>

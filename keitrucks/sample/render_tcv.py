@@ -19,7 +19,7 @@ from typing import Any
 from keitrucks.sample.catalog import SampleTruck, listings_on
 from keitrucks.sample.site import Route
 from keitrucks.sample.trucks_tcv import SLUGS, seller_of
-from scrapers.spiders.tcv import TcvSpider, list_path
+from keitrucks.sample.urls import TCV_MODELS, tcv_detail, tcv_list
 
 SOURCE = "tcv"
 PREFIX = f"/{SOURCE}/www"
@@ -30,9 +30,8 @@ PAGE_SIZE = 2
 def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     trucks = listings_on(catalog, SOURCE, night)
     routes: list[Route] = []
-    for entry in TcvSpider.default_config["models"]:
-        make, _, model = entry.partition("/")
-        found = [t for t in reversed(trucks) if SLUGS.get(t.model) == entry]
+    for make, model in TCV_MODELS:
+        found = [t for t in reversed(trucks) if SLUGS.get(t.model) == f"{make}/{model}"]
         pages = [found[i : i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
         for number, cards in enumerate([*pages, []], start=1):
             html = list_page(
@@ -41,9 +40,10 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
                 count=len(found),
                 page=number,
                 last_page=len(pages),
-                base=list_path(make, model),
+                make=make,
+                model=model,
             )
-            routes.append(Route(PREFIX + list_path(make, model, number), html.encode()))
+            routes.append(Route(PREFIX + tcv_list(make, model, number), html.encode()))
     for truck in trucks:
         routes.append(
             Route(PREFIX + detail_path(truck), detail_html(detail_values(truck, night)).encode())
@@ -56,7 +56,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
 
 def detail_path(truck: SampleTruck) -> str:
     make, _, model = SLUGS[truck.model].partition("/")
-    return list_path(make, model) + f"{truck.listing_id}/"
+    return tcv_detail(make, model, truck.listing_id)
 
 
 def _usd(value: int | None) -> str | None:
@@ -150,33 +150,40 @@ def card_html(c: dict[str, Any]) -> str:
 
 
 def list_page(
-    cards: list[str], *, name: str, count: int, page: int, last_page: int, base: str
+    cards: list[str], *, name: str, count: int, page: int, last_page: int, make: str, model: str
 ) -> str:
     if cards:
         results = (
             '<ul class="list-car">\n'
             + "\n".join(cards)
             + "\n</ul>\n"
-            + pager(base, page, last_page)
+            + pager(make, model, page, last_page)
         )
     elif count == 0:
-        results = '<p class="list-car__none">No vehicles found. Please change the search conditions.</p>\n'
+        results = (
+            '<p class="list-car__none">No vehicles found. Please change the search conditions.'
+            "</p>\n"
+        )
     else:
         results = '<ul class="list-car">\n</ul>\n'
-    return LIST.format(name=_e(name), canonical=_e(SITE + base), count=count, results=results)
+    return LIST.format(
+        name=_e(name), canonical=_e(SITE + tcv_list(make, model)), count=count, results=results
+    )
 
 
-def pager(base: str, page: int, last_page: int) -> str:
+def pager(make: str, model: str, page: int, last_page: int) -> str:
     if last_page <= 1:
         return ""
     links = []
     for n in range(1, last_page + 1):
-        href = base if n == 1 else f"{base}?pn={n - 1}"
+        href = tcv_list(make, model, n)
         links.append(
             f'<span class="is-current">{n}</span>' if n == page else f'<a href="{_e(href)}">{n}</a>'
         )
     if page < last_page:
-        links.append(f'<a class="pager__next" href="{_e(base)}?pn={page}">Next &gt;</a>')
+        links.append(
+            f'<a class="pager__next" href="{_e(tcv_list(make, model, page + 1))}">Next &gt;</a>'
+        )
     return '<div class="pager">' + " ".join(links) + "</div>\n"
 
 
@@ -215,7 +222,8 @@ LIST = """<!DOCTYPE html>
 </head>
 <body>
 <div id="wrapper">
-<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a></header>
+<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a>\
+</header>
 <div id="contents">
 <h1 class="ttl-main">{name}</h1>
 <p class="search-result-num"><em>{count}</em> vehicles</p>
@@ -231,7 +239,8 @@ CARD = """<li class="list-car__item" data-car-id="{id}">
 <p class="list-car__badge">STOCK</p>
 <p class="list-car__name"><a href="{url}">{title}</a></p>
 <dl class="list-car__price"><dt>FOB Price</dt>{price}</dl>
-<dl class="list-car__spec"><dt>Registration Year</dt><dd>{registration}</dd><dt>Engine Capacity</dt><dd>{engine}</dd><dt>Mileage</dt><dd>{mileage}</dd></dl>
+<dl class="list-car__spec"><dt>Registration Year</dt><dd>{registration}</dd><dt>Engine Capacity\
+</dt><dd>{engine}</dd><dt>Mileage</dt><dd>{mileage}</dd></dl>
 <ul class="list-car__tags">{tags}</ul>
 </div>
 </li>"""
@@ -245,7 +254,8 @@ DETAIL = """<!DOCTYPE html>
 </head>
 <body>
 <div id="wrapper">
-<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a></header>
+<header id="header"><a href="/" class="logo">TCV</a> <a href="/used_car/all/all/">All used cars</a>\
+</header>
 <div id="contents">
 <h1 class="ttl-car">{title}</h1>
 <ul class="car-gallery">

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from keitrucks.sample.catalog import NightState, SampleTruck
+from keitrucks.sample.catalog import NightState, SampleTruck, exporter_truck, totals_with
 
 SOURCE = "carfromjapan"
 #: The detail total minus the card total, for every car (shared/sources/carfromjapan.md §2.3).
@@ -90,11 +90,10 @@ def trucks(rng: random.Random) -> list[SampleTruck]:
         suffix = f"{code}{' 4WD' if is_4wd and n % 2 else ''}"
         key = f"cfj-{n:03d}"
         out.append(
-            SampleTruck(
+            exporter_truck(
                 key=key,
                 source=SOURCE,
                 listing_id=listing_id,
-                kind="kei_truck",
                 make=make,
                 model=model,
                 model_code=code,
@@ -104,19 +103,10 @@ def trucks(rng: random.Random) -> list[SampleTruck]:
                 transmission="manual" if n % 3 else "automatic",
                 engine_cc=660,
                 mileage=rng.randint(3, 95) * 1000,
-                mileage_unit="km",
                 title=f"{year} {make.upper()} {words} {suffix}",
-                description="",
-                location="Japan",
-                latitude=None,
-                longitude=None,
-                seller_type="dealer",
                 nights=tuple(nights),
-                body="truck",
                 color=rng.choice(("White", "Silver", "Other")),
-                totals=tuple(
-                    s.price + freight(listing_id) if s and s.price else None for s in nights
-                ),
+                totals=totals_with(nights, freight(listing_id)),
                 destination_port=PORTS[n % len(PORTS)],
             )
         )

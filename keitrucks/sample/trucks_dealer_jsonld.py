@@ -291,8 +291,6 @@ def trucks(rng: random.Random) -> list[SampleTruck]:
                 title=title,
                 description=desc,
                 location=_LOCATIONS[key[:5]],
-                latitude=None,
-                longitude=None,
                 seller_type="dealer",
                 nights=nights,
                 color=rng.choice(_COLORS),

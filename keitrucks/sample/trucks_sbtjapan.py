@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from keitrucks.sample.catalog import NightState, SampleTruck
+from keitrucks.sample.catalog import NightState, SampleTruck, exporter_truck
 
 SOURCE = "sbtjapan"
 #: make, canonical model, title words, 2WD code, 4WD code, first/last year, cc, typical FOB.
@@ -85,11 +85,10 @@ def _truck(n: int, rng: random.Random, line: tuple, nights: list) -> SampleTruck
     date = f"{year}/{month}" if month else str(year)
     listing_id = f"A{'HIJ'[n % 3]}{4100 + n * 317}"
     yard = YARDS[n % len(YARDS)]
-    return SampleTruck(
+    return exporter_truck(
         key=f"sbt-{n:03d}",
         source=SOURCE,
         listing_id=listing_id,
-        kind="kei_truck",
         make=make,
         model=model,
         model_code=code4 if is_4wd else code2,
@@ -99,15 +98,9 @@ def _truck(n: int, rng: random.Random, line: tuple, nights: list) -> SampleTruck
         transmission="automatic" if n % 4 == 3 else "manual",
         engine_cc=cc,
         mileage=rng.randint(8, 160) * 1000,
-        mileage_unit="km",
         title=f"{date} {make.upper()} {words} {grade}",
-        description="",
         location=f"{yard}, JAPAN",
-        latitude=None,
-        longitude=None,
-        seller_type="dealer",
         nights=tuple(nights),
-        body="truck",
         color=COLORS[n % len(COLORS)],
         totals=tuple(total(listing_id, s.price if s else None) for s in nights),
         destination_port=PORTS[n % len(PORTS)],

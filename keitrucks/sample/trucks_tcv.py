@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from keitrucks.sample.catalog import NightState, SampleTruck
+from keitrucks.sample.catalog import NightState, SampleTruck, exporter_truck, totals_with
 
 SOURCE = "tcv"
 #: make, canonical model, title words, TCV "<make>/<model>" slug, 2WD code, 4WD code, years, FOB.
@@ -99,13 +99,12 @@ def trucks(rng: random.Random) -> list[SampleTruck]:
             nights[1] = None
         _, location, quotes = SELLERS[int(listing_id) % len(SELLERS)]
         freight = (1580, 1640, 1720)[n % 3]
-        totals = tuple(s.price + freight if quotes and s and s.price else None for s in nights)
+        totals = totals_with(nights, freight) if quotes else (None, None, None)
         out.append(
-            SampleTruck(
+            exporter_truck(
                 key=f"tcv-{n:03d}",
                 source=SOURCE,
                 listing_id=listing_id,
-                kind="kei_truck",
                 make=make,
                 model=model,
                 model_code=code4 if is_4wd else code2,
@@ -115,15 +114,9 @@ def trucks(rng: random.Random) -> list[SampleTruck]:
                 transmission="manual" if n % 5 else "automatic",
                 engine_cc=660,
                 mileage=rng.randint(12, 140) * 1000,
-                mileage_unit="km",
                 title=f"{year} {make.upper()} {words}",
-                description="",
                 location=location,
-                latitude=None,
-                longitude=None,
-                seller_type="dealer",
                 nights=tuple(nights),
-                body="truck",
                 color=rng.choice(("White", "Silver", "Blue")),
                 totals=totals,
                 destination_port=PORTS[n % len(PORTS)] if quotes else None,
