@@ -20,8 +20,8 @@ from scrapy.utils.test import get_crawler
 
 from keitrucks.core import tables
 from pipelines import normalize as n
-from pipelines.normalize import NORMALIZED_FIELDS, NormalizePipeline, normalize_listing
-from scrapers.items import Listing
+from pipelines.normalize import NormalizePipeline, normalize_listing
+from scrapers.items import NORMALIZED_FIELDS, Listing
 from tests.conftest import shared_path
 
 AS_OF = "2026-11-24T06:00:00Z"
