@@ -776,6 +776,23 @@ def test_pipeline_fills_normalized_fields(crawler):
     assert crawler.stats.get_value("keitrucks/normalize/price/unparsed") is None
 
 
+def test_pipeline_sets_every_normalized_field_the_cab_too(crawler):
+    item = Listing(
+        source="craigslist",
+        listing_id="7968916124",
+        url="https://x.test/4",
+        scraped_at=AS_OF,
+        title="1994 Daihatsu Hijet Jumbo 4x4",
+        price_raw="$6,900",
+    )
+    NormalizePipeline.from_crawler(crawler).process_item(item)
+    assert item.cab == "jumbo"
+    result = normalize_listing(vars(item))
+    assert {name: getattr(item, name) for name in NORMALIZED_FIELDS} == {
+        name: result[name] for name in NORMALIZED_FIELDS
+    }
+
+
 def test_pipeline_counts_unparsed_fields_and_reasons(crawler):
     item = Listing(
         source="dealer_jsonld",
