@@ -8,8 +8,8 @@ written. The inputs are frozen there, so a parser fixture changing later does no
 first written by the normalizer as it was before it was sped up, so this test is what shows the
 speed-ups changed no output.
 
-The property tests compare each vocabulary's one compiled regex with its patterns tried one by
-one, and the mileage pattern built for speed (it starts with its first digit) with the plain
+The property tests compare each vocabulary's one compiled regex (its alternatives bucketed by
+the characters they can begin with) with its patterns tried one by one, and the mileage pattern built for speed (it starts with its first digit) with the plain
 form it replaces, and check that ``clean_text`` is idempotent: the listing code hands text it has
 already cleaned to the inner functions without cleaning it again.
 """
@@ -27,7 +27,13 @@ from hypothesis import strategies as st
 from pipelines.normalize import clean_text, normalize_listing
 from pipelines.normalize.mileage import MILEAGE_IN_TEXT, NUMBER
 from pipelines.normalize.models import WORD_ALIASES
-from pipelines.normalize.text import ALL_FIELD_GROUPS, ASCII_RIGHT, FIELD_GROUPS, Vocabulary
+from pipelines.normalize.text import (
+    ALL_FIELD_GROUPS,
+    ASCII_RIGHT,
+    FIELD_GROUPS,
+    Vocabulary,
+    first_chars,
+)
 from tests.conftest import FIXTURES
 
 SNAPSHOT = FIXTURES / "normalize" / "fixture_listings.json"
@@ -225,3 +231,17 @@ def test_the_mileage_pattern_that_starts_with_a_digit_finds_what_the_plain_one_f
 def test_clean_text_is_idempotent(text):
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ascii_first", "other"),
+    [
+        ("(?<!owner's )manual", "m", False),
+        (r"e?cvt", "ce", False),
+        (r"\d速", "0123456789", True),
+        ("軽トラ", "", True),
+        (r"[2-6]\s?at", "23456", False),
+    ],
+)
+def test_first_chars_are_the_characters_a_match_can_begin_with(pattern, ascii_first, other):
+    assert first_chars(pattern) == (frozenset(ascii_first), other)

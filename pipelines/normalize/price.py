@@ -21,14 +21,12 @@ from pipelines.normalize.text import ASCII_RIGHT, clean_text, terms_by_value, te
 _PRICE_TERMS = terms_by_value("price", ("any",))
 _ON_REQUEST = words(_PRICE_TERMS["on_request"])
 _PRICE_AFTER = {
-    t.value: re.compile(r"^\s*(?:" + t.pattern + ")" + ASCII_RIGHT, re.I)
-    for t in tables.terms()
-    if t.field == "price" and t.scope == "after"
+    value: re.compile(r"^\s*(?:" + pattern + ")" + ASCII_RIGHT, re.I)
+    for value, pattern in terms_by_value("price", "after").items()
 }
 _PRICE_BEFORE = {
-    t.value: re.compile(r"(?:" + t.pattern + r")\s*[:：]?\s*$", re.I)
-    for t in tables.terms()
-    if t.field == "price" and t.scope == "before"
+    value: re.compile(r"(?:" + pattern + r")\s*[:：]?\s*$", re.I)
+    for value, pattern in terms_by_value("price", "before").items()
 }
 _CURRENCY_WORDS = tables.currency_words()
 _AMOUNT = re.compile(

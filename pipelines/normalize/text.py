@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+import regex
+
 from keitrucks.core import tables
 
 ASCII_LEFT = r"(?<![A-Za-z0-9])"
@@ -87,21 +89,70 @@ def joined(first: str | None, second: str | None) -> str | None:
     return first or second
 
 
+_ASCII = "".join(map(chr, range(128)))
+#: Beyond ASCII, a match can only begin with a character the pattern names or one of a class:
+#: these stand for the classes (a letter, a kanji, a digit, a space).
+_OTHER_PROBES = "\u00e9\u4e00\u0660\u3000"
+#: Any character beyond ASCII, as the inside of a character class.
+_NON_ASCII = "\x80-\U0010ffff"
+
+
+@lru_cache(maxsize=4096)
+def first_chars(pattern: str) -> tuple[frozenset[str], bool]:
+    """The ASCII characters a match of ``pattern`` can begin with, and whether it can begin
+    with any other character: each candidate is tried as the start of a match with the
+    ``regex`` library's partial matching."""
+    compiled = regex.compile(pattern)
+
+    def starts(char: str) -> bool:
+        return compiled.fullmatch(char, partial=True) is not None
+
+    others = {*_OTHER_PROBES, *(c for c in pattern if not c.isascii())}
+    return frozenset(filter(starts, _ASCII)), any(map(starts, others))
+
+
+#: First characters per bucket of a ``word_alternation`` (the ASCII ones; all others share one).
+_BUCKET_CHARS = 8
+
+
 def word_alternation(alternatives: Iterable[tuple[Any, str]]) -> tuple[re.Pattern, list]:
     """One regex for (value, pattern) alternatives between ASCII word boundaries, tried in
     order (the first that matches at a place wins), and the value of each group number:
     ``value_of[match.lastindex]`` tells which alternative matched. Patterns are lower case.
 
-    Each alternative is closed by an empty group rather than wrapped in a named one, so that an
-    alternative that begins with a plain character stays one the regex engine can skip after
-    one comparison (a group in front would hide that character)."""
+    For speed the alternatives are sorted into buckets by the characters they can begin with
+    (``first_chars``; ASCII ones eight to a bucket, all others in one), each bucket behind a
+    lookahead for its characters and keeping the order of its members: at a word start only
+    the alternatives that can begin there are tried, in their order, so the matches are those
+    of the plain alternation. Each alternative is closed by an empty group, which tells which
+    one matched."""
+    members = [(value, pattern, *first_chars(pattern)) for value, pattern in alternatives]
+    ascii_first = sorted(set().union(*(m[2] for m in members)))
+    buckets = []
+    for at in range(0, len(ascii_first), _BUCKET_CHARS):
+        chars = set(ascii_first[at : at + _BUCKET_CHARS])
+        buckets.append((_class(chars), [m for m in members if m[2] & chars]))
+    if others := [m for m in members if m[3]]:
+        buckets.append((_NON_ASCII, others))
     value_of: list = [None]
     parts = []
-    for value, pattern in alternatives:
-        # its own groups (if any), then the empty group that closes it
-        value_of.extend([value] * (re.compile(pattern).groups + 1))
-        parts.append(f"(?:{pattern})()")
-    return re.compile(f"(?<![a-z0-9])(?:{'|'.join(parts)})(?![a-z0-9])"), value_of
+    for chars, bucket in buckets:
+        inner = []
+        for value, pattern, _, _ in bucket:
+            # its own groups (if any), then the empty group that closes it
+            value_of.extend([value] * (re.compile(pattern).groups + 1))
+            inner.append(f"(?:{pattern})()")
+        parts.append(f"(?=[{chars}])(?:{'|'.join(inner)})")
+    every = _class(ascii_first) + (_NON_ASCII if others else "")
+    if not every:  # no alternatives: a regex that never matches
+        return re.compile(r"(?!)"), value_of
+    body = f"(?<![a-z0-9])(?:{'|'.join(parts)})(?![a-z0-9])"
+    return re.compile(f"(?=[{every}])" + body), value_of
+
+
+def _class(chars: Iterable[str]) -> str:
+    """Characters as the inside of a character class."""
+    return "".join(re.escape(c) for c in sorted(chars))
 
 
 class Vocabulary:
@@ -160,6 +211,16 @@ def terms_by_value(field: str, scope: str | tuple[str, ...] = "any") -> dict[str
     return {value: "|".join(parts) for value, parts in out.items()}
 
 
+def term_rows(field: str, prefix: str = "") -> list[tuple[str, str]]:
+    """(value, pattern) of every ``terms.csv`` row of a field with scope "any", in table order
+    (one word or phrase per row), the value prefixed with ``prefix``."""
+    return [
+        (prefix + t.value, t.pattern)
+        for t in tables.terms()
+        if (t.field, t.scope) == (field, "any")
+    ]
+
+
 def words(pattern: str) -> Vocabulary:
     """A vocabulary of one pattern, for ``search``."""
     return Vocabulary([("yes", pattern)])
@@ -197,19 +258,19 @@ _NOT_FOR_SALE_BEFORE = re.compile(
 FIELD_GROUPS = {
     "drive": [
         ("drive:2wd", NEGATED_4WD % DRIVE["4wd"]),
-        ("drive:4wd", DRIVE["4wd"]),
-        ("drive:2wd", DRIVE["2wd"]),
+        *[row for row in term_rows("drive", "drive:") if row[0] == "drive:4wd"],
+        *[row for row in term_rows("drive", "drive:") if row[0] == "drive:2wd"],
     ],
-    "feature": [("feature:4wd", terms("drive_feature"))],
+    "feature": term_rows("drive_feature", "feature:"),
     "trans": [
-        ("trans:automatic", TRANSMISSION["automatic"]),
-        ("trans:manual", TRANSMISSION["manual"]),
+        *[row for row in term_rows("transmission", "trans:") if row[0] == "trans:automatic"],
+        *[row for row in term_rows("transmission", "trans:") if row[0] == "trans:manual"],
     ],
-    "body": [(f"body:{v}", p) for v, p in terms_by_value("body").items()],
-    "cab": [(f"cab:{v}", p) for v, p in terms_by_value("cab").items()],
+    "body": term_rows("body", "body:"),
+    "cab": term_rows("cab", "cab:"),
     "kind": [
-        (f"kind:{v}", KIND[v])
-        for v in (
+        row
+        for value in (
             "toy",
             "wanted",
             "parts",
@@ -219,6 +280,8 @@ FIELD_GROUPS = {
             "other_vehicle",
             "parts_noun",
         )
+        for row in term_rows("kind", "kind:")
+        if row[0] == f"kind:{value}"
     ],
 }
 _REJECT = {"kind:parts_noun": _NOT_FOR_SALE_BEFORE}
@@ -227,15 +290,16 @@ _FIELD_VOCABULARIES = {
 }
 #: Every field's words in one scan, for short texts (titles) that need them all. Where two could
 #: match at the same place the earlier group wins ("3 speed auto" is automatic).
+_FIRST_KINDS = ("kind:toy", "kind:wanted", "kind:parts")
 ALL_FIELD_GROUPS = [
     *FIELD_GROUPS["drive"][:1],
-    *FIELD_GROUPS["kind"][:3],
+    *[row for row in FIELD_GROUPS["kind"] if row[0] in _FIRST_KINDS],
     *FIELD_GROUPS["drive"][1:],
     *FIELD_GROUPS["feature"],
     *FIELD_GROUPS["trans"],
     *FIELD_GROUPS["body"],
     *FIELD_GROUPS["cab"],
-    *FIELD_GROUPS["kind"][3:],
+    *[row for row in FIELD_GROUPS["kind"] if row[0] not in _FIRST_KINDS],
 ]
 _ALL_FIELDS = Vocabulary(ALL_FIELD_GROUPS, reject_before=_REJECT)
 #: Texts up to this length are read for every field at once; longer ones field by field.
