@@ -304,17 +304,26 @@ _PADDED_YEAR = re.compile(r"-01-01(?:T|$)")
 _ERA_NENSHIKI = re.compile(rf"(?:{KANJI_ERAS})\s*(?:元|\d{{1,2}})\s*年式")
 
 
+def _stated(r: _Raw, res: _Result, field: str, name: str, scan, scan_in) -> Any:
+    """What the ``<name>_raw`` field and the ``name`` attribute say (read with ``scan``), else
+    the title, else the description (read with ``scan_in``); "conflict" (noted) when a text
+    names both values."""
+    structured = joined(r.get(f"{name}_raw"), r.attrs.get(name))
+    value = scan(structured, True) if structured else None
+    if value is None and r.title:
+        value = scan_in(r.title, False)
+    if value is None and r.description:
+        value = scan_in(r.description, False)
+    if value == "conflict":
+        res.note(field, "conflict")
+    return value
+
+
 def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | None:
     """is_4wd from the drive fields, then the title, then the description, then drive-only
     features, then a chassis code whose drive is certain."""
-    structured = joined(r.get("drive_raw"), r.attrs.get("drive"))
-    value = scan_drive(structured, True) if structured else None
-    if value is None and r.title:
-        value = drive_in(r.title, False)
-    if value is None and r.description:
-        value = drive_in(r.description, False)
+    value = _stated(r, res, "is_4wd", "drive", scan_drive, drive_in)
     if value == "conflict":
-        res.note("is_4wd", "conflict")
         return None
     if value is not None:
         return value
@@ -327,16 +336,8 @@ def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | 
 
 
 def _transmission(r: _Raw, res: _Result) -> str | None:
-    structured = joined(r.get("transmission_raw"), r.attrs.get("transmission"))
-    value = scan_transmission(structured, True) if structured else None
-    if value is None and r.title:
-        value = transmission_in(r.title, False)
-    if value is None and r.description:
-        value = transmission_in(r.description, False)
-    if value == "conflict":
-        res.note("transmission", "conflict")
-        return None
-    return value
+    value = _stated(r, res, "transmission", "transmission", scan_transmission, transmission_in)
+    return None if value == "conflict" else value
 
 
 _KM_ODOMETER = re.compile(
