@@ -659,6 +659,10 @@ def test_every_table_row_names_its_sources():
         "eras.csv",
         "terms.csv",
         "fx_rates.csv",
+        "months.csv",
+        "currencies.csv",
+        "attribute_labels.csv",
+        "sites.csv",
     ):
         for row in tables.read_rows(name):
             assert row["sources"], f"{name}: {row}"
@@ -737,6 +741,25 @@ def test_eras_convert_like_the_reference():
     heisei = next(e for e in tables.eras() if e.letter == "H")
     assert heisei.offset + 8 == 1996
     assert heisei.start.isoformat() == "1989-01-08"
+
+
+def test_attribute_labels_are_folded_and_in_one_group_each():
+    labels = [label for group in tables.attribute_labels().values() for label in group]
+    assert len(labels) == len(set(labels))
+    assert all(n.fold_label(label) == label for label in labels)
+
+
+def test_month_names_and_currency_words():
+    assert sorted(set(tables.month_names().values())) == list(range(1, 13))
+    assert tables.month_names()["sept"] == 9
+    assert all(re.fullmatch(r"[A-Z]{3}", code) for code in tables.currency_words().values())
+    assert tables.currency_words()["円"] == "JPY"
+
+
+def test_site_traits():
+    assert tables.sources_where("japanese_exporter") >= {"beforward", "sbtjapan", "tcv"}
+    assert tables.sources_where("usd_only").isdisjoint(tables.sources_where("japanese_exporter"))
+    assert tables.sites()["craigslist"].unitless_mileage_labels == ("odometer", "automiles")
 
 
 # --- the Scrapy pipeline ------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from pipelines.normalize.price import (
     price_in_text,
     to_usd,
 )
-from pipelines.normalize.text import clean_text, field_words, relevant_text
+from pipelines.normalize.text import clean_text, field_words, fold_label, relevant_text
 from pipelines.normalize.vehicle import (
     drive_features,
     normalize_body,
@@ -78,6 +78,7 @@ __all__ = [
     "eligibility_from_code",
     "field_words",
     "find_model_codes",
+    "fold_label",
     "mentions",
     "mileage_in_text",
     "normalize_body",
