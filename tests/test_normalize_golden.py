@@ -9,9 +9,10 @@ first written by the normalizer as it was before it was sped up, so this test is
 speed-ups changed no output.
 
 The property tests compare each vocabulary's one compiled regex (its alternatives bucketed by
-the characters they can begin with) with its patterns tried one by one, and the mileage pattern built for speed (it starts with its first digit) with the plain
-form it replaces, and check that ``clean_text`` is idempotent: the listing code hands text it has
-already cleaned to the inner functions without cleaning it again.
+the characters they can begin with) with its patterns tried one by one, and the mileage pattern
+built for speed (it starts with its first digit) with the plain form it replaces, and check that
+``clean_text`` is idempotent: the listing code hands text it has already cleaned to the inner
+functions without cleaning it again.
 """
 
 from __future__ import annotations
