@@ -2,8 +2,8 @@
 
 Kei trucks are sold under several badges on a few platforms (a Mazda Scrum is a Suzuki Carry,
 a Toyota Pixis is a Daihatsu Hijet ...). ``family_of`` maps a canonical model (as
-``pipelines/normalize.py`` writes it) to its platform with the normalizer's reference tables
-(``keitrucks.core.tables.platform_for``); the small tables here only fill what those leave open.
+``pipelines.normalize`` writes it) to its platform with the normalizer's reference tables
+(``keitrucks.core.tables``: model generations and chassis codes), and nothing else.
 
 ``assign_truck_ids`` recognises the same truck listed on several sites, or reposted under a new
 id without a ``repost_of`` link: by frame number where a listing shows one ("DD51T-123456"),
@@ -15,46 +15,13 @@ this adds ``truck_id`` (the smallest identity of the cluster) and ``match_confid
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from keitrucks.core import tables
 from keitrucks.core.tables import platform_for
-
-#: Fallback when the reference tables give no platform: canonical model -> platform family.
-FAMILY_BY_MODEL = {
-    "Suzuki Carry": "Suzuki Carry",
-    "Suzuki Every": "Suzuki Carry",
-    "Mazda Scrum": "Suzuki Carry",
-    "Autozam Scrum": "Suzuki Carry",
-    "Honda Acty": "Honda Acty",
-    "Daihatsu Hijet": "Daihatsu Hijet",
-    "Toyota Pixis": "Daihatsu Hijet",
-    "Subaru Sambar": "Subaru Sambar",
-    "Mitsubishi Minicab": "Mitsubishi Minicab",
-    "Nissan Clipper": "Mitsubishi Minicab",
-    "Nissan NT100 Clipper": "Mitsubishi Minicab",
-}
-#: Model-code prefixes that override the model name (the later rebadges changed platform).
-FAMILY_BY_CODE = (
-    ("DA16T", "Suzuki Carry"),  # Carry
-    ("DR16T", "Suzuki Carry"),  # Nissan NT100 Clipper from 2013
-    ("DS16T", "Suzuki Carry"),  # Mitsubishi Minicab from 2014
-    ("DG16T", "Suzuki Carry"),  # Mazda Scrum from 2013
-    ("S500", "Daihatsu Hijet"),  # Hijet, and Subaru Sambar / Toyota Pixis from 2012
-    ("S510", "Daihatsu Hijet"),
-    ("U61T", "Mitsubishi Minicab"),  # Nissan Clipper U71T/U72T is a Minicab
-    ("U62T", "Mitsubishi Minicab"),
-    ("U71T", "Mitsubishi Minicab"),
-    ("U72T", "Mitsubishi Minicab"),
-)
-#: Models whose platform changed with the year when the code is unknown (first year, family).
-FAMILY_FROM_YEAR = {
-    "Nissan Clipper": (2013, "Suzuki Carry"),
-    "Nissan NT100 Clipper": (2013, "Suzuki Carry"),
-    "Mitsubishi Minicab": (2014, "Suzuki Carry"),
-    "Subaru Sambar": (2012, "Daihatsu Hijet"),
-}
 
 
 def family_of(
@@ -62,9 +29,11 @@ def family_of(
 ) -> str | None:
     """The platform family of a canonical model, e.g. "Mazda Scrum" -> "Suzuki Carry".
 
-    The reference tables decide first (model code, then model and year); otherwise the model
-    code wins when it names a platform here, then the year for models that changed platform;
-    an unknown model gives None, a model in no table is its own family.
+    All from the reference tables: ``platform_for`` decides first (model code, then model and
+    year); otherwise a known chassis code the code extends or abbreviates ("S500" for S500P,
+    S500J, S500U), then the model's generations (the latest one begun by that year, else the
+    first), then the models the name abbreviates ("Toyota Pixis"). An unknown model gives None,
+    a model in no table is its own family.
     """
     model = None if model is None or pd.isna(model) else str(model)
     year = None if year is None or pd.isna(year) else int(year)
@@ -73,15 +42,42 @@ def family_of(
     known = platform_for(model, year, code or None)
     if known:
         return known
-    for prefix, family in FAMILY_BY_CODE:
-        if code.startswith(prefix):
-            return family
+    if code and (by_code := _platform_of_code(code)):
+        return by_code
     if not model:
         return None
-    switch = FAMILY_FROM_YEAR.get(model)
-    if switch and year is not None and year >= switch[0]:
-        return switch[1]
-    return FAMILY_BY_MODEL.get(model, model)
+    return _platform_of_model(model, year) or model
+
+
+def _one(platforms: set[str]) -> str | None:
+    return platforms.pop() if len(platforms) == 1 else None
+
+
+@lru_cache(maxsize=1024)
+def _platform_of_code(code: str) -> str | None:
+    """The platform of the known chassis codes that ``code`` extends ("DA16TX") or, for codes of
+    four characters or more, abbreviates ("S500"), when they agree."""
+    return _one(
+        {
+            info.platform
+            for known, info in tables.model_codes().items()
+            if code.startswith(known) or (len(code) >= 4 and known.startswith(code))
+        }
+    )
+
+
+@lru_cache(maxsize=1024)
+def _platform_of_model(model: str, year: int | None) -> str | None:
+    """The platform of the model's generation begun most recently by ``year`` (the first
+    generation without a year), else of the canonical models whose name begins with ``model``
+    when they agree."""
+    rows = [g for g in tables.generations() if g.model == model]
+    if rows:
+        started = [g for g in rows if year is not None and (g.start or (0, 0))[0] <= year]
+        first = min(rows, key=lambda g: g.start or (0, 0))
+        latest = max(started, key=lambda g: g.start or (0, 0)) if started else first
+        return latest.platform
+    return _one({g.platform for g in tables.generations() if g.model.startswith(model + " ")})
 
 
 def add_family(df: pd.DataFrame) -> pd.DataFrame:

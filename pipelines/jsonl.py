@@ -14,7 +14,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from pipelines.normalize import NORMALIZED_FIELDS, normalize_listing
+from pipelines.normalize import normalize_listing
+from scrapers.items import NORMALIZED_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ def normalize_record(record: Mapping[str, Any], *, config: Mapping | None = None
     result = normalize_listing(record, config=config)
     out = dict(record)
     out.update({name: result[name] for name in NORMALIZED_FIELDS})
-    out["cab"] = result["cab"]
     if result["normalize_notes"]:
         out["normalize_notes"] = result["normalize_notes"]
     else:

@@ -8,10 +8,11 @@ written. The inputs are frozen there, so a parser fixture changing later does no
 first written by the normalizer as it was before it was sped up, so this test is what shows the
 speed-ups changed no output.
 
-The property tests compare the regexes built for speed (vocabularies laid out flat and bucketed
-by first character, the mileage pattern that starts with its first digit) with the plain form
-they replace, and check that ``clean_text`` is idempotent: the listing code hands text it has
-already cleaned to the inner functions without cleaning it again.
+The property tests compare each vocabulary's one compiled regex (its alternatives bucketed by
+the characters they can begin with) with its patterns tried one by one, and the mileage pattern
+built for speed (it starts with its first digit) with the plain form it replaces, and check that
+``clean_text`` is idempotent: the listing code hands text it has already cleaned to the inner
+functions without cleaning it again.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import normalize as n
 from pipelines.normalize import clean_text, normalize_listing
+from pipelines.normalize.mileage import MILEAGE_IN_TEXT, NUMBER
+from pipelines.normalize.models import WORD_ALIASES
+from pipelines.normalize.text import (
+    ALL_FIELD_GROUPS,
+    ASCII_RIGHT,
+    FIELD_GROUPS,
+    Vocabulary,
+    first_chars,
+)
 from tests.conftest import FIXTURES
 
 SNAPSHOT = FIXTURES / "normalize" / "fixture_listings.json"
@@ -83,32 +92,34 @@ def test_the_snapshot_covers_every_source_with_golden_files():
 # --- the fast paths find what the plain forms find ----------------------------------------------
 
 
-def plain_alternation(groups: list[tuple[str, str]]) -> tuple[re.Pattern, list[str]]:
-    """The one-named-group-per-value alternation the bucketed regexes replace (each group behind
-    a lookahead for the characters it can begin with, as the normalizer always had it)."""
-    groups = [(value, pattern.lower()) for value, pattern in groups if pattern]
-    body = "|".join(
-        f"(?P<g{i}>{n._starts_with(pattern)}{pattern})" for i, (_, pattern) in enumerate(groups)
-    )
-    body = f"(?<![a-z0-9])(?:{body})(?![a-z0-9])"
-    return re.compile(n._starts_with(body) + body), [value for value, _ in groups]
+def reference_found(groups: list[tuple[str, str]], text: str) -> list[str]:
+    """What a vocabulary should find, the slow way: at each place, each pattern on its own
+    between ASCII word boundaries, in order; the first that matches wins and the scan goes on
+    after it."""
+    patterns = [
+        (value, re.compile(rf"(?<![a-z0-9])(?:{pattern.lower()})(?![a-z0-9])"))
+        for value, pattern in groups
+        if pattern
+    ]
+    lowered = text.lower()
+    out, pos = [], 0
+    while pos <= len(lowered):
+        match = None
+        for value, pattern in patterns:
+            if match := pattern.match(lowered, pos):
+                out.append(value)
+                break
+        pos = match.end() if match and match.end() > pos else pos + 1
+    return out
 
 
 VOCABULARIES = {
-    **{f"field {field}": groups for field, groups in n._FIELD_GROUPS.items()},
-    "all fields": [
-        *n._FIELD_GROUPS["drive"][:1],
-        *n._FIELD_GROUPS["kind"][:3],
-        *n._FIELD_GROUPS["drive"][1:],
-        *n._FIELD_GROUPS["feature"],
-        *n._FIELD_GROUPS["trans"],
-        *n._FIELD_GROUPS["body"],
-        *n._FIELD_GROUPS["cab"],
-        *n._FIELD_GROUPS["kind"][3:],
-    ],
+    **{f"field {field}": groups for field, groups in FIELD_GROUPS.items()},
+    "all fields": ALL_FIELD_GROUPS,
     "word aliases": [
         (alias.alias, r"[\s\-]+".join(map(re.escape, words)))
-        for words, alias in sorted(n._WORD_ALIASES.items(), key=lambda item: -len(item[0]))
+        for words, alias in sorted(WORD_ALIASES.items(), key=lambda item: -len(item[0]))
+        if words
     ],
 }
 
@@ -116,10 +127,8 @@ VOCABULARIES = {
 def vocabulary_text(groups: list[tuple[str, str]]) -> st.SearchStrategy[str]:
     """Texts made of a vocabulary's own phrases (generated from its patterns), run together or
     apart, with a few other characters around them."""
-    alternatives = sorted(
-        {alt for _, pattern in groups if pattern for alt in n._alternatives(pattern.lower())}
-    )
-    phrases = st.sampled_from(alternatives).flatmap(lambda alt: st.from_regex(alt, fullmatch=True))
+    patterns = sorted({pattern.lower() for _, pattern in groups if pattern})
+    phrases = st.sampled_from(patterns).flatmap(lambda p: st.from_regex(p, fullmatch=True))
     other = st.one_of(
         st.sampled_from([" ", "-", "/", ":", "'", ".", "4", "x", "١", "\u3000"]),
         st.text(max_size=2),
@@ -127,32 +136,22 @@ def vocabulary_text(groups: list[tuple[str, str]]) -> st.SearchStrategy[str]:
     return st.lists(st.one_of(phrases, phrases, other), max_size=6).map("".join)
 
 
-COMPILED = {
-    name: (
-        plain_alternation(groups),
-        n._bounded_alternation([(v, p.lower()) for v, p in groups if p]),
-    )
-    for name, groups in VOCABULARIES.items()
-}
-
-
+COMPILED = {name: Vocabulary(groups) for name, groups in VOCABULARIES.items()}
 TEXTS = {name: vocabulary_text(groups) for name, groups in VOCABULARIES.items()}
 
 
 @pytest.mark.parametrize("name", sorted(VOCABULARIES))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_a_bucketed_vocabulary_finds_what_the_plain_alternation_finds(name, data):
-    (plain, values), (fast, value_of) = COMPILED[name]
-    lowered = data.draw(TEXTS[name], label="text").lower()
-    expected = [(m.span(), values[int(m.lastgroup[1:])]) for m in plain.finditer(lowered)]
-    assert [(m.span(), value_of[m.lastindex]) for m in fast.finditer(lowered)] == expected
+def test_a_vocabulary_finds_what_its_patterns_find_one_by_one(name, data):
+    sample = data.draw(TEXTS[name], label="text")
+    assert COMPILED[name].found(sample) == reference_found(VOCABULARIES[name], sample)
 
 
 PLAIN_MILEAGE_IN_TEXT = re.compile(
-    rf"(?<![\d.,$])(?P<num>{n._NUMBER})\s*(?P<mult>k|万)?\s*-?\s*"
+    rf"(?<![\d.,$])(?P<num>{NUMBER})\s*(?P<mult>k|万)?\s*-?\s*"
     r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|マイル)"
-    + n.ASCII_RIGHT
+    + ASCII_RIGHT
     + r"(?!\s*(?:/|per\b|an? hour|away|from|radius|round))",
     re.IGNORECASE,
 )
@@ -195,7 +194,7 @@ def test_the_mileage_pattern_that_starts_with_a_digit_finds_what_the_plain_one_f
     def readings(pattern):
         return [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
 
-    assert readings(n._MILEAGE_IN_TEXT) == readings(PLAIN_MILEAGE_IN_TEXT)
+    assert readings(MILEAGE_IN_TEXT) == readings(PLAIN_MILEAGE_IN_TEXT)
 
 
 @settings(max_examples=400, deadline=None)
@@ -233,3 +232,17 @@ def test_the_mileage_pattern_that_starts_with_a_digit_finds_what_the_plain_one_f
 def test_clean_text_is_idempotent(text):
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ascii_first", "other"),
+    [
+        ("(?<!owner's )manual", "m", False),
+        (r"e?cvt", "ce", False),
+        (r"\d速", "0123456789", True),
+        ("軽トラ", "", True),
+        (r"[2-6]\s?at", "23456", False),
+    ],
+)
+def test_first_chars_are_the_characters_a_match_can_begin_with(pattern, ascii_first, other):
+    assert first_chars(pattern) == (frozenset(ascii_first), other)

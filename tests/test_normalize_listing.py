@@ -20,8 +20,8 @@ from scrapy.utils.test import get_crawler
 
 from keitrucks.core import tables
 from pipelines import normalize as n
-from pipelines.normalize import NORMALIZED_FIELDS, NormalizePipeline, normalize_listing
-from scrapers.items import Listing
+from pipelines.normalize import NormalizePipeline, normalize_listing
+from scrapers.items import NORMALIZED_FIELDS, Listing
 from tests.conftest import shared_path
 
 AS_OF = "2026-11-24T06:00:00Z"
@@ -659,6 +659,10 @@ def test_every_table_row_names_its_sources():
         "eras.csv",
         "terms.csv",
         "fx_rates.csv",
+        "months.csv",
+        "currencies.csv",
+        "attribute_labels.csv",
+        "sites.csv",
     ):
         for row in tables.read_rows(name):
             assert row["sources"], f"{name}: {row}"
@@ -739,6 +743,25 @@ def test_eras_convert_like_the_reference():
     assert heisei.start.isoformat() == "1989-01-08"
 
 
+def test_attribute_labels_are_folded_and_in_one_group_each():
+    labels = [label for group in tables.attribute_labels().values() for label in group]
+    assert len(labels) == len(set(labels))
+    assert all(n.fold_label(label) == label for label in labels)
+
+
+def test_month_names_and_currency_words():
+    assert sorted(set(tables.month_names().values())) == list(range(1, 13))
+    assert tables.month_names()["sept"] == 9
+    assert all(re.fullmatch(r"[A-Z]{3}", code) for code in tables.currency_words().values())
+    assert tables.currency_words()["円"] == "JPY"
+
+
+def test_site_traits():
+    assert tables.sources_where("japanese_exporter") >= {"beforward", "sbtjapan", "tcv"}
+    assert tables.sources_where("usd_only").isdisjoint(tables.sources_where("japanese_exporter"))
+    assert tables.sites()["craigslist"].unitless_mileage_labels == ("odometer", "automiles")
+
+
 # --- the Scrapy pipeline ------------------------------------------------------------------------
 
 
@@ -774,6 +797,23 @@ def test_pipeline_fills_normalized_fields(crawler):
     )
     assert (item.eligible_25y, item.kind, item.status) == (True, "kei_truck", "active")
     assert crawler.stats.get_value("keitrucks/normalize/price/unparsed") is None
+
+
+def test_pipeline_sets_every_normalized_field_the_cab_too(crawler):
+    item = Listing(
+        source="craigslist",
+        listing_id="7968916124",
+        url="https://x.test/4",
+        scraped_at=AS_OF,
+        title="1994 Daihatsu Hijet Jumbo 4x4",
+        price_raw="$6,900",
+    )
+    NormalizePipeline.from_crawler(crawler).process_item(item)
+    assert item.cab == "jumbo"
+    result = normalize_listing(vars(item))
+    assert {name: getattr(item, name) for name in NORMALIZED_FIELDS} == {
+        name: result[name] for name in NORMALIZED_FIELDS
+    }
 
 
 def test_pipeline_counts_unparsed_fields_and_reasons(crawler):

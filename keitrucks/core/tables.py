@@ -253,6 +253,61 @@ def terms() -> tuple[Term, ...]:
     )
 
 
+@cache
+def month_names() -> dict[str, int]:
+    """Month number by English month name or abbreviation ("sept" -> 9)."""
+    return {row["name"]: int(row["month"]) for row in read_rows("months.csv")}
+
+
+@cache
+def currency_words() -> dict[str, str]:
+    """ISO 4217 code by currency symbol or word as written next to a price ("US$" -> "USD")."""
+    return {row["symbol"]: row["currency"] for row in read_rows("currencies.csv")}
+
+
+@cache
+def attribute_labels() -> dict[str, tuple[str, ...]]:
+    """Folded site attribute labels by what they hold ("drive": ("drive", "drivetype", ...)),
+    most trusted label first."""
+    out: dict[str, list[str]] = {}
+    for row in read_rows("attribute_labels.csv"):
+        out.setdefault(row["group"], []).append(row["label"])
+    return {group: tuple(labels) for group, labels in out.items()}
+
+
+@dataclass(frozen=True)
+class Site:
+    source: str
+    #: a Japanese exporter: its dates are first-registration dates.
+    japanese_exporter: bool
+    #: a price without a currency is in US dollars.
+    usd_only: bool
+    #: a mileage_raw without a unit is in miles.
+    unitless_mileage_raw: bool
+    #: folded attribute labels whose unit-less numbers are miles.
+    unitless_mileage_labels: tuple[str, ...]
+
+
+@cache
+def sites() -> dict[str, Site]:
+    """What the normalizer assumes about each source's fields, by source name."""
+    return {
+        row["source"]: Site(
+            source=row["source"],
+            japanese_exporter=_yes(row["japanese_exporter"]),
+            usd_only=_yes(row["usd_only"]),
+            unitless_mileage_raw=_yes(row["unitless_mileage_raw"]),
+            unitless_mileage_labels=tuple(row["unitless_mileage_labels"].split()),
+        )
+        for row in read_rows("sites.csv")
+    }
+
+
+def sources_where(trait: str) -> frozenset[str]:
+    """The sources whose ``Site`` has ``trait`` set, e.g. ``sources_where("usd_only")``."""
+    return frozenset(name for name, site in sites().items() if getattr(site, trait))
+
+
 def load_fx_rates(path: str | os.PathLike | None = None) -> dict[str, list[FxRate]]:
     """Dated rates per currency, oldest first (the default table unless ``path`` is given)."""
     if path is None:

@@ -1,0 +1,114 @@
+"""Mileage in miles: odometer fields (km converted, unit-less numbers only where the source
+defines them in miles) and mileages stated in prose."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from pipelines.normalize.text import ASCII_LEFT, ASCII_RIGHT, clean_text, text_cache
+
+KM_TO_MI = 0.621371
+
+_MILEAGE_UNKNOWN = re.compile(
+    ASCII_LEFT + r"(?:tmu|unknown|not actual|exempt|n/?a)" + ASCII_RIGHT + r"|不明", re.I
+)
+NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+(?![\d,])|\d+(?:\.\d+)?"
+_MILEAGE = re.compile(
+    rf"(?<![\d.,])(?P<num>{NUMBER})\s*(?P<mult>k|万)?\s*-?\s*"
+    r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|mi|マイル)?" + ASCII_RIGHT,
+    re.IGNORECASE,
+)
+#: ``NUMBER`` without its first digit. A pattern that begins by taking a plain digit (and checks
+#: what comes before it only then) lets CPython's re skip straight from digit to digit in prose.
+_NUMBER_AFTER_DIGIT = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d{0,2}(?:\.\d{3})+(?![\d,])|\d*(?:\.\d+)?"
+MILEAGE_IN_TEXT = re.compile(
+    rf"(?P<num>\d(?<![\d.,$]\d)(?:{_NUMBER_AFTER_DIGIT}))\s*(?P<mult>k|万)?\s*-?\s*"
+    r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|マイル)"
+    + ASCII_RIGHT
+    + r"(?!\s*(?:/|per\b|an? hour|away|from|radius|round))",
+    re.IGNORECASE,
+)
+
+
+_DOTTED_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+
+
+def _to_miles(number: str, mult: str | None, unit: str | None) -> int | None:
+    if not mult and _DOTTED_THOUSANDS.fullmatch(number):
+        number = number.replace(".", "")  # 85.000 km: a thousands separator, not decimals
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if mult:
+        value *= 10000 if mult == "万" else 1000
+    unit = (unit or "").lower()
+    if unit.startswith(("k", "キ")):
+        miles = round(float(value) * KM_TO_MI)
+    elif unit.startswith(("m", "マ")):
+        miles = round(value)
+    else:
+        return None
+    return int(miles) if 0 <= miles <= 1_500_000 else None
+
+
+class MileageValue(NamedTuple):
+    miles: int | None
+    #: the field says the mileage is unknown (TMU, 不明): stop looking elsewhere.
+    stated_unknown: bool
+
+
+@lru_cache(maxsize=1 << 14)
+def scan_mileage(raw: Any, unitless_miles: bool = False) -> MileageValue:
+    """Mileage of a mileage/odometer field in miles. A number without a unit is miles only when
+    ``unitless_miles`` (the source defines the field in miles); km are converted."""
+    text = clean_text(raw)
+    if not text:
+        return MileageValue(None, False)
+    if _MILEAGE_UNKNOWN.search(text):
+        return MileageValue(None, True)
+    m = _MILEAGE.search(text)
+    if not m:
+        return MileageValue(None, False)
+    unit = m.group("unit") or ("mi" if unitless_miles else None)
+    return MileageValue(_to_miles(m.group("num"), m.group("mult"), unit), False)
+
+
+def normalize_mileage(raw: Any, *, unitless_miles: bool = False) -> int | None:
+    """Miles from a mileage field: '45,812 mi', '62,400km', '33k Kilometers Shown', '1.2万km';
+    None for 'TMU', '不明' or a bare number where the field is not defined in miles."""
+    return scan_mileage(raw, unitless_miles).miles
+
+
+_MILEAGE_STATED_UNKNOWN = re.compile(r"走行(?:距離)?\s*[:：]?\s*不明")
+_MILEAGE_TRIGGERS = ("km", "kilomet", "mile", "キロ", "マイル", "走行")
+_ODOMETER_BEFORE = re.compile(r"(?:odometer|odo|mileage|shows|reads|only|走行(?:距離)?)\W*$", re.I)
+
+
+@text_cache(maxsize=1 << 14)
+def mileage_in_text(text: str | None) -> MileageValue:
+    """Miles from prose ("61,200 km on it", "12k-Mile 1995 ..."): only numbers with a unit, and
+    small ones (a distance, not an odometer) only after "odometer", "mileage", "shows"... Two
+    readings that disagree by more than 5% give None."""
+    if not text:
+        return MileageValue(None, False)
+    lowered = text.lower()
+    if not any(unit in lowered for unit in _MILEAGE_TRIGGERS):
+        return MileageValue(None, False)
+    values = [
+        v
+        for m in MILEAGE_IN_TEXT.finditer(text)
+        if (v := _to_miles(m.group("num"), m.group("mult"), m.group("unit"))) is not None
+        and (v >= 600 or _ODOMETER_BEFORE.search(text[max(0, m.start() - 24) : m.start()]))
+    ]
+    if not values:
+        if _MILEAGE_STATED_UNKNOWN.search(text):
+            return MileageValue(None, True)
+        return MileageValue(None, False)
+    first = values[0]
+    if any(abs(v - first) > 0.05 * max(first, 1) for v in values[1:]):
+        return MileageValue(None, False)
+    return MileageValue(first, False)

@@ -1,0 +1,235 @@
+"""Price, currency and US dollars (dated FX table), the price band, and the listing's status.
+
+Currency symbols come from ``currencies.csv``, price and status phrases from ``terms.csv`` and
+the rates from ``fx_rates.csv`` (or the user's table), see ``keitrucks.core.tables``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from price_parser import Price
+
+from keitrucks.core import tables
+from keitrucks.core.config import DEFAULT_CONFIG
+from pipelines.normalize.text import ASCII_RIGHT, clean_text, terms_by_value, text_cache, words
+
+_PRICE_TERMS = terms_by_value("price", ("any",))
+_ON_REQUEST = words(_PRICE_TERMS["on_request"])
+_PRICE_AFTER = {
+    value: re.compile(r"^\s*(?:" + pattern + ")" + ASCII_RIGHT, re.I)
+    for value, pattern in terms_by_value("price", "after").items()
+}
+_PRICE_BEFORE = {
+    value: re.compile(r"(?:" + pattern + r")\s*[:：]?\s*$", re.I)
+    for value, pattern in terms_by_value("price", "before").items()
+}
+_CURRENCY_WORDS = tables.currency_words()
+_AMOUNT = re.compile(
+    r"(?P<cur>US\s?\$|USD|JPY|¥|\$)?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"\s?(?P<mult>k|万)?(?P<yen>\s?円)?" + ASCII_RIGHT,
+    re.IGNORECASE,
+)
+_PLACEHOLDER_AMOUNTS = frozenset(
+    {0, 1, 12, 123, 1234, 12345, 123456, 1234567, 12345678, 123456789, 1234567890}
+)
+
+
+class PriceValue(NamedTuple):
+    price: int | None
+    currency: str | None
+    #: why there is no price: on_request, monthly, down, placeholder, implausible, unparsed.
+    problem: str | None
+
+
+_NO_PRICE = PriceValue(None, None, None)
+
+
+def currency_of(symbol: str | None) -> str | None:
+    if not symbol:
+        return None
+    key = symbol.upper().replace(" ", "")
+    return _CURRENCY_WORDS.get(key) or _CURRENCY_WORDS.get(key.rstrip("$") + "$")
+
+
+def _is_placeholder(amount: int) -> bool:
+    digits = str(amount)
+    return amount in _PLACEHOLDER_AMOUNTS or (len(digits) >= 5 and len(set(digits)) == 1)
+
+
+_DOLLARS_AFTER = re.compile(r"\s*(?:us\s+|american\s+)?dollars?\b", re.I)
+
+
+@lru_cache(maxsize=1 << 14)
+def normalize_price(raw: Any, currency_hint: str | None = None) -> PriceValue:
+    """(price, currency, problem) of a price field, read with price-parser: "$5,500 OBO" -> 5500
+    USD, "5.5k" -> 5500, "Sold for USD $9,250 on 3/14/25" -> 9250 USD, "28万円" -> 280000 JPY.
+    No price for "call for price", "ASK", monthly payments ("$199/mo"), deposits ("$500 down")
+    and placeholders ("$1", "$0", "$123456789"); ``problem`` then names the reason."""
+    text = clean_text(raw)
+    if not text:
+        return _NO_PRICE
+    amount_match = _AMOUNT.search(text)
+    if amount_match is None:
+        problem = "on_request" if _ON_REQUEST.search(text) else "unparsed"
+        return PriceValue(None, None, problem)
+    after = text[amount_match.end() :]
+    before = text[: amount_match.start()]
+    for reason in ("monthly", "down"):
+        if _PRICE_AFTER[reason].search(after) or _PRICE_BEFORE[reason].search(before):
+            return PriceValue(None, None, reason)
+    parsed = Price.fromstring(text[max(0, amount_match.start() - 8) :])
+    amount = parsed.amount
+    if amount is None:
+        return PriceValue(None, None, "unparsed")
+    mult = amount_match.group("mult")
+    if mult:
+        amount *= 10000 if mult == "万" else 1000
+    value = int(amount.to_integral_value())
+    currency = (
+        currency_of(parsed.currency)
+        or currency_of(amount_match.group("cur"))
+        or ("JPY" if amount_match.group("yen") or mult == "万" else None)
+        or ("USD" if _DOLLARS_AFTER.match(after) else None)
+        or currency_of(clean_text(currency_hint))
+    )
+    if _is_placeholder(value):
+        return PriceValue(None, currency, "placeholder")
+    return PriceValue(value, currency, None)
+
+
+_TITLE_PRICE = re.compile(
+    r"(?:US\s?\$|\$)\s?\d[\d,]*(?:\.\d+)?\s?k?"
+    + ASCII_RIGHT
+    + r"|(?<![\w$.])\d+(?:\.\d+)?\s?k(?=\s*(?:firm|obo|o\.b\.o|or best|cash|neg))",
+    re.IGNORECASE,
+)
+_ANCHORED_PRICE = re.compile(
+    r"(?:asking|price(?:d)?(?: is| at)?|selling (?:it )?for|sell(?:ing)? for|want(?:ing)?|"
+    r"firm at|now|本体価格|車両価格|価格)\s*[:：]?\s*"
+    r"(?P<amount>(?:US\s?\$|\$|¥)?\s?\d[\d,]*(?:\.\d+)?\s?(?:k|万円|円)?)"
+    + ASCII_RIGHT
+    + r"|(?P<amount2>(?:US\s?\$|\$)?\s?\d[\d,]*(?:\.\d+)?\s?k?)"
+    + r"\s*(?:obo|o\.b\.o|firm|or best offer)"
+    + ASCII_RIGHT,
+    re.IGNORECASE,
+)
+
+
+_MONEY_MARK = re.compile(r"\$|k\b|円|万|¥|,\d{3}", re.I)
+
+
+@text_cache(maxsize=1 << 12)
+def price_in_text(
+    text: str | None, currency_hint: str | None = None, anchored_only: bool = False
+) -> PriceValue:
+    """A price stated in a title or description when the page has no price field: "$4,950",
+    "6k firm", "Asking 5.5k". With ``anchored_only`` (descriptions) only amounts next to
+    "asking", "price", "OBO", "firm" count, so "$400 of new tires" is ignored; two different
+    amounts give None."""
+    if not text:
+        return _NO_PRICE
+    candidates = [m.group("amount") or m.group("amount2") for m in _ANCHORED_PRICE.finditer(text)]
+    candidates = [c for c in candidates if c and _MONEY_MARK.search(c)]
+    if not candidates and not anchored_only:
+        candidates = [m.group() for m in _TITLE_PRICE.finditer(text)]
+        for m in _TITLE_PRICE.finditer(text):
+            after = text[m.end() :]
+            if any(_PRICE_AFTER[r].search(after) for r in ("monthly", "down")):
+                candidates.remove(m.group())
+    values = {normalize_price(c, currency_hint) for c in candidates}
+    values = {v for v in values if v.price is not None}
+    if len({v.price for v in values}) != 1:
+        if not candidates and _ON_REQUEST.search(text):
+            return PriceValue(None, None, "on_request")
+        return PriceValue(None, None, "ambiguous" if values else None)
+    return values.pop()
+
+
+def to_usd(
+    price: int | None,
+    currency: str | None,
+    on: dt.date | None,
+    *,
+    config: Mapping | None = None,
+) -> int | None:
+    """Whole US dollars, using the dated FX table (user-editable) and config ``[fx]`` as the
+    fallback. None when the currency or its rate is unknown."""
+    if price is None or not currency:
+        return None
+    if currency == "USD":
+        return price
+    rate = _rate(currency, on, _fx_table_path(config), _fx_fallback_key(config))
+    return round(price * rate) if rate else None
+
+
+def _fx_table_path(config: Mapping | None) -> str | None:
+    return ((config or {}).get("normalize") or {}).get("fx_table")
+
+
+def _fx_fallback_key(config: Mapping | None) -> tuple:
+    fx = (config or {}).get("fx") or {}
+    return tuple(sorted((str(k).upper(), v) for k, v in fx.items()))
+
+
+@lru_cache(maxsize=1 << 12)
+def _rate(currency: str, on: dt.date | None, path: str | None, fallback: tuple) -> float | None:
+    rates = tables.load_fx_rates(path) if path else None
+    return tables.fx_rate(currency, on, rates=rates, fallback=dict(fallback))
+
+
+def normalize_price_band(price_usd: int | None, band: Mapping | None = None) -> str | None:
+    """ "below", "in" or "above" the configured band (inclusive ends), None without a price."""
+    if price_usd is None:
+        return None
+    band = band or DEFAULT_CONFIG["band"]
+    if price_usd < band["low"]:
+        return "below"
+    return "above" if price_usd > band["high"] else "in"
+
+
+# --- status -------------------------------------------------------------------------------------
+
+_STATUS = {value: words(p) for value, p in terms_by_value("status").items()}
+
+
+_SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
+_BID_TO = re.compile(r"^\s*bid to\b", re.I)
+
+
+@lru_cache(maxsize=1 << 12)
+def normalize_status(status_raw: Any = None, price_basis: Any = None, price_raw: Any = None) -> str:
+    """ "sold", "ended" or "active": the page's own status word first ("SOLD", "live"), then the
+    price basis (sold -> sold, bid_to -> ended), then a "Sold for"/"Bid to" price text."""
+    return status(status_raw, price_basis, price_raw)
+
+
+def status(status_raw: Any, price_basis: Any, price_raw: Any) -> str:
+    status = _stated_status(status_raw, price_basis)
+    price = clean_text(price_raw)
+    if status:
+        return status
+    if price and _SOLD_FOR.match(price):
+        return "sold"
+    if price and _BID_TO.match(price):
+        return "ended"
+    return "active"
+
+
+@lru_cache(maxsize=1 << 12)
+def _stated_status(status_raw: Any, price_basis: Any) -> str | None:
+    """The status the page's own status word or the price basis states, else None."""
+    for text in (clean_text(status_raw), clean_text(price_basis)):
+        if not text:
+            continue
+        lowered = text.lower()
+        if lowered in ("bid_to", "bid to"):
+            return "ended"
+        for value in ("sold", "ended", "active"):
+            if _STATUS[value].search(lowered):
+                return value
+    return None
