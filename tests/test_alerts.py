@@ -20,8 +20,9 @@ import analysis.alerts as A  # noqa: N812
 from analysis.alerts.delivery import _apprise_guard
 from analysis.deals import score_deals
 from analysis.load import HEALTH_COLUMNS, read_source_health
-from keitrucks.health import RunHealth, ensure_health_schema, save_health
+from keitrucks.health import RunHealth, save_health
 from pipelines.alert_store import AlertMemory
+from pipelines.schema import ensure_schema
 
 NIGHT = dt.date(2026, 11, 25)
 CONFIG = {"band": {"low": 5000, "high": 12000}}
@@ -569,7 +570,7 @@ def verdicts(*found: RunHealth) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "health.db"
         db = Database(path)
-        ensure_health_schema(db)
+        ensure_schema(db)
         save_health(db, found, checked_at="2026-11-25T07:00:00+00:00")
         db.close()
         return read_source_health(path, [v.run_id for v in found])

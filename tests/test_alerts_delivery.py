@@ -27,7 +27,7 @@ from pipelines import alert_store
 from pipelines.landed import LandedCostPipeline
 from pipelines.listings import mark_gone, save_listings
 from pipelines.normalize import normalize_eligibility, parse_scraped_at
-from pipelines.run_health import RunVerdict
+from pipelines.run_health import RunVerdict, judge_run
 from pipelines.runs import finish_run, start_run
 from pipelines.schema import open_db
 from tests.conftest import rows
@@ -127,14 +127,15 @@ def crawl_night(db_path: Path, night: int, *, day: str | None = None, prices=Non
     for source in SOURCES:
         run = start_run(db, source, search_key="all", as_of=as_of, started_at=as_of)
         if source in blocked:
-            verdict = RunVerdict(False, False, "blocked")
+            stats = {"keitrucks/blocked": "HTTP 403"}
+            verdict = judge_run({"status": "blocked", "stats": stats}, [])
             finish_run(
                 db,
                 run,
                 finished_at=as_of,
                 finish_reason="blocked",
                 verdict=verdict,
-                stats={"keitrucks/blocked": "HTTP 403"},
+                stats=stats,
                 items=0,
                 coverage={},
             )
