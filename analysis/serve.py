@@ -28,6 +28,7 @@ from pipelines.schema import (
     MEDIAN_BY_MODEL_YEAR,
     PRICE_DROPS_THIS_WEEK,
     TRUCK_HISTORY,
+    TRUCKS_I_CAN_REGISTER,
     UNDERPRICED_4WD,
 )
 
@@ -77,6 +78,16 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
         "description": "Active kei trucks per model, year, drive and price basis: count and "
         "median price in US dollars.",
         "sql": MEDIAN_BY_MODEL_YEAR,
+    },
+    "trucks_i_can_register": {
+        "title": "Trucks I can register in my state",
+        "description": "Active, import-eligible kei trucks, when your state's rule lets a kei "
+        "truck on some public road (state: two letters, e.g. TN). Each row shows the rule, its "
+        "road limit, and the date and confidence of its source: rules change often, so check "
+        "with your state DMV before buying. No rows means your state's rule gives no road use "
+        "yet: see the state_rules table.",
+        "sql": TRUCKS_I_CAN_REGISTER,
+        "params": ["state"],
     },
     "truck_history": {
         "title": "A truck's full price history",
@@ -167,6 +178,30 @@ def metadata(name: str = "keitrucks") -> dict[str, Any]:
                         "title": "Alerts raised",
                         "description": "Every alert raised and where it was sent.",
                         "facets": ["kind", "status"],
+                    },
+                    "state_rules": {
+                        "title": "State road rules for kei trucks",
+                        "description": "Whether each state (and DC) lets a 25-year kei truck on "
+                        "its roads, with the law, its source, the source's own date and our "
+                        "confidence. Guidance, not a legal determination: rules changed in many "
+                        "states since 2021; rows with low confidence or an old or missing "
+                        "source date need checking with the state DMV. origin = user: your own "
+                        "row from the configuration.",
+                        "facets": ["road_status", "confidence", "source_type"],
+                        "columns": {
+                            "road_status": "registrable, registrable_restricted (special "
+                            "class or some roads only), local_option, offroad_only, "
+                            "no_new_registrations or unclear.",
+                            "max_speed_road_mph": "Highest posted speed of roads the truck "
+                            "may use; empty: no such limit found, or unknown.",
+                            "interstate_allowed": "no where a source bars interstates; empty: "
+                            "not stated.",
+                            "effective_from": "When the rule takes effect (a future date: not "
+                            "yet in force).",
+                            "source_date": "The source's own date as shown (n.d.: none).",
+                            "confidence": "high (statute or DMV text), medium, low "
+                            "(aggregator or dealer only, or conflicting sources).",
+                        },
                     },
                 },
                 "queries": copy.deepcopy(CANNED_QUERIES),

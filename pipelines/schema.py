@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 import typing
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
+from keitrucks.core import states
 from scrapers.items import Listing
 
 #: Fields stored as JSON text.
@@ -157,6 +159,28 @@ CREATE TABLE IF NOT EXISTS alerts (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_identity ON alerts (kind, identity);
+
+-- Kei truck road rules per state (see keitrucks/core/states.py): the shipped table, with the
+-- user's own rows (origin 'user') in place of the shipped ones they override.
+CREATE TABLE IF NOT EXISTS state_rules (
+    state TEXT PRIMARY KEY,
+    road_status TEXT NOT NULL,
+    road_status_words TEXT,
+    max_speed_road_mph INTEGER,
+    interstate_allowed TEXT,
+    regime TEXT,
+    title_class TEXT,
+    grandfathering TEXT,
+    law_ref TEXT,
+    effective_date TEXT,
+    effective_from TEXT,
+    source_url TEXT,
+    source_date TEXT,
+    source_dated TEXT,
+    source_type TEXT,
+    confidence TEXT NOT NULL,
+    origin TEXT NOT NULL
+);
 """
 
 #: Columns added after a table's first release: table -> {column: type}. ``ensure_schema``
@@ -268,6 +292,32 @@ WHERE l.identity = (
 ORDER BY p.observed_at, p.id
 """
 
+#: Trucks a buyer in :state could put on some public road there, with the rule, its limit,
+#: source, date and confidence beside each. Empty when the state's rule gives no road use (or
+#: is not yet in force): the ``state_rules`` table says why.
+TRUCKS_I_CAN_REGISTER = """
+WITH rule AS (
+    SELECT * FROM state_rules
+    WHERE state = upper(trim(:state))
+      AND road_status IN ('registrable', 'registrable_restricted', 'local_option')
+      AND (effective_from IS NULL OR effective_from <= date('now'))
+)
+SELECT l.title, l.model, l.model_code, l.year, l.is_4wd, l.mileage_mi,
+       CASE WHEN l.price_basis IN ('fob', 'cnf', 'cif') THEN l.landed_usd ELSE l.price_usd END
+           AS price_usd,
+       CASE WHEN l.price_basis IN ('fob', 'cnf', 'cif') THEN 'landed in the US'
+            ELSE 'US ' || l.price_basis END AS price_is,
+       l.location_raw AS seller_location, l.url,
+       rule.state || ': ' || rule.road_status_words AS your_state_rule,
+       rule.max_speed_road_mph AS road_limit_mph, rule.interstate_allowed,
+       rule.source_date AS rule_source_date, rule.confidence AS rule_confidence,
+       rule.source_url AS rule_source, l.source, l.listing_id
+FROM listings l, rule
+WHERE l.status = 'active' AND l.kind = 'kei_truck' AND l.eligible_25y = 1
+  AND (l.price_basis IN ('asking', 'bid_to', 'bid') OR l.landed_usd IS NOT NULL)
+ORDER BY price_usd
+"""
+
 #: The views every database has (created on open), for sqlite3 and Datasette users; the
 #: parameters of the canned queries take their defaults.
 VIEWS = {
@@ -325,3 +375,29 @@ def ensure_schema(db: Database) -> None:
         for name, sql in VIEWS.items():
             db.execute(f"DROP VIEW IF EXISTS {name}")
             db.execute(f"CREATE VIEW {name} AS {sql}")
+        _write_state_rules(db, states.state_rules().values(), replace_user_rows=False)
+
+
+def save_state_rules(db: Database, rules: Iterable[states.StateRule]) -> None:
+    """Store the rules in force for this user: the shipped table with their overrides."""
+    with db.conn:
+        _write_state_rules(db, rules, replace_user_rows=True)
+
+
+def _write_state_rules(
+    db: Database, rules: Iterable[states.StateRule], *, replace_user_rows: bool
+) -> None:
+    rows = [states.rule_row(rule) for rule in rules]
+    if replace_user_rows:
+        db.execute("DELETE FROM state_rules")
+    else:  # a shipped refresh keeps the rows the user set
+        db.execute("DELETE FROM state_rules WHERE origin = 'reference'")
+        user = {r[0] for r in db.execute("SELECT state FROM state_rules").fetchall()}
+        rows = [row for row in rows if row["state"] not in user]
+    if rows:
+        names = list(rows[0])
+        db.conn.executemany(
+            f"INSERT INTO state_rules ({', '.join(names)}) VALUES "
+            f"({', '.join('?' for _ in names)})",
+            [[row[n] for n in names] for row in rows],
+        )
