@@ -288,7 +288,7 @@ def logging_to(log_file: Path | None, level: int = logging.INFO) -> Iterator[Non
     for handler in handlers:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
-    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(level)
     try:
         yield
     finally:
@@ -324,15 +324,49 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def existing_jobstore(url: str) -> str | None:
+    """``url`` when it names a job store that exists; None for an SQLite file not there yet
+    (so looking at the schedule never creates one)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not Path(url.removeprefix(prefix)).exists():
+        return None
+    return url
+
+
+def when_text(when: datetime) -> str:
+    """A run time to the second, in its zone."""
+    return when.replace(microsecond=0).isoformat()
+
+
+def planned_runs(scheduler: BaseScheduler, settings: dict[str, Any]) -> list[str]:
+    """The next run of each job as a line: the time the job store holds (its jitter already
+    drawn) or, without one, the cron time itself with the jitter said in words, so the same
+    schedule prints the same line every time."""
+    jitter = int(settings["jitter_seconds"])
+    plain = build_trigger({**settings, "jitter_seconds": 0})
+    lines = []
+    for job in scheduler.get_jobs():
+        stored = getattr(job, "next_run_time", None)
+        now = datetime.now(plain.timezone)
+        if stored is not None and stored > now:
+            lines.append(f"{job.id}: next run {when_text(stored)}")
+            continue
+        when = plain.get_next_fire_time(None, now)
+        late = f" (starts up to {jitter} s later, at random)" if jitter else ""
+        lines.append(f"{job.id}: next run {when_text(when)}{late}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     db, out = Path(args.db), Path(args.out)
     log_file = (
         None
-        if args.log_file == "none"
+        if args.log_file == "none" or args.print_jobs
         else Path(args.log_file or db.resolve().parent / "logs" / "scheduler.log")
     )
-    with logging_to(log_file):
+    level = logging.WARNING if args.print_jobs else logging.INFO
+    with logging_to(log_file, level):
         try:
             config = load_config(args.config)
             HealthRules.from_config(config)  # a bad [health] fails now, not at 02:30
@@ -353,7 +387,11 @@ def main(argv: list[str] | None = None) -> int:
                 db=db,
                 out=out,
                 config_path=args.config,
-                jobstore=args.jobstore or default_jobstore(db),
+                jobstore=(
+                    existing_jobstore(args.jobstore or default_jobstore(db))
+                    if args.print_jobs
+                    else args.jobstore or default_jobstore(db)
+                ),
             )
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)  # noqa: T201
@@ -364,9 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.print_jobs:
             missed = missed_run(scheduler)
             if missed:
-                print(f"{JOB_ID}: missed run {missed.isoformat()} runs once at start")  # noqa: T201
-            for job_id, when in upcoming(scheduler):
-                print(f"{job_id}: next run {when.isoformat()}")  # noqa: T201
+                print(f"{JOB_ID}: missed run {when_text(missed)} runs once at start")  # noqa: T201
+            for line in planned_runs(scheduler, schedule_settings(config)):
+                print(line)  # noqa: T201
             return EXIT_OK
         return _serve(scheduler, db)
 

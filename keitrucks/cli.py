@@ -318,8 +318,9 @@ def _register_commands() -> None:
     from analysis.cli import report, serve
     from keitrucks.health_cli import deploy, health
     from keitrucks.rules_cli import rules
+    from keitrucks.schedule_cli import schedule
 
-    for command in (report, serve, alerts, health, deploy, rules):
+    for command in (report, serve, alerts, health, deploy, rules, schedule):
         cli.add_command(command)
 
 

@@ -439,3 +439,28 @@ def test_main_rejects_a_bad_config_in_one_line(tmp_path, capsys, toml):
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert err.count("\n") == 1
+
+
+# -- keitrucks schedule ---------------------------------------------------------------------------
+
+
+def test_print_jobs_creates_nothing_and_prints_the_same_line_each_time(tmp_path):
+    toml = tmp_path / "k.toml"
+    toml.write_text('[schedule]\ncron = "30 2 * * *"\ntimezone = "America/Chicago"\n')
+    db = tmp_path / "data" / "k.db"
+    runner = CliRunner()
+    args = ["--config", str(toml), "schedule", "--print-jobs", "--db", str(db)]
+    first = runner.invoke(cli, args, obj={})
+    second = runner.invoke(cli, args, obj={})
+    assert first.exit_code == 0, first.output
+    assert first.output == second.output
+    assert first.output.startswith("night: next run ")
+    assert "T02:30:00-06:00 (starts up to 600 s later, at random)" in first.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_schedule_help_is_a_keitrucks_command():
+    result = CliRunner().invoke(cli, ["schedule", "--help"], obj={})
+    assert result.exit_code == 0
+    assert "--print-jobs" in result.output
+    assert "creates and writes nothing" in result.output
