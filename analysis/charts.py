@@ -8,6 +8,7 @@ write them to files and embed them in the HTML page.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 
@@ -17,13 +18,19 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from analysis.identity import rebadges_of  # noqa: E402
 from analysis.trends import ALL, chart_series  # noqa: E402
 
 DRIVE_STYLE = {"4WD": {"color": "#1f6f3f"}, "2WD": {"color": "#b05a00"}}
 BAND_COLORS = {"share_below": "#4c78a8", "share_in": "#59a14f", "share_above": "#e15759"}
+BAND_SHADE = {"color": "#dddddd", "alpha": 0.6, "lw": 0}
 _DOLLARS = FuncFormatter(lambda v, _: f"${v / 1000:.0f}k")
+#: At most this many date labels on an axis; the others are left blank.
+MAX_DATE_LABELS = 8
 
 
 def _money(value: int) -> str:
@@ -44,6 +51,37 @@ def _empty(message: str) -> bytes:
     return _png(fig)
 
 
+def week_label(week_start: str) -> str:
+    """The one date style of every chart: the week's Monday, "Nov 24" (with the year on the
+    first label and in January, "Jan 5 2027")."""
+    day = dt.date.fromisoformat(str(week_start)[:10])
+    return f"{day:%b} {day.day}"
+
+
+def _date_axis(ax, weeks: list[str]) -> None:
+    """Week start dates along x, horizontal, at most ``MAX_DATE_LABELS`` of them."""
+    step = max(1, math.ceil(len(weeks) / MAX_DATE_LABELS))
+    labels = []
+    for i, week in enumerate(weeks):
+        if i % step:
+            labels.append("")
+            continue
+        label = week_label(week)
+        if i == 0 or week[5:7] == "01":
+            label += f"\n{week[:4]}"
+        labels.append(label)
+    ax.set_xticks(range(len(weeks)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_xlim(-0.5, len(weeks) - 0.5)
+
+
+def family_title(family: str) -> str:
+    """A panel title naming the rebadges a family's prices include:
+    "Suzuki Carry (incl. Mazda Scrum, Nissan Clipper)"."""
+    others = rebadges_of(family)
+    return f"{family} (incl. {', '.join(others)})" if others else family
+
+
 def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "asking") -> bytes:
     """Weekly median (p25-p75 ribbon) per platform family, 4WD vs 2WD, band shaded."""
     rows = chart_series(trends, series)
@@ -53,11 +91,11 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
     cols = min(2, len(families))
     nrows = math.ceil(len(families) / cols)
     fig, axes = plt.subplots(
-        nrows, cols, figsize=(6 * cols, 3.2 * nrows), squeeze=False, sharex=True
+        nrows, cols, figsize=(6 * cols, 3.0 * nrows + 0.9), squeeze=False, sharex=True
     )
     weeks = sorted(rows["week_start"].unique())
     for ax, family in zip(axes.flat, families, strict=False):
-        ax.axhspan(band[0], band[1], color="#dddddd", alpha=0.6, lw=0, label="band")
+        ax.axhspan(band[0], band[1], **BAND_SHADE)
         for drive, style in DRIVE_STYLE.items():
             part = rows.loc[(rows["family"] == family) & (rows["drive"] == drive)]
             part = part.loc[part["median_usd"].notna()].sort_values("week_start")
@@ -72,7 +110,7 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
                 lw=0,
                 **style,
             )
-            ax.plot(x, part["median_usd"].astype(float), marker="o", label=drive, **style)
+            ax.plot(x, part["median_usd"].astype(float), marker="o", ms=3, **style)
             if len(x) == 1:  # a single week has no ribbon to fill: show the quartiles as a bar
                 ax.vlines(
                     x,
@@ -82,17 +120,35 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
                     alpha=0.3,
                     **style,
                 )
-        ax.set_title(family, fontsize=10)
+        ax.set_title(family_title(family), fontsize=10)
         ax.yaxis.set_major_formatter(_DOLLARS)
-        ax.set_xticks(range(len(weeks)))
-        ax.set_xticklabels([w[5:] for w in weeks], rotation=90, fontsize=7)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(axis="y", alpha=0.3)
+        _date_axis(ax, weeks)
     for ax in list(axes.flat)[len(families) :]:
         ax.axis("off")
-    fig.suptitle(
-        f"Weekly median {series} price (p25-p75), band {_money(band[0])}-{_money(band[1])}"
+    handles = [
+        *(
+            Line2D([], [], marker="o", ms=3, label=f"{d} median", **st)
+            for d, st in DRIVE_STYLE.items()
+        ),
+        Patch(color="#888888", alpha=0.3, label="middle half of prices (p25-p75)"),
+        Patch(**BAND_SHADE, label=f"usual band {_money(band[0])}-{_money(band[1])}"),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
     )
-    fig.tight_layout()
+    fig.suptitle(
+        f"Weekly {series} prices per truck family (week starting)",
+        y=0.995,
+        fontsize=11,
+        va="bottom",
+    )
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (3.0 * nrows + 0.9)))
     return _png(fig)
 
 
@@ -116,10 +172,30 @@ def band_share_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = 
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    _date_axis(ax, list(rows["week_start"]))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title(f"Share of {series} prices below, inside and above the band (week starting)")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def eligibility_chart(counts: pd.DataFrame) -> bytes:
+    """Trucks for sale in Japan turning 25 (importable) per month ahead, from the watch list
+    counts (``analysis.eligibility.upcoming_counts``: month "now" and "YYYY-MM" rows)."""
+    ahead = counts.loc[counts["month"] != "now"]
+    if ahead.empty or int(ahead["listings"].sum()) == 0:
+        return _empty("No truck for sale turns 25 in the next 12 months")
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    x = list(range(len(ahead)))
+    ax.bar(x, ahead["listings"].astype(int), color="#4c78a8", width=0.7)
+    labels = []
+    for month in ahead["month"]:
+        day = dt.date.fromisoformat(f"{month}-01")
+        labels.append(f"{day:%b}\n{day.year}" if day.month == 1 or not labels else f"{day:%b}")
     ax.set_xticks(x)
-    ax.set_xticklabels(rows["week"], rotation=90, fontsize=7)
-    ax.set_xlim(-0.5, len(x) - 0.5)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(f"Share of {series} prices against the band, per week")
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("Trucks for sale that turn 25 (can be imported), by month", fontsize=10)
     fig.tight_layout()
     return _png(fig)

@@ -36,6 +36,9 @@ ELIGIBILITY_COLUMNS = (
 NOW = "now"
 #: The vehicles importers watch.
 KINDS = ("kei_truck", "kei_van")
+#: Price bases of trucks still in Japan (exporter stock): the watch list is about importing
+#: them; a truck already in the US is not "eligible for import".
+IN_JAPAN_BASES = ("fob", "cnf", "cif")
 
 
 def derive_eligible_from(year, build_month) -> tuple[str | None, str | None]:
@@ -70,12 +73,14 @@ def eligibility_status(eligible_from: str | None, as_of) -> str | None:
 
 def eligibility_upcoming(listings: pd.DataFrame, *, as_of, months: int = 12) -> pd.DataFrame:
     """The rows of eligibility_upcoming.csv (``ELIGIBILITY_COLUMNS``): active kei trucks and
-    vans eligible now (``month`` = "now") and those becoming eligible from the as-of month to
-    ``months`` months after it (``month`` = "YYYY-MM"), soonest first."""
+    vans for sale in Japan (exporter prices) eligible now (``month`` = "now") and those
+    becoming eligible from the as-of month to ``months`` months after it (``month`` =
+    "YYYY-MM"), soonest first."""
     day = as_of_date(as_of)
     current = day.year * 12 + day.month - 1
+    in_japan = listings["price_basis"].isin(IN_JAPAN_BASES)
     active = listings.loc[
-        ((listings["status"] == "active") & listings["kind"].isin(KINDS)).fillna(False)
+        ((listings["status"] == "active") & listings["kind"].isin(KINDS) & in_japan).fillna(False)
     ].copy()
     if active.empty:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in ELIGIBILITY_COLUMNS})

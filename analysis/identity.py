@@ -15,7 +15,7 @@ this adds ``truck_id`` (the smallest identity of the cluster) and ``match_confid
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -78,6 +78,18 @@ def _platform_of_model(model: str, year: int | None) -> str | None:
         latest = max(started, key=lambda g: g.start or (0, 0)) if started else first
         return latest.platform
     return _one({g.platform for g in tables.generations() if g.model.startswith(model + " ")})
+
+
+@cache
+def rebadges_of(family: str) -> tuple[str, ...]:
+    """The other truck badges that belong to ``family`` ("Suzuki Carry" -> "Mazda Scrum",
+    "Nissan Clipper" ...), from the reference tables; vans are left out."""
+    models = {
+        m
+        for m, info in tables.model_info().items()
+        if m != family and info.get("kind") == "truck" and family_of(m) == family
+    }
+    return tuple(sorted(models))
 
 
 def add_family(df: pd.DataFrame) -> pd.DataFrame:

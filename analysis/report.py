@@ -33,10 +33,11 @@ import pandas as pd
 
 from analysis import charts, load
 from analysis.deals import score_deals
-from analysis.eligibility import eligibility_upcoming, upcoming_counts
+from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.identity import add_family, assign_truck_ids
 from analysis.sold import ended_lids, infer_sold, truck_lids
 from analysis.trends import band_of, band_summary, price_trends
+from keitrucks.core import tables
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +225,17 @@ def _maybe_float(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+#: The eligibility chart, shown in its own section rather than with the trends.
+ELIGIBILITY_PNG = "eligibility.png"
+#: What a price is, in a buyer's words.
+PRICE_WORDS = {"fob": "Japan FOB", "cnf": "Japan C&F", "cif": "Japan CIF", "asking": "US asking"}
+
+
+def source_name(source: str | None) -> str:
+    """A source's display name ("BE FORWARD") instead of its id ("beforward")."""
+    return tables.source_names().get(source or "", source or "")
+
+
 def write_report(
     db_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -238,7 +250,7 @@ def write_report(
     data = compute_report(db_path, as_of=as_of, config=config)
     folder = Path(out_dir) / data.as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    tables = {
+    csvs = {
         "price_trends.csv": data.trends,
         "band_summary.csv": data.band_summary,
         "deals.csv": data.deals.assign(comparables=data.deals["comparables"].map(" ".join)),
@@ -246,13 +258,16 @@ def write_report(
         "eligibility_upcoming.csv": data.eligibility,
     }
     files = []
-    for name, frame in tables.items():
+    for name, frame in csvs.items():
         path = folder / name
         _write_csv(frame, path)
         files.append(path)
     pngs = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band),
         "band_share.png": charts.band_share_chart(data.trends, data.band),
+        ELIGIBILITY_PNG: charts.eligibility_chart(
+            upcoming_counts(data.eligibility, as_of=data.as_of)
+        ),
     }
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
@@ -363,15 +378,11 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         "<h2>Best deals</h2>",
         _deals_html(data.deals),
         "<h2>Price trends</h2>",
-        *(
-            f'<p><img alt="{esc(name)}" src="data:image/png;base64,'
-            f'{base64.b64encode(png).decode("ascii")}"></p>'
-            for name, png in pngs.items()
-        ),
+        *(_img(name, png) for name, png in pngs.items() if name != ELIGIBILITY_PNG),
         "<h2>What changed on the last night</h2>",
         _changes_html(data.changes),
         "<h2>Becoming eligible for US import (25 years)</h2>",
-        _eligibility_html(data),
+        _eligibility_html(data, pngs.get(ELIGIBILITY_PNG)),
         "<h2>Recently sold or delisted</h2>",
         _sold_html(data.sold),
         "</body></html>",
@@ -429,31 +440,43 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     return (f"<p>{summary}</p>" if summary else "") + table
 
 
-def _eligibility_html(data: ReportData) -> str:
+def _img(name: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<p><img alt="{esc(name)}" src="data:image/png;base64,{data}"></p>'
+
+
+def _eligibility_html(data: ReportData, png: bytes | None = None) -> str:
+    """Trucks still in Japan: how many can be imported now, a chart of those turning 25 in
+    the coming months, and the list of those, soonest first."""
     counts = upcoming_counts(data.eligibility, as_of=data.as_of)
-    soon = data.eligibility.loc[data.eligibility["month"] != "now"]
+    now = int(counts.loc[counts["month"] == NOW, "listings"].sum())
+    soon = data.eligibility.loc[data.eligibility["month"] != NOW]
     head = (
-        "<p>"
-        + ", ".join(
-            f"{esc(m)}: {n}" for m, n in zip(counts["month"], counts["listings"], strict=True)
-        )
-        + "</p>"
+        f"<p>For sale in Japan (exporter prices): <b>{now}</b> trucks are 25 years old and can "
+        f"be imported now; <b>{len(soon)}</b> more turn 25 in the next 12 months. A truck "
+        "turning 25 in a month counts as importable from the next month (the day is unknown)."
+        "</p>"
     )
+    chart = _img(ELIGIBILITY_PNG, png) if png and len(soon) else ""
     rows = [
         [
             esc(r["month"]),
             link(r["url"], r["title"] or r["listing_id"]),
-            esc(r["source"]),
+            esc(source_name(r["source"])),
             esc(r["model_code"]),
             esc(_usd(r["price_usd"])),
-            esc(r["price_basis"]),
+            esc(PRICE_WORDS.get(r["price_basis"], r["price_basis"])),
         ]
         for r in soon.head(40).to_dict("records")
     ]
-    return head + _table(
-        ["Turns 25", "Listing", "Source", "Code", "Price", "Basis"],
-        rows,
-        "Nothing becomes eligible in the next 12 months.",
+    return (
+        head
+        + chart
+        + _table(
+            ["Turns 25", "Listing", "Source", "Code", "Price", "Price is"],
+            rows,
+            "No truck for sale in Japan turns 25 in the next 12 months.",
+        )
     )
 
 

@@ -70,6 +70,9 @@ def test_watch_list_by_month_with_the_boundary_month_and_the_horizon():
             vehicle("van", kind="kei_van", eligible_from="2027-01"),
             vehicle("sold", status="sold", eligible_from="2027-01"),
             vehicle("parts", kind="parts", eligible_from="2027-01"),
+            vehicle(
+                "in-the-us", source="craigslist", price_basis="asking", eligible_from="2027-01"
+            ),
             vehicle("unknown"),
         ]
     )

@@ -55,7 +55,13 @@ def header(path) -> list[str]:
 def test_files_in_the_dated_folder(report):
     assert report.folder.name == "2026-11-10"
     names = [p.name for p in report.files]
-    assert names == [*CSV_FILES, "trend_asking.png", "band_share.png", "report.html"]
+    assert names == [
+        *CSV_FILES,
+        "trend_asking.png",
+        "band_share.png",
+        "eligibility.png",
+        "report.html",
+    ]
     assert all(p.parent == report.folder and p.stat().st_size > 0 for p in report.files)
     assert (report.folder / "trend_asking.png").read_bytes().startswith(PNG)
 

@@ -303,6 +303,12 @@ def sites() -> dict[str, Site]:
     }
 
 
+@cache
+def source_names() -> dict[str, str]:
+    """Each source's display name ("beforward" -> "BE FORWARD"), for what users read."""
+    return {row["source"]: row["name"] for row in read_rows("sites.csv")}
+
+
 def sources_where(trait: str) -> frozenset[str]:
     """The sources whose ``Site`` has ``trait`` set, e.g. ``sources_where("usd_only")``."""
     return frozenset(name for name, site in sites().items() if getattr(site, trait))
