@@ -360,9 +360,12 @@ def _listings_ddl() -> str:
 def ensure_schema(db: Database) -> None:
     """Create tables, indexes and views if missing; add the columns an older database lacks.
 
-    Idempotent."""
+    Idempotent, and safe when several processes open the database at once (two crawls of one
+    night do): every change is made under one write lock, and only where the database differs
+    from this shape, so an up-to-date database is not written at all."""
+    db.conn.executescript(SCHEMA)  # CREATE ... IF NOT EXISTS only: safe side by side
     with db.conn:
-        db.conn.executescript(SCHEMA)
+        db.execute("BEGIN IMMEDIATE")  # the checks below and their changes, one writer at a time
         if not db["listings"].exists():
             db.execute(_listings_ddl())
         for table, columns in ADDED_COLUMNS.items():
@@ -372,10 +375,26 @@ def ensure_schema(db: Database) -> None:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         for name, on in LISTING_INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+        views = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'"))
         for name, sql in VIEWS.items():
-            db.execute(f"DROP VIEW IF EXISTS {name}")
-            db.execute(f"CREATE VIEW {name} AS {sql}")
-        _write_state_rules(db, states.state_rules().values(), replace_user_rows=False)
+            wanted = f"CREATE VIEW {name} AS {sql}"
+            if views.get(name) != wanted:
+                db.execute(f"DROP VIEW IF EXISTS {name}")
+                db.execute(wanted)
+        shipped = list(states.state_rules().values())
+        if not _reference_rules_current(db, shipped):
+            _write_state_rules(db, shipped, replace_user_rows=False)
+
+
+def _reference_rules_current(db: Database, shipped: list[states.StateRule]) -> bool:
+    """Whether the stored shipped rows equal ``shipped`` (states the user overrode aside)."""
+    cursor = db.execute("SELECT * FROM state_rules")
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    user = {row["state"] for row in rows if row["origin"] == "user"}
+    stored = {row["state"]: row for row in rows if row["origin"] == "reference"}
+    wanted = {r.state: states.rule_row(r) for r in shipped if r.state not in user}
+    return stored == wanted
 
 
 def save_state_rules(db: Database, rules: Iterable[states.StateRule]) -> None:

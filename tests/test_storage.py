@@ -407,3 +407,27 @@ def test_the_renormalize_command_keeps_exporter_landed_costs(tmp_path):
     database = open_db(path)
     assert stored_landed(database) == item["landed_usd"] is not None
     database.close()
+
+
+def _open_many(path, times):
+    from pipelines.schema import open_db as opener
+
+    for _ in range(times):
+        opener(path).close()
+
+
+def test_processes_opening_one_database_at_once_never_trip_over_each_other(tmp_path):
+    """Two crawls of a night open the database together: a schema check that dropped and
+    re-created the views on every open failed one of them ("view ... already exists")."""
+    import multiprocessing
+
+    path = tmp_path / "k.db"
+    procs = [multiprocessing.Process(target=_open_many, args=(path, 10)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    assert [proc.exitcode for proc in procs] == [0, 0, 0, 0]
+    db = open_db(path)
+    assert db["state_rules"].count == 51
+    assert {v for v in db.view_names()} >= {"active_trucks", "underpriced_4wd"}
