@@ -134,21 +134,22 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
         Patch(color="#888888", alpha=0.3, label="middle half of prices (p25-p75)"),
         Patch(**BAND_SHADE, label=f"usual band {_money(band[0])}-{_money(band[1])}"),
     ]
+    height = fig.get_figheight()
+    fig.suptitle(
+        f"Weekly {series} prices per truck family (week starting)",
+        y=1 - 0.08 / height,
+        va="top",
+        fontsize=11,
+    )
     fig.legend(
         handles=handles,
         loc="upper center",
         ncol=4,
         fontsize=8,
         frameon=False,
-        bbox_to_anchor=(0.5, 1.0),
+        bbox_to_anchor=(0.5, 1 - 0.38 / height),
     )
-    fig.suptitle(
-        f"Weekly {series} prices per truck family (week starting)",
-        y=0.995,
-        fontsize=11,
-        va="bottom",
-    )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (3.0 * nrows + 0.9)))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / height))
     return _png(fig)
 
 
