@@ -53,6 +53,8 @@ COMPLETED_VAR = "auctionsCompletedInitialData"
 #: The live auctions page (``/auctions/``) embeds every live auction on the site in this variable.
 LIVE_VAR = "auctionsCurrentInitialData"
 LIVE_PAGE_ANCHOR = LIVE_VAR
+#: The model links of the makes & models directory (``/models/``).
+MODELS_DIRECTORY_CSS = "div.previous-listing a.previous-listing-image-link"
 TOOLBAR_VAR = "BAT_MODEL_LISTINGS_COMPLETED_TOOLBAR"
 
 
@@ -500,7 +502,7 @@ def merge_details(base: Listing, detail: Listing | None) -> Listing:
 
 def parse_models_directory(response) -> list[str]:
     """Absolute URLs of every model page linked from the makes & models directory, in page order."""
-    hrefs = response.css("div.previous-listing a.previous-listing-image-link::attr(href)").getall()
+    hrefs = response.css(f"{MODELS_DIRECTORY_CSS}::attr(href)").getall()
     urls = []
     for href in hrefs:
         url = response.urljoin(href.strip())
@@ -519,6 +521,8 @@ def parse_listings(response, scraped_at: str | None) -> list[Listing]:
         return page.listings if page else []
     if LIVE_PAGE_ANCHOR in response.text or MODEL_PAGE_ANCHOR in response.text:
         return _parse_search(response, scraped_at)
+    if response.css(MODELS_DIRECTORY_CSS):
+        return []  # the directory links model pages; it shows no auction
     listing = parse_listing_page(response, scraped_at)
     return [listing] if listing else []
 
@@ -549,10 +553,6 @@ LAYOUTS = (
     Layout("listings-filter answer", text='"items"', json=True),
     Layout("live auctions page", text=LIVE_PAGE_ANCHOR),
     Layout("model page", text=MODEL_PAGE_ANCHOR),
-    Layout(
-        "models directory",
-        css="div.previous-listing a.previous-listing-image-link",
-        listings=False,
-    ),
+    Layout("models directory", css=MODELS_DIRECTORY_CSS, listings=False),
     Layout("listing page", css=".essentials"),
 )

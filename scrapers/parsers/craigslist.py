@@ -24,8 +24,11 @@ from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers.shape import Layout
 
 SOURCE = "craigslist"
+#: One result of a search page as a browser renders it (see craigslist_rendered.py).
+RENDERED_RESULT_CSS = "div.cl-search-result[data-pid]"
 WWW = "https://www.craigslist.org"
 IMAGE_HOST = "https://images.craigslist.org"
 IMAGE_SIZE = "600x450"
@@ -697,6 +700,12 @@ def _item_geo(item: dict) -> tuple[float | None, float | None]:
     return None, None
 
 
+def category_of_url(url: str) -> str | None:
+    """The by-owner / by-dealer category a result URL names ("cto" from ``.../cto/d/...``)."""
+    match = _CATEGORY_IN_URL.search(url)
+    return match.group(1) if match else None
+
+
 def listing_id_from_url(url: str) -> str | None:
     """The posting id of an old-form URL, or the uuid of a new-form one."""
     match = _OLD_FORM_ID.search(url) or _NEW_FORM_UUID.search(url)
@@ -727,7 +736,7 @@ def parse_search_static(
             continue
         title = _clean(row.attrib.get("title")) or _text(row.css(".title"))
         price_raw = _text(row.css(".details .price"))
-        category = _CATEGORY_IN_URL.search(url)
+        category = category_of_url(url)
         latitude, longitude = geo.get(title, (None, None))
         listings.append(
             Listing(
@@ -739,7 +748,7 @@ def parse_search_static(
                 price_raw=price_raw,
                 location_raw=_text(row.css(".details .location")),
                 seller_type=_purveyor(purveyor)
-                or (CATEGORY_SELLER.get(category.group(1)) if category else None),
+                or (CATEGORY_SELLER.get(category) if category else None),
                 price_basis="asking" if price_raw else None,
                 latitude=latitude,
                 longitude=longitude,
@@ -779,8 +788,8 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
         if isinstance(items, list) and items and isinstance(items[0], dict):
             return [parse_posting_api(response, scraped_at)]
         return parse_search_full(response, scraped_at).listings
-    if response.css("ol.cl-static-search-results"):
-        return parse_search_static(response, scraped_at).listings
+    if response.css("ol.cl-static-search-results, " + RENDERED_RESULT_CSS):
+        return _parse_search(response, scraped_at)
     return [parse_posting(response, scraped_at)]
 
 
@@ -789,6 +798,11 @@ def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list
         if "batch" in _json_payload(response):
             return parse_search_batch(response, scraped_at).listings
         return parse_search_full(response, scraped_at).listings
+    if response.css(RENDERED_RESULT_CSS):
+        # the rendered-page reader builds on this module's helpers, so it is imported late
+        from scrapers.parsers.craigslist_rendered import parse_search_rendered
+
+        return parse_search_rendered(response, scraped_at)
     return parse_search_static(response, scraped_at).listings
 
 
@@ -800,3 +814,17 @@ def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list
 
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("search API batch", text='"batch"', json=True),
+    Layout("search API first page", text='"decode"', json=True),
+    Layout("posting API", text='"items"', json=True),
+    Layout("browser-rendered search results", css=RENDERED_RESULT_CSS),
+    Layout("static search results", css="ol.cl-static-search-results"),
+    Layout(
+        "pre-2023 search results",
+        css="li.result-row",
+        unsupported="Craigslist replaced li.result-row pages in 2023; save the page again",
+    ),
+    Layout("posting page", css=".postinginfo, #postingbody"),
+)

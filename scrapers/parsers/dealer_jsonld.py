@@ -41,6 +41,7 @@ from scrapers.parsers.schemaorg import (
     types_of,
     vehicle_nodes,
 )
+from scrapers.parsers.shape import Layout
 
 SOURCE = "dealer_jsonld"
 
@@ -352,3 +353,9 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
 
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("inventory with no results", css=".inventory-empty", listings=False),
+    Layout("schema.org JSON-LD", css='script[type="application/ld+json"]'),
+    Layout("schema.org microdata", css="[itemtype*='schema.org']"),
+)

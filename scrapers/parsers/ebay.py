@@ -28,6 +28,7 @@ from scrapy.http import TextResponse
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers.craigslist import scrub_contacts
+from scrapers.parsers.shape import Layout
 
 SOURCE = "ebay"
 WWW = "https://www.ebay.com"
@@ -772,3 +773,12 @@ def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list
 
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("OAuth token answer", text=TOKEN_ANCHOR, json=True, listings=False),
+    Layout("Browse API search", text=API_SEARCH_ANCHOR, json=True),
+    Layout("Browse API item", text=API_ITEM_ANCHOR, json=True),
+    Layout("search with no results", css="li.srp-river-answer--NULL_SEARCH", listings=False),
+    Layout("search results", css="ul.srp-results"),
+    Layout("item page", css=".ux-layout-section, .x-item-title"),
+)

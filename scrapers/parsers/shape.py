@@ -117,5 +117,7 @@ def read_page(
         raise LayoutError(f"the {layout.name} layout is not supported: {layout.unsupported}")
     if layout is None and not forced:
         raise LayoutError(unknown_layout_message(layouts))
+    if layout is not None and not layout.listings:
+        return Reading(layout)  # a directory, a token, a "no results" page: nothing to read
     listings = unique_listings(parse(response, scraped_at))
     return Reading(layout, listings, shape_warning(layout, len(listings), layouts))
