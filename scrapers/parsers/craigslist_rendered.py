@@ -15,24 +15,28 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
-from scrapers.parsers import craigslist as cl
+from scrapers.parsers import craigslist_text as cl
 from scrapers.parsers.shape import unique_listings
+
+SOURCE = "craigslist"
+#: One result of a search page as a browser renders it.
+RENDERED_RESULT_CSS = "div.cl-search-result[data-pid]"
 
 
 def _own_texts(node: Selector) -> list[str]:
     """The text pieces of ``node`` that are not inside a button."""
     texts = node.xpath(".//text()[not(ancestor::button)]").getall()
-    return [text for text in (cl._clean(t) for t in texts) if text]
+    return [text for text in (cl.clean(t) for t in texts) if text]
 
 
 def parse_result(result: Selector, response: TextResponse, scraped_at: str | None) -> Listing:
     listing_id = result.attrib["data-pid"]
     href = result.css("a.posting-title::attr(href)").get() or result.css("a::attr(href)").get()
     url = response.urljoin(href.strip()) if href else response.url
-    title = cl._text(result.css("a.posting-title .label")) or cl._clean(result.attrib.get("title"))
+    title = cl.text(result.css("a.posting-title .label")) or cl.clean(result.attrib.get("title"))
     meta = result.css("div.meta")
     posted = meta.css("span[title]::attr(title)").get()
-    price = cl._text(result.css(".priceinfo"))
+    price = cl.text(result.css(".priceinfo"))
     details = [t for t in _own_texts(meta[0]) if t != price] if meta else []
     places = result.xpath("./div[@class='result-node']/div[@class='result-info']/div[not(@class)]")
     category = cl.category_of_url(url)
@@ -43,14 +47,14 @@ def parse_result(result: Selector, response: TextResponse, scraped_at: str | Non
         if src and not src.endswith("/empty.png")
     ]
     return Listing(
-        source=cl.SOURCE,
+        source=SOURCE,
         listing_id=listing_id,
         url=url,
         scraped_at=scraped_at,
         title=cl.scrub_contacts(title),
         price_raw=price,
-        location_raw=cl._text(places),
-        posted_raw=cl._clean(posted),
+        location_raw=cl.text(places),
+        posted_raw=cl.clean(posted),
         attributes=attributes,
         seller_type=cl.CATEGORY_SELLER.get(category) if category else None,
         price_basis="asking" if price else None,
@@ -60,5 +64,5 @@ def parse_result(result: Selector, response: TextResponse, scraped_at: str | Non
 
 def parse_search_rendered(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Every ``div.cl-search-result[data-pid]`` of a browser-rendered results page, once each."""
-    results = response.css(cl.RENDERED_RESULT_CSS)
+    results = response.css(RENDERED_RESULT_CSS)
     return unique_listings(parse_result(r, response, scraped_at) for r in results)
