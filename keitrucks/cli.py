@@ -205,7 +205,10 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
 def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
     """Run SOURCE's parser on a saved page FILE; print its listings as JSON Lines.
 
-    The tool to reach for when a site changes its layout: what does the parser still see?
+    The tool to reach for when a site changes its layout: what does the parser still see? A page
+    the crawl would take for a block says "blocked: <reason>" and fails; a layout the parser does
+    not know (or names as unsupported) fails with its name; a known layout that yields no
+    listing prints a shape warning on stderr and exits with status 2.
     """
     import importlib
     import json
@@ -213,22 +216,34 @@ def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
 
     from scrapy.http import HtmlResponse, TextResponse
 
+    from scrapers.blocking import block_reason, looks_like_json
+    from scrapers.parsers.shape import LayoutError, read_page
+
     try:
         module = importlib.import_module(f"scrapers.parsers.{source}")
     except ImportError:
         raise click.ClickException(f"no parser for {source} yet") from None
     body = Path(file).read_bytes()
     url = url or Path(file).resolve().as_uri()
-    is_json = body.lstrip()[:1] in (b"{", b"[")
-    response = (TextResponse if is_json else HtmlResponse)(url=url, body=body, encoding="utf-8")
+    blocked = block_reason(200, body, url)
+    if blocked:
+        raise click.ClickException(f"blocked: {blocked.replace('_', ' ')} ({file})")
+    cls = TextResponse if looks_like_json(body) else HtmlResponse
+    response = cls(url=url, body=body, encoding="utf-8")
     parse_fn = module.PAGE_PARSERS[kind] if kind else module.parse_page
     try:
-        listings = parse_fn(response, None)
+        reading = read_page(module.LAYOUTS, parse_fn, response, forced=kind is not None)
+    except LayoutError as exc:
+        raise click.ClickException(f"{source} parser cannot read {file}: {exc}") from None
     except Exception as exc:  # a page the parser cannot read: say so in one line
         raise click.ClickException(f"{source} parser failed on {file}: {exc!r}") from None
-    for listing in listings:
+    for listing in reading.listings:
         click.echo(json.dumps(asdict(listing), ensure_ascii=False, default=str))
-    click.echo(f"{len(listings)} listing(s)", err=True)
+    layout = reading.layout.name if reading.layout else "unknown layout"
+    click.echo(f"{len(reading.listings)} listing(s) ({layout})", err=True)
+    if reading.warning:
+        click.echo(f"shape warning: {reading.warning}", err=True)
+        raise SystemExit(2)
 
 
 @cli.command()

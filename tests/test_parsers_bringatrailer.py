@@ -16,6 +16,7 @@ from scrapy.http import HtmlResponse, TextResponse
 
 from scrapers.items import Listing
 from scrapers.parsers import bringatrailer as bat
+from scrapers.parsers import bringatrailer_text as bat_text
 from tests.conftest import FIXTURES, check_golden, response_for, shared_path
 
 HERE = FIXTURES / "bringatrailer"
@@ -282,21 +283,21 @@ def test_merge_details_fills_the_model_page_listing():
     ids=["sold", "bid-to", "no-currency-code", "current-bid"],
 )
 def test_parse_result_text(text, expected):
-    result = bat.parse_result_text(text)
+    result = bat_text.parse_result_text(text)
     assert (result.price_basis, result.status_raw, result.amount, result.date) == expected
 
 
 @pytest.mark.parametrize("text", [None, "", "Withdrawn on 10/21/26", "Ends in 2 days"])
 def test_parse_result_text_without_an_outcome(text):
-    assert bat.parse_result_text(text) is None
+    assert bat_text.parse_result_text(text) is None
 
 
 def test_extract_js_object_stops_at_the_end_of_the_object():
     text = 'var x = {"a": {"b": "};"}, "c": [1]}; /* ]]> */ var y = {"z": 1};'
-    assert bat.extract_js_object(text, "x") == {"a": {"b": "};"}, "c": [1]}
-    assert bat.extract_js_object(text, "y") == {"z": 1}
-    assert bat.extract_js_object(text, "missing") is None
-    assert bat.extract_js_object('var x = {"broken": ', "x") is None
+    assert bat_text.extract_js_object(text, "x") == {"a": {"b": "};"}, "c": [1]}
+    assert bat_text.extract_js_object(text, "y") == {"z": 1}
+    assert bat_text.extract_js_object(text, "missing") is None
+    assert bat_text.extract_js_object('var x = {"broken": ', "x") is None
 
 
 @pytest.mark.parametrize(
@@ -316,10 +317,10 @@ def test_year_and_mileage_from_titles(title, year, mileage):
 
 
 def test_ended_at():
-    assert bat.ended_at(1775156828) == "2026-04-02T19:07:08+00:00"
-    assert bat.ended_at("1775156828") == "2026-04-02T19:07:08+00:00"
-    assert bat.ended_at(None) is None
-    assert bat.ended_at("soon") is None
+    assert bat_text.ended_at(1775156828) == "2026-04-02T19:07:08+00:00"
+    assert bat_text.ended_at("1775156828") == "2026-04-02T19:07:08+00:00"
+    assert bat_text.ended_at(None) is None
+    assert bat_text.ended_at("soon") is None
 
 
 def test_parse_listings_dispatches_on_page_kind():

@@ -13,7 +13,7 @@ test_parsers_schemaorg.py). The conformance values come from the guide's §7 tab
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -125,7 +125,7 @@ def test_dealercom_finance_payment_is_not_a_price():
     assert listing.price_basis is None
     assert listing.attributes["price_jsonld"] == "189.00"
     assert listing.listing_id == "foothillskei.example:FK2240"  # "N/A" is no VIN
-    assert listing.mileage_raw == "40210"  # no unit code: the unit stays unknown
+    assert listing.mileage_raw == "40210 mi"  # no unit code: a US dealer means miles
 
 
 def test_dealerfire_price_without_fees_comes_from_the_data_layer():
@@ -370,3 +370,22 @@ def test_a_descriptor_in_json_ld_does_not_hide_microdata_vehicles():
     assert descriptor in body
     (listing,) = dj.parse_vehicles(page.replace(body=body), SCRAPED_AT)
     assert listing.listing_id == "U42T-0051277"
+
+
+@pytest.mark.parametrize(
+    ("mileage", "currency", "expected"),
+    [
+        ("26,775", "USD", "26,775 mi"),  # a US dealer's bare odometer means miles
+        ("26775", None, "26775 mi"),
+        ("26,775", "CAD", "26,775"),  # another market: left for the normalizer to judge
+        ("26,775 km", "USD", "26,775 km"),
+        ("TMU", "USD", "TMU"),
+        (None, "USD", None),
+    ],
+)
+def test_bare_odometer_gets_the_unit_a_us_dealer_means(mileage, currency, expected):
+    listing = Listing(
+        source="dealer_jsonld", listing_id="x", url="https://d.example/x", currency_raw=currency
+    )
+    listing = replace(listing, mileage_raw=mileage)
+    assert dj.with_odometer_unit(listing).mileage_raw == expected

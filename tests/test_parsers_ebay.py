@@ -15,7 +15,7 @@ import pytest
 from scrapy.http import TextResponse
 
 from scrapers.blocking import block_reason
-from scrapers.parsers import ebay
+from scrapers.parsers import ebay, ebay_facts
 from tests.conftest import FIXTURES, check_golden, response_for, shared_path
 
 HERE = FIXTURES / "ebay"
@@ -156,7 +156,7 @@ def test_api_item_gives_the_motors_aspects():
 
 def test_api_item_with_few_aspects():
     item = ebay.parse_api_item(load("api_item_minimal.json"), SCRAPED_AT)
-    assert (item.year_raw, item.mileage_raw, item.drive_raw) == (None, None, None)
+    assert (item.year_raw, item.mileage_raw, item.drive_raw) == ("1994", None, None)  # title year
     assert item.make_model_raw == "Honda Acty"
     assert item.description == "Runs and drives, needs a clutch. Sold as is."
     assert (item.price_raw, item.price_basis) == ("5125.00", "bid")
@@ -431,3 +431,25 @@ def test_real_error_page_is_a_block():
     )
     with pytest.raises(ebay.UnexpectedShapeError):
         ebay.parse_search_html(response_for(page, search))
+
+
+@pytest.mark.parametrize(
+    ("title", "categories", "expected"),
+    [
+        ("1994 Honda Acty HA4 4WD", None, {"year_raw": "1994"}),
+        (
+            "Kei truck, runs",
+            "eBay Motors | Cars & Trucks | Honda | Acty",
+            {"make_model_raw": "Honda Acty"},
+        ),
+        ("Mini truck", "eBay Motors | Cars & Trucks | Other Makes", {}),
+        ("Mud Flaps for Suzuki Carry 1996", "eBay Motors | Parts & Accessories", {}),
+    ],
+)
+def test_year_and_make_from_title_and_category(title, categories, expected):
+    assert ebay_facts.year_and_make(title, categories) == expected
+
+
+def test_international_seller_location_keeps_its_words():
+    assert ebay._row_kind("aus Großbritannien") == "location"
+    assert ebay._LOCATION_PREFIX.sub("", "aus Großbritannien") == "aus Großbritannien"

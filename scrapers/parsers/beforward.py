@@ -24,6 +24,7 @@ from scrapy.http import TextResponse
 from scrapers.items import Listing
 from scrapers.parsers import common
 from scrapers.parsers.common import clean as _clean
+from scrapers.parsers.shape import Layout
 
 SOURCE = "beforward"
 
@@ -382,3 +383,11 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
     """Any saved BE FORWARD page -> its listings (for ``keitrucks parse``)."""
     kind = "search" if response.css("tr.stocklist-row") else "detail"
     return PAGE_PARSERS[kind](response, scraped_at)
+
+
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("stock list with no results", css=".stocklist-no-result", listings=False),
+    Layout("stock list", css="table.stocklist-row-wrap"),
+    Layout("vehicle page", css="table.specification"),
+)

@@ -15,12 +15,10 @@ without an id. ``attributes["ended_at"]`` is the auction end as ISO 8601 UTC, fr
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -28,6 +26,23 @@ from parsel import Selector
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import Listing
+from scrapers.parsers.bringatrailer_text import (
+    TITLE_DRIVE,
+    TITLE_TRANSMISSION,
+    WITHDRAWN,
+    Result,
+    clean_text,
+    currency_of,
+    end_attributes,
+    extract_js_object,
+    float_or_none,
+    int_or_none,
+    parse_result_text,
+    title_match,
+    title_mileage,
+    title_year,
+)
+from scrapers.parsers.shape import Layout, unique_listings
 
 logger = logging.getLogger(__name__)
 
@@ -35,24 +50,13 @@ SOURCE = "bringatrailer"
 #: Text every valid model page carries (the block detector's anchor).
 MODEL_PAGE_ANCHOR = "auctionsCompletedInitialData"
 COMPLETED_VAR = "auctionsCompletedInitialData"
+#: The live auctions page (``/auctions/``) embeds every live auction on the site in this variable.
+LIVE_VAR = "auctionsCurrentInitialData"
+LIVE_PAGE_ANCHOR = LIVE_VAR
+#: The model links of the makes & models directory (``/models/``).
+MODELS_DIRECTORY_CSS = "div.previous-listing a.previous-listing-image-link"
 TOOLBAR_VAR = "BAT_MODEL_LISTINGS_COMPLETED_TOOLBAR"
 
-_RESULT = re.compile(
-    r"(?P<word>Sold for|Bid to|Current Bid:?)\s*(?P<amount>(?:[A-Z]{3}\s*)?[^\d\s]*\s*[\d,.]+)"
-    r"(?:.*?\bon\s+(?P<date>\d{1,2}/\d{1,2}/\d{2,4}))?",
-    re.I | re.S,
-)
-_BASIS = {
-    "sold for": ("sold", "sold"),
-    "bid to": ("bid_to", "ended"),
-    "current bid": ("bid", "live"),
-}
-_WITHDRAWN = re.compile(r"\s*withdrawn\b", re.I)
-_CURRENCY = re.compile(r"^\s*([A-Z]{3})\b")
-_TITLE_YEAR = re.compile(r"\b(19[0-9]{2}|20[0-9]{2})\b")
-_TITLE_MILES = re.compile(r"^\s*([\d,.]+k?)-(Mile|Kilometer)\b", re.I)
-_TAGS = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 
 # "Listing Details" lines, tried in order; the first pattern that matches names the line.
 _DETAIL_KINDS = (
@@ -98,88 +102,6 @@ class ModelPage:
     toolbar: Toolbar | None
 
 
-@dataclass(frozen=True)
-class Result:
-    """An auction outcome as BaT words it: "Sold for USD $X on M/D/YY", "Bid to ...", ..."""
-
-    price_basis: str
-    status_raw: str
-    amount: str
-    date: str | None
-
-
-def clean_text(value: Any) -> str | None:
-    """Text without tags or entities, whitespace collapsed; None when empty."""
-    if value is None:
-        return None
-    text = _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", str(value)))).strip()
-    return text or None
-
-
-def parse_result_text(text: str | None) -> Result | None:
-    """The outcome in a ``sold_text`` / ``.listing-available-info`` text, None if not worded so."""
-    cleaned = clean_text(text)
-    match = _RESULT.search(cleaned) if cleaned else None
-    if not match:
-        return None
-    basis, status = _BASIS[match["word"].lower().rstrip(":")]
-    return Result(basis, status, _SPACE.sub(" ", match["amount"]).strip(), match["date"])
-
-
-def currency_of(amount: str | None) -> str | None:
-    """The ISO code an amount opens with: "USD" from "USD $4,444"."""
-    match = _CURRENCY.match(amount or "")
-    return match[1] if match else None
-
-
-def ended_at(timestamp: Any) -> str | None:
-    """ISO 8601 UTC of a unix time stamp (int or digits), None when absent or not a number."""
-    try:
-        seconds = int(str(timestamp).strip())
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
-
-
-def extract_js_object(text: str, var_name: str) -> dict | None:
-    """The object literal assigned by ``var <var_name> = {...}``, decoded from its first ``{``.
-
-    The statement ends with ``;`` and a CDATA comment, so only a raw decoder (which stops at the
-    end of the object) reads it reliably.
-    """
-    match = re.search(rf"\bvar\s+{re.escape(var_name)}\s*=\s*", text)
-    if not match:
-        return None
-    start = text.find("{", match.end())
-    if start < 0:
-        return None
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text, start)
-    except json.JSONDecodeError:
-        logger.warning("%s is not valid JSON", var_name)
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _title_year(title: str | None) -> str | None:
-    """The model year in a title, after any mileage prefix ("2000-Mile 1995 ..." -> "1995")."""
-    match = _TITLE_YEAR.search(_TITLE_MILES.sub("", title or "", count=1))
-    return match[1] if match else None
-
-
-def _title_mileage(title: str | None) -> str | None:
-    """BaT titles often open with the mileage: "15k-Mile 2018 ..." -> "15k-Mile"."""
-    match = _TITLE_MILES.match(title or "")
-    return match[0].strip() if match else None
-
-
 def _flag_country(flag_html: Any) -> str | None:
     if not isinstance(flag_html, str) or not flag_html:
         return None
@@ -192,7 +114,7 @@ def _outcome(result: Result | None, active: bool, amount: str | None, text: str 
         return result.amount, result.price_basis, result.status_raw
     if active and amount:
         return amount, "bid", "live"
-    if text and _WITHDRAWN.match(text):
+    if text and WITHDRAWN.match(text):
         return None, None, "withdrawn"
     return amount, None, "live" if active else None
 
@@ -211,7 +133,7 @@ def parse_result_item(item: dict, scraped_at: str | None, base_url: str) -> List
     if sold_text:
         attributes["sold_text"] = sold_text
     end_key = "ends_at" if status_raw == "live" else "ended_at"
-    attributes.update(_end_attributes(item.get("timestamp_end"), end_key))
+    attributes.update(end_attributes(item.get("timestamp_end"), end_key))
     if result is not None and result.date:
         attributes["result_date"] = result.date
     if item.get("country_code"):
@@ -233,29 +155,17 @@ def parse_result_item(item: dict, scraped_at: str | None, base_url: str) -> List
         location_raw=clean_text(item.get("country"))
         or _flag_country(item.get("country_flag"))
         or clean_text(item.get("country_code_alpha3")),
-        year_raw=str(year) if year not in (None, "") else _title_year(title),
-        mileage_raw=_title_mileage(title),
+        year_raw=str(year) if year not in (None, "") else title_year(title),
+        mileage_raw=title_mileage(title),
+        drive_raw=title_match(TITLE_DRIVE, title),
+        transmission_raw=title_match(TITLE_TRANSMISSION, title),
         attributes=attributes,
         price_basis=price_basis,
         image_urls=[urljoin(base_url, thumbnail)] if thumbnail else [],
-        latitude=_float_or_none(item.get("lat")),
-        longitude=_float_or_none(item.get("lon")),
+        latitude=float_or_none(item.get("lat")),
+        longitude=float_or_none(item.get("lon")),
         status_raw=status_raw,
     )
-
-
-def _end_attributes(timestamp: Any, iso_key: str) -> dict[str, str]:
-    """``timestamp_end`` verbatim plus its ISO 8601 UTC form under ``iso_key``."""
-    if timestamp in (None, "") or ended_at(timestamp) is None:
-        return {}
-    return {"timestamp_end": str(timestamp).strip(), iso_key: ended_at(timestamp)}
-
-
-def _float_or_none(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def parse_results(data: dict, base_url: str, scraped_at: str | None) -> ResultsPage:
@@ -275,10 +185,10 @@ def parse_results(data: dict, base_url: str, scraped_at: str | None) -> ResultsP
     keyword_pages = keyword_pages if isinstance(keyword_pages, list) else []
     return ResultsPage(
         listings=listings,
-        items_total=_int_or_none(data.get("items_total")),
-        pages_total=_int_or_none(data.get("pages_total")),
-        page_current=_int_or_none(data.get("page_current")),
-        keyword_pages=[int(k) for k in keyword_pages if _int_or_none(k) is not None],
+        items_total=int_or_none(data.get("items_total")),
+        pages_total=int_or_none(data.get("pages_total")),
+        page_current=int_or_none(data.get("page_current")),
+        keyword_pages=[int(k) for k in keyword_pages if int_or_none(k) is not None],
         skipped=skipped,
     )
 
@@ -317,7 +227,7 @@ def parse_live_card(card: Selector, base_url: str, scraped_at: str | None) -> Li
     results = clean_text(" ".join(card.css(".item-results ::text").getall()))
     result = parse_result_text(results)
     price_raw, price_basis, status_raw = _outcome(result, True, bid)
-    attributes = _end_attributes(card.attrib.get("data-timestamp_end"), "ends_at")
+    attributes = end_attributes(card.attrib.get("data-timestamp_end"), "ends_at")
     if results:
         attributes["sold_text"] = results
     country = clean_text(card.css(".show-country-name::text").get())
@@ -337,8 +247,10 @@ def parse_live_card(card: Selector, base_url: str, scraped_at: str | None) -> Li
         currency_raw=currency_of(price_raw),
         location_raw=clean_text(card.css(".item-tag-currency img.countries-flags::attr(alt)").get())
         or country,
-        year_raw=_title_year(title),
-        mileage_raw=_title_mileage(title),
+        year_raw=title_year(title),
+        mileage_raw=title_mileage(title),
+        drive_raw=title_match(TITLE_DRIVE, title),
+        transmission_raw=title_match(TITLE_TRANSMISSION, title),
         attributes=attributes,
         price_basis=price_basis,
         image_urls=[urljoin(base_url, image)] if image else [],
@@ -350,6 +262,22 @@ def parse_live_cards(response, scraped_at: str | None) -> list[Listing]:
     cards = response.css("div.listing-card[data-listing_id][data-timestamp_end]")
     listings = [parse_live_card(card, response.url, scraped_at) for card in cards]
     return [listing for listing in listings if listing is not None]
+
+
+def parse_live_page(response, scraped_at: str | None) -> ResultsPage | None:
+    """The live auctions page (``/auctions/``): every live auction in ``auctionsCurrentInitialData``
+    (same item shape as the completed results), one record per auction even when a card on the
+    page shows it again. None when the page has no decodable variable."""
+    script = response.css("script#bat-theme-auctions-current-initial-data::text").get()
+    data = extract_js_object(script, LIVE_VAR) if script else None
+    if data is None:
+        data = extract_js_object(response.text, LIVE_VAR)
+    if data is None:
+        return None
+    results = parse_results(data, response.url, scraped_at)
+    cards = parse_live_cards(response, scraped_at)
+    results.listings = unique_listings([*results.listings, *cards])
+    return results
 
 
 def parse_model_page(response, scraped_at: str | None) -> ModelPage:
@@ -498,7 +426,7 @@ def parse_listing_page(
         attributes["available_info"] = info
     timestamp = response.css(".listing-available-info span.date::attr(data-timestamp)").get()
     timestamp = timestamp or response.css("span.date[data-timestamp]::attr(data-timestamp)").get()
-    attributes.update(_end_attributes(timestamp, "ended_at"))
+    attributes.update(end_attributes(timestamp, "ended_at"))
     if result is not None and result.date:
         attributes["result_date"] = result.date
     for key, label in (
@@ -530,8 +458,8 @@ def parse_listing_page(
         price_raw=result.amount if result else None,
         currency_raw=currency_of(result.amount) if result else None,
         location_raw=_essential(items, "Location"),
-        year_raw=_title_year(title),
-        mileage_raw=details.get("mileage") or _title_mileage(title),
+        year_raw=title_year(title),
+        mileage_raw=details.get("mileage") or title_mileage(title),
         drive_raw=details.get("drive"),
         transmission_raw=details.get("transmission"),
         attributes=attributes,
@@ -574,7 +502,7 @@ def merge_details(base: Listing, detail: Listing | None) -> Listing:
 
 def parse_models_directory(response) -> list[str]:
     """Absolute URLs of every model page linked from the makes & models directory, in page order."""
-    hrefs = response.css("div.previous-listing a.previous-listing-image-link::attr(href)").getall()
+    hrefs = response.css(f"{MODELS_DIRECTORY_CSS}::attr(href)").getall()
     urls = []
     for href in hrefs:
         url = response.urljoin(href.strip())
@@ -591,9 +519,10 @@ def parse_listings(response, scraped_at: str | None) -> list[Listing]:
     if looks_like_json(response.body):
         page = parse_listings_filter(response, scraped_at)
         return page.listings if page else []
-    if MODEL_PAGE_ANCHOR in response.text:
-        model = parse_model_page(response, scraped_at)
-        return [*(model.completed.listings if model.completed else []), *model.live]
+    if LIVE_PAGE_ANCHOR in response.text or MODEL_PAGE_ANCHOR in response.text:
+        return _parse_search(response, scraped_at)
+    if response.css(MODELS_DIRECTORY_CSS):
+        return []  # the directory links model pages; it shows no auction
     listing = parse_listing_page(response, scraped_at)
     return [listing] if listing else []
 
@@ -602,8 +531,11 @@ def _parse_search(response, scraped_at: str | None = None) -> list[Listing]:
     if looks_like_json(response.body):
         page = parse_listings_filter(response, scraped_at)
         return page.listings if page else []
+    if LIVE_PAGE_ANCHOR in response.text:
+        live = parse_live_page(response, scraped_at)
+        return live.listings if live else []
     model = parse_model_page(response, scraped_at)
-    return [*(model.completed.listings if model.completed else []), *model.live]
+    return unique_listings([*(model.completed.listings if model.completed else []), *model.live])
 
 
 def _parse_detail(response, scraped_at: str | None = None) -> list[Listing]:
@@ -616,3 +548,11 @@ def _parse_detail(response, scraped_at: str | None = None) -> list[Listing]:
 parse_page = parse_listings
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("listings-filter answer", text='"items"', json=True),
+    Layout("live auctions page", text=LIVE_PAGE_ANCHOR),
+    Layout("model page", text=MODEL_PAGE_ANCHOR),
+    Layout("models directory", css=MODELS_DIRECTORY_CSS, listings=False),
+    Layout("listing page", css=".essentials"),
+)

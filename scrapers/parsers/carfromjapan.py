@@ -28,6 +28,7 @@ from scrapy.http import TextResponse
 
 from scrapers.items import Listing
 from scrapers.parsers import common
+from scrapers.parsers.shape import Layout
 
 SOURCE = "carfromjapan"
 SITE = "https://carfromjapan.com"
@@ -290,3 +291,15 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
     gallery = response.css('nav[aria-label="Thumbnail Navigation"]')
     kind = "detail" if gallery or parse_spec_table(response) else "search"
     return PAGE_PARSERS[kind](response, scraped_at)
+
+
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("search with no results", text="No cars found", listings=False),
+    Layout(
+        "search results", css='[data-testid="car-item-list"], [data-testid="dynamic-pagination"]'
+    ),
+    Layout(
+        "vehicle page", css='nav[aria-label="Thumbnail Navigation"], div.border-t-primary table'
+    ),
+)

@@ -24,6 +24,15 @@ from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers.craigslist_rendered import RENDERED_RESULT_CSS, parse_search_rendered
+from scrapers.parsers.craigslist_text import (
+    CATEGORY_SELLER,
+    category_of_url,
+    scrub_contacts,
+)
+from scrapers.parsers.craigslist_text import clean as _clean
+from scrapers.parsers.craigslist_text import text as _text
+from scrapers.parsers.shape import Layout
 
 SOURCE = "craigslist"
 WWW = "https://www.craigslist.org"
@@ -36,17 +45,6 @@ TAG_ODOMETER = 9
 TAG_PRICE = 10
 TAG_UUID = 13
 PURVEYOR_CODES = {145: "owner", 146: "dealer"}
-#: "by owner" / "by dealer" categories (``categoryAbbr``) whose seller type is certain.
-CATEGORY_SELLER = {
-    "cto": "owner",
-    "ctd": "dealer",
-    "fuo": "owner",
-    "fud": "dealer",
-    "mco": "owner",
-    "mcd": "dealer",
-    "hvo": "owner",
-    "hvd": "dealer",
-}
 #: Raw fields and the attribute names that fill them, first found wins: the ``div.attr`` class
 #: (or ``span.valu`` class in the important group), the detail API's key, the printed label.
 _RAW_ATTRIBUTES = {
@@ -61,20 +59,9 @@ _CONTACT_LABELS = {"contact", "phone", "email", "e-mail"}
 _LOCATION = re.compile(r"^(\d+):(\d+)~(-?\d+(?:\.\d+)?)~(-?\d+(?:\.\d+)?)$")
 _OLD_FORM_ID = re.compile(r"/(\d{6,})\.html(?:$|[?#])")
 _NEW_FORM_UUID = re.compile(r"/view/d/[^/]+/([\w-]{10,})/?(?:$|[?#])")
-_CATEGORY_IN_URL = re.compile(r"/(cto|ctd)/")
 _INIT_NUMBER = r"'{key}'\s*:\s*(\d+)"
 _INIT_STRING = r"'{key}'\s*:\s*\"([^\"]*)\""
 _IMG_LIST = re.compile(r"var\s+imgList\s*=\s*(\[.*?\]);", re.S)
-
-_WORD_DIGIT = r"(?:zero|one|two|three|four|five|six|seven|eight|nine)"
-# Sellers spell digits out ("453five") to dodge filters; spelled digits may be spaced.
-_DIGIT = rf"(?:\d|{_WORD_DIGIT}(?:[ -](?={_WORD_DIGIT}|\d))?)"
-_PHONE = re.compile(
-    rf"(?:\+?1[\s.-]*)?\(?{_DIGIT}{{3}}\)?[\s.-]*{_DIGIT}{{3}}[\s.-]*{_DIGIT}{{4}}"
-    r"|\b\d{3}[.-]\d{4}\b",
-    re.I,
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 class UnexpectedShapeError(ValueError):
@@ -101,34 +88,6 @@ class PagingSetup:
 
 
 # --- shared helpers ----------------------------------------------------------------------------
-
-
-def scrub_contacts(text: str | None) -> str | None:
-    """``text`` without phone numbers and e-mail addresses (also "453five"-style spellings)."""
-    if text is None:
-        return None
-    text = _EMAIL.sub("[email removed]", text)
-    return _PHONE.sub("[phone removed]", text)
-
-
-def _clean(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = " ".join(text.split())
-    return text or None
-
-
-def _text(selection) -> str | None:
-    """All text under a Selector or SelectorList, cleaned (lxml itertext: no XPath call)."""
-    selectors = [selection] if isinstance(selection, Selector) else selection
-    parts: list[str] = []
-    for sel in selectors:
-        root = sel.root
-        if isinstance(root, str):
-            parts.append(root)
-        else:
-            parts.extend(root.itertext())
-    return _clean(" ".join(parts))
 
 
 def _unix_iso(seconds: int | None) -> str | None:
@@ -623,8 +582,7 @@ def _posting_price(response: TextResponse, ld: dict) -> tuple[str | None, str | 
 def _seller_type(response: TextResponse) -> str | None:
     category = _cl_init(response, "categoryAbbr", number=False)
     if category is None:
-        match = _CATEGORY_IN_URL.search(response.url)
-        category = match.group(1) if match else None
+        category = category_of_url(response.url)
     return CATEGORY_SELLER.get(category) if category else None
 
 
@@ -727,7 +685,7 @@ def parse_search_static(
             continue
         title = _clean(row.attrib.get("title")) or _text(row.css(".title"))
         price_raw = _text(row.css(".details .price"))
-        category = _CATEGORY_IN_URL.search(url)
+        category = category_of_url(url)
         latitude, longitude = geo.get(title, (None, None))
         listings.append(
             Listing(
@@ -739,7 +697,7 @@ def parse_search_static(
                 price_raw=price_raw,
                 location_raw=_text(row.css(".details .location")),
                 seller_type=_purveyor(purveyor)
-                or (CATEGORY_SELLER.get(category.group(1)) if category else None),
+                or (CATEGORY_SELLER.get(category) if category else None),
                 price_basis="asking" if price_raw else None,
                 latitude=latitude,
                 longitude=longitude,
@@ -779,8 +737,8 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
         if isinstance(items, list) and items and isinstance(items[0], dict):
             return [parse_posting_api(response, scraped_at)]
         return parse_search_full(response, scraped_at).listings
-    if response.css("ol.cl-static-search-results"):
-        return parse_search_static(response, scraped_at).listings
+    if response.css("ol.cl-static-search-results, " + RENDERED_RESULT_CSS):
+        return _parse_search(response, scraped_at)
     return [parse_posting(response, scraped_at)]
 
 
@@ -789,6 +747,8 @@ def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list
         if "batch" in _json_payload(response):
             return parse_search_batch(response, scraped_at).listings
         return parse_search_full(response, scraped_at).listings
+    if response.css(RENDERED_RESULT_CSS):
+        return parse_search_rendered(response, scraped_at)
     return parse_search_static(response, scraped_at).listings
 
 
@@ -800,3 +760,17 @@ def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list
 
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("search API batch", text='"batch"', json=True),
+    Layout("search API first page", text='"decode"', json=True),
+    Layout("posting API", text='"items"', json=True),
+    Layout("browser-rendered search results", css=RENDERED_RESULT_CSS),
+    Layout("static search results", css="ol.cl-static-search-results"),
+    Layout(
+        "pre-2023 search results",
+        css="li.result-row",
+        unsupported="Craigslist replaced li.result-row pages in 2023; save the page again",
+    ),
+    Layout("posting page", css=".postinginfo, #postingbody"),
+)

@@ -18,7 +18,6 @@ so the spider can skip a lot's other inventory early. The parsers are pure: no c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -41,7 +40,11 @@ from scrapers.parsers.schemaorg import (
     types_of,
     vehicle_nodes,
 )
+from scrapers.parsers.shape import Layout, unique_listings
 
+#: The unit a US dealer means by an odometer shown without one, by the currency of its prices.
+BARE_ODOMETER_UNIT = {"USD": "mi", None: "mi"}
+_BARE_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 SOURCE = "dealer_jsonld"
 
 _NO_RESULTS = re.compile(
@@ -135,17 +138,18 @@ def _listings(
     if platform:
         for listing in listings:
             listing.attributes["platform"] = platform
-    return _unique(listings)
+    return unique_listings(with_odometer_unit(listing) for listing in listings)
 
 
-def _unique(listings: Iterable[Listing]) -> list[Listing]:
-    seen: set[str] = set()
-    out = []
-    for listing in listings:
-        if listing.listing_id not in seen:
-            seen.add(listing.listing_id)
-            out.append(listing)
-    return out
+def with_odometer_unit(listing: Listing) -> Listing:
+    """A bare odometer number ("26,775") with the unit the dealer means, in ``mileage_raw``
+    (the field the normalizer reads): miles for a dealer pricing in US dollars (or not saying).
+    Any other currency leaves the number bare, for the normalizer to judge."""
+    mileage = (listing.mileage_raw or "").strip()
+    if not _BARE_NUMBER.fullmatch(mileage):
+        return listing
+    unit = BARE_ODOMETER_UNIT.get(listing.currency_raw)
+    return replace(listing, mileage_raw=f"{mileage} {unit}") if unit else listing
 
 
 def parse_vehicles(
@@ -352,3 +356,9 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
 
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("inventory with no results", css=".inventory-empty", listings=False),
+    Layout("schema.org JSON-LD", css='script[type="application/ld+json"]'),
+    Layout("schema.org microdata", css="[itemtype*='schema.org']"),
+)

@@ -28,6 +28,8 @@ from scrapy.http import TextResponse
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers.craigslist import scrub_contacts
+from scrapers.parsers.ebay_facts import with_title_facts
+from scrapers.parsers.shape import Layout
 
 SOURCE = "ebay"
 WWW = "https://www.ebay.com"
@@ -70,7 +72,8 @@ _TITLE_SUFFIX = re.compile(r"\s*\|\s*eBay(?:\s+\w+)?\s*$")
 #: are matched only so they can be dropped.
 _ROW_KINDS = (
     ("seller", re.compile(r"\bpositive\b|\(\d[\d,.]*K?\)\s*\d+(?:\.\d+)?%", re.I)),
-    ("location", re.compile(r"^(?:Located in|from)\s", re.I)),
+    # "aus Großbritannien" on ebay.de; the text is kept as written
+    ("location", re.compile(r"^(?:Located in|from|aus)\s", re.I)),
     ("bids", _BIDS),
     ("timeLeft", re.compile(r"\d+[dhms]\b.*\bleft\b|^Ends?\b|残り", re.I)),
     ("format", re.compile(r"^(?:Buy It Now|Auction|今すぐ落札|オークション)$", re.I)),
@@ -344,7 +347,9 @@ def parse_api_search(response: TextResponse, scraped_at: str | None = None) -> S
     items = data.get("itemSummaries") or []
     if not isinstance(items, list):
         raise UnexpectedShapeError("itemSummaries is not a list")
-    listings = [x for item in items if (x := _api_summary(item, scraped_at)) is not None]
+    listings = [
+        with_title_facts(x) for item in items if (x := _api_summary(item, scraped_at)) is not None
+    ]
     return SearchPage(
         listings=listings,
         total=_int(data.get("total")),
@@ -394,7 +399,7 @@ def parse_api_item(response: TextResponse, scraped_at: str | None = None) -> Lis
         raise UnexpectedShapeError(f"no item number in itemId {data.get('itemId')!r}")
     aspects = _aspects(data)
     description = _html_text(data.get("description")) or _clean(data.get("shortDescription"))
-    return replace(
+    detail = replace(
         summary,
         description=scrub_contacts(description),
         attributes={**summary.attributes, **aspects},
@@ -402,6 +407,7 @@ def parse_api_item(response: TextResponse, scraped_at: str | None = None) -> Lis
         status_raw=_availability(data),
         **raw_fields_from_aspects(aspects),
     )
+    return with_title_facts(detail)
 
 
 # --- HTML search page --------------------------------------------------------------------------
@@ -608,7 +614,7 @@ def parse_search_html(response: TextResponse, scraped_at: str | None = None) -> 
         else:
             continue
         if listing is not None:
-            listings.append(listing)
+            listings.append(with_title_facts(listing))
     return SearchPage(
         listings=listings,
         total=total,
@@ -707,7 +713,7 @@ def parse_item_page(response: TextResponse, scraped_at: str | None = None) -> Li
         for img in response.css(".ux-image-carousel-item img")
     ]
     canonical = response.css('link[rel="canonical"]::attr(href)').get()
-    return Listing(
+    listing = Listing(
         source=SOURCE,
         listing_id=listing_id,
         url=item_url(listing_id, _site(canonical or response.url)),
@@ -721,6 +727,7 @@ def parse_item_page(response: TextResponse, scraped_at: str | None = None) -> Li
         image_urls=_images(*images),
         **raw_fields_from_aspects(specifics),
     )
+    return with_title_facts(listing)
 
 
 # --- combining and dispatch --------------------------------------------------------------------
@@ -772,3 +779,12 @@ def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list
 
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
 PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("OAuth token answer", text=TOKEN_ANCHOR, json=True, listings=False),
+    Layout("Browse API search", text=API_SEARCH_ANCHOR, json=True),
+    Layout("Browse API item", text=API_ITEM_ANCHOR, json=True),
+    Layout("search with no results", css="li.srp-river-answer--NULL_SEARCH", listings=False),
+    Layout("search results", css="ul.srp-results"),
+    Layout("item page", css=".ux-layout-section, .x-item-title"),
+)

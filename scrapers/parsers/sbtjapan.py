@@ -22,6 +22,7 @@ from scrapy.http import TextResponse
 
 from scrapers.items import Listing
 from scrapers.parsers import common
+from scrapers.parsers.shape import Layout
 
 SOURCE = "sbtjapan"
 SITE = "https://www.sbtjapan.com"
@@ -354,3 +355,11 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
     """Any saved SBT Japan page -> its listings (for ``keitrucks parse``)."""
     kind = "detail" if response.css("h1.product-detail__name") else "search"
     return PAGE_PARSERS[kind](response, scraped_at)
+
+
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("search with no results", css=".search-result__empty", listings=False),
+    Layout("search results", css="li.search-result__item, .search-result"),
+    Layout("vehicle page", css="h1.product-detail__name, form#get_estimate_id"),
+)

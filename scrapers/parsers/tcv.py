@@ -23,6 +23,7 @@ from scrapy.http import TextResponse
 
 from scrapers.items import Listing
 from scrapers.parsers import common
+from scrapers.parsers.shape import Layout
 
 SOURCE = "tcv"
 SITE = "https://www.tc-v.com"
@@ -251,3 +252,11 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
     """Any saved TCV page -> its listings (for ``keitrucks parse``)."""
     kind = "detail" if "Specific information" in response.text else "search"
     return PAGE_PARSERS[kind](response, scraped_at)
+
+
+#: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
+LAYOUTS = (
+    Layout("list with no results", css=".list-car__none", listings=False),
+    Layout("vehicle page", text="Specific information"),
+    Layout("list page", css="[data-car-id]"),
+)

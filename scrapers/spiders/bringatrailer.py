@@ -7,6 +7,11 @@ as-of time, to add mileage, drivetrain, transmission and chassis. With ``-a back
 ``KEITRUCKS_BAT_BACKFILL`` setting) it also pages back through each model's history with the
 ``listings-filter`` REST endpoint, at most ``backfill_pages`` pages of 48 per model.
 
+The live auctions page (``/auctions/``, ``bat.parse_live_page``) lists every live auction on the
+site in one request, but not the completed results (sold prices) that only the model pages
+carry, and each model page already shows its live auctions: reading it too would add a request
+a night and save none, so the spider does not.
+
 Arguments (``-a``) and source configuration keys: ``backfill``, ``backfill_pages`` (default 5),
 ``detail_hours`` (default 48).
 """
