@@ -14,21 +14,25 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 
 from keitrucks.core import tables
 
 #: Confidence of a rule that is shown in the breakdown but left out of the total.
 UNCERTAIN = "uncertain"
 
+#: Rules ``landed_cost`` reads itself; every other rule is a generic layer or fee by its unit.
+_SPECIAL = frozenset({"duty", "ocean_freight_usd", "insurance_pct"})
+
 
 # -- the rules ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule:
-    """One row of ``landed_rules.csv``: a value in force from ``valid_from`` to ``valid_to``."""
+    """One row of ``landed_rules.csv``: a value in force from ``valid_from`` to ``valid_to``.
+    Compared (and cached on) by identity: each is made once per process."""
 
     name: str
     #: truck, van or any.
@@ -52,9 +56,19 @@ class Rule:
             self.valid_to is None or on <= self.valid_to
         )
 
+    @property
+    def age_under(self) -> bool:
+        return self.age.startswith("under")
+
     def fits_age(self, age_years: int) -> bool:
-        limit = int(re.sub(r"\D", "", self.age))
-        return age_years < limit if self.age.startswith("under") else age_years >= limit
+        limit = _age_limit(self.age)
+        return age_years < limit if self.age_under else age_years >= limit
+
+
+@cache
+def _age_limit(age: str) -> int:
+    """25 from "under_25" or "25_plus"."""
+    return int(re.sub(r"\D", "", age))
 
 
 def _date(text: str) -> dt.date | None:
@@ -84,28 +98,66 @@ def landed_rules() -> tuple[Rule, ...]:
     )
 
 
-def rules_in_force(
-    on: dt.date, kind: str, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Rule]:
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """The rules in force on a day for a kind, by name, and the plan of ``layer_parts``."""
+
+    by_name: Mapping[str, Rule]
+    #: every rule after the duty, in table order: (rule, its min rule, its max rule, note).
+    layers: tuple[tuple[Rule, Rule | None, Rule | None, str], ...]
+
+    def __getitem__(self, name: str) -> Rule:
+        return self.by_name[name]
+
+    def __iter__(self):
+        return iter(self.by_name)
+
+    def get(self, name: str) -> Rule | None:
+        return self.by_name.get(name)
+
+
+def rules_in_force(on: dt.date, kind: str, overrides: Mapping[str, Any] | None = None) -> RuleSet:
     """The rule of each name in force on ``on`` for a "truck" or a "van" (a rule for the kind
     beats one for any kind); ``overrides`` (rule name -> value) replace values, sourced to the
     configuration."""
+    numbers = tuple(
+        sorted((k, float(v)) for k, v in (overrides or {}).items() if isinstance(v, int | float))
+    )
+    return _rules_in_force(on, kind, numbers)
+
+
+@lru_cache(maxsize=1 << 12)
+def _rules_in_force(on: dt.date, kind: str, overrides: tuple[tuple[str, float], ...]) -> RuleSet:
     out: dict[str, Rule] = {}
     for rule in landed_rules():
         fits = rule.in_force(on) and rule.kind in (kind, "any")
         if fits and (rule.name not in out or rule.kind == kind):
             out[rule.name] = rule
-    for name, value in (overrides or {}).items():
-        if name in out and isinstance(value, int | float):
+    for name, value in overrides:
+        if name in out:
             out[name] = replace(
                 out[name],
-                value=float(value),
+                value=value,
                 source=f"your configuration ([landed] {name})",
                 source_date="",
                 confidence="user",
                 note="",
             )
-    return out
+    return RuleSet(out, _plan(out))
+
+
+def _plan(rules: Mapping[str, Rule]) -> tuple[tuple[Rule, Rule | None, Rule | None, str], ...]:
+    bounds = {n[:-4] for n in rules if n.endswith(("_min", "_max"))}
+    plan = []
+    for name, rule in rules.items():
+        if name in _SPECIAL or (name.endswith(("_min", "_max")) and name[:-4] in bounds):
+            continue
+        low, high = rules.get(f"{name}_min"), rules.get(f"{name}_max")
+        note = "; ".join(r.note for r in (rule, low, high) if r is not None and r.note)
+        if not note and low is not None and high is not None:
+            note = f"min ${low.value:,.2f}, max ${high.value:,.2f} ({low.reference})"
+        plan.append((rule, low, high, note))
+    return tuple(plan)
 
 
 def rule_names() -> frozenset[str]:
@@ -115,8 +167,7 @@ def rule_names() -> frozenset[str]:
 # -- the breakdown ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One line of the breakdown: an amount and the rule (or input) it comes from."""
 
     name: str
@@ -145,6 +196,7 @@ class Part:
         return f"{text}; {self.excluded}" if self.excluded else text
 
 
+@cache
 def rate_text(rule: Rule) -> str:
     if rule.value is None:
         return ""
@@ -157,28 +209,41 @@ def rate_text(rule: Rule) -> str:
 
 
 def rule_part(rule: Rule, amount: float, excluded: str = "", note: str | None = None) -> Part:
-    if not excluded and (rule.confidence == UNCERTAIN or rule.value is None):
-        excluded = "uncertain, not included"
+    """The rule's line of the breakdown with this amount (uncertain rules are not included)."""
+    t = _template(rule)
+    return Part(
+        t.name,
+        t.label,
+        round(amount),
+        t.rate,
+        t.reference,
+        t.source,
+        t.source_date,
+        t.confidence,
+        excluded or t.excluded,
+        t.note if note is None else note,
+    )
+
+
+@cache
+def _template(rule: Rule) -> Part:
+    uncertain = rule.confidence == UNCERTAIN or rule.value is None
     return Part(
         name=rule.name,
         label=rule.label,
-        amount_usd=round(amount),
+        amount_usd=0,
         rate=rate_text(rule),
         reference=rule.reference,
         source=rule.source,
         source_date=rule.source_date,
         confidence=rule.confidence,
-        excluded=excluded,
-        note=rule.note if note is None else note,
+        excluded="uncertain, not included" if uncertain else "",
+        note=rule.note,
     )
 
 
-#: Rules ``landed_cost`` reads itself; every other rule is a generic layer or fee by its unit.
-_SPECIAL = frozenset({"duty", "ocean_freight_usd", "insurance_pct"})
-
-
 def layer_parts(
-    rules: Mapping[str, Rule], dutiable: float, age_years: int | None
+    rules: RuleSet, dutiable: float, age_years: int | None
 ) -> tuple[list[Part], list[str]]:
     """The duty, the extra tariff layers and the fees, in the order of the rules table, and notes.
 
@@ -189,10 +254,7 @@ def layer_parts(
     mfn = duty.value or 0.0
     parts = [rule_part(duty, dutiable * mfn / 100)]
     notes: list[str] = []
-    bounded = {n[:-4] for n in rules if n.endswith(("_min", "_max"))}
-    for name, rule in rules.items():
-        if name in _SPECIAL or (name.endswith(("_min", "_max")) and name[:-4] in bounded):
-            continue
+    for rule, low, high, note in rules.layers:
         value = rule.value or 0.0
         if rule.unit == "usd":
             amount = value
@@ -200,19 +262,19 @@ def layer_parts(
             amount = dutiable * max(0.0, value - mfn) / 100
         else:
             amount = dutiable * value / 100
-        excluded, note = "", rule.note
-        if name in bounded:
-            low, high = rules.get(f"{name}_min"), rules.get(f"{name}_max")
-            amount = min(max(amount, low.value or 0.0), high.value or amount)
-            note = "; ".join(x for x in (rule.note, low.note, high.note) if x)
-            note = note or f"min ${low.value:,.2f}, max ${high.value:,.2f} ({low.reference})"
+        if low is not None and low.value is not None:
+            amount = max(amount, low.value)
+        if high is not None and high.value is not None:
+            amount = min(amount, high.value)
+        excluded = ""
         if rule.age and age_years is None:
             excluded = "build year unknown, not included"
         elif rule.age and not rule.fits_age(age_years):
-            notes.append(f"{name}_exempt" if rule.age.startswith("under") else "")
+            if rule.age_under:
+                notes.append(f"{rule.name}_exempt")
             continue
         part = rule_part(rule, amount, excluded, note)
         if rule.age and part.included and part.amount_usd:
-            notes.append(name)
+            notes.append(rule.name)
         parts.append(part)
-    return parts, [n for n in notes if n]
+    return parts, notes
