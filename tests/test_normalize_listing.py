@@ -333,7 +333,8 @@ LISTINGS = rows(
             currency_raw="JPY",
             scraped_at="2025-08-08T08:00:00Z",
         ),
-        {"price": 512000, "currency": "JPY", "price_usd": 3430, "price_band": "below"},
+        # ECB 2025-08-08: USD 1.1648, JPY 172.18 per EUR
+        {"price": 512000, "currency": "JPY", "price_usd": 3464, "price_band": "below"},
     ),
     (
         "placeholder-price-counted",

