@@ -106,7 +106,7 @@ def test_every_command_checks_the_configuration_first(folder, command):
 def test_the_console_script_says_it_in_one_line_too(folder):
     result = keitrucks(folder, "--config", "missing.toml", "nightly", "--db", "k.db")
     assert one_clear_line(result) == "Error: configuration file not found: missing.toml"
-    assert result.returncode == 1
+    assert result.returncode == 3  # bad configuration
 
 
 def test_an_unknown_source_on_the_command_line_is_a_usage_error(folder):
