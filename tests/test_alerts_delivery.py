@@ -452,7 +452,7 @@ def test_cli_help_and_user_errors(tmp_path):
         alerts_command, ["--db", str(tmp_path / "k.db"), "--config", str(bad_config)]
     )
     assert result.exit_code == 3  # bad configuration
-    assert "mode must be 'digest' or 'immediate'" in result.output
+    assert "mode: must be 'digest' or 'immediate'" in result.output
 
 
 def test_cli_dry_run_then_real_run(tmp_path, monkeypatch):
