@@ -204,8 +204,8 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
         try:
             scrapyd = ScrapydClient(scrapyd_url)
             scrapyd.daemon_status()
-        except ScrapydError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
+        except ScrapydError as exc:  # a night that cannot run: a failure, not a usage error
+            raise CliError(str(exc), EXIT_FAILED) from None
     try:
         with (
             ctrl_c_stops_crawls(),

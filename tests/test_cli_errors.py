@@ -203,3 +203,33 @@ def test_serve_says_a_busy_port_before_announcing_a_url(folder, monkeypatch):
     line = one_line(result, 2)
     assert line == f"Error: port {port} on 127.0.0.1 is already in use: pick another with --port"
     assert "http://" not in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_demo_stops_with_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group, the crawls too, as in a terminal."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(sys.executable).with_name("keitrucks")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "keitrucks.cli"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    proc = subprocess.Popen(
+        [*command, "demo", "--db", "d.db", "--out", "reports"],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    first = proc.stdout.readline()  # the sample marketplace is up: crawls start now
+    assert first.startswith("Sample marketplace on ")
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == "interrupted: stopping crawls\n"
+    assert "did not start" not in out
