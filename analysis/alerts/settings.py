@@ -1,5 +1,7 @@
-"""Alert settings: ``[alerts]`` and its watched searches checked against ``ALERT_DEFAULTS``,
-``[notify]``'s mode, and the centre of a search's area (a US postal code or ``near``).
+"""Alert settings: ``[alerts]`` over its defaults (``ALERT_DEFAULTS``, which live in
+``keitrucks.core.config``), its watched searches normalized, ``[notify]``'s mode, and the centre
+of a search's area (a US postal code or ``near``). The checks are the configuration schema's
+(``keitrucks.core.config_schema``).
 
 Configuration (``[alerts]``; every key has a default in ``ALERT_DEFAULTS``)::
 
