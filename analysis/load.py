@@ -89,6 +89,10 @@ class DatabaseMissing(FileNotFoundError):  # noqa: N818 (name used by callers)
     """The database file does not exist (no crawl has run yet)."""
 
 
+class NotATrackerDatabase(DatabaseMissing):
+    """The file is there but is not SQLite, or holds no tracker tables (an empty file)."""
+
+
 # -- as-of dates --------------------------------------------------------------------------------
 
 
@@ -127,7 +131,12 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
     if not path.is_file():
         raise DatabaseMissing(f"no database at {path}: run a crawl (or `keitrucks demo`) first")
     conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
     return conn
 
 
@@ -216,6 +225,11 @@ def read_listings_as_of(
     end = as_of_end(as_of)
     with closing(connect_readonly(db_path)) as conn:
         present = set(_columns(conn, "listings"))
+        if not present:
+            raise NotATrackerDatabase(
+                f"{db_path} is not a tracker database (no listings table): "
+                "run a crawl (or `keitrucks demo`) into it first"
+            )
         cols = [c for c in REPORT_COLUMNS if c in present]
         extras = [
             f"CASE WHEN l.{c} GLOB '{FRAME_GLOB}' THEN l.{c} END AS {c}"

@@ -16,13 +16,16 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import socket
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from datasette.app import Datasette
 from datasette.database import Database
 
-from analysis.load import DatabaseMissing
+from analysis.load import DatabaseMissing, NotATrackerDatabase
 from pipelines.schema import (
     ELIGIBLE_SOON,
     MEDIAN_BY_MODEL_YEAR,
@@ -235,6 +238,29 @@ def build_datasette(db_path: str | os.PathLike, *, name: str | None = None) -> D
     )
     ds.add_database(ReadOnlyDatabase(ds, path=str(path.resolve()), is_mutable=True), name=name)
     return ds
+
+
+def check_database(db_path: Path) -> None:
+    """Raise ``DatabaseMissing`` (or ``NotATrackerDatabase``) unless ``db_path`` is one to serve."""
+    if not db_path.is_file():
+        raise DatabaseMissing(f"no database at {db_path}: run a crawl (or `keitrucks demo`) first")
+    try:
+        with closing(sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        raise NotATrackerDatabase(f"{db_path} is not an SQLite database ({exc})") from None
+    if "listings" not in tables:
+        raise NotATrackerDatabase(f"{db_path} is not a tracker database (no listings table)")
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    """Whether something already listens on ``host:port`` (checked before announcing a URL)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def serve(db_path: str | os.PathLike, *, port: int = DEFAULT_PORT) -> None:

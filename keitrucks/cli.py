@@ -1,25 +1,41 @@
-"""The ``keitrucks`` command: one subcommand per job. Each command's docstring is its help."""
+"""The ``keitrucks`` command: one subcommand per job. Each command's docstring is its help.
+
+Errors take one path (``keitrucks.common_cli``): one line on stderr and a documented exit code.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from keitrucks.common_cli import (
+    EXIT_DATABASE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    CliError,
+    OneErrorPathGroup,
+    as_of_option,
+    cli_error,
+    config_of,
+)
 from keitrucks.core import paths
-from keitrucks.core.config import ConfigError, enabled_sources, known_sources, load_config
+from keitrucks.core.config import ConfigError, enabled_sources, known_sources
 from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS, DEMO_DB, DEMO_REPORTS
+
+INTERRUPTED_LINE = "interrupted: stopping crawls"
 
 
 def _config(ctx: click.Context) -> dict:
-    try:
-        return load_config(ctx.obj.get("config_path"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return config_of(ctx)
 
 
 def _check_alerts(config: dict) -> None:
@@ -30,10 +46,43 @@ def _check_alerts(config: dict) -> None:
         alert_settings(config)
         build_channels(notify_urls(config, os.environ))
     except AlertsConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise cli_error(exc) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@contextmanager
+def ctrl_c_stops_crawls() -> Iterator[None]:
+    """Ctrl-C says one line at once, stops the running crawls (no new one starts), keeps their
+    noise (tracebacks, "did not start" lines) off the terminal, and exits 130."""
+    from keitrucks.crawl import clear_stop, request_stop
+
+    def stop(signum, frame):
+        click.echo(INTERRUPTED_LINE, err=True)
+        logging.disable(logging.CRITICAL)
+        request_stop()
+        raise KeyboardInterrupt
+
+    clear_stop()
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_once_stopped(progress):
+    """``progress`` until a stop was asked for; nothing after (the stopped crawls' lines)."""
+    from keitrucks.crawl import stop_requested
+
+    def quiet(*args, **kwargs):
+        if not stop_requested():
+            progress(*args, **kwargs)
+
+    return quiet
+
+
+@click.group(cls=OneErrorPathGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -41,7 +90,9 @@ def _check_alerts(config: dict) -> None:
     envvar="KEITRUCKS_CONFIG",
     help="TOML configuration (searches, sources, band, alerts). Default: built-in defaults.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log more detail to stderr.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log more detail to stderr; show tracebacks of errors."
+)
 @click.version_option(package_name="keitrucks")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
@@ -51,6 +102,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     $KEITRUCKS_HOME if set; else in data/ when run from a project checkout (a folder with
     scrapy.cfg and keitrucks/: data/keitrucks.db, data/demo.db, data/reports); else in the
     user's data folder. --db and --out override them.
+
+    Exit codes: 0 ok, 1 a night/crawl/check failed, 2 usage or bad input, 3 bad configuration,
+    4 database problem, 130 interrupted.
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -82,30 +136,39 @@ def _print_outcome(prefix: str):
 @cli.command()
 @click.option("--db", default=DEMO_DB, show_default=True, type=click.Path(dir_okay=False))
 @click.option("--out", default=DEMO_REPORTS, show_default=True, type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Replace --db even if the demo did not create it.")
 @click.pass_context
-def demo(ctx: click.Context, db: str, out: str) -> None:
+def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
     """Run three nights on the bundled sample marketplace, offline, then report and alert.
 
     Starts a local server on 127.0.0.1 serving the sample pages (data/sample/ in a checkout;
     an installed copy renders them once into the user's cache folder), crawls each night with that
     night's date as the as-of time, and writes reports and alerts as a night would. Starts
-    from a clean demo database each time.
+    from a clean demo database each time: it replaces only a database the demo created
+    (use --force for any other file at --db).
     """
-    from keitrucks.demo import run_demo
+    from keitrucks.demo import NotADemoDatabaseError, check_replaceable, run_demo
 
     config = _config(ctx)
     _check_alerts(config)
+    try:
+        check_replaceable(Path(db), force=force)
+    except NotADemoDatabaseError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     started = time.monotonic()
-    summary = run_demo(Path(db), Path(out), config=config, echo=click.echo)
+    with ctrl_c_stops_crawls():
+        summary = run_demo(
+            Path(db), Path(out), config=config, echo=_quiet_once_stopped(click.echo), force=force
+        )
     click.echo(summary.text(time.monotonic() - started))
     if not summary.ok:
-        raise click.ClickException("the demo did not complete cleanly (see the lines above)")
+        raise CliError("the demo did not complete cleanly (see the lines above)", EXIT_FAILED)
 
 
 @cli.command()
 @click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
 @click.option("--out", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False))
-@click.option("--as-of", help="Stamp listings with this date instead of now (YYYY-MM-DD).")
+@as_of_option()
 @click.option("--dry-run-alerts", is_flag=True, help="Work out alerts but send nothing.")
 @click.option(
     "--scrapyd",
@@ -141,10 +204,14 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
         try:
             scrapyd = ScrapydClient(scrapyd_url)
             scrapyd.daemon_status()
-        except ScrapydError as exc:
-            raise click.ClickException(str(exc)) from None
+        except ScrapydError as exc:  # a night that cannot run: a failure, not a usage error
+            raise CliError(str(exc), EXIT_FAILED) from None
     try:
-        with sigterm_stops_the_night(), night_lock(lock_path(db), holder="keitrucks nightly"):
+        with (
+            ctrl_c_stops_crawls(),
+            sigterm_stops_the_night(),
+            night_lock(lock_path(db), holder="keitrucks nightly"),
+        ):
             result = run_night(
                 Path(db),
                 Path(out),
@@ -153,18 +220,20 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
                 sources=chosen,
                 as_of=as_of,
                 dry_run_alerts=dry_run_alerts,
-                progress=_print_outcome("crawl"),
-                echo=click.echo,
+                progress=_quiet_once_stopped(_print_outcome("crawl")),
+                echo=_quiet_once_stopped(click.echo),
                 scrapyd=scrapyd,
             )
-    except (NightAlreadyRunningError, ConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except NightAlreadyRunningError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    except ConfigError as exc:
+        raise cli_error(exc) from None
     if not result.ok:
         failed = [o.source for o in result.outcomes if not o.ok]
         problems = [f"{len(failed)} source(s) failed: {', '.join(failed)}"] if failed else []
         if result.errors:
             problems.append(f"step(s) failed: {', '.join(result.errors)}")
-        raise click.ClickException("; ".join(problems))
+        raise CliError("; ".join(problems), EXIT_FAILED)
 
 
 @cli.command()
@@ -172,7 +241,7 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
 @click.option(
     "--base-url", help="Crawl a local copy (e.g. the sample server) instead of the sites."
 )
-@click.option("--as-of", help="Stamp listings with this date instead of now (YYYY-MM-DD).")
+@as_of_option()
 @_sources_option
 @click.pass_context
 def crawl(ctx, db, base_url, as_of, sources) -> None:
@@ -190,7 +259,7 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
         progress=_print_outcome("crawl"),
     )
     if not all(o.ok for o in outcomes):
-        raise click.ClickException("some sources failed (see above)")
+        raise CliError("some sources failed (see above)", EXIT_FAILED)
 
 
 @cli.command()
@@ -256,12 +325,11 @@ def normalize(ctx: click.Context) -> None:
     """
     from pipelines.jsonl import normalize_stream
 
-    failed = normalize_stream(
-        click.get_text_stream("stdin"),
-        click.get_text_stream("stdout"),
-        click.get_text_stream("stderr"),
-        config=_config(ctx),
-    )
+    config = _config(ctx)
+    try:
+        failed = normalize_stream(sys.stdin, sys.stdout, sys.stderr, config=config)
+    except UnicodeDecodeError as exc:
+        raise CliError(f"stdin: {cli_error(exc).message}", EXIT_USAGE) from None
     if failed:
         ctx.exit(1)
 
@@ -280,12 +348,12 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
     from pipelines.schema import StorageError, open_db
 
     if not Path(db).is_file():
-        raise click.ClickException(f"no database at {db}")
+        raise CliError(f"no database at {db}", EXIT_DATABASE)
     config = _config(ctx)
     try:
         database = open_db(db)
     except StorageError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise cli_error(exc) from None
     with click.progressbar(length=database["listings"].count, label="renormalizing") as bar:
         last = [0]
 
@@ -322,16 +390,16 @@ def paths_command(ctx: click.Context) -> None:
 def main() -> None:
     try:
         cli(obj={})
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # between the group's own checks, before a command runs
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _register_commands() -> None:
-    """Commands whose code lives beside what they run."""
-    from analysis.alerts_cli import alerts
-    from analysis.cli import report, serve
+    """Commands kept in their own modules."""
+    from keitrucks.alerts_cli import alerts
     from keitrucks.health_cli import deploy, health
+    from keitrucks.report_cli import report, serve
     from keitrucks.rules_cli import rules
     from keitrucks.schedule_cli import schedule
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES
 from keitrucks.sample.site import SAMPLE_DIR, SampleServer
 from pipelines.listings import count_summary
+from pipelines.schema import open_db
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,46 @@ class DemoSummary:
         return "\n".join(lines)
 
 
+#: The table and row that mark a database as the demo's own (the only kind it replaces).
+META_TABLE = "keitrucks_meta"
+DEMO_MARK = {"key": "created_by", "value": "demo"}
+
+
+class NotADemoDatabaseError(Exception):
+    """``--db`` names a file the demo did not create: replacing it needs ``--force``."""
+
+
+def created_by_demo(db: Path) -> bool:
+    """Whether ``db`` carries the demo's mark (a file that is not SQLite does not)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                f"SELECT 1 FROM {META_TABLE} WHERE key = ? AND value = ?",
+                (DEMO_MARK["key"], DEMO_MARK["value"]),
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return found is not None
+
+
+def check_replaceable(db: Path, *, force: bool = False) -> None:
+    """Raise ``NotADemoDatabaseError`` unless ``db`` is absent, the demo's own, or ``force``."""
+    if force or not db.exists() or created_by_demo(db):
+        return
+    raise NotADemoDatabaseError(
+        f"{db} was not created by the demo: not replacing it "
+        "(choose another --db, or --force to replace it)"
+    )
+
+
+def _mark_as_demo(db: Path) -> None:
+    database = open_db(db)
+    try:
+        database[META_TABLE].insert(DEMO_MARK, pk="key", replace=True)
+    finally:
+        database.close()
+
+
 def _remove_db(db: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -61,9 +104,15 @@ def run_demo(
     config: dict[str, Any],
     echo: Callable[[str], None] = logger.info,
     sample_dir: Path = SAMPLE_DIR,
+    force: bool = False,
 ) -> DemoSummary:
-    """Crawl the three sample nights into a fresh ``db``; report and alert after each night."""
+    """Crawl the three sample nights into a fresh ``db``; report and alert after each night.
+
+    Replaces ``db`` only when the demo created it (``check_replaceable``), or with ``force``.
+    """
+    check_replaceable(db, force=force)
     _remove_db(db)
+    _mark_as_demo(db)
     summary = DemoSummary(db=db, out=out)
     sample_config = out / "sample-sources.toml"
     sample_config.parent.mkdir(parents=True, exist_ok=True)

@@ -7,24 +7,17 @@ ok. ``deploy`` packages the project and uploads it to a Scrapyd server (``keitru
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
 
-from keitrucks.core.config import ConfigError, enabled_sources, load_config
+from keitrucks.common_cli import EXIT_DATABASE, CliError, cli_error, config_of
+from keitrucks.core.config import ConfigError, enabled_sources
 from keitrucks.core.paths import DEFAULT_DB
 
 #: One letter per run in the "recent" column, oldest first.
 STATUS_MARKS = {"ok": ".", "unhealthy": "U", "failed": "F", "blocked": "B"}
-
-
-def _config(ctx: click.Context) -> dict:
-    obj = ctx.find_root().obj
-    path = obj.get("config_path") if isinstance(obj, dict) else None
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _pct(coverage: dict, name: str) -> str:
@@ -83,16 +76,19 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
     from keitrucks.core.dates import now_iso
     from keitrucks.health import HealthRules, check_health
 
-    config = _config(ctx)
+    config = config_of(ctx)
     try:
         rules = HealthRules.from_config(config)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise cli_error(exc) from None
     if not Path(db).is_file():
-        raise click.ClickException(f"no database at {db}")
-    states = check_health(
-        db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record
-    )
+        raise CliError(f"no database at {db}", EXIT_DATABASE)
+    try:
+        states = check_health(
+            db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record
+        )
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"{db} is not a tracker database ({exc})", EXIT_DATABASE) from None
     fields = rules.coverage_fields
     labels = {"price_usd": "price", "is_4wd": "4wd"}
     header = [

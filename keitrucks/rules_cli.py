@@ -7,16 +7,8 @@ import json
 
 import click
 
+from keitrucks.common_cli import config_of
 from keitrucks.core import states
-from keitrucks.core.config import ConfigError, load_config
-
-
-def _config(ctx: click.Context) -> dict:
-    obj = ctx.find_root().obj
-    try:
-        return load_config(obj.get("config_path") if isinstance(obj, dict) else None)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
@@ -36,7 +28,7 @@ def rules(ctx: click.Context, only: str | None, stale: bool, as_json: bool) -> N
     yourself in the configuration ([[buyer.rule_overrides]] with state, road_status,
     source_url, source_date, confidence).
     """
-    config = _config(ctx)
+    config = config_of(ctx)
     buyer = config["buyer"]
     today = dt.datetime.now(dt.UTC).date()
     table = states.rules_with(buyer["rule_overrides"])

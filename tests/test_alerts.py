@@ -648,15 +648,15 @@ def test_no_health_table_reads_as_no_verdicts(tmp_path):
 @pytest.mark.parametrize(
     ("alerts", "message"),
     [
-        ({"daily_cap": -1}, "daily_cap must be a number"),
-        ({"underpriced_pct": "15%"}, "underpriced_pct must be a number"),
-        ({"watch": {"name": "x"}}, "must be a list of tables"),
-        ({"watch": [{"name": "x", "max_milage": 5}]}, "unknown key.*max_milage"),
-        ({"watch": [{"name": "x", "max_price": "9k"}]}, "max_price must be a number"),
+        ({"daily_cap": -1}, r"daily_cap: must be >= 0, not -1"),
+        ({"underpriced_pct": "15%"}, "underpriced_pct: must be a number"),
+        ({"watch": {"name": "x"}}, "watch: must be a list"),
+        ({"watch": [{"name": "x", "max_milage": 5}]}, "max_milage: unknown key.*'max_miles'"),
+        ({"watch": [{"name": "x", "max_price": "9k"}]}, "max_price: must be a number"),
         ({"watch": [{"name": "x", "max_distance_mi": 50}]}, "needs postal_code or near"),
-        ({"watch": [{"name": "x", "rules": ["teleport"]}]}, "unknown rule"),
+        ({"watch": [{"name": "x", "rules": ["teleport"]}]}, "'teleport'.* is not one of"),
         ({"watch": [{"name": "x"}, {"name": "x"}]}, "names must be unique"),
-        ({"watch": [{"name": "x", "near": [1]}]}, "near must be"),
+        ({"watch": [{"name": "x", "near": [1]}]}, "near: has too few items"),
     ],
 )
 def test_bad_alert_settings_are_one_line_errors(alerts, message):

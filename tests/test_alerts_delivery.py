@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from analysis.alerts import run_alerts
-from analysis.alerts_cli import alerts as alerts_command
+from keitrucks.alerts_cli import alerts as alerts_command
 from keitrucks.core.config import load_config
 from keitrucks.health import HealthRules, check_health
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
@@ -442,7 +442,7 @@ def test_cli_help_and_user_errors(tmp_path):
     assert "--dry-run" in result.output
     assert "Apprise" in result.output
     missing = runner.invoke(alerts_command, ["--db", str(tmp_path / "none.db")])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 4  # a database problem
     assert "no database" in missing.output
     crawl_night(tmp_path / "k.db", 0)
     bad_date = runner.invoke(alerts_command, ["--db", str(tmp_path / "k.db"), "--as-of", "soon"])
@@ -452,8 +452,8 @@ def test_cli_help_and_user_errors(tmp_path):
     result = runner.invoke(
         alerts_command, ["--db", str(tmp_path / "k.db"), "--config", str(bad_config)]
     )
-    assert result.exit_code == 1
-    assert "mode must be 'digest' or 'immediate'" in result.output
+    assert result.exit_code == 3  # bad configuration
+    assert "mode: must be 'digest' or 'immediate'" in result.output
 
 
 def test_cli_dry_run_then_real_run(tmp_path, monkeypatch):

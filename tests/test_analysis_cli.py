@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from test_analysis_helpers import build_market
 
-from analysis import cli
+from keitrucks import report_cli as cli
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_report_writes_the_dated_folder(tmp_path):
 @pytest.mark.parametrize("command", [cli.report, cli.serve])
 def test_a_missing_database_is_a_one_line_error(tmp_path, command):
     result = CliRunner().invoke(command, ["--db", str(tmp_path / "nope.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a database problem (README, "Exit codes")
     assert "no database at" in result.output
     assert "Traceback" not in result.output
 

@@ -2,7 +2,13 @@
 
 import pytest
 
-from keitrucks.core.config import DEFAULT_CONFIG, ConfigError, enabled_sources, load_config
+from keitrucks.core.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    enabled_sources,
+    load_config,
+    source_defaults,
+)
 
 
 def write(tmp_path, text):
@@ -43,17 +49,75 @@ def test_the_example_file_loads():
     ("text", "message"),
     [
         ("[band\nlow = 1", "bad TOML"),
-        ("[sources.myspace]\nenabled = true\n", "unknown source(s) in [sources]: myspace"),
-        ("[band]\nlow = 9000\nhigh = 100\n", "[band] needs numbers low < high"),
-        ("band = 3\n", "band must be a table"),
+        ("[sources.myspace]\nenabled = true\n", "k.toml:1: [sources] myspace: unknown source"),
+        ("[band]\nlow = 9000\nhigh = 100\n", "k.toml:1: [band] needs numbers low < high"),
+        ("band = 3\n", "k.toml:1: [band] must be a table, not 3"),
+        ("[band]\nhihg = 12000\n", "k.toml:2: [band] hihg: unknown key; did you mean 'high'?"),
+        ("[alert]\ndaily_cap = 3\n", "k.toml:1: [alert]: unknown section; did you mean 'alerts'?"),
+        (
+            "[sources.craigslist]\nareas = []\nenabeld = false\n",
+            "k.toml:3: [sources.craigslist] enabeld: unknown key; did you mean 'enabled'?",
+        ),
+        (
+            "[sources.ebay]\nmax_pages = 'ten'\n",
+            "k.toml:2: [sources.ebay] max_pages: must be a number, not 'ten'",
+        ),
+        ("[health]\nwindow = 0\n", "k.toml:2: [health] window: must be >= 1, not 0"),
+        ("[schedule]\njitter_seconds = true\n", "[schedule] jitter_seconds: must be a number"),
+        (
+            '[notify]\nmode = "hourly"\n',
+            "k.toml:2: [notify] mode: must be 'digest' or 'immediate', not 'hourly'",
+        ),
+        (
+            '[alerts]\ndaily_cap = 5\n[[alerts.watch]]\nname = "a"\nmodle = "Acty"\n',
+            "k.toml:5: [alerts.watch #1] modle: unknown key; did you mean 'model'?",
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\npostal_code = "00000"\n',
+            "k.toml:3: [alerts.watch #1] postal_code: unknown US postal code '00000'",
+        ),
     ],
-    ids=["bad-toml", "unknown-source", "inverted-band", "not-a-table"],
+    ids=[
+        "bad-toml",
+        "unknown-source",
+        "inverted-band",
+        "not-a-table",
+        "misspelt-key",
+        "unknown-section",
+        "misspelt-source-key",
+        "source-key-type",
+        "range",
+        "bool-is-not-a-number",
+        "notify-mode",
+        "watch-key",
+        "postal-code",
+    ],
 )
 def test_mistakes_give_one_clear_line(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text))
     assert message in str(info.value)
     assert "\n" not in str(info.value).strip()
+
+
+def test_each_sources_keys_come_from_its_defaults(tmp_path):
+    """A spider's own keys (its defaults live in DEFAULT_CONFIG) are known; others are not."""
+    from scrapers.spiders.ebay import EbaySpider
+
+    assert EbaySpider.default_config == source_defaults("ebay")
+    assert "enabled" not in source_defaults("ebay")
+    config = load_config(
+        write(tmp_path, "[sources.ebay]\nmax_pages = 3\naspect_filter = 'Make:{Honda}'\n")
+    )
+    assert config["sources"]["ebay"]["max_pages"] == 3
+    assert config["sources"]["ebay"]["queries"] == source_defaults("ebay")["queries"]
+    with pytest.raises(ConfigError, match=r"\[sources.tcv\] queries: unknown key"):
+        load_config(write(tmp_path, "[sources.tcv]\nqueries = ['kei']\n"))
+
+
+def test_a_watched_search_that_fits_loads(tmp_path):
+    text = '[[alerts.watch]]\nname = "Acty"\npostal_code = "37902"\nmax_distance_mi = 150\n'
+    assert load_config(write(tmp_path, text))["alerts"]["watch"][0]["name"] == "Acty"
 
 
 def test_a_missing_file_is_named(tmp_path):

@@ -83,15 +83,37 @@ def write(folder: Path, name: str, text: str | bytes) -> str:
         (None, "Error: configuration file not found: "),
         ("[band\nlow = 1", "Error: bad TOML in "),
         (b"\xff\xfe[band]\x00", "Error: bad TOML in "),
-        ("[sources.myspace]\nenabled = true\n", "Error: unknown source(s) in [sources]: myspace"),
-        ("[band]\nlow = 9000\nhigh = 100\n", "Error: [band] needs numbers low < high"),
+        (
+            "[sources.myspace]\nenabled = true\n",
+            "Error: k.toml:1: [sources] myspace: unknown source",
+        ),
+        ("[band]\nlow = 9000\nhigh = 100\n", "Error: k.toml:1: [band] needs numbers low < high"),
+        (
+            "[band]\nhihg = 12000\n",
+            "Error: k.toml:2: [band] hihg: unknown key; did you mean 'high'?",
+        ),
+        ("[alert]\ndaily_cap = 3\n", "Error: k.toml:1: [alert]: unknown section; did you mean"),
+        (
+            "[sources.craigslist]\nenabeld = false\n",
+            "Error: k.toml:2: [sources.craigslist] enabeld: unknown key; did you mean 'enabled'?",
+        ),
     ],
-    ids=["missing-file", "bad-toml", "not-utf8", "unknown-source", "inverted-band"],
+    ids=[
+        "missing-file",
+        "bad-toml",
+        "not-utf8",
+        "unknown-source",
+        "inverted-band",
+        "misspelt-key",
+        "unknown-section",
+        "misspelt-source-key",
+    ],
 )
 def test_a_bad_configuration_file_is_one_line_before_any_work(folder, content, message):
     name = "missing.toml" if content is None else write(folder, "k.toml", content)
     result = invoke("--config", name, "nightly", "--db", "k.db")
     assert one_clear_line(result).startswith(message)
+    assert result.exit_code == 3  # bad configuration (README, "Exit codes")
     assert not (folder / "k.db").exists()
 
 
@@ -106,7 +128,7 @@ def test_every_command_checks_the_configuration_first(folder, command):
 def test_the_console_script_says_it_in_one_line_too(folder):
     result = keitrucks(folder, "--config", "missing.toml", "nightly", "--db", "k.db")
     assert one_clear_line(result) == "Error: configuration file not found: missing.toml"
-    assert result.returncode == 1
+    assert result.returncode == 3  # bad configuration
 
 
 def test_an_unknown_source_on_the_command_line_is_a_usage_error(folder):
@@ -131,7 +153,7 @@ BAD_ALERTS = '[alerts]\nunderpriced_pct = "lots"\n'
         ),
         pytest.param(
             BAD_ALERTS,
-            "Error: [alerts] underpriced_pct must be a number >= 0, not 'lots'",
+            "Error: k.toml:2: [alerts] underpriced_pct: must be a number, not 'lots'",
             id="bad-alert-rule",
         ),
     ],

@@ -370,5 +370,5 @@ def test_the_health_command_prints_a_table_and_can_fail_a_probe(tmp_path):
 
 def test_the_health_command_needs_a_database(tmp_path):
     result = CliRunner().invoke(health, ["--db", str(tmp_path / "none.db")], obj={})
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a database problem
     assert "no database at" in result.output

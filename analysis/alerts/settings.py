@@ -1,5 +1,7 @@
-"""Alert settings: ``[alerts]`` and its watched searches checked against ``ALERT_DEFAULTS``,
-``[notify]``'s mode, and the centre of a search's area (a US postal code or ``near``).
+"""Alert settings: ``[alerts]`` over its defaults (``ALERT_DEFAULTS``, which live in
+``keitrucks.core.config``), its watched searches normalized, ``[notify]``'s mode, and the centre
+of a search's area (a US postal code or ``near``). The checks are the configuration schema's
+(``keitrucks.core.config_schema``).
 
 Configuration (``[alerts]``; every key has a default in ``ALERT_DEFAULTS``)::
 
@@ -22,6 +24,8 @@ from typing import Any
 
 from analysis.deals import deal_settings
 from analysis.load import as_of_date
+from keitrucks.core import config_schema
+from keitrucks.core.config import DEFAULT_CONFIG, schema
 
 #: Rules, most important first (the order of digests and of the daily cap).
 KINDS = ("source_unhealthy", "underpriced_4wd", "price_drop", "newly_eligible", "new_match")
@@ -36,47 +40,15 @@ KIND_TITLES = {
 REFIRE_KINDS = frozenset({"underpriced_4wd", "price_drop"})
 #: Rules counted against the daily cap (a broken source is always worth a message).
 CAPPED_KINDS = tuple(k for k in KINDS if k != "source_unhealthy")
-SEARCH_RULES = ("price_drop", "new_match", "newly_eligible")
+SEARCH_RULES = config_schema.WATCH_RULES
 
-
-ALERT_DEFAULTS: dict[str, Any] = {
-    "underpriced_pct": 15,
-    "min_comparables": 3,
-    "refire_drop_usd": 250,
-    "daily_cap": 20,
-    #: price bases a listing may have to be called underpriced (never live bids or sold prices).
-    "underpriced_bases": ["asking", "fob", "cnf", "cif"],
-    #: without enough comparables, the band floor applies to these bases only (US asking).
-    "floor_bases": ["asking"],
-    #: a watched search's price drop: at least this % or this many dollars (either).
-    "drop_pct": 5,
-    "drop_usd": 500,
-    "watch": [],
-}
-NOTIFY_DEFAULTS: dict[str, Any] = {"urls": [], "mode": "digest"}
+#: The defaults' one home is keitrucks.core.config; the checks are its schema's.
+ALERT_DEFAULTS: dict[str, Any] = DEFAULT_CONFIG["alerts"]
+NOTIFY_DEFAULTS: dict[str, Any] = DEFAULT_CONFIG["notify"]
 NOTIFY_ENV = "KEITRUCKS_NOTIFY_URLS"
 #: The channel name of alerts delivered only to stdout and the digest file.
 LOCAL_CHANNEL = "local"
-SEARCH_KEYS = {
-    "name",
-    "model",
-    "model_code",
-    "is_4wd",
-    "min_year",
-    "max_year",
-    "max_price",
-    "max_miles",
-    "states",
-    "areas",
-    "sources",
-    "postal_code",
-    "near",
-    "max_distance_mi",
-    "drop_pct",
-    "drop_usd",
-    "since",
-    "rules",
-}
+SEARCH_KEYS = set(config_schema.Watch.model_fields)
 
 
 class AlertsConfigError(ValueError):
@@ -87,30 +59,20 @@ class AlertsConfigError(ValueError):
 
 
 def alert_settings(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``ALERT_DEFAULTS`` overridden by ``config["alerts"]``, checked; searches normalized."""
+    """``ALERT_DEFAULTS`` overridden by ``config["alerts"]``; searches normalized.
+
+    The checks are the configuration schema's (``load_config`` has run them on a loaded
+    configuration); a table given any other way is checked here the same way.
+    """
     given = dict(config.get("alerts") or {})
     settings = {**ALERT_DEFAULTS, **given}
-    for key in (
-        "underpriced_pct",
-        "min_comparables",
-        "refire_drop_usd",
-        "daily_cap",
-        "drop_pct",
-        "drop_usd",
-    ):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise AlertsConfigError(f"[alerts] {key} must be a number >= 0, not {value!r}")
-    watch = settings["watch"]
-    if not isinstance(watch, list):
-        raise AlertsConfigError("[alerts] watch must be a list of tables ([[alerts.watch]])")
+    problem = config_schema.check_section("alerts", settings, schema())
+    if problem:
+        raise AlertsConfigError(problem)
     for key in ("underpriced_bases", "floor_bases"):
         settings[key] = [str(b) for b in as_list(settings[key])]
     settings["plausible_usd"] = tuple(deal_settings(dict(config))["plausible_usd"])
-    settings["watch"] = [_search(s, i, settings) for i, s in enumerate(watch)]
-    names = [s["name"] for s in settings["watch"]]
-    if len(set(names)) != len(names):
-        raise AlertsConfigError("[[alerts.watch]] names must be unique")
+    settings["watch"] = [_search(s, i, settings) for i, s in enumerate(settings["watch"])]
     return settings
 
 
@@ -122,14 +84,6 @@ def as_list(value: Any) -> list[Any]:
 
 def _search(raw: Any, index: int, settings: Mapping[str, Any]) -> dict[str, Any]:
     where = f"[[alerts.watch]] #{index + 1}"
-    if not isinstance(raw, Mapping):
-        raise AlertsConfigError(f"{where} must be a table")
-    unknown = set(raw) - SEARCH_KEYS
-    if unknown:
-        raise AlertsConfigError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(SEARCH_KEYS))}"
-        )
     search = {
         "name": str(raw.get("name") or f"search {index + 1}"),
         "model": [str(m).lower() for m in as_list(raw.get("model"))],
@@ -143,38 +97,16 @@ def _search(raw: Any, index: int, settings: Mapping[str, Any]) -> dict[str, Any]
         "drop_usd": raw.get("drop_usd", settings["drop_usd"]),
     }
     for key in ("min_year", "max_year", "max_price", "max_miles", "max_distance_mi"):
-        value = raw.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise AlertsConfigError(f"{where}: {key} must be a number, not {value!r}")
-        search[key] = value
-    if search["is_4wd"] is not None and not isinstance(search["is_4wd"], bool):
-        raise AlertsConfigError(f"{where}: is_4wd must be true or false")
-    bad_rules = set(search["rules"]) - set(SEARCH_RULES)
-    if bad_rules:
-        raise AlertsConfigError(
-            f"{where}: unknown rule(s) {', '.join(sorted(bad_rules))}; "
-            f"known: {', '.join(SEARCH_RULES)}"
-        )
+        search[key] = raw.get(key)
     since = raw.get("since")
-    try:
-        search["since"] = as_of_date(since) if since is not None else None
-    except ValueError:
-        raise AlertsConfigError(f"{where}: since must be a date (YYYY-MM-DD)") from None
+    search["since"] = as_of_date(since) if since is not None else None
     search["center"] = _center(raw, where)
-    if search["max_distance_mi"] is not None and search["center"] is None:
-        raise AlertsConfigError(f"{where}: max_distance_mi needs postal_code or near = [lat, lon]")
     return search
 
 
 def _center(raw: Mapping[str, Any], where: str) -> tuple[float, float] | None:
     near = raw.get("near")
     if near is not None:
-        if not (
-            isinstance(near, list | tuple)
-            and len(near) == 2
-            and all(isinstance(v, int | float) for v in near)
-        ):
-            raise AlertsConfigError(f"{where}: near must be [latitude, longitude]")
         return float(near[0]), float(near[1])
     code = raw.get("postal_code")
     if code is None:
@@ -185,19 +117,9 @@ def _center(raw: Mapping[str, Any], where: str) -> tuple[float, float] | None:
 def postal_code_center(code: str, where: str = "search") -> tuple[float, float]:
     """(latitude, longitude) of a US ZIP code, from the offline ``zipcodes`` package."""
     try:
-        import zipcodes
-    except ImportError:
-        raise AlertsConfigError(
-            f"{where}: postal_code needs the 'zipcodes' package (pip install zipcodes), "
-            "or give near = [latitude, longitude]"
-        ) from None
-    try:
-        found = zipcodes.matching(code.strip()[:5])
-    except (TypeError, ValueError):
-        found = []
-    if not found:
-        raise AlertsConfigError(f"{where}: unknown US postal code {code!r}")
-    return float(found[0]["lat"]), float(found[0]["long"])
+        return config_schema.postal_code_center(code)
+    except ValueError as exc:
+        raise AlertsConfigError(f"{where}: {exc}") from None
 
 
 def notify_mode(config: Mapping[str, Any]) -> str:

@@ -2,6 +2,11 @@
 
 Everything has a default, so no file is needed. A file only overrides what it names. Secrets
 (Apprise URLs with tokens, API keys) come from the environment, never from this file.
+
+``DEFAULT_CONFIG`` is the one home of the defaults, each source's too (its spider reads them from
+the loaded configuration). ``load_config`` checks the whole configuration against the schema of
+``keitrucks.core.config_schema`` and says any mistake in one line (``ConfigError``): the file,
+the line, the key, and for an unknown key the known one it resembles.
 """
 
 from __future__ import annotations
@@ -9,8 +14,11 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from keitrucks.core.config_schema import check_config, config_model
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "band": {"low": 5000, "high": 12000},
@@ -55,18 +63,90 @@ DEFAULT_CONFIG: dict[str, Any] = {
             ],
             "destination_country_id": 90,
         },
-        # Sources whose spiders define their own defaults (ListingSpider.default_config).
-        "ebay": {"enabled": True},
-        "sbtjapan": {"enabled": True},
-        "carfromjapan": {"enabled": True},
-        "tcv": {"enabled": True},
-        "dealer_jsonld": {"enabled": False},
+        "ebay": {
+            "enabled": True,
+            "queries": [
+                "kei truck",
+                "mini truck",
+                "suzuki carry",
+                "honda acty",
+                "daihatsu hijet",
+                "subaru sambar",
+                "mitsubishi minicab",
+            ],
+            #: e.g. ["6001"]; empty searches every category (the Motors ids are not verified).
+            "category_ids": [],
+            #: eBay's aspect_filter as a string, or a table {"Make": ["Suzuki", "Honda"]}; it
+            #: needs category_ids.
+            "aspect_filter": {},
+            #: eBay's ``filter`` string, e.g. "itemLocationCountry:US"; empty for none.
+            "filter": "",
+            "sort": "newlyListed",
+            "marketplace_id": "EBAY_US",
+            "api_limit": 200,
+            #: API calls per night (token, search pages, getItem).
+            "api_call_budget": 300,
+            #: HTML requests per night when there are no credentials (search and item pages).
+            "html_request_budget": 40,
+            #: Result pages read per query at most.
+            "max_pages": 10,
+            #: Without credentials, read the item page of each new item for its item specifics.
+            "item_pages": True,
+        },
+        "sbtjapan": {
+            "enabled": True,
+            "searches": [
+                {"make_id": 9, "model": "CARRY-TRUCK"},
+                {"make_id": 8, "model": "HIJET-TRUCK"},
+                {"make_id": 4, "model": "ACTY-TRUCK"},
+                {"make_id": 7, "model": "SAMBAR-TRUCK"},
+                {"make_id": 6, "model": "MINICAB-TRUCK"},
+                {"make_id": 5, "model": "SCRUM-TRUCK"},
+                {"make_id": 3, "model": "CLIPPER-TRUCK"},
+                {"make_id": 2, "model": "PIXIS-TRUCK"},
+            ],
+        },
+        "carfromjapan": {
+            "enabled": True,
+            "models": [
+                "suzuki-carry-truck",
+                "daihatsu-hijet-truck",
+                "honda-acty-truck",
+                "subaru-sambar-truck",
+                "mitsubishi-minicab-truck",
+                "mazda-scrum-truck",
+                "nissan-clipper-truck",
+                "toyota-pixis-truck",
+            ],
+        },
+        "tcv": {
+            "enabled": True,
+            "models": [
+                "suzuki/carry truck",
+                "daihatsu/hijet truck",
+                "honda/acty truck",
+                "subaru/sambar truck",
+                "mitsubishi/minicab truck",
+                "mazda/scrum truck",
+                "nissan/clipper truck",
+                "toyota/pixis truck",
+            ],
+        },
+        "dealer_jsonld": {"enabled": False, "dealers": []},
     },
     "alerts": {
         "underpriced_pct": 15,
         "min_comparables": 3,
         "refire_drop_usd": 250,
         "daily_cap": 20,
+        #: price bases a listing may have to be called underpriced (never live bids or sold).
+        "underpriced_bases": ["asking", "fob", "cnf", "cif"],
+        #: without enough comparables, the band floor applies to these bases only (US asking).
+        "floor_bases": ["asking"],
+        #: a watched search's price drop: at least this % or this many dollars (either).
+        "drop_pct": 5,
+        "drop_usd": 500,
+        "watch": [],
     },
     "notify": {"urls": [], "mode": "digest"},
     "schedule": {
@@ -92,13 +172,23 @@ class ConfigError(Exception):
     """A configuration problem, worded for a one-line message to the user."""
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
+def source_defaults(name: str) -> dict[str, Any]:
+    """A source's own defaults (its spider's ``default_config``): all but ``enabled``."""
+    return {k: v for k, v in DEFAULT_CONFIG["sources"][name].items() if k != "enabled"}
+
+
+@cache
+def schema():
+    """The pydantic model every configuration is checked against (built once)."""
+    return config_model(DEFAULT_CONFIG)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s keys; tables merge key by key, the schema checks types."""
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(out.get(key), dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}{key} must be a table")
-            out[key] = _merge(out[key], value, f"{where}{key}.")
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -113,29 +203,25 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"configuration file not found: {file}")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"bad TOML in {file}: {exc}") from None
-    config = _merge(DEFAULT_CONFIG, data, "")
-    validate_config(config)
+    config = _merge(DEFAULT_CONFIG, data)
+    validate_config(config, text=text, file=str(file))
     return config
 
 
-def validate_config(config: dict[str, Any]) -> None:
-    unknown = set(config["sources"]) - set(known_sources())
-    if unknown:
-        raise ConfigError(
-            f"unknown source(s) in [sources]: {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(known_sources())}"
-        )
-    band = config["band"]
-    if not (
-        isinstance(band.get("low"), int | float)
-        and isinstance(band.get("high"), int | float)
-        and 0 <= band["low"] < band["high"]
-    ):
-        raise ConfigError("[band] needs numbers low < high, e.g. low = 5000, high = 12000")
-    _validate_buyer(config["buyer"])
+def validate_config(config: dict[str, Any], *, text: str = "", file: str = "") -> None:
+    """Raise ``ConfigError`` (one line: file, line, key path, mistake) unless ``config`` fits
+    the schema; a buyer's state code is upper-cased in place."""
+    problem = check_config(config, schema(), text=text, file=file)
+    if problem:
+        raise ConfigError(problem)
+    try:
+        _validate_buyer(config["buyer"])
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}" if file else str(exc)) from None
 
 
 def _validate_buyer(buyer: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from keitrucks.core.config import source_defaults
 from scrapers.items import Listing
 from scrapers.parsers import carfromjapan as parser
 from scrapers.spiders.exporter import ExporterSpider
@@ -41,18 +42,8 @@ class CarfromjapanSpider(ExporterSpider):
     #: ``country`` (e.g. "kenya") picks a storefront and with it the delivery port; the US
     #: storefront's path is not known yet, so by default none is set and the page's own default
     #: port is recorded with each total.
-    default_config: ClassVar[dict[str, Any]] = {
-        "models": [
-            "suzuki-carry-truck",
-            "daihatsu-hijet-truck",
-            "honda-acty-truck",
-            "subaru-sambar-truck",
-            "mitsubishi-minicab-truck",
-            "mazda-scrum-truck",
-            "nissan-clipper-truck",
-            "toyota-pixis-truck",
-        ],
-    }
+    #: [sources.carfromjapan] defaults; their one home is keitrucks.core.config.DEFAULT_CONFIG.
+    default_config: ClassVar[dict[str, Any]] = source_defaults("carfromjapan")
 
     def searches(self) -> list[dict[str, Any]]:
         return [{"model": slug} for slug in self.source_config.get("models", [])]

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 
+from keitrucks.core.config import source_defaults
 from scrapers.items import Listing
 from scrapers.parsers import dealer_jsonld as parser
 from scrapers.spiders.base import ListingSpider
@@ -156,7 +157,8 @@ def load_dealer(config: dict[str, Any], *, base_url: str | None, source: str) ->
 class DealerJsonldSpider(ListingSpider):
     name = "dealer_jsonld"
     # No ``hosts``: every configured dealer is its own host (see the module docstring).
-    default_config = {"dealers": []}
+    #: [sources.dealer_jsonld] defaults; their one home is keitrucks.core.config.DEFAULT_CONFIG.
+    default_config = source_defaults("dealer_jsonld")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import scrapy
 
+from keitrucks.core.config import source_defaults
 from scrapers.items import RAW_FIELDS, Listing
 from scrapers.parsers import ebay as parser
 from scrapers.spiders.incremental import IncrementalSpider
@@ -140,35 +141,8 @@ class EbaySpider(IncrementalSpider):
         "auth": "https://api.ebay.com",
         "www": "https://www.ebay.com",
     }
-    default_config = {
-        "queries": [
-            "kei truck",
-            "mini truck",
-            "suzuki carry",
-            "honda acty",
-            "daihatsu hijet",
-            "subaru sambar",
-            "mitsubishi minicab",
-        ],
-        #: e.g. ["6001"]; empty searches every category (the Motors ids are not verified).
-        "category_ids": [],
-        #: eBay's aspect_filter as a string, or a table {"Make": ["Suzuki", "Honda"]}; it needs
-        #: category_ids.
-        "aspect_filter": {},
-        #: eBay's ``filter`` string, e.g. "itemLocationCountry:US"; empty for none.
-        "filter": "",
-        "sort": "newlyListed",
-        "marketplace_id": "EBAY_US",
-        "api_limit": 200,
-        #: API calls per night (token, search pages, getItem).
-        "api_call_budget": 300,
-        #: HTML requests per night when there are no credentials (search and item pages).
-        "html_request_budget": 40,
-        #: Result pages read per query at most.
-        "max_pages": 10,
-        #: Without credentials, read the item page of each new item for its item specifics.
-        "item_pages": True,
-    }
+    #: [sources.ebay] defaults; their one home is keitrucks.core.config.DEFAULT_CONFIG.
+    default_config = source_defaults("ebay")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from keitrucks.core.config import source_defaults
 from scrapers.parsers import sbtjapan as parser
 from scrapers.spiders.exporter import ExporterSpider
 
@@ -45,18 +46,8 @@ class SbtjapanSpider(ExporterSpider):
     detail_anchor = "product-detail"
     #: make_id values are verified (shared/sources/sbtjapan.md §1); the model[] slugs of the kei
     #: trucks are inferred from DATSUN-TRUCK and must be checked on /used-cars/maker/<brand>.
-    default_config: ClassVar[dict[str, Any]] = {
-        "searches": [
-            {"make_id": 9, "model": "CARRY-TRUCK"},
-            {"make_id": 8, "model": "HIJET-TRUCK"},
-            {"make_id": 4, "model": "ACTY-TRUCK"},
-            {"make_id": 7, "model": "SAMBAR-TRUCK"},
-            {"make_id": 6, "model": "MINICAB-TRUCK"},
-            {"make_id": 5, "model": "SCRUM-TRUCK"},
-            {"make_id": 3, "model": "CLIPPER-TRUCK"},
-            {"make_id": 2, "model": "PIXIS-TRUCK"},
-        ],
-    }
+    #: [sources.sbtjapan] defaults; their one home is keitrucks.core.config.DEFAULT_CONFIG.
+    default_config: ClassVar[dict[str, Any]] = source_defaults("sbtjapan")
 
     def search_label(self, search: dict[str, Any]) -> str:
         return f"{search['make_id']}/{search['model']}"

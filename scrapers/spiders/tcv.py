@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
+from keitrucks.core.config import source_defaults
 from scrapers.items import Listing
 from scrapers.parsers import tcv as parser
 from scrapers.spiders.exporter import ExporterSpider
@@ -38,18 +39,8 @@ class TcvSpider(ExporterSpider):
     detail_anchor = "Specific information"
     #: "<make>/<model>" as TCV's list URLs spell them; the kei truck slugs are inferred from
     #: ``nissan/datsun pickup`` and must be checked on the first live run.
-    default_config: ClassVar[dict[str, Any]] = {
-        "models": [
-            "suzuki/carry truck",
-            "daihatsu/hijet truck",
-            "honda/acty truck",
-            "subaru/sambar truck",
-            "mitsubishi/minicab truck",
-            "mazda/scrum truck",
-            "nissan/clipper truck",
-            "toyota/pixis truck",
-        ],
-    }
+    #: [sources.tcv] defaults; their one home is keitrucks.core.config.DEFAULT_CONFIG.
+    default_config: ClassVar[dict[str, Any]] = source_defaults("tcv")
 
     def searches(self) -> list[dict[str, Any]]:
         out = []

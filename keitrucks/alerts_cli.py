@@ -1,8 +1,8 @@
 """``keitrucks alerts``: raise the night's alerts from the database and deliver them.
 
 A standalone click command (the ``keitrucks`` group registers it); the work is
-``analysis.alerts.run_alerts``. User errors (no database, bad date, bad configuration) become
-one-line ``ClickException`` messages.
+``analysis.alerts.run_alerts``. User errors (no database, bad date, bad configuration, a digest
+folder it cannot write) become one line with their exit code (``keitrucks.common_cli``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from pathlib import Path
 import click
 
 from analysis.alerts import AlertsConfigError, run_alerts
-from analysis.cli import db_option
 from analysis.load import DatabaseMissing, as_of_date
-from keitrucks.core.config import ConfigError, load_config
+from keitrucks.common_cli import as_of_option, cli_error, config_of, db_option
 from pipelines.schema import StorageError
 
 
@@ -24,12 +23,7 @@ from pipelines.schema import StorageError
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be raised; send, record and write nothing."
 )
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="DATE",
-    help="The night to alert on (YYYY-MM-DD). Default: today (UTC).",
-)
+@as_of_option("The night to alert on. Default: today (UTC).")
 @click.option(
     "--config",
     "config_path",
@@ -64,15 +58,8 @@ def alerts(
     channel per night) or "immediate". Failed sends are retried on the next run. Alerts are
     also printed here and written to a dated Markdown digest.
     """
-    parent = (ctx.obj or {}).get("config_path") if ctx.obj is not None else None
-    try:
-        config = load_config(config_path or parent)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    config = config_of(ctx, config_path)
+    day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
     if not dry_run and digest_dir is None:
         digest_dir = db_path.parent / "reports" / "alerts"
     try:
@@ -84,8 +71,8 @@ def alerts(
             digest_dir=None if dry_run else digest_dir,
             echo=click.echo,
         )
-    except (DatabaseMissing, StorageError, AlertsConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except (DatabaseMissing, StorageError, AlertsConfigError, OSError) as exc:
+        raise cli_error(exc) from None
     if run.failed:
         raise click.ClickException(
             f"{run.failed} delivery(ies) failed; they are recorded and will be retried next run"

@@ -1,5 +1,5 @@
 """The ``report`` and ``serve`` commands, as standalone click commands that ``keitrucks.cli``
-registers. Each command's docstring is its help; user errors become ``click.ClickException``.
+registers. Each command's docstring is its help; user errors become one line (``common_cli``).
 """
 
 from __future__ import annotations
@@ -10,42 +10,8 @@ from pathlib import Path
 import click
 
 from analysis.load import DatabaseMissing, as_of_date
-from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
-
-
-def db_option(*names: str, help_text: str = "The tracker's SQLite database.", path_type=None):
-    """The ``--db`` option of the analysis commands (default ``DEFAULT_DB``)."""
-    return click.option(
-        "--db",
-        *names,
-        default=DEFAULT_DB,
-        show_default=True,
-        type=click.Path(dir_okay=False, path_type=path_type),
-        help=help_text,
-    )
-
-
-def _config(ctx: click.Context) -> dict | None:
-    """The configuration of the parent ``keitrucks`` group, when there is one."""
-    obj = ctx.find_root().obj
-    path = obj.get("config_path") if isinstance(obj, dict) else None
-    from keitrucks.core.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _as_of(value: str | None) -> dt.date:
-    if value is None:
-        return dt.datetime.now(dt.UTC).date()
-    try:
-        return as_of_date(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"
-        ) from None
+from keitrucks.common_cli import EXIT_USAGE, CliError, as_of_option, cli_error, config_of, db_option
+from keitrucks.core.paths import DEFAULT_REPORTS
 
 
 @click.command()
@@ -57,12 +23,7 @@ def _as_of(value: str | None) -> dt.date:
     type=click.Path(file_okay=False),
     help="Reports folder; the report goes into a dated folder inside it.",
 )
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="DATE",
-    help="Report as of this date (YYYY-MM-DD), from the history. Default: today (UTC).",
-)
+@as_of_option("Report as of this date, from the history. Default: today (UTC).")
 @click.pass_context
 def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     """Write the price report: trends, band summary, deals, sold, eligibility, charts, HTML.
@@ -72,11 +33,12 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     """
     from analysis.report import write_report
 
-    day = _as_of(as_of)
+    day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    config = config_of(ctx)
     try:
-        result = write_report(Path(db), Path(out), as_of=day, config=_config(ctx))
-    except DatabaseMissing as exc:
-        raise click.ClickException(str(exc)) from None
+        result = write_report(Path(db), Path(out), as_of=day, config=config)
+    except (DatabaseMissing, OSError) as exc:
+        raise cli_error(exc) from None
     h = result.headline
     click.echo(
         f"Report {day.isoformat()}: {h['trucks_for_sale']} trucks for sale, "
@@ -101,13 +63,19 @@ def serve(db: str, port: int) -> None:
     trucks, becoming eligible soon, price drops this week, median price by model and year,
     and a truck's full price history. Stop with Ctrl-C.
     """
-    from analysis.serve import HOST
+    from analysis.serve import HOST, check_database, port_in_use
     from analysis.serve import serve as run
 
-    if not Path(db).is_file():
-        raise click.ClickException(f"no database at {db}: run a crawl (or `keitrucks demo`) first")
+    try:
+        check_database(Path(db))
+    except DatabaseMissing as exc:
+        raise cli_error(exc) from None
+    if port_in_use(port):
+        raise CliError(
+            f"port {port} on {HOST} is already in use: pick another with --port", EXIT_USAGE
+        )
     click.echo(f"Datasette on http://{HOST}:{port}/ (read-only). Ctrl-C to stop.")
     try:
         run(Path(db), port=port)
     except OSError as exc:
-        raise click.ClickException(f"cannot serve on {HOST}:{port}: {exc}") from None
+        raise CliError(f"cannot serve on {HOST}:{port}: {exc}", EXIT_USAGE) from None

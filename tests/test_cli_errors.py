@@ -1,0 +1,235 @@
+"""One error path for the whole CLI: every user error is one line on stderr and a documented exit
+code (README.md, "Exit codes"); ``-v`` shows the traceback; never a traceback otherwise.
+
+The group runs in process (``CliRunner``, exceptions not caught by the runner: an escaping one
+fails the test as the traceback a user would see).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_analysis_helpers import build_market
+
+from keitrucks.cli import cli
+from keitrucks.common_cli import EXIT_CODES, UNEXPECTED_HINT
+from keitrucks.core.dates import normalize_as_of
+from keitrucks.demo import NotADemoDatabaseError, _mark_as_demo, check_replaceable
+
+ROOT = Path(__file__).resolve().parents[1]
+NOT_SQLITE = b"these bytes are no SQLite database, however long the file gets" * 4
+
+
+def invoke(*args: str, stdin: bytes | None = None):
+    environ = {k: None for k in os.environ if k.startswith("KEITRUCKS_")}
+    return CliRunner().invoke(
+        cli, list(args), obj={}, env=environ, input=stdin, catch_exceptions=False
+    )
+
+
+def one_line(result, code: int) -> str:
+    """The single stderr line of a failed command, with its exit code; no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.output + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.db").write_bytes(NOT_SQLITE)
+    (tmp_path / "empty.db").write_bytes(b"")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--db", "bad.db", "--out", "out"],
+        ["health", "--db", "bad.db"],
+        ["alerts", "--dry-run", "--db", "bad.db", "--as-of", "2026-11-24"],
+        ["serve", "--db", "bad.db"],
+    ],
+    ids=["report", "health", "alerts", "serve"],
+)
+def test_a_file_that_is_not_sqlite_is_a_database_error(folder, args):
+    line = one_line(invoke(*args), 4)
+    assert "bad.db is not" in line
+    assert (folder / "bad.db").read_bytes() == NOT_SQLITE
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--db", "empty.db", "--out", "out"],
+        ["alerts", "--dry-run", "--db", "empty.db", "--as-of", "2026-11-24"],
+        ["alerts", "--db", "empty.db", "--as-of", "2026-11-24"],
+    ],
+    ids=["report", "alerts-dry-run", "alerts"],
+)
+def test_an_empty_file_is_not_a_tracker_database(folder, args):
+    line = one_line(invoke(*args), 4)
+    assert line.startswith("Error: empty.db is not a tracker database (no listings table)")
+
+
+@pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
+@pytest.mark.parametrize("value", ["2026-13-45", "someday", "24/11/2026"])
+def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, value):
+    line = one_line(invoke(command, "--db", "k.db", "--as-of", value), 2)
+    assert line == (
+        f"Error: Invalid value for '--as-of': {value!r} is not a date "
+        "(use YYYY-MM-DD, an ISO 8601 time (2026-11-24T06:00:00Z), today or yesterday)"
+    )
+    assert not (folder / "k.db").exists()
+
+
+@pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
+def test_every_dated_command_says_as_of_date_in_its_help(command):
+    result = invoke(command, "--help")
+    assert re.search(r"--as-of DATE\s+.*YYYY-MM-DD", " ".join(result.output.split()))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-24", "2026-11-24T06:00:00+00:00"),
+        ("2026-11-24T08:30:00Z", "2026-11-24T08:30:00+00:00"),
+        ("2026-11-24T08:30:00-05:00", "2026-11-24T13:30:00+00:00"),
+        ("today", "2026-03-01T06:00:00+00:00"),
+        ("Yesterday", "2026-02-28T06:00:00+00:00"),
+    ],
+)
+def test_dates_parse_in_one_place(value, expected):
+    assert normalize_as_of(value, today=dt.date(2026, 3, 1)) == expected
+
+
+def test_binary_stdin_to_normalize_is_one_line(folder):
+    line = one_line(invoke("normalize", stdin=b"\xff\xfe\x00\x81 not text\n"), 2)
+    assert line == "Error: stdin: input is not UTF-8 text (byte 0xff at offset 0)"
+
+
+@pytest.fixture
+def read_only(folder, monkeypatch) -> Path:
+    """A folder nothing may be created in (as root, chmod alone would not stop a write)."""
+    locked = folder / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if locked in self.absolute().parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    yield locked
+    locked.chmod(0o755)
+
+
+def test_report_into_a_read_only_folder_is_one_line(folder, read_only):
+    build_market(folder / "m.db", until="2026-11-02")
+    args = ["report", "--db", "m.db", "--out", "locked/reports", "--as-of", "2026-11-02"]
+    line = one_line(invoke(*args), 2)
+    assert line.startswith("Error: Permission denied: ")
+    assert "locked/reports" in line
+
+
+def test_alerts_digest_into_a_read_only_folder_is_one_line(folder, read_only):
+    build_market(folder / "m.db", until="2026-11-02")
+    args = ["alerts", "--db", "m.db", "--digest-dir", "locked/digests", "--as-of", "2026-11-02"]
+    line = one_line(invoke(*args), 2)
+    assert line.startswith("Error: Permission denied: ")
+
+
+def test_an_unexpected_error_is_one_line_and_v_shows_the_traceback(folder, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("keitrucks.core.paths.locations", broken)
+    line = one_line(invoke("paths"), 1)
+    assert line == f"Error: unexpected RuntimeError: a bug ({UNEXPECTED_HINT})"
+    verbose = invoke("-v", "paths")
+    assert verbose.exit_code == 1
+    assert "Traceback" in verbose.stderr
+    assert verbose.stderr.rstrip().endswith(f"({UNEXPECTED_HINT})")
+
+
+def test_the_readme_lists_every_exit_code():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    for code in EXIT_CODES:
+        assert re.search(rf"^\| {code} \|", section, re.MULTILINE), code
+
+
+def test_the_demo_replaces_only_its_own_database(folder):
+    with pytest.raises(NotADemoDatabaseError, match="bad.db was not created by the demo"):
+        check_replaceable(folder / "bad.db")
+    check_replaceable(folder / "bad.db", force=True)
+    check_replaceable(folder / "absent.db")
+    mine = folder / "mine.db"
+    _mark_as_demo(mine)
+    check_replaceable(mine)
+    other = folder / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(NotADemoDatabaseError):
+        check_replaceable(other)
+
+
+def test_demo_refuses_a_database_it_did_not_create(folder):
+    line = one_line(invoke("demo", "--db", "bad.db", "--out", "reports"), 2)
+    assert "--force" in line
+    assert (folder / "bad.db").read_bytes() == NOT_SQLITE
+    assert not (folder / "reports").exists()
+
+
+def test_serve_says_a_busy_port_before_announcing_a_url(folder, monkeypatch):
+    build_market(folder / "m.db", until="2026-11-02")
+    monkeypatch.setattr("analysis.serve.serve", lambda *a, **k: pytest.fail("served"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--db", "m.db", "--port", str(port))
+    line = one_line(result, 2)
+    assert line == f"Error: port {port} on 127.0.0.1 is already in use: pick another with --port"
+    assert "http://" not in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_demo_stops_with_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group, the crawls too, as in a terminal."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(sys.executable).with_name("keitrucks")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "keitrucks.cli"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    proc = subprocess.Popen(
+        [*command, "demo", "--db", "d.db", "--out", "reports"],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    first = proc.stdout.readline()  # the sample marketplace is up: crawls start now
+    assert first.startswith("Sample marketplace on ")
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == "interrupted: stopping crawls\n"
+    assert "did not start" not in out
