@@ -105,6 +105,14 @@ class Listing:
     eligibility_basis: str | None = _role(NORMALIZED)
     #: "active", "sold" or "ended" as seen on this page.
     status: str | None = _role(NORMALIZED)
+    #: True / False (does not run) / None (the listing does not say).
+    runs: bool | None = _role(NORMALIZED)
+    #: clean, salvage, rebuilt, no_title, offroad_only; None when not stated.
+    title_status: str | None = _role(NORMALIZED)
+    #: True when the listing says a sale is pending; None otherwise.
+    sale_pending: bool | None = _role(NORMALIZED)
+    #: two-letter state of the listing's location (US), when known.
+    state: str | None = _role(NORMALIZED)
 
     @classmethod
     def field_names(cls) -> list[str]:
