@@ -24,6 +24,26 @@ from sqlite_utils import Database
 
 from scrapers.items import Listing
 
+#: What each price basis is, in the words a buyer reads (report tables, CSVs, views, alerts).
+#: "landed" is not a listing's basis: it is an exporter's price landed in the US (landed_usd).
+PRICE_LABELS = {
+    "asking": "US asking",
+    "sold": "sold",
+    "bid": "current bid",
+    "bid_to": "bid (not sold)",
+    "fob": "Japan FOB",
+    "cnf": "Japan C&F",
+    "cif": "Japan CIF",
+    "landed": "landed in the US",
+}
+
+
+def price_label_sql(column: str) -> str:
+    """A SQL CASE naming the basis in ``column`` with ``PRICE_LABELS`` (else the basis)."""
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in PRICE_LABELS.items())
+    return f"CASE {column} {cases} ELSE {column} END"
+
+
 #: Fields stored as JSON text.
 JSON_FIELDS = {"attributes", "image_urls"}
 #: Columns of ``listings`` that the crawl bookkeeping owns (not Listing fields).
