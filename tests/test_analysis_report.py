@@ -6,13 +6,22 @@ import base64
 import csv
 import re
 
+import pandas as pd
 import pytest
 from test_analysis_helpers import build_market, night, truck
 
 from analysis.deals import DEAL_COLUMNS
 from analysis.eligibility import ELIGIBILITY_COLUMNS
 from analysis.load import DatabaseMissing
-from analysis.report import CSV_FILES, ReportResult, esc, link, write_report
+from analysis.report import (
+    CSV_FILES,
+    ReportResult,
+    csv_columns,
+    esc,
+    link,
+    with_price_label,
+    write_report,
+)
 from analysis.sold import SOLD_COLUMNS
 from analysis.trends import BAND_COLUMNS, TREND_COLUMNS
 
@@ -71,7 +80,19 @@ def test_files_in_the_dated_folder(report):
     ],
 )
 def test_csv_columns_are_the_documented_ones(report, name, columns):
-    assert header(report.folder / name) == list(columns)
+    assert header(report.folder / name) == csv_columns(columns)
+    # every price says what it is, in words, right after its basis
+    assert "price_label" in header(report.folder / name)
+
+
+def test_price_labels_say_what_each_price_is():
+    frame = pd.DataFrame({"price_usd": [1, 2, 3, 4], "price_basis": ["asking", "fob", "bid", "x"]})
+    labelled = with_price_label(frame)
+    assert labelled.columns.tolist() == ["price_usd", "price_basis", "price_label"]
+    assert labelled["price_label"].tolist() == ["US asking", "Japan FOB", "current bid", "x"]
+    series = with_price_label(pd.DataFrame({"series": ["japan_landed", "asking"]}))
+    assert series["price_label"].tolist() == ["Japan C&F / Japan CIF", "US asking"]
+    assert with_price_label(pd.DataFrame({"a": [1]})).columns.tolist() == ["a"]
 
 
 def test_deals_csv_lists_comparables_and_the_best_deal_first(report):
