@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import charts, load
-from analysis.deals import LANDED, score_deals, spread_text
+from analysis.deals import LANDED, project_trucks, score_deals, spread_text
 from analysis.eligibility import eligibility_upcoming, upcoming_counts
 from analysis.identity import add_family, assign_truck_ids
 from analysis.sold import ended_lids, infer_sold, truck_lids
@@ -389,6 +389,8 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         + "</div>",
         "<h2>Best deals</h2>",
         _deals_html(data.deals),
+        "<h2>Project trucks</h2>",
+        _projects_html(data.listings),
         "<h2>Price trends</h2>",
         *(
             f'<p><img alt="{esc(name)}" src="data:image/png;base64,'
@@ -486,6 +488,32 @@ def _eligibility_html(data: ReportData) -> str:
         rows,
         "Nothing becomes eligible in the next 12 months.",
     )
+
+
+def _projects_html(listings: pd.DataFrame, limit: int = 25) -> str:
+    """Trucks that do not run or have a title problem: never deals, listed apart with the
+    median of their US asking prices."""
+    projects, median = project_trucks(listings)
+    if projects.empty:
+        return "<p>No truck for sale that does not run or has a title problem.</p>"
+    head = (
+        f"<p>{len(projects)} trucks that do not run or have a title problem; never scored as "
+        "deals"
+        + (f"; median US asking {esc(_usd(median))}" if median is not None else "")
+        + ".</p>"
+    )
+    rows = [
+        [
+            link(r["url"], r["title"] or r["listing_id"]),
+            esc(r["source"]),
+            esc(r["year"]),
+            esc(r["problem"]),
+            esc(_usd(r["price_usd"])),
+            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
+        ]
+        for r in projects.head(limit).to_dict("records")
+    ]
+    return head + _table(["Listing", "Source", "Year", "Problem", "Price", "Price is"], rows, "")
 
 
 def _quoted(row: dict[str, Any]) -> str:

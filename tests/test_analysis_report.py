@@ -51,6 +51,9 @@ def report(tmp_path_factory) -> ReportResult:
                 url="javascript:alert(1)",
                 location_raw="<b>Knoxville</b>",
             ),
+            truck("craigslist", "dead", 2000, runs=False),
+            truck("craigslist", "salvage", 3000, title_status="salvage"),
+            truck("craigslist", "pending", 2500, sale_pending=True),
         ],
     )
     return write_report(db, root / "out", as_of="2026-11-10")
@@ -136,9 +139,11 @@ def test_html_is_self_contained_and_escapes_scraped_text(report):
 
 def test_headline_numbers(report):
     h = report.headline
-    # A, C (= X on eBay), D, G (= B), evil; F is an exporter price, not an asking price
-    assert h["trucks_for_sale"] == 5
-    assert h["new"] == 2  # the evil listing and the auction S, both first seen on Nov 10
+    # A, C (= X on eBay), D, G (= B), evil, and the project trucks dead and salvage and the
+    # pending one (listed, though never deals); F is an exporter price, not an asking price
+    assert h["trucks_for_sale"] == 8
+    # the evil listing, the auction S and the three above, first seen on Nov 10
+    assert h["new"] == 5
     assert h["price_drops"] == 0
     assert h["deals_15pct"] == 1
     assert h["sold_or_delisted"] == 3
@@ -175,3 +180,17 @@ def test_link_and_esc(url, text, html):
     assert link(url, text) == html
     assert esc(None) == ""
     assert esc(float("nan")) == ""
+
+
+def test_project_trucks_are_shown_apart_and_never_deals(report):
+    with (report.folder / "deals.csv").open(encoding="utf-8") as f:
+        scored = {row["listing_id"] for row in csv.DictReader(f)}
+    assert not scored & {"dead", "salvage", "pending"}
+    assert {"A", "C"} <= scored
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    projects = page[page.index("<h2>Project trucks</h2>") : page.index("<h2>Price trends</h2>")]
+    assert "2 trucks that do not run or have a title problem" in projects
+    assert "median US asking $2,500" in projects
+    assert "does not run" in projects
+    assert "salvage title" in projects
+    assert "pending" not in projects
