@@ -781,6 +781,15 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
     assert "[click](" not in text
     unsafe = A.format_alert({**alert, "url": "javascript:alert(1)"})
     assert "javascript:alert" not in unsafe
+    labelled = A.format_alert({**alert, "price_label": "Japan FOB", "price_usd": 2600})
+    assert "  Japan FOB $2,600 · 1995 Honda Acty HA4 · " in labelled
+
+
+def test_candidate_alerts_say_what_their_price_is():
+    state = exporters(exporter("fob"), listing("us", price_usd=4000))
+    found = A.new_matches(state, settings=settings(watch=[{"name": "all", "model": "acty"}]))
+    labels = dict(zip(found["listing_id"], found["price_label"], strict=True))
+    assert labels == {"fob": "Japan FOB", "us": "US asking"}
 
 
 def test_digest_groups_by_rule_in_priority_order():
