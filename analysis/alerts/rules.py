@@ -280,7 +280,12 @@ def _merge_search_names(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataFrame:
-    """Every listing a watched search matches, once per truck (the history says which are new)."""
+    """Every listing a watched search matches, once per truck (the history says which are new).
+
+    Requires: an active kei truck (``for_sale``) seen on the night that matches every set
+    criterion of a search with the ``new_match`` rule; an unknown value never matches a set
+    criterion. Project trucks (not running, title problem) and pending sales still match: a
+    watched search is the buyer's own filter, not a deal verdict."""
     frames = []
     for search in searches_for(settings, "new_match"):
         rows = state.loc[match_search(state, search)]
@@ -295,7 +300,11 @@ def price_drops(
     state: pd.DataFrame, history: pd.DataFrame, *, settings: Mapping[str, Any]
 ) -> pd.DataFrame:
     """Watched listings now at least ``drop_pct``% or ``drop_usd`` under their truck's highest
-    earlier asking price on the same basis (over every repost of the truck)."""
+    earlier asking price on the same basis (over every repost of the truck).
+
+    Requires: a match of a search with the ``price_drop`` rule (as ``new_matches``), a price,
+    and an earlier active price of the same truck on the same price basis (a FOB price is
+    never compared with an asking price); the message names the basis (``price_label``)."""
     searches = searches_for(settings, "price_drop")
     if not searches or history.empty:
         return empty_alerts()
@@ -343,7 +352,10 @@ def newly_eligible(
     state: pd.DataFrame, *, settings: Mapping[str, Any], as_of: dt.date
 ) -> pd.DataFrame:
     """Watched listings that turned 25 (US import eligible) this month or last while listed:
-    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month."""
+    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month.
+
+    Requires: a match of a search with the ``newly_eligible`` rule (as ``new_matches``) and a
+    known ``eligible_from`` in this month or the last, after the month first seen."""
     month = f"{as_of:%Y-%m}"
     previous = f"{(as_of.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
     eligible_from = column(state, "eligible_from").astype("object")
