@@ -348,3 +348,12 @@ def test_project_trucks_are_listed_apart_with_their_own_median():
     }
     assert median == 1500
     assert buyable(rows).sum() == 5
+
+
+def test_a_misdated_truck_is_never_rated_nor_a_comparable():
+    rows = [*good_and_junk(), listing("misdated", 1500, year=None)]
+    out = scores(rows)
+    assert not out.loc["misdated", "rated"]
+    assert out.loc["misdated", "comparables"] == []
+    assert "craigslist:misdated" not in {key for keys in out["comparables"] for key in keys}
+    assert out.loc["good-steal", "rated"]
