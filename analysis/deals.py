@@ -369,49 +369,35 @@ def _find_comparables(
     subjects' order."""
     results: dict[Any, Found] = {}
     window, limit = settings["year_window"], settings["max_comparables"]
-    needed = [
-        "family",
-        "is_4wd",
-        "price_basis",
-        "year",
-        "key",
-        "truck_id",
-        "price_usd",
-        "weight",
-        "age_days",
-        *MATCHED_WHEN_KNOWN,
-    ]
+    # each pool group as arrays, ordered by recency then key (the tie-breaks after distance)
     groups = {
-        k: g
-        for k, g in pool[needed].groupby(
-            ["family", "is_4wd", "price_basis"], sort=False, observed=True
-        )
+        k: _arrays(g.sort_values(["age_days", "key"], kind="stable"))
+        for k, g in pool.groupby(["family", "is_4wd", "price_basis"], sort=False, observed=True)
     }
     # an exporter's subject looks for US asking comparables (compare_with), others their basis
     by = ["family", "is_4wd", "compare_with", "year", *MATCHED_WHEN_KNOWN]
-    subject_keys = subjects[[*by, "truck_id"]].astype({c: "object" for c in MATCHED_WHEN_KNOWN})
-    for (family, drive, basis, year, *known), rows in subject_keys.groupby(
-        by, sort=False, dropna=False, observed=True
-    ):
+    wanted: dict[tuple, list[tuple[Any, Any]]] = {}
+    for index, *values, truck in subjects[[*by, "truck_id"]].astype("object").itertuples():
+        wanted.setdefault(tuple(None if pd.isna(v) else v for v in values), []).append(
+            (index, truck)
+        )
+    for (family, drive, basis, year, *known), rows in wanted.items():
         group = groups.get((family, drive, basis))
-        if group is None or pd.isna(year):
+        if group is None or year is None:
             continue
-        distance = (group["year"].astype("int64") - int(year)).abs()
+        distance = np.abs(group["year"] - int(year))
         like = distance <= window
         for name, value in zip(MATCHED_WHEN_KNOWN, known, strict=True):
-            if not pd.isna(value):
-                theirs = group[name].astype("object")
-                like &= theirs.isna() | theirs.eq(value).fillna(False).astype(bool)
-        near = group.assign(_d=distance).loc[like]
-        near = near.sort_values(["_d", "age_days", "key"], kind="stable")
-        keys = near["key"].to_numpy()
-        trucks = near["truck_id"].to_numpy()
-        prices = near["price_usd"].to_numpy(dtype="float64")
-        weights = near["weight"].to_numpy(dtype="float64")
+            if value is not None:
+                like &= group[f"{name}_na"] | (group[name] == value)
+        near = np.flatnonzero(like)
+        near = near[np.argsort(distance[near], kind="stable")]
+        keys, trucks = group["key"][near], group["truck_id"][near]
+        prices, weights = group["price_usd"][near], group["weight"][near]
         # a subject whose truck is not among the first comparables shares their result
         head = set(trucks[:limit].tolist())
         shared = None
-        for index, truck in rows["truck_id"].items():
+        for index, truck in rows:
             if truck not in head:
                 shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
                 results[index] = shared
@@ -421,11 +407,37 @@ def _find_comparables(
     return [results.get(i, _NOT_FOUND) for i in subjects.index]
 
 
+def _arrays(group: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns comparables are chosen by, as NumPy arrays (with "<name>_na" masks of the
+    attributes matched when known)."""
+    out = {
+        "year": group["year"].to_numpy(dtype="int64"),
+        "key": group["key"].to_numpy(dtype="object"),
+        "truck_id": group["truck_id"].to_numpy(dtype="object"),
+        "price_usd": group["price_usd"].to_numpy(dtype="float64"),
+        "weight": group["weight"].to_numpy(dtype="float64"),
+    }
+    for name in MATCHED_WHEN_KNOWN:
+        values = group[name].astype("object")
+        out[f"{name}_na"] = values.isna().to_numpy(dtype=bool)
+        out[name] = values.where(values.notna(), None).to_numpy(dtype="object")
+    return out
+
+
+def _quartiles(ordered: np.ndarray) -> tuple[float, float, float]:
+    """The 25th, 50th and 75th percentiles of sorted values (linear, as ``np.percentile``)."""
+    at = np.array([0.25, 0.5, 0.75]) * (ordered.size - 1)
+    low = np.floor(at).astype(int)
+    high = np.minimum(low + 1, ordered.size - 1)
+    q = ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+    return float(q[0]), float(q[1]), float(q[2])
+
+
 def _fair(keys, prices, weights, take) -> Found:
     if take.size == 0:
         return _NOT_FOUND
     fair = weighted_median(prices[take], weights[take])
-    low, median, high = np.percentile(prices[take], [25, 50, 75])
+    low, median, high = _quartiles(np.sort(prices[take]))
     return (
         None if fair is None else int(round(fair)),
         keys[take].tolist(),
