@@ -8,11 +8,20 @@ this truck would cost me landed, against what the same truck asks in the US". La
 Japan-side figures are never anyone's comparables. Comparables also share the platform family,
 the drive (4WD or 2WD), a model year within ``year_window``, and were seen within
 ``recent_days`` of the as-of date (active listings, and listings gone recently at their last
-price). Each physical truck counts once (``truck_id``), and the listing's own truck is never its
-own comparable. The closest ``max_comparables`` (by year distance, then recency) are kept; the
-fair price is their recency-weighted median (weight halves every ``half_life_days``). Fewer than
-``min_comparables`` (default 3) and the listing is unrated. Pure pandas; the alerts rule
-"underpriced 4WD" reads these columns.
+price). Where both sides state them, they also share the mileage band (``mileage_bands_mi``),
+the body (dump, crawler, fire truck, scissor lift ...), the cab (jumbo) and the transmission;
+an unstated value on either side does not exclude. Each physical truck counts once
+(``truck_id``), and the listing's own truck is never its own comparable. The closest
+``max_comparables`` (by year distance, then recency) are kept; the fair price is their
+recency-weighted median (weight halves every ``half_life_days``), their spread the middle half
+of their prices (``comparables_low_usd`` - ``comparables_high_usd``). Fewer than
+``min_comparables`` (default 3) and the listing is unrated.
+
+Only trucks a buyer can trust are scored or compared (``buyable``): a kei truck for sale (kind
+kei_truck) that is not said not to run, has no title problem (``TITLE_PROBLEMS``) and is not
+sale pending. Running-condition or title-problem trucks are "project trucks"
+(``project_trucks``), shown apart. Pure pandas; the alerts rule "underpriced 4WD" reads these
+columns.
 """
 
 from __future__ import annotations
@@ -23,10 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.frames import column, identity_of, listing_key, num, usd
+from analysis.frames import column, flag, identity_of, listing_key, num, usd
 from analysis.identity import add_family
 from analysis.load import as_of_end
 from pipelines.landed import LANDED_BASES
+from pipelines.schema import PRICE_LABELS
 
 DEFAULTS: dict[str, Any] = {
     "year_window": 2,
@@ -38,7 +48,19 @@ DEFAULTS: dict[str, Any] = {
     "plausible_usd": (500, 60000),
     #: bases that are prices a buyer can pay; a live auction's current bid is not rated.
     "rated_bases": ("asking", "fob", "cnf", "cif"),
+    #: upper edges of the mileage bands comparables share (miles): 0-30k, 30-60k, 60-100k, more.
+    "mileage_bands_mi": (30000, 60000, 100000),
 }
+
+#: Title statuses a buyer cannot simply register: never a deal, never a comparable.
+TITLE_PROBLEMS = {
+    "salvage": "salvage title",
+    "rebuilt": "rebuilt title",
+    "no_title": "no title",
+    "offroad_only": "off-road only title",
+}
+#: Attributes comparables share when both sides state them (unstated matches anything).
+MATCHED_WHEN_KNOWN = ("mileage_band", "body", "cab", "transmission")
 
 #: The ``basis`` of an exporter's listing: valued at its landed cost, compared with US asking.
 LANDED = "landed"
@@ -71,9 +93,17 @@ DEAL_COLUMNS = (
     "n_comparables",
     "comparables",
     "comparables_median_usd",
+    "comparables_low_usd",
+    "comparables_high_usd",
     "rated",
     "why",
     "value_usd",
+    "price_label",
+    "body",
+    "cab",
+    "transmission",
+    "runs",
+    "title_status",
 )
 
 
@@ -85,6 +115,59 @@ def deal_settings(config: dict | None) -> dict[str, Any]:
         out["min_comparables"] = config["alerts"]["min_comparables"]
     out.update(config.get("deals", {}))
     return out
+
+
+def trust_problems(listings: pd.DataFrame) -> pd.Series:
+    """Why a buyer cannot take each listing at its price: "" when nothing is wrong, else e.g.
+    "does not run; salvage title", "sale pending", "parts" (its kind when not a kei truck)."""
+    frame = pd.DataFrame(
+        {c: column(listings, c).astype("object") for c in ("kind", "runs", "title_status")}
+        | {"pending": flag(column(listings, "sale_pending").eq(True))},
+        index=listings.index,
+    )
+    return pd.Series(
+        [_problems(r) for r in frame.to_dict("records")], index=listings.index, dtype="object"
+    )
+
+
+def _problems(row: dict[str, Any]) -> str:
+    kind = row["kind"] if isinstance(row["kind"], str) else "kind unknown"
+    found = [
+        kind.replace("_", " ") if kind != "kei_truck" else "",
+        "does not run" if _is_false(row["runs"]) else "",
+        TITLE_PROBLEMS.get(row["title_status"], "") if isinstance(row["title_status"], str) else "",
+        "sale pending" if row["pending"] else "",
+    ]
+    return "; ".join(f for f in found if f)
+
+
+def buyable(listings: pd.DataFrame) -> pd.Series:
+    """True for a kei truck a buyer can take at its price: kind kei_truck, not said not to run
+    (``runs`` False), no title problem (``TITLE_PROBLEMS``), not sale pending. Only these are
+    scored as deals or used as comparables."""
+    if listings.empty:
+        return pd.Series(False, index=listings.index, dtype=bool)
+    return trust_problems(listings).eq("")
+
+
+def project_trucks(listings: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
+    """Active kei trucks that do not run or have a title problem (not sale pending): the rows
+    with ``problem`` (e.g. "does not run; salvage title"), cheapest first, and the median of
+    their US asking prices (None without one). Never scored as deals."""
+    if listings.empty:
+        return listings.assign(problem=pd.Series([], dtype="object")), None
+    problem = trust_problems(listings)
+    keep = (
+        flag(column(listings, "status").eq("active"))
+        & flag(column(listings, "kind").eq("kei_truck"))
+        & ~flag(column(listings, "sale_pending").eq(True))
+        & problem.ne("")
+    )
+    rows = listings.loc[keep].assign(problem=problem[keep])
+    rows = rows.sort_values("price_usd", na_position="last", kind="stable")
+    asking = num(column(rows, "price_usd")).where(flag(column(rows, "price_basis").eq("asking")))
+    median = asking.median()
+    return rows.reset_index(drop=True), None if pd.isna(median) else int(round(float(median)))
 
 
 def weighted_median(values, weights) -> float | None:
@@ -103,7 +186,7 @@ def weighted_median(values, weights) -> float | None:
     return float(v[i])
 
 
-def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float) -> pd.DataFrame:
+def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float, bands) -> pd.DataFrame:
     df = listings
     if "family" not in df.columns:
         df = add_family(df)
@@ -117,8 +200,18 @@ def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float) -> pd.
         truck_id=truck,
         age_days=age,
         weight=np.power(0.5, age.to_numpy(dtype="float64", na_value=np.nan) / half_life),
+        buyable=buyable(df),
+        mileage_band=mileage_band(column(df, "mileage_mi"), bands),
+        **{c: column(df, c).astype("object") for c in ("body", "cab", "transmission")},
         **_us_axis(df),
     )
+
+
+def mileage_band(miles: pd.Series, edges) -> pd.Series:
+    """The band index of each mileage (0 under the first edge, ...), <NA> when unknown."""
+    values = num(miles)
+    band = np.searchsorted(np.asarray(edges, dtype="float64"), values.fillna(0), side="right")
+    return pd.Series(band, index=miles.index, dtype="Int64").where(values.notna(), pd.NA)
 
 
 def _us_axis(df: pd.DataFrame) -> dict[str, pd.Series]:
@@ -137,12 +230,13 @@ def _us_axis(df: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
-    """The comparables: priced, recent kei trucks with known family, drive, year and basis, on
-    a US basis (an exporter's Japan-side or landed figure is never a comparable)."""
+    """The comparables: priced, recent, ``buyable`` kei trucks with known family, drive, year
+    and basis, on a US basis (an exporter's Japan-side or landed figure is never a
+    comparable)."""
     low, high = settings["plausible_usd"]
     price = pd.to_numeric(df["price_usd"], errors="coerce")
     keep = (
-        (df["kind"] == "kei_truck")
+        df["buyable"]
         & price.between(low, high)
         & df["price_basis"].notna()
         & ~df["price_basis"].isin(LANDED_BASES)
@@ -169,7 +263,7 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
     source, listing_id, kind, status, price_usd, price_basis, is_4wd, year, model (or family),
     last_seen_at; optional landed_usd (exporters' landed cost; without it they are unrated),
     eligible_25y, identity, truck_id, model_code, url, title, make, mileage_mi, location_raw.
-    Other listings (gone, sold, other kinds) only serve as comparables.
+    Only ``buyable`` listings are scored; buyable gone or sold ones only serve as comparables.
 
     Result columns (``DEAL_COLUMNS``):
 
@@ -186,13 +280,17 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
     - n_comparables: how many comparables were used (at most ``max_comparables``);
     - comparables: list of "source:listing_id" of those comparables, closest first;
     - comparables_median_usd: their plain (unweighted) median, for messages;
+    - comparables_low_usd, comparables_high_usd: the middle half of their prices (25th and
+      75th percentiles), how tightly they agree;
     - rated: True when the listing has a value on a rated basis (not a live bid; an exporter
       with a landed cost) and at least ``min_comparables`` comparables;
     - why: one line, e.g. "18% under 7 comparable 4WD Honda Acty trucks (asking), fair $8,900,
       median $8,750", or for an exporter "landed ≈ $6,488 (FOB $2,600): 21% under 7
       comparable 4WD Daihatsu Hijet trucks asking in the US, fair $8,200, median $8,200";
     - value_usd: the figure compared with the fair price: price_usd, or landed_usd for an
-      exporter's listing (<NA> when unknown).
+      exporter's listing (<NA> when unknown);
+    - price_label: what value_usd is for a buyer ("US asking", "landed in the US", ...);
+    - body, cab, transmission, runs, title_status: the listing's, as stated (<NA> unstated).
 
     Sorted by discount (best deals first), unrated last.
     """
@@ -200,8 +298,8 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
     end = as_of_end(as_of)
     if listings.empty:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in DEAL_COLUMNS})
-    df = _prepare(listings, end, settings["half_life_days"])
-    subjects = df.loc[((df["kind"] == "kei_truck") & (df["status"] == "active")).fillna(False)]
+    df = _prepare(listings, end, settings["half_life_days"], settings["mileage_bands_mi"])
+    subjects = df.loc[df["buyable"] & flag(df["status"] == "active")]
     pool = _pool(df, settings)
     found = _find_comparables(subjects, pool, settings)
     out = subjects.assign(
@@ -209,6 +307,8 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         n_comparables=pd.array([len(f[1]) for f in found], dtype="Int64"),
         comparables=[f[1] for f in found],
         comparables_median_usd=pd.array([f[2] for f in found], dtype="Int64"),
+        comparables_low_usd=pd.array([f[3] for f in found], dtype="Int64"),
+        comparables_high_usd=pd.array([f[4] for f in found], dtype="Int64"),
     )
     value = out["value_usd"].astype("Float64")
     fair = out["fair_price_usd"].astype("Float64")
@@ -224,6 +324,7 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         fair_price_usd=out["fair_price_usd"].where(rated, pd.NA),
         discount_pct=discount.astype("Float64"),
         eligible_25y=column(out, "eligible_25y"),
+        price_label=out["basis"].map(PRICE_LABELS).where(out["basis"].notna(), pd.NA),
     )
     why_cols = [
         "n_comparables",
@@ -237,6 +338,8 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         "discount_pct",
         "fair_price_usd",
         "comparables_median_usd",
+        "comparables_low_usd",
+        "comparables_high_usd",
         "eligible_25y",
     ]
     out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
@@ -255,65 +358,92 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
     )
 
 
+Found = tuple[int | None, list[str], int | None, int | None, int | None]
+_NOT_FOUND: Found = (None, [], None, None, None)
+
+
 def _find_comparables(
     subjects: pd.DataFrame, pool: pd.DataFrame, settings: dict[str, Any]
-) -> list[tuple[int | None, list[str], int | None]]:
-    """(fair price, comparable keys, plain median) per subject row, in subjects' order."""
-    results: dict[Any, tuple[int | None, list[str], int | None]] = {}
+) -> list[Found]:
+    """(fair price, comparable keys, plain median, spread low, spread high) per subject row, in
+    subjects' order."""
+    results: dict[Any, Found] = {}
     window, limit = settings["year_window"], settings["max_comparables"]
-    needed = [
-        "family",
-        "is_4wd",
-        "price_basis",
-        "year",
-        "key",
-        "truck_id",
-        "price_usd",
-        "weight",
-        "age_days",
-    ]
+    # each pool group as arrays, ordered by recency then key (the tie-breaks after distance)
     groups = {
-        k: g
-        for k, g in pool[needed].groupby(
-            ["family", "is_4wd", "price_basis"], sort=False, observed=True
-        )
+        k: _arrays(g.sort_values(["age_days", "key"], kind="stable"))
+        for k, g in pool.groupby(["family", "is_4wd", "price_basis"], sort=False, observed=True)
     }
     # an exporter's subject looks for US asking comparables (compare_with), others their basis
-    subject_keys = subjects[["family", "is_4wd", "compare_with", "year", "truck_id"]]
-    for (family, drive, basis, year), rows in subject_keys.groupby(
-        ["family", "is_4wd", "compare_with", "year"], sort=False, dropna=True, observed=True
-    ):
+    by = ["family", "is_4wd", "compare_with", "year", *MATCHED_WHEN_KNOWN]
+    wanted: dict[tuple, list[tuple[Any, Any]]] = {}
+    for index, *values, truck in subjects[[*by, "truck_id"]].astype("object").itertuples():
+        wanted.setdefault(tuple(None if pd.isna(v) else v for v in values), []).append(
+            (index, truck)
+        )
+    for (family, drive, basis, year, *known), rows in wanted.items():
         group = groups.get((family, drive, basis))
-        if group is None:
+        if group is None or year is None:
             continue
-        distance = (group["year"].astype("int64") - int(year)).abs()
-        near = group.assign(_d=distance).loc[distance <= window]
-        near = near.sort_values(["_d", "age_days", "key"], kind="stable")
-        keys = near["key"].to_numpy()
-        trucks = near["truck_id"].to_numpy()
-        prices = near["price_usd"].to_numpy(dtype="float64")
-        weights = near["weight"].to_numpy(dtype="float64")
+        distance = np.abs(group["year"] - int(year))
+        like = distance <= window
+        for name, value in zip(MATCHED_WHEN_KNOWN, known, strict=True):
+            if value is not None:
+                like &= group[f"{name}_na"] | (group[name] == value)
+        near = np.flatnonzero(like)
+        near = near[np.argsort(distance[near], kind="stable")]
+        keys, trucks = group["key"][near], group["truck_id"][near]
+        prices, weights = group["price_usd"][near], group["weight"][near]
         # a subject whose truck is not among the first comparables shares their result
         head = set(trucks[:limit].tolist())
         shared = None
-        for index, truck in rows["truck_id"].items():
+        for index, truck in rows:
             if truck not in head:
                 shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
                 results[index] = shared
                 continue
             take = np.flatnonzero(trucks != truck)[:limit]
             results[index] = _fair(keys, prices, weights, take)
-    return [results.get(i, (None, [], None)) for i in subjects.index]
+    return [results.get(i, _NOT_FOUND) for i in subjects.index]
 
 
-def _fair(keys, prices, weights, take) -> tuple[int | None, list[str], int | None]:
+def _arrays(group: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns comparables are chosen by, as NumPy arrays (with "<name>_na" masks of the
+    attributes matched when known)."""
+    out = {
+        "year": group["year"].to_numpy(dtype="int64"),
+        "key": group["key"].to_numpy(dtype="object"),
+        "truck_id": group["truck_id"].to_numpy(dtype="object"),
+        "price_usd": group["price_usd"].to_numpy(dtype="float64"),
+        "weight": group["weight"].to_numpy(dtype="float64"),
+    }
+    for name in MATCHED_WHEN_KNOWN:
+        values = group[name].astype("object")
+        out[f"{name}_na"] = values.isna().to_numpy(dtype=bool)
+        out[name] = values.where(values.notna(), None).to_numpy(dtype="object")
+    return out
+
+
+def _quartiles(ordered: np.ndarray) -> tuple[float, float, float]:
+    """The 25th, 50th and 75th percentiles of sorted values (linear, as ``np.percentile``)."""
+    at = np.array([0.25, 0.5, 0.75]) * (ordered.size - 1)
+    low = np.floor(at).astype(int)
+    high = np.minimum(low + 1, ordered.size - 1)
+    q = ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+    return float(q[0]), float(q[1]), float(q[2])
+
+
+def _fair(keys, prices, weights, take) -> Found:
     if take.size == 0:
-        return (None, [], None)
+        return _NOT_FOUND
     fair = weighted_median(prices[take], weights[take])
+    low, median, high = _quartiles(np.sort(prices[take]))
     return (
         None if fair is None else int(round(fair)),
         keys[take].tolist(),
-        int(round(float(np.median(prices[take])))),
+        int(round(float(median))),
+        int(round(float(low))),
+        int(round(float(high))),
     )
 
 
@@ -327,13 +457,10 @@ def _why(row: dict[str, Any]) -> str:
     if pd.isna(row["price_usd"]):
         return "no price"
     if landed and pd.isna(row["value_usd"]):
-        return (
-            f"unrated: no landed cost estimate for its "
-            f"{BASIS_LABELS.get(row['price_basis'], row['price_basis'])} price"
-        )
+        return f"unrated: no landed cost estimate for its {_label(row['price_basis'])} price"
     if landed:
-        quoted = BASIS_LABELS.get(row["price_basis"], row["price_basis"])
-        value = f"landed ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])})"
+        quoted = PRICE_LABELS.get(row["price_basis"], row["price_basis"])
+        value = f"landed in the US ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])})"
         young = "; under 25 years old: not importable to the US yet"
         note = young if _is_false(row.get("eligible_25y")) else ""
         if not row["rated"]:
@@ -345,9 +472,13 @@ def _why(row: dict[str, Any]) -> str:
         if isinstance(row["basis"], str) and row["basis"] == "bid":
             return "unrated: a live auction's current bid is not a price"
         return f"unrated: {n} comparable {what}" + (
-            f" ({row['basis']})" if not pd.isna(row["basis"]) else ""
+            f" ({_label(row['basis'])})" if not pd.isna(row["basis"]) else ""
         )
-    return f"{_side(row)} {n} comparable {what} ({row['basis']}){_fair_text(row)}"
+    return f"{_side(row)} {n} comparable {what} ({_label(row['basis'])}){_fair_text(row)}"
+
+
+def _label(basis: Any) -> str:
+    return PRICE_LABELS.get(basis, str(basis))
 
 
 def _side(row: dict[str, Any]) -> str:
@@ -356,7 +487,18 @@ def _side(row: dict[str, Any]) -> str:
 
 
 def _fair_text(row: dict[str, Any]) -> str:
-    return f", fair {usd(row['fair_price_usd'])}, median {usd(row['comparables_median_usd'])}"
+    return (
+        f", fair {usd(row['fair_price_usd'])}, median {usd(row['comparables_median_usd'])}"
+        f", middle half {spread_text(row)}"
+    )
+
+
+def spread_text(row: dict[str, Any]) -> str:
+    """The middle half of the comparables' prices, e.g. "$5,900-7,400"."""
+    low, high = row.get("comparables_low_usd"), row.get("comparables_high_usd")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "unknown"
+    return f"{usd(low)}-{int(high):,}"
 
 
 def _is_false(value: Any) -> bool:

@@ -29,6 +29,8 @@ LISTING_DTYPES = {
     "landed_usd": "Int64",
     "is_4wd": "boolean",
     "eligible_25y": "boolean",
+    "runs": "boolean",
+    "sale_pending": "boolean",
     "last_run_id": "Int64",
     "latitude": "Float64",
     "longitude": "Float64",
@@ -43,7 +45,9 @@ HISTORY_DTYPES = {
     "lid": "int64",
 }
 
-#: The listing columns the report uses (latest static description of each listing).
+#: The listing columns the report, deals and alerts use (latest static description of each
+#: listing): the deal scores compare body, cab, transmission and mileage, and leave out trucks
+#: that do not run, have a title problem or are sale pending.
 REPORT_COLUMNS = (
     "source",
     "listing_id",
@@ -58,6 +62,13 @@ REPORT_COLUMNS = (
     "is_4wd",
     "kind",
     "mileage_mi",
+    "body",
+    "cab",
+    "transmission",
+    "runs",
+    "title_status",
+    "sale_pending",
+    "state",
     "price",
     "currency",
     "price_usd",

@@ -32,18 +32,24 @@ import numpy as np
 import pandas as pd
 
 from analysis import charts, load
-from analysis.deals import score_deals
+from analysis.deals import LANDED, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.identity import add_family, assign_truck_ids
 from analysis.sold import ended_lids, infer_sold, truck_lids
-from analysis.trends import band_of, band_summary, price_trends
+from analysis.trends import SERIES_BY_BASIS, band_of, band_summary, price_trends
 from keitrucks.core import tables
+from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEEKS = 26
 #: Listings last seen this many days before the window still matter (gone inside it).
 MARGIN_DAYS = 14
+#: A trend series in words, from the bases it gathers, e.g. "Japan C&F / Japan CIF".
+SERIES_LABELS = {
+    series: " / ".join(PRICE_LABELS[b] for b, s in SERIES_BY_BASIS.items() if s == series)
+    for series in dict.fromkeys(SERIES_BY_BASIS.values())
+}
 CSV_FILES = (
     "price_trends.csv",
     "band_summary.csv",
@@ -227,8 +233,6 @@ def _maybe_float(value) -> float | None:
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
-#: What a price is, in a buyer's words.
-PRICE_WORDS = {"fob": "Japan FOB", "cnf": "Japan C&F", "cif": "Japan CIF", "asking": "US asking"}
 
 
 def source_name(source: str | None) -> str:
@@ -257,6 +261,7 @@ def write_report(
         "sold.csv": data.sold,
         "eligibility_upcoming.csv": data.eligibility,
     }
+    csvs = {name: with_price_label(frame) for name, frame in csvs.items()}
     files = []
     for name, frame in csvs.items():
         path = folder / name
@@ -286,6 +291,26 @@ def _iso_utc(times: pd.Series) -> np.ndarray:
     text = np.char.add(np.datetime_as_string(naive, unit="s"), "+00:00").astype(object)
     text[np.isnat(naive)] = None
     return text
+
+
+def with_price_label(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``price_label`` (what its prices are, in words: "US asking", "Japan FOB"
+    ...) right after its ``price_basis`` or trend ``series`` column; unchanged when it has
+    neither or already has the label."""
+    if "price_label" in frame.columns:
+        return frame
+    for name, labels in (("price_basis", PRICE_LABELS), ("series", SERIES_LABELS)):
+        if name in frame.columns:
+            out = frame.copy()
+            words = out[name].astype("object").map(lambda v, t=labels: t.get(v, v))
+            out.insert(out.columns.get_loc(name) + 1, "price_label", words)
+            return out
+    return frame
+
+
+def csv_columns(columns) -> list[str]:
+    """The header of a report CSV whose frame has ``columns`` (``with_price_label``'s)."""
+    return with_price_label(pd.DataFrame(columns=list(columns))).columns.tolist()
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -377,6 +402,8 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         + "</div>",
         "<h2>Best deals</h2>",
         _deals_html(data.deals),
+        "<h2>Project trucks</h2>",
+        _projects_html(data.listings),
         "<h2>Price trends</h2>",
         *(_img(name, png) for name, png in pngs.items() if name != ELIGIBILITY_PNG),
         "<h2>What changed on the last night</h2>",
@@ -398,11 +425,13 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
             esc(r["source"]),
             esc(r["year"]),
             esc(_drive(r["is_4wd"])),
-            esc(_usd(r["price_usd"])),
-            esc(r["basis"]),
+            esc(_usd(r["value_usd"])),
+            esc(r["price_label"]),
+            esc(_quoted(r)),
             esc(_usd(r["fair_price_usd"])),
             esc(f"{r['discount_pct']:.0f}%"),
             esc(r["n_comparables"]),
+            esc(spread_text(r)),
             esc(r["location_raw"]),
         ]
         for r in rated.to_dict("records")
@@ -413,10 +442,12 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
         "Year",
         "Drive",
         "Price",
-        "Basis",
+        "Price is",
+        "Quoted",
         "Fair price",
         "Under",
         "Comparables",
+        "Their middle half",
         "Location",
     ]
     return _table(headers, rows, "No listing is priced under its comparables.")
@@ -432,11 +463,11 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
             esc(r["source"]),
             esc(_usd(r["old_price_usd"])),
             esc(_usd(r["price_usd"])),
-            esc(r["price_basis"]),
+            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
         ]
         for r in changes.head(limit).to_dict("records")
     ]
-    table = _table(["Change", "Listing", "Source", "Was", "Now", "Basis"], rows, "No changes.")
+    table = _table(["Change", "Listing", "Source", "Was", "Now", "Price is"], rows, "No changes.")
     return (f"<p>{summary}</p>" if summary else "") + table
 
 
@@ -465,7 +496,7 @@ def _eligibility_html(data: ReportData, png: bytes | None = None) -> str:
             esc(source_name(r["source"])),
             esc(r["model_code"]),
             esc(_usd(r["price_usd"])),
-            esc(PRICE_WORDS.get(r["price_basis"], r["price_basis"])),
+            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
         ]
         for r in soon.head(40).to_dict("records")
     ]
@@ -480,6 +511,39 @@ def _eligibility_html(data: ReportData, png: bytes | None = None) -> str:
     )
 
 
+def _projects_html(listings: pd.DataFrame, limit: int = 25) -> str:
+    """Trucks that do not run or have a title problem: never deals, listed apart with the
+    median of their US asking prices."""
+    projects, median = project_trucks(listings)
+    if projects.empty:
+        return "<p>No truck for sale that does not run or has a title problem.</p>"
+    head = (
+        f"<p>{len(projects)} trucks that do not run or have a title problem; never scored as "
+        "deals"
+        + (f"; median US asking {esc(_usd(median))}" if median is not None else "")
+        + ".</p>"
+    )
+    rows = [
+        [
+            link(r["url"], r["title"] or r["listing_id"]),
+            esc(r["source"]),
+            esc(r["year"]),
+            esc(r["problem"]),
+            esc(_usd(r["price_usd"])),
+            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
+        ]
+        for r in projects.head(limit).to_dict("records")
+    ]
+    return head + _table(["Listing", "Source", "Year", "Problem", "Price", "Price is"], rows, "")
+
+
+def _quoted(row: dict[str, Any]) -> str:
+    """An exporter's own price beside its landed cost, e.g. "Japan FOB $2,600"; "" else."""
+    if row["basis"] != LANDED or pd.isna(row["price_usd"]):
+        return ""
+    return f"{PRICE_LABELS.get(row['price_basis'], row['price_basis'])} {_usd(row['price_usd'])}"
+
+
 def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
     rows = [
         [
@@ -487,6 +551,7 @@ def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
             link(r["url"], r["title"] or r["truck_id"]),
             esc(r["sources"]),
             esc(r["days_on_market"]),
+            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
             esc(_usd(r["first_price_usd"])),
             esc(_usd(r["last_price_usd"])),
             esc(_usd(r["sold_price_usd"])),
@@ -499,6 +564,7 @@ def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
         "Truck",
         "Sources",
         "Days listed",
+        "Price is",
         "First price",
         "Last price",
         "Sold",

@@ -56,11 +56,12 @@ SOURCES = {
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "underpriced_4wd": {
         "title": "Underpriced 4WD kei trucks now",
-        "description": "Active 4WD kei trucks asking at least pct_under % (default 15) below "
-        "the median US asking price of the same model, with at least 3 comparables. Exporter "
-        "trucks are rated on their landed cost in the report's deals.csv. A simpler "
-        "version of the report's deal score (deals.csv), which also groups rebadges, weighs "
-        "recent prices more and counts a truck listed on two sites once.",
+        "description": "Active 4WD kei trucks at a US asking price at least pct_under % "
+        "(default 15) below the median US asking price of the same model, with at least 3 "
+        "comparables; never trucks that do not run, have a title problem or are sale "
+        "pending. Exporter trucks are rated on their landed cost in the report's deals.csv. "
+        "A simpler version of the report's deal score (deals.csv), which also groups "
+        "rebadges, weighs recent prices more and counts a truck listed on two sites once.",
         "sql": UNDERPRICED_4WD,
         "params": ["pct_under"],
     },
@@ -78,8 +79,9 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
     },
     "median_price_by_model_year": {
         "title": "Median price by model and year",
-        "description": "Active kei trucks per model, year, drive and price basis: count and "
-        "median price in US dollars.",
+        "description": "Active kei trucks a buyer can take at their price, per model, year, "
+        "drive and price basis (price_label: US asking, Japan FOB, sold ...): count and median "
+        "price in US dollars. Medians of different bases are not comparable.",
         "sql": MEDIAN_BY_MODEL_YEAR,
     },
     "trucks_i_can_register": {
@@ -110,9 +112,19 @@ _LISTING_COLUMNS = {
     "price_raw": "Price exactly as displayed.",
     "price": "Price in whole units of currency.",
     "currency": "ISO 4217 currency of price.",
-    "price_usd": "Price converted to US dollars (whole dollars).",
-    "price_basis": "What the price is: asking, fob, cnf, cif (exporters), sold, bid_to, bid "
-    "(auctions). Prices of different bases are never compared.",
+    "price_usd": "The listing's price in US dollars (whole dollars), on its price_basis: a US "
+    "asking price, a sold price, a bid, or an exporter's Japan-side FOB / C&F / CIF price. "
+    "Never rank a FOB price beside an asking price: use for_sale.",
+    "price_basis": "What the price is: asking (US asking), fob, cnf, cif (Japan FOB / C&F / CIF, "
+    "exporters), sold, bid_to, bid (auctions). Prices of different bases are never compared.",
+    "price_label": "price_basis in words: US asking, sold, current bid, bid (not sold), Japan "
+    "FOB, Japan C&F, Japan CIF.",
+    "landed_usd": "Estimated cost landed in the US of an exporter's truck (price + freight + "
+    "insurance + duty + fees), US dollars; empty for US listings.",
+    "runs": "1 = runs, 0 = does not run, empty = the listing does not say.",
+    "title_status": "clean, salvage, rebuilt, no_title, offroad_only; empty = not stated.",
+    "sale_pending": "1 when the listing says a sale is pending.",
+    "state": "Two-letter US state of the listing's location.",
     "price_band": "below / in / above the configured band (default $5,000-$12,000).",
     "model": "Canonical model, e.g. Honda Acty.",
     "model_code": "Chassis code without the emissions prefix, e.g. HA4.",
@@ -158,6 +170,41 @@ def metadata(name: str = "keitrucks") -> dict[str, Any]:
                         ],
                         "facets": ["source", "status", "model", "kind"],
                     },
+                    "for_sale": {
+                        "title": "For sale to a US buyer",
+                        "description": "What a US buyer can act on, cheapest first: active kei "
+                        "trucks that are not said not to run, have no title problem and are not "
+                        "sale pending, at a US asking price, and exporters' trucks old enough to "
+                        "import at their landed cost (never their FOB price).",
+                        "columns": {
+                            "us_price_usd": "The price to compare, US dollars: the US asking "
+                            "price, or an exporter's landed cost.",
+                            "price_label": "What us_price_usd is: US asking or landed in the US.",
+                            "quoted_usd": "An exporter's own price (US dollars), for reference.",
+                            "quoted_label": "What quoted_usd is: Japan FOB, C&F or CIF.",
+                        }
+                        | {
+                            k: _LISTING_COLUMNS[k]
+                            for k in ("runs", "title_status", "state", "mileage_mi", "is_4wd")
+                        },
+                    },
+                    "active_trucks": {
+                        "title": "Active kei trucks",
+                        "description": "Every active kei truck listing, whatever its price "
+                        "basis: read price_label before comparing two prices.",
+                        "columns": {
+                            k: _LISTING_COLUMNS[k]
+                            for k in (
+                                "price_usd",
+                                "price_basis",
+                                "price_label",
+                                "landed_usd",
+                                "runs",
+                                "title_status",
+                                "sale_pending",
+                            )
+                        },
+                    },
                     "price_history": {
                         "title": "Price history",
                         "description": "Append-only: a row when a listing first appears and "
@@ -167,6 +214,7 @@ def metadata(name: str = "keitrucks") -> dict[str, Any]:
                             "observed_at": "Crawl time of the change (UTC).",
                             "price_usd": _LISTING_COLUMNS["price_usd"],
                             "price_basis": _LISTING_COLUMNS["price_basis"],
+                            "landed_usd": _LISTING_COLUMNS["landed_usd"],
                             "run_id": "The crawl run (runs.id) that saw the change.",
                         },
                         "facets": ["event", "source"],

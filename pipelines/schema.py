@@ -26,6 +26,26 @@ from sqlite_utils import Database
 from keitrucks.core import states
 from scrapers.items import Listing
 
+#: What each price basis is, in the words a buyer reads (report tables, CSVs, views, alerts).
+#: "landed" is not a listing's basis: it is an exporter's price landed in the US (landed_usd).
+PRICE_LABELS = {
+    "asking": "US asking",
+    "sold": "sold",
+    "bid": "current bid",
+    "bid_to": "bid (not sold)",
+    "fob": "Japan FOB",
+    "cnf": "Japan C&F",
+    "cif": "Japan CIF",
+    "landed": "landed in the US",
+}
+
+
+def price_label_sql(column: str) -> str:
+    """A SQL CASE naming the basis in ``column`` with ``PRICE_LABELS`` (else the basis)."""
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in PRICE_LABELS.items())
+    return f"CASE {column} {cases} ELSE {column} END"
+
+
 #: Fields stored as JSON text.
 JSON_FIELDS = {"attributes", "image_urls"}
 #: Columns of ``listings`` that the crawl bookkeeping owns (not Listing fields).
@@ -198,11 +218,20 @@ LISTING_INDEXES = {
 
 # -- the questions users ask most: Datasette's canned queries and, without parameters, views ---
 
-_ACTIVE_TRUCKS = """
+#: Title statuses a buyer cannot simply register (``analysis.deals.TITLE_PROBLEMS``' keys).
+TITLE_PROBLEM_STATUSES = ("salvage", "rebuilt", "no_title", "offroad_only")
+
+#: A listing a buyer can take at its price: an active kei truck not said not to run, without a
+#: title problem, not sale pending (``analysis.deals.buyable`` in SQL).
+_BUYABLE = f"""status = 'active' AND kind = 'kei_truck' AND coalesce(runs, 1) != 0
+      AND coalesce(title_status, '') NOT IN ({", ".join(f"'{t}'" for t in TITLE_PROBLEM_STATUSES)})
+      AND coalesce(sale_pending, 0) = 0"""
+
+_ACTIVE_TRUCKS = f"""
     SELECT source, listing_id, identity, title, model, model_code, year, is_4wd, mileage_mi,
            price_usd, price_basis, location_raw, url
     FROM listings
-    WHERE status = 'active' AND kind = 'kei_truck' AND price_usd IS NOT NULL
+    WHERE {_BUYABLE} AND price_usd IS NOT NULL
       AND is_4wd IS NOT NULL AND model IS NOT NULL"""
 
 UNDERPRICED_4WD = f"""
@@ -219,6 +248,7 @@ medians AS (
     GROUP BY model, is_4wd, price_basis
 )
 SELECT t.title, t.model, t.model_code, t.year, t.mileage_mi, t.price_usd, t.price_basis,
+       'US asking' AS price_label,
        CAST(round(m.median_usd) AS INTEGER) AS median_usd, m.n - 1 AS comparables,
        round(100.0 * (m.median_usd - t.price_usd) / m.median_usd, 1) AS pct_under,
        t.location_raw, t.url, t.source, t.listing_id
@@ -229,10 +259,11 @@ WHERE t.is_4wd = 1 AND t.price_basis = 'asking' AND m.n - 1 >= 3
 ORDER BY pct_under DESC, t.price_usd
 """
 
-ELIGIBLE_SOON = """
+ELIGIBLE_SOON = f"""
 WITH today AS (SELECT substr(max(last_seen_at), 1, 7) AS month FROM listings)
 SELECT l.eligible_from, l.title, l.model, l.model_code, l.year, l.build_month,
-       l.eligibility_basis, l.price_usd, l.price_basis, l.location_raw, l.url, l.source,
+       l.eligibility_basis, l.price_usd, l.price_basis,
+       {price_label_sql("l.price_basis")} AS price_label, l.location_raw, l.url, l.source,
        l.listing_id
 FROM listings l, today
 WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_from IS NOT NULL
@@ -242,7 +273,7 @@ WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_
 ORDER BY l.eligible_from, l.price_usd
 """
 
-PRICE_DROPS_THIS_WEEK = """
+PRICE_DROPS_THIS_WEEK = f"""
 WITH steps AS (
     SELECT source, listing_id, observed_at, event, price_usd, price_basis,
            lag(price_usd) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
@@ -257,7 +288,8 @@ WITH steps AS (
 SELECT s.observed_at, l.title, l.model, l.year, l.is_4wd, s.previous_usd, s.price_usd,
        s.previous_usd - s.price_usd AS drop_usd,
        round(100.0 * (s.previous_usd - s.price_usd) / s.previous_usd, 1) AS drop_pct,
-       s.price_basis, l.location_raw, l.url, s.source, s.listing_id
+       s.price_basis, {price_label_sql("s.price_basis")} AS price_label, l.location_raw, l.url,
+       s.source, s.listing_id
 FROM steps s JOIN listings l ON l.source = s.source AND l.listing_id = s.listing_id
 WHERE s.price_usd < s.previous_usd AND s.price_basis = s.previous_basis
   AND s.observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history)
@@ -274,14 +306,16 @@ ranked AS (
     FROM trucks
 )
 SELECT model, year, CASE is_4wd WHEN 1 THEN '4WD' ELSE '2WD' END AS drive, price_basis,
+       {price_label_sql("price_basis")} AS price_label,
        max(n) AS listings, CAST(round(avg(price_usd)) AS INTEGER) AS median_usd
 FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
 GROUP BY model, year, is_4wd, price_basis
 ORDER BY model, year, drive, price_basis
 """
 
-TRUCK_HISTORY = """
-SELECT p.observed_at, p.event, p.price, p.currency, p.price_usd, p.price_basis, p.status,
+TRUCK_HISTORY = f"""
+SELECT p.observed_at, p.event, p.price, p.currency, p.price_usd, p.price_basis,
+       {price_label_sql("p.price_basis")} AS price_label, p.landed_usd, p.status,
        l.title, p.source, p.listing_id, l.identity, l.url
 FROM price_history p
 JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id
@@ -320,12 +354,33 @@ ORDER BY price_usd
 
 #: The views every database has (created on open), for sqlite3 and Datasette users; the
 #: parameters of the canned queries take their defaults.
+#: What a US buyer can act on: buyable kei trucks at a US asking price, and exporters' trucks
+#: that can be imported (``eligible_25y``) at their landed cost, never their FOB price; one
+#: figure, ``us_price_usd``, that ranks them all on the same axis.
+FOR_SALE = f"""
+SELECT CASE WHEN price_basis = 'asking' THEN price_usd ELSE landed_usd END AS us_price_usd,
+       {price_label_sql("CASE WHEN price_basis = 'asking' THEN 'asking' ELSE 'landed' END")}
+           AS price_label,
+       CASE WHEN price_basis = 'asking' THEN NULL ELSE price_usd END AS quoted_usd,
+       CASE WHEN price_basis = 'asking' THEN NULL ELSE {price_label_sql("price_basis")} END
+           AS quoted_label,
+       title, model, model_code, year, is_4wd, mileage_mi, runs, title_status, state,
+       location_raw, url, source, listing_id, first_seen_at, last_seen_at
+FROM listings
+WHERE {_BUYABLE}
+  AND (price_basis = 'asking' AND price_usd IS NOT NULL
+       OR price_basis IN ('fob', 'cnf', 'cif') AND eligible_25y = 1 AND landed_usd IS NOT NULL)
+ORDER BY us_price_usd, source, listing_id
+"""
+
 VIEWS = {
-    "active_trucks": """
+    "active_trucks": f"""
         SELECT source, listing_id, title, make, model, model_code, year, is_4wd, mileage_mi,
-               price_usd, price_basis, price_band, eligible_25y, location_raw, url,
-               first_seen_at, last_seen_at
+               price_usd, price_basis, {price_label_sql("price_basis")} AS price_label,
+               landed_usd, price_band, eligible_25y, runs, title_status, sale_pending, state,
+               location_raw, url, first_seen_at, last_seen_at
         FROM listings WHERE status = 'active' AND kind = 'kei_truck'""",
+    "for_sale": FOR_SALE,
     "latest_runs": """
         SELECT r.* FROM runs r
         WHERE r.id = (SELECT max(id) FROM runs r2 WHERE r2.source = r.source)""",

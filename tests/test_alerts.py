@@ -93,6 +93,8 @@ def scores(state: pd.DataFrame, fair: dict[str, tuple[int, int]], min_n: int = 3
                 "rated": rated,
                 "family": "Honda Acty",
                 "comparables_median_usd": fair_usd - 50,
+                "comparables_low_usd": fair_usd - 300,
+                "comparables_high_usd": fair_usd + 400,
                 "basis": "landed" if landed else row["price_basis"],
                 "value_usd": value,
             }
@@ -113,15 +115,37 @@ def underpriced(state, fair=None, **alerts) -> pd.DataFrame:
 
 
 def test_underpriced_against_comparables_says_why():
-    state = frame(listing("1", price_usd=7000), listing("2", price_usd=8000))
+    state = frame(
+        listing("1", price_usd=7000, runs=True, title_status="clean", mileage_mi=41234),
+        listing("2", price_usd=8000),
+    )
     found = underpriced(state, {"1": (8750, 7), "2": (8750, 7)})
     assert found["listing_id"].tolist() == ["1"]
     alert = found.iloc[0]
     assert alert["kind"] == "underpriced_4wd"
     assert alert["price_usd"] == 7000
     assert alert["reason"] == (
-        "20% under 7 comparable 4WD Honda Acty trucks, fair price $8,750, median $8,700"
+        "runs: yes, title: clean, 41k mi, 4WD, Honda Acty HA4 1995, US asking $7,000 vs fair "
+        "$8,750 (7 comparables, middle half $8,450-9,150): 20% under"
     )
+
+
+@pytest.mark.parametrize(
+    ("unknown", "says"),
+    [
+        ({"runs": None}, "runs: not stated"),
+        ({"title_status": None}, "title: not stated"),
+        ({"mileage_mi": None}, "mileage: not stated"),
+        ({"model": None, "model_code": None, "year": None}, "model: not stated"),
+    ],
+)
+def test_an_unknown_flag_says_not_stated_so_the_buyer_asks(unknown, says):
+    known = {"runs": False, "title_status": "clean", "mileage_mi": 900}
+    flags = A.buyer_flags({**listing("1", **known), **unknown})
+    parts = flags.split(", ")
+    assert says in parts
+    assert ("runs: no" in parts) is ("runs" not in unknown)
+    assert ("900 mi" in parts) is ("mileage_mi" not in unknown)
 
 
 @pytest.mark.parametrize(("price", "expected"), [(8000, True), (8500, True), (8510, False)])
@@ -133,15 +157,32 @@ def test_underpriced_threshold_is_inclusive(price, expected):
 
 def test_without_enough_comparables_the_band_floor_applies():
     state = frame(
-        listing("cheap", price_usd=4500),
-        listing("fair", price_usd=6000),
-        listing("unscored", price_usd=4900),
+        listing("cheap", price_usd=4500, eligible_25y=True),
+        listing("fair", price_usd=6000, eligible_25y=True),
+        listing("unscored", price_usd=4900, eligible_25y=True, runs=True),
     )
     found = underpriced(state, {"cheap": (9000, 2), "fair": (9000, 1)})
     assert sorted(found["listing_id"]) == ["cheap", "unscored"]
     reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
-    assert reasons["cheap"] == "$4,500 is under the $5,000 band floor (only 2 comparables)"
-    assert reasons["unscored"] == "$4,900 is under the $5,000 band floor (only 0 comparables)"
+    assert reasons["cheap"] == (
+        "runs: not stated, title: not stated, 40k mi, 4WD, Honda Acty HA4 1995, US asking "
+        "$4,500 is under the $5,000 band floor (only 2 comparables)"
+    )
+    assert reasons["unscored"].startswith("runs: yes, title: not stated, 40k mi, 4WD, ")
+    assert reasons["unscored"].endswith(
+        "US asking $4,900 is under the $5,000 band floor (only 0 comparables)"
+    )
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [{"model": None}, {"year": None}, {"eligible_25y": None}, {"eligible_25y": False}],
+    ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_the_band_floor_needs_a_known_model_and_year_and_an_eligible_truck(missing):
+    state = frame(listing("cheap", price_usd=4500, **{"eligible_25y": True, **missing}))
+    assert underpriced(state, {"cheap": (9000, 2)}).empty
+    assert not underpriced(frame(listing("cheap", price_usd=4500, eligible_25y=True)), {}).empty
 
 
 def test_rated_by_scorer_but_below_min_comparables_counts_as_unrated():
@@ -152,7 +193,10 @@ def test_rated_by_scorer_but_below_min_comparables_counts_as_unrated():
 
 
 def test_no_scores_at_all_means_band_floor_only():
-    state = frame(listing("1", price_usd=4200), listing("2", price_usd=6000))
+    state = frame(
+        listing("1", price_usd=4200, eligible_25y=True),
+        listing("2", price_usd=6000, eligible_25y=True),
+    )
     found = A.underpriced_4wd(state, None, settings=settings(), band_low=5000)
     assert found["listing_id"].tolist() == ["1"]
 
@@ -176,11 +220,17 @@ def test_no_scores_at_all_means_band_floor_only():
         {"price_basis": "bid"},
         {"price_basis": "sold"},
         {"price_basis": None},
+        {"runs": False},
+        {"title_status": "salvage"},
+        {"title_status": "rebuilt"},
+        {"title_status": "no_title"},
+        {"title_status": "offroad_only"},
+        {"sale_pending": True},
     ],
     ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()),
 )
 def test_never_alerts_on(change):
-    state = frame(listing("1", **{"price_usd": 3000, **change}))
+    state = frame(listing("1", **{"price_usd": 3000, "eligible_25y": True, **change}))
     assert underpriced(state, {"1": (9000, 5)}).empty
     assert underpriced(state, {}).empty
 
@@ -211,10 +261,13 @@ def test_an_exporter_alerts_on_its_landed_cost_and_says_so():
     assert found.set_index("listing_id")["price_usd"].to_dict() == {"fob": 2600, "cnf": 4100}
     reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
     assert reasons["fob"] == (
-        "landed ≈ $6,488 (FOB $2,600) is 22% under 7 comparable 4WD Honda Acty trucks asking "
-        "in the US, fair price $8,300, median $8,250"
+        "runs: not stated, title: not stated, 40k mi, 4WD, Honda Acty HA4 1995, landed in the US "
+        "≈ $6,488 (Japan FOB $2,600) vs fair US asking $8,300 (7 comparables, middle half "
+        "$8,000-8,700): 22% under"
     )
-    assert reasons["cnf"].startswith("landed ≈ $6,488 (C&F $4,100) is 22% under 7 comparable")
+    assert (
+        "landed in the US ≈ $6,488 (Japan C&F $4,100) vs fair US asking $8,300" in (reasons["cnf"])
+    )
 
 
 @pytest.mark.parametrize("eligible", [False, None])
@@ -258,8 +311,9 @@ def test_landed_cost_with_the_real_deal_scores():
     found = A.underpriced_4wd(state, deals, settings=settings(), band_low=5000)
     assert found["listing_id"].tolist() == ["importable"]
     assert found.iloc[0]["reason"] == (
-        "landed ≈ $6,488 (FOB $2,600) is 23% under 5 comparable 4WD Honda Acty trucks asking "
-        "in the US, fair price $8,400"
+        "runs: not stated, title: not stated, 40k mi, 4WD, Honda Acty HA4 1995, landed in the US "
+        "≈ $6,488 (Japan FOB $2,600) vs fair US asking $8,400 (5 comparables, middle half "
+        "$8,200-8,600): 23% under"
     )
 
 
@@ -727,6 +781,15 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
     assert "[click](" not in text
     unsafe = A.format_alert({**alert, "url": "javascript:alert(1)"})
     assert "javascript:alert" not in unsafe
+    labelled = A.format_alert({**alert, "price_label": "Japan FOB", "price_usd": 2600})
+    assert "  Japan FOB $2,600 · 1995 Honda Acty HA4 · " in labelled
+
+
+def test_candidate_alerts_say_what_their_price_is():
+    state = exporters(exporter("fob"), listing("us", price_usd=4000))
+    found = A.new_matches(state, settings=settings(watch=[{"name": "all", "model": "acty"}]))
+    labels = dict(zip(found["listing_id"], found["price_label"], strict=True))
+    assert labels == {"fob": "Japan FOB", "us": "US asking"}
 
 
 def test_digest_groups_by_rule_in_priority_order():
@@ -753,3 +816,31 @@ def test_digest_groups_by_rule_in_priority_order():
     assert text.startswith("# Kei truck alerts, 2026-11-25\n")
     assert text.index("## Source unhealthy (1)") < text.index("## New match (1)")
     assert A.render_digest([], day=NIGHT).endswith("No new alerts tonight.\n")
+
+
+#: Junk listed beside good trucks at steal prices: none may be alerted, with real deal scores.
+JUNK = {
+    "parts": {"kind": "parts"},
+    "clone": {"kind": "other_vehicle"},
+    "toy": {"kind": "toy"},
+    "dead": {"runs": False},
+    "salvage": {"title_status": "salvage"},
+    "off-road": {"title_status": "offroad_only"},
+    "pending": {"sale_pending": True},
+    "misdated": {"year": None},
+    "no-model": {"model": None, "model_code": None},
+}
+
+
+def test_junk_beside_good_trucks_is_never_alerted_and_the_good_steal_still_is():
+    good = [listing(f"good{n}", price_usd=8000 + 200 * n, eligible_25y=True) for n in range(4)]
+    steal = listing("steal", price_usd=5200, eligible_25y=True, runs=True, title_status="clean")
+    junk = [
+        listing(name, price_usd=3000, eligible_25y=True, **change) for name, change in JUNK.items()
+    ]
+    state = frame(*good, steal, *junk).assign(last_seen_at=pd.Timestamp("2026-11-25T06:00:00Z"))
+    deals = score_deals(state, as_of=NIGHT, config=CONFIG)
+    found = A.underpriced_4wd(state, deals, settings=settings(), band_low=5000)
+    assert found["listing_id"].tolist() == ["steal"]
+    assert found.iloc[0]["reason"].startswith("runs: yes, title: clean, 40k mi, 4WD, ")
+    assert "(4 comparables, middle half $8,150-8,450)" in found.iloc[0]["reason"]

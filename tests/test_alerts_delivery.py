@@ -224,10 +224,11 @@ def test_exporter_trucks_alert_on_landed_cost_only_when_importable(tmp_path):
         truck = stored[("beforward", alert["listing_id"])]
         assert truck["eligible_25y"] == 1
         assert alert["price_usd"] == truck["price_usd"]
-        assert alert["reason"].startswith(
-            f"landed ≈ ${truck['landed_usd']:,} (FOB ${truck['price_usd']:,}) is "
-        )
-        assert "trucks asking in the US, fair price $" in alert["reason"]
+        assert (
+            f", landed in the US ≈ ${truck['landed_usd']:,} "
+            f"(Japan FOB ${truck['price_usd']:,}) vs fair US asking $"
+        ) in alert["reason"]
+        assert alert["reason"].startswith("runs: ")
     # a cheap FOB price of a truck under 25 years old is no alert for a US buyer
     young = [k for k, r in stored.items() if k[0] == "beforward" and r["eligible_25y"] == 0]
     assert young

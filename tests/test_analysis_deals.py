@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.deals import DEAL_COLUMNS, score_deals, weighted_median
+from analysis.deals import DEAL_COLUMNS, buyable, project_trucks, score_deals, weighted_median
 
 AS_OF = "2026-11-24"
 
@@ -48,7 +48,7 @@ def test_fair_price_is_the_median_of_the_other_trucks_and_the_discount_is_agains
     assert cheap["n_comparables"] == 3
     assert cheap["comparables"] == ["craigslist:1", "craigslist:2", "craigslist:3"]
     assert cheap["rated"]
-    assert cheap["why"].startswith("40% under 3 comparable 4WD Honda Acty trucks (asking)")
+    assert cheap["why"].startswith("40% under 3 comparable 4WD Honda Acty trucks (US asking)")
     assert out.index[0] == "cheap"  # best deal first
     assert score_deals(pd.DataFrame(rows), as_of=AS_OF).columns.tolist() == list(DEAL_COLUMNS)
 
@@ -195,8 +195,8 @@ def test_an_exporter_is_valued_landed_and_compared_with_us_asking_prices_only():
     assert me["discount_pct"] == pytest.approx(22.8)
     assert me["rated"]
     assert me["why"] == (
-        "landed ≈ $6,488 (FOB $2,600): 23% under 3 comparable 4WD Honda Acty trucks asking in "
-        "the US, fair $8,400, median $8,400"
+        "landed in the US ≈ $6,488 (Japan FOB $2,600): 23% under 3 comparable 4WD Honda Acty "
+        "trucks asking in the US, fair $8,400, median $8,400, middle half $8,200-8,700"
     )
 
 
@@ -223,12 +223,12 @@ def test_an_exporter_without_a_landed_cost_is_unrated_and_says_why():
     assert pd.isna(row["value_usd"])
     assert pd.isna(row["discount_pct"])
     assert row["basis"] == "landed"
-    assert row["why"] == "unrated: no landed cost estimate for its FOB price"
+    assert row["why"] == "unrated: no landed cost estimate for its Japan FOB price"
     # a table without the column at all: every exporter is unrated the same way
     bare = pd.DataFrame([*rows, exporter("bare", 2600, 6488)]).drop(columns="landed_usd")
     bare_row = score_deals(bare, as_of=AS_OF).set_index("listing_id").loc["bare"]
     assert not bare_row["rated"]
-    assert bare_row["why"] == "unrated: no landed cost estimate for its FOB price"
+    assert bare_row["why"] == "unrated: no landed cost estimate for its Japan FOB price"
 
 
 def test_exporter_bases_are_labelled_and_a_young_truck_is_flagged():
@@ -238,11 +238,13 @@ def test_exporter_bases_are_labelled_and_a_young_truck_is_flagged():
         exporter("alone", 2500, 6000, model="Subaru Sambar"),
     ]
     out = scores(rows)
-    assert out.loc["cnf", "why"].startswith("landed ≈ $6,000 (C&F $4,000): 27% under 3 ")
+    assert out.loc["cnf", "why"].startswith(
+        "landed in the US ≈ $6,000 (Japan C&F $4,000): 27% under 3 "
+    )
     assert out.loc["young", "why"].endswith("; under 25 years old: not importable to the US yet")
     assert out.loc["alone", "why"] == (
         "unrated: 0 comparable 4WD Subaru Sambar trucks asking in the US; "
-        "landed ≈ $6,000 (FOB $2,500)"
+        "landed in the US ≈ $6,000 (Japan FOB $2,500)"
     )
 
 
@@ -252,3 +254,106 @@ def test_sold_prices_keep_their_own_basis():
     out = scores(rows)
     assert out.loc["ask", "n_comparables"] == 0
     assert out.loc["fob", "comparables"] == ["craigslist:ask"]
+
+
+# -- only trucks a buyer can trust are scored or compared ---------------------------------------
+
+#: Junk that sits next to good trucks: (listing id, what makes it junk). Each is priced as a
+#: steal, so if it were scored it would be the best deal, and if it were a comparable it would
+#: drag the good trucks' fair price down.
+JUNK = [
+    ("parts", {"kind": "parts"}),
+    ("wanted", {"kind": "wanted"}),
+    ("toy", {"kind": "toy"}),
+    ("clone", {"kind": "other_vehicle"}),
+    ("van", {"kind": "kei_van"}),
+    ("no-kind", {"kind": None}),
+    ("dead", {"runs": False}),
+    ("salvage", {"title_status": "salvage"}),
+    ("rebuilt", {"title_status": "rebuilt"}),
+    ("no-title", {"title_status": "no_title"}),
+    ("off-road", {"title_status": "offroad_only"}),
+    ("pending", {"sale_pending": True}),
+]
+
+
+def good_and_junk() -> list[dict]:
+    good = [listing(f"good-{n}", 8000 + 200 * n) for n in range(4)]
+    good.append(listing("good-steal", 5000, runs=True, title_status="clean"))
+    return good + [listing(name, 1500, **junk) for name, junk in JUNK]
+
+
+@pytest.mark.parametrize(("name", "junk"), JUNK, ids=[name for name, _ in JUNK])
+def test_junk_is_never_scored_nor_a_comparable(name, junk):
+    out = scores(good_and_junk())
+    assert name not in out.index
+    every_comparable = {key for keys in out["comparables"] for key in keys}
+    assert f"craigslist:{name}" not in every_comparable
+
+
+def test_good_trucks_next_to_junk_are_still_scored_on_good_comparables_only():
+    out = scores(good_and_junk())
+    assert sorted(out.index) == [*(f"good-{n}" for n in range(4)), "good-steal"]
+    steal = out.loc["good-steal"]
+    assert steal["rated"]
+    assert steal["n_comparables"] == 4
+    assert steal["fair_price_usd"] == 8300
+    assert (steal["comparables_low_usd"], steal["comparables_high_usd"]) == (8150, 8450)
+    assert (steal["runs"], steal["title_status"]) == (True, "clean")
+    assert out.index[0] == "good-steal"
+
+
+@pytest.mark.parametrize(
+    ("stated", "unlike"),
+    [
+        ({"body": "dump"}, {"body": "crawler"}),
+        ({"cab": "jumbo"}, {"cab": "high_roof"}),
+        ({"transmission": "manual"}, {"transmission": "automatic"}),
+        ({"mileage_mi": 20000}, {"mileage_mi": 80000}),
+    ],
+)
+def test_comparables_share_body_cab_transmission_and_mileage_band_where_both_state_them(
+    stated, unlike
+):
+    (attr,) = stated
+    rows = [
+        listing("me", 5000, **stated),
+        listing("like", 8000, **stated),
+        listing("unstated", 8100),
+        listing("unlike", 8200, **unlike),
+    ]
+    out = scores(rows)
+    assert out.loc["me", "comparables"] == ["craigslist:like", "craigslist:unstated"]
+    # unstated on the subject's side: nothing is excluded
+    assert len(out.loc["unstated", "comparables"]) == 3
+    assert out.loc["me", attr] == stated[attr] or attr == "mileage_mi"
+
+
+def test_mileage_bands_follow_the_configured_edges():
+    rows = [listing("me", 5000, mileage_mi=20000), listing("near", 8000, mileage_mi=40000)]
+    assert scores(rows).loc["me", "comparables"] == []
+    wide = scores(rows, mileage_bands_mi=(50000,))
+    assert wide.loc["me", "comparables"] == ["craigslist:near"]
+
+
+def test_project_trucks_are_listed_apart_with_their_own_median():
+    rows = pd.DataFrame(good_and_junk())
+    projects, median = project_trucks(rows)
+    assert dict(zip(projects["listing_id"], projects["problem"], strict=True)) == {
+        "dead": "does not run",
+        "salvage": "salvage title",
+        "rebuilt": "rebuilt title",
+        "no-title": "no title",
+        "off-road": "off-road only title",
+    }
+    assert median == 1500
+    assert buyable(rows).sum() == 5
+
+
+def test_a_misdated_truck_is_never_rated_nor_a_comparable():
+    rows = [*good_and_junk(), listing("misdated", 1500, year=None)]
+    out = scores(rows)
+    assert not out.loc["misdated", "rated"]
+    assert out.loc["misdated", "comparables"] == []
+    assert "craigslist:misdated" not in {key for keys in out["comparables"] for key in keys}
+    assert out.loc["good-steal", "rated"]

@@ -6,13 +6,22 @@ import base64
 import csv
 import re
 
+import pandas as pd
 import pytest
 from test_analysis_helpers import build_market, night, truck
 
 from analysis.deals import DEAL_COLUMNS
 from analysis.eligibility import ELIGIBILITY_COLUMNS
 from analysis.load import DatabaseMissing
-from analysis.report import CSV_FILES, ReportResult, esc, link, write_report
+from analysis.report import (
+    CSV_FILES,
+    ReportResult,
+    csv_columns,
+    esc,
+    link,
+    with_price_label,
+    write_report,
+)
 from analysis.sold import SOLD_COLUMNS
 from analysis.trends import BAND_COLUMNS, TREND_COLUMNS
 
@@ -42,6 +51,9 @@ def report(tmp_path_factory) -> ReportResult:
                 url="javascript:alert(1)",
                 location_raw="<b>Knoxville</b>",
             ),
+            truck("craigslist", "dead", 2000, runs=False),
+            truck("craigslist", "salvage", 3000, title_status="salvage"),
+            truck("craigslist", "pending", 2500, sale_pending=True),
         ],
     )
     return write_report(db, root / "out", as_of="2026-11-10")
@@ -77,7 +89,19 @@ def test_files_in_the_dated_folder(report):
     ],
 )
 def test_csv_columns_are_the_documented_ones(report, name, columns):
-    assert header(report.folder / name) == list(columns)
+    assert header(report.folder / name) == csv_columns(columns)
+    # every price says what it is, in words, right after its basis
+    assert "price_label" in header(report.folder / name)
+
+
+def test_price_labels_say_what_each_price_is():
+    frame = pd.DataFrame({"price_usd": [1, 2, 3, 4], "price_basis": ["asking", "fob", "bid", "x"]})
+    labelled = with_price_label(frame)
+    assert labelled.columns.tolist() == ["price_usd", "price_basis", "price_label"]
+    assert labelled["price_label"].tolist() == ["US asking", "Japan FOB", "current bid", "x"]
+    series = with_price_label(pd.DataFrame({"series": ["japan_landed", "asking"]}))
+    assert series["price_label"].tolist() == ["Japan C&F / Japan CIF", "US asking"]
+    assert with_price_label(pd.DataFrame({"a": [1]})).columns.tolist() == ["a"]
 
 
 def test_deals_csv_lists_comparables_and_the_best_deal_first(report):
@@ -121,9 +145,11 @@ def test_html_is_self_contained_and_escapes_scraped_text(report):
 
 def test_headline_numbers(report):
     h = report.headline
-    # A, C (= X on eBay), D, G (= B), evil; F is an exporter price, not an asking price
-    assert h["trucks_for_sale"] == 5
-    assert h["new"] == 2  # the evil listing and the auction S, both first seen on Nov 10
+    # A, C (= X on eBay), D, G (= B), evil, and the project trucks dead and salvage and the
+    # pending one (listed, though never deals); F is an exporter price, not an asking price
+    assert h["trucks_for_sale"] == 8
+    # the evil listing, the auction S and the three above, first seen on Nov 10
+    assert h["new"] == 5
     assert h["price_drops"] == 0
     assert h["deals_15pct"] == 1
     assert h["sold_or_delisted"] == 3
@@ -160,3 +186,17 @@ def test_link_and_esc(url, text, html):
     assert link(url, text) == html
     assert esc(None) == ""
     assert esc(float("nan")) == ""
+
+
+def test_project_trucks_are_shown_apart_and_never_deals(report):
+    with (report.folder / "deals.csv").open(encoding="utf-8") as f:
+        scored = {row["listing_id"] for row in csv.DictReader(f)}
+    assert not scored & {"dead", "salvage", "pending"}
+    assert {"A", "C"} <= scored
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    projects = page[page.index("<h2>Project trucks</h2>") : page.index("<h2>Price trends</h2>")]
+    assert "2 trucks that do not run or have a title problem" in projects
+    assert "median US asking $2,500" in projects
+    assert "does not run" in projects
+    assert "salvage title" in projects
+    assert "pending" not in projects

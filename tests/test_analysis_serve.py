@@ -124,3 +124,55 @@ def test_storage_installs_the_questions_as_views_for_sqlite3_users(ds):
     conn.close()
     assert {"underpriced_4wd", "eligible_soon", "median_price_by_model_year"} <= views
     assert counts == {"underpriced_4wd": 1, "eligible_soon": 1, "price_drops_this_week": 2}
+
+
+def test_every_price_column_of_the_questions_says_what_it_is(ds):
+    assert {r["price_label"] for r in rows(ds, "underpriced_4wd")} == {"US asking"}
+    assert [r["price_label"] for r in rows(ds, "eligible_soon")] == ["Japan FOB"]
+    medians = rows(ds, "median_price_by_model_year")
+    assert {(r["price_basis"], r["price_label"]) for r in medians} >= {("asking", "US asking")}
+    meta = get(ds, "/-/metadata.json").json()["databases"]["market"]["tables"]
+    assert "Japan FOB" in meta["listings"]["columns"]["price_label"]
+    assert "landed cost" in meta["for_sale"]["columns"]["us_price_usd"]
+
+
+def view_rows(db, sql: str) -> list[dict]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql)]
+    finally:
+        conn.close()
+
+
+def test_junk_is_left_out_of_the_deal_views_and_for_sale_ranks_one_us_axis(tmp_path):
+    db = tmp_path / "junk.db"
+    good = [truck("craigslist", f"g{n}", 8000 + 100 * n) for n in range(4)]
+    junk = [
+        truck("craigslist", "dead", 1000, runs=False),
+        truck("craigslist", "salvage", 1100, title_status="salvage"),
+        truck("craigslist", "pending", 1200, sale_pending=True),
+        truck("craigslist", "parts", 300, kind="parts"),
+    ]
+    exporters = [
+        truck("beforward", "old", 2500, price_basis="fob", eligible_25y=True, landed_usd=6400),
+        truck("beforward", "young", 1500, price_basis="fob", eligible_25y=False, landed_usd=5000),
+        truck("beforward", "unknown", 1400, price_basis="fob", landed_usd=4900),
+    ]
+    night(db, "2026-11-11", "craigslist", [*good, truck("craigslist", "cheap", 5000), *junk])
+    night(db, "2026-11-11", "beforward", exporters)
+    under = view_rows(db, "SELECT listing_id, comparables FROM underpriced_4wd")
+    medians = view_rows(
+        db, "SELECT listings FROM median_price_by_model_year WHERE price_basis = 'asking'"
+    )
+    for_sale = view_rows(
+        db, "SELECT listing_id, us_price_usd, price_label, quoted_label FROM for_sale"
+    )
+    assert under == [{"listing_id": "cheap", "comparables": 4}]
+    assert medians == [{"listings": 5}]
+    assert [(r["listing_id"], r["us_price_usd"], r["price_label"]) for r in for_sale] == [
+        ("cheap", 5000, "US asking"),
+        ("old", 6400, "landed in the US"),
+        *((f"g{n}", 8000 + 100 * n, "US asking") for n in range(4)),
+    ]
+    assert [r["quoted_label"] for r in for_sale][:2] == [None, "Japan FOB"]

@@ -6,6 +6,9 @@ its final status and price, and one price_history event per change, no more.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -119,3 +122,27 @@ def test_the_demo_writes_the_reports(demo):
     last = out / NIGHTS[-1]
     assert (last / "report.html").is_file()
     assert (last / "deals.csv").is_file()
+
+
+def readme_queries() -> list[str]:
+    """The SQL of the README's `sqlite3 data/demo.db "..."` examples."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    return re.findall(r'^sqlite3 data/demo\.db "(.+)"$', readme, flags=re.MULTILINE)
+
+
+def test_the_readme_queries_run_on_the_demo_database(demo):
+    db, _, _ = demo
+    queries = readme_queries()
+    assert len(queries) >= 3
+    for sql in queries:
+        assert rows(db, sql), sql
+    # what a US buyer can act on: US asking prices and landed costs, never a FOB price
+    for_sale = rows(db, "SELECT * FROM for_sale")
+    assert {r["price_label"] for r in for_sale} <= {"US asking", "landed in the US"}
+    assert [r["us_price_usd"] for r in for_sale] == sorted(r["us_price_usd"] for r in for_sale)
+    landed = [r for r in for_sale if r["price_label"] == "landed in the US"]
+    stored = {(r["source"], r["listing_id"]): r for r in rows(db, "SELECT * FROM listings")}
+    for row in landed:
+        truck = stored[(row["source"], row["listing_id"])]
+        assert (truck["eligible_25y"], row["us_price_usd"]) == (1, truck["landed_usd"])
+        assert row["quoted_label"].startswith("Japan ")

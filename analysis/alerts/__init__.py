@@ -34,6 +34,7 @@ from analysis.alerts.messages import (
     render_message,
 )
 from analysis.alerts.rules import (
+    buyer_flags,
     distance_mi,
     evaluate_rules,
     match_search,
@@ -64,6 +65,7 @@ from analysis.alerts.settings import (
 )
 
 __all__ = [
+    "buyer_flags",
     "ALERT_COLUMNS",
     "ALERT_DEFAULTS",
     "CAPPED_KINDS",

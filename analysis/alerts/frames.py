@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.frames import column, flag, identity_of, num
+from pipelines.schema import PRICE_LABELS
 
 ALERT_COLUMNS = (
     "kind",
@@ -21,6 +22,8 @@ ALERT_COLUMNS = (
     "source",
     "listing_id",
     "price_usd",
+    #: what price_usd is, in words ("US asking", "Japan FOB" ...).
+    "price_label",
     "reason",
     "rank",
     "title",
@@ -52,6 +55,7 @@ def candidates(rows: pd.DataFrame, kind: str, reasons: Sequence[str], ranks) -> 
             "source": rows["source"].astype(str),
             "listing_id": rows["listing_id"].astype(str),
             "price_usd": num(rows["price_usd"]).round().astype("Int64"),
+            "price_label": column(rows, "price_basis").map(PRICE_LABELS).astype("object"),
             "reason": list(reasons),
             "rank": np.asarray(ranks, dtype="float64"),
             "title": column(rows, "title"),

@@ -46,7 +46,10 @@ def format_alert(alert: Mapping[str, Any]) -> str:
         return f"- **{title}**: {plain_text(alert['reason'])}"
     facts = []
     if present(alert.get("price_usd")):
-        facts.append(usd(alert["price_usd"]))
+        label = alert.get("price_label")
+        facts.append(
+            f"{label} {usd(alert['price_usd'])}" if present(label) else usd(alert["price_usd"])
+        )
     what = " ".join(str(alert[k]) for k in ("year", "model", "model_code") if present(alert.get(k)))
     if what:
         facts.append(what)

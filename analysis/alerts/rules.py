@@ -28,9 +28,10 @@ from analysis.alerts.frames import (
     present,
 )
 from analysis.alerts.settings import KINDS
-from analysis.deals import BASIS_LABELS, LANDED
+from analysis.deals import LANDED, buyable, spread_text
 from analysis.frames import column, flag, identity_of, num, usd
 from pipelines.landed import LANDED_BASES
+from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +45,34 @@ def underpriced_4wd(
     settings: Mapping[str, Any],
     band_low: float,
 ) -> pd.DataFrame:
-    """Active 4WD kei trucks priced ``underpriced_pct`` under their fair price (rated, with at
-    least ``min_comparables`` comparables), or, unrated, under the band floor ``band_low``.
+    """Active 4WD kei trucks a buyer can trust, priced well under like trucks.
 
-    Never parts, wanted ads, toys, vans or other vehicles (``kind`` must be kei_truck), never a
-    listing without a price or with an implausible one, never a live bid or a sold price.
-    A Japanese exporter's truck (FOB, C&F, CIF) is judged on its landed cost against US asking
-    prices (``score_deals``' ``basis`` "landed"), and only when it can be imported: its
-    ``eligible_25y`` is True (never unknown or False); the band floor never applies to it.
-    ``scores`` is ``analysis.deals.score_deals``' result (None: every listing unrated).
+    What an alert requires:
+
+    - the truck is ``analysis.deals.buyable``: kind kei_truck (never parts, wanted ads, toys,
+      vans, clones or other vehicles), not said not to run (``runs`` False), no title problem
+      (salvage, rebuilt, no_title, offroad_only), not sale pending; status active, 4WD;
+    - a plausible price (``plausible_usd``) on a basis of ``underpriced_bases``: never a live
+      bid or a sold price;
+    - either, rated: at least ``min_comparables`` comparables (same platform, drive, basis,
+      year +-2, and mileage band, body, cab and transmission where both state them) and at
+      least ``underpriced_pct`` under their fair price;
+    - or, unrated (too few comparables): a US asking price (``floor_bases``) under the band
+      floor ``band_low``, a known model and year, and ``eligible_25y`` True;
+    - a Japanese exporter's truck (FOB, C&F, CIF) is judged on its landed cost against US
+      asking prices (``score_deals``' ``basis`` "landed"), and only when ``eligible_25y`` is
+      True (never unknown or False); the band floor never applies to it.
+
+    The reason names what a buyer checks (``buyer_flags``: runs, title, mileage, drive,
+    model, code, year; "not stated" when the listing does not say) and the price with what it
+    is, against the fair price, the comparables' count and middle half. ``scores`` is
+    ``analysis.deals.score_deals``' result (None: every listing unrated).
     """
     price = num(column(state, "price_usd"))
     basis = column(state, "price_basis")
     keep = (
         for_sale(state)
+        & buyable(state)
         & flag(column(state, "is_4wd").eq(True))
         & flag(price.between(*settings["plausible_usd"]))
         & flag(basis.isin(settings["underpriced_bases"]))
@@ -68,7 +83,14 @@ def underpriced_4wd(
     if scores is not None and not scores.empty:
         extra = [
             c
-            for c in ("comparables_median_usd", "family", "value_usd", "basis")
+            for c in (
+                "comparables_median_usd",
+                "comparables_low_usd",
+                "comparables_high_usd",
+                "family",
+                "value_usd",
+                "basis",
+            )
             if c in scores.columns
         ]
         rows = rows.merge(
@@ -87,7 +109,12 @@ def underpriced_4wd(
     under_fair = rated & flag(discount >= settings["underpriced_pct"])
     price = num(rows["price_usd"])
     under_floor = (
-        ~rated & flag(price < band_low) & flag(rows["price_basis"].isin(settings["floor_bases"]))
+        ~rated
+        & flag(price < band_low)
+        & flag(rows["price_basis"].isin(settings["floor_bases"]))
+        & flag(column(rows, "model").notna())
+        & flag(num(column(rows, "year")).notna())
+        & flag(column(rows, "eligible_25y").eq(True))
     )
     hits = rows.loc[under_fair | under_floor]
     reasons, ranks = [], []
@@ -98,37 +125,65 @@ def underpriced_4wd(
         else:
             have = 0 if pd.isna(row["n_comparables"]) else int(row["n_comparables"])
             reasons.append(
-                f"{usd(row['price_usd'])} is under the {usd(band_low)} band floor "
-                f"(only {have} comparable{'' if have == 1 else 's'})"
+                f"{buyer_flags(row)}, {_price_words(row)} is under the {usd(band_low)} band "
+                f"floor (only {have} comparable{'' if have == 1 else 's'})"
             )
             ranks.append(100 * (band_low - float(row["price_usd"])) / band_low)
     return candidates(hits, "underpriced_4wd", reasons, ranks)
 
 
-def _underpriced_reason(row: Mapping[str, Any]) -> str:
-    """E.g. "18% under 7 comparable 4WD Honda Acty trucks, fair price $8,900, median $8,750";
-    for an exporter's truck "landed ≈ $6,488 (FOB $2,600) is 21% under 7 comparable 4WD
-    Daihatsu Hijet trucks asking in the US, fair price $8,200".
-
-    Comparables share the platform family, not the chassis code, so the family is named."""
-    what = next(
-        (row[k] for k in ("family", "model") if isinstance(row.get(k), str) and row[k]), None
+def buyer_flags(row: Mapping[str, Any]) -> str:
+    """What a buyer checks first, e.g. "runs: yes, title: clean, 41k mi, 4WD, Honda Acty HA4
+    1996"; an unknown flag says "not stated" so the buyer knows to ask."""
+    runs = row.get("runs")
+    title = row.get("title_status")
+    miles = row.get("mileage_mi")
+    drive = row.get("is_4wd")
+    parts = [
+        "runs: " + ({True: "yes", False: "no"}[bool(runs)] if present(runs) else "not stated"),
+        "title: " + (str(title).replace("_", " ") if present(title) else "not stated"),
+        _miles(miles) if present(miles) else "mileage: not stated",
+        ("4WD" if drive else "2WD") if present(drive) else "drive: not stated",
+    ]
+    what = " ".join(
+        str(int(row[k])) if k == "year" else str(row[k])
+        for k in ("model", "model_code", "year")
+        if present(row.get(k))
     )
+    return ", ".join([*parts, what or "model: not stated"])
+
+
+def _miles(value: Any) -> str:
+    miles = int(value)
+    return f"{miles:,} mi" if miles < 1000 else f"{round(miles / 1000):,}k mi"
+
+
+def _price_words(row: Mapping[str, Any]) -> str:
+    """The price with what it is: "US asking $4,100", or for an exporter's truck "landed in
+    the US ≈ $6,488 (Japan FOB $2,600)"."""
+    quoted = f"{PRICE_LABELS.get(row['price_basis'], row['price_basis'])} {usd(row['price_usd'])}"
+    landed = isinstance(row.get("basis"), str) and row["basis"] == LANDED
+    if landed and present(row.get("value_usd")):
+        return f"{PRICE_LABELS[LANDED]} ≈ {usd(row['value_usd'])} ({quoted})"
+    return quoted
+
+
+def _underpriced_reason(row: Mapping[str, Any]) -> str:
+    """E.g. "runs: yes, title: clean, 41k mi, 4WD, Honda Acty HA4 1996, US asking $4,100 vs
+    fair $6,800 (9 comparables, middle half $5,900-7,400): 40% under"; for an exporter's
+    truck the price reads "landed in the US ≈ $6,488 (Japan FOB $2,600) vs fair US asking
+    $8,300 (...)"."""
     landed = isinstance(row.get("basis"), str) and row["basis"] == LANDED
     landed = landed and present(row.get("value_usd"))
-    text = (
-        f"{float(row['discount_pct']):.0f}% under {int(row['n_comparables'])} comparable 4WD "
-        f"{what + ' ' if what else ''}trucks"
-        + (" asking in the US" if landed else "")
-        + f", fair price {usd(row['fair_price_usd'])}"
+    n = int(row["n_comparables"])
+    spread = spread_text(dict(row))
+    return (
+        f"{buyer_flags(row)}, {_price_words(row)} vs fair "
+        + (f"{PRICE_LABELS['asking']} " if landed else "")
+        + f"{usd(row['fair_price_usd'])} ({n} comparable{'' if n == 1 else 's'}"
+        + (f", middle half {spread}" if spread != "unknown" else "")
+        + f"): {float(row['discount_pct']):.0f}% under"
     )
-    if landed:
-        quoted = BASIS_LABELS.get(row["price_basis"], str(row["price_basis"]).upper())
-        text = f"landed ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])}) is {text}"
-    median = row.get("comparables_median_usd")
-    if present(median) and int(median) != int(row["fair_price_usd"]):
-        text += f", median {usd(median)}"
-    return text
 
 
 # -- watched searches ---------------------------------------------------------------------------
@@ -225,7 +280,12 @@ def _merge_search_names(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataFrame:
-    """Every listing a watched search matches, once per truck (the history says which are new)."""
+    """Every listing a watched search matches, once per truck (the history says which are new).
+
+    Requires: an active kei truck (``for_sale``) seen on the night that matches every set
+    criterion of a search with the ``new_match`` rule; an unknown value never matches a set
+    criterion. Project trucks (not running, title problem) and pending sales still match: a
+    watched search is the buyer's own filter, not a deal verdict."""
     frames = []
     for search in searches_for(settings, "new_match"):
         rows = state.loc[match_search(state, search)]
@@ -240,7 +300,11 @@ def price_drops(
     state: pd.DataFrame, history: pd.DataFrame, *, settings: Mapping[str, Any]
 ) -> pd.DataFrame:
     """Watched listings now at least ``drop_pct``% or ``drop_usd`` under their truck's highest
-    earlier asking price on the same basis (over every repost of the truck)."""
+    earlier asking price on the same basis (over every repost of the truck).
+
+    Requires: a match of a search with the ``price_drop`` rule (as ``new_matches``), a price,
+    and an earlier active price of the same truck on the same price basis (a FOB price is
+    never compared with an asking price); the message names the basis (``price_label``)."""
     searches = searches_for(settings, "price_drop")
     if not searches or history.empty:
         return empty_alerts()
@@ -288,7 +352,10 @@ def newly_eligible(
     state: pd.DataFrame, *, settings: Mapping[str, Any], as_of: dt.date
 ) -> pd.DataFrame:
     """Watched listings that turned 25 (US import eligible) this month or last while listed:
-    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month."""
+    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month.
+
+    Requires: a match of a search with the ``newly_eligible`` rule (as ``new_matches``) and a
+    known ``eligible_from`` in this month or the last, after the month first seen."""
     month = f"{as_of:%Y-%m}"
     previous = f"{(as_of.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
     eligible_from = column(state, "eligible_from").astype("object")
