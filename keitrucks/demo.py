@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from analysis.load import read_listings
 from keitrucks.core.dates import normalize_as_of
 from keitrucks.night import NightResult, crawl_sources, finish_night
 from keitrucks.sample.build import sample_config_toml
@@ -20,6 +23,39 @@ from pipelines.schema import open_db
 
 logger = logging.getLogger(__name__)
 
+#: Why a stored listing is kept out of deal scoring, first match wins: (words, column, test on
+#: the column's values). Columns a database lacks (an older normalizer) set nothing aside.
+SET_ASIDE = (
+    ("parts", "kind", lambda v: v.eq("parts")),
+    ("wanted", "kind", lambda v: v.eq("wanted")),
+    ("not kei", "kind", lambda v: v.isin(("other_vehicle", "toy"))),
+    ("not running", "runs", lambda v: v.eq(0)),
+    ("title problems", "title_status", lambda v: v.notna() & v.ne("clean")),
+    ("pending", "sale_pending", lambda v: v.eq(1)),
+)
+
+
+def set_aside(listings: pd.DataFrame) -> dict[str, int]:
+    """How many stored listings each reason of :data:`SET_ASIDE` keeps out of deal scoring."""
+    left = pd.Series(True, index=listings.index)
+    counts: dict[str, int] = {}
+    for words, column, test in SET_ASIDE:
+        if column not in listings.columns:
+            continue
+        hit = left & test(listings[column].astype("object")).astype(bool)
+        if hit.any():
+            counts[words] = int(hit.sum())
+        left &= ~hit
+    return counts
+
+
+def set_aside_text(counts: dict[str, int]) -> str:
+    """ "7 (4 parts, 3 not running)", or "none" when nothing is set aside."""
+    if not counts:
+        return "none"
+    detail = ", ".join(f"{n} {words}" for words, n in counts.items())
+    return f"{sum(counts.values())} ({detail})"
+
 
 @dataclass
 class DemoSummary:
@@ -27,6 +63,8 @@ class DemoSummary:
     out: Path
     nights: list[NightResult] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
+    #: listings kept out of deal scoring, by reason (:func:`set_aside`).
+    set_aside: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -43,6 +81,7 @@ class DemoSummary:
             f"  price changes    {t.get('price_changes', 0)}",
             f"  gone             {t.get('gone', 0)}",
             f"  relisted         {t.get('relisted', 0)}",
+            f"  set aside        {set_aside_text(self.set_aside)} from deal scoring",
             f"  alerts           {t.get('alerts', 0)}",
             f"  database         {self.db}",
             f"  reports          {self.nights[-1].report_folder if self.nights else self.out}",
@@ -148,4 +187,5 @@ def run_demo(
             )
             summary.nights.append(result)
     summary.totals = count_summary(db)
+    summary.set_aside = set_aside(read_listings(db))
     return summary

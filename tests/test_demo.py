@@ -6,18 +6,24 @@ its final status and price, and one price_history event per change, no more.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from keitrucks.cli import cli
+from keitrucks.demo import set_aside, set_aside_text
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog
 from tests.conftest import rows
 
 pytestmark = pytest.mark.slow
 CATALOG = build_catalog()
+JUNK = [t for t in CATALOG if t.junk_reason is not None]
+DEALS = [t for t in CATALOG if t.intended_deal]
+NEEDS_CONDITION_FIELDS = "needs the normalizer's condition fields (merge)"
 
 
 def expected_events(truck) -> list[tuple[str, int | None, str]]:
@@ -146,3 +152,84 @@ def test_the_readme_queries_run_on_the_demo_database(demo):
         truck = stored[(row["source"], row["listing_id"])]
         assert (truck["eligible_25y"], row["us_price_usd"]) == (1, truck["landed_usd"])
         assert row["quoted_label"].startswith("Japan ")
+
+
+def underpriced_alerts(db) -> set[tuple[str, str]]:
+    return {
+        (r["source"], r["listing_id"])
+        for r in rows(db, "SELECT source, listing_id FROM alerts WHERE kind = 'underpriced_4wd'")
+    }
+
+
+def test_the_catalog_holds_the_messy_market():
+    reasons = {t.junk_reason for t in JUNK}
+    assert {"parts", "not_running", "title", "pending", "clone", "misdated"} <= reasons
+    assert not [t.key for t in DEALS if t.junk_reason is not None]
+    assert all(t.is_4wd and t.kind == "kei_truck" for t in DEALS)
+    assert len({t.source for t in JUNK}) >= 3
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_CONDITION_FIELDS)
+def test_no_junk_listing_is_alerted_as_underpriced(demo):
+    db, _, _ = demo
+    junk = {(t.source, t.listing_id): t.key for t in JUNK}
+    assert sorted(junk[k] for k in underpriced_alerts(db) if k in junk) == []
+
+
+def test_every_intended_deal_is_alerted_as_underpriced(demo):
+    db, _, _ = demo
+    alerted = underpriced_alerts(db)
+    assert [t.key for t in DEALS if (t.source, t.listing_id) not in alerted] == []
+
+
+def test_the_eligibility_watch_list_is_not_empty(demo):
+    _, out, _ = demo
+    with (out / NIGHTS[-1] / "eligibility_upcoming.csv").open(encoding="utf-8") as f:
+        upcoming = [r for r in csv.DictReader(f) if r["month"] != "now"]
+    last = NIGHTS[-1]
+    now = int(last[:4]) * 12 + int(last[5:7]) - 1
+    soon = {
+        t.listing_id
+        for t in CATALOG
+        if t.month and t.nights[-1] and t.nights[-1].status == "active"
+        if now <= (t.year + 25) * 12 + t.month - 1 <= now + 12
+    }
+    assert soon
+    assert {r["listing_id"] for r in upcoming} >= soon
+
+
+def test_the_summary_says_what_was_set_aside(demo):
+    db, _, result = demo
+    counts = set_aside(pd.DataFrame(rows(db, "SELECT * FROM listings")))
+    assert counts
+    assert f"set aside        {set_aside_text(counts)} from deal scoring" in result.output
+
+
+def test_set_aside_counts_each_listing_once_by_its_first_reason():
+    listings = pd.DataFrame(
+        {
+            "kind": ["parts", "kei_truck", "kei_truck", "other_vehicle", "kei_truck", "wanted"]
+            + ["kei_truck", None],
+            "runs": [0, 0, 1, None, 1, None, 1, None],
+            "title_status": ["salvage", "missing", "rebuilt", None, "clean", None, "clean", None],
+            "sale_pending": [0, 1, 1, 0, 0, None, 1, None],
+        }
+    )
+    counts = set_aside(listings)
+    assert counts == {
+        "parts": 1,
+        "wanted": 1,
+        "not kei": 1,
+        "not running": 1,
+        "title problems": 1,
+        "pending": 1,
+    }
+    assert set_aside_text(counts) == (
+        "6 (1 parts, 1 wanted, 1 not kei, 1 not running, 1 title problems, 1 pending)"
+    )
+    assert set_aside(listings.drop(columns=["runs", "title_status", "sale_pending"])) == {
+        "parts": 1,
+        "wanted": 1,
+        "not kei": 1,
+    }
+    assert set_aside_text({}) == "none"

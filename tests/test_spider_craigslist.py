@@ -604,7 +604,9 @@ def test_crawl_stores_exactly_the_nights_listings(three_nights, night):
         assert row["transmission_raw"] == truck.transmission, truck.key
         drive = None if truck.is_4wd is None else ("4wd" if truck.is_4wd else "rwd")
         assert row["drive_raw"] == drive, truck.key
-        miles = f"{truck.mileage:,}" if truck.mileage and truck.mileage_unit == "mi" else None
+        # a seller who types a km reading into the odometer field shows it as miles
+        odometer_mi = truck.mileage_unit == "mi" or "km_as_miles" in truck.tags
+        miles = f"{truck.mileage:,}" if truck.mileage and odometer_mi else None
         assert row["mileage_raw"] == miles, truck.key
     gone = {r["listing_id"] for r in listings if r["status"] == "gone"}
     ever = {t.listing_id for n in range(night + 1) for t in listings_on(CATALOG, "craigslist", n)}

@@ -73,6 +73,14 @@ class SampleTruck:
     #: Bring a Trailer: auction end (unix seconds) once completed.
     auction_end: int | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    #: the title the seller declares on the page (clean, salvage, rebuilt, missing, off_road);
+    #: None when the page does not say (renderers then show what they always did).
+    title_status: str | None = None
+    #: why this listing must not be scored as a deal (parts, not_running, title, pending,
+    #: clone, misdated, not_kei, wanted, toy); None for an honest listing.
+    junk_reason: str | None = None
+    #: a clean, running, titled truck priced under its comparables on purpose: must alert.
+    intended_deal: bool = False
 
     def on_night(self, night: int) -> NightState | None:
         return self.nights[night]
@@ -133,6 +141,11 @@ def exporter_truck(**fields) -> SampleTruck:
 def totals_with(nights, freight: int) -> tuple[int | None, ...]:
     """Each night's C&F total: the price plus ``freight``; None when the night shows no price."""
     return tuple(state.price + freight if state and state.price else None for state in nights)
+
+
+def listed_from(price: int, first: int = 0) -> tuple[NightState | None, ...]:
+    """Nights of a listing shown at ``price`` from night ``first`` (0-2) on."""
+    return tuple(None if n < first else NightState(price) for n in range(len(NIGHTS)))
 
 
 def _craigslist_trucks(rng: random.Random) -> list[SampleTruck]:
@@ -266,6 +279,7 @@ _CRAIGSLIST_SPECIALS = (
         description="Moving, must sell. HA4 4WD, 5 speed, 38,900 miles, clean title, no rust.",
         nights=(None, NightState(4100), NightState(4100)),
         tags=("underpriced",),
+        intended_deal=True,
     ),
     dict(
         key="cl-steal-2",
@@ -282,6 +296,7 @@ _CRAIGSLIST_SPECIALS = (
         description="Suzuki Carry 4x4 hi/lo, 5 speed, 52,000 miles, new tires. Price drop!",
         nights=(NightState(7600), NightState(7600), NightState(4300)),
         tags=("underpriced",),
+        intended_deal=True,
     ),
     dict(
         key="cl-wanted",
@@ -290,6 +305,7 @@ _CRAIGSLIST_SPECIALS = (
         title="WANTED: kei mini truck 4x4, Carry or Hijet",
         description="Looking for a kei truck, 4wd preferred. Cash buyer.",
         nights=(NightState(None), NightState(None), NightState(None)),
+        junk_reason="wanted",
     ),
     dict(
         key="cl-parts",
@@ -298,11 +314,12 @@ _CRAIGSLIST_SPECIALS = (
         title="Suzuki Carry DA63T tailgate and mirrors - parts",
         description="Tailgate, both mirrors, and a seat from a parted out Carry.",
         nights=(NightState(250), NightState(250), NightState(250)),
+        junk_reason="parts",
     ),
 )
 
 
-def _area(name: str) -> dict:
+def area_fields(name: str) -> dict:
     """Location and coordinates of a Craigslist area of :data:`_AREAS`."""
     _, location, latitude, longitude = next(a for a in _AREAS if a[0] == name)
     return {"location": location, "latitude": latitude, "longitude": longitude}
@@ -316,7 +333,7 @@ def _craigslist_specials() -> list[SampleTruck]:
             built[fields["key"]] = replace(built[fields.pop("like")], **fields)
             continue
         common = {"source": "craigslist", "kind": "kei_truck", "seller_type": "owner"}
-        area = _area(fields.pop("area", "knoxville"))
+        area = area_fields(fields.pop("area", "knoxville"))
         built[fields["key"]] = SampleTruck(**{**common, **area, **fields})
     return list(built.values())
 
@@ -381,6 +398,7 @@ def _bringatrailer_trucks(rng: random.Random) -> list[SampleTruck]:
         location="United States",
         seller_type="owner",
         nights=(NightState(150, "sold"),) * 3,
+        junk_reason="toy",
         auction_end=night0 - 5 * 86400,
     )
     return [*trucks, toy]
@@ -408,6 +426,7 @@ _BEFORWARD_SPECIALS = (
         destination_port="Baltimore",
         stock_area="Kobe",
         body="van",
+        junk_reason="not_kei",
     ),
     dict(
         key="bf-jimny",
@@ -423,6 +442,7 @@ _BEFORWARD_SPECIALS = (
         engine_cc=547,
         mileage=120500,
         title="1989 SUZUKI JIMNY",
+        junk_reason="not_kei",
         nights=(NightState(4200),) * 3,
         totals=(6100,) * 3,
         destination_port="Baltimore",
@@ -496,7 +516,8 @@ def build_catalog(seed: int = 2026) -> list[SampleTruck]:
 
     The first three sources share one random stream; every later source has a module
     ``keitrucks.sample.trucks_<source>`` with ``trucks(rng) -> list[SampleTruck]`` and a
-    stream of its own, so adding a source never changes the others' trucks.
+    stream of its own, so adding a source never changes the others' trucks. The messy market
+    (``keitrucks.sample.messy``: junk priced like deals, intended deals) comes last.
     """
     rng = random.Random(seed)
     catalog = [
@@ -508,7 +529,8 @@ def build_catalog(seed: int = 2026) -> list[SampleTruck]:
     for source in SOURCES[3:]:
         module = importlib.import_module(f"keitrucks.sample.trucks_{source}")
         catalog.extend(module.trucks(random.Random(f"{seed}-{source}")))
-    return catalog
+    messy = importlib.import_module("keitrucks.sample.messy")
+    return [*catalog, *messy.trucks()]
 
 
 def listings_on(catalog: list[SampleTruck], source: str, night: int) -> list[SampleTruck]:

@@ -26,7 +26,12 @@ SITE = "https://www.beforward.jp"
 #: Rows per sample page: small, so that the larger keywords span several pages.
 PAGE_SIZE = 4
 #: Listings that also turn up under another keyword's search (catalog key -> keyword).
-EXTRA_KEYWORDS = {"bf-jimny": "Suzuki Carry Truck", "bf-005": "Suzuki Carry Truck"}
+#: (The katakana van has no English in its title: the site's search still finds it.)
+EXTRA_KEYWORDS = {
+    "bf-jimny": "Suzuki Carry Truck",
+    "bf-005": "Suzuki Carry Truck",
+    "bf-van-kana": "Daihatsu Hijet Truck",
+}
 #: Listings with a standing site discount (shown with the original price on every night).
 STANDING_DISCOUNT = {"bf-001", "bf-012"}
 _ENGINE_CODES = {
@@ -76,7 +81,8 @@ def veh_id(truck: SampleTruck) -> int:
 
 
 def detail_path(truck: SampleTruck) -> str:
-    words = truck.title.split()[1:]  # less the year
+    words = [w for w in truck.title.split()[1:] if w.isascii()]  # less the year and kana
+    words = words or [truck.make, *truck.model.split()[1:], truck.body]
     make, model = words[0].lower(), "-".join(words[1:]).lower()
     return beforward_detail(make, model, truck.listing_id, veh_id(truck))
 

@@ -133,7 +133,13 @@ def _drive(truck: SampleTruck) -> str | None:
 
 
 def _odometer(truck: SampleTruck) -> int | None:
-    return truck.mileage if truck.mileage is not None and truck.mileage_unit == "mi" else None
+    """The odometer field is miles; a seller who enters a km reading there shows it as miles."""
+    shown = truck.mileage_unit == "mi" or "km_as_miles" in truck.tags
+    return truck.mileage if truck.mileage is not None and shown else None
+
+
+#: Craigslist's "title status" values and their search codes; other titles are not offered.
+TITLE_STATUS = {"clean": 1, "salvage": 2, "rebuilt": 3, "parts only": 4, "lien": 5, "missing": 6}
 
 
 def _category(truck: SampleTruck) -> str:
@@ -366,6 +372,9 @@ def _attr_groups(truck: SampleTruck) -> str:
                 "auto_transmission", "transmission", truck.transmission, f"auto_transmission={code}"
             )
         )
+    if truck.title_status in TITLE_STATUS:
+        status, code = truck.title_status, TITLE_STATUS[truck.title_status]
+        rows.append(_attr("auto_title_status", "title status", status, f"auto_title_status={code}"))
     if truck.kind == "kei_truck" and truck.model is not None:
         rows.append(_attr("auto_bodytype", "type", "truck", "auto_bodytype=9"))
     if not rows:

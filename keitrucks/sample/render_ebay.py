@@ -138,6 +138,10 @@ def _time_left(truck: SampleTruck, night: int) -> str:
     return f"{days}d {rest // 3600}h left" if days else f"{rest // 3600}h {rest % 3600 // 60}m left"
 
 
+#: eBay Motors' "Vehicle Title" word for the catalog's title status (unstated shows "Clean").
+VEHICLE_TITLE = {"clean": "Clean", "salvage": "Salvage", "rebuilt": "Rebuilt"}
+
+
 def aspects(truck: SampleTruck) -> list[tuple[str, str]]:
     """The item specifics a seller fills in for this listing, in eBay Motors' names."""
     if truck.kind != "kei_truck":
@@ -156,7 +160,7 @@ def aspects(truck: SampleTruck) -> list[tuple[str, str]]:
         ("Engine", f"{truck.engine_cc}cc 3-Cylinder"),
         ("Fuel Type", "Gasoline"),
         ("Exterior Color", truck.color),
-        ("Vehicle Title", "Clean"),
+        ("Vehicle Title", VEHICLE_TITLE.get(truck.title_status, "Clean")),
         ("For Sale By", "Dealer" if truck.seller_type == "dealer" else "Private Seller"),
     ]
 

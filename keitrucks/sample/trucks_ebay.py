@@ -277,6 +277,7 @@ def trucks(rng: random.Random) -> list[SampleTruck]:
             source="ebay",
             listing_id=numbers[-1],
             kind="parts",
+            junk_reason="parts",
             title=title,
             description="Used tailgate off a DA63T Carry, straight, original paint, no rust "
             "holes. Freight shipping only.",
