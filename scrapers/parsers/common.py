@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
 
 #: Exporters sell as dealers.
@@ -265,3 +266,17 @@ def page_parsers(
         return [listing] if listing else []
 
     return {"search": search, "detail": detail}
+
+
+def json_or_html(
+    parse_json: Callable[[TextResponse, str | None], Listing],
+    parse_html: Callable[[TextResponse, str | None], Listing],
+) -> PageParser:
+    """A detail-page parser for ``keitrucks parse --kind detail`` of a site that answers either
+    JSON (its API) or HTML (its page): the one listing of whichever the response is."""
+
+    def detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+        parse = parse_json if looks_like_json(response.body) else parse_html
+        return [parse(response, scraped_at)]
+
+    return detail
