@@ -22,6 +22,7 @@ from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers.common import dig as _dig
 from scrapers.parsers.common import json_or_html
 from scrapers.parsers.craigslist_api import (
     SOURCE,
@@ -42,13 +43,12 @@ from scrapers.parsers.craigslist_rendered import RENDERED_RESULT_CSS, parse_sear
 from scrapers.parsers.craigslist_text import (
     CATEGORY_SELLER,
     category_of_url,
+    keep_attribute,
     raw_fields_from_attributes,
     scrub_contacts,
 )
-from scrapers.parsers.craigslist_text import CONTACT_LABELS as _CONTACT_LABELS
 from scrapers.parsers.craigslist_text import as_float as _float
 from scrapers.parsers.craigslist_text import clean as _clean
-from scrapers.parsers.craigslist_text import dig as _dig
 from scrapers.parsers.craigslist_text import paragraphs as _paragraphs
 from scrapers.parsers.craigslist_text import text as _text
 from scrapers.parsers.shape import Layout
@@ -131,12 +131,7 @@ def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, 
         for valu in attr.css(".valu"):
             value_key = _extra_class(valu, ("valu",)) or key
             name = label or value_key
-            value = scrub_contacts(_text(valu))
-            if not name or value is None or name.lower() in _CONTACT_LABELS:
-                continue
-            labelled[name] = value
-            if value_key:
-                keyed[value_key] = value
+            keep_attribute(labelled, keyed, name, value_key, scrub_contacts(_text(valu)))
     return labelled, keyed
 
 

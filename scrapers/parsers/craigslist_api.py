@@ -18,10 +18,10 @@ from scrapy.http import TextResponse
 from scrapers.items import Listing
 from scrapers.parsers.craigslist_text import (
     CATEGORY_SELLER,
+    keep_attribute,
     raw_fields_from_attributes,
     scrub_contacts,
 )
-from scrapers.parsers.craigslist_text import CONTACT_LABELS as _CONTACT_LABELS
 from scrapers.parsers.craigslist_text import as_float as _float
 from scrapers.parsers.craigslist_text import as_int as _int
 from scrapers.parsers.craigslist_text import clean as _clean
@@ -348,12 +348,7 @@ def _api_attributes(entries: list) -> tuple[dict[str, str], dict[str, str]]:
             continue
         key = attr.get("postingAttributeKey")
         name = _clean(str(attr.get("label") or "")) or key
-        value = scrub_contacts(_clean(str(attr["value"])))
-        if not name or value is None or name.lower() in _CONTACT_LABELS:
-            continue
-        labelled[name] = value
-        if key:
-            keyed[key] = value
+        keep_attribute(labelled, keyed, name, key, scrub_contacts(_clean(str(attr["value"]))))
     return labelled, keyed
 
 

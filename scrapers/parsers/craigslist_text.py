@@ -90,6 +90,18 @@ def category_of_url(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+def keep_attribute(
+    labelled: dict[str, str], keyed: dict[str, str], name: str | None, key: str | None, value
+) -> None:
+    """Adds ``value`` under its ``name`` (and its ``key`` when it has one), unless it has no name
+    or value or is a contact detail."""
+    if not name or value is None or name.lower() in CONTACT_LABELS:
+        return
+    labelled[name] = value
+    if key:
+        keyed[key] = value
+
+
 def raw_fields_from_attributes(
     labelled: dict[str, str], keyed: dict[str, str] | None = None
 ) -> dict[str, str | None]:
@@ -118,15 +130,6 @@ def as_float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def dig(data: Any, *keys: str) -> Any:
-    """``data[k1][k2]...``, or None as soon as a level is missing or not an object."""
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def paragraphs(text: str) -> str | None:

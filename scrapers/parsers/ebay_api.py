@@ -11,6 +11,7 @@ from typing import Any
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
+from scrapers.parsers.common import dig as _dig
 from scrapers.parsers.craigslist_text import scrub_contacts
 from scrapers.parsers.ebay_facts import (
     SOURCE,
@@ -23,7 +24,6 @@ from scrapers.parsers.ebay_facts import (
 )
 from scrapers.parsers.ebay_facts import as_int as _int
 from scrapers.parsers.ebay_facts import clean as _clean
-from scrapers.parsers.ebay_facts import dig as _dig
 from scrapers.parsers.ebay_facts import html_text as _html_text
 from scrapers.parsers.ebay_facts import images as _images
 from scrapers.parsers.ebay_facts import load_json as _json

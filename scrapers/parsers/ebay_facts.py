@@ -108,14 +108,6 @@ def text(selection) -> str | None:
     return clean(" ".join(selection.xpath(".//text()").getall()))
 
 
-def dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
