@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
 
 #: Exporters sell as dealers.
@@ -182,6 +183,20 @@ def unique(values: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
+def spec_fields(pairs: dict[str, str], labels: dict[str, str]) -> dict[str, str | None]:
+    """Raw fields read from spec pairs: ``labels`` maps each field to the label of its value."""
+    return {name: pairs.get(label) for name, label in labels.items()}
+
+
+def dig(data, *keys: str):
+    """``data[k1][k2]...``, or None as soon as a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
 def drop_none(mapping: dict[str, str | None]) -> dict[str, str]:
     return {key: val for key, val in mapping.items() if val}
 
@@ -216,7 +231,9 @@ def merge_listings(
 
 def exporter_listing(source: str, *, price: str | None, sold: bool = False, **fields) -> Listing:
     """A listing of an exporter, a dealer: its vehicle price is FOB, a sold vehicle says "SOLD"
-    (pass ``price=None`` for it). ``fields`` are the other ``Listing`` fields."""
+    (pass ``price=None`` for it). ``fields`` are the other ``Listing`` fields; without a
+    ``currency_raw`` the currency is the one the price's mark names."""
+    fields.setdefault("currency_raw", currency_of(price))
     return Listing(
         source=source,
         price_raw=price,
@@ -265,3 +282,17 @@ def page_parsers(
         return [listing] if listing else []
 
     return {"search": search, "detail": detail}
+
+
+def json_or_html(
+    parse_json: Callable[[TextResponse, str | None], Listing],
+    parse_html: Callable[[TextResponse, str | None], Listing],
+) -> PageParser:
+    """A detail-page parser for ``keitrucks parse --kind detail`` of a site that answers either
+    JSON (its API) or HTML (its page): the one listing of whichever the response is."""
+
+    def detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
+        parse = parse_json if looks_like_json(response.body) else parse_html
+        return [parse(response, scraped_at)]
+
+    return detail

@@ -1,10 +1,13 @@
-"""Craigslist text helpers shared by its parsers: cleaning, the seller a category names, and
-the removal of phone numbers and e-mail addresses from what sellers write.
+"""Craigslist helpers shared by its parsers: cleaning, the seller a category names, the removal
+of phone numbers and e-mail addresses from what sellers write, the raw fields the attributes fill,
+and the small readers of JSON values (numbers, times, nested keys).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from typing import Any
 
 from parsel import Selector
 
@@ -20,6 +23,18 @@ CATEGORY_SELLER = {
     "hvd": "dealer",
 }
 
+
+#: Raw fields and the attribute names that fill them, first found wins: the ``div.attr`` class
+#: (or ``span.valu`` class in the important group), the detail API's key, the printed label.
+_RAW_ATTRIBUTES = {
+    "year_raw": ("year", "auto_year", "model year"),
+    "make_model_raw": ("makemodel", "auto_make_model", "make / model"),
+    "drive_raw": ("auto_drivetrain", "drive"),
+    "transmission_raw": ("auto_transmission", "transmission"),
+    "mileage_raw": ("auto_miles", "odometer"),
+}
+#: Attribute labels that are contact details, never kept.
+CONTACT_LABELS = {"contact", "phone", "email", "e-mail"}
 
 _CATEGORY_IN_URL = re.compile(r"/(cto|ctd)/")
 
@@ -73,3 +88,51 @@ def category_of_url(url: str) -> str | None:
     """The by-owner / by-dealer category a result URL names ("cto" from ``.../cto/d/...``)."""
     match = _CATEGORY_IN_URL.search(url)
     return match.group(1) if match else None
+
+
+def keep_attribute(
+    labelled: dict[str, str], keyed: dict[str, str], name: str | None, key: str | None, value
+) -> None:
+    """Adds ``value`` under its ``name`` (and its ``key`` when it has one), unless it has no name
+    or value or is a contact detail."""
+    if not name or value is None or name.lower() in CONTACT_LABELS:
+        return
+    labelled[name] = value
+    if key:
+        keyed[key] = value
+
+
+def raw_fields_from_attributes(
+    labelled: dict[str, str], keyed: dict[str, str] | None = None
+) -> dict[str, str | None]:
+    """year_raw, make_model_raw, drive_raw, transmission_raw, mileage_raw from the attributes."""
+    keyed = keyed or {}
+    return {
+        raw: next((v for n in names if (v := keyed.get(n) or labelled.get(n))), None)
+        for raw, names in _RAW_ATTRIBUTES.items()
+    }
+
+
+def unix_iso(seconds: int | None) -> str | None:
+    """Unix seconds -> ISO 8601 UTC; None for anything that is not an integer."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` when it is an integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def as_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def paragraphs(text: str) -> str | None:
+    """Lines with their spaces collapsed, empty lines dropped; None when nothing is left."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return "\n".join(line for line in lines if line) or None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,12 +27,66 @@ from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
-from scrapers.parsers.craigslist import scrub_contacts
-from scrapers.parsers.ebay_facts import with_title_facts
+from scrapers.parsers.common import json_or_html
+from scrapers.parsers.craigslist_text import scrub_contacts
+from scrapers.parsers.ebay_api import (
+    Token,
+    api_item_count,
+    parse_api_item,
+    parse_api_search,
+    parse_token,
+)
+from scrapers.parsers.ebay_facts import (
+    ASPECT_FIELDS,
+    SELLER_TYPES,
+    SOURCE,
+    VIN_ASPECT,
+    WWW,
+    SearchPage,
+    UnexpectedShapeError,
+    item_id_from_url,
+    item_url,
+    raw_fields_from_aspects,
+    seller_type,
+    with_title_facts,
+)
+from scrapers.parsers.ebay_facts import clean as _clean
+from scrapers.parsers.ebay_facts import images as _images
+from scrapers.parsers.ebay_facts import load_json as _json
+from scrapers.parsers.ebay_facts import site as _site
+from scrapers.parsers.ebay_facts import text as _text
 from scrapers.parsers.shape import Layout
 
-SOURCE = "ebay"
-WWW = "https://www.ebay.com"
+#: Public names of the split-out modules, still importable from here.
+__all__ = [
+    "ASPECT_FIELDS",
+    "ITEM_ANCHOR",
+    "LAYOUTS",
+    "PAGE_PARSERS",
+    "SEARCH_ANCHOR",
+    "SELLER_TYPES",
+    "SOURCE",
+    "VIN_ASPECT",
+    "WWW",
+    "SearchPage",
+    "Token",
+    "UnexpectedShapeError",
+    "api_item_count",
+    "is_empty_result",
+    "item_id_from_url",
+    "item_url",
+    "merge_detail",
+    "parse_api_item",
+    "parse_api_search",
+    "parse_item_page",
+    "parse_item_specifics",
+    "parse_page",
+    "parse_search_html",
+    "parse_token",
+    "raw_fields_from_aspects",
+    "seller_type",
+]
+
 #: Text every real search results page carries, an empty one too (``ul.srp-results``).
 SEARCH_ANCHOR = "srp-results"
 #: Text every item page carries (its sections are ``ux-layout-section`` blocks).
@@ -44,28 +98,10 @@ TOKEN_ANCHOR = "access_token"
 #: The fake item number of the "Shop on eBay" placeholder card.
 PLACEHOLDER_ITEM = "123456"
 
-#: Raw fields and the item-specifics names that fill them (eBay Motors names).
-ASPECT_FIELDS = {
-    "year_raw": "Year",
-    "mileage_raw": "Mileage",
-    "drive_raw": "Drive Type",
-    "transmission_raw": "Transmission",
-}
-VIN_ASPECT = "VIN (Vehicle Identification Number)"
-#: "For Sale By" item specific of Motors listings, and ``seller.sellerAccountType``.
-SELLER_TYPES = {
-    "dealer": "dealer",
-    "private seller": "owner",
-    "business": "dealer",
-    "individual": "owner",
-}
-
-_ITEM_PATH = re.compile(r"/itm/(?:[^/?#]+/)?(\d+)")
 _BIDS = re.compile(r"\b(\d[\d,]*)\s+bids?\b", re.I)
 _LOCATION_PREFIX = re.compile(r"^(?:Located in|from|発送元)\s*[:：]?\s*", re.I)
 _CARD_ID = re.compile(r"^item([0-9a-f]+)$")
 _COUNT = re.compile(r"^\d[\d,.]*$")
-_SPACE = re.compile(r"\s+")
 _TITLE_SUFFIX = re.compile(r"\s*\|\s*eBay(?:\s+\w+)?\s*$")
 
 #: Card rows by their text: (attribute name, pattern). Seller rows ("name 99.1% positive (1.2K)")
@@ -95,319 +131,6 @@ _LEGACY_ROWS = {
     "s-item__quantitySold": "soldCount",
     "s-item__free-returns": "returns",
 }
-
-
-class UnexpectedShapeError(ValueError):
-    """The answer is not a layout this parser knows (a changed API answer or page template)."""
-
-
-@dataclass
-class SearchPage:
-    listings: list[Listing]
-    #: results the site reports for the whole search; None when the page does not say.
-    total: int | None
-    #: the next page as the site links it (absolute URL), None on the last page.
-    next_url: str | None = None
-    #: "api", "s-card", "s-item" or "empty" (an HTML page with no result cards).
-    layout: str = "api"
-    #: listings before a "Results matching fewer words" separator; None when there is none.
-    exact_count: int | None = None
-    #: the result-count heading as shown ("9,100+ results for kitchen accessories").
-    count_text: str | None = None
-
-    @property
-    def exact_listings(self) -> list[Listing]:
-        """The listings that match every word of the search."""
-        if self.exact_count is None:
-            return self.listings
-        return self.listings[: self.exact_count]
-
-
-@dataclass
-class Token:
-    access_token: str = field(repr=False)
-    expires_in: int | None = None
-
-
-# --- shared helpers ----------------------------------------------------------------------------
-
-
-def _clean(text: Any) -> str | None:
-    if text is None:
-        return None
-    text = _SPACE.sub(" ", str(text)).strip()
-    return text or None
-
-
-def _text(selection) -> str | None:
-    return _clean(" ".join(selection.xpath(".//text()").getall()))
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def item_url(listing_id: str, www: str = WWW) -> str:
-    """The plain item page URL, ``https://www.ebay.com/itm/<id>``."""
-    return f"{www}/itm/{listing_id}"
-
-
-def item_id_from_url(url: str | None) -> str | None:
-    match = _ITEM_PATH.search(urlsplit(url).path) if url else None
-    return match.group(1) if match else None
-
-
-def _site(url: str | None) -> str:
-    """``scheme://host`` of an eBay URL (ebay.com, ebay.co.uk ...), www.ebay.com if unknown."""
-    parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else WWW
-
-
-def _json(response: TextResponse) -> Any:
-    try:
-        return json.loads(response.text)
-    except ValueError as exc:
-        raise UnexpectedShapeError(f"not JSON: {exc}") from None
-
-
-def _html_text(fragment: str | None) -> str | None:
-    """A description's HTML as plain text, one line per block, without scripts and styles."""
-    if not fragment or not isinstance(fragment, str):
-        return None
-    selector = Selector(text=f"<div>{fragment}</div>")
-    blocks = selector.xpath(
-        "//text()[not(ancestor::script) and not(ancestor::style)]"
-        "|//br|//p|//div|//li|//tr|//h1|//h2|//h3|//h4"
-    )
-    parts: list[str] = []
-    for node in blocks:
-        if isinstance(node.root, str):
-            parts.append(node.root)
-        else:
-            parts.append("\n")
-    lines = [_clean(line) for line in "".join(parts).splitlines()]
-    return "\n".join(line for line in lines if line) or None
-
-
-def _images(*urls: Any) -> list[str]:
-    out: list[str] = []
-    for url in urls:
-        if isinstance(url, str) and url.strip() and url.strip() not in out:
-            out.append(url.strip())
-    return out
-
-
-def seller_type(aspects: dict[str, str], account_type: str | None = None) -> str | None:
-    """ "dealer"/"owner" from the "For Sale By" item specific, else the seller's account type."""
-    for word in (aspects.get("For Sale By"), account_type):
-        found = SELLER_TYPES.get((word or "").strip().lower())
-        if found:
-            return found
-    return None
-
-
-def raw_fields_from_aspects(aspects: dict[str, str]) -> dict[str, str | None]:
-    """Year, "Make Model", Mileage (miles on eBay Motors), Drive Type and Transmission."""
-    out: dict[str, str | None] = {
-        name: _clean(aspects.get(label)) for name, label in ASPECT_FIELDS.items()
-    }
-    make_model = " ".join(v for v in (aspects.get("Make"), aspects.get("Model")) if v)
-    out["make_model_raw"] = _clean(make_model)
-    return out
-
-
-# --- Browse API --------------------------------------------------------------------------------
-
-
-def parse_token(response: TextResponse) -> Token:
-    """The application token of a client-credentials answer. Never log it."""
-    data = _json(response)
-    token = data.get("access_token") if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token:
-        raise UnexpectedShapeError("no access_token in the token answer")
-    return Token(access_token=token, expires_in=_int(data.get("expires_in")))
-
-
-def _api_location(location: Any) -> str | None:
-    """``itemLocation`` as "city, state, postal code, country" (postal codes come masked)."""
-    if not isinstance(location, dict):
-        return None
-    parts = [
-        _clean(location.get(key)) for key in ("city", "stateOrProvince", "postalCode", "country")
-    ]
-    return ", ".join(p for p in parts if p) or None
-
-
-def _api_price(item: dict) -> tuple[str | None, str | None, str | None]:
-    """(price_raw, currency_raw, price_basis): the current bid of an auction with bids, else
-    the price (the starting bid of an auction without bids)."""
-    bids = _int(item.get("bidCount")) or 0
-    current = item.get("currentBidPrice")
-    if bids > 0 and isinstance(current, dict) and current.get("value") is not None:
-        return str(current["value"]), current.get("currency"), "bid"
-    for key in ("price", "currentBidPrice"):
-        price = item.get(key)
-        if isinstance(price, dict) and price.get("value") is not None:
-            return str(price["value"]), price.get("currency"), "asking"
-    return None, None, None
-
-
-def _api_listing_id(item: dict) -> str | None:
-    legacy = item.get("legacyItemId")
-    if isinstance(legacy, str | int) and str(legacy).isdigit():
-        return str(legacy)
-    parts = str(item.get("itemId") or "").split("|")
-    return parts[1] if len(parts) == 3 and parts[1].isdigit() else None
-
-
-def _api_categories(item: dict) -> dict[str, str]:
-    out = {}
-    names = [
-        c.get("categoryName")
-        for c in item.get("categories") or []
-        if isinstance(c, dict) and c.get("categoryName")
-    ]
-    if names:
-        out["categories"] = " | ".join(names)
-    if item.get("categoryPath"):
-        out["categories"] = " | ".join(p.strip() for p in str(item["categoryPath"]).split("|"))
-    leaf = item.get("leafCategoryIds") or ([item["categoryId"]] if item.get("categoryId") else [])
-    if leaf:
-        out["categoryId"] = ",".join(str(c) for c in leaf)
-    return out
-
-
-def _api_attributes(item: dict) -> dict[str, str]:
-    """eBay's own field names for the facts that are not raw fields of their own."""
-    attributes = {}
-    if item.get("itemId"):
-        attributes["itemId"] = str(item["itemId"])
-    if item.get("condition"):
-        attributes["condition"] = str(item["condition"])
-    options = item.get("buyingOptions")
-    if isinstance(options, list) and options:
-        attributes["buyingOptions"] = ", ".join(str(o) for o in options)
-    if _int(item.get("bidCount")) is not None:
-        attributes["bidCount"] = str(item["bidCount"])
-    for key in ("itemEndDate", "itemOriginDate"):
-        if item.get(key):
-            attributes[key] = str(item[key])
-    attributes.update(_api_categories(item))
-    return attributes
-
-
-def _api_summary(item: Any, scraped_at: str | None) -> Listing | None:
-    if not isinstance(item, dict):
-        return None
-    listing_id = _api_listing_id(item)
-    if listing_id is None:
-        return None
-    price_raw, currency_raw, basis = _api_price(item)
-    image = _dig(item, "image", "imageUrl")
-    more = [_dig(i, "imageUrl") for i in item.get("additionalImages") or []]
-    return Listing(
-        source=SOURCE,
-        listing_id=listing_id,
-        url=item_url(listing_id, _site(item.get("itemWebUrl"))),
-        scraped_at=scraped_at,
-        title=scrub_contacts(_clean(item.get("title"))),
-        price_raw=price_raw,
-        currency_raw=currency_raw,
-        location_raw=_api_location(item.get("itemLocation")),
-        posted_raw=item.get("itemCreationDate") or None,
-        attributes=_api_attributes(item),
-        price_basis=basis,
-        image_urls=_images(image, *more),
-    )
-
-
-def parse_api_search(response: TextResponse, scraped_at: str | None = None) -> SearchPage:
-    """An ``item_summary/search`` answer: its summaries, ``total`` and the ``next`` page URL.
-
-    A search without results has no ``itemSummaries`` at all (``total`` 0). Raises
-    :class:`UnexpectedShapeError` when the answer is not a search answer.
-    """
-    data = _json(response)
-    if not isinstance(data, dict) or "total" not in data:
-        raise UnexpectedShapeError("no 'total' in the search answer")
-    items = data.get("itemSummaries") or []
-    if not isinstance(items, list):
-        raise UnexpectedShapeError("itemSummaries is not a list")
-    listings = [
-        with_title_facts(x) for item in items if (x := _api_summary(item, scraped_at)) is not None
-    ]
-    return SearchPage(
-        listings=listings,
-        total=_int(data.get("total")),
-        next_url=data.get("next") or None,
-        layout="api",
-    )
-
-
-def api_item_count(response: TextResponse) -> int:
-    """How many summaries the answer holds, parsed or not."""
-    data = _json(response)
-    items = data.get("itemSummaries") if isinstance(data, dict) else None
-    return len(items) if isinstance(items, list) else 0
-
-
-def _aspects(item: dict) -> dict[str, str]:
-    out = {}
-    for aspect in item.get("localizedAspects") or []:
-        name, value = _dig(aspect, "name"), _dig(aspect, "value")
-        if isinstance(name, str) and name.strip() and value not in (None, ""):
-            out[name.strip()] = scrub_contacts(_clean(value))
-    return out
-
-
-def _availability(item: dict) -> str | None:
-    for entry in item.get("estimatedAvailabilities") or []:
-        status = _dig(entry, "estimatedAvailabilityStatus")
-        if status:
-            return str(status)
-    return None
-
-
-def parse_api_item(response: TextResponse, scraped_at: str | None = None) -> Listing:
-    """A ``getItem`` answer: the summary's fields plus the item specifics and the description.
-
-    ``attributes`` holds every ``localizedAspects`` pair by eBay's name ("Year", "Mileage",
-    "Drive Type", "VIN (Vehicle Identification Number)" ...) beside ``condition``,
-    ``buyingOptions``, ``itemEndDate`` and ``categories``. ``status_raw`` is the first
-    ``estimatedAvailabilityStatus`` ("IN_STOCK", "OUT_OF_STOCK"). Raises
-    :class:`UnexpectedShapeError` when the answer is not an item.
-    """
-    data = _json(response)
-    if not isinstance(data, dict) or not data.get("itemId"):
-        raise UnexpectedShapeError("no itemId in the item answer")
-    summary = _api_summary(data, scraped_at)
-    if summary is None:
-        raise UnexpectedShapeError(f"no item number in itemId {data.get('itemId')!r}")
-    aspects = _aspects(data)
-    description = _html_text(data.get("description")) or _clean(data.get("shortDescription"))
-    detail = replace(
-        summary,
-        description=scrub_contacts(description),
-        attributes={**summary.attributes, **aspects},
-        seller_type=seller_type(aspects, _dig(data, "seller", "sellerAccountType")),
-        status_raw=_availability(data),
-        **raw_fields_from_aspects(aspects),
-    )
-    return with_title_facts(detail)
 
 
 # --- HTML search page --------------------------------------------------------------------------
@@ -771,14 +494,8 @@ def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list
     return parse_search_html(response, scraped_at).listings
 
 
-def _parse_detail(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
-    if looks_like_json(response.body):
-        return [parse_api_item(response, scraped_at)]
-    return [parse_item_page(response, scraped_at)]
-
-
 #: Page kinds for ``keitrucks parse --kind``: each takes (response, scraped_at) -> listings.
-PAGE_PARSERS = {"search": _parse_search, "detail": _parse_detail}
+PAGE_PARSERS = {"search": _parse_search, "detail": json_or_html(parse_api_item, parse_item_page)}
 #: The page layouts this parser knows, by their anchors (see scrapers/parsers/shape.py).
 LAYOUTS = (
     Layout("OAuth token answer", text=TOKEN_ANCHOR, json=True, listings=False),

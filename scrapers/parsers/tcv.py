@@ -29,6 +29,19 @@ SOURCE = "tcv"
 SITE = "https://www.tc-v.com"
 
 #: Detail labels read as label/value pairs wherever they sit (besides every ``dt``/``th``).
+#: Raw fields and the spec labels that fill them, on a search card and on a detail page.
+CARD_FIELD_LABELS = {
+    "year_raw": "Registration Year",
+    "mileage_raw": "Mileage",
+    "drive_raw": "Drive",
+    "transmission_raw": "Transmission",
+}
+DETAIL_FIELD_LABELS = {
+    "year_raw": "Registration Year / Month",
+    "mileage_raw": "Mileage",
+    "drive_raw": "Drive Type",
+    "transmission_raw": "Transmission",
+}
 DETAIL_LABELS = (
     "VIN (Vehicle Identification Number) /Serial No.",
     "Model Code",
@@ -156,12 +169,8 @@ def parse_card(
         url=url,
         scraped_at=scraped_at,
         title=title,
-        currency_raw=common.currency_of(price),
-        year_raw=specs.get("Registration Year"),
-        mileage_raw=specs.get("Mileage"),
-        drive_raw=specs.get("Drive"),
-        transmission_raw=specs.get("Transmission"),
         attributes=specs,
+        **common.spec_fields(specs, CARD_FIELD_LABELS),
         image_urls=_images(images[:1]),
     )
 
@@ -210,13 +219,9 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
         url=f"{SITE}{path[path.find('/used_car/') :]}",
         scraped_at=scraped_at,
         title=title,
-        currency_raw=common.currency_of(price),
         location_raw=pairs.get("Location"),
-        year_raw=pairs.get("Registration Year / Month"),
-        mileage_raw=pairs.get("Mileage"),
-        drive_raw=pairs.get("Drive Type"),
-        transmission_raw=pairs.get("Transmission"),
         attributes=attributes,
+        **common.spec_fields(pairs, DETAIL_FIELD_LABELS),
         image_urls=_images(images),
         total_price_raw=total,
         destination_port=port if total else None,
