@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import charts, load
+from analysis import charts, load, road_rules
 from analysis.deals import LANDED, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.identity import add_family, assign_truck_ids
@@ -83,6 +83,9 @@ class ReportData:
     eligibility: pd.DataFrame
     changes: pd.DataFrame
     night: dt.date | None
+    #: the buyer's state's road rule (None without [buyer] state) and trucks by seller state.
+    road_rule: Any = None
+    by_state: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def window_start(as_of, weeks: int) -> dt.date:
@@ -130,6 +133,8 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         eligibility=eligibility_upcoming(listings, as_of=day),
         changes=night_changes(listings, history, as_of=day),
         night=_last_night(history, day),
+        road_rule=road_rules.buyer_view(config, day),
+        by_state=road_rules.state_counts(listings, config, day),
     )
 
 
@@ -408,6 +413,8 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         *(_img(name, png) for name, png in pngs.items() if name != ELIGIBILITY_PNG),
         "<h2>What changed on the last night</h2>",
         _changes_html(data.changes),
+        "<h2>Where can I drive it?</h2>",
+        road_rules.section_html(data.road_rule, data.by_state),
         "<h2>Becoming eligible for US import (25 years)</h2>",
         _eligibility_html(data, pngs.get(ELIGIBILITY_PNG)),
         "<h2>Recently sold or delisted</h2>",

@@ -382,6 +382,19 @@ def _step(result: NightResult, name: str, fn: Callable[[], Any]) -> Any:
         return None
 
 
+def store_state_rules(db: Path, config: dict[str, Any]) -> None:
+    """The state road rules in force for this user (shipped rows, their overrides) into the
+    database, so Datasette and sqlite3 show what the report and the alerts use."""
+    from keitrucks.core import states
+    from pipelines.schema import open_db, save_state_rules
+
+    database = open_db(db)
+    try:
+        save_state_rules(database, states.rules_with(config["buyer"]["rule_overrides"]).values())
+    finally:
+        database.close()
+
+
 def finish_night(
     result: NightResult,
     db: Path,
@@ -400,6 +413,7 @@ def finish_night(
     from keitrucks.health import HealthRules, check_health
 
     as_of = result.as_of or now_iso()
+    _step(result, "state rules", lambda: store_state_rules(db, config))
     report = _step(
         result, "report", lambda: write_report(db, out_dir, as_of=as_of[:10], config=config)
     )

@@ -115,6 +115,10 @@ def _item(truck, night: int, as_of: str, price: int | None = None) -> dict:
         "longitude": truck.longitude,
         "repost_of": truck.repost_of,
         "eligible_25y": eligible.eligible_25y,
+        # the truth of the messy market, as the normalizer reads it from the pages
+        "title_status": truck.title_status,
+        "runs": False if truck.junk_reason == "not_running" else None,
+        "sale_pending": True if truck.junk_reason == "pending" else None,
     }
     return LANDED.process_item(item)  # fills landed_usd of FOB prices, as the crawl does
 
@@ -470,3 +474,51 @@ def test_cli_dry_run_then_real_run(tmp_path, monkeypatch):
     assert real.exit_code == 0, real.output
     assert (tmp_path / "reports" / "alerts" / f"alerts-{NIGHTS[0]}.md").is_file()
     assert len(alert_rows(db)) == dry.output.count("would raise ")
+
+
+# -- the buyer's state --------------------------------------------------------------------------
+
+
+def _alerts_for(tmp_path, state, **alerts):
+    db, cfg = tmp_path / f"{state}.db", config(**alerts)
+    cfg["buyer"]["state"] = state
+    crawl_night(db, 0)
+    crawl_night(db, 1)
+    return cfg, run_alerts(db, as_of=NIGHTS[1], config=cfg, dry_run=True).raised
+
+
+def test_a_buyer_in_georgia_reads_on_each_truck_that_georgia_gives_no_road_registration(
+    tmp_path,
+):
+    _, raised = _alerts_for(tmp_path, "GA")
+    under = [a for a in raised if a["kind"] == "underpriced_4wd"]
+    assert under
+    for alert in under:
+        assert (
+            "your state GA: no road registration: off-road or private property only"
+            in (alert["reason"])
+        )
+        assert "check with your state DMV before buying" in alert["reason"]
+
+
+def test_a_buyer_in_tennessee_reads_tennessees_rule(tmp_path):
+    _, raised = _alerts_for(tmp_path, "TN")
+    under = [a for a in raised if a["kind"] == "underpriced_4wd"]
+    assert under
+    assert all("your state TN: can be plated only in a special class" in a["reason"] for a in under)
+
+
+def test_requiring_a_registrable_state_raises_nothing_for_georgia(tmp_path):
+    wanted = ["registrable", "registrable_restricted"]
+    _, georgia = _alerts_for(tmp_path, "GA", road_status=wanted)
+    assert not [a for a in georgia if a["kind"] == "underpriced_4wd"]
+    _, tennessee = _alerts_for(tmp_path, "TN", road_status=wanted)
+    assert [a for a in tennessee if a["kind"] == "underpriced_4wd"]
+
+
+def test_a_watched_search_that_requires_a_registrable_state_is_silent_in_georgia(tmp_path):
+    watch = [{"name": "any Acty", "model": "Acty", "road_status": ["registrable_restricted"]}]
+    _, georgia = _alerts_for(tmp_path, "GA", watch=watch)
+    assert not [a for a in georgia if a["kind"] in ("new_match", "price_drop")]
+    _, tennessee = _alerts_for(tmp_path, "TN", watch=watch)
+    assert [a for a in tennessee if a["kind"] == "new_match"]

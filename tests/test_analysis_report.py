@@ -200,3 +200,23 @@ def test_project_trucks_are_shown_apart_and_never_deals(report):
     assert "does not run" in projects
     assert "salvage title" in projects
     assert "pending" not in projects
+
+
+def test_without_a_buyer_state_the_report_says_how_to_set_one(report):
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Where can I drive it?</h2>" in page
+    assert "Set <code>[buyer] state</code>" in page
+
+
+def test_a_buyer_in_georgia_reads_georgias_rule_with_its_source_and_date(report, tmp_path):
+    from analysis.report import write_report
+    from keitrucks.core.config import load_config
+
+    config = load_config(None)
+    config["buyer"]["state"] = "GA"
+    db = report.folder.parents[1] / "m.db"
+    page = write_report(db, tmp_path, as_of="2026-11-10", config=config).folder / "report.html"
+    text = page.read_text(encoding="utf-8")
+    assert "Your state: <b>GA</b>: no road registration: off-road or private property only" in text
+    assert "dated 2023 (bulletin MVD-2023-05), confidence high" in text
+    assert "check with your state DMV before buying" in text

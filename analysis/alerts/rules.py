@@ -191,6 +191,12 @@ def _underpriced_reason(row: Mapping[str, Any]) -> str:
 _STATE = re.compile(r"(?:,|\b)\s*([A-Za-z]{2})\s*(?:\d{5})?\s*$")
 
 
+def _listing_states(state: pd.DataFrame) -> pd.Series:
+    """Each listing's two-letter state: the normalized ``state``, else read off its location."""
+    stored = column(state, "state").astype("object")
+    return stored.where(stored.notna(), column(state, "location_raw").map(_state_code))
+
+
 def _state_code(location: Any) -> str | None:
     if not isinstance(location, str):
         return None
@@ -231,7 +237,9 @@ def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
     if search["sources"]:
         keep &= flag(column(state, "source").isin(search["sources"]))
     if search["states"]:
-        keep &= column(state, "location_raw").map(_state_code).isin(search["states"])
+        keep &= _listing_states(state).isin(search["states"])
+    if not search.get("road_ok", True):  # the buyer's state's rule is not one they accept
+        keep &= False
     if search["areas"]:
         text = (
             column(state, "url").astype("object").fillna("").astype(str)

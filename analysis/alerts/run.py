@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import road_rules
 from analysis.alerts.delivery import build_channels, deliver, notify_urls
 from analysis.alerts.messages import echo_line, render_digest
 from analysis.alerts.rules import evaluate_rules, match_search, night_runs, searches_for
@@ -122,6 +123,25 @@ def with_landed_costs(state: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame
     return state.assign(landed_usd=found["_landed"].where(same, pd.NA).round().astype("Int64"))
 
 
+def with_buyer_rule(
+    candidates: pd.DataFrame, settings: Mapping[str, Any], config: Mapping[str, Any], day
+) -> pd.DataFrame:
+    """The truck alerts with the buyer's state's road rule at the end of each reason; without
+    the road status the buyer asked for (``[alerts] road_status``), no underpriced alert."""
+    if candidates.empty:
+        return candidates
+    trucks = candidates["kind"].ne("source_unhealthy")
+    if not road_rules.road_use_allowed(settings["road_status"], config, day):
+        candidates = candidates.loc[candidates["kind"].ne("underpriced_4wd")]
+        trucks = trucks.loc[candidates.index]
+    view = road_rules.buyer_view(config, day)
+    if view is None:
+        return candidates
+    line = road_rules.rule_line(view)
+    reasons = candidates["reason"].astype("object")
+    return candidates.assign(reason=reasons.where(~trucks, reasons + "; " + line))
+
+
 def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -160,9 +180,12 @@ def run_alerts(
     history = _watched_history(db_path, state, settings, day)
     runs = read_runs(db_path)
     health = read_source_health(db_path, night_runs(runs, day).get("id", []))
+    for search in settings["watch"]:
+        search["road_ok"] = road_rules.road_use_allowed(search["road_status"], config, day)
     candidates = evaluate_rules(
         state, scores, history, runs, health, as_of=day, settings=settings, band_low=band_low
     )
+    candidates = with_buyer_rule(candidates, settings, config, day)
     details = _details(state)
 
     with alert_store.alert_db(db_path, readonly=dry_run) as conn:

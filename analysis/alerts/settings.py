@@ -69,7 +69,7 @@ def alert_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     problem = config_schema.check_section("alerts", settings, schema())
     if problem:
         raise AlertsConfigError(problem)
-    for key in ("underpriced_bases", "floor_bases"):
+    for key in ("underpriced_bases", "floor_bases", "road_status"):
         settings[key] = [str(b) for b in as_list(settings[key])]
     settings["plausible_usd"] = tuple(deal_settings(dict(config))["plausible_usd"])
     settings["watch"] = [_search(s, i, settings) for i, s in enumerate(settings["watch"])]
@@ -90,6 +90,7 @@ def _search(raw: Any, index: int, settings: Mapping[str, Any]) -> dict[str, Any]
         "model_code": [str(m).upper() for m in as_list(raw.get("model_code"))],
         "is_4wd": raw.get("is_4wd"),
         "states": [str(s).upper() for s in as_list(raw.get("states"))],
+        "road_status": [str(s) for s in as_list(raw.get("road_status"))],
         "areas": [str(a).lower() for a in as_list(raw.get("areas"))],
         "sources": [str(s) for s in as_list(raw.get("sources"))],
         "rules": [str(r) for r in as_list(raw.get("rules", list(SEARCH_RULES)))],

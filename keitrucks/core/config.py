@@ -146,6 +146,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         #: a watched search's price drop: at least this % or this many dollars (either).
         "drop_pct": 5,
         "drop_usd": 500,
+        #: underpriced alerts only when the buyer's state's road status is one of these
+        #: (e.g. ["registrable", "registrable_restricted"]); empty: any state.
+        "road_status": [],
         "watch": [],
     },
     "notify": {"urls": [], "mode": "digest"},

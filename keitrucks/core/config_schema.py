@@ -36,6 +36,16 @@ NonNegative = Annotated[float, Field(strict=True, ge=0)]
 Share = Annotated[float, Field(strict=True, ge=0, le=1)]
 AtLeastOne = Annotated[int, Field(strict=True, ge=1)]
 Words = StrictStr | list[StrictStr]
+#: Road statuses of keitrucks.core.states (kept in step by tests/test_states.py).
+RoadStatus = Literal[
+    "registrable",
+    "registrable_restricted",
+    "local_option",
+    "offroad_only",
+    "no_new_registrations",
+    "unclear",
+]
+RoadStatuses = RoadStatus | list[RoadStatus]
 
 #: Keys a source's spider reads that have no default (the spider decides when they are absent).
 OPTIONAL_SOURCE_KEYS: dict[str, dict[str, Any]] = {
@@ -80,6 +90,7 @@ class Watch(Section):
     max_price: Number | None = None
     max_miles: Number | None = None
     states: Words | None = None
+    road_status: RoadStatuses | None = None
     areas: Words | None = None
     sources: Words | None = None
     postal_code: StrictStr | int | None = None
@@ -136,6 +147,7 @@ class Alerts(Section):
     drop_usd: NonNegative
     underpriced_bases: Words
     floor_bases: Words
+    road_status: RoadStatuses
     watch: list[Watch]
 
     @model_validator(mode="after")
