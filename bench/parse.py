@@ -50,8 +50,10 @@ from keitrucks.sample.site import SAMPLE_DIR, load_routes  # noqa: E402
 from scrapers.items import RAW_FIELDS  # noqa: E402
 from scrapers.parsers import beforward as bf  # noqa: E402
 from scrapers.parsers import bringatrailer as bat  # noqa: E402
+from scrapers.parsers import bringatrailer_text as bt  # noqa: E402
 from scrapers.parsers import common  # noqa: E402
 from scrapers.parsers import craigslist as cl  # noqa: E402
+from scrapers.parsers import craigslist_text as ct  # noqa: E402
 
 COMPARED = ("listing_id", "url", *RAW_FIELDS)
 
@@ -377,7 +379,7 @@ def bf_detail(b, body: bytes, url: str) -> list[dict]:
 
 
 def _cl_text(b, node) -> str | None:
-    return None if node is None else cl._clean(" ".join(b.texts(node)))
+    return None if node is None else ct.clean(" ".join(b.texts(node)))
 
 
 def _cl_init(text: str, key: str, number: bool = True) -> str | None:
@@ -393,7 +395,7 @@ def _cl_description(b, root) -> str | None:
             '//*[@id="postingbody"]//text()'
             '[not(ancestor::*[contains(@class,"print-information")])]',
         )
-        return cl.scrub_contacts(cl._paragraphs("".join(str(p) for p in parts)))
+        return cl.scrub_contacts(ct.paragraphs("".join(str(p) for p in parts)))
     body = root.find(id="postingbody")
     parts = (
         []
@@ -410,7 +412,7 @@ def _cl_description(b, root) -> str | None:
             )
         ]
     )
-    return cl.scrub_contacts(cl._paragraphs("".join(parts)))
+    return cl.scrub_contacts(ct.paragraphs("".join(parts)))
 
 
 def _cl_place(b, root, ld: dict) -> str | None:
@@ -428,12 +430,12 @@ def _cl_place(b, root, ld: dict) -> str | None:
     for span in reversed(spans):
         text = _cl_text(b, span)
         if text and text.startswith("(") and text.endswith(")"):
-            return cl._clean(text[1:-1])
-    address = cl._dig(ld, "offers", "availableAtOrFrom", "address") or ld.get("address")
+            return ct.clean(text[1:-1])
+    address = common.dig(ld, "offers", "availableAtOrFrom", "address") or ld.get("address")
     if isinstance(address, dict) and address.get("addressLocality"):
-        return cl._clean(address["addressLocality"])
+        return ct.clean(address["addressLocality"])
     meta = b.first(root, 'meta[name="geo.placename"]')
-    return cl._clean(b.attr(meta, "content") if meta is not None else None)
+    return ct.clean(b.attr(meta, "content") if meta is not None else None)
 
 
 def cl_posting(b, body: bytes, url: str) -> list[dict]:
@@ -465,7 +467,7 @@ def cl_posting(b, body: bytes, url: str) -> list[dict]:
             value_key = next((c for c in value_classes if c != "valu"), None) or key
             name = label or value_key
             value = cl.scrub_contacts(_cl_text(b, valu))
-            if not name or value is None or name.lower() in cl._CONTACT_LABELS:
+            if not name or value is None or name.lower() in ct.CONTACT_LABELS:
                 continue
             labelled[name] = value
             if value_key:
@@ -485,9 +487,9 @@ def cl_posting(b, body: bytes, url: str) -> list[dict]:
     if "updated" in times:
         labelled["updated"] = times["updated"]
     shown_price = _cl_text(b, b.first(root, ".postingtitletext .price"))
-    offered = cl._dig(ld, "offers", "price")
-    price = shown_price or (cl._clean(str(offered)) if offered else None)
-    currency = cl._dig(ld, "offers", "priceCurrency") if price else None
+    offered = common.dig(ld, "offers", "price")
+    price = shown_price or (ct.clean(str(offered)) if offered else None)
+    currency = common.dig(ld, "offers", "priceCurrency") if price else None
     mapbox = b.first(root, "#map")
     lat = b.attr(mapbox, "data-latitude") if mapbox is not None else None
     lon = b.attr(mapbox, "data-longitude") if mapbox is not None else None
@@ -497,8 +499,8 @@ def cl_posting(b, body: bytes, url: str) -> list[dict]:
         if geo and ";" in geo:
             lat, lon = geo.split(";", 1)
     if lat is None:
-        geo = cl._dig(ld, "offers", "availableAtOrFrom", "geo")
-        lat, lon = cl._dig(geo, "latitude"), cl._dig(geo, "longitude")
+        geo = common.dig(ld, "offers", "availableAtOrFrom", "geo")
+        lat, lon = common.dig(geo, "latitude"), common.dig(geo, "longitude")
     thumbs = [b.attr(a, "href") for a in b.all(root, "#thumbs a.thumb")]
     if thumbs:
         images = [urljoin(url, t.strip()) for t in thumbs if t is not None]
@@ -507,12 +509,9 @@ def cl_posting(b, body: bytes, url: str) -> list[dict]:
     else:
         found = ld.get("image")
         images = [i for i in found if isinstance(i, str)] if isinstance(found, list) else []
-    category = _cl_init(text, "categoryAbbr", number=False)
-    if category is None:
-        match = cl._CATEGORY_IN_URL.search(url)
-        category = match.group(1) if match else None
+    category = _cl_init(text, "categoryAbbr", number=False) or ct.category_of_url(url)
     title = cl.scrub_contacts(
-        _cl_text(b, b.first(root, "#titletextonly")) or cl._clean(ld.get("name"))
+        _cl_text(b, b.first(root, "#titletextonly")) or ct.clean(ld.get("name"))
     )
     return [
         _listing(
@@ -554,7 +553,7 @@ def _bat_item(b, item: dict, url: str) -> dict | None:
     )
     attributes = {"sold_text": sold_text} if sold_text else {}
     end_key = "ends_at" if status_raw == "live" else "ended_at"
-    attributes.update(bat._end_attributes(item.get("timestamp_end"), end_key))
+    attributes.update(bat.end_attributes(item.get("timestamp_end"), end_key))
     if result is not None and result.date:
         attributes["result_date"] = result.date
     if item.get("country_code"):
@@ -576,13 +575,15 @@ def _bat_item(b, item: dict, url: str) -> dict | None:
         price_raw=price_raw,
         currency_raw=bat.clean_text(item.get("currency")) if price_raw else None,
         location_raw=location,
-        year_raw=str(year) if year not in (None, "") else bat._title_year(title),
-        mileage_raw=bat._title_mileage(title),
+        year_raw=str(year) if year not in (None, "") else bat.title_year(title),
+        mileage_raw=bat.title_mileage(title),
+        drive_raw=bt.title_match(bt.TITLE_DRIVE, title),
+        transmission_raw=bt.title_match(bt.TITLE_TRANSMISSION, title),
         attributes=attributes,
         price_basis=price_basis,
         image_urls=[urljoin(url, thumbnail)] if thumbnail else [],
-        latitude=bat._float_or_none(item.get("lat")),
-        longitude=bat._float_or_none(item.get("lon")),
+        latitude=bat.float_or_none(item.get("lat")),
+        longitude=bat.float_or_none(item.get("lon")),
         status_raw=status_raw,
     )
 
@@ -609,7 +610,7 @@ def _bat_live_card(b, card, url: str) -> dict | None:
     results = bat.clean_text(" ".join(t for n in b.all(card, ".item-results") for t in b.texts(n)))
     result = bat.parse_result_text(results)
     price_raw, price_basis, status_raw = bat._outcome(result, True, bid)
-    attributes = bat._end_attributes(b.attr(card, "data-timestamp_end"), "ends_at")
+    attributes = bat.end_attributes(b.attr(card, "data-timestamp_end"), "ends_at")
     if results:
         attributes["sold_text"] = results
     country_node = b.first(card, ".show-country-name")
@@ -635,8 +636,10 @@ def _bat_live_card(b, card, url: str) -> dict | None:
         price_raw=price_raw,
         currency_raw=bat.currency_of(price_raw),
         location_raw=bat.clean_text(b.attr(flag, "alt") if flag is not None else None) or country,
-        year_raw=bat._title_year(title),
-        mileage_raw=bat._title_mileage(title),
+        year_raw=bat.title_year(title),
+        mileage_raw=bat.title_mileage(title),
+        drive_raw=bt.title_match(bt.TITLE_DRIVE, title),
+        transmission_raw=bt.title_match(bt.TITLE_TRANSMISSION, title),
         attributes=attributes,
         price_basis=price_basis,
         image_urls=[urljoin(url, image)] if image else [],
@@ -729,7 +732,7 @@ def bat_listing_page(b, body: bytes, url: str) -> list[dict]:
     if not timestamp:
         stamp = b.first(root, "span.date[data-timestamp]")
         timestamp = b.attr(stamp, "data-timestamp") if stamp is not None else None
-    attributes.update(bat._end_attributes(timestamp, "ended_at"))
+    attributes.update(bat.end_attributes(timestamp, "ended_at"))
     if result is not None and result.date:
         attributes["result_date"] = result.date
     for key, label in (
@@ -778,8 +781,8 @@ def bat_listing_page(b, body: bytes, url: str) -> list[dict]:
             price_raw=result.amount if result else None,
             currency_raw=bat.currency_of(result.amount) if result else None,
             location_raw=_bat_essential(b, root, "Location"),
-            year_raw=bat._title_year(title),
-            mileage_raw=details.get("mileage") or bat._title_mileage(title),
+            year_raw=bat.title_year(title),
+            mileage_raw=details.get("mileage") or bat.title_mileage(title),
             drive_raw=details.get("drive"),
             transmission_raw=details.get("transmission"),
             attributes=attributes,
