@@ -41,9 +41,9 @@ LIVE_POLITENESS = {
     "RETRY_TIMES": "2",
     "DOWNLOAD_TIMEOUT": "30",
 }
-#: Seconds one unreachable source may take, start-up of the crawl process included (generous
-#: for a loaded machine: before the fix it was 40-50 s, and 30 minutes for Craigslist).
-FAST = 20
+#: Seconds one unreachable source may take, start-up of the crawl process included (about 3 s;
+#: generous for a loaded machine: before the fix 40-50 s, and 30 minutes for Craigslist).
+FAST = 30
 
 
 def closed_port() -> int:
