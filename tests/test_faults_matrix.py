@@ -62,8 +62,9 @@ FAULTS = {
     "json-html-swapped": [{"kind": "swapped"}],
     "layout-0-rows": [None],
 }
-#: Edits that empty a source's entry page where renaming its markup does not (data in a script).
-LAYOUT_EDITS = {"bringatrailer": (('"items":', '"auctions":'),)}
+#: source -> (page, edits) for a source whose entry page is not the one to empty, or whose rows
+#: renaming the markup leaves readable (Bring a Trailer's are JSON in a script).
+LAYOUT = {"bringatrailer": ("/bringatrailer/www/suzuki/carry/", (('"items":', '"auctions":'),))}
 RECOVERS = {"503-once"}
 
 
@@ -152,18 +153,21 @@ class Matrix:
         server.night = FAULT_NIGHT + 1
         pages = []
         for n, spec in enumerate(FAULTS[fault]):
-            target = self.targets[0 if spec is None else min(n + 1, len(self.targets) - 1)]
-            pages.append(target)
+            if spec is None:
+                target, edits = LAYOUT.get(self.source, (self.targets[0], ()))
+            else:
+                target, edits = self.targets[min(n + 1, len(self.targets) - 1)], ()
             _, content_type, body, _ = server.answer(target)
             if spec is None:
                 text = relabel(body, content_type).decode("utf-8")
-                for old, new in LAYOUT_EDITS.get(self.source, ()):
+                for old, new in edits:
                     text = text.replace(old, new)
                 server.override(target, body=text.encode(), content_type=content_type)
             elif spec["kind"] == "swapped":
                 server.fault(target, "html" if "json" in content_type else "json")
             else:
                 server.fault(target, **spec)
+            pages.append(target)
         hits = {page: server.hits(page) for page in pages}
         try:
             night, seconds = self.night(fault)
