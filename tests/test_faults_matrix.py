@@ -52,7 +52,7 @@ FAULTS = {
     "503-once": [{"kind": "status", "status": 503, "times": 1}],
     "503+timeout+reset+truncated": [
         {"kind": "status", "status": 503},
-        {"kind": "slow", "delay": 4.0},
+        {"kind": "slow", "delay": 8.0},
         {"kind": "reset"},
         {"kind": "truncate"},
     ],
