@@ -35,6 +35,7 @@ from keitrucks.crawl import (
 )
 from pipelines.runs import abandon_run, last_run_id, read_runs_after
 from pipelines.schema import open_db
+from scrapers.blocking import UNREACHABLE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +43,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_PARALLEL = 2
 
 _NETWORK_ERRORS = {
-    "DNSLookupError": "no network (DNS lookup failed)",
-    "ConnectionRefusedError": "connection refused",
-    "DownloadConnectionRefusedError": "connection refused",
+    **UNREACHABLE_ERRORS,
     "TCPTimedOutError": "connection timed out",
     "TimeoutError": "timed out",
     "DownloadTimeoutError": "timed out",
-    "CannotResolveHostError": "no network (DNS lookup failed)",
     "DownloadFailedError": "download failed",
     "ResponseDataLossError": "response cut short",
     "ConnectionLost": "connection lost",
     "ResponseNeverReceived": "no response received",
-    "NoRouteError": "no route to host",
 }
 #: Crawl logs older than this many days are deleted at the start of a night.
 KEEP_LOG_DAYS = 30
@@ -166,6 +163,11 @@ def _stats(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failure_cause(stats: dict[str, Any]) -> str | None:
+    if stats.get("keitrucks/unreachable"):
+        host = stats.get("keitrucks/unreachable_host")
+        return (
+            f"{stats['keitrucks/unreachable']} ({host})" if host else stats["keitrucks/unreachable"]
+        )
     for key in stats:
         if key.startswith("downloader/exception_type_count/"):
             name = key.rsplit(".", 1)[-1]

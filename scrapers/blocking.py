@@ -3,11 +3,16 @@
 Rules (shared/sources/README.md): 403 or 429; an HTTP 202 with a small body (a JavaScript
 challenge); a known challenge page; HTML where JSON was expected; a page missing the anchor text
 every valid page of that kind carries.
+
+Also pure: whether a download error means the site cannot be reached at all (no network, no
+such host, nothing listening), and how long a ``Retry-After`` asks us to wait.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 BLOCK_STATUSES = {403: "http_403", 429: "http_429"}
 CHALLENGE_MAX_BYTES = 5000
@@ -59,3 +64,46 @@ def block_reason(
     if anchor and anchor.encode() not in body:
         return "missing_anchor"
     return None
+
+
+#: Download errors (by class name, Scrapy's and Twisted's) that mean the site cannot be reached
+#: at all: retrying them only makes a night without network take minutes per source.
+UNREACHABLE_ERRORS = {
+    "CannotResolveHostError": "no network (DNS lookup failed)",
+    "DNSLookupError": "no network (DNS lookup failed)",
+    "DownloadConnectionRefusedError": "connection refused",
+    "ConnectionRefusedError": "connection refused",
+    "NoRouteError": "no route to host",
+}
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why ``exc`` says the site cannot be reached, or ``None`` for any other error.
+
+    Scrapy wraps Twisted's errors (``raise ... from``), so the causes are read too.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for cls in type(exc).__mro__:
+            if cls.__name__ in UNREACHABLE_ERRORS:
+                return UNREACHABLE_ERRORS[cls.__name__]
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP date), never
+    negative; ``None`` when absent or unreadable."""
+    if value is None:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

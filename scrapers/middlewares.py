@@ -1,4 +1,5 @@
-"""Downloader middlewares enforcing the crawl policy: a request budget and stop-at-first-block."""
+"""Downloader middlewares enforcing the crawl policy: a request budget, stop at the first block,
+stop at once when the site cannot be reached, and retries that honour ``Retry-After``."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import inspect
 import logging
 
 from scrapy import Request
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.python.failure import Failure
 
-from scrapers.blocking import block_reason
+from scrapers.blocking import block_reason, retry_after_seconds, unreachable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,15 @@ class _SpiderCloser:
         closing = self.crawler.engine.close_spider_async(reason=reason)
         if inspect.iscoroutine(closing):
             deferred_from_coro(closing)
+
+    def _block(self, reason: str, url: str) -> None:
+        """Record the first block (stats ``keitrucks/blocked``) and stop the source."""
+        stats = self.crawler.stats
+        if not stats.get_value("keitrucks/blocked"):
+            stats.set_value("keitrucks/blocked", reason)
+            stats.set_value("keitrucks/blocked_url", url)
+            logger.error("Blocked (%s) at %s: stopping the source", reason, url)
+        self._close("blocked")
 
 
 class BudgetMiddleware(_SpiderCloser):
@@ -90,10 +104,74 @@ class BlockDetectionMiddleware(_SpiderCloser):
         )
         if reason is None:
             return response
-        stats = self.crawler.stats
-        if not stats.get_value("keitrucks/blocked"):
-            stats.set_value("keitrucks/blocked", reason)
-            stats.set_value("keitrucks/blocked_url", response.url)
-            logger.error("Blocked (%s) at %s: stopping the source", reason, response.url)
-        self._close("blocked")
+        self._block(reason, response.url)
         raise IgnoreRequest(f"blocked: {reason}")
+
+
+class UnreachableMiddleware(_SpiderCloser):
+    """Stop the source at the first sign that its site cannot be reached at all: no network
+    (DNS lookup failed), nothing listening, no route. Retrying those only turns a night without
+    network into minutes per source. robots.txt goes through here too, so a failed robots.txt
+    stops the source before its start requests wait on it. Records stats
+    ``keitrucks/unreachable`` (the reason) and ``keitrucks/unreachable_host``.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_exception(self, request: Request, exception: Exception):
+        reason = unreachable_reason(exception)
+        if reason is None:
+            return None
+        stats = self.crawler.stats
+        host = urlparse_cached(request).netloc
+        if not stats.get_value("keitrucks/unreachable"):
+            stats.set_value("keitrucks/unreachable", reason)
+            stats.set_value("keitrucks/unreachable_host", host)
+            logger.error("%s: %s; stopping the source", host, reason)
+        self._close("unreachable")
+        self._drop_queued(reason)
+        return None
+
+    def _drop_queued(self, reason: str) -> None:
+        """Fail the requests waiting in the downloader's queues now: each would only wait out
+        its politeness delay to fail the same way (their errbacks still run)."""
+        slots = getattr(getattr(self.crawler.engine, "downloader", None), "slots", {})
+        for slot in slots.values():
+            while slot.queue:
+                _, waiting = slot.queue.popleft()
+                waiting.errback(Failure(IgnoreRequest(f"source unreachable: {reason}")))
+
+
+class PoliteRetryMiddleware(RetryMiddleware, _SpiderCloser):
+    """Scrapy's retry, but a retried status that carries ``Retry-After`` (seconds or an HTTP
+    date) waits that long first, up to ``KEITRUCKS_RETRY_AFTER_MAX`` seconds; a longer wait
+    stops the source as blocked (``http_<status>_retry_after``) instead of waiting.
+    """
+
+    def __init__(self, crawler):
+        RetryMiddleware.__init__(self, crawler.settings)
+        _SpiderCloser.__init__(self, crawler)
+        self.max_wait = crawler.settings.getfloat("KEITRUCKS_RETRY_AFTER_MAX")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_response(self, request: Request, response: Response):
+        if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
+            return response
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if not wait:
+            return super().process_response(request, response)
+        if wait > self.max_wait:
+            self._block(f"http_{response.status}_retry_after", response.url)
+            raise IgnoreRequest(f"Retry-After {wait:g}s is over {self.max_wait:g}s")
+        retry = self._retry(request, f"{response.status} Retry-After")
+        if retry is None:
+            return response
+        self.crawler.stats.inc_value("keitrucks/retry_after_waited", wait)
+        logger.info("%s asks to retry after %gs: waiting", response.url, wait)
+        await sleep(wait)
+        return retry

@@ -31,8 +31,27 @@ DOWNLOAD_TIMEOUT = float(os.getenv("KEITRUCKS_DOWNLOAD_TIMEOUT", "30"))
 RETRY_TIMES = 2
 # 429 is a block, not a transient fault: the block detector stops the source instead.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+# Not retried: a failed DNS lookup or a refused connection means the site cannot be reached, and
+# UnreachableMiddleware stops the source at once (scrapy's defaults retry them).
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.DownloadTimeoutError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectionLost",
+    "twisted.internet.error.TCPTimedOutError",
+    OSError,
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
+#: The longest ``Retry-After`` (seconds) the retry waits for; a longer one stops the source.
+KEITRUCKS_RETRY_AFTER_MAX = float(os.getenv("KEITRUCKS_RETRY_AFTER_MAX", "120"))
+#: Seconds a DNS lookup may take (Scrapy's default, 60, makes a night without network crawl on).
+DNS_TIMEOUT = int(os.getenv("KEITRUCKS_DNS_TIMEOUT", "10"))
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control runs an HTTP server per crawl and writes a job file under the user's
+# home: shared by every copy on the machine, and nothing here uses it.
+REMOTE_CONTROL_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.getenv("KEITRUCKS_LOG_LEVEL", "INFO")
@@ -56,6 +75,9 @@ KEITRUCKS_CONFIG = os.getenv("KEITRUCKS_CONFIG")
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapers.middlewares.BudgetMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapers.middlewares.PoliteRetryMiddleware": 550,
+    "scrapers.middlewares.UnreachableMiddleware": 560,
     "scrapers.middlewares.BlockDetectionMiddleware": 600,
 }
 ITEM_PIPELINES = {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,28 @@ def pytest_addoption(parser):
         action="store_true",
         help="rewrite the expected JSON of golden tests from the current parsers (review the diff)",
     )
+
+
+#: The temporary folder this run made for itself (see pytest_configure).
+_OWN_BASETEMP = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Give each run its own temporary folder. pytest's default, /tmp/pytest-of-<user>/, is
+    shared by every copy of the project on the machine, and each run deletes all but the newest
+    three numbered folders there: another copy's run, still using its folder, included. xdist
+    workers get a folder inside this one; ``--basetemp`` still chooses one."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="keitrucks-pytest-")
+        config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The run's own temporary folder goes when every test passed (kept to look into else)."""
+    own = session.config.stash.get(_OWN_BASETEMP, None)
+    if own is not None and exitstatus == 0:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 @pytest.fixture
