@@ -105,6 +105,14 @@ class Listing:
     eligibility_basis: str | None = _role(NORMALIZED)
     #: "active", "sold" or "ended" as seen on this page.
     status: str | None = _role(NORMALIZED)
+    #: True when the seller says it runs, False when it does not (seized, project, 不動車).
+    runs: bool | None = _role(NORMALIZED)
+    #: clean, salvage, rebuilt, no_title or offroad_only (the worst the listing states).
+    title_status: str | None = _role(NORMALIZED)
+    #: True when the seller says a sale is pending (deposit taken, on hold, 商談中), else None.
+    sale_pending: bool | None = _role(NORMALIZED)
+    #: two-letter US state of the listing (US sources only), None when it does not say.
+    state: str | None = _role(NORMALIZED)
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -18,6 +18,8 @@ from typing import Any
 
 from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
+from keitrucks.core.states import state_of
+from pipelines.normalize.condition import condition_of
 from pipelines.normalize.dates import (
     ERA_KANJI_DATE,
     KANJI_ERAS,
@@ -434,6 +436,33 @@ def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> N
     out["price_usd"] = usd if price is not None else None
 
 
+def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
+    """runs and title_status (vehicles only) and sale_pending, from the title, the description,
+    the page's status word and the site's title-status and condition fields."""
+    said = condition_of(
+        (r.title, r.description_raw, r.get("status_raw")),
+        title_field=r.attrs.get("title_status") if vehicle else None,
+        condition_field=r.attrs.get("condition") if vehicle else None,
+    )
+    if vehicle:
+        res.fields["runs"] = said.runs
+        res.fields["title_status"] = said.title_status
+    res.fields["sale_pending"] = said.sale_pending
+
+
+def _state(r: _Raw) -> str | None:
+    """The listing's US state from its location, postal code or Craigslist area; None for the
+    Japanese exporters and whenever the listing does not say (never a site's home state)."""
+    if r.source in EXPORTER_SOURCES:
+        return None
+    return state_of(
+        r.get("location_raw"),
+        url=r.get("url"),
+        source=r.source,
+        postal_code=r.attrs.get("postal_code"),
+    )
+
+
 def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[str, Any]:
     """Every normalized field of one raw listing (``scrapers.items.NORMALIZED_FIELDS``, ``cab``
     among them), plus ``normalize_notes`` (problems such as
@@ -469,6 +498,8 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         has_year=date.year is not None,
     )
     out["status"] = status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
+    out["state"] = _state(r)
+    _condition(r, res, kind not in NON_VEHICLE_KINDS)
     if kind in NON_VEHICLE_KINDS:
         out["kind"] = kind
         _price(r, res, kind, as_of, config, options)
@@ -502,7 +533,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         eligible_from=eligibility.eligible_from,
         eligibility_basis=eligibility.basis,
     )
-    if eligibility.eligible_from and as_of is not None:
+    if month and eligibility.eligible_from and as_of is not None:
         due_y, due_m = map(int, eligibility.eligible_from.split("-"))
         if abs((due_y * 12 + due_m) - (as_of.year * 12 + as_of.month)) <= 1:
             res.note("eligible_25y", "boundary_month")
