@@ -31,7 +31,12 @@ from pipelines.normalize.dates import (
     year_in_text,
 )
 from pipelines.normalize.eligibility import eligibility_from_code, normalize_eligibility
-from pipelines.normalize.mileage import mileage_in_text, scan_mileage
+from pipelines.normalize.mileage import (
+    is_placeholder,
+    km_figures,
+    mileage_in_text,
+    scan_mileage,
+)
 from pipelines.normalize.models import (
     MODEL_CODES,
     MODEL_INFO,
@@ -367,6 +372,11 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
             return None
         if found.miles is None:
             continue
+        if is_placeholder(found.miles):
+            res.note("mileage_mi", "placeholder")
+            continue
+        if unitless_miles and found.miles in _km_stated(r):
+            return scan_mileage(f"{found.miles} km").miles  # the seller gives the figure in km
         if unitless_miles and _KM_ODOMETER.search(r.description_raw or ""):
             stated = mileage_in_text(r.description)  # the seller says the gauge reads km
             if stated.miles is None:
@@ -382,6 +392,11 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
         if found.miles is not None:
             return found.miles
     return None
+
+
+def _km_stated(r: _Raw) -> frozenset[int]:
+    """Figures the title or the description give in km."""
+    return km_figures(r.title) | km_figures(r.description_raw)
 
 
 def _engine(r: _Raw) -> int | None:
