@@ -539,7 +539,7 @@ KINDS = rows(
     ("jimny", "1989 SUZUKI JIMNY", "other_vehicle"),
     ("utv", "Polaris Ranger UTV", "other_vehicle"),
     ("us-make", "2012 Ford F-150 4x4", "other_vehicle"),
-    ("toyota-mini-truck-is-unknown", "1986 Toyota mini truck", None),
+    ("toyota-mini-truck-is-a-pickup", "1986 Toyota mini truck", "other_vehicle"),
     ("unknown", "Runs great", None),
 )
 

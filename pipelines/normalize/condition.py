@@ -26,7 +26,7 @@ def _negations() -> dict[str, re.Pattern]:
     """Per word value ("runs:false", "title_status:salvage"), what before it takes it back."""
     out = {}
     for t in tables.terms():
-        if t.field == "negation" and t.scope == "before":
+        if t.field == "negation" and t.scope == "before" and t.value in _FIELDS:
             pattern = re.compile(rf"(?<![a-z])(?:{t.pattern})\s+$")
             values = [v for v in terms_by_value(t.value) if t.value != "runs" or v == "false"]
             out.update({f"{t.value}:{value}": pattern for value in values})

@@ -28,6 +28,7 @@ from pipelines.normalize.dates import (
     build_date_in_text,
     normalize_date,
     parse_scraped_at,
+    year_before_model,
     year_in_text,
 )
 from pipelines.normalize.eligibility import eligibility_from_code, normalize_eligibility
@@ -300,6 +301,8 @@ def _dates(r: _Raw) -> tuple[YearMonthValue, str | None]:
     if year := year_in_text(r.title):
         japanese = exporter or bool(ERA_KANJI_DATE.search(r.title or ""))
         return YearMonthValue(year, None), "registration_year" if japanese else "model_year"
+    if year := year_before_model(r.description):
+        return YearMonthValue(year, None), "registration_year" if exporter else "model_year"
     if m := _ERA_NENSHIKI.search(r.description_raw or ""):
         value = normalize_date(m.group())
         if value.year:
