@@ -375,7 +375,7 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
             return None
         if found.miles is None:
             continue
-        if is_placeholder(found.miles):
+        if unitless_miles and is_placeholder(value):
             res.note("mileage_mi", "placeholder")
             continue
         if unitless_miles and found.miles in _km_stated(r):

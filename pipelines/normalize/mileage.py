@@ -89,13 +89,13 @@ _NOT_ODOMETER_BEFORE = re.compile(
     ASCII_LEFT + "(?:" + terms("mileage", "before") + r")\s*$", re.IGNORECASE
 )
 _NOT_ODOMETER_AFTER = re.compile(r"\s*(?:" + terms("mileage", "after") + ")" + ASCII_RIGHT, re.I)
-#: Odometer figures that are placeholders, not readings (0-9, 99999, 999999...).
-_PLACEHOLDER_MILES = re.compile(r"\d|9{5,}")
+#: Unit-less odometer figures that are placeholders, not readings (0-9, 99999, 999,999...).
+_PLACEHOLDER_FIGURE = re.compile(r"\d|9{5,}")
 
 
-def is_placeholder(miles: int | None) -> bool:
-    """Whether an odometer figure is a placeholder (a single digit, or all nines)."""
-    return miles is not None and _PLACEHOLDER_MILES.fullmatch(str(miles)) is not None
+def is_placeholder(value: str) -> bool:
+    """Whether a unit-less odometer field holds a placeholder (one digit, or all nines)."""
+    return _PLACEHOLDER_FIGURE.fullmatch(value.replace(",", "").strip()) is not None
 
 
 def km_figures(text: str | None) -> frozenset[int]:
