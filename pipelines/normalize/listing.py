@@ -473,12 +473,24 @@ def _state(r: _Raw) -> str | None:
     Japanese exporters and whenever the listing does not say (never a site's home state)."""
     if r.source in EXPORTER_SOURCES:
         return None
-    return state_of(
-        r.get("location_raw"),
-        url=r.get("url"),
-        source=r.source,
-        postal_code=r.attrs.get("postal_code"),
-    )
+    location, postal = r.get("location_raw"), r.attrs.get("postal_code")
+    if (location or postal) and (found := _state_of_place(location, postal)):
+        return found
+    url = r.raw.get("url")
+    if r.source == "craigslist" and isinstance(url, str) and url.count("/") >= 2:
+        return _state_of_host(url.split("/")[2].lower())
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _state_of_place(location: str | None, postal: str | None) -> str | None:
+    return state_of(location, postal_code=postal)
+
+
+@lru_cache(maxsize=1024)
+def _state_of_host(host: str) -> str | None:
+    """The state of a Craigslist area's host name ("knoxville.craigslist.org")."""
+    return state_of(None, url=f"https://{host}/", source="craigslist")
 
 
 def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[str, Any]:

@@ -101,7 +101,10 @@ def is_placeholder(value: str) -> bool:
 def km_figures(text: str | None) -> frozenset[int]:
     """The figures a text states in kilometres ("38,000 km" -> 38000), for a unit-less
     odometer field that the seller says elsewhere is in km."""
-    if not text or "k" not in text.lower() and "キロ" not in text:
+    if not text:
+        return frozenset()
+    lowered = text.lower()
+    if "km" not in lowered and "kilomet" not in lowered and "キロ" not in text:
         return frozenset()
     out = set()
     for m in MILEAGE_IN_TEXT.finditer(text):

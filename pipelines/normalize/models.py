@@ -118,18 +118,14 @@ def normalize_make_model(
         any(m.alias.needs_make for m in found)
         and not field_words(text, "kind").isdisjoint(KEI_CONTEXT_WORDS)
     )
-    accepted = [
-        m
-        for m in found
-        if m.alias.category in _MODEL_CATEGORIES
-        and m.alias.category != "badge"
-        and _accepted(text, m, makes, kei_context)
+    candidates = [
+        m for m in found if m.alias.category in _MODEL_CATEGORIES and m.alias.category != "badge"
     ]
-    model = accepted[0].alias if accepted else None
-    if len({m.alias.model for m in accepted}) > 1:
+    if len(candidates) > 1 and len({m.alias.model for m in candidates}) > 1:
         # a keyword-stuffed title ("like Carry / Acty - 1995 Minicab"): the one with the year
-        dated = next((m for m in accepted if _YEAR_BEFORE.search(text, 0, m.start)), None)
-        model = dated.alias if dated else model
+        dated = [m for m in candidates if _YEAR_BEFORE.search(text, 0, m.start)]
+        candidates = dated + [m for m in candidates if m not in dated]
+    model = next((m.alias for m in candidates if _accepted(text, m, makes, kei_context)), None)
     if model is None:
         first = next((m.alias for m in found if m.alias.category in ("make", "badge")), None)
         other = next((m.alias for m in found if m.alias.category == "other_make"), None)
