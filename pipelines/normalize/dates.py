@@ -165,10 +165,9 @@ def year_before_model(text: str | None) -> int | None:
     if not starts:
         return None
     for m in _TEXT_YEAR.finditer(text):
-        if m.group("four") and not _not_a_year(text, m):
-            after = m.end() + len(text[m.end() :]) - len(text[m.end() :].lstrip())
-            if after in starts:
-                return int(m.group("four"))
+        next_word = len(text) - len(text[m.end() :].lstrip())
+        if m.group("four") and next_word in starts and not _not_a_year(text, m):
+            return int(m.group("four"))
     return None
 
 

@@ -494,9 +494,10 @@ def _state_of_host(host: str) -> str | None:
 
 
 def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[str, Any]:
-    """Every normalized field of one raw listing (``scrapers.items.NORMALIZED_FIELDS``, ``cab``
-    among them), plus ``normalize_notes`` (problems such as
-    "price:monthly" or "year:outside_code_window", for stats). ``config`` is the keitrucks
+    """Every normalized field of one raw listing (``scrapers.items.NORMALIZED_FIELDS``, ``cab``,
+    ``runs``, ``title_status``, ``sale_pending`` and ``state`` among them), plus
+    ``normalize_notes`` (problems such as "price:monthly" or "year:outside_code_window", for
+    stats). ``config`` is the keitrucks
     configuration (band, fx, [normalize]); the defaults apply without it."""
     if not isinstance(raw, Mapping):
         raise TypeError(f"a raw listing must be a mapping, not {type(raw).__name__}")
