@@ -42,6 +42,7 @@ from pipelines.normalize import (
     to_usd,
     year_in_text,
 )
+from pipelines.normalize.condition import condition_of
 
 
 def rows(*items):
@@ -539,7 +540,7 @@ KINDS = rows(
     ("jimny", "1989 SUZUKI JIMNY", "other_vehicle"),
     ("utv", "Polaris Ranger UTV", "other_vehicle"),
     ("us-make", "2012 Ford F-150 4x4", "other_vehicle"),
-    ("toyota-mini-truck-is-unknown", "1986 Toyota mini truck", None),
+    ("toyota-mini-truck-is-a-pickup", "1986 Toyota mini truck", "other_vehicle"),
     ("unknown", "Runs great", None),
 )
 
@@ -848,3 +849,52 @@ def test_sentences_about_other_vehicles_are_dropped():
 
 def test_decimal_points_do_not_split_sentences():
     assert relevant_text("Asking 5.5k. Runs great.") == "Asking 5.5k. Runs great."
+
+
+@pytest.mark.parametrize(
+    ("year", "as_of", "expected"),
+    [
+        (2001, "2026-11-20T06:00:00Z", (None, "2026-12")),
+        (1996, "2026-11-20T06:00:00Z", (True, "2021-12")),
+        (2002, "2026-11-20T06:00:00Z", (False, "2027-12")),
+    ],
+)
+def test_model_year_turns_25_by_december_at_the_latest(year, as_of, expected):
+    result = normalize_eligibility(year, None, "model_year", utc(as_of))
+    assert (result.eligible_25y, result.eligible_from, result.basis) == (*expected, "model_year")
+
+
+# --- what the seller says: runs, title, pending sale ---------------------------------------------
+
+CONDITIONS = rows(
+    ("silent", ["1996 Suzuki Carry", "New tires."], {}, (None, None, None)),
+    (
+        "worst-title-wins",
+        ["Clean title", "Salvage title, off road only."],
+        {},
+        (None, "salvage", None),
+    ),
+    ("not-running-wins", ["Runs great", "Engine is seized."], {}, (False, None, None)),
+    ("negated-salvage", ["Clean title, never salvage."], {}, (None, "clean", None)),
+    ("site-title-field", [None], {"title_field": "missing"}, (None, "no_title", None)),
+    ("site-title-lien-unknown", [None], {"title_field": "lien"}, (None, None, None)),
+    (
+        "condition-field-only-says-running",
+        [None],
+        {"condition_field": "salvage"},
+        (None, None, None),
+    ),
+    (
+        "ebay-parts-condition",
+        [None],
+        {"condition_field": "For parts or not working"},
+        (False, None, None),
+    ),
+    ("pending-and-sold-word", ["SALE PENDING", None, "live"], {}, (None, None, True)),
+    ("no-holds-is-not-pending", ["No holds without a deposit."], {}, (None, None, None)),
+)
+
+
+@pytest.mark.parametrize(("texts", "fields", "expected"), CONDITIONS)
+def test_condition_of(texts, fields, expected):
+    assert tuple(condition_of(texts, **fields)) == expected

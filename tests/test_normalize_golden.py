@@ -150,7 +150,7 @@ def test_a_vocabulary_finds_what_its_patterns_find_one_by_one(name, data):
 
 PLAIN_MILEAGE_IN_TEXT = re.compile(
     rf"(?<![\d.,$])(?P<num>{NUMBER})\s*(?P<mult>k|万)?\s*-?\s*"
-    r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|マイル)"
+    r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|mi|マイル)"
     + ASCII_RIGHT
     + r"(?!\s*(?:/|per\b|an? hour|away|from|radius|round))",
     re.IGNORECASE,

@@ -191,7 +191,14 @@ LISTINGS = rows(
             attributes={"vehicleModelDate": "2001-01-01"},
             scraped_at="2026-06-09T09:00:00Z",
         ),
-        {"year": 2001, "build_month": None, "eligible_25y": None, "eligible_from": None},
+        # a model year: the latest month it can turn 25, eligibility unknown in that year
+        {
+            "year": 2001,
+            "build_month": None,
+            "eligible_25y": None,
+            "eligible_from": "2026-12",
+            "eligibility_basis": "model_year",
+        },
     ),
     (
         "jsonld-production-month",

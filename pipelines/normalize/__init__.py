@@ -1,6 +1,7 @@
 """Turn a raw listing into canonical fields: badge and model, chassis code, year and month, 4WD,
 transmission, engine size, body, cab, what the listing is, mileage in miles, price in USD, price
-band, US 25-year eligibility and status.
+band, US 25-year eligibility, status, and what the seller says: whether it runs, its title and a
+pending sale; and the listing's US state.
 
 One module per job, each fed by the tables in ``keitrucks/core/data`` (``keitrucks.core.tables``):
 
@@ -8,6 +9,7 @@ One module per job, each fed by the tables in ``keitrucks/core/data`` (``keitruc
 - ``models``: make, model and chassis code; ``dates``: years, months, Japanese eras;
 - ``mileage``; ``price``: price, currency, FX, band and status; ``vehicle``: drive,
   transmission, engine, body, cab and kind; ``eligibility``: the US 25-year rule;
+  ``condition``: runs, title status and a pending sale;
 - ``listing``: ``normalize_listing``, which reads one listing once and combines them;
 - ``pipeline``: ``NormalizePipeline``, the thin Scrapy wrapper.
 
@@ -16,6 +18,7 @@ and conflicting evidence leaves it ``None`` with a note. ``tests/test_normalize_
 the output on every fixture listing; ``bench/normalize.py`` times it (target 20,000 listings/s).
 """
 
+from pipelines.normalize.condition import Condition, condition_of
 from pipelines.normalize.dates import (
     YearMonthValue,
     build_date_in_text,
@@ -66,6 +69,7 @@ from pipelines.normalize.vehicle import (
 
 __all__ = [
     "NON_VEHICLE_KINDS",
+    "Condition",
     "Eligibility",
     "MileageValue",
     "NormalizePipeline",
@@ -74,6 +78,7 @@ __all__ = [
     "build_date_in_text",
     "clean_text",
     "clear_caches",
+    "condition_of",
     "drive_features",
     "eligibility_from_code",
     "field_words",

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from keitrucks.core import tables
 from pipelines.normalize.models import mentions
-from pipelines.normalize.text import clean_text, text_cache
+from pipelines.normalize.text import ASCII_LEFT, ASCII_RIGHT, clean_text, terms, text_cache
 
 _MONTHS = tables.month_names()
 #: Any month name, the longest first ("september" before "sept" and "sep"), then an optional dot.
@@ -131,11 +131,43 @@ def year_in_text(text: str | None) -> int | None:
         return _two_digit_year(int(m.group(1)))
     for m in _TEXT_YEAR.finditer(text):
         if m.group("four"):
+            if _not_a_year(text, m):
+                continue
             return int(m.group("four"))
         found = m.group().replace(" ", "")
         value = normalize_date(found if m.group("kanji") else found.rstrip("年"))
         if value.year:
             return value.year
+    return None
+
+
+#: Words that make a four-digit figure something other than the truck's year: the year it was
+#: imported before it ("fresh import 2024"), a price word after it ("2000 obo").
+_NOT_YEAR_BEFORE = re.compile(ASCII_LEFT + "(?:" + terms("year", "before") + r")\s*$", re.I)
+_NOT_YEAR_AFTER = re.compile(r"\s*(?:" + terms("year", "after") + ")" + ASCII_RIGHT, re.I)
+
+
+def _not_a_year(text: str, m: re.Match) -> bool:
+    start = m.start()
+    return bool(
+        _NOT_YEAR_BEFORE.search(text, max(0, start - 24), start)
+        or _NOT_YEAR_AFTER.match(text, m.end())
+    )
+
+
+@text_cache(maxsize=1 << 12)
+def year_before_model(text: str | None) -> int | None:
+    """A four-digit year written right before a make or model name in prose ("1997 Carry,
+    4wd"), else None: in a description a bare year may be anything else."""
+    if not text:
+        return None
+    starts = {x.start for x in mentions(text)}
+    if not starts:
+        return None
+    for m in _TEXT_YEAR.finditer(text):
+        next_word = len(text) - len(text[m.end() :].lstrip())
+        if m.group("four") and next_word in starts and not _not_a_year(text, m):
+            return int(m.group("four"))
     return None
 
 

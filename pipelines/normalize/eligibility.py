@@ -15,6 +15,8 @@ class Eligibility(NamedTuple):
 
 
 _NO_ELIGIBILITY = Eligibility(None, None, None)
+#: The basis of a year known only as the model year.
+MODEL_YEAR = "model_year"
 
 
 def normalize_eligibility(
@@ -22,16 +24,19 @@ def normalize_eligibility(
 ) -> Eligibility:
     """The US 25-year rule as of the UTC month of ``as_of``. With a month: eligible when
     (year + 25, month) <= (as-of year, month), and ``eligible_from`` is that month. With a year
-    only: True when year + 25 < as-of year, False when greater, None in the boundary year."""
+    only: True when year + 25 < as-of year, False when greater, None in the boundary year; a
+    model year (a year and nothing more) has ``eligible_from`` December of year + 25, the latest
+    month the truck can turn 25, which the report's watch list uses too."""
     if year is None or as_of is None:
         return _NO_ELIGIBILITY
     due = year + 25
     if month:
         eligible = (due, month) <= (as_of.year, as_of.month)
         return Eligibility(eligible, f"{due:04d}-{month:02d}", basis)
+    latest = f"{due:04d}-12" if basis == MODEL_YEAR else None
     if due == as_of.year:
-        return Eligibility(None, None, basis)
-    return Eligibility(due < as_of.year, None, basis)
+        return Eligibility(None, latest, basis)
+    return Eligibility(due < as_of.year, latest, basis)
 
 
 def eligibility_from_code(code: str | None, as_of: dt.datetime | None) -> Eligibility:

@@ -18,6 +18,8 @@ from typing import Any
 
 from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
+from keitrucks.core.states import state_of
+from pipelines.normalize.condition import condition_of
 from pipelines.normalize.dates import (
     ERA_KANJI_DATE,
     KANJI_ERAS,
@@ -26,10 +28,16 @@ from pipelines.normalize.dates import (
     build_date_in_text,
     normalize_date,
     parse_scraped_at,
+    year_before_model,
     year_in_text,
 )
 from pipelines.normalize.eligibility import eligibility_from_code, normalize_eligibility
-from pipelines.normalize.mileage import mileage_in_text, scan_mileage
+from pipelines.normalize.mileage import (
+    is_placeholder,
+    km_figures,
+    mileage_in_text,
+    scan_mileage,
+)
 from pipelines.normalize.models import (
     MODEL_CODES,
     MODEL_INFO,
@@ -293,6 +301,8 @@ def _dates(r: _Raw) -> tuple[YearMonthValue, str | None]:
     if year := year_in_text(r.title):
         japanese = exporter or bool(ERA_KANJI_DATE.search(r.title or ""))
         return YearMonthValue(year, None), "registration_year" if japanese else "model_year"
+    if year := year_before_model(r.description):
+        return YearMonthValue(year, None), "registration_year" if exporter else "model_year"
     if m := _ERA_NENSHIKI.search(r.description_raw or ""):
         value = normalize_date(m.group())
         if value.year:
@@ -365,6 +375,11 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
             return None
         if found.miles is None:
             continue
+        if unitless_miles and is_placeholder(value):
+            res.note("mileage_mi", "placeholder")
+            continue
+        if unitless_miles and found.miles in _km_stated(r):
+            return scan_mileage(f"{found.miles} km").miles  # the seller gives the figure in km
         if unitless_miles and _KM_ODOMETER.search(r.description_raw or ""):
             stated = mileage_in_text(r.description)  # the seller says the gauge reads km
             if stated.miles is None:
@@ -380,6 +395,11 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
         if found.miles is not None:
             return found.miles
     return None
+
+
+def _km_stated(r: _Raw) -> frozenset[int]:
+    """Figures the title or the description give in km."""
+    return km_figures(r.title) | km_figures(r.description_raw)
 
 
 def _engine(r: _Raw) -> int | None:
@@ -434,10 +454,50 @@ def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> N
     out["price_usd"] = usd if price is not None else None
 
 
+def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
+    """runs and title_status (vehicles only) and sale_pending, from the title, the description,
+    the page's status word and the site's title-status and condition fields."""
+    said = condition_of(
+        (r.title, r.description_raw, r.get("status_raw")),
+        title_field=r.attrs.get("title_status") if vehicle else None,
+        condition_field=r.attrs.get("condition") if vehicle else None,
+    )
+    if vehicle:
+        res.fields["runs"] = said.runs
+        res.fields["title_status"] = said.title_status
+    res.fields["sale_pending"] = said.sale_pending
+
+
+def _state(r: _Raw) -> str | None:
+    """The listing's US state from its location, postal code or Craigslist area; None for the
+    Japanese exporters and whenever the listing does not say (never a site's home state)."""
+    if r.source in EXPORTER_SOURCES:
+        return None
+    location, postal = r.get("location_raw"), r.attrs.get("postal_code")
+    if (location or postal) and (found := _state_of_place(location, postal)):
+        return found
+    url = r.raw.get("url")
+    if r.source == "craigslist" and isinstance(url, str) and url.count("/") >= 2:
+        return _state_of_host(url.split("/")[2].lower())
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _state_of_place(location: str | None, postal: str | None) -> str | None:
+    return state_of(location, postal_code=postal)
+
+
+@lru_cache(maxsize=1024)
+def _state_of_host(host: str) -> str | None:
+    """The state of a Craigslist area's host name ("knoxville.craigslist.org")."""
+    return state_of(None, url=f"https://{host}/", source="craigslist")
+
+
 def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[str, Any]:
-    """Every normalized field of one raw listing (``scrapers.items.NORMALIZED_FIELDS``, ``cab``
-    among them), plus ``normalize_notes`` (problems such as
-    "price:monthly" or "year:outside_code_window", for stats). ``config`` is the keitrucks
+    """Every normalized field of one raw listing (``scrapers.items.NORMALIZED_FIELDS``, ``cab``,
+    ``runs``, ``title_status``, ``sale_pending`` and ``state`` among them), plus
+    ``normalize_notes`` (problems such as "price:monthly" or "year:outside_code_window", for
+    stats). ``config`` is the keitrucks
     configuration (band, fx, [normalize]); the defaults apply without it."""
     if not isinstance(raw, Mapping):
         raise TypeError(f"a raw listing must be a mapping, not {type(raw).__name__}")
@@ -469,6 +529,8 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         has_year=date.year is not None,
     )
     out["status"] = status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
+    out["state"] = _state(r)
+    _condition(r, res, kind not in NON_VEHICLE_KINDS)
     if kind in NON_VEHICLE_KINDS:
         out["kind"] = kind
         _price(r, res, kind, as_of, config, options)
@@ -502,7 +564,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         eligible_from=eligibility.eligible_from,
         eligibility_basis=eligibility.basis,
     )
-    if eligibility.eligible_from and as_of is not None:
+    if month and eligibility.eligible_from and as_of is not None:
         due_y, due_m = map(int, eligibility.eligible_from.split("-"))
         if abs((due_y * 12 + due_m) - (as_of.year * 12 + as_of.month)) <= 1:
             res.note("eligible_25y", "boundary_month")

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from pipelines.normalize.text import ASCII_LEFT, ASCII_RIGHT, clean_text, text_cache
+from pipelines.normalize.text import ASCII_LEFT, ASCII_RIGHT, clean_text, terms, text_cache
 
 KM_TO_MI = 0.621371
 
@@ -26,7 +26,7 @@ _MILEAGE = re.compile(
 _NUMBER_AFTER_DIGIT = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d{0,2}(?:\.\d{3})+(?![\d,])|\d*(?:\.\d+)?"
 MILEAGE_IN_TEXT = re.compile(
     rf"(?P<num>\d(?<![\d.,$]\d)(?:{_NUMBER_AFTER_DIGIT}))\s*(?P<mult>k|万)?\s*-?\s*"
-    r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|マイル)"
+    r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|mi|マイル)"
     + ASCII_RIGHT
     + r"(?!\s*(?:/|per\b|an? hour|away|from|radius|round))",
     re.IGNORECASE,
@@ -83,8 +83,50 @@ def normalize_mileage(raw: Any, *, unitless_miles: bool = False) -> int | None:
     return scan_mileage(raw, unitless_miles).miles
 
 
+#: Words before or after a figure that make it a service interval, a distance or the miles on
+#: a part, not the odometer ("every 3,000 miles", "2,000 miles ago", "800 miles on the engine").
+_NOT_ODOMETER_BEFORE = re.compile(
+    ASCII_LEFT + "(?:" + terms("mileage", "before") + r")\s*$", re.IGNORECASE
+)
+_NOT_ODOMETER_AFTER = re.compile(r"\s*(?:" + terms("mileage", "after") + ")" + ASCII_RIGHT, re.I)
+#: Unit-less odometer figures that are placeholders, not readings (0-9, 99999, 999,999...).
+_PLACEHOLDER_FIGURE = re.compile(r"\d|9{5,}")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a unit-less odometer field holds a placeholder (one digit, or all nines)."""
+    return _PLACEHOLDER_FIGURE.fullmatch(value.replace(",", "").strip()) is not None
+
+
+def km_figures(text: str | None) -> frozenset[int]:
+    """The figures a text states in kilometres ("38,000 km" -> 38000), for a unit-less
+    odometer field that the seller says elsewhere is in km."""
+    if not text:
+        return frozenset()
+    lowered = text.lower()
+    if "km" not in lowered and "kilomet" not in lowered and "キロ" not in text:
+        return frozenset()
+    out = set()
+    for m in MILEAGE_IN_TEXT.finditer(text):
+        if m.group("unit").lower().startswith(("k", "キ")):
+            miles = _to_miles(m.group("num"), m.group("mult"), "mi")
+            if miles is not None:
+                out.add(miles)
+    return frozenset(out)
+
+
+def _odometer_reading(text: str, m: re.Match) -> bool:
+    """Whether a figure with a unit in prose reads as the odometer, not an interval or a part."""
+    start = m.start()
+    if _NOT_ODOMETER_BEFORE.search(text, max(0, start - 12), start):
+        return False
+    return _NOT_ODOMETER_AFTER.match(text, m.end()) is None
+
+
 _MILEAGE_STATED_UNKNOWN = re.compile(r"走行(?:距離)?\s*[:：]?\s*不明")
 _MILEAGE_TRIGGERS = ("km", "kilomet", "mile", "キロ", "マイル", "走行")
+#: "24k mi", "24,000mi": the short unit, which is too common a substring for the triggers above.
+_MI_TRIGGER = re.compile(r"[\dk]\s?mi(?![a-z])")
 _ODOMETER_BEFORE = re.compile(r"(?:odometer|odo|mileage|shows|reads|only|走行(?:距離)?)\W*$", re.I)
 
 
@@ -96,13 +138,14 @@ def mileage_in_text(text: str | None) -> MileageValue:
     if not text:
         return MileageValue(None, False)
     lowered = text.lower()
-    if not any(unit in lowered for unit in _MILEAGE_TRIGGERS):
+    if not any(unit in lowered for unit in _MILEAGE_TRIGGERS) and not _MI_TRIGGER.search(lowered):
         return MileageValue(None, False)
     values = [
         v
         for m in MILEAGE_IN_TEXT.finditer(text)
         if (v := _to_miles(m.group("num"), m.group("mult"), m.group("unit"))) is not None
         and (v >= 600 or _ODOMETER_BEFORE.search(text[max(0, m.start() - 24) : m.start()]))
+        and _odometer_reading(text, m)
     ]
     if not values:
         if _MILEAGE_STATED_UNKNOWN.search(text):

@@ -61,6 +61,8 @@ _NEGATED_BEFORE = re.compile(
     r"(?:\bnot|\bisn'?t|\bnon|\bnor|\bnever|ではない)\s*(?:an?\s+|the\s+)?(?:[a-z]+\s+)?$",
     re.IGNORECASE,
 )
+#: A four-digit year right before a model name ("1995 Minicab").
+_YEAR_BEFORE = re.compile(r"(?<![\w$])(?:19|20)\d{2}\s+$")
 _VERB_BEFORE = re.compile(r"\b(?:will|can|could|would|to|'ll|it)\s+$", re.IGNORECASE)
 
 
@@ -116,16 +118,14 @@ def normalize_make_model(
         any(m.alias.needs_make for m in found)
         and not field_words(text, "kind").isdisjoint(KEI_CONTEXT_WORDS)
     )
-    model = None
-    for m in found:
-        category = m.alias.category
-        if (
-            category in _MODEL_CATEGORIES
-            and category != "badge"
-            and _accepted(text, m, makes, kei_context)
-        ):
-            model = m.alias
-            break
+    candidates = [
+        m for m in found if m.alias.category in _MODEL_CATEGORIES and m.alias.category != "badge"
+    ]
+    if len(candidates) > 1 and len({m.alias.model for m in candidates}) > 1:
+        # a keyword-stuffed title ("like Carry / Acty - 1995 Minicab"): the one with the year
+        dated = [m for m in candidates if _YEAR_BEFORE.search(text, 0, m.start)]
+        candidates = dated + [m for m in candidates if m not in dated]
+    model = next((m.alias for m in candidates if _accepted(text, m, makes, kei_context)), None)
     if model is None:
         first = next((m.alias for m in found if m.alias.category in ("make", "badge")), None)
         other = next((m.alias for m in found if m.alias.category == "other_make"), None)

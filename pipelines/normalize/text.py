@@ -279,12 +279,17 @@ FIELD_GROUPS = {
             "kei_truck_ambiguous",
             "other_vehicle",
             "parts_noun",
+            "parts_context",
         )
         for row in term_rows("kind", "kind:")
         if row[0] == f"kind:{value}"
     ],
 }
-_REJECT = {"kind:parts_noun": _NOT_FOR_SALE_BEFORE}
+#: "fun farm toy": toy slang for a truck (the ``negation`` row of ``toy`` in ``terms.csv``).
+_NOT_A_TOY_BEFORE = re.compile(
+    r"(?<![a-z])(?:" + terms_by_value("negation", "before")["toy"] + r")\s$"
+)
+_REJECT = {"kind:parts_noun": _NOT_FOR_SALE_BEFORE, "kind:toy": _NOT_A_TOY_BEFORE}
 _FIELD_VOCABULARIES = {
     field: Vocabulary(groups, reject_before=_REJECT) for field, groups in FIELD_GROUPS.items()
 }

@@ -214,7 +214,9 @@ def kind_of(
         return "toy"
     if "wanted" in words or _WANTED_START.search(text):
         return "wanted"
-    if "parts" in words or ("parts_noun" in words and not _vehicle_words(text, has_year)):
+    if "parts" in words or (
+        "parts_noun" in words and ("parts_context" in words or not _vehicle_words(text, has_year))
+    ):
         return "parts"
     code = MODEL_CODES.get(model_code or "")
     info = MODEL_INFO.get(model or "")
@@ -234,18 +236,19 @@ def kind_of(
         return "kei_truck"
     if "kei_van" in words:
         return "kei_van"
-    if "kei_truck_ambiguous" in words and (make is None or make in KEI_TRUCK_MAKES):
-        return "kei_truck"
+    if "kei_truck_ambiguous" in words:
+        # "mini truck" with a make that sells no kei truck under its badge: a 1980s pickup
+        return "kei_truck" if make is None or make in KEI_TRUCK_MAKES else "other_vehicle"
     if "other_vehicle" in words or (make and make not in KEI_MAKES):
         return "other_vehicle"
     return None
 
 
 def _vehicle_words(text: str, has_year: bool) -> bool:
-    """Whether a title reads as a whole vehicle: a year, drive words, a mileage, "kei truck"."""
+    """Whether a title reads as a whole vehicle: a year, a mileage, "kei truck". Drive words do
+    not: they describe a part as well ("4wd transfer case", "engine and transmission 4x4")."""
     return (
         has_year
-        or scan_drive(text) is not None
         or mileage_in_text(text).miles is not None
         or not field_words(text, "kind").isdisjoint(KEI_CONTEXT_WORDS)
     )
