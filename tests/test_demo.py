@@ -23,7 +23,6 @@ pytestmark = pytest.mark.slow
 CATALOG = build_catalog()
 JUNK = [t for t in CATALOG if t.junk_reason is not None]
 DEALS = [t for t in CATALOG if t.intended_deal]
-NEEDS_CONDITION_FIELDS = "needs the normalizer's condition fields (merge)"
 
 
 def expected_events(truck) -> list[tuple[str, int | None, str]]:
@@ -169,7 +168,6 @@ def test_the_catalog_holds_the_messy_market():
     assert len({t.source for t in JUNK}) >= 3
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_CONDITION_FIELDS)
 def test_no_junk_listing_is_alerted_as_underpriced(demo):
     db, _, _ = demo
     junk = {(t.source, t.listing_id): t.key for t in JUNK}

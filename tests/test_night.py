@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -175,6 +176,14 @@ def test_one_source_failing_never_stops_the_others(tmp_path, sample_server):
 
 
 @pytest.mark.slow
+def _crawl_started(db) -> bool:
+    """A crawl has recorded its run (the database may exist before its tables do)."""
+    try:
+        return db.exists() and bool(rows(db, "SELECT pid FROM runs"))
+    except sqlite3.OperationalError:  # another process is still creating the tables
+        return False
+
+
 def test_sigterm_stops_the_night_and_leaves_no_crawl_behind(tmp_path, sample_server):
     db, log = tmp_path / "k.db", tmp_path / "scheduler.log"
     sample_server.slow_after = (3, 3.0)  # a slow site: the crawl is still going when stopped
@@ -198,7 +207,7 @@ def test_sigterm_stops_the_night_and_leaves_no_crawl_behind(tmp_path, sample_ser
     )
     try:
         deadline = time.monotonic() + 60
-        while not db.exists() or not rows(db, "SELECT pid FROM runs"):
+        while not _crawl_started(db):
             assert night.poll() is None, "the night ended before it could be stopped"
             assert time.monotonic() < deadline, "no crawl started"
             time.sleep(0.2)
