@@ -136,6 +136,18 @@ def _remove_db(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
+#: The sample marketplace is around Knoxville: without a buyer state of the user's own, the
+#: demo shows the road rules as a Tennessee buyer would read them.
+DEMO_BUYER_STATE = "TN"
+
+
+def with_demo_buyer(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the demo's buyer state unless the user set one."""
+    if config["buyer"].get("state"):
+        return config
+    return {**config, "buyer": {**config["buyer"], "state": DEMO_BUYER_STATE}}
+
+
 def run_demo(
     db: Path,
     out: Path,
@@ -150,6 +162,7 @@ def run_demo(
     Replaces ``db`` only when the demo created it (``check_replaceable``), or with ``force``.
     """
     check_replaceable(db, force=force)
+    config = with_demo_buyer(config)
     _remove_db(db)
     _mark_as_demo(db)
     summary = DemoSummary(db=db, out=out)

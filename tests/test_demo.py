@@ -231,3 +231,21 @@ def test_set_aside_counts_each_listing_once_by_its_first_reason():
         "not kei": 1,
     }
     assert set_aside_text({}) == "none"
+
+
+def test_the_demo_report_shows_the_buyers_state_rule_and_trucks_by_state(demo):
+    db, out, _ = demo
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    assert "Your state: <b>TN</b>" in page
+    assert "Seller&#x27;s state" in page or "Seller's state" in page
+    located = rows(
+        db,
+        "SELECT source, listing_id, location_raw, state FROM listings "
+        "WHERE source IN ('craigslist', 'ebay', 'dealer_jsonld') AND location_raw IS NOT NULL",
+    )
+    assert located
+    # a place inside a state was given: the listing has that state ("United States" alone names
+    # no state, and no state is guessed for it)
+    within = [r for r in located if r["location_raw"].strip() != "United States"]
+    assert within
+    assert [r for r in within if r["state"] is None] == []

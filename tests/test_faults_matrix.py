@@ -202,7 +202,12 @@ def test_every_fault_against_every_source(source, tmp_path):
             listing_alerts = {a for a in night.alerts if a[0] != "source_unhealthy"}
             healthy = (night.run["complete"], night.run["healthy"]) == (1, 1)
             checks = {
-                "played": row.unplayed == 0,
+                # every faulted page was asked for; where several pages are faulted at once,
+                # one failing page can hide the pages found through it (which depends on the
+                # order of requests), so there at least one was asked for and the run failed
+                "played": row.unplayed == 0
+                if len(FAULTS[fault]) == 1
+                else row.unplayed < len(FAULTS[fault]) and not healthy,
                 "lost": row.lost == 0,
                 "false gone": row.false_gone == 0,
                 "duplicate alerts": row.duplicate_alerts == 0,
