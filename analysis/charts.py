@@ -85,6 +85,7 @@ def family_title(family: str) -> str:
 def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "asking") -> bytes:
     """Weekly median (p25-p75 ribbon) per platform family, 4WD vs 2WD, band shaded."""
     rows = chart_series(trends, series)
+    rows = rows.loc[rows["family"].astype("object").ne("unknown")]  # no model: no family panel
     if rows.empty:
         return _empty(f"No {series} prices in this period")
     families = sorted(rows["family"].unique())

@@ -429,7 +429,7 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
     rows = [
         [
             link(r["url"], r["title"] or r["listing_id"]),
-            esc(r["source"]),
+            esc(source_name(r["source"])),
             esc(r["year"]),
             esc(_drive(r["is_4wd"])),
             esc(_usd(r["value_usd"])),
@@ -467,7 +467,7 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
         [
             esc(str(r["change"]).replace("_", " ")),
             link(r["url"], r["title"] or r["listing_id"]),
-            esc(r["source"]),
+            esc(source_name(r["source"])),
             esc(_usd(r["old_price_usd"])),
             esc(_usd(r["price_usd"])),
             esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
@@ -533,7 +533,7 @@ def _projects_html(listings: pd.DataFrame, limit: int = 25) -> str:
     rows = [
         [
             link(r["url"], r["title"] or r["listing_id"]),
-            esc(r["source"]),
+            esc(source_name(r["source"])),
             esc(r["year"]),
             esc(r["problem"]),
             esc(_usd(r["price_usd"])),
@@ -556,7 +556,7 @@ def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
         [
             esc(str(r["outcome"]).replace("_", " ")),
             link(r["url"], r["title"] or r["truck_id"]),
-            esc(r["sources"]),
+            esc(", ".join(source_name(s) for s in str(r["sources"] or "").split())),
             esc(r["days_on_market"]),
             esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
             esc(_usd(r["first_price_usd"])),

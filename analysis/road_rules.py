@@ -118,7 +118,7 @@ def section_html(
     else:
         rule = view.rule
         source = (
-            f'<a href="{_esc(rule.source_url)}">{_esc(rule.source_type or "source")}</a>'
+            f'<a href="{_esc(rule.source_url)}">source ({_esc(rule.source_type or "unknown")})</a>'
             if rule.source_url and rule.source_url.startswith(("http://", "https://"))
             else _esc(rule.source_type or "no source")
         )
