@@ -85,8 +85,24 @@ class CrawlResult:
 
     @property
     def reason(self) -> str:
-        """Why the crawl failed, in one line (for a crawl that recorded no run)."""
-        return failure_line(self.stderr_tail, self.stdout_tail, self.returncode)
+        """Why the crawl failed, in one line (for a crawl that recorded no run). With its log
+        going to a file, an error that killed the crawl is there, not on its stderr."""
+        if self.stderr_tail.strip() or self.stdout_tail.strip():
+            return failure_line(self.stderr_tail, self.stdout_tail, self.returncode)
+        return last_error_in(self.log_path) or failure_line("", "", self.returncode)
+
+
+def last_error_in(log_path: Path | None, tail_bytes: int = 16_000) -> str | None:
+    """The last exception line (``pkg.SomeError: ...``) at the end of a crawl's log file."""
+    try:
+        with open(log_path, "rb") as f:  # type: ignore[arg-type]
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - tail_bytes))
+            lines = f.read().decode(errors="replace").splitlines()
+    except (OSError, TypeError):
+        return None
+    found = [line.strip() for line in lines if FAILURE_PATTERNS[0].match(line)]
+    return found[-1] if found else None
 
 
 def failure_line(stderr: str, stdout: str = "", returncode: int | None = None) -> str:

@@ -215,3 +215,22 @@ def test_the_built_wheel_runs_the_demo_from_an_empty_directory(tmp_path):
 
     paths = _run([str(venv / "bin" / "keitrucks"), "paths"], cwd=empty, env=env)
     assert f"database         {home / 'keitrucks.db'}" in paths.stdout
+
+
+def test_a_crawl_that_dies_says_why_from_its_log_file(tmp_path):
+    from keitrucks.crawl import CrawlResult
+
+    log = tmp_path / "crawl.log"
+    log.write_text(
+        "2026-11-24 06:00:01 [scrapy.core.engine] INFO: Spider opened\n"
+        "Traceback (most recent call last):\n"
+        '  File "pipelines/storage.py", line 61, in open_spider\n'
+        "pipelines.schema.StorageError: cannot open database k.db: disk I/O error\n",
+        encoding="utf-8",
+    )
+    result = CrawlResult("ebay", 1, log, stderr_tail="")
+    assert (
+        result.reason == "pipelines.schema.StorageError: cannot open database k.db: disk I/O error"
+    )
+    assert CrawlResult("ebay", 1, tmp_path / "none.log", "").reason == "no output (exit code 1)"
+    assert CrawlResult("ebay", 1, None, "Unknown command: crawl").reason == "Unknown command: crawl"

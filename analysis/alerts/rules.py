@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +29,7 @@ from analysis.alerts.frames import (
 from analysis.alerts.settings import KINDS
 from analysis.deals import LANDED, buyable, spread_text
 from analysis.frames import column, flag, identity_of, num, usd
+from keitrucks.core import states
 from pipelines.landed import LANDED_BASES
 from pipelines.schema import PRICE_LABELS
 
@@ -188,20 +188,16 @@ def _underpriced_reason(row: Mapping[str, Any]) -> str:
 
 # -- watched searches ---------------------------------------------------------------------------
 
-_STATE = re.compile(r"(?:,|\b)\s*([A-Za-z]{2})\s*(?:\d{5})?\s*$")
-
 
 def _listing_states(state: pd.DataFrame) -> pd.Series:
-    """Each listing's two-letter state: the normalized ``state``, else read off its location."""
+    """Each listing's two-letter state: the normalized ``state``, else read off its location
+    the same way the normalizer reads it (a database normalized before states were read)."""
     stored = column(state, "state").astype("object")
-    return stored.where(stored.notna(), column(state, "location_raw").map(_state_code))
+    return stored.where(stored.notna(), column(state, "location_raw").map(_state_of))
 
 
-def _state_code(location: Any) -> str | None:
-    if not isinstance(location, str):
-        return None
-    match = _STATE.search(location.strip())
-    return match.group(1).upper() if match else None
+def _state_of(location: Any) -> str | None:
+    return states.state_of(location) if isinstance(location, str) else None
 
 
 def distance_mi(lat, lon, center: tuple[float, float]) -> np.ndarray:

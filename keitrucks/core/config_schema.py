@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from keitrucks.core.states import ROAD_STATUSES
+
 #: The rules a watched search may ask for ([[alerts.watch]] rules).
 WATCH_RULES = ("price_drop", "new_match", "newly_eligible")
 NOTIFY_MODES = ("digest", "immediate")
@@ -36,15 +38,7 @@ NonNegative = Annotated[float, Field(strict=True, ge=0)]
 Share = Annotated[float, Field(strict=True, ge=0, le=1)]
 AtLeastOne = Annotated[int, Field(strict=True, ge=1)]
 Words = StrictStr | list[StrictStr]
-#: Road statuses of keitrucks.core.states (kept in step by tests/test_states.py).
-RoadStatus = Literal[
-    "registrable",
-    "registrable_restricted",
-    "local_option",
-    "offroad_only",
-    "no_new_registrations",
-    "unclear",
-]
+RoadStatus = Literal[ROAD_STATUSES]
 RoadStatuses = RoadStatus | list[RoadStatus]
 
 #: Keys a source's spider reads that have no default (the spider decides when they are absent).
