@@ -123,3 +123,10 @@ def test_a_watched_search_that_fits_loads(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="configuration file not found: .*nope.toml"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_a_bad_road_status_names_the_road_statuses(tmp_path):
+    path = tmp_path / "k.toml"
+    path.write_text('[alerts]\nroad_status = ["legal"]\n')
+    with pytest.raises(ConfigError, match=r"k.toml:2: \[alerts\] road_status: .*'registrable'"):
+        load_config(path)

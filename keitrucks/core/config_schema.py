@@ -267,7 +267,7 @@ def _known_keys(model: type[BaseModel], path: tuple) -> list[str]:
 def _words(error: dict[str, Any]) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "literal_error":
-        return f"{error['input']!r} is not one of {', '.join(WATCH_RULES)}"
+        return f"{error['input']!r} is not one of {ctx.get('expected', 'the allowed values')}"
     if kind == "missing":
         return "has too few items" if isinstance(error["loc"][-1], int) else "is required"
     if kind in ("greater_than_equal", "less_than_equal"):
