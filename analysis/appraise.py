@@ -69,6 +69,7 @@ NOTE_WORDS = {
     "mileage_mi:unit_conflict": "the mileage unit is unclear (km or miles)",
     "make:field_and_title_disagree": "the make field and the title disagree",
 }
+EMPTY_MARKET = "the market is empty: no listings to compare with (run a crawl first)"
 #: Hook for sellers' own claims ("street legal in TN"): the first of these fields a listing
 #: carries is shown on the card as the seller's claim, never as the tracker's finding.
 SELLER_CLAIM_FIELDS = ("road_claims", "road_claim", "seller_claims")
@@ -261,7 +262,9 @@ def appraise(
         "notes": [NOTE_WORDS.get(n, n) for n in listing.get("normalize_notes") or ()],
     }
     if market.empty:
-        out["reasons"].insert(0, "the market is empty: no listings to compare with (run a crawl)")
+        out["market"]["empty"] = EMPTY_MARKET
+        if not deal:
+            out["reasons"].insert(0, EMPTY_MARKET)
     return out
 
 
@@ -401,6 +404,14 @@ def _comparables(score: Mapping[str, Any] | None, frame: pd.DataFrame) -> list[d
     return out
 
 
+def _problem_words(problem: str) -> str:
+    if problem == "other vehicle":
+        return "not a Japanese kei truck (another vehicle or a clone)"
+    if problem == "kind unknown":
+        return "not recognisably a kei truck (no make or model the tracker knows)"
+    return problem
+
+
 def _reasons(
     listing: Mapping[str, Any],
     score: Mapping[str, Any] | None,
@@ -412,10 +423,10 @@ def _reasons(
     """Why the truck is not a deal, in the order a buyer cares: what it is, its condition, its
     price, its market. Words only: the verdict is the alert rule's."""
     reasons = []
+    if listing.get("kind") not in ("kei_truck", "kei_van"):
+        return [_problem_words(p) for p in (problems or "kind unknown").split("; ")]
     for problem in filter(None, (problems or "").split("; ")):
-        if problem == "other vehicle":
-            problem = "not a Japanese kei truck (another vehicle or a clone)"
-        reasons.append(problem)
+        reasons.append(_problem_words(problem))
     title = listing.get("title_status")
     if title in TITLE_PROBLEMS and TITLE_PROBLEMS[title] not in reasons:
         reasons.append(TITLE_PROBLEMS[title])
@@ -437,6 +448,8 @@ def _reasons(
         reasons.append("an exporter's truck not yet 25 years old (or undated) cannot be imported")
     if listing.get("year") is None:
         reasons.append("no year: it cannot be compared with like trucks")
+    if listing.get("eligible_25y") is not True and basis not in LANDED_BASES:
+        reasons.append(f"import eligibility: {_eligibility(listing, day)['words']}")
     if score is not None:
         if not score.get("rated"):
             reasons.append(str(score.get("why")))

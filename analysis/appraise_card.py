@@ -36,6 +36,9 @@ def headline(a: Mapping[str, Any]) -> str:
     )
     if not t.get("model"):
         what = (what + " " if what else "") + "(model not recognised)"
+    kind = t.get("kind")
+    if kind and kind != "kei_truck":
+        what += f" ({kind.replace('_', ' ')})"
     price = (
         f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
         if t.get("price_usd") is not None
@@ -110,6 +113,7 @@ def card_text(a: Mapping[str, Any]) -> str:
         ("Landed", _landed(a)),
         ("Road", _road(a)),
         ("Seller says", _claim(a)),
+        ("Market", a["market"].get("empty")),
     ]
     lines += [f"{name:<11} {value}" for name, value in rows if value]
     comps = a.get("comparables") or []

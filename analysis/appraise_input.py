@@ -17,6 +17,10 @@ from typing import Any
 from price_parser import Price
 
 from keitrucks.core.states import state_of
+from keitrucks.core.tables import sources_where
+
+#: Japanese exporters: a price they quote without terms is not a US asking price.
+EXPORTER_SOURCES = sources_where("japanese_exporter")
 
 PASTED_SOURCE = "pasted"
 #: At most this many characters of the first line make the title.
@@ -124,6 +128,18 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
         "price_basis": price_basis(text),
         "scraped_at": scraped_at,
     }
+
+
+def with_price_basis(raw: dict[str, Any]) -> dict[str, Any]:
+    """A raw listing given without ``price_basis`` (pasted JSON): the exporter's terms its text
+    names, else "asking" for a site that is not a Japanese exporter (left unknown for one)."""
+    if raw.get("price_basis"):
+        return raw
+    text = " ".join(str(raw.get(k) or "") for k in ("title", "description", "price_raw"))
+    basis = price_basis(text)
+    if basis == "asking" and str(raw.get("source") or "").lower() in EXPORTER_SOURCES:
+        return raw
+    return {**raw, "price_basis": basis}
 
 
 def json_lines(text: str) -> list[dict[str, Any]] | None:

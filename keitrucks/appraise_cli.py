@@ -43,7 +43,12 @@ def _read_stdin() -> str:
 
 def _raw_listings(text_args, source, jsonl, scraped_at) -> list[tuple[str, dict | str]]:
     """(label, raw listing or an error line) per input listing."""
-    from analysis.appraise_input import NotAListingError, json_lines, raw_from_text
+    from analysis.appraise_input import (
+        NotAListingError,
+        json_lines,
+        raw_from_text,
+        with_price_basis,
+    )
     from keitrucks.appraise_pages import PageError, fetch_listing, listings_from_page
 
     try:
@@ -73,7 +78,7 @@ def _raw_listings(text_args, source, jsonl, scraped_at) -> list[tuple[str, dict 
         if records is not None or jsonl:
             if records is None:
                 raise CliError(f"{jsonl}: not JSON Lines of raw listings", EXIT_USAGE)
-            return [(f"line {i + 1}", r) for i, r in enumerate(records)]
+            return [(f"line {i + 1}", with_price_basis(r)) for i, r in enumerate(records)]
         return [("text", raw_from_text(text, scraped_at=scraped_at))]
     except (NotAListingError, PageError) as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
