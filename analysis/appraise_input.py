@@ -32,7 +32,7 @@ TITLE_CHARS = 200
 _PRICE = re.compile(
     r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?[kK]?\b"
     r"|(?:¥|JPY\s?)\s?\d[\d,]*"
-    r"|\d[\d,.]*\s?(?:万円|万|円)"
+    r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
     r"|(?<=asking )\d[\d,.]*\s?[kK]?\b"
     r"|(?<=price: )\d[\d,.]*\s?[kK]?\b"

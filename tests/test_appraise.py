@@ -92,6 +92,8 @@ CASES = [
         False,
         "does not run",
     ),
+    ("not-running-ja", "ホンダ アクティ 4WD 平成8年 不動車 $2,000", False, "does not run"),
+    ("pending-ja", "スズキ キャリイ 4WD DD51T 平成7年 商談中 $3,000", False, "sale pending"),
     (
         "salvage",
         "1996 Acty 4x4 kei truck, salvage title but runs good, $3000 firm, Knoxville TN",
@@ -242,6 +244,8 @@ def read_market_empty(tmp_path):
         ("carry 4wd asking 4500 firm", "4500"),
         ("acty 4.5k obo", "4.5k"),
         ("ハイゼット 4WD 25万円", "25万円"),
+        ("アクティ 4WD 走行4.1万km 実働 35万円", "35万円"),
+        ("アクティ 4WD 走行4.1万km 実働 $3,300", "$3,300"),
         ("1996 acty 4x4 runs great 41,000 miles", None),
         ("Acty 1996 37902", None),
     ],
