@@ -53,6 +53,10 @@ _PLACE_LABEL = re.compile(
     re.IGNORECASE,
 )
 _CITY_STATE = re.compile(r"\b([A-Z][A-Za-z .'-]{1,30},\s*[A-Z]{2})\b(?:\s+\d{5})?")
+#: "... $3,000 Boone NC" : a town and a state code ending a line.
+_CITY_STATE_END = re.compile(
+    r"([A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+)?,? [A-Z]{2}(?: \d{5})?)[ .!]*$", re.MULTILINE
+)
 
 
 class NotAListingError(ValueError):
@@ -97,9 +101,10 @@ def place(text: str) -> str | None:
         inner = _CITY_STATE.search(candidate)
         if inner and state_of(inner.group()):
             return inner.group()
-    for match in _CITY_STATE.finditer(text):
-        if state_of(match.group()):
-            return match.group()
+    for pattern in (_CITY_STATE, _CITY_STATE_END):
+        for match in pattern.finditer(text):
+            if state_of(match.group(1)):
+                return match.group(1)
     return None
 
 

@@ -6,8 +6,7 @@ arguments. Every line of the form ``ratio <bench>/<baseline> <value>`` it prints
 the table shows each ratio, which way is better (speed ratios: higher; the time ratios of
 ``normalize.py``, ``report.py`` and ``appraise.py``, seconds over baseline seconds: lower), and
 its target from the benchmark issue where there is one, then the machine it ran on, for the
-README. A script that
-fails is reported and makes the exit status non-zero.
+README. A script that fails is reported and makes the exit status non-zero.
 
     .venv/bin/python bench/run_all.py               # everything, a few minutes on 2 cores
     .venv/bin/python bench/run_all.py parse crawl   # only these scripts

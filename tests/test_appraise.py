@@ -261,6 +261,8 @@ def test_the_price_a_seller_states(text, price):
         ("Listed 2 days ago in Boone, NC", "Boone, NC"),
         ("truck is in asheville north carolina", "asheville north carolina"),
         ("1996 acty, pick up in Austin TX 78701", "Austin TX 78701"),
+        ("clean title $3,000 Boone NC", "Boone NC"),
+        ("1996 Acty HA4 5MT. Runs great OK", None),
         ("1996 acty runs great", None),
     ],
 )
