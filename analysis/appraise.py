@@ -39,8 +39,8 @@ from analysis.alerts.settings import alert_settings
 from analysis.appraise_questions import questions_for
 from analysis.deals import TITLE_PROBLEMS, deal_settings, score_deals, trust_problems
 from analysis.eligibility import NOW, eligibility_status
-from analysis.identity import add_family
-from analysis.load import as_of_date, read_listings, read_listings_as_of
+from analysis.identity import add_family, family_of
+from analysis.load import as_of_date, read_listings, read_listings_as_of, read_model_names
 from analysis.trends import band_of
 from keitrucks.core import states
 from pipelines.landed import (
@@ -78,22 +78,44 @@ SELLER_CLAIM_FIELDS = ("road_claims", "road_claim", "seller_claims")
 # -- the market ---------------------------------------------------------------------------------
 
 
-def read_market(db_path: str | os.PathLike, as_of, config: Mapping | None = None) -> pd.DataFrame:
+def read_market(
+    db_path: str | os.PathLike,
+    as_of,
+    config: Mapping | None = None,
+    listing: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """The tracker's listings as of ``as_of`` that can be comparables: those last seen within
     ``recent_days`` (and earlier reposts of the same trucks), with exporters' ``landed_usd``,
-    as the nightly alerts read them. Raises ``analysis.load.DatabaseMissing`` when there is no
-    database (or it is not the tracker's)."""
+    as the nightly alerts read them. With ``listing``, only its platform family's listings are
+    read (comparables never cross it; every listing of the same trucks comes too), which is
+    what keeps one appraisal fast on a year of history. ``attrs["window_listings"]`` counts the
+    listings of the window, every family. Raises ``analysis.load.DatabaseMissing`` when there
+    is no database (or it is not the tracker's)."""
     day = as_of_date(as_of)
     recent = int(deal_settings(dict(config or {}))["recent_days"])
     since = day - dt.timedelta(days=recent + 1)
-    state = read_listings_as_of(db_path, day, since=since)
-    if "landed_usd" not in state.columns or state["landed_usd"].isna().all():
+    models = codes = None
+    names = read_model_names(db_path, since=since)
+    if listing is not None:
+        family = family_of(listing.get("model"), listing.get("year"), listing.get("model_code"))
+        families = [
+            family_of(m, y, c) if family else None
+            for m, y, c in zip(names["model"], names["year"], names["model_code"], strict=True)
+        ]
+        mine = names.loc[[f is not None and f == family for f in families]]
+        models = {m for m in mine["model"] if isinstance(m, str)}
+        codes = {
+            c for m, c in zip(mine["model"], mine["model_code"], strict=True) if m is None and c
+        }
+    state = read_listings_as_of(db_path, day, since=since, models=models, codes=codes)
+    if "landed_usd" not in state.columns:  # an older database: the stored estimates
         exporters = read_listings(
             db_path,
             where="price_basis IN (?, ?, ?) AND last_seen_at >= ?",
             params=(*LANDED_BASES, since.isoformat()),
         )
         state = with_landed_costs(state, exporters)
+    state.attrs["window_listings"] = int(names["n"].sum())
     return state
 
 
@@ -222,7 +244,7 @@ def appraise(
         rest = add_family(rest)
     frame = pd.concat([_narrow(rest, subject), subject], ignore_index=True)
     key = (subject["source"].iloc[0], subject["listing_id"].iloc[0])
-    scores = score_deals(frame, as_of=day, config=config)
+    scores = score_deals(frame, as_of=day, config=config, only=[key])
     mine = scores.loc[
         (scores["source"].astype(str) == key[0]) & (scores["listing_id"].astype(str) == key[1])
     ]
@@ -249,7 +271,7 @@ def appraise(
         "road_rule": _road_rule(listing, config, day),
         "market": {
             "name": market_name,
-            "listings": len(market),
+            "listings": int(market.attrs.get("window_listings", len(market))),
             "family_listings": int(len(frame) - 1),
             "recent_days": int(deal_settings(config)["recent_days"]),
         },
@@ -261,7 +283,7 @@ def appraise(
         "questions": questions_for(listing),
         "notes": [NOTE_WORDS.get(n, n) for n in listing.get("normalize_notes") or ()],
     }
-    if market.empty:
+    if out["market"]["listings"] == 0:
         out["market"]["empty"] = EMPTY_MARKET
         if not deal:
             out["reasons"].insert(0, EMPTY_MARKET)

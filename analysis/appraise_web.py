@@ -103,7 +103,7 @@ def appraise_text(text: str, db_path: str, config: Mapping, as_of: dt.date) -> d
     listing = with_landed_usd(
         normalize_record(raw_from_text(text, scraped_at=scraped_at), config=config), config
     )
-    market = read_market(db_path, as_of, config)
+    market = read_market(db_path, as_of, config, listing)
     return appraise(listing, market, as_of=as_of, config=config)
 
 

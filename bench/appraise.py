@@ -86,7 +86,7 @@ def subject(db: Path) -> dict:
 def run_appraise(db: Path, day: dt.date, listing: dict) -> dict:
     from analysis.appraise import appraise, read_market
 
-    return appraise(listing, read_market(db, day, {}), as_of=day, config={})
+    return appraise(listing, read_market(db, day, {}, listing), as_of=day, config={})
 
 
 def run_report_scoring(db: Path, day: dt.date, listing: dict):

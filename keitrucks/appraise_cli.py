@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -130,16 +131,15 @@ def appraise(ctx, text, source, jsonl, db, as_of, as_json) -> None:
             EXIT_DATABASE,
         )
     inputs = _raw_listings(text, source, jsonl, scraped_at)
-    try:
-        market = read_market(db, day, config)
-    except DatabaseMissing as exc:
-        raise cli_error(exc) from None
     failed = 0
     for number, (label, raw) in enumerate(inputs):
         try:
             raw = {**raw, "scraped_at": raw.get("scraped_at") or scraped_at}
             listing = with_landed_usd(normalize_record(raw, config=config), config)
+            market = read_market(db, day, config, listing)
             result = appraise_one(listing, market, as_of=day, config=config, market_name=str(db))
+        except (DatabaseMissing, sqlite3.DatabaseError) as exc:  # the market, not the listing
+            raise cli_error(exc) from None
         except Exception as exc:  # one bad listing must not stop the others
             failed += 1
             logger.debug("appraise failed on %s", label, exc_info=True)

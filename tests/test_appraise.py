@@ -133,6 +133,10 @@ CASES = [
 ]
 
 
+#: Each ad by its name.
+AD = {name: text for name, text, _, _ in CASES}
+
+
 def _stored(listing: dict) -> dict:
     """The listing as the crawl would store it (Listing fields only)."""
     names = set(Listing.field_names())
@@ -176,6 +180,18 @@ def test_a_deal_names_its_fair_price_and_comparables(market):
     assert (truck_["price_usd"], truck_["price_label"]) == (3500, "US asking")
     assert truck_["state"] == "TN"
     assert result["eligibility"]["eligible_25y"] is True
+
+
+@pytest.mark.parametrize("case", [0, 1, 3, 6, 9], ids=lambda i: CASES[i][0])
+def test_reading_only_the_family_gives_the_same_appraisal(case, market, market_db):
+    listing = with_landed_usd(
+        normalize_record(raw_from_text(CASES[case][1], scraped_at=SCRAPED)), {}
+    )
+    narrow = read_market(market_db, DAY, {}, listing)
+    assert len(narrow) < len(market) or listing.get("model") is None
+    assert narrow.attrs["window_listings"] == len(market)
+    full = appraise(listing, market, as_of=DAY, config={})
+    assert appraise(listing, narrow, as_of=DAY, config={}) == full
 
 
 def test_a_truck_already_in_the_market_is_not_its_own_comparable(market):

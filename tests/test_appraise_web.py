@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 
 import pytest
 from test_analysis_helpers import night
-from test_appraise import CASES, DAY, _market_trucks
+from test_appraise import AD, DAY, _market_trucks
 
 from analysis.serve import build_datasette
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DEAL_TEXT = CASES[0][1]
+DEAL_TEXT = AD["clean-steal"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_a_pasted_listing_gives_the_card_with_links_to_comparable_rows(ds):
 
 
 def test_not_a_deal_says_why(ds):
-    text = page(ds, text=CASES[4][1], as_of=DAY)  # salvage
+    text = page(ds, text=AD["salvage"], as_of=DAY)
     assert 'class="appraisal nodeal"' in text
     assert "NOT A DEAL: salvage title" in text
 
