@@ -86,17 +86,19 @@ def read_market(
 ) -> pd.DataFrame:
     """The tracker's listings as of ``as_of`` that can be comparables: those last seen within
     ``recent_days`` (and earlier reposts of the same trucks), with exporters' ``landed_usd``,
-    as the nightly alerts read them. With ``listing``, only its platform family's listings are
-    read (comparables never cross it; every listing of the same trucks comes too), which is
-    what keeps one appraisal fast on a year of history. ``attrs["window_listings"]`` counts the
-    listings of the window, every family. Raises ``analysis.load.DatabaseMissing`` when there
-    is no database (or it is not the tracker's)."""
+    as the nightly alerts read them. With ``listing``, only the listings of its platform family
+    and model years within ``year_window`` are read (comparables never cross them; every
+    listing of the same trucks comes too), which keeps one appraisal fast on a year of history.
+    ``attrs["window_listings"]`` counts the listings of the window, every family. Raises
+    ``analysis.load.DatabaseMissing`` when there is no database (or it is not the tracker's)."""
     day = as_of_date(as_of)
     recent = int(deal_settings(dict(config or {}))["recent_days"])
     since = day - dt.timedelta(days=recent + 1)
-    models = codes = None
+    models = codes = years = None
     names = read_model_names(db_path, since=since)
     if listing is not None:
+        year, window = listing.get("year"), int(deal_settings(dict(config or {}))["year_window"])
+        years = (int(year) - window, int(year) + window) if year is not None else (0, -1)
         family = family_of(listing.get("model"), listing.get("year"), listing.get("model_code"))
         families = [
             family_of(m, y, c) if family else None
@@ -107,7 +109,7 @@ def read_market(
         codes = {
             c for m, c in zip(mine["model"], mine["model_code"], strict=True) if m is None and c
         }
-    state = read_listings_as_of(db_path, day, since=since, models=models, codes=codes)
+    state = read_listings_as_of(db_path, day, since=since, models=models, codes=codes, years=years)
     if "landed_usd" not in state.columns:  # an older database: the stored estimates
         exporters = read_listings(
             db_path,

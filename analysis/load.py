@@ -227,6 +227,7 @@ def read_listings_as_of(
     since: dt.date | str | None = None,
     models: Collection[str] | None = None,
     codes: Collection[str] | None = None,
+    years: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Each listing first seen by the end of ``as_of``, with its price and status as of then.
 
@@ -237,8 +238,9 @@ def read_listings_as_of(
     keeps only listings last seen on or after that date (the report's window), and the
     earlier reposts of those. ``description``/``attributes`` are returned only where they may
     hold a frame number. ``lid`` is the listing's rowid. ``models`` (with ``codes``) keeps only
-    listings of those models (without a model: of those chassis codes), and every other
-    listing of the same trucks (``keitrucks appraise`` reads one model family's market).
+    listings of those models (without a model: of those chassis codes), of model years within
+    ``years`` (first, last) when given, and every other listing of the same trucks
+    (``keitrucks appraise`` reads the market of one family and year range).
     """
     end = as_of_end(as_of)
     with closing(connect_readonly(db_path)) as conn:
@@ -272,6 +274,9 @@ def read_listings_as_of(
                 f"({{t}}.model IN ({model_in})"
                 f" OR ({{t}}.model IS NULL AND {{t}}.model_code IN ({code_in})))"
             )
+            if years is not None:
+                like = f"({like} AND {{t}}.year BETWEEN :year_lo AND :year_hi)"
+                names |= {"year_lo": int(years[0]), "year_hi": int(years[1])}
             where.append(
                 f"({like.format(t='l')} OR l.identity IN (SELECT l3.identity FROM listings l3"
                 f" WHERE {like.format(t='l3')}))"
