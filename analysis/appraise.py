@@ -69,6 +69,8 @@ NOTE_WORDS = {
     "mileage_mi:unit_conflict": "the mileage unit is unclear (km or miles)",
     "make:field_and_title_disagree": "the make field and the title disagree",
 }
+#: An eligibility basis in words.
+BASIS_WORDS = {"model code window": "chassis code's production years"}
 EMPTY_MARKET = "the market is empty: no listings to compare with (run a crawl first)"
 #: Hook for sellers' own claims ("street legal in TN"): the first of these fields a listing
 #: carries is shown on the card as the seller's claim, never as the tracker's finding.
@@ -339,6 +341,11 @@ def _eligibility(listing: Mapping[str, Any], day: dt.date) -> dict[str, Any]:
         words = f"eligible for US import since {eligible_from} (25 years)"
     elif status:
         words = f"not eligible for US import until {status} (25 years)"
+    elif listing.get("eligible_25y") is not None:  # dated by its chassis code's years
+        basis = str(listing.get("eligibility_basis") or "").replace("_", " ")
+        basis = BASIS_WORDS.get(basis, basis)
+        yes = listing.get("eligible_25y") is True
+        words = f"{'eligible' if yes else 'not eligible'} for US import (25 years) by its {basis}"
     else:
         words = "unknown: no build year or chassis code to date it"
     return {

@@ -59,7 +59,7 @@ def verdict(a: Mapping[str, Any]) -> str:
                 f"{_usd(fair['fair_price_usd'])} ({fair['n_comparables']} comparables)"
             )
         return "DEAL: under the band floor (too few comparables to rate it)"
-    return "NOT A DEAL: " + "; ".join(a["reasons"][:3] or ["the alert rule does not raise it"])
+    return "NOT A DEAL: " + "; ".join(a["reasons"][:2] or ["the alert rule does not raise it"])
 
 
 def fair_line(a: Mapping[str, Any]) -> str:
@@ -122,8 +122,8 @@ def card_text(a: Mapping[str, Any]) -> str:
         lines += ["  " + _comparable_line(c) for c in comps[:CARD_COMPARABLES]]
         if len(comps) > CARD_COMPARABLES:
             lines.append(f"  ... and {len(comps) - CARD_COMPARABLES} more (--json lists them)")
-    if not a["deal"] and len(a["reasons"]) > 3:
-        lines.append("Also: " + "; ".join(a["reasons"][3:]))
+    if not a["deal"] and len(a["reasons"]) > 2:
+        lines.append("Also: " + "; ".join(a["reasons"][2:]))
     if a.get("notes"):
         lines.append("Notes: " + "; ".join(a["notes"]))
     lines.append("Ask the seller:")
