@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 
 
 def _read_stdin() -> str:
+    if sys.stdin.isatty():  # nothing piped: say what to give rather than wait
+        raise CliError(
+            "nothing to appraise: give the listing's text (in quotes), a URL, or pipe it on stdin",
+            EXIT_USAGE,
+        )
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
     if isinstance(data, bytes):
         try:
