@@ -27,6 +27,7 @@ columns.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -256,7 +257,13 @@ def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) -> pd.DataFrame:
+def score_deals(
+    listings: pd.DataFrame,
+    *,
+    as_of,
+    config: dict | None = None,
+    only: Collection[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """One row per active kei truck listing of ``listings`` with its fair price and discount.
 
     ``listings`` is the state as of ``as_of`` (``analysis.load.read_listings_as_of``): columns
@@ -292,7 +299,9 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
     - price_label: what value_usd is for a buyer ("US asking", "landed in the US", ...);
     - body, cab, transmission, runs, title_status: the listing's, as stated (<NA> unstated).
 
-    Sorted by discount (best deals first), unrated last.
+    Sorted by discount (best deals first), unrated last. ``only`` ((source, listing_id) pairs)
+    scores just those listings, against the same comparables (``keitrucks appraise``: one truck
+    in a market of thousands).
     """
     settings = deal_settings(config)
     end = as_of_end(as_of)
@@ -300,6 +309,9 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in DEAL_COLUMNS})
     df = _prepare(listings, end, settings["half_life_days"], settings["mileage_bands_mi"])
     subjects = df.loc[df["buyable"] & flag(df["status"] == "active")]
+    if only is not None:
+        wanted = {f"{source}:{listing_id}" for source, listing_id in only}
+        subjects = subjects.loc[subjects["key"].isin(wanted)]
     pool = _pool(df, settings)
     found = _find_comparables(subjects, pool, settings)
     out = subjects.assign(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import closing
 from pathlib import Path
 
@@ -221,7 +221,13 @@ def _epoch_to_utc(values: pd.Series) -> pd.Series:
 
 
 def read_listings_as_of(
-    db_path: str | os.PathLike, as_of, *, since: dt.date | str | None = None
+    db_path: str | os.PathLike,
+    as_of,
+    *,
+    since: dt.date | str | None = None,
+    models: Collection[str] | None = None,
+    codes: Collection[str] | None = None,
+    years: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Each listing first seen by the end of ``as_of``, with its price and status as of then.
 
@@ -231,7 +237,10 @@ def read_listings_as_of(
     the as-of end, and for a listing gone as of then ``gone_at`` is when it went. ``since``
     keeps only listings last seen on or after that date (the report's window), and the
     earlier reposts of those. ``description``/``attributes`` are returned only where they may
-    hold a frame number. ``lid`` is the listing's rowid.
+    hold a frame number. ``lid`` is the listing's rowid. ``models`` (with ``codes``) keeps only
+    listings of those models (without a model: of those chassis codes), of model years within
+    ``years`` (first, last) when given, and every other listing of the same trucks
+    (``keitrucks appraise`` reads the market of one family and year range).
     """
     end = as_of_end(as_of)
     with closing(connect_readonly(db_path)) as conn:
@@ -256,6 +265,23 @@ def read_listings_as_of(
                 " l2.listing_id))"
             )
             params["since"] = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
+        if models is not None:
+            names = {f"m{i}": m for i, m in enumerate(sorted(models))}
+            names |= {f"c{i}": c for i, c in enumerate(sorted(codes or ()))}
+            model_in = ", ".join(f":{k}" for k in names if k[0] == "m") or "NULL"
+            code_in = ", ".join(f":{k}" for k in names if k[0] == "c") or "NULL"
+            like = (
+                f"({{t}}.model IN ({model_in})"
+                f" OR ({{t}}.model IS NULL AND {{t}}.model_code IN ({code_in})))"
+            )
+            if years is not None:
+                like = f"({like} AND {{t}}.year BETWEEN :year_lo AND :year_hi)"
+                names |= {"year_lo": int(years[0]), "year_hi": int(years[1])}
+            where.append(
+                f"({like.format(t='l')} OR l.identity IN (SELECT l3.identity FROM listings l3"
+                f" WHERE {like.format(t='l3')}))"
+            )
+            params |= names
         later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
         sql = f"""
             WITH seen_later AS MATERIALIZED (
@@ -299,6 +325,18 @@ def read_listings_as_of(
         df["gone_at"] = df["gone_at"].where(df["status"] == "gone")
     df["last_seen_at"] = _last_seen_before(df, cutoff, runs)
     return df.reset_index(drop=True)
+
+
+def read_model_names(db_path: str | os.PathLike, *, since: dt.date | str) -> pd.DataFrame:
+    """Each (model, year, model_code) of the listings last seen on or after ``since``, with how
+    many listings (``n``) have it."""
+    start = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
+    return read_sql(
+        db_path,
+        "SELECT model, year, model_code, count(*) AS n FROM listings WHERE last_seen_at >= ?"
+        " GROUP BY model, year, model_code",
+        (start,),
+    )
 
 
 def _last_seen_before(df: pd.DataFrame, cutoff: pd.Series, runs: pd.DataFrame) -> pd.Series:

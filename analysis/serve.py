@@ -25,6 +25,7 @@ from typing import Any
 from datasette.app import Datasette
 from datasette.database import Database
 
+from analysis import appraise_web
 from analysis.load import DatabaseMissing, NotATrackerDatabase
 from pipelines.schema import (
     ELIGIBLE_SOON,
@@ -270,8 +271,11 @@ class ReadOnlyDatabase(Database):
         return super().connect(write=False)
 
 
-def build_datasette(db_path: str | os.PathLike, *, name: str | None = None) -> Datasette:
-    """A read-only Datasette over ``db_path`` with ``metadata(name)``.
+def build_datasette(
+    db_path: str | os.PathLike, *, name: str | None = None, config: dict | None = None
+) -> Datasette:
+    """A read-only Datasette over ``db_path`` with ``metadata(name)``, and the appraisal page
+    (``analysis.appraise_web``, at ``/-/appraise``) with ``config``.
 
     Raises ``analysis.load.DatabaseMissing`` when the file does not exist.
     """
@@ -279,12 +283,14 @@ def build_datasette(db_path: str | os.PathLike, *, name: str | None = None) -> D
     if not path.is_file():
         raise DatabaseMissing(f"no database at {path}: run a crawl (or `keitrucks demo`) first")
     name = name or path.stem
+    appraise_web.register()
     ds = Datasette(
         files=[],
         metadata=metadata(name),
         settings={"sql_time_limit_ms": 5000, "default_page_size": 50},
     )
     ds.add_database(ReadOnlyDatabase(ds, path=str(path.resolve()), is_mutable=True), name=name)
+    appraise_web.configure(ds, config)
     return ds
 
 
@@ -311,10 +317,12 @@ def port_in_use(port: int, host: str = HOST) -> bool:
     return False
 
 
-def serve(db_path: str | os.PathLike, *, port: int = DEFAULT_PORT) -> None:
+def serve(
+    db_path: str | os.PathLike, *, port: int = DEFAULT_PORT, config: dict | None = None
+) -> None:
     """Serve the database on http://127.0.0.1:<port>/ until interrupted."""
     import uvicorn
 
-    ds = build_datasette(db_path)
+    ds = build_datasette(db_path, config=config)
     logger.info("Datasette on http://%s:%d/", HOST, port)
     uvicorn.run(ds.app(), host=HOST, port=port, log_level="warning")

@@ -398,12 +398,13 @@ def main() -> None:
 def _register_commands() -> None:
     """Commands kept in their own modules."""
     from keitrucks.alerts_cli import alerts
+    from keitrucks.appraise_cli import appraise
     from keitrucks.health_cli import deploy, health
     from keitrucks.report_cli import report, serve
     from keitrucks.rules_cli import rules
     from keitrucks.schedule_cli import schedule
 
-    for command in (report, serve, alerts, health, deploy, rules, schedule):
+    for command in (report, serve, alerts, health, deploy, rules, schedule, appraise):
         cli.add_command(command)
 
 

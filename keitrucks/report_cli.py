@@ -56,12 +56,14 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     type=click.IntRange(1, 65535),
     help="Port on 127.0.0.1.",
 )
-def serve(db: str, port: int) -> None:
+@click.pass_context
+def serve(ctx: click.Context, db: str, port: int) -> None:
     """Browse the database in Datasette, read-only, on http://127.0.0.1:PORT/.
 
     Comes with descriptions of every table and column and canned queries: underpriced 4WD
     trucks, becoming eligible soon, price drops this week, median price by model and year,
-    and a truck's full price history. Stop with Ctrl-C.
+    and a truck's full price history; /-/appraise appraises a listing pasted from anywhere.
+    Stop with Ctrl-C.
     """
     from analysis.serve import HOST, check_database, port_in_use
     from analysis.serve import serve as run
@@ -76,6 +78,6 @@ def serve(db: str, port: int) -> None:
         )
     click.echo(f"Datasette on http://{HOST}:{port}/ (read-only). Ctrl-C to stop.")
     try:
-        run(Path(db), port=port)
+        run(Path(db), port=port, config=config_of(ctx))
     except OSError as exc:
         raise CliError(f"cannot serve on {HOST}:{port}: {exc}", EXIT_USAGE) from None

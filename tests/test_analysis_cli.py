@@ -51,7 +51,9 @@ def test_serve_runs_datasette_on_the_port(tmp_path, monkeypatch):
     db = tmp_path / "m.db"
     build_market(db, until="2026-11-02")
     calls = []
-    monkeypatch.setattr("analysis.serve.serve", lambda path, port: calls.append((path, port)))
+    monkeypatch.setattr(
+        "analysis.serve.serve", lambda path, port, config=None: calls.append((path, port))
+    )
     result = CliRunner().invoke(cli.serve, ["--db", str(db), "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert calls == [(db, 8123)]

@@ -480,6 +480,8 @@ def test_notes_say_why_a_field_is_empty():
     window = normalize_listing(listing(title="1985 Suzuki Carry DA16T", price_raw="$4,000"))
     assert "year:outside_code_window" in window["normalize_notes"]
     assert window["year"] == 1985  # flagged, not silently changed
+    # ... but not trusted for import eligibility: the chassis code's window dates it (2013 on)
+    assert (window["eligible_25y"], window["eligibility_basis"]) == (False, "model_code_window")
 
 
 def test_result_has_every_listing_field():

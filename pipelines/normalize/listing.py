@@ -542,10 +542,12 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     if year is not None and as_of is not None and not 1950 <= year <= as_of.year + 1:
         res.note("year", "implausible")
         year = month = basis = None
+    misdated = False
     if year is not None and code_info and code_info.window_trusted:
         start, end = code_info.start, code_info.end
         if year < start[0] - 1 or (end and year > end[0] + 1):
             res.note("year", "outside_code_window")
+            misdated = True
     out.update(year=year, build_month=month, date_basis=basis)
     out["is_4wd"] = _drive(r, code, make, res)
     out["transmission"] = _transmission(r, res)
@@ -555,9 +557,9 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     out["mileage_mi"] = _mileage(r, res)
     _price(r, res, kind, as_of, config, options)
     out["price_band"] = normalize_price_band(out["price_usd"], band)
-    if year is not None:
+    if year is not None and not misdated:
         eligibility = normalize_eligibility(year, month, basis, as_of)
-    else:
+    else:  # no year, or one its chassis code contradicts: the code's window dates it
         eligibility = eligibility_from_code(code, as_of)
     out.update(
         eligible_25y=eligibility.eligible_25y,

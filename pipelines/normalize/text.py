@@ -274,6 +274,7 @@ FIELD_GROUPS = {
             "toy",
             "wanted",
             "parts",
+            "clone",
             "kei_truck",
             "kei_van",
             "kei_truck_ambiguous",

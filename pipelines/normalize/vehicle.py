@@ -218,6 +218,8 @@ def kind_of(
         "parts_noun" in words and ("parts_context" in words or not _vehicle_words(text, has_year))
     ):
         return "parts"
+    if "clone" in words:  # "Chinese mini truck, looks just like a Hijet": not the Hijet
+        return "other_vehicle"
     code = MODEL_CODES.get(model_code or "")
     info = MODEL_INFO.get(model or "")
     model_kind = info["kind"] if info else ("other" if model else None)

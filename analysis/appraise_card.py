@@ -1,0 +1,191 @@
+"""An appraisal (``analysis.appraise.appraise``'s dict) as a card a buyer reads in ten seconds:
+plain text for the terminal (``card_text``) and an HTML fragment for the web page
+(``card_html``). The verdict comes first, then what the truck is, then the evidence."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: Comparables shown on a text card (all of them are in --json and on the web page).
+CARD_COMPARABLES = 6
+
+
+def _miles(value: Any) -> str | None:
+    if value is None:
+        return None
+    return f"{int(value):,} mi"
+
+
+def _usd(value: Any) -> str:
+    return "?" if value is None else f"${int(value):,}"
+
+
+def _yes_no(value: Any) -> str:
+    return {True: "yes", False: "no"}.get(value, "not stated")
+
+
+def headline(a: Mapping[str, Any]) -> str:
+    """What the truck is, in one line: "1996 Honda Acty HA4 4WD, 41,000 mi, US asking $3,500,
+    Knoxville, TN"."""
+    t = a["truck"]
+    drive = {True: "4WD", False: "2WD"}.get(t.get("is_4wd"), "drive not stated")
+    what = " ".join(
+        str(v) for v in (t.get("year"), t.get("model") or t.get("make"), t.get("model_code")) if v
+    )
+    if not t.get("model"):
+        what = (what + " " if what else "") + "(model not recognised)"
+    kind = t.get("kind")
+    if kind and kind != "kei_truck":
+        what += f" ({kind.replace('_', ' ')})"
+    price = (
+        f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
+        if t.get("price_usd") is not None
+        else "no price"
+    )
+    place = t.get("location_raw") or (f"{t['state']}" if t.get("state") else None)
+    parts = [what, drive, _miles(t.get("mileage_mi")) or "mileage not stated", price, place]
+    return ", ".join(p for p in parts if p)
+
+
+def verdict(a: Mapping[str, Any]) -> str:
+    """ "DEAL: ..." with the alert's figures, or "NOT A DEAL: <first reasons>"."""
+    fair = a.get("fair_price") or {}
+    if a["deal"]:
+        if fair.get("rated"):
+            return (
+                f"DEAL: {fair['discount_pct']:.0f}% under its fair price "
+                f"{_usd(fair['fair_price_usd'])} ({fair['n_comparables']} comparables)"
+            )
+        return "DEAL: under the band floor (too few comparables to rate it)"
+    return "NOT A DEAL: " + "; ".join(a["reasons"][:2] or ["the alert rule does not raise it"])
+
+
+def fair_line(a: Mapping[str, Any]) -> str:
+    fair = a.get("fair_price")
+    if not fair:
+        return "not rated: " + (a["flags"].get("problems") or "not a truck the tracker scores")
+    return str(fair.get("why"))
+
+
+def _flags(a: Mapping[str, Any]) -> str:
+    f = a["flags"]
+    title = (f.get("title_status") or "not stated").replace("_", " ")
+    return (
+        f"runs: {_yes_no(f.get('runs'))}, title: {title}, "
+        f"sale pending: {'yes' if f.get('sale_pending') else 'not said'}"
+    )
+
+
+def _landed(a: Mapping[str, Any]) -> str | None:
+    landed = a.get("landed")
+    if not landed:
+        return None
+    if landed.get("total_usd") is None:
+        return f"no estimate: {landed.get('problem')}"
+    return f"≈ {_usd(landed['total_usd'])} landed in the US ({landed['quoted']})"
+
+
+def _road(a: Mapping[str, Any]) -> str:
+    rule = a.get("road_rule")
+    if not rule:
+        return "set [buyer] state in your configuration to see your state's rule"
+    return rule["line"]
+
+
+def _comparable_line(c: Mapping[str, Any]) -> str:
+    year = c.get("year") or "?"
+    miles = _miles(c.get("mileage_mi")) or "mileage ?"
+    return (
+        f"{_usd(c.get('price_usd')):>8}  {year} {miles:<11} {c['source']} "
+        f"seen {c.get('seen') or '?'}  {c.get('url') or c['listing_id']}"
+    )
+
+
+def card_text(a: Mapping[str, Any]) -> str:
+    """The card as lines of plain text."""
+    lines = [headline(a), verdict(a), ""]
+    rows = [
+        ("Condition", _flags(a)),
+        ("Fair price", fair_line(a)),
+        ("Import", a["eligibility"]["words"]),
+        ("Landed", _landed(a)),
+        ("Road", _road(a)),
+        ("Seller says", _claim(a)),
+        ("Market", a["market"].get("empty")),
+    ]
+    lines += [f"{name:<11} {value}" for name, value in rows if value]
+    comps = a.get("comparables") or []
+    if comps:
+        lines.append(f"Comparables ({len(comps)}):")
+        lines += ["  " + _comparable_line(c) for c in comps[:CARD_COMPARABLES]]
+        if len(comps) > CARD_COMPARABLES:
+            lines.append(f"  ... and {len(comps) - CARD_COMPARABLES} more (--json lists them)")
+    if not a["deal"] and len(a["reasons"]) > 2:
+        lines.append("Also: " + "; ".join(a["reasons"][2:]))
+    if a.get("notes"):
+        lines.append("Notes: " + "; ".join(a["notes"]))
+    lines.append("Ask the seller:")
+    lines += [f"  - {q['question']}" for q in a["questions"]]
+    return "\n".join(lines)
+
+
+def _claim(a: Mapping[str, Any]) -> str | None:
+    claim = a.get("seller_claim")
+    if not claim:
+        return None
+    text = "; ".join(map(str, claim)) if isinstance(claim, list | tuple) else str(claim)
+    return f'"{text}" (the seller\'s claim, not checked)'
+
+
+def card_html(
+    a: Mapping[str, Any], row_link: Callable[[Mapping[str, Any]], str] | None = None
+) -> str:
+    """The card as an HTML fragment; ``row_link(comparable)`` gives the link to a comparable's
+    row in the database (its own page's URL is linked too)."""
+    e = html.escape
+    cls = "deal" if a["deal"] else "nodeal"
+    out = [
+        f'<section class="appraisal {cls}">',
+        f'<h2 class="headline">{e(headline(a))}</h2>',
+        f'<p class="verdict">{e(verdict(a))}</p>',
+        "<table class='facts'>",
+    ]
+    rows = [
+        ("Condition", _flags(a)),
+        ("Fair price", fair_line(a)),
+        ("Import", a["eligibility"]["words"]),
+        ("Landed", _landed(a)),
+        ("Road", _road(a)),
+        ("Seller says", _claim(a)),
+    ]
+    out += [f"<tr><th>{e(n)}</th><td>{e(v)}</td></tr>" for n, v in rows if v]
+    if a.get("notes"):
+        out.append(f"<tr><th>Notes</th><td>{e('; '.join(a['notes']))}</td></tr>")
+    if not a["deal"] and a["reasons"]:
+        items = "".join(f"<li>{e(r)}</li>" for r in a["reasons"])
+        out.append(f"<tr><th>Why not</th><td><ul>{items}</ul></td></tr>")
+    out.append("</table>")
+    comps = a.get("comparables") or []
+    if comps:
+        out.append(f"<h3>Comparables ({len(comps)})</h3><table class='comparables'>")
+        out.append(
+            "<tr><th>price</th><th>year</th><th>miles</th><th>seen</th><th>listing</th></tr>"
+        )
+        for c in comps:
+            label = f"{c['source']}:{c['listing_id']}"
+            link = e(row_link(c)) if row_link else None
+            row = f'<a href="{link}">{e(label)}</a>' if link else e(label)
+            if c.get("url"):
+                row += f' (<a href="{e(c["url"])}" rel="noreferrer">page</a>)'
+            out.append(
+                f"<tr><td>{e(_usd(c.get('price_usd')))}</td><td>{e(str(c.get('year') or '?'))}"
+                f"</td><td>{e(_miles(c.get('mileage_mi')) or '?')}</td>"
+                f"<td>{e(c.get('seen') or '?')}</td><td>{row}</td></tr>"
+            )
+        out.append("</table>")
+    out.append("<h3>Ask the seller</h3><ul class='questions'>")
+    out += [f"<li>{e(q['question'])}</li>" for q in a["questions"]]
+    out.append("</ul></section>")
+    return "\n".join(out)

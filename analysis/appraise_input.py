@@ -1,0 +1,165 @@
+"""A raw listing from what a buyer pastes: a listing's text as a seller wrote it, or JSON Lines.
+
+``raw_from_text`` turns free text (title on the first line, then the description, the price and
+the place somewhere in it) into a raw listing of the shape ``keitrucks normalize`` reads: the
+price span is found and read with price-parser, the place by the state reader of
+``keitrucks.core.states``; everything else (model, year, drive, mileage, condition) is left to
+the normalizer, which reads titles and descriptions already. Pure: the as-of time is passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from price_parser import Price
+
+from keitrucks.core.states import state_of
+from keitrucks.core.tables import sources_where
+
+#: Japanese exporters: a price they quote without terms is not a US asking price.
+EXPORTER_SOURCES = sources_where("japanese_exporter")
+
+PASTED_SOURCE = "pasted"
+#: At most this many characters of the first line make the title.
+TITLE_CHARS = 200
+
+#: A price as sellers write it: "$4,500", "US$ 3200", "4.5k obo", "asking 5500", "¥250,000",
+#: "25万円", "250000円". The currency mark or an asking word is required: a bare number may
+#: be a year, a mileage or a ZIP code.
+_PRICE = re.compile(
+    r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?[kK]?\b"
+    r"|(?:¥|JPY\s?)\s?\d[\d,]*"
+    r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
+    r"|(?<=asking )\d[\d,.]*\s?[kK]?\b"
+    r"|(?<=price: )\d[\d,.]*\s?[kK]?\b"
+    r"|\d[\d,.]*\s?[kK]?(?=\s*(?:obo|firm|or best offer|cash)\b)",
+    re.IGNORECASE,
+)
+#: Words that say what an exporter's price includes.
+_BASIS = (
+    ("cif", re.compile(r"\bCIF\b")),
+    ("cnf", re.compile(r"\b(?:C&F|CNF|CFR|C\s?and\s?F)\b", re.IGNORECASE)),
+    ("fob", re.compile(r"\bFOB\b", re.IGNORECASE)),
+)
+#: Where a seller says the truck is: "Location: Knoxville, TN", "Listed 2 days ago in Austin,
+#: TX", "pickup in Boone NC 28607", or any "City, ST" in the text.
+_PLACE_LABEL = re.compile(
+    r"(?:location|located|pick\s?up|pickup|listed\b[^\n]*?\bin|truck is in|based in)\s*:?\s*"
+    r"(?:in\s+)?([^\n|;]{2,60})",
+    re.IGNORECASE,
+)
+_CITY_STATE = re.compile(r"\b([A-Z][A-Za-z .'-]{1,30},\s*[A-Z]{2})\b(?:\s+\d{5})?")
+#: "... $3,000 Boone NC" : a town and a state code ending a line.
+_CITY_STATE_END = re.compile(
+    r"([A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+)?,? [A-Z]{2}(?: \d{5})?)[ .!]*$", re.MULTILINE
+)
+
+
+class NotAListingError(ValueError):
+    """The input cannot be a listing (empty, binary); the message is one line for the user."""
+
+
+def check_text(text: str) -> str:
+    """``text`` stripped; ``NotAListingError`` when it is empty or binary."""
+    if "\x00" in text or sum(ch < " " and ch not in "\t\r\n" for ch in text[:4096]) > 8:
+        raise NotAListingError("the input looks binary, not a listing's text")
+    stripped = text.strip()
+    if not stripped:
+        raise NotAListingError(
+            "nothing to appraise: paste the listing's text (title, description, price, place)"
+        )
+    return stripped
+
+
+def price_span(text: str) -> str | None:
+    """The first price the text states (as written), read by price-parser; None when none."""
+    for match in _PRICE.finditer(text):
+        span = match.group().strip()
+        if Price.fromstring(span).amount is not None:
+            return span
+    return None
+
+
+def price_basis(text: str) -> str:
+    """ "fob", "cnf" or "cif" when the text names an exporter's terms, else "asking"."""
+    for basis, pattern in _BASIS:
+        if pattern.search(text):
+            return basis
+    return "asking"
+
+
+def place(text: str) -> str | None:
+    """The place the seller names, as written, when the state reader knows its US state."""
+    for match in _PLACE_LABEL.finditer(text):
+        candidate = match.group(1).strip(" .,")
+        if state_of(candidate):
+            return candidate
+        inner = _CITY_STATE.search(candidate)
+        if inner and state_of(inner.group()):
+            return inner.group()
+    for pattern in (_CITY_STATE, _CITY_STATE_END):
+        for match in pattern.finditer(text):
+            if state_of(match.group(1)):
+                return match.group(1)
+    return None
+
+
+def text_id(text: str) -> str:
+    """A stable id of a pasted text (the same text, the same id)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
+    """A raw listing from a listing's text; ``NotAListingError`` when there is nothing to read."""
+    text = check_text(text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    price = price_span(text)
+    currency = None
+    if price and re.search(r"¥|円|万|JPY", price):
+        currency = "JPY"
+    return {
+        "source": PASTED_SOURCE,
+        "listing_id": text_id(text),
+        "url": None,
+        "title": lines[0][:TITLE_CHARS],
+        "description": "\n".join(lines[1:]) or None,
+        "price_raw": price,
+        "currency_raw": currency,
+        "location_raw": place(text),
+        "price_basis": price_basis(text),
+        "scraped_at": scraped_at,
+    }
+
+
+def with_price_basis(raw: dict[str, Any]) -> dict[str, Any]:
+    """A raw listing given without ``price_basis`` (pasted JSON): the exporter's terms its text
+    names, else "asking" for a site that is not a Japanese exporter (left unknown for one)."""
+    if raw.get("price_basis"):
+        return raw
+    text = " ".join(str(raw.get(k) or "") for k in ("title", "description", "price_raw"))
+    basis = price_basis(text)
+    if basis == "asking" and str(raw.get("source") or "").lower() in EXPORTER_SOURCES:
+        return raw
+    return {**raw, "price_basis": basis}
+
+
+def json_lines(text: str) -> list[dict[str, Any]] | None:
+    """The objects of ``text`` when every non-blank line is a JSON object (JSON Lines of raw
+    listings), else None (the text is a listing's prose)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].lstrip().startswith("{"):
+        return None
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        records.append(record)
+    return records

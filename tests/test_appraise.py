@@ -1,0 +1,468 @@
+"""``keitrucks appraise``: a truck found anywhere, against a small hand-built market.
+
+The table of ads is written as sellers write them (typos, slang, Japanese). Each row's ``deal`` is
+checked twice: against the expected verdict, and against the tracker itself: the same listing is
+stored in a copy of the market as one more night's listing and the nightly alerts run (dry run);
+``deal`` must be True exactly when they raise an underpriced alert for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_analysis_helpers import night, truck
+
+from analysis.alerts.run import run_alerts
+from analysis.appraise import appraise, read_market, with_landed_usd
+from analysis.appraise_card import card_text
+from analysis.appraise_input import json_lines, place, price_span, raw_from_text
+from analysis.appraise_questions import ASK_WHEN, question_rows, questions_for
+from keitrucks.appraise_pages import PageError, fetch_listing, source_of_url
+from keitrucks.cli import cli
+from pipelines.jsonl import normalize_record
+from scrapers.items import Listing
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DAY = "2026-11-20"
+SCRAPED = f"{DAY}T12:00:00+00:00"
+CL = "craigslist"
+
+
+def _market_trucks() -> list[dict]:
+    """Eight running, titled 4WD Actys of 1994-1998 at $7,200-$9,000, two Carrys, a 2WD."""
+    prices = (7200, 7600, 7900, 8100, 8300, 8500, 8800, 9000)
+    acty = [
+        truck(CL, f"acty{i}", p, year=1994 + i % 5, mileage_mi=30000 + 4000 * i)
+        for i, p in enumerate(prices)
+    ]
+    carry = [
+        truck(CL, "carry1", 6900, model="Suzuki Carry", year=1995),
+        truck(CL, "carry2", 7300, model="Suzuki Carry", year=1996),
+    ]
+    return [*acty, *carry, truck(CL, "acty2wd", 5200, is_4wd=False)]
+
+
+@pytest.fixture(scope="session")
+def market_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("appraise") / "market.db"
+    night(db, "2026-11-13", CL, _market_trucks())
+    night(db, DAY, CL, _market_trucks())
+    return db
+
+
+@pytest.fixture(scope="session")
+def market(market_db):
+    return read_market(market_db, DAY, {})
+
+
+def appraised(text: str, market, config=None) -> dict:
+    listing = with_landed_usd(normalize_record(raw_from_text(text, scraped_at=SCRAPED)), {})
+    return appraise(listing, market, as_of=DAY, config=config or {})
+
+
+#: (name, the ad as a seller writes it, deal, a reason it must give when not a deal)
+CASES = [
+    (
+        "clean-steal",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, clean title in hand, 41k mi."
+        " hi/lo works\n$3500 obo\nKnoxville, TN",
+        True,
+        None,
+    ),
+    (
+        "parts",
+        "Parting out 1996 Honda Acty 4x4 HA4 - motor, tranny, bed, doors. $800 takes all",
+        False,
+        "parts",
+    ),
+    ("parts-ja", "ホンダ アクティ 4WD HA4 部品取り車 平成8年 $900", False, "parts"),
+    (
+        "not-running",
+        "1996 Honda Acty 4wd mini truck $2,500\ndoesnt run, needs carb work. clean title.",
+        False,
+        "does not run",
+    ),
+    ("not-running-ja", "ホンダ アクティ 4WD 平成8年 不動車 $2,000", False, "does not run"),
+    ("pending-ja", "スズキ キャリイ 4WD DD51T 平成7年 商談中 $3,000", False, "sale pending"),
+    (
+        "salvage",
+        "1996 Acty 4x4 kei truck, salvage title but runs good, $3000 firm, Knoxville TN",
+        False,
+        "salvage title",
+    ),
+    (
+        "pending",
+        "SALE PENDING - 1996 Honda Acty 4x4 $3,200 runs great clean title Knoxville, TN",
+        False,
+        "sale pending",
+    ),
+    (
+        "clone",
+        "2022 chinese mini truck 4x4, looks just like a hijet!! runs great, clean title $3,000",
+        False,
+        "not a Japanese kei truck",
+    ),
+    (
+        "off-road-only",
+        "1996 Honda Acty 4x4 - off road use only title, farm truck, runs great $3,000",
+        False,
+        "off-road only title",
+    ),
+    (
+        "misdated",
+        "1985 Suzuki Carry DA63T 4x4 runs great clean title $2,900 Knoxville, TN",
+        False,
+        "outside the production years of its chassis code",
+    ),
+    (
+        "too-young",
+        "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
+        False,
+        "import eligibility",
+    ),
+]
+
+
+#: Each ad by its name.
+AD = {name: text for name, text, _, _ in CASES}
+
+
+def _stored(listing: dict) -> dict:
+    """The listing as the crawl would store it (Listing fields only)."""
+    names = set(Listing.field_names())
+    return {k: v for k, v in listing.items() if k in names}
+
+
+@pytest.mark.parametrize(("name", "text", "deal", "reason"), CASES, ids=[c[0] for c in CASES])
+def test_deal_is_exactly_the_alerts_verdict(name, text, deal, reason, market, market_db, tmp_path):
+    listing = with_landed_usd(normalize_record(raw_from_text(text, scraped_at=SCRAPED)), {})
+    result = appraise(listing, market, as_of=DAY, config={})
+    assert result["deal"] is deal, result["reasons"]
+    if deal:
+        assert result["reasons"] == []
+        assert result["alert"].startswith("runs: yes, title: clean")
+    else:
+        assert result["alert"] is None
+        assert any(reason in r for r in result["reasons"]), result["reasons"]
+    # the tracker itself: the same listing stored as a night's listing, the alerts run
+    db = tmp_path / "copy.db"
+    shutil.copy(market_db, db)
+    night(db, DAY, "pasted", [{**_stored(listing), "status": "active"}])
+    raised = run_alerts(db, as_of=DAY, config={}, dry_run=True).raised
+    hits = [a for a in raised if a["kind"] == "underpriced_4wd" and a["source"] == "pasted"]
+    assert bool(hits) is result["deal"]
+    if hits:
+        assert hits[0]["reason"] == result["alert"]
+
+
+def test_a_deal_names_its_fair_price_and_comparables(market):
+    result = appraised(CASES[0][1], market)
+    fair = result["fair_price"]
+    assert fair["rated"]
+    assert fair["n_comparables"] == len(result["comparables"]) >= 3
+    assert fair["discount_pct"] > 50
+    first = result["comparables"][0]
+    assert set(first) >= {"url", "price_usd", "year", "mileage_mi", "seen", "source"}
+    assert first["url"].startswith("https://craigslist.example/acty")
+    assert all(c["seen"] == DAY for c in result["comparables"])
+    truck_ = result["truck"]
+    assert (truck_["model"], truck_["year"], truck_["is_4wd"]) == ("Honda Acty", 1996, True)
+    assert (truck_["price_usd"], truck_["price_label"]) == (3500, "US asking")
+    assert truck_["state"] == "TN"
+    assert result["eligibility"]["eligible_25y"] is True
+
+
+@pytest.mark.parametrize("case", [0, 1, 3, 6, 9], ids=lambda i: CASES[i][0])
+def test_reading_only_the_family_gives_the_same_appraisal(case, market, market_db):
+    listing = with_landed_usd(
+        normalize_record(raw_from_text(CASES[case][1], scraped_at=SCRAPED)), {}
+    )
+    narrow = read_market(market_db, DAY, {}, listing)
+    assert len(narrow) < len(market) or listing.get("model") is None
+    assert narrow.attrs["window_listings"] == len(market)
+    full = appraise(listing, market, as_of=DAY, config={})
+    assert appraise(listing, narrow, as_of=DAY, config={}) == full
+
+
+def test_a_truck_already_in_the_market_is_not_its_own_comparable(market):
+    stored = {**truck(CL, "acty3", 4000, year=1997), "scraped_at": SCRAPED}
+    result = appraise(with_landed_usd(stored, {}), market, as_of=DAY, config={})
+    assert "craigslist:acty3" not in {
+        f"{c['source']}:{c['listing_id']}" for c in result["comparables"]
+    }
+    assert result["fair_price"]["n_comparables"] == 5  # the other Actys of 1995-1999
+
+
+def test_the_buyer_state_rule_and_a_road_status_wish(market):
+    text = CASES[0][1]
+    seller = appraised(text, market)["road_rule"]
+    assert (seller["whose"], seller["state"]) == ("the seller's state", "TN")
+    mine = appraised(text, market, {"buyer": {"state": "NY"}})["road_rule"]
+    assert mine["whose"] == "your state"
+    assert mine["state"] == "NY"
+    assert {"words", "limit", "source_date", "confidence"} <= set(mine)
+    wish = {"buyer": {"state": "NY"}, "alerts": {"road_status": ["registrable"]}}
+    result = appraised(text, market, wish)
+    if mine["road_status"] != "registrable":
+        assert result["deal"] is False
+        assert any("road_status" in r for r in result["reasons"])
+
+
+def test_an_exporter_price_is_landed_and_rated_on_it(market):
+    text = "H8 Honda Acty truck 4WD HA4 1996/03 FOB ¥180,000 Yokohama, 5MT, 61,000km"
+    result = appraised(text, market)
+    assert result["truck"]["price_basis"] == "fob"
+    landed = result["landed"]
+    assert landed["total_usd"] > result["truck"]["price_usd"]
+    assert landed["parts"]
+    assert all("usd" in p and "what" in p for p in landed["parts"])
+    assert result["fair_price"]["basis"] == "landed"
+    assert any(
+        q["topic"] == "papers" and "export certificate" in q["question"]
+        for q in result["questions"]
+    )
+
+
+def test_an_empty_market_says_so(tmp_path):
+    empty = read_market_empty(tmp_path)
+    result = appraised(CASES[0][1].replace("$3500", "$5,500"), empty)
+    assert result["deal"] is False
+    assert result["reasons"][0].startswith("the market is empty")
+    # under the band floor the rule needs no comparables: a deal, and the card still says so
+    cheap = appraised(CASES[0][1], empty)
+    assert cheap["deal"] is True
+    assert "Market      the market is empty" in card_text(cheap)
+
+
+def read_market_empty(tmp_path):
+    db = tmp_path / "empty.db"
+    night(db, "2026-01-02", CL, [])
+    return read_market(db, DAY, {})
+
+
+# -- the free text reader -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "price"),
+    [
+        ("1996 acty 4x4 $3,500 obo", "$3,500"),
+        ("carry 4wd asking 4500 firm", "4500"),
+        ("acty 4.5k obo", "4.5k"),
+        ("ハイゼット 4WD 25万円", "25万円"),
+        ("アクティ 4WD 走行4.1万km 実働 35万円", "35万円"),
+        ("アクティ 4WD 走行4.1万km 実働 $3,300", "$3,300"),
+        ("1996 acty 4x4 runs great 41,000 miles", None),
+        ("Acty 1996 37902", None),
+    ],
+)
+def test_the_price_a_seller_states(text, price):
+    assert price_span(text) == price
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Location: Knoxville, TN\nruns great", "Knoxville, TN"),
+        ("Listed 2 days ago in Boone, NC", "Boone, NC"),
+        ("truck is in asheville north carolina", "asheville north carolina"),
+        ("1996 acty, pick up in Austin TX 78701", "Austin TX 78701"),
+        ("clean title $3,000 Boone NC", "Boone NC"),
+        ("1996 Acty HA4 5MT. Runs great OK", None),
+        ("1996 acty runs great", None),
+    ],
+)
+def test_the_place_a_seller_names(text, found):
+    assert place(text) == found
+
+
+def test_json_lines_or_prose():
+    assert json_lines('{"title": "a"}\n\n{"title": "b"}\n') == [{"title": "a"}, {"title": "b"}]
+    assert json_lines("{not json} 1996 acty") is None
+    assert json_lines("1996 acty $3,000") is None
+
+
+# -- questions ------------------------------------------------------------------------------------
+
+
+def test_every_question_row_names_a_known_test_and_a_source():
+    rows = question_rows()
+    assert {r["ask_when"] for r in rows} <= set(ASK_WHEN)
+    assert all(r["question"].endswith("?") or "?" in r["question"] for r in rows)
+    assert all(r["sources"] for r in rows)
+
+
+def test_questions_follow_what_the_listing_leaves_out():
+    silent = {"kind": "kei_truck", "price_basis": "asking"}
+    topics = {q["topic"]: q["question"] for q in questions_for(silent)}
+    assert {"title", "drive", "rust", "odometer", "timing", "date", "runs", "papers"} <= set(topics)
+    assert "in whose name" in topics["title"]
+    salvage = {**silent, "title_status": "salvage", "runs": False, "sale_pending": True}
+    topics = {q["topic"]: q["question"] for q in questions_for(salvage)}
+    assert "salvaged" in topics["title"]
+    assert "not work" in topics["runs"]
+    assert "pending" in topics["pending"]
+    exporter = {**silent, "price_basis": "fob", "is_4wd": True, "mileage_mi": 30000}
+    topics = {q["topic"]: q["question"] for q in questions_for(exporter)}
+    assert "export certificate" in topics["papers"]
+    assert "hi" in topics["drive"].lower()
+    assert "title" not in topics
+
+
+def test_the_timing_belt_row_cites_the_reference_that_lacks_belt_or_chain():
+    row = next(r for r in question_rows() if r["topic"] == "timing")
+    assert "kei_models.csv" in row["sources"]
+    models = SHARED / "reference" / "kei_models.csv"
+    if not models.is_file():
+        pytest.skip("../shared/reference is not here")
+    with models.open(encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    # the reference names engine codes but not their cam drive: the question is for every truck
+    assert "engine_codes" in header
+    assert not [h for h in header if "belt" in h or "chain" in h]
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+def invoke(*args: str, stdin: bytes | str | None = None):
+    environ = {k: None for k in os.environ if k.startswith("KEITRUCKS_")}
+    return CliRunner().invoke(
+        cli, list(args), obj={}, env=environ, input=stdin, catch_exceptions=False
+    )
+
+
+def one_line(result, code: int) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.output + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_pasted_text_prints_the_card(market_db):
+    result = invoke("appraise", "--db", str(market_db), "--as-of", DAY, CASES[0][1])
+    assert result.exit_code == 0, result.stderr
+    lines = result.output.splitlines()
+    assert lines[0].startswith("1996 Honda Acty, 4WD, 41,000 mi, US asking $3,500")
+    assert lines[1].startswith("DEAL: ")
+    assert "Ask the seller:" in result.output
+    assert "https://craigslist.example/acty" in result.output
+
+
+def test_stdin_json_lines_give_one_object_each(market_db):
+    rows = [
+        {"source": "facebook", "listing_id": "1", "title": CASES[0][1], "price_raw": "$3,500"},
+        {"source": "facebook", "listing_id": "2", "title": CASES[3][1]},
+    ]
+    stdin = "\n".join(json.dumps(r) for r in rows) + "\n"
+    result = invoke("appraise", "--db", str(market_db), "--as-of", DAY, "--json", stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["deal"] for o in out] == [True, False]
+    assert out[1]["flags"]["runs"] is False
+    assert out[0]["truck"]["source"] == "facebook"
+
+
+def test_a_saved_page_goes_through_its_parser(market_db):
+    page = ROOT / "tests" / "fixtures" / "craigslist" / "posting_kei_truck.html"
+    result = invoke(
+        "appraise", "--db", str(market_db), "--as-of", DAY, "--source", CL, str(page), "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.output)
+    assert out["truck"]["model"] == "Suzuki Carry"
+    assert out["truck"]["source"] == CL
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "says"),
+    [
+        ([], "   \n", 2, "nothing to appraise"),
+        (["--source", "craigslist", "README.md"], None, 2, "craigslist parser cannot read"),
+        (["--source", "nosuchsite", "x.html"], None, 2, "nosuchsite"),
+        (["https://www.facebook.com/marketplace/item/123/"], None, 2, "paste the listing's text"),
+    ],
+    ids=["empty", "not-a-page", "unknown-source", "unsupported-url"],
+)
+def test_bad_input_is_one_line(market_db, args, stdin, code, says, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = invoke("appraise", "--db", str(market_db), *args, stdin=stdin)
+    assert says in one_line(result, code)
+
+
+def test_binary_input_is_one_line(market_db):
+    line = one_line(
+        invoke("appraise", "--db", str(market_db), stdin=b"\x89PNG\r\n\x1a\n\x00\x00"), 2
+    )
+    assert "binary" in line or "not UTF-8" in line
+
+
+def test_a_missing_database_is_exit_4(tmp_path):
+    line = one_line(invoke("appraise", "--db", str(tmp_path / "none.db"), "acty $3,000"), 4)
+    assert "no database at" in line
+
+
+def test_the_card_reads_a_seller_claim_as_theirs(market):
+    listing = with_landed_usd(normalize_record(raw_from_text(CASES[0][1], scraped_at=SCRAPED)), {})
+    result = appraise({**listing, "road_claims": ["street legal in TN"]}, market, as_of=DAY)
+    assert result["seller_claim"] == ["street legal in TN"]
+    assert '"street legal in TN" (the seller\'s claim, not checked)' in card_text(result)
+
+
+# -- a listing's URL -------------------------------------------------------------------------
+
+
+def test_only_supported_sites_are_fetched():
+    assert source_of_url("https://knoxville.craigslist.org/grd/d/x/7968916123.html") == CL
+    assert source_of_url("https://www.ebay.com/itm/1234") == "ebay"
+    assert source_of_url("https://www.facebook.com/marketplace/item/1") is None
+    assert source_of_url("https://evilcraigslist.org/x") is None
+    with pytest.raises(PageError, match="paste the listing's text"):
+        fetch_listing("https://www.facebook.com/marketplace/item/1", SCRAPED)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A copy of a site on 127.0.0.1 (OS-chosen port): a posting and a robots.txt."""
+    shutil.copy(
+        ROOT / "tests" / "fixtures" / "craigslist" / "posting_kei_truck.html", tmp_path / "p.html"
+    )
+    (tmp_path / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    (tmp_path / "private").mkdir()
+    shutil.copy(tmp_path / "p.html", tmp_path / "private" / "p.html")
+    seen = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            seen.append((self.path, self.headers.get("User-Agent")))
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_url_is_fetched_once_with_the_crawl_user_agent_after_robots(site):
+    from scrapers.settings import USER_AGENT
+
+    base, seen = site
+    rows = fetch_listing(f"{base}/p.html", SCRAPED, source=CL)
+    assert rows[0]["title"] == "1995 Suzuki Carry 4x4 mini truck"
+    assert [p for p, _ in seen] == ["/robots.txt", "/p.html"]
+    assert {ua for _, ua in seen} == {USER_AGENT}
+    with pytest.raises(PageError, match="robots.txt"):
+        fetch_listing(f"{base}/private/p.html", SCRAPED, source=CL)
+    assert [p for p, _ in seen][-1] == "/robots.txt"
