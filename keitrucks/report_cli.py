@@ -32,12 +32,15 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     regenerated: only history observed by the end of that date is used.
     """
     from analysis.report import write_report
+    from keitrucks.night import store_deal_scores
+    from pipelines.schema import StorageError
 
     day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
     config = config_of(ctx)
     try:
         result = write_report(Path(db), Path(out), as_of=day, config=config)
-    except (DatabaseMissing, OSError) as exc:
+        store_deal_scores(Path(db), result)
+    except (DatabaseMissing, StorageError, OSError) as exc:
         raise cli_error(exc) from None
     h = result.headline
     click.echo(

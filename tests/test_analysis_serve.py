@@ -1,16 +1,23 @@
 """Datasette over the database, in-process with its own test client: metadata, canned queries,
-read-only."""
+read-only, the pages people see (no _memory, descriptions once, history links, examples, the
+map), the report's own deal scores, and every page of a big generated database answering."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import sqlite3
+from pathlib import Path
 
 import pytest
 from test_analysis_helpers import build_market, night, truck
 
 from analysis.load import DatabaseMissing
+from analysis.report import write_report
 from analysis.serve import CANNED_QUERIES, HOST, build_datasette
+from keitrucks.night import store_deal_scores
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +37,10 @@ def ds(tmp_path_factory):
             truck("beforward", "J", 3100, price_basis="fob", eligible_from="2027-02"),
         ],
     )
+    report = write_report(db, db.parent / "reports", as_of="2026-11-11")
+    assert store_deal_scores(db, report)
     datasette = build_datasette(db)
+    datasette.report_folder = report.folder
     yield datasette
     for database in datasette.databases.values():
         database.close()
@@ -59,13 +69,35 @@ def test_metadata_titles_descriptions_units_and_sources(ds):
     assert set(meta["databases"]["market"]["queries"]) == set(CANNED_QUERIES)
 
 
-def test_underpriced_4wd(ds):
+def deals_csv(ds) -> dict[str, dict]:
+    with open(ds.report_folder / "deals.csv", encoding="utf-8") as f:
+        return {r["listing_id"]: r for r in csv.DictReader(f)}
+
+
+def test_underpriced_4wd_shows_the_reports_own_scores(ds):
     found = rows(ds, "underpriced_4wd")
-    assert [r["listing_id"] for r in found] == ["cheap"]
-    # plain SQL counts listings: C and its eBay copy X are two of the four comparables
-    assert found[0]["median_usd"] == 8800
-    assert found[0]["comparables"] == 4
-    assert rows(ds, "underpriced_4wd", pct_under=50) == []
+    report = deals_csv(ds)
+    wanted = {
+        lid
+        for lid, r in report.items()
+        if r["rated"] == "True" and r["is_4wd"] == "True" and float(r["discount_pct"]) >= 15
+    }
+    assert wanted  # the market has a deal to show
+    assert {r["listing_id"] for r in found} == wanted
+    for r in found:  # one number per truck, everywhere
+        deal = report[r["listing_id"]]
+        assert r["pct_under"] == float(deal["discount_pct"])
+        assert r["fair_price_usd"] == int(deal["fair_price_usd"])
+        assert r["comparables"] == int(deal["n_comparables"])
+        assert r["why"] == deal["why"]
+    assert rows(ds, "underpriced_4wd", pct_under=99) == []
+
+
+def test_an_older_report_leaves_the_newer_scores(ds, tmp_path):
+    db = Path(ds.get_database("market").path)
+    older = write_report(db, tmp_path, as_of="2026-11-05")
+    assert not store_deal_scores(db, older)
+    assert {r["as_of"] for r in rows(ds, "deal_scores")} == {"2026-11-11"}
 
 
 def test_eligible_soon(ds):
@@ -123,11 +155,18 @@ def test_storage_installs_the_questions_as_views_for_sqlite3_users(ds):
     }
     conn.close()
     assert {"underpriced_4wd", "eligible_soon", "median_price_by_model_year"} <= views
-    assert counts == {"underpriced_4wd": 1, "eligible_soon": 1, "price_drops_this_week": 2}
+    assert counts == {
+        "underpriced_4wd": len(rows(ds, "underpriced_4wd")),
+        "eligible_soon": 1,
+        "price_drops_this_week": 2,
+    }
 
 
 def test_every_price_column_of_the_questions_says_what_it_is(ds):
-    assert {r["price_label"] for r in rows(ds, "underpriced_4wd")} == {"US asking"}
+    assert {r["price_label"] for r in rows(ds, "underpriced_4wd")} <= {
+        "US asking",
+        "landed in the US",
+    }
     assert [r["price_label"] for r in rows(ds, "eligible_soon")] == ["Japan FOB"]
     medians = rows(ds, "median_price_by_model_year")
     assert {(r["price_basis"], r["price_label"]) for r in medians} >= {("asking", "US asking")}
@@ -161,6 +200,7 @@ def test_junk_is_left_out_of_the_deal_views_and_for_sale_ranks_one_us_axis(tmp_p
     ]
     night(db, "2026-11-11", "craigslist", [*good, truck("craigslist", "cheap", 5000), *junk])
     night(db, "2026-11-11", "beforward", exporters)
+    store_deal_scores(db, write_report(db, tmp_path / "reports", as_of="2026-11-11"))
     under = view_rows(db, "SELECT listing_id, comparables FROM underpriced_4wd")
     medians = view_rows(
         db, "SELECT listings FROM median_price_by_model_year WHERE price_basis = 'asking'"
@@ -168,7 +208,11 @@ def test_junk_is_left_out_of_the_deal_views_and_for_sale_ranks_one_us_axis(tmp_p
     for_sale = view_rows(
         db, "SELECT listing_id, us_price_usd, price_label, quoted_label FROM for_sale"
     )
-    assert under == [{"listing_id": "cheap", "comparables": 4}]
+    # the report rates the exporter's importable truck on its landed cost; never the young one
+    assert under == [
+        {"listing_id": "cheap", "comparables": 4},
+        {"listing_id": "old", "comparables": 5},
+    ]
     assert medians == [{"listings": 5}]
     assert [(r["listing_id"], r["us_price_usd"], r["price_label"]) for r in for_sale] == [
         ("cheap", 5000, "US asking"),
