@@ -291,7 +291,6 @@ def _tables() -> dict[str, dict[str, Any]]:
                 k: _LISTING_COLUMNS[k]
                 for k in ("runs", "title_status", "state", "mileage_mi", "is_4wd")
             },
-            "facets": ["model", "is_4wd", "state"],
         },
         "active_trucks": {
             "title": "Active kei trucks",
@@ -309,7 +308,6 @@ def _tables() -> dict[str, dict[str, Any]]:
                     "sale_pending",
                 )
             },
-            "facets": ["model", "is_4wd", "source"],
         },
         "active_trucks_map": {
             "title": "Map of active kei trucks",
@@ -323,7 +321,6 @@ def _tables() -> dict[str, dict[str, Any]]:
                 "approximate": "1 when the position is a ZIP code's or a city's centre, not "
                 "the seller's own pin.",
             },
-            "facets": ["geo_basis", "model", "is_4wd"],
         },
         "price_history": {
             "title": "Price history",
@@ -418,7 +415,9 @@ class ReadOnlyDatabase(Database):
 
 
 #: Datasette's settings for people browsing a big database: no facet suggestions (each one
-#: scans every column, 5.8 s on 200k listings), room for the explicit facets.
+#: scans every column, 5.8 s on 200k listings), room for the explicit facets. Facets are set
+#: on tables whose facet columns are indexed, never on the views (each facet of a view computes
+#: the view again; bench/serve.py).
 SETTINGS = {
     "sql_time_limit_ms": 5000,
     "facet_time_limit_ms": 1000,

@@ -132,16 +132,18 @@ def pages(ds, name: str) -> dict[str, str]:
     return out
 
 
-def timed(ds, path: str, rounds: int) -> float:
-    best = float("inf")
+def timed(ds, path: str, rounds: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the whole process: Datasette's SQL threads included) of
+    the page at ``path``, each the best of ``rounds``."""
+    wall = cpu = float("inf")
     for _ in range(rounds):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = asyncio.run(ds.client.get(path))
-        seconds = time.perf_counter() - started
+        wall = min(wall, time.perf_counter() - started)
+        cpu = min(cpu, time.process_time() - cpu_started)
         if response.status_code != 200:
             raise SystemExit(f"{path}: HTTP {response.status_code}")
-        best = min(best, seconds)
-    return best
+    return wall, cpu
 
 
 def main() -> None:
@@ -160,23 +162,32 @@ def main() -> None:
 
     ds = serve.build_datasette(db, name="keitrucks")
     name = "keitrucks"
+    timed(ds, f"/{name}", 1)  # templates compiled, connections opened
     times = {}
     for page, path in pages(ds, name).items():
         times[page] = timed(ds, path, args.rounds)
-        print(f"time {page} {times[page]:.3f}", flush=True)
-    baseline = timed(ds, f"/{name}/listings?_nosuggest=1&_facet_size=0", args.rounds)
-    print(f"time listings_nosuggest {baseline:.3f}", flush=True)
+        print(f"time {page} wall {times[page][0]:.3f}s cpu {times[page][1]:.3f}s", flush=True)
+    base = timed(ds, f"/{name}/listings?_nosuggest=1&_facet_size=0", args.rounds)
+    print(f"time listings_nosuggest wall {base[0]:.3f}s cpu {base[1]:.3f}s", flush=True)
     # Datasette's own defaults (facet suggestions on), same database, same metadata
     plain = Datasette(files=[], metadata=serve.metadata(name), template_dir=str(serve.TEMPLATES))
     plain.add_database(serve.ReadOnlyDatabase(plain, path=str(db), is_mutable=True), name=name)
+    timed(plain, f"/{name}", 1)
     defaults = timed(plain, f"/{name}/listings", args.rounds)
-    print(f"time listings_datasette_defaults {defaults:.3f}", flush=True)
-    slowest = max(times, key=times.get)
-    print(f"ratio serve_listings/nosuggest {times['listings'] / baseline:.2f}")
-    print(f"ratio serve_listings_defaults/nosuggest {defaults / baseline:.2f}")
-    print(f"ratio serve_slowest/nosuggest {times[slowest] / baseline:.2f}")
-    verdict = "met" if times[slowest] < TARGET_SECONDS else "MISSED"
-    print(f"max_seconds {slowest} {times[slowest]:.3f} (target < {TARGET_SECONDS}: {verdict})")
+    print(f"time listings_datasette_defaults wall {defaults[0]:.3f}s cpu {defaults[1]:.3f}s")
+    # wall time suffers when the machine is shared; CPU time is the steadier comparison
+    for kind, i in (("ratio", 0), ("cpu_ratio", 1)):
+        slowest = max(times, key=lambda p, i=i: times[p][i])
+        print(f"{kind} serve_listings/nosuggest {times['listings'][i] / base[i]:.2f}")
+        print(f"{kind} serve_listings_defaults/nosuggest {defaults[i] / base[i]:.2f}")
+        print(f"{kind} serve_slowest/nosuggest {times[slowest][i] / base[i]:.2f}")
+    for kind, i in (("wall", 0), ("cpu", 1)):
+        slowest = max(times, key=lambda p, i=i: times[p][i])
+        verdict = "met" if times[slowest][i] < TARGET_SECONDS else "MISSED"
+        print(
+            f"max_{kind} {slowest} {times[slowest][i]:.3f}s "
+            f"(every page < {TARGET_SECONDS}s: {verdict})"
+        )
 
 
 if __name__ == "__main__":

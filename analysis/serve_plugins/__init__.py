@@ -10,7 +10,7 @@ it to ``PLUGINS``.
 
 from __future__ import annotations
 
-from analysis.serve_plugins import history_links, query_examples
+from analysis.serve_plugins import column_notes, history_links, query_examples
 
 #: The plugin modules ``build_datasette`` registers.
-PLUGINS = (history_links, query_examples)
+PLUGINS = (history_links, query_examples, column_notes)
