@@ -38,6 +38,7 @@ from pipelines.schema import (
     TRUCK_HISTORY,
     TRUCKS_I_CAN_REGISTER,
     UNDERPRICED_4WD,
+    truck_history_sql,
 )
 
 logger = logging.getLogger(__name__)
@@ -126,9 +127,9 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
     },
     HISTORY_QUERY: {
         "title": "A truck's full price history",
-        "description": "Every price and status change of one truck, all its reposts joined. "
-        "listing: a listing id, source:listing_id, or a truck's identity; every listing in "
-        "the tables links here.",
+        "description": "Every price and status change of one truck, all its reposts joined, "
+        "oldest first. listing: a listing id, source:listing_id, or a truck's identity; every "
+        "listing in the tables links here. Without a listing, it shows the example below.",
         "sql": TRUCK_HISTORY,
         "params": ["listing"],
     },
@@ -218,6 +219,7 @@ def _query_metadata(examples: dict[str, dict[str, str]]) -> dict[str, dict[str, 
     """``CANNED_QUERIES`` with, for each query with parameters, a link to a worked example."""
     queries = copy.deepcopy(CANNED_QUERIES)
     for name, query in queries.items():
+        query["hide_sql"] = True  # people read the rows; "show" is one click away
         example = examples.get(name)
         if not example:
             continue
@@ -226,6 +228,8 @@ def _query_metadata(examples: dict[str, dict[str, str]]) -> dict[str, dict[str, 
             f"<p>{escape(query['description'])}</p><p>Example: "
             f'<a href="{escape(name)}?{escape(urlencode(example))}">{escape(shown)}</a></p>'
         )
+    if HISTORY_QUERY in examples:
+        queries[HISTORY_QUERY]["sql"] = truck_history_sql(examples[HISTORY_QUERY]["listing"])
     return queries
 
 

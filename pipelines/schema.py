@@ -351,17 +351,32 @@ GROUP BY model, year, is_4wd, price_basis
 ORDER BY model, year, drive, price_basis
 """
 
+#: The truck of :listing (a listing id, source:listing_id or an identity), as SQL.
+LISTING_PARAM = "trim(:listing)"
+
+
+def truck_history_sql(default: str | None = None) -> str:
+    """``TRUCK_HISTORY`` showing the truck ``default`` (source:listing_id) when :listing is
+    empty, so the question opens on an example instead of no rows."""
+    if default is None:
+        return TRUCK_HISTORY
+    quoted = "'" + default.replace("'", "''") + "'"
+    return TRUCK_HISTORY.replace(LISTING_PARAM, f"coalesce(nullif({LISTING_PARAM}, ''), {quoted})")
+
+
+#: Every price and status change of one truck, all its reposts joined, oldest first.
 TRUCK_HISTORY = f"""
-SELECT p.observed_at, p.event, p.price, p.currency, p.price_usd, p.price_basis,
-       {price_label_sql("p.price_basis")} AS price_label, p.landed_usd, p.status,
-       l.title, p.source, p.listing_id, l.identity, l.url
+WITH wanted AS (SELECT {LISTING_PARAM} AS key)
+SELECT p.observed_at, p.event, p.price_usd, {price_label_sql("p.price_basis")} AS price_label,
+       p.status, p.price, p.currency, p.price_basis, p.landed_usd, l.title, p.source,
+       p.listing_id, l.identity, l.url
 FROM price_history p
 JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id
 WHERE l.identity = (
-    SELECT identity FROM listings
-    WHERE listing_id = trim(:listing) OR identity = trim(:listing)
-       OR source = substr(trim(:listing), 1, instr(trim(:listing), ':') - 1)
-          AND listing_id = substr(trim(:listing), instr(trim(:listing), ':') + 1)
+    SELECT identity FROM listings, wanted
+    WHERE listing_id = wanted.key OR identity = wanted.key
+       OR source = substr(wanted.key, 1, instr(wanted.key, ':') - 1)
+          AND listing_id = substr(wanted.key, instr(wanted.key, ':') + 1)
     LIMIT 1)
 ORDER BY p.observed_at, p.id
 """

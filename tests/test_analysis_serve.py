@@ -259,6 +259,7 @@ def test_every_listing_links_to_its_price_history(ds):
     assert f'href="{history}"' in table
     row = get(ds, "/market/listings/craigslist,G").text
     assert f'href="{history}"' in row
+    assert f'link.href = "{history}"' in row  # and once more under the row's title
     view = get(ds, "/market/for_sale").text  # a view links to the listing's row too
     assert 'href="/market/listings/craigslist,G"' in view
     found = rows(ds, "truck_history", listing="craigslist%3AG")
@@ -274,7 +275,9 @@ def test_query_forms_show_a_real_example(ds):
     # the last truck whose price changed: A, 8000 -> 7500 on Nov 9
     assert 'href="truck_history?listing=craigslist%3AA"' in page
     assert '"listing": "craigslist:A"' in page  # the parameter box's placeholder
-    assert rows(ds, "truck_history", listing="craigslist%3AA")
+    shown = rows(ds, "truck_history", listing="craigslist%3AA")
+    assert [(r["event"], r["price_usd"]) for r in shown] == [("new", 8000), ("price_change", 7500)]
+    assert rows(ds, "truck_history") == shown  # it opens on the example, not on no rows
     state = get(ds, "/market/trucks_i_can_register").text
     assert 'href="trucks_i_can_register?state=TN"' in state
     assert "e.g. " in get(ds, "/market/underpriced_4wd").text

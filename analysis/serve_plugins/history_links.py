@@ -2,16 +2,18 @@
 
 Wherever a row shows a ``listing_id`` beside its ``source`` (the ``listings`` table and its row
 pages, the views, ``price_history``, the canned queries), the cell links to the listing's row
-and to the truck's price history, all its reposts joined.
+and to the truck's price history, all its reposts joined; a listing's row page says it once
+more under its title.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
 from datasette import hookimpl
-from datasette.utils import tilde_encode
+from datasette.utils import tilde_decode, tilde_encode
 from markupsafe import Markup, escape
 
 from analysis.serve_plugins.config import plugin_config
@@ -54,3 +56,30 @@ def render_cell(row, value, column, table, database, datasette):
             0, f'<a href="{escape(listing_url(datasette, database, source, value))}">listing</a>'
         )
     return Markup(f"{escape(value)} <small>({' · '.join(links)})</small>")
+
+
+_ROW_SCRIPT = """
+(function () {
+  const line = document.createElement("p");
+  const link = document.createElement("a");
+  link.href = %s;
+  link.textContent = "Full price history of this truck (all its reposts)";
+  line.appendChild(link);
+  const title = document.querySelector("h1");
+  title.parentNode.insertBefore(line, title.nextSibling);
+})();
+"""
+
+
+@hookimpl
+def extra_body_script(template, database, table, columns, view_name, request, datasette):
+    """On a listing's row page, a line under the title links to the truck's price history."""
+    if view_name != "row" or table != LISTINGS or request is None:
+        return None
+    config = plugin_config(datasette, database)
+    pks = request.url_vars.get("pks", "")
+    if config is None or pks.count(",") != 1:
+        return None
+    source, listing_id = (tilde_decode(part) for part in pks.split(","))
+    url = history_url(datasette, database, config["history_query"], source, listing_id)
+    return _ROW_SCRIPT % json.dumps(url)
