@@ -284,10 +284,10 @@ _ACTIVE_TRUCKS = f"""
 #: their fair price: the report's own scores (``deal_scores``), never a second computation. An
 #: exporter's truck is rated on its landed cost, and listed only when old enough to import.
 UNDERPRICED_4WD = """
-SELECT d.discount_pct AS pct_under, d.value_usd AS price_usd, d.price_label,
-       d.fair_price_usd, d.n_comparables AS comparables, d.comparables_low_usd,
-       d.comparables_high_usd, d.why, l.title, l.model, l.model_code, l.year, l.mileage_mi,
-       l.location_raw, l.url, d.source, d.listing_id, d.as_of AS scored_on
+SELECT l.title, l.model, l.year, d.discount_pct AS pct_under, d.value_usd AS price_usd,
+       d.price_label, d.fair_price_usd, d.n_comparables AS comparables, d.comparables_low_usd,
+       d.comparables_high_usd, l.mileage_mi, l.location_raw, d.why, l.model_code, l.url,
+       d.source, d.listing_id, d.as_of AS scored_on
 FROM deal_scores d
 JOIN listings l ON l.source = d.source AND l.listing_id = d.listing_id
 WHERE d.rated = 1 AND l.is_4wd = 1 AND l.status = 'active'
@@ -434,20 +434,20 @@ ORDER BY us_price_usd, source, listing_id
 ACTIVE_TRUCKS_MAP = f"""
 SELECT geo_latitude AS latitude, geo_longitude AS longitude, geo_basis,
        CASE geo_basis WHEN 'site_pin' THEN 0 ELSE 1 END AS approximate,
+       title, model, year, is_4wd, price_usd, price_basis,
+       {price_label_sql("price_basis")} AS price_label, location_raw, state, url, source,
+       listing_id,
        json_object(
            'title', coalesce(title, model, 'kei truck'),
            'link', url,
            'description',
-           coalesce(CAST(price_usd AS TEXT) || ' USD (' || {price_label_sql("price_basis")} || ')',
+           coalesce('$' || price_usd || ' (' || {price_label_sql("price_basis")} || ')',
                     'no price')
            || coalesce(' · ' || location_raw, '')
            || CASE geo_basis WHEN 'site_pin' THEN ''
                              WHEN 'zip_centroid' THEN ' · approximate: centre of its ZIP code'
                              ELSE ' · approximate: centre of its city' END
-       ) AS popup,
-       title, model, year, is_4wd, price_usd, price_basis,
-       {price_label_sql("price_basis")} AS price_label, location_raw, state, url, source,
-       listing_id
+       ) AS popup
 FROM listings
 WHERE status = 'active' AND kind = 'kei_truck' AND geo_latitude IS NOT NULL"""
 
