@@ -338,10 +338,11 @@ MEDIAN_BY_MODEL_YEAR = f"""
 WITH trucks AS ({_ACTIVE_TRUCKS}),
 ranked AS (
     SELECT model, year, is_4wd, price_basis, price_usd,
-           row_number() OVER (PARTITION BY model, year, is_4wd, price_basis ORDER BY price_usd)
-               AS rn,
-           count(*) OVER (PARTITION BY model, year, is_4wd, price_basis) AS n
+           row_number() OVER w AS rn,
+           count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
     FROM trucks
+    -- one window (one sort) for the rank and the count
+    WINDOW w AS (PARTITION BY model, year, is_4wd, price_basis ORDER BY price_usd)
 )
 SELECT model, year, CASE is_4wd WHEN 1 THEN '4WD' ELSE '2WD' END AS drive, price_basis,
        {price_label_sql("price_basis")} AS price_label,
