@@ -89,23 +89,24 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
         "percent (default 15) under their fair price: the report's own deal scores, the same "
         "numbers as report.html and deals.csv (see the deal_scores table). The fair price is the "
         "recency-weighted median of at least 3 comparable trucks (same model family, drive and "
-        "price basis, model year within 2). An exporter's truck is rated on its landed cost "
-        "against US asking prices, and listed only when it is old enough to import. Never "
-        "trucks that do not run, have a title problem or are sale pending.",
+        "price basis, model year within two years of the truck's). An exporter's truck is rated "
+        "on its landed cost against US asking prices, and listed only when it is old enough to "
+        "import. "
+        "Trucks that do not run, have a title problem or are sale pending are never listed.",
         "sql": UNDERPRICED_4WD,
         "params": ["pct_under"],
     },
     "eligible_soon": {
         "title": "Becoming eligible for US import soon",
-        "description": "Active kei trucks and vans turning 25 (the US import rule) from the "
-        "month of the last crawl until months later (default 12).",
+        "description": "Active kei trucks and vans turning 25 (the US import rule) between the "
+        "month of the last crawl and the given number of months later (months, default 12).",
         "sql": ELIGIBLE_SOON,
         "params": ["months"],
     },
     "price_drops_this_week": {
         "title": "Price drops this week",
         "description": "Price drops on the same price basis in the 7 days up to the last crawl, "
-        "biggest drop first.",
+        "largest percentage first.",
         "sql": PRICE_DROPS_THIS_WEEK,
     },
     "median_price_by_model_year": {
@@ -280,8 +281,8 @@ def _tables() -> dict[str, dict[str, Any]]:
         },
         "for_sale": {
             "title": "For sale to a US buyer",
-            "description": "What a US buyer can act on, cheapest first: active kei trucks that "
-            "are not said not to run, have no title problem and are not sale pending, at a US "
+            "description": "What a US buyer can act on, cheapest first: active kei trucks not "
+            "said to be non-running, with no title problem and no sale pending, at their US "
             "asking price, and exporters' trucks old enough to import at their landed cost "
             "(never their FOB price).",
             "columns": {
