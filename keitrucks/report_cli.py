@@ -67,8 +67,9 @@ def serve(db: str, port: int) -> None:
     """Browse the database in Datasette, read-only, on http://127.0.0.1:PORT/.
 
     Comes with descriptions of every table and column and canned queries: underpriced 4WD
-    trucks, becoming eligible soon, price drops this week, median price by model and year,
-    and a truck's full price history. Stop with Ctrl-C.
+    trucks (the night's report's deal scores), becoming eligible soon, price drops this week,
+    median price by model and year, and a truck's full price history (every listing links to
+    it); active_trucks_map shows the trucks on a map. Stop with Ctrl-C.
     """
     from analysis.serve import HOST, check_database, port_in_use
     from analysis.serve import serve as run
