@@ -354,3 +354,16 @@ def test_every_page_of_a_big_database_answers_in_time(big):
             data = get(datasette, path.replace(f"/{name}", f"/{name}.json")).json()
             assert data.get("facets_timed_out", []) == [], name
     assert "_memory" not in get(datasette, "/").text
+
+
+def test_an_empty_database_serves_every_question(tmp_path):
+    db = tmp_path / "empty.db"
+    open_db(db).close()
+    datasette = build_datasette(db)
+    try:
+        for query in CANNED_QUERIES:
+            assert rows(datasette, query, db="empty") == [], query
+        assert "Example:" not in get(datasette, "/empty/truck_history").text  # none to show
+    finally:
+        for database in datasette.databases.values():
+            database.close()
