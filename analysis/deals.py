@@ -515,3 +515,47 @@ def spread_text(row: dict[str, Any]) -> str:
 
 def _is_false(value: Any) -> bool:
     return value is not None and not pd.isna(value) and not bool(value)
+
+
+def score_rows(deals: pd.DataFrame) -> list[dict[str, Any]]:
+    """``score_deals``' result as plain rows for the ``deal_scores`` table
+    (``pipelines.deal_store``): Python ints, floats and strings, None for unknown, the
+    comparables joined by spaces, ``rated`` 1 or 0."""
+    wanted = [c for c in DEAL_COLUMNS if c in STORED_COLUMNS]
+    frame = deals.loc[:, wanted].astype("object")
+    frame = frame.where(frame.notna(), None)
+    out = []
+    for row in frame.to_dict("records"):
+        row["comparables"] = " ".join(row["comparables"] or ())
+        row["rated"] = int(bool(row["rated"]))
+        out.append({k: _plain(v) for k, v in row.items()})
+    return out
+
+
+#: The ``score_deals`` columns the ``deal_scores`` table keeps (the listing's own fields are in
+#: ``listings``).
+STORED_COLUMNS = (
+    "source",
+    "listing_id",
+    "identity",
+    "truck_id",
+    "price_usd",
+    "price_basis",
+    "value_usd",
+    "basis",
+    "price_label",
+    "fair_price_usd",
+    "discount_pct",
+    "n_comparables",
+    "comparables_median_usd",
+    "comparables_low_usd",
+    "comparables_high_usd",
+    "comparables",
+    "rated",
+    "why",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as its Python value (sqlite3 binds only Python types)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -66,6 +66,8 @@ class ReportResult:
     files: list[Path] = field(default_factory=list)
     #: headline numbers (as in the HTML page), for callers that print a summary.
     headline: dict[str, Any] = field(default_factory=dict)
+    #: the deal scores of the report (``analysis.deals.score_deals``), for the database.
+    deals: pd.DataFrame | None = None
 
 
 @dataclass
@@ -287,7 +289,7 @@ def write_report(
     (folder / "report.html").write_text(page, encoding="utf-8")
     files.append(folder / "report.html")
     logger.info("report for %s written to %s", data.as_of, folder)
-    return ReportResult(folder=folder, files=files, headline=numbers)
+    return ReportResult(folder=folder, files=files, headline=numbers, deals=data.deals)
 
 
 def _iso_utc(times: pd.Series) -> np.ndarray:

@@ -4,9 +4,9 @@ Each ``bench/*.py`` script (but this one, and helpers whose name starts with ``_
 own process, one after the other so they do not slow each other down, with its default
 arguments. Every line of the form ``ratio <bench>/<baseline> <value>`` it prints is collected;
 the table shows each ratio, which way is better (speed ratios: higher; the time ratios of
-``normalize.py``, ``report.py`` and ``appraise.py``, seconds over baseline seconds: lower), and
-its target from the benchmark issue where there is one, then the machine it ran on, for the
-README. A script that fails is reported and makes the exit status non-zero.
+``normalize.py``, ``report.py``, ``appraise.py`` and ``serve.py``, seconds over baseline
+seconds: lower), and its target from the benchmark issue where there is one, then the machine it
+ran on, for the README. A script that fails is reported and makes the exit status non-zero.
 
     .venv/bin/python bench/run_all.py               # everything, a few minutes on 2 cores
     .venv/bin/python bench/run_all.py parse crawl   # only these scripts
@@ -37,7 +37,7 @@ TARGETS = {
     (r"crawl", "bare_spider"): 0.8,
 }
 #: Scripts whose ratios are times (ours over the baseline's seconds), per their docstrings.
-TIME_RATIO_SCRIPTS = {"normalize", "report", "appraise"}
+TIME_RATIO_SCRIPTS = {"normalize", "report", "appraise", "serve"}
 
 
 @dataclass

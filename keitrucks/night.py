@@ -397,6 +397,21 @@ def store_state_rules(db: Path, config: dict[str, Any]) -> None:
         database.close()
 
 
+def store_deal_scores(db: Path, report: Any) -> bool:
+    """The report's deal scores into the database (``deal_scores``), so Datasette's underpriced
+    question shows the report's numbers. ``report`` is ``analysis.report.write_report``'s
+    result. False when a newer night's scores are already stored."""
+    from analysis.deals import score_rows
+    from pipelines.deal_store import save_deal_scores
+    from pipelines.schema import open_db
+
+    database = open_db(db)
+    try:
+        return save_deal_scores(database, report.folder.name, score_rows(report.deals))
+    finally:
+        database.close()
+
+
 def finish_night(
     result: NightResult,
     db: Path,
@@ -420,6 +435,8 @@ def finish_night(
         result, "report", lambda: write_report(db, out_dir, as_of=as_of[:10], config=config)
     )
     result.report_folder = report.folder if report is not None else None
+    if report is not None:
+        _step(result, "deal scores", lambda: store_deal_scores(db, report))
     health = _step(
         result,
         "health",

@@ -5,6 +5,7 @@ registers. Each command's docstring is its help; user errors become one line (``
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import click
@@ -32,6 +33,8 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     regenerated: only history observed by the end of that date is used.
     """
     from analysis.report import write_report
+    from keitrucks.night import store_deal_scores
+    from pipelines.schema import StorageError
 
     day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
     config = config_of(ctx)
@@ -39,6 +42,10 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
         result = write_report(Path(db), Path(out), as_of=day, config=config)
     except (DatabaseMissing, OSError) as exc:
         raise cli_error(exc) from None
+    try:  # for Datasette's underpriced question; the report itself is written either way
+        store_deal_scores(Path(db), result)
+    except (StorageError, sqlite3.Error) as exc:
+        click.echo(f"Warning: deal scores not stored in the database: {exc}", err=True)
     h = result.headline
     click.echo(
         f"Report {day.isoformat()}: {h['trucks_for_sale']} trucks for sale, "
@@ -61,9 +68,10 @@ def serve(ctx: click.Context, db: str, port: int) -> None:
     """Browse the database in Datasette, read-only, on http://127.0.0.1:PORT/.
 
     Comes with descriptions of every table and column and canned queries: underpriced 4WD
-    trucks, becoming eligible soon, price drops this week, median price by model and year,
-    and a truck's full price history; /-/appraise appraises a listing pasted from anywhere.
-    Stop with Ctrl-C.
+    trucks (the night's report's deal scores), becoming eligible soon, price drops this week,
+    median price by model and year, and a truck's full price history (every listing links to
+    it); active_trucks_map shows the trucks on a map; /-/appraise appraises a listing pasted from
+    anywhere. Stop with Ctrl-C.
     """
     from analysis.serve import HOST, check_database, port_in_use
     from analysis.serve import serve as run

@@ -201,6 +201,38 @@ CREATE TABLE IF NOT EXISTS state_rules (
     confidence TEXT NOT NULL,
     origin TEXT NOT NULL
 );
+
+-- The report's deal score of each active kei truck (analysis.deals.score_deals), as stored by
+-- the latest night's report (pipelines.deal_store): Datasette and sqlite3 read the very numbers
+-- of report.html and deals.csv instead of computing their own.
+CREATE TABLE IF NOT EXISTS deal_scores (
+    source TEXT NOT NULL,
+    listing_id TEXT NOT NULL,
+    -- the report's as-of night (YYYY-MM-DD)
+    as_of TEXT NOT NULL,
+    identity TEXT,
+    truck_id TEXT,
+    price_usd INTEGER,
+    price_basis TEXT,
+    -- the figure compared and its basis: the listing's own price, or an exporter's landed cost
+    value_usd INTEGER,
+    basis TEXT,
+    price_label TEXT,
+    fair_price_usd INTEGER,
+    -- 100 * (fair - value) / fair, one decimal; positive = under the fair price
+    discount_pct REAL,
+    n_comparables INTEGER,
+    comparables_median_usd INTEGER,
+    comparables_low_usd INTEGER,
+    comparables_high_usd INTEGER,
+    -- "source:listing_id" of the comparables, closest first, separated by spaces
+    comparables TEXT,
+    rated INTEGER NOT NULL,
+    why TEXT,
+    PRIMARY KEY (source, listing_id)
+);
+CREATE INDEX IF NOT EXISTS deal_scores_rated ON deal_scores (rated, discount_pct);
+CREATE INDEX IF NOT EXISTS price_history_event ON price_history (event);
 """
 
 #: Columns added after a table's first release: table -> {column: type}. ``ensure_schema``
@@ -211,9 +243,23 @@ ADDED_COLUMNS = {
     "listings": {**LISTING_COLUMNS, **TRACKING_COLUMNS},
 }
 
+#: Indexes of ``listings``: the crawl's lookups, then what the views, the canned queries and
+#: Datasette's facets filter or group on (``tests/test_analysis_serve.py`` times none of them,
+#: ``bench/serve.py`` does).
 LISTING_INDEXES = {
     "listings_status": "listings (source, status)",
     "listings_identity": "listings (identity)",
+    # truck_history finds a truck by its bare listing id
+    "listings_listing_id": "listings (listing_id)",
+    # every view and question of active (buyable) trucks
+    "listings_status_kind": "listings (status, kind)",
+    # eligible_soon's "month of the last crawl"
+    "listings_last_seen": "listings (last_seen_at)",
+    "listings_eligible_from": "listings (eligible_from)",
+    # the facets of the listings page
+    "listings_model": "listings (model)",
+    "listings_is_4wd": "listings (is_4wd)",
+    "listings_state": "listings (state)",
 }
 
 # -- the questions users ask most: Datasette's canned queries and, without parameters, views ---
@@ -234,29 +280,20 @@ _ACTIVE_TRUCKS = f"""
     WHERE {_BUYABLE} AND price_usd IS NOT NULL
       AND is_4wd IS NOT NULL AND model IS NOT NULL"""
 
-UNDERPRICED_4WD = f"""
-WITH trucks AS ({_ACTIVE_TRUCKS}),
-ranked AS (
-    SELECT model, is_4wd, price_basis, price_usd,
-           row_number() OVER (PARTITION BY model, is_4wd, price_basis ORDER BY price_usd) AS rn,
-           count(*) OVER (PARTITION BY model, is_4wd, price_basis) AS n
-    FROM trucks
-),
-medians AS (
-    SELECT model, is_4wd, price_basis, avg(price_usd) AS median_usd, max(n) AS n
-    FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-    GROUP BY model, is_4wd, price_basis
-)
-SELECT t.title, t.model, t.model_code, t.year, t.mileage_mi, t.price_usd, t.price_basis,
-       'US asking' AS price_label,
-       CAST(round(m.median_usd) AS INTEGER) AS median_usd, m.n - 1 AS comparables,
-       round(100.0 * (m.median_usd - t.price_usd) / m.median_usd, 1) AS pct_under,
-       t.location_raw, t.url, t.source, t.listing_id
-FROM trucks t
-JOIN medians m ON m.model = t.model AND m.is_4wd = t.is_4wd AND m.price_basis = t.price_basis
-WHERE t.is_4wd = 1 AND t.price_basis = 'asking' AND m.n - 1 >= 3
-  AND t.price_usd <= m.median_usd * (1 - coalesce(nullif(:pct_under, ''), 15) / 100.0)
-ORDER BY pct_under DESC, t.price_usd
+#: Active 4WD kei trucks the nightly report rated at least :pct_under % (default 15) under
+#: their fair price: the report's own scores (``deal_scores``), never a second computation. An
+#: exporter's truck is rated on its landed cost, and listed only when old enough to import.
+UNDERPRICED_4WD = """
+SELECT l.title, l.model, l.year, d.discount_pct AS pct_under, d.value_usd AS price_usd,
+       d.price_label, d.fair_price_usd, d.n_comparables AS comparables, d.comparables_low_usd,
+       d.comparables_high_usd, l.mileage_mi, l.location_raw, d.why, l.model_code, l.url,
+       d.source, d.listing_id, d.as_of AS scored_on
+FROM deal_scores d
+JOIN listings l ON l.source = d.source AND l.listing_id = d.listing_id
+WHERE d.rated = 1 AND l.is_4wd = 1 AND l.status = 'active'
+  AND (d.basis != 'landed' OR l.eligible_25y = 1)
+  AND d.discount_pct >= coalesce(nullif(:pct_under, ''), 15)
+ORDER BY d.discount_pct DESC, d.value_usd
 """
 
 ELIGIBLE_SOON = f"""
@@ -273,37 +310,39 @@ WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_
 ORDER BY l.eligible_from, l.price_usd
 """
 
+#: Each change of the last 7 days (up to the last crawl) to a lower price on the same basis
+#: than the listing's row before it. The row before is found by the history's index (source,
+#: listing_id, id), so the cost follows the week's changes, not the whole history.
 PRICE_DROPS_THIS_WEEK = f"""
-WITH steps AS (
-    SELECT source, listing_id, observed_at, event, price_usd, price_basis,
-           lag(price_usd) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
-               AS previous_usd,
-           lag(price_basis) OVER (PARTITION BY source, listing_id ORDER BY observed_at, id)
-               AS previous_basis
-    FROM price_history
-    WHERE source || ':' || listing_id IN (
-        SELECT source || ':' || listing_id FROM price_history
-        WHERE observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history))
+WITH week AS (
+    SELECT p.*, (SELECT max(q.id) FROM price_history q
+                 WHERE q.source = p.source AND q.listing_id = p.listing_id AND q.id < p.id)
+               AS previous_id
+    FROM price_history p
+    WHERE p.observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history)
+      AND p.price_usd IS NOT NULL
 )
-SELECT s.observed_at, l.title, l.model, l.year, l.is_4wd, s.previous_usd, s.price_usd,
-       s.previous_usd - s.price_usd AS drop_usd,
-       round(100.0 * (s.previous_usd - s.price_usd) / s.previous_usd, 1) AS drop_pct,
+SELECT s.observed_at, l.title, l.model, l.year, l.is_4wd, b.price_usd AS previous_usd,
+       s.price_usd, b.price_usd - s.price_usd AS drop_usd,
+       round(100.0 * (b.price_usd - s.price_usd) / b.price_usd, 1) AS drop_pct,
        s.price_basis, {price_label_sql("s.price_basis")} AS price_label, l.location_raw, l.url,
        s.source, s.listing_id
-FROM steps s JOIN listings l ON l.source = s.source AND l.listing_id = s.listing_id
-WHERE s.price_usd < s.previous_usd AND s.price_basis = s.previous_basis
-  AND s.observed_at >= (SELECT datetime(max(observed_at), '-7 days') FROM price_history)
-ORDER BY drop_pct DESC
+FROM week s
+JOIN price_history b ON b.id = s.previous_id
+JOIN listings l ON l.source = s.source AND l.listing_id = s.listing_id
+WHERE s.price_usd < b.price_usd AND s.price_basis = b.price_basis
+ORDER BY drop_pct DESC, s.observed_at, s.source, s.listing_id
 """
 
 MEDIAN_BY_MODEL_YEAR = f"""
 WITH trucks AS ({_ACTIVE_TRUCKS}),
 ranked AS (
     SELECT model, year, is_4wd, price_basis, price_usd,
-           row_number() OVER (PARTITION BY model, year, is_4wd, price_basis ORDER BY price_usd)
-               AS rn,
-           count(*) OVER (PARTITION BY model, year, is_4wd, price_basis) AS n
+           row_number() OVER w AS rn,
+           count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
     FROM trucks
+    -- one window (one sort) for the rank and the count
+    WINDOW w AS (PARTITION BY model, year, is_4wd, price_basis ORDER BY price_usd)
 )
 SELECT model, year, CASE is_4wd WHEN 1 THEN '4WD' ELSE '2WD' END AS drive, price_basis,
        {price_label_sql("price_basis")} AS price_label,
@@ -313,15 +352,32 @@ GROUP BY model, year, is_4wd, price_basis
 ORDER BY model, year, drive, price_basis
 """
 
+#: The truck of :listing (a listing id, source:listing_id or an identity), as SQL.
+LISTING_PARAM = "trim(:listing)"
+
+
+def truck_history_sql(default: str | None = None) -> str:
+    """``TRUCK_HISTORY`` showing the truck ``default`` (source:listing_id) when :listing is
+    empty, so the question opens on an example instead of no rows."""
+    if default is None:
+        return TRUCK_HISTORY
+    quoted = "'" + default.replace("'", "''") + "'"
+    return TRUCK_HISTORY.replace(LISTING_PARAM, f"coalesce(nullif({LISTING_PARAM}, ''), {quoted})")
+
+
+#: Every price and status change of one truck, all its reposts joined, oldest first.
 TRUCK_HISTORY = f"""
-SELECT p.observed_at, p.event, p.price, p.currency, p.price_usd, p.price_basis,
-       {price_label_sql("p.price_basis")} AS price_label, p.landed_usd, p.status,
-       l.title, p.source, p.listing_id, l.identity, l.url
+WITH wanted AS (SELECT {LISTING_PARAM} AS key)
+SELECT p.observed_at, p.event, p.price_usd, {price_label_sql("p.price_basis")} AS price_label,
+       p.status, p.price, p.currency, p.price_basis, p.landed_usd, l.title, p.source,
+       p.listing_id, l.identity, l.url
 FROM price_history p
 JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id
 WHERE l.identity = (
-    SELECT identity FROM listings
-    WHERE listing_id = :listing OR identity = :listing OR source || ':' || listing_id = :listing
+    SELECT identity FROM listings, wanted
+    WHERE listing_id = wanted.key OR identity = wanted.key
+       OR source = substr(wanted.key, 1, instr(wanted.key, ':') - 1)
+          AND listing_id = substr(wanted.key, instr(wanted.key, ':') + 1)
     LIMIT 1)
 ORDER BY p.observed_at, p.id
 """
@@ -373,6 +429,29 @@ WHERE {_BUYABLE}
 ORDER BY us_price_usd, source, listing_id
 """
 
+#: Active kei trucks with a map position (``pipelines.normalize.geo``), for
+#: datasette-cluster-map: ``latitude``/``longitude`` and a ``popup`` (title, link, what and where,
+#: "approximate" when the position is a ZIP code's or a city's centre).
+ACTIVE_TRUCKS_MAP = f"""
+SELECT geo_latitude AS latitude, geo_longitude AS longitude, geo_basis,
+       CASE geo_basis WHEN 'site_pin' THEN 0 ELSE 1 END AS approximate,
+       title, model, year, is_4wd, price_usd, price_basis,
+       {price_label_sql("price_basis")} AS price_label, location_raw, state, url, source,
+       listing_id,
+       json_object(
+           'title', coalesce(title, model, 'kei truck'),
+           'link', url,
+           'description',
+           coalesce('$' || price_usd || ' (' || {price_label_sql("price_basis")} || ')',
+                    'no price')
+           || coalesce(' · ' || location_raw, '')
+           || CASE geo_basis WHEN 'site_pin' THEN ''
+                             WHEN 'zip_centroid' THEN ' · approximate: centre of its ZIP code'
+                             ELSE ' · approximate: centre of its city' END
+       ) AS popup
+FROM listings
+WHERE status = 'active' AND kind = 'kei_truck' AND geo_latitude IS NOT NULL"""
+
 VIEWS = {
     "active_trucks": f"""
         SELECT source, listing_id, title, make, model, model_code, year, is_4wd, mileage_mi,
@@ -381,6 +460,7 @@ VIEWS = {
                location_raw, url, first_seen_at, last_seen_at
         FROM listings WHERE status = 'active' AND kind = 'kei_truck'""",
     "for_sale": FOR_SALE,
+    "active_trucks_map": ACTIVE_TRUCKS_MAP,
     "latest_runs": """
         SELECT r.* FROM runs r
         WHERE r.id = (SELECT max(id) FROM runs r2 WHERE r2.source = r.source)""",

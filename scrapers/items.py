@@ -113,6 +113,12 @@ class Listing:
     sale_pending: bool | None = _role(NORMALIZED)
     #: two-letter US state of the listing (US sources only), None when it does not say.
     state: str | None = _role(NORMALIZED)
+    #: where to put the listing on a map: the site's own pin (latitude/longitude), else the
+    #: centre of its US ZIP code or city (approximate); None when it gives no such place.
+    geo_latitude: float | None = _role(NORMALIZED)
+    geo_longitude: float | None = _role(NORMALIZED)
+    #: how geo_latitude/geo_longitude were found: site_pin, zip_centroid or city_centroid.
+    geo_basis: str | None = _role(NORMALIZED)
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from click.testing import CliRunner
 from test_analysis_helpers import build_market
@@ -31,6 +33,11 @@ def test_report_writes_the_dated_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Report 2026-11-10: 4 trucks for sale" in result.output
     assert (tmp_path / "out" / "2026-11-10" / "report.html").is_file()
+    # the report's deal scores are in the database, for Datasette's underpriced question
+    conn = sqlite3.connect(db)
+    stored = conn.execute("SELECT DISTINCT as_of FROM deal_scores").fetchall()
+    conn.close()
+    assert stored == [("2026-11-10",)]
 
 
 @pytest.mark.parametrize("command", [cli.report, cli.serve])

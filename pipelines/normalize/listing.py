@@ -19,6 +19,7 @@ from typing import Any
 from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.core.states import state_of
+from pipelines.normalize import geo
 from pipelines.normalize.condition import condition_of
 from pipelines.normalize.dates import (
     ERA_KANJI_DATE,
@@ -482,6 +483,24 @@ def _state(r: _Raw) -> str | None:
     return None
 
 
+def _position(r: _Raw, state: str | None) -> dict[str, Any]:
+    """geo_latitude, geo_longitude and geo_basis: the site's pin, else the centre of the
+    listing's US ZIP code or city (``pipelines.normalize.geo``)."""
+    found = geo.position(
+        r.raw.get("latitude"),
+        r.raw.get("longitude"),
+        location=r.get("location_raw"),
+        postal_code=r.attrs.get("postal_code"),
+        state=state,
+        us=r.source not in EXPORTER_SOURCES,
+    )
+    return {
+        "geo_latitude": found.latitude,
+        "geo_longitude": found.longitude,
+        "geo_basis": found.basis,
+    }
+
+
 @lru_cache(maxsize=4096)
 def _state_of_place(location: str | None, postal: str | None) -> str | None:
     return state_of(location, postal_code=postal)
@@ -530,6 +549,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     )
     out["status"] = status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
     out["state"] = _state(r)
+    out.update(_position(r, out["state"]))
     _condition(r, res, kind not in NON_VEHICLE_KINDS)
     if kind in NON_VEHICLE_KINDS:
         out["kind"] = kind
