@@ -125,12 +125,19 @@ def _sources_option(f):
     )(f)
 
 
-def _print_outcome(prefix: str):
+def _print_outcome(prefix: str, echo=click.echo):
     def progress(source, outcome) -> None:
         mark = "ok " if outcome.ok else "FAIL"
-        click.echo(f"{prefix} {source:<14} {mark} {outcome.line.removeprefix('ok: ')}")
+        echo(f"{prefix} {source:<14} {mark} {outcome.line.removeprefix('ok: ')}")
 
     return progress
+
+
+def _board():
+    """Live per-source counts while crawls run, on a terminal only (``keitrucks.progress``)."""
+    from keitrucks.progress import CrawlBoard, wants_progress
+
+    return CrawlBoard(wants_progress())
 
 
 @cli.command()
@@ -161,9 +168,14 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
     except NotADemoDatabaseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     started = time.monotonic()
-    with ctrl_c_stops_crawls():
+    with ctrl_c_stops_crawls(), _board() as board:
         summary = run_demo(
-            Path(db), Path(out), config=config, echo=_quiet_once_stopped(click.echo), force=force
+            Path(db),
+            Path(out),
+            config=config,
+            echo=_quiet_once_stopped(board.echo),
+            force=force,
+            on_counts=board.on_counts,
         )
     click.echo(summary.text(time.monotonic() - started))
     if not summary.ok:
@@ -223,6 +235,7 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
             ctrl_c_stops_crawls(),
             sigterm_stops_the_night(),
             night_lock(lock_path(db), holder="keitrucks nightly"),
+            _board() as board,
         ):
             result = run_night(
                 Path(db),
@@ -232,9 +245,10 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
                 sources=chosen,
                 as_of=as_of,
                 dry_run_alerts=dry_run_alerts,
-                progress=_quiet_once_stopped(_print_outcome("crawl")),
-                echo=_quiet_once_stopped(click.echo),
+                progress=_quiet_once_stopped(_print_outcome("crawl", board.echo)),
+                echo=_quiet_once_stopped(board.echo),
                 scrapyd=scrapyd,
+                on_counts=board.on_counts,
             )
     except NightAlreadyRunningError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
@@ -272,15 +286,17 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
     from keitrucks.night import crawl_sources
 
     config = _config(ctx)
-    outcomes = crawl_sources(
-        Path(db),
-        list(sources) or enabled_sources(config),
-        as_of=as_of,
-        base_url=base_url,
-        config_path=config_path_of(ctx),
-        log_dir=Path(db).parent / "logs",
-        progress=_print_outcome("crawl"),
-    )
+    with _board() as board:
+        outcomes = crawl_sources(
+            Path(db),
+            list(sources) or enabled_sources(config),
+            as_of=as_of,
+            base_url=base_url,
+            config_path=config_path_of(ctx),
+            log_dir=Path(db).parent / "logs",
+            progress=_print_outcome("crawl", board.echo),
+            on_counts=board.on_counts,
+        )
     if not all(o.ok for o in outcomes):
         raise CliError("some sources failed (see above)", EXIT_FAILED)
 
@@ -387,6 +403,7 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
     rows) or the normalizer; the normalized and derived fields are rewritten, price history is
     kept as it is. Shows a progress bar on a terminal.
     """
+    from keitrucks.progress import progress_bar, wants_progress
     from pipelines.listings import landed_deriver, renormalize_listings
     from pipelines.normalize import normalize_listing
     from pipelines.schema import StorageError, open_db
@@ -398,19 +415,14 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
         database = open_db(db)
     except StorageError as exc:
         raise cli_error(exc) from None
-    with click.progressbar(length=database["listings"].count, label="renormalizing") as bar:
-        last = [0]
-
-        def progress(done: int, total: int) -> None:
-            bar.update(done - last[0])
-            last[0] = done
-
+    total = database["listings"].count
+    with progress_bar(wants_progress(), total, "renormalizing") as update:
         count = renormalize_listings(
             database,
             lambda raw: normalize_listing(raw, config=config),
             derive=landed_deriver(config),
             batch_size=batch_size,
-            progress=progress,
+            progress=lambda done, total: update(done),
         )
     database.close()
     click.echo(f"renormalized {count} listing(s) in {db}")

@@ -156,10 +156,12 @@ def run_demo(
     echo: Callable[[str], None] = logger.info,
     sample_dir: Path = SAMPLE_DIR,
     force: bool = False,
+    on_counts: Callable[[str, dict[str, Any] | None], None] | None = None,
 ) -> DemoSummary:
     """Crawl the three sample nights into a fresh ``db``; report and alert after each night.
 
     Replaces ``db`` only when the demo created it (``check_replaceable``), or with ``force``.
+    ``on_counts`` follows each running crawl (``keitrucks.night.crawl_sources``).
     """
     check_replaceable(db, force=force)
     config = with_demo_buyer(config)
@@ -191,6 +193,7 @@ def run_demo(
                 config_path=str(sample_config),
                 log_dir=db.parent / "logs",
                 progress=progress,
+                on_counts=on_counts,
             )
             finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
             raised = len(result.alerts.raised) if result.alerts is not None else 0

@@ -40,12 +40,14 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     Example:
       keitrucks report --db data/demo.db --as-of 2026-11-24
     """
-    from analysis.report import write_report
+    from analysis.report import REPORT_STEPS, write_report
+    from keitrucks.progress import progress_bar, wants_progress
 
     day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
     config = config_of(ctx)
     try:
-        result = write_report(Path(db), Path(out), as_of=day, config=config)
+        with progress_bar(wants_progress(), len(REPORT_STEPS), "report") as update:
+            result = write_report(Path(db), Path(out), as_of=day, config=config, step=update)
     except (DatabaseMissing, OSError) as exc:
         raise cli_error(exc) from None
     h = result.headline
