@@ -10,8 +10,14 @@ match wins); ``OneErrorPathGroup`` applies it to anything a command lets escape,
 from __future__ import annotations
 
 import logging
+import os
+import shlex
+import shutil
 import sqlite3
+import sys
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 from click.core import ParameterSource
@@ -228,3 +234,30 @@ SHARED_OPTIONS = {
     "--as-of": AS_OF_HELP,
     "--out": OUT_HELP,
 }
+
+
+def command_for(
+    name: str,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    bin_dir: Path | None = None,
+    cwd: Path | None = None,
+) -> str:
+    """How a user types the installed program ``name`` (``keitrucks``, ``sqlite-utils``) to
+    run this installation's copy: the bare name when it is on PATH, else its path in
+    ``bin_dir`` (this Python's scripts folder), relative to ``cwd`` when under it
+    (``.venv/bin/keitrucks`` in a checkout set up by ``make``)."""
+    bin_dir = Path(sys.executable).parent if bin_dir is None else bin_dir
+    ours = bin_dir / name
+    found = which(name)
+    if found and (not ours.exists() or Path(found).resolve() == ours.resolve()):
+        return name
+    if not ours.exists():
+        return name
+    cwd = Path.cwd() if cwd is None else cwd
+    try:
+        shown = ours.absolute().relative_to(cwd.absolute())
+    except ValueError:
+        shown = ours.absolute()
+    text = str(shown)
+    return shlex.quote(text if os.sep in text else f".{os.sep}{text}")  # ./keitrucks, not a name
