@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -16,6 +18,8 @@ from click.testing import CliRunner
 from keitrucks.cli import cli
 from keitrucks.common_cli import SHARED_OPTIONS
 from keitrucks.core.dates import as_of_error
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: What a shared option shows in the help's left column, whatever the command.
 SHARED_DECLS = {
@@ -186,3 +190,84 @@ def test_a_bad_config_after_the_command_is_a_config_error(tmp_path):
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: ")
     assert str(bad) in result.stderr
+
+
+# -- commands a user is told to type ------------------------------------------------------------
+
+
+@pytest.fixture
+def bin_dir(tmp_path):
+    """A checkout's .venv/bin holding the two programs the demo's hint names."""
+    folder = tmp_path / "checkout" / ".venv" / "bin"
+    folder.mkdir(parents=True)
+    for name in ("keitrucks", "sqlite-utils"):
+        (folder / name).write_text("#!/bin/sh\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("on_path", "cwd", "expected"),
+    [
+        ("ours", "checkout", "keitrucks"),  # activated venv, or pipx's link
+        (None, "checkout", ".venv/bin/keitrucks"),  # make demo on a fresh clone
+        (None, "checkout/.venv", "bin/keitrucks"),
+        (None, "checkout/.venv/bin", "./keitrucks"),
+        (None, "elsewhere", "{bin}/keitrucks"),  # run from another folder: absolute
+        ("another", "checkout", ".venv/bin/keitrucks"),  # another keitrucks on PATH
+    ],
+)
+def test_command_for_prints_what_runs_this_installation(tmp_path, bin_dir, on_path, cwd, expected):
+    from keitrucks.common_cli import command_for
+
+    (tmp_path / "elsewhere").mkdir()
+    other = tmp_path / "other-keitrucks"
+    other.write_text("", encoding="utf-8")
+    found = {"ours": str(bin_dir / "keitrucks"), "another": str(other), None: None}[on_path]
+    shown = command_for("keitrucks", which=lambda name: found, bin_dir=bin_dir, cwd=tmp_path / cwd)
+    assert shown == expected.format(bin=bin_dir)
+
+
+def test_command_for_a_program_not_installed_is_its_name(tmp_path):
+    from keitrucks.common_cli import command_for
+
+    assert command_for("sqlite-utils", which=lambda n: None, bin_dir=tmp_path) == "sqlite-utils"
+
+
+def test_the_demo_ends_with_commands_that_run(tmp_path):
+    from keitrucks.demo import DemoSummary
+
+    text = DemoSummary(db=Path("data/demo.db"), out=Path("out")).text(
+        1, command=lambda name: f".venv/bin/{name}"
+    )
+    assert ".venv/bin/keitrucks serve --db data/demo.db" in text
+    assert ".venv/bin/sqlite-utils data/demo.db 'select * from for_sale limit 5' --table" in text
+    assert "sqlite3" not in text
+
+
+def readme_commands() -> list[str]:
+    """The lines of the README's sh blocks, comments and prompts aside."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```sh\n(.*?)^```", readme, flags=re.M | re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+
+
+def test_the_readme_runs_only_programs_the_project_installs():
+    """A fresh machine has Python and make, not sqlite3: every program a README command runs is
+    make, pipx (its own install line), git, or one the project installs into .venv/bin/."""
+    lines = [line for line in readme_commands() if line]
+    assert lines
+    installed = Path(sys.executable).parent
+    for line in lines:
+        program = line.split()[0]
+        if program.startswith(".venv/bin/"):
+            assert (installed / program.removeprefix(".venv/bin/")).exists(), line
+        else:
+            assert program in {"make", "pipx", "keitrucks"}, line
+
+
+def test_the_readme_says_how_to_type_keitrucks_in_a_checkout():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    fresh = re.findall(r"^```sh\n(.*?)^```", quick, flags=re.M | re.S)[0]
+    assert [line.split()[:2] for line in fresh.splitlines()] == [["make", "demo"], ["make", "test"]]
+    assert "`.venv/bin/keitrucks`" in quick
