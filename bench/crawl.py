@@ -10,7 +10,10 @@ the real Scrapy downloader, each crawl its own process as ``keitrucks`` runs the
   every pipeline (validate, dedupe, normalize, landed cost, SQLite storage with history and
   the runs row), into a fresh database;
 - a bare spider (``BareSpider`` below, run with ``scrapy runspider``): the same URLs, the same
-  settings and middlewares, no pipelines, and a callback that only yields a small dict.
+  settings and middlewares, no pipelines, and a callback that only yields a small dict;
+- the full spider again, watched as a terminal watches a night (``on_progress``: the crawl
+  writes its counts file every second, the parent reads it), for ``ratio crawl_watched/crawl``
+  (watched pages/s over unwatched; 1.0 is no cost).
 
 Pages/s is responses received over the crawl's own elapsed time (Scrapy's
 ``elapsed_time_seconds``: spider open to close, so process start-up is left out). Prints both,
@@ -127,12 +130,15 @@ def _stat(log: str, key: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def full_crawl(base_url: str, folder: Path, config: Path) -> dict:
+def full_crawl(base_url: str, folder: Path, config: Path, name: str = "full") -> dict:
+    """The full spider, as ``keitrucks`` runs it; ``name`` "watched" also follows its progress
+    as a terminal does (the counts file written and read every second)."""
     sys.path.insert(0, str(ROOT))
     from keitrucks.crawl import run_crawl
     from keitrucks.sample.catalog import NIGHTS
 
-    db, log = folder / "full.db", folder / "full.log"
+    db, log = folder / f"{name}.db", folder / f"{name}.log"
+    seen: list[dict] = []
     started = time.perf_counter()
     result = run_crawl(
         "craigslist",
@@ -142,10 +148,11 @@ def full_crawl(base_url: str, folder: Path, config: Path) -> dict:
         config=config,
         log_path=log,
         timeout=1800,
+        on_progress=seen.append if name == "watched" else None,
     )
     wall = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"full crawl failed: {result.stderr_tail}")
+        raise SystemExit(f"{name} crawl failed ({result.returncode}): {result.reason}")
     conn = sqlite3.connect(db)
     try:
         run = conn.execute("SELECT items, healthy, stats FROM runs").fetchone()
@@ -158,6 +165,7 @@ def full_crawl(base_url: str, folder: Path, config: Path) -> dict:
         "wall": wall,
         "items": run[0],
         "healthy": run[1],
+        "updates": len(seen),
     }
 
 
@@ -212,13 +220,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         with SampleServer(root=folder, night=1) as server:
             full = full_crawl(server.base_url, folder, sample["config"])
+            watched = full_crawl(server.base_url, folder, sample["config"], "watched")
             urls = [server.base_url + "/robots.txt"] + [
                 server.base_url + t for t in sample["targets"]
             ]
             bare = bare_crawl(server.base_url, folder, urls)
     if full["items"] != args.postings or not full["healthy"]:
         raise SystemExit(f"the full crawl stored {full['items']} of {args.postings} listings")
-    for name, run in (("full_spider", full), ("bare_spider", bare)):
+    if watched["items"] != args.postings or not watched["updates"]:
+        raise SystemExit(f"the watched crawl: {watched}")
+    print(f"progress updates seen while watched: {watched['updates']}")
+    for name, run in (("full_spider", full), ("watched_spider", watched), ("bare_spider", bare)):
         print(
             f"crawl {name}: {run['pages']:,} pages in {run['seconds']:.1f}s "
             f"({run['wall']:.1f}s with process start), {run['items']:,} items"
@@ -226,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pages/s {name} {run['pages'] / run['seconds']:,.0f}")
     ratio = (full["pages"] / full["seconds"]) / (bare["pages"] / bare["seconds"])
     print(f"ratio crawl/bare_spider {ratio:.2f}")
+    watched_ratio = (watched["pages"] / watched["seconds"]) / (full["pages"] / full["seconds"])
+    print(f"ratio crawl_watched/crawl {watched_ratio:.2f}")
     return 0
 
 

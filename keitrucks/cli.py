@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
@@ -54,13 +55,14 @@ def _check_alerts(config: dict) -> None:
 
 
 @contextmanager
-def ctrl_c_stops_crawls() -> Iterator[None]:
-    """Ctrl-C says one line at once, stops the running crawls (no new one starts), keeps their
-    noise (tracebacks, "did not start" lines) off the terminal, and exits 130."""
+def ctrl_c_stops_crawls(say=None) -> Iterator[None]:
+    """Ctrl-C says one line at once (through ``say``, default stderr), stops the running crawls
+    (no new one starts), keeps their noise (tracebacks, "did not start" lines) off the
+    terminal, and exits 130."""
     from keitrucks.crawl import clear_stop, request_stop
 
     def stop(signum, frame):
-        click.echo(INTERRUPTED_LINE, err=True)
+        (say or partial(click.echo, err=True))(INTERRUPTED_LINE)
         logging.disable(logging.CRITICAL)
         request_stop()
         raise KeyboardInterrupt
@@ -168,7 +170,7 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
     except NotADemoDatabaseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     started = time.monotonic()
-    with ctrl_c_stops_crawls(), _board() as board:
+    with _board() as board, ctrl_c_stops_crawls(board.say):
         summary = run_demo(
             Path(db),
             Path(out),
@@ -232,10 +234,10 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
             raise CliError(str(exc), EXIT_FAILED) from None
     try:
         with (
-            ctrl_c_stops_crawls(),
+            _board() as board,
+            ctrl_c_stops_crawls(board.say),
             sigterm_stops_the_night(),
             night_lock(lock_path(db), holder="keitrucks nightly"),
-            _board() as board,
         ):
             result = run_night(
                 Path(db),

@@ -149,12 +149,17 @@ class CrawlBoard:
             else:
                 self._tasks[source] = self._progress.add_task(text, total=None, source=source)
 
-    def echo(self, line: str) -> None:
-        """Print a line (above the rows while they are drawn)."""
+    def echo(self, line: str, err: bool = False) -> None:
+        """Print a line on stdout (``err``: stderr); above the rows while they are drawn, on
+        the terminal they share."""
         if self._progress is not None:
             self._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
-            click.echo(line)
+            click.echo(line, err=err)
+
+    def say(self, line: str) -> None:
+        """Print a line on stderr (Ctrl-C's "interrupted"), above the rows while drawn."""
+        self.echo(line, err=True)
 
 
 @contextmanager
