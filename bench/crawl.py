@@ -266,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio crawl/bare_spider {ratio:.2f}")
     watched_ratio = (watched["pages"] / watched["seconds"]) / (full["pages"] / full["seconds"])
     print(f"ratio crawl_watched/crawl {watched_ratio:.2f}")
+    for name, runs in (("full_spider", fulls), ("watched_spider", watches)):
+        per_page = ", ".join(f"{1000 * r['cpu'] / r['pages']:.1f}" for r in runs)
+        print(f"cpu ms/page {name} by round: {per_page}")
     cpu = min(r["cpu"] / r["pages"] for r in watches) / min(r["cpu"] / r["pages"] for r in fulls)
     print(f"cpu_ratio crawl_watched/crawl {cpu:.2f}")
     return 0
