@@ -210,7 +210,7 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
 
     \b
     Example:
-      keitrucks --config my.toml nightly --source craigslist --dry-run-alerts
+      keitrucks nightly --config my.toml --source craigslist --dry-run-alerts
     """
     from keitrucks.night import (
         NightAlreadyRunningError,
