@@ -24,6 +24,7 @@ import html
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,17 +248,26 @@ def source_name(source: str | None) -> str:
     return tables.source_names().get(source or "", source or "")
 
 
+#: The steps of ``write_report``, in order, as ``step`` hears of them (a progress bar's labels).
+REPORT_STEPS = ("reading the history", "writing the tables", "drawing the charts", "writing HTML")
+
+
 def write_report(
     db_path: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
     as_of: dt.date | str,
     config: dict | None = None,
+    step: Callable[[int, str], Any] | None = None,
 ) -> ReportResult:
     """Compute the report of ``as_of`` from the database and write it to ``out_dir/<date>/``.
 
-    Raises ``analysis.load.DatabaseMissing`` when the database does not exist.
+    ``step(index, name)`` hears of each step of :data:`REPORT_STEPS` as it starts, and
+    ``step(len(REPORT_STEPS), "done")`` at the end. Raises ``analysis.load.DatabaseMissing``
+    when the database does not exist.
     """
+    step = step or (lambda index, name: None)
+    step(0, REPORT_STEPS[0])
     data = compute_report(db_path, as_of=as_of, config=config)
     folder = Path(out_dir) / data.as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -270,10 +280,12 @@ def write_report(
     }
     csvs = {name: with_price_label(frame) for name, frame in csvs.items()}
     files = []
+    step(1, REPORT_STEPS[1])
     for name, frame in csvs.items():
         path = folder / name
         _write_csv(frame, path)
         files.append(path)
+    step(2, REPORT_STEPS[2])
     pngs = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band),
         "band_share.png": charts.band_share_chart(data.trends, data.band),
@@ -284,10 +296,12 @@ def write_report(
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
         files.append(folder / name)
+    step(3, REPORT_STEPS[3])
     numbers = headline_numbers(data)
     page = render_html(data, numbers, pngs)
     (folder / "report.html").write_text(page, encoding="utf-8")
     files.append(folder / "report.html")
+    step(len(REPORT_STEPS), "done")
     logger.info("report for %s written to %s", data.as_of, folder)
     return ReportResult(folder=folder, files=files, headline=numbers, deals=data.deals)
 

@@ -14,23 +14,17 @@ import click
 
 from analysis.alerts import AlertsConfigError, run_alerts
 from analysis.load import DatabaseMissing, as_of_date
-from keitrucks.common_cli import as_of_option, cli_error, config_of, db_option
+from keitrucks.common_cli import as_of_option, cli_error, config_of, config_option, db_option
 from pipelines.schema import StorageError
 
 
 @click.command(name="alerts")
-@db_option("db_path", help_text="The database the crawls write.", path_type=Path)
+@db_option(path_type=Path)
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be raised; send, record and write nothing."
 )
-@as_of_option("The night to alert on. Default: today (UTC).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML configuration ([alerts], [notify], [band]). Default: $KEITRUCKS_CONFIG or the "
-    "parent command's --config, else built-in defaults.",
-)
+@as_of_option()
+@config_option()
 @click.option(
     "--digest-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -40,14 +34,14 @@ from pipelines.schema import StorageError
 @click.pass_context
 def alerts(
     ctx: click.Context,
-    db_path: Path,
+    db: Path,
     dry_run: bool,
     as_of: str | None,
-    config_path: Path | None,
     digest_dir: Path | None,
 ) -> None:
-    """Raise the night's alerts and send them to your notification channels.
+    """Raise the night's alerts and send them.
 
+    Alerts go to your notification channels, as of today (UTC) unless --as-of says otherwise.
     Rules: underpriced 4WD trucks (against their comparables, or under the band floor), price
     drops, new matches and trucks turning 25 on watched searches ([[alerts.watch]]), and
     unhealthy sources. Each truck is announced once per rule, again only after a further price
@@ -57,14 +51,18 @@ def alerts(
     separated; keep secrets in the environment). [notify] mode is "digest" (one message per
     channel per night) or "immediate". Failed sends are retried on the next run. Alerts are
     also printed here and written to a dated Markdown digest.
+
+    \b
+    Example:
+      keitrucks alerts --db data/demo.db --as-of 2026-11-24 --dry-run
     """
-    config = config_of(ctx, config_path)
+    config = config_of(ctx)
     day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
     if not dry_run and digest_dir is None:
-        digest_dir = db_path.parent / "reports" / "alerts"
+        digest_dir = db.parent / "reports" / "alerts"
     try:
         run = run_alerts(
-            db_path,
+            db,
             as_of=day,
             config=config,
             dry_run=dry_run,

@@ -25,6 +25,7 @@ from keitrucks.common_cli import (
     as_of_option,
     cli_error,
     config_of,
+    config_option,
     db_option,
 )
 from keitrucks.core.config import known_sources
@@ -104,12 +105,15 @@ def _raw_listings(text_args, source, jsonl, scraped_at) -> list[tuple[str, dict 
     type=click.Path(dir_okay=False),
     help="A file of JSON Lines of raw listings (the `keitrucks normalize` shape).",
 )
-@db_option(help_text="The market to compare with (the tracker's database).")
-@as_of_option("Appraise as of this date (the market then). Default: today (UTC).")
+@db_option()
+@config_option()
+@as_of_option()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per listing.")
 @click.pass_context
 def appraise(ctx, text, source, jsonl, db, as_of, as_json) -> None:
-    """Appraise a truck found anywhere: what it is, what it is worth, is it a deal, what to ask.
+    """Appraise one truck found anywhere against the market.
+
+    What it is, what it is worth, whether it is a deal, and what to ask the seller.
 
     TEXT is the listing as the seller wrote it (title, description, price, place: paste it
     in quotes, or pipe it on stdin), a listing's URL on a site the tracker reads (fetched once,
@@ -119,7 +123,8 @@ def appraise(ctx, text, source, jsonl, db, as_of, as_json) -> None:
     The card says what the truck is, whether the tracker would alert on it as an underpriced
     4WD (DEAL) or why not, its fair price with the comparables used, import eligibility, the
     landed cost of an exporter's price, your state's road rule ([buyer] state), and the
-    questions to ask the seller. --json prints the same as one object per listing.
+    questions to ask the seller. --json prints the same as one object per listing. --db is
+    the market compared with; --as-of appraises against the market of that date.
     """
     from analysis.appraise import appraise as appraise_one
     from analysis.appraise import read_market, with_landed_usd

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
@@ -26,10 +27,14 @@ from keitrucks.common_cli import (
     as_of_option,
     cli_error,
     config_of,
+    config_option,
+    config_path_of,
+    db_option,
+    out_option,
 )
 from keitrucks.core import paths
 from keitrucks.core.config import ConfigError, enabled_sources, known_sources
-from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS, DEMO_DB, DEMO_REPORTS
+from keitrucks.core.paths import DEMO_DB, DEMO_REPORTS
 
 INTERRUPTED_LINE = "interrupted: stopping crawls"
 
@@ -50,13 +55,14 @@ def _check_alerts(config: dict) -> None:
 
 
 @contextmanager
-def ctrl_c_stops_crawls() -> Iterator[None]:
-    """Ctrl-C says one line at once, stops the running crawls (no new one starts), keeps their
-    noise (tracebacks, "did not start" lines) off the terminal, and exits 130."""
+def ctrl_c_stops_crawls(say=None) -> Iterator[None]:
+    """Ctrl-C says one line at once (through ``say``, default stderr), stops the running crawls
+    (no new one starts), keeps their noise (tracebacks, "did not start" lines) off the
+    terminal, and exits 130."""
     from keitrucks.crawl import clear_stop, request_stop
 
     def stop(signum, frame):
-        click.echo(INTERRUPTED_LINE, err=True)
+        (say or partial(click.echo, err=True))(INTERRUPTED_LINE)
         logging.disable(logging.CRITICAL)
         request_stop()
         raise KeyboardInterrupt
@@ -83,20 +89,17 @@ def _quiet_once_stopped(progress):
 
 
 @click.group(cls=OneErrorPathGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    envvar="KEITRUCKS_CONFIG",
-    help="TOML configuration (searches, sources, band, alerts). Default: built-in defaults.",
-)
+@config_option()
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log more detail to stderr; show tracebacks of errors."
 )
 @click.version_option(package_name="keitrucks")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Kei Truck Tracker: nightly used kei truck listings, price history, reports and alerts.
+
+    Start with `keitrucks demo` (offline sample nights), then `keitrucks serve --db
+    data/demo.db`. In a checkout set up with `make demo`, the command is .venv/bin/keitrucks.
 
     Default locations (`keitrucks paths` prints them): the database, reports and logs live in
     $KEITRUCKS_HOME if set; else in data/ when run from a project checkout (a folder with
@@ -111,7 +114,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     ctx.ensure_object(dict)
-    ctx.obj["config_path"] = config_path
     _config(ctx)  # fail early, in one line, on a bad configuration
 
 
@@ -125,27 +127,39 @@ def _sources_option(f):
     )(f)
 
 
-def _print_outcome(prefix: str):
+def _print_outcome(prefix: str, echo=click.echo):
     def progress(source, outcome) -> None:
         mark = "ok " if outcome.ok else "FAIL"
-        click.echo(f"{prefix} {source:<14} {mark} {outcome.line.removeprefix('ok: ')}")
+        echo(f"{prefix} {source:<14} {mark} {outcome.line.removeprefix('ok: ')}")
 
     return progress
 
 
+def _board():
+    """Live per-source counts while crawls run, on a terminal only (``keitrucks.progress``)."""
+    from keitrucks.progress import CrawlBoard, wants_progress
+
+    return CrawlBoard(wants_progress())
+
+
 @cli.command()
-@click.option("--db", default=DEMO_DB, show_default=True, type=click.Path(dir_okay=False))
-@click.option("--out", default=DEMO_REPORTS, show_default=True, type=click.Path(file_okay=False))
+@db_option(DEMO_DB)
+@out_option(DEMO_REPORTS)
+@config_option()
 @click.option("--force", is_flag=True, help="Replace --db even if the demo did not create it.")
 @click.pass_context
 def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
-    """Run three nights on the bundled sample marketplace, offline, then report and alert.
+    """Three nights on the bundled sample marketplace, offline.
 
     Starts a local server on 127.0.0.1 serving the sample pages (data/sample/ in a checkout;
     an installed copy renders them once into the user's cache folder), crawls each night with that
     night's date as the as-of time, and writes reports and alerts as a night would. Starts
     from a clean demo database each time: it replaces only a database the demo created
     (use --force for any other file at --db).
+
+    \b
+    Example:
+      keitrucks demo && keitrucks serve --db data/demo.db
     """
     from keitrucks.demo import NotADemoDatabaseError, check_replaceable, run_demo
 
@@ -156,9 +170,14 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
     except NotADemoDatabaseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     started = time.monotonic()
-    with ctrl_c_stops_crawls():
+    with _board() as board, ctrl_c_stops_crawls(board.say):
         summary = run_demo(
-            Path(db), Path(out), config=config, echo=_quiet_once_stopped(click.echo), force=force
+            Path(db),
+            Path(out),
+            config=config,
+            echo=_quiet_once_stopped(board.echo),
+            force=force,
+            on_counts=board.on_counts,
         )
     click.echo(summary.text(time.monotonic() - started))
     if not summary.ok:
@@ -166,8 +185,9 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
 
 
 @cli.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
-@click.option("--out", default=DEFAULT_REPORTS, show_default=True, type=click.Path(file_okay=False))
+@db_option()
+@out_option()
+@config_option()
 @as_of_option()
 @click.option("--dry-run-alerts", is_flag=True, help="Work out alerts but send nothing.")
 @click.option(
@@ -180,11 +200,17 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
 @_sources_option
 @click.pass_context
 def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
-    """The whole night once against the live sites: crawl, report, alerts, health check.
+    """The whole night once: crawl the live sites, report, alert.
 
-    Exits non-zero when any source failed; failed runs are recorded and mark nothing gone.
-    Waits for nothing: if another night (the scheduler's) is running on the same database, it
-    exits at once saying so.
+    Crawls every enabled source (two at a time), then writes the report, checks each source's
+    health and raises the alerts. On a terminal each running crawl shows its pages and
+    listings so far; each source ends with one line. Exits non-zero when any source failed;
+    failed runs are recorded and mark nothing gone. Waits for nothing: if another night (the
+    scheduler's) is running on the same database, it exits at once saying so.
+
+    \b
+    Example:
+      keitrucks nightly --config my.toml --source craigslist --dry-run-alerts
     """
     from keitrucks.night import (
         NightAlreadyRunningError,
@@ -208,7 +234,8 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
             raise CliError(str(exc), EXIT_FAILED) from None
     try:
         with (
-            ctrl_c_stops_crawls(),
+            _board() as board,
+            ctrl_c_stops_crawls(board.say),
             sigterm_stops_the_night(),
             night_lock(lock_path(db), holder="keitrucks nightly"),
         ):
@@ -216,13 +243,14 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
                 Path(db),
                 Path(out),
                 config=config,
-                config_path=ctx.obj["config_path"],
+                config_path=config_path_of(ctx),
                 sources=chosen,
                 as_of=as_of,
                 dry_run_alerts=dry_run_alerts,
-                progress=_quiet_once_stopped(_print_outcome("crawl")),
-                echo=_quiet_once_stopped(click.echo),
+                progress=_quiet_once_stopped(_print_outcome("crawl", board.echo)),
+                echo=_quiet_once_stopped(board.echo),
                 scrapyd=scrapyd,
+                on_counts=board.on_counts,
             )
     except NightAlreadyRunningError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
@@ -237,27 +265,40 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
 
 
 @cli.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@db_option()
+@config_option()
 @click.option(
-    "--base-url", help="Crawl a local copy (e.g. the sample server) instead of the sites."
+    "--base-url",
+    metavar="URL",
+    help="Crawl a local copy (e.g. the sample server) instead of the sites.",
 )
 @as_of_option()
 @_sources_option
 @click.pass_context
 def crawl(ctx, db, base_url, as_of, sources) -> None:
-    """Crawl sources into the database (no report, no alerts)."""
+    """Crawl sources into the database (no report, no alerts).
+
+    On a terminal each running crawl shows its pages and listings so far; each source ends
+    with one line. Exits 1 when any source failed.
+
+    \b
+    Example:
+      keitrucks crawl --source craigslist --source ebay
+    """
     from keitrucks.night import crawl_sources
 
     config = _config(ctx)
-    outcomes = crawl_sources(
-        Path(db),
-        list(sources) or enabled_sources(config),
-        as_of=as_of,
-        base_url=base_url,
-        config_path=ctx.obj["config_path"],
-        log_dir=Path(db).parent / "logs",
-        progress=_print_outcome("crawl"),
-    )
+    with _board() as board:
+        outcomes = crawl_sources(
+            Path(db),
+            list(sources) or enabled_sources(config),
+            as_of=as_of,
+            base_url=base_url,
+            config_path=config_path_of(ctx),
+            log_dir=Path(db).parent / "logs",
+            progress=_print_outcome("crawl", board.echo),
+            on_counts=board.on_counts,
+        )
     if not all(o.ok for o in outcomes):
         raise CliError("some sources failed (see above)", EXIT_FAILED)
 
@@ -265,19 +306,25 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
 @cli.command()
 @click.argument("source", type=click.Choice(known_sources()))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--url", help="The page's original URL (relative links resolve against it).")
+@click.option(
+    "--url", metavar="URL", help="The page's original URL (relative links resolve against it)."
+)
 @click.option(
     "--kind",
     type=click.Choice(["search", "detail"]),
     help="Page kind; by default it is worked out from the page.",
 )
 def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
-    """Run SOURCE's parser on a saved page FILE; print its listings as JSON Lines.
+    """What SOURCE's parser reads from a saved page FILE.
 
     The tool to reach for when a site changes its layout: what does the parser still see? A page
     the crawl would take for a block says "blocked: <reason>" and fails; a layout the parser does
     not know (or names as unsupported) fails with its name; a known layout that yields no
     listing prints a shape warning on stderr and exits with status 2.
+
+    \b
+    Example:
+      keitrucks parse craigslist saved.html --url https://knoxville.craigslist.org/...
     """
     import importlib
     import json
@@ -316,12 +363,18 @@ def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
 
 
 @cli.command()
+@config_option()
 @click.pass_context
 def normalize(ctx: click.Context) -> None:
-    """Normalize JSON Lines of raw listings from stdin; write them with normalized fields.
+    """Normalize JSON Lines of raw listings (stdin to stdout).
 
-    One object per line, in order. A bad line is reported on stderr with its line number and
-    the rest still flows; the exit status is 1 if any line failed.
+    One object per line, in order, written back with the normalized fields added. A bad line
+    is reported on stderr with its line number and the rest still flows; the exit status is 1
+    if any line failed.
+
+    \b
+    Example:
+      keitrucks parse craigslist saved.html | keitrucks normalize
     """
     from pipelines.jsonl import normalize_stream
 
@@ -335,14 +388,24 @@ def normalize(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100000))
+@db_option()
+@config_option()
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100000),
+    help="Listings read and written per transaction.",
+)
 @click.pass_context
 def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
-    """Re-derive every stored listing's normalized fields from its raw fields.
+    """Re-derive every stored listing from its raw fields.
 
-    Run it after updating the reference tables; price history is kept as it is.
+    Run it after updating the reference tables (keitrucks/core/data/*.csv, your fx_rates.csv
+    rows) or the normalizer; the normalized and derived fields are rewritten, price history is
+    kept as it is. Shows a progress bar on a terminal.
     """
+    from keitrucks.progress import progress_bar, wants_progress
     from pipelines.listings import landed_deriver, renormalize_listings
     from pipelines.normalize import normalize_listing
     from pipelines.schema import StorageError, open_db
@@ -354,35 +417,31 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
         database = open_db(db)
     except StorageError as exc:
         raise cli_error(exc) from None
-    with click.progressbar(length=database["listings"].count, label="renormalizing") as bar:
-        last = [0]
-
-        def progress(done: int, total: int) -> None:
-            bar.update(done - last[0])
-            last[0] = done
-
+    total = database["listings"].count
+    with progress_bar(wants_progress(), total, "renormalizing") as update:
         count = renormalize_listings(
             database,
             lambda raw: normalize_listing(raw, config=config),
             derive=landed_deriver(config),
             batch_size=batch_size,
-            progress=progress,
+            progress=lambda done, total: update(done),
         )
     database.close()
     click.echo(f"renormalized {count} listing(s) in {db}")
 
 
 @cli.command(name="paths")
+@config_option()
 @click.pass_context
 def paths_command(ctx: click.Context) -> None:
-    """Print where the database, reports, logs and configuration are read and written.
+    """Where the database, reports, logs and configuration are.
 
     One location per line: a name, then the path. These are the defaults; a command's --db and
     --out override them for that command.
     """
     for name, path in paths.locations().items():
         click.echo(f"{name:<16} {path.absolute()}")
-    config = ctx.obj.get("config_path")
+    config = config_path_of(ctx)
     click.echo(f"{'config':<16} {Path(config).absolute() if config else '(built-in defaults)'}")
     click.echo(f"{'example config':<16} {paths.EXAMPLE_CONFIG}")
 

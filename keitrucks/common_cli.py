@@ -1,4 +1,5 @@
-"""What every ``keitrucks`` command shares: exit codes, the one error path, ``--as-of``, ``--db``.
+"""What every ``keitrucks`` command shares: exit codes, the one error path, and the shared
+options ``--db``, ``--config``, ``--as-of``, ``--out`` (one help text and one error each).
 
 Every user error ends as one line on stderr and an exit code from ``EXIT_CODES`` (README.md,
 "Exit codes"). ``cli_error`` turns a known exception into that line (``ERROR_KINDS``, first
@@ -9,16 +10,23 @@ match wins); ``OneErrorPathGroup`` applies it to anything a command lets escape,
 from __future__ import annotations
 
 import logging
+import os
+import shlex
+import shutil
 import sqlite3
+import sys
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from analysis.alerts import AlertsConfigError
 from analysis.load import DatabaseMissing
 from keitrucks.core.config import ConfigError, load_config
 from keitrucks.core.dates import AS_OF_FORMS, normalize_as_of
-from keitrucks.core.paths import DEFAULT_DB
+from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
 from pipelines.schema import StorageError
 
 logger = logging.getLogger(__name__)
@@ -108,10 +116,16 @@ class OneErrorPathGroup(click.Group):
             raise cli_error(exc) from None
 
 
-def config_of(ctx: click.Context, path: str | None = None) -> dict:
-    """The configuration (``path``, else the root group's ``--config``), or a config error."""
+def config_path_of(ctx: click.Context) -> str | None:
+    """The ``--config`` path in force (the command's, else the group's), or None."""
     obj = ctx.find_root().obj
-    path = path or (obj.get("config_path") if isinstance(obj, dict) else None)
+    return obj.get("config_path") if isinstance(obj, dict) else None
+
+
+def config_of(ctx: click.Context, path: str | None = None) -> dict:
+    """The configuration (``path``, else ``--config`` of the command or the root group), or a
+    config error."""
+    path = path or config_path_of(ctx)
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -130,20 +144,120 @@ class AsOf(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def as_of_option(what: str = "Stamp listings with this date instead of now."):
-    """``--as-of DATE``, the same in every command; the value is ISO 8601 UTC."""
-    return click.option(
-        "--as-of", "as_of", type=AsOf(), metavar="DATE", help=f"{what} DATE: {AS_OF_FORMS}."
-    )
+# -- the options every command shares: one help text, one metavar, one error each -------------
+#
+# A new command takes them as decorators and reads the configuration with ``config_of``:
+#
+#     @cli.command()
+#     @db_option()
+#     @config_option()
+#     @as_of_option()
+#     @click.pass_context
+#     def appraise(ctx, db, as_of):
+#         config = config_of(ctx)
+
+#: The help of each shared option, word for word the same in every command.
+DB_HELP = "The tracker's SQLite database."
+CONFIG_HELP = (
+    "TOML configuration (sources, searches, band, alerts, buyer, schedule). "
+    "Default: built-in defaults."
+)
+AS_OF_HELP = (
+    "Work as of this night instead of now (stamp a crawl; report or alert on a past night). "
+    f"DATE: {AS_OF_FORMS}."
+)
+OUT_HELP = "Reports folder; each night's report goes into a dated folder inside it."
 
 
-def db_option(*names: str, help_text: str = "The tracker's SQLite database.", path_type=None):
-    """The ``--db`` option (default ``DEFAULT_DB``)."""
+def db_option(default: str = DEFAULT_DB, *, path_type=None):
+    """``--db FILE``: the database (``default``: ``DEFAULT_DB``); the value is the path given."""
     return click.option(
         "--db",
-        *names,
-        default=DEFAULT_DB,
+        default=default,
         show_default=True,
         type=click.Path(dir_okay=False, path_type=path_type),
-        help=help_text,
+        help=DB_HELP,
     )
+
+
+def out_option(default: str = DEFAULT_REPORTS, *, path_type=None):
+    """``--out DIRECTORY``: the reports folder (``default``: ``DEFAULT_REPORTS``)."""
+    return click.option(
+        "--out",
+        default=default,
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=path_type),
+        help=OUT_HELP,
+    )
+
+
+def as_of_option():
+    """``--as-of DATE``; the value is ISO 8601 UTC, or None when not given."""
+    return click.option("--as-of", "as_of", type=AsOf(), metavar="DATE", help=AS_OF_HELP)
+
+
+def _remember_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Keep ``--config`` on the root context's object, where ``config_of`` reads it. A
+    subcommand's value wins over the group's, but only when typed: its ``$KEITRUCKS_CONFIG``
+    default is the group's already."""
+    if value is None:
+        return
+    typed = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    if ctx.parent is None or typed:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        if isinstance(root.obj, dict):
+            root.obj["config_path"] = value
+
+
+def config_option():
+    """``--config FILE`` (or ``$KEITRUCKS_CONFIG``), read with ``config_of``; the command gets
+    no parameter for it. The same on the group (``keitrucks --config F report``) and on each
+    command (``keitrucks report --config F``)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        envvar="KEITRUCKS_CONFIG",
+        show_envvar=True,
+        metavar="FILE",
+        help=CONFIG_HELP,
+        expose_value=False,
+        callback=_remember_config,
+    )
+
+
+#: The shared options, by their flag: what tests/test_cli_style.py holds every command to.
+SHARED_OPTIONS = {
+    "--db": DB_HELP,
+    "--config": CONFIG_HELP,
+    "--as-of": AS_OF_HELP,
+    "--out": OUT_HELP,
+}
+
+
+def command_for(
+    name: str,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    bin_dir: Path | None = None,
+    cwd: Path | None = None,
+) -> str:
+    """How a user types the installed program ``name`` (``keitrucks``, ``sqlite-utils``) to
+    run this installation's copy: the bare name when it is on PATH, else its path in
+    ``bin_dir`` (this Python's scripts folder), relative to ``cwd`` when under it
+    (``.venv/bin/keitrucks`` in a checkout set up by ``make``)."""
+    bin_dir = Path(sys.executable).parent if bin_dir is None else bin_dir
+    ours = bin_dir / name
+    found = which(name)
+    if found and (not ours.exists() or Path(found).resolve() == ours.resolve()):
+        return name
+    if not ours.exists():
+        return name
+    cwd = Path.cwd() if cwd is None else cwd
+    try:
+        shown = ours.absolute().relative_to(cwd.absolute())
+    except ValueError:
+        shown = ours.absolute()
+    text = str(shown)
+    return shlex.quote(text if os.sep in text else f".{os.sep}{text}")  # ./keitrucks, not a name

@@ -7,6 +7,10 @@ of its stderr. The crawl finds its settings through ``SCRAPY_SETTINGS_MODULE``, 
 directory; a crawl that cannot start says why in one line (:func:`failure_line`). A crawl that
 runs over its time first gets SIGTERM (Scrapy then closes the spider cleanly, so the run is
 recorded as not finished) and, ``kill_grace`` seconds later, SIGKILL.
+
+Progress: given ``on_progress``, the crawl writes its counts (pages, listings) to a small file
+(``scrapers.progress``, on through the ``KEITRUCKS_PROGRESS_FILE`` setting) about once a
+second, and ``run_crawl`` reads it while it waits and passes each change to ``on_progress``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,8 @@ LOCAL_SETTINGS = {
 DEFAULT_TIMEOUT = 1800
 #: Seconds between SIGTERM (clean shutdown) and SIGKILL for a crawl over its time.
 DEFAULT_KILL_GRACE = 30
+#: Seconds between two writes of a crawl's progress file, and between two reads of it.
+PROGRESS_INTERVAL = 1.0
 
 
 #: Crawl processes running now, so a stopping night can stop them (see ``request_stop``).
@@ -173,8 +183,79 @@ def run_crawl(
     log_path: Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     kill_grace: float = DEFAULT_KILL_GRACE,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    progress_interval: float = PROGRESS_INTERVAL,
 ) -> CrawlResult:
-    """Crawl ``spider`` into ``db`` in a subprocess; its log goes to ``log_path`` if given."""
+    """Crawl ``spider`` into ``db`` in a subprocess; its log goes to ``log_path`` if given.
+
+    ``on_progress(counts)`` gets the crawl's counts (``scrapers.progress.progress_counts``)
+    each time they change, read every ``progress_interval`` seconds while it runs."""
+    if on_progress is None:
+        return _run_crawl(
+            spider, db, base_url, as_of, settings, config, log_path, timeout, kill_grace, None
+        )
+    with tempfile.TemporaryDirectory(prefix="keitrucks-progress-") as folder:
+        watch = ProgressWatch(Path(folder) / "progress.json", on_progress, progress_interval)
+        settings = {
+            **(settings or {}),
+            "KEITRUCKS_PROGRESS_FILE": str(watch.path),
+            "KEITRUCKS_PROGRESS_INTERVAL": f"{progress_interval:g}",
+        }
+        return _run_crawl(
+            spider, db, base_url, as_of, settings, config, log_path, timeout, kill_grace, watch
+        )
+
+
+class ProgressWatch:
+    """Reads a crawl's progress file and passes each change of its counts on."""
+
+    def __init__(
+        self, path: Path, on_progress: Callable[[dict[str, Any]], None], interval: float
+    ) -> None:
+        self.path = path
+        self.on_progress = on_progress
+        self.interval = interval
+        self.last: dict[str, Any] | None = None
+
+    def poll(self) -> None:
+        from scrapers.progress import read_progress
+
+        counts = read_progress(self.path)
+        if counts is None or counts == self.last:
+            return
+        self.last = counts
+        try:
+            self.on_progress(counts)
+        except Exception:  # a display's fault must not stop waiting for the crawl
+            logger.debug("progress display failed", exc_info=True)
+
+
+def _communicate(
+    proc: subprocess.Popen, timeout: float | None, watch: ProgressWatch | None
+) -> tuple[bytes, bytes]:
+    """``proc.communicate(timeout)``, reading ``watch`` every ``watch.interval`` seconds
+    meanwhile (communicate keeps what it read when it times out, so nothing is lost)."""
+    if watch is None:
+        return proc.communicate(timeout=timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            out = proc.communicate(
+                timeout=watch.interval if left is None else min(watch.interval, left)
+            )
+        except subprocess.TimeoutExpired:
+            watch.poll()
+            if left is not None and left <= watch.interval:
+                raise
+            continue
+        watch.poll()
+        return out
+
+
+def _run_crawl(
+    spider, db, base_url, as_of, settings, config, log_path, timeout, kill_grace, watch
+) -> CrawlResult:
     cmd = crawl_command(
         spider, db=db, base_url=base_url, as_of=as_of, settings=settings, config=config
     )
@@ -188,7 +269,7 @@ def run_crawl(
     timed_out = False
     _RUNNING.add(proc)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = _communicate(proc, timeout, watch)
     except subprocess.TimeoutExpired:
         timed_out = True
         logger.warning("%s: over its %ss, stopping it (pid %s)", spider, timeout, proc.pid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
@@ -13,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.load import read_listings
+from keitrucks.common_cli import command_for
 from keitrucks.core.dates import normalize_as_of
 from keitrucks.night import NightResult, crawl_sources, finish_night
 from keitrucks.sample.build import sample_config_toml
@@ -70,8 +72,11 @@ class DemoSummary:
     def ok(self) -> bool:
         return all(n.ok for n in self.nights)
 
-    def text(self, seconds: float) -> str:
+    def text(self, seconds: float, command: Callable[[str], str] = command_for) -> str:
+        """The closing summary; ``command(name)`` is how the user types an installed program
+        (``keitrucks``, ``sqlite-utils``), which may not be on their PATH."""
         t = self.totals
+        db = shlex.quote(str(self.db))
         lines = [
             "",
             f"Demo finished in {seconds:.0f}s: {len(self.nights)} nights, "
@@ -85,8 +90,9 @@ class DemoSummary:
             f"  alerts           {t.get('alerts', 0)}",
             f"  database         {self.db}",
             f"  reports          {self.nights[-1].report_folder if self.nights else self.out}",
-            f"Explore: sqlite3 {self.db} 'select * from active_trucks limit 5'"
-            f"   or   keitrucks serve --db {self.db}",
+            "Explore it:",
+            f"  {command('keitrucks')} serve --db {db}    (then open http://127.0.0.1:8001/)",
+            f"  {command('sqlite-utils')} {db} 'select * from for_sale limit 5' --table",
         ]
         return "\n".join(lines)
 
@@ -156,10 +162,12 @@ def run_demo(
     echo: Callable[[str], None] = logger.info,
     sample_dir: Path = SAMPLE_DIR,
     force: bool = False,
+    on_counts: Callable[[str, dict[str, Any] | None], None] | None = None,
 ) -> DemoSummary:
     """Crawl the three sample nights into a fresh ``db``; report and alert after each night.
 
     Replaces ``db`` only when the demo created it (``check_replaceable``), or with ``force``.
+    ``on_counts`` follows each running crawl (``keitrucks.night.crawl_sources``).
     """
     check_replaceable(db, force=force)
     config = with_demo_buyer(config)
@@ -191,6 +199,7 @@ def run_demo(
                 config_path=str(sample_config),
                 log_dir=db.parent / "logs",
                 progress=progress,
+                on_counts=on_counts,
             )
             finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
             raised = len(result.alerts.raised) if result.alerts is not None else 0

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import click
 
-from keitrucks.common_cli import EXIT_DATABASE, CliError, cli_error, config_of
+from keitrucks.common_cli import (
+    EXIT_DATABASE,
+    CliError,
+    cli_error,
+    config_of,
+    config_option,
+    db_option,
+)
 from keitrucks.core.config import ConfigError, enabled_sources
-from keitrucks.core.paths import DEFAULT_DB
 
 #: One letter per run in the "recent" column, oldest first.
 STATUS_MARKS = {"ok": ".", "unhealthy": "U", "failed": "F", "blocked": "B"}
@@ -60,18 +66,23 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 @click.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@db_option()
+@config_option()
 @click.option("--record", is_flag=True, help="Also record the verdicts in source_health.")
 @click.option("--check", is_flag=True, help="Exit 1 when any source is not ok (for monitoring).")
 @click.pass_context
 def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
-    """Print each source's health and its last runs.
+    """Each source's health and its last runs.
 
     A run is ok, unhealthy (too few listings against the recent median, or field coverage of
     price, year, model or 4WD fell), failed (did not finish, or part of the search failed) or
     blocked. A source with no healthy run for [health] dead_after nights in a row is dead.
     The "recent" column shows the last runs, oldest first: . ok, U unhealthy, F failed,
     B blocked.
+
+    \b
+    Example (a monitoring probe: exit 1 when a source is not ok):
+      keitrucks health --check
     """
     from keitrucks.core.dates import now_iso
     from keitrucks.health import HealthRules, check_health
@@ -110,13 +121,20 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
 
 @click.command()
 @click.argument("url", required=False)
-@click.option("--project", default="keitrucks", show_default=True)
+@click.option(
+    "--project", default="keitrucks", show_default=True, help="Project name on the server."
+)
 @click.option("--version", "version", help="Version label. Default: the current Unix time.")
 def deploy(url: str | None, project: str, version: str | None) -> None:
-    """Package the project as an egg and upload it to the Scrapyd server at URL.
+    """Upload the project to a Scrapyd server.
 
-    URL defaults to the [deploy] url of scrapy.cfg. The Scrapyd host needs the project's
-    dependencies installed (see docs/deploy.md).
+    Packages the project as an egg and uploads it to the Scrapyd server at URL. URL defaults to
+    the [deploy] url of scrapy.cfg. The Scrapyd host needs the project's dependencies installed
+    (see docs/deploy.md).
+
+    \b
+    Example:
+      keitrucks deploy http://scrapyd.local:6800
     """
     from keitrucks.scrapyd import ScrapydClient, ScrapydError, deploy_url
     from keitrucks.scrapyd import deploy as upload

@@ -268,10 +268,16 @@ def crawl_sources(
     settings: dict[str, str] | None = None,
     scrapyd: Any = None,
     parallel: int = DEFAULT_PARALLEL,
+    on_counts: Callable[[str, dict[str, Any] | None], None] | None = None,
 ) -> list[SourceOutcome]:
     """Crawl each source (a local subprocess each, ``parallel`` at a time, or a job each on
     ``scrapyd``, a ``keitrucks.scrapyd.ScrapydClient``) and describe how each went, in the
-    order of ``sources``."""
+    order of ``sources``.
+
+    ``progress(source, outcome)`` is called as each source ends. ``on_counts(source, counts)``
+    follows a local crawl while it runs: ``{}`` when it starts, its counts (pages, items ...,
+    ``scrapers.progress``) as they change, ``None`` when it ended (just before ``progress``).
+    """
     open_db(db).close()  # create the schema once, before crawls write concurrently with readers
     if scrapyd is not None:
         return _crawl_on_scrapyd(
@@ -295,6 +301,9 @@ def crawl_sources(
             before = last_run_id(db)
             stamp = (as_of or "live").replace(":", "")[:10]
             log_path = log_dir / f"{stamp}-{source}.log" if log_dir else None
+            counts = _counts_of(source, on_counts, lock)
+            if counts:
+                counts({})
             try:
                 crawl = run_crawl(
                     source,
@@ -306,9 +315,13 @@ def crawl_sources(
                     timeout=timeout,
                     kill_grace=kill_grace,
                     settings=settings,
+                    on_progress=counts,
                 )
             except OSError as exc:  # could not even start the process
                 crawl = CrawlResult(source, -1, log_path, f"{type(exc).__name__}: {exc}")
+            finally:
+                if counts:
+                    counts(None)
             outcome = _outcome(db, source, crawl, before)
         if progress:
             with lock:
@@ -319,6 +332,18 @@ def crawl_sources(
     # SQLite serializes their short write transactions (WAL, busy timeout).
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         return list(pool.map(crawl_one, sources))
+
+
+def _counts_of(source: str, on_counts, lock: threading.Lock):
+    """``on_counts`` for one source, called under ``lock`` (crawls run in threads)."""
+    if on_counts is None:
+        return None
+
+    def counts(value: dict[str, Any] | None) -> None:
+        with lock:
+            on_counts(source, value)
+
+    return counts
 
 
 def _crawl_on_scrapyd(
@@ -484,11 +509,13 @@ def run_night(
     timeout: float | None = None,
     kill_grace: float = DEFAULT_KILL_GRACE,
     scrapyd: Any = None,
+    on_counts: Callable[[str, dict[str, Any] | None], None] | None = None,
 ) -> NightResult:
     """Crawl every source, then report, alert and check health on what the database now holds.
 
     ``timeout`` (seconds per source) defaults to ``[schedule] crawl_timeout_minutes``.
     ``scrapyd`` (a ``keitrucks.scrapyd.ScrapydClient``) runs the crawls as Scrapyd jobs.
+    ``on_counts`` follows each local crawl as it runs (``crawl_sources``).
     """
     from keitrucks.health import HealthRules
 
@@ -509,6 +536,7 @@ def run_night(
         kill_grace=kill_grace,
         scrapyd=scrapyd,
         settings={"KEITRUCKS_MIN_ITEMS_RATIO": str(rules.min_items_ratio)},
+        on_counts=on_counts,
     )
     return finish_night(
         result,

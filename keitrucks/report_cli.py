@@ -11,35 +11,46 @@ from pathlib import Path
 import click
 
 from analysis.load import DatabaseMissing, as_of_date
-from keitrucks.common_cli import EXIT_USAGE, CliError, as_of_option, cli_error, config_of, db_option
-from keitrucks.core.paths import DEFAULT_REPORTS
+from keitrucks.common_cli import (
+    EXIT_USAGE,
+    CliError,
+    as_of_option,
+    cli_error,
+    config_of,
+    config_option,
+    db_option,
+    out_option,
+)
 
 
 @click.command()
 @db_option()
-@click.option(
-    "--out",
-    default=DEFAULT_REPORTS,
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Reports folder; the report goes into a dated folder inside it.",
-)
-@as_of_option("Report as of this date, from the history. Default: today (UTC).")
+@out_option()
+@config_option()
+@as_of_option()
 @click.pass_context
 def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
-    """Write the price report: trends, band summary, deals, sold, eligibility, charts, HTML.
+    """Write the night's price report (HTML, CSV, charts).
 
-    Files go to OUT/<date>/ (CSV, PNG and a self-contained report.html). Any past date can be
-    regenerated: only history observed by the end of that date is used.
+    Trends, band summary, deals, sold trucks, import eligibility and road rules, as of today
+    (UTC) unless --as-of says otherwise. Files go to OUT/<date>/ (CSV, PNG and a
+    self-contained report.html). Any past date can be regenerated: only history observed by
+    the end of that date is used.
+
+    \b
+    Example:
+      keitrucks report --db data/demo.db --as-of 2026-11-24
     """
-    from analysis.report import write_report
+    from analysis.report import REPORT_STEPS, write_report
     from keitrucks.night import store_deal_scores
+    from keitrucks.progress import progress_bar, wants_progress
     from pipelines.schema import StorageError
 
     day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
     config = config_of(ctx)
     try:
-        result = write_report(Path(db), Path(out), as_of=day, config=config)
+        with progress_bar(wants_progress(), len(REPORT_STEPS), "report") as update:
+            result = write_report(Path(db), Path(out), as_of=day, config=config, step=update)
     except (DatabaseMissing, OSError) as exc:
         raise cli_error(exc) from None
     try:  # for Datasette's underpriced question; the report itself is written either way
@@ -63,15 +74,21 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     type=click.IntRange(1, 65535),
     help="Port on 127.0.0.1.",
 )
+@config_option()
 @click.pass_context
 def serve(ctx: click.Context, db: str, port: int) -> None:
-    """Browse the database in Datasette, read-only, on http://127.0.0.1:PORT/.
+    """Browse the database in Datasette (read-only, local).
 
-    Comes with descriptions of every table and column and canned queries: underpriced 4WD
-    trucks (the night's report's deal scores), becoming eligible soon, price drops this week,
-    median price by model and year, and a truck's full price history (every listing links to
-    it); active_trucks_map shows the trucks on a map; /-/appraise appraises a listing pasted from
+    Serves http://127.0.0.1:PORT/, with descriptions of every table and column and canned
+    queries: underpriced 4WD trucks (the night's deal scores), becoming eligible soon, price
+    drops this week, median price by model and year, and a truck's full price history (every
+    listing links to it);
+    active_trucks_map shows the trucks on a map, and /-/appraise appraises a listing pasted from
     anywhere. Stop with Ctrl-C.
+
+    \b
+    Example:
+      keitrucks serve --db data/demo.db --port 8002
     """
     from analysis.serve import HOST, check_database, port_in_use
     from analysis.serve import serve as run

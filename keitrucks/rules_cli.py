@@ -7,11 +7,12 @@ import json
 
 import click
 
-from keitrucks.common_cli import config_of
+from keitrucks.common_cli import config_of, config_option
 from keitrucks.core import states
 
 
 @click.command()
+@config_option()
 @click.option("--state", "only", metavar="XX", help="Only this state (two-letter code).")
 @click.option(
     "--stale",
@@ -21,12 +22,16 @@ from keitrucks.core import states
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per state.")
 @click.pass_context
 def rules(ctx: click.Context, only: str | None, stale: bool, as_json: bool) -> None:
-    """Show each state's road rules for kei trucks, with source, date and confidence.
+    """Each state's road rules for kei trucks, with their sources.
 
-    Guidance for a buyer, not a legal determination: rules change often. Low-confidence rows,
-    undated or old sources and rules not yet in force say so. Override a row you have checked
-    yourself in the configuration ([[buyer.rule_overrides]] with state, road_status,
-    source_url, source_date, confidence).
+    Each rule with its source, date and confidence. Guidance for a buyer, not a legal
+    determination: rules change often. Low-confidence rows, undated or old sources and rules not
+    yet in force say so. Override a row you have checked yourself in the configuration
+    ([[buyer.rule_overrides]] with state, road_status, source_url, source_date, confidence).
+
+    \b
+    Example:
+      keitrucks rules --state TN
     """
     config = config_of(ctx)
     buyer = config["buyer"]

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import click
 
-from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
+from keitrucks.common_cli import (
+    as_of_option,
+    config_option,
+    config_path_of,
+    db_option,
+    out_option,
+)
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="The tracker's SQLite database.")
-@click.option(
-    "--out", default=DEFAULT_REPORTS, show_default=True, help="Reports folder (dated inside)."
-)
+@db_option()
+@out_option()
+@config_option()
 @click.option(
     "--jobstore",
     metavar="URL",
@@ -30,21 +35,25 @@ from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
     help="Print the next run time (and a missed night) and exit; creates and writes nothing.",
 )
 @click.option("--base-url", metavar="URL", help="With --once: crawl a local copy of the sites.")
-@click.option("--as-of", metavar="DATE", help="With --once: stamp the night with this date.")
+@as_of_option()
 @click.pass_context
 def schedule(ctx: click.Context, **options) -> None:
-    """Run the night on its schedule ([schedule] cron and timezone), in the foreground.
+    """Run the nights on their schedule, in the foreground.
 
-    A night missed while the scheduler was down runs once when it starts again (within
-    misfire_grace_hours); two nights never overlap, also with a manual `keitrucks nightly`.
-    Stop it with Ctrl-C or SIGTERM: a running night stops its crawls cleanly first.
+    The schedule is the configuration's [schedule] cron and timezone. A night missed while the
+    scheduler was down runs once when it starts again (within misfire_grace_hours); two nights
+    never overlap, also with a manual `keitrucks nightly`. Stop it with Ctrl-C or SIGTERM: a
+    running night stops its crawls cleanly first. --as-of applies with --once only.
+
+    \b
+    Example (when is the next night?):
+      keitrucks schedule --print-jobs
     """
     import scheduler
 
-    root = ctx.find_root().obj
     argv = []
-    if isinstance(root, dict) and root.get("config_path"):
-        argv += ["--config", str(root["config_path"])]
+    if config_path_of(ctx):
+        argv += ["--config", str(config_path_of(ctx))]
     for name in ("db", "out", "jobstore", "log_file", "base_url", "as_of"):
         if options[name] is not None:
             argv += [f"--{name.replace('_', '-')}", str(options[name])]

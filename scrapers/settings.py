@@ -87,6 +87,8 @@ ITEM_PIPELINES = {
     "pipelines.landed.LandedCostPipeline": 350,
     "pipelines.storage.SQLitePipeline": 900,
 }
+# Off unless KEITRUCKS_PROGRESS_FILE names a file: the night reads a running crawl's counts there.
+EXTENSIONS = {"scrapers.progress.ProgressFile": 500}
 
 HTTPCACHE_ENABLED = os.getenv("KEITRUCKS_HTTPCACHE", "0") == "1"
 HTTPCACHE_DIR = "httpcache"

@@ -130,9 +130,11 @@ def test_the_demo_writes_the_reports(demo):
 
 
 def readme_queries() -> list[str]:
-    """The SQL of the README's `sqlite3 data/demo.db "..."` examples."""
+    """The SQL of the README's `.venv/bin/sqlite-utils data/demo.db "..." --table` examples."""
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    return re.findall(r'^sqlite3 data/demo\.db "(.+)"$', readme, flags=re.MULTILINE)
+    return re.findall(
+        r'^\.venv/bin/sqlite-utils data/demo\.db "(.+)" --table$', readme, flags=re.MULTILINE
+    )
 
 
 def test_the_readme_queries_run_on_the_demo_database(demo):

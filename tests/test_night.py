@@ -95,11 +95,25 @@ def test_once_runs_a_full_night_on_the_sample_marketplace(tmp_path, sample_serve
 
 
 def _crawl_once_then_slow(db: Path, server, **kw):
-    """Night 1 of BE FORWARD crawled cleanly; night 2 crawled from a server that stalls."""
+    """Night 1 of BE FORWARD crawled cleanly; night 2 crawled from a server that stalls. Both
+    watched as a terminal would (``on_counts``): {} at the start, the counts as they change,
+    None at the end, whether the crawl ended well or was stopped."""
+    seen: list = []
     (first,) = crawl_sources(
-        db, ["beforward"], as_of=NIGHTS[0], base_url=server.base_url, timeout=120
+        db,
+        ["beforward"],
+        as_of=NIGHTS[0],
+        base_url=server.base_url,
+        timeout=120,
+        on_counts=lambda source, counts: seen.append((source, counts)),
     )
     assert first.ok, first.line
+    assert seen[0] == ("beforward", {})
+    assert seen[-1] == ("beforward", None)
+    last = seen[-2][1]  # the crawl's final write, read once the process ended
+    assert (last["finished"], last["items"]) == (True, first.run["items"])
+    assert last["pages"] > 0
+    seen.clear()
     server.night = 2
     server.slow_after = (len(server.requests) + 3, 60.0)
     started = time.monotonic()
@@ -111,9 +125,11 @@ def _crawl_once_then_slow(db: Path, server, **kw):
         base_url=server.base_url,
         log_dir=db.parent / "logs",
         settings={"DOWNLOAD_TIMEOUT": "3"},
+        on_counts=lambda source, counts: seen.append((source, counts)),
         **kw,
     )
     server.slow_after = None
+    assert (seen[0], seen[-1]) == (("beforward", {}), ("beforward", None))
     return first, second, time.monotonic() - started
 
 
