@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from pipelines.manual import MANUAL_SOURCE
 from pipelines.run_health import (
     OK,
     UNHEALTHY,
@@ -144,6 +145,8 @@ def latest_by_source(
     """source -> its judged runs, oldest first."""
     by_source: dict[str, list[Mapping[str, Any]]] = {}
     for run in runs:
+        if run["source"] == MANUAL_SOURCE:  # `keitrucks track` by hand: no crawl to judge
+            continue
         by_source.setdefault(str(run["source"]), []).append(run)
     return {source: assess_history(rs, rules) for source, rs in sorted(by_source.items())}
 
