@@ -33,6 +33,7 @@ from scrapers.items import Listing
 
 logger = logging.getLogger(__name__)
 
+#: The source of listings entered by hand (its ``sites.csv`` row says ``by_hand``).
 MANUAL_SOURCE = "manual"
 #: A title made from the text is cut at this length (the first sentence, usually).
 TITLE_CHARS = 100
