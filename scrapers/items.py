@@ -113,6 +113,9 @@ class Listing:
     sale_pending: bool | None = _role(NORMALIZED)
     #: two-letter US state of the listing (US sources only), None when it does not say.
     state: str | None = _role(NORMALIZED)
+    #: what the seller claims about road use, as short phrases joined by "; " ("street legal
+    #: in TN; titled and tagged", "not street legal", "farm use"): claims, never facts.
+    road_claims: str | None = _role(NORMALIZED)
 
     @classmethod
     def field_names(cls) -> list[str]:
