@@ -104,6 +104,7 @@ DEAL_COLUMNS = (
     "transmission",
     "runs",
     "title_status",
+    "road_claims",
 )
 
 

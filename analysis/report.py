@@ -428,7 +428,7 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
     rated = deals.loc[deals["rated"] & (deals["discount_pct"] > 0)].head(limit)
     rows = [
         [
-            link(r["url"], r["title"] or r["listing_id"]),
+            link(r["url"], r["title"] or r["listing_id"]) + _claims_html(r.get("road_claims")),
             esc(source_name(r["source"])),
             esc(r["year"]),
             esc(_drive(r["is_4wd"])),
@@ -458,6 +458,13 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
         "Location",
     ]
     return _table(headers, rows, "No listing is priced under its comparables.")
+
+
+def _claims_html(claims: Any) -> str:
+    """The seller's road claims under a listing's link, worded as claims."""
+    if not isinstance(claims, str) or not claims:
+        return ""
+    return f"<br><span class=muted>{esc(road_rules.seller_says(claims))}</span>"
 
 
 def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
