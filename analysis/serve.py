@@ -51,6 +51,7 @@ SOURCES = {
     "tcv": "TCV (marketplace of Japanese exporters; FOB and C&F prices): https://www.tc-v.com",
     "ebay": "eBay Motors (US; asking prices and bids): https://www.ebay.com",
     "dealer_jsonld": "US dealer sites you configure (schema.org vehicle offers; asking prices)",
+    "manual": "Listings you track by hand with `keitrucks track` (US asking prices)",
 }
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
