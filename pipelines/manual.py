@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 MANUAL_SOURCE = "manual"
 #: A title made from the text is cut at this length (the first sentence, usually).
 TITLE_CHARS = 100
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 class ManualError(ValueError):
@@ -63,11 +65,16 @@ def checked_url(url: str) -> str:
 
 
 def title_from(title: str | None, text: str | None) -> str | None:
-    """The title given, else the text's first line cut to ``TITLE_CHARS``."""
+    """The title given, else the text's first sentence, cut at a word to ``TITLE_CHARS``."""
     if title and title.strip():
         return title.strip()
     lines = (text or "").strip().splitlines()
-    return (lines[0][:TITLE_CHARS].strip() or None) if lines else None
+    if not lines:
+        return None
+    first = _SENTENCE_END.split(lines[0].strip(), maxsplit=1)[0]
+    if len(first) > TITLE_CHARS:
+        first = first[: TITLE_CHARS + 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "..."
+    return first or None
 
 
 def find_listing(db: Database, url: str) -> dict[str, Any] | None:

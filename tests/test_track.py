@@ -21,7 +21,7 @@ from keitrucks.core import tables
 from keitrucks.core.config import load_config
 from keitrucks.sample.catalog import NIGHTS
 from keitrucks.sample.site import SampleServer
-from pipelines.manual import MANUAL_SOURCE, listing_id_of
+from pipelines.manual import MANUAL_SOURCE, listing_id_of, title_from
 from tests.conftest import rows
 
 URL = "https://www.facebook.com/marketplace/item/1234567890/"
@@ -225,3 +225,17 @@ def test_a_crawl_marking_its_listings_gone_leaves_a_tracked_one_active(tmp_path,
     finally:
         conn.close()
     assert status == [("active",)]
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        ("My title", TEXT, "My title"),
+        (None, TEXT, "1996 Suzuki Carry 4x4 DD51T kei truck."),
+        (None, "Carry 4x4 for sale\nsecond line", "Carry 4x4 for sale"),
+        (None, "word " * 40, ("word " * 20).strip() + "..."),
+        (None, "   ", None),
+    ],
+)
+def test_a_title_is_the_one_given_else_the_first_sentence_of_the_text(title, text, expected):
+    assert title_from(title, text) == expected
