@@ -131,9 +131,14 @@ def _esc(value: Any) -> str:
 
 
 def section_html(
-    view: states.RuleView | None, counts: pd.DataFrame, *, listings_without_state: int = 0
+    view: states.RuleView | None,
+    counts: pd.DataFrame,
+    *,
+    listings_without_state: int = 0,
+    figure: str = "",
 ) -> str:
-    """The report's "Where can I drive it?" section: the buyer's rule, then trucks by state."""
+    """The report's "Where can I drive it?" section: the buyer's rule, then trucks by state
+    (``figure``, the map's HTML, above their table)."""
     parts = []
     if view is None:
         parts.append(
@@ -164,6 +169,8 @@ def section_html(
     if counts.empty:
         parts.append("<p class=muted>No active truck with a known seller state.</p>")
     else:
+        if figure:
+            parts.append(figure)
         rows = "".join(
             f"<tr><td>{_esc(r.state)}</td><td class=num>{int(r.trucks)}</td>"
             f"<td>{_esc(r.rule or 'no rule on file')}</td>"
