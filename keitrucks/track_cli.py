@@ -14,6 +14,8 @@ import click
 from keitrucks.common_cli import EXIT_DATABASE, EXIT_USAGE, AsOf, CliError, config_of, db_option
 from keitrucks.core.dates import AS_OF_FORMS, now_iso
 
+#: Said when the text does not read as a kei truck (it is stored, but never scored as one).
+NOT_A_TRUCK = "not read as a kei truck, so not scored: give the model and year in --text"
 SEEN_HELP = f"When you saw it (default: now). DATE: {AS_OF_FORMS}."
 
 
@@ -41,8 +43,9 @@ def _describe(item) -> str:
         if part
     )
     where = f", {item.state}" if item.state else ""
-    claims = f" (seller says: {item.road_claims})" if getattr(item, "road_claims", None) else ""
-    return f"${item.price_usd:,} US asking: {what}{where}{claims}"
+    claims = f" (seller says: {item.road_claims})" if item.road_claims else ""
+    unread = "" if item.kind == "kei_truck" else f"; {NOT_A_TRUCK}"
+    return f"${item.price_usd:,} US asking: {what}{where}{claims}{unread}"
 
 
 def _events(events: dict[str, int]) -> str:
@@ -64,14 +67,18 @@ def track() -> None:
 @click.option(
     "--price", required=True, help="The asking price as the seller gives it: 6500, $6,500."
 )
-@click.option("--title", help="The listing's title (default: the first line of --text).")
+@click.option("--title", help="The listing's title (default: the first sentence of --text).")
 @click.option("--text", help="What the seller wrote (model, year, 4WD, miles, title ...).")
 @click.option("--location", help="Where the truck is: 'Knoxville, TN', a ZIP code.")
 @_seen_option
 @db_option()
 @click.pass_context
 def add(ctx, url, price, title, text, location, seen, db) -> None:
-    """Store a listing found at URL, with its price and what the seller wrote."""
+    """Store a listing found at URL, with its price and what the seller wrote.
+
+    The text is read like a crawled page (model, year, 4WD, miles, title, road claims); a URL
+    already tracked is updated (a new price is a price change).
+    """
     from pipelines.manual import ManualError, add_listing
 
     config = config_of(ctx)

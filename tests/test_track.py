@@ -21,6 +21,7 @@ from keitrucks.core import tables
 from keitrucks.core.config import load_config
 from keitrucks.sample.catalog import NIGHTS
 from keitrucks.sample.site import SampleServer
+from keitrucks.track_cli import NOT_A_TRUCK
 from pipelines.manual import MANUAL_SOURCE, listing_id_of, title_from
 from tests.conftest import rows
 
@@ -239,3 +240,12 @@ def test_a_crawl_marking_its_listings_gone_leaves_a_tracked_one_active(tmp_path,
 )
 def test_a_title_is_the_one_given_else_the_first_sentence_of_the_text(title, text, expected):
     assert title_from(title, text) == expected
+
+
+def test_a_text_that_is_no_kei_truck_is_stored_and_says_it_will_not_be_scored(tmp_path):
+    db = tmp_path / "t.db"
+    args = ["add", "https://example.com/x", "--price", "3000", "--text", "little truck"]
+    result = track(db, *args)
+    assert result.exit_code == 0, result.output
+    assert NOT_A_TRUCK in result.output
+    assert NOT_A_TRUCK not in add(db).output
