@@ -22,6 +22,7 @@ from keitrucks.core.config import load_config
 from keitrucks.sample.catalog import NIGHTS
 from keitrucks.sample.site import SampleServer
 from keitrucks.track_cli import NOT_A_TRUCK
+from pipelines.listings import count_summary
 from pipelines.manual import MANUAL_SOURCE, listing_id_of, title_from
 from tests.conftest import rows
 
@@ -249,3 +250,10 @@ def test_a_text_that_is_no_kei_truck_is_stored_and_says_it_will_not_be_scored(tm
     assert result.exit_code == 0, result.output
     assert NOT_A_TRUCK in result.output
     assert NOT_A_TRUCK not in add(db).output
+
+
+def test_the_headline_counts_name_crawled_sources_only(tmp_path):
+    db = tmp_path / "t.db"
+    assert add(db).exit_code == 0
+    totals = count_summary(db)
+    assert (totals["listings"], totals["sources"]) == (1, 0)
