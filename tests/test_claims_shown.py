@@ -21,7 +21,7 @@ from keitrucks.core.config import load_config
 from pipelines.listings import renormalize_listings
 from pipelines.manual import listing_id_of
 from pipelines.normalize import normalize_listing
-from pipelines.schema import open_db
+from pipelines.schema import TRUCKS_I_CAN_REGISTER, open_db
 from tests.conftest import rows
 
 DAY = "2026-11-24"
@@ -93,6 +93,18 @@ def test_the_buyer_views_name_the_claims_as_what_the_seller_says(market):
     for view in ("for_sale", "active_trucks"):
         said = rows(market, f"SELECT url, seller_says FROM {view} WHERE seller_says IS NOT NULL")
         assert said == [{"url": CHEAP, "seller_says": CLAIMS}], view
+
+
+def test_trucks_i_can_register_shows_the_claim_beside_the_rule(market):
+    conn = sqlite3.connect(market)
+    conn.row_factory = sqlite3.Row
+    try:
+        found = [dict(r) for r in conn.execute(TRUCKS_I_CAN_REGISTER, {"state": "tn"})]
+    finally:
+        conn.close()
+    said = {r["url"]: (r["your_state_rule"][:3], r["seller_says"]) for r in found}
+    assert said[CHEAP] == ("TN:", CLAIMS)
+    assert {v[1] for k, v in said.items() if k != CHEAP} == {None}
 
 
 def test_renormalize_fills_the_claims_of_rows_stored_before_the_field(market, tmp_path):
