@@ -114,7 +114,7 @@ def test_the_demo_meets_the_spine_targets(demo):
     assert rows(db, "SELECT count(*) AS n FROM alerts")[0]["n"] >= 1
 
 
-def test_the_demo_tracks_one_truck_by_hand_on_its_last_night(demo):
+def test_the_truck_tracked_by_hand_stays_active_through_the_crawl_nights(demo):
     db, _, result = demo
     (truck,) = rows(db, "SELECT * FROM listings WHERE source = 'manual'")
     assert (truck["url"], truck["status"], truck["kind"]) == (
@@ -124,7 +124,10 @@ def test_the_demo_tracks_one_truck_by_hand_on_its_last_night(demo):
     )
     assert truck["road_claims"] == "titled and tagged; street legal in TN"
     events = rows(db, "SELECT event, observed_at FROM price_history WHERE source = 'manual'")
-    assert [(e["event"], e["observed_at"][:10]) for e in events] == [("new", NIGHTS[-1])]
+    assert [(e["event"], e["observed_at"][:10]) for e in events] == [("new", NIGHTS[0])]
+    gone = rows(db, "SELECT DISTINCT source FROM price_history WHERE event = 'gone'")
+    assert gone  # the crawls of the nights after it did mark their own listings gone
+    assert "manual" not in {g["source"] for g in gone}
     assert f"tracked by hand  1996 Suzuki Carry, $6,200 US asking ({DEMO_TRACKED['url']}" in (
         result.output
     )
