@@ -6,7 +6,8 @@
   (``BAND_COLUMNS``), ``deals.csv`` (``analysis.deals.DEAL_COLUMNS``, comparables separated by
   spaces), ``sold.csv`` (``analysis.sold.SOLD_COLUMNS``), ``eligibility_upcoming.csv``
   (``analysis.eligibility.ELIGIBILITY_COLUMNS``): UTF-8, header row, empty cell = unknown;
-- ``trend_asking.png`` and ``band_share.png``;
+- ``trend_asking.png``, ``band_share.png``, ``eligibility.png`` and ``states_map.png`` (the
+  active trucks per seller state on a tile-grid map of the US);
 - ``report.html``: headline numbers, the charts (embedded as base64), the best deals with
   links, and what changed on the night; every scraped text is HTML-escaped, and only http(s)
   links are made clickable.
