@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -31,8 +30,6 @@ from pipelines.run_health import RunVerdict
 from pipelines.runs import finish_run, start_run
 from pipelines.schema import JSON_FIELDS
 from scrapers.items import Listing
-
-logger = logging.getLogger(__name__)
 
 #: The source of listings entered by hand (its ``sites.csv`` row says ``by_hand``).
 MANUAL_SOURCE = "manual"
