@@ -43,6 +43,7 @@ CASES = [
     ("gold plated emblems", ()),
     ("we are a registered dealer", ()),
     ("one registered owner", ()),
+    ("pre-registered demo unit", ()),
     ("street legal in or out of town", ("street legal",)),
     ("street legal in 2024", ("street legal",)),
     ("runs and drives, new tires", ()),
