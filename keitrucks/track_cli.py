@@ -57,7 +57,8 @@ def track() -> None:
     """Track a listing you found elsewhere, by hand: its price history, scores and alerts.
 
     `track add URL --price P --text "..."` stores it (source "manual"); `track price URL P`
-    records a new price, `track gone URL` that it is no longer for sale. The history is written
+    records a new price, `track gone URL` that it is no longer for sale; `track list` shows
+    them. The history is written
     as a crawl writes it, and no crawl marks a tracked listing gone.
     """
 
@@ -140,3 +141,23 @@ def gone(url, seen, db) -> None:
     finally:
         database.close()
     click.echo(f"{url}: gone" if marked else f"{url}: already gone")
+
+
+@track.command(name="list")
+@db_option()
+def list_command(db) -> None:
+    """List the listings you track by hand: status, price, last seen, title and URL."""
+    from pipelines.manual import tracked_listings
+
+    database = _open(db, must_exist=True)
+    try:
+        found = tracked_listings(database)
+    finally:
+        database.close()
+    for row in found:
+        price = f"${row['price_usd']:,}" if row["price_usd"] is not None else "no price"
+        click.echo(
+            f"{row['status']:<7} {price:>8}  {row['last_seen_at'][:10]}  "
+            f"{row['title'] or ''}  {row['url']}"
+        )
+    click.echo(f"{len(found)} listing(s) tracked by hand")

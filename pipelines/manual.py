@@ -86,6 +86,17 @@ def find_listing(db: Database, url: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def tracked_listings(db: Database) -> list[dict[str, Any]]:
+    """Every listing tracked by hand, the latest seen first."""
+    return list(
+        db.query(
+            "SELECT url, title, price_usd, status, last_seen_at, road_claims FROM listings "
+            "WHERE source = ? ORDER BY last_seen_at DESC, url",
+            [MANUAL_SOURCE],
+        )
+    )
+
+
 def _known(db: Database, url: str) -> dict[str, Any]:
     found = find_listing(db, url)
     if found is None:

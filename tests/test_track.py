@@ -257,3 +257,13 @@ def test_the_headline_counts_name_crawled_sources_only(tmp_path):
     assert add(db).exit_code == 0
     totals = count_summary(db)
     assert (totals["listings"], totals["sources"]) == (1, 0)
+
+
+def test_list_shows_each_tracked_listing_with_its_status(tracked):
+    assert add(tracked, url="https://example.com/other", seen="2026-11-29").exit_code == 0
+    lines = track(tracked, "list").output.splitlines()
+    assert lines[0].split()[:3] == ["active", "$6,500", "2026-11-29"]
+    assert lines[0].endswith("https://example.com/other")
+    assert lines[1].split()[:3] == ["gone", "$5,900", "2026-11-25"]  # last seen, then gone
+    assert lines[1].endswith(URL)
+    assert lines[2] == "2 listing(s) tracked by hand"
