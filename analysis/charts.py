@@ -2,8 +2,9 @@
 
 ``trend_chart``: weekly median asking price with the p25-p75 ribbon, one panel per platform
 family, 4WD and 2WD as separate lines, the price band shaded. ``band_share_chart``: the share
-of trucks below, inside and above the band per week. Both return PNG bytes, so the report can
-write them to files and embed them in the HTML page.
+of trucks below, inside and above the band per week. ``states_map``: active trucks per seller
+state on a tile-grid map of the US. All return PNG bytes, so the report can write them to
+files and embed them in the HTML page.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from analysis.identity import rebadges_of  # noqa: E402
 from analysis.trends import ALL, chart_series  # noqa: E402
+from keitrucks.core import states  # noqa: E402
 
 DRIVE_STYLE = {"4WD": {"color": "#1f6f3f"}, "2WD": {"color": "#b05a00"}}
 BAND_COLORS = {"share_below": "#4c78a8", "share_in": "#59a14f", "share_above": "#e15759"}
@@ -199,5 +201,60 @@ def eligibility_chart(counts: pd.DataFrame) -> bytes:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("Trucks for sale that turn 25 (can be imported), by month", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+#: The map's colours: a state without trucks, and the light and dark ends of the count scale.
+MAP_EMPTY = "#eeeeee"
+MAP_SCALE = ("#dbe9f6", "#08306b")
+
+
+def _shade(share: float) -> tuple[float, float, float]:
+    """A colour between the scale's light (share 0) and dark (share 1) ends."""
+    light, dark = (matplotlib.colors.to_rgb(c) for c in MAP_SCALE)
+    return tuple(a + (b - a) * share for a, b in zip(light, dark, strict=True))
+
+
+def states_map(counts: pd.DataFrame, *, buyer_state: str | None = None) -> bytes:
+    """Active trucks per seller state (``analysis.road_rules.state_counts``: state, trucks) on
+    a tile-grid map, one equal square per state with its code and count, darker for more
+    trucks; the buyer's state outlined. The report keeps the table below it."""
+    trucks = {str(s): int(n) for s, n in zip(counts["state"], counts["trucks"], strict=True)}
+    if not trucks:
+        return _empty("No active truck with a known seller state")
+    tiles = states.tile_positions()
+    rows = 1 + max(r for r, _ in tiles.values())
+    cols = 1 + max(c for _, c in tiles.values())
+    most = max(trucks.values())
+    fig, ax = plt.subplots(figsize=(cols * 0.62, rows * 0.62 + 0.5))
+    for code, (row, col) in tiles.items():
+        n = trucks.get(code, 0)
+        share = math.log1p(n) / math.log1p(most) if n else 0.0
+        color = _shade(share) if n else MAP_EMPTY
+        mine = code == buyer_state
+        ax.add_patch(
+            Rectangle(
+                (col + 0.04, rows - row - 0.96),
+                0.92,
+                0.92,
+                facecolor=color,
+                edgecolor="#111111" if mine else "white",
+                linewidth=2.2 if mine else 0.5,
+            )
+        )
+        ink = "white" if n and share > 0.55 else ("#222222" if n else "#999999")
+        x, y = col + 0.5, rows - row - 0.5
+        ax.text(x, y + 0.14, code, ha="center", va="center", fontsize=8, color=ink, weight="bold")
+        if n:
+            ax.text(x, y - 0.2, str(n), ha="center", va="center", fontsize=8, color=ink)
+    ax.set_xlim(0, cols)
+    ax.set_ylim(0, rows)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    title = "Kei trucks for sale by seller's state (number on each square)"
+    if buyer_state:
+        title += f"; {buyer_state} outlined"
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return _png(fig)

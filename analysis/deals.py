@@ -105,6 +105,7 @@ DEAL_COLUMNS = (
     "transmission",
     "runs",
     "title_status",
+    "road_claims",
 )
 
 

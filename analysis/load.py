@@ -69,6 +69,7 @@ REPORT_COLUMNS = (
     "title_status",
     "sale_pending",
     "state",
+    "road_claims",
     "price",
     "currency",
     "price_usd",

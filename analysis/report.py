@@ -6,7 +6,8 @@
   (``BAND_COLUMNS``), ``deals.csv`` (``analysis.deals.DEAL_COLUMNS``, comparables separated by
   spaces), ``sold.csv`` (``analysis.sold.SOLD_COLUMNS``), ``eligibility_upcoming.csv``
   (``analysis.eligibility.ELIGIBILITY_COLUMNS``): UTF-8, header row, empty cell = unknown;
-- ``trend_asking.png`` and ``band_share.png``;
+- ``trend_asking.png``, ``band_share.png``, ``eligibility.png`` and ``states_map.png`` (the
+  active trucks per seller state on a tile-grid map of the US);
 - ``report.html``: headline numbers, the charts (embedded as base64), the best deals with
   links, and what changed on the night; every scraped text is HTML-escaped, and only http(s)
   links are made clickable.
@@ -241,6 +242,12 @@ def _maybe_float(value) -> float | None:
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
+STATES_PNG = "states_map.png"
+#: The map's words for screen readers (the table below it holds the same numbers).
+STATES_ALT = (
+    "Map of the US, one square per state, darker for more kei trucks for sale there; "
+    "the table below lists the same counts"
+)
 
 
 def source_name(source: str | None) -> str:
@@ -292,6 +299,7 @@ def write_report(
         ELIGIBILITY_PNG: charts.eligibility_chart(
             upcoming_counts(data.eligibility, as_of=data.as_of)
         ),
+        STATES_PNG: charts.states_map(data.by_state, buyer_state=_buyer_state(data)),
     }
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
@@ -426,11 +434,17 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         "<h2>Project trucks</h2>",
         _projects_html(data.listings),
         "<h2>Price trends</h2>",
-        *(_img(name, png) for name, png in pngs.items() if name != ELIGIBILITY_PNG),
+        *(
+            _img(name, png)
+            for name, png in pngs.items()
+            if name not in (ELIGIBILITY_PNG, STATES_PNG)
+        ),
         "<h2>What changed on the last night</h2>",
         _changes_html(data.changes),
         "<h2>Where can I drive it?</h2>",
-        road_rules.section_html(data.road_rule, data.by_state),
+        road_rules.section_html(
+            data.road_rule, data.by_state, figure=_states_img(data, pngs.get(STATES_PNG))
+        ),
         "<h2>Becoming eligible for US import (25 years)</h2>",
         _eligibility_html(data, pngs.get(ELIGIBILITY_PNG)),
         "<h2>Recently sold or delisted</h2>",
@@ -444,7 +458,7 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
     rated = deals.loc[deals["rated"] & (deals["discount_pct"] > 0)].head(limit)
     rows = [
         [
-            link(r["url"], r["title"] or r["listing_id"]),
+            link(r["url"], r["title"] or r["listing_id"]) + _claims_html(r.get("road_claims")),
             esc(source_name(r["source"])),
             esc(r["year"]),
             esc(_drive(r["is_4wd"])),
@@ -476,6 +490,13 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
     return _table(headers, rows, "No listing is priced under its comparables.")
 
 
+def _claims_html(claims: Any) -> str:
+    """The seller's road claims under a listing's link, worded as claims."""
+    if not isinstance(claims, str) or not claims:
+        return ""
+    return f"<br><span class=muted>{esc(road_rules.seller_says(claims))}</span>"
+
+
 def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     counts = changes["change"].value_counts()
     summary = ", ".join(f"{int(n)} {esc(c.replace('_', ' '))}" for c, n in counts.items())
@@ -497,6 +518,18 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
 def _img(name: str, png: bytes) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<p><img alt="{esc(name)}" src="data:image/png;base64,{data}"></p>'
+
+
+def _buyer_state(data: ReportData) -> str | None:
+    return data.road_rule.rule.state if data.road_rule is not None else None
+
+
+def _states_img(data: ReportData, png: bytes | None) -> str:
+    """The tile-grid map of trucks by state, above its table (none without a known state)."""
+    if not png or data.by_state.empty:
+        return ""
+    encoded = base64.b64encode(png).decode("ascii")
+    return f'<p><img alt="{esc(STATES_ALT)}" src="data:image/png;base64,{encoded}"></p>'
 
 
 def _eligibility_html(data: ReportData, png: bytes | None = None) -> str:

@@ -65,11 +65,32 @@ def road_use_allowed(
     return view.rule.road_status in wanted
 
 
+#: What ``seller_says`` adds: a seller's road claim is never a fact.
+CLAIM_NOTE = "their claim, not a fact"
+
+
+def seller_says(claims: str | None) -> str:
+    """A listing's ``road_claims`` as a buyer reads them beside the state's rule."""
+    return f"seller says: {claims} ({CLAIM_NOTE})" if claims else ""
+
+
+def claim_counts(claims: pd.Series) -> str:
+    """The road claims of several listings, most said first: "street legal (3), plated (1)"."""
+    phrases = claims.dropna().astype(str).str.split("; ").explode()
+    phrases = phrases.loc[phrases.ne("")]
+    if phrases.empty:
+        return ""
+    counts = phrases.value_counts()
+    order = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{phrase} ({n})" for phrase, n in order)
+
+
 def state_counts(
     listings: pd.DataFrame, config: Mapping[str, Any] | None, today: dt.date
 ) -> pd.DataFrame:
-    """Active kei trucks per seller state, with each state's road status and source date."""
-    columns = ["state", "trucks", "road_status", "rule", "source_date", "confidence"]
+    """Active kei trucks per seller state, with each state's road status and source date, and
+    what their sellers claim (``claim_counts`` of their ``road_claims``)."""
+    columns = ["state", "trucks", "road_status", "rule", "source_date", "confidence", "claims"]
     if listings.empty or "state" not in listings.columns:
         return pd.DataFrame(columns=columns)
     active = listings
@@ -81,6 +102,7 @@ def state_counts(
     if known.empty:
         return pd.DataFrame(columns=columns)
     counts = known.value_counts().rename_axis("state").reset_index(name="trucks")
+    said = active["road_claims"] if "road_claims" in active.columns else None
     rules = rules_in_force(config)
     months = int(_buyer(config).get("stale_months") or states.DEFAULT_STALE_MONTHS)
     rows = []
@@ -95,6 +117,9 @@ def state_counts(
                 "rule": view.words if view else None,
                 "source_date": rule.source_date if rule else None,
                 "confidence": rule.confidence if rule else None,
+                "claims": claim_counts(said.loc[active["state"].eq(state)])
+                if said is not None
+                else "",
             }
         )
     out = pd.DataFrame(rows, columns=columns)
@@ -106,9 +131,14 @@ def _esc(value: Any) -> str:
 
 
 def section_html(
-    view: states.RuleView | None, counts: pd.DataFrame, *, listings_without_state: int = 0
+    view: states.RuleView | None,
+    counts: pd.DataFrame,
+    *,
+    listings_without_state: int = 0,
+    figure: str = "",
 ) -> str:
-    """The report's "Where can I drive it?" section: the buyer's rule, then trucks by state."""
+    """The report's "Where can I drive it?" section: the buyer's rule, then trucks by state
+    (``figure``, the map's HTML, above their table)."""
     parts = []
     if view is None:
         parts.append(
@@ -139,15 +169,19 @@ def section_html(
     if counts.empty:
         parts.append("<p class=muted>No active truck with a known seller state.</p>")
     else:
+        if figure:
+            parts.append(figure)
         rows = "".join(
             f"<tr><td>{_esc(r.state)}</td><td class=num>{int(r.trucks)}</td>"
             f"<td>{_esc(r.rule or 'no rule on file')}</td>"
-            f"<td>{_esc(r.source_date or 'n.d.')} ({_esc(r.confidence or '-')})</td></tr>"
+            f"<td>{_esc(r.source_date or 'n.d.')} ({_esc(r.confidence or '-')})</td>"
+            f"<td>{_esc(r.claims or '-')}</td></tr>"
             for r in counts.itertuples(index=False)
         )
         parts.append(
             "<div class=scroll><table><thead><tr><th>Seller's state</th><th>Trucks for sale</th>"
-            "<th>That state's rule</th><th>Source date</th></tr></thead>"
+            "<th>That state's rule</th><th>Source date</th>"
+            "<th>What its sellers say (claims, not facts)</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>"
         )
     if listings_without_state:

@@ -61,6 +61,7 @@ SOURCES = {
     "tcv": "TCV (marketplace of Japanese exporters; FOB and C&F prices): https://www.tc-v.com",
     "ebay": "eBay Motors (US; asking prices and bids): https://www.ebay.com",
     "dealer_jsonld": "US dealer sites you configure (schema.org vehicle offers; asking prices)",
+    "manual": "Listings you track by hand with `keitrucks track` (US asking prices)",
 }
 
 #: The canned query that shows one truck's price history (every listing links to it).
@@ -123,7 +124,8 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
         "truck on some public roads (state: two letters, e.g. TN). Each row shows the rule, its "
         "road limit, and the date and confidence of its source: rules change often, so check "
         "with your state DMV before buying. No rows means that your state's rule allows no road "
-        "use yet: see the state_rules table.",
+        "use yet: see the state_rules table. seller_says is what the seller claims about road "
+        "use (street legal, titled and tagged ...): their claim, beside the rule, never a fact.",
         "sql": TRUCKS_I_CAN_REGISTER,
         "params": ["state"],
     },
@@ -159,6 +161,11 @@ _LISTING_COLUMNS = {
     "title_status": "clean, salvage, rebuilt, no_title, offroad_only; empty = not stated.",
     "sale_pending": "1 when the listing says a sale is pending.",
     "state": "Two-letter US state of the listing's location.",
+    "road_claims": "What the seller says about road use, e.g. street legal in TN; titled and "
+    "tagged; not street legal; farm use. The seller's claim, never a fact: check the "
+    "state_rules table and your DMV.",
+    "seller_says": "The listing's road_claims: what the seller says about road use (street "
+    "legal in TN, titled and tagged ...). Their claim, not a fact.",
     "price_band": "below / in / above the configured band (default $5,000-$12,000).",
     "model": "Canonical model, e.g. Honda Acty.",
     "model_code": "Chassis code without the emissions prefix, e.g. HA4.",
@@ -295,7 +302,7 @@ def _tables() -> dict[str, dict[str, Any]]:
             }
             | {
                 k: _LISTING_COLUMNS[k]
-                for k in ("runs", "title_status", "state", "mileage_mi", "is_4wd")
+                for k in ("runs", "title_status", "state", "seller_says", "mileage_mi", "is_4wd")
             },
         },
         "active_trucks": {
@@ -312,6 +319,7 @@ def _tables() -> dict[str, dict[str, Any]]:
                     "runs",
                     "title_status",
                     "sale_pending",
+                    "seller_says",
                 )
             },
         },

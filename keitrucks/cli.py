@@ -462,8 +462,9 @@ def _register_commands() -> None:
     from keitrucks.report_cli import report, serve
     from keitrucks.rules_cli import rules
     from keitrucks.schedule_cli import schedule
+    from keitrucks.track_cli import track
 
-    for command in (report, serve, alerts, health, deploy, rules, schedule, appraise):
+    for command in (report, serve, alerts, health, deploy, rules, schedule, appraise, track):
         cli.add_command(command)
 
 

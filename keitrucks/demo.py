@@ -21,6 +21,7 @@ from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import NIGHTS, SOURCES
 from keitrucks.sample.site import SAMPLE_DIR, SampleServer
 from pipelines.listings import count_summary
+from pipelines.manual import add_listing
 from pipelines.schema import open_db
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class DemoSummary:
     totals: dict[str, Any] = field(default_factory=dict)
     #: listings kept out of deal scoring, by reason (:func:`set_aside`).
     set_aside: dict[str, int] = field(default_factory=dict)
+    #: the truck the demo tracked by hand (:func:`track_demo_truck`), in words.
+    by_hand: str = ""
 
     @property
     def ok(self) -> bool:
@@ -87,6 +90,7 @@ class DemoSummary:
             f"  gone             {t.get('gone', 0)}",
             f"  relisted         {t.get('relisted', 0)}",
             f"  set aside        {set_aside_text(self.set_aside)} from deal scoring",
+            *([f"  tracked by hand  {self.by_hand}"] if self.by_hand else []),
             f"  alerts           {t.get('alerts', 0)}",
             f"  database         {self.db}",
             f"  reports          {self.nights[-1].report_folder if self.nights else self.out}",
@@ -154,6 +158,29 @@ def with_demo_buyer(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "buyer": {**config["buyer"], "state": DEMO_BUYER_STATE}}
 
 
+#: The truck the demo tracks by hand on its first night, as `keitrucks track add` would.
+DEMO_TRACKED = {
+    "url": "https://www.facebook.com/marketplace/item/demo-kei-truck/",
+    "price": "$6,200",
+    "text": "1996 Suzuki Carry 4x4 DA51T, 5 speed, hi/lo, 52k miles, runs and drives great. "
+    "Titled and tagged, street legal in TN.",
+    "location": "Maryville, TN",
+}
+
+
+def track_demo_truck(db: Path, as_of: str, config: dict[str, Any]) -> str:
+    """Track ``DEMO_TRACKED`` by hand, seen ``as_of``; the summary's words for it."""
+    database = open_db(db)
+    try:
+        item, _ = add_listing(database, seen_at=as_of, config=config, **DEMO_TRACKED)
+    finally:
+        database.close()
+    claims = f", seller says: {item.road_claims}" if item.road_claims else ""
+    return (
+        f"{item.year} {item.model}, ${item.price_usd:,} US asking ({DEMO_TRACKED['url']}{claims})"
+    )
+
+
 def run_demo(
     db: Path,
     out: Path,
@@ -201,6 +228,8 @@ def run_demo(
                 progress=progress,
                 on_counts=on_counts,
             )
+            if index == 1:  # then two crawl nights mark their own listings gone, never it
+                summary.by_hand = track_demo_truck(db, as_of, config)
             finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
             raised = len(result.alerts.raised) if result.alerts is not None else 0
             echo(

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from keitrucks.core import tables
 from pipelines.run_health import (
     OK,
     UNHEALTHY,
@@ -35,6 +36,9 @@ from pipelines.run_health import (
 from pipelines.schema import ensure_schema
 
 logger = logging.getLogger(__name__)
+
+#: Sources whose listings the user enters by hand: their runs are no crawls to judge.
+HAND_SOURCES = tables.sources_where("by_hand")
 
 #: A source's state after its latest run.
 STATE_OK, STATE_FAILING, STATE_DEAD, STATE_NEVER = "ok", "failing", "dead", "never run"
@@ -144,6 +148,8 @@ def latest_by_source(
     """source -> its judged runs, oldest first."""
     by_source: dict[str, list[Mapping[str, Any]]] = {}
     for run in runs:
+        if run["source"] in HAND_SOURCES:  # `keitrucks track`: no crawl to judge
+            continue
         by_source.setdefault(str(run["source"]), []).append(run)
     return {source: assess_history(rs, rules) for source, rs in sorted(by_source.items())}
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from keitrucks.core import tables
 from pipelines.landed import LandedCostPipeline
 from pipelines.schema import JSON_FIELDS, LISTING_COLUMNS, TRACKING_COLUMNS, open_db
 from scrapers.items import DERIVED_FIELDS, IDENTITY, RAW_FIELDS, Listing, fields_with_role
@@ -241,12 +242,14 @@ def read_known_listings(db_path: str | os.PathLike, source: str) -> dict[str, di
 
 
 def count_summary(db_path: str | os.PathLike) -> dict[str, int]:
-    """Headline counts of the database: listings, kei trucks, active, sources, history events."""
+    """Headline counts of the database: listings, kei trucks, active, sources (crawled ones, not
+    the listings typed in by hand), history events."""
+    by_hand = ", ".join(f"'{s}'" for s in sorted(tables.sources_where("by_hand"))) or "''"
     queries = {
         "listings": "SELECT count(*) FROM listings",
         "trucks": "SELECT count(*) FROM listings WHERE kind = 'kei_truck'",
         "active": "SELECT count(*) FROM listings WHERE status = 'active'",
-        "sources": "SELECT count(DISTINCT source) FROM listings",
+        "sources": f"SELECT count(DISTINCT source) FROM listings WHERE source NOT IN ({by_hand})",
         "price_changes": "SELECT count(*) FROM price_history WHERE event = 'price_change'",
         "gone": "SELECT count(*) FROM price_history WHERE event = 'gone'",
         "relisted": "SELECT count(*) FROM price_history WHERE event = 'relisted'",

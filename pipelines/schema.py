@@ -399,6 +399,7 @@ SELECT l.title, l.model, l.model_code, l.year, l.is_4wd, l.mileage_mi,
             ELSE 'US ' || l.price_basis END AS price_is,
        l.location_raw AS seller_location, l.url,
        rule.state || ': ' || rule.road_status_words AS your_state_rule,
+       l.road_claims AS seller_says,
        rule.max_speed_road_mph AS road_limit_mph, rule.interstate_allowed,
        rule.source_date AS rule_source_date, rule.confidence AS rule_confidence,
        rule.source_url AS rule_source, l.source, l.listing_id
@@ -421,7 +422,8 @@ SELECT CASE WHEN price_basis = 'asking' THEN price_usd ELSE landed_usd END AS us
        CASE WHEN price_basis = 'asking' THEN NULL ELSE {price_label_sql("price_basis")} END
            AS quoted_label,
        title, model, model_code, year, is_4wd, mileage_mi, runs, title_status, state,
-       location_raw, url, source, listing_id, first_seen_at, last_seen_at
+       road_claims AS seller_says, location_raw, url, source, listing_id, first_seen_at,
+       last_seen_at
 FROM listings
 WHERE {_BUYABLE}
   AND (price_basis = 'asking' AND price_usd IS NOT NULL
@@ -457,7 +459,7 @@ VIEWS = {
         SELECT source, listing_id, title, make, model, model_code, year, is_4wd, mileage_mi,
                price_usd, price_basis, {price_label_sql("price_basis")} AS price_label,
                landed_usd, price_band, eligible_25y, runs, title_status, sale_pending, state,
-               location_raw, url, first_seen_at, last_seen_at
+               road_claims AS seller_says, location_raw, url, first_seen_at, last_seen_at
         FROM listings WHERE status = 'active' AND kind = 'kei_truck'""",
     "for_sale": FOR_SALE,
     "active_trucks_map": ACTIVE_TRUCKS_MAP,

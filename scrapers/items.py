@@ -119,6 +119,9 @@ class Listing:
     geo_longitude: float | None = _role(NORMALIZED)
     #: how geo_latitude/geo_longitude were found: site_pin, zip_centroid or city_centroid.
     geo_basis: str | None = _role(NORMALIZED)
+    #: what the seller claims about road use, as short phrases joined by "; " ("street legal
+    #: in TN; titled and tagged", "not street legal", "farm use"): claims, never facts.
+    road_claims: str | None = _role(NORMALIZED)
 
     @classmethod
     def field_names(cls) -> list[str]:

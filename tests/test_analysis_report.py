@@ -72,6 +72,7 @@ def test_files_in_the_dated_folder(report):
         "trend_asking.png",
         "band_share.png",
         "eligibility.png",
+        "states_map.png",
         "report.html",
     ]
     assert all(p.parent == report.folder and p.stat().st_size > 0 for p in report.files)

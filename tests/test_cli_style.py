@@ -131,7 +131,11 @@ def test_the_root_help_lists_every_command_untruncated():
         assert not command.get_short_help_str(limit=60).endswith("...")
 
 
-DATED = [name for name in NAMES if any("--as-of" in o.opts for o in options(COMMANDS[(name,)]))]
+DATED = [
+    name
+    for name in NAMES
+    if any("--as-of" in o.opts for o in options(COMMANDS[tuple(name.split())]))
+]
 
 
 def test_the_dated_commands_are_found():
@@ -248,7 +252,8 @@ def readme_commands() -> list[str]:
     """The lines of the README's sh blocks, comments and prompts aside."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```sh\n(.*?)^```", readme, flags=re.M | re.S)
-    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    joined = [re.sub(r"\\\n\s*", " ", block) for block in blocks]  # a line continued with a backslash
+    return [line.split("  #")[0].strip() for block in joined for line in block.splitlines()]
 
 
 def test_the_readme_runs_only_programs_the_project_installs():

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from keitrucks.cli import cli
-from keitrucks.demo import set_aside, set_aside_text
+from keitrucks.demo import DEMO_TRACKED, set_aside, set_aside_text
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog
 from tests.conftest import rows
 
@@ -71,7 +71,8 @@ def test_the_demo_command_succeeds_and_says_what_it_did(demo):
 
 def test_every_sample_listing_is_stored_with_its_final_state(demo):
     db, _, _ = demo
-    stored = {(r["source"], r["listing_id"]): r for r in rows(db, "SELECT * FROM listings")}
+    crawled = rows(db, "SELECT * FROM listings WHERE source != 'manual'")
+    stored = {(r["source"], r["listing_id"]): r for r in crawled}
     assert set(stored) == {(t.source, t.listing_id) for t in CATALOG}
     for truck in CATALOG:
         row = stored[(truck.source, truck.listing_id)]
@@ -105,12 +106,31 @@ def test_the_demo_meets_the_spine_targets(demo):
     assert len(history) > len(listings)
     events = {h["event"] for h in history}
     assert {"new", "price_change", "gone", "relisted"} <= events
-    runs = rows(db, "SELECT source, as_of, healthy, complete FROM runs")
+    runs = rows(db, "SELECT source, as_of, healthy, complete FROM runs WHERE source != 'manual'")
     assert sorted((r["source"], r["as_of"][:10]) for r in runs) == sorted(
         (s, n) for s in SOURCES for n in NIGHTS
     )
     assert all(r["healthy"] and r["complete"] for r in runs)
     assert rows(db, "SELECT count(*) AS n FROM alerts")[0]["n"] >= 1
+
+
+def test_the_truck_tracked_by_hand_stays_active_through_the_crawl_nights(demo):
+    db, _, result = demo
+    (truck,) = rows(db, "SELECT * FROM listings WHERE source = 'manual'")
+    assert (truck["url"], truck["status"], truck["kind"]) == (
+        DEMO_TRACKED["url"],
+        "active",
+        "kei_truck",
+    )
+    assert truck["road_claims"] == "titled and tagged; street legal in TN"
+    events = rows(db, "SELECT event, observed_at FROM price_history WHERE source = 'manual'")
+    assert [(e["event"], e["observed_at"][:10]) for e in events] == [("new", NIGHTS[0])]
+    gone = rows(db, "SELECT DISTINCT source FROM price_history WHERE event = 'gone'")
+    assert gone  # the crawls of the nights after it did mark their own listings gone
+    assert "manual" not in {g["source"] for g in gone}
+    assert f"tracked by hand  1996 Suzuki Carry, $6,200 US asking ({DEMO_TRACKED['url']}" in (
+        result.output
+    )
 
 
 def test_the_repost_joins_its_predecessor(demo):

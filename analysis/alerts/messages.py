@@ -11,6 +11,7 @@ from typing import Any
 from analysis.alerts.frames import present
 from analysis.alerts.settings import KIND_TITLES, KINDS
 from analysis.frames import usd
+from analysis.road_rules import seller_says
 
 # -- messages -----------------------------------------------------------------------------------
 
@@ -66,6 +67,8 @@ def format_alert(alert: Mapping[str, Any]) -> str:
         f"  {md_text(' · '.join(f for f in facts if f))}",
         f"  Why: {plain_text(alert['reason'])}",
     ]
+    if present(alert.get("road_claims")):
+        lines.append(f"  {md_text(seller_says(alert['road_claims']))}")
     url = alert.get("url")
     if isinstance(url, str) and _SAFE_URL.match(url):
         lines.append(f"  <{url}>")

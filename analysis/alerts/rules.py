@@ -29,11 +29,14 @@ from analysis.alerts.frames import (
 from analysis.alerts.settings import KINDS
 from analysis.deals import LANDED, buyable, spread_text
 from analysis.frames import column, flag, identity_of, num, usd
-from keitrucks.core import states
+from keitrucks.core import states, tables
 from pipelines.landed import LANDED_BASES
 from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
+
+#: Sources the user enters by hand (``keitrucks track``): no crawl, no health verdict.
+HAND_SOURCES = tables.sources_where("by_hand")
 
 # -- rule: underpriced 4WD ----------------------------------------------------------------------
 
@@ -415,6 +418,8 @@ def unhealthy_sources(runs: pd.DataFrame, health: pd.DataFrame, *, as_of: dt.dat
     verdict is logged as a warning and raises nothing.
     """
     latest = night_runs(runs, as_of)
+    if not latest.empty:
+        latest = latest.loc[~latest["source"].isin(HAND_SOURCES)]
     if latest.empty:
         return empty_alerts()
     verdicts = {int(row["run_id"]): row for row in health.to_dict("records")}

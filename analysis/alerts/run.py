@@ -58,7 +58,17 @@ class AlertRun:
 
 # -- the night ----------------------------------------------------------------------------------
 
-DETAIL_COLUMNS = ("title", "year", "model", "model_code", "is_4wd", "mileage_mi", "location", "url")
+DETAIL_COLUMNS = (
+    "title",
+    "year",
+    "model",
+    "model_code",
+    "is_4wd",
+    "mileage_mi",
+    "location",
+    "url",
+    "road_claims",
+)
 
 
 def _plain(value: Any) -> Any:

@@ -174,6 +174,15 @@ def us_state_names() -> dict[str, str]:
 
 
 @cache
+def tile_positions() -> dict[str, tuple[int, int]]:
+    """Code -> (row, column) of the state's square on the report's tile-grid map of the US."""
+    with (DATA / "us_states.csv").open(encoding="utf-8") as f:
+        return {
+            row["code"]: (int(row["tile_row"]), int(row["tile_col"])) for row in csv.DictReader(f)
+        }
+
+
+@cache
 def _codes_by_name() -> dict[str, str]:
     return {name.lower(): code for code, name in us_state_names().items()}
 

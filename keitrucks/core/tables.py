@@ -307,6 +307,8 @@ class Site:
     unitless_mileage_raw: bool
     #: folded attribute labels whose unit-less numbers are miles.
     unitless_mileage_labels: tuple[str, ...]
+    #: its listings are entered by the user (``keitrucks track``), never crawled.
+    by_hand: bool = False
 
 
 @cache
@@ -319,6 +321,7 @@ def sites() -> dict[str, Site]:
             usd_only=_yes(row["usd_only"]),
             unitless_mileage_raw=_yes(row["unitless_mileage_raw"]),
             unitless_mileage_labels=tuple(row["unitless_mileage_labels"].split()),
+            by_hand=_yes(row.get("by_hand") or "no"),
         )
         for row in read_rows("sites.csv")
     }

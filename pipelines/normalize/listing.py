@@ -20,6 +20,7 @@ from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.core.states import state_of
 from pipelines.normalize import geo
+from pipelines.normalize.claims import road_claims_of
 from pipelines.normalize.condition import condition_of
 from pipelines.normalize.dates import (
     ERA_KANJI_DATE,
@@ -456,8 +457,8 @@ def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> N
 
 
 def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
-    """runs and title_status (vehicles only) and sale_pending, from the title, the description,
-    the page's status word and the site's title-status and condition fields."""
+    """runs, title_status and road_claims (vehicles only) and sale_pending, from the title,
+    the description, the page's status word and the site's title-status and condition fields."""
     said = condition_of(
         (r.title, r.description_raw, r.get("status_raw")),
         title_field=r.attrs.get("title_status") if vehicle else None,
@@ -466,6 +467,7 @@ def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
     if vehicle:
         res.fields["runs"] = said.runs
         res.fields["title_status"] = said.title_status
+        res.fields["road_claims"] = road_claims_of((r.title, r.description_raw))
     res.fields["sale_pending"] = said.sale_pending
 
 
@@ -514,7 +516,7 @@ def _state_of_host(host: str) -> str | None:
 
 def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[str, Any]:
     """Every normalized field of one raw listing (``scrapers.items.NORMALIZED_FIELDS``, ``cab``,
-    ``runs``, ``title_status``, ``sale_pending`` and ``state`` among them), plus
+    ``runs``, ``title_status``, ``sale_pending``, ``state`` and ``road_claims`` among them), plus
     ``normalize_notes`` (problems such as "price:monthly" or "year:outside_code_window", for
     stats). ``config`` is the keitrucks
     configuration (band, fx, [normalize]); the defaults apply without it."""
