@@ -252,7 +252,8 @@ def readme_commands() -> list[str]:
     """The lines of the README's sh blocks, comments and prompts aside."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```sh\n(.*?)^```", readme, flags=re.M | re.S)
-    joined = [re.sub(r"\\\n\s*", " ", block) for block in blocks]  # a line continued with a backslash
+    # a command continued on the next line with a backslash is one command
+    joined = [re.sub(r"\\\n\s*", " ", block) for block in blocks]
     return [line.split("  #")[0].strip() for block in joined for line in block.splitlines()]
 
 
