@@ -201,3 +201,51 @@ def eligibility_chart(counts: pd.DataFrame) -> bytes:
     ax.set_title("Trucks for sale that turn 25 (can be imported), by month", fontsize=10)
     fig.tight_layout()
     return _png(fig)
+
+
+#: Size of a price sparkline, in CSS pixels.
+SPARK_SIZE = (96, 24)
+
+
+def sparkline_svg(
+    points: list[tuple[dt.date, float]], as_of: dt.date, since: dt.date | None = None
+) -> str:
+    """An inline SVG of one listing's price over time, held to ``as_of``: dates on x from
+    ``since`` (every deal on the same axis, so a longer line is a longer time listed; default
+    the first point), price on y (cheaper lower), a dot at today's price, and a tooltip with
+    the first and last prices. "" without a price."""
+    # by date only: of two prices on one day (or both before ``since``) the later one holds
+    points = sorted(
+        ((day, float(price)) for day, price in points if price is not None), key=lambda p: p[0]
+    )
+    if not points:
+        return ""
+    points.append((max(as_of, points[-1][0]), points[-1][1]))
+    width, height = SPARK_SIZE
+    pad = 3
+    first_day = points[0][0]
+    axis_from = min(since, first_day) if since else first_day
+    span_days = max((points[-1][0] - axis_from).days, 1)
+    low, high = min(p for _, p in points), max(p for _, p in points)
+    spread = high - low
+
+    def xy(day: dt.date, price: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * (day - axis_from).days / span_days
+        y = height / 2 if not spread else pad + (height - 2 * pad) * (high - price) / spread
+        return round(x, 1), round(y, 1)
+
+    # a step line: a price holds until the night it changes
+    path: list[tuple[float, float]] = []
+    for (day, price), (next_day, _) in zip(points, [*points[1:], points[-1]], strict=True):
+        path += [xy(day, price), xy(next_day, price)]
+    coords = " ".join(f"{x},{y}" for x, y in path)
+    end_x, end_y = path[-1]
+    start, last = points[0][1], points[-1][1]
+    color = "#1f6f3f" if last < start else ("#b05a00" if last > start else "#555")
+    words = f"${start:,.0f} on {first_day:%b} {first_day.day} to ${last:,.0f} now"
+    return (
+        f'<svg class=spark width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="price {words}"><title>{words}</title>'
+        f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="1.5"/>'
+        f'<circle cx="{end_x}" cy="{end_y}" r="2" fill="{color}"/></svg>'
+    )

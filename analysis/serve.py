@@ -191,7 +191,8 @@ def metadata(name: str = "keitrucks") -> dict[str, Any]:
                     "active_trucks": {
                         "title": "Active kei trucks",
                         "description": "Every active kei truck listing, whatever its price "
-                        "basis: read price_label before comparing two prices.",
+                        "basis: read price_label before comparing two prices. for_sale = 1 "
+                        "marks the rows of the for_sale view.",
                         "columns": {
                             k: _LISTING_COLUMNS[k]
                             for k in (
@@ -203,6 +204,11 @@ def metadata(name: str = "keitrucks") -> dict[str, Any]:
                                 "title_status",
                                 "sale_pending",
                             )
+                        }
+                        | {
+                            "for_sale": "1 when the listing is for sale: it runs, has no title "
+                            "problem, is not sale pending and has a US price (US asking, or "
+                            "landed cost of an importable truck); the rows of for_sale."
                         },
                     },
                     "price_history": {

@@ -26,8 +26,8 @@ import pandas as pd
 
 from analysis.load import read_listings
 from keitrucks.core.dates import normalize_as_of
-from keitrucks.crawl import crawl_env, failure_line
-from keitrucks.night import NightResult, crawl_sources, finish_night
+from keitrucks.crawl import CrawlResult, crawl_env, failure_line
+from keitrucks.night import NightResult, SourceOutcome, describe, finish_night
 from keitrucks.sample.build import render_night, sample_config_toml
 from keitrucks.sample.catalog import HISTORY, NIGHTS, SOURCES
 from keitrucks.sample.history import history_catalog
@@ -80,21 +80,26 @@ class DemoSummary:
     totals: dict[str, Any] = field(default_factory=dict)
     #: listings kept out of deal scoring, by reason (:func:`set_aside`).
     set_aside: dict[str, int] = field(default_factory=dict)
-    #: why the crawl of the weeks of history failed; None when it did not.
-    history_error: str | None = None
+    #: why the demo's crawl process failed; None when it did not.
+    crawl_error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.history_error is None and all(n.ok for n in self.nights)
+        return (
+            self.crawl_error is None
+            and len(self.nights) == len(NIGHTS)
+            and all(n.ok for n in self.nights)
+        )
 
     def text(self, seconds: float) -> str:
         t = self.totals
         lines = [
             "",
-            f"Demo finished in {seconds:.0f}s: {len(self.nights)} nights, "
-            f"{t.get('sources', 0)} sources.",
-            f"  listings         {t.get('listings', 0)} ({t.get('trucks', 0)} kei trucks, "
-            f"{t.get('active', 0)} still for sale)",
+            f"Demo finished in {seconds:.0f}s: {len(HISTORY)} weeks of history and "
+            f"{len(self.nights)} nights, {t.get('sources', 0)} sources.",
+            f"  listings         {t.get('listings', 0)} ({t.get('trucks', 0)} kei trucks)",
+            f"  for sale         {t.get('for_sale', 0)} at a US price (US asking, or landed "
+            f"cost when importable), of {t.get('active_trucks', 0)} active kei truck listings",
             f"  price changes    {t.get('price_changes', 0)}",
             f"  gone             {t.get('gone', 0)}",
             f"  relisted         {t.get('relisted', 0)}",
@@ -165,19 +170,28 @@ def with_demo_buyer(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "buyer": {**config["buyer"], "state": DEMO_BUYER_STATE}}
 
 
+def demo_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as the demo runs it: the demo's buyer (:func:`with_demo_buyer`), and reports
+    that show the sample's listings without links (its server is gone once the demo ends)."""
+    config = with_demo_buyer(config)
+    return {**config, "report": {**(config.get("report") or {}), "links": False}}
+
+
 def _render_timeline(catalog, night: int):
     """The pages of server night ``night``: night ``night - 1`` of the timeline catalog."""
     return render_night(catalog, night - 1)
 
 
-class HistoryCrawlError(RuntimeError):
-    """The crawl of the sample's history failed; worded for one line."""
+class DemoCrawlError(RuntimeError):
+    """The demo's crawl process failed; worded for one line."""
 
 
-def history_plan(catalog) -> list[dict[str, Any]]:
-    """The nights of :data:`HISTORY` to crawl: server night number, as-of date, and the sources
-    that list something that night (a source with nothing to show is not crawled)."""
-    return [
+def crawl_plan(catalog) -> list[dict[str, Any]]:
+    """Every night the demo crawls, as ``keitrucks.demo_crawl`` reads them: server night number,
+    as-of time and sources; first the weeks of :data:`HISTORY` (with the sources that list
+    something that week: a source with nothing to show is not crawled), then the three nights
+    of :data:`NIGHTS`, every source, each waiting for its report and alerts."""
+    weeks = [
         {
             "night": week + 1,
             "as_of": normalize_as_of(date),
@@ -187,55 +201,94 @@ def history_plan(catalog) -> list[dict[str, Any]]:
         }
         for week, date in enumerate(HISTORY)
     ]
+    nights = [
+        {
+            "night": len(HISTORY) + index,
+            "as_of": normalize_as_of(date),
+            "sources": list(SOURCES),
+            "wait": True,
+        }
+        for index, date in enumerate(NIGHTS, start=1)
+    ]
+    return weeks + nights
 
 
 def week_line(week: int, date: str, runs: list[dict[str, Any]]) -> str:
-    """One line on a crawled week of history: "week 3/26 2026-06-09  41 listings, 6 gone"."""
+    """One line on a crawled week of history: "week 3/25 2026-06-16 7 sources, 41 listings"."""
     listings = sum(r["items"] or 0 for r in runs)
     gone = sum(r["gone_marked"] or 0 for r in runs)
     failed = [r["source"] for r in runs if not (r["healthy"] and r["complete"])]
     line = f"week {week}/{len(HISTORY)} {date} {len(runs)} sources, {listings} listings"
     line += f", {gone} gone" if gone else ""
-    return line + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    return line + (f"; FAIL: {', '.join(failed)}" if failed else "")
 
 
-def crawl_history(
-    db: Path,
-    plan: list[dict[str, Any]],
-    *,
-    base_url: str,
-    config_path: Path,
-    log_dir: Path,
-    echo: Callable[[str], None],
-) -> None:
-    """Crawl ``plan`` in one ``keitrucks.demo_crawl`` process, a line per week as it ends."""
-    open_db(db).close()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    plan_path = log_dir / "history-plan.json"
-    plan_path.write_text(json.dumps(plan), encoding="utf-8")
-    log_path = (log_dir / "history.log").resolve()
-    cmd = [sys.executable, "-m", "keitrucks.demo_crawl", str(plan_path), base_url, str(db)]
-    cmd += [str(log_path), str(config_path)]
-    before = last_run_id(db)
-    proc = subprocess.Popen(
-        cmd, env=crawl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            night = int(line.split()[-1])
-            runs = read_runs_after(db, before)
+class DemoCrawl:
+    """The one ``keitrucks.demo_crawl`` process of the demo: ``nights()`` yields each night's
+    number and its new ``runs`` rows as the night is crawled; ``go_on()`` lets a waiting night
+    continue. A context manager: leaving it stops the process."""
+
+    def __init__(self, db: Path, plan: list[dict[str, Any]], *, base_url, config_path, log_dir):
+        log_dir.mkdir(parents=True, exist_ok=True)
+        plan_path = log_dir / "demo-plan.json"
+        plan_path.write_text(json.dumps(plan), encoding="utf-8")
+        self.db = db
+        self.log_path = (log_dir / "demo-crawl.log").resolve()
+        self.stderr_path = log_dir / "demo-crawl.stderr"
+        self.cmd = [sys.executable, "-m", "keitrucks.demo_crawl", str(plan_path), base_url]
+        self.cmd += [str(db), str(self.log_path), str(config_path)]
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> DemoCrawl:
+        open_db(self.db).close()  # the schema, before the crawls write
+        with self.stderr_path.open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                env=crawl_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        return self
+
+    def nights(self):
+        assert self.proc is not None
+        assert self.proc.stdout is not None
+        before = last_run_id(self.db)
+        for line in self.proc.stdout:
+            runs = read_runs_after(self.db, before)
             before = max((r["id"] for r in runs), default=before)
-            echo(week_line(night, HISTORY[night - 1], runs))
-        err = proc.stderr.read() if proc.stderr else ""
-        proc.wait()
-    except BaseException:  # Ctrl-C: never leave the crawl behind
-        proc.terminate()
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        why = failure_line(err, "", proc.returncode)
-        raise HistoryCrawlError(f"the crawl of the sample's history failed: {why} (log {log_path})")
+            yield int(line.split()[-1]), runs
+        if self.proc.wait() != 0:
+            tail = self.stderr_path.read_text(encoding="utf-8", errors="replace")
+            why = failure_line(tail, "", self.proc.returncode)
+            raise DemoCrawlError(f"the demo's crawl failed: {why} (log {self.log_path})")
+
+    def go_on(self) -> None:
+        assert self.proc is not None
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:  # stopped early (Ctrl-C, an error): never leave it behind
+            self.proc.terminate()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        self.proc.wait()
+
+
+def night_outcomes(runs: list[dict[str, Any]], log_path: Path) -> list[SourceOutcome]:
+    """Each source's outcome of one of the three nights, from the runs it recorded."""
+    by_source = {r["source"]: r for r in runs}
+    return [
+        describe(source, CrawlResult(source, 0, log_path, ""), by_source.get(source))
+        for source in SOURCES
+    ]
 
 
 def run_demo(
@@ -252,7 +305,7 @@ def run_demo(
     Replaces ``db`` only when the demo created it (``check_replaceable``), or with ``force``.
     """
     check_replaceable(db, force=force)
-    config = with_demo_buyer(config)
+    config = demo_config(config)
     _remove_db(db)
     _mark_as_demo(db)
     summary = DemoSummary(db=db, out=out)
@@ -264,47 +317,44 @@ def run_demo(
     pages = partial(_render_timeline, catalog)
     with SampleServer(render=pages) as server:
         echo(f"Sample marketplace on {server.base_url} (offline); database {db}")
-        echo(f"{len(HISTORY)} weeks of history from {HISTORY[0]}, crawled in one process ...")
+        echo(f"{len(HISTORY)} weeks of history from {HISTORY[0]}, then {len(NIGHTS)} nights")
+        crawl = DemoCrawl(
+            db,
+            crawl_plan(catalog),
+            base_url=server.base_url,
+            config_path=sample_config,
+            log_dir=db.parent / "logs",
+        )
         try:
-            crawl_history(
-                db,
-                history_plan(catalog),
-                base_url=server.base_url,
-                config_path=sample_config,
-                log_dir=db.parent / "logs",
-                echo=echo,
-            )
-        except HistoryCrawlError as exc:
-            summary.history_error = str(exc)
-            echo(f"history FAIL {exc}")
-        for index, night in enumerate(NIGHTS, start=1):
-            server.night = len(HISTORY) + index
-            as_of = normalize_as_of(night)
-            result = NightResult(as_of=as_of)
-
-            def progress(source, outcome, index=index, night=night):
-                mark = "ok  " if outcome.ok else "FAIL"
-                echo(
-                    f"night {index}/{len(NIGHTS)} {night} {source:<14} {mark} "
-                    f"{outcome.line.removeprefix('ok: ')}"
-                )
-
-            result.outcomes = crawl_sources(
-                db,
-                list(SOURCES),
-                as_of=as_of,
-                base_url=server.base_url,
-                config_path=str(sample_config),
-                log_dir=db.parent / "logs",
-                progress=progress,
-            )
-            finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
-            raised = len(result.alerts.raised) if result.alerts is not None else 0
-            echo(
-                f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, "
-                f"{raised} alert(s)"
-            )
-            summary.nights.append(result)
+            with crawl:
+                for number, runs in crawl.nights():
+                    if number <= len(HISTORY):
+                        echo(week_line(number, HISTORY[number - 1], runs))
+                        continue
+                    summary.nights.append(
+                        _finish(number - len(HISTORY), runs, crawl, db, out, config, echo)
+                    )
+                    crawl.go_on()
+        except DemoCrawlError as exc:
+            summary.crawl_error = str(exc)
+            echo(f"crawl FAIL {exc}")
     summary.totals = count_summary(db)
     summary.set_aside = set_aside(read_listings(db))
     return summary
+
+
+def _finish(index, runs, crawl, db, out, config, echo) -> NightResult:
+    """One of the three nights once crawled: its sources' lines, report, health and alerts."""
+    night = NIGHTS[index - 1]
+    result = NightResult(as_of=normalize_as_of(night))
+    result.outcomes = night_outcomes(runs, crawl.log_path)
+    for outcome in result.outcomes:
+        mark = "ok  " if outcome.ok else "FAIL"
+        echo(
+            f"night {index}/{len(NIGHTS)} {night} {outcome.source:<14} {mark} "
+            f"{outcome.line.removeprefix('ok: ')}"
+        )
+    finish_night(result, db, out, config=config, sources=list(SOURCES), echo=echo)
+    raised = len(result.alerts.raised) if result.alerts is not None else 0
+    echo(f"night {index}/{len(NIGHTS)} {night} report {result.report_folder}, {raised} alert(s)")
+    return result

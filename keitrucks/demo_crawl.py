@@ -1,14 +1,18 @@
-"""Crawl several nights of the sample marketplace in one Scrapy process, night after night.
+"""Crawl the demo's nights of the sample marketplace in one Scrapy process, night after night.
 
-The demo's weeks of history are many nights of eight small crawls each: one ``scrapy crawl``
-process per source and night would spend most of the demo starting Python and Scrapy. This
-module runs them all in one process (``python -m keitrucks.demo_crawl PLAN.json``): the sources
+The demo is many nights of eight small crawls each: one ``scrapy crawl`` process per source and
+night would spend most of the demo starting Python and Scrapy. This module runs them all in
+one process (``python -m keitrucks.demo_crawl PLAN.json BASE_URL DB LOG [CONFIG]``): the sources
 of a night crawl side by side, each with its own spider, pipelines and ``runs`` row, exactly as
 ``scrapy crawl`` would, and a night starts only when the one before has finished, so gone
-listings are marked in order. The plan is a JSON list of ``{"night", "as_of", "sources"}``,
-crawled under one ``base_url`` (a listing's search scope includes it, so every night must use
-the same): before each night the sample server is told to turn to it
-(``keitrucks.sample.site.NIGHT_CONTROL``).
+listings are marked in order.
+
+The plan is a JSON list of ``{"night", "as_of", "sources", "wait"}``, crawled under one
+``base_url`` (a listing's search scope includes it, so every night must use the same): before
+each night the sample server is told to turn to it (``keitrucks.sample.site.NIGHT_CONTROL``).
+After each night the process writes ``crawled night N`` on stdout; after a night with ``wait``
+it reads a line on stdin before going on (the demo reports and alerts in between), and stops
+at end of input.
 
 Only for the sample server: the local settings of :data:`keitrucks.crawl.LOCAL_SETTINGS` (no
 politeness delay) apply.
@@ -70,6 +74,8 @@ def crawl_plan(
                         failed.append(f"{night['as_of']}: {result.getErrorMessage()}")
                 sys.stdout.write(f"crawled night {night['night']}\n")
                 sys.stdout.flush()
+                if night.get("wait") and not sys.stdin.readline():
+                    break  # the caller is gone
         finally:
             reactor.stop()
 

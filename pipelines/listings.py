@@ -241,11 +241,14 @@ def read_known_listings(db_path: str | os.PathLike, source: str) -> dict[str, di
 
 
 def count_summary(db_path: str | os.PathLike) -> dict[str, int]:
-    """Headline counts of the database: listings, kei trucks, active, sources, history events."""
+    """Headline counts of the database: listings, kei trucks, active (any kind), active kei
+    trucks, for sale (``pipelines.schema.FOR_SALE_WHERE``), sources, history events."""
     queries = {
         "listings": "SELECT count(*) FROM listings",
         "trucks": "SELECT count(*) FROM listings WHERE kind = 'kei_truck'",
         "active": "SELECT count(*) FROM listings WHERE status = 'active'",
+        "active_trucks": "SELECT count(*) FROM active_trucks",
+        "for_sale": "SELECT count(*) FROM for_sale",
         "sources": "SELECT count(DISTINCT source) FROM listings",
         "price_changes": "SELECT count(*) FROM price_history WHERE event = 'price_change'",
         "gone": "SELECT count(*) FROM price_history WHERE event = 'gone'",

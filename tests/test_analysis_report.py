@@ -24,6 +24,7 @@ from analysis.report import (
 )
 from analysis.sold import SOLD_COLUMNS
 from analysis.trends import BAND_COLUMNS, TREND_COLUMNS
+from tests.conftest import rows
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EVIL_TITLE = '<script>alert("x")</script> 1996 Acty & "friends"'
@@ -145,9 +146,16 @@ def test_html_is_self_contained_and_escapes_scraped_text(report):
 
 def test_headline_numbers(report):
     h = report.headline
-    # A, C (= X on eBay), D, G (= B), evil, and the project trucks dead and salvage and the
-    # pending one (listed, though never deals); F is an exporter price, not an asking price
-    assert h["trucks_for_sale"] == 8
+    # for sale: one definition, the for_sale view's (a US price a buyer can pay; the project
+    # trucks dead and salvage and the pending one are listed apart); the night is the market's
+    # last, so the view (today's state) and the report (the night's) must agree
+    db = report.folder.parents[1] / "m.db"
+    view = {r["listing_id"] for r in rows(db, "SELECT listing_id FROM for_sale")}
+    assert not view & {"dead", "salvage", "pending"}
+    assert h["trucks_for_sale"] == len(view) == 6
+    # each truck once, US asking only: A, C (= X on eBay), D, G (= B), evil, and the three
+    # project or pending trucks; F is an exporter price, not an asking price
+    assert h["trucks_asking"] == 8
     # the evil listing, the auction S and the three above, first seen on Nov 10
     assert h["new"] == 5
     assert h["price_drops"] == 0

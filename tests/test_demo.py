@@ -1,4 +1,5 @@
-"""The whole demo, end to end: three nights of the sample marketplace into a fresh database.
+"""The whole demo, end to end: months of weekly nights of the sample marketplace, then three
+nights, into a fresh database.
 
 The database must hold exactly what the sample catalog says each night showed: every listing,
 its final status and price, and one price_history event per change, no more.
@@ -16,11 +17,13 @@ from click.testing import CliRunner
 
 from keitrucks.cli import cli
 from keitrucks.demo import set_aside, set_aside_text
-from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog
+from keitrucks.sample.catalog import HISTORY, NIGHTS, SOURCES
+from keitrucks.sample.history import history_catalog
 from tests.conftest import rows
 
 pytestmark = pytest.mark.slow
-CATALOG = build_catalog()
+#: every listing of the demo, one state per night of the history and the three nights.
+CATALOG = history_catalog()
 JUNK = [t for t in CATALOG if t.junk_reason is not None]
 DEALS = [t for t in CATALOG if t.intended_deal]
 
@@ -65,6 +68,9 @@ def test_the_demo_command_succeeds_and_says_what_it_did(demo):
     for index, night in enumerate(NIGHTS, start=1):
         for source in SOURCES:
             assert f"night {index}/3 {night} {source}" in result.output
+    for week, night in enumerate(HISTORY, start=1):
+        assert f"week {week}/{len(HISTORY)} {night} " in result.output
+    assert "FAIL" not in result.output
     assert str(db) in result.output
     assert "Demo finished" in result.output
 
@@ -106,8 +112,10 @@ def test_the_demo_meets_the_spine_targets(demo):
     events = {h["event"] for h in history}
     assert {"new", "price_change", "gone", "relisted"} <= events
     runs = rows(db, "SELECT source, as_of, healthy, complete FROM runs")
+    # a week of history crawls the sources that list something that week; a night, all
+    listed = {(t.source, HISTORY[w]) for t in CATALOG for w in range(len(HISTORY)) if t.nights[w]}
     assert sorted((r["source"], r["as_of"][:10]) for r in runs) == sorted(
-        (s, n) for s in SOURCES for n in NIGHTS
+        listed | {(s, n) for s in SOURCES for n in NIGHTS}
     )
     assert all(r["healthy"] and r["complete"] for r in runs)
     assert rows(db, "SELECT count(*) AS n FROM alerts")[0]["n"] >= 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 #: The three sample nights, as-of 06:00 UTC each (the crawl's "now").
 NIGHTS = ("2026-11-24", "2026-11-25", "2026-11-26")
 #: Weekly nights before them: the months of market the demo crawls first.
-HISTORY_WEEKS = 26
+HISTORY_WEEKS = 25
 HISTORY = tuple(
     (dt.date.fromisoformat(NIGHTS[0]) - dt.timedelta(weeks=weeks)).isoformat()
     for weeks in range(HISTORY_WEEKS, 0, -1)

@@ -53,7 +53,7 @@ SOLD_IN_HISTORY = {
     "tcv": 10,
 }
 #: (week listed, weeks on sale) of each source's first sold trucks: one on sale every week.
-ANCHORS = ((0, 10), (8, 10), (16, 9))
+ANCHORS = ((0, 10), (8, 10), (16, 8))
 #: Price change over the whole history, by drive: the first week's market is (1 - this) of
 #: today's. 4WD asking prices climb into the autumn; 2WD ones ease.
 DRIFT = {True: 0.12, False: -0.07}
