@@ -12,10 +12,12 @@ during those months:
 - trucks that sold during the span are new listings of each source, priced by the market of
   their week (:func:`market_index`: 4WD asking prices rise into the autumn, 2WD ones ease, and
   cheap project trucks are a bigger share of the early summer), listed for one to ten weeks;
-- closed Bring a Trailer auctions show from the first night after they ended.
+- closed Bring a Trailer auctions show from the first night after they ended;
+- two exporter trucks are listed through the months and turn 25 during them
+  (:data:`TURNING_25`).
 
-Nothing of the three nights changes: ``history_catalog()[i].nights[-3:]`` is the catalog's.
-Deterministic: every choice is a hash of the listing's key.
+The catalog's three nights are kept: ``history_catalog()[i].nights[-3:]`` is the catalog's
+``nights`` for each of its listings. Deterministic: every choice is a hash of the listing's key.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from keitrucks.sample.catalog import (
     _beforward_trucks,
     _craigslist_trucks,
     build_catalog,
+    exporter_truck,
     night_date,
+    totals_with,
 )
 
 #: Sources whose listings carry a history before the three nights (auctions do not).
@@ -236,10 +240,71 @@ def _sold_in_history(source: str, count: int, seed: int, taken: set[str]) -> lis
     return out
 
 
+#: Exporter stock listed through the months that turns 25 during them (a truck turning 25 in a
+#: month is importable from the next): the watch list shows it coming, then it can be imported.
+#: (fields, FOB price, first week listed)
+TURNING_25 = (
+    (
+        dict(
+            key="bf-turns-25-carry",
+            listing_id="CF999777",
+            make="Suzuki",
+            model="Suzuki Carry",
+            model_code="GD-DB52T",
+            year=2001,
+            month=7,
+            is_4wd=True,
+            transmission="manual",
+            engine_cc=658,
+            mileage=68000,
+            title="2001 SUZUKI CARRY TRUCK",
+        ),
+        3600,
+        1,
+    ),
+    (
+        dict(
+            key="bf-turns-25-acty",
+            listing_id="CG999888",
+            make="Honda",
+            model="Honda Acty",
+            model_code="GD-HA7",
+            year=2001,
+            month=9,
+            is_4wd=True,
+            transmission="manual",
+            engine_cc=656,
+            mileage=91000,
+            title="2001 HONDA ACTY TRUCK",
+        ),
+        3300,
+        6,
+    ),
+)
+
+
+def _turning_25() -> list[SampleTruck]:
+    out = []
+    for fields, price, first in TURNING_25:
+        nights = tuple(None if n < first else NightState(price) for n in range(len(TIMELINE)))
+        out.append(
+            exporter_truck(
+                source="beforward",
+                **fields,
+                nights=nights,
+                totals=totals_with(nights, 1780),
+                destination_port="Baltimore",
+                stock_area="Yokohama",
+            )
+        )
+    return out
+
+
 def history_catalog(seed: int = 2026) -> list[SampleTruck]:
-    """Every listing of the demo, each with one state per night of :data:`TIMELINE`."""
+    """Every listing of the demo, each with one state per night of :data:`TIMELINE`: the
+    catalog's (:func:`extended`), the trucks sold during the history, and :data:`TURNING_25`."""
     catalog = [extended(t) for t in build_catalog(seed)]
     taken = {t.listing_id for t in catalog}
     for source, count in SOLD_IN_HISTORY.items():
         catalog.extend(_sold_in_history(source, count, seed, taken))
-    return catalog
+    return [*catalog, *_turning_25()]
