@@ -43,6 +43,7 @@ from keitrucks.sample.catalog import (
     night_date,
     totals_with,
 )
+from keitrucks.sample.trucks_dealer_jsonld import stock_number
 
 #: Sources whose listings carry a history before the three nights (auctions do not).
 ASKING_SOURCES = tuple(s for s in SOURCES if s != "bringatrailer")
@@ -171,6 +172,18 @@ def _new_id(listing_id: str, serial: int) -> str:
     return f"{listing_id[: last.start()]}{number:0{width}d}{listing_id[last.end() :]}"
 
 
+def _listing_id(base: SampleTruck, key: str, serial: int, taken: set[str]) -> str:
+    """A new listing's id, shaped as ``base``'s: a dealer's truck without a frame number is
+    known by its stock number, which comes from its key."""
+    if base.source == "dealer_jsonld" and ":" in base.listing_id:
+        return f"{base.listing_id.split(':', 1)[0]}:{stock_number(key)}"
+    listing_id, attempt = _new_id(base.listing_id, serial), serial
+    while listing_id in taken:
+        attempt += 1000
+        listing_id = _new_id(base.listing_id, attempt)
+    return listing_id
+
+
 def _source_trucks(source: str, seed: int) -> list[SampleTruck]:
     """Fresh honest trucks of ``source`` from its own generator, with another random stream."""
     rng = random.Random(f"history-{seed}-{source}")
@@ -200,10 +213,7 @@ def _sold_in_history(source: str, count: int, seed: int, taken: set[str]) -> lis
     for serial in range(count):
         base = pool[serial % len(pool)]
         key = f"{base.key}{serial + 10:02d}"
-        listing_id = _new_id(base.listing_id, serial)
-        while listing_id in taken:
-            serial += 1000
-            listing_id = _new_id(base.listing_id, serial)
+        listing_id = _listing_id(base, key, serial, taken)
         taken.add(listing_id)
         if serial < len(ANCHORS):  # every source shows something every week
             arrive, stay = ANCHORS[serial]
