@@ -215,9 +215,10 @@ def sparkline_svg(
     the first point), price on y (cheaper lower), a dot at today's price, and a tooltip with
     the first and last prices. "" without a price."""
     # by date only: of two prices on one day (or both before ``since``) the later one holds
-    points = sorted(
+    ordered = sorted(
         ((day, float(price)) for day, price in points if price is not None), key=lambda p: p[0]
     )
+    points = list(dict(ordered).items())
     if not points:
         return ""
     points.append((max(as_of, points[-1][0]), points[-1][1]))

@@ -576,14 +576,18 @@ def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -
 
 def change_prices(row: dict[str, Any]) -> tuple[str, str]:
     """(Was, Now) of a change: a listing that left the market was at its last price and is now
-    "sold after 12 days" (or "gone", "ended"); a new one was nothing."""
+    "sold after 12 days" (or "gone ...", "ended ...", and "sold at $11,350 ..." when the sale
+    has a price of its own, an auction's); a new one was nothing."""
+    old, now = row["old_price_usd"], row["price_usd"]
     if row["change"] not in LEFT_MARKET:
-        return _usd(row["old_price_usd"]), _usd(row["price_usd"])
-    last = row["old_price_usd"] if not pd.isna(row["old_price_usd"]) else row["price_usd"]
+        return _usd(old), _usd(now)
+    last = old if not pd.isna(old) else now
+    # an auction's result is a price of its own: "sold at $11,350"
+    final = "" if pd.isna(now) or pd.isna(old) or now == old else f" at {_usd(now)}"
     days = row.get("days_listed")
     after = "" if days is None or pd.isna(days) else f" after {int(days)} day"
     after += "s" if after and int(days) != 1 else ""
-    return _usd(last), f"{row['change']}{after}"
+    return _usd(last), f"{row['change']}{final}{after}"
 
 
 def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:

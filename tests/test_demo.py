@@ -257,3 +257,42 @@ def test_the_demo_report_shows_the_buyers_state_rule_and_trucks_by_state(demo):
     within = [r for r in located if r["location_raw"].strip() != "United States"]
     assert within
     assert [r for r in within if r["state"] is None] == []
+
+
+def test_the_last_nights_changes_say_how_long_a_truck_that_left_was_listed(demo):
+    _, out, _ = demo
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    changes = page[page.index("<h2>What changed on the last night</h2>") :]
+    changes = changes[: changes.index("<h2>", 10)]
+    left = re.findall(r"<tr><td[^>]*>(gone|sold)</td>(.*?)</tr>", changes)
+    assert {change for change, _ in left} == {"gone", "sold"}
+    for change, cells in left:
+        was, now = re.findall(r"<td[^>]*>([^<]*)</td>", cells)[1:3]
+        assert re.fullmatch(r"\$[\d,]+", was), cells
+        assert re.fullmatch(rf"{change}( at \$[\d,]+)? after \d+ days?", now), cells
+
+
+def test_for_sale_means_one_thing_in_the_summary_the_views_and_the_report(demo):
+    db, out, result = demo
+    view = rows(db, "SELECT count(*) AS n FROM for_sale")[0]["n"]
+    flagged = rows(db, "SELECT count(*) AS n FROM active_trucks WHERE for_sale = 1")[0]["n"]
+    active = rows(db, "SELECT count(*) AS n FROM active_trucks")[0]["n"]
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    kpi = re.search(r"<div>For sale at a US price<b>(\d+)</b>", page)
+    assert view == flagged == int(kpi[1]) < active
+    assert f"for sale         {view} at a US price" in result.output
+    assert f"of {active} active kei truck listings" in result.output
+
+
+def test_the_demo_report_shows_months_of_trends_without_dead_links(demo):
+    _, out, _ = demo
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    # the trends start with the first week of history the window shows
+    assert re.search(r"Trends from the week of 2026-0[56]-\d\d;", page)
+    # the sample server is gone when the demo ends: no listing links to it, or anywhere
+    assert "127.0.0.1" not in page
+    assert "titles are not links" in page
+    assert page.count("<svg class=spark") >= 5
+    upcoming = page[page.index("<h2>Becoming eligible") : page.index("<h2>Recently sold")]
+    assert re.search(r"<b>[1-9]\d*</b> trucks are 25 years old", upcoming)
+    assert re.search(r"<b>[1-9]\d*</b> more turn 25", upcoming)
