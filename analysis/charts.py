@@ -82,17 +82,24 @@ def family_title(family: str) -> str:
     return f"{family} (incl. {', '.join(others)})" if others else family
 
 
-def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "asking") -> bytes:
-    """Weekly median (p25-p75 ribbon) per platform family, 4WD vs 2WD, band shaded."""
+def trend_chart(
+    trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", columns: int = 2
+) -> bytes:
+    """Weekly median (p25-p75 ribbon) per platform family, 4WD vs 2WD, band shaded; panels in
+    ``columns`` columns (1 for a phone)."""
     rows = chart_series(trends, series)
     rows = rows.loc[rows["family"].astype("object").ne("unknown")]  # no model: no family panel
     if rows.empty:
         return _empty(f"No {series} prices in this period")
     families = sorted(rows["family"].unique())
-    cols = min(2, len(families))
+    cols = min(columns, len(families))
     nrows = math.ceil(len(families) / cols)
     fig, axes = plt.subplots(
-        nrows, cols, figsize=(6 * cols, 3.0 * nrows + 0.9), squeeze=False, sharex=True
+        nrows,
+        cols,
+        figsize=(6 * cols, 3.0 * nrows + 0.9 + 0.3 * (cols == 1)),
+        squeeze=False,
+        sharex=True,
     )
     weeks = sorted(rows["week_start"].unique())
     for ax, family in zip(axes.flat, families, strict=False):
@@ -145,7 +152,7 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
     fig.legend(
         handles=handles,
         loc="upper center",
-        ncol=4,
+        ncol=4 if cols > 1 else 2,
         fontsize=8,
         frameon=False,
         bbox_to_anchor=(0.5, 1 - 0.38 / height),
@@ -175,7 +182,7 @@ def band_share_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = 
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     _date_axis(ax, list(rows["week_start"]))
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     ax.set_title(f"Share of {series} prices below, inside and above the band (week starting)")
     fig.tight_layout()
     return _png(fig)

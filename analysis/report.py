@@ -347,6 +347,7 @@ def write_report(
         path = folder / name
         _write_csv(frame, path)
         files.append(path)
+    phone = {"trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1)}
     pngs = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band),
         "band_share.png": charts.band_share_chart(data.trends, data.band),
@@ -358,7 +359,7 @@ def write_report(
         (folder / name).write_bytes(png)
         files.append(folder / name)
     numbers = headline_numbers(data)
-    page = render_html(data, numbers, pngs)
+    page = render_html(data, numbers, pngs, phone)
     (folder / "report.html").write_text(page, encoding="utf-8")
     files.append(folder / "report.html")
     logger.info("report for %s written to %s", data.as_of, folder)
@@ -482,8 +483,15 @@ def without_links(data: ReportData) -> ReportData:
     return replace(data, **{name: getattr(data, name).assign(url=None) for name in LINKED_FRAMES})
 
 
-def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes]) -> str:
-    """The self-contained report page."""
+def render_html(
+    data: ReportData,
+    numbers: dict[str, Any],
+    pngs: dict[str, bytes],
+    phone_pngs: dict[str, bytes] | None = None,
+) -> str:
+    """The self-contained report page; ``phone_pngs`` replace charts of the same name on a
+    narrow screen (one column of panels)."""
+    phone_pngs = phone_pngs or {}
     note = "" if data.links else f" {NO_LINKS_NOTE}"
     data = data if data.links else without_links(data)
     band = f"${data.band[0]:,}-${data.band[1]:,}"
@@ -517,7 +525,11 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         "<h2>Project trucks</h2>",
         _projects_html(data.listings),
         "<h2>Price trends</h2>",
-        *(_img(name, png) for name, png in pngs.items() if name != ELIGIBILITY_PNG),
+        *(
+            _img(name, png, phone_pngs.get(name))
+            for name, png in pngs.items()
+            if name != ELIGIBILITY_PNG
+        ),
         "<h2>What changed on the last night</h2>",
         _changes_html(data.changes),
         "<h2>Where can I drive it?</h2>",
@@ -607,9 +619,14 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     return (f"<p>{summary}</p>" if summary else "") + table
 
 
-def _img(name: str, png: bytes) -> str:
+def _img(name: str, png: bytes, phone: bytes | None = None) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return f'<p><img alt="{esc(name)}" src="data:image/png;base64,{data}"></p>'
+    img = f'<img alt="{esc(name)}" src="data:image/png;base64,{data}">'
+    if phone is None:
+        return f"<p>{img}</p>"
+    narrow = base64.b64encode(phone).decode("ascii")
+    source = f'<source media="(max-width:40em)" srcset="data:image/png;base64,{narrow}">'
+    return f"<p><picture>{source}{img}</picture></p>"
 
 
 def _eligibility_html(data: ReportData, png: bytes | None = None) -> str:
