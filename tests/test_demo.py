@@ -267,7 +267,7 @@ def test_the_last_nights_changes_say_how_long_a_truck_that_left_was_listed(demo)
     left = re.findall(r"<tr><td[^>]*>(gone|sold)</td>(.*?)</tr>", changes)
     assert {change for change, _ in left} == {"gone", "sold"}
     for change, cells in left:
-        was, now = re.findall(r"<td[^>]*>([^<]*)</td>", cells)[1:3]
+        was, now = re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:4]
         assert re.fullmatch(r"\$[\d,]+", was), cells
         assert re.fullmatch(rf"{change}( at \$[\d,]+)? after \d+ days?", now), cells
 
