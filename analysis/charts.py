@@ -132,6 +132,8 @@ def trend_chart(
         ax.yaxis.set_major_formatter(_DOLLARS)
         ax.grid(axis="y", alpha=0.3)
         _date_axis(ax, weeks)
+        if cols == 1:  # one tall column (a phone): every panel says its dates
+            ax.tick_params(labelbottom=True)
     for ax in list(axes.flat)[len(families) :]:
         ax.axis("off")
     handles = [
@@ -161,13 +163,16 @@ def trend_chart(
     return _png(fig)
 
 
-def band_share_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "asking") -> bytes:
-    """Share of trucks below / inside / above the band per week (all families), stacked bars."""
+def band_share_chart(
+    trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", width: float = 8
+) -> bytes:
+    """Share of trucks below / inside / above the band per week (all families), stacked bars;
+    ``width`` in inches (5 for a phone)."""
     rows = trends.loc[(trends["series"] == series) & (trends["grouping"] == ALL)]
     rows = rows.loc[rows["share_in"].notna()].sort_values("week_start")
     if rows.empty:
         return _empty(f"No {series} prices in this period")
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(width, 3.2))
     x = list(range(len(rows)))
     labels = {
         "share_below": f"below {_money(band[0])}",
@@ -183,7 +188,8 @@ def band_share_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     _date_axis(ax, list(rows["week_start"]))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
-    ax.set_title(f"Share of {series} prices below, inside and above the band (week starting)")
+    title = f"Share of {series} prices below, inside and above the band (week starting)"
+    ax.set_title(title if width >= 7 else title.replace(" (", "\n("), fontsize=10)
     fig.tight_layout()
     return _png(fig)
 

@@ -347,7 +347,10 @@ def write_report(
         path = folder / name
         _write_csv(frame, path)
         files.append(path)
-    phone = {"trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1)}
+    phone = {
+        "trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1),
+        "band_share.png": charts.band_share_chart(data.trends, data.band, width=5),
+    }
     pngs = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band),
         "band_share.png": charts.band_share_chart(data.trends, data.band),
