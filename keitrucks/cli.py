@@ -139,13 +139,14 @@ def _print_outcome(prefix: str):
 @click.option("--force", is_flag=True, help="Replace --db even if the demo did not create it.")
 @click.pass_context
 def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
-    """Run three nights on the bundled sample marketplace, offline, then report and alert.
+    """Six months of the bundled sample marketplace, offline: weekly nights, then three nights
+    in a row, each reported and alerted.
 
-    Starts a local server on 127.0.0.1 serving the sample pages (data/sample/ in a checkout;
-    an installed copy renders them once into the user's cache folder), crawls each night with that
-    night's date as the as-of time, and writes reports and alerts as a night would. Starts
-    from a clean demo database each time: it replaces only a database the demo created
-    (use --force for any other file at --db).
+    Starts a local server on 127.0.0.1 serving the sample pages (rendered from the sample
+    catalog), crawls each night with that night's date as the as-of time, and after each of
+    the last three writes the report and alerts as a night would. Starts from a clean demo
+    database each time: it replaces only a database the demo created (use --force for any
+    other file at --db).
     """
     from keitrucks.demo import NotADemoDatabaseError, check_replaceable, run_demo
 
