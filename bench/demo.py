@@ -10,7 +10,7 @@ OS chooses), and checks that both databases hold the same listings and price his
 Prints the wall-clock seconds of each, then ``ratio demo_one_process/process_per_source <v>``
 (the per-source crawl's seconds over the one process's: higher is better).
 
-    .venv/bin/python bench/demo.py              # the last 6 weeks of history
+    .venv/bin/python bench/demo.py              # the last 3 weeks of history
     .venv/bin/python bench/demo.py --weeks 25   # the whole history
 """
 
@@ -83,7 +83,7 @@ def process_per_source(plan, server, config: Path, folder: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weeks", type=int, default=6, help="last weeks of history to crawl")
+    parser.add_argument("--weeks", type=int, default=3, help="last weeks of history to crawl")
     args = parser.parse_args(argv)
     weeks = max(1, min(args.weeks, len(HISTORY)))
     catalog = history_catalog()
