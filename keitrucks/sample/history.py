@@ -6,10 +6,9 @@ trends to draw. :func:`history_catalog` gives every sample listing one state per
 :data:`~keitrucks.sample.catalog.TIMELINE`, and adds the trucks that came and went (sold)
 during those months:
 
-- a truck listed on the first of the three nights was listed some weeks before (none for most
-  junk, intended deals, auctions and listings new that week; project trucks that do not run or
-  have a title problem were), at an asking price a few percent higher the longer it had been
-  listed (sellers come down);
+- a kei truck listed on the first of the three nights was listed some weeks before (none for
+  intended deals, auctions and listings new that week), at an asking price a few percent
+  higher the longer it had been listed (sellers come down);
 - trucks that sold during the span are new listings of each source, priced by the market of
   their week (:func:`market_index`: 4WD asking prices rise into the autumn, 2WD ones ease, and
   cheap project trucks are a bigger share of the early summer), listed for one to ten weeks;
@@ -88,16 +87,12 @@ def _price(value: float, source: str) -> int:
     return int(round(value / step) * step)
 
 
-#: Messy listings that were on the market before as they are (project trucks are listed all
-#: year); the others (parts, wanted ads, pending sales, clones ...) show up with the three nights.
-JUNK_WITH_HISTORY = ("not_running", "title")
-
-
 def _has_history(truck: SampleTruck) -> bool:
+    # messy kei truck listings (project trucks, clones, misdated ones ...) are on the market
+    # all year too; parts, wanted ads and other vehicles are not kei trucks
     return (
         truck.source in ASKING_SOURCES
         and truck.kind == "kei_truck"
-        and truck.junk_reason in (None, *JUNK_WITH_HISTORY)
         and not truck.intended_deal
         and truck.auction_end is None
         and truck.nights[0] is not None
