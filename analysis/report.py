@@ -311,6 +311,9 @@ def _maybe_float(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+#: Columns a phone shows first in each row's card, after the row's first cell.
+CARD_FIRST = ("Price", "Under", "Was", "Now", "Problem", "Turns 25")
+
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
 
@@ -443,8 +446,11 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     if not rows:
         return f"<p class=muted>{esc(empty)}</p>"
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    # on a phone each row is a card, each cell labelled with its column (STYLE's @media)
-    labels = [f' data-label="{esc(h)}"' for h in headers]
+    # on a phone each row is a card, each cell labelled with its column (STYLE's @media), the
+    # columns a buyer decides on first
+    labels = [
+        f' data-label="{esc(h)}"' + (" class=key" if h in CARD_FIRST else "") for h in headers
+    ]
     body = "".join(
         "<tr>"
         + "".join(f"<td{label}>{c}</td>" for label, c in zip(labels, row, strict=True))
@@ -465,7 +471,8 @@ font-size:.88em}td,th{border-bottom:1px solid #e3e3e3;padding:.25em .5em;text-al
 .numbers div{padding:.35em .6em;font-size:.9em}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block}
 table.cards thead{position:absolute;left:-10000px}
-table.cards tr{border:1px solid #ddd;border-radius:6px;margin:.5em 0;padding:.35em .6em}
+table.cards tr{border:1px solid #ddd;border-radius:6px;margin:.5em 0;padding:.35em .6em;
+display:flex;flex-direction:column}table.cards td.key{order:-1}table.cards td:first-child{order:-2}
 table.cards td{border:0;padding:.1em 0;display:flex;gap:.6em}
 table.cards td::before{content:attr(data-label);flex:0 0 7.5em;color:#666}
 table.cards td:first-child{font-weight:600}table.cards td:first-child::before{content:none}

@@ -303,7 +303,9 @@ def test_on_a_phone_every_cell_says_its_column(report):
     for table in tables:
         headers = re.findall(r"<th>([^<]*)</th>", table)
         for row in re.findall(r"<tr>(<td.*?)</tr>", table):
-            assert re.findall(r'<td data-label="([^"]*)">', row) == headers
+            assert re.findall(r'<td data-label="([^"]*)"', row) == headers
+    deals = tables[0]
+    assert re.search(r'<td data-label="Under" class=key>\d+%</td>', deals)
 
 
 def test_without_links_the_titles_are_text(report, tmp_path):
