@@ -312,7 +312,7 @@ def _maybe_float(value) -> float | None:
 
 
 #: Columns a phone shows first in each row's card, after the row's first cell.
-CARD_FIRST = ("Price", "Under", "Was", "Now", "Problem", "Turns 25")
+CARD_FIRST = ("Price", "Fair price", "Under", "Was", "Now", "Problem")
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
