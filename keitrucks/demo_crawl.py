@@ -76,8 +76,11 @@ def crawl_plan(
                 sys.stdout.flush()
                 if night.get("wait") and not sys.stdin.readline():
                     break  # the caller is gone
+        except Exception as exc:  # the sample server unreachable ...: say why, then stop
+            failed.append(f"{type(exc).__name__}: {exc}")
         finally:
-            reactor.stop()
+            if reactor.running:  # not already stopped by Ctrl-C
+                reactor.stop()
 
     from twisted.internet import reactor
 

@@ -16,9 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from keitrucks.cli import cli
-from keitrucks.demo import set_aside, set_aside_text
+from keitrucks.core.dates import normalize_as_of
+from keitrucks.demo import DemoCrawl, DemoCrawlError, set_aside, set_aside_text
+from keitrucks.sample.build import sample_config_toml
 from keitrucks.sample.catalog import HISTORY, NIGHTS, SOURCES
 from keitrucks.sample.history import history_catalog
+from keitrucks.sample.site import SampleServer
 from tests.conftest import rows
 
 pytestmark = pytest.mark.slow
@@ -296,3 +299,18 @@ def test_the_demo_report_shows_months_of_trends_without_dead_links(demo):
     upcoming = page[page.index("<h2>Becoming eligible") : page.index("<h2>Recently sold")]
     assert re.search(r"<b>[1-9]\d*</b> trucks are 25 years old", upcoming)
     assert re.search(r"<b>[1-9]\d*</b> more turn 25", upcoming)
+
+
+def test_a_demo_crawl_that_fails_says_why_in_one_line(tmp_path):
+    config = tmp_path / "sample-sources.toml"
+    config.write_text(sample_config_toml(), encoding="utf-8")
+    plan = [{"night": 1, "as_of": normalize_as_of(HISTORY[0]), "sources": ["tcv"]}]
+    with SampleServer(render=lambda night: []) as server:
+        gone = server.base_url  # closed below: nothing answers there any more
+    crawl = DemoCrawl(
+        tmp_path / "d.db", plan, base_url=gone, config_path=config, log_dir=tmp_path / "logs"
+    )
+    failing = pytest.raises(DemoCrawlError, match="^the demo's crawl failed: .*Error")
+    with failing as failed, crawl:
+        assert list(crawl.nights()) == []
+    assert "\n" not in str(failed.value)
