@@ -84,17 +84,24 @@ def family_title(family: str) -> str:
     return f"{family} (incl. {', '.join(others)})" if others else family
 
 
-def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "asking") -> bytes:
-    """Weekly median (p25-p75 ribbon) per platform family, 4WD vs 2WD, band shaded."""
+def trend_chart(
+    trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", columns: int = 2
+) -> bytes:
+    """Weekly median (p25-p75 ribbon) per platform family, 4WD vs 2WD, band shaded; panels in
+    ``columns`` columns (1 for a phone)."""
     rows = chart_series(trends, series)
     rows = rows.loc[rows["family"].astype("object").ne("unknown")]  # no model: no family panel
     if rows.empty:
         return _empty(f"No {series} prices in this period")
     families = sorted(rows["family"].unique())
-    cols = min(2, len(families))
+    cols = min(columns, len(families))
     nrows = math.ceil(len(families) / cols)
     fig, axes = plt.subplots(
-        nrows, cols, figsize=(6 * cols, 3.0 * nrows + 0.9), squeeze=False, sharex=True
+        nrows,
+        cols,
+        figsize=(6 * cols, 3.0 * nrows + 0.9 + 0.3 * (cols == 1)),
+        squeeze=False,
+        sharex=True,
     )
     weeks = sorted(rows["week_start"].unique())
     for ax, family in zip(axes.flat, families, strict=False):
@@ -127,6 +134,8 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
         ax.yaxis.set_major_formatter(_DOLLARS)
         ax.grid(axis="y", alpha=0.3)
         _date_axis(ax, weeks)
+        if cols == 1:  # one tall column (a phone): every panel says its dates
+            ax.tick_params(labelbottom=True)
     for ax in list(axes.flat)[len(families) :]:
         ax.axis("off")
     handles = [
@@ -147,7 +156,7 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
     fig.legend(
         handles=handles,
         loc="upper center",
-        ncol=4,
+        ncol=4 if cols > 1 else 2,
         fontsize=8,
         frameon=False,
         bbox_to_anchor=(0.5, 1 - 0.38 / height),
@@ -156,13 +165,16 @@ def trend_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "aski
     return _png(fig)
 
 
-def band_share_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = "asking") -> bytes:
-    """Share of trucks below / inside / above the band per week (all families), stacked bars."""
+def band_share_chart(
+    trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", width: float = 8
+) -> bytes:
+    """Share of trucks below / inside / above the band per week (all families), stacked bars;
+    ``width`` in inches (5 for a phone)."""
     rows = trends.loc[(trends["series"] == series) & (trends["grouping"] == ALL)]
     rows = rows.loc[rows["share_in"].notna()].sort_values("week_start")
     if rows.empty:
         return _empty(f"No {series} prices in this period")
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(width, 3.2))
     x = list(range(len(rows)))
     labels = {
         "share_below": f"below {_money(band[0])}",
@@ -177,8 +189,9 @@ def band_share_chart(trends: pd.DataFrame, band: tuple[int, int], series: str = 
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     _date_axis(ax, list(rows["week_start"]))
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ax.set_title(f"Share of {series} prices below, inside and above the band (week starting)")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    title = f"Share of {series} prices below, inside and above the band (week starting)"
+    ax.set_title(title if width >= 7 else title.replace(" (", "\n("), fontsize=10)
     fig.tight_layout()
     return _png(fig)
 
@@ -258,3 +271,52 @@ def states_map(counts: pd.DataFrame, *, buyer_state: str | None = None) -> bytes
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return _png(fig)
+
+
+#: Size of a price sparkline, in CSS pixels.
+SPARK_SIZE = (96, 24)
+
+
+def sparkline_svg(
+    points: list[tuple[dt.date, float]], as_of: dt.date, since: dt.date | None = None
+) -> str:
+    """An inline SVG of one listing's price over time, held to ``as_of``: dates on x from
+    ``since`` (every deal on the same axis, so a longer line is a longer time listed; default
+    the first point), price on y (cheaper lower), a dot at today's price, and a tooltip with
+    the first and last prices. "" without a price."""
+    # by date only: of two prices on one day (or both before ``since``) the later one holds
+    ordered = sorted(
+        ((day, float(price)) for day, price in points if price is not None), key=lambda p: p[0]
+    )
+    points = list(dict(ordered).items())
+    if not points:
+        return ""
+    points.append((max(as_of, points[-1][0]), points[-1][1]))
+    width, height = SPARK_SIZE
+    pad = 3
+    first_day = points[0][0]
+    axis_from = min(since, first_day) if since else first_day
+    span_days = max((points[-1][0] - axis_from).days, 1)
+    low, high = min(p for _, p in points), max(p for _, p in points)
+    spread = high - low
+
+    def xy(day: dt.date, price: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * (day - axis_from).days / span_days
+        y = height / 2 if not spread else pad + (height - 2 * pad) * (high - price) / spread
+        return round(x, 1), round(y, 1)
+
+    # a step line: a price holds until the night it changes
+    path: list[tuple[float, float]] = []
+    for (day, price), (next_day, _) in zip(points, [*points[1:], points[-1]], strict=True):
+        path += [xy(day, price), xy(next_day, price)]
+    coords = " ".join(f"{x},{y}" for x, y in path)
+    end_x, end_y = path[-1]
+    start, last = points[0][1], points[-1][1]
+    color = "#1f6f3f" if last < start else ("#b05a00" if last > start else "#555")
+    words = f"${start:,.0f} on {first_day:%b} {first_day.day} to ${last:,.0f} now"
+    return (
+        f'<svg class=spark width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="price {words}"><title>{words}</title>'
+        f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="1.5"/>'
+        f'<circle cx="{end_x}" cy="{end_y}" r="2" fill="{color}"/></svg>'
+    )

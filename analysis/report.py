@@ -26,7 +26,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import charts, load, road_rules
-from analysis.deals import LANDED, project_trucks, score_deals, spread_text
+from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
+from analysis.frames import column, flag, num
 from analysis.identity import add_family, assign_truck_ids
 from analysis.sold import ended_lids, infer_sold, truck_lids
 from analysis.trends import SERIES_BY_BASIS, band_of, band_summary, price_trends
@@ -90,6 +91,11 @@ class ReportData:
     #: the buyer's state's road rule (None without [buyer] state) and trucks by seller state.
     road_rule: Any = None
     by_state: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: "source:listing_id" -> SVG of its price over the window, for the deals shown.
+    sparklines: dict[str, str] = field(default_factory=dict)
+    #: False where the listings' pages are not worth a link (the demo's sample marketplace,
+    #: gone with the demo's local server): titles are shown as text. ``[report] links``.
+    links: bool = True
 
 
 def window_start(as_of, weeks: int) -> dt.date:
@@ -125,6 +131,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         ],
         ignore_index=True,
     ).sort_values(["lid", "observed_at", "id"], kind="stable")
+    deals = score_deals(listings, as_of=day, config=config)
     return ReportData(
         as_of=day,
         start=start,
@@ -132,14 +139,70 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         listings=listings,
         trends=price_trends(listings, history, start=start, as_of=day, config=config),
         band_summary=band_summary(listings, as_of=day, config=config),
-        deals=score_deals(listings, as_of=day, config=config),
+        deals=deals,
         sold=infer_sold(listings, ended_history, start=start, as_of=day),
         eligibility=eligibility_upcoming(listings, as_of=day),
         changes=night_changes(listings, history, as_of=day),
         night=_last_night(history, day),
         road_rule=road_rules.buyer_view(config, day),
         by_state=road_rules.state_counts(listings, config, day),
+        sparklines=deal_sparklines(shown_deals(deals), listings, history, start, day),
+        links=bool(config.get("report", {}).get("links", True)),
     )
+
+
+def deal_sparklines(
+    deals: pd.DataFrame,
+    listings: pd.DataFrame,
+    history: pd.DataFrame,
+    start: dt.date,
+    day: dt.date,
+) -> dict[str, str]:
+    """ "source:listing_id" -> the SVG sparkline of each deal's price from ``start`` (the
+    trends' window) to ``day``; a price from before the window counts from ``start``."""
+    keys = deals["source"].astype(str) + ":" + deals["listing_id"].astype(str)
+    lids = listings.loc[
+        (listings["source"].astype(str) + ":" + listings["listing_id"].astype(str)).isin(keys),
+        ["lid", "source", "listing_id"],
+    ]
+    rows = history.loc[history["lid"].isin(lids["lid"]), ["lid", "observed_at", "price_usd"]]
+    out = {}
+    for lid, source, listing_id in lids.itertuples(index=False):
+        mine = rows.loc[rows["lid"] == lid]
+        points = [
+            (max(when.date(), start), float(price))
+            for when, price in zip(mine["observed_at"], mine["price_usd"], strict=True)
+            if not pd.isna(price)
+        ]
+        out[f"{source}:{listing_id}"] = charts.sparkline_svg(points, day, since=start)
+    return out
+
+
+def shown_start(data: ReportData) -> str:
+    """The first week the trends show data for ("the week of 2026-06-01"), not the window's
+    start: a database younger than the window starts later. "no data yet" without a week."""
+    weeks = data.trends["week_start"].dropna() if "week_start" in data.trends else []
+    if len(weeks) == 0:
+        return "no data yet"
+    return f"the week of {str(min(weeks))[:10]}"
+
+
+def for_sale(listings: pd.DataFrame) -> pd.Series:
+    """True for each listing for sale as of the report: ``pipelines.schema.FOR_SALE_WHERE``
+    (the ``for_sale`` view) on the as-of listings. Active, a kei truck a buyer can take at its
+    price (``analysis.deals.buyable``), with a US price: a US asking price, or an importable
+    exporter's truck with its landed cost."""
+    if listings.empty:
+        return pd.Series(False, index=listings.index, dtype=bool)
+    basis = column(listings, "price_basis").astype("object")
+    asking = basis.eq("asking") & num(column(listings, "price_usd")).notna()
+    landed = (
+        basis.isin(("fob", "cnf", "cif"))
+        & flag(column(listings, "eligible_25y").eq(True))
+        & num(column(listings, "landed_usd")).notna()
+    )
+    active = flag(column(listings, "status").eq("active"))
+    return (active & buyable(listings) & flag(asking | landed)).astype(bool)
 
 
 def _default_config() -> dict:
@@ -167,7 +230,11 @@ CHANGE_COLUMNS = (
     "price_usd",
     "price_basis",
     "url",
+    "days_listed",
 )
+#: Changes that take a listing off the market: shown with its last price and how long it was
+#: listed ("sold after 34 days").
+LEFT_MARKET = ("sold", "ended", "gone")
 CHANGE_ORDER = ("new", "price_drop", "price_rise", "relisted", "sold", "ended", "gone")
 
 
@@ -183,7 +250,10 @@ def night_changes(listings: pd.DataFrame, history: pd.DataFrame, *, as_of) -> pd
     old = price.shift(1).where(same)
     begin = pd.Timestamp(night, tz="UTC")
     tonight = (history["observed_at"] >= begin).to_numpy() & ~history["before"].to_numpy()
-    rows = history.loc[tonight].assign(old_price_usd=old[tonight])
+    # a sold page often shows no price: its basis is the one of the price it was listed at
+    basis = history["price_basis"].astype("object")
+    basis = basis.where(basis.notna(), basis.shift(1).where(same))
+    rows = history.loc[tonight].assign(old_price_usd=old[tonight], price_basis=basis[tonight])
     change = rows["event"].astype("object").copy()
     price_change = (rows["event"] == "price_change").to_numpy()
     lower = (rows["price_usd"] < rows["old_price_usd"]).fillna(False).to_numpy()
@@ -193,7 +263,9 @@ def night_changes(listings: pd.DataFrame, history: pd.DataFrame, *, as_of) -> pd
     change[status_change] = rows.loc[status_change, "status"].astype("object")
     rows = rows.assign(change=change, old_price_usd=rows["old_price_usd"].round().astype("Int64"))
     info = ["lid", "source", "listing_id", "title", "model", "year", "is_4wd", "url"]
-    out = rows.merge(listings[info], on="lid", how="inner")
+    out = rows.merge(listings[[*info, "first_seen_at"]], on="lid", how="inner")
+    first = out["first_seen_at"].dt.tz_convert("UTC").dt.normalize().dt.tz_localize(None)
+    out["days_listed"] = (pd.Timestamp(night) - first).dt.days.astype("Int64")
     order = {c: i for i, c in enumerate(CHANGE_ORDER)}
     out = out.assign(_o=out["change"].map(order).fillna(len(order)))
     return (
@@ -214,8 +286,11 @@ def headline_numbers(data: ReportData) -> dict[str, Any]:
     ]
     changes = data.changes["change"].value_counts()
     rated = data.deals.loc[data.deals["rated"]]
+    selling = for_sale(data.listings)
     return {
-        "trucks_for_sale": int(overall["listings"].iloc[0]) if not overall.empty else 0,
+        "trucks_for_sale": int(selling.sum()),
+        "for_sale_4wd": int((selling & flag(column(data.listings, "is_4wd").eq(True))).sum()),
+        "trucks_asking": int(overall["listings"].iloc[0]) if not overall.empty else 0,
         "trucks_4wd": int(four["listings"].iloc[0]) if not four.empty else 0,
         "median_asking_usd": _maybe_int(overall["median_usd"].iloc[0])
         if not overall.empty
@@ -239,6 +314,9 @@ def _maybe_int(value) -> int | None:
 def _maybe_float(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
+
+#: Columns a phone shows first in each row's card, after the row's first cell.
+CARD_FIRST = ("Price", "Fair price", "Under", "Was", "Now", "Problem")
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
@@ -293,6 +371,10 @@ def write_report(
         _write_csv(frame, path)
         files.append(path)
     step(2, REPORT_STEPS[2])
+    phone = {
+        "trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1),
+        "band_share.png": charts.band_share_chart(data.trends, data.band, width=5),
+    }
     pngs = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band),
         "band_share.png": charts.band_share_chart(data.trends, data.band),
@@ -306,7 +388,7 @@ def write_report(
         files.append(folder / name)
     step(3, REPORT_STEPS[3])
     numbers = headline_numbers(data)
-    page = render_html(data, numbers, pngs)
+    page = render_html(data, numbers, pngs, phone)
     (folder / "report.html").write_text(page, encoding="utf-8")
     files.append(folder / "report.html")
     step(len(REPORT_STEPS), "done")
@@ -388,8 +470,18 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     if not rows:
         return f"<p class=muted>{esc(empty)}</p>"
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # on a phone each row is a card, each cell labelled with its column (STYLE's @media), the
+    # columns a buyer decides on first
+    labels = [
+        f' data-label="{esc(h)}"' + (" class=key" if h in CARD_FIRST else "") for h in headers
+    ]
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{label}>{c}</td>" for label, c in zip(labels, row, strict=True))
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table class=cards><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 STYLE = """
@@ -398,19 +490,51 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #
 .numbers{display:flex;flex-wrap:wrap;gap:.8em}.numbers div{background:#f3f5f7;padding:.5em .8em;
 border-radius:6px}.numbers b{display:block;font-size:1.3em}table{border-collapse:collapse;
 font-size:.88em}td,th{border-bottom:1px solid #e3e3e3;padding:.25em .5em;text-align:left}
-.muted{color:#777}img{max-width:100%}
+.muted{color:#777}img{max-width:100%;height:auto}svg.spark{vertical-align:middle}
+@media (max-width:40em){body{margin:.6em}h1{font-size:1.25em}.numbers{gap:.4em}
+.numbers div{padding:.35em .6em;font-size:.9em}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block}
+table.cards thead{position:absolute;left:-10000px}
+table.cards tr{border:1px solid #ddd;border-radius:6px;margin:.5em 0;padding:.35em .6em;
+display:flex;flex-direction:column}table.cards td.key{order:-1}table.cards td:first-child{order:-2}
+table.cards td{border:0;padding:.1em 0;display:flex;gap:.6em}
+table.cards td::before{content:attr(data-label);flex:0 0 7.5em;color:#666}
+table.cards td:first-child{font-weight:600}table.cards td:first-child::before{content:none}
+table.cards td:empty{display:none}}
 """
 
 
-def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes]) -> str:
-    """The self-contained report page."""
+#: The frames whose rows link to their listing's page.
+LINKED_FRAMES = ("listings", "deals", "changes", "sold", "eligibility")
+NO_LINKS_NOTE = (
+    "Sample listings: titles are not links, since the sample marketplace ran only while the "
+    "demo did."
+)
+
+
+def without_links(data: ReportData) -> ReportData:
+    """``data`` with no listing URL, so every title shows as text (``ReportData.links``)."""
+    return replace(data, **{name: getattr(data, name).assign(url=None) for name in LINKED_FRAMES})
+
+
+def render_html(
+    data: ReportData,
+    numbers: dict[str, Any],
+    pngs: dict[str, bytes],
+    phone_pngs: dict[str, bytes] | None = None,
+) -> str:
+    """The self-contained report page; ``phone_pngs`` replace charts of the same name on a
+    narrow screen (one column of panels)."""
+    phone_pngs = phone_pngs or {}
+    note = "" if data.links else f" {NO_LINKS_NOTE}"
+    data = data if data.links else without_links(data)
     band = f"${data.band[0]:,}-${data.band[1]:,}"
     share = numbers["share_in_band"]
     cards = [
-        ("Kei trucks for sale", f"{numbers['trucks_for_sale']:,}"),
-        ("of them 4WD", f"{numbers['trucks_4wd']:,}"),
-        ("Median asking", _usd(numbers["median_asking_usd"]) or "n/a"),
-        (f"Inside {band}", "n/a" if share is None else f"{share:.0%}"),
+        ("For sale at a US price", f"{numbers['trucks_for_sale']:,}"),
+        ("of them 4WD", f"{numbers['for_sale_4wd']:,}"),
+        ("Median US asking", _usd(numbers["median_asking_usd"]) or "n/a"),
+        (f"US asking inside {band}", "n/a" if share is None else f"{share:.0%}"),
         ("New tonight", str(numbers["new"])),
         ("Price drops tonight", str(numbers["price_drops"])),
         ("Gone tonight", str(numbers["gone"])),
@@ -420,22 +544,23 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
     night = data.night.isoformat() if data.night else "no crawl yet"
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        '<meta name=viewport content="width=device-width,initial-scale=1">',
         f"<title>Kei truck market report {esc(data.as_of.isoformat())}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Kei truck market, {esc(data.as_of.isoformat())}</h1>",
-        f"<p class=muted>Trends from {esc(data.start.isoformat())}; last crawl night "
+        f"<p class=muted>Trends from {esc(shown_start(data))}; last crawl night "
         f"{esc(night)}. Each truck is counted once across sites and reposts. Asking, "
-        "Japan-side and auction prices are kept apart.</p>",
+        f"Japan-side and auction prices are kept apart.{esc(note)}</p>",
         "<div class=numbers>"
         + "".join(f"<div>{esc(label)}<b>{esc(value)}</b></div>" for label, value in cards)
         + "</div>",
         "<h2>Best deals</h2>",
-        _deals_html(data.deals),
+        _deals_html(data.deals, data.sparklines),
         "<h2>Project trucks</h2>",
         _projects_html(data.listings),
         "<h2>Price trends</h2>",
         *(
-            _img(name, png)
+            _img(name, png, phone_pngs.get(name))
             for name, png in pngs.items()
             if name not in (ELIGIBILITY_PNG, STATES_PNG)
         ),
@@ -454,11 +579,17 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
     return "\n".join(parts) + "\n"
 
 
-def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
-    rated = deals.loc[deals["rated"] & (deals["discount_pct"] > 0)].head(limit)
+def shown_deals(deals: pd.DataFrame, limit: int = 15) -> pd.DataFrame:
+    """The deals the page lists: rated and under their fair price, best first."""
+    return deals.loc[deals["rated"] & (deals["discount_pct"] > 0)].head(limit)
+
+
+def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -> str:
+    sparklines = sparklines or {}
     rows = [
         [
             link(r["url"], r["title"] or r["listing_id"]) + _claims_html(r.get("road_claims")),
+            sparklines.get(f"{r['source']}:{r['listing_id']}", ""),
             esc(source_name(r["source"])),
             esc(r["year"]),
             esc(_drive(r["is_4wd"])),
@@ -471,10 +602,11 @@ def _deals_html(deals: pd.DataFrame, limit: int = 15) -> str:
             esc(spread_text(r)),
             esc(r["location_raw"]),
         ]
-        for r in rated.to_dict("records")
+        for r in shown_deals(deals).to_dict("records")
     ]
     headers = [
         "Listing",
+        "Price history",
         "Source",
         "Year",
         "Drive",
@@ -497,6 +629,22 @@ def _claims_html(claims: Any) -> str:
     return f"<br><span class=muted>{esc(road_rules.seller_says(claims))}</span>"
 
 
+def change_prices(row: dict[str, Any]) -> tuple[str, str]:
+    """(Was, Now) of a change: a listing that left the market was at its last price and is now
+    "sold after 12 days" (or "gone ...", "ended ...", and "sold at $11,350 ..." when the sale
+    has a price of its own, an auction's); a new one was nothing."""
+    old, now = row["old_price_usd"], row["price_usd"]
+    if row["change"] not in LEFT_MARKET:
+        return _usd(old), _usd(now)
+    last = old if not pd.isna(old) else now
+    # an auction's result is a price of its own: "sold at $11,350"
+    final = "" if pd.isna(now) or pd.isna(old) or now == old else f" at {_usd(now)}"
+    days = row.get("days_listed")
+    after = "" if days is None or pd.isna(days) else f" after {int(days)} day"
+    after += "s" if after and int(days) != 1 else ""
+    return _usd(last), f"{row['change']}{final}{after}"
+
+
 def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     counts = changes["change"].value_counts()
     summary = ", ".join(f"{int(n)} {esc(c.replace('_', ' '))}" for c, n in counts.items())
@@ -505,8 +653,7 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
             esc(str(r["change"]).replace("_", " ")),
             link(r["url"], r["title"] or r["listing_id"]),
             esc(source_name(r["source"])),
-            esc(_usd(r["old_price_usd"])),
-            esc(_usd(r["price_usd"])),
+            *(esc(price) for price in change_prices(r)),
             esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
         ]
         for r in changes.head(limit).to_dict("records")
@@ -515,9 +662,14 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     return (f"<p>{summary}</p>" if summary else "") + table
 
 
-def _img(name: str, png: bytes) -> str:
+def _img(name: str, png: bytes, phone: bytes | None = None) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return f'<p><img alt="{esc(name)}" src="data:image/png;base64,{data}"></p>'
+    img = f'<img alt="{esc(name)}" src="data:image/png;base64,{data}">'
+    if phone is None:
+        return f"<p>{img}</p>"
+    narrow = base64.b64encode(phone).decode("ascii")
+    source = f'<source media="(max-width:40em)" srcset="data:image/png;base64,{narrow}">'
+    return f"<p><picture>{source}{img}</picture></p>"
 
 
 def _buyer_state(data: ReportData) -> str | None:

@@ -308,7 +308,8 @@ def _tables() -> dict[str, dict[str, Any]]:
         "active_trucks": {
             "title": "Active kei trucks",
             "description": "Every active kei truck listing, whatever its price basis: read "
-            "price_label before comparing two prices.",
+            "price_label before comparing two prices. for_sale = 1 marks the rows of the "
+            "for_sale view.",
             "columns": {
                 k: _LISTING_COLUMNS[k]
                 for k in (
@@ -321,6 +322,11 @@ def _tables() -> dict[str, dict[str, Any]]:
                     "sale_pending",
                     "seller_says",
                 )
+            }
+            | {
+                "for_sale": "1 when the listing is for sale: it runs, has no title problem, is "
+                "not sale pending and has a US price (US asking, or landed cost of an importable "
+                "truck); the rows of for_sale."
             },
         },
         "active_trucks_map": {

@@ -242,13 +242,16 @@ def read_known_listings(db_path: str | os.PathLike, source: str) -> dict[str, di
 
 
 def count_summary(db_path: str | os.PathLike) -> dict[str, int]:
-    """Headline counts of the database: listings, kei trucks, active, sources (crawled ones, not
-    the listings typed in by hand), history events."""
+    """Headline counts of the database: listings, kei trucks, active (any kind), active kei
+    trucks, for sale (``pipelines.schema.FOR_SALE_WHERE``), sources (crawled ones, not the
+    listings typed in by hand), history events."""
     by_hand = ", ".join(f"'{s}'" for s in sorted(tables.sources_where("by_hand"))) or "''"
     queries = {
         "listings": "SELECT count(*) FROM listings",
         "trucks": "SELECT count(*) FROM listings WHERE kind = 'kei_truck'",
         "active": "SELECT count(*) FROM listings WHERE status = 'active'",
+        "active_trucks": "SELECT count(*) FROM active_trucks",
+        "for_sale": "SELECT count(*) FROM for_sale",
         "sources": f"SELECT count(DISTINCT source) FROM listings WHERE source NOT IN ({by_hand})",
         "price_changes": "SELECT count(*) FROM price_history WHERE event = 'price_change'",
         "gone": "SELECT count(*) FROM price_history WHERE event = 'gone'",

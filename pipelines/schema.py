@@ -414,6 +414,14 @@ ORDER BY price_usd
 #: What a US buyer can act on: buyable kei trucks at a US asking price, and exporters' trucks
 #: that can be imported (``eligible_25y``) at their landed cost, never their FOB price; one
 #: figure, ``us_price_usd``, that ranks them all on the same axis.
+#: "For sale", the one definition (the ``for_sale`` view, the ``for_sale`` flag of
+#: ``active_trucks``, the demo's summary and the report's headline all use it): an active kei
+#: truck a buyer can take at its price (runs, no title problem, not sale pending) with a US price
+#: to pay: a US asking price, or an importable exporter's truck at its landed cost.
+FOR_SALE_WHERE = f"""{_BUYABLE}
+  AND (price_basis = 'asking' AND price_usd IS NOT NULL
+       OR price_basis IN ('fob', 'cnf', 'cif') AND eligible_25y = 1 AND landed_usd IS NOT NULL)"""
+
 FOR_SALE = f"""
 SELECT CASE WHEN price_basis = 'asking' THEN price_usd ELSE landed_usd END AS us_price_usd,
        {price_label_sql("CASE WHEN price_basis = 'asking' THEN 'asking' ELSE 'landed' END")}
@@ -425,9 +433,7 @@ SELECT CASE WHEN price_basis = 'asking' THEN price_usd ELSE landed_usd END AS us
        road_claims AS seller_says, location_raw, url, source, listing_id, first_seen_at,
        last_seen_at
 FROM listings
-WHERE {_BUYABLE}
-  AND (price_basis = 'asking' AND price_usd IS NOT NULL
-       OR price_basis IN ('fob', 'cnf', 'cif') AND eligible_25y = 1 AND landed_usd IS NOT NULL)
+WHERE {FOR_SALE_WHERE}
 ORDER BY us_price_usd, source, listing_id
 """
 
@@ -459,7 +465,8 @@ VIEWS = {
         SELECT source, listing_id, title, make, model, model_code, year, is_4wd, mileage_mi,
                price_usd, price_basis, {price_label_sql("price_basis")} AS price_label,
                landed_usd, price_band, eligible_25y, runs, title_status, sale_pending, state,
-               road_claims AS seller_says, location_raw, url, first_seen_at, last_seen_at
+               road_claims AS seller_says, location_raw, url, first_seen_at, last_seen_at,
+               CASE WHEN {FOR_SALE_WHERE} THEN 1 ELSE 0 END AS for_sale
         FROM listings WHERE status = 'active' AND kind = 'kei_truck'""",
     "for_sale": FOR_SALE,
     "active_trucks_map": ACTIVE_TRUCKS_MAP,

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from test_analysis_helpers import build_market
 
 from keitrucks import report_cli as cli
+from tests.conftest import rows
 
 
 @pytest.mark.parametrize(
@@ -31,7 +32,10 @@ def test_report_writes_the_dated_folder(tmp_path):
         cli.report, ["--db", str(db), "--out", str(tmp_path / "out"), "--as-of", "2026-11-10"]
     )
     assert result.exit_code == 0, result.output
-    assert "Report 2026-11-10: 4 trucks for sale" in result.output
+    # the last night of the market: its for-sale count is the for_sale view's
+    for_sale = len(rows(db, "SELECT * FROM for_sale"))
+    assert for_sale == 5
+    assert f"Report 2026-11-10: {for_sale} trucks for sale" in result.output
     assert (tmp_path / "out" / "2026-11-10" / "report.html").is_file()
     # the report's deal scores are in the database, for Datasette's underpriced question
     conn = sqlite3.connect(db)

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import re
 
 import pandas as pd
 import pytest
 from test_analysis_helpers import build_market, night, truck
 
+from analysis.charts import SPARK_SIZE, sparkline_svg
 from analysis.deals import DEAL_COLUMNS
 from analysis.eligibility import ELIGIBILITY_COLUMNS
 from analysis.load import DatabaseMissing
 from analysis.report import (
     CSV_FILES,
     ReportResult,
+    change_prices,
     csv_columns,
     esc,
     link,
+    window_start,
     with_price_label,
     write_report,
 )
 from analysis.sold import SOLD_COLUMNS
 from analysis.trends import BAND_COLUMNS, TREND_COLUMNS
+from tests.conftest import rows
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EVIL_TITLE = '<script>alert("x")</script> 1996 Acty & "friends"'
@@ -146,9 +151,16 @@ def test_html_is_self_contained_and_escapes_scraped_text(report):
 
 def test_headline_numbers(report):
     h = report.headline
-    # A, C (= X on eBay), D, G (= B), evil, and the project trucks dead and salvage and the
-    # pending one (listed, though never deals); F is an exporter price, not an asking price
-    assert h["trucks_for_sale"] == 8
+    # for sale: one definition, the for_sale view's (a US price a buyer can pay; the project
+    # trucks dead and salvage and the pending one are listed apart); the night is the market's
+    # last, so the view (today's state) and the report (the night's) must agree
+    db = report.folder.parents[1] / "m.db"
+    view = {r["listing_id"] for r in rows(db, "SELECT listing_id FROM for_sale")}
+    assert not view & {"dead", "salvage", "pending"}
+    assert h["trucks_for_sale"] == len(view) == 6
+    # each truck once, US asking only: A, C (= X on eBay), D, G (= B), evil, and the three
+    # project or pending trucks; F is an exporter price, not an asking price
+    assert h["trucks_asking"] == 8
     # the evil listing, the auction S and the three above, first seen on Nov 10
     assert h["new"] == 5
     assert h["price_drops"] == 0
@@ -221,3 +233,91 @@ def test_a_buyer_in_georgia_reads_georgias_rule_with_its_source_and_date(report,
     assert "Your state: <b>GA</b>: no road registration: off-road or private property only" in text
     assert "dated 2023 (bulletin MVD-2023-05), confidence high" in text
     assert "check with your state DMV before buying" in text
+
+
+def test_the_header_says_when_the_trends_start(report):
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    with (report.folder / "price_trends.csv").open(encoding="utf-8") as f:
+        first = min(r["week_start"] for r in csv.DictReader(f))[:10]
+    # the market's first week, not the start of the 26-week window
+    assert first > window_start("2026-11-10", 26).isoformat()
+    assert f"Trends from the week of {first};" in page
+
+
+@pytest.mark.parametrize(
+    ("change", "old", "now", "days", "was_now"),
+    [
+        ("new", None, 7500, 0, ("", "$7,500")),
+        ("price_drop", 8000, 7500, 20, ("$8,000", "$7,500")),
+        ("relisted", 8200, 7900, 30, ("$8,200", "$7,900")),
+        # gone: its last price, and how long it was listed (never "$4,920 -> $4,920")
+        ("gone", 4920, 4920, 50, ("$4,920", "gone after 50 days")),
+        # an exporter's SOLD row shows no price: the price it was listed at
+        ("sold", 3060, None, 121, ("$3,060", "sold after 121 days")),
+        ("sold", None, 8200, 1, ("$8,200", "sold after 1 day")),
+        # an auction's result: the last bid, and what it sold at
+        ("sold", 8500, 11350, 2, ("$8,500", "sold at $11,350 after 2 days")),
+        ("ended", 6000, 6000, None, ("$6,000", "ended")),
+    ],
+)
+def test_what_changed_reads_right_for_trucks_that_left(change, old, now, days, was_now):
+    row = {"change": change, "old_price_usd": old, "price_usd": now, "days_listed": days}
+    assert change_prices(row) == was_now
+
+
+@pytest.mark.parametrize(
+    ("points", "color", "words"),
+    [
+        ([("2026-11-01", 8000), ("2026-11-08", 7500)], "#1f6f3f", "$8,000 on Nov 1 to $7,500 now"),
+        ([("2026-11-01", 7000), ("2026-11-08", 7400)], "#b05a00", "$7,000 on Nov 1 to $7,400 now"),
+        ([("2026-11-09", 6000)], "#555", "$6,000 on Nov 9 to $6,000 now"),
+        # two prices one day: the later holds, whatever their order of size
+        ([("2026-11-01", 6000), ("2026-11-01", 9000)], "#555", "$9,000 on Nov 1 to $9,000"),
+    ],
+)
+def test_a_sparkline_draws_the_price_held_to_today(points, color, words):
+    days = [(dt.date.fromisoformat(d), p) for d, p in points]
+    svg = sparkline_svg(days, dt.date(2026, 11, 10), since=dt.date(2026, 10, 1))
+    assert svg.startswith("<svg class=spark")
+    assert svg.endswith("</svg>")
+    assert f'stroke="{color}"' in svg
+    assert words in svg
+    xs = [float(p.split(",")[0]) for p in re.search(r'points="([^"]+)"', svg)[1].split()]
+    assert xs == sorted(xs)
+    assert xs[0] > 3  # the axis starts at ``since``: listed later, drawn later
+    assert xs[-1] == SPARK_SIZE[0] - 3  # held to today
+    assert sparkline_svg([], dt.date(2026, 11, 10)) == ""
+
+
+def test_every_deal_has_its_price_history(report):
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    deals = page[page.index("<h2>Best deals</h2>") : page.index("<h2>Project trucks</h2>")]
+    assert deals.count("<tr>") - 1 == deals.count("<svg class=spark") >= 1
+
+
+def test_on_a_phone_every_cell_says_its_column(report):
+    page = (report.folder / "report.html").read_text(encoding="utf-8")
+    assert '<meta name=viewport content="width=device-width,initial-scale=1">' in page
+    assert "@media (max-width:40em)" in page
+    tables = re.findall(r"<table class=cards>(.*?)</table>", page)
+    assert len(tables) >= 4
+    for table in tables:
+        headers = re.findall(r"<th>([^<]*)</th>", table)
+        for row in re.findall(r"<tr>(<td.*?)</tr>", table):
+            assert re.findall(r'<td data-label="([^"]*)"', row) == headers
+    deals = tables[0]
+    assert re.search(r'<td data-label="Under" class=key>\d+%</td>', deals)
+
+
+def test_without_links_the_titles_are_text(report, tmp_path):
+    from keitrucks.core.config import load_config
+
+    config = load_config(None)
+    config["report"] = {"links": False}
+    db = report.folder.parents[1] / "m.db"
+    page = write_report(db, tmp_path, as_of="2026-11-10", config=config).folder / "report.html"
+    text = page.read_text(encoding="utf-8")
+    assert "craigslist.example" not in text
+    assert "<a href" not in text
+    assert "titles are not links" in text
+    assert "1996 Acty &amp; &quot;friends&quot;" in text  # the title, as text

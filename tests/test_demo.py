@@ -1,4 +1,5 @@
-"""The whole demo, end to end: three nights of the sample marketplace into a fresh database.
+"""The whole demo, end to end: months of weekly nights of the sample marketplace, then three
+nights, into a fresh database.
 
 The database must hold exactly what the sample catalog says each night showed: every listing,
 its final status and price, and one price_history event per change, no more.
@@ -15,12 +16,17 @@ import pytest
 from click.testing import CliRunner
 
 from keitrucks.cli import cli
-from keitrucks.demo import DEMO_TRACKED, set_aside, set_aside_text
-from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog
+from keitrucks.core.dates import normalize_as_of
+from keitrucks.demo import DEMO_TRACKED, DemoCrawl, DemoCrawlError, set_aside, set_aside_text
+from keitrucks.sample.build import sample_config_toml
+from keitrucks.sample.catalog import HISTORY, NIGHTS, SOURCES
+from keitrucks.sample.history import history_catalog
+from keitrucks.sample.site import SampleServer
 from tests.conftest import rows
 
 pytestmark = pytest.mark.slow
-CATALOG = build_catalog()
+#: every listing of the demo, one state per night of the history and the three nights.
+CATALOG = history_catalog()
 JUNK = [t for t in CATALOG if t.junk_reason is not None]
 DEALS = [t for t in CATALOG if t.intended_deal]
 
@@ -65,6 +71,9 @@ def test_the_demo_command_succeeds_and_says_what_it_did(demo):
     for index, night in enumerate(NIGHTS, start=1):
         for source in SOURCES:
             assert f"night {index}/3 {night} {source}" in result.output
+    for week, night in enumerate(HISTORY, start=1):
+        assert f"week {week}/{len(HISTORY)} {night} " in result.output
+    assert "FAIL" not in result.output
     assert str(db) in result.output
     assert "Demo finished" in result.output
 
@@ -107,8 +116,10 @@ def test_the_demo_meets_the_spine_targets(demo):
     events = {h["event"] for h in history}
     assert {"new", "price_change", "gone", "relisted"} <= events
     runs = rows(db, "SELECT source, as_of, healthy, complete FROM runs WHERE source != 'manual'")
+    # a week of history crawls the sources that list something that week; a night, all
+    listed = {(t.source, HISTORY[w]) for t in CATALOG for w in range(len(HISTORY)) if t.nights[w]}
     assert sorted((r["source"], r["as_of"][:10]) for r in runs) == sorted(
-        (s, n) for s in SOURCES for n in NIGHTS
+        listed | {(s, n) for s in SOURCES for n in NIGHTS}
     )
     assert all(r["healthy"] and r["complete"] for r in runs)
     assert rows(db, "SELECT count(*) AS n FROM alerts")[0]["n"] >= 1
@@ -271,3 +282,57 @@ def test_the_demo_report_shows_the_buyers_state_rule_and_trucks_by_state(demo):
     within = [r for r in located if r["location_raw"].strip() != "United States"]
     assert within
     assert [r for r in within if r["state"] is None] == []
+
+
+def test_the_last_nights_changes_say_how_long_a_truck_that_left_was_listed(demo):
+    _, out, _ = demo
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    changes = page[page.index("<h2>What changed on the last night</h2>") :]
+    changes = changes[: changes.index("<h2>", 10)]
+    left = re.findall(r"<tr><td[^>]*>(gone|sold)</td>(.*?)</tr>", changes)
+    assert {change for change, _ in left} == {"gone", "sold"}
+    for change, cells in left:
+        was, now = re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:4]
+        assert re.fullmatch(r"\$[\d,]+", was), cells
+        assert re.fullmatch(rf"{change}( at \$[\d,]+)? after \d+ days?", now), cells
+
+
+def test_for_sale_means_one_thing_in_the_summary_the_views_and_the_report(demo):
+    db, out, result = demo
+    view = rows(db, "SELECT count(*) AS n FROM for_sale")[0]["n"]
+    flagged = rows(db, "SELECT count(*) AS n FROM active_trucks WHERE for_sale = 1")[0]["n"]
+    active = rows(db, "SELECT count(*) AS n FROM active_trucks")[0]["n"]
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    kpi = re.search(r"<div>For sale at a US price<b>(\d+)</b>", page)
+    assert view == flagged == int(kpi[1]) < active
+    assert f"for sale         {view} at a US price" in result.output
+    assert f"of {active} active kei truck listings" in result.output
+
+
+def test_the_demo_report_shows_months_of_trends_without_dead_links(demo):
+    _, out, _ = demo
+    page = (out / NIGHTS[-1] / "report.html").read_text(encoding="utf-8")
+    # the trends start with the first week of history the window shows
+    assert re.search(r"Trends from the week of 2026-0[56]-\d\d;", page)
+    # the sample server is gone when the demo ends: no listing links to it, or anywhere
+    assert "127.0.0.1" not in page
+    assert "titles are not links" in page
+    assert page.count("<svg class=spark") >= 5
+    upcoming = page[page.index("<h2>Becoming eligible") : page.index("<h2>Recently sold")]
+    assert re.search(r"<b>[1-9]\d*</b> trucks are 25 years old", upcoming)
+    assert re.search(r"<b>[1-9]\d*</b> more turn 25", upcoming)
+
+
+def test_a_demo_crawl_that_fails_says_why_in_one_line(tmp_path):
+    config = tmp_path / "sample-sources.toml"
+    config.write_text(sample_config_toml(), encoding="utf-8")
+    plan = [{"night": 1, "as_of": normalize_as_of(HISTORY[0]), "sources": ["tcv"]}]
+    with SampleServer(render=lambda night: []) as server:
+        gone = server.base_url  # closed below: nothing answers there any more
+    crawl = DemoCrawl(
+        tmp_path / "d.db", plan, base_url=gone, config_path=config, log_dir=tmp_path / "logs"
+    )
+    failing = pytest.raises(DemoCrawlError, match="^the demo's crawl failed: .*Error")
+    with failing as failed, crawl:
+        assert list(crawl.nights()) == []
+    assert "\n" not in str(failed.value)

@@ -4,14 +4,25 @@ the real sites' URLs (the examples the source guides verified), not the spiders'
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from keitrucks.sample import urls
 from keitrucks.sample.build import build, first_difference, sample_files
-from keitrucks.sample.site import SAMPLE_DIR
+from keitrucks.sample.catalog import HISTORY, NIGHTS, TIMELINE, build_catalog, night_date
+from keitrucks.sample.history import (
+    ASKING_SOURCES,
+    WEEKS_PER_DROP,
+    history_catalog,
+    market_index,
+    weeks_listed,
+)
+from keitrucks.sample.site import NIGHT_CONTROL, SAMPLE_DIR, Route, SampleServer
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +128,115 @@ REAL_SITE_URLS = [
 @pytest.mark.parametrize(("ours", "real"), REAL_SITE_URLS, ids=[r for _, r in REAL_SITE_URLS])
 def test_the_sample_spells_urls_as_the_real_sites_do(ours, real):
     assert ours == real
+
+
+# -- the months of history before the three nights (keitrucks.sample.history) ------------------
+
+HISTORY_CATALOG = history_catalog()
+BASE_CATALOG = build_catalog()
+SOLD_BEFORE = [t for t in HISTORY_CATALOG if not any(t.nights[len(HISTORY) :])]
+
+
+def test_the_history_runs_weekly_up_to_the_three_nights():
+    days = [dt.date.fromisoformat(d) for d in TIMELINE]
+    assert TIMELINE[-len(NIGHTS) :] == NIGHTS
+    gaps = {(b - a).days for a, b in zip(days[: len(HISTORY)], days[1:], strict=False)}
+    assert gaps == {7}
+    assert (days[len(HISTORY)] - days[0]).days >= 150  # about six months
+    assert [night_date(n) for n in range(len(NIGHTS))] == list(NIGHTS)
+    assert night_date(0, len(TIMELINE)) == HISTORY[0]
+
+
+def test_every_listing_has_a_state_per_night_and_keeps_the_catalogs_three_nights():
+    assert all(len(t.nights) == len(TIMELINE) for t in HISTORY_CATALOG)
+    assert all(len(t.totals) == len(TIMELINE) for t in HISTORY_CATALOG)
+    by_key = {t.key: t for t in HISTORY_CATALOG}
+    assert len(by_key) == len(HISTORY_CATALOG)
+    assert len({(t.source, t.listing_id) for t in HISTORY_CATALOG}) == len(HISTORY_CATALOG)
+    for truck in BASE_CATALOG:
+        assert by_key[truck.key].nights[-len(NIGHTS) :] == truck.nights, truck.key
+
+
+def test_trucks_come_and_sell_during_the_history():
+    assert len(SOLD_BEFORE) >= 100
+    stays = [sum(s is not None for s in t.nights) for t in SOLD_BEFORE]
+    assert min(stays) >= 1
+    assert max(stays) >= 8
+    arrivals = {next(n for n, s in enumerate(t.nights) if s) for t in SOLD_BEFORE}
+    assert len(arrivals) >= len(HISTORY) // 2
+    # intended deals, auctions and what is no kei truck have no made-up past; project trucks do
+    for truck in HISTORY_CATALOG:
+        fresh = truck.intended_deal or truck.kind != "kei_truck" or "auction" in truck.tags
+        if fresh:
+            assert not any(truck.nights[: len(HISTORY)]) or truck.source == "bringatrailer"
+    projects = [t for t in HISTORY_CATALOG if t.junk_reason in ("not_running", "title")]
+    assert any(any(t.nights[: len(HISTORY)]) for t in projects)
+
+
+@pytest.mark.parametrize("week", range(len(HISTORY)))
+def test_every_asking_source_lists_something_every_week(week):
+    shown = {t.source for t in HISTORY_CATALOG if t.nights[week] is not None}
+    assert set(ASKING_SOURCES) <= shown
+
+
+def test_asking_prices_drift_by_drive_and_the_band_share_moves():
+    weeks = len(HISTORY)
+    assert market_index("Suzuki Carry", True, 0) < market_index("Suzuki Carry", True, weeks // 2)
+    assert market_index("Suzuki Carry", True, weeks) == 1.0
+    assert market_index("Suzuki Sambar", False, 0) > 1.0 > market_index("Honda Acty", True, 0)
+
+    def share_below(first: int, last: int) -> float:
+        prices = [
+            s.price
+            for t in HISTORY_CATALOG
+            if t.source in ("craigslist", "ebay", "dealer_jsonld") and t.kind == "kei_truck"
+            for s in t.nights[first:last]
+            if s is not None and s.price
+        ]
+        return sum(p < 5000 for p in prices) / len(prices)
+
+    assert share_below(0, 6) > share_below(weeks - 6, weeks) + 0.05
+
+
+def test_a_listing_of_the_first_night_was_listed_before_it_at_a_higher_price():
+    by_key = {t.key: t for t in HISTORY_CATALOG}
+    listed = [t for t in BASE_CATALOG if weeks_listed(t) >= WEEKS_PER_DROP]
+    assert len(listed) >= 20
+    for truck in listed:
+        past = [s.price for s in by_key[truck.key].nights[: len(HISTORY)] if s is not None]
+        assert len(past) == weeks_listed(truck)
+        assert past == sorted(past, reverse=True)
+        assert past[0] > truck.nights[0].price
+
+
+def test_exporter_trucks_turn_25_during_the_months():
+    start, end = (int(d[:4]) * 12 + int(d[5:7]) - 1 for d in (HISTORY[0], NIGHTS[-1]))
+    turning = [
+        t
+        for t in HISTORY_CATALOG
+        if t.location == "Japan"
+        and t.month
+        and start <= (t.year + 25) * 12 + t.month - 1 < end
+        and t.nights[0] is None
+        and t.nights[-1] is not None
+        and any(t.nights[: len(HISTORY) // 2])
+    ]
+    assert len(turning) >= 2
+
+
+def test_the_server_renders_nights_in_memory_and_turns_the_page_when_told():
+    def render(night: int) -> list[Route]:
+        return [Route("/x", f"night {night}".encode())]
+
+    def get(url: str) -> str:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.read().decode()
+
+    with SampleServer(render=render) as server:
+        assert get(f"{server.base_url}/x") == "night 1"
+        assert get(f"{server.base_url}{NIGHT_CONTROL}?n=7") == "night 7"
+        assert get(f"{server.base_url}/x") == "night 7"
+        with pytest.raises(urllib.error.HTTPError):
+            get(f"{server.base_url}/missing")
+        with pytest.raises(urllib.error.HTTPError):
+            get(f"{server.base_url}{NIGHT_CONTROL}?n=soon")

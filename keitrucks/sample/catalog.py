@@ -9,12 +9,21 @@ truck, a repost, underpriced 4WD trucks, ineligible young trucks, parts and want
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import random
 from dataclasses import dataclass, field, replace
 
 #: The three sample nights, as-of 06:00 UTC each (the crawl's "now").
 NIGHTS = ("2026-11-24", "2026-11-25", "2026-11-26")
+#: Weekly nights before them: the months of market the demo crawls first.
+HISTORY_WEEKS = 25
+HISTORY = tuple(
+    (dt.date.fromisoformat(NIGHTS[0]) - dt.timedelta(weeks=weeks)).isoformat()
+    for weeks in range(HISTORY_WEEKS, 0, -1)
+)
+#: Every night of the demo, oldest first: the weekly history, then the three nights.
+TIMELINE = HISTORY + NIGHTS
 SOURCES = (
     "craigslist",
     "bringatrailer",
@@ -60,14 +69,14 @@ class SampleTruck:
     latitude: float | None = None
     longitude: float | None = None
     seller_type: str
-    #: one entry per night in NIGHTS; None = not listed that night.
-    nights: tuple[NightState | None, NightState | None, NightState | None]
+    #: one entry per night in NIGHTS (or in TIMELINE, see ``history``); None = not listed.
+    nights: tuple[NightState | None, ...]
     #: the night (0-2) it was first posted, and its day offset before that night.
     body: str = "truck"
     color: str = "White"
     repost_of: str | None = None
     #: exporters: C&F total and port, per night (same index as ``nights``).
-    totals: tuple[int | None, int | None, int | None] = (None, None, None)
+    totals: tuple[int | None, ...] = (None, None, None)
     destination_port: str | None = None
     stock_area: str | None = None
     #: Bring a Trailer: auction end (unix seconds) once completed.
@@ -531,6 +540,15 @@ def build_catalog(seed: int = 2026) -> list[SampleTruck]:
         catalog.extend(module.trucks(random.Random(f"{seed}-{source}")))
     messy = importlib.import_module("keitrucks.sample.messy")
     return [*catalog, *messy.trucks()]
+
+
+def night_date(night: int, nights: int = len(NIGHTS)) -> str:
+    """The date of index ``night`` in a truck's ``nights`` of length ``nights``.
+
+    A catalog's nights end on the last night of :data:`TIMELINE`: three entries for the
+    three nights, ``len(TIMELINE)`` for the demo's whole history.
+    """
+    return TIMELINE[len(TIMELINE) - nights + night]
 
 
 def listings_on(catalog: list[SampleTruck], source: str, night: int) -> list[SampleTruck]:

@@ -19,7 +19,7 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from keitrucks.core.config import DEFAULT_CONFIG
-from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on
+from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on, night_date
 from keitrucks.sample.site import Route
 
 SOURCE = "craigslist"
@@ -71,8 +71,8 @@ def slug(truck: SampleTruck) -> str:
     return "-".join(words[:6])
 
 
-def _as_of(night: int) -> datetime:
-    return datetime.fromisoformat(NIGHTS[night]).replace(hour=6, tzinfo=UTC)
+def _as_of(night: int, nights: int = len(NIGHTS)) -> datetime:
+    return datetime.fromisoformat(night_date(night, nights)).replace(hour=6, tzinfo=UTC)
 
 
 def _first_night(truck: SampleTruck) -> int:
@@ -82,7 +82,9 @@ def _first_night(truck: SampleTruck) -> int:
 def posted_at(truck: SampleTruck) -> datetime:
     """Between 1 and 22 hours before the as-of time of the first night that shows it."""
     hours = 1 + int(truck.listing_id) % 22
-    return _as_of(_first_night(truck)) - timedelta(hours=hours, minutes=int(truck.listing_id) % 53)
+    return _as_of(_first_night(truck), len(truck.nights)) - timedelta(
+        hours=hours, minutes=int(truck.listing_id) % 53
+    )
 
 
 def updated_at(truck: SampleTruck, night: int) -> datetime | None:
@@ -97,7 +99,9 @@ def updated_at(truck: SampleTruck, night: int) -> datetime | None:
         last_price = state.price
     if changed is None:
         return None
-    return _as_of(changed) - timedelta(hours=2 + int(truck.listing_id) % 9, minutes=17)
+    return _as_of(changed, len(truck.nights)) - timedelta(
+        hours=2 + int(truck.listing_id) % 9, minutes=17
+    )
 
 
 def _local(truck: SampleTruck, moment: datetime) -> datetime:
@@ -196,9 +200,12 @@ def _search_item(truck, night, min_id, min_posted, place_index, image_ids) -> li
     return item
 
 
-def search_answer(trucks: list[SampleTruck], night: int, area: str, query: str, purveyor: str):
-    """The ``search/full`` JSON of one search (``trucks`` already filtered for it)."""
-    as_of = int(_as_of(night).timestamp())
+def search_answer(
+    trucks: list[SampleTruck], night: int, area: str, query: str, purveyor: str, nights: int = 3
+):
+    """The ``search/full`` JSON of one search (``trucks`` already filtered for it); ``nights``:
+    how many nights the catalog's trucks have (:func:`~keitrucks.sample.catalog.night_date`)."""
+    as_of = int(_as_of(night, nights).timestamp())
     area_id = _area_id(area)
     trucks = sorted(trucks, key=lambda t: posted_at(t), reverse=True)
     min_id = min((int(t.listing_id) for t in trucks), default=0)
@@ -525,6 +532,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
     """Every search answer and posting page of ``night`` (0-2)."""
     config = DEFAULT_CONFIG["sources"][SOURCE]
     shown = listings_on(catalog, SOURCE, night)
+    nights = len(catalog[0].nights) if catalog else len(NIGHTS)
     routes = []
     for area in config["areas"]:
         local = [t for t in shown if area_of(t) == area]
@@ -532,7 +540,7 @@ def render(catalog: list[SampleTruck], night: int) -> list[Route]:
             for purveyor in config["purveyors"]:
                 found = [t for t in local if t.seller_type == purveyor and matches(t, query)]
                 body = json.dumps(
-                    search_answer(found, night, area, query, purveyor),
+                    search_answer(found, night, area, query, purveyor, nights),
                     ensure_ascii=False,
                     separators=(",", ":"),
                 )

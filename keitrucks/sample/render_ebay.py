@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
-from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on
+from keitrucks.sample.catalog import NIGHTS, SampleTruck, listings_on, night_date
 from keitrucks.sample.site import Route
 from keitrucks.sample.urls import (
     EBAY_QUERIES,
@@ -69,8 +69,8 @@ _CATEGORIES = {
 # --- per listing -------------------------------------------------------------------------------
 
 
-def _as_of(night: int) -> datetime:
-    return datetime.fromisoformat(NIGHTS[night]).replace(hour=6, tzinfo=UTC)
+def _as_of(night: int, nights: int = len(NIGHTS)) -> datetime:
+    return datetime.fromisoformat(night_date(night, nights)).replace(hour=6, tzinfo=UTC)
 
 
 def _first_night(truck: SampleTruck) -> int:
@@ -80,7 +80,9 @@ def _first_night(truck: SampleTruck) -> int:
 def listed_at(truck: SampleTruck) -> datetime:
     """Between 2 and 40 hours before the as-of time of the first night that shows it."""
     hours = 2 + int(truck.listing_id) % 39
-    return _as_of(_first_night(truck)) - timedelta(hours=hours, minutes=int(truck.listing_id) % 57)
+    return _as_of(_first_night(truck), len(truck.nights)) - timedelta(
+        hours=hours, minutes=int(truck.listing_id) % 57
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -129,11 +131,11 @@ def is_auction(truck: SampleTruck) -> bool:
 
 
 def bid_count(truck: SampleTruck, night: int) -> int:
-    return 7 + 6 * night
+    return 7 + 6 * (night - len(truck.nights) + len(NIGHTS))
 
 
 def _time_left(truck: SampleTruck, night: int) -> str:
-    left = int(truck.auction_end - _as_of(night).timestamp())
+    left = int(truck.auction_end - _as_of(night, len(truck.nights)).timestamp())
     days, rest = divmod(max(left, 0), 86400)
     return f"{days}d {rest // 3600}h left" if days else f"{rest // 3600}h {rest % 3600 // 60}m left"
 

@@ -18,6 +18,7 @@ import socket
 import struct
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,6 +59,10 @@ CHALLENGE_PAGE = (
 )
 ERROR_PAGE = b"<!DOCTYPE html><html><body><h1>Something went wrong</h1></body></html>"
 JSON_ANSWER = b'{"status": "ok", "message": "use the app", "items": []}'
+NOT_FOUND = (404, "text/html", b"<html><body>Not found</body></html>", {})
+#: ``GET /_sample/night?n=<N>`` makes the server serve night N from then on: a crawl process
+#: that crawls several nights in a row turns the page itself (``keitrucks.demo_crawl``).
+NIGHT_CONTROL = "/_sample/night"
 
 
 @dataclass(frozen=True)
@@ -127,9 +132,18 @@ class SampleServer:
     ``hits(target)`` counts the requests a target received.
     """
 
-    def __init__(self, root: Path = SAMPLE_DIR, night: int = 1):
+    def __init__(
+        self,
+        root: Path = SAMPLE_DIR,
+        night: int = 1,
+        render: Callable[[int], list[Route]] | None = None,
+    ):
         self.root = Path(root)
         self.night = night
+        #: night number -> its pages, rendered in memory (on first request) instead of read
+        #: from ``root/night<N>/``: the demo's months of history are never written to disk.
+        self.render = render
+        self._rendered: dict[int, dict[str, Route]] = {}
         self.overrides: dict[str, dict] = {}
         self.requests: list[str] = []
         #: (n, seconds): every request after the n-th waits this long (a site slowing down).
@@ -145,6 +159,15 @@ class SampleServer:
         assert self._httpd is not None, "server not started"
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def _rendered_night(self, night: int) -> dict[str, Route]:
+        with self._lock:
+            if night not in self._rendered:
+                assert self.render is not None
+                self._rendered[night] = {
+                    normalize_target(route.target): route for route in self.render(night)
+                }
+            return self._rendered[night]
 
     def routes(self) -> dict[str, dict]:
         if self.night not in self._routes_cache:
@@ -235,6 +258,12 @@ class SampleServer:
             return 200, "text/html; charset=utf-8", ERROR_PAGE, extra
         return None
 
+    def _turn_to(self, night: str) -> tuple[int, str, bytes, dict]:
+        if not night.isdigit():
+            return 400, "text/plain", b"n must be a night number", {}
+        self.night = int(night)
+        return 200, "text/plain", f"night {self.night}".encode(), {}
+
     def answer(self, target: str) -> tuple[int, str, bytes, dict]:
         key = normalize_target(target)
         if self.slow_after and len(self.requests) > self.slow_after[0]:
@@ -248,9 +277,16 @@ class SampleServer:
             return 200, "text/plain", ROBOTS_TXT, {}
         if urlsplit(key).path == LOGIN_PATH:
             return 200, "text/html; charset=utf-8", LOGIN_PAGE, {}
+        if urlsplit(key).path == NIGHT_CONTROL:
+            return self._turn_to(dict(parse_qsl(urlsplit(key).query)).get("n", ""))
+        if self.render is not None:
+            page = self._rendered_night(self.night).get(key)
+            if page is None:
+                return NOT_FOUND
+            return page.status, page.content_type, page.body, {}
         route = self.routes().get(key)
         if route is None:
-            return 404, "text/html", b"<html><body>Not found</body></html>", {}
+            return NOT_FOUND
         body = (self.root / f"night{self.night}" / route["file"]).read_bytes()
         return route["status"], route["type"], body, {}
 
