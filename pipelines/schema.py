@@ -169,7 +169,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     reason TEXT,
     -- a channel's safe name, never its URL
     channel TEXT,
-    -- pending, sent, failed, dry_run
+    -- pending, sent, failed, dry_run; not_sent on channel local: no channel was configured
     status TEXT NOT NULL,
     -- the as-of night (UTC)
     created_at TEXT NOT NULL,
