@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import charts, load, road_rules
+from analysis import charts, freshness, load, road_rules
 from analysis.deals import LANDED, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.identity import add_family, assign_truck_ids
@@ -66,6 +66,8 @@ class ReportResult:
     files: list[Path] = field(default_factory=list)
     #: headline numbers (as in the HTML page), for callers that print a summary.
     headline: dict[str, Any] = field(default_factory=dict)
+    #: -- freshness banner: its sentences, for callers to warn with ([] when fresh).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -86,6 +88,9 @@ class ReportData:
     #: the buyer's state's road rule (None without [buyer] state) and trucks by seller state.
     road_rule: Any = None
     by_state: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: -- freshness banner: which sources failed on the last night, or no crawl since
+    #: (``analysis.freshness``); None: not computed.
+    fresh: freshness.Freshness | None = None
 
 
 def window_start(as_of, weeks: int) -> dt.date:
@@ -135,6 +140,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         night=_last_night(history, day),
         road_rule=road_rules.buyer_view(config, day),
         by_state=road_rules.state_counts(listings, config, day),
+        fresh=freshness.freshness(load.read_runs_until(db_path, day), day),  # freshness banner
     )
 
 
@@ -287,7 +293,8 @@ def write_report(
     (folder / "report.html").write_text(page, encoding="utf-8")
     files.append(folder / "report.html")
     logger.info("report for %s written to %s", data.as_of, folder)
-    return ReportResult(folder=folder, files=files, headline=numbers)
+    warnings = freshness.warnings(data.fresh) if data.fresh else []  # freshness banner
+    return ReportResult(folder=folder, files=files, headline=numbers, warnings=warnings)
 
 
 def _iso_utc(times: pd.Series) -> np.ndarray:
@@ -399,6 +406,7 @@ def render_html(data: ReportData, numbers: dict[str, Any], pngs: dict[str, bytes
         f"<title>Kei truck market report {esc(data.as_of.isoformat())}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Kei truck market, {esc(data.as_of.isoformat())}</h1>",
+        freshness.banner_html(data.fresh) if data.fresh else "",  # freshness banner
         f"<p class=muted>Trends from {esc(data.start.isoformat())}; last crawl night "
         f"{esc(night)}. Each truck is counted once across sites and reposts. Asking, "
         "Japan-side and auction prices are kept apart.</p>",

@@ -29,16 +29,27 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     """Write the price report: trends, band summary, deals, sold, eligibility, charts, HTML.
 
     Files go to OUT/<date>/ (CSV, PNG and a self-contained report.html). Any past date can be
-    regenerated: only history observed by the end of that date is used.
+    regenerated: only what was known by the end of that date is used. Sources that failed or
+    were blocked on the last night, or no crawl since, are said at the top of the page and
+    here on stderr.
     """
     from analysis.report import write_report
 
-    day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(dt.UTC).date()
+    day = as_of_date(as_of) if as_of else today
     config = config_of(ctx)
     try:
         result = write_report(Path(db), Path(out), as_of=day, config=config)
     except (DatabaseMissing, OSError) as exc:
         raise cli_error(exc) from None
+    if day > today:
+        click.echo(
+            f"Warning: --as-of {day} is in the future (today is {today}): nothing is known "
+            "after the last crawl, so the report shows the market as it was then.",
+            err=True,
+        )
+    for line in result.warnings:
+        click.echo(f"Warning: {line}", err=True)
     h = result.headline
     click.echo(
         f"Report {day.isoformat()}: {h['trucks_for_sale']} trucks for sale, "
