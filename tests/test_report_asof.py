@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import filecmp
 import html
+import re
 import shutil
 
 import pandas as pd
@@ -22,12 +23,17 @@ from click.testing import CliRunner
 from analysis import freshness, load
 from analysis.report import CSV_FILES, write_report
 from keitrucks.cli import cli
+from keitrucks.core.config import load_config
+from keitrucks.night import run_night
+from keitrucks.sample.catalog import NIGHTS, build_catalog
+from keitrucks.sample.site import SampleServer
 from pipelines.listings import CHANGE_FIELDS, HISTORY_FIELDS, renormalize_listings
 from pipelines.run_health import RunVerdict
 from pipelines.runs import finish_run, start_run
 from pipelines.schema import open_db
-from tests.conftest import rows
+from tests.conftest import refused_port, rows
 from tests.test_analysis_helpers import BF, CL, at, build_market, night, truck
+from tests.test_faults_crawl import BF_PAGE1, _copy
 
 #: Columns the as-of read takes as stored because they never change after first sight, or
 #: are rebuilt from history and runs as of the date (status, last seen, gone).
@@ -308,3 +314,117 @@ def test_a_past_report_with_its_banner_is_regenerated_exactly(tmp_path):
         shallow=False,
     )
     assert then == again
+
+
+# -- end to end: sample nights through the real crawls -------------------------------------------
+
+#: Two sources keep it short: an exporter whose stock list shows the mileage every night, and a
+#: US marketplace for the asking prices the exporter's trucks are compared with.
+E2E_SOURCES = ["beforward", "craigslist"]
+#: What night 3's stock list says of one truck instead of its real mileage.
+LATER_MILEAGE = "12,345 km"
+
+
+def _retold(page: str, listing_id: str) -> str:
+    """The stock list with one truck's mileage changed (its row only)."""
+    rows = page.split('<tr class="stocklist-row">')
+    (at,) = [i for i, row in enumerate(rows) if f"Ref No. {listing_id}<" in row]
+    rows[at] = re.sub(
+        r'(mileage">\s*<p class="title">Mileage</p>\s*<p class="val">\s*)[^<]*?(\s*</p>)',
+        rf"\g<1>{LATER_MILEAGE}\g<2>",
+        rows[at],
+        count=1,
+    )
+    assert LATER_MILEAGE in rows[at]
+    return '<tr class="stocklist-row">'.join(rows)
+
+
+def _unchanged_on_page1(server) -> str:
+    """A BE FORWARD truck on night 3's first stock-list page, listed at the same price on
+    night 2: night 3 writes no history for it, only its new mileage."""
+    catalog = {t.listing_id: t for t in build_catalog() if t.source == "beforward"}
+    _, _, body, _ = server.answer(BF_PAGE1)
+    for listing_id in re.findall(r"Ref No\. (\w+)<", body.decode()):
+        nights = catalog[listing_id].nights
+        if nights[1] and nights[2] and nights[1] == nights[2] and nights[2].status == "active":
+            return listing_id
+    raise AssertionError("no truck unchanged from night 2 to 3 on the first stock-list page")
+
+
+@pytest.fixture(scope="module")
+def sample_nights(tmp_path_factory):
+    """Nights 1 to 3 of the sample as ``keitrucks nightly`` runs them (crawl, report, alerts),
+    night 3 telling a new mileage for a truck seen on night 2; then a fourth night on which
+    every source fails. Returns (db, out, the truck, a copy of the database after night 3)."""
+    folder = tmp_path_factory.mktemp("nights")
+    db, out = folder / "k.db", folder / "reports"
+    config = load_config(None)
+    with SampleServer() as server:
+        truck = None
+        for index, day in enumerate(NIGHTS):
+            server.night = index + 1
+            if index == 2:
+                truck = _unchanged_on_page1(server)
+                status, content_type, body, _ = server.answer(BF_PAGE1)
+                page = _retold(body.decode(), truck)
+                server.override(BF_PAGE1, body=page.encode(), content_type=content_type)
+            night = run_night(
+                db, out, config=config, sources=E2E_SOURCES, as_of=day, base_url=server.base_url
+            )
+            assert night.ok, [o.line for o in night.outcomes] + list(night.errors.values())
+    after3 = _copy(db, folder / "after3.db")
+    with refused_port() as port:
+        night = run_night(
+            db,
+            out,
+            config=config,
+            sources=E2E_SOURCES,
+            as_of=NIGHT4,
+            base_url=f"http://127.0.0.1:{port}",
+        )
+    assert not night.ok
+    return db, out, truck, after3
+
+
+NIGHT4 = "2026-11-27"
+
+
+@pytest.mark.slow
+def test_night_2_regenerated_after_night_3_is_the_report_made_that_night(sample_nights, tmp_path):
+    _, out, truck, db = sample_nights
+    result = CliRunner().invoke(
+        cli, ["report", "--db", str(db), "--out", str(tmp_path), "--as-of", NIGHTS[1]], obj={}
+    )
+    assert result.exit_code == 0, result.output
+    for name in REPORT_FILES:
+        made, again = out / NIGHTS[1] / name, tmp_path / NIGHTS[1] / name
+        assert filecmp.cmp(made, again, shallow=False), name
+    (stored,) = rows(db, "SELECT mileage_mi FROM listings WHERE listing_id = ?", [truck])
+    then = load.read_listings_as_of(db, NIGHTS[1]).set_index("listing_id").loc[truck]
+    assert abs(stored["mileage_mi"] - 12345 * 0.621371) < 2  # night 3 did change what is stored
+    assert then["mileage_mi"] != stored["mileage_mi"]
+    # and the night-3 report, made again, is also the one of that night
+    write_report(db, tmp_path / "3", as_of=NIGHTS[2])
+    for name in REPORT_FILES:
+        assert filecmp.cmp(
+            out / NIGHTS[2] / name, tmp_path / "3" / NIGHTS[2] / name, shallow=False
+        ), name
+
+
+@pytest.mark.slow
+def test_a_night_where_every_source_failed_reads_as_a_failure_not_an_empty_market(
+    sample_nights, tmp_path
+):
+    db, out, _, _ = sample_nights
+    page = (out / NIGHT4 / "report.html").read_text(encoding="utf-8")
+    head = html.unescape(page[: page.index("<h2>")])
+    assert f"No fresh data from every source on {NIGHT4} (BE FORWARD: failed" in head
+    assert f"as of {NIGHTS[2]}, their last good crawl" in head
+    result = CliRunner().invoke(
+        cli, ["report", "--db", str(db), "--out", str(tmp_path), "--as-of", NIGHT4], obj={}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Warning: No fresh data from every source on {NIGHT4}" in result.stderr
+    assert filecmp.cmp(
+        out / NIGHT4 / "report.html", tmp_path / NIGHT4 / "report.html", shallow=False
+    )
