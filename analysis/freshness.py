@@ -127,8 +127,11 @@ def warnings(found: Freshness) -> list[str]:
     if found.stale:
         everyone = len(found.stale) == len(found.crawled)
         reasons = "; ".join(f"{_name(p.source)}: {p.status}, {p.reason}" for p in found.stale)
-        whose = "every source" if everyone else _names(found.stale)
-        head = f"No fresh data from {whose} on {night} ({reasons})."
+        head = (
+            f"No fresh data on {night}: every source crawled failed or was blocked ({reasons})."
+            if everyone
+            else f"No fresh data from {_names(found.stale)} on {night} ({reasons})."
+        )
         dates = sorted({p.last_good for p in found.stale if p.last_good is not None})
         if len(dates) == 1 and all(p.last_good is not None for p in found.stale):
             since = f"as of {dates[0]}, their last good crawl"

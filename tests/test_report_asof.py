@@ -184,11 +184,11 @@ NOV = ["2026-11-24", "2026-11-25"]
             {CL: "failed", BF: "blocked"},
             NOV[1],
             [
-                "No fresh data from every source on 2026-11-25 (BE FORWARD: blocked, "
-                "blocked (http_429); Craigslist: failed, did not finish (shutdown)). The listings "
-                "and prices below are as of 2026-11-24, their last good crawl; nothing of theirs "
-                "was marked gone, and tonight's new listings and price changes from them are "
-                "unknown."
+                "No fresh data on 2026-11-25: every source crawled failed or was blocked "
+                "(BE FORWARD: blocked, blocked (http_429); Craigslist: failed, did not finish "
+                "(shutdown)). The listings and prices below are as of 2026-11-24, their last good "
+                "crawl; nothing of theirs was marked gone, and tonight's new listings and price "
+                "changes from them are unknown."
             ],
         ),
         (
@@ -270,7 +270,7 @@ def test_a_report_after_a_night_where_every_source_failed_says_so_on_top(tmp_pat
     assert result.exit_code == 0, result.output
     page = (tmp_path / "2026-11-11" / "report.html").read_text(encoding="utf-8")
     head = page[: page.index("<h2>")]
-    assert "No fresh data from every source on 2026-11-11" in head
+    assert "No fresh data on 2026-11-11: every source crawled failed" in head
     assert "as of each one's last good crawl (BE FORWARD 2026-11-02, Craigslist 2026-11-09)" in (
         html.unescape(head)
     )
@@ -307,7 +307,7 @@ def test_a_past_report_with_its_banner_is_regenerated_exactly(tmp_path):
     shutil.copy(db, tmp_path / "later.db")
     night(tmp_path / "later.db", "2026-11-12", BF, [truck(BF, "F", 2900, price_basis="fob")])
     again = _report(tmp_path / "later.db", tmp_path / "again", "2026-11-11")
-    assert b"No fresh data from every source on 2026-11-11" in then["report.html"]
+    assert b"No fresh data on 2026-11-11: every source crawled failed" in then["report.html"]
     assert filecmp.cmp(
         tmp_path / "then" / "2026-11-11" / "report.html",
         tmp_path / "again" / "2026-11-11" / "report.html",
@@ -418,13 +418,16 @@ def test_a_night_where_every_source_failed_reads_as_a_failure_not_an_empty_marke
     db, out, _, _ = sample_nights
     page = (out / NIGHT4 / "report.html").read_text(encoding="utf-8")
     head = html.unescape(page[: page.index("<h2>")])
-    assert f"No fresh data from every source on {NIGHT4} (BE FORWARD: failed" in head
+    assert (
+        f"No fresh data on {NIGHT4}: every source crawled failed or was blocked (BE FORWARD: failed"
+        in head
+    )
     assert f"as of {NIGHTS[2]}, their last good crawl" in head
     result = CliRunner().invoke(
         cli, ["report", "--db", str(db), "--out", str(tmp_path), "--as-of", NIGHT4], obj={}
     )
     assert result.exit_code == 0, result.output
-    assert f"Warning: No fresh data from every source on {NIGHT4}" in result.stderr
+    assert f"Warning: No fresh data on {NIGHT4}: every source crawled failed" in result.stderr
     assert filecmp.cmp(
         out / NIGHT4 / "report.html", tmp_path / NIGHT4 / "report.html", shallow=False
     )
