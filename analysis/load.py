@@ -192,6 +192,30 @@ def read_runs(db_path: str | os.PathLike) -> pd.DataFrame:
     return _typed(df, {"items": "Int64"}, ("started_at", "finished_at"))
 
 
+#: The columns of the runs a report's freshness banner reads (``analysis.freshness``).
+RUN_COLUMNS = ("id", "source", "as_of", "status", "health_status", "health_reason", "healthy")
+
+
+def read_runs_until(db_path: str | os.PathLike, as_of) -> pd.DataFrame:
+    """The crawl runs of the nights by the end of ``as_of`` (their as-of stamp before it),
+    ``RUN_COLUMNS``, oldest first; ``as_of`` as UTC times. Columns an older database lacks
+    read as empty."""
+    end = as_of_end(as_of)
+    with closing(connect_readonly(db_path)) as conn:
+        present = set(_columns(conn, "runs"))
+        if not present:
+            df = pd.DataFrame(columns=list(RUN_COLUMNS))
+        else:
+            cols = [c if c in present else f"NULL AS {c}" for c in RUN_COLUMNS]
+            df = pd.read_sql_query(
+                f"SELECT {', '.join(cols)} FROM runs WHERE as_of < ? ORDER BY id",
+                conn,
+                params=(_iso(end),),
+            )
+    df["as_of"] = pd.to_datetime(df["as_of"], utc=True, format="ISO8601")
+    return df
+
+
 def read_source_health(db_path: str | os.PathLike, run_ids: Iterable[int]) -> pd.DataFrame:
     """The health check's recorded verdicts (``source_health``, ``HEALTH_COLUMNS``) on these
     runs, by run id; no rows for a run not judged yet, or when the check never ran."""
@@ -230,11 +254,13 @@ def read_listings_as_of(
     codes: Collection[str] | None = None,
     years: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
-    """Each listing first seen by the end of ``as_of``, with its price and status as of then.
+    """Each listing first seen by the end of ``as_of``, as it was known then.
 
-    Descriptive columns (``REPORT_COLUMNS``) are the latest stored; the state columns (price,
-    currency, price_usd, price_basis, status) come from the last history row observed by the
-    end of ``as_of``, so a past date gives that night's state. ``last_seen_at`` is clamped to
+    The state columns (price, currency, price_usd, price_basis, status) come from the last
+    history row observed by the end of ``as_of``; every other column (``REPORT_COLUMNS``) is
+    the stored one, put back to the value it had then where a later write changed it
+    (``listing_changes``: a mileage learned on a later night, a renormalize), so a past date
+    reads exactly what that night read. ``last_seen_at`` is clamped to
     the as-of end, and for a listing gone as of then ``gone_at`` is when it went. ``since``
     keeps only listings last seen on or after that date (the report's window), and the
     earlier reposts of those. ``description``/``attributes`` are returned only where they may
@@ -260,10 +286,10 @@ def read_listings_as_of(
         where = ["l.first_seen_at < :end"]
         params = {"end": _iso(end)}
         if since is not None:
-            where.append(
+            where.append(  # the latest last_seen_at: refined once it is known as of then
                 "(l.last_seen_at >= :since OR l.identity IN (SELECT l2.identity FROM listings l2"
-                " WHERE l2.last_seen_at >= :since AND l2.identity != l2.source || ':' ||"
-                " l2.listing_id))"
+                " WHERE l2.last_seen_at >= :since AND l2.first_seen_at < :end"
+                " AND l2.identity != l2.source || ':' || l2.listing_id))"
             )
             params["since"] = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
         if models is not None:
@@ -311,6 +337,7 @@ def read_listings_as_of(
             conn,
             params=(_iso(end),),
         )
+        df = _as_known_then(df, _changes_from(conn, end, [*cols, "description", "attributes"]))
     later_rows = df["h_later"].astype(bool)
     for col in STATE_COLUMNS:
         if col in df.columns:
@@ -325,6 +352,8 @@ def read_listings_as_of(
         cutoff[was_gone] = df.loc[was_gone, "gone_at"]
         df["gone_at"] = df["gone_at"].where(df["status"] == "gone")
     df["last_seen_at"] = _last_seen_before(df, cutoff, runs)
+    if since is not None:
+        df = _seen_since(df, pd.Timestamp(as_of_date(since), tz="UTC"))
     return df.reset_index(drop=True)
 
 
@@ -338,6 +367,58 @@ def read_model_names(db_path: str | os.PathLike, *, since: dt.date | str) -> pd.
         " GROUP BY model, year, model_code",
         (start,),
     )
+
+
+def _changes_from(conn: sqlite3.Connection, end: pd.Timestamp, fields: list[str]) -> pd.DataFrame:
+    """Per listing and field among ``fields``, the value it had before its first change at or
+    after ``end`` (``listing_changes``): the value as of then. Free text is kept only where it
+    may hold a frame number, as the listings read keeps it."""
+    if not _columns(conn, "listing_changes"):  # a read-only database of an older version
+        return pd.DataFrame(columns=["source", "listing_id", "field", "old"])
+    names = ", ".join(f"'{f}'" for f in dict.fromkeys(fields))
+    return pd.read_sql_query(
+        f"""SELECT source, listing_id, field,
+                   CASE WHEN field IN ('description', 'attributes')
+                        AND NOT coalesce(old GLOB '{FRAME_GLOB}', 0) THEN NULL ELSE old END AS old
+            FROM (SELECT c.*, row_number() OVER (
+                      PARTITION BY source, listing_id, field ORDER BY changed_at, id) AS n
+                  FROM listing_changes c WHERE changed_at >= ? AND field IN ({names}))
+            WHERE n = 1""",
+        conn,
+        params=(_iso(end),),
+    )
+
+
+def _as_known_then(df: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (listings rows as stored) with each changed field put back to its old value."""
+    if changes.empty or df.empty:
+        return df
+    rows = pd.Series(
+        np.arange(len(df)), index=pd.MultiIndex.from_arrays([df["source"], df["listing_id"]])
+    )
+    for name, group in changes.groupby("field", sort=False):
+        if name not in df.columns:
+            continue
+        keys = pd.MultiIndex.from_arrays([group["source"], group["listing_id"]])
+        at = rows.reindex(keys).to_numpy()
+        found = ~pd.isna(at)
+        if not found.any():
+            continue
+        values = df[name].astype("object").to_numpy(copy=True)
+        values[at[found].astype(int)] = group["old"].astype("object").to_numpy()[found]
+        df[name] = values
+    return df
+
+
+def _seen_since(df: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
+    """The report's window on ``last_seen_at`` as of then: listings last seen since ``since``,
+    and the earlier reposts of those."""
+    recent = (df["last_seen_at"] >= since).fillna(False).to_numpy(dtype=bool)
+    own = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
+    reposted = df["identity"].astype(str) != own
+    identities = set(df.loc[recent & reposted.to_numpy(), "identity"])
+    keep = recent | df["identity"].isin(identities).to_numpy()
+    return df.loc[keep]
 
 
 def _last_seen_before(df: pd.DataFrame, cutoff: pd.Series, runs: pd.DataFrame) -> pd.Series:

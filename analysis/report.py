@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import charts, load, road_rules
+from analysis import charts, freshness, load, road_rules
 from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
@@ -71,6 +71,8 @@ class ReportResult:
     headline: dict[str, Any] = field(default_factory=dict)
     #: the deal scores of the report (``analysis.deals.score_deals``), for the database.
     deals: pd.DataFrame | None = None
+    #: -- freshness banner: its sentences, for callers to warn with ([] when fresh).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +98,9 @@ class ReportData:
     #: False where the listings' pages are not worth a link (the demo's sample marketplace,
     #: gone with the demo's local server): titles are shown as text. ``[report] links``.
     links: bool = True
+    #: -- freshness banner: which sources failed on the last night, or no crawl since
+    #: (``analysis.freshness``); None: not computed.
+    fresh: freshness.Freshness | None = None
 
 
 def window_start(as_of, weeks: int) -> dt.date:
@@ -148,6 +153,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         by_state=road_rules.state_counts(listings, config, day),
         sparklines=deal_sparklines(shown_deals(deals), listings, history, start, day),
         links=bool(config.get("report", {}).get("links", True)),
+        fresh=freshness.freshness(load.read_runs_until(db_path, day), day),  # freshness banner
     )
 
 
@@ -393,7 +399,10 @@ def write_report(
     files.append(folder / "report.html")
     step(len(REPORT_STEPS), "done")
     logger.info("report for %s written to %s", data.as_of, folder)
-    return ReportResult(folder=folder, files=files, headline=numbers, deals=data.deals)
+    warnings = freshness.warnings(data.fresh) if data.fresh else []  # freshness banner
+    return ReportResult(
+        folder=folder, files=files, headline=numbers, deals=data.deals, warnings=warnings
+    )
 
 
 def _iso_utc(times: pd.Series) -> np.ndarray:
@@ -548,6 +557,7 @@ def render_html(
         f"<title>Kei truck market report {esc(data.as_of.isoformat())}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Kei truck market, {esc(data.as_of.isoformat())}</h1>",
+        freshness.banner_html(data.fresh) if data.fresh else "",  # freshness banner
         f"<p class=muted>Trends from {esc(shown_start(data))}; last crawl night "
         f"{esc(night)}. Each truck is counted once across sites and reposts. Asking, "
         f"Japan-side and auction prices are kept apart.{esc(note)}</p>",

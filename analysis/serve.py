@@ -374,8 +374,15 @@ def _tables() -> dict[str, dict[str, Any]]:
         },
         "alerts": {
             "title": "Alerts raised",
-            "description": "Every alert raised and where it was sent.",
+            "description": "Every alert raised and where it was sent; not_sent: no notification "
+            "channel was configured (printed and in the digest only).",
             "facets": ["kind", "status"],
+        },
+        "listing_changes": {
+            "title": "Listing changes",
+            "description": "Append-only: a listing field's value before a later crawl (or "
+            "renormalize) changed it, so past reports read what was known then.",
+            "facets": ["field", "source"],
         },
         "state_rules": {
             "title": "State road rules for kei trucks",

@@ -2,8 +2,9 @@
 
 One row per (source, fault): the outcome line the night prints, the listings the run kept, the
 listings lost, falsely marked gone and alerted twice (all three must be 0), and the seconds the
-crawl took, process start-up included (the time to fail). Faults and sources are the test's
-``FAULTS`` and ``SOURCES``; the crawls run on the sample marketplace on 127.0.0.1.
+crawl took (the time to fail; Scrapy's start-up excluded: a source's crawls share one
+process). Faults and sources are the test's ``FAULTS`` and ``SOURCES``; the crawls run on the
+sample marketplace on 127.0.0.1.
 
     .venv/bin/python bench/faults.py            # all eight sources, two at a time
     .venv/bin/python bench/faults.py -k tcv     # one source

@@ -34,8 +34,9 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
 
     Trends, band summary, deals, sold trucks, import eligibility and road rules, as of today
     (UTC) unless --as-of says otherwise. Files go to OUT/<date>/ (CSV, PNG and a
-    self-contained report.html). Any past date can be regenerated: only history observed by
-    the end of that date is used.
+    self-contained report.html). Any past date can be regenerated: only what was known by the
+    end of that date is used. Sources that failed or were blocked on the last night, or no
+    crawl since, are said at the top of the page and here on stderr.
 
     \b
     Example:
@@ -46,7 +47,8 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     from keitrucks.progress import progress_bar, wants_progress
     from pipelines.schema import StorageError
 
-    day = as_of_date(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(dt.UTC).date()
+    day = as_of_date(as_of) if as_of else today
     config = config_of(ctx)
     try:
         with progress_bar(wants_progress(), len(REPORT_STEPS), "report") as update:
@@ -57,6 +59,14 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
         store_deal_scores(Path(db), result)
     except (StorageError, sqlite3.Error) as exc:
         click.echo(f"Warning: deal scores not stored in the database: {exc}", err=True)
+    if day > today:
+        click.echo(
+            f"Warning: --as-of {day} is in the future (today is {today}): nothing is known "
+            "after the last crawl, so the report shows the market as it was then.",
+            err=True,
+        )
+    for line in result.warnings:
+        click.echo(f"Warning: {line}", err=True)
     h = result.headline
     click.echo(
         f"Report {day.isoformat()}: {h['trucks_for_sale']} trucks for sale, "

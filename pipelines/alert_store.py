@@ -4,13 +4,16 @@ This is the memory that stops a truck being announced twice and keeps a failed s
 lost. ``analysis.alerts`` decides what to raise and sends it; this module is the only one that
 reads or writes the table. A row is written ``pending`` before the send and updated to ``sent``
 or ``failed`` after it, each batch in one transaction, so a crash in between leaves ``pending``
-rows that the next run delivers (at least once, never silently dropped).
+rows that the next run delivers (at least once, never silently dropped). Without any channel
+configured an alert is recorded once, on the ``local`` channel, as ``not_sent``: it was printed
+and written to the digest, and sent nowhere.
 
 Columns (see ``pipelines.schema.SCHEMA``): ``kind`` (the rule), ``identity`` (the truck across
 reposts, or ``<source>/run/<id>`` for a source alert), ``price_usd`` (the price alerted at),
 ``reason``, ``channel`` (a channel's safe name, never its URL), ``status`` (pending, sent,
-failed; ``dry_run`` rows are never treated as raised), ``created_at`` (the as-of night, UTC),
-``sent_at`` (when it was delivered, UTC), ``error`` (the last failure, secrets removed).
+failed, not_sent; ``dry_run`` rows are never treated as raised), ``created_at`` (the as-of
+night, UTC), ``sent_at`` (when it was delivered, UTC), ``error`` (the last failure, secrets
+removed).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from pipelines.schema import StorageError, open_db
 
 #: Statuses of rows still owed a delivery.
 UNDELIVERED = ("pending", "failed")
+#: The channel and status of an alert raised while no channel was configured: printed and in
+#: the digest only. Never retried: it was owed to no channel.
+LOCAL_CHANNEL, NOT_SENT = "local", "not_sent"
 #: The columns an alert carries into the table (besides channel, status and times).
 ALERT_FIELDS = ("kind", "identity", "source", "listing_id", "price_usd", "reason")
 
@@ -54,9 +60,19 @@ def alert_db(db_path: str | os.PathLike, *, readonly: bool = False) -> Iterator[
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
     else:
         conn = open_db(path).conn
+        _settle_local_rows(conn)
     conn.row_factory = sqlite3.Row
     with closing(conn):
         yield conn
+
+
+def _settle_local_rows(conn: sqlite3.Connection) -> None:
+    """Rows of earlier versions said ``sent`` on the ``local`` channel, where nothing was sent."""
+    with conn:
+        conn.execute(
+            "UPDATE alerts SET status = ?, sent_at = NULL WHERE channel = ? AND status = 'sent'",
+            [NOT_SENT, LOCAL_CHANNEL],
+        )
 
 
 def _has_table(conn: sqlite3.Connection) -> bool:
@@ -158,8 +174,8 @@ def count_orphaned(conn: sqlite3.Connection, channels: Iterable[str]) -> int:
     where = f" AND channel NOT IN ({', '.join('?' * len(channels))})" if channels else ""
     row = conn.execute(
         f"SELECT count(*) FROM alerts WHERE status IN ('pending', 'failed') "
-        f"AND channel != 'local'{where}",
-        channels,
+        f"AND channel != ?{where}",
+        [LOCAL_CHANNEL, *channels],
     ).fetchone()
     return int(row[0])
 

@@ -1,7 +1,8 @@
 """Listings and their history: the writes of a crawl, gone-marking, readers, renormalize.
 
 - ``save_listings``: upsert a batch of listings in one transaction, appending a
-  ``price_history`` row for each new or changed one;
+  ``price_history`` row for each new or changed one, and a ``listing_changes`` row for each
+  other field (``CHANGE_FIELDS``) whose value changed, holding the value it replaced;
 - ``mark_gone``: after a complete, healthy run (``RunVerdict.may_mark_gone``), the active
   listings of its search that it did not see become gone;
 - ``read_known_listings``: what the database holds of a source, for the spiders' skip rules;
@@ -10,6 +11,11 @@
 
 "Gone" is derived, never guessed: a listing becomes gone only when a healthy, complete run of
 its source over the same search (``search_key``) no longer sees it.
+
+The ``listings`` row is the latest of everything; what it said on an earlier night is its
+price and status from ``price_history`` and every other field read back through
+``listing_changes`` (``analysis.load.read_listings_as_of``), so a past report regenerated
+later equals the one made that night, even after a later crawl filled in a mileage.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from keitrucks.core import tables
+from keitrucks.core.dates import now_iso
 from pipelines.landed import LandedCostPipeline
 from pipelines.schema import JSON_FIELDS, LISTING_COLUMNS, TRACKING_COLUMNS, open_db
 from scrapers.items import DERIVED_FIELDS, IDENTITY, RAW_FIELDS, Listing, fields_with_role
@@ -38,6 +45,27 @@ HISTORY_FIELDS = ("price", "currency", "price_usd", "price_basis", "status")
 HISTORY_EXTRAS = ("landed_usd",)
 #: The fields the normalizers derive; renormalize rewrites exactly these.
 NORMALIZED_FIELDS = ITEM_NORMALIZED_FIELDS
+#: The fields a listing is read with as of a past date (report, deals, alerts) besides the
+#: price and status its history rows carry: the raw fields shown or matched on, every
+#: normalized and derived field, and the search it was last seen by. A write that changes one
+#: logs the value it replaces in ``listing_changes`` (``tests/test_report_asof.py`` checks that
+#: every column ``analysis.load`` reads is here or in history).
+CHANGE_FIELDS = (
+    "url",
+    "title",
+    "description",
+    "attributes",
+    "location_raw",
+    "latitude",
+    "longitude",
+    "seller_type",
+    *(f for f in (*ITEM_NORMALIZED_FIELDS, *DERIVED_FIELDS) if f not in HISTORY_FIELDS),
+    "search_key",
+)
+_CHANGES_SQL = (
+    "INSERT INTO listing_changes (source, listing_id, run_id, changed_at, field, old) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 #: What renormalize reads of a stored listing: identity, the as-of time and the raw fields.
 RENORMALIZE_INPUTS = (*fields_with_role(IDENTITY), "scraped_at", *RAW_FIELDS)
 
@@ -121,7 +149,7 @@ def save_listings(
         + ", ".join("?" * len(HISTORY_FIELDS + HISTORY_EXTRAS))
         + ")"
     )
-    rows, history, events = [], [], {}
+    rows, history, changes, events = [], [], [], {}
     for item, key in zip(batch, keys, strict=True):
         before = known.get(key)
         item["status"] = item.get("status") or "active"
@@ -133,17 +161,35 @@ def save_listings(
             "search_key": search_key or (before or {}).get("search_key"),
             "gone_at": None,
         }
-        rows.append(_listing_row(item, tracking))
+        row = _listing_row(item, tracking)
+        rows.append(row)
         event = _history_event(before, item)
         if event:
             events[event] = events.get(event, 0) + 1
             extras = [item.get(f) for f in HISTORY_EXTRAS]
             history.append([*key, run_id, seen_at, event, *_history_state(item), *extras])
-        known[key] = {**item, **tracking}
+        stored = dict(zip(columns, row, strict=True))  # as the listings row now holds it
+        if before is not None:
+            changes += [
+                [*key, run_id, seen_at, name, old]
+                for name, old in changed_fields(before, stored).items()
+            ]
+        known[key] = stored
     with db.conn:
         db.conn.executemany(upsert_sql, rows)
         db.conn.executemany(history_sql, history)
+        db.conn.executemany(_CHANGES_SQL, changes)
     return events
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """``CHANGE_FIELDS`` whose stored value differs, each with its value ``before``. Both are
+    as the ``listings`` row holds them (JSON as text; a flag as 0/1 or a bool, equal)."""
+    return {
+        name: before.get(name)
+        for name in CHANGE_FIELDS
+        if name in after and before.get(name) != after[name]
+    }
 
 
 def _history_event(before: dict[str, Any] | None, item: dict[str, Any]) -> str | None:
@@ -158,6 +204,14 @@ def _history_event(before: dict[str, Any] | None, item: dict[str, Any]) -> str |
     return "price_change"
 
 
+#: What a batch reads of the listings it updates: identity, history state, change-logged fields.
+_KNOWN_COLUMNS = ", ".join(
+    dict.fromkeys(
+        ("source", "listing_id", "identity", "first_seen_at", *HISTORY_FIELDS, *CHANGE_FIELDS)
+    )
+)
+
+
 def _fetch_known(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
     known: dict[tuple[str, str], dict] = {}
     unique = list(dict.fromkeys(keys))
@@ -165,10 +219,7 @@ def _fetch_known(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, s
         chunk = unique[start : start + 400]
         where = " OR ".join(["(source = ? AND listing_id = ?)"] * len(chunk))
         params = [v for k in chunk for v in k]
-        sql = (
-            f"SELECT source, listing_id, identity, first_seen_at, search_key, "
-            f"{', '.join(HISTORY_FIELDS)} FROM listings WHERE {where}"
-        )
+        sql = f"SELECT {_KNOWN_COLUMNS} FROM listings WHERE {where}"
         for row in db.query(sql, params):
             known[(row["source"], row["listing_id"])] = row
     return known
@@ -290,15 +341,20 @@ def renormalize_listings(
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     batch_size: int = 500,
     progress: Callable[[int, int], Any] | None = None,
+    changed_at: str | None = None,
 ) -> int:
     """Re-derive the normalized fields of every stored listing from its raw fields.
 
     ``normalize(raw: dict) -> dict`` of normalized fields. ``derive(listing: dict) -> dict``
     (e.g. ``landed_deriver(config)``) recomputes the derived fields from the
     new normalized ones; without it they stay as stored. History rows are observations and stay
-    as they were. Each batch is one transaction; returns the number of listings updated.
+    as they were; each value replaced is logged in ``listing_changes`` at ``changed_at``
+    (default now), so a report of an earlier night still reads what it read then. Each batch is
+    one transaction; returns the number of listings updated.
     """
+    changed_at = changed_at or now_iso()
     written = NORMALIZED_FIELDS + (DERIVED_FIELDS if derive else ())
+    logged = [name for name in written if name in CHANGE_FIELDS]
     total = next(db.query("SELECT count(*) AS n FROM listings"))["n"]
     assignments = ", ".join(f"{name} = ?" for name in written)
     update_sql = f"UPDATE listings SET {assignments} WHERE source = ? AND listing_id = ?"
@@ -306,27 +362,35 @@ def renormalize_listings(
     while True:
         batch = list(
             db.query(
-                f"SELECT {', '.join(RENORMALIZE_INPUTS)}, status FROM listings "
-                "WHERE (source, listing_id) > (?, ?) "
+                f"SELECT {', '.join(RENORMALIZE_INPUTS)}, status, "
+                f"{', '.join(f'{n} AS stored_{n}' for n in logged) or 'NULL AS stored_'} "
+                "FROM listings WHERE (source, listing_id) > (?, ?) "
                 f"ORDER BY source, listing_id LIMIT ?",
                 [*last, batch_size],
             )
         )
         if not batch:
             return done
-        updates = []
+        updates, changes = [], []
         for row in batch:
+            stored = {n: row.pop(f"stored_{n}") for n in logged}
+            row.pop("stored_", None)
             stored_status = _decode_json(row).pop("status")
             fresh = normalize(row)
             if stored_status == "gone":
                 fresh["status"] = "gone"  # gone is the crawl's verdict, not the page's
             if derive:
                 fresh.update(derive({**row, **fresh}))
-            updates.append(
-                [_db_value(n, fresh.get(n)) for n in written] + [row["source"], row["listing_id"]]
-            )
+            values = [_db_value(n, fresh.get(n)) for n in written]
+            updates.append(values + [row["source"], row["listing_id"]])
+            new = {n: v for n, v in zip(written, values, strict=True) if n in stored}
+            changes += [
+                [row["source"], row["listing_id"], None, changed_at, name, old]
+                for name, old in changed_fields(stored, new).items()
+            ]
         with db.conn:
             db.conn.executemany(update_sql, updates)
+            db.conn.executemany(_CHANGES_SQL, changes)
         done += len(batch)
         last = (batch[-1]["source"], batch[-1]["listing_id"])
         if progress:

@@ -7,9 +7,10 @@ database from any earlier version opens as the current shape. Views are recreate
 so sqlite3 and Datasette users always query the current definitions.
 
 Tables: ``listings`` (latest state, one row per source and listing id), ``price_history``
-(append-only), ``runs`` (one row per crawl, with its health verdict, see
-``pipelines.run_health``), ``source_health`` (the nightly health check's verdict per run and
-the source's state, see ``keitrucks.health``), ``alerts`` (see ``pipelines.alert_store``).
+(append-only), ``listing_changes`` (append-only: a field's value before it changed), ``runs``
+(one row per crawl, with its health verdict, see ``pipelines.run_health``), ``source_health``
+(the nightly health check's verdict per run and the source's state, see ``keitrucks.health``),
+``alerts`` (see ``pipelines.alert_store``).
 """
 
 from __future__ import annotations
@@ -133,6 +134,22 @@ CREATE TABLE IF NOT EXISTS price_history (
 CREATE INDEX IF NOT EXISTS price_history_listing ON price_history (source, listing_id, id);
 CREATE INDEX IF NOT EXISTS price_history_observed ON price_history (observed_at);
 
+-- append-only: the value a listing's field had before a crawl (or renormalize) changed it, so
+-- a read as of an earlier date puts back what was known then (pipelines.listings writes it)
+CREATE TABLE IF NOT EXISTS listing_changes (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    listing_id TEXT NOT NULL,
+    -- the crawl run that saw the new value; NULL for renormalize
+    run_id INTEGER,
+    -- when the new value was first seen (UTC): the old one held before this
+    changed_at TEXT NOT NULL,
+    field TEXT NOT NULL,
+    -- the value before, as the listings column stored it (no type affinity: kept as it was)
+    old
+);
+CREATE INDEX IF NOT EXISTS listing_changes_changed ON listing_changes (changed_at);
+
 CREATE TABLE IF NOT EXISTS source_health (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id),
     source TEXT NOT NULL,
@@ -169,7 +186,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     reason TEXT,
     -- a channel's safe name, never its URL
     channel TEXT,
-    -- pending, sent, failed, dry_run
+    -- pending, sent, failed, dry_run; not_sent on channel local: no channel was configured
     status TEXT NOT NULL,
     -- the as-of night (UTC)
     created_at TEXT NOT NULL,

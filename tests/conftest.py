@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,25 @@ def pytest_addoption(parser):
 _OWN_BASETEMP = pytest.StashKey[Path]()
 
 
+#: Variables of the user's shell that would change what the suite does: a configuration or home
+#: folder of their own, notification channels (the suite would send real messages), eBay API
+#: keys (the spider would use the API instead of the sample's pages) and proxies (the crawls of
+#: 127.0.0.1 would go through them). Tests that need one set it themselves.
+USER_ENVIRONMENT = (
+    "KEITRUCKS_HOME",
+    "KEITRUCKS_CONFIG",
+    "KEITRUCKS_NOTIFY_URLS",
+    "EBAY_CLIENT_ID",
+    "EBAY_CLIENT_SECRET",
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     """Give each run its own temporary folder. pytest's default, /tmp/pytest-of-<user>/, is
@@ -42,6 +65,8 @@ def pytest_configure(config):
     if config.option.basetemp is None and not hasattr(config, "workerinput"):
         config.option.basetemp = tempfile.mkdtemp(prefix="keitrucks-pytest-")
         config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+    for name in USER_ENVIRONMENT:  # before any test module reads them at import
+        os.environ.pop(name, None)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -49,6 +74,23 @@ def pytest_sessionfinish(session, exitstatus):
     own = session.config.stash.get(_OWN_BASETEMP, None)
     if own is not None and exitstatus == 0:
         shutil.rmtree(own, ignore_errors=True)
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that refuses every connection while inside: bound by this process
+    and never listening, so the connection is refused at once and no other process (another
+    copy of the suite) can take the port in the meantime."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of a :func:`refused_port`, for the whole test."""
+    with refused_port() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

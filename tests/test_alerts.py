@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -618,19 +617,18 @@ def runs(*rows: dict) -> pd.DataFrame:
     return df
 
 
-def verdicts(*found: RunHealth) -> pd.DataFrame:
+def verdicts(folder: Path, *found: RunHealth) -> pd.DataFrame:
     """The health check's verdicts as ``read_source_health`` returns them: recorded with
-    ``save_health`` into a database, read back by run id."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "health.db"
-        db = Database(path)
-        ensure_schema(db)
-        save_health(db, found, checked_at="2026-11-25T07:00:00+00:00")
-        db.close()
-        return read_source_health(path, [v.run_id for v in found])
+    ``save_health`` into a database in ``folder``, read back by run id."""
+    path = folder / "health.db"
+    db = Database(path)
+    ensure_schema(db)
+    save_health(db, found, checked_at="2026-11-25T07:00:00+00:00")
+    db.close()
+    return read_source_health(path, [v.run_id for v in found])
 
 
-def test_unhealthy_sources_are_the_recorded_verdicts_of_the_nights_runs():
+def test_unhealthy_sources_are_the_recorded_verdicts_of_the_nights_runs(tmp_path):
     dead = {"failed_nights": 3, "state": "dead"}
     table = runs(
         {"id": 1, "source": "craigslist", "as_of": NIGHT_BEFORE, "gone_marked": 2},
@@ -640,6 +638,7 @@ def test_unhealthy_sources_are_the_recorded_verdicts_of_the_nights_runs():
         {"id": 7, "source": "ebay", "as_of": NIGHT_RUN, "healthy": 0},
     )
     health = verdicts(
+        tmp_path,
         RunHealth(1, "craigslist", "2026-11-24", "unhealthy", ("no listings",)),
         RunHealth(4, "craigslist", "2026-11-25", "blocked", ("blocked (HTTP 403)",)),
         RunHealth(5, "beforward", "2026-11-25", "unhealthy", ("field coverage fell: x",)),
@@ -658,12 +657,14 @@ def test_unhealthy_sources_are_the_recorded_verdicts_of_the_nights_runs():
     assert found.columns.tolist() == list(A.ALERT_COLUMNS)
 
 
-def test_a_run_without_a_recorded_verdict_is_never_judged_here(caplog):
+def test_a_run_without_a_recorded_verdict_is_never_judged_here(caplog, tmp_path):
     table = runs(
         {"id": 4, "source": "craigslist", "as_of": NIGHT_RUN, "status": "blocked", "healthy": 0},
         {"id": 5, "source": "beforward", "as_of": NIGHT_RUN, "status": "failed", "healthy": 0},
     )
-    health = verdicts(RunHealth(5, "beforward", "2026-11-25", "failed", ("did not finish",)))
+    health = verdicts(
+        tmp_path, RunHealth(5, "beforward", "2026-11-25", "failed", ("did not finish",))
+    )
     with caplog.at_level(logging.WARNING, logger="analysis.alerts"):
         found = A.unhealthy_sources(table, health, as_of=NIGHT)
     assert found["identity"].tolist() == ["beforward/run/5"]
@@ -679,12 +680,14 @@ def test_failing_nights_are_counted_in_the_reason():
     assert text == "unhealthy; 2 nights in a row without a healthy run; nothing marked gone"
 
 
-def test_old_and_running_runs_are_not_tonights_problem():
+def test_old_and_running_runs_are_not_tonights_problem(tmp_path):
     table = runs(
         {"id": 1, "source": "craigslist", "as_of": "2026-11-20T06:00:00+00:00", "healthy": 0},
         {"id": 2, "source": "beforward", "as_of": NIGHT_RUN, "healthy": 0, "status": "running"},
     )
-    health = verdicts(RunHealth(1, "craigslist", "2026-11-20", "failed", ("did not finish",)))
+    health = verdicts(
+        tmp_path, RunHealth(1, "craigslist", "2026-11-20", "failed", ("did not finish",))
+    )
     assert A.night_runs(table, NIGHT).empty
     assert A.unhealthy_sources(table, health, as_of=NIGHT).empty
 
@@ -731,7 +734,7 @@ def test_notify_urls_from_config_and_environment():
 
 def test_channel_names_and_errors_never_show_the_secret():
     token = "s3cr3tT0ken"
-    channels = A.build_channels([f"json://127.0.0.1:9/hook/{token}"])
+    channels = A.build_channels([f"json://hooks.invalid/hook/{token}"])
     assert channels[0].name.startswith("json#")
     assert token not in channels[0].name
     assert token not in repr(channels[0])

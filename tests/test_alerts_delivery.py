@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -407,15 +409,74 @@ def test_pending_rows_left_by_a_crash_are_delivered_next_run(tmp_path, webhook):
     assert "matches your search" in webhook.messages("/ok")[-1]["message"]
 
 
-def test_without_channels_alerts_are_recorded_and_printed(tmp_path):
+def test_without_channels_nothing_is_sent_and_console_table_and_digest_agree(tmp_path, caplog):
     db = tmp_path / "k.db"
     crawl_night(db, 0)
     crawl_night(db, 1)
     lines: list[str] = []
-    run = run_alerts(db, as_of=NIGHTS[1], config=config(), echo=lines.append)
+    with caplog.at_level(logging.INFO, logger="analysis.alerts"):
+        run = run_alerts(
+            db, as_of=NIGHTS[1], config=config(), echo=lines.append, digest_dir=tmp_path / "d"
+        )
     assert run.raised
-    assert {(r["channel"], r["status"]) for r in alert_rows(db)} == {("local", "sent")}
-    assert lines[-1].startswith(f"alerts {NIGHTS[1]}: {len(run.raised)} raised")
+    assert (run.sent, run.failed, run.channels) == (0, 0, 0)
+    # the table says what the console says: recorded on no real channel, sent nowhere
+    stored = alert_rows(db)
+    assert {(r["channel"], r["status"], r["sent_at"]) for r in stored} == {
+        ("local", "not_sent", None)
+    }
+    assert len(stored) == len(run.raised)
+    assert lines[-1].startswith(
+        f"alerts {NIGHTS[1]}: {len(run.raised)} raised, 0 held by the daily cap, "
+        "sent nowhere (no notification channel configured)"
+    )
+    assert not any("delivered" in line for line in lines)
+    # and a WARNING, for the console, says how to set a channel up
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith(
+        f"no notification channel configured: {len(run.raised)} alert(s) printed here"
+    )
+    assert "nothing sent anywhere" in warning
+    assert "[notify] urls" in warning
+    assert "$KEITRUCKS_NOTIFY_URLS" in warning
+    digest = (tmp_path / "d" / f"alerts-{NIGHTS[1]}.md").read_text(encoding="utf-8")
+    assert digest.count("Delivery: not sent anywhere (no notification channel configured)") == (
+        len(run.raised)
+    )
+    assert " sent" not in digest.replace("not sent anywhere", "")
+    # never retried once a channel is set: those alerts were owed to no channel
+    assert alert_store.read_undelivered(sqlite3.connect(db), ["json#x"]) == []
+
+
+def test_with_a_channel_there_is_no_local_only_warning(tmp_path, webhook, caplog):
+    db = tmp_path / "k.db"
+    crawl_night(db, 0)
+    lines: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="analysis.alerts"):
+        run = run_alerts(db, as_of=NIGHTS[0], config=config(webhook.url("/ok")), echo=lines.append)
+    assert run.raised
+    assert run.channels == 1
+    assert run.sent == len(run.raised)
+    assert {r["status"] for r in alert_rows(db)} == {"sent"}
+    assert f"{run.sent} delivered, 0 failed, 0 retried" in lines[-1]
+    assert not [r for r in caplog.records if "no notification channel" in r.getMessage()]
+
+
+def test_local_rows_an_older_version_stored_as_sent_read_as_not_sent(tmp_path):
+    db = tmp_path / "k.db"
+    crawl_night(db, 0)
+    with alert_store.alert_db(db) as conn:
+        alert_store.record_alerts(
+            conn,
+            [{"kind": "new_match", "identity": "x:1", "source": "craigslist", "listing_id": "1"}],
+            ["local"],
+            created_at=alert_store.night_stamp(dt.date(2026, 11, 24)),
+            status="sent",
+            sent_at="2026-11-24T07:00:00+00:00",
+        )
+    with alert_store.alert_db(db):
+        pass
+    assert [(r["status"], r["sent_at"]) for r in alert_rows(db)] == [("not_sent", None)]
 
 
 def test_channels_from_the_environment_and_no_secret_in_logs_or_table(

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from keitrucks.cli import cli
 from keitrucks.sample.catalog import NIGHTS
-from tests.conftest import rows
+from tests.conftest import refused_port, rows
 
 pytestmark = pytest.mark.slow
 
@@ -29,21 +29,18 @@ COMMAND = (
     if SCRIPT.exists()
     else [sys.executable, "-c", "from keitrucks.cli import main; main()"]
 )
-OFFLINE = {
-    **{
-        var: "http://127.0.0.1:9"
-        for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
-    },
-    "KEITRUCKS_DOWNLOAD_DELAY": "0",
-}
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
 
 
 def keitrucks(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The console script, offline: through a proxy on a local port that refuses."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
-    environ.update(OFFLINE | (env or {}))
-    return subprocess.run(
-        [*COMMAND, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
-    )
+    with refused_port() as port:
+        offline = {var: f"http://127.0.0.1:{port}" for var in PROXY_VARIABLES}
+        environ.update(offline | {"KEITRUCKS_DOWNLOAD_DELAY": "0"} | (env or {}))
+        return subprocess.run(
+            [*COMMAND, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+        )
 
 
 def one_clear_line(result: subprocess.CompletedProcess) -> str:

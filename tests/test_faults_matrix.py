@@ -10,6 +10,10 @@ source's entry page) so it shows no rows.
 Every row must hold: nothing lost, nothing falsely marked gone, no alert twice or invented; a
 fault the crawl recovers from ends exactly as the clean night, any other ends not healthy.
 ``bench/faults.py`` runs this module and prints the table (rows go to ``$KEITRUCKS_FAULT_TABLE``).
+
+A source's eleven crawls run one after the other in one Scrapy process (``tests.crawl_worker``),
+each on the exact settings and arguments ``run_crawl`` would give its own process: starting
+Scrapy once per source instead of once per crawl is most of what this module used to cost.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from pathlib import Path
 import pytest
 
 from analysis.alerts import run_alerts
-from keitrucks.crawl import run_crawl
 from keitrucks.sample.catalog import NIGHTS
 from keitrucks.sample.render_dealer_jsonld import dealers_toml
 from keitrucks.sample.site import SampleServer, normalize_target
+from tests.crawl_worker import CrawlWorker
 from tests.test_faults_crawl import CONFIG, FAULT_NIGHT, SETTINGS, Night, _copy, _night
 from tests.test_faults_crawl import _source_state as source_state
 
@@ -109,8 +113,8 @@ def relabel(body: bytes, content_type: str) -> bytes:
 class Matrix:
     """One source's baseline, clean night and faulted nights on one sample server."""
 
-    def __init__(self, server: SampleServer, source: str, folder: Path):
-        self.server, self.source, self.folder = server, source, folder
+    def __init__(self, server: SampleServer, worker: CrawlWorker, source: str, folder: Path):
+        self.server, self.worker, self.source, self.folder = server, worker, source, folder
         self.config = folder / "keitrucks.toml"
         self.config.write_text(dealers_toml(), encoding="utf-8")
         self.baseline = folder / "night1.db"
@@ -125,7 +129,7 @@ class Matrix:
         ]
 
     def _crawl(self, db: Path, as_of: str):
-        result = run_crawl(
+        result = self.worker.crawl(
             self.source,
             db=db,
             base_url=self.server.base_url,
@@ -191,8 +195,8 @@ class Matrix:
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_every_fault_against_every_source(source, tmp_path):
-    with SampleServer() as server:
-        matrix = Matrix(server, source, tmp_path)
+    with SampleServer() as server, CrawlWorker(tmp_path / "worker.stderr") as worker:
+        matrix = Matrix(server, worker, source, tmp_path)
         clean = matrix.clean
         assert (clean.run["complete"], clean.run["healthy"]) == (1, 1), clean.line
         rows, broken = [], []

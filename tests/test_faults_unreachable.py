@@ -8,7 +8,6 @@ just closed on 127.0.0.1 refuses connections. The crawls keep the real sites' po
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from keitrucks.crawl import run_crawl
 from keitrucks.night import describe
 from keitrucks.sample.render_dealer_jsonld import SAMPLE_DEALERS, dealers_toml
 from scrapers.blocking import retry_after_seconds, unreachable_reason
-from tests.conftest import rows
+from tests.conftest import refused_port, rows
 
 pytestmark = pytest.mark.slow
 
@@ -55,13 +54,6 @@ def _quick(run: dict) -> None:
     assert stats["elapsed_time_seconds"] < FAST, stats
     assert stats.get("downloader/request_count", 0) <= FEW, stats
     assert "retry/count" not in stats
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then closed: unique to this test)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _dealers(tmp_path, *, live: bool = False) -> Path:
@@ -107,8 +99,8 @@ def test_a_host_that_does_not_resolve_fails_the_source_in_seconds(source, tmp_pa
 
 @pytest.mark.parametrize("source", ["craigslist", "tcv"])
 def test_a_refused_connection_fails_the_source_in_seconds(source, tmp_path):
-    port = closed_port()
-    result, runs = _crawl(source, f"http://127.0.0.1:{port}", tmp_path)
+    with refused_port() as port:
+        result, runs = _crawl(source, f"http://127.0.0.1:{port}", tmp_path)
     (run,) = runs
     _quick(run)
     assert describe(source, result, run).line.startswith(

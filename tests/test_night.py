@@ -381,11 +381,11 @@ def test_old_crawl_logs_are_pruned(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [new.name, other.name]
 
 
-def test_nightly_with_an_unreachable_scrapyd_says_so_and_crawls_nothing(tmp_path):
+def test_nightly_with_an_unreachable_scrapyd_says_so_and_crawls_nothing(tmp_path, refused_url):
     db = tmp_path / "k.db"
     result = CliRunner().invoke(
-        cli, ["nightly", "--db", str(db), "--scrapyd", "http://127.0.0.1:9/"], obj={}
+        cli, ["nightly", "--db", str(db), "--scrapyd", f"{refused_url}/"], obj={}
     )
     assert result.exit_code == 1
-    assert "Scrapyd at http://127.0.0.1:9/ unreachable" in result.output
+    assert f"Scrapyd at {refused_url}/ unreachable" in result.output
     assert not db.exists()

@@ -81,11 +81,13 @@ def test_a_crawl_killed_mid_way_leaves_a_consistent_database(tmp_path, sample_se
     assert dupes == []
 
 
-def test_nightly_without_network_records_failures_and_marks_nothing_gone(tmp_path, monkeypatch):
+def test_nightly_without_network_records_failures_and_marks_nothing_gone(
+    tmp_path, monkeypatch, refused_url
+):
     db = tmp_path / "k.db"
-    # A proxy on a closed local port: every request fails at once, as with no network.
+    # A proxy on a local port that refuses: every request fails at once, as with no network.
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
+        monkeypatch.setenv(var, refused_url)
     monkeypatch.setenv("KEITRUCKS_DOWNLOAD_DELAY", "0")
     result = CliRunner().invoke(
         cli,

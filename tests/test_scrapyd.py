@@ -30,7 +30,7 @@ from keitrucks.scrapyd import (
     deploy,
     deploy_url,
 )
-from tests.conftest import rows
+from tests.conftest import refused_port, rows
 
 
 def test_the_egg_carries_the_packages_their_data_and_the_settings_entry_point():
@@ -315,6 +315,6 @@ def test_scrapyd_errors_are_one_line(tmp_path, scrapyd_server):
         ScrapydError, match="Scrapyd listspiders.json: project 'keitrucks' not found"
     ):
         client.list_spiders()
-    with pytest.raises(ScrapydError, match="unreachable"):
-        ScrapydClient(f"http://127.0.0.1:{_free_port()}", timeout=2).daemon_status()
+    with refused_port() as port, pytest.raises(ScrapydError, match="unreachable"):
+        ScrapydClient(f"http://127.0.0.1:{port}", timeout=2).daemon_status()
     Path(tmp_path / "unused").touch()

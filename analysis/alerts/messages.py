@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analysis.alerts.frames import present
-from analysis.alerts.settings import KIND_TITLES, KINDS
+from analysis.alerts.settings import KIND_TITLES, KINDS, LOCAL_CHANNEL
 from analysis.frames import usd
 from analysis.road_rules import seller_says
 
@@ -106,11 +106,17 @@ def render_digest(alerts: Sequence[Mapping[str, Any]], *, day: dt.date) -> str:
             lines.append(format_alert(alert))
             deliveries = alert.get("deliveries") or {}
             if deliveries:
-                lines.append(
-                    "  Delivery: " + ", ".join(f"{c} {s}" for c, s in sorted(deliveries.items()))
-                )
+                lines.append("  Delivery: " + delivery_text(deliveries))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def delivery_text(deliveries: Mapping[str, str]) -> str:
+    """Where an alert went, e.g. "json#1a2b3c4d sent, ntfy#9f8e7d6c failed"; an alert raised
+    without any channel says it was sent nowhere."""
+    if set(deliveries) == {LOCAL_CHANNEL}:
+        return "not sent anywhere (no notification channel configured)"
+    return ", ".join(f"{c} {s}" for c, s in sorted(deliveries.items()) if c != LOCAL_CHANNEL)
 
 
 def echo_line(alert: Mapping[str, Any]) -> str:

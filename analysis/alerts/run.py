@@ -3,7 +3,9 @@
 ``run_alerts`` records the new alerts as ``pending`` (``pipelines.alert_store``) before sending,
 sends one digest per channel (or one message per alert), records each outcome, and retries what
 failed or was left pending on the next run. Every run also echoes its alerts and writes the
-night's digest as Markdown (``alerts-YYYY-MM-DD.md``).
+night's digest as Markdown (``alerts-YYYY-MM-DD.md``). With no channel configured, nothing is
+sent anywhere: the alerts are recorded ``not_sent``, and the console says so at WARNING with
+how to add a channel, every night, so a new user is never left believing they were notified.
 """
 
 from __future__ import annotations
@@ -42,11 +44,21 @@ from pipelines.landed import LANDED_BASES
 
 logger = logging.getLogger(__name__)
 
+#: Said at WARNING on every night without a notification channel (the count of alerts first).
+NO_CHANNEL_WARNING = (
+    "no notification channel configured: %d alert(s) printed here and written to the digest "
+    "only, nothing sent anywhere. To be notified, put an Apprise URL (ntfy://your-topic, "
+    "mailto://user:password@gmail.com, ...) in [notify] urls of your configuration or in "
+    "$KEITRUCKS_NOTIFY_URLS"
+)
+
 
 @dataclass
 class AlertRun:
     """What one run did: the alerts raised (dicts), deliveries sent / failed, earlier rows
-    retried, the digest written, and alerts held back by the daily cap for the next night."""
+    retried, the digest written, and alerts held back by the daily cap for the next night.
+    ``channels`` is how many notification channels were configured: with none, ``sent`` is 0
+    and every alert raised was printed and written to the digest only."""
 
     raised: list[dict[str, Any]]
     sent: int
@@ -54,6 +66,7 @@ class AlertRun:
     retried: int
     digest_path: Path | None
     deferred: int = 0
+    channels: int = 0
 
 
 # -- the night ----------------------------------------------------------------------------------
@@ -220,7 +233,7 @@ def run_alerts(
                 f"alerts {day}: dry run, {len(raised)} would be raised, "
                 f"{len(deferred)} held by the daily cap; nothing sent or recorded"
             )
-            return AlertRun(raised, 0, 0, 0, None, len(deferred))
+            return AlertRun(raised, 0, 0, 0, None, len(deferred), len(channels))
 
         names = [c.name for c in channels]
         retry = [
@@ -233,14 +246,12 @@ def run_alerts(
                 "%d undelivered alert(s) belong to channels no longer configured", orphaned
             )
         if not channels:
-            logger.info("no notification channels configured: alerts go to stdout and the digest")
             alert_store.record_alerts(
                 conn,
                 raised,
                 [LOCAL_CHANNEL],
                 created_at=alert_store.night_stamp(day),
-                status="sent",
-                sent_at=_utc_now(),
+                status=alert_store.NOT_SENT,
             )
             outcomes = []
         else:
@@ -261,12 +272,18 @@ def run_alerts(
     failed = len(outcomes) - sent
     retried_ids = {r["id"] for r in retry}
     retried = sum(1 for row_id, _, _ in outcomes if row_id in retried_ids)
-    say(
-        f"alerts {day}: {len(raised)} raised, {len(deferred)} held by the daily cap, "
+    delivery = (
         f"{sent} delivered, {failed} failed, {retried} retried"
+        if channels
+        else "sent nowhere (no notification channel configured)"
+    )
+    say(
+        f"alerts {day}: {len(raised)} raised, {len(deferred)} held by the daily cap, {delivery}"
         + (f"; digest {digest_path}" if digest_path else "")
     )
-    return AlertRun(raised, sent, failed, retried, digest_path, len(deferred))
+    if not channels:
+        logger.warning(NO_CHANNEL_WARNING, len(raised))
+    return AlertRun(raised, sent, failed, retried, digest_path, len(deferred), len(channels))
 
 
 def _watched_history(

@@ -26,6 +26,7 @@ from analysis.deals import deal_settings
 from analysis.load import as_of_date
 from keitrucks.core import config_schema
 from keitrucks.core.config import DEFAULT_CONFIG, schema
+from pipelines import alert_store
 
 #: Rules, most important first (the order of digests and of the daily cap).
 KINDS = ("source_unhealthy", "underpriced_4wd", "price_drop", "newly_eligible", "new_match")
@@ -46,8 +47,8 @@ SEARCH_RULES = config_schema.WATCH_RULES
 ALERT_DEFAULTS: dict[str, Any] = DEFAULT_CONFIG["alerts"]
 NOTIFY_DEFAULTS: dict[str, Any] = DEFAULT_CONFIG["notify"]
 NOTIFY_ENV = "KEITRUCKS_NOTIFY_URLS"
-#: The channel name of alerts delivered only to stdout and the digest file.
-LOCAL_CHANNEL = "local"
+#: The channel name of alerts printed and written to the digest only (no channel configured).
+LOCAL_CHANNEL = alert_store.LOCAL_CHANNEL
 SEARCH_KEYS = set(config_schema.Watch.model_fields)
 
 
