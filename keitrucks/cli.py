@@ -174,8 +174,9 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
     "--scrapyd",
     "scrapyd_url",
     metavar="URL",
-    help="Run the crawls as jobs on this Scrapyd server (deployed with `keitrucks deploy`); "
-    "its spiders write into --db as a path on the Scrapyd host (see docs/deploy.md).",
+    help="Run every crawl as a job on this Scrapyd server (deployed with `keitrucks deploy`) "
+    "and store what the jobs found in --db here. Without it, the servers of [scrapyd] in the "
+    "configuration are used when it lists any (see docs/deploy.md).",
 )
 @_sources_option
 @click.pass_context
@@ -206,6 +207,13 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
             scrapyd.daemon_status()
         except ScrapydError as exc:  # a night that cannot run: a failure, not a usage error
             raise CliError(str(exc), EXIT_FAILED) from None
+    elif config["scrapyd"]["servers"]:
+        from keitrucks.scrapyd import servers_from_config
+
+        try:  # a server that is down fails only its own sources, during the night
+            scrapyd = servers_from_config(config)
+        except ConfigError as exc:
+            raise cli_error(exc) from None
     try:
         with (
             ctrl_c_stops_crawls(),

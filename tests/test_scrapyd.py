@@ -21,7 +21,10 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from scrapy.utils.test import get_crawler
 
+from keitrucks.cli import cli
 from keitrucks.core.config import ConfigError, load_config
 from keitrucks.crawl import LOCAL_SETTINGS
 from keitrucks.night import run_night
@@ -38,6 +41,8 @@ from keitrucks.scrapyd import (
     servers_from_config,
     spread_sources,
 )
+from scrapers import settings as scrapy_settings
+from scrapers.spiders.incremental import IncrementalSpider, encode_known
 from tests.conftest import rows
 from tests.test_demo import expected_events, final_status
 
@@ -595,3 +600,66 @@ def test_scrapyd_errors_are_one_line(two_hosts):
         client.feed("beforward", "nojob")
     with pytest.raises(ScrapydError, match="unreachable"):
         ScrapydClient(f"http://127.0.0.1:{_free_port()}", timeout=2).daemon_status()
+
+
+# -- what travels: the known listings out, the feed back -----------------------------------------
+
+
+class Probe(IncrementalSpider):
+    name = "probe"
+
+
+@pytest.mark.parametrize(
+    ("argument", "expected"),
+    [
+        (encode_known({"7968": {"price_raw": "$7,800", "status": "active", "année": "1994"}}), 1),
+        ("not a snapshot", 0),
+        (None, 0),
+    ],
+    ids=["snapshot", "garbled", "none"],
+)
+def test_a_remote_job_knows_listings_only_from_its_snapshot(tmp_path, argument, expected):
+    db = tmp_path / "k.db"
+    db.touch()  # a database on the job's host is never read when a snapshot is given
+    project = {k: getattr(scrapy_settings, k) for k in dir(scrapy_settings) if k.isupper()}
+    crawler = get_crawler(
+        Probe, {**project, "KEITRUCKS_REMOTE": True, "KEITRUCKS_DB_PATH": str(db)}
+    )
+    if crawler.settings["KEITRUCKS_DB_PATH"]:  # the add-ons are applied when the crawl starts
+        crawler.addons.load_settings(crawler.settings)
+    kwargs = {"known_listings": argument} if argument else {}
+    spider = Probe.from_crawler(crawler, **kwargs)
+    known = spider.read_known()
+    assert len(known) == expected
+    if expected:
+        assert known["7968"]["année"] == "1994"
+    assert crawler.settings["KEITRUCKS_DB_PATH"] == ""
+    assert list(crawler.settings.getdict("ITEM_PIPELINES")) == [
+        "pipelines.validate.ValidatePipeline",
+        "pipelines.dedupe.DedupePipeline",
+    ]
+
+
+def test_a_feed_reads_as_items_and_its_run_record_and_survives_a_cut_line():
+    lines = [
+        b'{"source": "tcv", "listing_id": "1", "url": "https://t/1"}',
+        b"",
+        b'{"keitrucks_run": {"finish_reason": "finished", "stats": {"item_scraped_count": 1}}}',
+    ]
+    feed = read_feed(lines)
+    assert [i["listing_id"] for i in feed.items] == ["1"]
+    assert feed.record["finish_reason"] == "finished"
+    cut = read_feed([lines[0], b'{"source": "tcv", "listing_id": "2", "ur'])
+    assert (len(cut.items), cut.record, cut.broken) == (1, None, 1)
+
+
+def test_deploy_goes_to_every_configured_server(two_hosts, tmp_path):
+    config = tmp_path / "k.toml"
+    config.write_text(
+        "".join(f'[[scrapyd.servers]]\nurl = "{h.client.url}"\n\n' for h in two_hosts)
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "deploy", "--version", "2"], obj={})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"deployed keitrucks version 2 to {h.client.url}" for h in two_hosts
+    ]
