@@ -207,13 +207,6 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
             scrapyd.daemon_status()
         except ScrapydError as exc:  # a night that cannot run: a failure, not a usage error
             raise CliError(str(exc), EXIT_FAILED) from None
-    elif config["scrapyd"]["servers"]:
-        from keitrucks.scrapyd import servers_from_config
-
-        try:  # a server that is down fails only its own sources, during the night
-            scrapyd = servers_from_config(config)
-        except ConfigError as exc:
-            raise cli_error(exc) from None
     try:
         with (
             ctrl_c_stops_crawls(),

@@ -387,9 +387,10 @@ def _store_job(db: Path, job, *, as_of, config_path, settings) -> SourceOutcome:
         except Exception as exc:  # a feed that cannot be stored fails its source, not the night
             logger.exception("%s: could not ingest job %s", job.source, job.jobid)
             why = f"could not store its feed: {exc}"
-    why = why or (crawl.stderr_tail.splitlines() or [job.feed_error or "no feed"])[0]
-    if job.feed_error and job.jobid:
-        why = f"{why}; {job.feed_error}" if why != job.feed_error else why
+    if why is None:  # not scheduled, lost or vanished: its first line says so; else the feed
+        lost = job.jobid is None or crawl.returncode == -1
+        why = (crawl.stderr_tail.splitlines() or [""])[0] if lost else job.feed_error
+        why = why or job.feed_error or "no feed"
     run = record_lost_job(db, source=job.source, as_of=as_of, reason=why, server=server)
     line = f"failed on Scrapyd ({why}); nothing marked gone"
     logger.warning("%s: %s", job.source, line)
@@ -508,9 +509,15 @@ def run_night(
     """Crawl every source, then report, alert and check health on what the database now holds.
 
     ``timeout`` (seconds per source) defaults to ``[schedule] crawl_timeout_minutes``.
-    ``scrapyd`` (a ``keitrucks.scrapyd.ScrapydClient``) runs the crawls as Scrapyd jobs.
+    ``scrapyd`` (a ``keitrucks.scrapyd.ScrapydClient``, or (client, sources) pairs) runs the
+    crawls as Scrapyd jobs; by default, on the ``[[scrapyd.servers]]`` of the configuration
+    when it lists any.
     """
     from keitrucks.health import HealthRules
+    from keitrucks.scrapyd import servers_from_config
+
+    if scrapyd is None:
+        scrapyd = servers_from_config(config) or None
 
     stamp = normalize_as_of(as_of) if as_of else now_iso()
     result = NightResult(as_of=stamp)

@@ -1,16 +1,21 @@
 """Scale-out on Scrapyd: package the project as an egg, deploy it, and run a night's crawls there.
 
-``keitrucks nightly --scrapyd URL`` schedules one job per source on a Scrapyd server
-(``schedule.json``), polls ``listjobs.json`` until every job has finished, cancels a job that
-runs over the crawl timeout (``cancel.json``), and then goes on with the report, the alerts
-and the health check on this machine.
+``keitrucks nightly --scrapyd URL`` (one server, every source) or the ``[[scrapyd.servers]]``
+of the configuration (several, each with the sources it lists, the rest spread evenly by
+``spread_sources``) schedule one job per source (``schedule.json``), poll ``listjobs.json`` on
+every server until each job has ended, cancel a job that runs over the crawl timeout
+(``cancel.json``), and then go on with the report, the alerts and the health check on this
+machine. A server that stops answering fails only its own jobs.
 
-Storage: each job's spider writes straight into the SQLite database named by the
-``KEITRUCKS_DB_PATH`` job setting, through the same storage pipeline as a local crawl, so the
-runs, the history and "gone" stay exactly as correct as on one machine. That path is opened on
-the Scrapyd host: run Scrapyd on the machine that holds the database (the one that runs the
-report), or give both machines the same local path to one disk; SQLite must not sit on a network
-file system. ``docs/deploy.md`` shows both set-ups.
+Storage: the Scrapyd hosts share nothing with this one but HTTP. Each job runs in remote mode
+(``pipelines.remote``): it stores nothing, and writes its raw listings and then its run record
+to its feed, which Scrapyd keeps in its ``items_dir`` and serves at
+``/items/<project>/<spider>/<job>.jl``. As each job ends, the night fetches that feed and
+``keitrucks.remote_ingest`` stores it here through the same pipelines as a local crawl, once
+per job id. An incremental source gets what the database knows of it as a spider argument
+(``known_snapshot``), within Scrapyd's command-line limit; without it the job reads every
+detail page. The job's own settings carry the source's configuration table, so a Scrapyd host
+needs no configuration file (and never sees the alert settings).
 
 ``build_egg`` packages the project without setuptools: a zip of the Python packages, their data
 files, and ``EGG-INFO`` naming ``scrapers.settings`` as the Scrapy settings (the entry point
@@ -285,9 +290,11 @@ def deploy(client: ScrapydClient, version: str | None = None, root: Path | None 
 # -- a night's crawls ---------------------------------------------------------------------------
 
 
-#: The longest known-listings snapshot sent as a spider argument (characters). Scrapyd starts
-#: the job with its arguments on a command line, where Linux allows 128 KiB per argument.
-MAX_SNAPSHOT = 120_000
+#: Scrapyd starts a job with its arguments on a command line, where Linux allows 128 KiB per
+#: argument and 2 MiB in all (environment included): the known-listings snapshot goes in parts
+#: of SNAPSHOT_PART characters, SNAPSHOT_MAX in all.
+SNAPSHOT_PART = 100_000
+SNAPSHOT_MAX = 1_000_000
 
 
 def job_settings(
@@ -308,26 +315,26 @@ def job_settings(
     return out
 
 
-def known_snapshot(db: str | Path, source: str) -> str | None:
+def known_snapshot(db: str | Path, source: str, limit: int = SNAPSHOT_MAX) -> dict[str, str]:
     """What the database holds of ``source``, as an incremental spider's ``known_listings``
-    argument; None when there is nothing, or too much to send (the job then reads every page)."""
+    arguments; none when there is nothing, or too much to send (the job reads every page)."""
     from pipelines.listings import read_known_listings
-    from scrapers.spiders.incremental import encode_known
+    from scrapers.spiders.incremental import encode_known, snapshot_arguments
 
     known = read_known_listings(db, source)
     if not known:
-        return None
+        return {}
     text = encode_known(known)
-    if len(text) > MAX_SNAPSHOT:
+    if len(text) > limit:
         logger.warning(
-            "%s: %d known listings make %d characters, over Scrapyd's argument limit: "
+            "%s: %d known listings make %d characters, over Scrapyd's command-line limit: "
             "the job reads every detail page",
             source,
             len(known),
             len(text),
         )
-        return None
-    return text
+        return {}
+    return snapshot_arguments(text, SNAPSHOT_PART)
 
 
 def incremental_sources(sources: Sequence[str]) -> set[str]:
@@ -413,9 +420,8 @@ def crawl_on_scrapyd(
             table = ((config or {}).get("sources") or {}).get(source)
             per_job = job_settings(source_config=table, base_url=base_url, settings=settings)
             job_args = dict(args)
-            snapshot = known_snapshot(db, source) if source in incremental else None
-            if snapshot:
-                job_args["known_listings"] = snapshot
+            if source in incremental:
+                job_args.update(known_snapshot(db, source))
             jobid = f"{(as_of or 'live').replace(':', '')[:10]}-{source}-{uuid.uuid4().hex[:12]}"
             try:
                 client.schedule(source, settings=per_job, args=job_args, jobid=jobid)

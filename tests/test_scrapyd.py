@@ -38,11 +38,18 @@ from keitrucks.scrapyd import (
     crawl_on_scrapyd,
     deploy,
     deploy_url,
+    known_snapshot,
     servers_from_config,
     spread_sources,
 )
+from pipelines.listings import read_known_listings
 from scrapers import settings as scrapy_settings
-from scrapers.spiders.incremental import IncrementalSpider, encode_known
+from scrapers.spiders.incremental import (
+    IncrementalSpider,
+    decode_known,
+    encode_known,
+    snapshot_arguments,
+)
 from tests.conftest import rows
 from tests.test_demo import expected_events, final_status
 
@@ -491,6 +498,17 @@ def test_nights_crawled_on_two_hosts_store_exactly_the_catalog(two_hosts, two_ho
 
 
 @pytest.mark.slow
+def test_the_snapshot_sent_is_what_the_database_knows(two_host_nights):
+    db, _ = two_host_nights
+    known = read_known_listings(db, "craigslist")
+    assert len(known) > 10
+    arguments = known_snapshot(db, "craigslist")
+    assert decode_known("".join(arguments.values())) == known
+    assert known_snapshot(db, "craigslist", limit=100) == {}  # too big: every page is read
+    assert known_snapshot(db, "nosuch") == {}
+
+
+@pytest.mark.slow
 def test_a_feed_ingested_again_changes_nothing(two_hosts, two_host_nights):
     db, _ = two_host_nights
     before = {
@@ -609,16 +627,20 @@ class Probe(IncrementalSpider):
     name = "probe"
 
 
+KNOWN = {"7968": {"price_raw": "$7,800", "status": "active", "année": "1994"}}
+
+
 @pytest.mark.parametrize(
-    ("argument", "expected"),
+    ("arguments", "expected"),
     [
-        (encode_known({"7968": {"price_raw": "$7,800", "status": "active", "année": "1994"}}), 1),
-        ("not a snapshot", 0),
-        (None, 0),
+        ({"known_listings": encode_known(KNOWN)}, 1),
+        (snapshot_arguments(encode_known(KNOWN), 7), 1),
+        ({"known_listings": "not a snapshot"}, 0),
+        ({}, 0),
     ],
-    ids=["snapshot", "garbled", "none"],
+    ids=["snapshot", "in-parts", "garbled", "none"],
 )
-def test_a_remote_job_knows_listings_only_from_its_snapshot(tmp_path, argument, expected):
+def test_a_remote_job_knows_listings_only_from_its_snapshot(tmp_path, arguments, expected):
     db = tmp_path / "k.db"
     db.touch()  # a database on the job's host is never read when a snapshot is given
     project = {k: getattr(scrapy_settings, k) for k in dir(scrapy_settings) if k.isupper()}
@@ -627,8 +649,10 @@ def test_a_remote_job_knows_listings_only_from_its_snapshot(tmp_path, argument, 
     )
     if crawler.settings["KEITRUCKS_DB_PATH"]:  # the add-ons are applied when the crawl starts
         crawler.addons.load_settings(crawler.settings)
-    kwargs = {"known_listings": argument} if argument else {}
-    spider = Probe.from_crawler(crawler, **kwargs)
+    if len(arguments) > 1:
+        assert list(arguments)[:3] == ["known_listings", "known_listings_2", "known_listings_3"]
+        assert max(len(part) for part in arguments.values()) <= 7
+    spider = Probe.from_crawler(crawler, **dict(reversed(arguments.items())))
     known = spider.read_known()
     assert len(known) == expected
     if expected:

@@ -44,6 +44,15 @@ def encode_known(known: KnownListings) -> str:
     return base64.b64encode(zlib.compress(text.encode(), 9)).decode("ascii")
 
 
+def snapshot_arguments(text: str, part: int) -> dict[str, str]:
+    """``encode_known``'s text as spider arguments of at most ``part`` characters each."""
+    chunks = [text[i : i + part] for i in range(0, len(text), part)]
+    return {
+        ("known_listings" if n == 1 else f"known_listings_{n}"): chunk
+        for n, chunk in enumerate(chunks, start=1)
+    }
+
+
 def decode_known(text: str) -> KnownListings:
     """``encode_known`` read back; ValueError when it is not one."""
     try:
@@ -57,9 +66,17 @@ def decode_known(text: str) -> KnownListings:
 
 class IncrementalSpider(ListingSpider):
     def __init__(self, *args: Any, known_listings: str | None = None, **kwargs: Any):
+        parts = sorted(
+            (int(key.rsplit("_", 1)[1]), kwargs.pop(key))
+            for key in list(kwargs)
+            if key.startswith("known_listings_") and key.rsplit("_", 1)[1].isdigit()
+        )
         super().__init__(*args, **kwargs)
-        #: ``-a known_listings=...`` (``encode_known``): a remote job's stand-in for the database.
-        self.known_snapshot = known_listings
+        #: ``-a known_listings=...`` (``encode_known``, cut in parts ``known_listings_2`` ...
+        #: when long): a remote job's stand-in for the database.
+        self.known_snapshot = (
+            known_listings + "".join(part for _, part in parts) if known_listings else None
+        )
         #: listing_id -> stored fields (the ``KEITRUCKS_KNOWN_LISTINGS`` reader); {} when unknown.
         self.known: KnownListings = {}
         #: Listings held back for their detail page, by listing_id, until yielded.
