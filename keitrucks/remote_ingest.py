@@ -87,8 +87,12 @@ def read_feed(lines: Iterable[str | bytes]) -> Feed:
     return Feed(items, record, broken)
 
 
-def listing_of(row: Mapping[str, Any]) -> Listing:
+def listing_of(row: dict[str, Any]) -> Listing:
     """A feed line back into the Listing the job's spider yielded."""
+    if row.keys() == _LISTING_FIELDS:  # a whole Listing, as the feed exporter writes one
+        listing = object.__new__(Listing)
+        listing.__dict__.update(row)
+        return listing
     return Listing(**{k: v for k, v in row.items() if k in _LISTING_FIELDS})
 
 
