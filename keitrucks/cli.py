@@ -401,11 +401,12 @@ def _register_commands() -> None:
     from keitrucks.alerts_cli import alerts
     from keitrucks.appraise_cli import appraise
     from keitrucks.health_cli import deploy, health
+    from keitrucks.ingest_cli import ingest
     from keitrucks.report_cli import report, serve
     from keitrucks.rules_cli import rules
     from keitrucks.schedule_cli import schedule
 
-    for command in (report, serve, alerts, health, deploy, rules, schedule, appraise):
+    for command in (report, serve, alerts, health, deploy, ingest, rules, schedule, appraise):
         cli.add_command(command)
 
 

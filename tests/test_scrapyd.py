@@ -533,7 +533,15 @@ def test_a_feed_ingested_again_changes_nothing(two_hosts, two_host_nights):
         for table in ("listings", "price_history", "runs", "ingested_jobs")
     }
     servers = {h.client.url: h.client for h in two_hosts[0]}
-    for job in rows(db, "SELECT * FROM ingested_jobs"):
+    jobs = rows(db, "SELECT * FROM ingested_jobs ORDER BY run_id")
+    url = f"{jobs[0]['server']}items/keitrucks/{jobs[0]['source']}/{jobs[0]['job_id']}.jl"
+    by_hand = CliRunner().invoke(cli, ["ingest", url, "--db", str(db)], obj={})
+    assert by_hand.exit_code == 0, by_hand.output
+    assert by_hand.output == (
+        f"{jobs[0]['source']}: job {jobs[0]['job_id']} was stored before "
+        f"(run {jobs[0]['run_id']}); nothing changed\n"
+    )
+    for job in jobs:
         feed = read_feed(servers[job["server"]].feed(job["source"], job["job_id"]).splitlines())
         again = ingest_feed(db, feed, job_id=job["job_id"], source=job["source"], as_of=NIGHTS[0])
         assert again.already
@@ -550,15 +558,23 @@ def test_a_job_killed_mid_run_ingests_as_an_unfinished_run(two_hosts, two_host_n
         db, "SELECT job_id FROM ingested_jobs WHERE source = 'craigslist' ORDER BY run_id"
     )
     fresh = tmp_path / "fresh.db"
+    saved = tmp_path / f"{first['job_id']}.jl"
+    saved.write_bytes(home.client.feed("craigslist", first["job_id"]))
+    by_hand = CliRunner().invoke(cli, ["ingest", str(saved), "--db", str(fresh)], obj={})
+    assert by_hand.exit_code == 0, by_hand.output
+    assert by_hand.output.startswith(f"craigslist: job {first['job_id']} stored, ")
+    assert by_hand.output.endswith(", run 1 (finished)\n")
     feeds = [
         read_feed(home.client.feed("craigslist", j["job_id"]).splitlines()) for j in (first, second)
     ]
-    ingest_feed(fresh, feeds[0], job_id="night-1", source="craigslist", as_of=NIGHTS[0])
     # the second night's job killed halfway: half its items, no run record, a line cut short
     cut = Feed(feeds[1].items[: len(feeds[1].items) // 2], None)
     done = ingest_feed(fresh, cut, job_id="night-2", source="craigslist", as_of=NIGHTS[1])
     assert done.items == len(cut.items)
     assert not done.already
+    assert rows(fresh, "SELECT healthy, gone_marked FROM runs WHERE id = 1") == [
+        {"healthy": 1, "gone_marked": 0}
+    ]
     run = rows(fresh, "SELECT * FROM runs WHERE id = ?", [done.run_id])[0]
     assert (run["status"], run["complete"], run["healthy"], run["gone_marked"]) == (
         "abandoned",
@@ -567,6 +583,16 @@ def test_a_job_killed_mid_run_ingests_as_an_unfinished_run(two_hosts, two_host_n
         0,
     )
     assert "no run record" in run["finish_reason"]
+    # cancelled over its time: Scrapy closed it ("shutdown") and the record says so
+    cancelled = Feed(cut.items, {**feeds[1].record, "finish_reason": "shutdown"})
+    done = ingest_feed(fresh, cancelled, job_id="night-2b", source="craigslist", as_of=NIGHTS[1])
+    run = rows(fresh, "SELECT * FROM runs WHERE id = ?", [done.run_id])[0]
+    assert (run["status"], run["complete"], run["healthy"], run["gone_marked"]) == (
+        "failed",
+        0,
+        0,
+        0,
+    )
     assert rows(fresh, "SELECT count(*) AS n FROM listings WHERE status = 'gone'")[0]["n"] == 0
 
 
@@ -697,3 +723,12 @@ def test_a_feed_reads_as_items_and_its_run_record_and_survives_a_cut_line():
     assert feed.record["finish_reason"] == "finished"
     cut = read_feed([lines[0], b'{"source": "tcv", "listing_id": "2", "ur'])
     assert (len(cut.items), cut.record, cut.broken) == (1, None, 1)
+
+
+def test_ingest_of_a_feed_that_is_not_there_says_so_in_one_line(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["ingest", str(tmp_path / "job.jl"), "--db", str(tmp_path / "k.db")], obj={}
+    )
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot read {tmp_path / 'job.jl'}: No such file or directory\n"
+    assert not (tmp_path / "k.db").exists()
