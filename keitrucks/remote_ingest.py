@@ -202,7 +202,7 @@ def ingest_feed(
     run_id = storage.run_id if storage else None
     if feed.record is not None:
         crawler.signals.send_catch_log(
-            signals.spider_closed, spider=spider, reason=record.get("finish_reason") or "finished"
+            signals.spider_closed, spider=spider, reason=record.get("finish_reason") or "unknown"
         )
     elif storage is not None and storage.db is not None:
         storage.db.close()

@@ -373,7 +373,9 @@ def spread_sources(
 
 
 @dataclass
-class _Job:
+class ScrapydJob:
+    """One source's job on one server, from scheduling to its feed."""
+
     source: str
     jobid: str | None
     client: Any = None
@@ -399,10 +401,10 @@ def crawl_on_scrapyd(
     timeout: float | None = None,
     kill_grace: float = DEFAULT_KILL_GRACE,
     poll_interval: float | None = None,
-    on_done: Callable[[_Job], None] | None = None,
+    on_done: Callable[[ScrapydJob], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> list[_Job]:
+) -> list[ScrapydJob]:
     """Schedule each source on its server (``plan``: (client, sources) pairs), wait for all jobs,
     fetch each ended job's feed, and call ``on_done(job)`` in the order the jobs end.
 
@@ -425,10 +427,10 @@ def crawl_on_scrapyd(
             jobid = f"{(as_of or 'live').replace(':', '')[:10]}-{source}-{uuid.uuid4().hex[:12]}"
             try:
                 client.schedule(source, settings=per_job, args=job_args, jobid=jobid)
-                jobs.append(_Job(source, jobid, client))
+                jobs.append(ScrapydJob(source, jobid, client))
                 logger.info("%s: scheduled on %s as %s", source, client.url, jobid)
             except ScrapydError as exc:
-                jobs.append(_Job(source, None, client, error=str(exc)))
+                jobs.append(ScrapydJob(source, None, client, error=str(exc)))
     for job in jobs:
         if job.jobid is None:
             _finish(job, CrawlResult(job.source, -1, None, f"not scheduled: {job.error}"), on_done)
@@ -438,7 +440,7 @@ def crawl_on_scrapyd(
             timeout=timeout,
             kill_grace=kill_grace,
             poll_interval=poll_interval
-            or min(getattr(c, "poll_interval", 5.0) for c, _ in plan or [(None, ())]),
+            or min((getattr(c, "poll_interval", 5.0) for c, _ in plan), default=5.0),
             on_done=on_done,
             clock=clock,
             sleep=sleep,
@@ -451,7 +453,9 @@ def crawl_on_scrapyd(
     return jobs
 
 
-def _wait(jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_done, clock, sleep) -> None:
+def _wait(
+    jobs: list[ScrapydJob], *, timeout, kill_grace, poll_interval, on_done, clock, sleep
+) -> None:
     scheduled_at = clock()
     failures: dict[int, int] = {}
     while any(j.result is None for j in jobs):
@@ -475,6 +479,8 @@ def _wait(jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_done, cloc
                 for j in listing.get(name, [])
             }
             now = clock()
+            # jobs that ended since the last poll are handed on in the order they ended
+            waiting.sort(key=lambda j: str(state.get(j.jobid, ("", {}))[1].get("end_time") or ""))
             for job in waiting:
                 _advance(
                     client,
@@ -492,7 +498,7 @@ def _wait(jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_done, cloc
 
 def _advance(
     client: ScrapydClient,
-    job: _Job,
+    job: ScrapydJob,
     found: tuple[str, dict] | None,
     *,
     now: float,
@@ -545,7 +551,7 @@ def _advance(
         _cancel(client, job, "KILL")
 
 
-def _cancel(client: ScrapydClient, job: _Job, signal: str) -> str | None:
+def _cancel(client: ScrapydClient, job: ScrapydJob, signal: str) -> str | None:
     try:
         return client.cancel(job.jobid, signal)
     except ScrapydError as exc:  # the next poll sees the job's state either way
@@ -553,7 +559,7 @@ def _cancel(client: ScrapydClient, job: _Job, signal: str) -> str | None:
         return None
 
 
-def _finish(job: _Job, result: CrawlResult, on_done) -> None:
+def _finish(job: ScrapydJob, result: CrawlResult, on_done) -> None:
     job.result = result
     if job.jobid is not None:
         try:

@@ -94,8 +94,11 @@ class FakeScrapyd:
     url = "http://fake:6800/"
     poll_interval = 5.0
 
-    def __init__(self, script, *, refuse=(), after_cancel=None, down_after=None, url=None):
+    def __init__(
+        self, script, *, refuse=(), after_cancel=None, down_after=None, url=None, end_times=None
+    ):
         self.url = url or self.url
+        self.end_times = end_times or {}
         self.ids = {}
         self.script = {s: list(states) for s, states in script.items()}
         self.refuse = set(refuse)
@@ -120,7 +123,10 @@ class FakeScrapyd:
         for source, states in self.script.items():
             state = states.pop(0) if len(states) > 1 else states[0]
             if state != "missing" and source in self.ids:
-                out[state].append({"id": self.ids[source], "log_url": f"/logs/{source}.log"})
+                job = {"id": self.ids[source], "log_url": f"/logs/{source}.log"}
+                if state == "finished" and source in self.end_times:
+                    job["end_time"] = self.end_times[source]
+                out[state].append(job)
         return out
 
     def feed(self, spider, jobid):
@@ -192,6 +198,15 @@ def test_jobs_that_finish_are_reported_as_they_finish():
     }
     assert args == {"base_url": "http://127.0.0.1:1", "as_of": "2026-11-24T06:00:00+00:00"}
     assert fake.ids["beforward"].startswith("2026-11-24-beforward-")
+
+
+def test_jobs_seen_ended_in_one_poll_are_handed_on_in_the_order_they_ended():
+    fake = FakeScrapyd(
+        {"beforward": ["running", "finished"], "craigslist": ["running", "finished"]},
+        end_times={"beforward": "2026-11-24 06:03:10.5", "craigslist": "2026-11-24 06:02:59.1"},
+    )
+    _, done, _ = _run(fake, ["beforward", "craigslist"], timeout=600)
+    assert done == ["craigslist", "beforward"]
 
 
 def test_a_source_scrapyd_refuses_fails_alone():
