@@ -37,7 +37,7 @@ TARGETS = {
     (r"crawl", "bare_spider"): 0.8,
 }
 #: Scripts whose ratios are times (ours over the baseline's seconds), per their docstrings.
-TIME_RATIO_SCRIPTS = {"normalize", "report", "appraise", "serve"}
+TIME_RATIO_SCRIPTS = {"normalize", "report", "appraise", "serve", "remote_ingest"}
 
 
 @dataclass

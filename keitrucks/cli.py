@@ -196,8 +196,9 @@ def demo(ctx: click.Context, db: str, out: str, force: bool) -> None:
     "--scrapyd",
     "scrapyd_url",
     metavar="URL",
-    help="Run the crawls as jobs on this Scrapyd server (deployed with `keitrucks deploy`); "
-    "its spiders write into --db as a path on the Scrapyd host (see docs/deploy.md).",
+    help="Run every crawl as a job on this Scrapyd server (deployed with `keitrucks deploy`) "
+    "and store what the jobs found in --db here. Without it, the servers of [scrapyd] in the "
+    "configuration are used when it lists any (see docs/deploy.md).",
 )
 @_sources_option
 @click.pass_context
@@ -461,12 +462,24 @@ def _register_commands() -> None:
     from keitrucks.alerts_cli import alerts
     from keitrucks.appraise_cli import appraise
     from keitrucks.health_cli import deploy, health
+    from keitrucks.ingest_cli import ingest
     from keitrucks.report_cli import report, serve
     from keitrucks.rules_cli import rules
     from keitrucks.schedule_cli import schedule
     from keitrucks.track_cli import track
 
-    for command in (report, serve, alerts, health, deploy, rules, schedule, appraise, track):
+    for command in (
+        report,
+        serve,
+        alerts,
+        health,
+        deploy,
+        ingest,
+        rules,
+        schedule,
+        appraise,
+        track,
+    ):
         cli.add_command(command)
 
 

@@ -125,23 +125,44 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
     "--project", default="keitrucks", show_default=True, help="Project name on the server."
 )
 @click.option("--version", "version", help="Version label. Default: the current Unix time.")
-def deploy(url: str | None, project: str, version: str | None) -> None:
-    """Upload the project to a Scrapyd server.
+@config_option()
+@click.pass_context
+def deploy(ctx, url: str | None, project: str, version: str | None) -> None:
+    """Upload the project to Scrapyd servers.
 
-    Packages the project as an egg and uploads it to the Scrapyd server at URL. URL defaults to
-    the [deploy] url of scrapy.cfg. The Scrapyd host needs the project's dependencies installed
-    (see docs/deploy.md).
+    Packages the project as an egg and uploads it to the Scrapyd server at URL. Without URL:
+    to every server of [scrapyd] in the configuration, else to the [deploy] url of scrapy.cfg.
+    The Scrapyd hosts need the project's dependencies installed (see docs/deploy.md).
 
     \b
     Example:
       keitrucks deploy http://scrapyd.local:6800
     """
-    from keitrucks.scrapyd import ScrapydClient, ScrapydError, deploy_url
+    import time
+
+    from keitrucks.scrapyd import ScrapydClient, ScrapydError, deploy_url, servers_from_config
     from keitrucks.scrapyd import deploy as upload
 
     try:
-        client = ScrapydClient(url or deploy_url(), project=project)
-        done = upload(client, version)
+        if url:
+            clients = [ScrapydClient(url, project=project)]
+        else:
+            clients = [c for c, _ in servers_from_config(config_of(ctx))]
+            for client in clients:
+                client.project = project
+            clients = clients or [ScrapydClient(deploy_url(), project=project)]
+    except ConfigError as exc:
+        raise cli_error(exc) from None
     except ScrapydError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"deployed {project} version {done} to {client.url}")
+    version = version or str(int(time.time()))  # one version on every server
+    failed = []
+    for client in clients:
+        try:
+            done = upload(client, version)
+            click.echo(f"deployed {project} version {done} to {client.url}")
+        except ScrapydError as exc:
+            click.echo(f"not deployed to {client.url}: {exc}", err=True)
+            failed.append(client.url)
+    if failed:
+        raise click.ClickException(f"not deployed to {len(failed)} of {len(clients)} server(s)")

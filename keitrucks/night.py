@@ -347,7 +347,7 @@ def _counts_of(source: str, on_counts, lock: threading.Lock):
 
 
 def _crawl_on_scrapyd(
-    client,
+    servers,
     db: Path,
     sources: list[str],
     *,
@@ -359,29 +359,67 @@ def _crawl_on_scrapyd(
     kill_grace,
     settings,
 ) -> list[SourceOutcome]:
-    from keitrucks.scrapyd import crawl_on_scrapyd
+    """Crawl on Scrapyd servers (a client, or (client, sources or None) pairs), storing each
+    job's feed here through the pipelines as it ends (``keitrucks.remote_ingest``)."""
+    from keitrucks.core.config import load_config
+    from keitrucks.scrapyd import crawl_on_scrapyd, spread_sources
 
-    before = last_run_id(db)
+    pairs = list(servers) if isinstance(servers, list | tuple) else [(servers, None)]
     done: dict[str, SourceOutcome] = {}
 
-    def on_done(source: str, crawl: CrawlResult) -> None:
-        done[source] = _outcome(db, source, crawl, before)
+    def on_done(job) -> None:
+        done[job.source] = _store_job(
+            db, job, as_of=as_of, config_path=config_path, settings=settings
+        )
         if progress:
-            progress(source, done[source])
+            progress(job.source, done[job.source])
 
     crawl_on_scrapyd(
-        client,
-        sources,
+        spread_sources(pairs, sources),
         db=Path(db).resolve(),
         as_of=as_of,
         base_url=base_url,
-        config=Path(config_path).resolve() if config_path else None,
+        config=load_config(config_path),
         settings=settings,
         timeout=timeout,
         kill_grace=kill_grace,
         on_done=on_done,
     )
     return [done[s] for s in sources]
+
+
+def _store_job(db: Path, job, *, as_of, config_path, settings) -> SourceOutcome:
+    """Ingest one ended Scrapyd job's feed and describe the run it made; a job without a feed
+    (its server down, never scheduled) is recorded as a failed run, marking nothing gone."""
+    from keitrucks.remote_ingest import ingest_feed, read_feed, record_lost_job
+
+    crawl, server = job.result, getattr(job.client, "url", None)
+    before = last_run_id(db)
+    why = None
+    if job.feed is not None:
+        try:
+            ingest_feed(
+                db,
+                read_feed(job.feed.splitlines()),
+                job_id=job.jobid,
+                source=job.source,
+                as_of=as_of,
+                server=server,
+                config_path=config_path,
+                settings=settings,
+            )
+            return _outcome(db, job.source, crawl, before)
+        except Exception as exc:  # a feed that cannot be stored fails its source, not the night
+            logger.exception("%s: could not ingest job %s", job.source, job.jobid)
+            why = f"could not store its feed: {exc}"
+    if why is None:  # not scheduled, lost or vanished: its first line says so; else the feed
+        lost = job.jobid is None or crawl.returncode == -1
+        why = (crawl.stderr_tail.splitlines() or [""])[0] if lost else job.feed_error
+        why = why or job.feed_error or "no feed"
+    run = record_lost_job(db, source=job.source, as_of=as_of, reason=why, server=server)
+    line = f"failed on Scrapyd ({why}); nothing marked gone"
+    logger.warning("%s: %s", job.source, line)
+    return SourceOutcome(job.source, False, line, run, crawl.returncode)
 
 
 def prune_logs(log_dir: Path, keep_days: int = KEEP_LOG_DAYS, now: float | None = None) -> int:
@@ -514,10 +552,16 @@ def run_night(
     """Crawl every source, then report, alert and check health on what the database now holds.
 
     ``timeout`` (seconds per source) defaults to ``[schedule] crawl_timeout_minutes``.
-    ``scrapyd`` (a ``keitrucks.scrapyd.ScrapydClient``) runs the crawls as Scrapyd jobs.
+    ``scrapyd`` (a ``keitrucks.scrapyd.ScrapydClient``, or (client, sources) pairs) runs the
+    crawls as Scrapyd jobs; by default, on the ``[[scrapyd.servers]]`` of the configuration
+    when it lists any.
     ``on_counts`` follows each local crawl as it runs (``crawl_sources``).
     """
     from keitrucks.health import HealthRules
+    from keitrucks.scrapyd import servers_from_config
+
+    if scrapyd is None:
+        scrapyd = servers_from_config(config) or None
 
     stamp = normalize_as_of(as_of) if as_of else now_iso()
     result = NightResult(as_of=stamp)

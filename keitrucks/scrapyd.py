@@ -1,16 +1,21 @@
 """Scale-out on Scrapyd: package the project as an egg, deploy it, and run a night's crawls there.
 
-``keitrucks nightly --scrapyd URL`` schedules one job per source on a Scrapyd server
-(``schedule.json``), polls ``listjobs.json`` until every job has finished, cancels a job that
-runs over the crawl timeout (``cancel.json``), and then goes on with the report, the alerts
-and the health check on this machine.
+``keitrucks nightly --scrapyd URL`` (one server, every source) or the ``[[scrapyd.servers]]``
+of the configuration (several, each with the sources it lists, the rest spread evenly by
+``spread_sources``) schedule one job per source (``schedule.json``), poll ``listjobs.json`` on
+every server until each job has ended, cancel a job that runs over the crawl timeout
+(``cancel.json``), and then go on with the report, the alerts and the health check on this
+machine. A server that stops answering fails only its own jobs.
 
-Storage: each job's spider writes straight into the SQLite database named by the
-``KEITRUCKS_DB_PATH`` job setting, through the same storage pipeline as a local crawl, so the
-runs, the history and "gone" stay exactly as correct as on one machine. That path is opened on
-the Scrapyd host: run Scrapyd on the machine that holds the database (the one that runs the
-report), or give both machines the same local path to one disk; SQLite must not sit on a network
-file system. ``docs/deploy.md`` shows both set-ups.
+Storage: the Scrapyd hosts share nothing with this one but HTTP. Each job runs in remote mode
+(``pipelines.remote``): it stores nothing, and writes its raw listings and then its run record
+to its feed, which Scrapyd keeps in its ``items_dir`` and serves at
+``/items/<project>/<spider>/<job>.jl``. As each job ends, the night fetches that feed and
+``keitrucks.remote_ingest`` stores it here through the same pipelines as a local crawl, once
+per job id. An incremental source gets what the database knows of it as a spider argument
+(``known_snapshot``), within Scrapyd's command-line limit; without it the job reads every
+detail page. The job's own settings carry the source's configuration table, so a Scrapyd host
+needs no configuration file (and never sees the alert settings).
 
 ``build_egg`` packages the project without setuptools: a zip of the Python packages, their data
 files, and ``EGG-INFO`` naming ``scrapers.settings`` as the Scrapy settings (the entry point
@@ -26,6 +31,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import time
 import uuid
 import zipfile
@@ -98,7 +104,8 @@ def build_egg(version: str, root: Path | None = None) -> bytes:
 class ScrapydClient:
     """Scrapyd's JSON API (https://scrapyd.readthedocs.io/en/latest/api.html), stdlib only.
 
-    ``url`` may carry ``user:password@`` for Scrapyd's basic authentication.
+    ``url`` may carry ``user:password@`` for Scrapyd's basic authentication, or ``credentials``
+    (``user:password``, e.g. from an environment variable) gives them.
     """
 
     url: str
@@ -107,6 +114,7 @@ class ScrapydClient:
     timeout: float = 30.0
     #: seconds between two looks at the jobs while a night's crawls run.
     poll_interval: float = 5.0
+    credentials: str | None = field(default=None, repr=False)
     _auth: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -114,8 +122,9 @@ class ScrapydClient:
         if not parts.hostname:
             raise ScrapydError(f"not a Scrapyd URL: {self.url!r}")
         if parts.username:
-            token = f"{parts.username}:{parts.password or ''}".encode()
-            self._auth = "Basic " + base64.b64encode(token).decode()
+            self.credentials = f"{parts.username}:{parts.password or ''}"
+        if self.credentials:
+            self._auth = "Basic " + base64.b64encode(self.credentials.encode()).decode()
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
         self.url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
 
@@ -206,6 +215,25 @@ class ScrapydClient:
         )
         return answer.get("prevstate")
 
+    def feed(self, spider: str, jobid: str) -> bytes:
+        """The job's feed (JSON Lines) from Scrapyd's ``items_dir``."""
+        url = urljoin(self.url, f"items/{self.project}/{spider}/{jobid}.jl")
+        request = Request(url)
+        if self._auth:
+            request.add_header("Authorization", self._auth)
+        try:
+            with urlopen(request, timeout=self.timeout) as response:
+                return response.read()
+        except HTTPError as exc:
+            if exc.code == 404:
+                raise ScrapydError(
+                    f"no feed for job {jobid} at {self.url} (is items_dir set in scrapyd.conf?)"
+                ) from None
+            raise ScrapydError(f"Scrapyd items: HTTP {exc.code} {exc.reason}") from None
+        except (URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ScrapydError(f"Scrapyd at {self.url} unreachable: {reason}") from None
+
     def log_tail(self, log_url: str | None, size: int = 4000) -> str:
         """The last ``size`` bytes of a job's log ("" when Scrapyd keeps none)."""
         if not log_url:
@@ -221,6 +249,34 @@ class ScrapydClient:
             return ""
 
 
+def servers_from_config(
+    config: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> list[tuple[ScrapydClient, list[str] | None]]:
+    """``[[scrapyd.servers]]``: a client per server (credentials from the variable its
+    ``auth_env`` names) and the sources it lists (None: its share of the others)."""
+    from keitrucks.core.config import SOURCE_NAMES, ConfigError
+
+    env = os.environ if env is None else env
+    out, claimed = [], {}
+    for server in (config.get("scrapyd") or {}).get("servers") or []:
+        url, variable = server["url"], server.get("auth_env")
+        if variable and not env.get(variable):
+            raise ConfigError(f"[scrapyd] {url}: auth_env {variable} is not set")
+        try:
+            client = ScrapydClient(url, credentials=env.get(variable) if variable else None)
+        except ScrapydError as exc:
+            raise ConfigError(f"[scrapyd] {exc}") from None
+        listed = server.get("sources")
+        for source in listed or ():
+            if source not in SOURCE_NAMES:
+                raise ConfigError(f"[scrapyd] {url}: unknown source {source!r}")
+            if source in claimed:
+                raise ConfigError(f"[scrapyd] {source} is listed on {claimed[source]} and {url}")
+            claimed[source] = url
+        out.append((client, list(listed) if listed is not None else None))
+    return out
+
+
 def deploy(client: ScrapydClient, version: str | None = None, root: Path | None = None) -> str:
     """Build the egg and upload it; returns the version deployed."""
     version = version or str(int(time.time()))
@@ -234,118 +290,198 @@ def deploy(client: ScrapydClient, version: str | None = None, root: Path | None 
 # -- a night's crawls ---------------------------------------------------------------------------
 
 
+#: Scrapyd starts a job with its arguments on a command line, where Linux allows 128 KiB per
+#: argument and 2 MiB in all (environment included): the known-listings snapshot goes in parts
+#: of SNAPSHOT_PART characters, SNAPSHOT_MAX in all.
+SNAPSHOT_PART = 100_000
+SNAPSHOT_MAX = 1_000_000
+
+
 def job_settings(
     *,
-    db: str | Path,
-    config: str | Path | None,
-    base_url: str | None,
+    source_config: Mapping[str, Any] | None = None,
+    base_url: str | None = None,
     settings: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The Scrapy settings one job gets: the database path (as seen on the Scrapyd host), the
-    configuration file, and the local-crawl settings when crawling a sample server."""
-    out = {"KEITRUCKS_DB_PATH": str(db)}
-    if config:
-        out["KEITRUCKS_CONFIG"] = str(config)
+    """The Scrapy settings one job gets: remote mode (raw items and the run record to the job's
+    feed, no database), the source's configuration table (the Scrapyd host has no configuration
+    file), and the local-crawl settings when crawling a sample server."""
+    out = {"KEITRUCKS_REMOTE": "1"}
+    if source_config:
+        out["KEITRUCKS_SOURCE_CONFIG"] = json.dumps(source_config, sort_keys=True)
     if base_url:
         out.update(LOCAL_SETTINGS)
     out.update(settings or {})
     return out
 
 
+def known_snapshot(db: str | Path, source: str, limit: int = SNAPSHOT_MAX) -> dict[str, str]:
+    """What the database holds of ``source``, as an incremental spider's ``known_listings``
+    arguments; none when there is nothing, or too much to send (the job reads every page)."""
+    from pipelines.listings import read_known_listings
+    from scrapers.spiders.incremental import encode_known, snapshot_arguments
+
+    known = read_known_listings(db, source)
+    if not known:
+        return {}
+    text = encode_known(known)
+    if len(text) > limit:
+        logger.warning(
+            "%s: %d known listings make %d characters, over Scrapyd's command-line limit: "
+            "the job reads every detail page",
+            source,
+            len(known),
+            len(text),
+        )
+        return {}
+    return snapshot_arguments(text, SNAPSHOT_PART)
+
+
+def incremental_sources(sources: Sequence[str]) -> set[str]:
+    """Which of ``sources`` are incremental spiders (they take a known-listings snapshot)."""
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    from scrapers.spiders.incremental import IncrementalSpider
+
+    settings = Settings()
+    settings.setmodule(SETTINGS_MODULE, priority="project")
+    loader = SpiderLoader.from_settings(settings)
+    found = set()
+    for source in sources:
+        try:
+            if issubclass(loader.load(source), IncrementalSpider):
+                found.add(source)
+        except KeyError:
+            continue
+    return found
+
+
+def spread_sources(
+    servers: Sequence[tuple[Any, Sequence[str] | None]], sources: Sequence[str]
+) -> list[tuple[Any, list[str]]]:
+    """Which server crawls which of tonight's ``sources``: the ones a server lists go there, the
+    rest are dealt evenly to the servers that list none (to all, when every one lists some)."""
+    plan = [(server, [s for s in sources if s in (listed or ())]) for server, listed in servers]
+    taken = {s for _, chosen in plan for s in chosen}
+    open_ = [i for i, (_, listed) in enumerate(servers) if not listed] or list(range(len(plan)))
+    for source in sources:
+        if source not in taken:
+            i = min(open_, key=lambda i: len(plan[i][1]))
+            plan[i][1].append(source)
+    return [(server, chosen) for server, chosen in plan if chosen]
+
+
 @dataclass
-class _Job:
+class ScrapydJob:
+    """One source's job on one server, from scheduling to its feed."""
+
     source: str
     jobid: str | None
+    client: Any = None
     error: str | None = None
     #: when a poll first saw it running (monotonic seconds).
     started: float | None = None
     cancelled_at: float | None = None
     killed: bool = False
     result: CrawlResult | None = None
+    #: the job's feed (JSON Lines) as Scrapyd serves it, once it ended; None when it cannot.
+    feed: bytes | None = None
+    feed_error: str | None = None
 
 
 def crawl_on_scrapyd(
-    client: ScrapydClient,
-    sources: Sequence[str],
+    plan: Sequence[tuple[Any, Sequence[str]]],
     *,
     db: str | Path,
     as_of: str | None = None,
     base_url: str | None = None,
-    config: str | Path | None = None,
+    config: Mapping[str, Any] | None = None,
     settings: Mapping[str, str] | None = None,
     timeout: float | None = None,
     kill_grace: float = DEFAULT_KILL_GRACE,
     poll_interval: float | None = None,
-    on_done: Callable[[str, CrawlResult], None] | None = None,
+    on_done: Callable[[ScrapydJob], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, CrawlResult]:
-    """Schedule every source, wait for all jobs, and return a CrawlResult per source.
+) -> list[ScrapydJob]:
+    """Schedule each source on its server (``plan``: (client, sources) pairs), wait for all jobs,
+    fetch each ended job's feed, and call ``on_done(job)`` in the order the jobs end.
 
     A job over ``timeout`` seconds (pending or running) is cancelled with SIGTERM, then SIGKILL
-    after ``kill_grace``; its result is ``timed_out``. A source Scrapyd would not schedule gets
-    returncode -1 and the reason in ``stderr_tail``.
+    after ``kill_grace``; its result is ``timed_out``. A source its server would not schedule
+    gets returncode -1 and the reason in ``stderr_tail``; so do the jobs of a server that stops
+    answering. Incremental sources get the known-listings snapshot of ``db``.
     """
-    poll_interval = poll_interval or client.poll_interval
+    sources = [s for _, chosen in plan for s in chosen]
+    incremental = incremental_sources(sources) if db else set()
     args = {k: v for k, v in (("base_url", base_url), ("as_of", as_of)) if v}
-    per_job = job_settings(db=db, config=config, base_url=base_url, settings=settings)
     jobs = []
-    for source in sources:
-        try:
-            jobs.append(_Job(source, client.schedule(source, settings=per_job, args=args)))
-            logger.info("%s: scheduled on %s", source, client.url)
-        except ScrapydError as exc:
-            jobs.append(_Job(source, None, error=str(exc)))
+    for client, chosen in plan:
+        for source in chosen:
+            table = ((config or {}).get("sources") or {}).get(source)
+            per_job = job_settings(source_config=table, base_url=base_url, settings=settings)
+            job_args = dict(args)
+            if source in incremental:
+                job_args.update(known_snapshot(db, source))
+            jobid = f"{(as_of or 'live').replace(':', '')[:10]}-{source}-{uuid.uuid4().hex[:12]}"
+            try:
+                client.schedule(source, settings=per_job, args=job_args, jobid=jobid)
+                jobs.append(ScrapydJob(source, jobid, client))
+                logger.info("%s: scheduled on %s as %s", source, client.url, jobid)
+            except ScrapydError as exc:
+                jobs.append(ScrapydJob(source, None, client, error=str(exc)))
     for job in jobs:
         if job.jobid is None:
             _finish(job, CrawlResult(job.source, -1, None, f"not scheduled: {job.error}"), on_done)
     try:
         _wait(
-            client,
             jobs,
             timeout=timeout,
             kill_grace=kill_grace,
-            poll_interval=poll_interval,
+            poll_interval=poll_interval
+            or min((getattr(c, "poll_interval", 5.0) for c, _ in plan), default=5.0),
             on_done=on_done,
             clock=clock,
             sleep=sleep,
         )
     except BaseException:  # the night is being stopped: do not leave jobs running on Scrapyd
         for job in jobs:
-            if job.result is None:
-                _cancel(client, job, "TERM")
+            if job.result is None and job.jobid is not None:
+                _cancel(job.client, job, "TERM")
         raise
-    return {job.source: job.result for job in jobs}
+    return jobs
 
 
 def _wait(
-    client, jobs: list[_Job], *, timeout, kill_grace, poll_interval, on_done, clock, sleep
+    jobs: list[ScrapydJob], *, timeout, kill_grace, poll_interval, on_done, clock, sleep
 ) -> None:
     scheduled_at = clock()
-    failures = 0
+    failures: dict[int, int] = {}
     while any(j.result is None for j in jobs):
-        try:
-            listing = client.list_jobs()
-            failures = 0
-        except ScrapydError as exc:
-            failures += 1
-            if failures >= 5:
-                for job in jobs:
-                    if job.result is None:
+        clients = {id(j.client): j.client for j in jobs if j.result is None}
+        for key, client in clients.items():
+            waiting = [j for j in jobs if j.result is None and j.client is client]
+            try:
+                listing = client.list_jobs()
+                failures[key] = 0
+            except ScrapydError as exc:
+                failures[key] = failures.get(key, 0) + 1
+                if failures[key] >= 5:  # this server is gone: its jobs failed, the rest go on
+                    for job in waiting:
                         _finish(
                             job, CrawlResult(job.source, -1, None, f"lost track: {exc}"), on_done
                         )
-                break
-            sleep(poll_interval)
-            continue
-        state = {
-            j["id"]: (name, j)
-            for name in ("pending", "running", "finished")
-            for j in listing.get(name, [])
-        }
-        now = clock()
-        for job in jobs:
-            if job.result is None:
+                continue
+            state = {
+                j["id"]: (name, j)
+                for name in ("pending", "running", "finished")
+                for j in listing.get(name, [])
+            }
+            now = clock()
+            # jobs that ended since the last poll are handed on in the order they ended
+            waiting.sort(key=lambda j: str(state.get(j.jobid, ("", {}))[1].get("end_time") or ""))
+            for job in waiting:
                 _advance(
                     client,
                     job,
@@ -362,7 +498,7 @@ def _wait(
 
 def _advance(
     client: ScrapydClient,
-    job: _Job,
+    job: ScrapydJob,
     found: tuple[str, dict] | None,
     *,
     now: float,
@@ -415,7 +551,7 @@ def _advance(
         _cancel(client, job, "KILL")
 
 
-def _cancel(client: ScrapydClient, job: _Job, signal: str) -> str | None:
+def _cancel(client: ScrapydClient, job: ScrapydJob, signal: str) -> str | None:
     try:
         return client.cancel(job.jobid, signal)
     except ScrapydError as exc:  # the next poll sees the job's state either way
@@ -423,10 +559,16 @@ def _cancel(client: ScrapydClient, job: _Job, signal: str) -> str | None:
         return None
 
 
-def _finish(job: _Job, result: CrawlResult, on_done) -> None:
+def _finish(job: ScrapydJob, result: CrawlResult, on_done) -> None:
     job.result = result
+    if job.jobid is not None:
+        try:
+            job.feed = job.client.feed(job.source, job.jobid)
+        except ScrapydError as exc:
+            job.feed_error = str(exc)
+            logger.warning("%s: no feed for job %s: %s", job.source, job.jobid, exc)
     if on_done:
-        on_done(job.source, result)
+        on_done(job)
 
 
 def deploy_url(cfg: Path | None = None) -> str:

@@ -32,8 +32,18 @@ def _abandoned_verdict(reason: str) -> list[Any]:
     return [FAILED, why, json.dumps([why], ensure_ascii=False)]
 
 
-def start_run(db: Database, source: str, *, search_key: str, as_of: str, started_at: str) -> int:
-    """Insert a ``running`` run row; earlier runs of the source still ``running`` were killed."""
+def start_run(
+    db: Database,
+    source: str,
+    *,
+    search_key: str,
+    as_of: str,
+    started_at: str,
+    pid: int | None = None,
+) -> int:
+    """Insert a ``running`` run row; earlier runs of the source still ``running`` were killed.
+
+    ``pid``: the crawl's process (this one by default; a remote job's on its own host)."""
     with db.conn:
         db.execute(
             _ABANDON_SQL.format(where="source = ?"),
@@ -42,7 +52,7 @@ def start_run(db: Database, source: str, *, search_key: str, as_of: str, started
         cursor = db.execute(
             "INSERT INTO runs (source, search_key, as_of, started_at, status, pid) "
             "VALUES (?, ?, ?, ?, 'running', ?)",
-            [source, search_key, as_of, started_at, os.getpid()],
+            [source, search_key, as_of, started_at, os.getpid() if pid is None else pid],
         )
     return cursor.lastrowid
 

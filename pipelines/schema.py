@@ -10,7 +10,8 @@ Tables: ``listings`` (latest state, one row per source and listing id), ``price_
 (append-only), ``listing_changes`` (append-only: a field's value before it changed), ``runs``
 (one row per crawl, with its health verdict, see ``pipelines.run_health``), ``source_health``
 (the nightly health check's verdict per run and the source's state, see ``keitrucks.health``),
-``alerts`` (see ``pipelines.alert_store``).
+``alerts`` (see ``pipelines.alert_store``), ``ingested_jobs`` (Scrapyd jobs whose feed is
+stored, see ``keitrucks.remote_ingest``).
 """
 
 from __future__ import annotations
@@ -115,6 +116,17 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_source_started ON runs (source, started_at);
+
+-- Scrapyd jobs whose feed has been ingested (keitrucks.remote_ingest): a feed read twice is
+-- stored once.
+CREATE TABLE IF NOT EXISTS ingested_jobs (
+    job_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    server TEXT,
+    run_id INTEGER REFERENCES runs(id),
+    items INTEGER NOT NULL DEFAULT 0,
+    ingested_at TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS price_history (
     id INTEGER PRIMARY KEY,

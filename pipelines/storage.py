@@ -47,6 +47,8 @@ class SQLitePipeline:
         self.last_flush = time.monotonic()
         self.db: Database | None = None
         self.run_id: int | None = None
+        #: a remote job's run replayed from its feed: its own started_at, finished_at and pid.
+        self.replayed = settings.getdict("KEITRUCKS_REPLAYED_RUN")
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -64,7 +66,8 @@ class SQLitePipeline:
             self.spider.name,
             search_key=self.spider.search_key,
             as_of=self.spider.scraped_at,
-            started_at=now_iso(),
+            started_at=self.replayed.get("started_at") or now_iso(),
+            pid=self.replayed.get("pid"),
         )
         self.crawler.stats.set_value("keitrucks/run_id", self.run_id)
 
@@ -121,7 +124,7 @@ class SQLitePipeline:
         finish_run(
             self.db,
             self.run_id,
-            finished_at=now_iso(),
+            finished_at=self.replayed.get("finished_at") or now_iso(),
             finish_reason=reason,
             verdict=verdict,
             stats=stats,

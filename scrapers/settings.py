@@ -80,9 +80,13 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapers.middlewares.UnreachableMiddleware": 560,
     "scrapers.middlewares.BlockDetectionMiddleware": 600,
 }
-ITEM_PIPELINES = {
+#: The item stages that work on raw listings only: all a remote job runs (see below).
+KEITRUCKS_RAW_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
+}
+ITEM_PIPELINES = {
+    **KEITRUCKS_RAW_PIPELINES,
     "pipelines.normalize.NormalizePipeline": 300,
     "pipelines.landed.LandedCostPipeline": 350,
     "pipelines.storage.SQLitePipeline": 900,
@@ -92,3 +96,10 @@ EXTENSIONS = {"scrapers.progress.ProgressFile": 500}
 
 HTTPCACHE_ENABLED = os.getenv("KEITRUCKS_HTTPCACHE", "0") == "1"
 HTTPCACHE_DIR = "httpcache"
+
+#: Remote mode (a Scrapyd job on a host without the database): the job runs only the raw-item
+#: stages, writes the raw listings and then the run's facts to its feed (Scrapyd's items_dir),
+#: and the night's host ingests that feed (keitrucks/remote_ingest.py).
+KEITRUCKS_REMOTE = False
+ADDONS = {"pipelines.remote.RemoteMode": 0}
+EXTENSIONS = {"pipelines.remote.RunRecord": -10}

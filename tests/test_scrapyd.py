@@ -7,8 +7,13 @@ never leave the queue, that vanish, and a server that stops answering.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,11 +22,16 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from scrapy.utils.test import get_crawler
 
-from keitrucks.core.config import load_config
+from keitrucks.cli import cli
+from keitrucks.core.config import ConfigError, load_config
 from keitrucks.crawl import LOCAL_SETTINGS
 from keitrucks.night import run_night
+from keitrucks.remote_ingest import Feed, ingest_feed, read_feed
 from keitrucks.sample.catalog import NIGHTS, build_catalog, listings_on
+from keitrucks.sample.site import SampleServer
 from keitrucks.scrapyd import (
     ScrapydClient,
     ScrapydError,
@@ -29,8 +39,20 @@ from keitrucks.scrapyd import (
     crawl_on_scrapyd,
     deploy,
     deploy_url,
+    known_snapshot,
+    servers_from_config,
+    spread_sources,
+)
+from pipelines.listings import read_known_listings
+from scrapers import settings as scrapy_settings
+from scrapers.spiders.incremental import (
+    IncrementalSpider,
+    decode_known,
+    encode_known,
+    snapshot_arguments,
 )
 from tests.conftest import refused_port, rows
+from tests.test_demo import expected_events, final_status
 
 
 def test_the_egg_carries_the_packages_their_data_and_the_settings_entry_point():
@@ -72,7 +94,12 @@ class FakeScrapyd:
     url = "http://fake:6800/"
     poll_interval = 5.0
 
-    def __init__(self, script, *, refuse=(), after_cancel=None, down_after=None):
+    def __init__(
+        self, script, *, refuse=(), after_cancel=None, down_after=None, url=None, end_times=None
+    ):
+        self.url = url or self.url
+        self.end_times = end_times or {}
+        self.ids = {}
         self.script = {s: list(states) for s, states in script.items()}
         self.refuse = set(refuse)
         self.after_cancel = after_cancel or {}
@@ -85,21 +112,30 @@ class FakeScrapyd:
         if spider in self.refuse:
             raise ScrapydError(f"Scrapyd schedule.json: spider '{spider}' not found")
         self.scheduled.append((spider, dict(settings), dict(args)))
-        return f"job-{spider}"
+        self.ids[spider] = jobid
+        return jobid
 
     def list_jobs(self):
         self.polls += 1
         if self.down_after is not None and self.polls > self.down_after:
-            raise ScrapydError("Scrapyd at http://fake:6800/ unreachable: refused")
+            raise ScrapydError(f"Scrapyd at {self.url} unreachable: refused")
         out = {"pending": [], "running": [], "finished": []}
         for source, states in self.script.items():
             state = states.pop(0) if len(states) > 1 else states[0]
-            if state != "missing":
-                out[state].append({"id": f"job-{source}", "log_url": f"/logs/{source}.log"})
+            if state != "missing" and source in self.ids:
+                job = {"id": self.ids[source], "log_url": f"/logs/{source}.log"}
+                if state == "finished" and source in self.end_times:
+                    job["end_time"] = self.end_times[source]
+                out[state].append(job)
         return out
 
+    def feed(self, spider, jobid):
+        if self.down_after is not None and self.polls > self.down_after:
+            raise ScrapydError(f"Scrapyd at {self.url} unreachable: refused")
+        return f'{{"job": "{jobid}"}}\n'.encode()
+
     def cancel(self, jobid, signal="TERM"):
-        source = jobid.removeprefix("job-")
+        source = next(s for s, i in self.ids.items() if i == jobid)
         self.cancels.append((source, signal))
         before = self.script[source][0]
         if (source, signal) in self.after_cancel:
@@ -121,19 +157,18 @@ class FakeClock:
         self.now += seconds
 
 
-def _run(fake, sources, **kw):
+def _run(fake, sources, plan=None, **kw):
     clock, done = FakeClock(), []
-    results = crawl_on_scrapyd(
-        fake,
-        sources,
-        db="/srv/k.db",
+    jobs = crawl_on_scrapyd(
+        plan or [(fake, sources)],
+        db="/nowhere/k.db",
         as_of="2026-11-24T06:00:00+00:00",
         clock=clock,
         sleep=clock.sleep,
-        on_done=lambda s, r: done.append(s),
+        on_done=lambda job: done.append(job.source),
         **kw,
     )
-    return results, done, clock
+    return {job.source: job.result for job in jobs}, done, clock
 
 
 def test_jobs_that_finish_are_reported_as_they_finish():
@@ -143,23 +178,35 @@ def test_jobs_that_finish_are_reported_as_they_finish():
             "craigslist": ["running", "finished"],
         }
     )
+    config = load_config(None)
     results, done, _ = _run(
         fake,
         ["beforward", "craigslist"],
         base_url="http://127.0.0.1:1",
-        config="/srv/k.toml",
+        config=config,
         timeout=600,
     )
     assert done == ["craigslist", "beforward"]
     assert [(r.returncode, r.timed_out) for r in results.values()] == [(0, False), (0, False)]
     assert results["beforward"].stderr_tail == "log of /logs/beforward.log"
     spider, settings, args = fake.scheduled[0]
+    # remote mode, and this source's table: the Scrapyd host needs no database, no config file
     assert settings == {
-        "KEITRUCKS_DB_PATH": "/srv/k.db",
-        "KEITRUCKS_CONFIG": "/srv/k.toml",
+        "KEITRUCKS_REMOTE": "1",
+        "KEITRUCKS_SOURCE_CONFIG": json.dumps(config["sources"]["beforward"], sort_keys=True),
         **LOCAL_SETTINGS,
     }
     assert args == {"base_url": "http://127.0.0.1:1", "as_of": "2026-11-24T06:00:00+00:00"}
+    assert fake.ids["beforward"].startswith("2026-11-24-beforward-")
+
+
+def test_jobs_seen_ended_in_one_poll_are_handed_on_in_the_order_they_ended():
+    fake = FakeScrapyd(
+        {"beforward": ["running", "finished"], "craigslist": ["running", "finished"]},
+        end_times={"beforward": "2026-11-24 06:03:10.5", "craigslist": "2026-11-24 06:02:59.1"},
+    )
+    _, done, _ = _run(fake, ["beforward", "craigslist"], timeout=600)
+    assert done == ["craigslist", "beforward"]
 
 
 def test_a_source_scrapyd_refuses_fails_alone():
@@ -219,9 +266,78 @@ def test_a_night_stopped_while_waiting_cancels_its_jobs():
 
     with pytest.raises(KeyboardInterrupt):
         crawl_on_scrapyd(
-            fake, ["beforward", "craigslist"], db="/srv/k.db", timeout=600, sleep=interrupted
+            [(fake, ["beforward", "craigslist"])],
+            db="/nowhere/k.db",
+            timeout=600,
+            sleep=interrupted,
         )
     assert fake.cancels == [("beforward", "TERM"), ("craigslist", "TERM")]
+
+
+def test_a_silent_server_fails_only_its_own_sources():
+    home = FakeScrapyd({"craigslist": ["running"]}, down_after=1, url="http://home:6800/")
+    vps = FakeScrapyd({"beforward": ["running", "finished"]}, url="http://vps:6800/")
+    clock, jobs_done = FakeClock(), []
+    jobs = crawl_on_scrapyd(
+        [(home, ["craigslist"]), (vps, ["beforward"])],
+        db="/nowhere/k.db",
+        timeout=600,
+        clock=clock,
+        sleep=clock.sleep,
+        on_done=jobs_done.append,
+    )
+    by_source = {j.source: j for j in jobs}
+    assert by_source["beforward"].result.returncode == 0
+    assert by_source["beforward"].feed.startswith(b'{"job": "')
+    lost = by_source["craigslist"]
+    assert lost.result.stderr_tail.startswith("lost track: Scrapyd at http://home:6800/")
+    assert lost.feed is None
+    assert "unreachable" in lost.feed_error
+    assert [j.source for j in jobs_done] == ["beforward", "craigslist"]
+
+
+@pytest.mark.parametrize(
+    ("servers", "expected"),
+    [
+        ([("a", None), ("b", None)], {"a": ["s1", "s3"], "b": ["s2", "s4"]}),
+        ([("a", ["s2", "s3"]), ("b", None)], {"a": ["s2", "s3"], "b": ["s1", "s4"]}),
+        ([("a", ["s1"]), ("b", ["s2", "s9"])], {"a": ["s1", "s3"], "b": ["s2", "s4"]}),
+        ([("a", None), ("b", ["s1", "s2", "s3", "s4"])], {"b": ["s1", "s2", "s3", "s4"]}),
+    ],
+    ids=["even", "listed-then-even", "all-listed", "one-takes-all"],
+)
+def test_sources_are_spread_over_the_servers(servers, expected):
+    plan = spread_sources(servers, ["s1", "s2", "s3", "s4"])
+    assert dict(plan) == expected
+
+
+def test_servers_come_from_the_configuration():
+    config = load_config(None)
+    assert servers_from_config(config) == []
+    config["scrapyd"] = {
+        "servers": [
+            {"url": "http://home.lan:6800", "sources": ["beforward"]},
+            {"url": "https://vps.example:6800", "auth_env": "VPS_SCRAPYD"},
+        ]
+    }
+    with pytest.raises(ConfigError, match="VPS_SCRAPYD is not set"):
+        servers_from_config(config, env={})
+    (home, listed), (vps, rest) = servers_from_config(config, env={"VPS_SCRAPYD": "bob:pw"})
+    assert (home.url, listed, home._auth) == ("http://home.lan:6800/", ["beforward"], None)
+    assert (vps.url, rest, vps._auth) == ("https://vps.example:6800/", None, "Basic Ym9iOnB3")
+    config["scrapyd"]["servers"][1]["sources"] = ["tcv", "nosuch"]
+    with pytest.raises(ConfigError, match="unknown source 'nosuch'"):
+        servers_from_config(config, env={"VPS_SCRAPYD": "bob:pw"})
+    config["scrapyd"]["servers"][1]["sources"] = ["tcv", "beforward"]
+    with pytest.raises(ConfigError, match="beforward is listed on http://home.lan:6800 and"):
+        servers_from_config(config, env={"VPS_SCRAPYD": "bob:pw"})
+
+
+def test_a_scrapyd_section_with_a_typo_is_refused(tmp_path):
+    path = tmp_path / "k.toml"
+    path.write_text('[[scrapyd.servers]]\nurl = "http://h:6800"\nsource = ["tcv"]\n')
+    with pytest.raises(ConfigError, match="source.*did you mean 'sources'"):
+        load_config(path)
 
 
 # -- a real Scrapyd -----------------------------------------------------------------------------
@@ -233,88 +349,401 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def scrapyd_server(tmp_path):
-    """A Scrapyd on 127.0.0.1 (a free port), its files under tmp_path/scrapyd."""
-    home = tmp_path / "scrapyd"
-    home.mkdir()
-    port = _free_port()
-    (home / "scrapyd.conf").write_text(
-        "[scrapyd]\nbind_address = 127.0.0.1\n"
-        f"http_port = {port}\npoll_interval = 0.2\nmax_proc = 2\nlogs_dir = logs\n"
-        "eggs_dir = eggs\ndbs_dir = dbs\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scrapyd"],
-        cwd=home,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = ScrapydClient(f"http://127.0.0.1:{port}", timeout=10, poll_interval=0.3)
-    try:
+class Scrapyd:
+    """A Scrapyd on 127.0.0.1 in its own folder, the project deployed, its own process group.
+
+    Its environment points KEITRUCKS_DB_PATH at a file that must never appear: the jobs store
+    nothing themselves."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        home.mkdir(parents=True)
+        self.nowhere = home / "nowhere" / "keitrucks.db"
+        for _attempt in range(5):
+            port = _free_port()
+            (home / "scrapyd.conf").write_text(
+                "[scrapyd]\nbind_address = 127.0.0.1\n"
+                f"http_port = {port}\npoll_interval = 0.2\nmax_proc = 2\nlogs_dir = logs\n"
+                "eggs_dir = eggs\ndbs_dir = dbs\nitems_dir = items\n"
+            )
+            env = {**os.environ, "KEITRUCKS_DB_PATH": str(self.nowhere)}
+            env.pop("KEITRUCKS_CONFIG", None)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "scrapyd"],
+                cwd=home,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            self.client = ScrapydClient(f"http://127.0.0.1:{port}", timeout=10, poll_interval=0.3)
+            if self._started():
+                return
+            self.stop()  # the port was taken between the look and the bind: another one
+        raise AssertionError("scrapyd did not start")
+
+    def _started(self) -> bool:
         deadline = time.monotonic() + 30
-        while True:
+        while time.monotonic() < deadline:
             try:
-                client.daemon_status()
-                break
+                self.client.daemon_status()
+                return True
             except ScrapydError:
-                assert proc.poll() is None, "scrapyd exited"
-                assert time.monotonic() < deadline, "scrapyd did not start"
+                if self.proc.poll() is not None:
+                    return False
                 time.sleep(0.2)
-        yield client, home
+        return False
+
+    def kill(self) -> None:
+        """The machine goes away: Scrapyd and its jobs, at once."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="module")
+def two_hosts(tmp_path_factory):
+    """Two Scrapyd servers sharing nothing (their own folders), the project deployed on both
+    by ``keitrucks deploy`` from a configuration listing them."""
+    root = tmp_path_factory.mktemp("scrapyd")
+    servers = []
+    try:
+        for name in ("home", "vps"):
+            servers.append(Scrapyd(root / name))
+        config = root / "k.toml"
+        config.write_text(
+            "".join(f'[[scrapyd.servers]]\nurl = "{h.client.url}"\n\n' for h in servers)
+        )
+        deployed = CliRunner().invoke(
+            cli, ["--config", str(config), "deploy", "--version", "1"], obj={}
+        )
+        yield servers, deployed
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for server in servers:
+            server.stop()
 
 
-@pytest.mark.slow
-def test_a_night_dispatched_to_a_real_scrapyd(tmp_path, scrapyd_server, sample_server):
-    client, home = scrapyd_server
-    deploy(client, version="1")
-    assert {"beforward", "bringatrailer", "craigslist"} <= set(client.list_spiders())
+def test_deploy_goes_to_every_configured_server(two_hosts):
+    servers, deployed = two_hosts
+    assert deployed.exit_code == 0, deployed.output
+    assert deployed.output.splitlines() == [
+        f"deployed keitrucks version 1 to {h.client.url}" for h in servers
+    ]
+    for host in servers:
+        assert {"beforward", "craigslist"} <= set(host.client.list_spiders())
 
-    db = tmp_path / "k.db"
-    sources = ["beforward", "bringatrailer"]
-    result = run_night(
+
+@pytest.fixture(scope="module")
+def sample_market():
+    with SampleServer() as server:
+        yield server
+
+
+#: Sources of the two-host nights: an incremental one (its second night uses the known-listings
+#: snapshot) on the home host, an exporter (incremental too) on the server.
+REMOTE_SOURCES = {"home": ["craigslist"], "vps": None}
+TWO_HOST_SOURCES = ["craigslist", "beforward"]
+
+
+def _night(db, tmp_path, night: int, plan, market):
+    market.night = night + 1
+    return run_night(
         db,
         tmp_path / "reports",
         config=load_config(None),
-        sources=sources,
-        as_of=NIGHTS[0],
-        base_url=sample_server.base_url,
-        scrapyd=client,
+        sources=TWO_HOST_SOURCES,
+        as_of=NIGHTS[night],
+        base_url=market.base_url,
+        scrapyd=plan,
     )
-    assert [o.line.split(":")[0] for o in result.outcomes] == ["ok", "ok"], [
-        o.line for o in result.outcomes
+
+
+@pytest.fixture(scope="module")
+def two_host_nights(two_hosts, sample_market, tmp_path_factory):
+    """Two nights of the sample market crawled on the two hosts, stored in one database here."""
+    tmp_path = tmp_path_factory.mktemp("night")
+    db = tmp_path / "k.db"
+    (home, vps), _ = two_hosts
+    plan = [(home.client, REMOTE_SOURCES["home"]), (vps.client, REMOTE_SOURCES["vps"])]
+    results = [_night(db, tmp_path, night, plan, sample_market) for night in (0, 1)]
+    return db, results
+
+
+@pytest.mark.slow
+def test_nights_crawled_on_two_hosts_store_exactly_the_catalog(two_hosts, two_host_nights):
+    db, results = two_host_nights
+    for result in results:
+        assert [o.line.split(":")[0] for o in result.outcomes] == ["ok"] * len(TWO_HOST_SOURCES), [
+            o.line for o in result.outcomes
+        ]
+        assert result.ok
+    nights = len(results)
+    catalog = [
+        dataclasses.replace(t, nights=t.nights[:nights])
+        for t in build_catalog()
+        if t.source in TWO_HOST_SOURCES
     ]
-    catalog = build_catalog()
-    for source in sources:
-        stored = rows(db, "SELECT listing_id, price FROM listings WHERE source = ?", [source])
-        expected = {(t.listing_id, t.nights[0].price) for t in listings_on(catalog, source, 0)}
-        assert {(r["listing_id"], r["price"]) for r in stored} == expected, source
-    runs = rows(db, "SELECT source, healthy, pid FROM runs ORDER BY id")
-    assert sorted(r["source"] for r in runs) == sources
-    assert all(r["healthy"] == 1 and r["pid"] not in (None, os.getpid()) for r in runs)
-    # the crawls ran as Scrapyd jobs: Scrapyd kept their logs
-    for source in sources:
-        assert list((home / "logs" / "keitrucks" / source).glob("*.log")), source
-    # and the night went on here: report, alerts, health
-    assert (tmp_path / "reports" / NIGHTS[0] / "report.html").is_file()
-    assert result.alerts is not None
-    assert [(h.source, h.state) for h in result.health] == [(s, "ok") for s in sources]
-    assert result.ok
+    stored = {(r["source"], r["listing_id"]): r for r in rows(db, "SELECT * FROM listings")}
+    shown = [t for t in catalog if any(t.nights)]
+    assert set(stored) == {(t.source, t.listing_id) for t in shown}
+    for truck in shown:
+        row = stored[(truck.source, truck.listing_id)]
+        last_seen = [n for n in truck.nights if n is not None][-1]
+        assert (row["status"], row["price"]) == (final_status(truck), last_seen.price), truck.key
+        history = rows(
+            db,
+            "SELECT event, price, status FROM price_history WHERE source = ? AND listing_id = ? "
+            "ORDER BY id",
+            (truck.source, truck.listing_id),
+        )
+        assert [tuple(h.values()) for h in history] == expected_events(truck), truck.key
+    assert rows(db, "SELECT count(*) AS n FROM price_history WHERE event = 'gone'")[0]["n"] > 0
+    runs = rows(db, "SELECT source, healthy, complete, pid, as_of FROM runs ORDER BY id")
+    assert sorted((r["source"], r["as_of"][:10]) for r in runs) == sorted(
+        (s, NIGHTS[n]) for s in TWO_HOST_SOURCES for n in range(nights)
+    )
+    assert all(r["healthy"] == 1 and r["complete"] == 1 for r in runs)
+    assert all(r["pid"] not in (None, 0, os.getpid()) for r in runs)
+    # each source ran where it was sent, and no host could see (or made) a database
+    home, vps = two_hosts[0]
+    jobs = rows(db, "SELECT source, server FROM ingested_jobs")
+    assert {(j["source"], j["server"]) for j in jobs} == {
+        ("craigslist", home.client.url),
+        ("beforward", vps.client.url),
+    }
+    for host in two_hosts[0]:
+        assert not host.nowhere.parent.exists()
+    # the second night of the incremental source read only new or changed postings' pages
+    requests = [
+        r["requests"]
+        for r in rows(db, "SELECT requests FROM runs WHERE source = ?", ["craigslist"])
+    ]
+    assert requests[1] < requests[0]
 
 
-def test_scrapyd_errors_are_one_line(tmp_path, scrapyd_server):
-    client, _ = scrapyd_server
-    with pytest.raises(
-        ScrapydError, match="Scrapyd listspiders.json: project 'keitrucks' not found"
-    ):
+@pytest.mark.slow
+def test_the_snapshot_sent_is_what_the_database_knows(two_host_nights):
+    db, _ = two_host_nights
+    known = read_known_listings(db, "craigslist")
+    assert len(known) > 10
+    arguments = known_snapshot(db, "craigslist")
+    assert decode_known("".join(arguments.values())) == known
+    assert known_snapshot(db, "craigslist", limit=100) == {}  # too big: every page is read
+    assert known_snapshot(db, "nosuch") == {}
+
+
+@pytest.mark.slow
+def test_a_feed_ingested_again_changes_nothing(two_hosts, two_host_nights):
+    db, _ = two_host_nights
+    before = {
+        table: rows(db, f"SELECT * FROM {table} ORDER BY rowid")
+        for table in ("listings", "price_history", "runs", "ingested_jobs")
+    }
+    servers = {h.client.url: h.client for h in two_hosts[0]}
+    jobs = rows(db, "SELECT * FROM ingested_jobs ORDER BY run_id")
+    url = f"{jobs[0]['server']}items/keitrucks/{jobs[0]['source']}/{jobs[0]['job_id']}.jl"
+    by_hand = CliRunner().invoke(cli, ["ingest", url, "--db", str(db)], obj={})
+    assert by_hand.exit_code == 0, by_hand.output
+    assert by_hand.output == (
+        f"{jobs[0]['source']}: job {jobs[0]['job_id']} was stored before "
+        f"(run {jobs[0]['run_id']}); nothing changed\n"
+    )
+    for job in jobs:
+        feed = read_feed(servers[job["server"]].feed(job["source"], job["job_id"]).splitlines())
+        again = ingest_feed(db, feed, job_id=job["job_id"], source=job["source"], as_of=NIGHTS[0])
+        assert again.already
+        assert again.run_id == job["run_id"]
+    for table, was in before.items():
+        assert rows(db, f"SELECT * FROM {table} ORDER BY rowid") == was, table
+
+
+@pytest.mark.slow
+def test_a_job_killed_mid_run_ingests_as_an_unfinished_run(two_hosts, two_host_nights, tmp_path):
+    db, _ = two_host_nights
+    (home, _), _ = two_hosts
+    first, second = rows(
+        db, "SELECT job_id FROM ingested_jobs WHERE source = 'craigslist' ORDER BY run_id"
+    )
+    fresh = tmp_path / "fresh.db"
+    saved = tmp_path / f"{first['job_id']}.jl"
+    saved.write_bytes(home.client.feed("craigslist", first["job_id"]))
+    by_hand = CliRunner().invoke(cli, ["ingest", str(saved), "--db", str(fresh)], obj={})
+    assert by_hand.exit_code == 0, by_hand.output
+    assert by_hand.output.startswith(f"craigslist: job {first['job_id']} stored, ")
+    assert by_hand.output.endswith(", run 1 (finished)\n")
+    feeds = [
+        read_feed(home.client.feed("craigslist", j["job_id"]).splitlines()) for j in (first, second)
+    ]
+    # the second night's job killed halfway: half its items, no run record, a line cut short
+    cut = Feed(feeds[1].items[: len(feeds[1].items) // 2], None)
+    done = ingest_feed(fresh, cut, job_id="night-2", source="craigslist", as_of=NIGHTS[1])
+    assert done.items == len(cut.items)
+    assert not done.already
+    assert rows(fresh, "SELECT healthy, gone_marked FROM runs WHERE id = 1") == [
+        {"healthy": 1, "gone_marked": 0}
+    ]
+    run = rows(fresh, "SELECT * FROM runs WHERE id = ?", [done.run_id])[0]
+    assert (run["status"], run["complete"], run["healthy"], run["gone_marked"]) == (
+        "abandoned",
+        0,
+        0,
+        0,
+    )
+    assert "no run record" in run["finish_reason"]
+    # cancelled over its time: Scrapy closed it ("shutdown") and the record says so
+    cancelled = Feed(cut.items, {**feeds[1].record, "finish_reason": "shutdown"})
+    done = ingest_feed(fresh, cancelled, job_id="night-2b", source="craigslist", as_of=NIGHTS[1])
+    run = rows(fresh, "SELECT * FROM runs WHERE id = ?", [done.run_id])[0]
+    assert (run["status"], run["complete"], run["healthy"], run["gone_marked"]) == (
+        "failed",
+        0,
+        0,
+        0,
+    )
+    assert rows(fresh, "SELECT count(*) AS n FROM listings WHERE status = 'gone'")[0]["n"] == 0
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_night_fails_only_its_sources(
+    two_hosts, two_host_nights, sample_market, tmp_path
+):
+    """The next night on a copy of the two nights' database, craigslist sent to a third host
+    that goes down while its job runs."""
+    (_, vps), _ = two_hosts
+    db = tmp_path / "k.db"
+    with sqlite3.connect(two_host_nights[0]) as source, sqlite3.connect(db) as copy:
+        source.backup(copy)
+    active = rows(
+        db, "SELECT listing_id FROM listings WHERE source = 'craigslist' AND status = 'active'"
+    )
+    doomed = Scrapyd(tmp_path / "doomed")
+    try:
+        deploy(doomed.client, version="1")
+
+        class Dies(ScrapydClient):
+            """Goes down, jobs and all, once its job is seen running."""
+
+            def list_jobs(self):
+                answer = super().list_jobs()
+                if answer["running"]:
+                    doomed.kill()
+                return answer
+
+        dying = Dies(doomed.client.url, timeout=30, poll_interval=0.1)
+        sample_market.night = 3
+        result = run_night(
+            db,
+            tmp_path / "reports",
+            config=load_config(None),
+            sources=["craigslist", "beforward"],
+            as_of=NIGHTS[2],
+            base_url=sample_market.base_url,
+            scrapyd=[(dying, ["craigslist"]), (vps.client, None)],
+        )
+    finally:
+        doomed.kill()
+    lines = {o.source: o.line for o in result.outcomes}
+    assert lines["beforward"].startswith("ok: "), lines
+    assert lines["craigslist"].startswith("failed on Scrapyd (lost track: Scrapyd at"), lines
+    assert lines["craigslist"].endswith("; nothing marked gone")
+    assert not result.ok
+    runs = rows(
+        db, "SELECT source, status, healthy, gone_marked FROM runs WHERE as_of >= ?", [NIGHTS[2]]
+    )
+    assert sorted((r["source"], r["status"], r["healthy"]) for r in runs) == [
+        ("beforward", "finished", 1),
+        ("craigslist", "abandoned", 0),
+    ]
+    # the sample's third night drops craigslist postings: none of them went gone
+    shown = {t.listing_id for t in listings_on(build_catalog(), "craigslist", 2)}
+    assert {r["listing_id"] for r in active} - shown
+    still = rows(
+        db, "SELECT listing_id FROM listings WHERE source = 'craigslist' AND status = 'active'"
+    )
+    assert still == active
+    since = "SELECT event FROM price_history WHERE source = 'craigslist' AND observed_at >= ?"
+    assert rows(db, since, [NIGHTS[2]]) == []
+
+
+def test_scrapyd_errors_are_one_line(two_hosts):
+    client = ScrapydClient(two_hosts[0][0].client.url, project="nosuch")
+    with pytest.raises(ScrapydError, match="Scrapyd listspiders.json: project 'nosuch' not found"):
         client.list_spiders()
+    with pytest.raises(ScrapydError, match="no feed for job nojob .*items_dir"):
+        client.feed("beforward", "nojob")
     with refused_port() as port, pytest.raises(ScrapydError, match="unreachable"):
         ScrapydClient(f"http://127.0.0.1:{port}", timeout=2).daemon_status()
-    Path(tmp_path / "unused").touch()
+
+
+# -- what travels: the known listings out, the feed back -----------------------------------------
+
+
+class Probe(IncrementalSpider):
+    name = "probe"
+
+
+KNOWN = {"7968": {"price_raw": "$7,800", "status": "active", "année": "1994"}}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"known_listings": encode_known(KNOWN)}, 1),
+        (snapshot_arguments(encode_known(KNOWN), 7), 1),
+        ({"known_listings": "not a snapshot"}, 0),
+        ({}, 0),
+    ],
+    ids=["snapshot", "in-parts", "garbled", "none"],
+)
+def test_a_remote_job_knows_listings_only_from_its_snapshot(tmp_path, arguments, expected):
+    db = tmp_path / "k.db"
+    db.touch()  # a database on the job's host is never read when a snapshot is given
+    project = {k: getattr(scrapy_settings, k) for k in dir(scrapy_settings) if k.isupper()}
+    crawler = get_crawler(
+        Probe, {**project, "KEITRUCKS_REMOTE": True, "KEITRUCKS_DB_PATH": str(db)}
+    )
+    if crawler.settings["KEITRUCKS_DB_PATH"]:  # the add-ons are applied when the crawl starts
+        crawler.addons.load_settings(crawler.settings)
+    if len(arguments) > 1:
+        assert list(arguments)[:3] == ["known_listings", "known_listings_2", "known_listings_3"]
+        assert max(len(part) for part in arguments.values()) <= 7
+    spider = Probe.from_crawler(crawler, **dict(reversed(arguments.items())))
+    known = spider.read_known()
+    assert len(known) == expected
+    if expected:
+        assert known["7968"]["année"] == "1994"
+    assert crawler.settings["KEITRUCKS_DB_PATH"] == ""
+    assert list(crawler.settings.getdict("ITEM_PIPELINES")) == [
+        "pipelines.validate.ValidatePipeline",
+        "pipelines.dedupe.DedupePipeline",
+    ]
+
+
+def test_a_feed_reads_as_items_and_its_run_record_and_survives_a_cut_line():
+    lines = [
+        b'{"source": "tcv", "listing_id": "1", "url": "https://t/1"}',
+        b"",
+        b'{"keitrucks_run": {"finish_reason": "finished", "stats": {"item_scraped_count": 1}}}',
+    ]
+    feed = read_feed(lines)
+    assert [i["listing_id"] for i in feed.items] == ["1"]
+    assert feed.record["finish_reason"] == "finished"
+    cut = read_feed([lines[0], b'{"source": "tcv", "listing_id": "2", "ur'])
+    assert (len(cut.items), cut.record, cut.broken) == (1, None, 1)
+
+
+def test_ingest_of_a_feed_that_is_not_there_says_so_in_one_line(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["ingest", str(tmp_path / "job.jl"), "--db", str(tmp_path / "k.db")], obj={}
+    )
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot read {tmp_path / 'job.jl'}: No such file or directory\n"
+    assert not (tmp_path / "k.db").exists()

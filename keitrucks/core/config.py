@@ -163,6 +163,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "buyer": {"state": None, "stale_months": 12, "rule_overrides": []},
     "health": {"min_items_ratio": 0.5, "coverage_drop": 0.25, "dead_after": 3, "window": 7},
     "fx": {"JPY": 0.0067},
+    # Scrapyd servers that crawl (`keitrucks nightly` uses them when listed; docs/deploy.md):
+    # [[scrapyd.servers]] url = "http://host:6800", auth_env = "VAR holding user:password",
+    # sources = [...] (default: the sources no server lists, spread evenly).
+    "scrapyd": {"servers": []},
     # Landed-cost amounts (duty, freight, fees): dated rules and their sources in
     # keitrucks/core/data/landed_rules.csv; a [landed] key naming a rule overrides it.
     "landed": {},

@@ -191,6 +191,19 @@ class Health(Section):
     coverage_fields: list[StrictStr] | None = None
 
 
+class ScrapydServer(Section):
+    """One ``[[scrapyd.servers]]``: where it is, the variable holding its credentials, what it
+    crawls."""
+
+    url: StrictStr
+    auth_env: StrictStr | None = None
+    sources: list[StrictStr] | None = None
+
+
+class Scrapyd(Section):
+    servers: list[ScrapydServer]
+
+
 def _source_model(name: str, defaults: dict[str, Any]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         key: (SOURCE_KEY_TYPES[type(value)], value) for key, value in defaults.items()
@@ -219,6 +232,7 @@ def config_model(defaults: dict[str, Any]) -> type[BaseModel]:
         schedule=(Schedule, ...),
         buyer=(Buyer, ...),
         health=(Health, ...),
+        scrapyd=(Scrapyd, ...),
         fx=(dict[str, Number], ...),
         landed=free,
         deals=free,

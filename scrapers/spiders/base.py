@@ -10,7 +10,8 @@ logic; parsing lives in ``scrapers/parsers/<name>.py``. Hooks and helpers:
   ``KEITRUCKS_AS_OF`` setting, or the clock at start. Parsers receive it; they never read the clock.
 - ``self.search_key``: identifies what this run searched. Listings are only marked gone by a
   healthy, complete run over the same search key.
-- ``self.source_config``: ``default_config`` overridden by this source's TOML table.
+- ``self.source_config``: ``default_config`` overridden by this source's TOML table (or by the
+  ``KEITRUCKS_SOURCE_CONFIG`` setting, that table as JSON, on a remote job's host).
 - ``self.on_error``: an errback that counts a failed request; any failed request makes the run
   incomplete, so a broken crawl never marks listings gone.
 """
@@ -47,7 +48,11 @@ class ListingSpider(scrapy.Spider):
         spider.scraped_at = normalize_as_of(as_of) if as_of else now_iso()
         config = load_config(crawler.settings.get("KEITRUCKS_CONFIG"))
         spider.config = config
-        spider.source_config = {**spider.default_config, **config["sources"].get(spider.name, {})}
+        # a remote job's host has no configuration file: the night's host sends this table
+        table = crawler.settings.getdict("KEITRUCKS_SOURCE_CONFIG") or config["sources"].get(
+            spider.name, {}
+        )
+        spider.source_config = {**spider.default_config, **table}
         return spider
 
     def url(self, host: str, path: str = "") -> str:

@@ -19,6 +19,10 @@ not come (restored by default), and ``usable_known(known)`` filters what the rea
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,9 +38,45 @@ KnownListings = dict[str, dict[str, Any]]
 STOP_STATS = ("keitrucks/stopped", "keitrucks/blocked")
 
 
+def encode_known(known: KnownListings) -> str:
+    """Known listings as one short line of text (JSON, zlib, base64) for a spider argument."""
+    text = json.dumps(known, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return base64.b64encode(zlib.compress(text.encode(), 9)).decode("ascii")
+
+
+def snapshot_arguments(text: str, part: int) -> dict[str, str]:
+    """``encode_known``'s text as spider arguments of at most ``part`` characters each."""
+    chunks = [text[i : i + part] for i in range(0, len(text), part)]
+    return {
+        ("known_listings" if n == 1 else f"known_listings_{n}"): chunk
+        for n, chunk in enumerate(chunks, start=1)
+    }
+
+
+def decode_known(text: str) -> KnownListings:
+    """``encode_known`` read back; ValueError when it is not one."""
+    try:
+        known = json.loads(zlib.decompress(base64.b64decode(text, validate=True)))
+    except (binascii.Error, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a known-listings snapshot: {exc}") from None
+    if not isinstance(known, dict):
+        raise ValueError("not a known-listings snapshot")
+    return known
+
+
 class IncrementalSpider(ListingSpider):
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, known_listings: str | None = None, **kwargs: Any):
+        parts = sorted(
+            (int(key.rsplit("_", 1)[1]), kwargs.pop(key))
+            for key in list(kwargs)
+            if key.startswith("known_listings_") and key.rsplit("_", 1)[1].isdigit()
+        )
         super().__init__(*args, **kwargs)
+        #: ``-a known_listings=...`` (``encode_known``, cut in parts ``known_listings_2`` ...
+        #: when long): a remote job's stand-in for the database.
+        self.known_snapshot = (
+            known_listings + "".join(part for _, part in parts) if known_listings else None
+        )
         #: listing_id -> stored fields (the ``KEITRUCKS_KNOWN_LISTINGS`` reader); {} when unknown.
         self.known: KnownListings = {}
         #: Listings held back for their detail page, by listing_id, until yielded.
@@ -49,7 +89,16 @@ class IncrementalSpider(ListingSpider):
     # -- known listings ---------------------------------------------------------------------------
 
     def read_known(self) -> KnownListings:
-        """What the database holds of this source, or {} (then every detail page is read)."""
+        """What the database holds of this source, or {} (then every detail page is read).
+
+        A remote job (no database on its host) gets them as the ``known_listings`` argument, a
+        snapshot made by ``encode_known``; without one it reads every detail page."""
+        if self.known_snapshot is not None:
+            try:
+                return self.usable_known(decode_known(self.known_snapshot))
+            except ValueError as exc:
+                self.logger.warning("Unreadable known listings (%s): reading every page", exc)
+                return {}
         hook = self.settings.get("KEITRUCKS_KNOWN_LISTINGS")
         db_path = self.settings.get("KEITRUCKS_DB_PATH")
         if not hook or not db_path or not Path(db_path).is_file():
