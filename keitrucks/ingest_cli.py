@@ -55,8 +55,9 @@ def read_feed_bytes(where: str, config: dict) -> bytes:
 @click.option("--job", "job_id", help="The job id. Default: the feed's file name, without .jl.")
 @click.pass_context
 def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> None:
-    """Store the feed of one Scrapyd job (a URL such as
-    http://host:6800/items/keitrucks/beforward/JOB.jl, or a saved file) in --db.
+    """Store the feed of one Scrapyd job in the database.
+
+    FEED is a URL such as http://host:6800/items/keitrucks/beforward/JOB.jl, or a saved file.
 
     Its listings go through the same pipelines as a night's, and its run is judged the same
     way; a feed without its run record (the job was killed) marks nothing gone. A job stored

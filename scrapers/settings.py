@@ -91,8 +91,6 @@ ITEM_PIPELINES = {
     "pipelines.landed.LandedCostPipeline": 350,
     "pipelines.storage.SQLitePipeline": 900,
 }
-# Off unless KEITRUCKS_PROGRESS_FILE names a file: the night reads a running crawl's counts there.
-EXTENSIONS = {"scrapers.progress.ProgressFile": 500}
 
 HTTPCACHE_ENABLED = os.getenv("KEITRUCKS_HTTPCACHE", "0") == "1"
 HTTPCACHE_DIR = "httpcache"
@@ -102,4 +100,8 @@ HTTPCACHE_DIR = "httpcache"
 #: and the night's host ingests that feed (keitrucks/remote_ingest.py).
 KEITRUCKS_REMOTE = False
 ADDONS = {"pipelines.remote.RemoteMode": 0}
-EXTENSIONS = {"pipelines.remote.RunRecord": -10}
+EXTENSIONS = {
+    "pipelines.remote.RunRecord": -10,
+    # the crawl's counts for a watching terminal (only with KEITRUCKS_PROGRESS_FILE set)
+    "scrapers.progress.ProgressFile": 500,
+}
