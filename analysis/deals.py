@@ -125,9 +125,18 @@ def trust_problems(listings: pd.DataFrame) -> pd.Series:
         | {"pending": flag(column(listings, "sale_pending").eq(True))},
         index=listings.index,
     )
-    return pd.Series(
-        [_problems(r) for r in frame.to_dict("records")], index=listings.index, dtype="object"
-    )
+    # most listings have no problem: words are written only for the rows that have one
+    runs = frame["runs"]
+    said_not_run = runs.isin([v for v in pd.unique(runs.to_numpy()) if _is_false(v)])
+    some = (
+        ~frame["kind"].eq("kei_truck").fillna(False).astype(bool)
+        | said_not_run
+        | frame["title_status"].isin(list(TITLE_PROBLEMS))
+        | frame["pending"]
+    ).to_numpy()
+    out = np.full(len(frame), "", dtype=object)
+    out[some] = [_problems(r) for r in frame.loc[some].to_dict("records")]
+    return pd.Series(out, index=listings.index, dtype="object")
 
 
 def _problems(row: dict[str, Any]) -> str:
