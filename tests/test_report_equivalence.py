@@ -36,7 +36,7 @@ NIGHTS = 70
 
 def _spec(rng: np.random.Generator, k: int) -> dict:
     model, code = MODELS[int(rng.integers(len(MODELS)))]
-    year = int(rng.integers(1989, 2004))
+    year = int(rng.integers(1993, 2001)) if rng.random() < 0.95 else None
     spec = {
         "model": model,
         "year": year,
@@ -66,7 +66,7 @@ def _market(seed: int = 18) -> list[tuple[str, str, list[dict]]]:
     """(day, source, listings seen) per run, in time order."""
     rng = np.random.default_rng(seed)
     trucks = []  # [source, listing_id, spec, price, first night, last night, repost_of]
-    for k in range(90):
+    for k in range(140):
         source = SOURCES[int(rng.choice(4, p=[0.45, 0.2, 0.2, 0.15]))]
         first = int(rng.integers(0, NIGHTS - 3))
         life = int(rng.integers(3, 50))
