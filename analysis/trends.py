@@ -126,12 +126,8 @@ def describe(listings: pd.DataFrame) -> pd.DataFrame:
         {
             "lid": trucks["lid"].to_numpy(),
             "truck": pd.factorize(truck.to_numpy())[0],
-            "family": family.astype("object").fillna("unknown").astype("category").to_numpy(),
-            "badge": trucks["model"]
-            .astype("object")
-            .fillna("unknown")
-            .astype("category")
-            .to_numpy(),
+            "family": family.astype("object").fillna("unknown").astype("category").array,
+            "badge": trucks["model"].astype("object").fillna("unknown").astype("category").array,
             "drive": pd.Categorical(
                 np.where(drive.isna(), "unknown", np.where(drive.fillna(False), "4WD", "2WD"))
             ),
