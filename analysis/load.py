@@ -220,6 +220,21 @@ def _epoch_to_utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, unit="s", utc=True)
 
 
+#: Listings seen after the as-of end, and the last history row of each before it.
+_LATER_CTES = """
+    WITH seen_later AS MATERIALIZED (
+        SELECT source, listing_id FROM price_history WHERE observed_at >= :end
+    ),
+    later AS (SELECT DISTINCT source, listing_id FROM seen_later),
+    asof AS (
+        SELECT p.* FROM later a JOIN price_history p ON p.id = (
+            SELECT p2.id FROM price_history p2
+            WHERE p2.source = a.source AND p2.listing_id = a.listing_id
+              AND p2.observed_at < :end
+            ORDER BY p2.observed_at DESC, p2.id DESC LIMIT 1)
+    )"""
+
+
 def read_listings_as_of(
     db_path: str | os.PathLike, as_of, *, since: dt.date | str | None = None
 ) -> pd.DataFrame:
@@ -256,26 +271,25 @@ def read_listings_as_of(
                 " l2.listing_id))"
             )
             params["since"] = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
-        later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
-        sql = f"""
-            WITH seen_later AS MATERIALIZED (
-                SELECT source, listing_id FROM price_history WHERE observed_at >= :end
-            ),
-            later AS (SELECT DISTINCT source, listing_id FROM seen_later),
-            asof AS (
-                SELECT p.* FROM later a JOIN price_history p ON p.id = (
-                    SELECT p2.id FROM price_history p2
-                    WHERE p2.source = a.source AND p2.listing_id = a.listing_id
-                      AND p2.observed_at < :end
-                    ORDER BY p2.observed_at DESC, p2.id DESC LIMIT 1)
-            )
+        # the state as of then needs history rows seen after it; on the night itself (the
+        # nightly report) there are none, and the joins and their columns are left out
+        any_later = conn.execute(
+            "SELECT 1 FROM price_history WHERE observed_at >= :end LIMIT 1", params
+        ).fetchone()
+        if any_later:
+            later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
+            history_cols = f"h.observed_at AS h_observed_at, {later}, (a.source IS NOT NULL)"
+            joins = """
+            LEFT JOIN later a ON a.source = l.source AND a.listing_id = l.listing_id
+            LEFT JOIN asof h ON h.source = l.source AND h.listing_id = l.listing_id"""
+            ctes = _LATER_CTES
+        else:
+            history_cols, joins, ctes = "0", "", ""
+        sql = f"""{ctes}
             SELECT l.rowid AS lid, {", ".join("l." + c for c in cols)},
                    {", ".join(extras) or "NULL AS description"},
-                   h.observed_at AS h_observed_at, {later},
-                   (a.source IS NOT NULL) AS h_later
-            FROM listings l
-            LEFT JOIN later a ON a.source = l.source AND a.listing_id = l.listing_id
-            LEFT JOIN asof h ON h.source = l.source AND h.listing_id = l.listing_id
+                   {history_cols} AS h_later
+            FROM listings l{joins}
             WHERE {" AND ".join(where)}
             ORDER BY l.rowid"""
         df = pd.read_sql_query(sql, conn, params=params)
@@ -285,16 +299,18 @@ def read_listings_as_of(
             params=(_iso(end),),
         )
     later_rows = df["h_later"].astype(bool)
-    for col in STATE_COLUMNS:
-        if col in df.columns:
-            df[col] = df[col].where(~later_rows, df[f"h_{col}"])
-    gone_then = pd.to_datetime(df["h_observed_at"], utc=True, format="ISO8601")
+    if any_later:
+        for col in STATE_COLUMNS:
+            if col in df.columns:
+                df[col] = df[col].where(~later_rows, df[f"h_{col}"])
+        gone_then = pd.to_datetime(df["h_observed_at"], utc=True, format="ISO8601")
     df = df.drop(columns=[c for c in df.columns if c.startswith("h_")])
     df = _typed(df, LISTING_DTYPES, LISTING_DATES)
     cutoff = pd.Series(end, index=df.index, dtype="datetime64[ns, UTC]")
     if "gone_at" in df.columns:
         was_gone = (later_rows & (df["status"] == "gone")).to_numpy()
-        df["gone_at"] = df["gone_at"].where(~later_rows, gone_then.where(was_gone))
+        if any_later:
+            df["gone_at"] = df["gone_at"].where(~later_rows, gone_then.where(was_gone))
         cutoff[was_gone] = df.loc[was_gone, "gone_at"]
         df["gone_at"] = df["gone_at"].where(df["status"] == "gone")
     df["last_seen_at"] = _last_seen_before(df, cutoff, runs)
