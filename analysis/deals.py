@@ -351,7 +351,7 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         "comparables_high_usd",
         "eligible_25y",
     ]
-    out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
+    out = out.assign(why=[_why(r) for r in _records(out, why_cols)])
     for col in DEAL_COLUMNS:
         if col not in out.columns:
             out[col] = pd.NA
@@ -365,6 +365,13 @@ def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) ->
         .loc[:, list(DEAL_COLUMNS)]
         .reset_index(drop=True)
     )
+
+
+def _records(frame: pd.DataFrame, columns: list[str]):
+    """The rows of ``frame[columns]`` as dicts of Python values (``to_dict("records")``'s,
+    without its per-value boxing)."""
+    values = [frame[c].tolist() for c in columns]
+    return (dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True))
 
 
 Found = tuple[int | None, list[str], int | None, int | None, int | None]
@@ -386,8 +393,11 @@ def _find_comparables(
     # an exporter's subject looks for US asking comparables (compare_with), others their basis
     by = ["family", "is_4wd", "compare_with", "year", *MATCHED_WHEN_KNOWN]
     wanted: dict[tuple, list[tuple[Any, Any]]] = {}
-    for index, *values, truck in subjects[[*by, "truck_id"]].astype("object").itertuples():
-        wanted.setdefault(tuple(None if pd.isna(v) else v for v in values), []).append(
+    columns = [subjects[c].astype("object").tolist() for c in by]
+    for index, truck, *values in zip(
+        subjects.index.tolist(), subjects["truck_id"].tolist(), *columns, strict=True
+    ):
+        wanted.setdefault(tuple(None if _missing(v) else v for v in values), []).append(
             (index, truck)
         )
     for (family, drive, basis, year, *known), rows in wanted.items():
@@ -404,16 +414,23 @@ def _find_comparables(
         keys, trucks = group["key"][near], group["truck_id"][near]
         prices, weights = group["price_usd"][near], group["weight"][near]
         # a subject whose truck is not among the first comparables shares their result
-        head = set(trucks[:limit].tolist())
+        head_list = trucks[:limit].tolist()
+        head = set(head_list)
         shared = None
         for index, truck in rows:
             if truck not in head:
                 shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
                 results[index] = shared
                 continue
-            take = np.flatnonzero(trucks != truck)[:limit]
+            # a truck is in a pool group once (one row per truck and basis): skip its place
+            own = head_list.index(truck)
+            take = np.delete(np.arange(min(limit + 1, keys.size)), own)[:limit]
             results[index] = _fair(keys, prices, weights, take)
     return [results.get(i, _NOT_FOUND) for i in subjects.index]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _arrays(group: pd.DataFrame) -> dict[str, np.ndarray]:
