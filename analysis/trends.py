@@ -233,9 +233,15 @@ def weekly_states(
     states = pd.concat([stock, closed], ignore_index=True)
     states = _attach(states, labels).astype({"series": "category"})
     # a truck listed on several sites (or reposted) counts once per week and series
-    states = states.sort_values(["week", "series", "truck", "lid"], kind="stable")
-    states = states.drop_duplicates(["week", "series", "truck"], keep="first")
-    return states.reset_index(drop=True), weeks
+    # (sorted by week, series, truck and lid; the first row of each week, series and truck)
+    week = states["week"].to_numpy()
+    series = states["series"].cat.codes.to_numpy()
+    truck = states["truck"].to_numpy()
+    order = np.lexsort((states["lid"].to_numpy(), truck, series, week))
+    week, series, truck = week[order], series[order], truck[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = (week[1:] != week[:-1]) | (series[1:] != series[:-1]) | (truck[1:] != truck[:-1])
+    return states.iloc[order[first]].reset_index(drop=True), weeks
 
 
 def _empty_states() -> pd.DataFrame:
