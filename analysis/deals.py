@@ -257,12 +257,14 @@ def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     pool = df.loc[keep.fillna(False)]
     # one row per physical truck: the most recently seen, active before gone
     rank_status = (pool["status"] != "active").astype(int)
-    return (
-        pool.assign(_rs=rank_status)
-        .sort_values(["age_days", "_rs", "key"], kind="stable")
-        .drop_duplicates(["truck_id", "price_basis"], keep="first")
-        .drop(columns="_rs")
-    )
+    # (sorted by age, active first, then key; the first row of each truck and basis)
+    keys = pd.factorize(pool["key"], sort=True)[0]
+    order = np.lexsort((keys, rank_status.to_numpy(), pool["age_days"].to_numpy(dtype="float64")))
+    truck = pd.factorize(pool["truck_id"])[0]
+    basis, bases = pd.factorize(pool["price_basis"])
+    combined = truck.astype(np.int64) * (len(bases) + 1) + basis
+    first = ~pd.Series(combined[order]).duplicated().to_numpy()
+    return pool.iloc[order[first]]
 
 
 def score_deals(listings: pd.DataFrame, *, as_of, config: dict | None = None) -> pd.DataFrame:
