@@ -423,7 +423,7 @@ def _words(
     if whole and not null.any() and not other.any():
         return pd.Categorical.from_codes(codes, categories=words)
     if not rows.size:
-        return pd.Series([], dtype="object").astype("category").array
+        return pd.Series([], dtype="object").map({}).astype("category").array
     present = np.unique(codes[~null])
     text = np.array(words, dtype=object)[present]
     order = np.argsort(text, kind="stable")
@@ -453,7 +453,10 @@ def _history_frame(
         {
             "lid": rows["key"] >> 32,
             "id": rows["id"],
-            "observed_at": _epoch_to_utc(rows["key"] & 0xFFFFFFFF),
+            # (no rows: typed as an empty read of text always was)
+            "observed_at": _epoch_to_utc(
+                rows["key"] & 0xFFFFFFFF if rows.size else np.array([], dtype=object)
+            ),
             "event": _words(conn, rows, "event", 8, whole),
             "price_usd": pd.array(np.where(price == _NULL_PRICE, 0, price), dtype="Int64"),
             "price_basis": _words(conn, rows, "price_basis", 4, whole),

@@ -12,6 +12,9 @@ the CSV files and the HTML page written from both must be the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -183,3 +186,34 @@ def test_the_market_has_what_the_comparison_needs(market_db):
     assert data.trends["price_drops"].sum() > 0
     assert data.deals["rated"].any()
     assert (data.deals["basis"] == "landed").any()
+
+
+@pytest.mark.parametrize("odd", [False, True])
+@pytest.mark.parametrize("start", [FIRST, FIRST + dt.timedelta(days=30)])
+def test_history_reads_equal_the_reference_reads(market_db, tmp_path, odd, start):
+    """The packed history read gives the reference's frame, categories included, also with
+    a NULL price and basis and words outside the vocabulary (read back as text)."""
+    from report_reference import load as reference_load
+
+    from analysis import load
+
+    db = tmp_path / "odd.db"
+    shutil.copyfile(market_db, db)
+    if odd:
+        with closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute(
+                "UPDATE price_history SET price_basis = NULL, price_usd = NULL WHERE id = 7"
+            )
+            conn.execute("UPDATE price_history SET status = 'on_hold' WHERE id IN (40, 90)")
+            conn.execute("UPDATE price_history SET event = 'odd_event' WHERE id = 91")
+    pd.testing.assert_frame_equal(
+        load.read_history_window(db, start, LAST),
+        reference_load.read_history_window(db, start, LAST),
+        check_exact=True,
+    )
+    lids = [1, 2, 3, 5, 8, 13, 21, 34]
+    pd.testing.assert_frame_equal(
+        load.read_history_of_lids(db, lids, before=start),
+        reference_load.read_history_of_lids(db, lids, before=start),
+        check_exact=True,
+    )
