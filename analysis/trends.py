@@ -408,7 +408,7 @@ def _stats(
     )
     gid, first = group_ids(frame, keys)
     groups = len(first)
-    out = pd.DataFrame({k: frame[k].to_numpy()[first] for k in keys})
+    out = pd.DataFrame({k: frame[k].iloc[first].to_numpy() for k in keys})
     with np.errstate(invalid="ignore"):
         parts = {
             "listings": np.ones(len(price)),
