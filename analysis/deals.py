@@ -127,9 +127,18 @@ def trust_problems(listings: pd.DataFrame) -> pd.Series:
         | {"pending": flag(column(listings, "sale_pending").eq(True))},
         index=listings.index,
     )
-    return pd.Series(
-        [_problems(r) for r in frame.to_dict("records")], index=listings.index, dtype="object"
-    )
+    # most listings have no problem: words are written only for the rows that have one
+    runs = frame["runs"]
+    said_not_run = runs.isin([v for v in pd.unique(runs.to_numpy()) if _is_false(v)])
+    some = (
+        ~frame["kind"].eq("kei_truck").fillna(False).astype(bool)
+        | said_not_run
+        | frame["title_status"].isin(list(TITLE_PROBLEMS))
+        | frame["pending"]
+    ).to_numpy()
+    out = np.full(len(frame), "", dtype=object)
+    out[some] = [_problems(r) for r in frame.loc[some].to_dict("records")]
+    return pd.Series(out, index=listings.index, dtype="object")
 
 
 def _problems(row: dict[str, Any]) -> str:
@@ -250,12 +259,14 @@ def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     pool = df.loc[keep.fillna(False)]
     # one row per physical truck: the most recently seen, active before gone
     rank_status = (pool["status"] != "active").astype(int)
-    return (
-        pool.assign(_rs=rank_status)
-        .sort_values(["age_days", "_rs", "key"], kind="stable")
-        .drop_duplicates(["truck_id", "price_basis"], keep="first")
-        .drop(columns="_rs")
-    )
+    # (sorted by age, active first, then key; the first row of each truck and basis)
+    keys = pd.factorize(pool["key"], sort=True)[0]
+    order = np.lexsort((keys, rank_status.to_numpy(), pool["age_days"].to_numpy(dtype="float64")))
+    truck = pd.factorize(pool["truck_id"])[0]
+    basis, bases = pd.factorize(pool["price_basis"])
+    combined = truck.astype(np.int64) * (len(bases) + 1) + basis
+    first = ~pd.Series(combined[order]).duplicated().to_numpy()
+    return pool.iloc[order[first]]
 
 
 def score_deals(
@@ -355,7 +366,7 @@ def score_deals(
         "comparables_high_usd",
         "eligible_25y",
     ]
-    out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
+    out = out.assign(why=[_why(r) for r in _records(out, why_cols)])
     for col in DEAL_COLUMNS:
         if col not in out.columns:
             out[col] = pd.NA
@@ -369,6 +380,13 @@ def score_deals(
         .loc[:, list(DEAL_COLUMNS)]
         .reset_index(drop=True)
     )
+
+
+def _records(frame: pd.DataFrame, columns: list[str]):
+    """The rows of ``frame[columns]`` as dicts of Python values (``to_dict("records")``'s,
+    without its per-value boxing)."""
+    values = [frame[c].tolist() for c in columns]
+    return (dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True))
 
 
 Found = tuple[int | None, list[str], int | None, int | None, int | None]
@@ -390,8 +408,11 @@ def _find_comparables(
     # an exporter's subject looks for US asking comparables (compare_with), others their basis
     by = ["family", "is_4wd", "compare_with", "year", *MATCHED_WHEN_KNOWN]
     wanted: dict[tuple, list[tuple[Any, Any]]] = {}
-    for index, *values, truck in subjects[[*by, "truck_id"]].astype("object").itertuples():
-        wanted.setdefault(tuple(None if pd.isna(v) else v for v in values), []).append(
+    columns = [subjects[c].astype("object").tolist() for c in by]
+    for index, truck, *values in zip(
+        subjects.index.tolist(), subjects["truck_id"].tolist(), *columns, strict=True
+    ):
+        wanted.setdefault(tuple(None if _missing(v) else v for v in values), []).append(
             (index, truck)
         )
     for (family, drive, basis, year, *known), rows in wanted.items():
@@ -408,16 +429,23 @@ def _find_comparables(
         keys, trucks = group["key"][near], group["truck_id"][near]
         prices, weights = group["price_usd"][near], group["weight"][near]
         # a subject whose truck is not among the first comparables shares their result
-        head = set(trucks[:limit].tolist())
+        head_list = trucks[:limit].tolist()
+        head = set(head_list)
         shared = None
         for index, truck in rows:
             if truck not in head:
                 shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
                 results[index] = shared
                 continue
-            take = np.flatnonzero(trucks != truck)[:limit]
+            # a truck is in a pool group once (one row per truck and basis): skip its place
+            own = head_list.index(truck)
+            take = np.delete(np.arange(min(limit + 1, keys.size)), own)[:limit]
             results[index] = _fair(keys, prices, weights, take)
     return [results.get(i, _NOT_FOUND) for i in subjects.index]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _arrays(group: pd.DataFrame) -> dict[str, np.ndarray]:

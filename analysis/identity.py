@@ -199,45 +199,61 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
     i, j = np.asarray(i, dtype=int), np.asarray(j, dtype=int)
     if i.size == 0:
         return np.zeros(0)
-    frame = _arr(df, "frame_number")
-    family = _arr(df, "family")
+    # text columns as integer codes (-1 unknown): comparing a million pairs of ints is cheap
+    frame = _codes(_arr(df, "frame_number"))
+    family = _codes(_arr(df, "family"))
     year = _arr(df, "year", "float64")
     drive = _arr(df, "is_4wd", "float64") if "is_4wd" in df.columns else np.full(len(df), np.nan)
-    codes = np.array([_bare_code(c) for c in _arr(df, "model_code")], dtype=object)
+    codes = _codes(_arr(df, "model_code"), _bare_code)
     miles = _arr(df, "mileage_mi", "float64")
     price = _arr(df, "price_usd", "float64")
-    basis = _arr(df, "price_basis")
-    place = np.array(
-        [
-            p.strip().lower() if isinstance(p, str) and p.strip() else None
-            for p in _arr(df, "location_raw")
-        ],
-        dtype=object,
+    basis = _codes(_arr(df, "price_basis"))
+    place = _codes(
+        _arr(df, "location_raw"),
+        lambda p: p.strip().lower() if isinstance(p, str) and p.strip() else None,
     )
     lat, lon = _arr(df, "latitude", "float64"), _arr(df, "longitude", "float64")
 
-    both_frames = (frame[i] != None) & (frame[j] != None)  # noqa: E711
-    same = (family[i] == family[j]) & (family[i] != None)  # noqa: E711
+    both_frames = (frame[i] >= 0) & (frame[j] >= 0)
+    same = (family[i] == family[j]) & (family[i] >= 0)
     same &= year[i] == year[j]
     same &= ~((drive[i] != drive[j]) & ~np.isnan(drive[i]) & ~np.isnan(drive[j]))
-    both_codes = (codes[i] != None) & (codes[j] != None)  # noqa: E711
+    both_codes = (codes[i] >= 0) & (codes[j] >= 0)
     same &= ~(both_codes & (codes[i] != codes[j]))
     same &= _close(miles[i], miles[j], 0.03, 500)
     score = 0.3 + 0.25 * _close(miles[i], miles[j], 0.005, 50) + 0.1 * both_codes
-    same_basis = (basis[i] == basis[j]) & (basis[i] != None)  # noqa: E711
+    same_basis = (basis[i] == basis[j]) & (basis[i] >= 0)
     score += 0.1 * (same_basis & _close(price[i], price[j], 0.05))
     near = (np.abs(lat[i] - lat[j]) < 0.45) & (np.abs(lon[i] - lon[j]) < 0.55)
-    score += 0.15 * (((place[i] == place[j]) & (place[i] != None)) | near)  # noqa: E711
+    score += 0.15 * (((place[i] == place[j]) & (place[i] >= 0)) | near)
     score = np.where(same, score, 0.0)
     # title words only where they can still matter (the costly part)
     maybe = same & (score + 0.2 >= MATCH_THRESHOLD - 1e-9)
     titles = _arr(df, "title")
     todo = np.flatnonzero(maybe)
-    words = {r: title_words(titles[r]) for r in np.unique(np.concatenate([i[todo], j[todo]]))}
+    words = {r: title_words(titles[r]) for r in _unique(np.concatenate([i[todo], j[todo]]))}
     for k in todo:
         score[k] += 0.2 * _jaccard(words[i[k]], words[j[k]])
     score = np.round(np.minimum(score, 0.99), 3)
     return np.where(both_frames, (frame[i] == frame[j]).astype(float), score)
+
+
+def _codes(values: np.ndarray, clean=None) -> np.ndarray:
+    """An integer per distinct value (-1 for None), after ``clean`` (value -> value or None)
+    applied once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    if clean is None:
+        return codes
+    cleaned = [clean(u) for u in uniques]
+    again, _ = pd.factorize(np.array([*cleaned, None], dtype=object))
+    return np.where(codes >= 0, again[codes], -1)
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integers by a plain sort (NumPy 2's hash-based unique is many times
+    slower on a million distinct values)."""
+    ordered = np.sort(values)
+    return ordered[np.append([True], ordered[1:] != ordered[:-1])[: ordered.size]]
 
 
 def fingerprint_confidence(a: dict, b: dict) -> float:
@@ -303,7 +319,7 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
     a, b = np.concatenate(parts_i), np.concatenate(parts_j)
     low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    pairs = np.unique(low * len(df) + high)
+    pairs = _unique(low * len(df) + high)
     return pairs // len(df), pairs % len(df)
 
 

@@ -245,6 +245,21 @@ def _epoch_to_utc(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, unit="s", utc=True)
 
 
+#: Listings seen after the as-of end, and the last history row of each before it.
+_LATER_CTES = """
+    WITH seen_later AS MATERIALIZED (
+        SELECT source, listing_id FROM price_history WHERE observed_at >= :end
+    ),
+    later AS (SELECT DISTINCT source, listing_id FROM seen_later),
+    asof AS (
+        SELECT p.* FROM later a JOIN price_history p ON p.id = (
+            SELECT p2.id FROM price_history p2
+            WHERE p2.source = a.source AND p2.listing_id = a.listing_id
+              AND p2.observed_at < :end
+            ORDER BY p2.observed_at DESC, p2.id DESC LIMIT 1)
+    )"""
+
+
 def read_listings_as_of(
     db_path: str | os.PathLike,
     as_of,
@@ -309,26 +324,25 @@ def read_listings_as_of(
                 f" WHERE {like.format(t='l3')}))"
             )
             params |= names
-        later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
-        sql = f"""
-            WITH seen_later AS MATERIALIZED (
-                SELECT source, listing_id FROM price_history WHERE observed_at >= :end
-            ),
-            later AS (SELECT DISTINCT source, listing_id FROM seen_later),
-            asof AS (
-                SELECT p.* FROM later a JOIN price_history p ON p.id = (
-                    SELECT p2.id FROM price_history p2
-                    WHERE p2.source = a.source AND p2.listing_id = a.listing_id
-                      AND p2.observed_at < :end
-                    ORDER BY p2.observed_at DESC, p2.id DESC LIMIT 1)
-            )
+        # the state as of then needs history rows seen after it; on the night itself (the
+        # nightly report) there are none, and the joins and their columns are left out
+        any_later = conn.execute(
+            "SELECT 1 FROM price_history WHERE observed_at >= :end LIMIT 1", params
+        ).fetchone()
+        if any_later:
+            later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
+            history_cols = f"h.observed_at AS h_observed_at, {later}, (a.source IS NOT NULL)"
+            joins = """
+            LEFT JOIN later a ON a.source = l.source AND a.listing_id = l.listing_id
+            LEFT JOIN asof h ON h.source = l.source AND h.listing_id = l.listing_id"""
+            ctes = _LATER_CTES
+        else:
+            history_cols, joins, ctes = "0", "", ""
+        sql = f"""{ctes}
             SELECT l.rowid AS lid, {", ".join("l." + c for c in cols)},
                    {", ".join(extras) or "NULL AS description"},
-                   h.observed_at AS h_observed_at, {later},
-                   (a.source IS NOT NULL) AS h_later
-            FROM listings l
-            LEFT JOIN later a ON a.source = l.source AND a.listing_id = l.listing_id
-            LEFT JOIN asof h ON h.source = l.source AND h.listing_id = l.listing_id
+                   {history_cols} AS h_later
+            FROM listings l{joins}
             WHERE {" AND ".join(where)}
             ORDER BY l.rowid"""
         df = pd.read_sql_query(sql, conn, params=params)
@@ -339,16 +353,18 @@ def read_listings_as_of(
         )
         df = _as_known_then(df, _changes_from(conn, end, [*cols, "description", "attributes"]))
     later_rows = df["h_later"].astype(bool)
-    for col in STATE_COLUMNS:
-        if col in df.columns:
-            df[col] = df[col].where(~later_rows, df[f"h_{col}"])
-    gone_then = pd.to_datetime(df["h_observed_at"], utc=True, format="ISO8601")
+    if any_later:
+        for col in STATE_COLUMNS:
+            if col in df.columns:
+                df[col] = df[col].where(~later_rows, df[f"h_{col}"])
+        gone_then = pd.to_datetime(df["h_observed_at"], utc=True, format="ISO8601")
     df = df.drop(columns=[c for c in df.columns if c.startswith("h_")])
     df = _typed(df, LISTING_DTYPES, LISTING_DATES)
     cutoff = pd.Series(end, index=df.index, dtype="datetime64[ns, UTC]")
     if "gone_at" in df.columns:
         was_gone = (later_rows & (df["status"] == "gone")).to_numpy()
-        df["gone_at"] = df["gone_at"].where(~later_rows, gone_then.where(was_gone))
+        if any_later:
+            df["gone_at"] = df["gone_at"].where(~later_rows, gone_then.where(was_gone))
         cutoff[was_gone] = df.loc[was_gone, "gone_at"]
         df["gone_at"] = df["gone_at"].where(df["status"] == "gone")
     df["last_seen_at"] = _last_seen_before(df, cutoff, runs)
@@ -461,51 +477,116 @@ def _last_seen_before(df: pd.DataFrame, cutoff: pd.Series, runs: pd.DataFrame) -
     return seen
 
 
-#: The known words of history's text columns, sent by SQLite as small integers (cheaper to
-#: transfer than text); any other word comes through as text, unchanged.
+#: The known words of history's text columns. SQLite sends each row's three words packed in
+#: one small integer (``_CODE_SQL``); a NULL or a word outside these lists is read as text.
 VOCABULARY = {
     "event": ("new", "price_change", "status_change", "relisted", "gone"),
     "price_basis": ("asking", "fob", "cnf", "cif", "sold", "bid_to", "bid"),
     "status": ("active", "sold", "ended", "gone"),
 }
+#: Code of a NULL and of a word outside ``VOCABULARY`` in the packed codes (4 bits each).
+_NULL_CODE, _OTHER_CODE = 14, 15
+#: price_usd NULL, as sent by SQLite.
+_NULL_PRICE = -(2**62)
 
 
-def _encoded(column: str) -> str:
+def _code_sql(column: str) -> str:
     cases = " ".join(f"WHEN '{word}' THEN {i}" for i, word in enumerate(VOCABULARY[column]))
-    return f"CASE p.{column} {cases} ELSE p.{column} END AS {column}"
+    null = f"CASE WHEN p.{column} IS NULL THEN {_NULL_CODE} ELSE {_OTHER_CODE} END"
+    return f"CASE p.{column} {cases} ELSE {null} END"
 
 
-def _decoded(values: pd.Series, words: tuple[str, ...]) -> pd.Series:
-    """Codes (ints, or floats when NULLs made the column float) back to words; text kept."""
-    mapping = {}
-    for value in values.unique():
-        if isinstance(value, str) or pd.isna(value):
-            mapping[value] = value
-        else:
-            mapping[value] = words[int(value)]
-    return values.map(mapping).astype("category")
-
-
-def _history_frame(df: pd.DataFrame) -> pd.DataFrame:
-    df["observed_at"] = _epoch_to_utc(df["observed_at"])
-    df = df.astype({c: t for c, t in HISTORY_DTYPES.items() if c in df.columns})
-    for col, words in VOCABULARY.items():
-        values = df[col]
-        if pd.api.types.is_integer_dtype(values.dtype):
-            codes = values.to_numpy()
-            df[col] = pd.Categorical.from_codes(codes, categories=list(words))
-        else:
-            df[col] = _decoded(values.astype("object"), words)
-    if "before" in df.columns:
-        df["before"] = df["before"].astype(bool)
-    return df.sort_values(["lid", "observed_at", "id"], kind="stable").reset_index(drop=True)
-
-
-#: History columns of the report's reads: ``observed_at`` as epoch seconds (parsed after).
+#: One history row as four integers (SQLite's << and | bind alike, left to right: hence the
+#: parentheses): id; the listing's rowid and the epoch second observed,
+#: as ``lid << 32 | epoch``; price_usd (``_NULL_PRICE`` for NULL); the words' codes, as
+#: ``event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
+#: reading a million rows cheap: the cost is per value sent, and NumPy takes them as they come.
 _HISTORY_SELECT = (
-    "l.rowid AS lid, p.id, CAST(strftime('%s', p.observed_at) AS INTEGER) AS observed_at, "
-    f"{_encoded('event')}, p.price_usd, {_encoded('price_basis')}, {_encoded('status')}"
+    "p.id, (l.rowid << 32) | CAST(strftime('%s', p.observed_at) AS INTEGER), "
+    f"ifnull(CAST(p.price_usd AS INTEGER), {_NULL_PRICE}), "
+    f"(({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
+    f"| ({_code_sql('status')})"
 )
+_HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("price", "i8"), ("codes", "i8")])
+
+
+def _fetch_history(conn: sqlite3.Connection, sql: str, params=()) -> np.ndarray:
+    return np.fromiter(conn.execute(sql, params), dtype=_HISTORY_ROW)
+
+
+def _words(
+    conn: sqlite3.Connection, rows: np.ndarray, column: str, shift: int, whole: bool
+) -> pd.Categorical:
+    """The words of one packed column: the vocabulary's, NULL as missing, any other word read
+    back as text by id (a rare, small query).
+
+    The categories are the whole vocabulary, in its order, when ``whole`` and every row holds
+    a known word; otherwise the words present, sorted (as pandas infers them from text).
+    """
+    codes = (rows["codes"] >> shift) & 15
+    words = list(VOCABULARY[column])
+    other = codes == _OTHER_CODE
+    if other.any():
+        ids = rows["id"][other].tolist()
+        known = ", ".join(f"'{word}'" for word in words)
+        found = dict(
+            conn.execute(
+                f"SELECT id, {column} FROM price_history WHERE id BETWEEN ? AND ? "
+                f"AND {column} NOT IN ({known})",
+                (min(ids), max(ids)),
+            ).fetchall()
+        )
+        words += sorted({str(found[i]) for i in ids} - set(words))
+        codes = codes.copy()
+        codes[other] = [words.index(str(found[i])) for i in ids]
+    null = codes == _NULL_CODE
+    if whole and not null.any() and not other.any():
+        return pd.Categorical.from_codes(codes, categories=words)
+    if not rows.size:
+        return pd.Series([], dtype="object").map({}).astype("category").array
+    present = np.unique(codes[~null])
+    text = np.array(words, dtype=object)[present]
+    order = np.argsort(text, kind="stable")
+    recode = np.full(len(words) + 1, -1)
+    recode[present[order]] = np.arange(present.size)
+    return pd.Categorical.from_codes(
+        recode[np.where(null, len(words), codes)], categories=text[order].tolist()
+    )
+
+
+def _history_frame(
+    conn: sqlite3.Connection, parts: list[np.ndarray], *, before: bool = False
+) -> pd.DataFrame:
+    """The typed frame of fetched rows (``_HISTORY_ROW``), sorted by listing, then time.
+
+    ``parts`` are the reads concatenated (with ``before``: the rows before the window, then
+    the window's rows, flagged in a ``before`` column). Their words are categoricals over the
+    whole vocabulary when every part has rows and every row a known word, else over the words
+    present: the categories a frame read in parts has always had.
+    """
+    rows = np.concatenate(parts)
+    order = np.lexsort((rows["id"], rows["key"]))
+    whole = all(part.size for part in parts)
+    rows = rows[order]
+    price = rows["price"]
+    df = pd.DataFrame(
+        {
+            "lid": rows["key"] >> 32,
+            "id": rows["id"],
+            # (no rows: typed as an empty read of text always was)
+            "observed_at": _epoch_to_utc(
+                rows["key"] & 0xFFFFFFFF if rows.size else np.array([], dtype=object)
+            ),
+            "event": _words(conn, rows, "event", 8, whole),
+            "price_usd": pd.array(np.where(price == _NULL_PRICE, 0, price), dtype="Int64"),
+            "price_basis": _words(conn, rows, "price_basis", 4, whole),
+            "status": _words(conn, rows, "status", 0, whole),
+        }
+    )
+    df.loc[price == _NULL_PRICE, "price_usd"] = pd.NA
+    if before:
+        df["before"] = (np.arange(rows.size) < parts[0].size)[order]
+    return df
 
 
 def _first_id_from(conn: sqlite3.Connection, start: pd.Timestamp) -> int | None:
@@ -531,32 +612,31 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
     with closing(connect_readonly(db_path)) as conn:
         first_id = _first_id_from(conn, begin)
         if first_id is None:
-            window = pd.read_sql_query(
-                f"SELECT {_HISTORY_SELECT} FROM price_history p JOIN listings l ON 0", conn
-            )
+            window = np.zeros(0, dtype=_HISTORY_ROW)
         else:
-            window = pd.read_sql_query(
+            window = _fetch_history(
+                conn,
                 f"SELECT {_HISTORY_SELECT} FROM price_history p "
                 "JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id "
                 "WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
-                conn,
-                params=(first_id, _iso(begin), _iso(end)),
+                (first_id, _iso(begin), _iso(end)),
             )
-        firsts = window.groupby("lid")["id"].min()
+        lids = window["key"] >> 32
+        order = np.lexsort((window["id"], lids))
+        first = np.append([True], lids[order][1:] != lids[order][:-1])[: lids.size]
         conn.execute("CREATE TEMP TABLE firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)")
         conn.executemany(
             "INSERT INTO temp.firsts VALUES (?, ?)",
-            zip(firsts.index.tolist(), firsts.tolist(), strict=True),
+            zip(lids[order][first].tolist(), window["id"][order][first].tolist(), strict=True),
         )
-        before = pd.read_sql_query(
+        before = _fetch_history(
+            conn,
             f"SELECT {_HISTORY_SELECT} FROM temp.firsts f "
             "JOIN listings l ON l.rowid = f.lid "
             "JOIN price_history p ON p.id = (SELECT max(p2.id) FROM price_history p2 "
             "  WHERE p2.source = l.source AND p2.listing_id = l.listing_id AND p2.id < f.first_id)",
-            conn,
         )
-    df = pd.concat([before.assign(before=1), window.assign(before=0)], ignore_index=True)
-    return _history_frame(df)
+        return _history_frame(conn, [before, window], before=True)
 
 
 def read_history_of_lids(
@@ -573,15 +653,15 @@ def read_history_of_lids(
     with closing(connect_readonly(db_path)) as conn:
         conn.execute("CREATE TEMP TABLE wanted (lid INTEGER PRIMARY KEY)")
         conn.executemany("INSERT INTO temp.wanted VALUES (?)", [(x,) for x in unique])
-        df = pd.read_sql_query(
+        rows = _fetch_history(
+            conn,
             f"SELECT {_HISTORY_SELECT} FROM temp.wanted w "
             "JOIN listings l ON l.rowid = w.lid "
             "JOIN price_history p ON p.source = l.source AND p.listing_id = l.listing_id "
             "WHERE p.observed_at < ?",
-            conn,
-            params=(_iso(cutoff),),
+            (_iso(cutoff),),
         )
-    return _history_frame(df)
+        return _history_frame(conn, [rows])
 
 
 def read_history_of(

@@ -107,32 +107,37 @@ def describe(listings: pd.DataFrame) -> pd.DataFrame:
     """Kei trucks only: lid, truck (an integer per ``truck_id``) and the categorical labels
     family (platform), badge (model), drive and year_bucket."""
     trucks = listings.loc[(listings["kind"] == "kei_truck").fillna(False).to_numpy()]
-    key = trucks["source"].astype(str) + ":" + trucks["listing_id"].astype(str)
-    truck = trucks["truck_id"] if "truck_id" in trucks.columns else key
-    truck = truck.astype("object").where(truck.notna(), key)
+    if "truck_id" in trucks.columns:
+        truck = trucks["truck_id"].astype("object")
+        missing = truck.isna().to_numpy()
+        if missing.any():
+            truck = truck.copy()
+            truck[missing] = _key(trucks.loc[missing])
+    else:
+        truck = _key(trucks).astype("object")
     family = trucks["family"] if "family" in trucks.columns else trucks["model"]
     years = pd.to_numeric(trucks["year"], errors="coerce")
-    bucket_start = (years // 5 * 5).astype("Int64")
-    buckets = (bucket_start.astype(str) + "-" + (bucket_start + 4).astype(str)).where(
-        years.notna(), "unknown"
-    )
+    # "1995-1999" per distinct year, not per listing
+    distinct = pd.unique(years.dropna().to_numpy())
+    names = {y: f"{int(y // 5 * 5)}-{int(y // 5 * 5) + 4}" for y in distinct}
+    buckets = years.map(names).where(years.notna(), "unknown")
     drive = trucks["is_4wd"].astype("boolean")
     return pd.DataFrame(
         {
             "lid": trucks["lid"].to_numpy(),
             "truck": pd.factorize(truck.to_numpy())[0],
-            "family": family.astype("object").fillna("unknown").astype("category").to_numpy(),
-            "badge": trucks["model"]
-            .astype("object")
-            .fillna("unknown")
-            .astype("category")
-            .to_numpy(),
+            "family": family.astype("object").fillna("unknown").astype("category").array,
+            "badge": trucks["model"].astype("object").fillna("unknown").astype("category").array,
             "drive": pd.Categorical(
                 np.where(drive.isna(), "unknown", np.where(drive.fillna(False), "4WD", "2WD"))
             ),
             "year_bucket": pd.Categorical(buckets.to_numpy()),
         }
     )
+
+
+def _key(trucks: pd.DataFrame) -> pd.Series:
+    return trucks["source"].astype(str) + ":" + trucks["listing_id"].astype(str)
 
 
 def _naive(days: Sequence[dt.date]) -> np.ndarray:
@@ -158,16 +163,22 @@ def _attach(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def weekly_states(
-    listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of
+    listings: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    start,
+    as_of,
+    labels: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[dt.date]]:
     """One row per (week, series, truck) for each kei truck for sale at the week's end (stock
     series) or closed during the week (event series): week (index into the returned Mondays),
     lid, price_usd, series, truck and the labels of ``describe``. The last week ends at the
-    end of ``as_of``. A truck listed twice keeps the row of its smallest lid.
+    end of ``as_of``. A truck listed twice keeps the row of its smallest lid. ``labels``:
+    ``describe(listings)``, when the caller has it already.
     """
     weeks = week_starts(start, as_of)
     n = len(weeks)
-    labels = describe(listings)
+    labels = describe(listings) if labels is None else labels
     begin = pd.Timestamp(weeks[0], tz="UTC")
     hist = history.loc[np.isin(history["lid"].to_numpy(), labels["lid"].to_numpy())]
     parts = []
@@ -222,9 +233,15 @@ def weekly_states(
     states = pd.concat([stock, closed], ignore_index=True)
     states = _attach(states, labels).astype({"series": "category"})
     # a truck listed on several sites (or reposted) counts once per week and series
-    states = states.sort_values(["week", "series", "truck", "lid"], kind="stable")
-    states = states.drop_duplicates(["week", "series", "truck"], keep="first")
-    return states.reset_index(drop=True), weeks
+    # (sorted by week, series, truck and lid; the first row of each week, series and truck)
+    week = states["week"].to_numpy()
+    series = states["series"].cat.codes.to_numpy()
+    truck = states["truck"].to_numpy()
+    order = np.lexsort((states["lid"].to_numpy(), truck, series, week))
+    week, series, truck = week[order], series[order], truck[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = (week[1:] != week[:-1]) | (series[1:] != series[:-1]) | (truck[1:] != truck[:-1])
+    return states.iloc[order[first]].reset_index(drop=True), weeks
 
 
 def _empty_states() -> pd.DataFrame:
@@ -261,12 +278,19 @@ def _closed(hist: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def weekly_events(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -> pd.DataFrame:
+def weekly_events(
+    listings: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    start,
+    as_of,
+    labels: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per (week, series, truck): ``new`` = 1 when the truck was first seen that week (reposts
     and relists are not new), ``drop`` = 1 when one of its listings lowered its price that
-    week (same basis), with the labels of ``describe``."""
+    week (same basis), with the labels of ``describe`` (``labels``, when the caller has them)."""
     weeks = week_starts(start, as_of)
-    labels = describe(listings)
+    labels = describe(listings) if labels is None else labels
     begin = pd.Timestamp(weeks[0], tz="UTC")
     trucks = _attach(listings[["lid", "first_seen_at"]], labels)
     firsts = trucks.sort_values(["first_seen_at", "lid"], kind="stable").drop_duplicates("truck")
@@ -313,17 +337,33 @@ def group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.
     """(group id per row, first row of each group), groups ordered by the keys' sorted codes;
     missing values form their own group."""
     combined = np.zeros(len(frame), dtype=np.int64)
+    span = 1
     for key in keys:
         column = frame[key]
         if isinstance(column.dtype, pd.CategoricalDtype):
             codes = column.cat.codes.to_numpy().astype(np.int64) + 1
             size = len(column.cat.categories) + 1
+        elif pd.api.types.is_integer_dtype(column.dtype) and column.notna().all() and len(column):
+            # small integers (week numbers) are their own sorted codes
+            values = column.to_numpy(dtype=np.int64)
+            low = int(values.min())
+            codes, size = values - low, int(values.max()) - low + 1
         else:
             codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=False)
             size = len(uniques)
         combined = combined * (size + 1) + codes
-    _, first, gid = np.unique(combined, return_index=True, return_inverse=True)
-    return gid.reshape(-1), first
+        span *= size + 1
+    if span > max(4 * len(frame), 1 << 16):
+        _, first, gid = np.unique(combined, return_index=True, return_inverse=True)
+        return gid.reshape(-1), first
+    # few possible keys: number the ones present in key order without sorting the rows
+    present = np.zeros(span, dtype=bool)
+    present[combined] = True
+    rank = np.cumsum(present) - 1
+    gid = rank[combined]
+    first = np.full(int(present.sum()), len(frame), dtype=np.int64)
+    np.minimum.at(first, gid, np.arange(len(frame), dtype=np.int64))
+    return gid, first
 
 
 def group_quantiles(
@@ -334,7 +374,12 @@ def group_quantiles(
     stable sort by group is enough."""
     ok = ~np.isnan(values)
     gid, values = gid[ok], values[ok]
-    order = np.argsort(gid, kind="stable") if by_value else np.lexsort((values, gid))
+    if by_value:
+        # NumPy's stable sort of 16-bit integers is a radix sort: far cheaper than a merge sort
+        small = gid.astype(np.uint16) if groups <= 1 << 16 else gid
+        order = np.argsort(small, kind="stable")
+    else:
+        order = np.lexsort((values, gid))
     values = values[order]
     counts = np.bincount(gid, minlength=groups)
     starts = np.cumsum(counts) - counts
@@ -363,7 +408,7 @@ def _stats(
     )
     gid, first = group_ids(frame, keys)
     groups = len(first)
-    out = pd.DataFrame({k: frame[k].to_numpy()[first] for k in keys})
+    out = pd.DataFrame({k: frame[k].iloc[first].to_numpy() for k in keys})
     with np.errstate(invalid="ignore"):
         parts = {
             "listings": np.ones(len(price)),
@@ -392,9 +437,10 @@ def price_trends(
     with a price drop. Weeks are labelled "2026-W48"; the last is cut at the end of ``as_of``.
     """
     low, high = band_of(config)
-    states, weeks = weekly_states(listings, history, start=start, as_of=as_of)
+    labels = describe(listings)
+    states, weeks = weekly_states(listings, history, start=start, as_of=as_of, labels=labels)
     states = states.sort_values("price_usd", kind="stable", na_position="last")
-    events = weekly_events(listings, history, start=start, as_of=as_of)
+    events = weekly_events(listings, history, start=start, as_of=as_of, labels=labels)
     frames = []
     for grouping, dims in _grouping_sets():
         keys = ["week", "series", *dims]

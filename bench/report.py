@@ -7,7 +7,13 @@ its own): the report (``analysis.report.write_report``), a plain SQLite GROUP BY
 history (weekly count/avg/min/max per model and drive), and pandas ``read_sql`` of the whole
 history followed by the same weekly median groupby. Prints ``time``/``rss`` lines and
 ``ratio report/<baseline> <value>`` lines (report wall seconds over the baseline's), and
-``cpu_ratio`` lines with CPU seconds (steadier on a shared machine).
+``cpu_ratio`` lines with CPU seconds (steadier on a shared machine). Peak memory is each
+child's ``ru_maxrss``.
+
+Then it adds one more night to copies of the database, one with 1% and one with 10% as many new
+history rows as the history holds (new listings and price changes), and times the report of
+that night in each: ``ratio report_night_10pct/report_night_1pct`` says how the report's cost
+grows with what the night changed (1.0: not at all; 10: in proportion).
 
     .venv/bin/python bench/report.py            # 1M rows, a minute or two on 2 cores
     .venv/bin/python bench/report.py --large    # also 10M rows (several minutes to generate)
@@ -21,6 +27,7 @@ import hashlib
 import inspect
 import json
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -183,6 +190,92 @@ def generate(path: Path, listings: int, rows: int, seed: int = 7) -> dt.date:
     return FIRST_NIGHT + dt.timedelta(days=span - 1)
 
 
+def add_night(src: Path, dst: Path, as_of: dt.date, fraction: float, seed: int = 11) -> dt.date:
+    """Copy ``src`` to ``dst`` and add the next night to the copy: ``fraction`` of the history's
+    row count as new history rows, half new listings and half price changes of active ones.
+    Returns the new night (the report's as-of date)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{dst}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+    rng = np.random.default_rng(seed)
+    night = as_of + dt.timedelta(days=1)
+    when = night.isoformat() + "T06:00:00+00:00"
+    conn = sqlite3.connect(dst)
+    conn.execute("PRAGMA synchronous = OFF")
+    total = conn.execute("SELECT count(*) FROM price_history").fetchone()[0]
+    rows = max(int(total * fraction), 2)
+    active = conn.execute(
+        "SELECT source, listing_id, price_usd, price_basis FROM listings WHERE status = 'active'"
+    ).fetchall()
+    changed = [active[i] for i in rng.choice(len(active), min(rows // 2, len(active)), False)]
+    fresh = rows - len(changed)
+    with conn:
+        conn.executemany(
+            "INSERT INTO runs (source, search_key, as_of, started_at, finished_at, status, "
+            "complete, healthy, items) VALUES (?, 'bench', ?, ?, ?, 'finished', 1, 1, 1)",
+            [(s[0], when, when, when) for s in SOURCES],
+        )
+        history = []
+        for (src_name, listing_id, price, basis), f in zip(
+            changed, rng.uniform(0.9, 0.99, len(changed)), strict=True
+        ):
+            new_price = int(round(price * f / 50) * 50)
+            history.append((src_name, listing_id, when, "price_change", new_price, basis))
+        conn.executemany(
+            "UPDATE listings SET price = ?, price_usd = ?, last_seen_at = ? "
+            "WHERE source = ? AND listing_id = ?",
+            [(h[4], h[4], when, h[0], h[1]) for h in history],
+        )
+        listing_rows = []
+        for k in range(fresh):
+            src_name, basis = SOURCES[k % len(SOURCES)]
+            make, name, base = MODELS[int(rng.integers(0, len(MODELS)))]
+            listing_id = f"9{night:%Y%m%d}{k:07d}"
+            price = int(round(base * rng.uniform(0.6, 1.5) / 50) * 50)
+            year = 1990 + k % 16
+            listing_rows.append(
+                (
+                    src_name,
+                    listing_id,
+                    f"https://{src_name}.example/{listing_id}",
+                    f"{year} {name} new {k}",
+                    make,
+                    name,
+                    year,
+                    int(rng.random() < 0.65),
+                    "kei_truck",
+                    int(rng.integers(5000, 120000)),
+                    price,
+                    "USD",
+                    price,
+                    basis,
+                    "active",
+                    f"{src_name}:{listing_id}",
+                    when,
+                    when,
+                    None,
+                    f"Town {k % 60}, TN",
+                )
+            )
+            history.append((src_name, listing_id, when, "new", price, basis))
+        conn.executemany(
+            "INSERT INTO listings (source, listing_id, url, title, make, model, year, is_4wd, "
+            "kind, mileage_mi, price, currency, price_usd, price_basis, status, identity, "
+            "first_seen_at, last_seen_at, gone_at, location_raw) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            listing_rows,
+        )
+        conn.executemany(
+            "INSERT INTO price_history (source, listing_id, observed_at, event, price, "
+            "currency, price_usd, price_basis, status) "
+            "VALUES (?, ?, ?, ?, ?, 'USD', ?, ?, 'active')",
+            [(h[0], h[1], h[2], h[3], h[4], h[4], h[5]) for h in history],
+        )
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return night
+
+
 # -- what is measured (each in a child process) --------------------------------------------------
 
 
@@ -262,7 +355,9 @@ def schema_key() -> str:
     return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:10]
 
 
-def bench_size(workdir: Path, listings: int, rows: int, measures: list[str]) -> None:
+def bench_size(
+    workdir: Path, listings: int, rows: int, measures: list[str], nights: bool = True
+) -> None:
     db = workdir / f"bench-{listings}-{rows}-{schema_key()}.db"
     meta = db.with_suffix(".json")
     if db.is_file() and meta.is_file():
@@ -303,6 +398,28 @@ def bench_size(workdir: Path, listings: int, rows: int, measures: list[str]) -> 
     for baseline in baselines:
         ratio = results["report"]["cpu"] / results[baseline]["cpu"]
         print(f"cpu_ratio report/{baseline} {ratio:.2f}", flush=True)
+    if nights:
+        bench_nights(db, as_of)
+
+
+def bench_nights(db: Path, as_of: dt.date) -> None:
+    """The report of one more night adding 1% and 10% new history rows, on copies of ``db``."""
+    nights = {}
+    for pct in (1, 10):
+        copy = db.with_name(f"{db.stem}-night{pct}pct.db")
+        night = add_night(db, copy, as_of, pct / 100)
+        r = nights[pct] = run_child("report", copy, night)
+        print(
+            f"time report_night_{pct}pct {r['seconds']:.2f}s cpu {r['cpu']:.2f}s "
+            f"peak_rss {r['rss_mb']:.0f}MB",
+            flush=True,
+        )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    ratio = nights[10]["seconds"] / nights[1]["seconds"]
+    print(f"ratio report_night_10pct/report_night_1pct {ratio:.2f}", flush=True)
+    ratio = nights[10]["cpu"] / nights[1]["cpu"]
+    print(f"cpu_ratio report_night_10pct/report_night_1pct {ratio:.2f}", flush=True)
 
 
 def main() -> None:
@@ -323,6 +440,9 @@ def main() -> None:
         default=",".join(MEASURES),
         help="comma-separated subset of: " + ", ".join(MEASURES),
     )
+    parser.add_argument(
+        "--no-nights", action="store_true", help="skip the 1%%/10%% new-night reports"
+    )
     parser.add_argument("--child", nargs=3, metavar=("WHAT", "DB", "AS_OF"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -335,7 +455,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown measure(s): {', '.join(sorted(unknown))}")
     for rows in sizes:
-        bench_size(args.dir, args.listings, rows, measures)
+        bench_size(args.dir, args.listings, rows, measures, not args.no_nights)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,562 @@
+"""Deal scores: a fair price for every active kei truck from its comparables, and its discount.
+
+Everything is compared on the US axis. A US listing's value is its price in USD and its
+comparables share its price basis (asking with asking, sold with sold, bid_to with bid_to). A
+Japanese exporter's listing (basis FOB, C&F or CIF) is valued at its estimated landed cost in
+the US (``landed_usd``, see ``pipelines/landed.py``) and compared with US *asking* prices: "what
+this truck would cost me landed, against what the same truck asks in the US". Landed and
+Japan-side figures are never anyone's comparables. Comparables also share the platform family,
+the drive (4WD or 2WD), a model year within ``year_window``, and were seen within
+``recent_days`` of the as-of date (active listings, and listings gone recently at their last
+price). Where both sides state them, they also share the mileage band (``mileage_bands_mi``),
+the body (dump, crawler, fire truck, scissor lift ...), the cab (jumbo) and the transmission;
+an unstated value on either side does not exclude. Each physical truck counts once
+(``truck_id``), and the listing's own truck is never its own comparable. The closest
+``max_comparables`` (by year distance, then recency) are kept; the fair price is their
+recency-weighted median (weight halves every ``half_life_days``), their spread the middle half
+of their prices (``comparables_low_usd`` - ``comparables_high_usd``). Fewer than
+``min_comparables`` (default 3) and the listing is unrated.
+
+Only trucks a buyer can trust are scored or compared (``buyable``): a kei truck for sale (kind
+kei_truck) that is not said not to run, has no title problem (``TITLE_PROBLEMS``) and is not
+sale pending. Running-condition or title-problem trucks are "project trucks"
+(``project_trucks``), shown apart. Pure pandas; the alerts rule "underpriced 4WD" reads these
+columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.landed import LANDED_BASES
+from pipelines.schema import PRICE_LABELS
+from report_reference.frames import column, flag, identity_of, listing_key, num, usd
+from report_reference.identity import add_family
+from report_reference.load import as_of_end
+
+DEFAULTS: dict[str, Any] = {
+    "year_window": 2,
+    "recent_days": 90,
+    "half_life_days": 30,
+    "max_comparables": 20,
+    "min_comparables": 3,
+    #: comparables outside this range (USD) are ignored as implausible.
+    "plausible_usd": (500, 60000),
+    #: bases that are prices a buyer can pay; a live auction's current bid is not rated.
+    "rated_bases": ("asking", "fob", "cnf", "cif"),
+    #: upper edges of the mileage bands comparables share (miles): 0-30k, 30-60k, 60-100k, more.
+    "mileage_bands_mi": (30000, 60000, 100000),
+}
+
+#: Title statuses a buyer cannot simply register: never a deal, never a comparable.
+TITLE_PROBLEMS = {
+    "salvage": "salvage title",
+    "rebuilt": "rebuilt title",
+    "no_title": "no title",
+    "offroad_only": "off-road only title",
+}
+#: Attributes comparables share when both sides state them (unstated matches anything).
+MATCHED_WHEN_KNOWN = ("mileage_band", "body", "cab", "transmission")
+
+#: The ``basis`` of an exporter's listing: valued at its landed cost, compared with US asking.
+LANDED = "landed"
+#: The price basis a landed cost is compared with.
+LANDED_COMPARED_WITH = "asking"
+#: How an exporter's price basis is written in messages.
+BASIS_LABELS = {"fob": "FOB", "cnf": "C&F", "cif": "CIF"}
+
+#: The columns of ``score_deals``' result, in order (stable: the alerts and deals.csv use them).
+DEAL_COLUMNS = (
+    "source",
+    "listing_id",
+    "identity",
+    "truck_id",
+    "url",
+    "title",
+    "make",
+    "model",
+    "family",
+    "model_code",
+    "year",
+    "is_4wd",
+    "mileage_mi",
+    "location_raw",
+    "price_usd",
+    "price_basis",
+    "basis",
+    "fair_price_usd",
+    "discount_pct",
+    "n_comparables",
+    "comparables",
+    "comparables_median_usd",
+    "comparables_low_usd",
+    "comparables_high_usd",
+    "rated",
+    "why",
+    "value_usd",
+    "price_label",
+    "body",
+    "cab",
+    "transmission",
+    "runs",
+    "title_status",
+    "road_claims",
+)
+
+
+def deal_settings(config: dict | None) -> dict[str, Any]:
+    """DEFAULTS overridden by ``config["deals"]``; ``min_comparables`` also from ``[alerts]``."""
+    config = config or {}
+    out = dict(DEFAULTS)
+    if "min_comparables" in config.get("alerts", {}):
+        out["min_comparables"] = config["alerts"]["min_comparables"]
+    out.update(config.get("deals", {}))
+    return out
+
+
+def trust_problems(listings: pd.DataFrame) -> pd.Series:
+    """Why a buyer cannot take each listing at its price: "" when nothing is wrong, else e.g.
+    "does not run; salvage title", "sale pending", "parts" (its kind when not a kei truck)."""
+    frame = pd.DataFrame(
+        {c: column(listings, c).astype("object") for c in ("kind", "runs", "title_status")}
+        | {"pending": flag(column(listings, "sale_pending").eq(True))},
+        index=listings.index,
+    )
+    return pd.Series(
+        [_problems(r) for r in frame.to_dict("records")], index=listings.index, dtype="object"
+    )
+
+
+def _problems(row: dict[str, Any]) -> str:
+    kind = row["kind"] if isinstance(row["kind"], str) else "kind unknown"
+    found = [
+        kind.replace("_", " ") if kind != "kei_truck" else "",
+        "does not run" if _is_false(row["runs"]) else "",
+        TITLE_PROBLEMS.get(row["title_status"], "") if isinstance(row["title_status"], str) else "",
+        "sale pending" if row["pending"] else "",
+    ]
+    return "; ".join(f for f in found if f)
+
+
+def buyable(listings: pd.DataFrame) -> pd.Series:
+    """True for a kei truck a buyer can take at its price: kind kei_truck, not said not to run
+    (``runs`` False), no title problem (``TITLE_PROBLEMS``), not sale pending. Only these are
+    scored as deals or used as comparables."""
+    if listings.empty:
+        return pd.Series(False, index=listings.index, dtype=bool)
+    return trust_problems(listings).eq("")
+
+
+def project_trucks(listings: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
+    """Active kei trucks that do not run or have a title problem (not sale pending): the rows
+    with ``problem`` (e.g. "does not run; salvage title"), cheapest first, and the median of
+    their US asking prices (None without one). Never scored as deals."""
+    if listings.empty:
+        return listings.assign(problem=pd.Series([], dtype="object")), None
+    problem = trust_problems(listings)
+    keep = (
+        flag(column(listings, "status").eq("active"))
+        & flag(column(listings, "kind").eq("kei_truck"))
+        & ~flag(column(listings, "sale_pending").eq(True))
+        & problem.ne("")
+    )
+    rows = listings.loc[keep].assign(problem=problem[keep])
+    rows = rows.sort_values("price_usd", na_position="last", kind="stable")
+    asking = num(column(rows, "price_usd")).where(flag(column(rows, "price_basis").eq("asking")))
+    median = asking.median()
+    return rows.reset_index(drop=True), None if pd.isna(median) else int(round(float(median)))
+
+
+def weighted_median(values, weights) -> float | None:
+    """The weighted median (the midpoint when the cumulative weight splits exactly in half)."""
+    v = np.asarray(values, dtype="float64")
+    w = np.asarray(weights, dtype="float64")
+    if v.size == 0 or w.sum() <= 0:
+        return None
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w)
+    half = cum[-1] / 2
+    i = int(np.searchsorted(cum, half, side="left"))
+    if math.isclose(cum[i], half, rel_tol=1e-12) and i + 1 < v.size:
+        return float((v[i] + v[i + 1]) / 2)
+    return float(v[i])
+
+
+def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float, bands) -> pd.DataFrame:
+    df = listings
+    if "family" not in df.columns:
+        df = add_family(df)
+    identity = identity_of(df)
+    truck = column(df, "truck_id").astype("object").where(lambda s: s.notna(), identity)
+    seen = pd.to_datetime(column(df, "last_seen_at"), utc=True)
+    age = ((end - seen).dt.total_seconds() / 86400).clip(lower=0)
+    return df.assign(
+        key=listing_key(df),
+        identity=identity,
+        truck_id=truck,
+        age_days=age,
+        weight=np.power(0.5, age.to_numpy(dtype="float64", na_value=np.nan) / half_life),
+        buyable=buyable(df),
+        mileage_band=mileage_band(column(df, "mileage_mi"), bands),
+        **{c: column(df, c).astype("object") for c in ("body", "cab", "transmission")},
+        **_us_axis(df),
+    )
+
+
+def mileage_band(miles: pd.Series, edges) -> pd.Series:
+    """The band index of each mileage (0 under the first edge, ...), <NA> when unknown."""
+    values = num(miles)
+    band = np.searchsorted(np.asarray(edges, dtype="float64"), values.fillna(0), side="right")
+    return pd.Series(band, index=miles.index, dtype="Int64").where(values.notna(), pd.NA)
+
+
+def _us_axis(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """value_usd (the figure compared), basis (its basis) and compare_with (the comparables'
+    basis): an exporter's landed cost against US asking prices, any other price against its own
+    basis."""
+    price_basis = column(df, "price_basis").astype("object")
+    landed = price_basis.isin(LANDED_BASES).fillna(False).astype(bool)
+    price = num(df["price_usd"])
+    landed_usd = num(column(df, "landed_usd"))
+    return {
+        "value_usd": price.where(~landed, landed_usd).round().astype("Int64"),
+        "basis": price_basis.where(~landed, LANDED),
+        "compare_with": price_basis.where(~landed, LANDED_COMPARED_WITH),
+    }
+
+
+def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+    """The comparables: priced, recent, ``buyable`` kei trucks with known family, drive, year
+    and basis, on a US basis (an exporter's Japan-side or landed figure is never a
+    comparable)."""
+    low, high = settings["plausible_usd"]
+    price = pd.to_numeric(df["price_usd"], errors="coerce")
+    keep = (
+        df["buyable"]
+        & price.between(low, high)
+        & df["price_basis"].notna()
+        & ~df["price_basis"].isin(LANDED_BASES)
+        & df["is_4wd"].notna()
+        & df["year"].notna()
+        & df["family"].notna()
+        & (df["age_days"] <= settings["recent_days"])
+    )
+    pool = df.loc[keep.fillna(False)]
+    # one row per physical truck: the most recently seen, active before gone
+    rank_status = (pool["status"] != "active").astype(int)
+    return (
+        pool.assign(_rs=rank_status)
+        .sort_values(["age_days", "_rs", "key"], kind="stable")
+        .drop_duplicates(["truck_id", "price_basis"], keep="first")
+        .drop(columns="_rs")
+    )
+
+
+def score_deals(
+    listings: pd.DataFrame,
+    *,
+    as_of,
+    config: dict | None = None,
+    only: Collection[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """One row per active kei truck listing of ``listings`` with its fair price and discount.
+
+    ``listings`` is the state as of ``as_of`` (``analysis.load.read_listings_as_of``): columns
+    source, listing_id, kind, status, price_usd, price_basis, is_4wd, year, model (or family),
+    last_seen_at; optional landed_usd (exporters' landed cost; without it they are unrated),
+    eligible_25y, identity, truck_id, model_code, url, title, make, mileage_mi, location_raw.
+    Only ``buyable`` listings are scored; buyable gone or sold ones only serve as comparables.
+
+    Result columns (``DEAL_COLUMNS``):
+
+    - source, listing_id, identity (storage's, reposts shared), truck_id (cross-source),
+      url, title, make, model, family (platform), model_code, year, is_4wd, mileage_mi,
+      location_raw, price_usd, price_basis: the listing (price_usd is its own price, e.g. the
+      FOB price of an exporter's listing);
+    - basis: the basis of the figure compared: the listing's price_basis, or "landed" for an
+      exporter's listing (fob/cnf/cif), whose comparables are US asking prices;
+    - fair_price_usd: recency-weighted median of the comparables (Int64, whole dollars;
+      <NA> when unrated);
+    - discount_pct: 100 * (fair - value) / fair, one decimal; positive = under the fair
+      price (<NA> when unrated);
+    - n_comparables: how many comparables were used (at most ``max_comparables``);
+    - comparables: list of "source:listing_id" of those comparables, closest first;
+    - comparables_median_usd: their plain (unweighted) median, for messages;
+    - comparables_low_usd, comparables_high_usd: the middle half of their prices (25th and
+      75th percentiles), how tightly they agree;
+    - rated: True when the listing has a value on a rated basis (not a live bid; an exporter
+      with a landed cost) and at least ``min_comparables`` comparables;
+    - why: one line, e.g. "18% under 7 comparable 4WD Honda Acty trucks (asking), fair $8,900,
+      median $8,750", or for an exporter "landed ≈ $6,488 (FOB $2,600): 21% under 7
+      comparable 4WD Daihatsu Hijet trucks asking in the US, fair $8,200, median $8,200";
+    - value_usd: the figure compared with the fair price: price_usd, or landed_usd for an
+      exporter's listing (<NA> when unknown);
+    - price_label: what value_usd is for a buyer ("US asking", "landed in the US", ...);
+    - body, cab, transmission, runs, title_status: the listing's, as stated (<NA> unstated).
+
+    Sorted by discount (best deals first), unrated last. ``only`` ((source, listing_id) pairs)
+    scores just those listings, against the same comparables (``keitrucks appraise``: one truck
+    in a market of thousands).
+    """
+    settings = deal_settings(config)
+    end = as_of_end(as_of)
+    if listings.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in DEAL_COLUMNS})
+    df = _prepare(listings, end, settings["half_life_days"], settings["mileage_bands_mi"])
+    subjects = df.loc[df["buyable"] & flag(df["status"] == "active")]
+    if only is not None:
+        wanted = {f"{source}:{listing_id}" for source, listing_id in only}
+        subjects = subjects.loc[subjects["key"].isin(wanted)]
+    pool = _pool(df, settings)
+    found = _find_comparables(subjects, pool, settings)
+    out = subjects.assign(
+        fair_price_usd=pd.array([f[0] for f in found], dtype="Int64"),
+        n_comparables=pd.array([len(f[1]) for f in found], dtype="Int64"),
+        comparables=[f[1] for f in found],
+        comparables_median_usd=pd.array([f[2] for f in found], dtype="Int64"),
+        comparables_low_usd=pd.array([f[3] for f in found], dtype="Int64"),
+        comparables_high_usd=pd.array([f[4] for f in found], dtype="Int64"),
+    )
+    value = out["value_usd"].astype("Float64")
+    fair = out["fair_price_usd"].astype("Float64")
+    rated = (
+        (out["n_comparables"] >= settings["min_comparables"])
+        & value.notna()
+        & out["price_basis"].isin(list(settings["rated_bases"]))
+    )
+    rated = rated.fillna(False).astype(bool)
+    discount = (100 * (fair - value) / fair).round(1).where(rated, pd.NA)
+    out = out.assign(
+        rated=rated,
+        fair_price_usd=out["fair_price_usd"].where(rated, pd.NA),
+        discount_pct=discount.astype("Float64"),
+        eligible_25y=column(out, "eligible_25y"),
+        price_label=out["basis"].map(PRICE_LABELS).where(out["basis"].notna(), pd.NA),
+    )
+    why_cols = [
+        "n_comparables",
+        "is_4wd",
+        "family",
+        "rated",
+        "price_usd",
+        "price_basis",
+        "value_usd",
+        "basis",
+        "discount_pct",
+        "fair_price_usd",
+        "comparables_median_usd",
+        "comparables_low_usd",
+        "comparables_high_usd",
+        "eligible_25y",
+    ]
+    out = out.assign(why=[_why(r) for r in out[why_cols].to_dict("records")])
+    for col in DEAL_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.NA
+    return (
+        out.sort_values(
+            ["rated", "discount_pct", "key"],
+            ascending=[False, False, True],
+            na_position="last",
+            kind="stable",
+        )
+        .loc[:, list(DEAL_COLUMNS)]
+        .reset_index(drop=True)
+    )
+
+
+Found = tuple[int | None, list[str], int | None, int | None, int | None]
+_NOT_FOUND: Found = (None, [], None, None, None)
+
+
+def _find_comparables(
+    subjects: pd.DataFrame, pool: pd.DataFrame, settings: dict[str, Any]
+) -> list[Found]:
+    """(fair price, comparable keys, plain median, spread low, spread high) per subject row, in
+    subjects' order."""
+    results: dict[Any, Found] = {}
+    window, limit = settings["year_window"], settings["max_comparables"]
+    # each pool group as arrays, ordered by recency then key (the tie-breaks after distance)
+    groups = {
+        k: _arrays(g.sort_values(["age_days", "key"], kind="stable"))
+        for k, g in pool.groupby(["family", "is_4wd", "price_basis"], sort=False, observed=True)
+    }
+    # an exporter's subject looks for US asking comparables (compare_with), others their basis
+    by = ["family", "is_4wd", "compare_with", "year", *MATCHED_WHEN_KNOWN]
+    wanted: dict[tuple, list[tuple[Any, Any]]] = {}
+    for index, *values, truck in subjects[[*by, "truck_id"]].astype("object").itertuples():
+        wanted.setdefault(tuple(None if pd.isna(v) else v for v in values), []).append(
+            (index, truck)
+        )
+    for (family, drive, basis, year, *known), rows in wanted.items():
+        group = groups.get((family, drive, basis))
+        if group is None or year is None:
+            continue
+        distance = np.abs(group["year"] - int(year))
+        like = distance <= window
+        for name, value in zip(MATCHED_WHEN_KNOWN, known, strict=True):
+            if value is not None:
+                like &= group[f"{name}_na"] | (group[name] == value)
+        near = np.flatnonzero(like)
+        near = near[np.argsort(distance[near], kind="stable")]
+        keys, trucks = group["key"][near], group["truck_id"][near]
+        prices, weights = group["price_usd"][near], group["weight"][near]
+        # a subject whose truck is not among the first comparables shares their result
+        head = set(trucks[:limit].tolist())
+        shared = None
+        for index, truck in rows:
+            if truck not in head:
+                shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
+                results[index] = shared
+                continue
+            take = np.flatnonzero(trucks != truck)[:limit]
+            results[index] = _fair(keys, prices, weights, take)
+    return [results.get(i, _NOT_FOUND) for i in subjects.index]
+
+
+def _arrays(group: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns comparables are chosen by, as NumPy arrays (with "<name>_na" masks of the
+    attributes matched when known)."""
+    out = {
+        "year": group["year"].to_numpy(dtype="int64"),
+        "key": group["key"].to_numpy(dtype="object"),
+        "truck_id": group["truck_id"].to_numpy(dtype="object"),
+        "price_usd": group["price_usd"].to_numpy(dtype="float64"),
+        "weight": group["weight"].to_numpy(dtype="float64"),
+    }
+    for name in MATCHED_WHEN_KNOWN:
+        values = group[name].astype("object")
+        out[f"{name}_na"] = values.isna().to_numpy(dtype=bool)
+        out[name] = values.where(values.notna(), None).to_numpy(dtype="object")
+    return out
+
+
+def _quartiles(ordered: np.ndarray) -> tuple[float, float, float]:
+    """The 25th, 50th and 75th percentiles of sorted values (linear, as ``np.percentile``)."""
+    at = np.array([0.25, 0.5, 0.75]) * (ordered.size - 1)
+    low = np.floor(at).astype(int)
+    high = np.minimum(low + 1, ordered.size - 1)
+    q = ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+    return float(q[0]), float(q[1]), float(q[2])
+
+
+def _fair(keys, prices, weights, take) -> Found:
+    if take.size == 0:
+        return _NOT_FOUND
+    fair = weighted_median(prices[take], weights[take])
+    low, median, high = _quartiles(np.sort(prices[take]))
+    return (
+        None if fair is None else int(round(fair)),
+        keys[take].tolist(),
+        int(round(float(median))),
+        int(round(float(low))),
+        int(round(float(high))),
+    )
+
+
+def _why(row: dict[str, Any]) -> str:
+    n = row["n_comparables"]
+    drive = {True: "4WD", False: "2WD"}.get(
+        row["is_4wd"] if not pd.isna(row["is_4wd"]) else None, ""
+    )
+    what = " ".join(x for x in (drive, row.get("family") or "", "trucks") if x and not pd.isna(x))
+    landed = isinstance(row["basis"], str) and row["basis"] == LANDED
+    if pd.isna(row["price_usd"]):
+        return "no price"
+    if landed and pd.isna(row["value_usd"]):
+        return f"unrated: no landed cost estimate for its {_label(row['price_basis'])} price"
+    if landed:
+        quoted = PRICE_LABELS.get(row["price_basis"], row["price_basis"])
+        value = f"landed in the US ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])})"
+        young = "; under 25 years old: not importable to the US yet"
+        note = young if _is_false(row.get("eligible_25y")) else ""
+        if not row["rated"]:
+            return f"unrated: {n} comparable {what} asking in the US; {value}{note}"
+        return (
+            f"{value}: {_side(row)} {n} comparable {what} asking in the US{_fair_text(row)}{note}"
+        )
+    if not row["rated"]:
+        if isinstance(row["basis"], str) and row["basis"] == "bid":
+            return "unrated: a live auction's current bid is not a price"
+        return f"unrated: {n} comparable {what}" + (
+            f" ({_label(row['basis'])})" if not pd.isna(row["basis"]) else ""
+        )
+    return f"{_side(row)} {n} comparable {what} ({_label(row['basis'])}){_fair_text(row)}"
+
+
+def _label(basis: Any) -> str:
+    return PRICE_LABELS.get(basis, str(basis))
+
+
+def _side(row: dict[str, Any]) -> str:
+    pct = float(row["discount_pct"])
+    return f"{abs(pct):.0f}% under" if pct >= 0 else f"{abs(pct):.0f}% over"
+
+
+def _fair_text(row: dict[str, Any]) -> str:
+    return (
+        f", fair {usd(row['fair_price_usd'])}, median {usd(row['comparables_median_usd'])}"
+        f", middle half {spread_text(row)}"
+    )
+
+
+def spread_text(row: dict[str, Any]) -> str:
+    """The middle half of the comparables' prices, e.g. "$5,900-7,400"."""
+    low, high = row.get("comparables_low_usd"), row.get("comparables_high_usd")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "unknown"
+    return f"{usd(low)}-{int(high):,}"
+
+
+def _is_false(value: Any) -> bool:
+    return value is not None and not pd.isna(value) and not bool(value)
+
+
+def score_rows(deals: pd.DataFrame) -> list[dict[str, Any]]:
+    """``score_deals``' result as plain rows for the ``deal_scores`` table
+    (``pipelines.deal_store``): Python ints, floats and strings, None for unknown, the
+    comparables joined by spaces, ``rated`` 1 or 0."""
+    wanted = [c for c in DEAL_COLUMNS if c in STORED_COLUMNS]
+    frame = deals.loc[:, wanted].astype("object")
+    frame = frame.where(frame.notna(), None)
+    out = []
+    for row in frame.to_dict("records"):
+        row["comparables"] = " ".join(row["comparables"] or ())
+        row["rated"] = int(bool(row["rated"]))
+        out.append({k: _plain(v) for k, v in row.items()})
+    return out
+
+
+#: The ``score_deals`` columns the ``deal_scores`` table keeps (the listing's own fields are in
+#: ``listings``).
+STORED_COLUMNS = (
+    "source",
+    "listing_id",
+    "identity",
+    "truck_id",
+    "price_usd",
+    "price_basis",
+    "value_usd",
+    "basis",
+    "price_label",
+    "fair_price_usd",
+    "discount_pct",
+    "n_comparables",
+    "comparables_median_usd",
+    "comparables_low_usd",
+    "comparables_high_usd",
+    "comparables",
+    "rated",
+    "why",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as its Python value (sqlite3 binds only Python types)."""
+    return value.item() if isinstance(value, np.generic) else value

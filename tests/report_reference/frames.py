@@ -1,0 +1,44 @@
+"""Small helpers over the listing DataFrames that the deal scores and the alerts share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def column(df: pd.DataFrame, name: str) -> pd.Series:
+    """``df[name]``, or a Series of <NA> when the column is absent."""
+    if name in df.columns:
+        return df[name]
+    return pd.Series(pd.NA, index=df.index, dtype="object")
+
+
+def flag(series: pd.Series) -> pd.Series:
+    """A plain bool Series: True only where ``series`` is True (NA counts as False)."""
+    return series.fillna(False).astype(bool)
+
+
+def num(series: pd.Series) -> pd.Series:
+    """Numbers as nullable floats; anything unreadable is <NA>."""
+    return pd.to_numeric(series, errors="coerce").astype("Float64")
+
+
+def listing_key(df: pd.DataFrame) -> pd.Series:
+    """ "source:listing_id" of each listing."""
+    return df["source"].astype(str) + ":" + df["listing_id"].astype(str)
+
+
+def identity_of(df: pd.DataFrame) -> pd.Series:
+    """Each listing's truck identity (storage's ``identity``, shared by reposts), or its
+    ``listing_key`` where it has none."""
+    return (
+        column(df, "identity")
+        .astype("object")
+        .where(column(df, "identity").notna(), listing_key(df))
+    )
+
+
+def usd(value: Any) -> str:
+    """Whole dollars, e.g. "$8,900"."""
+    return f"${int(value):,}"

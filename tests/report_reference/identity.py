@@ -1,0 +1,354 @@
+"""Which truck is this: platform families of rebadged models, and one id per physical truck.
+
+Kei trucks are sold under several badges on a few platforms (a Mazda Scrum is a Suzuki Carry,
+a Toyota Pixis is a Daihatsu Hijet ...). ``family_of`` maps a canonical model (as
+``pipelines.normalize`` writes it) to its platform with the normalizer's reference tables
+(``keitrucks.core.tables``: model generations and chassis codes), and nothing else.
+
+``assign_truck_ids`` recognises the same truck listed on several sites, or reposted under a new
+id without a ``repost_of`` link: by frame number where a listing shows one ("DD51T-123456"),
+otherwise by a fingerprint (model code, year, drive, mileage, price, location, title words)
+scored to a confidence. Storage already joins explicit reposts through the ``identity`` column;
+this adds ``truck_id`` (the smallest identity of the cluster) and ``match_confidence``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+
+import numpy as np
+import pandas as pd
+
+from keitrucks.core import tables
+from keitrucks.core.tables import platform_for
+
+
+def family_of(
+    model: str | None, year: int | None = None, model_code: str | None = None
+) -> str | None:
+    """The platform family of a canonical model, e.g. "Mazda Scrum" -> "Suzuki Carry".
+
+    All from the reference tables: ``platform_for`` decides first (model code, then model and
+    year); otherwise a known chassis code the code extends or abbreviates ("S500" for S500P,
+    S500J, S500U), then the model's generations (the latest one begun by that year, else the
+    first), then the models the name abbreviates ("Toyota Pixis"). An unknown model gives None,
+    a model in no table is its own family.
+    """
+    model = None if model is None or pd.isna(model) else str(model)
+    year = None if year is None or pd.isna(year) else int(year)
+    code = "" if model_code is None or pd.isna(model_code) else str(model_code).upper()
+    code = code.split("-", 1)[-1]
+    known = platform_for(model, year, code or None)
+    if known:
+        return known
+    if code and (by_code := _platform_of_code(code)):
+        return by_code
+    if not model:
+        return None
+    return _platform_of_model(model, year) or model
+
+
+def _one(platforms: set[str]) -> str | None:
+    return platforms.pop() if len(platforms) == 1 else None
+
+
+@lru_cache(maxsize=1024)
+def _platform_of_code(code: str) -> str | None:
+    """The platform of the known chassis codes that ``code`` extends ("DA16TX") or, for codes of
+    four characters or more, abbreviates ("S500"), when they agree."""
+    return _one(
+        {
+            info.platform
+            for known, info in tables.model_codes().items()
+            if code.startswith(known) or (len(code) >= 4 and known.startswith(code))
+        }
+    )
+
+
+@lru_cache(maxsize=1024)
+def _platform_of_model(model: str, year: int | None) -> str | None:
+    """The platform of the model's generation begun most recently by ``year`` (the first
+    generation without a year), else of the canonical models whose name begins with ``model``
+    when they agree."""
+    rows = [g for g in tables.generations() if g.model == model]
+    if rows:
+        started = [g for g in rows if year is not None and (g.start or (0, 0))[0] <= year]
+        first = min(rows, key=lambda g: g.start or (0, 0))
+        latest = max(started, key=lambda g: g.start or (0, 0)) if started else first
+        return latest.platform
+    return _one({g.platform for g in tables.generations() if g.model.startswith(model + " ")})
+
+
+@cache
+def rebadges_of(family: str) -> tuple[str, ...]:
+    """The other truck badges that belong to ``family`` ("Suzuki Carry" -> "Mazda Scrum",
+    "Nissan Clipper" ...), from the reference tables; vans are left out."""
+    models = {
+        m
+        for m, info in tables.model_info().items()
+        if m != family and info.get("kind") == "truck" and family_of(m) == family
+    }
+    return tuple(sorted(models))
+
+
+def add_family(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``family`` column (None when unknown) from model, year and model_code."""
+    combos = list(zip(*(_arr(df, c) for c in ("model", "year", "model_code")), strict=True))
+    table = {combo: family_of(*combo) for combo in dict.fromkeys(combos)}
+    return df.assign(family=np.array([table[c] for c in combos], dtype=object))
+
+
+# -- frame numbers ------------------------------------------------------------------------------
+
+#: A Japanese frame (chassis) number: model code, dash, serial ("DD51T-123456", "HA4-1012345").
+FRAME_RE = re.compile(r"\b([A-Z]{1,3}\d{1,3}[A-Z]{0,2})[- ](\d{5,7})\b")
+#: A 17-character VIN (no I, O, Q).
+VIN_RE = re.compile(r"\b([A-HJ-NPR-Z0-9]{17})\b")
+
+
+def parse_frame_number(*texts: str | None) -> str | None:
+    """The first frame number or VIN found in the texts, normalized ("DD51T-123456")."""
+    for text in texts:
+        if not text or not isinstance(text, str):
+            continue
+        upper = text.upper()
+        vin = VIN_RE.search(upper)
+        if (
+            vin
+            and any(ch.isdigit() for ch in vin.group(1))
+            and any(ch.isalpha() for ch in vin.group(1))
+        ):
+            return vin.group(1)
+        frame = FRAME_RE.search(upper)
+        if frame:
+            return f"{frame.group(1)}-{frame.group(2)}"
+    return None
+
+
+# -- fingerprints -------------------------------------------------------------------------------
+
+#: Confidence at or above which two listings are taken to be the same truck.
+MATCH_THRESHOLD = 0.8
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "and",
+        "for",
+        "with",
+        "mini",
+        "kei",
+        "truck",
+        "trucks",
+        "4x4",
+        "4wd",
+        "2wd",
+        "sale",
+        "runs",
+        "great",
+    ]
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def title_words(title: str | None) -> frozenset[str]:
+    if not title or not isinstance(title, str):
+        return frozenset()
+    return frozenset(w for w in _WORD_RE.findall(title.lower()) if w not in _STOP)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _arr(df: pd.DataFrame, col: str, dtype: str = "object") -> np.ndarray:
+    if col not in df.columns:
+        return np.full(len(df), np.nan if dtype == "float64" else None, dtype=dtype)
+    series = df[col]
+    if dtype == "float64":
+        return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    return series.astype("object").where(series.notna(), None).to_numpy()
+
+
+def _close(a: np.ndarray, b: np.ndarray, rel: float, absolute: float = 0.0) -> np.ndarray:
+    limit = np.maximum(absolute, rel * np.maximum(np.abs(a), np.abs(b)))
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) <= limit  # NaN compares False: unknown is never close
+
+
+def _bare_code(code) -> str | None:
+    if not isinstance(code, str) or not code:
+        return None
+    return code.upper().split("-", 1)[-1]
+
+
+def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """How sure we are that rows ``i`` and ``j`` of ``df`` (positions) are the same truck, 0-1.
+
+    Frame numbers decide alone: equal -> 1.0, different -> 0.0. Otherwise the pair needs the
+    same family and year, no conflicting drive or model code, and mileage within 3% (or
+    500 mi): that gives 0.3; mileage within 0.5% (or 50 mi) +0.25, both model codes known
+    (and equal) +0.1, price within 5% on the same basis +0.1, the same place (location text,
+    or coordinates within ~50 km) +0.15, and up to +0.2 for shared title words. Capped at
+    0.99. With ``MATCH_THRESHOLD`` 0.8, two listings without near-identical mileage only match
+    on the same model code, price, place and title words.
+    """
+    i, j = np.asarray(i, dtype=int), np.asarray(j, dtype=int)
+    if i.size == 0:
+        return np.zeros(0)
+    frame = _arr(df, "frame_number")
+    family = _arr(df, "family")
+    year = _arr(df, "year", "float64")
+    drive = _arr(df, "is_4wd", "float64") if "is_4wd" in df.columns else np.full(len(df), np.nan)
+    codes = np.array([_bare_code(c) for c in _arr(df, "model_code")], dtype=object)
+    miles = _arr(df, "mileage_mi", "float64")
+    price = _arr(df, "price_usd", "float64")
+    basis = _arr(df, "price_basis")
+    place = np.array(
+        [
+            p.strip().lower() if isinstance(p, str) and p.strip() else None
+            for p in _arr(df, "location_raw")
+        ],
+        dtype=object,
+    )
+    lat, lon = _arr(df, "latitude", "float64"), _arr(df, "longitude", "float64")
+
+    both_frames = (frame[i] != None) & (frame[j] != None)  # noqa: E711
+    same = (family[i] == family[j]) & (family[i] != None)  # noqa: E711
+    same &= year[i] == year[j]
+    same &= ~((drive[i] != drive[j]) & ~np.isnan(drive[i]) & ~np.isnan(drive[j]))
+    both_codes = (codes[i] != None) & (codes[j] != None)  # noqa: E711
+    same &= ~(both_codes & (codes[i] != codes[j]))
+    same &= _close(miles[i], miles[j], 0.03, 500)
+    score = 0.3 + 0.25 * _close(miles[i], miles[j], 0.005, 50) + 0.1 * both_codes
+    same_basis = (basis[i] == basis[j]) & (basis[i] != None)  # noqa: E711
+    score += 0.1 * (same_basis & _close(price[i], price[j], 0.05))
+    near = (np.abs(lat[i] - lat[j]) < 0.45) & (np.abs(lon[i] - lon[j]) < 0.55)
+    score += 0.15 * (((place[i] == place[j]) & (place[i] != None)) | near)  # noqa: E711
+    score = np.where(same, score, 0.0)
+    # title words only where they can still matter (the costly part)
+    maybe = same & (score + 0.2 >= MATCH_THRESHOLD - 1e-9)
+    titles = _arr(df, "title")
+    todo = np.flatnonzero(maybe)
+    words = {r: title_words(titles[r]) for r in np.unique(np.concatenate([i[todo], j[todo]]))}
+    for k in todo:
+        score[k] += 0.2 * _jaccard(words[i[k]], words[j[k]])
+    score = np.round(np.minimum(score, 0.99), 3)
+    return np.where(both_frames, (frame[i] == frame[j]).astype(float), score)
+
+
+def fingerprint_confidence(a: dict, b: dict) -> float:
+    """``pair_confidence`` of two listings given as dicts of listing columns."""
+    df = pd.DataFrame([a, b])
+    if "family" not in df.columns:
+        df = add_family(df)
+    return float(pair_confidence(df, np.array([0]), np.array([1]))[0])
+
+
+class _UnionFind:
+    def __init__(self, keys):
+        self.parent = {k: k for k in keys}
+
+    def find(self, k):
+        root = k
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[k] != root:
+            self.parent[k], k = root, self.parent[k]
+        return root
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+#: How many neighbours (sorted by mileage within family/year) each listing is compared with.
+NEIGHBOURS = 6
+
+
+def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (i < j) of pairs worth scoring: the same frame number, or neighbours by
+    mileage within the same family and year. Sorted-neighbourhood blocking keeps this linear.
+    """
+    parts_i, parts_j = [], []
+    frames = df["frame_number"].to_numpy(dtype=object)
+    has_frame = np.flatnonzero(pd.notna(frames))
+    if has_frame.size:
+        order = has_frame[np.argsort(frames[has_frame].astype(str), kind="stable")]
+        same = frames[order[:-1]] == frames[order[1:]]
+        parts_i.append(order[:-1][same])
+        parts_j.append(order[1:][same])
+    usable = (df["family"].notna() & df["year"].notna() & df["mileage_mi"].notna()).to_numpy()
+    if usable.any():
+        pos = np.flatnonzero(usable)
+        sub = pd.DataFrame(
+            {
+                "pos": pos,
+                "family": df["family"].to_numpy()[pos],
+                "year": _arr(df, "year", "float64")[pos],
+                "miles": _arr(df, "mileage_mi", "float64")[pos],
+            }
+        ).sort_values(["family", "year", "miles", "pos"], kind="stable")
+        p = sub["pos"].to_numpy()
+        fam, yr, mi = sub["family"].to_numpy(), sub["year"].to_numpy(), sub["miles"].to_numpy()
+        for k in range(1, NEIGHBOURS + 1):
+            keep = (fam[:-k] == fam[k:]) & (yr[:-k] == yr[k:]) & _close(mi[:-k], mi[k:], 0.03, 500)
+            parts_i.append(p[:-k][keep])
+            parts_j.append(p[k:][keep])
+    if not parts_i:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    a, b = np.concatenate(parts_i), np.concatenate(parts_j)
+    low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    pairs = np.unique(low * len(df) + high)
+    return pairs // len(df), pairs % len(df)
+
+
+def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHOLD) -> pd.DataFrame:
+    """``listings`` with ``truck_id`` (one per physical truck) and ``match_confidence``.
+
+    Starts from storage's ``identity`` (explicit reposts already share it), adds frame numbers
+    (``frame_number`` column, or parsed from title/description/attributes when absent) and
+    joins listings whose ``pair_confidence`` reaches ``threshold``. ``truck_id`` is the
+    smallest identity in the cluster, so it is stable as long as the cluster's oldest member
+    stays; ``match_confidence`` is the best confidence linking the row to another member of its
+    cluster (1.0 for frame numbers and explicit reposts, NaN when it stands alone).
+    """
+    df = listings.reset_index(drop=True)
+    own = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
+    identity = df["identity"].astype("object") if "identity" in df.columns else own
+    df = df.assign(identity=identity.where(identity.notna(), own))
+    if "family" not in df.columns:
+        df = add_family(df)
+    if "frame_number" not in df.columns:
+        texts = [_arr(df, c) for c in ("title", "description", "attributes")]
+        df = df.assign(frame_number=[parse_frame_number(*t) for t in zip(*texts, strict=True)])
+    for col in ("year", "mileage_mi"):
+        if col not in df.columns:
+            df[col] = None
+    if df.empty:
+        return df.assign(
+            truck_id=pd.Series([], dtype="object"), match_confidence=pd.Series([], dtype="float64")
+        )
+
+    identities = df["identity"].to_numpy(dtype=object)
+    best = np.full(len(df), np.nan)
+    best[df["identity"].duplicated(keep=False).to_numpy()] = 1.0
+    i, j = candidate_pairs(df)
+    distinct = identities[i] != identities[j]
+    i, j = i[distinct], j[distinct]
+    conf = pair_confidence(df, i, j)
+    linked = conf >= threshold
+    uf = _UnionFind(set(identities[i[linked]]) | set(identities[j[linked]]))
+    for a, b in zip(identities[i[linked]], identities[j[linked]], strict=True):
+        uf.union(a, b)
+    np.fmax.at(best, i[linked], conf[linked])
+    np.fmax.at(best, j[linked], conf[linked])
+    roots = {k: uf.find(k) for k in uf.parent}  # identities never linked are their own root
+    return df.assign(
+        truck_id=pd.Series([roots.get(k, k) for k in identities], dtype="object"),
+        match_confidence=best,
+    )

@@ -1,0 +1,611 @@
+"""The one module of ``analysis`` that reads SQL: tables into typed DataFrames.
+
+Everything else in ``analysis`` is pure DataFrame -> DataFrame functions. Reads are narrow on
+purpose: the report needs the listings seen in its window and the history rows of that window
+(plus, per listing, the one row before it), never the whole history, so a night's report costs
+about the same on a year of history as on a week. All reads are as of a date: rows observed
+after the end of ``as_of`` (UTC) are ignored, which makes any past report reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Collection, Iterable
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LISTING_DTYPES = {
+    "year": "Int64",
+    "build_month": "Int64",
+    "engine_cc": "Int64",
+    "mileage_mi": "Int64",
+    "price": "Int64",
+    "price_usd": "Int64",
+    "landed_usd": "Int64",
+    "is_4wd": "boolean",
+    "eligible_25y": "boolean",
+    "runs": "boolean",
+    "sale_pending": "boolean",
+    "last_run_id": "Int64",
+    "latitude": "Float64",
+    "longitude": "Float64",
+}
+LISTING_DATES = ("first_seen_at", "last_seen_at", "gone_at", "scraped_at")
+HISTORY_DTYPES = {
+    "price": "Int64",
+    "price_usd": "Int64",
+    "landed_usd": "Int64",
+    "run_id": "Int64",
+    "id": "int64",
+    "lid": "int64",
+}
+
+#: The listing columns the report, deals and alerts use (latest static description of each
+#: listing): the deal scores compare body, cab, transmission and mileage, and leave out trucks
+#: that do not run, have a title problem or are sale pending.
+REPORT_COLUMNS = (
+    "source",
+    "listing_id",
+    "identity",
+    "url",
+    "title",
+    "make",
+    "model",
+    "model_code",
+    "year",
+    "build_month",
+    "is_4wd",
+    "kind",
+    "mileage_mi",
+    "body",
+    "cab",
+    "transmission",
+    "runs",
+    "title_status",
+    "sale_pending",
+    "state",
+    "road_claims",
+    "price",
+    "currency",
+    "price_usd",
+    "landed_usd",
+    "price_basis",
+    "eligible_25y",
+    "eligible_from",
+    "eligibility_basis",
+    "status",
+    "first_seen_at",
+    "last_seen_at",
+    "gone_at",
+    "location_raw",
+    "latitude",
+    "longitude",
+    "seller_type",
+    "search_key",
+)
+#: The columns of history that carry the state of a listing.
+STATE_COLUMNS = ("price", "currency", "price_usd", "landed_usd", "price_basis", "status")
+HISTORY_COLUMNS = ("id", "source", "listing_id", "observed_at", "event", *STATE_COLUMNS)
+#: The columns of the health check's verdicts (``source_health``) the alerts read.
+HEALTH_COLUMNS = ("run_id", "source", "night", "status", "state", "failed_nights", "reasons")
+#: Free-text columns read only where they may hold a frame number ("DD51T-123456").
+FRAME_GLOB = "*[A-Za-z][0-9]*[- ][0-9][0-9][0-9][0-9][0-9]*"
+
+
+class DatabaseMissing(FileNotFoundError):  # noqa: N818 (name used by callers)
+    """The database file does not exist (no crawl has run yet)."""
+
+
+class NotATrackerDatabase(DatabaseMissing):
+    """The file is there but is not SQLite, or holds no tracker tables (an empty file)."""
+
+
+# -- as-of dates --------------------------------------------------------------------------------
+
+
+def as_of_date(as_of: dt.date | dt.datetime | str | pd.Timestamp) -> dt.date:
+    """The calendar date (UTC) of an as-of value: a date, datetime, Timestamp or ISO string."""
+    if isinstance(as_of, str):
+        text = as_of.strip()
+        try:
+            as_of = pd.Timestamp(text)
+        except ValueError:
+            raise ValueError(f"not a date (YYYY-MM-DD): {as_of!r}") from None
+    if isinstance(as_of, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(as_of)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC")
+        return ts.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    raise ValueError(f"not a date: {as_of!r}")
+
+
+def as_of_end(as_of) -> pd.Timestamp:
+    """The exclusive end of the as-of date: midnight UTC after it."""
+    return pd.Timestamp(as_of_date(as_of) + dt.timedelta(days=1), tz="UTC")
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.tz_convert("UTC").isoformat()
+
+
+# -- connections --------------------------------------------------------------------------------
+
+
+def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+    path = Path(db_path)
+    if not path.is_file():
+        raise DatabaseMissing(f"no database at {path}: run a crawl (or `keitrucks demo`) first")
+    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
+    return conn
+
+
+def _typed(df: pd.DataFrame, dtypes: dict[str, str], dates: tuple[str, ...]) -> pd.DataFrame:
+    present = {c: t for c, t in dtypes.items() if c in df.columns}
+    df = df.astype(present)
+    for col in dates:
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
+    return df
+
+
+def read_sql(db_path: str | os.PathLike, sql: str, params=()) -> pd.DataFrame:
+    with closing(connect_readonly(db_path)) as conn:
+        return pd.read_sql_query(sql, conn, params=params)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def read_listings(db_path: str | os.PathLike, *, where: str = "", params=()) -> pd.DataFrame:
+    """Every stored listing (latest state, all columns), typed; ``where`` filters in SQL."""
+    sql = "SELECT * FROM listings" + (f" WHERE {where}" if where else "")
+    return _typed(read_sql(db_path, sql, params), LISTING_DTYPES, LISTING_DATES)
+
+
+def read_history(db_path: str | os.PathLike, *, since: str | None = None) -> pd.DataFrame:
+    """The price_history rows (optionally observed at or after ``since``), oldest first."""
+    sql = "SELECT * FROM price_history"
+    params: tuple = ()
+    if since:
+        sql += " WHERE observed_at >= ?"
+        params = (since,)
+    df = read_sql(db_path, sql + " ORDER BY id", params)
+    return _typed(df, HISTORY_DTYPES, ("observed_at",))
+
+
+def read_runs(db_path: str | os.PathLike) -> pd.DataFrame:
+    df = read_sql(db_path, "SELECT * FROM runs ORDER BY id")
+    return _typed(df, {"items": "Int64"}, ("started_at", "finished_at"))
+
+
+#: The columns of the runs a report's freshness banner reads (``analysis.freshness``).
+RUN_COLUMNS = ("id", "source", "as_of", "status", "health_status", "health_reason", "healthy")
+
+
+def read_runs_until(db_path: str | os.PathLike, as_of) -> pd.DataFrame:
+    """The crawl runs of the nights by the end of ``as_of`` (their as-of stamp before it),
+    ``RUN_COLUMNS``, oldest first; ``as_of`` as UTC times. Columns an older database lacks
+    read as empty."""
+    end = as_of_end(as_of)
+    with closing(connect_readonly(db_path)) as conn:
+        present = set(_columns(conn, "runs"))
+        if not present:
+            df = pd.DataFrame(columns=list(RUN_COLUMNS))
+        else:
+            cols = [c if c in present else f"NULL AS {c}" for c in RUN_COLUMNS]
+            df = pd.read_sql_query(
+                f"SELECT {', '.join(cols)} FROM runs WHERE as_of < ? ORDER BY id",
+                conn,
+                params=(_iso(end),),
+            )
+    df["as_of"] = pd.to_datetime(df["as_of"], utc=True, format="ISO8601")
+    return df
+
+
+def read_source_health(db_path: str | os.PathLike, run_ids: Iterable[int]) -> pd.DataFrame:
+    """The health check's recorded verdicts (``source_health``, ``HEALTH_COLUMNS``) on these
+    runs, by run id; no rows for a run not judged yet, or when the check never ran."""
+    ids = sorted({int(x) for x in run_ids})
+    empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in HEALTH_COLUMNS})
+    with closing(connect_readonly(db_path)) as conn:
+        if not ids or not _columns(conn, "source_health"):
+            return empty.astype({"run_id": "int64", "failed_nights": "Int64"})
+        df = pd.read_sql_query(
+            f"SELECT {', '.join(HEALTH_COLUMNS)} FROM source_health "
+            f"WHERE run_id IN ({', '.join('?' * len(ids))}) ORDER BY run_id",
+            conn,
+            params=ids,
+        )
+    return df.astype({"run_id": "int64", "failed_nights": "Int64"})
+
+
+# -- the report's reads -------------------------------------------------------------------------
+#
+# Rows of history carry ``lid``, the listing's rowid in ``listings`` (also a column of the
+# listings these functions return): joins and groupings on one integer are far cheaper than
+# on (source, listing_id) strings. History's event, price_basis and status come back as
+# categoricals.
+
+
+def _epoch_to_utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, unit="s", utc=True)
+
+
+def read_listings_as_of(
+    db_path: str | os.PathLike,
+    as_of,
+    *,
+    since: dt.date | str | None = None,
+    models: Collection[str] | None = None,
+    codes: Collection[str] | None = None,
+    years: tuple[int, int] | None = None,
+) -> pd.DataFrame:
+    """Each listing first seen by the end of ``as_of``, as it was known then.
+
+    The state columns (price, currency, price_usd, price_basis, status) come from the last
+    history row observed by the end of ``as_of``; every other column (``REPORT_COLUMNS``) is
+    the stored one, put back to the value it had then where a later write changed it
+    (``listing_changes``: a mileage learned on a later night, a renormalize), so a past date
+    reads exactly what that night read. ``last_seen_at`` is clamped to
+    the as-of end, and for a listing gone as of then ``gone_at`` is when it went. ``since``
+    keeps only listings last seen on or after that date (the report's window), and the
+    earlier reposts of those. ``description``/``attributes`` are returned only where they may
+    hold a frame number. ``lid`` is the listing's rowid. ``models`` (with ``codes``) keeps only
+    listings of those models (without a model: of those chassis codes), of model years within
+    ``years`` (first, last) when given, and every other listing of the same trucks
+    (``keitrucks appraise`` reads the market of one family and year range).
+    """
+    end = as_of_end(as_of)
+    with closing(connect_readonly(db_path)) as conn:
+        present = set(_columns(conn, "listings"))
+        if not present:
+            raise NotATrackerDatabase(
+                f"{db_path} is not a tracker database (no listings table): "
+                "run a crawl (or `keitrucks demo`) into it first"
+            )
+        cols = [c for c in REPORT_COLUMNS if c in present]
+        extras = [
+            f"CASE WHEN l.{c} GLOB '{FRAME_GLOB}' THEN l.{c} END AS {c}"
+            for c in ("description", "attributes")
+            if c in present
+        ]
+        where = ["l.first_seen_at < :end"]
+        params = {"end": _iso(end)}
+        if since is not None:
+            where.append(  # the latest last_seen_at: refined once it is known as of then
+                "(l.last_seen_at >= :since OR l.identity IN (SELECT l2.identity FROM listings l2"
+                " WHERE l2.last_seen_at >= :since AND l2.first_seen_at < :end"
+                " AND l2.identity != l2.source || ':' || l2.listing_id))"
+            )
+            params["since"] = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
+        if models is not None:
+            names = {f"m{i}": m for i, m in enumerate(sorted(models))}
+            names |= {f"c{i}": c for i, c in enumerate(sorted(codes or ()))}
+            model_in = ", ".join(f":{k}" for k in names if k[0] == "m") or "NULL"
+            code_in = ", ".join(f":{k}" for k in names if k[0] == "c") or "NULL"
+            like = (
+                f"({{t}}.model IN ({model_in})"
+                f" OR ({{t}}.model IS NULL AND {{t}}.model_code IN ({code_in})))"
+            )
+            if years is not None:
+                like = f"({like} AND {{t}}.year BETWEEN :year_lo AND :year_hi)"
+                names |= {"year_lo": int(years[0]), "year_hi": int(years[1])}
+            where.append(
+                f"({like.format(t='l')} OR l.identity IN (SELECT l3.identity FROM listings l3"
+                f" WHERE {like.format(t='l3')}))"
+            )
+            params |= names
+        later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
+        sql = f"""
+            WITH seen_later AS MATERIALIZED (
+                SELECT source, listing_id FROM price_history WHERE observed_at >= :end
+            ),
+            later AS (SELECT DISTINCT source, listing_id FROM seen_later),
+            asof AS (
+                SELECT p.* FROM later a JOIN price_history p ON p.id = (
+                    SELECT p2.id FROM price_history p2
+                    WHERE p2.source = a.source AND p2.listing_id = a.listing_id
+                      AND p2.observed_at < :end
+                    ORDER BY p2.observed_at DESC, p2.id DESC LIMIT 1)
+            )
+            SELECT l.rowid AS lid, {", ".join("l." + c for c in cols)},
+                   {", ".join(extras) or "NULL AS description"},
+                   h.observed_at AS h_observed_at, {later},
+                   (a.source IS NOT NULL) AS h_later
+            FROM listings l
+            LEFT JOIN later a ON a.source = l.source AND a.listing_id = l.listing_id
+            LEFT JOIN asof h ON h.source = l.source AND h.listing_id = l.listing_id
+            WHERE {" AND ".join(where)}
+            ORDER BY l.rowid"""
+        df = pd.read_sql_query(sql, conn, params=params)
+        runs = pd.read_sql_query(
+            "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
+            conn,
+            params=(_iso(end),),
+        )
+        df = _as_known_then(df, _changes_from(conn, end, [*cols, "description", "attributes"]))
+    later_rows = df["h_later"].astype(bool)
+    for col in STATE_COLUMNS:
+        if col in df.columns:
+            df[col] = df[col].where(~later_rows, df[f"h_{col}"])
+    gone_then = pd.to_datetime(df["h_observed_at"], utc=True, format="ISO8601")
+    df = df.drop(columns=[c for c in df.columns if c.startswith("h_")])
+    df = _typed(df, LISTING_DTYPES, LISTING_DATES)
+    cutoff = pd.Series(end, index=df.index, dtype="datetime64[ns, UTC]")
+    if "gone_at" in df.columns:
+        was_gone = (later_rows & (df["status"] == "gone")).to_numpy()
+        df["gone_at"] = df["gone_at"].where(~later_rows, gone_then.where(was_gone))
+        cutoff[was_gone] = df.loc[was_gone, "gone_at"]
+        df["gone_at"] = df["gone_at"].where(df["status"] == "gone")
+    df["last_seen_at"] = _last_seen_before(df, cutoff, runs)
+    if since is not None:
+        df = _seen_since(df, pd.Timestamp(as_of_date(since), tz="UTC"))
+    return df.reset_index(drop=True)
+
+
+def read_model_names(db_path: str | os.PathLike, *, since: dt.date | str) -> pd.DataFrame:
+    """Each (model, year, model_code) of the listings last seen on or after ``since``, with how
+    many listings (``n``) have it."""
+    start = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
+    return read_sql(
+        db_path,
+        "SELECT model, year, model_code, count(*) AS n FROM listings WHERE last_seen_at >= ?"
+        " GROUP BY model, year, model_code",
+        (start,),
+    )
+
+
+def _changes_from(conn: sqlite3.Connection, end: pd.Timestamp, fields: list[str]) -> pd.DataFrame:
+    """Per listing and field among ``fields``, the value it had before its first change at or
+    after ``end`` (``listing_changes``): the value as of then. Free text is kept only where it
+    may hold a frame number, as the listings read keeps it."""
+    if not _columns(conn, "listing_changes"):  # a read-only database of an older version
+        return pd.DataFrame(columns=["source", "listing_id", "field", "old"])
+    names = ", ".join(f"'{f}'" for f in dict.fromkeys(fields))
+    return pd.read_sql_query(
+        f"""SELECT source, listing_id, field,
+                   CASE WHEN field IN ('description', 'attributes')
+                        AND NOT coalesce(old GLOB '{FRAME_GLOB}', 0) THEN NULL ELSE old END AS old
+            FROM (SELECT c.*, row_number() OVER (
+                      PARTITION BY source, listing_id, field ORDER BY changed_at, id) AS n
+                  FROM listing_changes c WHERE changed_at >= ? AND field IN ({names}))
+            WHERE n = 1""",
+        conn,
+        params=(_iso(end),),
+    )
+
+
+def _as_known_then(df: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (listings rows as stored) with each changed field put back to its old value."""
+    if changes.empty or df.empty:
+        return df
+    rows = pd.Series(
+        np.arange(len(df)), index=pd.MultiIndex.from_arrays([df["source"], df["listing_id"]])
+    )
+    for name, group in changes.groupby("field", sort=False):
+        if name not in df.columns:
+            continue
+        keys = pd.MultiIndex.from_arrays([group["source"], group["listing_id"]])
+        at = rows.reindex(keys).to_numpy()
+        found = ~pd.isna(at)
+        if not found.any():
+            continue
+        values = df[name].astype("object").to_numpy(copy=True)
+        values[at[found].astype(int)] = group["old"].astype("object").to_numpy()[found]
+        df[name] = values
+    return df
+
+
+def _seen_since(df: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
+    """The report's window on ``last_seen_at`` as of then: listings last seen since ``since``,
+    and the earlier reposts of those."""
+    recent = (df["last_seen_at"] >= since).fillna(False).to_numpy(dtype=bool)
+    own = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
+    reposted = df["identity"].astype(str) != own
+    identities = set(df.loc[recent & reposted.to_numpy(), "identity"])
+    keep = recent | df["identity"].isin(identities).to_numpy()
+    return df.loc[keep]
+
+
+def _last_seen_before(df: pd.DataFrame, cutoff: pd.Series, runs: pd.DataFrame) -> pd.Series:
+    """``last_seen_at`` as it stood before ``cutoff`` (the as-of end, or when it went gone).
+
+    A listing seen again later was last seen, as of then, by the last complete run of its
+    search before the cutoff; without such a run, the cutoff itself.
+    """
+    seen = df["last_seen_at"].astype("datetime64[ns, UTC]")
+    later = (seen >= cutoff).to_numpy()
+    if not later.any():
+        return seen
+    asked = pd.DataFrame(
+        {
+            "row": np.flatnonzero(later),
+            "source": df["source"].astype("object").to_numpy()[later],
+            "search_key": df["search_key"].astype("object").to_numpy()[later],
+            "cutoff": cutoff.to_numpy()[later],
+        }
+    ).sort_values("cutoff")
+    asked = asked.astype({"source": "str", "search_key": "str"})
+    runs = runs.assign(
+        source=runs["source"].astype("str"),
+        search_key=runs["search_key"].astype("str"),
+        run_at=pd.to_datetime(runs["as_of"], utc=True, format="ISO8601").astype(
+            "datetime64[ns, UTC]"
+        ),
+    ).sort_values("run_at")
+    found = pd.merge_asof(
+        asked,
+        runs[["source", "search_key", "run_at"]],
+        left_on="cutoff",
+        right_on="run_at",
+        by=["source", "search_key"],
+        allow_exact_matches=False,
+        direction="backward",
+    )
+    fixed = found["run_at"].where(found["run_at"].notna(), found["cutoff"])
+    seen.iloc[found["row"].to_numpy()] = fixed.to_numpy()
+    return seen
+
+
+#: The known words of history's text columns, sent by SQLite as small integers (cheaper to
+#: transfer than text); any other word comes through as text, unchanged.
+VOCABULARY = {
+    "event": ("new", "price_change", "status_change", "relisted", "gone"),
+    "price_basis": ("asking", "fob", "cnf", "cif", "sold", "bid_to", "bid"),
+    "status": ("active", "sold", "ended", "gone"),
+}
+
+
+def _encoded(column: str) -> str:
+    cases = " ".join(f"WHEN '{word}' THEN {i}" for i, word in enumerate(VOCABULARY[column]))
+    return f"CASE p.{column} {cases} ELSE p.{column} END AS {column}"
+
+
+def _decoded(values: pd.Series, words: tuple[str, ...]) -> pd.Series:
+    """Codes (ints, or floats when NULLs made the column float) back to words; text kept."""
+    mapping = {}
+    for value in values.unique():
+        if isinstance(value, str) or pd.isna(value):
+            mapping[value] = value
+        else:
+            mapping[value] = words[int(value)]
+    return values.map(mapping).astype("category")
+
+
+def _history_frame(df: pd.DataFrame) -> pd.DataFrame:
+    df["observed_at"] = _epoch_to_utc(df["observed_at"])
+    df = df.astype({c: t for c, t in HISTORY_DTYPES.items() if c in df.columns})
+    for col, words in VOCABULARY.items():
+        values = df[col]
+        if pd.api.types.is_integer_dtype(values.dtype):
+            codes = values.to_numpy()
+            df[col] = pd.Categorical.from_codes(codes, categories=list(words))
+        else:
+            df[col] = _decoded(values.astype("object"), words)
+    if "before" in df.columns:
+        df["before"] = df["before"].astype(bool)
+    return df.sort_values(["lid", "observed_at", "id"], kind="stable").reset_index(drop=True)
+
+
+#: History columns of the report's reads: ``observed_at`` as epoch seconds (parsed after).
+_HISTORY_SELECT = (
+    "l.rowid AS lid, p.id, CAST(strftime('%s', p.observed_at) AS INTEGER) AS observed_at, "
+    f"{_encoded('event')}, p.price_usd, {_encoded('price_basis')}, {_encoded('status')}"
+)
+
+
+def _first_id_from(conn: sqlite3.Connection, start: pd.Timestamp) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM price_history WHERE observed_at >= ? ORDER BY observed_at, id LIMIT 1",
+        (_iso(start),),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFrame:
+    """History rows observed from ``start`` (a date) to the end of ``as_of``, plus, for each
+    listing with such rows, its last row before ``start`` (``before`` = True), so the state at
+    any time in the window can be rebuilt. Columns: lid, id, observed_at (UTC), event,
+    price_usd, price_basis, status, before; sorted by listing, then time.
+
+    History is appended in time order (each crawl after the previous one), so the window is a
+    range of ids read sequentially, and a listing's row before it is the one with the largest
+    smaller id: one index seek per listing, whatever the length of the history.
+    """
+    end = as_of_end(as_of)
+    begin = pd.Timestamp(as_of_date(start), tz="UTC")
+    with closing(connect_readonly(db_path)) as conn:
+        first_id = _first_id_from(conn, begin)
+        if first_id is None:
+            window = pd.read_sql_query(
+                f"SELECT {_HISTORY_SELECT} FROM price_history p JOIN listings l ON 0", conn
+            )
+        else:
+            window = pd.read_sql_query(
+                f"SELECT {_HISTORY_SELECT} FROM price_history p "
+                "JOIN listings l ON l.source = p.source AND l.listing_id = p.listing_id "
+                "WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
+                conn,
+                params=(first_id, _iso(begin), _iso(end)),
+            )
+        firsts = window.groupby("lid")["id"].min()
+        conn.execute("CREATE TEMP TABLE firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)")
+        conn.executemany(
+            "INSERT INTO temp.firsts VALUES (?, ?)",
+            zip(firsts.index.tolist(), firsts.tolist(), strict=True),
+        )
+        before = pd.read_sql_query(
+            f"SELECT {_HISTORY_SELECT} FROM temp.firsts f "
+            "JOIN listings l ON l.rowid = f.lid "
+            "JOIN price_history p ON p.id = (SELECT max(p2.id) FROM price_history p2 "
+            "  WHERE p2.source = l.source AND p2.listing_id = l.listing_id AND p2.id < f.first_id)",
+            conn,
+        )
+    df = pd.concat([before.assign(before=1), window.assign(before=0)], ignore_index=True)
+    return _history_frame(df)
+
+
+def read_history_of_lids(
+    db_path: str | os.PathLike, lids: Iterable[int], *, before
+) -> pd.DataFrame:
+    """Every history row observed before ``before`` (a date or timestamp, exclusive) of the
+    listings with these rowids (``lid``); same columns as ``read_history_window`` without
+    ``before``. One index seek per listing.
+    """
+    unique = sorted({int(x) for x in lids})
+    cutoff = (
+        before if isinstance(before, pd.Timestamp) else pd.Timestamp(as_of_date(before), tz="UTC")
+    )
+    with closing(connect_readonly(db_path)) as conn:
+        conn.execute("CREATE TEMP TABLE wanted (lid INTEGER PRIMARY KEY)")
+        conn.executemany("INSERT INTO temp.wanted VALUES (?)", [(x,) for x in unique])
+        df = pd.read_sql_query(
+            f"SELECT {_HISTORY_SELECT} FROM temp.wanted w "
+            "JOIN listings l ON l.rowid = w.lid "
+            "JOIN price_history p ON p.source = l.source AND p.listing_id = l.listing_id "
+            "WHERE p.observed_at < ?",
+            conn,
+            params=(_iso(cutoff),),
+        )
+    return _history_frame(df)
+
+
+def read_history_of(
+    db_path: str | os.PathLike, keys: Iterable[tuple[str, str]], as_of
+) -> pd.DataFrame:
+    """Every history row observed by the end of ``as_of`` of the given (source, listing_id)
+    listings, all columns of price_history, sorted by listing then time (for the alerts)."""
+    end = as_of_end(as_of)
+    unique = sorted({(str(s), str(i)) for s, i in keys})
+    columns = ("id", "source", "listing_id", "observed_at", "event", *STATE_COLUMNS)
+    if not unique:
+        empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+        return _typed(empty, {"price": "Int64", "price_usd": "Int64"}, ("observed_at",))
+    with closing(connect_readonly(db_path)) as conn:
+        conn.execute("CREATE TEMP TABLE wanted_keys (source TEXT, listing_id TEXT)")
+        conn.executemany("INSERT INTO temp.wanted_keys VALUES (?, ?)", unique)
+        df = pd.read_sql_query(
+            f"SELECT {', '.join('p.' + c for c in columns)} FROM temp.wanted_keys w "
+            "JOIN price_history p ON p.source = w.source AND p.listing_id = w.listing_id "
+            "WHERE p.observed_at < ?",
+            conn,
+            params=(_iso(end),),
+        )
+    df = _typed(df, {"price": "Int64", "price_usd": "Int64", "id": "int64"}, ("observed_at",))
+    return df.sort_values(["source", "listing_id", "observed_at", "id"], kind="stable").reset_index(
+        drop=True
+    )
