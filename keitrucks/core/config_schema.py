@@ -43,7 +43,12 @@ RoadStatuses = RoadStatus | list[RoadStatus]
 
 #: Keys a source's spider reads that have no default (the spider decides when they are absent).
 OPTIONAL_SOURCE_KEYS: dict[str, dict[str, Any]] = {
-    "craigslist": {"api_version": StrictStr, "page_size": AtLeastOne, "batch_size": AtLeastOne},
+    "craigslist": {
+        "api_version": StrictStr,
+        "page_size": AtLeastOne,
+        "batch_size": AtLeastOne,
+        "request_budget": AtLeastOne,
+    },
     "carfromjapan": {"country": StrictStr},
 }
 #: The type a source key has, by the type of its default.
