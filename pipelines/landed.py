@@ -28,6 +28,7 @@ from itemadapter import ItemAdapter
 from keitrucks.core import tables
 from keitrucks.core.tables import FxQuote
 from pipelines.landed_rules import Part, Rule, layer_parts, rule_names, rule_part, rules_in_force
+from pipelines.recrawl import copied
 
 logger = logging.getLogger(__name__)
 
@@ -372,6 +373,15 @@ class LandedCostPipeline:
             self.crawler.stats.inc_value(f"keitrucks/landed/{key}")
 
     def process_item(self, item):
+        if copied(item):  # the stored landed cost, from the same inputs (see pipelines.recrawl)
+            return item
+        basis = (
+            item.get("price_basis")
+            if isinstance(item, dict)
+            else getattr(item, "price_basis", None)
+        )
+        if (basis or "").lower() not in LANDED_BASES:
+            return item  # a US asking price, sold price or bid: already on the US axis
         inputs = landed_inputs(item, self.settings)
         if inputs is None:
             return item
