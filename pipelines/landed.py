@@ -303,7 +303,8 @@ def _amount(text: str | None) -> int | None:
     return round(float(match.group().replace(",", ""))) if match else None
 
 
-def _currency_of(text: str | None) -> str | None:
+def total_currency_of(text: str | None) -> str | None:
+    """The currency an exporter's total is written in ("¥1,200,000" -> "JPY"), else None."""
     text = (text or "").upper()
     if "¥" in text or "JPY" in text or "円" in text:
         return "JPY"
@@ -332,7 +333,7 @@ def landed_inputs(item: Any, settings: Mapping) -> LandedInputs | None:
     total_kind = total_basis(adapter.get("attributes"))
     total_raw = adapter.get("total_price_raw")
     total = _amount(total_raw)
-    total_currency = _currency_of(total_raw) or currency
+    total_currency = total_currency_of(total_raw) or currency
     if total and total_kind and total_currency and port and is_us_port(port, settings):
         fob = price if basis == "fob" and currency == total_currency else None
         return LandedInputs(total, total_currency, total_kind, port, fob)

@@ -228,8 +228,8 @@ def test_a_new_exchange_rate_normalizes_the_listings_it_converts(tmp_path, norma
 
     crawl(db, listings(NIGHT2), NIGHT2, config_file=config)
 
-    # the yen price and the exporter's landed cost take the new rate; the dollar price does not
-    assert sorted(normalized) == ["CC1", "JP1"]
+    # only the yen price takes the new rate; the dollar prices (FOB and asking) do not use it
+    assert normalized == ["JP1"]
     assert stored(db)["JP1"]["price_usd"] == 3900
 
 

@@ -13,12 +13,13 @@ listing's *norm key* is a digest of all of that:
 - when the listing's price went through an exchange rate, or may have (kind ``f``: a price not
   in US dollars, or a price dropped as out of range), the rates of the as-of day of every
   currency the normalizer knows;
-- for an exporter price (FOB, C&F, CIF: kind ``l``), those rates, the landed-cost rules in force
-  on the as-of day and the as-of year (the truck's age).
+- for an exporter price (FOB, C&F, CIF: kind ``l``), the landed-cost rules in force on the as-of
+  day (the as-of year, the truck's age, is in the month); kind ``L`` when the rates went in too.
 
-The first letter of a key names its kind (``u``, ``f``, ``l``), so a stored key says which
-context to compare against. Two listings with the same key normalize to the same fields, so the
-crawl copies the stored ones (``NormalizePipeline``); ``keitrucks renormalize`` clears the keys.
+The first letter of a key names its kind (``u``, ``f``, ``l``, ``L``), so a stored key says
+which context to compare against; the rates are only looked up for the kinds that need them.
+Two listings with the same key normalize to the same fields, so the crawl copies the stored ones
+(``NormalizePipeline``); ``keitrucks renormalize`` clears the keys.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import marshal
+import sys
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from importlib import metadata
@@ -35,7 +38,7 @@ from typing import Any
 import keitrucks.core
 from keitrucks.core import tables
 from pipelines import landed_rules
-from pipelines.landed import LANDED_BASES, landed_settings
+from pipelines.landed import LANDED_BASES, landed_settings, total_currency_of
 from pipelines.normalize.dates import parse_scraped_at
 from scrapers import items
 from scrapers.items import IDENTITY, RAW_FIELDS, fields_with_role
@@ -50,6 +53,7 @@ LIBRARIES = ("regex", "CurrencyConverter")
 US_DOLLARS = "u"
 EXCHANGED = "f"
 LANDED = "l"
+LANDED_EXCHANGED = "L"
 
 
 def _code_files() -> list[Path]:
@@ -82,6 +86,7 @@ def normalizer_fingerprint() -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     for name in LIBRARIES:
         digest.update(f"{name}={_version(name)}\0".encode())
+    digest.update(f"python={sys.version_info[:2]}".encode())  # marshal's format
     return digest.hexdigest()
 
 
@@ -128,9 +133,9 @@ class KeyMaker:
         if as_of is None:
             return None  # normalizing notes the missing as-of time: never reuse
         context = f"{kind}:{self.base}:{as_of.year:04d}-{as_of.month:02d}"
-        if kind in (EXCHANGED, LANDED):
+        if kind in (EXCHANGED, LANDED_EXCHANGED):
             context += f":{_rates(as_of.date(), self.config)}"
-        if kind == LANDED:
+        if kind in (LANDED, LANDED_EXCHANGED):
             context += f":{_rules(as_of.date(), self.config)}"
         return context.encode()
 
@@ -139,12 +144,28 @@ class KeyMaker:
         context = self._context(listing.get("scraped_at"), kind)
         if context is None:
             return None
-        values = [listing.get(name) for name in KEY_FIELDS]
-        values[1] = str(values[1])  # listing_id, stored as text
-        text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
-        digest = hashlib.blake2b(text.encode(), digest_size=16)
+        digest = hashlib.blake2b(_encoded(listing), digest_size=16)
         digest.update(context)
         return kind + digest.hexdigest()
+
+
+#: Positions in KEY_FIELDS of the fields that hold a mapping (``attributes``), whose order is
+#: the page's (or, read back from the database, sorted): keyed in sorted order.
+_MAPPINGS = [i for i, name in enumerate(KEY_FIELDS) if name == "attributes"]
+
+
+def _encoded(listing: Mapping[str, Any]) -> bytes:
+    """The key fields' values as bytes: ``marshal`` (version 2: no back-references, so equal
+    values always give equal bytes) where it can, else sorted JSON."""
+    values = [listing.get(name) for name in KEY_FIELDS]
+    values[1] = str(values[1])  # listing_id, stored as text
+    for i in _MAPPINGS:
+        if isinstance(values[i], Mapping):
+            values[i] = sorted(values[i].items())
+    try:
+        return b"m" + marshal.dumps(values, 2)
+    except ValueError:  # a value marshal does not know
+        return b"j" + json.dumps(values, sort_keys=True, default=str).encode()
 
 
 #: Notes of a price the exchange rate may have removed (a converted price out of range).
@@ -152,14 +173,17 @@ _RANGE_NOTES = frozenset({"price:placeholder", "price:implausible"})
 
 
 def key_kind(listing: Mapping[str, Any], normalized: Mapping[str, Any]) -> str:
-    """Which context a listing's key needs: ``l`` for an exporter price basis, ``f`` when an
-    exchange rate went into its fields (a price in another currency, or a price dropped as out
-    of range, which may have been converted first), else ``u``."""
-    if str(listing.get("price_basis") or "").lower() in LANDED_BASES:
-        return LANDED
+    """Which context a listing's key needs: ``l`` for an exporter price basis (landed cost),
+    ``f`` when an exchange rate went into its fields (a price in another currency; a price
+    dropped as out of range, which may have been converted first; an exporter's total in
+    another currency), ``L`` for both, else ``u``."""
+    landed = str(listing.get("price_basis") or "").lower() in LANDED_BASES
     currency = normalized.get("currency")
-    if normalized.get("price") is not None and currency and currency != "USD":
-        return EXCHANGED
-    if _RANGE_NOTES.intersection(normalized.get("normalize_notes") or ()):
-        return EXCHANGED
-    return US_DOLLARS
+    exchanged = (
+        (normalized.get("price") is not None and currency and currency != "USD")
+        or bool(_RANGE_NOTES.intersection(normalized.get("normalize_notes") or ()))
+        or (landed and total_currency_of(listing.get("total_price_raw")) not in (None, "USD"))
+    )
+    if landed:
+        return LANDED_EXCHANGED if exchanged else LANDED
+    return EXCHANGED if exchanged else US_DOLLARS
