@@ -1,10 +1,12 @@
 """Listings and their history: the writes of a crawl, gone-marking, readers, renormalize.
 
 - ``save_listings``: upsert a batch of listings in one transaction, appending a
-  ``price_history`` row for each new or changed one;
+  ``price_history`` row for each new or changed one, and moving only the bookkeeping of those
+  seen again unchanged (same norm key);
 - ``mark_gone``: after a complete, healthy run (``RunVerdict.may_mark_gone``), the active
   listings of its search that it did not see become gone;
 - ``read_known_listings``: what the database holds of a source, for the spiders' skip rules;
+- ``read_normalized``: the norm keys and normalized fields of a source, for the normalizer's;
 - ``count_summary``: the demo's headline counts;
 - ``renormalize_listings``: re-derive the normalized (and derived) fields from the raw ones.
 
@@ -369,11 +371,12 @@ def renormalize_listings(
     ``normalize(raw: dict) -> dict`` of normalized fields. ``derive(listing: dict) -> dict``
     (e.g. ``landed_deriver(config)``) recomputes the derived fields from the
     new normalized ones; without it they stay as stored. History rows are observations and stay
-    as they were. Each batch is one transaction; returns the number of listings updated.
+    as they were. The norm keys are cleared (``normalize`` may be any function), so the next
+    crawl normalizes each listing it sees once more. Each batch is one transaction; returns the
+    number of listings updated.
     """
     written = NORMALIZED_FIELDS + (DERIVED_FIELDS if derive else ())
     total = next(db.query("SELECT count(*) AS n FROM listings"))["n"]
-    # ``normalize`` may be any function: the next crawl normalizes again and keys the result
     assignments = ", ".join(f"{name} = ?" for name in written) + ", norm_key = NULL"
     update_sql = f"UPDATE listings SET {assignments} WHERE source = ? AND listing_id = ?"
     done, last = 0, ("", "")

@@ -10,6 +10,12 @@ flight and never leaves half a batch behind. The work is done by:
 - ``pipelines.listings``: ``save_listings`` / ``mark_gone``, listings and their history.
 
 Listings go gone only after a run whose verdict ``may_mark_gone`` (complete and healthy).
+
+A listing seen again unchanged (``pipelines.recrawl``: its norm key is the stored one, so the
+normalizer copied its stored fields) is not upserted: the batch's transaction only moves its
+``scraped_at``, ``last_seen_at``, ``last_run_id`` and ``search_key``, and it writes no history.
+Every other listing is upserted with its new norm key. A batch is ``KEITRUCKS_BATCH_SIZE``
+listings or 5 seconds, whichever comes first; a crash loses only the batch not yet written.
 """
 
 from __future__ import annotations
