@@ -75,8 +75,9 @@ class NormalizePipeline:
 
     def process_item(self, item):
         is_listing = dataclasses.is_dataclass(item)
-        # a shallow copy (normalize_listing only reads it): asdict() deep-copies every field
-        raw = dict(vars(item)) if is_listing else dict(item)
+        # the item's own fields, not a copy: the key and normalize_listing only read them (and
+        # asdict() would deep-copy every field)
+        raw = vars(item) if is_listing else dict(item)
         if is_listing and self.db_path:
             stored = self._stored(raw.get("source")).get(str(raw.get("listing_id")))
             if stored is not None and self.keys.key(raw, stored[0][0]) == stored[0]:
