@@ -23,6 +23,12 @@ it is about 10, the most any parser built on lxml can reach against BeautifulSou
 
     .venv/bin/python bench/parse.py              # best of 7 rounds (CPU time)
     .venv/bin/python bench/parse.py --rounds 9
+    .venv/bin/python bench/parse.py --pages real # only the saved real pages (20-360 KB)
+
+By default it times the sample pages (``ratio parse/...``), then, when ``../shared/fixtures`` is
+there, the saved real pages the baselines also read (``ratio parse_real/...``: Craigslist
+postings, BE FORWARD stock lists and a detail page, a Bring a Trailer model page). On those, raw
+lxml is about 8-9x BeautifulSoup, which bounds ``parse_real/bs4`` below 10.
 """
 
 from __future__ import annotations
@@ -849,6 +855,61 @@ def sample_pages(root: Path = SAMPLE_DIR) -> dict[tuple[str, str], list[tuple[st
     return pages
 
 
+#: The saved real pages (``../shared/fixtures``, real-size: 20-360 KB) the baselines read too:
+#: (source, kind) -> [(file, the page's address)].
+REAL_PAGES: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("craigslist", "posting"): [
+        (
+            "craigslist/posting_apa_milwaukee_2026-05.html",
+            "https://milwaukee.craigslist.org/apa/d/wauwatosa-wauwatosa-bdrm-bath-near-mcw/7936415355.html",
+        ),
+        (
+            "craigslist/posting_apa_newyork_2026-06.html",
+            "https://newyork.craigslist.org/mnh/apa/d/new-york-no-fee-bright-1br/7942602776.html",
+        ),
+        (
+            "craigslist/posting_cto_2005_nissan_350z_losangeles_2026-05.html",
+            "https://losangeles.craigslist.org/sfv/cto/d/valley-village-2005-nissan-350z/7936311079.html",
+        ),
+    ],
+    ("beforward", "stock_list"): [
+        (
+            "beforward/stocklist_rows_mixed_incl_hijet_truck_2026-05-17.html",
+            "https://www.beforward.jp/stocklist/",
+        ),
+        (
+            "beforward/stocklist_toyota_corolla_axio_excerpt.html",
+            "https://www.beforward.jp/stocklist/sortkey=n/keyword=Toyota%20Corolla%20Axio/kmode=and/",
+        ),
+    ],
+    ("beforward", "detail"): [
+        (
+            "beforward/detail_toyota_corolla_axio_CE566767_excerpt.html",
+            "https://www.beforward.jp/toyota/corolla-axio/ce566767/id/16468163/",
+        ),
+    ],
+    ("bringatrailer", "model_page"): [
+        (
+            "bringatrailer/model_page_completed_porsche_911_gt3_2026-04.html",
+            "https://bringatrailer.com/porsche/911-gt3/",
+        ),
+    ],
+    ("bringatrailer", "listing_page"): [],
+}
+#: Where the saved real pages are (reference material beside the project, not part of it).
+REAL_DIR = ROOT.parent / "shared" / "fixtures"
+
+
+def real_pages(root: Path = REAL_DIR) -> dict[tuple[str, str], list[tuple[str, bytes]]]:
+    """(source, kind) -> [(url, body)] of the saved real pages; SystemExit when absent."""
+    if not root.is_dir():
+        raise SystemExit(f"no saved real pages at {root} (../shared/fixtures)")
+    return {
+        key: [(url, (root / name).read_bytes()) for name, url in files]
+        for key, files in REAL_PAGES.items()
+    }
+
+
 def project(listing: Any) -> dict:
     data = asdict(listing)
     return {name: data[name] for name in COMPARED}
@@ -890,14 +951,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (best is kept)")
     parser.add_argument("--repeat", type=int, default=3, help="passes over the pages per round")
+    parser.add_argument(
+        "--pages",
+        choices=("sample", "real", "both"),
+        default="both",
+        help="the sample marketplace's pages (3-13 KB), the saved real pages of "
+        "../shared/fixtures (20-360 KB), or both (real ones only when that folder is there)",
+    )
     args = parser.parse_args(argv)
+    if args.pages in ("sample", "both"):
+        measure("parse", sample_pages(), args.rounds, args.repeat)
+    if args.pages == "real" or (args.pages == "both" and REAL_DIR.is_dir()):
+        measure("parse_real", real_pages(), args.rounds, args.repeat)
+    return 0
 
-    pages = sample_pages()
+
+def measure(name: str, pages, rounds: int, repeat: int) -> None:
+    """Check the baselines on ``pages``, time the three, print pages/s and ``ratio`` lines."""
     lxml_backend, soup_backend = LxmlBackend(), SoupBackend()
     fields = check_same_fields(pages, (lxml_backend, soup_backend))
     count = sum(len(v) for v in pages.values())
-    print(f"pages {count} ({', '.join(f'{s}/{k} {len(v)}' for (s, k), v in pages.items())})")
-    print(f"checked: both baselines return the parsers' {fields} field values")
+    print(
+        f"{name}: pages {count} ({', '.join(f'{s}/{k} {len(v)}' for (s, k), v in pages.items())})"
+    )
+    print(f"{name}: checked: both baselines return the parsers' {fields} field values")
 
     def runner(impl: str, keys) -> Callable[[], None]:
         jobs = []
@@ -913,7 +990,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
 
         def run() -> None:
-            for _ in range(args.repeat):
+            for _ in range(repeat):
                 for fn, body, url in jobs:
                     fn(body, url)
 
@@ -924,26 +1001,27 @@ def main(argv: list[str] | None = None) -> int:
     ratios = []
     for source in sources:
         keys = [k for k in KINDS if k[0] == source]
-        n = sum(len(pages[k]) for k in keys) * args.repeat
-        seconds = best_times({impl: runner(impl, keys) for impl in totals}, args.rounds)
+        n = sum(len(pages[k]) for k in keys) * repeat
+        seconds = best_times({impl: runner(impl, keys) for impl in totals}, rounds)
         for impl, value in seconds.items():
             totals[impl] += value
-            print(f"pages/s {source} {impl} {n / value:,.0f}")
-        ratios.append(f"ratio parse_{source}/raw_lxml {seconds['raw_lxml'] / seconds['parse']:.2f}")
-        ratios.append(f"ratio parse_{source}/bs4 {seconds['bs4'] / seconds['parse']:.2f}")
-    n = count * args.repeat
+            print(f"pages/s {name}_{source} {impl} {n / value:,.0f}")
+        ratios.append(
+            f"ratio {name}_{source}/raw_lxml {seconds['raw_lxml'] / seconds['parse']:.2f}"
+        )
+        ratios.append(f"ratio {name}_{source}/bs4 {seconds['bs4'] / seconds['parse']:.2f}")
+    n = count * repeat
     for impl, value in totals.items():
-        print(f"pages/s all {impl} {n / value:,.0f}")
+        print(f"pages/s {name} {impl} {n / value:,.0f}")
     for line in ratios:
         print(line)
-    # parse/bs4 = parse/raw_lxml x raw_lxml/bs4: on these small pages the second factor bounds it
+    # parse/bs4 = parse/raw_lxml x raw_lxml/bs4: the second factor bounds it
     print(
-        f"ceiling raw_lxml/bs4 {totals['bs4'] / totals['raw_lxml']:.2f} (what parse/bs4 would be "
-        "at 1.00x raw lxml)"
+        f"ceiling {name} raw_lxml/bs4 {totals['bs4'] / totals['raw_lxml']:.2f} (what {name}/bs4 "
+        "would be at 1.00x raw lxml)"
     )
-    print(f"ratio parse/raw_lxml {totals['raw_lxml'] / totals['parse']:.2f}")
-    print(f"ratio parse/bs4 {totals['bs4'] / totals['parse']:.2f}")
-    return 0
+    print(f"ratio {name}/raw_lxml {totals['raw_lxml'] / totals['parse']:.2f}")
+    print(f"ratio {name}/bs4 {totals['bs4'] / totals['parse']:.2f}")
 
 
 if __name__ == "__main__":

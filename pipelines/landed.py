@@ -28,6 +28,7 @@ from itemadapter import ItemAdapter
 from keitrucks.core import tables
 from keitrucks.core.tables import FxQuote
 from pipelines.landed_rules import Part, Rule, layer_parts, rule_names, rule_part, rules_in_force
+from pipelines.recrawl import copied
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +303,8 @@ def _amount(text: str | None) -> int | None:
     return round(float(match.group().replace(",", ""))) if match else None
 
 
-def _currency_of(text: str | None) -> str | None:
+def total_currency_of(text: str | None) -> str | None:
+    """The currency an exporter's total is written in ("¥1,200,000" -> "JPY"), else None."""
     text = (text or "").upper()
     if "¥" in text or "JPY" in text or "円" in text:
         return "JPY"
@@ -331,7 +333,7 @@ def landed_inputs(item: Any, settings: Mapping) -> LandedInputs | None:
     total_kind = total_basis(adapter.get("attributes"))
     total_raw = adapter.get("total_price_raw")
     total = _amount(total_raw)
-    total_currency = _currency_of(total_raw) or currency
+    total_currency = total_currency_of(total_raw) or currency
     if total and total_kind and total_currency and port and is_us_port(port, settings):
         fob = price if basis == "fob" and currency == total_currency else None
         return LandedInputs(total, total_currency, total_kind, port, fob)
@@ -372,6 +374,15 @@ class LandedCostPipeline:
             self.crawler.stats.inc_value(f"keitrucks/landed/{key}")
 
     def process_item(self, item):
+        if copied(item):  # the stored landed cost, from the same inputs (see pipelines.recrawl)
+            return item
+        basis = (
+            item.get("price_basis")
+            if isinstance(item, dict)
+            else getattr(item, "price_basis", None)
+        )
+        if (basis or "").lower() not in LANDED_BASES:
+            return item  # a US asking price, sold price or bid: already on the US axis
         inputs = landed_inputs(item, self.settings)
         if inputs is None:
             return item

@@ -1,11 +1,13 @@
 """Listings and their history: the writes of a crawl, gone-marking, readers, renormalize.
 
 - ``save_listings``: upsert a batch of listings in one transaction, appending a
-  ``price_history`` row for each new or changed one, and a ``listing_changes`` row for each
-  other field (``CHANGE_FIELDS``) whose value changed, holding the value it replaced;
+  ``price_history`` row for each new or changed one, a ``listing_changes`` row for each
+  other field (``CHANGE_FIELDS``) whose value changed, holding the value it replaced, and moving
+  only the bookkeeping of those seen again unchanged (same norm key);
 - ``mark_gone``: after a complete, healthy run (``RunVerdict.may_mark_gone``), the active
   listings of its search that it did not see become gone;
 - ``read_known_listings``: what the database holds of a source, for the spiders' skip rules;
+- ``read_normalized``: the norm keys and normalized fields of a source, for the normalizer's;
 - ``count_summary``: the demo's headline counts;
 - ``renormalize_listings``: re-derive the normalized (and derived) fields from the raw ones.
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,6 +79,41 @@ RENORMALIZE_INPUTS = (*fields_with_role(IDENTITY), "scraped_at", *RAW_FIELDS)
 
 #: (position, name) of the JSON columns in a ``listings`` row (LISTING_COLUMNS order).
 _JSON_POSITIONS = [(i, name) for i, name in enumerate(LISTING_COLUMNS) if name in JSON_FIELDS]
+_COLUMNS = (*LISTING_COLUMNS, *TRACKING_COLUMNS)
+_UPDATED = [c for c in _COLUMNS if c not in ("source", "listing_id", "first_seen_at")]
+_UPSERT_SQL = (
+    f"INSERT INTO listings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT(source, listing_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+)
+_HISTORY_SQL = (
+    "INSERT INTO price_history (source, listing_id, run_id, observed_at, event, "
+    + ", ".join(HISTORY_FIELDS + HISTORY_EXTRAS)
+    + ") VALUES (?, ?, ?, ?, ?, "
+    + ", ".join("?" * len(HISTORY_FIELDS + HISTORY_EXTRAS))
+    + ")"
+)
+#: A re-crawl of an unchanged listing (``unchanged`` of ``save_listings``): the crawl's
+#: bookkeeping only; the listing keeps its fields, identity, first sighting and status.
+_TOUCH_SQL = (
+    "UPDATE listings SET scraped_at = ?, last_seen_at = ?, last_run_id = ?, "
+    "search_key = coalesce(?, search_key), gone_at = NULL "
+    "WHERE source = ? AND listing_id = ? AND status != 'gone'"
+)
+#: Before a touch: the search key it replaces, when the crawl's differs (``listing_changes``).
+_TOUCH_CHANGES_SQL = (
+    "INSERT INTO listing_changes (source, listing_id, run_id, changed_at, field, old) "
+    "SELECT source, listing_id, ?, ?, 'search_key', search_key FROM listings "
+    "WHERE source = ? AND listing_id = ? AND status != 'gone' AND ? IS NOT NULL "
+    "AND search_key IS NOT ?"
+)
+#: What ``save_listings`` reads of a stored listing before writing it: identity, history
+#: state, and the change-logged fields (``listing_changes``).
+_KNOWN_COLUMNS = tuple(
+    dict.fromkeys(
+        ("listing_id", "identity", "first_seen_at", "search_key", *HISTORY_FIELDS, *CHANGE_FIELDS)
+    )
+)
 
 
 def _listing_row(item: dict[str, Any], tracking: dict[str, Any]) -> list[Any]:
@@ -120,46 +159,49 @@ def save_listings(
     run_id: int,
     seen_at: str,
     search_key: str | None = None,
+    unchanged: Iterable[tuple[str, str, str | None]] = (),
 ) -> dict[str, int]:
     """Upsert a batch in one transaction; append history rows for new or changed listings.
 
-    Returns counts of history events written ({"new": 3, "price_change": 1, ...}).
+    ``unchanged`` are (source, listing_id, scraped_at) of listings seen again exactly as stored
+    (same norm key, not gone: see ``pipelines.normalize.fingerprint``): in the same transaction
+    they get only the crawl's bookkeeping (``scraped_at``, ``last_seen_at``, ``last_run_id``,
+    ``search_key``), no history row. An item may carry its ``norm_key``; without one the stored
+    key is cleared. Returns counts of history events written ({"new": 3, "price_change": 1, ...}).
     """
     # a shallow copy: asdict() deep-copies every field and costs more than the whole write
     batch = [dict(vars(i)) if isinstance(i, Listing) else dict(i) for i in items]
-    if not batch:
+    touched = [
+        (scraped_at, seen_at, run_id, search_key, source, str(listing_id))
+        for source, listing_id, scraped_at in unchanged
+    ]
+    if not batch and not touched:
         return {}
-    keys = [(b["source"], str(b["listing_id"])) for b in batch]
-    for b, (_, lid) in zip(batch, keys, strict=True):
-        b["listing_id"] = lid
+    keys = []
+    for b in batch:
+        b["listing_id"] = lid = str(b["listing_id"])
+        keys.append((b["source"], lid))
     repost_keys = [(b["source"], str(b["repost_of"])) for b in batch if b.get("repost_of")]
-    known = _fetch_known(db, keys + repost_keys)
+    known = _fetch_known(db, keys + repost_keys) if batch else {}
 
-    columns = list(LISTING_COLUMNS) + list(TRACKING_COLUMNS)
-    update_cols = [c for c in columns if c not in ("source", "listing_id", "first_seen_at")]
-    upsert_sql = (
-        f"INSERT INTO listings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT(source, listing_id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in update_cols)
-    )
-    history_sql = (
-        "INSERT INTO price_history (source, listing_id, run_id, observed_at, event, "
-        + ", ".join(HISTORY_FIELDS + HISTORY_EXTRAS)
-        + ") VALUES (?, ?, ?, ?, ?, "
-        + ", ".join("?" * len(HISTORY_FIELDS + HISTORY_EXTRAS))
-        + ")"
-    )
     rows, history, changes, events = [], [], [], {}
     for item, key in zip(batch, keys, strict=True):
         before = known.get(key)
         item["status"] = item.get("status") or "active"
+        if before is None:
+            identity, first_seen, stored_search = _identity(item, known), seen_at, None
+        else:
+            identity = before["identity"] or _identity(item, known)
+            first_seen = before["first_seen_at"] or seen_at
+            stored_search = before["search_key"]
         tracking = {
-            "identity": (before or {}).get("identity") or _identity(item, known),
-            "first_seen_at": (before or {}).get("first_seen_at") or seen_at,
+            "identity": identity,
+            "first_seen_at": first_seen,
             "last_seen_at": seen_at,
             "last_run_id": run_id,
-            "search_key": search_key or (before or {}).get("search_key"),
+            "search_key": search_key or stored_search,
             "gone_at": None,
+            "norm_key": item.get("norm_key"),
         }
         row = _listing_row(item, tracking)
         rows.append(row)
@@ -168,17 +210,28 @@ def save_listings(
             events[event] = events.get(event, 0) + 1
             extras = [item.get(f) for f in HISTORY_EXTRAS]
             history.append([*key, run_id, seen_at, event, *_history_state(item), *extras])
-        stored = dict(zip(columns, row, strict=True))  # as the listings row now holds it
+        stored = dict(zip(_COLUMNS, row, strict=True))  # as the listings row now holds it
         if before is not None:
             changes += [
                 [*key, run_id, seen_at, name, old]
                 for name, old in changed_fields(before, stored).items()
             ]
+        # what a later item of this batch (a repost, the same listing twice) needs of this one
         known[key] = stored
     with db.conn:
-        db.conn.executemany(upsert_sql, rows)
-        db.conn.executemany(history_sql, history)
-        db.conn.executemany(_CHANGES_SQL, changes)
+        if touched:
+            if search_key is not None:
+                db.conn.executemany(
+                    _TOUCH_CHANGES_SQL,
+                    [(run_id, seen_at, t[4], t[5], search_key, search_key) for t in touched],
+                )
+            db.conn.executemany(_TOUCH_SQL, touched)
+        if rows:
+            db.conn.executemany(_UPSERT_SQL, rows)
+        if history:
+            db.conn.executemany(_HISTORY_SQL, history)
+        if changes:
+            db.conn.executemany(_CHANGES_SQL, changes)
     return events
 
 
@@ -204,24 +257,21 @@ def _history_event(before: dict[str, Any] | None, item: dict[str, Any]) -> str |
     return "price_change"
 
 
-#: What a batch reads of the listings it updates: identity, history state, change-logged fields.
-_KNOWN_COLUMNS = ", ".join(
-    dict.fromkeys(
-        ("source", "listing_id", "identity", "first_seen_at", *HISTORY_FIELDS, *CHANGE_FIELDS)
-    )
-)
-
-
 def _fetch_known(db: Database, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """What ``save_listings`` needs of the stored listings with these keys, by key."""
     known: dict[tuple[str, str], dict] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), 400):
-        chunk = unique[start : start + 400]
-        where = " OR ".join(["(source = ? AND listing_id = ?)"] * len(chunk))
-        params = [v for k in chunk for v in k]
-        sql = f"SELECT {_KNOWN_COLUMNS} FROM listings WHERE {where}"
-        for row in db.query(sql, params):
-            known[(row["source"], row["listing_id"])] = row
+    by_source: dict[str, list[str]] = {}
+    for source, listing_id in dict.fromkeys(keys):
+        by_source.setdefault(source, []).append(listing_id)
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = (
+                f"SELECT {', '.join(_KNOWN_COLUMNS)} FROM listings "
+                f"WHERE source = ? AND listing_id IN ({', '.join('?' * len(chunk))})"
+            )
+            for row in db.conn.execute(sql, [source, *chunk]):
+                known[(source, row[0])] = dict(zip(_KNOWN_COLUMNS, row, strict=True))
     return known
 
 
@@ -292,6 +342,45 @@ def read_known_listings(db_path: str | os.PathLike, source: str) -> dict[str, di
         db.close()
 
 
+#: What ``read_normalized`` gives of each listing, after its norm key, in this order.
+STORED_RESULT_FIELDS = (*NORMALIZED_FIELDS, *DERIVED_FIELDS)
+
+
+def read_normalized(db_path: str | os.PathLike, source: str) -> dict[str, tuple]:
+    """listing_id -> (norm_key, *STORED_RESULT_FIELDS) of a source's stored listings that have a
+    norm key and are not gone: what a re-crawl may copy instead of normalizing again (see
+    ``pipelines.normalize.fingerprint``). Booleans come back as booleans. {} when the database,
+    its table or its ``norm_key`` column (a database from before it) is not there yet."""
+    if not Path(db_path).is_file():
+        return {}
+    sql = (
+        f"SELECT listing_id, norm_key, {', '.join(STORED_RESULT_FIELDS)} FROM listings "
+        "WHERE source = ? AND norm_key IS NOT NULL AND status != 'gone'"
+    )
+    flags = [i for i, name in enumerate(STORED_RESULT_FIELDS, 1) if name in _BOOLEAN_FIELDS]
+    conn = sqlite3.connect(db_path, timeout=30)
+    try:
+        rows = conn.execute(sql, [source]).fetchall()
+    except sqlite3.OperationalError as exc:  # no table or no column yet: nothing to copy
+        logger.debug("No stored norm keys in %s: %s", db_path, exc)
+        return {}
+    finally:
+        conn.close()
+    out = {}
+    for listing_id, *values in rows:
+        for i in flags:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        out[listing_id] = tuple(values)
+    return out
+
+
+#: Listing fields stored as 0/1.
+_BOOLEAN_FIELDS = frozenset(
+    name for name, hint in typing.get_type_hints(Listing).items() if "bool" in str(hint)
+)
+
+
 def count_summary(db_path: str | os.PathLike) -> dict[str, int]:
     """Headline counts of the database: listings, kei trucks, active (any kind), active kei
     trucks, for sale (``pipelines.schema.FOR_SALE_WHERE``), sources (crawled ones, not the
@@ -349,14 +438,15 @@ def renormalize_listings(
     (e.g. ``landed_deriver(config)``) recomputes the derived fields from the
     new normalized ones; without it they stay as stored. History rows are observations and stay
     as they were; each value replaced is logged in ``listing_changes`` at ``changed_at``
-    (default now), so a report of an earlier night still reads what it read then. Each batch is
-    one transaction; returns the number of listings updated.
+    (default now), so a report of an earlier night still reads what it read then. The norm keys
+    are cleared (``normalize`` may be any function), so the next crawl normalizes each listing
+    it sees once more. Each batch is one transaction; returns the number of listings updated.
     """
     changed_at = changed_at or now_iso()
     written = NORMALIZED_FIELDS + (DERIVED_FIELDS if derive else ())
     logged = [name for name in written if name in CHANGE_FIELDS]
     total = next(db.query("SELECT count(*) AS n FROM listings"))["n"]
-    assignments = ", ".join(f"{name} = ?" for name in written)
+    assignments = ", ".join(f"{name} = ?" for name in written) + ", norm_key = NULL"
     update_sql = f"UPDATE listings SET {assignments} WHERE source = ? AND listing_id = ?"
     done, last = 0, ("", "")
     while True:

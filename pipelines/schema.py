@@ -58,6 +58,9 @@ TRACKING_COLUMNS = {
     "last_run_id": "INTEGER",
     "search_key": "TEXT",
     "gone_at": "TEXT",
+    #: what the normalized fields were computed from (``pipelines.normalize.fingerprint``): a
+    #: re-crawl that finds the same key copies them instead; NULL: normalize again.
+    "norm_key": "TEXT",
 }
 
 

@@ -10,6 +10,12 @@ flight and never leaves half a batch behind. The work is done by:
 - ``pipelines.listings``: ``save_listings`` / ``mark_gone``, listings and their history.
 
 Listings go gone only after a run whose verdict ``may_mark_gone`` (complete and healthy).
+
+A listing seen again unchanged (``pipelines.recrawl``: its norm key is the stored one, so the
+normalizer copied its stored fields) is not upserted: the batch's transaction only moves its
+``scraped_at``, ``last_seen_at``, ``last_run_id`` and ``search_key``, and it writes no history.
+Every other listing is upserted with its new norm key. A batch is ``KEITRUCKS_BATCH_SIZE``
+listings or 5 seconds, whichever comes first; a crash loses only the batch not yet written.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sqlite_utils import Database
 
 from keitrucks.core.dates import now_iso
 from pipelines.listings import mark_gone, save_listings
+from pipelines.recrawl import norm_mark
 from pipelines.run_health import COVERAGE_FIELDS, HealthRules, field_coverage, judge_run
 from pipelines.runs import finish_run, recent_healthy_runs, start_run
 from pipelines.schema import open_db
@@ -41,7 +48,12 @@ class SQLitePipeline:
         self.db_path = settings.get("KEITRUCKS_DB_PATH")
         self.batch_size = settings.getint("KEITRUCKS_BATCH_SIZE", 200)
         self.min_ratio = settings.getfloat("KEITRUCKS_MIN_ITEMS_RATIO", 0.5)
+        self.flush_seconds = 5.0
+        #: listings to upsert, as row dicts with their ``norm_key``.
         self.buffer: list[dict[str, Any]] = []
+        #: (source, listing_id, scraped_at) of listings seen again unchanged (see
+        #: ``pipelines.recrawl``): only the crawl's bookkeeping is written for them.
+        self.unchanged: list[tuple[str, str, str | None]] = []
         self.coverage_rows: list[dict[str, Any]] = []
         self.saved = 0
         self.last_flush = time.monotonic()
@@ -72,15 +84,24 @@ class SQLitePipeline:
         self.crawler.stats.set_value("keitrucks/run_id", self.run_id)
 
     def process_item(self, item: Listing) -> Listing:
-        row = dict(vars(item))  # shallow: the item is final here, and asdict() is slow
-        self.buffer.append(row)
-        self.coverage_rows.append({f: row.get(f) for f in COVERAGE_FIELDS})
-        if len(self.buffer) >= self.batch_size or time.monotonic() - self.last_flush > 5:
+        found = norm_mark(item)
+        if found is not None and found[1]:  # seen again as stored: the bookkeeping only
+            self.unchanged.append((item.source, item.listing_id, item.scraped_at))
+            coverage = {f: getattr(item, f) for f in COVERAGE_FIELDS}
+        else:
+            row = dict(vars(item))  # shallow: the item is final here, and asdict() is slow
+            row["norm_key"] = found[0] if found is not None else None
+            self.buffer.append(row)
+            coverage = {f: row.get(f) for f in COVERAGE_FIELDS}
+        self.coverage_rows.append(coverage)
+        pending = len(self.buffer) + len(self.unchanged)
+        if pending >= self.batch_size or time.monotonic() - self.last_flush > self.flush_seconds:
             self.flush()
         return item
 
     def flush(self) -> None:
-        if not self.buffer or self.db is None:
+        """Write the buffered listings in one transaction (all or nothing)."""
+        if (not self.buffer and not self.unchanged) or self.db is None:
             return
         events = save_listings(
             self.db,
@@ -88,11 +109,15 @@ class SQLitePipeline:
             run_id=self.run_id,
             seen_at=self.spider.scraped_at,
             search_key=self.spider.search_key,
+            unchanged=self.unchanged,
         )
         for event, n in events.items():
             self.crawler.stats.inc_value(f"keitrucks/history/{event}", n)
-        self.saved += len(self.buffer)
+        if self.unchanged:
+            self.crawler.stats.inc_value("keitrucks/history/unchanged", len(self.unchanged))
+        self.saved += len(self.buffer) + len(self.unchanged)
         self.buffer = []
+        self.unchanged = []
         self.last_flush = time.monotonic()
 
     def close_spider(self) -> None:
