@@ -36,6 +36,7 @@ import pandas as pd
 from analysis.frames import column, flag, identity_of, listing_key, num, usd
 from analysis.identity import add_family
 from analysis.load import as_of_end
+from pipelines.deal_store import SCORE_COLUMNS
 from pipelines.landed import LANDED_BASES
 from pipelines.schema import PRICE_LABELS
 
@@ -562,27 +563,8 @@ def score_rows(deals: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 #: The ``score_deals`` columns the ``deal_scores`` table keeps (the listing's own fields are in
-#: ``listings``).
-STORED_COLUMNS = (
-    "source",
-    "listing_id",
-    "identity",
-    "truck_id",
-    "price_usd",
-    "price_basis",
-    "value_usd",
-    "basis",
-    "price_label",
-    "fair_price_usd",
-    "discount_pct",
-    "n_comparables",
-    "comparables_median_usd",
-    "comparables_low_usd",
-    "comparables_high_usd",
-    "comparables",
-    "rated",
-    "why",
-)
+#: ``listings``; ``as_of`` is the night's).
+STORED_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "as_of")
 
 
 def _plain(value: Any) -> Any:
