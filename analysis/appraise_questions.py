@@ -14,6 +14,7 @@ from typing import Any
 
 from keitrucks.core import tables
 from pipelines.landed import LANDED_BASES
+from pipelines.normalize import NON_VEHICLE_KINDS
 
 QUESTIONS_TABLE = "questions.csv"
 
@@ -70,12 +71,20 @@ def question_rows() -> tuple[dict[str, str], ...]:
     return rows
 
 
+#: The only topic asked of a listing that is not a vehicle at all (a part, a wanted ad, a toy):
+#: its title, rust or 4WD mean nothing until the seller says it is a whole truck.
+NOT_A_VEHICLE_TOPICS = frozenset({"kind"})
+
+
 def questions_for(listing: Listing) -> list[dict[str, str]]:
     """The questions to ask about ``listing`` (a normalized listing), one per topic, in the
     table's order: each a dict of topic, question, why and sources."""
+    vehicle = listing.get("kind") not in NON_VEHICLE_KINDS
     asked: dict[str, dict[str, str]] = {}
     for row in question_rows():
         if row["topic"] in asked or not ASK_WHEN[row["ask_when"]](listing):
+            continue
+        if not vehicle and row["topic"] not in NOT_A_VEHICLE_TOPICS:
             continue
         asked[row["topic"]] = {k: row[k] for k in ("topic", "question", "why", "sources")}
     return list(asked.values())

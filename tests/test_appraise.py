@@ -319,6 +319,15 @@ def test_questions_follow_what_the_listing_leaves_out():
     assert "title" not in topics
 
 
+@pytest.mark.parametrize("kind", ["parts", "wanted", "toy"])
+def test_a_listing_that_is_no_vehicle_asks_only_what_it_is(kind):
+    """ "Acty 4wd transfer case $350": rust, title or hi/lo questions would be noise."""
+    listing = {"kind": kind, "price_basis": "asking", "is_4wd": True}
+    assert [q["topic"] for q in questions_for(listing)] == ["kind"]
+    clone = {**listing, "kind": "other_vehicle"}  # a clone is still a vehicle to ask about
+    assert {"kind", "title", "rust"} <= {q["topic"] for q in questions_for(clone)}
+
+
 def test_the_timing_belt_row_cites_the_reference_that_lacks_belt_or_chain():
     row = next(r for r in question_rows() if r["topic"] == "timing")
     assert "kei_models.csv" in row["sources"]
