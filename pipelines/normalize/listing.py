@@ -99,6 +99,11 @@ NORMALIZE_DEFAULTS = {
     "price_max_usd": 100_000,
     #: optional path of a user FX table (date, currency, usd_per_unit); None = keitrucks/core/data.
     "fx_table": None,
+    #: a US dollar price at or above this reads as a whole truck when the title names a part and
+    #: drive words but nothing else of a vehicle ("Acty 4x4 engine runs great $5,200"). Project
+    #: judgement, not a sourced figure: under the usual $5,000-$12,000 of a running truck and
+    #: above what a used engine or transmission is listed for in the sample and real pages.
+    "whole_truck_min_usd": 3000,
 }
 
 #: The site labels the normalizer reads, by what they hold, most trusted label first.
@@ -423,6 +428,18 @@ def _body(r: _Raw, kind: str | None) -> str | None:
     return body
 
 
+def _priced_as_a_truck(r: _Raw, options: Mapping) -> bool:
+    """Whether the listing's US dollar price is one of a whole truck, not of a part."""
+    price_raw = r.get("price_raw")
+    if not price_raw:
+        return False
+    value = normalize_price(price_raw, r.get("currency_raw"))
+    currency = value.currency or currency_of(r.get("currency_raw"))
+    if currency is None and r.source in USD_SOURCES:
+        currency = "USD"
+    return currency == "USD" and (value.price or 0) >= options["whole_truck_min_usd"]
+
+
 def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> None:
     """price, currency and price_usd: the price field, else a price stated in the title or
     description; no price (and a note) for placeholders and amounts outside the sane range."""
@@ -548,6 +565,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         make=make,
         model_code=code,
         has_year=date.year is not None,
+        whole_price=_priced_as_a_truck(r, options),
     )
     out["status"] = status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
     out["state"] = _state(r)

@@ -192,11 +192,18 @@ def normalize_kind(
     make: str | None = None,
     model_code: str | None = None,
     has_year: bool = False,
+    whole_price: bool = False,
 ) -> str | None:
     """What the listing is: toy, wanted, parts, kei_van, kei_truck or other_vehicle, from the
-    title and the make/model/code already found. None when it cannot be told."""
+    title and the make/model/code already found (``whole_price``: priced as a whole truck).
+    None when it cannot be told."""
     return kind_of(
-        clean_text(title) or "", model=model, make=make, model_code=model_code, has_year=has_year
+        clean_text(title) or "",
+        model=model,
+        make=make,
+        model_code=model_code,
+        has_year=has_year,
+        whole_price=whole_price,
     )
 
 
@@ -207,6 +214,7 @@ def kind_of(
     make: str | None,
     model_code: str | None,
     has_year: bool,
+    whole_price: bool = False,
 ) -> str | None:
     """``normalize_kind`` of a title already cleaned."""
     words = field_words(text, "kind")
@@ -215,7 +223,8 @@ def kind_of(
     if "wanted" in words or _WANTED_START.search(text):
         return "wanted"
     if "parts" in words or (
-        "parts_noun" in words and ("parts_context" in words or not _vehicle_words(text, has_year))
+        "parts_noun" in words
+        and ("parts_context" in words or not _whole_vehicle(text, has_year, whole_price))
     ):
         return "parts"
     if "clone" in words:  # "Chinese mini truck, looks just like a Hijet": not the Hijet
@@ -244,6 +253,15 @@ def kind_of(
     if "other_vehicle" in words or (make and make not in KEI_MAKES):
         return "other_vehicle"
     return None
+
+
+def _whole_vehicle(text: str, has_year: bool, whole_price: bool) -> bool:
+    """Whether a title naming a part reads as a whole vehicle: its own words say so, or it has
+    drive words (which describe a truck as well as a part: "Acty 4x4 engine runs great") and a
+    whole truck's price. A part with no drive words stays a part at any price."""
+    if _vehicle_words(text, has_year):
+        return True
+    return whole_price and drive_in(text, False) is not None
 
 
 def _vehicle_words(text: str, has_year: bool) -> bool:
