@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.deals import TITLE_PROBLEMS
 from analysis.load import as_of_date
 from keitrucks.core.config import DEFAULT_CONFIG
 
@@ -104,9 +105,16 @@ def series_of(basis: pd.Series) -> pd.Series:
 
 
 def describe(listings: pd.DataFrame) -> pd.DataFrame:
-    """Kei trucks only: lid, truck (an integer per ``truck_id``) and the categorical labels
-    family (platform), badge (model), drive and year_bucket."""
-    trucks = listings.loc[(listings["kind"] == "kei_truck").fillna(False).to_numpy()]
+    """The kei trucks the market's prices are read from: lid, truck (an integer per
+    ``truck_id``) and the categorical labels family (platform), badge (model), drive and
+    year_bucket. A truck said not to run or with a title problem is a project truck, a market of
+    its own (the report lists them apart): its $2,000 would pull every median down."""
+    keep = (listings["kind"] == "kei_truck").fillna(False).to_numpy(copy=True)
+    if "runs" in listings.columns:
+        keep &= ~(listings["runs"].astype("boolean") == False).fillna(False).to_numpy()  # noqa: E712
+    if "title_status" in listings.columns:
+        keep &= ~listings["title_status"].isin(list(TITLE_PROBLEMS)).to_numpy()
+    trucks = listings.loc[keep]
     if "truck_id" in trucks.columns:
         truck = trucks["truck_id"].astype("object")
         missing = truck.isna().to_numpy()
