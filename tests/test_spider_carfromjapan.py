@@ -169,6 +169,25 @@ def test_a_stored_car_whose_card_total_moved_gets_its_detail_page_again(tmp_path
     assert card.listing_id in [x.listing_id for x in spider._awaiting_detail]
 
 
+def test_a_changed_card_whose_page_is_not_read_tonight_keeps_the_stored_offer(tmp_path):
+    """A block stops the source before the detail page of a re-priced car: its card prices are
+    not the site's price (the card total is US$ 350 under the detail's), so the stored offer
+    stands, and so does the stored card, so that the next night still sees a changed card and
+    reads the page. (Storing the card price recorded a false price change.)"""
+    spider = make_spider(tmp_path)
+    started(spider)
+    card, detail = card_and_detail()
+    merged = parser.merge_detail(card, detail)
+    merged.attributes.update(card_total="US$ 9,300", detail_read_at="2026-11-23T06:00:00+00:00")
+    stored = asdict(merged) | {"status": "active"}
+    spider.known = {card.listing_id: stored}
+    restored = spider.restore(card, stored)
+    assert (restored.price_raw, restored.total_price_raw) == ("US$ 7,905", "US$ 9,470")
+    assert restored.attributes["card_total"] == "US$ 9,300"
+    assert restored.attributes["total_includes"] == "Inspection, Insurance"
+    assert not spider.unchanged(card, asdict(restored) | {"status": "active"})
+
+
 # -- end to end -----------------------------------------------------------------------------------
 
 

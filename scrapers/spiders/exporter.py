@@ -174,13 +174,18 @@ class ExporterSpider(IncrementalSpider):
 
         Descriptive fields the card lacks come from the stored row. The offer (price, total,
         port) is tonight's card; the stored offer is used only while the card's price signature
-        is unchanged, where the card lacks it, or always when ``detail_prices_win``.
+        is unchanged, where the card lacks it, or always when ``detail_prices_win``. With
+        ``detail_prices_win`` a changed card whose detail page is not read tonight (the source
+        stopped, or the request budget ran out) keeps the stored offer and the stored card: its
+        card prices are not the site's price, and the unchanged signature would hide the change
+        from the next night, which now reads the page.
         """
         if not stored:
             return card
         old = self.as_listing(stored)
         sold = card.status_raw is not None
         same_offer = not sold and self.unchanged(card, stored)
+        stale_offer = self.detail_prices_win and not sold and not same_offer
         filled = {}
         for name in RAW_FIELDS:
             if name in ("attributes", "image_urls", *TONIGHT_ONLY):
@@ -189,15 +194,17 @@ class ExporterSpider(IncrementalSpider):
             if theirs is None:
                 continue
             if name in PRICE_FIELDS:
-                if same_offer and (mine is None or self.detail_prices_win):
+                if stale_offer or same_offer and (mine is None or self.detail_prices_win):
                     filled[name] = theirs
             elif mine is None:
                 filled[name] = theirs
         attributes = {**old.attributes, **card.attributes}
+        if stale_offer:  # the stored card too, so that tomorrow's card still differs from it
+            attributes = {**card.attributes, **old.attributes}
         restored = replace(card, **filled, image_urls=old.image_urls or card.image_urls)
         if restored.total_price_raw is None:
             attributes = {k: v for k, v in attributes.items() if k not in TOTAL_ATTRIBUTES}
-        elif same_offer and self.detail_prices_win:
+        elif (same_offer or stale_offer) and self.detail_prices_win:
             attributes.update(
                 {k: old.attributes[k] for k in TOTAL_ATTRIBUTES if k in old.attributes}
             )
