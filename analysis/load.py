@@ -689,3 +689,21 @@ def read_history_of(
     return df.sort_values(["source", "listing_id", "observed_at", "id"], kind="stable").reset_index(
         drop=True
     )
+
+
+def read_example_values(db_path: str | os.PathLike) -> tuple[str | None, str | None]:
+    """Examples for Datasette's query forms: a listing ("source:listing_id", the last whose
+    price changed, else any) and the most common state; None where the database has none."""
+    with closing(connect_readonly(db_path)) as conn:
+        found = (
+            conn.execute(
+                "SELECT source, listing_id FROM price_history WHERE event = 'price_change' "
+                "ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            or conn.execute("SELECT source, listing_id FROM listings LIMIT 1").fetchone()
+        )
+        state = conn.execute(
+            "SELECT state FROM listings WHERE state IS NOT NULL "
+            "GROUP BY state ORDER BY count(*) DESC, state LIMIT 1"
+        ).fetchone()
+    return (f"{found[0]}:{found[1]}" if found else None), (state[0] if state else None)

@@ -29,7 +29,7 @@ from datasette.plugins import pm
 from markupsafe import escape
 
 from analysis import appraise_web
-from analysis.load import DatabaseMissing, NotATrackerDatabase
+from analysis.load import DatabaseMissing, NotATrackerDatabase, read_example_values
 from analysis.serve_plugins import PLUGINS
 from analysis.serve_plugins.config import PLUGIN_NAME
 from pipelines.schema import (
@@ -414,21 +414,10 @@ def query_examples(db_path: str | os.PathLike) -> dict[str, dict[str, str]]:
         "underpriced_4wd": {"pct_under": "15"},
         "eligible_soon": {"months": "12"},
     }
-    with closing(sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)) as conn:
-        found = (
-            conn.execute(
-                "SELECT source, listing_id FROM price_history WHERE event = 'price_change' "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            or conn.execute("SELECT source, listing_id FROM listings LIMIT 1").fetchone()
-        )
-        state = conn.execute(
-            "SELECT state FROM listings WHERE state IS NOT NULL "
-            "GROUP BY state ORDER BY count(*) DESC, state LIMIT 1"
-        ).fetchone()
+    found, state = read_example_values(db_path)
     if found:
-        examples[HISTORY_QUERY] = {"listing": f"{found[0]}:{found[1]}"}
-    examples["trucks_i_can_register"] = {"state": state[0] if state else "TN"}
+        examples[HISTORY_QUERY] = {"listing": found}
+    examples["trucks_i_can_register"] = {"state": state or "TN"}
     return examples
 
 

@@ -37,7 +37,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from keitrucks.core.config import load_config
 from keitrucks.core.dates import now_iso
 from pipelines.remote import RUN_RECORD_KEY
-from pipelines.runs import abandon_run, start_run
+from pipelines.runs import abandon_run, read_ingested_job, record_ingested_job, start_run
 from pipelines.schema import open_db
 from pipelines.storage import SQLitePipeline
 from scrapers.items import Listing
@@ -97,27 +97,8 @@ def listing_of(row: dict[str, Any]) -> Listing:
 
 
 def already_ingested(db_path: str | os.PathLike, job_id: str) -> Ingested | None:
-    db = open_db(db_path)
-    try:
-        row = next(
-            db.query("SELECT run_id, items FROM ingested_jobs WHERE job_id = ?", [job_id]), None
-        )
-    finally:
-        db.close()
+    row = read_ingested_job(db_path, job_id)
     return Ingested(job_id, row["run_id"], row["items"], already=True) if row else None
-
-
-def _remember(db_path, job_id: str, source: str, server: str | None, run_id, items: int) -> None:
-    db = open_db(db_path)
-    try:
-        with db.conn:
-            db.execute(
-                "INSERT OR IGNORE INTO ingested_jobs "
-                "(job_id, source, server, run_id, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [job_id, source, server, run_id, items, now_iso()],
-            )
-    finally:
-        db.close()
 
 
 def _call(method, spider) -> Any:
@@ -209,7 +190,7 @@ def ingest_feed(
         storage.db = None
         why = "the job stopped before it finished: no run record in its feed"
         abandon_run(db_path, run_id, why)
-    _remember(db_path, job_id, source, server, run_id, stored)
+    record_ingested_job(db_path, job_id, source, server, run_id, stored)
     logger.info("%s: ingested job %s: %d listings (run %s)", source, job_id, stored, run_id)
     return Ingested(job_id, run_id, stored)
 

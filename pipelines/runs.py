@@ -154,3 +154,30 @@ def last_run_id(db_path: str | os.PathLike) -> int:
         return next(db.query("SELECT coalesce(max(id), 0) AS n FROM runs"))["n"]
     finally:
         db.close()
+
+
+def read_ingested_job(db_path: str | os.PathLike, job_id: str) -> dict[str, Any] | None:
+    """The ``ingested_jobs`` row (run_id, items) of a Scrapyd job whose feed is stored, or None."""
+    db = open_db(db_path)
+    try:
+        return next(
+            db.query("SELECT run_id, items FROM ingested_jobs WHERE job_id = ?", [job_id]), None
+        )
+    finally:
+        db.close()
+
+
+def record_ingested_job(
+    db_path: str | os.PathLike, job_id: str, source: str, server: str | None, run_id, items: int
+) -> None:
+    """Remember that the feed of ``job_id`` is stored (a second ingest is then a no-op)."""
+    db = open_db(db_path)
+    try:
+        with db.conn:
+            db.execute(
+                "INSERT OR IGNORE INTO ingested_jobs "
+                "(job_id, source, server, run_id, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [job_id, source, server, run_id, items, now_iso()],
+            )
+    finally:
+        db.close()
