@@ -473,6 +473,12 @@ def _reasons(
     basis = listing.get("price_basis")
     if listing.get("price_usd") is None:
         reasons.append("no price")
+    elif basis is None:
+        reasons.append(
+            "a price whose terms are not stated (a yen price: ask whether it is FOB, C&F or CIF)"
+            if listing.get("currency") == "JPY"
+            else "a price whose terms are not stated"
+        )
     elif basis not in settings["underpriced_bases"]:
         reasons.append(f"a {PRICE_LABELS.get(basis, basis)} price is not an asking price")
     if basis in LANDED_BASES and listing.get("eligible_25y") is not True:
@@ -481,7 +487,7 @@ def _reasons(
         reasons.append("no year: it cannot be compared with like trucks")
     if listing.get("eligible_25y") is not True and basis not in LANDED_BASES:
         reasons.append(f"import eligibility: {_eligibility(listing, day)['words']}")
-    if score is not None:
+    if score is not None and basis is not None:
         if not score.get("rated"):
             reasons.append(str(score.get("why")))
         elif (score.get("discount_pct") or 0) < settings["underpriced_pct"]:

@@ -44,6 +44,8 @@ def headline(a: Mapping[str, Any]) -> str:
         if t.get("price_usd") is not None
         else "no price"
     )
+    if t.get("currency") == "JPY" and t.get("price") is not None and not t.get("price_label"):
+        price = f"¥{t['price']:,.0f} in Japan (about {_usd(t.get('price_usd'))}, terms not stated)"
     place = t.get("location_raw") or (f"{t['state']}" if t.get("state") else None)
     parts = [what, drive, _miles(t.get("mileage_mi")) or "mileage not stated", price, place]
     return ", ".join(p for p in parts if p)

@@ -39,6 +39,8 @@ _PRICE = re.compile(
     r"|\d[\d,.]*\s?[kK]?(?=\s*(?:obo|firm|or best offer|cash)\b)",
     re.IGNORECASE,
 )
+#: A price in yen, as written or as its currency.
+_YEN = re.compile(r"¥|円|万|JPY|\bYEN\b", re.IGNORECASE)
 #: Words that say what an exporter's price includes.
 _BASIS = (
     ("cif", re.compile(r"\bCIF\b")),
@@ -84,12 +86,14 @@ def price_span(text: str) -> str | None:
     return None
 
 
-def price_basis(text: str) -> str:
-    """ "fob", "cnf" or "cif" when the text names an exporter's terms, else "asking"."""
+def price_basis(text: str, currency: str | None = None) -> str | None:
+    """ "fob", "cnf" or "cif" when the text names an exporter's terms; else "asking" for a
+    price in dollars, and None (terms unknown) for a yen price: a truck priced in Japan is not
+    for sale at a US asking price, and without its terms no landed cost can be added."""
     for basis, pattern in _BASIS:
         if pattern.search(text):
             return basis
-    return "asking"
+    return None if currency == "JPY" else "asking"
 
 
 def place(text: str) -> str | None:
@@ -118,9 +122,7 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
     text = check_text(text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     price = price_span(text)
-    currency = None
-    if price and re.search(r"¥|円|万|JPY", price):
-        currency = "JPY"
+    currency = "JPY" if price and _YEN.search(price) else None
     return {
         "source": PASTED_SOURCE,
         "listing_id": text_id(text),
@@ -130,19 +132,27 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
         "price_raw": price,
         "currency_raw": currency,
         "location_raw": place(text),
-        "price_basis": price_basis(text),
+        "price_basis": price_basis(text, currency),
         "scraped_at": scraped_at,
     }
 
 
 def with_price_basis(raw: dict[str, Any]) -> dict[str, Any]:
     """A raw listing given without ``price_basis`` (pasted JSON): the exporter's terms its text
-    names, else "asking" for a site that is not a Japanese exporter (left unknown for one)."""
+    names, else "asking" for a dollar price on a site that is not a Japanese exporter (left
+    unknown for one, and for a yen price)."""
     if raw.get("price_basis"):
         return raw
     text = " ".join(str(raw.get(k) or "") for k in ("title", "description", "price_raw"))
-    basis = price_basis(text)
-    if basis == "asking" and str(raw.get("source") or "").lower() in EXPORTER_SOURCES:
+    currency = (
+        "JPY"
+        if _YEN.search(f"{raw.get('currency_raw') or ''} {raw.get('price_raw') or ''}")
+        else None
+    )
+    basis = price_basis(text, currency)
+    if basis in (None, "asking") and str(raw.get("source") or "").lower() in EXPORTER_SOURCES:
+        return raw
+    if basis is None:
         return raw
     return {**raw, "price_basis": basis}
 

@@ -24,7 +24,13 @@ from test_analysis_helpers import night, truck
 from analysis.alerts.run import run_alerts
 from analysis.appraise import appraise, read_market, with_landed_usd
 from analysis.appraise_card import card_text
-from analysis.appraise_input import json_lines, place, price_span, raw_from_text
+from analysis.appraise_input import (
+    json_lines,
+    place,
+    price_span,
+    raw_from_text,
+    with_price_basis,
+)
 from analysis.appraise_questions import ASK_WHEN, question_rows, questions_for
 from keitrucks.appraise_pages import PageError, fetch_listing, source_of_url
 from keitrucks.cli import cli
@@ -123,6 +129,12 @@ CASES = [
         "1985 Suzuki Carry DA63T 4x4 runs great clean title $2,900 Knoxville, TN",
         False,
         "outside the production years of its chassis code",
+    ),
+    (
+        "yen-no-terms",
+        "スズキ キャリイ 4WD 平成9年 DA51T 走行5万km 車検なし 価格 25万円",
+        False,
+        "terms are not stated",
     ),
     (
         "too-young",
@@ -268,6 +280,28 @@ def read_market_empty(tmp_path):
 )
 def test_the_price_a_seller_states(text, price):
     assert price_span(text) == price
+
+
+@pytest.mark.parametrize(
+    ("text", "basis"),
+    [
+        ("1996 acty 4x4 $3,500 obo", "asking"),
+        ("ハイゼット 4WD 25万円", None),
+        ("Suzuki Carry 1997 ¥250,000", None),
+        ("Suzuki Carry 1997 ¥250,000 FOB Yokohama", "fob"),
+        ("Hijet S110P 1996 C&F Baltimore 480000 JPY", "cnf"),
+    ],
+)
+def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
+    raw = raw_from_text(text, scraped_at=SCRAPED)
+    assert raw["price_basis"] == basis
+    assert with_price_basis({**raw, "price_basis": None}).get("price_basis") == basis
+
+
+def test_the_card_shows_a_yen_price_as_yen(market):
+    card = card_text(appraised(AD["yen-no-terms"], market))
+    assert "¥250,000 in Japan (about $" in card.splitlines()[0]
+    assert "US asking" not in card.splitlines()[0]
 
 
 @pytest.mark.parametrize(
