@@ -36,6 +36,8 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -456,44 +458,76 @@ def crawl_on_scrapyd(
 def _wait(
     jobs: list[ScrapydJob], *, timeout, kill_grace, poll_interval, on_done, clock, sleep
 ) -> None:
+    """Poll every server with jobs left until each job has ended. The servers are asked at the
+    same time, each in its own thread, so one that hangs until its HTTP timeout holds up only
+    its own jobs: the others' answers are handed on after at most ``poll_interval`` seconds,
+    while its call is still out. The answers are handled here, one server after the other."""
     scheduled_at = clock()
     failures: dict[int, int] = {}
-    while any(j.result is None for j in jobs):
-        clients = {id(j.client): j.client for j in jobs if j.result is None}
-        for key, client in clients.items():
-            waiting = [j for j in jobs if j.result is None and j.client is client]
-            try:
-                listing = client.list_jobs()
-                failures[key] = 0
-            except ScrapydError as exc:
-                failures[key] = failures.get(key, 0) + 1
-                if failures[key] >= 5:  # this server is gone: its jobs failed, the rest go on
-                    for job in waiting:
-                        _finish(
-                            job, CrawlResult(job.source, -1, None, f"lost track: {exc}"), on_done
-                        )
-                continue
-            state = {
-                j["id"]: (name, j)
-                for name in ("pending", "running", "finished")
-                for j in listing.get(name, [])
-            }
-            now = clock()
-            # jobs that ended since the last poll are handed on in the order they ended
-            waiting.sort(key=lambda j: str(state.get(j.jobid, ("", {}))[1].get("end_time") or ""))
+    asking: dict[int, Future] = {}
+    clients = {id(j.client): j.client for j in jobs}
+    # not a with-block: leaving it would wait for a hung server's call to time out
+    pool = ThreadPoolExecutor(max_workers=len(clients) or 1, thread_name_prefix="scrapyd")
+    try:
+        while any(j.result is None for j in jobs):
+            for key, client in clients.items():
+                if key not in asking and any(j.result is None and j.client is client for j in jobs):
+                    asking[key] = pool.submit(client.list_jobs)
+            done, _ = futures_wait(asking.values(), timeout=poll_interval)
+            for key, client in clients.items():
+                if key in asking and asking[key] in done:
+                    answer = asking.pop(key)
+                    _handle_answer(
+                        jobs,
+                        client,
+                        answer,
+                        failures,
+                        key,
+                        now=clock(),
+                        scheduled_at=scheduled_at,
+                        timeout=timeout,
+                        kill_grace=kill_grace,
+                        on_done=on_done,
+                    )
+            # a server still being asked has already made us wait poll_interval
+            if any(j.result is None for j in jobs) and not asking:
+                sleep(poll_interval)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _handle_answer(
+    jobs, client, answer: Future, failures, key, *, now, scheduled_at, timeout, kill_grace, on_done
+) -> None:
+    """One server's ``listjobs.json`` answer (or its error): advance each of its waiting jobs."""
+    waiting = [j for j in jobs if j.result is None and j.client is client]
+    try:
+        listing = answer.result()
+        failures[key] = 0
+    except ScrapydError as exc:
+        failures[key] = failures.get(key, 0) + 1
+        if failures[key] >= 5:  # this server is gone: its jobs failed, the rest go on
             for job in waiting:
-                _advance(
-                    client,
-                    job,
-                    state.get(job.jobid),
-                    now=now,
-                    scheduled_at=scheduled_at,
-                    timeout=timeout,
-                    kill_grace=kill_grace,
-                    on_done=on_done,
-                )
-        if any(j.result is None for j in jobs):
-            sleep(poll_interval)
+                _finish(job, CrawlResult(job.source, -1, None, f"lost track: {exc}"), on_done)
+        return
+    state = {
+        j["id"]: (name, j)
+        for name in ("pending", "running", "finished")
+        for j in listing.get(name, [])
+    }
+    # jobs that ended since the last poll are handed on in the order they ended
+    waiting.sort(key=lambda j: str(state.get(j.jobid, ("", {}))[1].get("end_time") or ""))
+    for job in waiting:
+        _advance(
+            client,
+            job,
+            state.get(job.jobid),
+            now=now,
+            scheduled_at=scheduled_at,
+            timeout=timeout,
+            kill_grace=kill_grace,
+            on_done=on_done,
+        )
 
 
 def _advance(

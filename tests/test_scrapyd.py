@@ -16,6 +16,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from io import BytesIO
@@ -256,6 +257,44 @@ def test_a_vanished_job_and_a_silent_server_end_the_wait():
     lost, _, _ = _run(silent, ["beforward"], timeout=600)
     assert lost["beforward"].stderr_tail.startswith("lost track: Scrapyd at http://fake:6800/")
     assert silent.polls == 6
+
+
+class HangingScrapyd(FakeScrapyd):
+    """A server whose ``listjobs.json`` hangs (as one does until its HTTP timeout) until the
+    test lets it answer; ``answered`` says whether it has."""
+
+    def __init__(self, script, **kw):
+        super().__init__(script, url="http://hangs:6800/", **kw)
+        self.release = threading.Event()
+        self.answered = False
+
+    def list_jobs(self):
+        self.release.wait(timeout=60)
+        self.answered = True
+        return super().list_jobs()
+
+
+def test_a_hanging_server_holds_up_only_its_own_jobs():
+    hanging = HangingScrapyd({"beforward": ["finished"]})
+    healthy = FakeScrapyd({"craigslist": ["running", "finished"]})
+    healthy.poll_interval = hanging.poll_interval = 0.05
+    seen = []
+
+    def done(job):
+        seen.append((job.source, hanging.answered))
+        hanging.release.set()
+
+    clock = FakeClock()
+    crawl_on_scrapyd(
+        [(hanging, ["beforward"]), (healthy, ["craigslist"])],
+        db="/nowhere/k.db",
+        clock=clock,
+        sleep=clock.sleep,
+        on_done=done,
+        timeout=600,
+    )
+    # the healthy server's job was handed on while the hanging server had not answered yet
+    assert seen == [("craigslist", False), ("beforward", True)]
 
 
 def test_a_night_stopped_while_waiting_cancels_its_jobs():
