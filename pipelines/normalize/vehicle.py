@@ -241,7 +241,9 @@ def kind_of(
             or any(m.alias.category == "van_model" for m in mentions(text))
         )
         return "kei_van" if van_word else "kei_truck"
-    if model_kind == "other":
+    if model_kind == "other" or (make and make not in KEI_MAKES):
+        # a make with no kei truck ("New Chery mini truck - like a kei truck", "Polaris
+        # Ranger, trade for kei truck"): "kei truck" compares or asks, it is not what is sold
         return "other_vehicle"
     if "kei_truck" in words:
         return "kei_truck"
@@ -250,7 +252,7 @@ def kind_of(
     if "kei_truck_ambiguous" in words:
         # "mini truck" with a make that sells no kei truck under its badge: a 1980s pickup
         return "kei_truck" if make is None or make in KEI_TRUCK_MAKES else "other_vehicle"
-    if "other_vehicle" in words or (make and make not in KEI_MAKES):
+    if "other_vehicle" in words:
         return "other_vehicle"
     return None
 
