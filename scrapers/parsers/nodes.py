@@ -1,0 +1,133 @@
+"""Reading a parsed page cheaply: the text of a node, and CSS/XPath queries compiled once.
+
+The parsers take a Scrapy response and read its lxml tree. parsel's ``.css()``/``.xpath()``
+translate and compile their query on every call and wrap every result in a ``Selector``, which
+cost the parsers a third of their time (issue #18, bench/README.md). These helpers run the same
+queries as precompiled ``lxml.etree.XPath`` objects (CSS translated by parsel's own translator,
+``::text`` and ``::attr(name)`` included) on the lxml nodes themselves, and read text with
+``itertext()``. A *scope* is a response, a parsel ``Selector`` or an lxml element; results are
+lxml elements, or plain strings for ``::text``/``::attr()``/``text()``/``@attr`` queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+from lxml import etree
+from parsel import Selector
+from parsel.csstranslator import css2xpath
+from scrapy.http import TextResponse
+
+Node = etree._Element
+
+
+@cache
+def css(query: str) -> etree.XPath:
+    """A CSS query (parsel's dialect) compiled once."""
+    return etree.XPath(css2xpath(query), smart_strings=False)
+
+
+@cache
+def xpath(expression: str) -> etree.XPath:
+    """An XPath expression compiled once."""
+    return etree.XPath(expression, smart_strings=False)
+
+
+def element(scope: TextResponse | Selector | Node) -> Node:
+    """The lxml node of a response (its document), a ``Selector`` or a node."""
+    if isinstance(scope, Node):
+        return scope
+    if isinstance(scope, TextResponse):
+        return scope.selector.root
+    return scope.root
+
+
+def select(scope, query: str) -> list:
+    """Every match of the CSS ``query`` under ``scope``."""
+    return css(query)(element(scope))
+
+
+def select_xpath(scope, expression: str) -> list:
+    """Every match of the XPath ``expression`` with ``scope`` as its context node."""
+    return xpath(expression)(element(scope))
+
+
+def first(scope, query: str):
+    """The first match of the CSS ``query`` under ``scope``, or None."""
+    found = css(query)(element(scope))
+    return found[0] if found else None
+
+
+def get(scope, query: str) -> str | None:
+    """The first string a ``::text``/``::attr()`` CSS query finds, or None (parsel's ``get``)."""
+    found = css(query)(element(scope))
+    return found[0] if found else None
+
+
+def clean(text: str | None) -> str | None:
+    """Whitespace (no-break spaces too) collapsed; None when nothing is left."""
+    if text is None:
+        return None
+    return " ".join(text.split()) or None
+
+
+def text(node) -> str | None:
+    """All text under ``node`` (an element, a ``Selector``, a string or None), cleaned."""
+    if node is None:
+        return None
+    if isinstance(node, str):
+        return clean(node)
+    return clean(" ".join(element(node).itertext()))
+
+
+def first_text(scope, query: str) -> str | None:
+    """The text of the first match of the CSS ``query`` under ``scope``."""
+    return text(first(scope, query))
+
+
+_HIDDEN_TAGS = ("script", "style")
+_VISIBLE_TEXTS = xpath(".//text()[not(ancestor::script or ancestor::style)]")
+
+
+def visible_text(node) -> str | None:
+    """All text under ``node`` but that of its scripts and styles, cleaned."""
+    if node is None or isinstance(node, str):
+        return text(node)
+    node = element(node)
+    if next(node.iter(*_HIDDEN_TAGS), None) is None:
+        return clean(" ".join(node.itertext()))
+    return clean(" ".join(_VISIBLE_TEXTS(node)))
+
+
+def own_texts(node) -> list[str]:
+    """The element's own text nodes (``./text()``), not its children's."""
+    node = element(node)
+    parts = [node.text] if node.text is not None else []
+    parts.extend(child.tail for child in node if child.tail is not None)
+    return parts
+
+
+def own_text(node) -> str | None:
+    """The element's own text nodes joined and cleaned."""
+    return clean(" ".join(own_texts(node)))
+
+
+def next_element(node: Node, tag: str | None = None) -> Node | None:
+    """The next sibling element (of ``tag`` when given), comments skipped; None at the end."""
+    sibling = node.getnext()
+    while sibling is not None and (
+        not isinstance(sibling.tag, str) or (tag is not None and sibling.tag != tag)
+    ):
+        sibling = sibling.getnext()
+    return sibling
+
+
+def elements(node: Node) -> Iterator[Node]:
+    """The element children of ``node`` (comments and processing instructions left out)."""
+    return node.iterchildren(etree.Element)
+
+
+def has_class(node, name: str) -> bool:
+    """Whether ``name`` is one of the element's classes."""
+    return name in (element(node).get("class") or "").split()
