@@ -128,6 +128,17 @@ def elements(node: Node) -> Iterator[Node]:
     return node.iterchildren(etree.Element)
 
 
+def markup(found: list) -> list[str]:
+    """Query results as parsel's ``getall()`` gives them: strings as they are, elements and
+    comments serialized as HTML (without their tail)."""
+    return [
+        part
+        if isinstance(part, str)
+        else etree.tostring(part, method="html", encoding="unicode", with_tail=False)
+        for part in found
+    ]
+
+
 def has_class(node, name: str) -> bool:
     """Whether ``name`` is one of the element's classes."""
     return name in (element(node).get("class") or "").split()
