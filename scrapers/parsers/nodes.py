@@ -12,7 +12,7 @@ lxml elements, or plain strings for ``::text``/``::attr()``/``text()``/``@attr``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
+from functools import lru_cache
 
 from lxml import etree
 from parsel import Selector
@@ -22,15 +22,16 @@ from scrapy.http import TextResponse
 Node = etree._Element
 
 
-@cache
+@lru_cache(maxsize=1024)
 def css(query: str) -> etree.XPath:
-    """A CSS query (parsel's dialect) compiled once."""
+    """A CSS query (parsel's dialect) compiled once (queries are the parsers' constants)."""
     return etree.XPath(css2xpath(query), smart_strings=False)
 
 
-@cache
+@lru_cache(maxsize=1024)
 def xpath(expression: str) -> etree.XPath:
-    """An XPath expression compiled once."""
+    """An XPath expression compiled once; a value that changes goes in as an XPath variable
+    (``nodes.xpath("//img[contains(@src, $id)]")(node, id=value)``), not into the text."""
     return etree.XPath(expression, smart_strings=False)
 
 
