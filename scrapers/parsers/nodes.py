@@ -5,8 +5,9 @@ translate and compile their query on every call and wrap every result in a ``Sel
 cost the parsers a third of their time (issue #18, bench/README.md). These helpers run the same
 queries as precompiled ``lxml.etree.XPath`` objects (CSS translated by parsel's own translator,
 ``::text`` and ``::attr(name)`` included) on the lxml nodes themselves, and read text with
-``itertext()``. A *scope* is a response, a parsel ``Selector`` or an lxml element; results are
-lxml elements, or plain strings for ``::text``/``::attr()``/``text()``/``@attr`` queries.
+``itertext()``. A *scope* is a response, a parsel ``Selector`` or an lxml element, or a list of
+them (then every match under each, in turn, as a parsel ``SelectorList`` does); results are lxml
+elements, or plain strings for ``::text``/``::attr()``/``text()``/``@attr`` queries.
 """
 
 from __future__ import annotations
@@ -44,25 +45,31 @@ def element(scope: TextResponse | Selector | Node) -> Node:
     return scope.root
 
 
+def _run(compiled: etree.XPath, scope) -> list:
+    if isinstance(scope, list):
+        return [found for node in scope for found in compiled(element(node))]
+    return compiled(element(scope))
+
+
 def select(scope, query: str) -> list:
     """Every match of the CSS ``query`` under ``scope``."""
-    return css(query)(element(scope))
+    return _run(css(query), scope)
 
 
 def select_xpath(scope, expression: str) -> list:
     """Every match of the XPath ``expression`` with ``scope`` as its context node."""
-    return xpath(expression)(element(scope))
+    return _run(xpath(expression), scope)
 
 
 def first(scope, query: str):
     """The first match of the CSS ``query`` under ``scope``, or None."""
-    found = css(query)(element(scope))
+    found = _run(css(query), scope)
     return found[0] if found else None
 
 
 def get(scope, query: str) -> str | None:
     """The first string a ``::text``/``::attr()`` CSS query finds, or None (parsel's ``get``)."""
-    found = css(query)(element(scope))
+    found = _run(css(query), scope)
     return found[0] if found else None
 
 

@@ -30,6 +30,7 @@ from scrapy.http import TextResponse
 from w3lib.html import get_base_url
 
 from scrapers.items import Listing
+from scrapers.parsers import nodes as html  # page nodes, not vehicle nodes
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +138,11 @@ def json_ld_data(response: TextResponse) -> list[Any]:
     """Every readable JSON-LD block of the page; unreadable ones are logged and skipped."""
     out = []
     for number, text in enumerate(
-        response.xpath(
+        html.select_xpath(
+            response,
             '//script[contains(translate(@type, "ABCDEFGHIJKLMNOPQRSTUVWXYZ",'
-            ' "abcdefghijklmnopqrstuvwxyz"), "ld+json")]/text()'
-        ).getall(),
+            ' "abcdefghijklmnopqrstuvwxyz"), "ld+json")]/text()',
+        ),
         start=1,
     ):
         data = load_json_ld(text)
