@@ -106,7 +106,7 @@ class ModelPage:
 def _flag_country(flag_html: Any) -> str | None:
     if not isinstance(flag_html, str) or not flag_html:
         return None
-    return clean_text(nodes.get(Selector(text=flag_html), "img::attr(alt)"))
+    return clean_text(nodes.get(nodes.parse_html(flag_html), "img::attr(alt)"))
 
 
 def _outcome(result: Result | None, active: bool, amount: str | None, text: str | None = None):

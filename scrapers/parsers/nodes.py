@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from lxml import etree
+from lxml.html import HTMLParser
 from parsel import Selector
 from parsel.csstranslator import css2xpath
 from scrapy.http import TextResponse
@@ -34,6 +35,18 @@ def xpath(expression: str) -> etree.XPath:
     """An XPath expression compiled once; a value that changes goes in as an XPath variable
     (``nodes.xpath("//img[contains(@src, $id)]")(node, id=value)``), not into the text."""
     return etree.XPath(expression, smart_strings=False)
+
+
+#: The parser parsel builds a response's tree with (lenient, UTF-8).
+_HTML_PARSER = HTMLParser(recover=True, encoding="utf8")
+
+
+def parse_html(markup: str) -> Node:
+    """The tree of an HTML snippet (a flag's ``<img>`` in a JSON value, say), parsed as parsel
+    parses a page, without a ``Selector`` around it."""
+    body = markup.strip().replace("\x00", "").encode("utf8") or b"<html/>"
+    root = etree.fromstring(body, parser=_HTML_PARSER)
+    return etree.fromstring(b"<html/>", parser=_HTML_PARSER) if root is None else root
 
 
 def element(scope: TextResponse | Selector | Node) -> Node:
