@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import chompjs
-import extruct
 from scrapy.http import TextResponse
 from w3lib.html import get_base_url
 
@@ -158,6 +157,11 @@ def microdata(response: TextResponse) -> list[Any]:
     """schema.org microdata items in JSON-LD shape (extruct), [] when the page has none."""
     if b"itemscope" not in response.body:
         return []
+    # imported here: extruct costs a tenth of a second of CPU to import, and every crawl process
+    # imports this module (Scrapy's spider loader imports every spider) while few pages are
+    # microdata
+    import extruct
+
     found = extruct.extract(
         response.text,
         base_url=get_base_url(response.text, response.url),
