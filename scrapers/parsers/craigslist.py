@@ -129,9 +129,10 @@ def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, 
     keyed: dict[str, str] = {}
     for attr in nodes.select(response, ".attrgroup .attr"):
         key = _extra_class(attr, ("attr", "important"))
-        label = _text(nodes.select(attr, ".labl"))
+        parts = nodes.by_class(attr, "labl", "valu")
+        label = _text(parts["labl"])
         label = label.rstrip(":").strip() if label else None
-        for valu in nodes.select(attr, ".valu"):
+        for valu in parts["valu"]:
             value_key = _extra_class(valu, ("valu",)) or key
             name = label or value_key
             keep_attribute(labelled, keyed, name, value_key, scrub_contacts(_text(valu)))

@@ -160,6 +160,18 @@ def markup(found: list) -> list[str]:
     ]
 
 
+def by_class(node: Node, *names: str) -> dict[str, list[Node]]:
+    """The elements of ``node`` (itself included) of each class in ``names``, in document
+    order: what ``.name`` CSS queries find, from one walk of a small subtree instead of one
+    query per class."""
+    found: dict[str, list[Node]] = {name: [] for name in names}
+    for descendant in node.iter(etree.Element):
+        for name in (descendant.get("class") or "").split():
+            if name in found:
+                found[name].append(descendant)
+    return found
+
+
 def has_class(node, name: str) -> bool:
     """Whether ``name`` is one of the element's classes."""
     return name in (element(node).get("class") or "").split()
