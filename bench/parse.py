@@ -24,6 +24,8 @@ it is about 10, the most any parser built on lxml can reach against BeautifulSou
     .venv/bin/python bench/parse.py              # best of 7 rounds (CPU time)
     .venv/bin/python bench/parse.py --rounds 9
     .venv/bin/python bench/parse.py --pages real # only the saved real pages (20-360 KB)
+    .venv/bin/python bench/parse.py --every-source  # CPU ms per sample page of all 8 parsers
+    .venv/bin/python bench/parse.py --trees      # building the tree alone: lxml, lexbor, bs4
 
 By default it times the sample pages (``ratio parse/...``), then, when ``../shared/fixtures`` is
 there, the saved real pages the baselines also read (``ratio parse_real/...``: Craigslist
@@ -958,12 +960,83 @@ def main(argv: list[str] | None = None) -> int:
         help="the sample marketplace's pages (3-13 KB), the saved real pages of "
         "../shared/fixtures (20-360 KB), or both (real ones only when that folder is there)",
     )
+    parser.add_argument(
+        "--every-source",
+        action="store_true",
+        help="only time each of the eight parsers (parse_page) on its sample pages, no baseline",
+    )
+    parser.add_argument(
+        "--trees",
+        action="store_true",
+        help="only time building the tree of each page: lxml, parsel, lexbor (selectolax, when "
+        "installed) and BeautifulSoup, on the sample and the saved real pages",
+    )
     args = parser.parse_args(argv)
+    if args.every_source:
+        measure_every_source(args.rounds)
+        return 0
+    if args.trees:
+        measure_trees(args.rounds)
+        return 0
     if args.pages in ("sample", "both"):
         measure("parse", sample_pages(), args.rounds, args.repeat)
     if args.pages == "real" or (args.pages == "both" and REAL_DIR.is_dir()):
         measure("parse_real", real_pages(), args.rounds, args.repeat)
     return 0
+
+
+def measure_every_source(rounds: int) -> None:
+    """CPU ms per page of each source's ``parse_page`` over every sample page it reads (HTML
+    and JSON), best of ``rounds``: the parsers the baselines do not cover included."""
+    import importlib
+
+    pages: dict[str, list[tuple[str, bytes]]] = {}
+    for folder in sorted(SAMPLE_DIR.glob("night*")):
+        for target, route in load_routes(folder).items():
+            if route["status"] == 200:
+                url = "http://127.0.0.1:8000" + target
+                body = (folder / route["file"]).read_bytes()
+                pages.setdefault(target.split("/")[1], []).append((url, body))
+    for source in sorted(pages):
+        module = importlib.import_module(f"scrapers.parsers.{source}")
+
+        def run(items=pages[source], module=module) -> None:
+            for url, body in items:
+                module.parse_page(HtmlResponse(url=url, body=body, encoding="utf-8"), None)
+
+        seconds = best_times({source: run}, rounds)[source]
+        print(f"cpu ms/page parse_every_source_{source} {1000 * seconds / len(pages[source]):.3f}")
+
+
+def measure_trees(rounds: int) -> None:
+    """CPU ms per page of building the tree alone (no field read): what a parser on each
+    library pays before its first query, so what bounds it against BeautifulSoup."""
+    try:
+        from selectolax import lexbor
+    except ImportError:  # not a dependency of the project: measured only where installed
+        lexbor = None
+    parser = etree.HTMLParser(encoding="utf-8")
+    builders: dict[str, Callable[[str, bytes], Any]] = {
+        "lxml": lambda url, body: etree.fromstring(body, parser),
+        "parsel": lambda url, body: HtmlResponse(url=url, body=body, encoding="utf-8").selector,
+        "bs4": lambda url, body: bs4.BeautifulSoup(body, "html.parser", from_encoding="utf-8"),
+    }
+    if lexbor is not None:
+        builders["lexbor"] = lambda url, body: lexbor.LexborHTMLParser(body).root
+    sets = {"parse": sample_pages()}
+    if REAL_DIR.is_dir():
+        sets["parse_real"] = real_pages()
+    for name, pages in sets.items():
+        items = [page for found in pages.values() for page in found]
+
+        def runner(build, items=items) -> Callable[[], None]:
+            return lambda: [build(url, body) for url, body in items]
+
+        seconds = best_times({k: runner(b) for k, b in builders.items()}, rounds)
+        for builder, value in seconds.items():
+            print(f"cpu ms/page tree_{name} {builder} {1000 * value / len(items):.3f}")
+        for builder, value in seconds.items():
+            print(f"ceiling tree_{name} bs4/{builder} {seconds['bs4'] / value:.1f}")
 
 
 def measure(name: str, pages, rounds: int, repeat: int) -> None:

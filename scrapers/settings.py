@@ -59,6 +59,9 @@ REMOTE_CONTROL_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.getenv("KEITRUCKS_LOG_LEVEL", "INFO")
+#: Makes Scrapy's per-page "Crawled" and per-item "Scraped from" records only when LOG_LEVEL
+#: shows them (DEBUG): at INFO they were made and dropped, two records per page.
+LOG_FORMATTER = "scrapers.logformatter.LogFormatter"
 
 #: Requests one source may make in one night (a spider's ``request_budget`` overrides it).
 KEITRUCKS_REQUEST_BUDGET = int(os.getenv("KEITRUCKS_REQUEST_BUDGET", "400"))

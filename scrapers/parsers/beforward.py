@@ -22,7 +22,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
-from scrapers.parsers import common
+from scrapers.parsers import common, nodes
 from scrapers.parsers.common import clean as _clean
 from scrapers.parsers.shape import Layout
 
@@ -42,29 +42,13 @@ CURRENCY_SIGNS = (("$", "USD"), ("¥", "JPY"), ("€", "EUR"), ("£", "GBP"))
 # -- text helpers ---------------------------------------------------------------------------------
 
 
-def _text(sel: Selector | None) -> str | None:
-    """All text under ``sel``, cleaned (lxml's itertext: no XPath call, no Selector objects)."""
-    if sel is None:
-        return None
-    return _node_text(sel.root)
+_text = nodes.text
+_first_text = nodes.first_text
 
 
-def _node_text(node) -> str | None:
-    if node is None:
-        return None
-    return _clean(node if isinstance(node, str) else " ".join(node.itertext()))
-
-
-def _next_td(cell: Selector):
+def _next_td(cell: nodes.Node) -> nodes.Node | None:
     """The ``td`` after a label cell (``following-sibling::td[1]`` without an XPath call)."""
-    node = cell.root.getnext()
-    while node is not None and node.tag != "td":
-        node = node.getnext()
-    return node
-
-
-def _first_text(scope: Selector, css: str) -> str | None:
-    return _text(next(iter(scope.css(css)), None))
+    return nodes.next_element(cell, "td")
 
 
 def _value(text: str | None) -> str | None:
@@ -97,39 +81,42 @@ def _id_from_url(url: str | None) -> tuple[str | None, str | None]:
 
 def parse_stock_list(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """Vehicle rows of one stock-list page (banner rows skipped) and the next page's URL."""
-    rows = response.css("table.stocklist-row-wrap tr.stocklist-row")
+    rows = nodes.select(response, "table.stocklist-row-wrap tr.stocklist-row")
     listings = [parse_row(row, response, scraped_at) for row in rows if is_vehicle_row(row)]
     next_url = parse_next_url(response)
     return common.SearchPage(
         listings=listings,
         has_next=next_url is not None,
         next_url=next_url,
-        no_results=bool(response.css(".stocklist-no-result")),
+        no_results=bool(nodes.select(response, ".stocklist-no-result")),
     )
 
 
-def is_vehicle_row(row: Selector) -> bool:
+def is_vehicle_row(row: Selector | nodes.Node) -> bool:
     """Vehicle rows link their title; login and advertising banners do not."""
-    return bool(row.css("p.make-model a.vehicle-url-link"))
+    return bool(nodes.select(row, "p.make-model a.vehicle-url-link"))
 
 
 def parse_next_url(response: TextResponse) -> str | None:
     """The pagination link to page N+1 (``page=N+1/`` in the path), if the page has one."""
     match = _PAGE_SEGMENT.search(urlsplit(response.url).path)
     wanted = (int(match.group(1)) if match else 1) + 1
-    for href in response.css("div.results-pagination a::attr(href)").getall():
+    for href in nodes.select(response, "div.results-pagination a::attr(href)"):
         found = _PAGE_SEGMENT.search(urlsplit(href).path)
         if found and int(found.group(1)) == wanted:
             return response.urljoin(href)
     return None
 
 
-def parse_row(row: Selector, response: TextResponse, scraped_at: str | None = None) -> Listing:
+def parse_row(
+    row: Selector | nodes.Node, response: TextResponse, scraped_at: str | None = None
+) -> Listing:
     """One vehicle row; a SOLD row has no price and no total."""
-    link = row.css("p.make-model a.vehicle-url-link")[0]
-    url = response.urljoin(link.attrib.get("href", ""))
+    row = nodes.element(row)
+    link = nodes.select(row, "p.make-model a.vehicle-url-link")[0]
+    url = response.urljoin(link.get("href", ""))
     # the grade sits on a second line: "2015 TOYOTA SIENTA\n DICE-G"
-    raw_lines = "\n".join(link.css("::text").getall()).splitlines()
+    raw_lines = "\n".join(link.itertext()).splitlines()
     title_lines = [line for line in map(_clean, raw_lines) if line]
     url_ref, veh_id = _id_from_url(url)
 
@@ -138,7 +125,7 @@ def parse_row(row: Selector, response: TextResponse, scraped_at: str | None = No
     if veh_id:
         attributes["veh_id"] = veh_id
 
-    sold = bool(row.css("div.price-col-sold"))
+    sold = bool(nodes.select(row, "div.price-col-sold"))
     price = None if sold else _value(_first_text(row, "td.price-col span.price"))
     total, condition, port = (None, None, None) if sold else _parse_row_total(row)
     if condition:
@@ -164,57 +151,58 @@ def parse_row(row: Selector, response: TextResponse, scraped_at: str | None = No
         drive_raw=attributes.get("Drive"),
         transmission_raw=_value(_first_text(row, "td.trans p.val")),
         attributes=attributes,
-        image_urls=common.unique([common.image_url(row.css("td.photo-col img::attr(src)").get())]),
+        image_urls=common.unique([common.image_url(nodes.get(row, "td.photo-col img::attr(src)"))]),
         total_price_raw=total,
         destination_port=port,
     )
 
 
-def parse_ref_no(row: Selector) -> str | None:
+def parse_ref_no(row: Selector | nodes.Node) -> str | None:
     """ "Ref No. CA866914" -> "CA866914"."""
     match = _REF_NO.search(_first_text(row, "p.veh-stock-no span") or "")
     return match.group(1).upper() if match else None
 
 
-def parse_row_specs(row: Selector) -> dict[str, str]:
+def parse_row_specs(row: Selector | nodes.Node) -> dict[str, str]:
     """Label -> value pairs of ``table.table-detailed-spec``, matched by label, not by column.
 
     Labels are the cells of class ``th`` (``td.th.th-1st`` ...); each is followed by its value
     cell. Placeholder values ("-") are left out.
     """
     specs: dict[str, str] = {}
-    labels = row.xpath(
+    labels = nodes.select_xpath(
+        row,
         ".//table[contains(concat(' ', normalize-space(@class), ' '), ' table-detailed-spec ')]"
-        "//tr/*[self::th or contains(concat(' ', normalize-space(@class), ' '), ' th ')]"
+        "//tr/*[self::th or contains(concat(' ', normalize-space(@class), ' '), ' th ')]",
     )
     for label_cell in labels:
         label = _text(label_cell)
-        value = _value(_node_text(_next_td(label_cell)))
+        value = _value(_text(_next_td(label_cell)))
         if label and value:
             specs[label] = value
     return specs
 
 
-def _row_extras(row: Selector) -> dict[str, str]:
+def _row_extras(row: nodes.Node) -> dict[str, str]:
     """Engine size, discount, campaign badge, stock badges and accessories of a row."""
     extras = {
         "Engine": _value(_first_text(row, "td.engine p.val")),
         "save_rate": _value(_first_text(row, "p.save-rate")),
         "original_vehicle_price": _value(_first_text(row, "p.original-vehicle-price")),
         "special_price": _value(_first_text(row, "p.special-price")),
-        "ref_icons": ", ".join(common.unique(row.css("div.ref-icon-area img::attr(alt)").getall()))
+        "ref_icons": ", ".join(common.unique(nodes.select(row, "div.ref-icon-area img::attr(alt)")))
         or None,
         "accessories": ", ".join(
-            common.unique(_clean(li) for li in row.css("div.accessories li::text").getall())
+            common.unique(_clean(li) for li in nodes.select(row, "div.accessories li::text"))
         )
         or None,
     }
     return {key: value for key, value in extras.items() if value}
 
 
-def _parse_row_total(row: Selector) -> tuple[str | None, tuple[str, str] | None, str | None]:
+def _parse_row_total(row: nodes.Node) -> tuple[str | None, tuple[str, str] | None, str | None]:
     """(total as displayed, (quote type, condition text), destination port) of a row."""
-    total = _value(_text(next(iter(row.css("p.total-price")), None)))
+    total = _value(_first_text(row, "p.total-price"))
     text = _first_text(row, "p.price-condition")
     condition = (text.split(" ", 1)[0], text) if text else None
     port = _value(_first_text(row, "p.destination-port"))
@@ -241,23 +229,25 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     attributes = dict(specs)
     price = _value(_first_text(response, "span.price.ip-usd-price"))
     if price is None:
-        current = response.css(".list-detail-box::attr(data-display-current-price)").get()
+        current = nodes.get(response, ".list-detail-box::attr(data-display-current-price)")
         price = f"${current}" if current and current.strip().isdigit() else None
-    unadjusted = response.css("#fob-price-not-adjustment::attr(data-fob-price-not-adjustment)")
+    unadjusted = nodes.get(
+        response, "#fob-price-not-adjustment::attr(data-fob-price-not-adjustment)"
+    )
     features = common.unique(
-        _clean(t) for t in response.css("div.remarks li.attached_on::text").getall()
+        _clean(t) for t in nodes.select(response, "div.remarks li.attached_on::text")
     )
     total, port = _parse_detail_total(response)
     quote_type = _value(_first_text(response, "#fn-vehicle-price-quote-type"))
     extras = {
         "model_code_ref": specs_text,
-        "fob_price_not_adjustment": _clean(unadjusted.get()),
+        "fob_price_not_adjustment": _clean(unadjusted),
         "price_condition": quote_type if total else None,
         "features": ", ".join(features) or None,
-        "veh_id": _clean(response.css("input[name=veh_id]::attr(value)").get()) or url_veh_id,
+        "veh_id": _clean(nodes.get(response, "input[name=veh_id]::attr(value)")) or url_veh_id,
     }
     attributes.update({key: value for key, value in extras.items() if value})
-    currency = _clean(response.css("#id-selected-currency::attr(value)").get())
+    currency = _clean(nodes.get(response, "#id-selected-currency::attr(value)"))
 
     return common.exporter_listing(
         SOURCE,
@@ -287,9 +277,9 @@ def parse_spec_table(response: TextResponse) -> dict[str, str]:
     Labels hold ``<br>`` ("Registration<br>Year/month"), so text nodes are joined with a space.
     """
     specs: dict[str, str] = {}
-    for th in response.css("table.specification th"):
+    for th in nodes.select(response, "table.specification th"):
         label = _text(th)
-        value = _value(_node_text(_next_td(th)))
+        value = _value(_text(_next_td(th)))
         if label and value:
             specs[label] = value
     return specs
@@ -298,7 +288,7 @@ def parse_spec_table(response: TextResponse) -> dict[str, str]:
 def parse_gallery(response: TextResponse) -> list[str]:
     """Large gallery images (``input.fn-images-pc[data-path]``), else the ``gallery_images`` JS."""
     urls = [
-        common.image_url(p) for p in response.css("input.fn-images-pc::attr(data-path)").getall()
+        common.image_url(p) for p in nodes.select(response, "input.fn-images-pc::attr(data-path)")
     ]
     if not any(urls):
         match = _GALLERY_JS.search(response.text)
@@ -312,10 +302,10 @@ def _parse_detail_total(response: TextResponse) -> tuple[str | None, str | None]
     amount = _value(_first_text(response, "#fn-vehicle-price-total-price"))
     total = None
     if amount:
-        prefix = _clean(response.css(".fn-vehicle-price-total-price-currency-prefix::text").get())
+        prefix = _clean(nodes.get(response, ".fn-vehicle-price-total-price-currency-prefix::text"))
         total = amount if _currency_of(amount) or not prefix else prefix + amount
     port = None
-    for text in response.css("div.destination-wrap p.destination-port::text").getall():
+    for text in nodes.select(response, "div.destination-wrap p.destination-port::text"):
         text = _clean(text)
         if text and not text.startswith("("):
             port = text
@@ -381,7 +371,7 @@ PAGE_PARSERS = common.page_parsers(parse_stock_list, parse_detail)
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved BE FORWARD page -> its listings (for ``keitrucks parse``)."""
-    kind = "search" if response.css("tr.stocklist-row") else "detail"
+    kind = "search" if nodes.select(response, "tr.stocklist-row") else "detail"
     return PAGE_PARSERS[kind](response, scraped_at)
 
 

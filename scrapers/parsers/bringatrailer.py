@@ -26,6 +26,7 @@ from parsel import Selector
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import Listing
+from scrapers.parsers import nodes
 from scrapers.parsers.bringatrailer_text import (
     TITLE_DRIVE,
     TITLE_TRANSMISSION,
@@ -105,7 +106,7 @@ class ModelPage:
 def _flag_country(flag_html: Any) -> str | None:
     if not isinstance(flag_html, str) or not flag_html:
         return None
-    return clean_text(Selector(text=flag_html).css("img::attr(alt)").get())
+    return clean_text(nodes.get(nodes.parse_html(flag_html), "img::attr(alt)"))
 
 
 def _outcome(result: Result | None, active: bool, amount: str | None, text: str | None = None):
@@ -195,7 +196,7 @@ def parse_results(data: dict, base_url: str, scraped_at: str | None) -> ResultsP
 
 def parse_completed_data(response) -> dict | None:
     """The decoded ``auctionsCompletedInitialData`` object, or None when absent or broken."""
-    script = response.css("script#bat-theme-auctions-completed-initial-data::text").get()
+    script = nodes.get(response, "script#bat-theme-auctions-completed-initial-data::text")
     data = extract_js_object(script, COMPLETED_VAR) if script else None
     if data is None:
         data = extract_js_object(response.text, COMPLETED_VAR)
@@ -213,39 +214,46 @@ def parse_toolbar(response) -> Toolbar | None:
     )
 
 
-def parse_live_card(card: Selector, base_url: str, scraped_at: str | None) -> Listing | None:
+def parse_live_card(
+    card: Selector | nodes.Node, base_url: str, scraped_at: str | None
+) -> Listing | None:
     """One ``div.listing-card`` of the live auctions grid (current bid, end time)."""
-    listing_id = clean_text(card.attrib.get("data-listing_id"))
+    card = nodes.element(card)
+    listing_id = clean_text(card.get("data-listing_id"))
     if not listing_id:
         return None
-    link = card.css("h3 a")
-    href = link.attrib.get("href") or card.css("a.image-overlay::attr(href)").get()
-    title = clean_text(" ".join(link.css("::text").getall())) or clean_text(
-        card.css(".thumbnail img::attr(alt)").get()
+    links = nodes.select(card, "h3 a")
+    href = (links[0].get("href") if links else None) or nodes.get(
+        card, "a.image-overlay::attr(href)"
     )
-    bid = clean_text(card.css(".bid-formatted::text").get())
-    results = clean_text(" ".join(card.css(".item-results ::text").getall()))
+    title = clean_text(" ".join(text for link in links for text in link.itertext())) or clean_text(
+        nodes.get(card, ".thumbnail img::attr(alt)")
+    )
+    bid = clean_text(nodes.get(card, ".bid-formatted::text"))
+    results = clean_text(" ".join(nodes.select(card, ".item-results ::text")))
     result = parse_result_text(results)
     price_raw, price_basis, status_raw = _outcome(result, True, bid)
-    attributes = end_attributes(card.attrib.get("data-timestamp_end"), "ends_at")
+    attributes = end_attributes(card.get("data-timestamp_end"), "ends_at")
     if results:
         attributes["sold_text"] = results
-    country = clean_text(card.css(".show-country-name::text").get())
+    country = clean_text(nodes.get(card, ".show-country-name::text"))
     if country:
         attributes["country"] = country
-    if card.css(".item-tag-noreserve"):
+    if nodes.select(card, ".item-tag-noreserve"):
         attributes["no_reserve"] = "yes"
-    image = card.css(".thumbnail img::attr(src)").get()
+    image = nodes.get(card, ".thumbnail img::attr(src)")
     return Listing(
         source=SOURCE,
         listing_id=listing_id,
         url=urljoin(base_url, href or f"/?p={listing_id}"),
         scraped_at=scraped_at,
         title=title,
-        description=clean_text(" ".join(card.css(".item-excerpt ::text").getall())),
+        description=clean_text(" ".join(nodes.select(card, ".item-excerpt ::text"))),
         price_raw=price_raw,
         currency_raw=currency_of(price_raw),
-        location_raw=clean_text(card.css(".item-tag-currency img.countries-flags::attr(alt)").get())
+        location_raw=clean_text(
+            nodes.get(card, ".item-tag-currency img.countries-flags::attr(alt)")
+        )
         or country,
         year_raw=title_year(title),
         mileage_raw=title_mileage(title),
@@ -259,7 +267,7 @@ def parse_live_card(card: Selector, base_url: str, scraped_at: str | None) -> Li
 
 
 def parse_live_cards(response, scraped_at: str | None) -> list[Listing]:
-    cards = response.css("div.listing-card[data-listing_id][data-timestamp_end]")
+    cards = nodes.select(response, "div.listing-card[data-listing_id][data-timestamp_end]")
     listings = [parse_live_card(card, response.url, scraped_at) for card in cards]
     return [listing for listing in listings if listing is not None]
 
@@ -268,7 +276,7 @@ def parse_live_page(response, scraped_at: str | None) -> ResultsPage | None:
     """The live auctions page (``/auctions/``): every live auction in ``auctionsCurrentInitialData``
     (same item shape as the completed results), one record per auction even when a card on the
     page shows it again. None when the page has no decodable variable."""
-    script = response.css("script#bat-theme-auctions-current-initial-data::text").get()
+    script = nodes.get(response, "script#bat-theme-auctions-current-initial-data::text")
     data = extract_js_object(script, LIVE_VAR) if script else None
     if data is None:
         data = extract_js_object(response.text, LIVE_VAR)
@@ -324,18 +332,18 @@ def _classify_detail(line: str) -> str | None:
     return None
 
 
-def _strong_label(item: Selector) -> str | None:
+def _strong_label(item: nodes.Node) -> str | None:
     """An Essentials item's label: the first text of a ``<strong>`` in it (``strong::text``)."""
-    for strong in item.root.iter("strong"):
+    for strong in item.iter("strong"):
         for text in (strong.text, *(child.tail for child in strong)):
             if text:
                 return clean_text(text)
     return None
 
 
-def essentials(response) -> list[tuple[str | None, Selector]]:
+def essentials(response) -> list[tuple[str | None, nodes.Node]]:
     """The BaT Essentials items with their labels, read once per page."""
-    return [(_strong_label(item), item) for item in response.css(".essentials .item")]
+    return [(_strong_label(item), item) for item in nodes.select(response, ".essentials .item")]
 
 
 def parse_listing_details(response, items=None) -> dict[str, str]:
@@ -349,8 +357,8 @@ def parse_listing_details(response, items=None) -> dict[str, str]:
     for label, item in items if items is not None else essentials(response):
         if label != "Listing Details":
             continue
-        for li in item.css("ul > li"):
-            line = clean_text(" ".join(li.root.itertext()))
+        for li in nodes.select(item, "ul > li"):
+            line = clean_text(" ".join(li.itertext()))
             if not line:
                 continue
             if line.lower().startswith("chassis"):
@@ -366,20 +374,20 @@ def parse_listing_details(response, items=None) -> dict[str, str]:
     return details
 
 
-def _essential(items: list[tuple[str | None, Selector]], label: str) -> str | None:
+def _essential(items: list[tuple[str | None, nodes.Node]], label: str) -> str | None:
     """The value after "<strong>Label</strong>:" in the BaT Essentials (``essentials()``)."""
     for found, item in items:
         if found == label:
-            parts = item.xpath("./strong/following-sibling::node()").getall()
+            parts = nodes.markup(nodes.select_xpath(item, "./strong/following-sibling::node()"))
             return clean_text(" ".join(parts).lstrip().lstrip(":#"))
     return None
 
 
 def _listing_stats(response) -> dict[str, str]:
     stats = {}
-    for row in response.css("table.listing-stats tr"):
-        label = clean_text(" ".join(row.css(".listing-stats-label ::text").getall()))
-        value = clean_text(" ".join(row.css(".listing-stats-value ::text").getall()))
+    for row in nodes.select(response, "table.listing-stats tr"):
+        label = clean_text(" ".join(nodes.select(row, ".listing-stats-label ::text")))
+        value = clean_text(" ".join(nodes.select(row, ".listing-stats-value ::text")))
         if label and value:
             stats[label] = value
     return stats
@@ -387,7 +395,7 @@ def _listing_stats(response) -> dict[str, str]:
 
 def _json_ld_images(response) -> list[str]:
     images: list[str] = []
-    for script in response.css('script[type="application/ld+json"]::text').getall():
+    for script in nodes.select(response, 'script[type="application/ld+json"]::text'):
         try:
             data = json.loads(script)
         except json.JSONDecodeError:
@@ -401,7 +409,7 @@ def _json_ld_images(response) -> list[str]:
 
 
 def _shortlink_id(response) -> str | None:
-    href = response.css("link[rel=shortlink]::attr(href)").get()
+    href = nodes.get(response, "link[rel=shortlink]::attr(href)")
     ids = parse_qs(urlsplit(href).query).get("p") if href else None
     return ids[0] if ids else None
 
@@ -417,15 +425,15 @@ def parse_listing_page(
     listing_id = _shortlink_id(response) or listing_id
     if not listing_id:
         return None
-    info = clean_text(" ".join(response.css(".listing-available-info ::text").getall()))
+    info = clean_text(" ".join(nodes.select(response, ".listing-available-info ::text")))
     result = parse_result_text(info)
     items = essentials(response)
     details = parse_listing_details(response, items)
     attributes = {}
     if info:
         attributes["available_info"] = info
-    timestamp = response.css(".listing-available-info span.date::attr(data-timestamp)").get()
-    timestamp = timestamp or response.css("span.date[data-timestamp]::attr(data-timestamp)").get()
+    timestamp = nodes.get(response, ".listing-available-info span.date::attr(data-timestamp)")
+    timestamp = timestamp or nodes.get(response, "span.date[data-timestamp]::attr(data-timestamp)")
     attributes.update(end_attributes(timestamp, "ended_at"))
     if result is not None and result.date:
         attributes["result_date"] = result.date
@@ -444,9 +452,9 @@ def parse_listing_page(
     bids = _listing_stats(response).get("Bids")
     if bids:
         attributes["Bids"] = bids
-    title = clean_text(" ".join(response.css("h1.post-title ::text").getall()))
+    title = clean_text(" ".join(nodes.select(response, "h1.post-title ::text")))
     paragraphs = [
-        clean_text(" ".join(p.css("::text").getall())) for p in response.css(".post-excerpt p")
+        clean_text(" ".join(p.itertext())) for p in nodes.select(response, ".post-excerpt p")
     ]
     return Listing(
         source=SOURCE,
@@ -502,7 +510,7 @@ def merge_details(base: Listing, detail: Listing | None) -> Listing:
 
 def parse_models_directory(response) -> list[str]:
     """Absolute URLs of every model page linked from the makes & models directory, in page order."""
-    hrefs = response.css(f"{MODELS_DIRECTORY_CSS}::attr(href)").getall()
+    hrefs = nodes.select(response, f"{MODELS_DIRECTORY_CSS}::attr(href)")
     urls = []
     for href in hrefs:
         url = response.urljoin(href.strip())
@@ -521,7 +529,7 @@ def parse_listings(response, scraped_at: str | None) -> list[Listing]:
         return page.listings if page else []
     if LIVE_PAGE_ANCHOR in response.text or MODEL_PAGE_ANCHOR in response.text:
         return _parse_search(response, scraped_at)
-    if response.css(MODELS_DIRECTORY_CSS):
+    if nodes.select(response, MODELS_DIRECTORY_CSS):
         return []  # the directory links model pages; it shows no auction
     listing = parse_listing_page(response, scraped_at)
     return [listing] if listing else []

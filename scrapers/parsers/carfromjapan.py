@@ -27,7 +27,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
-from scrapers.parsers import common
+from scrapers.parsers import common, nodes
 from scrapers.parsers.shape import Layout
 
 SOURCE = "carfromjapan"
@@ -77,11 +77,11 @@ def _spec_fields(specs: dict[str, str], attributes: dict[str, str]) -> dict:
     }
 
 
-def _prices(scope: Selector) -> tuple[str | None, str | None, bool]:
+def _prices(scope) -> tuple[str | None, str | None, bool]:
     """(vehicle price, total, sold) from the ``.car-price`` elements; the bold one is the total."""
     price = total = None
     sold = False
-    for element in scope.css(".car-price"):
+    for element in nodes.select(scope, ".car-price"):
         text = common.text_of(element)
         if common.is_sold_mark(text):
             sold = True
@@ -92,10 +92,10 @@ def _prices(scope: Selector) -> tuple[str | None, str | None, bool]:
     return price, total, sold
 
 
-def _price_box_text(scope: Selector) -> str:
+def _price_box_text(scope) -> str:
     """The words of the box holding the prices (labels such as "Total price (C&F)")."""
-    box = scope.xpath(
-        "(.//*[contains(concat(' ', normalize-space(@class), ' '), ' car-price ')])[1]/.."
+    box = nodes.select_xpath(
+        scope, "(.//*[contains(concat(' ', normalize-space(@class), ' '), ' car-price ')])[1]/.."
     )
     return common.text_of(next(iter(box), None)) or ""
 
@@ -105,17 +105,17 @@ def _price_box_text(scope: Selector) -> str:
 
 def parse_search(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """The cards of one model page, whether a next page is linked, and the empty-result flag."""
-    cards = response.css('[data-testid="car-item-list"]')
+    cards = nodes.select(response, '[data-testid="car-item-list"]')
     return common.search_page(response, cards, parse_card, parse_has_next(response), scraped_at)
 
 
 def parse_has_next(response: TextResponse) -> bool | None:
     """A ``page=N+1`` link in ``[data-testid="dynamic-pagination"]``; None without pagination."""
-    pager = response.css('[data-testid="dynamic-pagination"]')
+    pager = nodes.select(response, '[data-testid="dynamic-pagination"]')
     if not pager:
         return None
     current = int((parse_qs(urlsplit(response.url).query).get("page") or ["1"])[0])
-    for href in pager.css("a::attr(href)").getall():
+    for href in (found for p in pager for found in nodes.select(p, "a::attr(href)")):
         page = parse_qs(urlsplit(href).query).get("page")
         if page and page[0].isdigit() and int(page[0]) == current + 1:
             return True
@@ -123,11 +123,15 @@ def parse_has_next(response: TextResponse) -> bool | None:
 
 
 def parse_card(
-    card: Selector, response: TextResponse, scraped_at: str | None = None
+    card: Selector | nodes.Node, response: TextResponse, scraped_at: str | None = None
 ) -> Listing | None:
     """One car card; None for a card without a detail link (an advert)."""
-    link = next(iter(card.css("h3 a") or card.xpath(".//a[contains(@href, '-for-sale-')]")), None)
-    url = response.urljoin(link.attrib.get("href", "")) if link is not None else None
+    card = nodes.element(card)
+    links = nodes.select(card, "h3 a") or nodes.select_xpath(
+        card, ".//a[contains(@href, '-for-sale-')]"
+    )
+    link = links[0] if links else None
+    url = response.urljoin(link.get("href", "")) if link is not None else None
     listing_id = listing_id_from_url(url)
     if not listing_id:
         return None
@@ -151,7 +155,7 @@ def parse_card(
             }
         )
     )
-    thumb = card.xpath(".//img[contains(@src, '/car_')]/@src").get()
+    thumb = next(iter(nodes.select_xpath(card, ".//img[contains(@src, '/car_')]/@src")), None)
     return common.exporter_listing(
         SOURCE,
         price=price,
@@ -178,7 +182,7 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     """
     title = common.first_text(response, "h1")
     specs = parse_spec_table(response)
-    canonical = response.css('link[rel="canonical"]::attr(href)').get()
+    canonical = nodes.get(response, 'link[rel="canonical"]::attr(href)')
     url = response.url if listing_id_from_url(response.url) else canonical
     listing_id = listing_id_from_url(url)
     if not listing_id or (not title and not specs):
@@ -220,7 +224,9 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
 def parse_spec_table(response: TextResponse) -> dict[str, str]:
     """The spec table (``div.border-t-primary table``, else ``table.w-full.table-fixed``, else
     any table) read as label/value cell pairs."""
-    tables = response.css("div.border-t-primary table, table.table-fixed") or response.css("table")
+    tables = nodes.select(
+        response, "div.border-t-primary table, table.table-fixed"
+    ) or nodes.select(response, "table")
     specs: dict[str, str] = {}
     for table in tables:
         for label, text in common.table_pairs(table).items():
@@ -232,7 +238,10 @@ def parse_port(response: TextResponse) -> str | None:
     """The text after the "Delivery ..." heading, e.g. "Mombasa (Port)"."""
     return common.value(
         common.text_of(
-            next(iter(response.xpath("//h2[contains(., 'Delivery')]/following::p[1]")), None)
+            next(
+                iter(nodes.select_xpath(response, "//h2[contains(., 'Delivery')]/following::p[1]")),
+                None,
+            )
         )
     )
 
@@ -244,9 +253,10 @@ def parse_accessories(response: TextResponse) -> dict[str, list[str]]:
     are kept as displayed (English and Japanese mixed).
     """
     groups: dict[str, list[str]] = {}
-    heading = response.xpath("//h2[normalize-space(.)='Accessories']")
-    for block in heading.xpath("following-sibling::*"):
-        texts = [common.clean(t) for t in block.xpath(".//text()").getall()]
+    headings = nodes.select_xpath(response, "//h2[normalize-space(.)='Accessories']")
+    blocks = [b for h in headings for b in nodes.select_xpath(h, "following-sibling::*")]
+    for block in blocks:
+        texts = [common.clean(t) for t in block.itertext()]
         texts = [t for t in texts if t]
         if len(texts) >= 2:
             groups.setdefault(texts[0], []).extend(texts[1:])
@@ -264,7 +274,7 @@ def accessory_drive(accessories: dict[str, list[str]]) -> str | None:
 
 def parse_gallery(response: TextResponse) -> list[str]:
     """Large images from the thumbnail strip (``_100_100`` -> ``_640_0``)."""
-    sources = response.css('nav[aria-label="Thumbnail Navigation"] img::attr(src)').getall()
+    sources = nodes.select(response, 'nav[aria-label="Thumbnail Navigation"] img::attr(src)')
     return common.unique(common.image_url(_THUMB.sub("_640_0", s.strip())) for s in sources)
 
 
@@ -286,7 +296,7 @@ PAGE_PARSERS = common.page_parsers(parse_search, parse_detail)
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved CAR FROM JAPAN page -> its listings (for ``keitrucks parse``)."""
-    gallery = response.css('nav[aria-label="Thumbnail Navigation"]')
+    gallery = nodes.select(response, 'nav[aria-label="Thumbnail Navigation"]')
     kind = "detail" if gallery or parse_spec_table(response) else "search"
     return PAGE_PARSERS[kind](response, scraped_at)
 

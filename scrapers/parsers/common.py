@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from lxml import etree
 from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers import nodes
 
 #: Exporters sell as dealers.
 SELLER_TYPE = "dealer"
@@ -55,10 +57,7 @@ class SearchPage:
 
 def clean(text: str | None) -> str | None:
     """Whitespace (no-break spaces too) collapsed; None when nothing is left."""
-    if text is None:
-        return None
-    cleaned = " ".join(text.replace("\xa0", " ").split())
-    return cleaned or None
+    return nodes.clean(text)
 
 
 def value(text: str | None) -> str | None:
@@ -67,21 +66,20 @@ def value(text: str | None) -> str | None:
     return None if text is None or _PLACEHOLDER.match(text) else text
 
 
-def text_of(sel: Selector | None) -> str | None:
+def text_of(sel: Selector | nodes.Node | None) -> str | None:
     """All visible text of an element (scripts and styles left out), whitespace collapsed."""
-    if sel is None:
-        return None
-    parts = sel.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall()
-    return clean(" ".join(parts))
+    return nodes.visible_text(sel)
 
 
-def first_text(scope: Selector, css: str) -> str | None:
-    return text_of(next(iter(scope.css(css)), None))
+def first_text(scope, css: str) -> str | None:
+    """The visible text of the first match of ``css`` under ``scope`` (a response, a Selector
+    or an element)."""
+    return nodes.visible_text(nodes.first(scope, css))
 
 
-def own_text(sel: Selector) -> str | None:
+def own_text(sel: Selector | nodes.Node) -> str | None:
     """The element's own text nodes only (not its children's)."""
-    return clean(" ".join(sel.xpath("./text()").getall()))
+    return nodes.own_text(sel)
 
 
 def label_key(label: str | None) -> str:
@@ -89,8 +87,8 @@ def label_key(label: str | None) -> str:
     return re.sub(r"[\W_]+", "", (clean(label) or "").lower())
 
 
-def has_class(sel: Selector, name: str) -> bool:
-    return name in (sel.attrib.get("class") or "").split()
+def has_class(sel: Selector | nodes.Node, name: str) -> bool:
+    return nodes.has_class(sel, name)
 
 
 def add_pair(pairs: dict[str, str], label: str | None, text: str | None) -> None:
@@ -100,15 +98,15 @@ def add_pair(pairs: dict[str, str], label: str | None, text: str | None) -> None
         pairs[label] = text
 
 
-def table_pairs(table: Selector) -> dict[str, str]:
+def table_pairs(table: Selector | nodes.Node) -> dict[str, str]:
     """Label -> value of a spec table: ``th`` cells label the cell after them; rows of plain
     ``td`` cells alternate label, value, label, value."""
     pairs: dict[str, str] = {}
-    for row in table.xpath(".//tr"):
-        cells = row.xpath("./th|./td")
-        if row.xpath("./th"):
+    for row in nodes.select_xpath(table, ".//tr"):
+        cells = [cell for cell in nodes.elements(row) if cell.tag in ("th", "td")]
+        if any(cell.tag == "th" for cell in cells):
             for n, cell in enumerate(cells):
-                if cell.root.tag == "th" and n + 1 < len(cells):
+                if cell.tag == "th" and n + 1 < len(cells):
                     add_pair(pairs, text_of(cell), text_of(cells[n + 1]))
         else:
             for n in range(0, len(cells) - 1, 2):
@@ -116,15 +114,18 @@ def table_pairs(table: Selector) -> dict[str, str]:
     return pairs
 
 
-def sibling_pairs(scope: Selector, labels: Iterable[str] = ()) -> dict[str, str]:
+def sibling_pairs(scope, labels: Iterable[str] = ()) -> dict[str, str]:
     """Label -> value for every ``dt``/``th`` and every element whose whole text is one of
     ``labels`` (matched folded), each paired with the element right after it."""
     wanted = {_label_text(label) for label in labels}
     pairs: dict[str, str] = {}
-    for element in scope.xpath(".//*[following-sibling::*]"):
+    for element in nodes.element(scope).iterdescendants(etree.Element):
+        following = nodes.next_element(element)
+        if following is None or (element.tag not in ("dt", "th") and not wanted):
+            continue
         label = text_of(element)
-        if element.root.tag in ("dt", "th") or _label_text(label) in wanted:
-            add_pair(pairs, label, text_of(element.xpath("following-sibling::*[1]")[0]))
+        if element.tag in ("dt", "th") or _label_text(label) in wanted:
+            add_pair(pairs, label, text_of(following))
     return pairs
 
 
@@ -155,9 +156,11 @@ def is_sold_mark(text: str | None) -> bool:
     return bool(_SOLD.match(clean(text) or ""))
 
 
-def has_sold_mark(scope: Selector) -> bool:
+def has_sold_mark(scope) -> bool:
     """Any element of ``scope`` whose own text is a sold badge."""
-    return any(is_sold_mark(own_text(e)) for e in scope.xpath(".//*[text()]"))
+    return any(
+        is_sold_mark(nodes.own_text(e)) for e in nodes.element(scope).iterdescendants(etree.Element)
+    )
 
 
 def says_no_results(text: str | None) -> bool:

@@ -22,6 +22,7 @@ from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers import nodes
 from scrapers.parsers.common import dig as _dig
 from scrapers.parsers.common import json_or_html
 from scrapers.parsers.craigslist_api import (
@@ -83,6 +84,8 @@ _NEW_FORM_UUID = re.compile(r"/view/d/[^/]+/([\w-]{10,})/?(?:$|[?#])")
 _INIT_NUMBER = r"'{key}'\s*:\s*(\d+)"
 _INIT_STRING = r"'{key}'\s*:\s*\"([^\"]*)\""
 _IMG_LIST = re.compile(r"var\s+imgList\s*=\s*(\[.*?\]);", re.S)
+#: The normalized first text node of an element ("posted:" of a postinginfo).
+_FIRST_OWN_TEXT = nodes.xpath("normalize-space(text())")
 
 
 # --- posting HTML page -------------------------------------------------------------------------
@@ -95,7 +98,7 @@ def _cl_init(response: TextResponse, key: str, *, number: bool = True) -> str | 
 
 
 def _ld_json(response: TextResponse, element_id: str) -> dict:
-    raw = response.css(f"script#{element_id}::text").get()
+    raw = nodes.get(response, f"script#{element_id}::text")
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
@@ -104,7 +107,7 @@ def _ld_json(response: TextResponse, element_id: str) -> dict:
 
 
 def _post_id(response: TextResponse) -> str | None:
-    for info in response.css(".postinginfo"):
+    for info in nodes.select(response, ".postinginfo"):
         match = re.search(r"post id:\s*(\d+)", _text(info) or "")
         if match:
             return match.group(1)
@@ -112,7 +115,7 @@ def _post_id(response: TextResponse) -> str | None:
 
 
 def _extra_class(node, known: tuple[str, ...]) -> str | None:
-    return next((c for c in node.attrib.get("class", "").split() if c not in known), None)
+    return next((c for c in node.get("class", "").split() if c not in known), None)
 
 
 def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, str]]:
@@ -124,11 +127,12 @@ def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, 
     """
     labelled: dict[str, str] = {}
     keyed: dict[str, str] = {}
-    for attr in response.css(".attrgroup .attr"):
+    for attr in nodes.select(response, ".attrgroup .attr"):
         key = _extra_class(attr, ("attr", "important"))
-        label = _text(attr.css(".labl"))
+        parts = nodes.by_class(attr, "labl", "valu")
+        label = _text(parts["labl"])
         label = label.rstrip(":").strip() if label else None
-        for valu in attr.css(".valu"):
+        for valu in parts["valu"]:
             value_key = _extra_class(valu, ("valu",)) or key
             name = label or value_key
             keep_attribute(labelled, keyed, name, value_key, scrub_contacts(_text(valu)))
@@ -138,21 +142,21 @@ def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, 
 def _posting_times(response: TextResponse) -> dict[str, str]:
     """``posted``/``updated`` times of the ``postinginfos`` block, by their label."""
     times = {}
-    for info in response.css(".postinginfos .postinginfo"):
-        label = (info.xpath("normalize-space(text())").get() or "").rstrip(":").strip().lower()
-        when = info.css("time::attr(datetime)").get()
+    for info in nodes.select(response, ".postinginfos .postinginfo"):
+        label = _FIRST_OWN_TEXT(info).rstrip(":").strip().lower()
+        when = nodes.get(info, "time::attr(datetime)")
         if label in ("posted", "updated") and when:
             times[label] = when.strip()
     if "posted" not in times:
-        shown = response.css("#display-date time::attr(datetime)").get()
+        shown = nodes.get(response, "#display-date time::attr(datetime)")
         if shown:
             times["posted"] = shown.strip()
     return times
 
 
 def _place(response: TextResponse, ld: dict) -> str | None:
-    spans = response.xpath(
-        '//*[contains(@class,"postingtitletext")]/span[not(@class) and not(@id)]'
+    spans = nodes.select_xpath(
+        response, '//*[contains(@class,"postingtitletext")]/span[not(@class) and not(@id)]'
     )
     for span in reversed(spans):
         text = _text(span)
@@ -161,14 +165,15 @@ def _place(response: TextResponse, ld: dict) -> str | None:
     address = _dig(ld, "offers", "availableAtOrFrom", "address") or ld.get("address")
     if isinstance(address, dict) and address.get("addressLocality"):
         return _clean(address["addressLocality"])
-    return _clean(response.css('meta[name="geo.placename"]::attr(content)').get())
+    return _clean(nodes.get(response, 'meta[name="geo.placename"]::attr(content)'))
 
 
 def _coordinates(response: TextResponse, ld: dict) -> tuple[float | None, float | None]:
-    mapbox = response.css("#map")
-    lat, lon = mapbox.attrib.get("data-latitude"), mapbox.attrib.get("data-longitude")
+    mapbox = nodes.first(response, "#map")
+    attrib = mapbox.attrib if mapbox is not None else {}
+    lat, lon = attrib.get("data-latitude"), attrib.get("data-longitude")
     if lat is None:
-        geo = response.css('meta[name="geo.position"]::attr(content)').get()
+        geo = nodes.get(response, 'meta[name="geo.position"]::attr(content)')
         if geo and ";" in geo:
             lat, lon = geo.split(";", 1)
     if lat is None:
@@ -178,7 +183,7 @@ def _coordinates(response: TextResponse, ld: dict) -> tuple[float | None, float 
 
 
 def _posting_images(response: TextResponse, ld: dict) -> list[str]:
-    thumbs = response.css("#thumbs a.thumb::attr(href)").getall()
+    thumbs = nodes.select(response, "#thumbs a.thumb::attr(href)")
     if thumbs:
         return [response.urljoin(t.strip()) for t in thumbs]
     match = _IMG_LIST.search(response.text)
@@ -192,14 +197,15 @@ def _posting_images(response: TextResponse, ld: dict) -> list[str]:
 
 
 def _description(response: TextResponse) -> str | None:
-    parts = response.xpath(
-        '//*[@id="postingbody"]//text()[not(ancestor::*[contains(@class,"print-information")])]'
-    ).getall()
+    parts = nodes.select_xpath(
+        response,
+        '//*[@id="postingbody"]//text()[not(ancestor::*[contains(@class,"print-information")])]',
+    )
     return scrub_contacts(_paragraphs("".join(parts)))
 
 
 def _posting_price(response: TextResponse, ld: dict) -> tuple[str | None, str | None]:
-    shown = _text(response.css(".postingtitletext .price"))
+    shown = _text(nodes.select(response, ".postingtitletext .price"))
     offered = _dig(ld, "offers", "price")
     price = shown or (_clean(str(offered)) if offered else None)
     currency = _dig(ld, "offers", "priceCurrency") if price else None
@@ -236,7 +242,9 @@ def parse_posting(response: TextResponse, scraped_at: str | None = None) -> List
         listing_id=listing_id,
         url=response.url,
         scraped_at=scraped_at,
-        title=scrub_contacts(_text(response.css("#titletextonly")) or _clean(ld.get("name"))),
+        title=scrub_contacts(
+            _text(nodes.select(response, "#titletextonly")) or _clean(ld.get("name"))
+        ),
         description=_description(response),
         price_raw=price_raw,
         currency_raw=currency_raw,
@@ -298,20 +306,20 @@ def parse_search_static(
     from ``ld_searchpage_results`` where a title matches exactly one entry. Raises
     :class:`UnexpectedShapeError` when the page has no result list at all.
     """
-    results = response.css("ol.cl-static-search-results")
+    results = nodes.select(response, "ol.cl-static-search-results")
     if not results:
         raise UnexpectedShapeError(f"no cl-static-search-results list on {response.url}")
-    rows = results.css("li.cl-static-search-result")
+    rows = [row for ol in results for row in nodes.select(ol, "li.cl-static-search-result")]
     geo = _static_geo(response)
     listings = []
     for row in rows:
-        href = row.css("a::attr(href)").get()
+        href = nodes.get(row, "a::attr(href)")
         url = response.urljoin(href.strip()) if href else None
         listing_id = listing_id_from_url(url) if url else None
         if listing_id is None:
             continue
-        title = _clean(row.attrib.get("title")) or _text(row.css(".title"))
-        price_raw = _text(row.css(".details .price"))
+        title = _clean(row.get("title")) or _text(nodes.select(row, ".title"))
+        price_raw = _text(nodes.select(row, ".details .price"))
         category = category_of_url(url)
         latitude, longitude = geo.get(title, (None, None))
         listings.append(
@@ -322,7 +330,7 @@ def parse_search_static(
                 scraped_at=scraped_at,
                 title=scrub_contacts(title),
                 price_raw=price_raw,
-                location_raw=_text(row.css(".details .location")),
+                location_raw=_text(nodes.select(row, ".details .location")),
                 seller_type=purveyor_type(purveyor)
                 or (CATEGORY_SELLER.get(category) if category else None),
                 price_basis="asking" if price_raw else None,
@@ -364,7 +372,7 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
         if isinstance(items, list) and items and isinstance(items[0], dict):
             return [parse_posting_api(response, scraped_at)]
         return parse_search_full(response, scraped_at).listings
-    if response.css("ol.cl-static-search-results, " + RENDERED_RESULT_CSS):
+    if nodes.select(response, "ol.cl-static-search-results, " + RENDERED_RESULT_CSS):
         return _parse_search(response, scraped_at)
     return [parse_posting(response, scraped_at)]
 
@@ -374,7 +382,7 @@ def _parse_search(response: TextResponse, scraped_at: str | None = None) -> list
         if "batch" in json_payload(response):
             return parse_search_batch(response, scraped_at).listings
         return parse_search_full(response, scraped_at).listings
-    if response.css(RENDERED_RESULT_CSS):
+    if nodes.select(response, RENDERED_RESULT_CSS):
         return parse_search_rendered(response, scraped_at)
     return parse_search_static(response, scraped_at).listings
 

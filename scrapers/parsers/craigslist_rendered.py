@@ -11,11 +11,11 @@ whatever the number of times the page shows it.
 
 from __future__ import annotations
 
-from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
 from scrapers.parsers import craigslist_text as cl
+from scrapers.parsers import nodes
 from scrapers.parsers.shape import unique_listings
 
 SOURCE = "craigslist"
@@ -23,27 +23,31 @@ SOURCE = "craigslist"
 RENDERED_RESULT_CSS = "div.cl-search-result[data-pid]"
 
 
-def _own_texts(node: Selector) -> list[str]:
+def _own_texts(node: nodes.Node) -> list[str]:
     """The text pieces of ``node`` that are not inside a button."""
-    texts = node.xpath(".//text()[not(ancestor::button)]").getall()
+    texts = nodes.select_xpath(node, ".//text()[not(ancestor::button)]")
     return [text for text in (cl.clean(t) for t in texts) if text]
 
 
-def parse_result(result: Selector, response: TextResponse, scraped_at: str | None) -> Listing:
+def parse_result(result: nodes.Node, response: TextResponse, scraped_at: str | None) -> Listing:
     listing_id = result.attrib["data-pid"]
-    href = result.css("a.posting-title::attr(href)").get() or result.css("a::attr(href)").get()
+    href = nodes.get(result, "a.posting-title::attr(href)") or nodes.get(result, "a::attr(href)")
     url = response.urljoin(href.strip()) if href else response.url
-    title = cl.text(result.css("a.posting-title .label")) or cl.clean(result.attrib.get("title"))
-    meta = result.css("div.meta")
-    posted = meta.css("span[title]::attr(title)").get()
-    price = cl.text(result.css(".priceinfo"))
+    title = cl.text(nodes.select(result, "a.posting-title .label")) or cl.clean(result.get("title"))
+    meta = nodes.select(result, "div.meta")
+    posted = next(
+        (found for div in meta for found in nodes.select(div, "span[title]::attr(title)")), None
+    )
+    price = cl.text(nodes.select(result, ".priceinfo"))
     details = [t for t in _own_texts(meta[0]) if t != price] if meta else []
-    places = result.xpath("./div[@class='result-node']/div[@class='result-info']/div[not(@class)]")
+    places = nodes.select_xpath(
+        result, "./div[@class='result-node']/div[@class='result-info']/div[not(@class)]"
+    )
     category = cl.category_of_url(url)
     attributes = {"meta": " · ".join(details[1:])} if len(details) > 1 else {}
     images = [
         src
-        for src in result.css("img::attr(src)").getall()
+        for src in nodes.select(result, "img::attr(src)")
         if src and not src.endswith("/empty.png")
     ]
     return Listing(
@@ -64,5 +68,5 @@ def parse_result(result: Selector, response: TextResponse, scraped_at: str | Non
 
 def parse_search_rendered(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Every ``div.cl-search-result[data-pid]`` of a browser-rendered results page, once each."""
-    results = response.css(RENDERED_RESULT_CSS)
+    results = nodes.select(response, RENDERED_RESULT_CSS)
     return unique_listings(parse_result(r, response, scraped_at) for r in results)

@@ -11,6 +11,8 @@ from typing import Any
 
 from parsel import Selector
 
+from scrapers.parsers import nodes
+
 #: "by owner" / "by dealer" categories (``categoryAbbr``) whose seller type is certain.
 CATEGORY_SELLER = {
     "cto": "owner",
@@ -72,11 +74,13 @@ def clean(text: str | None) -> str | None:
 
 
 def text(selection) -> str | None:
-    """All text under a Selector or SelectorList, cleaned (lxml itertext: no XPath call)."""
-    selectors = [selection] if isinstance(selection, Selector) else selection
+    """All text under an element or Selector, or under each of a list of them, cleaned (lxml
+    itertext: no XPath call)."""
+    if isinstance(selection, (Selector, nodes.Node, str)):
+        selection = [selection]
     parts: list[str] = []
-    for sel in selectors:
-        root = sel.root
+    for node in selection:
+        root = node.root if isinstance(node, Selector) else node
         if isinstance(root, str):
             parts.append(root)
         else:

@@ -27,6 +27,7 @@ from scrapy.http import TextResponse
 
 from keitrucks.core import tables
 from scrapers.items import Listing
+from scrapers.parsers import nodes as html  # page nodes, not vehicle nodes
 from scrapers.parsers.dealer_platforms import PLATFORM_ADAPTERS, platform_of
 from scrapers.parsers.schemaorg import (
     VehicleNode,
@@ -160,10 +161,10 @@ def parse_vehicles(
     return _listings(_vehicles_for_sale(response), response, scraped_at, hints or DealerHints())
 
 
-def _link_text(sel) -> str | None:
-    if isinstance(sel.root, str):
+def _link_text(node) -> str | None:
+    if isinstance(node, str):
         return None
-    words = sel.css("::text").getall() + sel.css("img::attr(alt)").getall()
+    words = [*node.itertext(), *html.select(node, "img::attr(alt)")]
     return as_text(" ".join(words))
 
 
@@ -171,10 +172,10 @@ def _selector_links(response: TextResponse, css: str | None) -> list[Link]:
     if not css:
         return []
     out = []
-    for sel in response.css(css):
-        href = sel.root if isinstance(sel.root, str) else sel.attrib.get("href")
+    for found in html.select(response, css):
+        href = found if isinstance(found, str) else found.get("href")
         if href and href.strip() and not href.strip().startswith(("#", "javascript:", "mailto:")):
-            out.append(Link(urldefrag(response.urljoin(href.strip())).url, _link_text(sel)))
+            out.append(Link(urldefrag(response.urljoin(href.strip())).url, _link_text(found)))
     return out
 
 
@@ -205,10 +206,10 @@ def _item_list_links(data: list[Any], response: TextResponse) -> list[Link]:
 
 def next_page_url(response: TextResponse, css: str | None = None) -> str | None:
     """``rel=next`` (link or anchor), else the dealer's next-page selector; None on the last."""
-    candidates = response.css("link[rel~=next]::attr(href), a[rel~=next]::attr(href)").getall()
+    candidates = html.select(response, "link[rel~=next]::attr(href), a[rel~=next]::attr(href)")
     if css:
-        for sel in response.css(css):
-            candidates.append(sel.root if isinstance(sel.root, str) else sel.attrib.get("href"))
+        for found in html.select(response, css):
+            candidates.append(found if isinstance(found, str) else found.get("href"))
     for href in candidates:
         if href and href.strip() and not href.strip().startswith(("#", "javascript:")):
             url = response.urljoin(href.strip())
@@ -241,7 +242,7 @@ def parse_inventory(
             continue
         if link.url not in unique or (unique[link.url].text is None and link.text):
             unique[link.url] = link
-    text = " ".join(response.xpath("//body//text()[not(ancestor::script)]").getall())
+    text = " ".join(html.select_xpath(response, "//body//text()[not(ancestor::script)]"))
     return InventoryPage(
         listings=listings,
         links=list(unique.values()),

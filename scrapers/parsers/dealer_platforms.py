@@ -18,6 +18,7 @@ from typing import Any
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
+from scrapers.parsers import nodes as html  # page nodes, not vehicle nodes
 from scrapers.parsers.schemaorg import VIN_PLACEHOLDERS, YEAR, as_text, get, js_object_after
 
 #: Dealer.com: a JSON-LD "price" this low is a monthly payment, not the truck's price.
@@ -44,7 +45,7 @@ def platform_of(response: TextResponse, hint: str | None = None) -> str | None:
 
 
 def _scripts(response: TextResponse) -> Iterator[str]:
-    yield from response.xpath("//script[not(@src)]/text()").getall()
+    yield from html.select_xpath(response, "//script[not(@src)]/text()")
 
 
 def _data_layer_entries(response: TextResponse, pattern: re.Pattern) -> list[dict]:
@@ -147,7 +148,7 @@ def adapt_dealerfire(response: TextResponse, listings: list[Listing]) -> list[Li
 def _inquiries(response: TextResponse) -> list[tuple[str, str, str, str]]:
     """dealr.cloud ``vehicle-inquiry="VIN|year|make|model"`` attributes, each once."""
     out = []
-    for raw in response.css("[vehicle-inquiry]::attr(vehicle-inquiry)").getall():
+    for raw in html.select(response, "[vehicle-inquiry]::attr(vehicle-inquiry)"):
         parts = [p.strip() for p in raw.split("|")] + ["", "", "", ""]
         entry = (parts[0], parts[1], parts[2], parts[3])
         if entry not in out:

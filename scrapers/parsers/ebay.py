@@ -22,11 +22,11 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.blocking import looks_like_json
 from scrapers.items import RAW_FIELDS, Listing
+from scrapers.parsers import nodes
 from scrapers.parsers.common import json_or_html
 from scrapers.parsers.craigslist_text import scrub_contacts
 from scrapers.parsers.ebay_api import (
@@ -145,10 +145,10 @@ def _row_kind(text: str) -> str | None:
 
 def _count(response: TextResponse) -> tuple[int | None, str | None]:
     """Results reported by the count heading: the first bold part that is a number."""
-    heading = response.css(".srp-controls__count-heading")
+    heading = nodes.select(response, ".srp-controls__count-heading")
     if not heading:
         return None, None
-    for bold in heading.css(".BOLD"):
+    for bold in nodes.select(heading, ".BOLD"):
         text = _text(bold) or ""
         if _COUNT.match(text):
             return int(re.sub(r"\D", "", text)), _joined(heading)
@@ -157,21 +157,21 @@ def _count(response: TextResponse) -> tuple[int | None, str | None]:
 
 def _joined(selection) -> str | None:
     """Text of inline parts shown side by side ("9,100" + "+ results")."""
-    return _clean("".join(selection.xpath(".//text()").getall()))
+    return _clean("".join(t for node in selection for t in node.itertext()))
 
 
 def _next_url(response: TextResponse) -> str | None:
-    link = response.css("a.pagination__next")
-    href = link.attrib.get("href") if link else None
-    if not href or link.attrib.get("aria-disabled") == "true":
+    link = nodes.first(response, "a.pagination__next")
+    href = link.get("href") if link is not None else None
+    if not href or link.get("aria-disabled") == "true":
         return None
     return response.urljoin(href.strip())
 
 
-def _card_id(card: Selector, href: str | None) -> str | None:
-    listing_id = card.attrib.get("data-listingid") or item_id_from_url(href)
+def _card_id(card: nodes.Node, href: str | None) -> str | None:
+    listing_id = card.get("data-listingid") or item_id_from_url(href)
     if listing_id is None:
-        match = _CARD_ID.match(card.attrib.get("id") or "")
+        match = _CARD_ID.match(card.get("id") or "")
         listing_id = str(int(match.group(1), 16)) if match else None
     return listing_id if listing_id and listing_id.isdigit() else None
 
@@ -188,24 +188,26 @@ def _status_and_basis(caption: str | None, bids: str | None, sold_search: bool):
     return None, "asking"
 
 
-def _scard_price(card: Selector) -> tuple[str | None, str | None]:
+def _scard_price(card: nodes.Node) -> tuple[str | None, str | None]:
     """(price shown, struck-through original price); a range keeps its "to"."""
-    price = _clean(" ".join(card.css(".s-card__price ::text").getall()))
-    was = _text(card.css(".s-card__attribute-row .strikethrough"))
+    price = _clean(" ".join(nodes.select(card, ".s-card__price ::text")))
+    was = _text(nodes.select(card, ".s-card__attribute-row .strikethrough"))
     return price, was
 
 
-def _scard(card: Selector, base: str, scraped_at: str | None, sold_search: bool):
-    href = card.css("a.s-card__link::attr(href)").get()
+def _scard(card: nodes.Node, base: str, scraped_at: str | None, sold_search: bool):
+    href = nodes.get(card, "a.s-card__link::attr(href)")
     listing_id = _card_id(card, href)
     if listing_id in (None, PLACEHOLDER_ITEM) or item_id_from_url(href) == PLACEHOLDER_ITEM:
         return None
-    title = _text(card.css(".s-card__title span.su-styled-text")[:1]) or _text(
-        card.css(".s-card__title").xpath("./span[not(contains(@class, 'clipped'))]")[:1]
+    title = _text(nodes.select(card, ".s-card__title span.su-styled-text")[:1]) or _text(
+        nodes.select_xpath(
+            nodes.select(card, ".s-card__title"), "./span[not(contains(@class, 'clipped'))]"
+        )[:1]
     )
     price, was = _scard_price(card)
     attributes: dict[str, str] = {}
-    subtitles = [t for s in card.css(".s-card__subtitle") if (t := _text(s))]
+    subtitles = [t for s in nodes.select(card, ".s-card__subtitle") if (t := _text(s))]
     if subtitles:
         attributes["condition"] = subtitles[-1]
         if len(subtitles) > 1:
@@ -213,8 +215,8 @@ def _scard(card: Selector, base: str, scraped_at: str | None, sold_search: bool)
     if was:
         attributes["originalPrice"] = was
     location = None
-    for row in card.css(".s-card__attribute-row"):
-        if row.css(".s-card__price"):
+    for row in nodes.select(card, ".s-card__attribute-row"):
+        if nodes.select(row, ".s-card__price"):
             continue
         text = _text(row)
         kind = _row_kind(text) if text else None
@@ -224,13 +226,12 @@ def _scard(card: Selector, base: str, scraped_at: str | None, sold_search: bool)
             location = _LOCATION_PREFIX.sub("", text)
         else:
             attributes.setdefault(kind, text)
-    caption = _text(card.css(".s-card__caption"))
+    caption = _text(nodes.select(card, ".s-card__caption"))
     status_raw, basis = _status_and_basis(caption, attributes.get("bids"), sold_search)
     if caption and status_raw is None:
         attributes["caption"] = caption
-    image = (
-        card.css("img.s-card__image::attr(src)").get()
-        or card.css("img.s-card__image::attr(data-defer-load)").get()
+    image = nodes.get(card, "img.s-card__image::attr(src)") or nodes.get(
+        card, "img.s-card__image::attr(data-defer-load)"
     )
     return Listing(
         source=SOURCE,
@@ -247,40 +248,41 @@ def _scard(card: Selector, base: str, scraped_at: str | None, sold_search: bool)
     )
 
 
-def _legacy_title(card: Selector) -> str | None:
-    heading = card.css(".s-item__title")
-    parts = heading.xpath(
+def _legacy_title(card: nodes.Node) -> str | None:
+    heading = nodes.select(card, ".s-item__title")
+    parts = nodes.select_xpath(
+        heading,
         ".//text()[not(ancestor::*[contains(@class, 'LIGHT_HIGHLIGHT')])"
-        " and not(ancestor::*[contains(@class, 'clipped')])]"
-    ).getall()
+        " and not(ancestor::*[contains(@class, 'clipped')])]",
+    )
     return _clean(" ".join(parts))
 
 
-def _sitem(card: Selector, base: str, scraped_at: str | None, sold_search: bool):
-    href = card.css("a.s-item__link::attr(href)").get()
+def _sitem(card: nodes.Node, base: str, scraped_at: str | None, sold_search: bool):
+    href = nodes.get(card, "a.s-item__link::attr(href)")
     listing_id = _card_id(card, href)
     if listing_id in (None, PLACEHOLDER_ITEM):
         return None
     attributes: dict[str, str] = {}
-    for row in card.css(".s-item__details [class*='s-item__']"):
-        classes = row.attrib.get("class", "").split()
+    for row in nodes.select(card, ".s-item__details [class*='s-item__']"):
+        classes = row.get("class", "").split()
         kind = next((_LEGACY_ROWS[c] for c in classes if c in _LEGACY_ROWS), None)
         text = _text(row)
         if kind and text:
             attributes.setdefault(kind, text)
-    condition = _text(card.css(".s-item__subtitle .SECONDARY_INFO")) or _text(
-        card.css(".s-item__subtitle")
+    condition = _text(nodes.select(card, ".s-item__subtitle .SECONDARY_INFO")) or _text(
+        nodes.select(card, ".s-item__subtitle")
     )
     if condition:
         attributes["condition"] = condition
-    was = _text(card.css(".s-item__trending-price .STRIKETHROUGH"))
+    was = _text(nodes.select(card, ".s-item__trending-price .STRIKETHROUGH"))
     if was:
         attributes["originalPrice"] = was
-    location = _text(card.css(".s-item__location"))
-    caption = _text(card.css(".s-item__caption, .s-item__caption-section"))
+    location = _text(nodes.select(card, ".s-item__location"))
+    caption = _text(nodes.select(card, ".s-item__caption, .s-item__caption-section"))
     status_raw, basis = _status_and_basis(caption, attributes.get("bids"), sold_search)
-    price = _text(card.css(".s-item__price"))
-    image = card.css(".s-item__image img::attr(src)").get()
+    price = _text(nodes.select(card, ".s-item__price"))
+    image = nodes.get(card, ".s-item__image img::attr(src)")
     return Listing(
         source=SOURCE,
         listing_id=listing_id,
@@ -312,14 +314,14 @@ def parse_search_html(response: TextResponse, scraped_at: str | None = None) -> 
     :class:`UnexpectedShapeError` when the page has no result list, or a list whose entries
     are neither cards nor river answers (an unknown layout).
     """
-    results = response.css("ul.srp-results")
+    results = nodes.select(response, "ul.srp-results")
     if not results:
         raise UnexpectedShapeError(f"no ul.srp-results on {response.url}")
-    entries = results[0].xpath("./li")
+    entries = [child for child in nodes.elements(results[0]) if child.tag == "li"]
     cards = [e for e in entries if _has_class(e, "s-card") or _has_class(e, "s-item")]
     unknown = [e for e in entries if e not in cards and not _has_class(e, "srp-river-answer")]
     if unknown:
-        classes = unknown[0].attrib.get("class")
+        classes = unknown[0].get("class")
         raise UnexpectedShapeError(f"unknown result entries ({classes!r}) on {response.url}")
     total, count_text = _count(response)
     base = _site(response.url)
@@ -348,45 +350,48 @@ def parse_search_html(response: TextResponse, scraped_at: str | None = None) -> 
     )
 
 
-def _has_class(node: Selector, name: str) -> bool:
-    return name in (node.attrib.get("class") or "").split()
+def _has_class(node: nodes.Node, name: str) -> bool:
+    return name in (node.get("class") or "").split()
 
 
 def is_empty_result(page: SearchPage, response: TextResponse) -> bool:
     """Does the page say the search found nothing (rather than failing to show results)?"""
     if page.listings:
         return False
-    return page.total == 0 or bool(response.css(".srp-save-null-search"))
+    return page.total == 0 or bool(nodes.select(response, ".srp-save-null-search"))
 
 
 # --- item page ---------------------------------------------------------------------------------
 
 
-def _spec_value(values: Selector) -> str | None:
+def _spec_value(values: list[nodes.Node]) -> str | None:
     """An item-specifics value; an expandable one is read from its full (hidden) text."""
-    full = values.css(".ux-expandable-textual-display-block-inline.hide [data-testid=text]")
+    full = nodes.select(
+        values, ".ux-expandable-textual-display-block-inline.hide [data-testid=text]"
+    )
     node = full[0] if full else values
-    parts = node.xpath(
+    parts = nodes.select_xpath(
+        node,
         ".//text()[not(ancestor::button) and not(ancestor::a[contains(@class, 'ux-action')])"
-        " and not(ancestor::*[contains(@class, 'clipped')])]"
-    ).getall()
+        " and not(ancestor::*[contains(@class, 'clipped')])]",
+    )
     return _clean(" ".join(parts))
 
 
 def parse_item_specifics(response: TextResponse) -> dict[str, str]:
     """The "Item specifics" label -> value pairs (``dl.ux-labels-values``) of an item page."""
     specifics = {}
-    section = response.css(".ux-layout-section--features") or response
-    for pair in section.css("dl.ux-labels-values"):
-        label = _text(pair.css(".ux-labels-values__labels-content"))
-        value = _spec_value(pair.css(".ux-labels-values__values-content"))
+    section = nodes.select(response, ".ux-layout-section--features") or response
+    for pair in nodes.select(section, "dl.ux-labels-values"):
+        label = _text(nodes.select(pair, ".ux-labels-values__labels-content"))
+        value = _spec_value(nodes.select(pair, ".ux-labels-values__values-content"))
         if label and value:
             specifics[label.rstrip(":")] = scrub_contacts(value)
     return specifics
 
 
 def _breadcrumb(response: TextResponse) -> str | None:
-    for raw in response.css('script[type="application/ld+json"]::text').getall():
+    for raw in nodes.select(response, 'script[type="application/ld+json"]::text'):
         try:
             data = json.loads(raw)
         except ValueError:
@@ -402,11 +407,11 @@ def _breadcrumb(response: TextResponse) -> str | None:
 
 
 def _item_page_id(response: TextResponse) -> str | None:
-    canonical = response.css('link[rel="canonical"]::attr(href)').get()
+    canonical = nodes.get(response, 'link[rel="canonical"]::attr(href)')
     found = item_id_from_url(canonical) or item_id_from_url(response.url)
     if found:
         return found
-    number = _text(response.css(".ux-layout-section--itemId .ux-textspans--BOLD"))
+    number = _text(nodes.select(response, ".ux-layout-section--itemId .ux-textspans--BOLD"))
     return number if number and number.isdigit() else None
 
 
@@ -425,17 +430,17 @@ def parse_item_page(response: TextResponse, scraped_at: str | None = None) -> Li
     categories = _breadcrumb(response)
     if categories:
         attributes["categories"] = categories
-    title = _text(response.css("h1.x-item-title__mainTitle span")[:1]) or _clean(
-        _TITLE_SUFFIX.sub("", response.css("title::text").get() or "")
+    title = _text(nodes.select(response, "h1.x-item-title__mainTitle span")[:1]) or _clean(
+        _TITLE_SUFFIX.sub("", nodes.get(response, "title::text") or "")
     )
-    price = _text(response.css(".x-price-primary > span")[:1]) or _text(
-        response.css(".x-price-primary")
+    price = _text(nodes.select(response, ".x-price-primary > span")[:1]) or _text(
+        nodes.select(response, ".x-price-primary")
     )
     images = [
-        img.attrib.get("data-zoom-src") or img.attrib.get("src")
-        for img in response.css(".ux-image-carousel-item img")
+        img.get("data-zoom-src") or img.get("src")
+        for img in nodes.select(response, ".ux-image-carousel-item img")
     ]
-    canonical = response.css('link[rel="canonical"]::attr(href)').get()
+    canonical = nodes.get(response, 'link[rel="canonical"]::attr(href)')
     listing = Listing(
         source=SOURCE,
         listing_id=listing_id,
@@ -446,7 +451,7 @@ def parse_item_page(response: TextResponse, scraped_at: str | None = None) -> Li
         attributes=attributes,
         seller_type=seller_type(specifics),
         price_basis="asking" if price else None,
-        status_raw=_text(response.css(".d-statusmessage")),
+        status_raw=_text(nodes.select(response, ".d-statusmessage")),
         image_urls=_images(*images),
         **raw_fields_from_aspects(specifics),
     )
@@ -483,7 +488,7 @@ def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Li
         if isinstance(data, dict) and "total" in data:
             return parse_api_search(response, scraped_at).listings
         return [parse_api_item(response, scraped_at)]
-    if response.css("ul.srp-results"):
+    if nodes.select(response, "ul.srp-results"):
         return parse_search_html(response, scraped_at).listings
     return [parse_item_page(response, scraped_at)]
 

@@ -19,6 +19,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
+from scrapers.parsers import nodes
 
 SOURCE = "ebay"
 WWW = "https://www.ebay.com"
@@ -105,7 +106,10 @@ def clean(text: Any) -> str | None:
 
 
 def text(selection) -> str | None:
-    return clean(" ".join(selection.xpath(".//text()").getall()))
+    """All text under an element or Selector, or under each of a list of them, cleaned."""
+    if not isinstance(selection, list):  # a SelectorList is a list
+        selection = [selection]
+    return clean(" ".join(t for node in selection for t in nodes.element(node).itertext()))
 
 
 def as_int(value: Any) -> int | None:

@@ -21,7 +21,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
-from scrapers.parsers import common
+from scrapers.parsers import common, nodes
 from scrapers.parsers.shape import Layout
 
 SOURCE = "sbtjapan"
@@ -89,11 +89,11 @@ def form_date(form: dict[str, str]) -> str | None:
     return f"{year}/{month}" if month else year
 
 
-def form_values(scope: Selector) -> dict[str, str]:
+def form_values(scope) -> dict[str, str]:
     """The hidden estimate-form inputs (make, model, name, year, month, grade, ...)."""
     values: dict[str, str] = {}
-    for field in scope.css("input[type=hidden][name]"):
-        text = common.clean(field.attrib.get("value"))
+    for field in nodes.select(scope, "input[type=hidden][name]"):
+        text = common.clean(field.get("value"))
         if text:
             values.setdefault(field.attrib["name"], text)
     return values
@@ -134,28 +134,27 @@ def _words_beside(blocks, amount: str) -> str | None:
 
 def parse_search(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """The cards of one search page, whether a next page is linked, and the empty-result flag."""
-    cards = response.css("li.search-result__item")
+    cards = nodes.select(response, "li.search-result__item")
     return common.search_page(response, cards, parse_card, parse_has_next(response), scraped_at)
 
 
 def parse_has_next(response: TextResponse) -> bool | None:
     """A live ``a.pagination__link.-next``; None when the page has no pagination links."""
-    links = response.css("a.pagination__link")
+    links = nodes.select(response, "a.pagination__link")
     if not links:
         return None
     return any(
-        common.has_class(a, "-next")
-        and not common.has_class(a, "-is-disabled")
-        and a.attrib.get("href")
+        common.has_class(a, "-next") and not common.has_class(a, "-is-disabled") and a.get("href")
         for a in links
     )
 
 
 def parse_card(
-    card: Selector, response: TextResponse, scraped_at: str | None = None
+    card: Selector | nodes.Node, response: TextResponse, scraped_at: str | None = None
 ) -> Listing | None:
     """One search card; None for a card without a stock id or link (an advert)."""
-    href = card.css("a.card-product__wrap::attr(href)").get()
+    card = nodes.element(card)
+    href = nodes.get(card, "a.card-product__wrap::attr(href)")
     url = response.urljoin(href) if href else None
     stock = common.first_text(card, ".card-product__stock-value") or stock_id_from_url(url)
     if not stock or not url:
@@ -170,7 +169,9 @@ def parse_card(
     total = None if sold else common.value(common.first_text(card, _TOTAL))
     condition, port = (None, None)
     if total:
-        condition, port = total_terms(_words_beside(card.css(".card-product__total-price"), total))
+        condition, port = total_terms(
+            _words_beside(nodes.select(card, ".card-product__total-price"), total)
+        )
     attributes.update(common.drop_none({"original_price": original, "price_condition": condition}))
     currency = common.first_text(card, ".card-product__vehicle-price .card-product__price-currency")
 
@@ -185,7 +186,7 @@ def parse_card(
         location_raw=common.value(common.first_text(card, ".card-product__location-value")),
         attributes=attributes,
         image_urls=common.unique(
-            [common.image_url(card.css(".card-product__image img::attr(src)").get())]
+            [common.image_url(nodes.get(card, ".card-product__image img::attr(src)"))]
         ),
         total_price_raw=total,
         destination_port=port,
@@ -193,12 +194,12 @@ def parse_card(
     )
 
 
-def parse_card_status(card: Selector) -> dict[str, str]:
+def parse_card_status(card: Selector | nodes.Node) -> dict[str, str]:
     """Spec spans by BEM modifier; of the two ``-engine-capacity`` spans the one in cc is the
     size ("Engine"), the other the engine code ("Engine Code")."""
     specs: dict[str, str] = {}
-    for span in card.css("span.card-product__status"):
-        classes = (span.attrib.get("class") or "").split()
+    for span in nodes.select(card, "span.card-product__status"):
+        classes = (span.get("class") or "").split()
         label = next((STATUS_LABELS[c] for c in classes if c in STATUS_LABELS), None)
         text = common.value(common.text_of(span))
         if label is None or text is None:
@@ -209,9 +210,9 @@ def parse_card_status(card: Selector) -> dict[str, str]:
     return specs
 
 
-def parse_card_price(card: Selector) -> tuple[str | None, str | None]:
+def parse_card_price(card: Selector | nodes.Node) -> tuple[str | None, str | None]:
     """(price, price before the discount): the sale price in ``ins`` wins over the struck one."""
-    block = next(iter(card.css(".card-product__vehicle-price")), None)
+    block = nodes.first(card, ".card-product__vehicle-price")
     if block is None:
         return None, None
     sale = common.value(
@@ -219,8 +220,10 @@ def parse_card_price(card: Selector) -> tuple[str | None, str | None]:
     )
     regular = [
         common.value(common.text_of(s))
-        for s in block.xpath(".//span[contains(concat(' ', @class, ' '), ' card-product__price ')]")
-        if not s.xpath("ancestor::ins")
+        for s in nodes.select_xpath(
+            block, ".//span[contains(concat(' ', @class, ' '), ' card-product__price ')]"
+        )
+        if not nodes.select_xpath(s, "ancestor::ins")
     ]
     regular = [r for r in regular if r]
     if sale:
@@ -239,8 +242,9 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     )
     if not title or not stock:
         return None
-    form = form_values(next(iter(response.css("form#get_estimate_id")), response))
-    items = [common.text_of(e) for e in response.css("div.product-detail__detail-item")]
+    form_node = nodes.first(response, "form#get_estimate_id")
+    form = form_values(response if form_node is None else form_node)
+    items = [common.text_of(e) for e in nodes.select(response, "div.product-detail__detail-item")]
     attributes = common.drop_none({"Model Code": common.value(items[0]) if items else None})
     attributes.update(parse_pairs(response, "product-detail__status"))
     attributes.update(
@@ -253,7 +257,9 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     attributes.update(_form_attributes(form))
     attributes.update(parse_breakdown(response))
 
-    sold = any(common.has_sold_mark(block) for block in response.css(".product-detail__price"))
+    sold = any(
+        common.has_sold_mark(block) for block in nodes.select(response, ".product-detail__price")
+    )
     price = (
         None
         if sold
@@ -285,7 +291,7 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
 def parse_pairs(response: TextResponse, block: str) -> dict[str, str]:
     """``<block>-item`` elements, each a ``<block>-label`` and a ``<block>-value``."""
     pairs: dict[str, str] = {}
-    for item in response.css(f".{block}-item"):
+    for item in nodes.select(response, f".{block}-item"):
         common.add_pair(
             pairs,
             common.first_text(item, f".{block}-label"),
@@ -311,21 +317,30 @@ def parse_total(response: TextResponse) -> tuple[str | None, str | None, str | N
     if not total:
         return None, None, None
     condition, port = total_terms(
-        _words_beside(response.xpath("//*[@id='total_amount']/.."), total)
+        _words_beside(nodes.select_xpath(response, "//*[@id='total_amount']/.."), total)
     )
-    selected = response.xpath(  # a selected option without a value is the "Select port" prompt
-        "//select[contains(@name, 'port') or contains(@id, 'port')]"
-        "/option[@selected][normalize-space(@value)]/text()"
-    ).get()
+    selected = next(  # a selected option without a value is the "Select port" prompt
+        iter(
+            nodes.select_xpath(
+                response,
+                "//select[contains(@name, 'port') or contains(@id, 'port')]"
+                "/option[@selected][normalize-space(@value)]/text()",
+            )
+        ),
+        None,
+    )
     return total, condition, common.value(selected) or port
 
 
 def parse_options(response: TextResponse) -> str | None:
     """The options the vehicle has (``-available``), grouped: "Safety: ABS, Air Bag; ..."."""
     groups = []
-    for block in response.css(".product-detail__option-block"):
+    for block in nodes.select(response, ".product-detail__option-block"):
         name = common.first_text(block, ".product-detail__option-category")
-        have = [common.text_of(i) for i in block.css(".product-detail__option-item.-available")]
+        have = [
+            common.text_of(i)
+            for i in nodes.select(block, ".product-detail__option-item.-available")
+        ]
         have = [h for h in have if h]
         if have:
             groups.append(f"{name}: {', '.join(have)}" if name else ", ".join(have))
@@ -333,7 +348,7 @@ def parse_options(response: TextResponse) -> str | None:
 
 
 def parse_gallery(response: TextResponse) -> list[str]:
-    slides = response.css(".product-detail__gallery-slider .swiper-slide img::attr(src)").getall()
+    slides = nodes.select(response, ".product-detail__gallery-slider .swiper-slide img::attr(src)")
     return common.unique(common.image_url(src) for src in slides)
 
 
@@ -353,7 +368,7 @@ PAGE_PARSERS = common.page_parsers(parse_search, parse_detail)
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
     """Any saved SBT Japan page -> its listings (for ``keitrucks parse``)."""
-    kind = "detail" if response.css("h1.product-detail__name") else "search"
+    kind = "detail" if nodes.select(response, "h1.product-detail__name") else "search"
     return PAGE_PARSERS[kind](response, scraped_at)
 
 

@@ -25,11 +25,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import chompjs
-import extruct
 from scrapy.http import TextResponse
 from w3lib.html import get_base_url
 
 from scrapers.items import Listing
+from scrapers.parsers import nodes as html  # page nodes, not vehicle nodes
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +137,11 @@ def json_ld_data(response: TextResponse) -> list[Any]:
     """Every readable JSON-LD block of the page; unreadable ones are logged and skipped."""
     out = []
     for number, text in enumerate(
-        response.xpath(
+        html.select_xpath(
+            response,
             '//script[contains(translate(@type, "ABCDEFGHIJKLMNOPQRSTUVWXYZ",'
-            ' "abcdefghijklmnopqrstuvwxyz"), "ld+json")]/text()'
-        ).getall(),
+            ' "abcdefghijklmnopqrstuvwxyz"), "ld+json")]/text()',
+        ),
         start=1,
     ):
         data = load_json_ld(text)
@@ -156,6 +157,11 @@ def microdata(response: TextResponse) -> list[Any]:
     """schema.org microdata items in JSON-LD shape (extruct), [] when the page has none."""
     if b"itemscope" not in response.body:
         return []
+    # imported here: extruct costs a tenth of a second of CPU to import, and every crawl process
+    # imports this module (Scrapy's spider loader imports every spider) while few pages are
+    # microdata
+    import extruct
+
     found = extruct.extract(
         response.text,
         base_url=get_base_url(response.text, response.url),

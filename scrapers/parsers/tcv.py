@@ -22,7 +22,7 @@ from parsel import Selector
 from scrapy.http import TextResponse
 
 from scrapers.items import Listing
-from scrapers.parsers import common
+from scrapers.parsers import common, nodes
 from scrapers.parsers.shape import Layout
 
 SOURCE = "tcv"
@@ -108,9 +108,13 @@ def _by_prefix(pairs: dict[str, str], prefix: str) -> tuple[str | None, str | No
 # -- list page ------------------------------------------------------------------------------------
 
 
+#: The sources of the images under a node whose address names a vehicle (``id``).
+_IMAGES_OF = nodes.xpath(".//img[contains(@src, $id)]/@src")
+
+
 def parse_search(response: TextResponse, scraped_at: str | None = None) -> common.SearchPage:
     """The vehicles of one list page, whether a next page is linked, and the empty-result flag."""
-    cards = response.xpath("//*[@data-car-id][not(ancestor::*[@data-car-id])]")
+    cards = nodes.select_xpath(response, "//*[@data-car-id][not(ancestor::*[@data-car-id])]")
     return common.search_page(response, cards, parse_card, parse_has_next(response), scraped_at)
 
 
@@ -120,7 +124,7 @@ def parse_has_next(response: TextResponse) -> bool | None:
     here = urlsplit(response.url)
     current = int((parse_qs(here.query).get("pn") or ["0"])[0])
     pages = set()
-    for href in response.css("a::attr(href)").getall():
+    for href in nodes.select(response, "a::attr(href)"):
         link = urlsplit(response.urljoin(href))
         if "/used_car/" not in link.path or not here.path.endswith(link.path):
             continue
@@ -133,18 +137,19 @@ def parse_has_next(response: TextResponse) -> bool | None:
 
 
 def parse_card(
-    card: Selector, response: TextResponse, scraped_at: str | None = None
+    card: Selector | nodes.Node, response: TextResponse, scraped_at: str | None = None
 ) -> Listing | None:
     """One vehicle of a list page; None without an id and a link to its detail page."""
-    car_id = common.clean(card.attrib.get("data-car-id"))
+    card = nodes.element(card)
+    car_id = common.clean(card.get("data-car-id"))
     links = [
         a
-        for a in card.css("a[href]")
-        if listing_id_from_url(response.urljoin(a.attrib["href"])) == car_id
+        for a in nodes.select(card, "a[href]")
+        if listing_id_from_url(response.urljoin(a.get("href"))) == car_id
     ]
     if not car_id or not links:
         return None
-    url = response.urljoin(links[0].attrib["href"])
+    url = response.urljoin(links[0].get("href"))
     text = common.text_of(card) or ""
     title = next((t for t in map(common.text_of, links) if t), None) or _find(_CARD["title"], text)
     sold = bool(_SOLD.search(text))
@@ -160,7 +165,7 @@ def parse_card(
             "Transmission": _find(_CARD["transmission"], text),
         }
     )
-    images = card.xpath(f".//img[contains(@src, '{car_id}')]/@src").getall()
+    images = _IMAGES_OF(card, id=car_id)
     return common.exporter_listing(
         SOURCE,
         price=price,
@@ -185,7 +190,7 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     normalizer finds no date in it); the masked VIN ("HF50-600***") is kept as displayed.
     """
     url = response.url if listing_id_from_url(response.url) else None
-    url = url or response.css('link[rel="canonical"]::attr(href)').get()
+    url = url or nodes.get(response, 'link[rel="canonical"]::attr(href)')
     listing_id = listing_id_from_url(url)
     title = common.first_text(response, "h1")
     pairs = {
@@ -196,7 +201,9 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
     if not listing_id or not title or "Model Code" not in pairs and "FOB Price" not in pairs:
         return None
     sold = any(common.is_sold_mark(t) for t in pairs.values()) or bool(
-        response.xpath("//*[normalize-space(text())='SOLD' or normalize-space(text())='SOLD OUT']")
+        nodes.select_xpath(
+            response, "//*[normalize-space(text())='SOLD' or normalize-space(text())='SOLD OUT']"
+        )
     )
     _, fob = _by_prefix(pairs, "fobprice")
     total_label, total = _by_prefix(pairs, "totalprice")
@@ -209,7 +216,7 @@ def parse_detail(response: TextResponse, scraped_at: str | None = None) -> Listi
             {"price_condition": common.price_condition(total_label) if total else None}
         )
     )
-    images = response.xpath(f"//img[contains(@src, '{listing_id}')]/@src").getall()
+    images = _IMAGES_OF(nodes.element(response), id=listing_id)
     path = urlsplit(url).path
     return common.exporter_listing(
         SOURCE,
