@@ -226,3 +226,12 @@ def test_random_frames_are_written_as_pandas_writes_them(
     )
     fast, plain = _fast_and_pandas(frame, tmp_path, fast_only)
     assert fast == plain
+
+
+def test_text_kept_by_pyarrow_is_written_as_pandas_writes_it(fast_only, tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {"title": pd.Series(TEXTS + [None], dtype="string[pyarrow]"), "n": range(len(TEXTS) + 1)}
+    )
+    fast, plain = _fast_and_pandas(frame, tmp_path, fast_only)
+    assert fast == plain
