@@ -18,10 +18,13 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.markers import TICKDOWN  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from analysis.identity import rebadges_of  # noqa: E402
 from analysis.trends import ALL, chart_series  # noqa: E402
@@ -39,10 +42,32 @@ def _money(value: int) -> str:
     return rf"\${value:,}"  # escaped: a bare "$" starts matplotlib's math mode
 
 
+def _title(ax, text: str, **kwargs) -> None:
+    """``ax``'s title, at the top of its panel."""
+    # placed, not left to matplotlib: it would look for tick labels above the panel (there are
+    # none) at every layout and draw, going over every tick of every axis each time
+    ax.set_title(text, y=1.0, **kwargs)
+
+
+def _tight_layout(fig, **kwargs) -> None:
+    """``fig.tight_layout``, without matplotlib placing the axis labels no chart has."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.label.get_text():
+                # an empty label placed by hand: placing it measures the axis' every tick label
+                axis.set_label_coords(0.5, 0.5)
+    fig.tight_layout(**kwargs)
+
+
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    """The figure as an opaque PNG at 100 dpi, without a "Software" text."""
+    fig.canvas.draw()
+    # RGB, not savefig's RGBA: the charts are opaque, and a PNG without its alpha channel is
+    # about a tenth smaller (the page embeds them) and quicker to compress
+    rgb = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
     plt.close(fig)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="png", dpi=(100, 100))
     return buf.getvalue()
 
 
@@ -61,20 +86,35 @@ def week_label(week_start: str) -> str:
 
 
 def _date_axis(ax, weeks: list[str]) -> None:
-    """Week start dates along x, horizontal, at most ``MAX_DATE_LABELS`` of them."""
+    """Week start dates along x, horizontal, at most ``MAX_DATE_LABELS`` of them; a tick mark
+    at every week."""
     step = max(1, math.ceil(len(weeks) / MAX_DATE_LABELS))
-    labels = []
-    for i, week in enumerate(weeks):
-        if i % step:
-            labels.append("")
-            continue
-        label = week_label(week)
-        if i == 0 or week[5:7] == "01":
-            label += f"\n{week[:4]}"
-        labels.append(label)
-    ax.set_xticks(range(len(weeks)))
-    ax.set_xticklabels(labels, fontsize=8)
+    labels = {}
+    for i in range(0, len(weeks), step):
+        label = week_label(weeks[i])
+        if i == 0 or weeks[i][5:7] == "01":
+            label += f"\n{weeks[i][:4]}"
+        labels[i] = label
+    ax.set_xticks(list(labels))
+    ax.set_xticklabels(list(labels.values()), fontsize=8)
     ax.set_xlim(-0.5, len(weeks) - 0.5)
+    # the unlabelled weeks' marks as one line of tick-shaped markers, drawn as matplotlib draws
+    # a tick: a tick of its own for each week costs a dozen objects, kept in step at each draw
+    if len(labels) == len(weeks):
+        return
+    tick = ax.xaxis.get_major_ticks()[0].tick1line
+    ax.plot(
+        [i for i in range(len(weeks)) if i not in labels],
+        [0] * (len(weeks) - len(labels)),
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+        linestyle="none",
+        marker=TICKDOWN,
+        markersize=tick.get_markersize(),
+        markeredgewidth=tick.get_markeredgewidth(),
+        color=tick.get_color(),
+        zorder=tick.get_zorder(),
+    )
 
 
 def family_title(family: str) -> str:
@@ -130,7 +170,7 @@ def trend_chart(
                     alpha=0.3,
                     **style,
                 )
-        ax.set_title(family_title(family), fontsize=10)
+        _title(ax, family_title(family), fontsize=10)
         ax.yaxis.set_major_formatter(_DOLLARS)
         ax.grid(axis="y", alpha=0.3)
         _date_axis(ax, weeks)
@@ -161,7 +201,7 @@ def trend_chart(
         frameon=False,
         bbox_to_anchor=(0.5, 1 - 0.38 / height),
     )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / height))
+    _tight_layout(fig, rect=(0, 0, 1, 1 - 0.75 / height))
     return _png(fig)
 
 
@@ -191,8 +231,8 @@ def band_share_chart(
     _date_axis(ax, list(rows["week_start"]))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     title = f"Share of {series} prices below, inside and above the band (week starting)"
-    ax.set_title(title if width >= 7 else title.replace(" (", "\n("), fontsize=10)
-    fig.tight_layout()
+    _title(ax, title if width >= 7 else title.replace(" (", "\n("), fontsize=10)
+    _tight_layout(fig)
     return _png(fig)
 
 
@@ -213,8 +253,8 @@ def eligibility_chart(counts: pd.DataFrame) -> bytes:
     ax.set_xticklabels(labels, fontsize=8)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title("Trucks for sale that turn 25 (can be imported), by month", fontsize=10)
-    fig.tight_layout()
+    _title(ax, "Trucks for sale that turn 25 (can be imported), by month", fontsize=10)
+    _tight_layout(fig)
     return _png(fig)
 
 
@@ -268,8 +308,8 @@ def states_map(counts: pd.DataFrame, *, buyer_state: str | None = None) -> bytes
     title = "Kei trucks for sale by seller's state (number on each square)"
     if buyer_state:
         title += f"; {buyer_state} outlined"
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    _title(ax, title, fontsize=9)
+    _tight_layout(fig)
     return _png(fig)
 
 

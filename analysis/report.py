@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import charts, freshness, load, road_rules
+from analysis import charts, freshness, load, report_csv, road_rules
 from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
@@ -405,14 +405,6 @@ def write_report(
     )
 
 
-def _iso_utc(times: pd.Series) -> np.ndarray:
-    """ISO 8601 UTC text ("2026-11-24T06:00:00+00:00"), None for missing; vectorized."""
-    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-    text = np.char.add(np.datetime_as_string(naive, unit="s"), "+00:00").astype(object)
-    text[np.isnat(naive)] = None
-    return text
-
-
 def with_price_label(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with ``price_label`` (what its prices are, in words: "US asking", "Japan FOB"
     ...) right after its ``price_basis`` or trend ``series`` column; unchanged when it has
@@ -421,8 +413,9 @@ def with_price_label(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     for name, labels in (("price_basis", PRICE_LABELS), ("series", SERIES_LABELS)):
         if name in frame.columns:
-            out = frame.copy()
-            words = out[name].astype("object").map(lambda v, t=labels: t.get(v, v))
+            out = frame.copy(deep=False)  # copy-on-write: the columns are shared, not copied
+            # a list, not Series.map: pandas' map costs 0.15 s on a large report's 160k rows
+            words = [labels.get(v, v) for v in out[name].astype("object").tolist()]
             out.insert(out.columns.get_loc(name) + 1, "price_label", words)
             return out
     return frame
@@ -434,11 +427,8 @@ def csv_columns(columns) -> list[str]:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = _iso_utc(out[col])
-    out.to_csv(path, index=False, lineterminator="\n")
+    """One report CSV (``analysis.report_csv``: pandas' ``to_csv`` bytes, faster)."""
+    report_csv.write_csv(frame, path)
 
 
 # -- HTML ---------------------------------------------------------------------------------------

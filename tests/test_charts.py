@@ -1,0 +1,60 @@
+"""The report's PNG charts as a buyer sees them: opaque pictures of the documented size, a date
+label on some weeks and a tick mark on every week (the marks of unlabelled weeks are drawn
+apart from matplotlib's ticks, issue #18)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from analysis import charts
+from analysis.trends import ALL
+
+
+def _weeks(n: int) -> pd.DataFrame:
+    monday = dt.date(2026, 6, 1)
+    return pd.DataFrame(
+        {
+            "series": "asking",
+            "grouping": ALL,
+            "week_start": [(monday + dt.timedelta(weeks=i)).isoformat() for i in range(n)],
+            "share_below": 0.2,
+            "share_in": 0.5,
+            "share_above": 0.3,
+        }
+    )
+
+
+def _image(png: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(png))
+
+
+def test_charts_are_opaque_pngs_of_their_size_at_100_dpi():
+    image = _image(charts.band_share_chart(_weeks(5), (5000, 12000)))
+    assert image.format == "PNG"
+    assert image.mode == "RGB"
+    assert image.size == (800, 320)
+    assert image.info["dpi"] == pytest.approx((100, 100), abs=0.01)
+    assert "Software" not in image.info
+
+
+def _tick_marks(png: bytes) -> int:
+    """The dark marks just under the lowest axis line of a chart."""
+    dark = np.asarray(_image(png).convert("L")) < 100
+    spine = max(row for row in range(dark.shape[0]) if dark[row].mean() > 0.5)
+    line = np.concatenate([[False], dark[spine], [False]])
+    starts = np.flatnonzero(line[1:] & ~line[:-1]) + 1
+    ends = np.flatnonzero(line[:-1] & ~line[1:]) + 1
+    first, last = max(zip(starts, ends, strict=False), key=lambda run: run[1] - run[0])
+    below = dark[spine + 2, first + 1 : last - 3]  # not the side axis lines
+    return int(np.count_nonzero(below[1:] & ~below[:-1]) + below[0])
+
+
+@pytest.mark.parametrize("weeks", [1, 5, 8, 9, 26])
+def test_every_week_has_a_tick_mark(weeks):
+    assert _tick_marks(charts.band_share_chart(_weeks(weeks), (5000, 12000))) == weeks
