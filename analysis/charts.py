@@ -33,6 +33,8 @@ from keitrucks.core import states  # noqa: E402
 DRIVE_STYLE = {"4WD": {"color": "#1f6f3f"}, "2WD": {"color": "#b05a00"}}
 BAND_COLORS = {"share_below": "#4c78a8", "share_in": "#59a14f", "share_above": "#e15759"}
 BAND_SHADE = {"color": "#dddddd", "alpha": 0.6, "lw": 0}
+#: A week's median drawn as part of the trend line from this many trucks; fewer give a dot.
+MIN_TRUCKS = 3
 _DOLLARS = FuncFormatter(lambda v, _: f"${v / 1000:.0f}k")
 #: At most this many date labels on an axis; the others are left blank.
 MAX_DATE_LABELS = 8
@@ -124,6 +126,21 @@ def family_title(family: str) -> str:
     return f"{family} (incl. {', '.join(others)})" if others else family
 
 
+def weekly_points(part: pd.DataFrame, weeks: list) -> pd.DataFrame:
+    """One drive's weekly medians in a family panel: x (the week's position in ``weeks``),
+    median, p25, p75 and ``thin`` (fewer than ``MIN_TRUCKS`` trucks that week: its median is one
+    or two trucks' prices, shown as a dot apart from the line and the ribbon)."""
+    return pd.DataFrame(
+        {
+            "x": [weeks.index(w) for w in part["week_start"]],
+            "median": part["median_usd"].astype(float).to_numpy(),
+            "p25": part["p25_usd"].astype(float).to_numpy(),
+            "p75": part["p75_usd"].astype(float).to_numpy(),
+            "thin": (pd.to_numeric(part["listings"]).fillna(0) < MIN_TRUCKS).to_numpy(),
+        }
+    )
+
+
 def trend_chart(
     trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", columns: int = 2
 ) -> bytes:
@@ -151,25 +168,20 @@ def trend_chart(
             part = part.loc[part["median_usd"].notna()].sort_values("week_start")
             if part.empty:
                 continue
-            x = [weeks.index(w) for w in part["week_start"]]
+            points = weekly_points(part, weeks)
+            firm = ~points["thin"]
             ax.fill_between(
-                x,
-                part["p25_usd"].astype(float),
-                part["p75_usd"].astype(float),
-                alpha=0.2,
-                lw=0,
-                **style,
+                points["x"], points["p25"], points["p75"], where=firm, alpha=0.2, lw=0, **style
             )
-            ax.plot(x, part["median_usd"].astype(float), marker="o", ms=3, **style)
-            if len(x) == 1:  # a single week has no ribbon to fill: show the quartiles as a bar
-                ax.vlines(
-                    x,
-                    part["p25_usd"].astype(float),
-                    part["p75_usd"].astype(float),
-                    lw=6,
-                    alpha=0.3,
-                    **style,
+            ax.plot(points["x"], points["median"].where(firm), marker="o", ms=3, **style)
+            thin = points.loc[points["thin"]]
+            if not thin.empty:  # a week of one or two trucks: a hollow dot, not a trend
+                ax.plot(
+                    thin["x"], thin["median"], ls="none", marker="o", ms=4, mfc="white", **style
                 )
+            if firm.sum() == 1:  # a single week has no ribbon to fill: the quartiles as a bar
+                one = points.loc[firm]
+                ax.vlines(one["x"], one["p25"], one["p75"], lw=6, alpha=0.3, **style)
         _title(ax, family_title(family), fontsize=10)
         ax.yaxis.set_major_formatter(_DOLLARS)
         ax.grid(axis="y", alpha=0.3)
@@ -182,6 +194,16 @@ def trend_chart(
         *(
             Line2D([], [], marker="o", ms=3, label=f"{d} median", **st)
             for d, st in DRIVE_STYLE.items()
+        ),
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="o",
+            ms=4,
+            mfc="white",
+            color="#555555",
+            label=f"fewer than {MIN_TRUCKS} trucks that week",
         ),
         Patch(color="#888888", alpha=0.3, label="middle half of prices (p25-p75)"),
         Patch(**BAND_SHADE, label=f"usual band {_money(band[0])}-{_money(band[1])}"),
@@ -196,7 +218,7 @@ def trend_chart(
     fig.legend(
         handles=handles,
         loc="upper center",
-        ncol=4 if cols > 1 else 2,
+        ncol=5 if cols > 1 else 2,
         fontsize=8,
         frameon=False,
         bbox_to_anchor=(0.5, 1 - 0.38 / height),

@@ -58,3 +58,31 @@ def _tick_marks(png: bytes) -> int:
 @pytest.mark.parametrize("weeks", [1, 5, 8, 9, 26])
 def test_every_week_has_a_tick_mark(weeks):
     assert _tick_marks(charts.band_share_chart(_weeks(weeks), (5000, 12000))) == weeks
+
+
+@pytest.mark.parametrize(
+    ("trucks", "thin"),
+    [
+        ([5, 1, 5], [False, True, False]),
+        ([2, 2, 2], [True, True, True]),
+        ([3, None, 40], [False, True, False]),
+    ],
+)
+def test_a_week_of_one_or_two_trucks_is_a_dot_apart_from_the_trend(trucks, thin):
+    """A restored truck listed alone in its family and drive is its own median: that week is
+    drawn as a hollow dot, off the line and the ribbon (the demo's 2WD Minicab 'jumped' to
+    $13,500 for eight weeks on one truck)."""
+    weeks = [f"2026-06-{d:02d}" for d in (1, 8, 15)]
+    part = pd.DataFrame(
+        {
+            "week_start": weeks,
+            "median_usd": [6000, 13500, 6100],
+            "p25_usd": [5500, 13500, 5600],
+            "p75_usd": [6500, 13500, 6600],
+            "listings": pd.array(trucks, dtype="Int64"),
+        }
+    )
+    points = charts.weekly_points(part, weeks)
+    assert points["thin"].tolist() == thin
+    assert points["x"].tolist() == [0, 1, 2]
+    assert points["median"].tolist() == [6000, 13500, 6100]
