@@ -231,7 +231,7 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
     maybe = same & (score + 0.2 >= MATCH_THRESHOLD - 1e-9)
     titles = _arr(df, "title")
     todo = np.flatnonzero(maybe)
-    words = {r: title_words(titles[r]) for r in _unique(np.concatenate([i[todo], j[todo]]))}
+    words = {r: title_words(titles[r]) for r in sorted_unique(np.concatenate([i[todo], j[todo]]))}
     for k in todo:
         score[k] += 0.2 * _jaccard(words[i[k]], words[j[k]])
     score = np.round(np.minimum(score, 0.99), 3)
@@ -249,7 +249,7 @@ def _codes(values: np.ndarray, clean=None) -> np.ndarray:
     return np.where(codes >= 0, again[codes], -1)
 
 
-def _unique(values: np.ndarray) -> np.ndarray:
+def sorted_unique(values: np.ndarray) -> np.ndarray:
     """``np.unique`` of integers by a plain sort (NumPy 2's hash-based unique is many times
     slower on a million distinct values)."""
     ordered = np.sort(values)
@@ -319,7 +319,7 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
     a, b = np.concatenate(parts_i), np.concatenate(parts_j)
     low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    pairs = _unique(low * len(df) + high)
+    pairs = sorted_unique(low * len(df) + high)
     return pairs // len(df), pairs % len(df)
 
 
