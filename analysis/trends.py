@@ -1,12 +1,13 @@
 """Weekly price trends against the price band, per platform family and badge, drive and year.
 
-NumPy over integer codes. The state of every kei truck listing at the end of each ISO week is rebuilt from
-the history rows (``analysis.load.read_history_window``: the rows of the window plus each
-listing's last row before it) and the as-of listing state; each physical truck (``truck_id``)
-counts once per week and series. Prices are never mixed across bases: ``SERIES_BY_BASIS`` puts
-asking prices, Japan-side FOB and landed (C&F/CIF) prices, live bids, sold prices and high bids
-of unsold auctions in separate series. Stock series count the listings for sale at the week's
-end; the ``sold`` and ``bid_to`` series count the auctions first seen closed that week.
+The state of every kei truck listing at the end of each ISO week is rebuilt from the history
+rows (``analysis.load.read_history_window``: the rows of the window plus each listing's last row
+before it) and the as-of listing state, as NumPy arrays of integer codes; each physical truck
+(``truck_id``) counts once per week and series. Prices are never mixed across bases:
+``SERIES_BY_BASIS`` puts asking prices, Japan-side FOB and landed (C&F/CIF) prices, live bids,
+sold prices and high bids of unsold auctions in separate series. Stock series count the listings
+for sale at the week's end; the ``sold`` and ``bid_to`` series count the auctions first seen
+closed that week.
 
 ``listings`` and ``history`` are joined on ``lid`` (the listing's rowid, see ``analysis.load``).
 """
