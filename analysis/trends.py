@@ -104,11 +104,6 @@ def week_starts(start, as_of) -> list[dt.date]:
     return out
 
 
-def series_of(basis: pd.Series) -> pd.Series:
-    """The series of each price basis (NaN for an unknown basis)."""
-    return basis.astype("object").map(SERIES_BY_BASIS).astype("category")
-
-
 def describe(listings: pd.DataFrame) -> pd.DataFrame:
     """The kei trucks the market's prices are read from: lid, truck (an integer per
     ``truck_id``) and the categorical labels family (platform), badge (model), drive and
@@ -119,34 +114,50 @@ def describe(listings: pd.DataFrame) -> pd.DataFrame:
         keep &= ~(listings["runs"].astype("boolean") == False).fillna(False).to_numpy()  # noqa: E712
     if "title_status" in listings.columns:
         keep &= ~listings["title_status"].isin(list(TITLE_PROBLEMS)).to_numpy()
-    trucks = listings.loc[keep]
-    if "truck_id" in trucks.columns:
-        truck = trucks["truck_id"].astype("object")
+    trucks = np.flatnonzero(keep)
+    if "truck_id" in listings.columns:
+        truck = listings["truck_id"].iloc[trucks].astype("object")
         missing = truck.isna().to_numpy()
         if missing.any():
             truck = truck.copy()
-            truck[missing] = _key(trucks.loc[missing])
+            truck[missing] = _key(listings.iloc[trucks[missing]])
     else:
-        truck = _key(trucks).astype("object")
-    family = trucks["family"] if "family" in trucks.columns else trucks["model"]
-    years = pd.to_numeric(trucks["year"], errors="coerce")
+        truck = _key(listings.iloc[trucks]).astype("object")
+    family = listings["family"] if "family" in listings.columns else listings["model"]
+    years = pd.to_numeric(listings["year"].iloc[trucks], errors="coerce")
     # "1995-1999" per distinct year, not per listing
-    distinct = pd.unique(years.dropna().to_numpy())
-    names = {y: f"{int(y // 5 * 5)}-{int(y // 5 * 5) + 4}" for y in distinct}
-    buckets = years.map(names).where(years.notna(), "unknown")
-    drive = trucks["is_4wd"].astype("boolean")
+    year, distinct = pd.factorize(years)
+    names = [f"{int(y // 5 * 5)}-{int(y // 5 * 5) + 4}" for y in distinct]
+    drive = listings["is_4wd"].iloc[trucks].astype("boolean")
     return pd.DataFrame(
         {
-            "lid": trucks["lid"].to_numpy(),
+            "lid": listings["lid"].to_numpy()[trucks],
             "truck": pd.factorize(truck.to_numpy())[0],
-            "family": family.astype("object").fillna("unknown").astype("category").array,
-            "badge": trucks["model"].astype("object").fillna("unknown").astype("category").array,
-            "drive": pd.Categorical(
-                np.where(drive.isna(), "unknown", np.where(drive.fillna(False), "4WD", "2WD"))
+            "family": _categorical(*_named(family.iloc[trucks])),
+            "badge": _categorical(*_named(listings["model"].iloc[trucks])),
+            "drive": _categorical(
+                np.where(drive.isna(), 2, drive.fillna(False).astype(int)),
+                ["2WD", "4WD", "unknown"],
             ),
-            "year_bucket": pd.Categorical(buckets.to_numpy()),
+            "year_bucket": _categorical(np.where(year < 0, len(names), year), [*names, "unknown"]),
         }
     )
+
+
+def _named(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code per row, names): the distinct values, then "unknown" for the missing ones."""
+    codes, uniques = pd.factorize(values)
+    return np.where(codes < 0, len(uniques), codes), [*uniques, "unknown"]
+
+
+def _categorical(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """The categorical of ``names[code]`` per row, its categories the names present, sorted
+    (as ``astype("category")`` of the strings, without hashing a string per row)."""
+    present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    categories = sorted({names[k] for k in present})
+    index = {name: k for k, name in enumerate(categories)}
+    remap = np.array([index.get(name, -1) for name in names], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=categories)
 
 
 def _key(trucks: pd.DataFrame) -> pd.Series:
@@ -164,15 +175,6 @@ def _naive_times(times: pd.Series) -> np.ndarray:
 
 def _week_of(times: pd.Series, weeks: list[dt.date]) -> np.ndarray:
     return np.searchsorted(_naive(weeks[1:]), _naive_times(times), side="right")
-
-
-def _attach(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (with lid) plus the truck and labels of its listing; unknown lids dropped."""
-    pos = pd.Index(labels["lid"]).get_indexer(frame["lid"])
-    keep = pos >= 0
-    frame = frame.loc[keep].reset_index(drop=True)
-    pos = pos[keep]
-    return frame.assign(**{c: labels[c].array.take(pos) for c in ("truck", *LABELS)})
 
 
 class Rows(NamedTuple):
@@ -275,10 +277,17 @@ def weekly_states(
     ``labels``: ``describe(listings)``, when the caller has it already.
     """
     stock = _concat([_quiet_rows(listings, labels, hist, weeks), _held_rows(hist, len(weeks))])
-    event_codes = [SERIES.index(s) for s in EVENT_SERIES]
-    stock = _take(stock, (stock.series >= 0) & ~np.isin(stock.series, event_codes))
-    rows = _concat([stock, _closed_rows(hist)])
-    return _once_per_truck(rows, labels, event_codes)
+    rows = _concat([_for_sale(stock), _closed_rows(hist)])
+    return _once_per_truck(rows, labels)
+
+
+#: The series of closed auctions, as indexes into ``SERIES``.
+EVENT_CODES = [SERIES.index(s) for s in EVENT_SERIES]
+
+
+def _for_sale(rows: Rows) -> Rows:
+    """The rows of a stock series (a known series, not a closed auction's)."""
+    return _take(rows, (rows.series >= 0) & ~np.isin(rows.series, EVENT_CODES))
 
 
 def _quiet_rows(
@@ -351,13 +360,13 @@ def _closed_rows(hist: _History) -> Rows:
     return _take(hist.rows, closing)._replace(series=hist.closes[closing])
 
 
-def _once_per_truck(rows: Rows, labels: pd.DataFrame, event_codes: list[int]) -> Rows:
+def _once_per_truck(rows: Rows, labels: pd.DataFrame) -> Rows:
     """A truck listed on several sites (or reposted) counts once per week and series: the row
     of its smallest lid. Only trucks of several listings (and closings, which may repeat) can
     have more than one row, so only those rows are sorted."""
     truck = labels["truck"].to_numpy()
     several = np.bincount(truck, minlength=1)[truck[rows.pos]] > 1
-    several |= np.isin(rows.series, event_codes)
+    several |= np.isin(rows.series, EVENT_CODES)
     which = np.flatnonzero(several)
     week, series, t = rows.week[which], rows.series[which], truck[rows.pos[which]]
     lid = labels["lid"].to_numpy()[rows.pos[which]]
@@ -435,39 +444,6 @@ def _grouping_sets() -> list[tuple[str, tuple[str, ...]]]:
     return [*sets, (ALL, ())]
 
 
-def group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(group id per row, first row of each group), groups ordered by the keys' sorted codes;
-    missing values form their own group."""
-    combined = np.zeros(len(frame), dtype=np.int64)
-    span = 1
-    for key in keys:
-        column = frame[key]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes = column.cat.codes.to_numpy().astype(np.int64) + 1
-            size = len(column.cat.categories) + 1
-        elif pd.api.types.is_integer_dtype(column.dtype) and column.notna().all() and len(column):
-            # small integers (week numbers) are their own sorted codes
-            values = column.to_numpy(dtype=np.int64)
-            low = int(values.min())
-            codes, size = values - low, int(values.max()) - low + 1
-        else:
-            codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=False)
-            size = len(uniques)
-        combined = combined * (size + 1) + codes
-        span *= size + 1
-    if span > max(4 * len(frame), 1 << 16):
-        _, first, gid = np.unique(combined, return_index=True, return_inverse=True)
-        return gid.reshape(-1), first
-    # few possible keys: number the ones present in key order without sorting the rows
-    present = np.zeros(span, dtype=bool)
-    present[combined] = True
-    rank = np.cumsum(present) - 1
-    gid = rank[combined]
-    first = np.full(int(present.sum()), len(frame), dtype=np.int64)
-    np.minimum.at(first, gid, np.arange(len(frame), dtype=np.int64))
-    return gid, first
-
-
 def group_quantiles(
     gid: np.ndarray, values: np.ndarray, qs: Sequence[float], groups: int, *, by_value: bool = False
 ) -> list[np.ndarray]:
@@ -497,36 +473,6 @@ def group_quantiles(
         else:
             lo_v = hi_v = np.zeros(groups)
         out.append(np.where(has, lo_v + (hi_v - lo_v) * (pos - low), np.nan))
-    return out
-
-
-def _stats(
-    frame: pd.DataFrame, keys: list[str], low: int, high: int, *, by_value: bool = False
-) -> pd.DataFrame:
-    """Count, band counts and shares, and quartiles of price_usd per group of ``keys``
-    (``by_value``: ``frame`` is sorted by price_usd)."""
-    price = pd.to_numeric(frame["price_usd"], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
-    gid, first = group_ids(frame, keys)
-    groups = len(first)
-    out = pd.DataFrame({k: frame[k].iloc[first].to_numpy() for k in keys})
-    with np.errstate(invalid="ignore"):
-        parts = {
-            "listings": np.ones(len(price)),
-            "priced": ~np.isnan(price),
-            "below": price < low,
-            "inside": (price >= low) & (price <= high),
-            "above": price > high,
-        }
-    for name, flags in parts.items():
-        out[name] = np.bincount(gid, weights=flags.astype(float), minlength=groups).astype(int)
-    quartiles = group_quantiles(gid, price, (0.25, 0.5, 0.75), groups, by_value=by_value)
-    out["p25_usd"], out["median_usd"], out["p75_usd"] = quartiles
-    for part, col in (("below", "share_below"), ("inside", "share_in"), ("above", "share_above")):
-        out[col] = (out[part] / out["priced"].where(out["priced"] > 0)).round(3)
-    for col in ("median_usd", "p25_usd", "p75_usd"):
-        out[col] = out[col].round().astype("Int64")
     return out
 
 
@@ -624,6 +570,31 @@ def _trend_table(
 TOTALS = ("unpriced", "below", "inside", "above", "new", "drop")
 
 
+def _counted(
+    states: Rows,
+    events: tuple[Rows, np.ndarray, np.ndarray],
+    labels: pd.DataFrame,
+    weeks: int,
+    band: tuple[int, int],
+) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The fine groups of ``states`` and ``events`` (``_fine_groups``), their ``TOTALS`` and
+    the fine group and price of each priced state, by price: what ``_trend_table`` sums."""
+    rows, new, drop = events
+    fine, (of_state, of_event) = _fine_groups([states, rows], labels, weeks)
+    groups = len(fine["week"])
+    low, high = band
+    with np.errstate(invalid="ignore"):
+        where = [states.price < low, states.price <= high, states.price > high]
+    classes = np.select(where, [1, 2, 3])  # 0: no price
+    totals = np.zeros((groups, len(TOTALS)))
+    totals[:, :4] = np.bincount(of_state * 4 + classes, minlength=4 * groups).reshape(groups, 4)
+    totals[:, 4] = np.bincount(of_event, weights=new, minlength=groups)
+    totals[:, 5] = np.bincount(of_event, weights=drop, minlength=groups)
+    priced = np.flatnonzero(classes > 0)
+    by_price = priced[np.argsort(states.price[priced])]
+    return fine, totals, (of_state[by_price], states.price[by_price])
+
+
 def price_trends(
     listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of, config: dict | None = None
 ) -> pd.DataFrame:
@@ -637,18 +608,8 @@ def price_trends(
     weeks = week_starts(start, as_of)
     hist = _kei_history(history, labels, weeks)
     states = weekly_states(listings, labels, hist, weeks)
-    events, new, drop = _events(listings, labels, hist, weeks)
-    fine, (of_state, of_event) = _fine_groups([states, events], labels, len(weeks))
-    groups = len(fine["week"])
-    with np.errstate(invalid="ignore"):
-        band = np.select([states.price < low, states.price <= high, states.price > high], [1, 2, 3])
-    totals = np.zeros((groups, len(TOTALS)))
-    totals[:, :4] = np.bincount(of_state * 4 + band, minlength=4 * groups).reshape(groups, 4)
-    totals[:, 4] = np.bincount(of_event, weights=new, minlength=groups)
-    totals[:, 5] = np.bincount(of_event, weights=drop, minlength=groups)
-    priced = np.flatnonzero(band > 0)
-    by_price = priced[np.argsort(states.price[priced])]
-    prices = (of_state[by_price], states.price[by_price])
+    events = _events(listings, labels, hist, weeks)
+    fine, totals, prices = _counted(states, events, labels, len(weeks), (low, high))
     frames = []
     for grouping, dims in _grouping_sets():
         table = _trend_table(fine, totals, prices, dims, labels)
@@ -681,24 +642,26 @@ def band_summary(listings: pd.DataFrame, *, as_of, config: dict | None = None) -
     """The rows of band_summary.csv (``BAND_COLUMNS``): kei trucks for sale as of ``as_of``
     per series, platform family and drive (``all`` rollups included), counted once per truck,
     with counts and shares below / inside / above the band and quartiles of price."""
-    low, high = band_of(config)
     labels = describe(listings)
-    active = listings.loc[
-        (listings["status"] == "active").fillna(False).to_numpy(),
-        ["lid", "price_usd", "price_basis"],
-    ]
-    active = _attach(active, labels)
-    active = active.assign(series=series_of(active["price_basis"]).astype("object"))
-    active = active.loc[active["series"].notna() & ~active["series"].isin(list(EVENT_SERIES))]
-    active = active.sort_values(["series", "truck", "lid"], kind="stable")
-    active = active.drop_duplicates(["series", "truck"], keep="first")
+    pos = _positions(labels["lid"].to_numpy(), listings["lid"].to_numpy())
+    active = (listings["status"] == "active").fillna(False).to_numpy()
+    at = np.flatnonzero((pos >= 0) & active)
+    rows = Rows(
+        week=np.zeros(at.size, dtype=np.int64),
+        series=series_codes(listings["price_basis"])[at],
+        pos=pos[at],
+        price=_price(listings["price_usd"])[at],
+    )
+    rows = _once_per_truck(_for_sale(rows), labels)
+    no_events = (_no_rows(), np.zeros(0), np.zeros(0))
+    fine, totals, prices = _counted(rows, no_events, labels, 1, band_of(config))
     frames = []
     for dims in (("family", "drive"), ("family",), ("drive",), ()):
-        stats = _stats(active, ["series", *dims], low, high).astype({k: "object" for k in dims})
+        table = _trend_table(fine, totals, prices, dims, labels)
         frames.append(
-            stats.assign(
-                family=stats["family"] if "family" in dims else ALL,
-                drive=stats["drive"] if "drive" in dims else ALL,
+            table.assign(
+                family=table["family"] if "family" in dims else ALL,
+                drive=table["drive"] if "drive" in dims else ALL,
             )
         )
     out = pd.concat(frames, ignore_index=True).assign(as_of=as_of_date(as_of).isoformat())
