@@ -39,7 +39,7 @@ from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
 from analysis.identity import add_family, assign_truck_ids
 from analysis.sold import ended_lids, infer_sold, truck_lids
-from analysis.trends import SERIES_BY_BASIS, band_of, band_summary, price_trends
+from analysis.trends import SERIES_BY_BASIS, band_of, band_summary, describe, price_trends
 from keitrucks.core import tables
 from pipelines.schema import PRICE_LABELS
 
@@ -140,13 +140,16 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         )
     )
     deals = score_deals(listings, as_of=day, config=config)
+    labels = describe(listings)  # the trends' and the band summary's trucks, described once
     return ReportData(
         as_of=day,
         start=start,
         band=band_of(config),
         listings=listings,
-        trends=price_trends(listings, history, start=start, as_of=day, config=config),
-        band_summary=band_summary(listings, as_of=day, config=config),
+        trends=price_trends(
+            listings, history, start=start, as_of=day, config=config, labels=labels
+        ),
+        band_summary=band_summary(listings, as_of=day, config=config, labels=labels),
         deals=deals,
         sold=infer_sold(listings, ended_history, start=start, as_of=day),
         eligibility=eligibility_upcoming(listings, as_of=day),

@@ -451,7 +451,8 @@ def group_quantiles(
     NaN for a group without values. ``by_value``: rows are already sorted by value, so a
     stable sort by group is enough."""
     ok = ~np.isnan(values)
-    gid, values = gid[ok], values[ok]
+    if not ok.all():
+        gid, values = gid[ok], values[ok]
     if by_value:
         # NumPy's stable sort of 16-bit integers is a radix sort: far cheaper than a merge sort
         small = gid.astype(np.uint16) if groups <= 1 << 16 else gid
@@ -596,7 +597,13 @@ def _counted(
 
 
 def price_trends(
-    listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of, config: dict | None = None
+    listings: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    start,
+    as_of,
+    config: dict | None = None,
+    labels: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The rows of price_trends.csv (``TREND_COLUMNS``): per ISO week from ``start`` to
     ``as_of``, series, and grouping set (platform family or badge, by drive and year bucket,
@@ -638,11 +645,18 @@ def price_trends(
     return out.loc[:, list(TREND_COLUMNS)].reset_index(drop=True)
 
 
-def band_summary(listings: pd.DataFrame, *, as_of, config: dict | None = None) -> pd.DataFrame:
+def band_summary(
+    listings: pd.DataFrame,
+    *,
+    as_of,
+    config: dict | None = None,
+    labels: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The rows of band_summary.csv (``BAND_COLUMNS``): kei trucks for sale as of ``as_of``
     per series, platform family and drive (``all`` rollups included), counted once per truck,
-    with counts and shares below / inside / above the band and quartiles of price."""
-    labels = describe(listings)
+    with counts and shares below / inside / above the band and quartiles of price.
+    ``labels``: ``describe(listings)``, when the caller has it already."""
+    labels = describe(listings) if labels is None else labels
     pos = _positions(labels["lid"].to_numpy(), listings["lid"].to_numpy())
     active = (listings["status"] == "active").fillna(False).to_numpy()
     at = np.flatnonzero((pos >= 0) & active)
