@@ -195,9 +195,10 @@ def deal_sparklines(
         (maybe["source"].astype(str) + ":" + maybe["listing_id"].astype(str)).isin(keys)
     ]
     rows = history.loc[history["lid"].isin(lids["lid"]), ["lid", "observed_at", "price_usd"]]
+    by_lid = dict(tuple(rows.groupby("lid", sort=False)))  # grouped once, not masked per deal
     out = {}
     for lid, source, listing_id in lids.itertuples(index=False):
-        mine = rows.loc[rows["lid"] == lid]
+        mine = by_lid.get(lid, rows.iloc[:0])
         points = [
             (max(when.date(), start), float(price))
             for when, price in zip(mine["observed_at"], mine["price_usd"], strict=True)
