@@ -312,16 +312,12 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     usable = (df["family"].notna() & df["year"].notna() & df["mileage_mi"].notna()).to_numpy()
     if usable.any():
         pos = np.flatnonzero(usable)
-        sub = pd.DataFrame(
-            {
-                "pos": pos,
-                "family": df["family"].to_numpy()[pos],
-                "year": _arr(df, "year", "float64")[pos],
-                "miles": _arr(df, "mileage_mi", "float64")[pos],
-            }
-        ).sort_values(["family", "year", "miles", "pos"], kind="stable")
-        p = sub["pos"].to_numpy()
-        fam, yr, mi = sub["family"].to_numpy(), sub["year"].to_numpy(), sub["miles"].to_numpy()
+        # families as codes in name order: sorting and comparing integers, not strings
+        family = pd.factorize(df["family"].to_numpy()[pos], sort=True)[0]
+        year = _arr(df, "year", "float64")[pos]
+        miles = _arr(df, "mileage_mi", "float64")[pos]
+        order = np.lexsort((pos, miles, year, family))
+        p, fam, yr, mi = pos[order], family[order], year[order], miles[order]
         for k in range(1, NEIGHBOURS + 1):
             keep = (fam[:-k] == fam[k:]) & (yr[:-k] == yr[k:]) & _close(mi[:-k], mi[k:], 0.03, 500)
             parts_i.append(p[:-k][keep])
