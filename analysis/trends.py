@@ -254,17 +254,22 @@ class _History(NamedTuple):
 def _kei_history(history: pd.DataFrame, labels: pd.DataFrame, weeks: list[dt.date]) -> _History:
     pos = _positions(labels["lid"].to_numpy(), history["lid"].to_numpy())
     keep = np.flatnonzero(pos >= 0)
-    hist = history.iloc[keep]
-    week = np.where(hist["before"].to_numpy(), -1, _week_of(hist["observed_at"], weeks))
+
+    def column(name: str) -> pd.Series:
+        # the kei trucks' rows of one column (not a copy of the whole frame: memory)
+        return history[name] if keep.size == len(history) else history[name].iloc[keep]
+
+    week = np.where(column("before").to_numpy(), -1, _week_of(column("observed_at"), weeks))
     closes = {status: SERIES.index(series) for series, status in EVENT_SERIES.items()}
+    basis, status = column("price_basis"), column("status")
     return _History(
-        rows=Rows(week, series_codes(hist["price_basis"]), pos[keep], _price(hist["price_usd"])),
-        lid=hist["lid"].to_numpy(),
-        basis=_codes_of(hist["price_basis"])[0],
-        status=_codes_of(hist["status"])[0],
-        active=_lookup(hist["status"], {"active": 1}, 0).astype(bool),
-        closes=_lookup(hist["status"], closes),
-        new=_lookup(hist["event"], {"new": 1}, 0).astype(bool),
+        rows=Rows(week, series_codes(basis), pos[keep], _price(column("price_usd"))),
+        lid=column("lid").to_numpy(),
+        basis=_codes_of(basis)[0],
+        status=_codes_of(status)[0],
+        active=_lookup(status, {"active": 1}, 0).astype(bool),
+        closes=_lookup(status, closes),
+        new=_lookup(column("event"), {"new": 1}, 0).astype(bool),
     )
 
 
