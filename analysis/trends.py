@@ -189,14 +189,17 @@ class Rows(NamedTuple):
 
 
 def _no_rows() -> Rows:
+    """Rows of nothing, with the columns' dtypes."""
     return Rows(*(np.zeros(0, dtype=np.int64) for _ in range(3)), np.zeros(0))
 
 
 def _concat(parts: Sequence[Rows]) -> Rows:
+    """The rows of ``parts``, one after the other."""
     return Rows(*(np.concatenate(column) for column in zip(_no_rows(), *parts, strict=True)))
 
 
 def _take(rows: Rows, keep: np.ndarray) -> Rows:
+    """The rows at positions (or where the mask is True) ``keep``."""
     return Rows(*(column[keep] for column in rows))
 
 
@@ -233,6 +236,7 @@ def _positions(lids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 
 def _price(values: pd.Series) -> np.ndarray:
+    """Prices as float64, NaN when unknown."""
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -252,6 +256,8 @@ class _History(NamedTuple):
 
 
 def _kei_history(history: pd.DataFrame, labels: pd.DataFrame, weeks: list[dt.date]) -> _History:
+    """The rows of ``history`` of the listings ``labels`` describes, as ``_History``, each
+    with its week among ``weeks`` (the window's Mondays)."""
     pos = _positions(labels["lid"].to_numpy(), history["lid"].to_numpy())
     keep = np.flatnonzero(pos >= 0)
 
@@ -277,9 +283,9 @@ def weekly_states(
     listings: pd.DataFrame, labels: pd.DataFrame, hist: _History, weeks: list[dt.date]
 ) -> Rows:
     """One row per (week, series, truck) for each kei truck for sale at the week's end (stock
-    series) or closed during the week (event series), and the window's Mondays. The last week
-    ends at the end of ``as_of``. A truck listed twice keeps the row of its smallest lid.
-    ``labels``: ``describe(listings)``, when the caller has it already.
+    series) or closed during the week (event series), over ``weeks`` (the window's Mondays; the
+    last week ends at the end of the as-of day). A truck listed twice keeps the row of its
+    smallest lid. ``labels``: ``describe(listings)``; ``hist``: ``_kei_history``'s.
     """
     stock = _concat([_quiet_rows(listings, labels, hist, weeks), _held_rows(hist, len(weeks))])
     rows = _concat([_for_sale(stock), _closed_rows(hist)])
@@ -376,9 +382,7 @@ def _once_per_truck(rows: Rows, labels: pd.DataFrame) -> Rows:
     week, series, t = rows.week[which], rows.series[which], truck[rows.pos[which]]
     lid = labels["lid"].to_numpy()[rows.pos[which]]
     order = np.lexsort((lid, t, series, week))
-    week, series, t = week[order], series[order], t[order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = (week[1:] != week[:-1]) | (series[1:] != series[:-1]) | (t[1:] != t[:-1])
+    first = _runs(week[order], series[order], t[order])[0]
     keep = ~several
     keep[which[order[first]]] = True
     return _take(rows, keep)
