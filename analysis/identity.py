@@ -154,9 +154,10 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def title_words(title: str | None) -> frozenset[str]:
+    """The words of a title that tell trucks apart (lower case, stop words left out)."""
     if not title or not isinstance(title, str):
         return frozenset()
-    return frozenset(w for w in _WORD_RE.findall(title.lower()) if w not in _STOP)
+    return frozenset(_WORD_RE.findall(title.lower())) - _STOP
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
