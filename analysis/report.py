@@ -140,16 +140,14 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         )
     )
     deals = score_deals(listings, as_of=day, config=config)
-    labels = describe(listings)  # the trends' and the band summary's trucks, described once
+    trends, summary = _trends(listings, history, start=start, day=day, config=config)
     return ReportData(
         as_of=day,
         start=start,
         band=band_of(config),
         listings=listings,
-        trends=price_trends(
-            listings, history, start=start, as_of=day, config=config, labels=labels
-        ),
-        band_summary=band_summary(listings, as_of=day, config=config, labels=labels),
+        trends=trends,
+        band_summary=summary,
         deals=deals,
         sold=infer_sold(listings, ended_history, start=start, as_of=day),
         eligibility=eligibility_upcoming(listings, as_of=day),
@@ -161,6 +159,16 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         links=bool(config.get("report", {}).get("links", True)),
         fresh=freshness.freshness(load.read_runs_until(db_path, day), day),  # freshness banner
     )
+
+
+def _trends(
+    listings: pd.DataFrame, history: pd.DataFrame, *, start: dt.date, day: dt.date, config: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The price trends and band summary, their trucks described once (and let go before the
+    sold trucks are worked out, the report's peak of memory)."""
+    labels = describe(listings)
+    trends = price_trends(listings, history, start=start, as_of=day, config=config, labels=labels)
+    return trends, band_summary(listings, as_of=day, config=config, labels=labels)
 
 
 def _in_time_order(history: pd.DataFrame) -> pd.DataFrame:
