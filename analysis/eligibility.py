@@ -92,17 +92,19 @@ def eligibility_upcoming(listings: pd.DataFrame, *, as_of, months: int = 12) -> 
         active.get("build_month", none),
         strict=True,
     )
-    pairs = [
-        (given[:7], basis if isinstance(basis, str) else None)
-        if isinstance(given, str) and given
-        else derive_eligible_from(year, month)
-        for given, basis, year, month in rows
-    ]
+    # each worked out once per distinct value (many trucks share a year and month)
+    keys = list(rows)
+    pair_of = {key: _eligible_from(*key) for key in set(keys)}
+    pairs = [pair_of[key] for key in keys]
     froms = [f for f, _ in pairs]
     active["eligible_from"] = froms
     active["eligibility_basis"] = [b for _, b in pairs]
-    months_of = [eligibility_status(f, day) for f in froms]
-    order = [None if m is None else (-1 if m == NOW else month_index(m)) for m in months_of]
+    month_of = {f: eligibility_status(f, day) for f in set(froms)}
+    months_of = [month_of[f] for f in froms]
+    order_of = {
+        m: None if m is None else (-1 if m == NOW else month_index(m)) for m in month_of.values()
+    }
+    order = [order_of[m] for m in months_of]
     active["month"] = months_of
     active["_o"] = order
     out = active.loc[active["_o"].notna() & (active["_o"] <= current + months)]
@@ -114,6 +116,13 @@ def eligibility_upcoming(listings: pd.DataFrame, *, as_of, months: int = 12) -> 
         .loc[:, list(ELIGIBILITY_COLUMNS)]
         .reset_index(drop=True)
     )
+
+
+def _eligible_from(given, basis, year, build_month) -> tuple[str | None, str | None]:
+    """(eligible_from, basis): the stored month when there is one, else derived."""
+    if isinstance(given, str) and given:
+        return given[:7], basis if isinstance(basis, str) else None
+    return derive_eligible_from(year, build_month)
 
 
 def upcoming_counts(upcoming: pd.DataFrame, *, as_of, months: int = 12) -> pd.DataFrame:

@@ -15,6 +15,7 @@ this adds ``truck_id`` (the smallest identity of the cluster) and ``match_confid
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 
 import numpy as np
@@ -153,9 +154,10 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def title_words(title: str | None) -> frozenset[str]:
+    """The words of a title that tell trucks apart (lower case, stop words left out)."""
     if not title or not isinstance(title, str):
         return frozenset()
-    return frozenset(w for w in _WORD_RE.findall(title.lower()) if w not in _STOP)
+    return frozenset(_WORD_RE.findall(title.lower())) - _STOP
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -201,10 +203,15 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
         return np.zeros(0)
     # text columns as integer codes (-1 unknown): comparing a million pairs of ints is cheap
     frame = _codes(_arr(df, "frame_number"))
-    family = _codes(_arr(df, "family"))
-    year = _arr(df, "year", "float64")
-    drive = _arr(df, "is_4wd", "float64") if "is_4wd" in df.columns else np.full(len(df), np.nan)
+    both_frames = (frame[i] >= 0) & (frame[j] >= 0)
+    out = np.where(both_frames, (frame[i] == frame[j]).astype(float), 0.0)
+    # the fingerprint's conditions, each on the pairs still in the running (most fail early)
+    k = np.flatnonzero(~both_frames)
     codes = _codes(_arr(df, "model_code"), _bare_code)
+    for values, equal in _same_truck_checks(df, codes):
+        a, b = values[i[k]], values[j[k]]
+        k = k[equal(a, b)]
+    a, b = i[k], j[k]
     miles = _arr(df, "mileage_mi", "float64")
     price = _arr(df, "price_usd", "float64")
     basis = _codes(_arr(df, "price_basis"))
@@ -213,29 +220,34 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
         lambda p: p.strip().lower() if isinstance(p, str) and p.strip() else None,
     )
     lat, lon = _arr(df, "latitude", "float64"), _arr(df, "longitude", "float64")
-
-    both_frames = (frame[i] >= 0) & (frame[j] >= 0)
-    same = (family[i] == family[j]) & (family[i] >= 0)
-    same &= year[i] == year[j]
-    same &= ~((drive[i] != drive[j]) & ~np.isnan(drive[i]) & ~np.isnan(drive[j]))
-    both_codes = (codes[i] >= 0) & (codes[j] >= 0)
-    same &= ~(both_codes & (codes[i] != codes[j]))
-    same &= _close(miles[i], miles[j], 0.03, 500)
-    score = 0.3 + 0.25 * _close(miles[i], miles[j], 0.005, 50) + 0.1 * both_codes
-    same_basis = (basis[i] == basis[j]) & (basis[i] >= 0)
-    score += 0.1 * (same_basis & _close(price[i], price[j], 0.05))
-    near = (np.abs(lat[i] - lat[j]) < 0.45) & (np.abs(lon[i] - lon[j]) < 0.55)
-    score += 0.15 * (((place[i] == place[j]) & (place[i] >= 0)) | near)
-    score = np.where(same, score, 0.0)
+    score = 0.3 + 0.25 * _close(miles[a], miles[b], 0.005, 50)
+    score += 0.1 * ((codes[a] >= 0) & (codes[b] >= 0))
+    same_basis = (basis[a] == basis[b]) & (basis[a] >= 0)
+    score += 0.1 * (same_basis & _close(price[a], price[b], 0.05))
+    near = (np.abs(lat[a] - lat[b]) < 0.45) & (np.abs(lon[a] - lon[b]) < 0.55)
+    score += 0.15 * (((place[a] == place[b]) & (place[a] >= 0)) | near)
     # title words only where they can still matter (the costly part)
-    maybe = same & (score + 0.2 >= MATCH_THRESHOLD - 1e-9)
+    maybe = np.flatnonzero(score + 0.2 >= MATCH_THRESHOLD - 1e-9)
     titles = _arr(df, "title")
-    todo = np.flatnonzero(maybe)
-    words = {r: title_words(titles[r]) for r in _unique(np.concatenate([i[todo], j[todo]]))}
-    for k in todo:
-        score[k] += 0.2 * _jaccard(words[i[k]], words[j[k]])
-    score = np.round(np.minimum(score, 0.99), 3)
-    return np.where(both_frames, (frame[i] == frame[j]).astype(float), score)
+    words = {r: title_words(titles[r]) for r in sorted_unique(np.concatenate([a[maybe], b[maybe]]))}
+    for m in maybe:
+        score[m] += 0.2 * _jaccard(words[a[m]], words[b[m]])
+    out[k] = np.round(np.minimum(score, 0.99), 3)
+    return out
+
+
+def _same_truck_checks(df: pd.DataFrame, codes: np.ndarray) -> list[tuple[np.ndarray, Callable]]:
+    """(column, test of two rows' values) that a pair must pass to be one truck by its
+    fingerprint: the same known family and year, no conflicting drive or model code, mileage
+    within 3% (or 500 mi). ``codes``: the model codes' integer codes."""
+    drive = _arr(df, "is_4wd", "float64") if "is_4wd" in df.columns else np.full(len(df), np.nan)
+    return [
+        (_codes(_arr(df, "family")), lambda a, b: (a == b) & (a >= 0)),
+        (_arr(df, "year", "float64"), lambda a, b: a == b),
+        (drive, lambda a, b: ~((a != b) & ~np.isnan(a) & ~np.isnan(b))),
+        (codes, lambda a, b: (a < 0) | (b < 0) | (a == b)),
+        (_arr(df, "mileage_mi", "float64"), lambda a, b: _close(a, b, 0.03, 500)),
+    ]
 
 
 def _codes(values: np.ndarray, clean=None) -> np.ndarray:
@@ -249,7 +261,7 @@ def _codes(values: np.ndarray, clean=None) -> np.ndarray:
     return np.where(codes >= 0, again[codes], -1)
 
 
-def _unique(values: np.ndarray) -> np.ndarray:
+def sorted_unique(values: np.ndarray) -> np.ndarray:
     """``np.unique`` of integers by a plain sort (NumPy 2's hash-based unique is many times
     slower on a million distinct values)."""
     ordered = np.sort(values)
@@ -301,16 +313,12 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     usable = (df["family"].notna() & df["year"].notna() & df["mileage_mi"].notna()).to_numpy()
     if usable.any():
         pos = np.flatnonzero(usable)
-        sub = pd.DataFrame(
-            {
-                "pos": pos,
-                "family": df["family"].to_numpy()[pos],
-                "year": _arr(df, "year", "float64")[pos],
-                "miles": _arr(df, "mileage_mi", "float64")[pos],
-            }
-        ).sort_values(["family", "year", "miles", "pos"], kind="stable")
-        p = sub["pos"].to_numpy()
-        fam, yr, mi = sub["family"].to_numpy(), sub["year"].to_numpy(), sub["miles"].to_numpy()
+        # families as codes in name order: sorting and comparing integers, not strings
+        family = pd.factorize(df["family"].to_numpy()[pos], sort=True)[0]
+        year = _arr(df, "year", "float64")[pos]
+        miles = _arr(df, "mileage_mi", "float64")[pos]
+        order = np.lexsort((pos, miles, year, family))
+        p, fam, yr, mi = pos[order], family[order], year[order], miles[order]
         for k in range(1, NEIGHBOURS + 1):
             keep = (fam[:-k] == fam[k:]) & (yr[:-k] == yr[k:]) & _close(mi[:-k], mi[k:], 0.03, 500)
             parts_i.append(p[:-k][keep])
@@ -319,8 +327,20 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
     a, b = np.concatenate(parts_i), np.concatenate(parts_j)
     low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    pairs = _unique(low * len(df) + high)
+    pairs = sorted_unique(low * len(df) + high)
     return pairs // len(df), pairs % len(df)
+
+
+def _identities(df: pd.DataFrame) -> pd.Series:
+    """Storage's identity of each row, "source:listing_id" where it has none."""
+    if "identity" not in df.columns:
+        return df["source"].astype(str) + ":" + df["listing_id"].astype(str)
+    identity = df["identity"].astype("object")
+    missing = identity.isna()
+    if not missing.any():
+        return identity
+    own = df.loc[missing, "source"].astype(str) + ":" + df.loc[missing, "listing_id"].astype(str)
+    return identity.where(~missing, own)
 
 
 def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHOLD) -> pd.DataFrame:
@@ -334,9 +354,7 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
     cluster (1.0 for frame numbers and explicit reposts, NaN when it stands alone).
     """
     df = listings.reset_index(drop=True)
-    own = df["source"].astype(str) + ":" + df["listing_id"].astype(str)
-    identity = df["identity"].astype("object") if "identity" in df.columns else own
-    df = df.assign(identity=identity.where(identity.notna(), own))
+    df = df.assign(identity=_identities(df))
     if "family" not in df.columns:
         df = add_family(df)
     if "frame_number" not in df.columns:
@@ -351,10 +369,11 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
         )
 
     identities = df["identity"].to_numpy(dtype=object)
+    code = pd.factorize(identities)[0]  # an integer per identity: cheap to compare
     best = np.full(len(df), np.nan)
-    best[df["identity"].duplicated(keep=False).to_numpy()] = 1.0
+    best[np.bincount(code)[code] > 1] = 1.0
     i, j = candidate_pairs(df)
-    distinct = identities[i] != identities[j]
+    distinct = code[i] != code[j]
     i, j = i[distinct], j[distinct]
     conf = pair_confidence(df, i, j)
     linked = conf >= threshold

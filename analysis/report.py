@@ -39,7 +39,7 @@ from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
 from analysis.identity import add_family, assign_truck_ids
 from analysis.sold import ended_lids, infer_sold, truck_lids
-from analysis.trends import SERIES_BY_BASIS, band_of, band_summary, price_trends
+from analysis.trends import SERIES_BY_BASIS, band_of, band_summary, describe, price_trends
 from keitrucks.core import tables
 from pipelines.schema import PRICE_LABELS
 
@@ -127,23 +127,27 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         & (listings["first_seen_at"] < pd.Timestamp(start, tz="UTC")).to_numpy(),
         "lid",
     ]
-    ended_history = pd.concat(
-        [
-            load.read_history_of_lids(db_path, older, before=start),
-            history.loc[~history["before"] & np.isin(history["lid"].to_numpy(), ended)].drop(
-                columns="before"
-            ),
-        ],
-        ignore_index=True,
-    ).sort_values(["lid", "observed_at", "id"], kind="stable")
+    inside = np.flatnonzero(
+        ~history["before"].to_numpy() & np.isin(history["lid"].to_numpy(), ended)
+    )
+    ended_history = _in_time_order(
+        pd.concat(
+            [
+                load.read_history_of_lids(db_path, older, before=start),
+                history.iloc[inside].drop(columns="before"),
+            ],
+            ignore_index=True,
+        )
+    )
     deals = score_deals(listings, as_of=day, config=config)
+    trends, summary = _trends(listings, history, start=start, day=day, config=config)
     return ReportData(
         as_of=day,
         start=start,
         band=band_of(config),
         listings=listings,
-        trends=price_trends(listings, history, start=start, as_of=day, config=config),
-        band_summary=band_summary(listings, as_of=day, config=config),
+        trends=trends,
+        band_summary=summary,
         deals=deals,
         sold=infer_sold(listings, ended_history, start=start, as_of=day),
         eligibility=eligibility_upcoming(listings, as_of=day),
@@ -157,6 +161,30 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     )
 
 
+def _trends(
+    listings: pd.DataFrame, history: pd.DataFrame, *, start: dt.date, day: dt.date, config: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The price trends and band summary, their trucks described once (and let go before the
+    sold trucks are worked out, the report's peak of memory)."""
+    labels = describe(listings)
+    trends = price_trends(listings, history, start=start, as_of=day, config=config, labels=labels)
+    return trends, band_summary(listings, as_of=day, config=config, labels=labels)
+
+
+def _in_time_order(history: pd.DataFrame) -> pd.DataFrame:
+    """``history`` sorted by lid, observed_at and id (stable, index kept, as ``sort_values``).
+    The rows of the window come in that order already: then the sort is skipped."""
+    keys = [history["lid"].to_numpy(), history["observed_at"].array.asi8, history["id"].to_numpy()]
+    later = np.ones(max(len(history) - 1, 0), dtype=bool)  # each row after the one before it
+    equal = np.ones_like(later)
+    for key in keys:
+        later &= ~equal | (key[1:] >= key[:-1])
+        equal &= key[1:] == key[:-1]
+    if later.all():
+        return history
+    return history.take(np.lexsort(keys[::-1]))
+
+
 def deal_sparklines(
     deals: pd.DataFrame,
     listings: pd.DataFrame,
@@ -167,14 +195,18 @@ def deal_sparklines(
     """ "source:listing_id" -> the SVG sparkline of each deal's price from ``start`` (the
     trends' window) to ``day``; a price from before the window counts from ``start``."""
     keys = deals["source"].astype(str) + ":" + deals["listing_id"].astype(str)
-    lids = listings.loc[
-        (listings["source"].astype(str) + ":" + listings["listing_id"].astype(str)).isin(keys),
-        ["lid", "source", "listing_id"],
+    # keys built only for the listings with a deal's listing_id, not for every listing
+    maybe = listings.loc[
+        listings["listing_id"].isin(deals["listing_id"]), ["lid", "source", "listing_id"]
+    ]
+    lids = maybe.loc[
+        (maybe["source"].astype(str) + ":" + maybe["listing_id"].astype(str)).isin(keys)
     ]
     rows = history.loc[history["lid"].isin(lids["lid"]), ["lid", "observed_at", "price_usd"]]
+    by_lid = dict(tuple(rows.groupby("lid", sort=False)))  # grouped once, not masked per deal
     out = {}
     for lid, source, listing_id in lids.itertuples(index=False):
-        mine = rows.loc[rows["lid"] == lid]
+        mine = by_lid.get(lid, rows.iloc[:0])
         points = [
             (max(when.date(), start), float(price))
             for when, price in zip(mine["observed_at"], mine["price_usd"], strict=True)
@@ -250,16 +282,19 @@ def night_changes(listings: pd.DataFrame, history: pd.DataFrame, *, as_of) -> pd
     night = _last_night(history, load.as_of_date(as_of))
     if night is None:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in CHANGE_COLUMNS})
-    lid = history["lid"].to_numpy()
-    same = np.append([False], lid[1:] == lid[:-1])
-    price = history["price_usd"].astype("Float64")
-    old = price.shift(1).where(same)
     begin = pd.Timestamp(night, tz="UTC")
     tonight = (history["observed_at"] >= begin).to_numpy() & ~history["before"].to_numpy()
+    # each row of the night beside the row before it (of the same listing, else unknown)
+    at = np.flatnonzero(tonight)
+    lid = history["lid"].to_numpy()
+    same = (at > 0) & (lid[at] == lid[np.maximum(at - 1, 0)])
+    rows = history.iloc[at]
+    before = history.iloc[np.maximum(at - 1, 0)].set_axis(rows.index)
+    old = before["price_usd"].astype("Float64").where(same)
     # a sold page often shows no price: its basis is the one of the price it was listed at
-    basis = history["price_basis"].astype("object")
-    basis = basis.where(basis.notna(), basis.shift(1).where(same))
-    rows = history.loc[tonight].assign(old_price_usd=old[tonight], price_basis=basis[tonight])
+    basis = rows["price_basis"].astype("object")
+    basis = basis.where(basis.notna(), before["price_basis"].astype("object").where(same))
+    rows = rows.assign(old_price_usd=old, price_basis=basis)
     change = rows["event"].astype("object").copy()
     price_change = (rows["event"] == "price_change").to_numpy()
     lower = (rows["price_usd"] < rows["old_price_usd"]).fillna(False).to_numpy()

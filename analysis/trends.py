@@ -1,12 +1,13 @@
 """Weekly price trends against the price band, per platform family and badge, drive and year.
 
-Pure pandas. The state of every kei truck listing at the end of each ISO week is rebuilt from
-the history rows (``analysis.load.read_history_window``: the rows of the window plus each
-listing's last row before it) and the as-of listing state; each physical truck (``truck_id``)
-counts once per week and series. Prices are never mixed across bases: ``SERIES_BY_BASIS`` puts
-asking prices, Japan-side FOB and landed (C&F/CIF) prices, live bids, sold prices and high bids
-of unsold auctions in separate series. Stock series count the listings for sale at the week's
-end; the ``sold`` and ``bid_to`` series count the auctions first seen closed that week.
+The state of every kei truck listing at the end of each ISO week is rebuilt from the history
+rows (``analysis.load.read_history_window``: the rows of the window plus each listing's last row
+before it) and the as-of listing state, as NumPy arrays of integer codes; each physical truck
+(``truck_id``) counts once per week and series. Prices are never mixed across bases:
+``SERIES_BY_BASIS`` puts asking prices, Japan-side FOB and landed (C&F/CIF) prices, live bids,
+sold prices and high bids of unsold auctions in separate series. Stock series count the listings
+for sale at the week's end; the ``sold`` and ``bid_to`` series count the auctions first seen
+closed that week.
 
 ``listings`` and ``history`` are joined on ``lid`` (the listing's rowid, see ``analysis.load``).
 """
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from analysis.deals import TITLE_PROBLEMS
+from analysis.identity import sorted_unique
 from analysis.load import as_of_date
 from keitrucks.core.config import DEFAULT_CONFIG
 
@@ -35,6 +38,8 @@ SERIES_BY_BASIS = {
 }
 #: Series of closed auctions (counted the week they close, by the status that closes them).
 EVENT_SERIES = {"sold": "sold", "bid_to": "ended"}
+#: The series, in a fixed order (the weekly tables hold their index).
+SERIES = tuple(dict.fromkeys(SERIES_BY_BASIS.values()))
 ALL = "all"
 LABELS = ("family", "badge", "drive", "year_bucket")
 
@@ -99,11 +104,6 @@ def week_starts(start, as_of) -> list[dt.date]:
     return out
 
 
-def series_of(basis: pd.Series) -> pd.Series:
-    """The series of each price basis (NaN for an unknown basis)."""
-    return basis.astype("object").map(SERIES_BY_BASIS).astype("category")
-
-
 def describe(listings: pd.DataFrame) -> pd.DataFrame:
     """The kei trucks the market's prices are read from: lid, truck (an integer per
     ``truck_id``) and the categorical labels family (platform), badge (model), drive and
@@ -114,34 +114,50 @@ def describe(listings: pd.DataFrame) -> pd.DataFrame:
         keep &= ~(listings["runs"].astype("boolean") == False).fillna(False).to_numpy()  # noqa: E712
     if "title_status" in listings.columns:
         keep &= ~listings["title_status"].isin(list(TITLE_PROBLEMS)).to_numpy()
-    trucks = listings.loc[keep]
-    if "truck_id" in trucks.columns:
-        truck = trucks["truck_id"].astype("object")
+    trucks = np.flatnonzero(keep)
+    if "truck_id" in listings.columns:
+        truck = listings["truck_id"].iloc[trucks].astype("object")
         missing = truck.isna().to_numpy()
         if missing.any():
             truck = truck.copy()
-            truck[missing] = _key(trucks.loc[missing])
+            truck[missing] = _key(listings.iloc[trucks[missing]])
     else:
-        truck = _key(trucks).astype("object")
-    family = trucks["family"] if "family" in trucks.columns else trucks["model"]
-    years = pd.to_numeric(trucks["year"], errors="coerce")
+        truck = _key(listings.iloc[trucks]).astype("object")
+    family = listings["family"] if "family" in listings.columns else listings["model"]
+    years = pd.to_numeric(listings["year"].iloc[trucks], errors="coerce")
     # "1995-1999" per distinct year, not per listing
-    distinct = pd.unique(years.dropna().to_numpy())
-    names = {y: f"{int(y // 5 * 5)}-{int(y // 5 * 5) + 4}" for y in distinct}
-    buckets = years.map(names).where(years.notna(), "unknown")
-    drive = trucks["is_4wd"].astype("boolean")
+    year, distinct = pd.factorize(years)
+    names = [f"{int(y // 5 * 5)}-{int(y // 5 * 5) + 4}" for y in distinct]
+    drive = listings["is_4wd"].iloc[trucks].astype("boolean")
     return pd.DataFrame(
         {
-            "lid": trucks["lid"].to_numpy(),
+            "lid": listings["lid"].to_numpy()[trucks],
             "truck": pd.factorize(truck.to_numpy())[0],
-            "family": family.astype("object").fillna("unknown").astype("category").array,
-            "badge": trucks["model"].astype("object").fillna("unknown").astype("category").array,
-            "drive": pd.Categorical(
-                np.where(drive.isna(), "unknown", np.where(drive.fillna(False), "4WD", "2WD"))
+            "family": _categorical(*_named(family.iloc[trucks])),
+            "badge": _categorical(*_named(listings["model"].iloc[trucks])),
+            "drive": _categorical(
+                np.where(drive.isna(), 2, drive.fillna(False).astype(int)),
+                ["2WD", "4WD", "unknown"],
             ),
-            "year_bucket": pd.Categorical(buckets.to_numpy()),
+            "year_bucket": _categorical(np.where(year < 0, len(names), year), [*names, "unknown"]),
         }
     )
+
+
+def _named(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code per row, names): the distinct values, then "unknown" for the missing ones."""
+    codes, uniques = pd.factorize(values)
+    return np.where(codes < 0, len(uniques), codes), [*uniques, "unknown"]
+
+
+def _categorical(codes: np.ndarray, names: Sequence[str]) -> pd.Categorical:
+    """The categorical of ``names[code]`` per row, its categories the names present, sorted
+    (as ``astype("category")`` of the strings, without hashing a string per row)."""
+    present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    categories = sorted({names[k] for k in present})
+    index = {name: k for k, name in enumerate(categories)}
+    remap = np.array([index.get(name, -1) for name in names], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=categories)
 
 
 def _key(trucks: pd.DataFrame) -> pd.Series:
@@ -161,173 +177,269 @@ def _week_of(times: pd.Series, weeks: list[dt.date]) -> np.ndarray:
     return np.searchsorted(_naive(weeks[1:]), _naive_times(times), side="right")
 
 
-def _attach(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (with lid) plus the truck and labels of its listing; unknown lids dropped."""
-    pos = pd.Index(labels["lid"]).get_indexer(frame["lid"])
-    keep = pos >= 0
-    frame = frame.loc[keep].reset_index(drop=True)
-    pos = pos[keep]
-    return frame.assign(**{c: labels[c].array.take(pos) for c in ("truck", *LABELS)})
+class Rows(NamedTuple):
+    """Rows of a weekly table as arrays: week (index into the window's Mondays), series (index
+    into ``SERIES``), pos (the listing's row in the ``describe`` labels) and price_usd (NaN
+    when unknown)."""
+
+    week: np.ndarray
+    series: np.ndarray
+    pos: np.ndarray
+    price: np.ndarray
+
+
+def _no_rows() -> Rows:
+    """Rows of nothing, with the columns' dtypes."""
+    return Rows(*(np.zeros(0, dtype=np.int64) for _ in range(3)), np.zeros(0))
+
+
+def _concat(parts: Sequence[Rows]) -> Rows:
+    """The rows of ``parts``, one after the other."""
+    return Rows(*(np.concatenate(column) for column in zip(_no_rows(), *parts, strict=True)))
+
+
+def _take(rows: Rows, keep: np.ndarray) -> Rows:
+    """The rows at positions (or where the mask is True) ``keep``."""
+    return Rows(*(column[keep] for column in rows))
+
+
+def _codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(integer code per row, -1 when missing; the distinct values), without factorizing a
+    categorical again."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64), pd.Index(uniques)
+
+
+def _lookup(values: pd.Series, table: dict, default: int = -1) -> np.ndarray:
+    """``table[value]`` per row (``default`` for a missing or unlisted value), looked up once
+    per distinct value."""
+    codes, uniques = _codes_of(values)
+    mapped = np.array([*(table.get(u, default) for u in uniques), default], dtype=np.int64)
+    return mapped[codes]
+
+
+def series_codes(basis: pd.Series) -> np.ndarray:
+    """The index in ``SERIES`` of each price basis's series; -1 for an unknown basis."""
+    return _lookup(basis, {b: SERIES.index(s) for b, s in SERIES_BY_BASIS.items()})
+
+
+def _positions(lids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The position in ``lids`` (distinct) of each of ``wanted``, -1 when absent."""
+    if not len(lids):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(lids, kind="stable")
+    ordered = lids[order]
+    at = np.minimum(np.searchsorted(ordered, wanted), len(lids) - 1)
+    return np.where(ordered[at] == wanted, order[at], -1)
+
+
+def _price(values: pd.Series) -> np.ndarray:
+    """Prices as float64, NaN when unknown."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+class _History(NamedTuple):
+    """The kei trucks' history rows (sorted by listing, then time) as arrays: ``rows`` (week -1
+    for a listing's row before the window, series of the row's price basis) and per row the
+    lid, the codes of its price basis and status, whether it is active, the series it closes
+    (-1: none) and whether it is a new listing's first row."""
+
+    rows: Rows
+    lid: np.ndarray
+    basis: np.ndarray
+    status: np.ndarray
+    active: np.ndarray
+    closes: np.ndarray
+    new: np.ndarray
+
+
+def _kei_history(history: pd.DataFrame, labels: pd.DataFrame, weeks: list[dt.date]) -> _History:
+    """The rows of ``history`` of the listings ``labels`` describes, as ``_History``, each
+    with its week among ``weeks`` (the window's Mondays)."""
+    pos = _positions(labels["lid"].to_numpy(), history["lid"].to_numpy())
+    keep = np.flatnonzero(pos >= 0)
+
+    def column(name: str) -> pd.Series:
+        # the kei trucks' rows of one column (not a copy of the whole frame: memory)
+        return history[name] if keep.size == len(history) else history[name].iloc[keep]
+
+    week = np.where(column("before").to_numpy(), -1, _week_of(column("observed_at"), weeks))
+    closes = {status: SERIES.index(series) for series, status in EVENT_SERIES.items()}
+    basis, status = column("price_basis"), column("status")
+    return _History(
+        rows=Rows(week, series_codes(basis), pos[keep], _price(column("price_usd"))),
+        lid=column("lid").to_numpy(),
+        basis=_codes_of(basis)[0],
+        status=_codes_of(status)[0],
+        active=_lookup(status, {"active": 1}, 0).astype(bool),
+        closes=_lookup(status, closes),
+        new=_lookup(column("event"), {"new": 1}, 0).astype(bool),
+    )
 
 
 def weekly_states(
-    listings: pd.DataFrame,
-    history: pd.DataFrame,
-    *,
-    start,
-    as_of,
-    labels: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, list[dt.date]]:
+    listings: pd.DataFrame, labels: pd.DataFrame, hist: _History, weeks: list[dt.date]
+) -> Rows:
     """One row per (week, series, truck) for each kei truck for sale at the week's end (stock
-    series) or closed during the week (event series): week (index into the returned Mondays),
-    lid, price_usd, series, truck and the labels of ``describe``. The last week ends at the
-    end of ``as_of``. A truck listed twice keeps the row of its smallest lid. ``labels``:
-    ``describe(listings)``, when the caller has it already.
+    series) or closed during the week (event series), over ``weeks`` (the window's Mondays; the
+    last week ends at the end of the as-of day). A truck listed twice keeps the row of its
+    smallest lid. ``labels``: ``describe(listings)``; ``hist``: ``_kei_history``'s.
     """
-    weeks = week_starts(start, as_of)
-    n = len(weeks)
-    labels = describe(listings) if labels is None else labels
+    stock = _concat([_quiet_rows(listings, labels, hist, weeks), _held_rows(hist, len(weeks))])
+    rows = _concat([_for_sale(stock), _closed_rows(hist)])
+    return _once_per_truck(rows, labels)
+
+
+#: The series of closed auctions, as indexes into ``SERIES``.
+EVENT_CODES = [SERIES.index(s) for s in EVENT_SERIES]
+
+
+def _for_sale(rows: Rows) -> Rows:
+    """The rows of a stock series (a known series, not a closed auction's)."""
+    return _take(rows, (rows.series >= 0) & ~np.isin(rows.series, EVENT_CODES))
+
+
+def _quiet_rows(
+    listings: pd.DataFrame, labels: pd.DataFrame, hist: _History, weeks: list[dt.date]
+) -> Rows:
+    """Listings for sale from before the window with no row in it: their as-of state holds
+    for the whole window."""
+    pos = _positions(labels["lid"].to_numpy(), listings["lid"].to_numpy())
+    seen = np.zeros(len(labels) + 1, dtype=bool)
+    seen[hist.rows.pos] = True
     begin = pd.Timestamp(weeks[0], tz="UTC")
-    hist = history.loc[np.isin(history["lid"].to_numpy(), labels["lid"].to_numpy())]
-    parts = []
-    # listings with no rows in the window keep their as-of state for the whole window
-    quiet = ~np.isin(listings["lid"].to_numpy(), hist["lid"].to_numpy())
-    still = listings.loc[
-        quiet
+    still = np.flatnonzero(
+        (pos >= 0)
+        & ~seen[pos]
         & (listings["status"] == "active").fillna(False).to_numpy()
-        & (listings["first_seen_at"] < begin).fillna(False).to_numpy(),
-        ["lid", "price_usd", "price_basis"],
-    ]
-    if len(still):
-        reps = np.repeat(np.arange(len(still)), n)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "lid": still["lid"].to_numpy()[reps],
-                    "week": np.tile(np.arange(n), len(still)),
-                    "price_usd": still["price_usd"].to_numpy()[reps],
-                    "price_basis": still["price_basis"].astype("object").to_numpy()[reps],
-                }
-            )
-        )
-    if len(hist):
-        week = np.where(hist["before"].to_numpy(), -1, _week_of(hist["observed_at"], weeks))
-        hist = hist.assign(week=week)
-        # the state at each week's end is the week's last row; it holds until the next one
-        last = hist.drop_duplicates(["lid", "week"], keep="last")
-        lid = last["lid"].to_numpy()
-        wk = last["week"].to_numpy()
-        same_next = np.append(lid[1:] == lid[:-1], False)
-        nxt = np.where(same_next, np.append(wk[1:], n), n)
-        first = np.clip(wk, 0, None)
-        span = np.clip(nxt - first, 0, None)
-        span = np.where((last["status"] == "active").fillna(False).to_numpy(), span, 0)
-        reps = np.repeat(np.arange(len(last)), span)
-        offsets = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "lid": lid[reps],
-                    "week": first[reps] + offsets,
-                    "price_usd": last["price_usd"].to_numpy()[reps],
-                    "price_basis": last["price_basis"].astype("object").to_numpy()[reps],
-                }
-            )
-        )
-    stock = pd.concat(parts, ignore_index=True) if parts else _empty_states()
-    stock = stock.assign(series=series_of(stock["price_basis"]).astype("object"))
-    stock = stock.loc[stock["series"].notna() & ~stock["series"].isin(list(EVENT_SERIES))]
-    closed = _closed(hist) if len(hist) else _empty_states()
-    states = pd.concat([stock, closed], ignore_index=True)
-    states = _attach(states, labels).astype({"series": "category"})
-    # a truck listed on several sites (or reposted) counts once per week and series
-    # (sorted by week, series, truck and lid; the first row of each week, series and truck)
-    week = states["week"].to_numpy()
-    series = states["series"].cat.codes.to_numpy()
-    truck = states["truck"].to_numpy()
-    order = np.lexsort((states["lid"].to_numpy(), truck, series, week))
-    week, series, truck = week[order], series[order], truck[order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = (week[1:] != week[:-1]) | (series[1:] != series[:-1]) | (truck[1:] != truck[:-1])
-    return states.iloc[order[first]].reset_index(drop=True), weeks
-
-
-def _empty_states() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "lid": pd.Series([], dtype="int64"),
-            "week": pd.Series([], dtype="int64"),
-            "price_usd": pd.Series([], dtype="Int64"),
-            "price_basis": pd.Series([], dtype="object"),
-            "series": pd.Series([], dtype="object"),
-        }
+        & (listings["first_seen_at"] < begin).fillna(False).to_numpy()
+    )
+    n = len(weeks)
+    reps = np.repeat(still, n)
+    return Rows(
+        week=np.tile(np.arange(n), still.size),
+        series=series_codes(listings["price_basis"])[reps],
+        pos=pos[reps],
+        price=_price(listings["price_usd"])[reps],
     )
 
 
-def _closed(hist: pd.DataFrame) -> pd.DataFrame:
-    """Rows where an auction is first seen closed (sold / ended) inside the window."""
-    status = hist["status"].astype("object")
-    lid = hist["lid"].to_numpy()
-    prev = np.append([None], status.to_numpy()[:-1])
-    prev = np.where(np.append([False], lid[1:] == lid[:-1]), prev, None)
-    closing = status.isin(list(EVENT_SERIES.values())).to_numpy() & (status.to_numpy() != prev)
-    rows = hist.loc[closing & (hist["week"].to_numpy() >= 0)]
-    return pd.DataFrame(
-        {
-            "lid": rows["lid"].to_numpy(),
-            "week": rows["week"].to_numpy(),
-            "price_usd": rows["price_usd"].to_numpy(),
-            "price_basis": rows["price_basis"].astype("object").to_numpy(),
-            "series": rows["status"]
-            .astype("object")
-            .map({v: k for k, v in EVENT_SERIES.items()})
-            .to_numpy(),
-        }
-    )
+def _runs(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last): True where a row begins, and where it ends, a run of rows equal in all of
+    ``columns``."""
+    first = np.ones(len(columns[0]), dtype=bool)
+    first[1:] = False
+    for column in columns:
+        first[1:] |= column[1:] != column[:-1]
+    last = np.ones_like(first)
+    last[:-1] = first[1:]
+    return first, last
 
 
-def weekly_events(
-    listings: pd.DataFrame,
-    history: pd.DataFrame,
-    *,
-    start,
-    as_of,
-    labels: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Per (week, series, truck): ``new`` = 1 when the truck was first seen that week (reposts
-    and relists are not new), ``drop`` = 1 when one of its listings lowered its price that
-    week (same basis), with the labels of ``describe`` (``labels``, when the caller has them)."""
-    weeks = week_starts(start, as_of)
-    labels = describe(listings) if labels is None else labels
-    begin = pd.Timestamp(weeks[0], tz="UTC")
-    trucks = _attach(listings[["lid", "first_seen_at"]], labels)
-    firsts = trucks.sort_values(["first_seen_at", "lid"], kind="stable").drop_duplicates("truck")
-    new_lids = firsts.loc[(firsts["first_seen_at"] >= begin).to_numpy(), "lid"].to_numpy()
-    hist = history.loc[np.isin(history["lid"].to_numpy(), labels["lid"].to_numpy())]
-    lid = hist["lid"].to_numpy()
-    same = np.append([False], lid[1:] == lid[:-1])
-    price = pd.to_numeric(hist["price_usd"], errors="coerce").astype("float64").to_numpy()
-    basis = hist["price_basis"].astype("object").to_numpy()
-    prev_price = np.where(same, np.append([np.nan], price[:-1]), np.nan)
-    prev_basis = np.where(same, np.append([None], basis[:-1]), None)
-    inside = ~hist["before"].to_numpy()
+def _shifted(values: np.ndarray, fill, step: int = 1) -> np.ndarray:
+    """``values`` moved ``step`` rows down (up when negative), ``fill`` in the rows left."""
+    out = np.full_like(values, fill)
+    if step > 0:
+        out[step:] = values[:-step]
+    else:
+        out[:step] = values[-step:]
+    return out
+
+
+def _held_rows(hist: _History, n: int) -> Rows:
+    """The state at each week's end is the week's last row; it holds until the next one
+    (a row per week of each listing while active)."""
+    lid, week = hist.lid, hist.rows.week
+    last = np.flatnonzero(_runs(lid, week)[1])
+    lid, week = lid[last], week[last]
+    nxt = np.where(_runs(lid)[1], n, _shifted(week, n, -1))
+    first = np.clip(week, 0, None)
+    span = np.where(hist.active[last], np.clip(nxt - first, 0, None), 0)
+    reps = np.repeat(last, span)
+    offsets = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+    rows = _take(hist.rows, reps)
+    return rows._replace(week=np.repeat(first, span) + offsets)
+
+
+def _closed_rows(hist: _History) -> Rows:
+    """Rows where an auction is first seen closed (sold / ended) inside the window, in the
+    series of the status that closes it."""
+    changed = _runs(hist.lid, hist.status)[0]
+    closing = np.flatnonzero((hist.closes >= 0) & changed & (hist.rows.week >= 0))
+    return _take(hist.rows, closing)._replace(series=hist.closes[closing])
+
+
+def _once_per_truck(rows: Rows, labels: pd.DataFrame) -> Rows:
+    """A truck listed on several sites (or reposted) counts once per week and series: the row
+    of its smallest lid. Only trucks of several listings (and closings, which may repeat) can
+    have more than one row, so only those rows are sorted."""
+    truck = labels["truck"].to_numpy()
+    several = np.bincount(truck, minlength=1)[truck[rows.pos]] > 1
+    several |= np.isin(rows.series, EVENT_CODES)
+    which = np.flatnonzero(several)
+    week, series, t = rows.week[which], rows.series[which], truck[rows.pos[which]]
+    lid = labels["lid"].to_numpy()[rows.pos[which]]
+    order = np.lexsort((lid, t, series, week))
+    first = _runs(week[order], series[order], t[order])[0]
+    keep = ~several
+    keep[which[order[first]]] = True
+    return _take(rows, keep)
+
+
+def _events(
+    listings: pd.DataFrame, labels: pd.DataFrame, hist: _History, weeks: list[dt.date]
+) -> tuple[Rows, np.ndarray, np.ndarray]:
+    """Per (week, series, truck and labels) with an event: its ``Rows`` (price unused) and the
+    flags new (the truck was first seen that week; reposts and relists are not new) and drop
+    (one of its listings lowered its price that week, on the same basis)."""
+    rows, lid = hist.rows, hist.lid
+    same = ~_runs(lid)[0]
     with np.errstate(invalid="ignore"):
-        dropped = inside & (price < prev_price) & (basis == prev_basis)
-    is_new = inside & (hist["event"] == "new").to_numpy() & np.isin(lid, new_lids)
-    events = hist.loc[dropped | is_new, ["lid", "observed_at", "price_basis"]].assign(
-        new=is_new[dropped | is_new].astype(int), drop=dropped[dropped | is_new].astype(int)
-    )
-    if events.empty:
-        cols = ["week", "series", "truck", *LABELS, "new", "drop"]
-        return pd.DataFrame({c: pd.Series([], dtype="object") for c in cols})
-    events = events.assign(
-        week=_week_of(events["observed_at"], weeks),
-        series=series_of(events["price_basis"]).astype("object"),
-    )
-    events = _attach(events, labels)
-    return events.groupby(["week", "series", "truck", *LABELS], as_index=False, observed=True)[
-        ["new", "drop"]
-    ].max()
+        dropped = same & (rows.price < _shifted(rows.price, np.nan))
+    dropped &= hist.basis == _shifted(hist.basis, -2)
+    inside = rows.week >= 0
+    dropped &= inside
+    is_new = inside & hist.new & _first_new(listings, labels, weeks)[rows.pos]
+    at = np.flatnonzero((dropped | is_new) & (rows.series >= 0))
+    events = _take(rows, at)
+    # one event row per (week, series, truck and its labels): the flags' maximum
+    combo = _label_combos(labels)
+    key = (events.week * len(SERIES) + events.series) * (int(combo.max(initial=0)) + 1)
+    key += combo[events.pos]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(_runs(key)[0])
+    new = np.maximum.reduceat(is_new[at][order], starts) if key.size else key.astype(bool)
+    drop = np.maximum.reduceat(dropped[at][order], starts) if key.size else key.astype(bool)
+    return _take(events, order[starts]), new.astype(np.int64), drop.astype(np.int64)
+
+
+def _first_new(listings: pd.DataFrame, labels: pd.DataFrame, weeks: list[dt.date]) -> np.ndarray:
+    """Per label row: the listing is its truck's first (earliest first seen, then smallest lid)
+    and was first seen inside the window."""
+    pos = _positions(labels["lid"].to_numpy(), listings["lid"].to_numpy())
+    keep = np.flatnonzero(pos >= 0)
+    seen = listings["first_seen_at"].iloc[keep]
+    at = pd.DatetimeIndex(seen).asi8
+    at = np.where(seen.notna().to_numpy(), at, np.iinfo(np.int64).max)  # unknown: last
+    truck = labels["truck"].to_numpy()[pos[keep]]
+    order = np.lexsort((listings["lid"].to_numpy()[keep], at, truck))
+    first = order[_runs(truck[order])[0]]
+    begin = pd.Timestamp(weeks[0], tz="UTC")
+    out = np.zeros(len(labels), dtype=bool)
+    out[pos[keep][first]] = (seen.iloc[first] >= begin).fillna(False).to_numpy()
+    return out
+
+
+def _label_combos(labels: pd.DataFrame) -> np.ndarray:
+    """An integer per label row for its truck and labels together: equal only when all are."""
+    key = labels["truck"].to_numpy().astype(np.int64)
+    for name in LABELS:
+        codes = labels[name].cat.codes.to_numpy().astype(np.int64)
+        key = key * (len(labels[name].cat.categories) + 1) + codes + 1
+    return np.searchsorted(sorted_unique(key), key)
 
 
 def _grouping_sets() -> list[tuple[str, tuple[str, ...]]]:
@@ -341,39 +453,6 @@ def _grouping_sets() -> list[tuple[str, tuple[str, ...]]]:
     return [*sets, (ALL, ())]
 
 
-def group_ids(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(group id per row, first row of each group), groups ordered by the keys' sorted codes;
-    missing values form their own group."""
-    combined = np.zeros(len(frame), dtype=np.int64)
-    span = 1
-    for key in keys:
-        column = frame[key]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes = column.cat.codes.to_numpy().astype(np.int64) + 1
-            size = len(column.cat.categories) + 1
-        elif pd.api.types.is_integer_dtype(column.dtype) and column.notna().all() and len(column):
-            # small integers (week numbers) are their own sorted codes
-            values = column.to_numpy(dtype=np.int64)
-            low = int(values.min())
-            codes, size = values - low, int(values.max()) - low + 1
-        else:
-            codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=False)
-            size = len(uniques)
-        combined = combined * (size + 1) + codes
-        span *= size + 1
-    if span > max(4 * len(frame), 1 << 16):
-        _, first, gid = np.unique(combined, return_index=True, return_inverse=True)
-        return gid.reshape(-1), first
-    # few possible keys: number the ones present in key order without sorting the rows
-    present = np.zeros(span, dtype=bool)
-    present[combined] = True
-    rank = np.cumsum(present) - 1
-    gid = rank[combined]
-    first = np.full(int(present.sum()), len(frame), dtype=np.int64)
-    np.minimum.at(first, gid, np.arange(len(frame), dtype=np.int64))
-    return gid, first
-
-
 def group_quantiles(
     gid: np.ndarray, values: np.ndarray, qs: Sequence[float], groups: int, *, by_value: bool = False
 ) -> list[np.ndarray]:
@@ -381,7 +460,8 @@ def group_quantiles(
     NaN for a group without values. ``by_value``: rows are already sorted by value, so a
     stable sort by group is enough."""
     ok = ~np.isnan(values)
-    gid, values = gid[ok], values[ok]
+    if not ok.all():
+        gid, values = gid[ok], values[ok]
     if by_value:
         # NumPy's stable sort of 16-bit integers is a radix sort: far cheaper than a merge sort
         small = gid.astype(np.uint16) if groups <= 1 << 16 else gid
@@ -406,38 +486,133 @@ def group_quantiles(
     return out
 
 
-def _stats(
-    frame: pd.DataFrame, keys: list[str], low: int, high: int, *, by_value: bool = False
+def _number(keys: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys in order, each key's index among them) of integer keys below
+    ``span``."""
+    if span <= 4 * keys.size + (1 << 16):
+        # few possible keys: mark the ones present instead of sorting the rows
+        present = np.zeros(span, dtype=bool)
+        present[keys] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[keys]
+    distinct = sorted_unique(keys)
+    return distinct, np.searchsorted(distinct, keys)
+
+
+def _combine(columns: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
+    """(one integer key per row for several code columns, each (codes, size): the codes in
+    mixed radix; the number of possible keys)."""
+    key, span = np.zeros(len(columns[0][0]), dtype=np.int64), 1
+    for codes, size in columns:
+        key = key * size + codes
+        span *= size
+    return key, span
+
+
+def _split(keys: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """The code columns ``_combine`` made ``keys`` of."""
+    out = []
+    for size in reversed(sizes):
+        keys, code = np.divmod(keys, size)
+        out.append(code)
+    return out[::-1]
+
+
+def _fine_groups(
+    parts: Sequence[Rows], labels: pd.DataFrame, weeks: int
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The finest groups, (week, series, *LABELS), of the rows of ``parts`` together: the codes
+    of each group's week, series and labels, and each row's group in each part. Every grouping
+    set of the trends is a union of these groups."""
+    sizes = {"week": weeks, "series": len(SERIES)}
+    sizes |= {name: len(labels[name].cat.categories) for name in LABELS}
+    codes = [labels[name].cat.codes.to_numpy().astype(np.int64) for name in LABELS]
+    keys = []
+    for rows in parts:
+        columns = [rows.week, rows.series, *(c[rows.pos] for c in codes)]
+        keys.append(_combine(list(zip(columns, sizes.values(), strict=True)))[0])
+    span = int(np.prod(list(sizes.values())))
+    distinct, group = _number(np.concatenate(keys), span)
+    fine = dict(zip(sizes, _split(distinct, list(sizes.values())), strict=True))
+    return fine, np.split(group, np.cumsum([k.size for k in keys])[:-1])
+
+
+def _trend_table(
+    fine: dict[str, np.ndarray],
+    totals: np.ndarray,
+    prices: tuple[np.ndarray, np.ndarray],
+    dims: Sequence[str],
+    labels: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Count, band counts and shares, and quartiles of price_usd per group of ``keys``
-    (``by_value``: ``frame`` is sorted by price_usd)."""
-    price = pd.to_numeric(frame["price_usd"], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
-    gid, first = group_ids(frame, keys)
-    groups = len(first)
-    out = pd.DataFrame({k: frame[k].iloc[first].to_numpy() for k in keys})
-    with np.errstate(invalid="ignore"):
-        parts = {
-            "listings": np.ones(len(price)),
-            "priced": ~np.isnan(price),
-            "below": price < low,
-            "inside": (price >= low) & (price <= high),
-            "above": price > high,
+    """Per (week, series, *dims) with a state or an event: week, series, the dims' values,
+    ``TOTALS`` (``totals``' columns per fine group) summed, listings, priced, band shares and
+    quartiles (Int64) of ``prices`` (fine group and price of the priced states, by price)."""
+    names = ["week", "series", *dims]
+    sizes = [int(fine["week"].max(initial=0)) + 1, len(SERIES)]
+    sizes += [len(labels[d].cat.categories) for d in dims]
+    key, span = _combine([(fine[n], s) for n, s in zip(names, sizes, strict=True)])
+    distinct, gid = _number(key, span)
+    groups = len(distinct)
+    sums = [np.bincount(gid, weights=t, minlength=groups).astype(np.int64) for t in totals.T]
+    quartiles = group_quantiles(gid[prices[0]], prices[1], (0.25, 0.5, 0.75), groups, by_value=True)
+    week, series, *values = _split(distinct, sizes)
+    table = pd.DataFrame(
+        {
+            "week": week,
+            "series": np.array(SERIES, dtype=object)[series],
+            **{
+                d: pd.Series(np.asarray(labels[d].cat.categories, dtype=object)[v], dtype=object)
+                for d, v in zip(dims, values, strict=True)
+            },
+            **dict(zip(TOTALS, sums, strict=True)),
         }
-    for name, flags in parts.items():
-        out[name] = np.bincount(gid, weights=flags.astype(float), minlength=groups).astype(int)
-    quartiles = group_quantiles(gid, price, (0.25, 0.5, 0.75), groups, by_value=by_value)
-    out["p25_usd"], out["median_usd"], out["p75_usd"] = quartiles
+    )
+    table["priced"] = table["below"] + table["inside"] + table["above"]
+    table["listings"] = table["unpriced"] + table["priced"]
     for part, col in (("below", "share_below"), ("inside", "share_in"), ("above", "share_above")):
-        out[col] = (out[part] / out["priced"].where(out["priced"] > 0)).round(3)
-    for col in ("median_usd", "p25_usd", "p75_usd"):
-        out[col] = out[col].round().astype("Int64")
-    return out
+        table[col] = (table[part] / table["priced"].where(table["priced"] > 0)).round(3)
+    for col, q in zip(("p25_usd", "median_usd", "p75_usd"), quartiles, strict=True):
+        table[col] = pd.Series(q).round().astype("Int64")
+    return table
+
+
+#: What ``price_trends`` counts per fine group: states by price (unknown, below the band,
+#: inside, above) and events.
+TOTALS = ("unpriced", "below", "inside", "above", "new", "drop")
+
+
+def _counted(
+    states: Rows,
+    events: tuple[Rows, np.ndarray, np.ndarray],
+    labels: pd.DataFrame,
+    weeks: int,
+    band: tuple[int, int],
+) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The fine groups of ``states`` and ``events`` (``_fine_groups``), their ``TOTALS`` and
+    the fine group and price of each priced state, by price: what ``_trend_table`` sums."""
+    rows, new, drop = events
+    fine, (of_state, of_event) = _fine_groups([states, rows], labels, weeks)
+    groups = len(fine["week"])
+    low, high = band
+    with np.errstate(invalid="ignore"):
+        where = [states.price < low, states.price <= high, states.price > high]
+    classes = np.select(where, [1, 2, 3])  # 0: no price
+    totals = np.zeros((groups, len(TOTALS)))
+    totals[:, :4] = np.bincount(of_state * 4 + classes, minlength=4 * groups).reshape(groups, 4)
+    totals[:, 4] = np.bincount(of_event, weights=new, minlength=groups)
+    totals[:, 5] = np.bincount(of_event, weights=drop, minlength=groups)
+    priced = np.flatnonzero(classes > 0)
+    by_price = priced[np.argsort(states.price[priced])]
+    return fine, totals, (of_state[by_price], states.price[by_price])
 
 
 def price_trends(
-    listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of, config: dict | None = None
+    listings: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    start,
+    as_of,
+    config: dict | None = None,
+    labels: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The rows of price_trends.csv (``TREND_COLUMNS``): per ISO week from ``start`` to
     ``as_of``, series, and grouping set (platform family or badge, by drive and year bucket,
@@ -446,18 +621,14 @@ def price_trends(
     """
     low, high = band_of(config)
     labels = describe(listings)
-    states, weeks = weekly_states(listings, history, start=start, as_of=as_of, labels=labels)
-    states = states.sort_values("price_usd", kind="stable", na_position="last")
-    events = weekly_events(listings, history, start=start, as_of=as_of, labels=labels)
+    weeks = week_starts(start, as_of)
+    hist = _kei_history(history, labels, weeks)
+    states = weekly_states(listings, labels, hist, weeks)
+    events = _events(listings, labels, hist, weeks)
+    fine, totals, prices = _counted(states, events, labels, len(weeks), (low, high))
     frames = []
     for grouping, dims in _grouping_sets():
-        keys = ["week", "series", *dims]
-        stats = _stats(states, keys, low, high, by_value=True)
-        counts = events.groupby(keys, dropna=False, observed=True)[["new", "drop"]].sum()
-        stats = stats.astype({k: "object" for k in dims})
-        table = stats.merge(
-            counts.reset_index().astype({k: "object" for k in dims}), on=keys, how="outer"
-        )
+        table = _trend_table(fine, totals, prices, dims, labels)
         name = dims[0] if dims else None
         frames.append(
             table.assign(
@@ -473,9 +644,8 @@ def price_trends(
     out = out.assign(
         week_start=[weeks[int(w)].isoformat() for w in out["week"]],
         week=[iso_week(weeks[int(w)]) for w in out["week"]],
-        listings=out["listings"].fillna(0).astype(int),
-        new_listings=out["new"].fillna(0).astype(int),
-        price_drops=out["drop"].fillna(0).astype(int),
+        new_listings=out["new"],
+        price_drops=out["drop"],
     )
     order = {g: i for i, g in enumerate(("platform", "badge", ALL))}
     out = out.assign(_g=out["grouping"].map(order)).sort_values(
@@ -484,28 +654,37 @@ def price_trends(
     return out.loc[:, list(TREND_COLUMNS)].reset_index(drop=True)
 
 
-def band_summary(listings: pd.DataFrame, *, as_of, config: dict | None = None) -> pd.DataFrame:
+def band_summary(
+    listings: pd.DataFrame,
+    *,
+    as_of,
+    config: dict | None = None,
+    labels: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The rows of band_summary.csv (``BAND_COLUMNS``): kei trucks for sale as of ``as_of``
     per series, platform family and drive (``all`` rollups included), counted once per truck,
-    with counts and shares below / inside / above the band and quartiles of price."""
-    low, high = band_of(config)
-    labels = describe(listings)
-    active = listings.loc[
-        (listings["status"] == "active").fillna(False).to_numpy(),
-        ["lid", "price_usd", "price_basis"],
-    ]
-    active = _attach(active, labels)
-    active = active.assign(series=series_of(active["price_basis"]).astype("object"))
-    active = active.loc[active["series"].notna() & ~active["series"].isin(list(EVENT_SERIES))]
-    active = active.sort_values(["series", "truck", "lid"], kind="stable")
-    active = active.drop_duplicates(["series", "truck"], keep="first")
+    with counts and shares below / inside / above the band and quartiles of price.
+    ``labels``: ``describe(listings)``, when the caller has it already."""
+    labels = describe(listings) if labels is None else labels
+    pos = _positions(labels["lid"].to_numpy(), listings["lid"].to_numpy())
+    active = (listings["status"] == "active").fillna(False).to_numpy()
+    at = np.flatnonzero((pos >= 0) & active)
+    rows = Rows(
+        week=np.zeros(at.size, dtype=np.int64),
+        series=series_codes(listings["price_basis"])[at],
+        pos=pos[at],
+        price=_price(listings["price_usd"])[at],
+    )
+    rows = _once_per_truck(_for_sale(rows), labels)
+    no_events = (_no_rows(), np.zeros(0), np.zeros(0))
+    fine, totals, prices = _counted(rows, no_events, labels, 1, band_of(config))
     frames = []
     for dims in (("family", "drive"), ("family",), ("drive",), ()):
-        stats = _stats(active, ["series", *dims], low, high).astype({k: "object" for k in dims})
+        table = _trend_table(fine, totals, prices, dims, labels)
         frames.append(
-            stats.assign(
-                family=stats["family"] if "family" in dims else ALL,
-                drive=stats["drive"] if "drive" in dims else ALL,
+            table.assign(
+                family=table["family"] if "family" in dims else ALL,
+                drive=table["drive"] if "drive" in dims else ALL,
             )
         )
     out = pd.concat(frames, ignore_index=True).assign(as_of=as_of_date(as_of).isoformat())

@@ -7,11 +7,19 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from test_analysis_helpers import build_market
+from test_analysis_helpers import build_market, night, truck
 
 from analysis import load
 from analysis.identity import assign_truck_ids
-from analysis.trends import TREND_COLUMNS, band_summary, group_quantiles, price_trends
+from analysis.report import MARGIN_DAYS, window_start
+from analysis.trends import (
+    BAND_COLUMNS,
+    TREND_COLUMNS,
+    band_summary,
+    group_quantiles,
+    price_trends,
+)
+from pipelines.schema import open_db
 
 START = dt.date(2026, 11, 2)
 
@@ -136,3 +144,95 @@ def test_group_quantiles_match_pandas():
     for q, result in zip((0.25, 0.5, 0.75), got, strict=True):
         expected = series.quantile(q).reindex(range(41)).to_numpy()
         np.testing.assert_allclose(result, expected)
+
+
+# -- small markets the golden files lack: what each row must be, worked out by hand -------------
+
+
+def _trends_of(tmp_path, nights, *, as_of="2026-11-12", weeks=3):
+    """price_trends and band_summary of a database holding ``nights`` (day, source, trucks),
+    over the ``weeks`` ISO weeks up to ``as_of``."""
+    db = tmp_path / "small.db"
+    open_db(db).close()
+    for day, source, trucks in nights:
+        night(db, day, source, trucks)
+    start = window_start(as_of, weeks)
+    since = start - dt.timedelta(days=MARGIN_DAYS)  # as the report reads them
+    listings = assign_truck_ids(load.read_listings_as_of(db, as_of, since=since))
+    history = load.read_history_window(db, start, as_of)
+    return (
+        price_trends(listings, history, start=start, as_of=as_of),
+        band_summary(listings, as_of=as_of),
+    )
+
+
+def test_an_empty_database_has_no_trend_rows(tmp_path):
+    trends, band = _trends_of(tmp_path, [])
+    assert trends.empty
+    assert list(trends.columns) == list(TREND_COLUMNS)
+    assert band.empty
+    assert list(band.columns) == list(BAND_COLUMNS)
+
+
+def test_one_listing_in_a_one_week_window_is_every_group_of_that_week(tmp_path):
+    nights = [("2026-11-10", "craigslist", [truck("craigslist", "a1", 8000)])]
+    trends, band = _trends_of(tmp_path, nights, weeks=1)
+    assert len(trends) == 7  # platform and badge by drive and years, by drive, alone; all
+    assert set(trends["week"]) == {"2026-W46"}
+    for _, got in trends.iterrows():
+        assert (got["listings"], got["new_listings"], got["price_drops"]) == (1, 1, 0)
+        assert (got["p25_usd"], got["median_usd"], got["p75_usd"]) == (8000, 8000, 8000)
+        assert (got["share_below"], got["share_in"], got["share_above"]) == (0.0, 1.0, 0.0)
+    assert band["listings"].tolist() == [1, 1, 1, 1]
+    assert band["median_usd"].tolist() == [8000] * 4
+
+
+def test_listings_without_a_price_are_counted_without_quartiles(tmp_path):
+    trucks = [truck("craigslist", f"n{k}", None) for k in range(3)]
+    nights = [(day, "craigslist", trucks) for day in ("2026-10-20", "2026-11-03", "2026-11-10")]
+    trends, band = _trends_of(tmp_path, nights)
+    assert sorted(set(trends["week"])) == ["2026-W44", "2026-W45", "2026-W46"]
+    assert (trends["listings"] == 3).all()
+    assert trends[["median_usd", "p25_usd", "p75_usd"]].isna().all().all()
+    assert trends[["share_below", "share_in", "share_above"]].isna().all().all()
+    assert (band["listings"] == 3).all()
+    assert band["median_usd"].isna().all()
+
+
+MIXED = [
+    (
+        "2026-10-20",
+        "craigslist",
+        [truck("craigslist", "a", 8000), truck("craigslist", "b", None, year=1999)],
+    ),
+    ("2026-10-20", "ebay", [truck("ebay", "e", 7000, is_4wd=False)]),
+    ("2026-11-03", "craigslist", [truck("craigslist", "a", 7500)]),  # b gone, a drops
+    ("2026-11-04", "ebay", []),  # e gone
+    (
+        "2026-11-10",
+        "craigslist",
+        [truck("craigslist", "a", 7500), truck("craigslist", "c", 12500, model="Suzuki Carry")],
+    ),
+    ("2026-11-11", "ebay", [truck("ebay", "e", 6900, is_4wd=False)]),  # relisted lower
+]
+
+
+@pytest.mark.parametrize(
+    ("week", "listings", "new", "drops", "quartiles", "shares"),
+    [
+        # a 8000, b unpriced, e 7000 from before the window
+        ("2026-W44", 3, 0, 0, (7250, 7500, 7750), (0.0, 1.0, 0.0)),
+        # a alone, dropped to 7500
+        ("2026-W45", 1, 0, 1, (7500, 7500, 7500), (0.0, 1.0, 0.0)),
+        # a 7500, c new at 12500, e relisted (not new) and lower at 6900
+        ("2026-W46", 3, 1, 1, (7200, 7500, 10000), (0.0, 0.667, 0.333)),
+    ],
+)
+def test_weekly_totals_of_a_market_with_gone_relisted_and_unpriced_trucks(
+    tmp_path, week, listings, new, drops, quartiles, shares
+):
+    trends, _ = _trends_of(tmp_path, MIXED)
+    got = row(trends, week, grouping="all", family="all", drive="all")
+    assert (got["listings"], got["new_listings"], got["price_drops"]) == (listings, new, drops)
+    assert (got["p25_usd"], got["median_usd"], got["p75_usd"]) == quartiles
+    assert (got["share_below"], got["share_in"], got["share_above"]) == shares
