@@ -29,13 +29,13 @@ def listing_key(df: pd.DataFrame) -> pd.Series:
     return df["source"].astype(str) + ":" + df["listing_id"].astype(str)
 
 
-def identity_of(df: pd.DataFrame) -> pd.Series:
+def identity_of(df: pd.DataFrame, key: pd.Series | None = None) -> pd.Series:
     """Each listing's truck identity (storage's ``identity``, shared by reposts), or its
-    ``listing_key`` where it has none."""
+    ``listing_key`` (``key`` when already computed) where it has none."""
     return (
         column(df, "identity")
         .astype("object")
-        .where(column(df, "identity").notna(), listing_key(df))
+        .where(column(df, "identity").notna(), listing_key(df) if key is None else key)
     )
 
 
