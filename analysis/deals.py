@@ -122,22 +122,26 @@ def deal_settings(config: dict | None) -> dict[str, Any]:
 def trust_problems(listings: pd.DataFrame) -> pd.Series:
     """Why a buyer cannot take each listing at its price: "" when nothing is wrong, else e.g.
     "does not run; salvage title", "sale pending", "parts" (its kind when not a kei truck)."""
-    frame = pd.DataFrame(
-        {c: column(listings, c).astype("object") for c in ("kind", "runs", "title_status")}
-        | {"pending": flag(column(listings, "sale_pending").eq(True))},
-        index=listings.index,
+    kind, runs, title = (column(listings, c) for c in ("kind", "runs", "title_status"))
+    pending = flag(column(listings, "sale_pending").eq(True)).to_numpy()
+    said_not_run = runs.isin([v for v in runs.unique() if _is_false(v)])
+    some = (
+        ~flag(kind.eq("kei_truck")).to_numpy()
+        | said_not_run.to_numpy()
+        | title.isin(list(TITLE_PROBLEMS)).to_numpy()
+        | pending
     )
     # most listings have no problem: words are written only for the rows that have one
-    runs = frame["runs"]
-    said_not_run = runs.isin([v for v in pd.unique(runs.to_numpy()) if _is_false(v)])
-    some = (
-        ~frame["kind"].eq("kei_truck").fillna(False).astype(bool)
-        | said_not_run
-        | frame["title_status"].isin(list(TITLE_PROBLEMS))
-        | frame["pending"]
-    ).to_numpy()
-    out = np.full(len(frame), "", dtype=object)
-    out[some] = [_problems(r) for r in frame.loc[some].to_dict("records")]
+    out = np.full(len(listings), "", dtype=object)
+    values = zip(
+        kind.to_numpy(dtype=object)[some],
+        runs.to_numpy(dtype=object)[some],
+        title.to_numpy(dtype=object)[some],
+        pending[some],
+        strict=True,
+    )
+    keys = ("kind", "runs", "title_status", "pending")
+    out[some] = [_problems(dict(zip(keys, row, strict=True))) for row in values]
     return pd.Series(out, index=listings.index, dtype="object")
 
 
@@ -451,9 +455,9 @@ def score_deals(
 
 
 def _records(frame: pd.DataFrame, columns: list[str]):
-    """The rows of ``frame[columns]`` as dicts of Python values (``to_dict("records")``'s,
-    without its per-value boxing)."""
-    values = [frame[c].tolist() for c in columns]
+    """The rows of ``frame[columns]`` as dicts of plain Python values, None where unknown (so
+    a row's checks are ``is None``, not ``pd.isna``)."""
+    values = [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in columns]
     return (dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True))
 
 
@@ -475,8 +479,8 @@ def _find_comparables(
     wants = np.column_stack(
         [codes["want"][asks], codes["year"][asks], codes["attrs"][:, asks].T]
     ).reshape(len(asks), 2 + len(MATCHED_WHEN_KNOWN))
-    wants, want_of = np.unique(wants, axis=0, return_inverse=True)
-    want_of = want_of.reshape(-1)
+    first, want_of = _distinct(wants)
+    wants = wants[first]
     heads = _nearest(codes, pool, wants, settings)  # positions in pool, -1 after the last
     # where the subject's own truck is among the first ``limit`` (at most once: one row per
     # truck and basis), -1 when it is not
@@ -484,15 +488,22 @@ def _find_comparables(
     mine = head_trucks[want_of] == codes["truck"][asks][:, None]
     mine[:, limit] = False
     own = np.where(mine.any(axis=1), mine.argmax(axis=1), -1)
-    pairs, pair_of = np.unique(
-        np.column_stack([want_of, own]).reshape(len(asks), 2),
-        axis=0,
-        return_inverse=True,
-    )
-    per_pair = _fair_prices(codes, pool, heads, pairs, limit)
+    pairs = np.column_stack([want_of, own]).reshape(len(asks), 2)
+    first, pair_of = _distinct(pairs)
+    per_pair = _fair_prices(codes, pool, heads, pairs[first], limit)
     at = np.full(len(codes["truck"]), -1)
-    at[asks] = pair_of.reshape(-1)
+    at[asks] = pair_of
     return _per_subject(per_pair, at[subjects])
+
+
+def _distinct(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first position of each distinct row of the integer matrix ``rows`` and the number
+    of each row's distinct value (``np.unique(axis=0)``, which sorts whole rows, costs more)."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for values in rows.T:
+        values = pd.factorize(values)[0]
+        code = pd.factorize(code * (int(values.max(initial=0)) + 1) + values)[0]
+    return np.unique(code, return_index=True)[1], code
 
 
 def _nearest(
@@ -575,33 +586,33 @@ def _per_subject(per_pair: dict[str, Any], pair_of: np.ndarray) -> dict[str, Any
 
 
 def _why(row: dict[str, Any]) -> str:
+    """The why line of a scored row (``_records``' plain values, None where unknown)."""
     n = row["n_comparables"]
-    drive = {True: "4WD", False: "2WD"}.get(
-        row["is_4wd"] if not pd.isna(row["is_4wd"]) else None, ""
-    )
-    what = " ".join(x for x in (drive, row.get("family") or "", "trucks") if x and not pd.isna(x))
-    landed = isinstance(row["basis"], str) and row["basis"] == LANDED
-    if pd.isna(row["price_usd"]):
+    drive = {True: "4WD", False: "2WD"}.get(row["is_4wd"], "")
+    what = " ".join(x for x in (drive, row["family"], "trucks") if x)
+    basis = row["basis"]
+    landed = basis == LANDED
+    if row["price_usd"] is None:
         return "no price"
-    if landed and pd.isna(row["value_usd"]):
+    if landed and row["value_usd"] is None:
         return f"unrated: no landed cost estimate for its {_label(row['price_basis'])} price"
     if landed:
         quoted = PRICE_LABELS.get(row["price_basis"], row["price_basis"])
         value = f"landed in the US ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])})"
         young = "; under 25 years old: not importable to the US yet"
-        note = young if _is_false(row.get("eligible_25y")) else ""
+        note = young if _is_false(row["eligible_25y"]) else ""
         if not row["rated"]:
             return f"unrated: {n} comparable {what} asking in the US; {value}{note}"
         return (
             f"{value}: {_side(row)} {n} comparable {what} asking in the US{_fair_text(row)}{note}"
         )
     if not row["rated"]:
-        if isinstance(row["basis"], str) and row["basis"] == "bid":
+        if basis == "bid":
             return "unrated: a live auction's current bid is not a price"
         return f"unrated: {n} comparable {what}" + (
-            f" ({_label(row['basis'])})" if not pd.isna(row["basis"]) else ""
+            f" ({_label(basis)})" if basis is not None else ""
         )
-    return f"{_side(row)} {n} comparable {what} ({_label(row['basis'])}){_fair_text(row)}"
+    return f"{_side(row)} {n} comparable {what} ({_label(basis)}){_fair_text(row)}"
 
 
 def _label(basis: Any) -> str:
@@ -623,9 +634,14 @@ def _fair_text(row: dict[str, Any]) -> str:
 def spread_text(row: dict[str, Any]) -> str:
     """The middle half of the comparables' prices, e.g. "$5,900-7,400"."""
     low, high = row.get("comparables_low_usd"), row.get("comparables_high_usd")
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
+    if _unknown(low) or _unknown(high):
         return "unknown"
     return f"{usd(low)}-{int(high):,}"
+
+
+def _unknown(value: Any) -> bool:
+    """``pd.isna`` of one value, without its cost for a plain int (never unknown)."""
+    return value is None or (not isinstance(value, int) and pd.isna(value))
 
 
 def _is_false(value: Any) -> bool:
