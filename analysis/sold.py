@@ -129,7 +129,7 @@ def _history_arrays(
     (codes of the distinct bases, -1 unknown), asking (its basis is an asking one), gone (a
     gone event), left (status sold or ended) and sold (status sold); and the distinct bases."""
     observed = history["observed_at"].to_numpy(dtype="int64")[rows]
-    order = np.lexsort((history["id"].to_numpy()[rows], _nat_last(observed), t))
+    order = _by_truck_then_time(t, _nat_last(observed), history["id"].to_numpy()[rows])
     rows = rows[order]
     basis, bases = pd.factorize(history["price_basis"])
     asking = np.asarray(pd.Index(bases).isin(ASKING_BASES), dtype=bool)
@@ -145,6 +145,21 @@ def _history_arrays(
         "left": status.isin(["sold", "ended"]).to_numpy()[rows],
         "sold": status.isin(["sold"]).to_numpy()[rows],
     }, np.asarray(bases, dtype=object)
+
+
+def _by_truck_then_time(t: np.ndarray, when: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The order of rows by truck ``t``, then ``when``, then id (each stable), as
+    ``np.lexsort((ids, when, t))``. A stable sort by truck alone (a few times cheaper) keeps
+    each truck's rows in the history's order, already by time then id for a truck with one
+    listing: only the trucks whose rows are then out of order are sorted again."""
+    order = np.argsort(t, kind="stable")
+    t, when, ids = t[order], when[order], ids[order]
+    later = (when[1:] > when[:-1]) | ((when[1:] == when[:-1]) & (ids[1:] >= ids[:-1]))
+    unsorted = t[1:][(t[1:] == t[:-1]) & ~later]
+    if unsorted.size:
+        redo = np.flatnonzero(np.isin(t, unsorted))
+        order[redo] = order[redo][np.lexsort((ids[redo], when[redo], t[redo]))]
+    return order
 
 
 def _left_at(history: pd.DataFrame, hist: dict[str, np.ndarray]) -> pd.Series:
