@@ -26,14 +26,13 @@ columns.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.frames import column, flag, identity_of, listing_key, num, usd
+from analysis.frames import column, flag, identity_of, listing_key, num, string_ranks, usd
 from analysis.identity import add_family
 from analysis.load import as_of_end
 from pipelines.deal_store import SCORE_COLUMNS
@@ -123,22 +122,26 @@ def deal_settings(config: dict | None) -> dict[str, Any]:
 def trust_problems(listings: pd.DataFrame) -> pd.Series:
     """Why a buyer cannot take each listing at its price: "" when nothing is wrong, else e.g.
     "does not run; salvage title", "sale pending", "parts" (its kind when not a kei truck)."""
-    frame = pd.DataFrame(
-        {c: column(listings, c).astype("object") for c in ("kind", "runs", "title_status")}
-        | {"pending": flag(column(listings, "sale_pending").eq(True))},
-        index=listings.index,
+    kind, runs, title = (column(listings, c) for c in ("kind", "runs", "title_status"))
+    pending = flag(column(listings, "sale_pending").eq(True)).to_numpy()
+    said_not_run = runs.isin([v for v in runs.unique() if _is_false(v)])
+    some = (
+        ~flag(kind.eq("kei_truck")).to_numpy()
+        | said_not_run.to_numpy()
+        | title.isin(list(TITLE_PROBLEMS)).to_numpy()
+        | pending
     )
     # most listings have no problem: words are written only for the rows that have one
-    runs = frame["runs"]
-    said_not_run = runs.isin([v for v in pd.unique(runs.to_numpy()) if _is_false(v)])
-    some = (
-        ~frame["kind"].eq("kei_truck").fillna(False).astype(bool)
-        | said_not_run
-        | frame["title_status"].isin(list(TITLE_PROBLEMS))
-        | frame["pending"]
-    ).to_numpy()
-    out = np.full(len(frame), "", dtype=object)
-    out[some] = [_problems(r) for r in frame.loc[some].to_dict("records")]
+    out = np.full(len(listings), "", dtype=object)
+    values = zip(
+        kind.to_numpy(dtype=object)[some],
+        runs.to_numpy(dtype=object)[some],
+        title.to_numpy(dtype=object)[some],
+        pending[some],
+        strict=True,
+    )
+    keys = ("kind", "runs", "title_status", "pending")
+    out[some] = [_problems(dict(zip(keys, row, strict=True))) for row in values]
     return pd.Series(out, index=listings.index, dtype="object")
 
 
@@ -183,31 +186,64 @@ def project_trucks(listings: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
 
 
 def weighted_median(values, weights) -> float | None:
-    """The weighted median (the midpoint when the cumulative weight splits exactly in half)."""
+    """The weighted median (the midpoint when the cumulative weight splits exactly in half);
+    None without values or weight."""
     v = np.asarray(values, dtype="float64")
     w = np.asarray(weights, dtype="float64")
-    if v.size == 0 or w.sum() <= 0:
-        return None
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    cum = np.cumsum(w)
-    half = cum[-1] / 2
-    i = int(np.searchsorted(cum, half, side="left"))
-    if math.isclose(cum[i], half, rel_tol=1e-12) and i + 1 < v.size:
-        return float((v[i] + v[i + 1]) / 2)
-    return float(v[i])
+    fair = _weighted_medians(v[None, :], w[None, :], np.array([v.size]))[0][0]
+    return None if np.isnan(fair) else float(fair)
+
+
+def _weighted_medians(values, weights, n) -> tuple[np.ndarray, np.ndarray]:
+    """``weighted_median`` of each row's first ``n`` values and weights (NaN when there are
+    none or they weigh nothing), and each row's values sorted (padded with +inf after ``n``).
+    All rows at once: one sort and one cumulative sum instead of a call per scored truck."""
+    width = values.shape[1]
+    real = np.arange(width) < n[:, None]
+    values = np.where(real, values, np.inf)
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    if width == 0:
+        return np.full(len(n), np.nan), ordered
+    cum = np.cumsum(np.take_along_axis(np.where(real, weights, 0.0), order, axis=1), axis=1)
+    rows = np.arange(len(n))
+    total = cum[rows, np.maximum(n - 1, 0)]
+    half = total / 2
+    i = np.minimum((cum < half[:, None]).sum(axis=1), width - 1)  # searchsorted, per row
+    at = cum[rows, i]
+    # math.isclose(at, half, rel_tol=1e-12): the cumulative weight splits exactly in half
+    split = np.abs(at - half) <= 1e-12 * np.maximum(np.abs(at), np.abs(half))
+    split &= i + 1 < n
+    after = ordered[rows, np.minimum(i + 1, width - 1)]
+    middle = np.where(split, (ordered[rows, i] + after) / 2, ordered[rows, i])
+    return np.where((n > 0) & (total > 0), middle, np.nan), ordered
+
+
+def _quartiles(ordered: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The 25th, 50th and 75th percentiles (linear, as ``np.percentile``) of each row's first
+    ``n`` (at least 1) sorted values: one row of three per row."""
+    at = np.array([0.25, 0.5, 0.75]) * (n[:, None] - 1)
+    low = np.floor(at).astype(int)
+    high = np.minimum(low + 1, n[:, None] - 1)
+    below = np.take_along_axis(ordered, low, axis=1)
+    above = np.take_along_axis(ordered, high, axis=1)
+    return below + (above - below) * (at - low)
 
 
 def _prepare(listings: pd.DataFrame, end: pd.Timestamp, half_life: float, bands) -> pd.DataFrame:
+    """``listings`` with what scoring reads: key, identity, truck_id (the identity where none),
+    age_days and weight (recency), buyable, mileage_band, body/cab/transmission as objects, and
+    the US axis (``_us_axis``)."""
     df = listings
     if "family" not in df.columns:
         df = add_family(df)
-    identity = identity_of(df)
+    key = listing_key(df)
+    identity = identity_of(df, key=key)
     truck = column(df, "truck_id").astype("object").where(lambda s: s.notna(), identity)
     seen = pd.to_datetime(column(df, "last_seen_at"), utc=True)
     age = ((end - seen).dt.total_seconds() / 86400).clip(lower=0)
     return df.assign(
-        key=listing_key(df),
+        key=key,
         identity=identity,
         truck_id=truck,
         age_days=age,
@@ -241,10 +277,55 @@ def _us_axis(df: pd.DataFrame) -> dict[str, pd.Series]:
     }
 
 
-def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
-    """The comparables: priced, recent, ``buyable`` kei trucks with known family, drive, year
-    and basis, on a US basis (an exporter's Japan-side or landed figure is never a
-    comparable)."""
+def _codes(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What comparables are chosen by, for every row of ``_prepare``'s frame, as NumPy arrays.
+    Values compared for equality become integer codes (equal codes: equal values, -1: unknown)
+    so choosing is integer arithmetic, not comparisons of Python objects:
+
+    - group: the comparables group of a row as a comparable (family, is_4wd, price_basis);
+      want: the group a row looks for comparables in (family, is_4wd, compare_with);
+    - truck, year (``known_year``), each ``MATCHED_WHEN_KNOWN`` attribute (``attrs``, one row
+      each), key_rank (the position of the key in sorted order), gone (not active), age,
+      weight, price, key."""
+    n = len(df)
+    bases = pd.factorize(
+        np.concatenate([df["price_basis"].to_numpy(object), df["compare_with"].to_numpy(object)])
+    )[0]
+    family = pd.factorize(df["family"])[0].astype(np.int64)
+    drive = pd.factorize(df["is_4wd"])[0].astype(np.int64)
+    known = (family >= 0) & (drive >= 0)
+    width = int(bases.max(initial=0)) + 1
+    base = (family * (int(drive.max(initial=0)) + 1) + drive) * width
+
+    def group(basis: np.ndarray) -> np.ndarray:
+        return np.where(known & (basis >= 0), base + basis, -1)
+
+    year = df["year"].to_numpy(dtype="float64", na_value=np.nan)
+    key = df["key"].to_numpy(dtype=object)
+    return {
+        "group": group(bases[:n]),
+        "want": group(bases[n:]),
+        "truck": pd.factorize(df["truck_id"])[0],
+        "basis": bases[:n],
+        "known_year": ~np.isnan(year),
+        "year": np.where(np.isnan(year), 0, year).astype(np.int64),
+        "attrs": np.array([pd.factorize(df[name])[0] for name in MATCHED_WHEN_KNOWN]),
+        "key_rank": string_ranks(key),
+        "gone": (df["status"] != "active").to_numpy(dtype=bool),
+        "age": df["age_days"].to_numpy(dtype="float64", na_value=np.nan),
+        "weight": df["weight"].to_numpy(dtype="float64"),
+        "price": pd.to_numeric(df["price_usd"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        "key": key,
+    }
+
+
+def _pool(df: pd.DataFrame, codes: dict[str, np.ndarray], settings: dict[str, Any]) -> np.ndarray:
+    """The comparables, as positions in ``df``: priced, recent, ``buyable`` kei trucks with
+    known family, drive, year and basis, on a US basis (an exporter's Japan-side or landed
+    figure is never a comparable). One row per physical truck and basis (the most recently
+    seen, active before gone, then by key), ordered by group, then recency, then key."""
     low, high = settings["plausible_usd"]
     price = pd.to_numeric(df["price_usd"], errors="coerce")
     keep = (
@@ -257,17 +338,13 @@ def _pool(df: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
         & df["family"].notna()
         & (df["age_days"] <= settings["recent_days"])
     )
-    pool = df.loc[keep.fillna(False)]
-    # one row per physical truck: the most recently seen, active before gone
-    rank_status = (pool["status"] != "active").astype(int)
-    # (sorted by age, active first, then key; the first row of each truck and basis)
-    keys = pd.factorize(pool["key"], sort=True)[0]
-    order = np.lexsort((keys, rank_status.to_numpy(), pool["age_days"].to_numpy(dtype="float64")))
-    truck = pd.factorize(pool["truck_id"])[0]
-    basis, bases = pd.factorize(pool["price_basis"])
-    combined = truck.astype(np.int64) * (len(bases) + 1) + basis
-    first = ~pd.Series(combined[order]).duplicated().to_numpy()
-    return pool.iloc[order[first]]
+    rows = np.flatnonzero(keep.fillna(False).to_numpy(dtype=bool))
+    rank = codes["key_rank"][rows]
+    rows = rows[np.lexsort((rank, codes["gone"][rows], codes["age"][rows]))]
+    truck_basis = codes["truck"][rows] * (int(codes["basis"].max(initial=0)) + 1)
+    first = np.unique(truck_basis + codes["basis"][rows], return_index=True)[1]
+    rows = rows[np.sort(first)]
+    return rows[np.lexsort((codes["key_rank"][rows], codes["age"][rows], codes["group"][rows]))]
 
 
 def score_deals(
@@ -321,20 +398,15 @@ def score_deals(
     if listings.empty:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in DEAL_COLUMNS})
     df = _prepare(listings, end, settings["half_life_days"], settings["mileage_bands_mi"])
-    subjects = df.loc[df["buyable"] & flag(df["status"] == "active")]
+    codes = _codes(df)
+    scored = df["buyable"] & flag(df["status"] == "active")
     if only is not None:
         wanted = {f"{source}:{listing_id}" for source, listing_id in only}
-        subjects = subjects.loc[subjects["key"].isin(wanted)]
-    pool = _pool(df, settings)
-    found = _find_comparables(subjects, pool, settings)
-    out = subjects.assign(
-        fair_price_usd=pd.array([f[0] for f in found], dtype="Int64"),
-        n_comparables=pd.array([len(f[1]) for f in found], dtype="Int64"),
-        comparables=[f[1] for f in found],
-        comparables_median_usd=pd.array([f[2] for f in found], dtype="Int64"),
-        comparables_low_usd=pd.array([f[3] for f in found], dtype="Int64"),
-        comparables_high_usd=pd.array([f[4] for f in found], dtype="Int64"),
-    )
+        scored &= df["key"].isin(wanted)
+    subjects = np.flatnonzero(scored.to_numpy(dtype=bool))
+    found = _find_comparables(codes, subjects, _pool(df, codes, settings), settings)
+    kept = [c for c in (*DEAL_COLUMNS, "key", "eligible_25y") if c in df.columns]
+    out = df.iloc[subjects].loc[:, kept].assign(**found)
     value = out["value_usd"].astype("Float64")
     fair = out["fair_price_usd"].astype("Float64")
     rated = (
@@ -371,152 +443,173 @@ def score_deals(
     for col in DEAL_COLUMNS:
         if col not in out.columns:
             out[col] = pd.NA
-    return (
-        out.sort_values(
-            ["rated", "discount_pct", "key"],
-            ascending=[False, False, True],
-            na_position="last",
-            kind="stable",
-        )
-        .loc[:, list(DEAL_COLUMNS)]
-        .reset_index(drop=True)
+    # rated first, then by discount (unknown last), then by key: a lexsort on numbers
+    discount = out["discount_pct"].to_numpy(dtype="float64", na_value=np.nan)
+    order = np.lexsort(
+        (codes["key_rank"][subjects], np.where(np.isnan(discount), np.inf, -discount), ~rated)
     )
+    return out.iloc[order].loc[:, list(DEAL_COLUMNS)].reset_index(drop=True)
 
 
 def _records(frame: pd.DataFrame, columns: list[str]):
-    """The rows of ``frame[columns]`` as dicts of Python values (``to_dict("records")``'s,
-    without its per-value boxing)."""
-    values = [frame[c].tolist() for c in columns]
+    """The rows of ``frame[columns]`` as dicts of plain Python values, None where unknown (so
+    a row's checks are ``is None``, not ``pd.isna``)."""
+    values = [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in columns]
     return (dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True))
 
 
-Found = tuple[int | None, list[str], int | None, int | None, int | None]
-_NOT_FOUND: Found = (None, [], None, None, None)
-
-
 def _find_comparables(
-    subjects: pd.DataFrame, pool: pd.DataFrame, settings: dict[str, Any]
-) -> list[Found]:
-    """(fair price, comparable keys, plain median, spread low, spread high) per subject row, in
-    subjects' order."""
-    results: dict[Any, Found] = {}
+    codes: dict[str, np.ndarray],
+    subjects: np.ndarray,
+    pool: np.ndarray,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """The comparables of each subject (positions in ``_codes``' rows) among ``pool``
+    (``_pool``): the columns fair_price_usd, n_comparables, comparables,
+    comparables_median_usd, comparables_low_usd and comparables_high_usd, in subjects' order.
+
+    Subjects sharing a group, year and stated attributes share their nearest comparables
+    (``_nearest``); each then drops its own truck from them, so a result is computed once per
+    (nearest list, position of the own truck in it)."""
+    limit = settings["max_comparables"]
+    asks = subjects[(codes["want"][subjects] >= 0) & codes["known_year"][subjects]]
+    wants = np.column_stack(
+        [codes["want"][asks], codes["year"][asks], codes["attrs"][:, asks].T]
+    ).reshape(len(asks), 2 + len(MATCHED_WHEN_KNOWN))
+    first, want_of = _distinct(wants)
+    wants = wants[first]
+    heads = _nearest(codes, pool, wants, settings)  # positions in pool, -1 after the last
+    # where the subject's own truck is among the first ``limit`` (at most once: one row per
+    # truck and basis), -1 when it is not
+    head_trucks = np.append(codes["truck"][pool], -1)[heads]  # -1: after the last
+    mine = head_trucks[want_of] == codes["truck"][asks][:, None]
+    mine[:, limit] = False
+    own = np.where(mine.any(axis=1), mine.argmax(axis=1), -1)
+    pairs = np.column_stack([want_of, own]).reshape(len(asks), 2)
+    first, pair_of = _distinct(pairs)
+    per_pair = _fair_prices(codes, pool, heads, pairs[first], limit)
+    at = np.full(len(codes["truck"]), -1)
+    at[asks] = pair_of
+    return _per_subject(per_pair, at[subjects])
+
+
+def _distinct(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first position of each distinct row of the integer matrix ``rows`` and the number
+    of each row's distinct value (``np.unique(axis=0)``, which sorts whole rows, costs more)."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for values in rows.T:
+        values = pd.factorize(values)[0]
+        code = pd.factorize(code * (int(values.max(initial=0)) + 1) + values)[0]
+    return np.unique(code, return_index=True)[1], code
+
+
+def _nearest(
+    codes: dict[str, np.ndarray], pool: np.ndarray, wants: np.ndarray, settings: dict[str, Any]
+) -> np.ndarray:
+    """For each row (group, year, attribute codes) of ``wants``, the first ``max_comparables``
+    + 1 comparables of ``pool``: same group, year within ``year_window``, each stated attribute
+    equal or unstated, by year distance then the pool's order (recency, key). Positions in
+    ``pool``, -1 after the last."""
     window, limit = settings["year_window"], settings["max_comparables"]
-    # each pool group as arrays, ordered by recency then key (the tie-breaks after distance)
-    groups = {
-        k: _arrays(g.sort_values(["age_days", "key"], kind="stable"))
-        for k, g in pool.groupby(["family", "is_4wd", "price_basis"], sort=False, observed=True)
-    }
-    # an exporter's subject looks for US asking comparables (compare_with), others their basis
-    by = ["family", "is_4wd", "compare_with", "year", *MATCHED_WHEN_KNOWN]
-    wanted: dict[tuple, list[tuple[Any, Any]]] = {}
-    columns = [subjects[c].astype("object").tolist() for c in by]
-    for index, truck, *values in zip(
-        subjects.index.tolist(), subjects["truck_id"].tolist(), *columns, strict=True
-    ):
-        wanted.setdefault(tuple(None if _missing(v) else v for v in values), []).append(
-            (index, truck)
-        )
-    for (family, drive, basis, year, *known), rows in wanted.items():
-        group = groups.get((family, drive, basis))
-        if group is None or year is None:
-            continue
-        distance = np.abs(group["year"] - int(year))
+    groups, years, attrs = codes["group"][pool], codes["year"][pool], codes["attrs"][:, pool]
+    starts = np.searchsorted(groups, wants[:, 0], side="left")
+    ends = np.searchsorted(groups, wants[:, 0], side="right")
+    heads = np.full((len(wants), limit + 1), -1, dtype=np.int64)
+    for row, (want, start, end) in enumerate(zip(wants.tolist(), starts, ends, strict=True)):
+        distance = np.abs(years[start:end] - want[1])
         like = distance <= window
-        for name, value in zip(MATCHED_WHEN_KNOWN, known, strict=True):
-            if value is not None:
-                like &= group[f"{name}_na"] | (group[name] == value)
+        for name, value in enumerate(want[2:]):
+            if value >= 0:
+                stated = attrs[name, start:end]
+                like &= (stated < 0) | (stated == value)
         near = np.flatnonzero(like)
-        near = near[np.argsort(distance[near], kind="stable")]
-        keys, trucks = group["key"][near], group["truck_id"][near]
-        prices, weights = group["price_usd"][near], group["weight"][near]
-        # a subject whose truck is not among the first comparables shares their result
-        head_list = trucks[:limit].tolist()
-        head = set(head_list)
-        shared = None
-        for index, truck in rows:
-            if truck not in head:
-                shared = shared or _fair(keys, prices, weights, np.arange(min(limit, keys.size)))
-                results[index] = shared
-                continue
-            # a truck is in a pool group once (one row per truck and basis): skip its place
-            own = head_list.index(truck)
-            take = np.delete(np.arange(min(limit + 1, keys.size)), own)[:limit]
-            results[index] = _fair(keys, prices, weights, take)
-    return [results.get(i, _NOT_FOUND) for i in subjects.index]
+        near = near[np.argsort(distance[near], kind="stable")][: limit + 1]
+        heads[row, : near.size] = near + start
+    return heads
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _arrays(group: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The columns comparables are chosen by, as NumPy arrays (with "<name>_na" masks of the
-    attributes matched when known)."""
-    out = {
-        "year": group["year"].to_numpy(dtype="int64"),
-        "key": group["key"].to_numpy(dtype="object"),
-        "truck_id": group["truck_id"].to_numpy(dtype="object"),
-        "price_usd": group["price_usd"].to_numpy(dtype="float64"),
-        "weight": group["weight"].to_numpy(dtype="float64"),
+def _fair_prices(
+    codes: dict[str, np.ndarray],
+    pool: np.ndarray,
+    heads: np.ndarray,
+    pairs: np.ndarray,
+    limit: int,
+) -> dict[str, Any]:
+    """The comparables' figures of each (nearest list, own position) pair: its nearest list
+    without the own truck (when there, -1 when not), at most ``limit``; then their weighted
+    median, plain median and middle half, whole dollars, and their keys."""
+    head = heads[pairs[:, 0]]
+    own = pairs[:, 1]
+    count = (head >= 0).sum(axis=1)
+    n = np.minimum(limit, count - (own >= 0))
+    j = np.arange(limit)
+    skip = (own[:, None] >= 0) & (j >= own[:, None])  # the places after the own truck shift by one
+    take = np.where(j < n[:, None], np.take_along_axis(head, j + skip, axis=1), -1)
+    rows = np.append(pool, 0)[take]  # after the last (-1): any row, ignored
+    fair, ordered = _weighted_medians(codes["price"][rows], codes["weight"][rows], n)
+    quartiles = np.full((len(n), 3), np.nan)
+    some = n > 0
+    quartiles[some] = _quartiles(ordered[some], n[some])
+    keys = codes["key"][rows]
+    return {
+        "fair_price_usd": np.rint(fair),
+        "n_comparables": n,
+        "comparables": [keys[p, : n[p]].tolist() for p in range(len(n))],
+        "comparables_median_usd": np.rint(quartiles[:, 1]),
+        "comparables_low_usd": np.rint(quartiles[:, 0]),
+        "comparables_high_usd": np.rint(quartiles[:, 2]),
     }
-    for name in MATCHED_WHEN_KNOWN:
-        values = group[name].astype("object")
-        out[f"{name}_na"] = values.isna().to_numpy(dtype=bool)
-        out[name] = values.where(values.notna(), None).to_numpy(dtype="object")
+
+
+def _per_subject(per_pair: dict[str, Any], pair_of: np.ndarray) -> dict[str, Any]:
+    """The pairs' columns for each subject (its pair in ``pair_of``, -1: no comparables):
+    Int64 figures (<NA> unknown), n_comparables 0 and no comparables where none."""
+    has = pair_of >= 0
+    at = np.where(has, pair_of, 0)
+    out: dict[str, Any] = {}
+    for name, values in per_pair.items():
+        if name == "comparables":
+            out[name] = [
+                values[p] if h else [] for p, h in zip(at.tolist(), has.tolist(), strict=True)
+            ]
+            continue
+        picked = values[at] if len(values) else np.zeros(len(at))
+        if name == "n_comparables":
+            out[name] = pd.array(np.where(has, picked, 0).astype(np.int64), dtype="Int64")
+            continue
+        missing = ~has | np.isnan(picked)
+        out[name] = pd.arrays.IntegerArray(np.where(missing, 0, picked).astype(np.int64), missing)
     return out
 
 
-def _quartiles(ordered: np.ndarray) -> tuple[float, float, float]:
-    """The 25th, 50th and 75th percentiles of sorted values (linear, as ``np.percentile``)."""
-    at = np.array([0.25, 0.5, 0.75]) * (ordered.size - 1)
-    low = np.floor(at).astype(int)
-    high = np.minimum(low + 1, ordered.size - 1)
-    q = ordered[low] + (ordered[high] - ordered[low]) * (at - low)
-    return float(q[0]), float(q[1]), float(q[2])
-
-
-def _fair(keys, prices, weights, take) -> Found:
-    if take.size == 0:
-        return _NOT_FOUND
-    fair = weighted_median(prices[take], weights[take])
-    low, median, high = _quartiles(np.sort(prices[take]))
-    return (
-        None if fair is None else int(round(fair)),
-        keys[take].tolist(),
-        int(round(float(median))),
-        int(round(float(low))),
-        int(round(float(high))),
-    )
-
-
 def _why(row: dict[str, Any]) -> str:
+    """The why line of a scored row (``_records``' plain values, None where unknown)."""
     n = row["n_comparables"]
-    drive = {True: "4WD", False: "2WD"}.get(
-        row["is_4wd"] if not pd.isna(row["is_4wd"]) else None, ""
-    )
-    what = " ".join(x for x in (drive, row.get("family") or "", "trucks") if x and not pd.isna(x))
-    landed = isinstance(row["basis"], str) and row["basis"] == LANDED
-    if pd.isna(row["price_usd"]):
+    drive = {True: "4WD", False: "2WD"}.get(row["is_4wd"], "")
+    what = " ".join(x for x in (drive, row["family"], "trucks") if x)
+    basis = row["basis"]
+    landed = basis == LANDED
+    if row["price_usd"] is None:
         return "no price"
-    if landed and pd.isna(row["value_usd"]):
+    if landed and row["value_usd"] is None:
         return f"unrated: no landed cost estimate for its {_label(row['price_basis'])} price"
     if landed:
         quoted = PRICE_LABELS.get(row["price_basis"], row["price_basis"])
         value = f"landed in the US ≈ {usd(row['value_usd'])} ({quoted} {usd(row['price_usd'])})"
         young = "; under 25 years old: not importable to the US yet"
-        note = young if _is_false(row.get("eligible_25y")) else ""
+        note = young if _is_false(row["eligible_25y"]) else ""
         if not row["rated"]:
             return f"unrated: {n} comparable {what} asking in the US; {value}{note}"
         return (
             f"{value}: {_side(row)} {n} comparable {what} asking in the US{_fair_text(row)}{note}"
         )
     if not row["rated"]:
-        if isinstance(row["basis"], str) and row["basis"] == "bid":
+        if basis == "bid":
             return "unrated: a live auction's current bid is not a price"
         return f"unrated: {n} comparable {what}" + (
-            f" ({_label(row['basis'])})" if not pd.isna(row["basis"]) else ""
+            f" ({_label(basis)})" if basis is not None else ""
         )
-    return f"{_side(row)} {n} comparable {what} ({_label(row['basis'])}){_fair_text(row)}"
+    return f"{_side(row)} {n} comparable {what} ({_label(basis)}){_fair_text(row)}"
 
 
 def _label(basis: Any) -> str:
@@ -538,9 +631,14 @@ def _fair_text(row: dict[str, Any]) -> str:
 def spread_text(row: dict[str, Any]) -> str:
     """The middle half of the comparables' prices, e.g. "$5,900-7,400"."""
     low, high = row.get("comparables_low_usd"), row.get("comparables_high_usd")
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
+    if _unknown(low) or _unknown(high):
         return "unknown"
     return f"{usd(low)}-{int(high):,}"
+
+
+def _unknown(value: Any) -> bool:
+    """``pd.isna`` of one value, without its cost for a plain int (never unknown)."""
+    return value is None or (not isinstance(value, int) and pd.isna(value))
 
 
 def _is_false(value: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -29,16 +30,25 @@ def listing_key(df: pd.DataFrame) -> pd.Series:
     return df["source"].astype(str) + ":" + df["listing_id"].astype(str)
 
 
-def identity_of(df: pd.DataFrame) -> pd.Series:
+def identity_of(df: pd.DataFrame, key: pd.Series | None = None) -> pd.Series:
     """Each listing's truck identity (storage's ``identity``, shared by reposts), or its
-    ``listing_key`` where it has none."""
+    ``listing_key`` (``key`` when already computed) where it has none."""
     return (
         column(df, "identity")
         .astype("object")
-        .where(column(df, "identity").notna(), listing_key(df))
+        .where(column(df, "identity").notna(), listing_key(df) if key is None else key)
     )
 
 
 def usd(value: Any) -> str:
     """Whole dollars, e.g. "$8,900"."""
     return f"${int(value):,}"
+
+
+def string_ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's place in the stable sorted order of ``values`` (strings, say): a sort
+    key for ``np.lexsort`` that orders them as ``sort_values`` does, at a fraction of its cost
+    (Python's sort of the strings instead of pandas' factorizing and sorting them)."""
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    return rank

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.frames import listing_key, string_ranks
 from analysis.load import as_of_date, as_of_end
 
 #: The columns of sold.csv, in order.
@@ -82,108 +83,172 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
         return _empty()
     # integer truck codes: grouping on them is far cheaper than on truck_id strings
     tcode, truck_ids = pd.factorize(listings["truck_id"].to_numpy())
-    n_trucks = len(truck_ids)
     pos = pd.Index(listings["lid"]).get_indexer(history["lid"])
-    hist = history.loc[pos >= 0].assign(t=tcode[pos[pos >= 0]])
-    leaving = ((hist["event"] == "gone") | hist["status"].isin(["sold", "ended"])).to_numpy()
-    left_at = hist.loc[leaving].groupby("t")["observed_at"].max()
-    active = (
-        np.bincount(
-            tcode,
-            weights=(listings["status"] == "active").fillna(False).to_numpy(),
-            minlength=n_trucks,
-        )
-        > 0
+    rows = np.flatnonzero(pos >= 0)
+    hist, bases = _history_arrays(history, rows, tcode[pos[rows]])
+    left_at = _left_at(history, hist)
+    active = np.bincount(
+        tcode,
+        weights=(listings["status"] == "active").fillna(False).to_numpy(),
+        minlength=len(truck_ids),
     )
-    chosen = left_at.loc[(left_at >= begin).to_numpy() & ~active[left_at.index.to_numpy()]]
+    chosen = left_at.loc[(left_at >= begin).to_numpy() & ~(active[left_at.index.to_numpy()] > 0)]
     if chosen.empty:
         return _empty()
-    keep = np.zeros(n_trucks, dtype=bool)
+    keep = np.zeros(len(truck_ids), dtype=bool)
     keep[chosen.index.to_numpy()] = True
-    members = listings.loc[keep[tcode]].assign(t=tcode[keep[tcode]])
-    members = members.assign(
-        key=members["source"].astype(str) + ":" + members["listing_id"].astype(str)
-    )
-    members = members.sort_values(["t", "first_seen_at", "key"], kind="stable")
-    hist = hist.loc[keep[hist["t"].to_numpy()]].sort_values(
-        ["t", "observed_at", "id"], kind="stable"
-    )
-
-    grouped = members.groupby("t", sort=True)
-    out = pd.DataFrame(
-        {
-            "n_listings": grouped.size(),
-            "first_seen_at": grouped["first_seen_at"].min(),
-            "last_seen_at": grouped["last_seen_at"].max(),
-            "listings": grouped["key"].first(),
-            "sources": grouped["source"].first().astype("object"),
-        }
-    )
-    # most trucks have one listing: join strings only for those with several
-    several = members.loc[members["t"].duplicated(keep=False)]
-    if len(several):
-        out.loc[several["t"].unique(), "listings"] = several.groupby("t")["key"].agg(" ".join)
-        pairs = several[["t", "source"]].astype({"source": "object"}).drop_duplicates()
-        joined = pairs.sort_values(["t", "source"]).groupby("t")["source"].agg(" ".join)
-        out.loc[joined.index, "sources"] = joined
-    head = members.drop_duplicates("t", keep="last").set_index("t")
-    for col in ("title", "model", "family", "year", "is_4wd", "url"):
-        out[col] = head[col] if col in head.columns else None
-    last_status = (
-        members.sort_values(["t", "last_seen_at"], kind="stable")
-        .drop_duplicates("t", keep="last")
-        .set_index("t")["status"]
-        .astype("object")
-    )
-    sold = (hist["status"] == "sold").to_numpy()
-    out["outcome"] = last_status.map(OUTCOMES).fillna("delisted")
-    out.loc[np.unique(hist["t"].to_numpy()[sold]), "outcome"] = "sold"
+    out = _trucks(listings, np.flatnonzero(keep[tcode]), tcode)
+    hist = {name: values[keep[hist["t"]]] for name, values in hist.items()}
+    sold = hist["sold"]
+    out["outcome"] = out["outcome"].map(OUTCOMES).fillna("delisted")
+    out.loc[np.unique(hist["t"][sold]), "outcome"] = "sold"
     out["left_at"] = chosen
     out["days_on_market"] = (
         (out["last_seen_at"] - out["first_seen_at"]).dt.total_seconds() // 86400
     ).astype("Int64")
-    sold_rows = hist.loc[sold & hist["price_usd"].notna().to_numpy()]
-    out["sold_price_usd"] = sold_rows.groupby("t")["price_usd"].last().astype("Int64")
-    out = out.join(_price_path(hist))
-    out["truck_id"] = truck_ids[out.index.to_numpy()]
-    return (
-        out.sort_values(["left_at", "truck_id"], ascending=[False, True], kind="stable")
-        .loc[:, list(SOLD_COLUMNS)]
-        .reset_index(drop=True)
+    last_sold = _last_of_runs(hist["t"], sold & ~np.isnan(hist["price"]))
+    out["sold_price_usd"] = (
+        history["price_usd"]
+        .iloc[hist["row"][last_sold]]
+        .set_axis(hist["t"][last_sold])
+        .astype("Int64")
     )
+    out = out.join(_price_path(hist, bases))
+    out["truck_id"] = truck_ids[out.index.to_numpy()]
+    # newest first, then by truck_id: a lexsort of numbers instead of sort_values on strings
+    newest = -out["left_at"].to_numpy(dtype="int64")
+    order = np.lexsort((string_ranks(truck_ids[out.index.to_numpy()]), newest))
+    return out.iloc[order].loc[:, list(SOLD_COLUMNS)].reset_index(drop=True)
 
 
-def _price_path(hist: pd.DataFrame) -> pd.DataFrame:
+def _history_arrays(
+    history: pd.DataFrame, rows: np.ndarray, t: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The history ``rows`` (positions) of truck codes ``t`` as NumPy arrays sorted by truck,
+    then time (NaT last), then id: row, t, observed (int64), price (float, NaN unknown), basis
+    (codes of the distinct bases, -1 unknown), asking (its basis is an asking one), gone (a
+    gone event), left (status sold or ended) and sold (status sold); and the distinct bases."""
+    observed = history["observed_at"].to_numpy(dtype="int64")[rows]
+    order = _by_truck_then_time(t, _nat_last(observed), history["id"].to_numpy()[rows])
+    rows = rows[order]
+    basis, bases = pd.factorize(history["price_basis"])
+    asking = np.asarray(pd.Index(bases).isin(ASKING_BASES), dtype=bool)
+    status = history["status"]
+    return {
+        "row": rows,
+        "t": t[order],
+        "observed": observed[order],
+        "price": history["price_usd"].to_numpy(dtype="float64", na_value=np.nan)[rows],
+        "basis": basis[rows],
+        "asking": np.append(asking, False)[basis[rows]],  # -1 (unknown): not asking
+        "gone": history["event"].isin(["gone"]).to_numpy()[rows],
+        "left": status.isin(["sold", "ended"]).to_numpy()[rows],
+        "sold": status.isin(["sold"]).to_numpy()[rows],
+    }, np.asarray(bases, dtype=object)
+
+
+def _by_truck_then_time(t: np.ndarray, when: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The order of rows by truck ``t``, then ``when``, then id (each stable), as
+    ``np.lexsort((ids, when, t))``. A stable sort by truck alone (a few times cheaper) keeps
+    each truck's rows in the history's order, already by time then id for a truck with one
+    listing: only the trucks whose rows are then out of order are sorted again."""
+    order = np.argsort(t, kind="stable")
+    t, when, ids = t[order], when[order], ids[order]
+    later = (when[1:] > when[:-1]) | ((when[1:] == when[:-1]) & (ids[1:] >= ids[:-1]))
+    unsorted = t[1:][(t[1:] == t[:-1]) & ~later]
+    if unsorted.size:
+        redo = np.flatnonzero(np.isin(t, unsorted))
+        order[redo] = order[redo][np.lexsort((ids[redo], when[redo], t[redo]))]
+    return order
+
+
+def _left_at(history: pd.DataFrame, hist: dict[str, np.ndarray]) -> pd.Series:
+    """When each truck last left the market (the time of its latest gone, sold or ended row),
+    by truck code, for the trucks that left at a known time."""
+    known = hist["observed"] != np.iinfo(np.int64).min
+    last = _last_of_runs(hist["t"], (hist["gone"] | hist["left"]) & known)
+    return history["observed_at"].iloc[hist["row"][last]].set_axis(hist["t"][last])
+
+
+def _trucks(listings: pd.DataFrame, members: np.ndarray, tcode: np.ndarray) -> pd.DataFrame:
+    """One row per truck code (ascending) from the positions ``members`` of all its listings:
+    n_listings, first_seen_at (the earliest), last_seen_at (the latest), listings (their keys
+    by first sighting, then key), sources (the distinct ones, sorted), title, model, family,
+    year, is_4wd and url of the last of them in that order, and outcome: the status of the
+    last seen one (``infer_sold`` words it)."""
+    t = tcode[members]
+    keys = listing_key(listings[["source", "listing_id"]].iloc[members]).to_numpy(dtype=object)
+    # keys break ties of first sighting: only trucks with several listings have any
+    several = np.flatnonzero(np.bincount(t)[t] > 1)
+    rank = np.zeros(len(members), dtype=np.int64)
+    rank[several] = string_ranks(keys[several])
+    order = np.lexsort((rank, _nat_last(listings["first_seen_at"])[members], t))
+    members, t, keys = members[order], t[order], keys[order]
+    starts = _first_of_runs(t)
+    ends = _ends(starts, len(t))
+    index = pd.Index(t[starts])
+    last_seen = listings["last_seen_at"].to_numpy(dtype="int64")[members]
+    # the latest sighting: NaT (int64 min) sorts first; the last seen listing: NaT sorts last
+    latest = np.lexsort((last_seen, t))[ends]
+    last = np.lexsort((_nat_last(listings["last_seen_at"])[members], t))[ends]
+    names, sources = _names(keys, listings["source"].iloc[members].to_numpy(dtype=object), starts)
+    out = pd.DataFrame(
+        {
+            "n_listings": np.diff(np.append(starts, len(t))),
+            "first_seen_at": listings["first_seen_at"].iloc[members[starts]].set_axis(index),
+            "last_seen_at": listings["last_seen_at"].iloc[members[latest]].set_axis(index),
+            "listings": pd.Series(names, index=index),
+            "sources": pd.Series(sources, index=index, dtype="object"),
+            "outcome": listings["status"].iloc[members[last]].astype("object").set_axis(index),
+        }
+    )
+    for col in ("title", "model", "family", "year", "is_4wd", "url"):
+        out[col] = listings[col].iloc[members[ends]].set_axis(index) if col in listings else None
+    return out
+
+
+def _names(keys: np.ndarray, sources: np.ndarray, starts: np.ndarray) -> tuple[list, list]:
+    """Per run of listings (from each of ``starts``): their keys joined by spaces, and their
+    distinct sources, sorted and joined (most trucks have one listing: only theirs are
+    joined)."""
+    names, found = keys[starts].tolist(), sources[starts].tolist()
+    sizes = np.diff(np.append(starts, len(keys)))
+    for i in np.flatnonzero(sizes > 1).tolist():
+        run = slice(starts[i], starts[i] + sizes[i])
+        names[i] = " ".join(keys[run])
+        found[i] = " ".join(sorted(set(sources[run])))
+    return names, found
+
+
+def _price_path(hist: dict[str, np.ndarray], bases: np.ndarray) -> pd.DataFrame:
     """Per truck code ``t``: basis, first and last price, drops (count, total, largest).
 
-    ``hist`` is sorted by truck and time; a repost at a lower price is a drop. ``gone`` rows
-    only repeat the last price, so they are not part of the path.
+    ``hist`` (``_history_arrays``) is sorted by truck and time; a repost at a lower price is a
+    drop. ``gone`` rows only repeat the last price, so they are not part of the path. The
+    basis is the truck's first asking one (``ASKING_BASES``), else its first.
     """
-    priced = hist.loc[
-        hist["price_usd"].notna().to_numpy()
-        & hist["price_basis"].notna().to_numpy()
-        & (hist["event"] != "gone").to_numpy()
-    ]
-    basis_text = priced["price_basis"].astype("object")
-    rank = (~basis_text.isin(ASKING_BASES)).to_numpy().astype(int)
-    order = np.lexsort((np.arange(len(priced)), rank, priced["t"].to_numpy()))
-    first = pd.Series(basis_text.to_numpy()[order], index=priced["t"].to_numpy()[order])
-    basis = first[~first.index.duplicated()]
-    path = priced.loc[basis_text.to_numpy() == basis.reindex(priced["t"].to_numpy()).to_numpy()]
-    t = path["t"].to_numpy()
-    price = path["price_usd"].to_numpy(dtype="float64", na_value=np.nan)
+    priced = np.flatnonzero(~np.isnan(hist["price"]) & (hist["basis"] >= 0) & ~hist["gone"])
+    t, basis = hist["t"][priced], hist["basis"][priced]
+    first = _first_of_runs(t)
+    trucks, chosen = t[first], basis[first]
+    asking = np.flatnonzero(hist["asking"][priced])
+    first_asking = asking[_first_of_runs(t[asking])]
+    chosen[np.searchsorted(trucks, t[first_asking])] = basis[first_asking]
+    on = basis == chosen[np.searchsorted(trucks, t)]
+    t, price = t[on], hist["price"][priced][on]
+    starts = _first_of_runs(t)
     same = np.append([False], t[1:] == t[:-1])
     step = np.where(same, price - np.append([np.nan], price[:-1]), np.nan)
     drop = np.where(step < 0, -step, np.nan)
-    g = pd.Series(price).groupby(t)
-    drops = pd.Series(drop).groupby(t)
+    ends = _ends(starts, len(t))
+    index = pd.Index(trucks)
     out = pd.DataFrame(
         {
-            "price_basis": basis,
-            "first_price_usd": g.first(),
-            "last_price_usd": g.last(),
-            "n_drops": drops.count(),
-            "largest_drop_usd": drops.max().fillna(0),
+            "price_basis": pd.Series(bases[chosen], index=index),
+            "first_price_usd": pd.Series(price[starts], index=index),
+            "last_price_usd": pd.Series(price[ends], index=index),
+            "n_drops": pd.Series(_sums(~np.isnan(drop), starts), index=index),
+            "largest_drop_usd": pd.Series(_maxima(np.nan_to_num(drop), starts), index=index),
         }
     )
     total = (out["first_price_usd"] - out["last_price_usd"]).clip(lower=0)
@@ -198,6 +263,43 @@ def _price_path(hist: pd.DataFrame) -> pd.DataFrame:
     ):
         out[col] = out[col].round().astype("Int64")
     return out
+
+
+def _sums(flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """How many ``flags`` are set in each run from ``starts``."""
+    if not starts.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.add.reduceat(flags.astype(np.int64), starts)
+
+
+def _maxima(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The largest of ``values`` in each run from ``starts``."""
+    if not starts.size:
+        return np.zeros(0, dtype="float64")
+    return np.maximum.reduceat(values, starts)
+
+
+def _nat_last(times: pd.Series | np.ndarray) -> np.ndarray:
+    """Datetimes (or their int64) as int64 that sort as pandas sorts them: NaT last."""
+    values = times.to_numpy(dtype="int64") if isinstance(times, pd.Series) else times
+    return np.where(values == np.iinfo(np.int64).min, np.iinfo(np.int64).max, values)
+
+
+def _first_of_runs(t: np.ndarray) -> np.ndarray:
+    """Positions of the first row of each run of equal values of ``t``."""
+    return np.flatnonzero(np.append(True, t[1:] != t[:-1])) if t.size else np.zeros(0, int)
+
+
+def _ends(starts: np.ndarray, size: int) -> np.ndarray:
+    """The last positions of the runs that begin at ``starts`` in ``size`` rows."""
+    return np.append(starts[1:], size) - 1 if starts.size else starts
+
+
+def _last_of_runs(t: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Positions of the last row of each run of equal ``t`` among the rows ``where``."""
+    picked = np.flatnonzero(where)
+    runs = t[picked]
+    return picked[np.append(runs[1:] != runs[:-1], True)] if picked.size else picked
 
 
 def _empty() -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -357,3 +358,98 @@ def test_a_misdated_truck_is_never_rated_nor_a_comparable():
     assert out.loc["misdated", "comparables"] == []
     assert "craigslist:misdated" not in {key for keys in out["comparables"] for key in keys}
     assert out.loc["good-steal", "rated"]
+
+
+# -- many subjects at once (issue #18: scored together, each as if alone) -------------------------
+
+
+def _straight_weighted_median(prices, weights) -> float:
+    """The weighted median the plain way: the first price whose cumulative weight reaches half
+    the total, the midpoint with the next one when it is exactly half."""
+    pairs = sorted(zip(prices, weights, strict=True), key=lambda p: p[0])
+    total, running = sum(w for _, w in pairs), 0.0
+    for i, (price, weight) in enumerate(pairs):
+        running += weight
+        if abs(running - total / 2) <= 1e-12 * total and i + 1 < len(pairs):
+            return (price + pairs[i + 1][0]) / 2
+        if running >= total / 2:
+            return price
+    raise AssertionError("no weight")
+
+
+@pytest.mark.parametrize(("limit", "window"), [(1, 0), (3, 1), (5, 2), (20, 2)])
+def test_each_subject_is_scored_on_its_own_comparables_when_scored_together(limit, window):
+    """Sixty trucks of mixed years, ages and prices scored in one call: each rated truck's fair
+    price, median and middle half are those of its own comparables, computed one by one."""
+    rng = np.random.default_rng(limit)
+    seen = pd.Timestamp("2026-11-24T06:00:00Z")
+    rows = [
+        listing(
+            f"t{n:02d}",
+            int(rng.integers(40, 120)) * 100,
+            year=int(rng.integers(1994, 2000)),
+            last_seen_at=seen - pd.Timedelta(days=int(rng.integers(0, 60))),
+            status="active" if n % 4 else "gone",
+        )
+        for n in range(60)
+    ]
+    out = scores(rows, max_comparables=limit, year_window=window, min_comparables=1)
+    frame = pd.DataFrame(rows).assign(key=lambda f: "craigslist:" + f["listing_id"])
+    by_key = frame.set_index("key")
+    age = (pd.Timestamp("2026-11-25T00:00:00Z") - by_key["last_seen_at"]).dt.total_seconds()
+    weight = 0.5 ** (age / 86400 / 30)
+    assert out["rated"].sum() == (frame["status"] == "active").sum()
+    for listing_id, row in out.iterrows():
+        mine = by_key.loc[f"craigslist:{listing_id}"]
+        comparables = row["comparables"]
+        assert 1 <= len(comparables) <= limit
+        assert f"craigslist:{listing_id}" not in comparables
+        prices = by_key.loc[comparables, "price_usd"].tolist()
+        assert all(abs(y - mine["year"]) <= window for y in by_key.loc[comparables, "year"])
+        fair = _straight_weighted_median(prices, weight[comparables].tolist())
+        assert row["fair_price_usd"] == round(fair)
+        low, median, high = np.percentile(prices, [25, 50, 75])
+        assert (row["comparables_low_usd"], row["comparables_median_usd"]) == (
+            round(low),
+            round(median),
+        )
+        assert row["comparables_high_usd"] == round(high)
+
+
+def test_a_subject_skips_itself_only_when_it_is_among_the_nearest():
+    """With two comparables kept, a subject among the two nearest skips itself and takes the
+    next one; a subject behind them (same year, later key) takes the two nearest as they are."""
+    rows = [
+        listing("a", 8000, year=1996),
+        listing("b", 8200, year=1996),
+        listing("e", 8300, year=1996),
+        listing("c", 8400, year=1997),
+    ]
+    out = scores(rows, max_comparables=2, min_comparables=1)
+    assert out.loc["a", "comparables"] == ["craigslist:b", "craigslist:e"]
+    assert out.loc["b", "comparables"] == ["craigslist:a", "craigslist:e"]
+    assert out.loc["e", "comparables"] == ["craigslist:a", "craigslist:b"]
+    assert out.loc["c", "comparables"] == ["craigslist:a", "craigslist:b"]
+    assert out.loc["e", "fair_price_usd"] == 8100
+
+
+@pytest.mark.parametrize(
+    ("rows", "config"),
+    [
+        ([listing("alone", 8000)], {}),
+        ([listing(str(n), None) for n in range(4)], {}),
+        ([listing(str(n), 8000 + n) for n in range(4)], {"max_comparables": 0}),
+        ([listing(str(n), 8000, is_4wd=None, year=None) for n in range(3)], {}),
+    ],
+    ids=["one-listing", "no-prices", "no-comparables-kept", "nothing-known"],
+)
+def test_markets_without_comparables_keep_the_result_columns_and_types(rows, config):
+    out = scores(rows, **config)
+    reference = scores([listing(str(n), 8000 + 100 * n) for n in range(4)])
+    assert out["rated"].sum() == 0
+    assert (out["n_comparables"] == 0).all()
+    assert out["comparables"].map(len).eq(0).all()
+    assert out["fair_price_usd"].isna().all()
+    assert out["comparables_median_usd"].isna().all()
+    for name in ("fair_price_usd", "n_comparables", "comparables_low_usd", "rated", "why"):
+        assert out[name].dtype == reference[name].dtype

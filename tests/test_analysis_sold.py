@@ -93,3 +93,91 @@ def test_nothing_left_gives_an_empty_table():
         ).size
         == 0
     )
+
+
+# -- hand-built edge cases (issue #18: the faster grouping must keep each truck's figures) -------
+
+
+def _listing(lid, listing_id, truck, status, first, last, source="craigslist") -> dict:
+    return {
+        "lid": lid,
+        "source": source,
+        "listing_id": listing_id,
+        "truck_id": truck,
+        "status": status,
+        "first_seen_at": pd.Timestamp(first, tz="UTC"),
+        "last_seen_at": pd.Timestamp(last, tz="UTC"),
+        "title": f"truck {listing_id}",
+        "model": "Honda Acty",
+        "family": "Honda Acty",
+        "year": 1996,
+        "is_4wd": True,
+        "url": f"https://example.test/{listing_id}",
+    }
+
+
+def _row(lid, id_, when, event, price, basis="asking", status="active") -> dict:
+    return {
+        "lid": lid,
+        "id": id_,
+        "observed_at": pd.Timestamp(when, tz="UTC"),
+        "event": event,
+        "price_usd": price,
+        "price_basis": basis,
+        "status": status,
+    }
+
+
+def _sold(listings, history) -> pd.DataFrame:
+    history = pd.DataFrame(history).astype({"price_usd": "Int64"})
+    return infer_sold(pd.DataFrame(listings), history, start=START, as_of="2026-11-30")
+
+
+def test_a_truck_without_a_known_price_is_counted_without_figures():
+    out = _sold(
+        [_listing(1, "p", "t-p", "gone", "2026-11-03", "2026-11-05")],
+        [
+            _row(1, 1, "2026-11-03", "new", None, basis=None),
+            _row(1, 2, "2026-11-06", "gone", None, basis=None, status="gone"),
+        ],
+    )
+    assert out["truck_id"].tolist() == ["t-p"]
+    assert (
+        out[["first_price_usd", "last_price_usd", "n_drops", "sold_price_usd"]]
+        .isna()
+        .all(axis=None)
+    )
+    assert pd.isna(out.loc[0, "price_basis"])
+    assert out["n_drops"].dtype == "Int64"
+    assert out["total_drop_pct"].dtype == "float64"
+    assert out.loc[0, "days_on_market"] == 2
+
+
+def test_listings_first_seen_together_are_joined_in_key_order_and_drops_follow_time():
+    """Three listings of one truck, two first seen at the same time; rows come unsorted, the
+    path is read in time order (then id) on the first asking basis, the bid is left out."""
+    listings = [
+        _listing(1, "z", "t", "gone", "2026-11-03", "2026-11-08", source="ebay"),
+        _listing(2, "a", "t", "gone", "2026-11-03", "2026-11-06"),
+        _listing(3, "m", "t", "ended", "2026-11-04", "2026-11-07", source="bringatrailer"),
+    ]
+    history = [
+        _row(3, 7, "2026-11-04", "new", 7000, basis="bid"),
+        _row(1, 5, "2026-11-05", "price_change", 8500),
+        _row(2, 3, "2026-11-03", "new", 9000),
+        _row(1, 4, "2026-11-05", "price_change", 8800),
+        _row(1, 1, "2026-11-03", "new", 9500),
+        _row(1, 9, "2026-11-09", "gone", 8500, status="gone"),
+        _row(3, 8, "2026-11-08", "status_change", 7000, basis="bid", status="ended"),
+    ]
+    row = _sold(listings, history).iloc[0]
+    assert row["listings"] == "craigslist:a ebay:z bringatrailer:m"
+    assert row["sources"] == "bringatrailer craigslist ebay"
+    assert row["n_listings"] == 3
+    assert row["title"] == "truck m"
+    assert row["outcome"] == "delisted"  # the last seen listing (z) went gone
+    assert row["left_at"] == pd.Timestamp("2026-11-09", tz="UTC")
+    assert row["price_basis"] == "asking"
+    # asking path by time then id: 9500, 9000, 8800 (id 4), 8500 (id 5)
+    assert (row["first_price_usd"], row["last_price_usd"]) == (9500, 8500)
+    assert (row["n_drops"], row["largest_drop_usd"], row["total_drop_usd"]) == (3, 500, 1000)
