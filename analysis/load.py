@@ -10,14 +10,16 @@ after the end of ``as_of`` (UTC) are ignored, which makes any past report reprod
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sqlite3
 from collections.abc import Collection, Iterable
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 LISTING_DTYPES = {
     "year": "Int64",
@@ -166,6 +168,83 @@ def read_sql(db_path: str | os.PathLike, sql: str, params=()) -> pd.DataFrame:
         return pd.read_sql_query(sql, conn, params=params)
 
 
+#: Rows converted at a time by ``read_query_chunked``: the Python objects SQLite hands over
+#: live for one chunk only, so a read's peak memory is about its typed frame.
+CHUNK_ROWS = 20_000
+_ARROW_KINDS = {pa.null(): "null", pa.string(): "text", pa.int64(): "int", pa.float64(): "float"}
+
+
+def read_query_chunked(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:
+    """The rows of a query as ``pd.read_sql_query`` types them, read ``CHUNK_ROWS`` at a time.
+
+    Each chunk's columns go straight into Arrow arrays (pandas' own inference holds every
+    row's objects at once and scans each column twice); a column is then text (``str``),
+    integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), all NULL
+    (``object``), or, mixing kinds (SQLite's loose typing), Python objects.
+    """
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    parts: list[list] = [[] for _ in names]
+    with _no_collection():
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            for part, values in zip(parts, zip(*rows, strict=True), strict=True):
+                part.append(_chunk_array(values))
+    return pd.DataFrame(
+        {name: _joined_column(part) for name, part in zip(names, parts, strict=True)},
+        index=pd.RangeIndex(sum(len(p) for p in parts[0]) if parts else 0),
+    )
+
+
+@contextmanager
+def _no_collection():
+    """The garbage collector paused: reading rows makes a tuple per row, which sets off a full
+    collection every so many (a fifth of a 200k-row read); rows hold no reference cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _chunk_array(values: tuple) -> pa.Array | np.ndarray:
+    """One chunk of a column: an Arrow array of one kind, else the Python objects."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return np.array(values, dtype=object)
+    return array if array.type in _ARROW_KINDS else np.array(values, dtype=object)
+
+
+def _joined_column(parts: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """A column from its chunks, typed as ``pd.read_sql_query`` infers it."""
+    kinds = {_ARROW_KINDS.get(getattr(p, "type", None), "objects") for p in parts} - {"null"}
+    n = sum(len(p) for p in parts)
+    if not kinds:
+        return np.full(n, None, dtype=object)
+    if kinds == {"text"}:
+        return pd.array(pa.chunked_array([_as_type(p, pa.string()) for p in parts]), dtype="str")
+    if kinds <= {"int", "float"}:
+        kind = pa.int64() if kinds == {"int"} else pa.float64()
+        column = pa.chunked_array([_as_type(p, kind) for p in parts])
+        if kind == pa.int64() and not column.null_count:
+            return column.to_numpy()
+        return column.cast(pa.float64()).to_numpy()  # NULL as NaN
+    objects = np.empty(n, dtype=object)
+    at = 0
+    for part in parts:
+        objects[at : at + len(part)] = (
+            part if isinstance(part, np.ndarray) else part.to_numpy(zero_copy_only=False)
+        )
+        at += len(part)
+    return objects
+
+
+def _as_type(part: pa.Array, kind: pa.DataType) -> pa.Array:
+    return pa.nulls(len(part), kind) if part.type == pa.null() else part.cast(kind)
+
+
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
@@ -301,12 +380,14 @@ def read_listings_as_of(
         where = ["l.first_seen_at < :end"]
         params = {"end": _iso(end)}
         if since is not None:
+            params["since"] = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
+            seen = "+" if _mostly_seen_since(conn, params["since"]) else ""
             where.append(  # the latest last_seen_at: refined once it is known as of then
-                "(l.last_seen_at >= :since OR l.identity IN (SELECT l2.identity FROM listings l2"
-                " WHERE l2.last_seen_at >= :since AND l2.first_seen_at < :end"
+                f"({seen}l.last_seen_at >= :since OR l.identity IN (SELECT l2.identity"
+                f" FROM listings l2 WHERE {seen}l2.last_seen_at >= :since"
+                " AND l2.first_seen_at < :end"
                 " AND l2.identity != l2.source || ':' || l2.listing_id))"
             )
-            params["since"] = _iso(pd.Timestamp(as_of_date(since), tz="UTC"))
         if models is not None:
             names = {f"m{i}": m for i, m in enumerate(sorted(models))}
             names |= {f"c{i}": c for i, c in enumerate(sorted(codes or ()))}
@@ -345,7 +426,7 @@ def read_listings_as_of(
             FROM listings l{joins}
             WHERE {" AND ".join(where)}
             ORDER BY l.rowid"""
-        df = pd.read_sql_query(sql, conn, params=params)
+        df = read_query_chunked(conn, sql, params)
         runs = pd.read_sql_query(
             "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
             conn,
@@ -371,6 +452,20 @@ def read_listings_as_of(
     if since is not None:
         df = _seen_since(df, pd.Timestamp(as_of_date(since), tz="UTC"))
     return df.reset_index(drop=True)
+
+
+def _mostly_seen_since(conn: sqlite3.Connection, since: str) -> bool:
+    """True when more than a sixth of the listings were last seen since ``since``.
+
+    SQLite then reads them faster in one pass over the table (``+column`` keeps it off the
+    index) than by the ``last_seen_at`` index, which costs a seek into the table per listing
+    (at 200k listings all in the window: 0.6 s against 0.05 s).
+    """
+    total = conn.execute("SELECT max(rowid) FROM listings").fetchone()[0] or 0
+    recent = conn.execute(
+        "SELECT count(*) FROM listings WHERE last_seen_at >= ?", (since,)
+    ).fetchone()[0]
+    return recent * 6 > total
 
 
 def read_model_names(db_path: str | os.PathLike, *, since: dt.date | str) -> pd.DataFrame:
