@@ -121,3 +121,57 @@ def test_reads_are_read_only_and_a_missing_database_is_reported(tmp_path, market
     with pytest.raises(Exception, match="readonly"):
         conn.execute("DELETE FROM listings")
     conn.close()
+
+
+#: Columns of a table read in chunks of 3 rows, one row per tuple (7 rows: 3 chunks, the
+#: last one short), each column testing one way SQLite's loose typing can fill a column.
+CHUNKED_COLUMNS = {
+    "text": ("a", "b", None, "d", "e", None, "g"),
+    "text_late": (None, None, None, "x", None, None, None),  # first chunk all NULL
+    "all_null": (None,) * 7,
+    "ints": (1, 2, 3, 4, 5, 6, 2**62),
+    "ints_null_late": (1, 2, 3, 4, None, 6, 7),
+    "ints_then_floats": (1, 2, 3, 4.5, 5, None, 7),
+    "text_and_ints": ("a", "b", "c", 4, None, "f", "g"),  # kinds differ across chunks
+    "mixed_in_a_chunk": ("a", 2, None, "d", "e", "f", "g"),
+    "blob": (b"x", None, b"y", b"z", None, None, b"w"),
+    "empty_text": ("", "", "", "", "", "", ""),
+}
+
+
+@pytest.fixture
+def chunked_table(monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr(load, "CHUNK_ROWS", 3)
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"CREATE TABLE t ({', '.join(CHUNKED_COLUMNS)})")
+    rows = list(zip(*CHUNKED_COLUMNS.values(), strict=True))
+    conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(CHUNKED_COLUMNS))})", rows)
+    yield conn
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "where", ["", "WHERE rowid <= 3", "WHERE rowid > 3", "WHERE rowid = 5", "WHERE 0"]
+)
+def test_chunked_read_types_columns_as_read_sql_does(chunked_table, where):
+    """Values and dtypes equal pandas' own read, whatever the chunks hold (one chunk, several,
+    one row, none)."""
+    sql = f"SELECT rowid AS id, * FROM t {where} ORDER BY rowid"
+    expected = pd.read_sql_query(sql, chunked_table)
+    got = load.read_query_chunked(chunked_table, sql)
+    pd.testing.assert_frame_equal(got, expected, check_index_type=True)
+    assert got.dtypes.astype(str).tolist() == expected.dtypes.astype(str).tolist()
+
+
+def test_listings_read_is_the_same_by_index_or_by_scan(market, monkeypatch):
+    """The window's listings are the same whether SQLite seeks them by ``last_seen_at`` or
+    scans the table (the plan chosen by how many listings are in the window)."""
+    reads = []
+    for most in (False, True):
+        monkeypatch.setattr(load, "_mostly_seen_since", lambda conn, since, most=most: most)
+        reads.append(load.read_listings_as_of(market, "2026-11-12", since=dt.date(2026, 11, 9)))
+    pd.testing.assert_frame_equal(reads[0], reads[1])
+    everything = load.read_listings_as_of(market, "2026-11-12")
+    assert 0 < len(reads[0]) < len(everything)
