@@ -581,8 +581,10 @@ VOCABULARY = {
 }
 #: Code of a NULL and of a word outside ``VOCABULARY`` in the packed codes (4 bits each).
 _NULL_CODE, _OTHER_CODE = 14, 15
-#: price_usd NULL, as sent by SQLite.
-_NULL_PRICE = -(2**62)
+#: price_usd shares its integer with the words' codes (bits 0-11): bit 12 says NULL, bit 13
+#: says read apart (a price beyond +-2**49, read back by id), bits 14 and up hold the price.
+_PRICE_NULL, _PRICE_APART, _PRICE_SHIFT = 1 << 12, 1 << 13, 14
+_PRICE_LIMIT = 1 << 49
 
 
 def _code_sql(column: str) -> str:
@@ -591,18 +593,30 @@ def _code_sql(column: str) -> str:
     return f"CASE p.{column} {cases} ELSE {null} END"
 
 
-#: One history row as four integers (SQLite's << and | bind alike, left to right: hence the
-#: parentheses): id; the listing's rowid and the epoch second observed,
-#: as ``lid << 32 | epoch``; price_usd (``_NULL_PRICE`` for NULL); the words' codes, as
-#: ``event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
+def _epoch_sql(version: tuple[int, ...] = sqlite3.sqlite_version_info) -> str:
+    """SQL of ``p.observed_at`` as whole epoch seconds: ``unixepoch`` (SQLite 3.38 and later)
+    is a fifth of the window read cheaper than formatting the seconds and parsing them back."""
+    if version >= (3, 38):
+        return "unixepoch(p.observed_at)"
+    return "CAST(strftime('%s', p.observed_at) AS INTEGER)"
+
+
+_PRICE_SQL = (
+    f"CASE WHEN p.price_usd IS NULL THEN {_PRICE_NULL}"
+    f" WHEN CAST(p.price_usd AS INTEGER) BETWEEN {-_PRICE_LIMIT} AND {_PRICE_LIMIT - 1}"
+    f" THEN CAST(p.price_usd AS INTEGER) << {_PRICE_SHIFT} ELSE {_PRICE_APART} END"
+)
+#: One history row as three integers (SQLite's << and | bind alike, left to right: hence the
+#: parentheses): id; the listing's rowid and the epoch second observed, as
+#: ``lid << 32 | epoch``; price_usd and the words' codes, as ``price << 14 | flags << 12 |
+#: event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
 #: reading a million rows cheap: the cost is per value sent, and NumPy takes them as they come.
 _HISTORY_SELECT = (
-    "p.id, (l.rowid << 32) | CAST(strftime('%s', p.observed_at) AS INTEGER), "
-    f"ifnull(CAST(p.price_usd AS INTEGER), {_NULL_PRICE}), "
-    f"(({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
+    f"p.id, (l.rowid << 32) | {_epoch_sql()}, ({_PRICE_SQL}) "
+    f"| (({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
     f"| ({_code_sql('status')})"
 )
-_HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("price", "i8"), ("codes", "i8")])
+_HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 
 
 def _fetch_history(conn: sqlite3.Connection, sql: str, params=()) -> np.ndarray:
@@ -649,6 +663,24 @@ def _words(
     )
 
 
+def _prices(conn: sqlite3.Connection, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """price_usd of packed rows (0 where NULL); a price too large to pack read back by id."""
+    price = np.where(null, 0, rows["codes"] >> _PRICE_SHIFT)
+    apart = (rows["codes"] & _PRICE_APART).astype(bool)
+    if apart.any():
+        ids = rows["id"][apart]
+        found = dict(
+            conn.execute(
+                "SELECT id, CAST(price_usd AS INTEGER) FROM price_history WHERE id BETWEEN ? AND ?"
+                f" AND CAST(price_usd AS INTEGER) NOT BETWEEN {-_PRICE_LIMIT}"
+                f" AND {_PRICE_LIMIT - 1}",
+                (int(ids.min()), int(ids.max())),
+            ).fetchall()
+        )
+        price[apart] = [found[i] for i in ids.tolist()]
+    return price
+
+
 def _history_frame(
     conn: sqlite3.Connection, parts: list[np.ndarray], *, before: bool = False
 ) -> pd.DataFrame:
@@ -663,7 +695,7 @@ def _history_frame(
     order = np.lexsort((rows["id"], rows["key"]))
     whole = all(part.size for part in parts)
     rows = rows[order]
-    price = rows["price"]
+    null = (rows["codes"] & _PRICE_NULL).astype(bool)
     df = pd.DataFrame(
         {
             "lid": rows["key"] >> 32,
@@ -673,12 +705,11 @@ def _history_frame(
                 rows["key"] & 0xFFFFFFFF if rows.size else np.array([], dtype=object)
             ),
             "event": _words(conn, rows, "event", 8, whole),
-            "price_usd": pd.array(np.where(price == _NULL_PRICE, 0, price), dtype="Int64"),
+            "price_usd": pd.arrays.IntegerArray(_prices(conn, rows, null), null),
             "price_basis": _words(conn, rows, "price_basis", 4, whole),
             "status": _words(conn, rows, "status", 0, whole),
         }
     )
-    df.loc[price == _NULL_PRICE, "price_usd"] = pd.NA
     if before:
         df["before"] = (np.arange(rows.size) < parts[0].size)[order]
     return df

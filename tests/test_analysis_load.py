@@ -175,3 +175,42 @@ def test_listings_read_is_the_same_by_index_or_by_scan(market, monkeypatch):
     pd.testing.assert_frame_equal(reads[0], reads[1])
     everything = load.read_listings_as_of(market, "2026-11-12")
     assert 0 < len(reads[0]) < len(everything)
+
+
+def test_history_prices_of_any_size_and_null_read_back(market, tmp_path):
+    """price_usd shares a packed integer with the words: NULL, negative, and a price too large
+    to pack (read back by id) come out as stored."""
+    import shutil
+    import sqlite3
+    from contextlib import closing
+
+    db = tmp_path / "prices.db"
+    shutil.copyfile(market, db)
+    stored = {1: 2**55, 2: -70, 3: None, 4: -(2**62), 5: 2**49 - 1, 6: -(2**49)}
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.executemany(
+            "UPDATE price_history SET price_usd = ? WHERE id = ?",
+            [(price, i) for i, price in stored.items()],
+        )
+    history = load.read_history_window(db, dt.date(2026, 1, 1), "2026-11-12")
+    got = history.set_index("id")["price_usd"]
+    for i, price in stored.items():
+        assert (pd.isna(got[i]) and price is None) or got[i] == price
+    assert history["price_usd"].dtype == "Int64"
+
+
+def test_epoch_seconds_are_the_same_on_old_and_new_sqlite():
+    import sqlite3
+    from contextlib import closing
+
+    times = ["2026-11-05T06:00:00+00:00", "2026-11-05T01:30:15.250-05:00", "2026-01-01"]
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("CREATE TABLE p (observed_at TEXT)")
+        conn.executemany("INSERT INTO p VALUES (?)", [(t,) for t in times])
+        old, new = (
+            [r[0] for r in conn.execute(f"SELECT {load._epoch_sql(v)} FROM p")]
+            for v in ((3, 37, 2), (3, 40, 1))
+        )
+    expected = [int(pd.Timestamp(t, tz="UTC").timestamp()) for t in times[::2]]
+    assert old == new
+    assert old[::2] == expected
