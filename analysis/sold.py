@@ -43,6 +43,20 @@ SOLD_COLUMNS = (
     "largest_drop_usd",
     "url",
 )
+#: The listing columns a sold truck's row is made of.
+_MEMBER_COLUMNS = (
+    "source",
+    "listing_id",
+    "status",
+    "first_seen_at",
+    "last_seen_at",
+    "title",
+    "model",
+    "family",
+    "year",
+    "is_4wd",
+    "url",
+)
 #: status -> outcome; ``gone`` = delisted (sold privately or withdrawn: we cannot tell).
 OUTCOMES = {"sold": "sold", "ended": "ended_unsold", "gone": "delisted"}
 ASKING_BASES = ("asking", "fob", "cnf", "cif", "bid")
@@ -100,7 +114,10 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
         return _empty()
     keep = np.zeros(n_trucks, dtype=bool)
     keep[chosen.index.to_numpy()] = True
-    members = listings.loc[keep[tcode]].assign(t=tcode[keep[tcode]])
+    # only the columns read below: a copy of every listing column of 150k trucks, sorted
+    # twice, was the report's peak memory
+    columns = [c for c in _MEMBER_COLUMNS if c in listings.columns]
+    members = listings.loc[keep[tcode], columns].assign(t=tcode[keep[tcode]])
     members = members.assign(
         key=members["source"].astype(str) + ":" + members["listing_id"].astype(str)
     )
