@@ -214,3 +214,15 @@ def test_epoch_seconds_are_the_same_on_old_and_new_sqlite():
     expected = [int(pd.Timestamp(t, tz="UTC").timestamp()) for t in times[::2]]
     assert old == new
     assert old[::2] == expected
+
+
+@pytest.mark.parametrize("start", [dt.date(2026, 11, 2), dt.date(2026, 11, 9)])
+def test_window_read_is_the_same_by_listing_or_by_row(market, monkeypatch, start):
+    """The window's rows are the same whether SQLite walks them by listing or by id (the plan
+    chosen by how many rows per listing the window holds)."""
+    plans = {}
+    for join in (load._JOIN_BY_ROW, load._JOIN_BY_LISTING):
+        monkeypatch.setattr(load, "_window_join", lambda conn, first_id, join=join: join)
+        plans[join == load._JOIN_BY_LISTING] = load.read_history_window(market, start, "2026-11-12")
+    pd.testing.assert_frame_equal(plans[False], plans[True])
+    assert len(plans[True]) > 0
