@@ -21,6 +21,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+# Arrow's own allocator (mimalloc) keeps what it freed for reuse: with it the report's peak
+# memory at 1M history rows is 100 MB higher (1010 against 910 MB), and it is no faster.
+# ARROW_DEFAULT_MEMORY_POOL, when set, still chooses.
+if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    pa.set_memory_pool(pa.system_memory_pool())
+
 LISTING_DTYPES = {
     "year": "Int64",
     "build_month": "Int64",

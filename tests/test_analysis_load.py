@@ -226,3 +226,14 @@ def test_window_read_is_the_same_by_listing_or_by_row(market, monkeypatch, start
         plans[join == load._JOIN_BY_LISTING] = load.read_history_window(market, start, "2026-11-12")
     pd.testing.assert_frame_equal(plans[False], plans[True])
     assert len(plans[True]) > 0
+
+
+def test_arrow_uses_the_system_allocator_unless_told_otherwise():
+    """Arrow's own allocator keeps freed memory: the report's peak is 100 MB lower without."""
+    import os
+
+    import pyarrow as pa
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pytest.skip("the environment chooses Arrow's allocator")
+    assert pa.default_memory_pool().backend_name == "system"
