@@ -121,3 +121,119 @@ def test_reads_are_read_only_and_a_missing_database_is_reported(tmp_path, market
     with pytest.raises(Exception, match="readonly"):
         conn.execute("DELETE FROM listings")
     conn.close()
+
+
+#: Columns of a table read in chunks of 3 rows, one row per tuple (7 rows: 3 chunks, the
+#: last one short), each column testing one way SQLite's loose typing can fill a column.
+CHUNKED_COLUMNS = {
+    "text": ("a", "b", None, "d", "e", None, "g"),
+    "text_late": (None, None, None, "x", None, None, None),  # first chunk all NULL
+    "all_null": (None,) * 7,
+    "ints": (1, 2, 3, 4, 5, 6, 2**62),
+    "ints_null_late": (1, 2, 3, 4, None, 6, 7),
+    "ints_then_floats": (1, 2, 3, 4.5, 5, None, 7),
+    "text_and_ints": ("a", "b", "c", 4, None, "f", "g"),  # kinds differ across chunks
+    "mixed_in_a_chunk": ("a", 2, None, "d", "e", "f", "g"),
+    "blob": (b"x", None, b"y", b"z", None, None, b"w"),
+    "empty_text": ("", "", "", "", "", "", ""),
+}
+
+
+@pytest.fixture
+def chunked_table(monkeypatch):
+    import sqlite3
+
+    monkeypatch.setattr(load, "CHUNK_ROWS", 3)
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"CREATE TABLE t ({', '.join(CHUNKED_COLUMNS)})")
+    rows = list(zip(*CHUNKED_COLUMNS.values(), strict=True))
+    conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(CHUNKED_COLUMNS))})", rows)
+    yield conn
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "where", ["", "WHERE rowid <= 3", "WHERE rowid > 3", "WHERE rowid = 5", "WHERE 0"]
+)
+def test_chunked_read_types_columns_as_read_sql_does(chunked_table, where):
+    """Values and dtypes equal pandas' own read, whatever the chunks hold (one chunk, several,
+    one row, none)."""
+    sql = f"SELECT rowid AS id, * FROM t {where} ORDER BY rowid"
+    expected = pd.read_sql_query(sql, chunked_table)
+    got = load.read_query_chunked(chunked_table, sql)
+    pd.testing.assert_frame_equal(got, expected, check_index_type=True)
+    assert got.dtypes.astype(str).tolist() == expected.dtypes.astype(str).tolist()
+
+
+def test_listings_read_is_the_same_by_index_or_by_scan(market, monkeypatch):
+    """The window's listings are the same whether SQLite seeks them by ``last_seen_at`` or
+    scans the table (the plan chosen by how many listings are in the window)."""
+    reads = []
+    for most in (False, True):
+        monkeypatch.setattr(load, "_mostly_seen_since", lambda conn, since, most=most: most)
+        reads.append(load.read_listings_as_of(market, "2026-11-12", since=dt.date(2026, 11, 9)))
+    pd.testing.assert_frame_equal(reads[0], reads[1])
+    everything = load.read_listings_as_of(market, "2026-11-12")
+    assert 0 < len(reads[0]) < len(everything)
+
+
+def test_history_prices_of_any_size_and_null_read_back(market, tmp_path):
+    """price_usd shares a packed integer with the words: NULL, negative, and a price too large
+    to pack (read back by id) come out as stored."""
+    import shutil
+    import sqlite3
+    from contextlib import closing
+
+    db = tmp_path / "prices.db"
+    shutil.copyfile(market, db)
+    stored = {1: 2**55, 2: -70, 3: None, 4: -(2**62), 5: 2**49 - 1, 6: -(2**49)}
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.executemany(
+            "UPDATE price_history SET price_usd = ? WHERE id = ?",
+            [(price, i) for i, price in stored.items()],
+        )
+    history = load.read_history_window(db, dt.date(2026, 1, 1), "2026-11-12")
+    got = history.set_index("id")["price_usd"]
+    for i, price in stored.items():
+        assert (pd.isna(got[i]) and price is None) or got[i] == price
+    assert history["price_usd"].dtype == "Int64"
+
+
+def test_epoch_seconds_are_the_same_on_old_and_new_sqlite():
+    import sqlite3
+    from contextlib import closing
+
+    times = ["2026-11-05T06:00:00+00:00", "2026-11-05T01:30:15.250-05:00", "2026-01-01"]
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("CREATE TABLE p (observed_at TEXT)")
+        conn.executemany("INSERT INTO p VALUES (?)", [(t,) for t in times])
+        old, new = (
+            [r[0] for r in conn.execute(f"SELECT {load._epoch_sql(v)} FROM p")]
+            for v in ((3, 37, 2), (3, 40, 1))
+        )
+    expected = [int(pd.Timestamp(t, tz="UTC").timestamp()) for t in times[::2]]
+    assert old == new
+    assert old[::2] == expected
+
+
+@pytest.mark.parametrize("start", [dt.date(2026, 11, 2), dt.date(2026, 11, 9)])
+def test_window_read_is_the_same_by_listing_or_by_row(market, monkeypatch, start):
+    """The window's rows are the same whether SQLite walks them by listing or by id (the plan
+    chosen by how many rows per listing the window holds)."""
+    plans = {}
+    for join in (load._JOIN_BY_ROW, load._JOIN_BY_LISTING):
+        monkeypatch.setattr(load, "_window_join", lambda conn, first_id, join=join: join)
+        plans[join == load._JOIN_BY_LISTING] = load.read_history_window(market, start, "2026-11-12")
+    pd.testing.assert_frame_equal(plans[False], plans[True])
+    assert len(plans[True]) > 0
+
+
+def test_arrow_uses_the_system_allocator_unless_told_otherwise():
+    """Arrow's own allocator keeps freed memory: the report's peak is 100 MB lower without."""
+    import os
+
+    import pyarrow as pa
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pytest.skip("the environment chooses Arrow's allocator")
+    assert pa.default_memory_pool().backend_name == "system"
