@@ -19,7 +19,8 @@ prices changed (history rows only for those). Wall-clock time, best of ``--round
 rounds. Prints ``listings/s`` lines and ``ratio ingest_<first|recrawl>/<baseline> <v>`` (pipeline
 listings/s over baseline listings/s: higher is better; targets >= 0.5 against raw executemany,
 >= 10 against sqlite-utils per row), the storage stage alone against the ceiling, and the CPU
-microseconds each pipeline stage spends per listing, to show where the time goes.
+microseconds each pipeline stage spends per listing on both nights (process time: steadier
+than wall time on a shared machine), to show where the time goes.
 
     .venv/bin/python bench/ingest.py                 # 20,000 listings, best of 3
     .venv/bin/python bench/ingest.py --listings 100000
@@ -345,7 +346,11 @@ def main(argv: list[str] | None = None) -> int:
             "SELECT event, count(*) FROM price_history GROUP BY event ORDER BY event"
         ).fetchall()
         conn.close()
-        costs = stage_costs(fresh(folder, "stages"), first, FIRST)
+        stages_db = fresh(folder, "stages")
+        costs = {
+            "first": stage_costs(stages_db, first, FIRST),
+            "recrawl": stage_costs(stages_db, second, NEXT),
+        }
     print(f"history rows of the last round: {dict(history)}")
 
     sizes = {"usual": usual_n, "tuned": peer_n}
@@ -353,8 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("pipeline", "storage", "raw", "usual", "tuned"):
         for night in ("first", "recrawl"):
             print(f"listings/s {name}_{night} {rate[f'{name}_{night}']:,.0f}")
-    for stage, micros in costs.items():
-        print(f"cpu us/listing {stage} {micros:.1f}")
+    for night, spent in costs.items():
+        for stage, micros in spent.items():
+            print(f"cpu us/listing {night} {stage} {micros:.1f}")
+        print(f"cpu us/listing {night} total {sum(spent.values()):.1f}")
     for night in ("first", "recrawl"):
         pipeline = rate[f"pipeline_{night}"]
         print(f"ratio ingest_{night}/raw_executemany {pipeline / rate[f'raw_{night}']:.2f}")
