@@ -6,7 +6,6 @@ of being normalized again."""
 from __future__ import annotations
 
 import dataclasses
-import gc
 import logging
 import operator
 from collections.abc import Mapping
@@ -47,18 +46,6 @@ def _fill(item: Any, fields: dict[str, Any], names: tuple[str, ...], values: tup
             setattr(item, name, value)
 
 
-def _freeze_loaded_tables() -> None:
-    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
-
-    Normalizing the first listing loads the reference tables (ZIP codes and cities, exchange
-    rates, vocabularies) and what the database holds of its source: hundreds of thousands of
-    objects that live as long as the crawl. Every full collection walks all of them again, and
-    a crawl triggers some: on 20,000 listings one full collection cost 15 us per listing, as
-    much as the landed cost (``bench/ingest.py``). Frozen objects are still freed when nothing
-    refers to them; only reference cycles among them are never collected."""
-    gc.freeze()
-
-
 class NormalizePipeline:
     """Fills a Listing's normalized fields from its raw ones with ``normalize_listing``.
 
@@ -79,9 +66,6 @@ class NormalizePipeline:
         self.db_path = crawler.settings.get("KEITRUCKS_DB_PATH") if crawler else None
         #: source -> listing_id -> (norm key, *STORED_RESULT_FIELDS), read at its first item.
         self.stored: dict[str, dict[str, tuple]] = {}
-        #: whether the reference tables the first listing loaded were moved out of the garbage
-        #: collector's reach (``_freeze_loaded_tables``).
-        self.frozen = False
         self._inc_value = None
 
     @classmethod
@@ -110,13 +94,6 @@ class NormalizePipeline:
         self._inc_value(f"keitrucks/normalize/{key}", count)
 
     def process_item(self, item):
-        item = self._process(item)
-        if not self.frozen:  # the first item loaded the tables (and the stored listings)
-            _freeze_loaded_tables()
-            self.frozen = True
-        return item
-
-    def _process(self, item):
         is_listing = dataclasses.is_dataclass(item)
         # the item's own fields, not a copy: the key and normalize_listing only read them (and
         # asdict() would deep-copy every field)
