@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import os
 import sqlite3
 import typing
@@ -36,6 +37,7 @@ from sqlite_utils import Database
 from keitrucks.core import tables
 from keitrucks.core.dates import now_iso
 from pipelines.landed import LandedCostPipeline
+from pipelines.recrawl import norm_mark
 from pipelines.schema import JSON_FIELDS, LISTING_COLUMNS, TRACKING_COLUMNS, open_db
 from scrapers.items import DERIVED_FIELDS, IDENTITY, RAW_FIELDS, Listing, fields_with_role
 from scrapers.items import NORMALIZED_FIELDS as ITEM_NORMALIZED_FIELDS
@@ -116,40 +118,59 @@ _KNOWN_COLUMNS = tuple(
 )
 
 
-def _listing_row(item: dict[str, Any], tracking: dict[str, Any]) -> list[Any]:
-    """One ``listings`` row in ``LISTING_COLUMNS + TRACKING_COLUMNS`` order (sqlite3 stores
-    booleans as 0/1 itself; only the JSON columns need encoding)."""
-    row = [item.get(name) for name in LISTING_COLUMNS]
+#: The column plan of a ``listings`` row, computed once: where each column sits in a row.
+_POSITION = {name: i for i, name in enumerate(_COLUMNS)}
+_SOURCE, _LISTING_ID = _POSITION["source"], _POSITION["listing_id"]
+_STATUS, _REPOST_OF = _POSITION["status"], _POSITION["repost_of"]
+#: A Listing's values in ``LISTING_COLUMNS`` order, read in one call (no copy of the item).
+_LISTING_VALUES = operator.attrgetter(*LISTING_COLUMNS)
+#: The history state (``HISTORY_FIELDS``) and extras (``HISTORY_EXTRAS``) of a row.
+_HISTORY_VALUES = operator.itemgetter(*(_POSITION[f] for f in HISTORY_FIELDS + HISTORY_EXTRAS))
+_STATE_SIZE = len(HISTORY_FIELDS)
+_STATE_STATUS = HISTORY_FIELDS.index("status")
+#: The JSON encoder of the stored JSON columns, made once (``json.dumps`` with options builds
+#: one per call); an absent value is stored as the empty list or object.
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+_EMPTY_JSON = {name: "[]" if name == "image_urls" else "{}" for name in JSON_FIELDS}
+
+
+def _listing_values(item: Listing | Mapping[str, Any]) -> tuple[list[Any], str | None]:
+    """(the item's values in ``LISTING_COLUMNS`` order, its ``norm_key``): a Listing read by
+    attribute, with the key of its mark (``pipelines.recrawl``), a mapping by key (a missing
+    key is None); the item itself is not changed."""
+    if isinstance(item, Listing):
+        found = norm_mark(item)
+        return list(_LISTING_VALUES(item)), found[0] if found is not None else None
+    return list(map(item.get, LISTING_COLUMNS)), item.get("norm_key")
+
+
+def _encode_json(values: list[Any]) -> None:
+    """Encode the JSON columns of a row in place (sqlite3 stores booleans as 0/1 itself)."""
     for position, name in _JSON_POSITIONS:
-        row[position] = _db_value(name, row[position])
-    row.extend(tracking[name] for name in TRACKING_COLUMNS)
-    return row
+        value = values[position]
+        values[position] = _EMPTY_JSON[name] if value is None else _ENCODE_JSON(value)
 
 
 def _db_value(name: str, value: Any) -> Any:
     if name in JSON_FIELDS:
-        return json.dumps(
-            value if value is not None else ([] if name == "image_urls" else {}),
-            ensure_ascii=False,
-            sort_keys=True,
-        )
+        return _EMPTY_JSON[name] if value is None else _ENCODE_JSON(value)
     if isinstance(value, bool):
         return int(value)
     return value
 
 
-def _history_state(row: dict[str, Any]) -> tuple:
+def _history_state(row: Mapping[str, Any]) -> tuple:
     return tuple(row.get(f) for f in HISTORY_FIELDS)
 
 
-def _identity(item: dict[str, Any], known: dict[tuple[str, str], dict]) -> str:
+def _identity(
+    source: str, listing_id: str, repost_of: Any, known: dict[tuple[str, str], dict]
+) -> str:
     """One truck, one identity across reposts: a repost inherits its predecessor's identity."""
-    own = f"{item['source']}:{item['listing_id']}"
-    previous = item.get("repost_of")
-    if previous:
-        before = known.get((item["source"], str(previous)))
-        return (before or {}).get("identity") or f"{item['source']}:{previous}"
-    return own
+    if repost_of:
+        before = known.get((source, str(repost_of)))
+        return (before or {}).get("identity") or f"{source}:{repost_of}"
+    return f"{source}:{listing_id}"
 
 
 def save_listings(
@@ -169,55 +190,58 @@ def save_listings(
     ``search_key``), no history row. An item may carry its ``norm_key``; without one the stored
     key is cleared. Returns counts of history events written ({"new": 3, "price_change": 1, ...}).
     """
-    # a shallow copy: asdict() deep-copies every field and costs more than the whole write
-    batch = [dict(vars(i)) if isinstance(i, Listing) else dict(i) for i in items]
+    # each item's row, read straight from its fields in the column plan's order (no copy of the
+    # item as a dict: a batch of new listings is mostly this and the executemany)
+    batch = [_listing_values(i) for i in items]
     touched = [
         (scraped_at, seen_at, run_id, search_key, source, str(listing_id))
         for source, listing_id, scraped_at in unchanged
     ]
     if not batch and not touched:
         return {}
-    keys = []
-    for b in batch:
-        b["listing_id"] = lid = str(b["listing_id"])
-        keys.append((b["source"], lid))
-    repost_keys = [(b["source"], str(b["repost_of"])) for b in batch if b.get("repost_of")]
+    keys, repost_keys, later, seen = [], [], set(), set()
+    for values, _ in batch:
+        values[_LISTING_ID] = lid = str(values[_LISTING_ID])
+        values[_STATUS] = values[_STATUS] or "active"
+        key = (values[_SOURCE], lid)
+        if key in seen:
+            later.add(key)  # the same listing twice: the second reads what the first wrote
+        seen.add(key)
+        keys.append(key)
+        if values[_REPOST_OF]:
+            repost_keys.append((values[_SOURCE], str(values[_REPOST_OF])))
+    later.update(repost_keys)  # a repost of a listing of this batch reads its identity
     known = _fetch_known(db, keys + repost_keys) if batch else {}
 
     rows, history, changes, events = [], [], [], {}
-    for item, key in zip(batch, keys, strict=True):
+    for (row, norm_key), key in zip(batch, keys, strict=True):
         before = known.get(key)
-        item["status"] = item.get("status") or "active"
         if before is None:
-            identity, first_seen, stored_search = _identity(item, known), seen_at, None
+            identity = _identity(*key, row[_REPOST_OF], known)
+            first_seen, stored_search = seen_at, None
         else:
-            identity = before["identity"] or _identity(item, known)
+            identity = before["identity"] or _identity(*key, row[_REPOST_OF], known)
             first_seen = before["first_seen_at"] or seen_at
             stored_search = before["search_key"]
-        tracking = {
-            "identity": identity,
-            "first_seen_at": first_seen,
-            "last_seen_at": seen_at,
-            "last_run_id": run_id,
-            "search_key": search_key or stored_search,
-            "gone_at": None,
-            "norm_key": item.get("norm_key"),
-        }
-        row = _listing_row(item, tracking)
+        _encode_json(row)
+        # TRACKING_COLUMNS: identity, first_seen_at, last_seen_at, last_run_id, search_key,
+        # gone_at, norm_key
+        row += (identity, first_seen, seen_at, run_id, search_key or stored_search, None, norm_key)
         rows.append(row)
-        event = _history_event(before, item)
+        observed = _HISTORY_VALUES(row)
+        event = _history_event(before, observed[:_STATE_SIZE])
         if event:
             events[event] = events.get(event, 0) + 1
-            extras = [item.get(f) for f in HISTORY_EXTRAS]
-            history.append([*key, run_id, seen_at, event, *_history_state(item), *extras])
-        stored = dict(zip(_COLUMNS, row, strict=True))  # as the listings row now holds it
-        if before is not None:
-            changes += [
-                [*key, run_id, seen_at, name, old]
-                for name, old in changed_fields(before, stored).items()
-            ]
-        # what a later item of this batch (a repost, the same listing twice) needs of this one
-        known[key] = stored
+            history.append([*key, run_id, seen_at, event, *observed])
+        if before is not None or key in later:
+            stored = dict(zip(_COLUMNS, row, strict=True))  # as the listings row now holds it
+            if before is not None:
+                changes += [
+                    [*key, run_id, seen_at, name, old]
+                    for name, old in changed_fields(before, stored).items()
+                ]
+            # what a later item of this batch (a repost, the same listing twice) needs of it
+            known[key] = stored
     with db.conn:
         if touched:
             if search_key is not None:
@@ -245,14 +269,15 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[
     }
 
 
-def _history_event(before: dict[str, Any] | None, item: dict[str, Any]) -> str | None:
+def _history_event(before: dict[str, Any] | None, state: tuple) -> str | None:
+    """The history event of a listing whose ``HISTORY_FIELDS`` are now ``state``."""
     if before is None:
         return "new"
     if before.get("status") == "gone":
         return "relisted"
-    if _history_state(before) == _history_state(item):
+    if _history_state(before) == state:
         return None
-    if before.get("status") != item.get("status"):
+    if before.get("status") != state[_STATE_STATUS]:
         return "status_change"
     return "price_change"
 

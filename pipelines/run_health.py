@@ -140,12 +140,16 @@ def median_coverage(recent: Sequence[Mapping[str, Any]], names: Iterable[str]) -
 
 def field_coverage(items: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """Share (0-1, 3 decimals) of ``items`` with each of ``COVERAGE_FIELDS`` filled."""
+    filled = {f: sum(1 for i in items if i.get(f) is not None) for f in COVERAGE_FIELDS}
+    return coverage_of_counts(filled, len(items))
+
+
+def coverage_of_counts(filled: Mapping[str, int], items: int) -> dict[str, float]:
+    """``field_coverage`` of ``items`` listings of which ``filled[f]`` have the field ``f``
+    (a crawl counts as it goes instead of keeping every listing)."""
     if not items:
         return {f: 0.0 for f in COVERAGE_FIELDS}
-    return {
-        f: round(sum(1 for i in items if i.get(f) is not None) / len(items), 3)
-        for f in COVERAGE_FIELDS
-    }
+    return {f: round(filled.get(f, 0) / items, 3) for f in COVERAGE_FIELDS}
 
 
 # -- the rules: (run, recent healthy runs, rules) -> reason or None -----------------------------

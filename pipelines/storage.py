@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import time
-from typing import Any
 
 from scrapy import signals
 from sqlite_utils import Database
@@ -31,12 +31,19 @@ from sqlite_utils import Database
 from keitrucks.core.dates import now_iso
 from pipelines.listings import mark_gone, save_listings
 from pipelines.recrawl import norm_mark
-from pipelines.run_health import COVERAGE_FIELDS, HealthRules, field_coverage, judge_run
+from pipelines.run_health import COVERAGE_FIELDS, HealthRules, coverage_of_counts, judge_run
 from pipelines.runs import finish_run, recent_healthy_runs, start_run
 from pipelines.schema import open_db
 from scrapers.items import Listing
 
 logger = logging.getLogger(__name__)
+
+#: Listings buffered before one write transaction, unless ``KEITRUCKS_BATCH_SIZE`` says
+#: otherwise: each commit writes every page of the table and its indexes the batch touched,
+#: so fewer, larger batches write less per listing (``bench/ingest.py``, bench/README.md).
+BATCH_SIZE = 1000
+#: The fields whose coverage the run records, read off an item in one call.
+_COVERAGE_VALUES = operator.attrgetter(*COVERAGE_FIELDS)
 
 
 class SQLitePipeline:
@@ -46,15 +53,18 @@ class SQLitePipeline:
         self.crawler = crawler
         settings = crawler.settings
         self.db_path = settings.get("KEITRUCKS_DB_PATH")
-        self.batch_size = settings.getint("KEITRUCKS_BATCH_SIZE", 200)
+        self.batch_size = settings.getint("KEITRUCKS_BATCH_SIZE", BATCH_SIZE)
         self.min_ratio = settings.getfloat("KEITRUCKS_MIN_ITEMS_RATIO", 0.5)
         self.flush_seconds = 5.0
-        #: listings to upsert, as row dicts with their ``norm_key``.
-        self.buffer: list[dict[str, Any]] = []
+        #: listings to upsert (``save_listings`` reads their norm key off their mark).
+        self.buffer: list[Listing] = []
         #: (source, listing_id, scraped_at) of listings seen again unchanged (see
         #: ``pipelines.recrawl``): only the crawl's bookkeeping is written for them.
         self.unchanged: list[tuple[str, str, str | None]] = []
-        self.coverage_rows: list[dict[str, Any]] = []
+        #: per ``COVERAGE_FIELDS``, how many of the listings given so far have it.
+        self.filled = [0] * len(COVERAGE_FIELDS)
+        #: listings this crawl gave the storage (stored or not yet).
+        self.counted = 0
         self.saved = 0
         self.last_flush = time.monotonic()
         self.db: Database | None = None
@@ -87,13 +97,13 @@ class SQLitePipeline:
         found = norm_mark(item)
         if found is not None and found[1]:  # seen again as stored: the bookkeeping only
             self.unchanged.append((item.source, item.listing_id, item.scraped_at))
-            coverage = {f: getattr(item, f) for f in COVERAGE_FIELDS}
         else:
-            row = dict(vars(item))  # shallow: the item is final here, and asdict() is slow
-            row["norm_key"] = found[0] if found is not None else None
-            self.buffer.append(row)
-            coverage = {f: row.get(f) for f in COVERAGE_FIELDS}
-        self.coverage_rows.append(coverage)
+            self.buffer.append(item)  # final here: its row is read from it at the flush
+        self.counted += 1
+        filled = self.filled
+        for i, value in enumerate(_COVERAGE_VALUES(item)):
+            if value is not None:
+                filled[i] += 1
         pending = len(self.buffer) + len(self.unchanged)
         if pending >= self.batch_size or time.monotonic() - self.last_flush > self.flush_seconds:
             self.flush()
@@ -128,7 +138,9 @@ class SQLitePipeline:
             return
         self.flush()
         stats = dict(self.crawler.stats.get_stats())
-        coverage = field_coverage(self.coverage_rows)
+        coverage = coverage_of_counts(
+            dict(zip(COVERAGE_FIELDS, self.filled, strict=True)), self.counted
+        )
         rules = dataclasses.replace(
             HealthRules.from_config(spider.config), min_items_ratio=self.min_ratio
         )

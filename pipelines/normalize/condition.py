@@ -95,10 +95,11 @@ def condition_of(
     """Runs, title status and pending sale from the listing's texts (title, description, the
     page's status word), a site's title-status field and a site's condition field (eBay's
     "For parts or not working", read for running only)."""
-    # one scan of all the texts, kept apart by a separator no phrase crosses; most listings
-    # say nothing of the kind, and one search tells
+    # one scan of all the texts, kept apart by a separator no phrase crosses (a search first,
+    # then the words, scanned listings that say something twice: 7.3 against 5.5 us on the
+    # bench's listings, four in ten of which say something)
     joined = " | ".join([text for text in texts if text])
-    words = set(_WORDS.found(joined)) if _WORDS.search(joined) else set()
+    words = set(_WORDS.found(joined))
     if condition_field:
         words |= {w for w in condition_words(condition_field) if w.startswith("runs:")}
     if not words and not title_field:

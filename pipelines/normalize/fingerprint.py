@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import marshal
+import operator
 import sys
 from collections.abc import Mapping
 from functools import cache, lru_cache
@@ -149,6 +150,8 @@ class KeyMaker:
         return kind + digest.hexdigest()
 
 
+#: The key fields' values of a mapping that has them all, in KEY_FIELDS order.
+_KEY_VALUES = operator.itemgetter(*KEY_FIELDS)
 #: Positions in KEY_FIELDS of the fields that hold a mapping (``attributes``), whose order is
 #: the page's (or, read back from the database, sorted): keyed in sorted order.
 _MAPPINGS = [i for i, name in enumerate(KEY_FIELDS) if name == "attributes"]
@@ -157,7 +160,10 @@ _MAPPINGS = [i for i, name in enumerate(KEY_FIELDS) if name == "attributes"]
 def _encoded(listing: Mapping[str, Any]) -> bytes:
     """The key fields' values as bytes: ``marshal`` (version 2: no back-references, so equal
     values always give equal bytes) where it can, else sorted JSON."""
-    values = [listing.get(name) for name in KEY_FIELDS]
+    try:  # a Listing's fields (all there) in one call
+        values = list(_KEY_VALUES(listing))
+    except KeyError:  # a mapping without some of them: None for those
+        values = [listing.get(name) for name in KEY_FIELDS]
     values[1] = str(values[1])  # listing_id, stored as text
     for i in _MAPPINGS:
         if isinstance(values[i], Mapping):

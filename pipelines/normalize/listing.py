@@ -10,6 +10,7 @@ clock: the as-of date is the listing's ``scraped_at``.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping
@@ -565,7 +566,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         make=make,
         model_code=code,
         has_year=date.year is not None,
-        whole_price=_priced_as_a_truck(r, options),
+        whole_price=functools.partial(_priced_as_a_truck, r, options),
     )
     out["status"] = status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
     out["state"] = _state(r)

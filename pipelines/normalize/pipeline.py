@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,20 @@ UNPARSED_RAW = {
 }
 
 
+#: The normalized fields of a ``normalize_listing`` result, in NORMALIZED_FIELDS order.
+_NORMALIZED_VALUES = operator.itemgetter(*NORMALIZED_FIELDS)
+
+
+def _fill(item: Any, fields: dict[str, Any], names: tuple[str, ...], values: tuple) -> None:
+    """Set the fields ``names`` of a dataclass item to ``values``: straight into its ``fields``
+    (``vars(item)``) when its class sets attributes the plain way, else one by one."""
+    if type(item).__setattr__ is object.__setattr__:
+        fields.update(zip(names, values, strict=True))
+    else:
+        for name, value in zip(names, values, strict=True):
+            setattr(item, name, value)
+
+
 class NormalizePipeline:
     """Fills a Listing's normalized fields from its raw ones with ``normalize_listing``.
 
@@ -51,6 +66,7 @@ class NormalizePipeline:
         self.db_path = crawler.settings.get("KEITRUCKS_DB_PATH") if crawler else None
         #: source -> listing_id -> (norm key, *STORED_RESULT_FIELDS), read at its first item.
         self.stored: dict[str, dict[str, tuple]] = {}
+        self._inc_value = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -70,8 +86,12 @@ class NormalizePipeline:
         return stored
 
     def _inc(self, key: str, count: int = 1) -> None:
-        if self.crawler is not None and self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"keitrucks/normalize/{key}", count)
+        if self._inc_value is None:  # bound once: each look-up goes through Scrapy's wrappers
+            stats = self.crawler.stats if self.crawler is not None else None
+            if stats is None:
+                return
+            self._inc_value = stats.inc_value
+        self._inc_value(f"keitrucks/normalize/{key}", count)
 
     def process_item(self, item):
         is_listing = dataclasses.is_dataclass(item)
@@ -81,15 +101,13 @@ class NormalizePipeline:
         if is_listing and self.db_path:
             stored = self._stored(raw.get("source")).get(str(raw.get("listing_id")))
             if stored is not None and self.keys.key(raw, stored[0][0]) == stored[0]:
-                for name, value in zip(STORED_RESULT_FIELDS, stored[1:], strict=True):
-                    setattr(item, name, value)
+                _fill(item, raw, STORED_RESULT_FIELDS, stored[1:])
                 mark(item, stored[0], True)
                 self._inc("unchanged")
                 return item
         result = normalize_listing(raw, config=self.config)
         if is_listing:
-            for name in NORMALIZED_FIELDS:
-                setattr(item, name, result[name])
+            _fill(item, raw, NORMALIZED_FIELDS, _NORMALIZED_VALUES(result))
             mark(item, self.keys.key(raw, key_kind(raw, result)), False)
         else:
             for name in NORMALIZED_FIELDS:

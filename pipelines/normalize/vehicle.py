@@ -7,6 +7,7 @@ chassis-code tables decide the kind where the listing names them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pipelines.normalize.mileage import mileage_in_text
@@ -214,9 +215,10 @@ def kind_of(
     make: str | None,
     model_code: str | None,
     has_year: bool,
-    whole_price: bool = False,
+    whole_price: bool | Callable[[], bool] = False,
 ) -> str | None:
-    """``normalize_kind`` of a title already cleaned."""
+    """``normalize_kind`` of a title already cleaned; ``whole_price`` may be a function, called
+    only when the title names a part and drive words (most listings need no price read)."""
     words = field_words(text, "kind")
     if "toy" in words:
         return "toy"
@@ -257,13 +259,15 @@ def kind_of(
     return None
 
 
-def _whole_vehicle(text: str, has_year: bool, whole_price: bool) -> bool:
+def _whole_vehicle(text: str, has_year: bool, whole_price: bool | Callable[[], bool]) -> bool:
     """Whether a title naming a part reads as a whole vehicle: its own words say so, or it has
     drive words (which describe a truck as well as a part: "Acty 4x4 engine runs great") and a
     whole truck's price. A part with no drive words stays a part at any price."""
     if _vehicle_words(text, has_year):
         return True
-    return whole_price and drive_in(text, False) is not None
+    if drive_in(text, False) is None:
+        return False
+    return bool(whole_price() if callable(whole_price) else whole_price)
 
 
 def _vehicle_words(text: str, has_year: bool) -> bool:
