@@ -112,6 +112,8 @@ def replay_settings(
     config_path: str | os.PathLike | None,
     record: Mapping[str, Any] | None,
     settings: Mapping[str, str] | None = None,
+    job_id: str | None = None,
+    server: str | None = None,
 ) -> Settings:
     """The project's Scrapy settings for replaying one feed into ``db_path``."""
     out = Settings()
@@ -119,6 +121,9 @@ def replay_settings(
     out.set("KEITRUCKS_DB_PATH", str(db_path), priority="cmdline")
     out.set("KEITRUCKS_CONFIG", str(config_path) if config_path else None, priority="cmdline")
     replayed = {k: (record or {}).get(k) for k in ("started_at", "finished_at", "pid")}
+    # the job is remembered as stored in the transaction that finishes its run: a crash
+    # between the two would store the feed again as a second run
+    replayed.update(job_id=job_id, server=server)
     out.set("KEITRUCKS_REPLAYED_RUN", replayed, priority="cmdline")
     for key, value in (settings or {}).items():
         out.set(key, value, priority="cmdline")
@@ -143,7 +148,12 @@ def ingest_feed(
         return before
     record = feed.record or {}
     scrapy_settings = replay_settings(
-        db_path, config_path=config_path, record=feed.record, settings=settings
+        db_path,
+        config_path=config_path,
+        record=feed.record,
+        settings=settings,
+        job_id=job_id,
+        server=server,
     )
     crawler = SimpleNamespace(settings=scrapy_settings, spider=None)
     crawler.signals = SignalManager(crawler)

@@ -99,8 +99,11 @@ def finish_run(
     items: int,
     coverage: dict[str, float],
     gone_marked: int = 0,
+    job: tuple[str, str | None] | None = None,
 ) -> None:
-    """Complete the run's row: how it ended, its counts, and the verdict."""
+    """Complete the run's row: how it ended, its counts, and the verdict. ``job``: the
+    (job id, server) of a Scrapyd job whose feed this run stored, remembered in the same
+    transaction (``ingested_jobs``), so a crash cannot leave a finished run unremembered."""
     blocked = stats.get("keitrucks/blocked")
     status = "blocked" if blocked else ("finished" if finish_reason == "finished" else "failed")
     with db.conn:
@@ -129,6 +132,15 @@ def finish_run(
                 run_id,
             ],
         )
+        if job is not None:
+            db.execute(
+                _INGESTED_SQL, [job[0], source_of_run(db, run_id), job[1], run_id, items, now_iso()]
+            )
+
+
+def source_of_run(db: Database, run_id: int) -> str | None:
+    row = db.execute("SELECT source FROM runs WHERE id = ?", [run_id]).fetchone()
+    return row[0] if row else None
 
 
 def read_runs_after(db_path: str | os.PathLike, after_id: int = 0) -> list[dict[str, Any]]:
@@ -167,6 +179,12 @@ def read_ingested_job(db_path: str | os.PathLike, job_id: str) -> dict[str, Any]
         db.close()
 
 
+_INGESTED_SQL = (
+    "INSERT OR IGNORE INTO ingested_jobs "
+    "(job_id, source, server, run_id, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def record_ingested_job(
     db_path: str | os.PathLike, job_id: str, source: str, server: str | None, run_id, items: int
 ) -> None:
@@ -174,10 +192,6 @@ def record_ingested_job(
     db = open_db(db_path)
     try:
         with db.conn:
-            db.execute(
-                "INSERT OR IGNORE INTO ingested_jobs "
-                "(job_id, source, server, run_id, items, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [job_id, source, server, run_id, items, now_iso()],
-            )
+            db.execute(_INGESTED_SQL, [job_id, source, server, run_id, items, now_iso()])
     finally:
         db.close()

@@ -168,6 +168,9 @@ class SQLitePipeline:
             items=self.saved,
             coverage=coverage,
             gone_marked=gone,
+            job=(self.replayed["job_id"], self.replayed.get("server"))
+            if self.replayed.get("job_id")
+            else None,
         )
         self.db.close()
         self.db = None

@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner
 from scrapy.utils.test import get_crawler
 
+from keitrucks import remote_ingest
 from keitrucks.cli import cli
 from keitrucks.core.config import ConfigError, load_config
 from keitrucks.crawl import LOCAL_SETTINGS
@@ -602,6 +603,33 @@ def test_a_feed_ingested_again_changes_nothing(two_hosts, two_host_nights):
         assert again.run_id == job["run_id"]
     for table, was in before.items():
         assert rows(db, f"SELECT * FROM {table} ORDER BY rowid") == was, table
+
+
+@pytest.mark.slow
+def test_a_crash_after_the_run_is_finished_does_not_store_the_feed_twice(
+    two_hosts, two_host_nights, tmp_path, monkeypatch
+):
+    """The night dies right after the feed's run is finished: the job is already remembered
+    (same transaction), so storing it again is a no-op, not a second run of the same job."""
+    db, _ = two_host_nights
+    (home, _), _ = two_hosts
+    job = rows(db, "SELECT * FROM ingested_jobs WHERE source = 'craigslist' ORDER BY run_id")[0]
+    feed = read_feed(home.client.feed("craigslist", job["job_id"]).splitlines())
+    fresh = tmp_path / "fresh.db"
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(remote_ingest, "record_ingested_job", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_feed(fresh, feed, job_id=job["job_id"], source="craigslist", as_of=NIGHTS[0])
+    monkeypatch.undo()
+    again = ingest_feed(fresh, feed, job_id=job["job_id"], source="craigslist", as_of=NIGHTS[0])
+    assert again.already
+    assert rows(fresh, "SELECT count(*) AS n FROM runs") == [{"n": 1}]
+    assert rows(fresh, "SELECT job_id, run_id FROM ingested_jobs") == [
+        {"job_id": job["job_id"], "run_id": again.run_id}
+    ]
 
 
 @pytest.mark.slow
