@@ -15,6 +15,7 @@ seconds, lower is better):
 - ``ratio serve_listings_defaults/nosuggest``: the ``listings`` page under Datasette's own
   default settings (facet suggestions on: what users had) over the same baseline;
 - ``ratio serve_slowest/nosuggest``: the slowest page of all over the baseline.
+- ``ratio serve_slowest/half_second``: the slowest page over the issue's limit of 0.5 s.
 
 and ``max_seconds <page> <s>`` with the target: every page under 0.5 s.
 
@@ -181,6 +182,8 @@ def main() -> None:
         print(f"{kind} serve_listings/nosuggest {times['listings'][i] / base[i]:.2f}")
         print(f"{kind} serve_listings_defaults/nosuggest {defaults[i] / base[i]:.2f}")
         print(f"{kind} serve_slowest/nosuggest {times[slowest][i] / base[i]:.2f}")
+        # the limit: every page under half a second (at most 1 meets it)
+        print(f"{kind} serve_slowest/half_second {times[slowest][i] / TARGET_SECONDS:.2f}")
     for kind, i in (("wall", 0), ("cpu", 1)):
         slowest = max(times, key=lambda p, i=i: times[p][i])
         verdict = "met" if times[slowest][i] < TARGET_SECONDS else "MISSED"
