@@ -105,18 +105,23 @@ def _comparable_line(c: Mapping[str, Any]) -> str:
     )
 
 
-def card_text(a: Mapping[str, Any]) -> str:
-    """The card as lines of plain text."""
-    lines = [headline(a), verdict(a), ""]
-    rows = [
+def fact_rows(a: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """The card's facts as (name, words) in the order both the text and the web card show them;
+    a fact without words is left out by each."""
+    return [
         ("Condition", _flags(a)),
         ("Fair price", fair_line(a)),
         ("Import", a["eligibility"]["words"]),
         ("Landed", _landed(a)),
         ("Road", _road(a)),
         ("Seller says", _claim(a)),
-        ("Market", a["market"].get("empty")),
     ]
+
+
+def card_text(a: Mapping[str, Any]) -> str:
+    """The card as lines of plain text."""
+    lines = [headline(a), verdict(a), ""]
+    rows = [*fact_rows(a), ("Market", a["market"].get("empty"))]
     lines += [f"{name:<11} {value}" for name, value in rows if value]
     comps = a.get("comparables") or []
     if comps:
@@ -154,15 +159,7 @@ def card_html(
         f'<p class="verdict">{e(verdict(a))}</p>',
         "<table class='facts'>",
     ]
-    rows = [
-        ("Condition", _flags(a)),
-        ("Fair price", fair_line(a)),
-        ("Import", a["eligibility"]["words"]),
-        ("Landed", _landed(a)),
-        ("Road", _road(a)),
-        ("Seller says", _claim(a)),
-    ]
-    out += [f"<tr><th>{e(n)}</th><td>{e(v)}</td></tr>" for n, v in rows if v]
+    out += [f"<tr><th>{e(n)}</th><td>{e(v)}</td></tr>" for n, v in fact_rows(a) if v]
     if a.get("notes"):
         out.append(f"<tr><th>Notes</th><td>{e('; '.join(a['notes']))}</td></tr>")
     if not a["deal"] and a["reasons"]:

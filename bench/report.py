@@ -55,6 +55,13 @@ MODELS = (
 )
 SOURCES = (("craigslist", "asking"), ("beforward", "fob"), ("dealer", "asking"))
 ROWS_PER_NIGHT = 7000
+#: One synthetic listing row (``generate`` and ``add_night``).
+INSERT_LISTING = (
+    "INSERT INTO listings (source, listing_id, url, title, make, model, year, is_4wd, "
+    "kind, mileage_mi, price, currency, price_usd, price_basis, status, identity, "
+    "first_seen_at, last_seen_at, gone_at, location_raw) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 FIRST_NIGHT = dt.date(2022, 1, 3)
 
 
@@ -148,13 +155,7 @@ def generate(path: Path, listings: int, rows: int, seed: int = 7) -> dt.date:
                     f"Town {place[i]}, TN",
                 )
             )
-        conn.executemany(
-            "INSERT INTO listings (source, listing_id, url, title, make, model, year, is_4wd, "
-            "kind, mileage_mi, price, currency, price_usd, price_basis, status, identity, "
-            "first_seen_at, last_seen_at, gone_at, location_raw) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            listing_rows,
-        )
+        conn.executemany(INSERT_LISTING, listing_rows)
     del listing_rows
     order = np.lexsort((owner, day))
     chunk = 250_000
@@ -258,13 +259,7 @@ def add_night(src: Path, dst: Path, as_of: dt.date, fraction: float, seed: int =
                 )
             )
             history.append((src_name, listing_id, when, "new", price, basis))
-        conn.executemany(
-            "INSERT INTO listings (source, listing_id, url, title, make, model, year, is_4wd, "
-            "kind, mileage_mi, price, currency, price_usd, price_basis, status, identity, "
-            "first_seen_at, last_seen_at, gone_at, location_raw) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            listing_rows,
-        )
+        conn.executemany(INSERT_LISTING, listing_rows)
         conn.executemany(
             "INSERT INTO price_history (source, listing_id, observed_at, event, price, "
             "currency, price_usd, price_basis, status) "
