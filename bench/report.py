@@ -358,8 +358,11 @@ LIMITS = {
 
 
 def bench_name(rows: int) -> str:
-    """ "report" at the default 1M rows, "report_10m" at 10M (one name per size in the table)."""
-    return "report" if rows == 1_000_000 else f"report_{rows // 1_000_000}m"
+    """ "report" at the default 1M rows, "report_10m" at 10M, "report_20k" at 20,000 (one name
+    per size in the table)."""
+    if rows == 1_000_000:
+        return "report"
+    return f"report_{rows // 1_000_000}m" if rows % 1_000_000 == 0 else f"report_{rows // 1000}k"
 
 
 def bench_size(
