@@ -66,11 +66,11 @@ class NotAListingError(ValueError):
 
 
 def check_text(text: str) -> str:
-    """``text`` stripped; ``NotAListingError`` when it is empty or binary."""
+    """``text`` stripped; ``NotAListingError`` when it is binary or has no letter or digit."""
     if "\x00" in text or sum(ch < " " and ch not in "\t\r\n" for ch in text[:4096]) > 8:
         raise NotAListingError("the input looks binary, not a listing's text")
     stripped = text.strip()
-    if not stripped:
+    if not any(ch.isalnum() for ch in stripped):  # "", "¥", "$$$", "---": no words, no number
         raise NotAListingError(
             "nothing to appraise: paste the listing's text (title, description, price, place)"
         )

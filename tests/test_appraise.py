@@ -432,11 +432,12 @@ def test_a_saved_page_goes_through_its_parser(market_db):
     ("args", "stdin", "code", "says"),
     [
         ([], "   \n", 2, "nothing to appraise"),
+        ([], "¥ $$ --\n", 2, "nothing to appraise"),
         (["--source", "craigslist", "README.md"], None, 2, "craigslist parser cannot read"),
         (["--source", "nosuchsite", "x.html"], None, 2, "nosuchsite"),
         (["https://www.facebook.com/marketplace/item/123/"], None, 2, "paste the listing's text"),
     ],
-    ids=["empty", "not-a-page", "unknown-source", "unsupported-url"],
+    ids=["empty", "only-marks", "not-a-page", "unknown-source", "unsupported-url"],
 )
 def test_bad_input_is_one_line(market_db, args, stdin, code, says, monkeypatch):
     monkeypatch.chdir(ROOT)
