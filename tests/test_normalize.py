@@ -150,6 +150,23 @@ TITLE_YEARS = rows(
     ("leading-two-digits-need-a-make", "95 mini truck", None),
     ("stock-number-is-not-a-year", "ref CB199912", None),
     ("no-year", "Suzuki Carry kei truck", None),
+    ("two-digits-after-model-and-drive", "Suzki Cary 4x4 96 runs good", 1996),
+    ("two-digits-after-model-apostrophe", "Hijet jumbo 94' 4wd", 1994),
+    ("two-digits-after-model-before-drive", "Suzuki Carry 96 4x4", 1996),
+    ("two-digits-after-body-words", "Suzuki Carry mini truck 91 clean", 1991),
+    ("two-digits-after-model-then-comma", "Daihatsu Hijet 88, runs", 1988),
+    ("two-digits-2000s-with-zero", "Honda Acty 4wd 00", 2000),
+    ("two-digits-then-gearbox", "Subaru Sambar 4wd 93 5 speed", 1993),
+    ("two-digits-before-speed-unit", "Suzuki Carry 4x4 45 mph", None),
+    ("two-digits-before-length-unit", "Suzuki carry 4x4 12 inch lift", None),
+    ("two-digits-before-age", "Suzuki Carry 4x4 25 year old", None),
+    ("two-digits-with-k-are-mileage", "Carry 4x4 96k miles", None),
+    ("two-digits-before-power", "Acty 4x4 99 hp", None),
+    ("two-digits-before-thousands", "Carry 4x4 12 000 miles", None),
+    ("two-digits-before-price-word", "Acty 4x4 96 obo", None),
+    ("two-digits-before-a-count", "Suzuki Carry 4x4 80 pics", None),
+    ("two-digits-10-to-59-are-not-years", "Carry 4x4 10 speed", None),
+    ("two-digits-need-a-model-before", "mini truck 4x4 96 runs", None),
 )
 
 

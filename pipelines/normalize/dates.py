@@ -118,6 +118,19 @@ _TEXT_YEAR = re.compile(
     re.IGNORECASE,
 )
 _LEADING_TWO_DIGITS = re.compile(r"^\s*(\d{2})\s+(?=\S)")
+#: Right after a make or model: drive and body words ("4x4", "mini truck"), then a bare two-digit
+#: year ("Suzki Cary 4x4 96 runs good"), unless a unit or a price word follows it ("45 mph")
+#: or three digits do ("12 000 miles").
+_SHORT_YEAR_AFTER_MODEL = re.compile(
+    r"(?:[\s,/-]+(?:" + terms("drive") + "|" + terms("year", "between") + r"))*"
+    r"[\s,-]+(?P<yy>\d{2})['’]?"
+    r"(?=\s*$|\s*[,;:!|()\[\]]|\s+-|\s+(?!\d{3}(?!\w)|(?:"
+    + terms("year", ("after", "after_short"))
+    + ")"
+    + ASCII_RIGHT
+    + r"))",
+    re.IGNORECASE,
+)
 
 
 @text_cache(maxsize=1 << 14)
@@ -138,6 +151,17 @@ def year_in_text(text: str | None) -> int | None:
         value = normalize_date(found if m.group("kanji") else found.rstrip("年"))
         if value.year:
             return value.year
+    return _short_year_after_model(text)
+
+
+def _short_year_after_model(text: str) -> int | None:
+    """A bare two-digit year right after a make or model, past drive and body words: "Honda
+    Acty 4x4 96", "Hijet jumbo 94'". Only 60-99 and 00-09 count: a bare "12" or "45" in a
+    title is as often a measure or a count as a year, and an importable kei truck is old."""
+    for mention in mentions(text):
+        m = _SHORT_YEAR_AFTER_MODEL.match(text, mention.end)
+        if m and (m.group("yy") >= "60" or m.group("yy").startswith("0")):
+            return _two_digit_year(int(m.group("yy")))
     return None
 
 
