@@ -86,6 +86,14 @@ def price_span(text: str) -> str | None:
     return None
 
 
+def price_currency(price: str | None) -> str | None:
+    """ "JPY" for a price in yen; "USD" for any other price a pasted ad states ("3800 obo",
+    "$4,500", "asking 5500": the ad is read as a US buyer's); None without a price."""
+    if not price:
+        return None
+    return "JPY" if _YEN.search(price) else "USD"
+
+
 def price_basis(text: str, currency: str | None = None) -> str | None:
     """ "fob", "cnf" or "cif" when the text names an exporter's terms; else "asking" for a
     price in dollars, and None (terms unknown) for a yen price: a truck priced in Japan is not
@@ -122,7 +130,7 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
     text = check_text(text)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     price = price_span(text)
-    currency = "JPY" if price and _YEN.search(price) else None
+    currency = price_currency(price)
     return {
         "source": PASTED_SOURCE,
         "listing_id": text_id(text),

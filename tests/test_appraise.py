@@ -35,6 +35,7 @@ from analysis.appraise_questions import ASK_WHEN, question_rows, questions_for
 from keitrucks.appraise_pages import PageError, fetch_listing, source_of_url
 from keitrucks.cli import cli
 from pipelines.jsonl import normalize_record
+from pipelines.normalize import normalize_listing
 from scrapers.items import Listing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,6 +297,23 @@ def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
     raw = raw_from_text(text, scraped_at=SCRAPED)
     assert raw["price_basis"] == basis
     assert with_price_basis({**raw, "price_basis": None}).get("price_basis") == basis
+
+
+@pytest.mark.parametrize(
+    ("text", "usd"),
+    [
+        # a bare figure before "obo" or "firm" in a US ad is dollars (it read as no price)
+        ("Suzki Cary 4x4 96 runs good, title in hand. 3800 obo. Cary NC", 3800),
+        ("honda acty 4wd 91' dump bed, needs clutch, 2500 firm", 2500),
+        ("carry 4wd asking 4500", 4500),
+        ("1996 acty 4x4 $3,500 obo", 3500),
+        ("Acty 1996 37902", None),  # a bare figure is no price: a mileage, a ZIP code
+        ("1996 acty 4x4 runs great 41,000 miles", None),
+    ],
+)
+def test_a_pasted_dollar_price_without_a_dollar_sign_is_dollars(text, usd):
+    listing = normalize_listing(raw_from_text(text, scraped_at=SCRAPED))
+    assert listing.get("price_usd") == usd
 
 
 def test_the_card_shows_a_yen_price_as_yen(market):

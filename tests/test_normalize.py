@@ -167,6 +167,9 @@ TITLE_YEARS = rows(
     ("two-digits-before-a-count", "Suzuki Carry 4x4 80 pics", None),
     ("two-digits-10-to-59-are-not-years", "Carry 4x4 10 speed", None),
     ("two-digits-need-a-model-before", "mini truck 4x4 96 runs", None),
+    ("two-digits-after-chassis-code", "Suzuki Carry DD51T 4x4 96, $4,200", 1996),
+    ("two-digits-after-cab-words", "Daihatsu hijet 4x4 jumbo cab 95 - 52k km", 1995),
+    ("two-digits-after-code-before-unit", "Suzuki Carry DD51T 12 inch lift", None),
 )
 
 
