@@ -568,7 +568,9 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         has_year=date.year is not None,
         whole_price=functools.partial(_priced_as_a_truck, r, options),
     )
-    out["status"] = status(raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"))
+    out["status"] = status(
+        raw.get("status_raw"), raw.get("price_basis"), raw.get("price_raw"), r.title
+    )
     out["state"] = _state(r)
     out.update(_position(r, out["state"]))
     _condition(r, res, kind not in NON_VEHICLE_KINDS)

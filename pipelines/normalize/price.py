@@ -16,7 +16,14 @@ from price_parser import Price
 
 from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
-from pipelines.normalize.text import ASCII_RIGHT, clean_text, terms_by_value, text_cache, words
+from pipelines.normalize.text import (
+    ASCII_RIGHT,
+    clean_text,
+    terms,
+    terms_by_value,
+    text_cache,
+    words,
+)
 
 _PRICE_TERMS = terms_by_value("price", ("any",))
 _ON_REQUEST = words(_PRICE_TERMS["on_request"])
@@ -182,6 +189,12 @@ def normalize_price_band(price_usd: int | None, band: Mapping | None = None) -> 
 _STATUS = {value: words(p) for value, p in terms_by_value("status").items()}
 
 
+#: A title its seller marked sold: "SOLD - 1995 Minicab", "Acty 4x4 (SOLD)", "Hijet - sold!".
+_SOLD_TITLE = re.compile(
+    r"^\W*(?:" + terms("status_title", "start") + ")"
+    r"|" + terms("status_title", "any") + r"|(?:" + terms("status_title", "end") + r")\W*$",
+    re.IGNORECASE,
+)
 _SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
 _BID_TO = re.compile(r"^\s*bid to\b", re.I)
 
@@ -193,7 +206,9 @@ def normalize_status(status_raw: Any = None, price_basis: Any = None, price_raw:
     return status(status_raw, price_basis, price_raw)
 
 
-def status(status_raw: Any, price_basis: Any, price_raw: Any) -> str:
+def status(status_raw: Any, price_basis: Any, price_raw: Any, title: Any = None) -> str:
+    """The page's status word or price basis; then a "Sold for"/"Bid to" price text; then a
+    title its seller marked sold; else "active"."""
     status = _stated_status(status_raw, price_basis)
     price = clean_text(price_raw)
     if status:
@@ -202,6 +217,8 @@ def status(status_raw: Any, price_basis: Any, price_raw: Any) -> str:
         return "sold"
     if price and _BID_TO.match(price):
         return "ended"
+    if title and _SOLD_TITLE.search(str(title)):
+        return "sold"
     return "active"
 
 
