@@ -26,16 +26,16 @@ PASTED_SOURCE = "pasted"
 #: At most this many characters of the first line make the title.
 TITLE_CHARS = 200
 
-#: A price as sellers write it: "$4,500", "US$ 3200", "4.5k obo", "asking 5500", "¥250,000",
-#: "25万円", "250000円". The currency mark or an asking word is required: a bare number may
-#: be a year, a mileage or a ZIP code.
+#: A price as sellers write it: "$4,500", "5,500$", "US$ 3200", "4.5k obo", "asking 5500",
+#: "price 6.2k", "¥250,000", "25万円", "250000円". The currency mark or an asking word is
+#: required: a bare number may be a year, a mileage or a ZIP code.
 _PRICE = re.compile(
     r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?[kK]?\b"
     r"|(?:¥|JPY\s?)\s?\d[\d,]*"
     r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
-    r"|(?<=asking )\d[\d,.]*\s?[kK]?\b"
-    r"|(?<=price: )\d[\d,.]*\s?[kK]?\b"
+    r"|\d[\d,]*(?:\.\d+)?\s?\$(?!\w)"
+    r"|(?:(?<=asking )|(?<=price )|(?<=price: )|(?<=asking: ))\d[\d,.]*\s?[kK]?\b"
     r"|\d[\d,.]*\s?[kK]?(?=\s*(?:obo|firm|or best offer|cash)\b)",
     re.IGNORECASE,
 )

@@ -272,6 +272,8 @@ def read_market_empty(tmp_path):
         ("1996 acty 4x4 $3,500 obo", "$3,500"),
         ("carry 4wd asking 4500 firm", "4500"),
         ("acty 4.5k obo", "4.5k"),
+        ("1996 Honda Acty 4WD 5,500$", "5,500$"),
+        ("1997 Daihatsu Hijet 4x4 price 6.2k", "6.2k"),
         ("ハイゼット 4WD 25万円", "25万円"),
         ("アクティ 4WD 走行4.1万km 実働 35万円", "35万円"),
         ("アクティ 4WD 走行4.1万km 実働 $3,300", "$3,300"),

@@ -93,7 +93,8 @@ def mentions(text: str | None) -> tuple[Mention, ...]:
 
 def _accepted(text: str, m: Mention, makes: set[str], kei_context: bool) -> bool:
     alias = m.alias
-    if alias.needs_make and alias.make not in makes and not kei_context:
+    dated = bool(_YEAR_BEFORE.search(text, 0, m.start))  # "1994 Carry 4x4": a model, not a verb
+    if alias.needs_make and alias.make not in makes and not kei_context and not dated:
         return False
     before = text[max(0, m.start - 24) : m.start]
     if _NEGATED_BEFORE.search(before):
