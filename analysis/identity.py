@@ -20,6 +20,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from keitrucks.core import tables
 from keitrucks.core.tables import platform_for
@@ -103,28 +105,79 @@ def add_family(df: pd.DataFrame) -> pd.DataFrame:
 # -- frame numbers ------------------------------------------------------------------------------
 
 #: A Japanese frame (chassis) number: model code, dash, serial ("DD51T-123456", "HA4-1012345").
-FRAME_RE = re.compile(r"\b([A-Z]{1,3}\d{1,3}[A-Z]{0,2})[- ](\d{5,7})\b")
+FRAME_RE = re.compile(r"\b(?P<code>[A-Z]{1,3}\d{1,3}[A-Z]{0,2})[- ](?P<serial>\d{5,7})\b")
 #: A 17-character VIN (no I, O, Q).
-VIN_RE = re.compile(r"\b([A-HJ-NPR-Z0-9]{17})\b")
+VIN_RE = re.compile(r"\b(?P<vin>[A-HJ-NPR-Z0-9]{17})\b")
 
 
 def parse_frame_number(*texts: str | None) -> str | None:
     """The first frame number or VIN found in the texts, normalized ("DD51T-123456")."""
     for text in texts:
-        if not text or not isinstance(text, str):
-            continue
-        upper = text.upper()
-        vin = VIN_RE.search(upper)
-        if (
-            vin
-            and any(ch.isdigit() for ch in vin.group(1))
-            and any(ch.isalpha() for ch in vin.group(1))
-        ):
-            return vin.group(1)
-        frame = FRAME_RE.search(upper)
-        if frame:
-            return f"{frame.group(1)}-{frame.group(2)}"
+        if found := _frame_in(text):
+            return found
     return None
+
+
+def _frame_in(text: str | None) -> str | None:
+    """The frame number or VIN of one text: its first VIN with a letter and a digit, else its
+    first frame number."""
+    if not text or not isinstance(text, str):
+        return None
+    upper = text.upper()
+    vin = VIN_RE.search(upper)
+    if (
+        vin
+        and any(ch.isdigit() for ch in vin.group(1))
+        and any(ch.isalpha() for ch in vin.group(1))
+    ):
+        return vin.group(1)
+    frame = FRAME_RE.search(upper)
+    return f"{frame.group(1)}-{frame.group(2)}" if frame else None
+
+
+def frame_numbers(*columns: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``parse_frame_number`` of each row's texts, given as text columns of equal length (an
+    object array, None where no text shows one)."""
+    found = None
+    for texts in columns:
+        frames = _frames_in(texts)
+        found = frames if found is None else pc.coalesce(found, frames)
+    return found.to_numpy(zero_copy_only=False)
+
+
+def _frames_in(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``_frame_in`` of each text: pyarrow's RE2 on ASCII texts, Python's ``re`` on the others
+    (RE2's ``\\b`` and ``\\d`` and ``str.upper`` agree with Python's on ASCII text only)."""
+    texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    upper = pc.ascii_upper(texts)
+    vin = pc.struct_field(pc.extract_regex(upper, VIN_RE.pattern), [0])
+    with_both = pc.and_(
+        pc.match_substring_regex(vin, "[0-9]"), pc.match_substring_regex(vin, "[A-Z]")
+    )
+    parts = pc.extract_regex(upper, FRAME_RE.pattern)
+    frame = pc.binary_join_element_wise(
+        pc.struct_field(parts, [0]), pc.struct_field(parts, [1]), pa.scalar("-", texts.type)
+    )
+    found = pc.if_else(pc.fill_null(with_both, False), vin, frame)
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(texts), True))
+    if not pc.any(other).as_py():
+        return found
+    slow = [_frame_in(t) for t in texts.filter(other).to_pylist()]
+    return pc.replace_with_mask(found, other, pa.array(slow, type=found.type))
+
+
+def _arrow_text(df: pd.DataFrame, col: str) -> pa.Array | pa.ChunkedArray:
+    """Column ``col`` of ``df`` as Arrow large text (pandas' str dtype): null where missing, not
+    text, or absent."""
+    if col not in df.columns:
+        return pa.nulls(len(df), pa.large_string())
+    series = df[col]
+    if isinstance(series.array, pd.arrays.ArrowStringArray):
+        return pa.array(series.array).cast(pa.large_string())
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+    return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
 # -- fingerprints -------------------------------------------------------------------------------
@@ -358,8 +411,8 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
     if "family" not in df.columns:
         df = add_family(df)
     if "frame_number" not in df.columns:
-        texts = [_arr(df, c) for c in ("title", "description", "attributes")]
-        df = df.assign(frame_number=[parse_frame_number(*t) for t in zip(*texts, strict=True)])
+        texts = (_arrow_text(df, c) for c in ("title", "description", "attributes"))
+        df = df.assign(frame_number=frame_numbers(*texts))
     for col in ("year", "mileage_mi"):
         if col not in df.columns:
             df[col] = None

@@ -377,3 +377,38 @@ def test_pair_confidence_matches_the_reference_on_every_candidate_pair():
     want = [reference_confidence(rows[a], rows[b]) for a, b in zip(i, j, strict=True)]
     np.testing.assert_array_equal(got, np.array(want))
     assert (got > 0).sum() > 500
+
+
+def test_frame_numbers_read_from_any_text_match_parse_frame_number_row_by_row():
+    rng = np.random.default_rng(6)
+    texts = [_frame_text(rng) for _ in range(3000)] + [WORDS[k] for k in rng.integers(0, 30, 300)]
+    texts += ["dd51t-123456 JH4KA7532MC012345", "ABCDEFGHJKLMNPRST", "x" * 17 + " HA4 1234567"]
+
+    def column():
+        return [texts[k] if rng.random() < 0.6 else None for k in rng.integers(0, len(texts), 4000)]
+
+    listings = pd.DataFrame(
+        {
+            "source": "s",
+            "listing_id": [str(n) for n in range(4000)],
+            "title": pd.Series(column(), dtype="str"),
+            "description": column(),
+            # not only text: what a careless caller may leave in a column
+            "attributes": [
+                v if v else [7, b"DD51T-123456", {"a": 1}, ""][n % 4]
+                for n, v in enumerate(column())
+            ],
+        }
+    )
+    got = assign_truck_ids(listings)["frame_number"]
+    want = [
+        parse_frame_number(*(_text(v) for v in row))
+        for row in zip(
+            listings["title"].astype(object),
+            listings["description"],
+            listings["attributes"],
+            strict=True,
+        )
+    ]
+    assert [None if pd.isna(v) else v for v in got] == want
+    assert got.notna().sum() > 1500
