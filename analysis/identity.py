@@ -138,16 +138,21 @@ def _frame_in(text: str | None) -> str | None:
 def frame_numbers(*columns: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """``parse_frame_number`` of each row's texts, given as text columns of equal length (an
     object array, None where no text shows one)."""
-    found = None
+    found = np.full(len(columns[0]), None, dtype=object)
+    todo = np.ones(len(found), dtype=bool)  # rows whose earlier texts showed none
     for texts in columns:
-        frames = _frames_in(texts)
-        found = frames if found is None else pc.coalesce(found, frames)
-    return found.to_numpy(zero_copy_only=False)
+        if texts.null_count == len(texts):
+            continue
+        rows = np.flatnonzero(todo & pc.is_valid(texts).to_numpy(zero_copy_only=False))
+        found[rows] = _frames_in(texts.take(rows))
+        todo[rows] = pd.isna(found[rows])
+    return found
 
 
-def _frames_in(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """``_frame_in`` of each text: pyarrow's RE2 on ASCII texts, Python's ``re`` on the others
-    (RE2's ``\\b`` and ``\\d`` and ``str.upper`` agree with Python's on ASCII text only)."""
+def _frames_in(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``_frame_in`` of each text, as an object array: pyarrow's RE2 on ASCII texts, Python's
+    ``re`` on the others (RE2's ``\\b`` and ``\\d`` and ``str.upper`` agree with Python's on ASCII
+    text only)."""
     texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
     upper = pc.ascii_upper(texts)
     vin = pc.struct_field(pc.extract_regex(upper, VIN_RE.pattern), [0])
@@ -158,12 +163,11 @@ def _frames_in(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     frame = pc.binary_join_element_wise(
         pc.struct_field(parts, [0]), pc.struct_field(parts, [1]), pa.scalar("-", texts.type)
     )
-    found = pc.if_else(pc.fill_null(with_both, False), vin, frame)
-    other = pc.invert(pc.fill_null(pc.string_is_ascii(texts), True))
-    if not pc.any(other).as_py():
-        return found
-    slow = [_frame_in(t) for t in texts.filter(other).to_pylist()]
-    return pc.replace_with_mask(found, other, pa.array(slow, type=found.type))
+    found = pc.if_else(pc.fill_null(with_both, False), vin, frame).to_numpy(zero_copy_only=False)
+    ascii_only = pc.fill_null(pc.string_is_ascii(texts), True)
+    other = np.flatnonzero(~ascii_only.to_numpy(zero_copy_only=False))
+    found[other] = [_frame_in(t) for t in texts.take(other).to_pylist()]
+    return found
 
 
 def _arrow_text(df: pd.DataFrame, col: str) -> pa.Array | pa.ChunkedArray:
