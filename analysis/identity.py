@@ -217,10 +217,60 @@ def title_words(title: str | None) -> frozenset[str]:
     return frozenset(_WORD_RE.findall(title.lower())) - _STOP
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
+def title_jaccard(titles: pa.Array | pa.ChunkedArray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For pairs of rows ``a[m]``, ``b[m]`` of ``titles``: the share of their ``title_words``
+    they have in common (Jaccard similarity), 0 when either title has none."""
+    if a.size == 0:
+        return np.zeros(0)
+    rows = sorted_unique(np.concatenate([a, b]))
+    codes, starts, counts = _word_sets(titles.take(rows))
+    at, bt = np.searchsorted(rows, a), np.searchsorted(rows, b)
+    la, lb = counts[at], counts[bt]
+    # each pair's words of both titles tagged with the pair: a word both have comes up twice
+    width = int(codes.max()) + 1 if codes.size else 1
+    key = np.concatenate(
+        [
+            np.repeat(np.arange(a.size), la) * width + codes[_spans(starts[at], la)],
+            np.repeat(np.arange(a.size), lb) * width + codes[_spans(starts[bt], lb)],
+        ]
+    )
+    key.sort()
+    shared = np.bincount(key[1:][key[1:] == key[:-1]] // width, minlength=a.size)
+    return np.where((la > 0) & (lb > 0), shared / np.maximum(la + lb - shared, 1), 0.0)
+
+
+def _word_sets(titles: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``title_words`` of each title as integer word codes: title ``r``'s are
+    ``codes[starts[r]:starts[r] + counts[r]]``. pyarrow splits ASCII titles; Python splits the
+    others (its ``str.lower`` turns some non-ASCII letters into ASCII ones)."""
+    titles = titles.combine_chunks() if isinstance(titles, pa.ChunkedArray) else titles
+    split = pc.split_pattern_regex(pc.ascii_lower(titles), "[^a-z0-9]+")
+    owner = pc.list_parent_indices(split).to_numpy()
+    words = pc.list_flatten(split)
+    ascii_only = pc.fill_null(pc.string_is_ascii(titles), True).to_numpy(zero_copy_only=False)
+    wanted = pc.and_(
+        pc.greater(pc.binary_length(words), 0),
+        pc.invert(pc.is_in(words, value_set=pa.array(sorted(_STOP), words.type))),
+    )
+    keep = ascii_only[owner] & wanted.to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(~ascii_only)
+    other_words = [sorted(title_words(t)) for t in titles.take(other).to_pylist()]
+    words = pa.concat_arrays(
+        [words.filter(keep), pa.array([w for ws in other_words for w in ws], words.type)]
+    )
+    owner = np.concatenate([owner[keep], np.repeat(other, [len(ws) for ws in other_words])])
+    encoded = pc.dictionary_encode(words)
+    width = max(len(encoded.dictionary), 1)
+    # one code per (title, word): a title's words as a set
+    pairs = sorted_unique(owner.astype(np.int64) * width + encoded.indices.to_numpy())
+    counts = np.bincount(pairs // width, minlength=len(titles))
+    return pairs % width, np.cumsum(counts) - counts, counts
+
+
+def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``start, start + 1 ... start + length - 1`` of each span, one after another."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if ends.size else 0)
 
 
 def _arr(df: pd.DataFrame, col: str, dtype: str = "object") -> np.ndarray:
@@ -285,10 +335,7 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
     score += 0.15 * (((place[a] == place[b]) & (place[a] >= 0)) | near)
     # title words only where they can still matter (the costly part)
     maybe = np.flatnonzero(score + 0.2 >= MATCH_THRESHOLD - 1e-9)
-    titles = _arr(df, "title")
-    words = {r: title_words(titles[r]) for r in sorted_unique(np.concatenate([a[maybe], b[maybe]]))}
-    for m in maybe:
-        score[m] += 0.2 * _jaccard(words[a[m]], words[b[m]])
+    score[maybe] += 0.2 * title_jaccard(_arrow_text(df, "title"), a[maybe], b[maybe])
     out[k] = np.round(np.minimum(score, 0.99), 3)
     return out
 

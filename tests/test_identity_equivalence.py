@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from analysis import identity
@@ -412,3 +413,18 @@ def test_frame_numbers_read_from_any_text_match_parse_frame_number_row_by_row():
     ]
     assert [None if pd.isna(v) else v for v in got] == want
     assert got.notna().sum() > 1500
+
+
+def test_title_jaccard_matches_python_sets_on_random_titles():
+    rng = np.random.default_rng(7)
+    titles = [
+        " ".join(WORDS[k] for k in rng.integers(0, len(WORDS), rng.integers(0, 7)))
+        for _ in range(2000)
+    ] + [None, "", "The 4x4 kei truck", "ÄÖÜ", "5\u212a İ"]
+    a, b = rng.integers(0, len(titles), (2, 5000))
+    got = identity.title_jaccard(pa.array(titles, pa.large_string()), a, b)
+    want = [
+        _jaccard(title_words(titles[x]), title_words(titles[y])) for x, y in zip(a, b, strict=True)
+    ]
+    np.testing.assert_array_equal(got, np.array(want))
+    assert ((got > 0) & (got < 1)).sum() > 500
