@@ -15,8 +15,8 @@ this adds ``truck_id`` (the smallest identity of the cluster) and ``match_confid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -309,26 +309,25 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
     if i.size == 0:
         return np.zeros(0)
     # text columns as integer codes (-1 unknown): comparing a million pairs of ints is cheap
-    frame = _codes(_arr(df, "frame_number"))
+    frame = _text_codes(df, "frame_number")
     both_frames = (frame[i] >= 0) & (frame[j] >= 0)
     out = np.where(both_frames, (frame[i] == frame[j]).astype(float), 0.0)
-    # the fingerprint's conditions, each on the pairs still in the running (most fail early)
     k = np.flatnonzero(~both_frames)
-    codes = _codes(_arr(df, "model_code"), _bare_code)
-    for values, equal in _same_truck_checks(df, codes):
-        a, b = values[i[k]], values[j[k]]
-        k = k[equal(a, b)]
     a, b = i[k], j[k]
-    miles = _arr(df, "mileage_mi", "float64")
+    rows = _fingerprint_rows(df)
+    same = _same_truck(rows, a, b)
+    k, a, b = k[same], a[same], b[same]
+    miles = rows.miles
     price = _arr(df, "price_usd", "float64")
-    basis = _codes(_arr(df, "price_basis"))
-    place = _codes(
-        _arr(df, "location_raw"),
+    basis = _text_codes(df, "price_basis")
+    place = _text_codes(
+        df,
+        "location_raw",
         lambda p: p.strip().lower() if isinstance(p, str) and p.strip() else None,
     )
     lat, lon = _arr(df, "latitude", "float64"), _arr(df, "longitude", "float64")
     score = 0.3 + 0.25 * _close(miles[a], miles[b], 0.005, 50)
-    score += 0.1 * ((codes[a] >= 0) & (codes[b] >= 0))
+    score += 0.1 * ((rows.code[a] >= 0) & (rows.code[b] >= 0))
     same_basis = (basis[a] == basis[b]) & (basis[a] >= 0)
     score += 0.1 * (same_basis & _close(price[a], price[b], 0.05))
     near = (np.abs(lat[a] - lat[b]) < 0.45) & (np.abs(lon[a] - lon[b]) < 0.55)
@@ -340,24 +339,53 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
     return out
 
 
-def _same_truck_checks(df: pd.DataFrame, codes: np.ndarray) -> list[tuple[np.ndarray, Callable]]:
-    """(column, test of two rows' values) that a pair must pass to be one truck by its
+class _Rows(NamedTuple):
+    """What the fingerprint's conditions compare, one value per row: the (family, year) block,
+    the drive and the bare model code as integer codes (-1 unknown), the mileage."""
+
+    block: np.ndarray
+    drive: np.ndarray
+    code: np.ndarray
+    miles: np.ndarray
+
+
+def _fingerprint_rows(df: pd.DataFrame) -> _Rows:
+    """``_Rows`` of ``df``."""
+    family = _text_codes(df, "family")
+    year = pd.factorize(_arr(df, "year", "float64"))[0]
+    width = int(year.max()) + 1 if year.size else 1
+    return _Rows(
+        block=np.where((family >= 0) & (year >= 0), family * width + year, -1),
+        drive=pd.factorize(_arr(df, "is_4wd", "float64"))[0],
+        code=_text_codes(df, "model_code", _bare_code),
+        miles=_arr(df, "mileage_mi", "float64"),
+    )
+
+
+def _same_truck(rows: _Rows, a: np.ndarray | slice, b: np.ndarray | slice) -> np.ndarray:
+    """Whether each pair of rows ``a``, ``b`` (positions or slices) may be one truck by its
     fingerprint: the same known family and year, no conflicting drive or model code, mileage
-    within 3% (or 500 mi). ``codes``: the model codes' integer codes."""
-    drive = _arr(df, "is_4wd", "float64") if "is_4wd" in df.columns else np.full(len(df), np.nan)
-    return [
-        (_codes(_arr(df, "family")), lambda a, b: (a == b) & (a >= 0)),
-        (_arr(df, "year", "float64"), lambda a, b: a == b),
-        (drive, lambda a, b: ~((a != b) & ~np.isnan(a) & ~np.isnan(b))),
-        (codes, lambda a, b: (a < 0) | (b < 0) | (a == b)),
-        (_arr(df, "mileage_mi", "float64"), lambda a, b: _close(a, b, 0.03, 500)),
-    ]
+    within 3% (or 500 mi)."""
+    return (
+        (rows.block[a] == rows.block[b])
+        & (rows.block[a] >= 0)
+        & _compatible(rows.drive[a], rows.drive[b])
+        & _compatible(rows.code[a], rows.code[b])
+        & _close(rows.miles[a], rows.miles[b], 0.03, 500)
+    )
 
 
-def _codes(values: np.ndarray, clean=None) -> np.ndarray:
-    """An integer per distinct value (-1 for None), after ``clean`` (value -> value or None)
-    applied once per distinct value."""
-    codes, uniques = pd.factorize(values)
+def _compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Codes that do not conflict: equal, or either unknown (-1)."""
+    return (a == b) | (a < 0) | (b < 0)
+
+
+def _text_codes(df: pd.DataFrame, col: str, clean=None) -> np.ndarray:
+    """An integer per distinct value of column ``col`` (-1 for missing or an absent column),
+    after ``clean`` (value -> value or None) applied once per distinct value."""
+    if col not in df.columns:
+        return np.full(len(df), -1)
+    codes, uniques = pd.factorize(df[col])
     if clean is None:
         return codes
     cleaned = [clean(u) for u in uniques]
@@ -404,7 +432,8 @@ NEIGHBOURS = 6
 
 def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Row positions (i < j) of pairs worth scoring: the same frame number, or neighbours by
-    mileage within the same family and year. Sorted-neighbourhood blocking keeps this linear.
+    mileage within the same family and year (``NEIGHBOURS`` deep) that may be one truck by their
+    fingerprint. Sorted-neighbourhood blocking keeps this linear.
     """
     parts_i, parts_j = [], []
     frames = df["frame_number"].to_numpy(dtype=object)
@@ -414,17 +443,14 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         same = frames[order[:-1]] == frames[order[1:]]
         parts_i.append(order[:-1][same])
         parts_j.append(order[1:][same])
-    usable = (df["family"].notna() & df["year"].notna() & df["mileage_mi"].notna()).to_numpy()
-    if usable.any():
-        pos = np.flatnonzero(usable)
-        # families as codes in name order: sorting and comparing integers, not strings
-        family = pd.factorize(df["family"].to_numpy()[pos], sort=True)[0]
-        year = _arr(df, "year", "float64")[pos]
-        miles = _arr(df, "mileage_mi", "float64")[pos]
-        order = np.lexsort((pos, miles, year, family))
-        p, fam, yr, mi = pos[order], family[order], year[order], miles[order]
+    rows = _fingerprint_rows(df)
+    pos = np.flatnonzero((rows.block >= 0) & ~np.isnan(rows.miles))
+    if pos.size:
+        ordered = _Rows(*(column[pos] for column in rows))
+        order = np.lexsort((pos, ordered.miles, ordered.block))
+        p, ordered = pos[order], _Rows(*(column[order] for column in ordered))
         for k in range(1, NEIGHBOURS + 1):
-            keep = (fam[:-k] == fam[k:]) & (yr[:-k] == yr[k:]) & _close(mi[:-k], mi[k:], 0.03, 500)
+            keep = _same_truck(ordered, slice(None, -k), slice(k, None))
             parts_i.append(p[:-k][keep])
             parts_j.append(p[k:][keep])
     if not parts_i:

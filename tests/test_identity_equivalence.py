@@ -63,22 +63,29 @@ def _rows(df: pd.DataFrame) -> list[dict]:
     ]
 
 
-def reference_confidence(a: dict, b: dict) -> float:
-    """``pair_confidence`` of two rows, as its docstring states the rules."""
-    if a["frame_number"] is not None and b["frame_number"] is not None:
-        return 1.0 if a["frame_number"] == b["frame_number"] else 0.0
+def may_be_one_truck(a: dict, b: dict) -> bool:
+    """The fingerprint's conditions: the same known family and year, no conflicting drive or
+    model code, mileage within 3% (or 500 mi)."""
     code_a, code_b = _bare_code(a["model_code"]), _bare_code(b["model_code"])
     drive_a, drive_b = _num(a.get("is_4wd")), _num(b.get("is_4wd"))
-    miles_a, miles_b = _num(a["mileage_mi"]), _num(b["mileage_mi"])
-    if (
+    return not (
         _text(a["family"]) is None
         or a["family"] != b["family"]
         or _num(a["year"]) != _num(b["year"])
         or (drive_a == drive_a and drive_b == drive_b and drive_a != drive_b)
         or (code_a is not None and code_b is not None and code_a != code_b)
-        or not _close(miles_a, miles_b, 0.03, 500)
-    ):
+        or not _close(_num(a["mileage_mi"]), _num(b["mileage_mi"]), 0.03, 500)
+    )
+
+
+def reference_confidence(a: dict, b: dict) -> float:
+    """``pair_confidence`` of two rows, as its docstring states the rules."""
+    if a["frame_number"] is not None and b["frame_number"] is not None:
+        return 1.0 if a["frame_number"] == b["frame_number"] else 0.0
+    if not may_be_one_truck(a, b):
         return 0.0
+    code_a, code_b = _bare_code(a["model_code"]), _bare_code(b["model_code"])
+    miles_a, miles_b = _num(a["mileage_mi"]), _num(b["mileage_mi"])
     score = 0.3 + 0.25 * _close(miles_a, miles_b, 0.005, 50)
     score += 0.1 * (code_a is not None and code_b is not None)
     same_basis = _text(a["price_basis"]) is not None and a["price_basis"] == b["price_basis"]
@@ -96,7 +103,7 @@ def reference_confidence(a: dict, b: dict) -> float:
 
 def reference_pairs(rows: list[dict]) -> set[tuple[int, int]]:
     """Positions (i < j) of the same frame number (neighbours in frame order) or neighbours by
-    mileage within a family and year (``NEIGHBOURS`` deep)."""
+    mileage within a family and year (``NEIGHBOURS`` deep) that may be one truck."""
     pairs = set()
     framed = sorted((r["frame_number"], n) for n, r in enumerate(rows) if r["frame_number"])
     for (frame_a, a), (frame_b, b) in zip(framed, framed[1:], strict=False):
@@ -109,14 +116,13 @@ def reference_pairs(rows: list[dict]) -> set[tuple[int, int]]:
         and not math.isnan(_num(r["year"]))
         and not math.isnan(_num(r["mileage_mi"]))
     ]
-    key = {
-        n: (rows[n]["family"], _num(rows[n]["year"]), _num(rows[n]["mileage_mi"])) for n in usable
-    }
-    ordered = sorted(usable, key=lambda n: (*key[n], n))
+    ordered = sorted(
+        usable,
+        key=lambda n: (rows[n]["family"], _num(rows[n]["year"]), _num(rows[n]["mileage_mi"]), n),
+    )
     for t, a in enumerate(ordered):
         for b in ordered[t + 1 : t + 1 + NEIGHBOURS]:
-            same_group = key[a][:2] == key[b][:2]
-            if same_group and _close(key[a][2], key[b][2], 0.03, 500):
+            if may_be_one_truck(rows[a], rows[b]):
                 pairs.add((min(a, b), max(a, b)))
     return pairs
 
@@ -359,8 +365,10 @@ def test_assign_truck_ids_matches_the_reference(seed, typed):
     pd.testing.assert_frame_equal(got, want)
 
 
-def test_pair_confidence_matches_the_reference_on_every_candidate_pair():
-    df = add_family(as_read_from_the_database(random_listings(4)))
+@pytest.mark.parametrize("typed", [False, True], ids=["object", "typed"])
+def test_candidate_pairs_and_pair_confidence_match_the_reference(typed):
+    df = random_listings(4)
+    df = add_family(as_read_from_the_database(df) if typed else df)
     df = df.assign(
         identity=df["identity"].fillna("x"),
         frame_number=[
@@ -374,10 +382,14 @@ def test_pair_confidence_matches_the_reference_on_every_candidate_pair():
     i, j = identity.candidate_pairs(df)
     rows = _rows(df)
     assert set(zip(i.tolist(), j.tolist(), strict=True)) == reference_pairs(rows)
+    # the candidates, and random pairs most of which fail the fingerprint's conditions
+    rng = np.random.default_rng(8)
+    i, j = np.concatenate([i, rng.integers(0, len(df), 3000)]), np.concatenate([j, i[:3000]])
     got = identity.pair_confidence(df, i, j)
     want = [reference_confidence(rows[a], rows[b]) for a, b in zip(i, j, strict=True)]
     np.testing.assert_array_equal(got, np.array(want))
     assert (got > 0).sum() > 500
+    assert (got[-3000:] == 0).sum() > 1000
 
 
 def test_frame_numbers_read_from_any_text_match_parse_frame_number_row_by_row():
