@@ -408,22 +408,29 @@ def fingerprint_confidence(a: dict, b: dict) -> float:
     return float(pair_confidence(df, np.array([0]), np.array([1]))[0])
 
 
-class _UnionFind:
-    def __init__(self, keys):
-        self.parent = {k: k for k in keys}
-
-    def find(self, k):
-        root = k
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[k] != root:
-            self.parent[k], k = root, self.parent[k]
-        return root
-
-    def union(self, a, b):
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+def smallest_in_clusters(
+    names: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clusters that links ``a[m]``-``b[m]`` (integer ids) join: each linked id (sorted) and
+    the smallest name (``names[id]``) in its cluster."""
+    ids = sorted_unique(np.concatenate([a, b]))
+    # numbered in name order, a cluster's smallest number is its smallest name
+    by_name = np.argsort(names[ids], kind="stable")
+    number = np.empty_like(by_name)
+    number[by_name] = np.arange(ids.size)
+    u, v = number[np.searchsorted(ids, a)], number[np.searchsorted(ids, b)]
+    # each node takes the smallest number across its links, then its node's (pointer jumping),
+    # until no link joins two numbers: a few rounds, as clusters are small
+    label = np.arange(ids.size)
+    while True:
+        low = np.minimum(label[u], label[v])
+        new = label.copy()
+        np.minimum.at(new, u, low)
+        np.minimum.at(new, v, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            return ids, names[ids][by_name][label[number]]
+        label = new
 
 
 #: How many neighbours (sorted by mileage within family/year) each listing is compared with.
@@ -499,7 +506,7 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
         )
 
     identities = df["identity"].to_numpy(dtype=object)
-    code = pd.factorize(identities)[0]  # an integer per identity: cheap to compare
+    code, names = pd.factorize(identities)  # an integer per identity: cheap to compare
     best = np.full(len(df), np.nan)
     best[np.bincount(code)[code] > 1] = 1.0
     i, j = candidate_pairs(df)
@@ -507,13 +514,12 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
     i, j = i[distinct], j[distinct]
     conf = pair_confidence(df, i, j)
     linked = conf >= threshold
-    uf = _UnionFind(set(identities[i[linked]]) | set(identities[j[linked]]))
-    for a, b in zip(identities[i[linked]], identities[j[linked]], strict=True):
-        uf.union(a, b)
     np.fmax.at(best, i[linked], conf[linked])
     np.fmax.at(best, j[linked], conf[linked])
-    roots = {k: uf.find(k) for k in uf.parent}  # identities never linked are their own root
-    return df.assign(
-        truck_id=pd.Series([roots.get(k, k) for k in identities], dtype="object"),
-        match_confidence=best,
-    )
+    ids, roots = smallest_in_clusters(names, code[i[linked]], code[j[linked]])
+    truck_id = identities.copy()  # identities never linked are their own truck
+    at = np.searchsorted(ids, code)
+    joined = at < ids.size
+    joined[joined] = ids[at[joined]] == code[joined]
+    truck_id[joined] = roots[at[joined]]
+    return df.assign(truck_id=pd.Series(truck_id, dtype="object"), match_confidence=best)

@@ -440,3 +440,29 @@ def test_title_jaccard_matches_python_sets_on_random_titles():
     ]
     np.testing.assert_array_equal(got, np.array(want))
     assert ((got > 0) & (got < 1)).sum() > 500
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_smallest_in_clusters_matches_a_union_find(seed):
+    rng = np.random.default_rng(seed)
+    names = np.array([f"src:{n}" for n in rng.permutation(3000)], dtype=object)
+    # long chains and stars as well as pairs, links in random order and direction
+    chain = rng.permutation(3000)[:400]
+    a = np.concatenate([chain[:-1], rng.integers(0, 3000, 800), np.full(30, 7)])
+    b = np.concatenate([chain[1:], rng.integers(0, 3000, 800), rng.integers(0, 3000, 30)])
+    flip = rng.random(a.size) < 0.5
+    a, b = np.where(flip, b, a), np.where(flip, a, b)
+    parent = {}
+
+    def root(k):
+        while parent.setdefault(k, k) != k:
+            k = parent[k]
+        return k
+
+    for x, y in zip(names[a], names[b], strict=True):
+        rx, ry = root(x), root(y)
+        parent[max(rx, ry)] = min(rx, ry)
+    ids, smallest = identity.smallest_in_clusters(names, a, b)
+    assert ids.tolist() == sorted(set(a.tolist()) | set(b.tolist()))
+    assert smallest.tolist() == [root(k) for k in names[ids]]
+    assert len(set(smallest.tolist())) < ids.size / 2
