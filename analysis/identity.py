@@ -97,9 +97,17 @@ def rebadges_of(family: str) -> tuple[str, ...]:
 
 def add_family(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with a ``family`` column (None when unknown) from model, year and model_code."""
-    combos = list(zip(*(_arr(df, c) for c in ("model", "year", "model_code")), strict=True))
-    table = {combo: family_of(*combo) for combo in dict.fromkeys(combos)}
-    return df.assign(family=np.array([table[c] for c in combos], dtype=object))
+    columns = [c for c in ("model", "year", "model_code") if c in df.columns]
+    # family_of once per distinct (model, year, model code): a few hundred among 200k listings
+    combo = np.zeros(len(df), dtype=np.int64)  # a number per distinct combination
+    for col in columns:
+        codes = pd.factorize(df[col])[0] + 1  # 0: missing
+        combo = pd.factorize(combo * (int(codes.max(initial=0)) + 1) + codes)[0]
+    one = np.empty(int(combo.max(initial=-1)) + 1, dtype=np.int64)
+    one[combo] = np.arange(len(df))  # a row of each combination
+    sample = [_arr(df.iloc[one], c) for c in ("model", "year", "model_code")]
+    families = [family_of(*values) for values in zip(*sample, strict=True)]
+    return df.assign(family=np.array(families, dtype=object)[combo])
 
 
 # -- frame numbers ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from analysis.identity import (
     NEIGHBOURS,
     add_family,
     assign_truck_ids,
+    family_of,
     parse_frame_number,
     title_words,
 )
@@ -466,3 +467,17 @@ def test_smallest_in_clusters_matches_a_union_find(seed):
     assert ids.tolist() == sorted(set(a.tolist()) | set(b.tolist()))
     assert smallest.tolist() == [root(k) for k in names[ids]]
     assert len(set(smallest.tolist())) < ids.size / 2
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["object", "typed"])
+def test_add_family_matches_family_of_row_by_row(typed):
+    listings = random_listings(9)
+    listings = as_read_from_the_database(listings) if typed else listings
+    listings.loc[::7, "year"] = None
+    got = add_family(listings)["family"]
+    want = [
+        family_of(*(None if pd.isna(v) else v for v in row))
+        for row in zip(listings["model"], listings["year"], listings["model_code"], strict=True)
+    ]
+    assert [None if pd.isna(v) else v for v in got] == want
+    assert len(set(want)) > 5
