@@ -127,8 +127,8 @@ def parse_frame_number(*texts: str | None) -> str | None:
 
 
 def _frame_in(text: str | None) -> str | None:
-    """The frame number or VIN of one text: its first VIN with a letter and a digit, else its
-    first frame number."""
+    """The frame number or VIN of one text: its first VIN if that has a letter and a digit,
+    else its first frame number."""
     if not text or not isinstance(text, str):
         return None
     upper = text.upper()
@@ -374,9 +374,10 @@ def _same_truck(rows: _Rows, a: np.ndarray | slice, b: np.ndarray | slice) -> np
     """Whether each pair of rows ``a``, ``b`` (positions or slices) may be one truck by its
     fingerprint: the same known family and year, no conflicting drive or model code, mileage
     within 3% (or 500 mi)."""
+    block = rows.block[a]
     return (
-        (rows.block[a] == rows.block[b])
-        & (rows.block[a] >= 0)
+        (block == rows.block[b])
+        & (block >= 0)
         & _compatible(rows.drive[a], rows.drive[b])
         & _compatible(rows.code[a], rows.code[b])
         & _close(rows.miles[a], rows.miles[b], 0.03, 500)
