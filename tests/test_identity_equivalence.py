@@ -350,7 +350,7 @@ def as_read_from_the_database(df: pd.DataFrame) -> pd.DataFrame:
 # -- the tests -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("typed", [False, True], ids=["object", "typed"])
 def test_assign_truck_ids_matches_the_reference(seed, typed):
     listings = random_listings(seed)
