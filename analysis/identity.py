@@ -505,7 +505,8 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
         df = add_family(df)
     if "frame_number" not in df.columns:
         texts = (_arrow_text(df, c) for c in ("title", "description", "attributes"))
-        df = df.assign(frame_number=frame_numbers(*texts))
+        # a list, as pandas types it (an empty one as float64, as it always has)
+        df = df.assign(frame_number=frame_numbers(*texts).tolist())
     for col in ("year", "mileage_mi"):
         if col not in df.columns:
             df[col] = None

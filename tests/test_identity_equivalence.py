@@ -128,6 +128,19 @@ def reference_pairs(rows: list[dict]) -> set[tuple[int, int]]:
     return pairs
 
 
+#: The columns the rules read (absent ones read as missing).
+READ = [
+    "model_code",
+    "is_4wd",
+    "price_usd",
+    "price_basis",
+    "location_raw",
+    "latitude",
+    "longitude",
+    "title",
+]
+
+
 def reference_truck_ids(listings: pd.DataFrame) -> pd.DataFrame:
     """``assign_truck_ids`` done one listing and one pair at a time."""
     df = listings.reset_index(drop=True)
@@ -140,11 +153,14 @@ def reference_truck_ids(listings: pd.DataFrame) -> pd.DataFrame:
     if "family" not in df.columns:
         df = add_family(df)
     if "frame_number" not in df.columns:
-        texts = zip(
-            *(df[c].astype("object") for c in ("title", "description", "attributes")), strict=True
+        texts = df.reindex(columns=["title", "description", "attributes"]).astype("object")
+        df = df.assign(
+            frame_number=[parse_frame_number(*(_text(v) for v in t)) for t in texts.values]
         )
-        df = df.assign(frame_number=[parse_frame_number(*(_text(v) for v in t)) for t in texts])
-    rows = _rows(df)
+    for col in ("year", "mileage_mi"):
+        if col not in df.columns:
+            df[col] = None
+    rows = _rows(df.reindex(columns=[*df.columns, *(c for c in READ if c not in df.columns)]))
     ids = [r["identity"] for r in rows]
     count = pd.Series(ids).value_counts()
     best = [1.0 if count[k] > 1 else math.nan for k in ids]
@@ -481,3 +497,32 @@ def test_add_family_matches_family_of_row_by_row(typed):
     ]
     assert [None if pd.isna(v) else v for v in got] == want
     assert len(set(want)) > 5
+
+
+EDGE_CASES = {
+    "empty": pd.DataFrame({"source": [], "listing_id": [], "title": []}, dtype="str"),
+    "empty, object columns": pd.DataFrame({"source": [], "listing_id": []}),
+    "one row": pd.DataFrame({"source": ["a"], "listing_id": ["1"], "title": ["DD51T-123456"]}),
+    "no text columns": pd.DataFrame(
+        {
+            "source": ["a", "b"],
+            "listing_id": ["1", "2"],
+            "model": ["Suzuki Carry"] * 2,
+            "year": [1996, 1996],
+            "mileage_mi": [100, 120],
+        }
+    ),
+    "frame numbers given": pd.DataFrame(
+        {
+            "source": ["a", "b", "c"],
+            "listing_id": ["1", "2", "3"],
+            "identity": [None, "b:2", None],
+            "frame_number": ["DD51T-1", "DD51T-1", None],
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("listings", EDGE_CASES.values(), ids=EDGE_CASES.keys())
+def test_assign_truck_ids_matches_the_reference_on_edge_cases(listings):
+    pd.testing.assert_frame_equal(assign_truck_ids(listings), reference_truck_ids(listings))
