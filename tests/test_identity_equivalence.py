@@ -343,8 +343,9 @@ def random_listings(seed: int, n: int = 2500) -> pd.DataFrame:
 
 
 def as_read_from_the_database(df: pd.DataFrame) -> pd.DataFrame:
-    """The dtypes ``analysis.load`` reads listings with (Arrow-backed text, nullable numbers)."""
-    return df.astype(
+    """The dtypes ``analysis.load`` reads listings with (Arrow-backed text, nullable numbers),
+    in chunks of 1,000 rows as its chunked read leaves them (Arrow columns of several chunks)."""
+    typed = df.astype(
         {
             "source": "str",
             "listing_id": "str",
@@ -361,6 +362,7 @@ def as_read_from_the_database(df: pd.DataFrame) -> pd.DataFrame:
             "longitude": "Float64",
         }
     )
+    return pd.concat([typed.iloc[n : n + 1000] for n in range(0, len(typed), 1000)])
 
 
 # -- the tests -------------------------------------------------------------------------------------
