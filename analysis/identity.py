@@ -15,11 +15,13 @@ this adds ``truck_id`` (the smallest identity of the cluster) and ``match_confid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from keitrucks.core import tables
 from keitrucks.core.tables import platform_for
@@ -95,36 +97,99 @@ def rebadges_of(family: str) -> tuple[str, ...]:
 
 def add_family(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with a ``family`` column (None when unknown) from model, year and model_code."""
-    combos = list(zip(*(_arr(df, c) for c in ("model", "year", "model_code")), strict=True))
-    table = {combo: family_of(*combo) for combo in dict.fromkeys(combos)}
-    return df.assign(family=np.array([table[c] for c in combos], dtype=object))
+    columns = [c for c in ("model", "year", "model_code") if c in df.columns]
+    # family_of once per distinct (model, year, model code): a few hundred among 200k listings
+    combo = np.zeros(len(df), dtype=np.int64)  # a number per distinct combination
+    for col in columns:
+        codes = pd.factorize(df[col])[0] + 1  # 0: missing
+        combo = pd.factorize(combo * (int(codes.max(initial=0)) + 1) + codes)[0]
+    one = np.empty(int(combo.max(initial=-1)) + 1, dtype=np.int64)
+    one[combo] = np.arange(len(df))  # a row of each combination
+    sample = [_arr(df.iloc[one], c) for c in ("model", "year", "model_code")]
+    families = [family_of(*values) for values in zip(*sample, strict=True)]
+    return df.assign(family=np.array(families, dtype=object)[combo])
 
 
 # -- frame numbers ------------------------------------------------------------------------------
 
 #: A Japanese frame (chassis) number: model code, dash, serial ("DD51T-123456", "HA4-1012345").
-FRAME_RE = re.compile(r"\b([A-Z]{1,3}\d{1,3}[A-Z]{0,2})[- ](\d{5,7})\b")
+FRAME_RE = re.compile(r"\b(?P<code>[A-Z]{1,3}\d{1,3}[A-Z]{0,2})[- ](?P<serial>\d{5,7})\b")
 #: A 17-character VIN (no I, O, Q).
-VIN_RE = re.compile(r"\b([A-HJ-NPR-Z0-9]{17})\b")
+VIN_RE = re.compile(r"\b(?P<vin>[A-HJ-NPR-Z0-9]{17})\b")
 
 
 def parse_frame_number(*texts: str | None) -> str | None:
     """The first frame number or VIN found in the texts, normalized ("DD51T-123456")."""
     for text in texts:
-        if not text or not isinstance(text, str):
-            continue
-        upper = text.upper()
-        vin = VIN_RE.search(upper)
-        if (
-            vin
-            and any(ch.isdigit() for ch in vin.group(1))
-            and any(ch.isalpha() for ch in vin.group(1))
-        ):
-            return vin.group(1)
-        frame = FRAME_RE.search(upper)
-        if frame:
-            return f"{frame.group(1)}-{frame.group(2)}"
+        if found := _frame_in(text):
+            return found
     return None
+
+
+def _frame_in(text: str | None) -> str | None:
+    """The frame number or VIN of one text: its first VIN if that has a letter and a digit,
+    else its first frame number."""
+    if not text or not isinstance(text, str):
+        return None
+    upper = text.upper()
+    vin = VIN_RE.search(upper)
+    if (
+        vin
+        and any(ch.isdigit() for ch in vin.group(1))
+        and any(ch.isalpha() for ch in vin.group(1))
+    ):
+        return vin.group(1)
+    frame = FRAME_RE.search(upper)
+    return f"{frame.group(1)}-{frame.group(2)}" if frame else None
+
+
+def frame_numbers(*columns: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``parse_frame_number`` of each row's texts, given as text columns of equal length (an
+    object array, None where no text shows one)."""
+    found = np.full(len(columns[0]), None, dtype=object)
+    todo = np.ones(len(found), dtype=bool)  # rows whose earlier texts showed none
+    for texts in columns:
+        if texts.null_count == len(texts):
+            continue
+        rows = np.flatnonzero(todo & pc.is_valid(texts).to_numpy(zero_copy_only=False))
+        found[rows] = _frames_in(texts.take(rows))
+        todo[rows] = pd.isna(found[rows])
+    return found
+
+
+def _frames_in(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``_frame_in`` of each text, as an object array: pyarrow's RE2 on ASCII texts, Python's
+    ``re`` on the others (RE2's ``\\b`` and ``\\d`` and ``str.upper`` agree with Python's on ASCII
+    text only)."""
+    texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    upper = pc.ascii_upper(texts)
+    vin = pc.struct_field(pc.extract_regex(upper, VIN_RE.pattern), [0])
+    with_both = pc.and_(
+        pc.match_substring_regex(vin, "[0-9]"), pc.match_substring_regex(vin, "[A-Z]")
+    )
+    parts = pc.extract_regex(upper, FRAME_RE.pattern)
+    frame = pc.binary_join_element_wise(
+        pc.struct_field(parts, [0]), pc.struct_field(parts, [1]), pa.scalar("-", texts.type)
+    )
+    found = pc.if_else(pc.fill_null(with_both, False), vin, frame).to_numpy(zero_copy_only=False)
+    ascii_only = pc.fill_null(pc.string_is_ascii(texts), True)
+    other = np.flatnonzero(~ascii_only.to_numpy(zero_copy_only=False))
+    found[other] = [_frame_in(t) for t in texts.take(other).to_pylist()]
+    return found
+
+
+def _arrow_text(df: pd.DataFrame, col: str) -> pa.Array | pa.ChunkedArray:
+    """Column ``col`` of ``df`` as Arrow large text (pandas' str dtype): null where missing, not
+    text, or absent."""
+    if col not in df.columns:
+        return pa.nulls(len(df), pa.large_string())
+    series = df[col]
+    if isinstance(series.array, pd.arrays.ArrowStringArray):
+        return pa.array(series.array).cast(pa.large_string())
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+    return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
 # -- fingerprints -------------------------------------------------------------------------------
@@ -160,10 +225,60 @@ def title_words(title: str | None) -> frozenset[str]:
     return frozenset(_WORD_RE.findall(title.lower())) - _STOP
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
+def title_jaccard(titles: pa.Array | pa.ChunkedArray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For pairs of rows ``a[m]``, ``b[m]`` of ``titles``: the share of their ``title_words``
+    they have in common (Jaccard similarity), 0 when either title has none."""
+    if a.size == 0:
+        return np.zeros(0)
+    rows = sorted_unique(np.concatenate([a, b]))
+    codes, starts, counts = _word_sets(titles.take(rows))
+    at, bt = np.searchsorted(rows, a), np.searchsorted(rows, b)
+    la, lb = counts[at], counts[bt]
+    # each pair's words of both titles tagged with the pair: a word both have comes up twice
+    width = int(codes.max()) + 1 if codes.size else 1
+    key = np.concatenate(
+        [
+            np.repeat(np.arange(a.size), la) * width + codes[_spans(starts[at], la)],
+            np.repeat(np.arange(a.size), lb) * width + codes[_spans(starts[bt], lb)],
+        ]
+    )
+    key.sort()
+    shared = np.bincount(key[1:][key[1:] == key[:-1]] // width, minlength=a.size)
+    return np.where((la > 0) & (lb > 0), shared / np.maximum(la + lb - shared, 1), 0.0)
+
+
+def _word_sets(titles: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``title_words`` of each title as integer word codes: title ``r``'s are
+    ``codes[starts[r]:starts[r] + counts[r]]``. pyarrow splits ASCII titles; Python splits the
+    others (its ``str.lower`` turns some non-ASCII letters into ASCII ones)."""
+    titles = titles.combine_chunks() if isinstance(titles, pa.ChunkedArray) else titles
+    split = pc.split_pattern_regex(pc.ascii_lower(titles), "[^a-z0-9]+")
+    owner = pc.list_parent_indices(split).to_numpy()
+    words = pc.list_flatten(split)
+    ascii_only = pc.fill_null(pc.string_is_ascii(titles), True).to_numpy(zero_copy_only=False)
+    wanted = pc.and_(
+        pc.greater(pc.binary_length(words), 0),
+        pc.invert(pc.is_in(words, value_set=pa.array(sorted(_STOP), words.type))),
+    )
+    keep = ascii_only[owner] & wanted.to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(~ascii_only)
+    other_words = [sorted(title_words(t)) for t in titles.take(other).to_pylist()]
+    words = pa.concat_arrays(
+        [words.filter(keep), pa.array([w for ws in other_words for w in ws], words.type)]
+    )
+    owner = np.concatenate([owner[keep], np.repeat(other, [len(ws) for ws in other_words])])
+    encoded = pc.dictionary_encode(words)
+    width = max(len(encoded.dictionary), 1)
+    # one code per (title, word): a title's words as a set
+    pairs = sorted_unique(owner.astype(np.int64) * width + encoded.indices.to_numpy())
+    counts = np.bincount(pairs // width, minlength=len(titles))
+    return pairs % width, np.cumsum(counts) - counts, counts
+
+
+def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``start, start + 1 ... start + length - 1`` of each span, one after another."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if ends.size else 0)
 
 
 def _arr(df: pd.DataFrame, col: str, dtype: str = "object") -> np.ndarray:
@@ -202,58 +317,84 @@ def pair_confidence(df: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarra
     if i.size == 0:
         return np.zeros(0)
     # text columns as integer codes (-1 unknown): comparing a million pairs of ints is cheap
-    frame = _codes(_arr(df, "frame_number"))
+    frame = _text_codes(df, "frame_number")
     both_frames = (frame[i] >= 0) & (frame[j] >= 0)
     out = np.where(both_frames, (frame[i] == frame[j]).astype(float), 0.0)
-    # the fingerprint's conditions, each on the pairs still in the running (most fail early)
     k = np.flatnonzero(~both_frames)
-    codes = _codes(_arr(df, "model_code"), _bare_code)
-    for values, equal in _same_truck_checks(df, codes):
-        a, b = values[i[k]], values[j[k]]
-        k = k[equal(a, b)]
     a, b = i[k], j[k]
-    miles = _arr(df, "mileage_mi", "float64")
+    rows = _fingerprint_rows(df)
+    same = _same_truck(rows, a, b)
+    k, a, b = k[same], a[same], b[same]
+    miles = rows.miles
     price = _arr(df, "price_usd", "float64")
-    basis = _codes(_arr(df, "price_basis"))
-    place = _codes(
-        _arr(df, "location_raw"),
+    basis = _text_codes(df, "price_basis")
+    place = _text_codes(
+        df,
+        "location_raw",
         lambda p: p.strip().lower() if isinstance(p, str) and p.strip() else None,
     )
     lat, lon = _arr(df, "latitude", "float64"), _arr(df, "longitude", "float64")
     score = 0.3 + 0.25 * _close(miles[a], miles[b], 0.005, 50)
-    score += 0.1 * ((codes[a] >= 0) & (codes[b] >= 0))
+    score += 0.1 * ((rows.code[a] >= 0) & (rows.code[b] >= 0))
     same_basis = (basis[a] == basis[b]) & (basis[a] >= 0)
     score += 0.1 * (same_basis & _close(price[a], price[b], 0.05))
     near = (np.abs(lat[a] - lat[b]) < 0.45) & (np.abs(lon[a] - lon[b]) < 0.55)
     score += 0.15 * (((place[a] == place[b]) & (place[a] >= 0)) | near)
     # title words only where they can still matter (the costly part)
     maybe = np.flatnonzero(score + 0.2 >= MATCH_THRESHOLD - 1e-9)
-    titles = _arr(df, "title")
-    words = {r: title_words(titles[r]) for r in sorted_unique(np.concatenate([a[maybe], b[maybe]]))}
-    for m in maybe:
-        score[m] += 0.2 * _jaccard(words[a[m]], words[b[m]])
+    score[maybe] += 0.2 * title_jaccard(_arrow_text(df, "title"), a[maybe], b[maybe])
     out[k] = np.round(np.minimum(score, 0.99), 3)
     return out
 
 
-def _same_truck_checks(df: pd.DataFrame, codes: np.ndarray) -> list[tuple[np.ndarray, Callable]]:
-    """(column, test of two rows' values) that a pair must pass to be one truck by its
+class _Rows(NamedTuple):
+    """What the fingerprint's conditions compare, one value per row: the (family, year) block,
+    the drive and the bare model code as integer codes (-1 unknown), the mileage."""
+
+    block: np.ndarray
+    drive: np.ndarray
+    code: np.ndarray
+    miles: np.ndarray
+
+
+def _fingerprint_rows(df: pd.DataFrame) -> _Rows:
+    """``_Rows`` of ``df``."""
+    family = _text_codes(df, "family")
+    year = pd.factorize(_arr(df, "year", "float64"))[0]
+    width = int(year.max()) + 1 if year.size else 1
+    return _Rows(
+        block=np.where((family >= 0) & (year >= 0), family * width + year, -1),
+        drive=pd.factorize(_arr(df, "is_4wd", "float64"))[0],
+        code=_text_codes(df, "model_code", _bare_code),
+        miles=_arr(df, "mileage_mi", "float64"),
+    )
+
+
+def _same_truck(rows: _Rows, a: np.ndarray | slice, b: np.ndarray | slice) -> np.ndarray:
+    """Whether each pair of rows ``a``, ``b`` (positions or slices) may be one truck by its
     fingerprint: the same known family and year, no conflicting drive or model code, mileage
-    within 3% (or 500 mi). ``codes``: the model codes' integer codes."""
-    drive = _arr(df, "is_4wd", "float64") if "is_4wd" in df.columns else np.full(len(df), np.nan)
-    return [
-        (_codes(_arr(df, "family")), lambda a, b: (a == b) & (a >= 0)),
-        (_arr(df, "year", "float64"), lambda a, b: a == b),
-        (drive, lambda a, b: ~((a != b) & ~np.isnan(a) & ~np.isnan(b))),
-        (codes, lambda a, b: (a < 0) | (b < 0) | (a == b)),
-        (_arr(df, "mileage_mi", "float64"), lambda a, b: _close(a, b, 0.03, 500)),
-    ]
+    within 3% (or 500 mi)."""
+    block = rows.block[a]
+    return (
+        (block == rows.block[b])
+        & (block >= 0)
+        & _compatible(rows.drive[a], rows.drive[b])
+        & _compatible(rows.code[a], rows.code[b])
+        & _close(rows.miles[a], rows.miles[b], 0.03, 500)
+    )
 
 
-def _codes(values: np.ndarray, clean=None) -> np.ndarray:
-    """An integer per distinct value (-1 for None), after ``clean`` (value -> value or None)
-    applied once per distinct value."""
-    codes, uniques = pd.factorize(values)
+def _compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Codes that do not conflict: equal, or either unknown (-1)."""
+    return (a == b) | (a < 0) | (b < 0)
+
+
+def _text_codes(df: pd.DataFrame, col: str, clean=None) -> np.ndarray:
+    """An integer per distinct value of column ``col`` (-1 for missing or an absent column),
+    after ``clean`` (value -> value or None) applied once per distinct value."""
+    if col not in df.columns:
+        return np.full(len(df), -1)
+    codes, uniques = pd.factorize(df[col])
     if clean is None:
         return codes
     cleaned = [clean(u) for u in uniques]
@@ -276,22 +417,29 @@ def fingerprint_confidence(a: dict, b: dict) -> float:
     return float(pair_confidence(df, np.array([0]), np.array([1]))[0])
 
 
-class _UnionFind:
-    def __init__(self, keys):
-        self.parent = {k: k for k in keys}
-
-    def find(self, k):
-        root = k
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[k] != root:
-            self.parent[k], k = root, self.parent[k]
-        return root
-
-    def union(self, a, b):
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+def smallest_in_clusters(
+    names: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clusters that links ``a[m]``-``b[m]`` (integer ids) join: each linked id (sorted) and
+    the smallest name (``names[id]``) in its cluster."""
+    ids = sorted_unique(np.concatenate([a, b]))
+    # numbered in name order, a cluster's smallest number is its smallest name
+    by_name = np.argsort(names[ids], kind="stable")
+    number = np.empty_like(by_name)
+    number[by_name] = np.arange(ids.size)
+    u, v = number[np.searchsorted(ids, a)], number[np.searchsorted(ids, b)]
+    # each node takes the smallest number across its links, then its node's (pointer jumping),
+    # until no link joins two numbers: a few rounds, as clusters are small
+    label = np.arange(ids.size)
+    while True:
+        low = np.minimum(label[u], label[v])
+        new = label.copy()
+        np.minimum.at(new, u, low)
+        np.minimum.at(new, v, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            return ids, names[ids][by_name][label[number]]
+        label = new
 
 
 #: How many neighbours (sorted by mileage within family/year) each listing is compared with.
@@ -300,7 +448,8 @@ NEIGHBOURS = 6
 
 def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Row positions (i < j) of pairs worth scoring: the same frame number, or neighbours by
-    mileage within the same family and year. Sorted-neighbourhood blocking keeps this linear.
+    mileage within the same family and year (``NEIGHBOURS`` deep) that may be one truck by their
+    fingerprint. Sorted-neighbourhood blocking keeps this linear.
     """
     parts_i, parts_j = [], []
     frames = df["frame_number"].to_numpy(dtype=object)
@@ -310,17 +459,14 @@ def candidate_pairs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         same = frames[order[:-1]] == frames[order[1:]]
         parts_i.append(order[:-1][same])
         parts_j.append(order[1:][same])
-    usable = (df["family"].notna() & df["year"].notna() & df["mileage_mi"].notna()).to_numpy()
-    if usable.any():
-        pos = np.flatnonzero(usable)
-        # families as codes in name order: sorting and comparing integers, not strings
-        family = pd.factorize(df["family"].to_numpy()[pos], sort=True)[0]
-        year = _arr(df, "year", "float64")[pos]
-        miles = _arr(df, "mileage_mi", "float64")[pos]
-        order = np.lexsort((pos, miles, year, family))
-        p, fam, yr, mi = pos[order], family[order], year[order], miles[order]
+    rows = _fingerprint_rows(df)
+    pos = np.flatnonzero((rows.block >= 0) & ~np.isnan(rows.miles))
+    if pos.size:
+        ordered = _Rows(*(column[pos] for column in rows))
+        order = np.lexsort((pos, ordered.miles, ordered.block))
+        p, ordered = pos[order], _Rows(*(column[order] for column in ordered))
         for k in range(1, NEIGHBOURS + 1):
-            keep = (fam[:-k] == fam[k:]) & (yr[:-k] == yr[k:]) & _close(mi[:-k], mi[k:], 0.03, 500)
+            keep = _same_truck(ordered, slice(None, -k), slice(k, None))
             parts_i.append(p[:-k][keep])
             parts_j.append(p[k:][keep])
     if not parts_i:
@@ -358,8 +504,9 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
     if "family" not in df.columns:
         df = add_family(df)
     if "frame_number" not in df.columns:
-        texts = [_arr(df, c) for c in ("title", "description", "attributes")]
-        df = df.assign(frame_number=[parse_frame_number(*t) for t in zip(*texts, strict=True)])
+        texts = (_arrow_text(df, c) for c in ("title", "description", "attributes"))
+        # a list, as pandas types it (an empty one as float64, as it always has)
+        df = df.assign(frame_number=frame_numbers(*texts).tolist())
     for col in ("year", "mileage_mi"):
         if col not in df.columns:
             df[col] = None
@@ -369,7 +516,7 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
         )
 
     identities = df["identity"].to_numpy(dtype=object)
-    code = pd.factorize(identities)[0]  # an integer per identity: cheap to compare
+    code, names = pd.factorize(identities)  # an integer per identity: cheap to compare
     best = np.full(len(df), np.nan)
     best[np.bincount(code)[code] > 1] = 1.0
     i, j = candidate_pairs(df)
@@ -377,13 +524,12 @@ def assign_truck_ids(listings: pd.DataFrame, *, threshold: float = MATCH_THRESHO
     i, j = i[distinct], j[distinct]
     conf = pair_confidence(df, i, j)
     linked = conf >= threshold
-    uf = _UnionFind(set(identities[i[linked]]) | set(identities[j[linked]]))
-    for a, b in zip(identities[i[linked]], identities[j[linked]], strict=True):
-        uf.union(a, b)
     np.fmax.at(best, i[linked], conf[linked])
     np.fmax.at(best, j[linked], conf[linked])
-    roots = {k: uf.find(k) for k in uf.parent}  # identities never linked are their own root
-    return df.assign(
-        truck_id=pd.Series([roots.get(k, k) for k in identities], dtype="object"),
-        match_confidence=best,
-    )
+    ids, roots = smallest_in_clusters(names, code[i[linked]], code[j[linked]])
+    truck_id = identities.copy()  # identities never linked are their own truck
+    at = np.searchsorted(ids, code)
+    joined = at < ids.size
+    joined[joined] = ids[at[joined]] == code[joined]
+    truck_id[joined] = roots[at[joined]]
+    return df.assign(truck_id=pd.Series(truck_id, dtype="object"), match_confidence=best)
