@@ -11,6 +11,8 @@ the chart in several widths (a screen's and a phone's).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import io
 import math
 
@@ -60,6 +62,24 @@ def _tight_layout(fig, **kwargs) -> None:
                 # an empty label placed by hand: placing it measures the axis' every tick label
                 axis.set_label_coords(0.5, 0.5)
     fig.tight_layout(**kwargs)
+
+
+def _uncollected(draw):
+    """``draw`` with the garbage collector paused while it runs."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        # a chart makes tens of thousands of small objects, each so many setting off a
+        # collection that walks all the report's objects; the chart's own wait for the next one
+        gc.disable()
+        try:
+            return draw(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return drawn
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
@@ -162,6 +182,7 @@ def weekly_points(part: pd.DataFrame, weeks: list) -> pd.DataFrame:
     )
 
 
+@_uncollected
 def trend_chart(
     trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", columns: int = 2
 ) -> bytes:
@@ -250,6 +271,7 @@ def band_share_chart(
     return band_share_charts(trends, band, series, widths=(width,))[0]
 
 
+@_uncollected
 def band_share_charts(
     trends: pd.DataFrame,
     band: tuple[int, int],
@@ -292,6 +314,7 @@ def band_share_charts(
     return pngs
 
 
+@_uncollected
 def eligibility_chart(counts: pd.DataFrame) -> bytes:
     """Trucks for sale in Japan turning 25 (importable) per month ahead, from the watch list
     counts (``analysis.eligibility.upcoming_counts``: month "now" and "YYYY-MM" rows)."""
@@ -326,6 +349,7 @@ def _shade(share: float) -> tuple[float, float, float]:
     return tuple(a + (b - a) * share for a, b in zip(light, dark, strict=True))
 
 
+@_uncollected
 def states_map(counts: pd.DataFrame, *, buyer_state: str | None = None) -> bytes:
     """Active trucks per seller state (``analysis.road_rules.state_counts``: state, trucks) on
     a tile-grid map, one equal square per state with its code and count, darker for more

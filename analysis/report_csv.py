@@ -183,25 +183,33 @@ def _as_arrow(column: pd.Series) -> pa.Array:
 
 def _quote(cells: pa.Array) -> pa.Array:
     """``cells`` with those that need it quoted as ``csv.QUOTE_MINIMAL`` does."""
-    # the special bytes found in the column's bytes at once, then the cells they are in
-    offsets, data = _offsets_and_bytes(cells)
-    text = data[offsets[0] : offsets[-1]]
-    # all four are below "-": the few bytes that low (spaces mostly) are looked at again
-    low = np.flatnonzero(text < ord("-"))
-    at = offsets[0] + low[_SPECIAL[text[low]]]
-    if not len(at):
+    needs, lone_cr = _cells_to_quote(cells)
+    if not len(needs) and not len(lone_cr):
         return cells
-    rows = np.searchsorted(offsets, at, side="right") - 1
-    lone_cr = data[at] == ord("\r")
-    needs = np.unique(rows[~lone_cr])
-    # a lone "\r": quoted or not depending on the Python version, so left to the csv module
-    odd = np.setdiff1d(rows[lone_cr], needs)
     quoted = pc.binary_join_element_wise(
         _text('"'), pc.replace_substring(cells.take(needs), '"', '""'), _text('"'), _text("")
     )
-    by_csv = [_csv_row([cell, ""])[:-2] for cell in cells.take(odd).to_pylist()]
+    # a lone "\r": quoted or not depending on the Python version, so left to the csv module
+    by_csv = [_csv_row([cell, ""])[:-2] for cell in cells.take(lone_cr).to_pylist()]
+    rows = np.concatenate([needs, lone_cr])
     mask = np.zeros(len(cells), dtype=bool)
-    mask[np.concatenate([needs, odd])] = True
-    order = np.argsort(np.concatenate([needs, odd]), kind="stable")
-    both = pa.concat_arrays([quoted, pa.array(by_csv, type=pa.large_string())]).take(order)
-    return pc.replace_with_mask(cells, mask, both)
+    mask[rows] = True
+    both = pa.concat_arrays([quoted, pa.array(by_csv, type=pa.large_string())])
+    return pc.replace_with_mask(cells, mask, both.take(np.argsort(rows)))
+
+
+def _cells_to_quote(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``cells`` with a comma, a quote or a "\n", and those whose only such
+    character is a "\r"."""
+    # the special bytes looked for in all the column's bytes at once, then their cells found
+    offsets, data = _offsets_and_bytes(cells)
+    text = data[offsets[0] : offsets[-1]]
+    maybe = text == ord(",")
+    maybe |= text == ord('"')
+    maybe |= text < ord("\x0e")  # line breaks, and the few other control bytes text has
+    at = np.flatnonzero(maybe)
+    at = offsets[0] + at[_SPECIAL[text[at]]]
+    rows = np.searchsorted(offsets, at, side="right") - 1
+    carriage_return = data[at] == ord("\r")
+    needs = np.unique(rows[~carriage_return])
+    return needs, np.setdiff1d(rows[carriage_return], needs)
