@@ -4,12 +4,15 @@
 family, 4WD and 2WD as separate lines, the price band shaded. ``band_share_chart``: the share
 of trucks below, inside and above the band per week. ``states_map``: active trucks per seller
 state on a tile-grid map of the US. All return PNG bytes, so the report can write them to
-files and embed them in the HTML page.
+files and embed them in the HTML page; ``band_share_charts`` draws its bars once and returns
+the chart in several widths (a screen's and a phone's).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import io
 import math
 
@@ -17,9 +20,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.markers import TICKDOWN  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
@@ -61,20 +64,58 @@ def _tight_layout(fig, **kwargs) -> None:
     fig.tight_layout(**kwargs)
 
 
+def _uncollected(draw):
+    """``draw`` with the garbage collector paused while it runs."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        # a chart makes tens of thousands of small objects, each so many setting off a
+        # collection that walks all the report's objects; the chart's own wait for the next one
+        gc.disable()
+        try:
+            return draw(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return drawn
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    """An empty figure of ``figsize`` inches, drawn by Agg (not kept by ``pyplot``)."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _default_margins(fig) -> None:
+    """``fig``'s subplot margins back to the defaults, as a new figure has them."""
+    # tight_layout starts from the current margins: from others, its sums round a hair apart
+    # and a line across a pixel's edge shades it one level differently
+    fig.subplots_adjust(
+        **{
+            name: matplotlib.rcParams[f"figure.subplot.{name}"]
+            for name in ("left", "right", "bottom", "top", "wspace", "hspace")
+        }
+    )
+
+
 def _png(fig) -> bytes:
     """The figure as an opaque PNG at 100 dpi, without a "Software" text."""
     fig.canvas.draw()
     # RGB, not savefig's RGBA: the charts are opaque, and a PNG without its alpha channel is
     # about a tenth smaller (the page embeds them) and quicker to compress
-    rgb = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
-    plt.close(fig)
+    width, height = fig.canvas.get_width_height()
+    rgba = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="png", dpi=(100, 100))
+    rgba.convert("RGB").save(buf, format="png", dpi=(100, 100))
     return buf.getvalue()
 
 
 def _empty(message: str) -> bytes:
-    fig, ax = plt.subplots(figsize=(6, 2))
+    fig = _figure((6, 2))
+    ax = fig.subplots()
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center")
     return _png(fig)
@@ -141,6 +182,7 @@ def weekly_points(part: pd.DataFrame, weeks: list) -> pd.DataFrame:
     )
 
 
+@_uncollected
 def trend_chart(
     trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", columns: int = 2
 ) -> bytes:
@@ -153,13 +195,8 @@ def trend_chart(
     families = sorted(rows["family"].unique())
     cols = min(columns, len(families))
     nrows = math.ceil(len(families) / cols)
-    fig, axes = plt.subplots(
-        nrows,
-        cols,
-        figsize=(6 * cols, 3.0 * nrows + 0.9 + 0.3 * (cols == 1)),
-        squeeze=False,
-        sharex=True,
-    )
+    fig = _figure((6 * cols, 3.0 * nrows + 0.9 + 0.3 * (cols == 1)))
+    axes = fig.subplots(nrows, cols, squeeze=False, sharex=True)
     weeks = sorted(rows["week_start"].unique())
     for ax, family in zip(axes.flat, families, strict=False):
         ax.axhspan(band[0], band[1], **BAND_SHADE)
@@ -230,13 +267,25 @@ def trend_chart(
 def band_share_chart(
     trends: pd.DataFrame, band: tuple[int, int], series: str = "asking", width: float = 8
 ) -> bytes:
-    """Share of trucks below / inside / above the band per week (all families), stacked bars;
-    ``width`` in inches (5 for a phone)."""
+    """``band_share_charts`` in one width, in inches (5 for a phone)."""
+    return band_share_charts(trends, band, series, widths=(width,))[0]
+
+
+@_uncollected
+def band_share_charts(
+    trends: pd.DataFrame,
+    band: tuple[int, int],
+    series: str = "asking",
+    widths: tuple[float, ...] = (8, 5),
+) -> list[bytes]:
+    """Share of trucks below / inside / above the band per week (all families), stacked bars:
+    a PNG for each of ``widths`` in inches (5 for a phone), the bars drawn once."""
     rows = trends.loc[(trends["series"] == series) & (trends["grouping"] == ALL)]
     rows = rows.loc[rows["share_in"].notna()].sort_values("week_start")
     if rows.empty:
-        return _empty(f"No {series} prices in this period")
-    fig, ax = plt.subplots(figsize=(width, 3.2))
+        return [_empty(f"No {series} prices in this period")] * len(widths)
+    fig = _figure((widths[0], 3.2))
+    ax = fig.subplots()
     x = list(range(len(rows)))
     labels = {
         "share_below": f"below {_money(band[0])}",
@@ -253,18 +302,27 @@ def band_share_chart(
     _date_axis(ax, list(rows["week_start"]))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     title = f"Share of {series} prices below, inside and above the band (week starting)"
-    _title(ax, title if width >= 7 else title.replace(" (", "\n("), fontsize=10)
-    _tight_layout(fig)
-    return _png(fig)
+    # both axes' limits are set, not autoscaled, so the picture at each width is the one drawn
+    # anew at it (the trend chart's autoscaled prices keep a rounding of the size drawn at)
+    pngs = []
+    for width in widths:
+        fig.set_size_inches(width, 3.2)
+        _default_margins(fig)
+        _title(ax, title if width >= 7 else title.replace(" (", "\n("), fontsize=10)
+        _tight_layout(fig)
+        pngs.append(_png(fig))
+    return pngs
 
 
+@_uncollected
 def eligibility_chart(counts: pd.DataFrame) -> bytes:
     """Trucks for sale in Japan turning 25 (importable) per month ahead, from the watch list
     counts (``analysis.eligibility.upcoming_counts``: month "now" and "YYYY-MM" rows)."""
     ahead = counts.loc[counts["month"] != "now"]
     if ahead.empty or int(ahead["listings"].sum()) == 0:
         return _empty("No truck for sale turns 25 in the next 12 months")
-    fig, ax = plt.subplots(figsize=(8, 2.8))
+    fig = _figure((8, 2.8))
+    ax = fig.subplots()
     x = list(range(len(ahead)))
     ax.bar(x, ahead["listings"].astype(int), color="#4c78a8", width=0.7)
     labels = []
@@ -291,6 +349,7 @@ def _shade(share: float) -> tuple[float, float, float]:
     return tuple(a + (b - a) * share for a, b in zip(light, dark, strict=True))
 
 
+@_uncollected
 def states_map(counts: pd.DataFrame, *, buyer_state: str | None = None) -> bytes:
     """Active trucks per seller state (``analysis.road_rules.state_counts``: state, trucks) on
     a tile-grid map, one equal square per state with its code and count, darker for more
@@ -302,7 +361,8 @@ def states_map(counts: pd.DataFrame, *, buyer_state: str | None = None) -> bytes
     rows = 1 + max(r for r, _ in tiles.values())
     cols = 1 + max(c for _, c in tiles.values())
     most = max(trucks.values())
-    fig, ax = plt.subplots(figsize=(cols * 0.62, rows * 0.62 + 0.5))
+    fig = _figure((cols * 0.62, rows * 0.62 + 0.5))
+    ax = fig.subplots()
     for code, (row, col) in tiles.items():
         n = trucks.get(code, 0)
         share = math.log1p(n) / math.log1p(most) if n else 0.0

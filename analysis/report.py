@@ -412,13 +412,14 @@ def write_report(
         _write_csv(frame, path)
         files.append(path)
     step(2, REPORT_STEPS[2])
+    share, share_phone = charts.band_share_charts(data.trends, data.band, widths=(8, 5))
     phone = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1),
-        "band_share.png": charts.band_share_chart(data.trends, data.band, width=5),
+        "band_share.png": share_phone,
     }
     pngs = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band),
-        "band_share.png": charts.band_share_chart(data.trends, data.band),
+        "band_share.png": share,
         ELIGIBILITY_PNG: charts.eligibility_chart(
             upcoming_counts(data.eligibility, as_of=data.as_of)
         ),

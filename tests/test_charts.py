@@ -86,3 +86,20 @@ def test_a_week_of_one_or_two_trucks_is_a_dot_apart_from_the_trend(trucks, thin)
     assert points["thin"].tolist() == thin
     assert points["x"].tolist() == [0, 1, 2]
     assert points["median"].tolist() == [6000, 13500, 6100]
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(_image(png).convert("RGB"))
+
+
+@pytest.mark.parametrize("weeks", [1, 9, 26])
+@pytest.mark.parametrize("widths", [(8, 5), (5, 8)])
+def test_band_share_charts_in_two_widths_are_the_pictures_drawn_anew(weeks, widths):
+    """The report draws the band share bars once and lays them out for a screen and a phone
+    (issue #18): each picture is the one drawn for that width alone, pixel for pixel."""
+    trends = _weeks(weeks).assign(share_below=[0.1 + 0.02 * (i % 7) for i in range(weeks)])
+    laid_out = charts.band_share_charts(trends, (5000, 12000), widths=widths)
+    for width, png in zip(widths, laid_out, strict=True):
+        alone = charts.band_share_chart(trends, (5000, 12000), width=width)
+        assert _image(png).size == (width * 100, 320)
+        assert np.array_equal(_pixels(png), _pixels(alone))
