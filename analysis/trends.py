@@ -620,7 +620,7 @@ def price_trends(
     with a price drop. Weeks are labelled "2026-W48"; the last is cut at the end of ``as_of``.
     """
     low, high = band_of(config)
-    labels = describe(listings)
+    labels = describe(listings) if labels is None else labels
     weeks = week_starts(start, as_of)
     hist = _kei_history(history, labels, weeks)
     states = weekly_states(listings, labels, hist, weeks)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from test_analysis_helpers import build_market
+from test_analysis_helpers import build_market, night, truck
 
 from analysis import load
 
@@ -70,6 +70,17 @@ def test_window_read_keeps_the_row_before_the_window(market):
     # a listing with no change inside the window is not read at all
     assert lids["D"] not in set(history["lid"])
     assert history["observed_at"].min() >= pd.Timestamp("2026-11-02T00:00:00Z")
+
+
+def test_a_late_ingested_night_does_not_hide_the_window_s_other_rows(tmp_path):
+    """A feed stored after later nights (a remote crawl ingested late): its rows have the
+    largest ids and the earliest times. The window still holds every row observed in it."""
+    db = tmp_path / "late.db"
+    night(db, "2026-10-06", "craigslist", [truck("craigslist", "a", 6000)])
+    night(db, "2026-10-08", "craigslist", [truck("craigslist", "a", 5500)])
+    night(db, "2026-10-05", "beforward", [truck("beforward", "b", 4000, price_basis="fob")])
+    history = load.read_history_window(db, dt.date(2026, 10, 5), "2026-10-08")
+    assert sorted(history["price_usd"].tolist()) == [4000, 5500, 6000]
 
 
 def test_window_of_a_past_date_stops_at_its_end(market):
