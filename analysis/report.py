@@ -177,15 +177,24 @@ def _ended_history(
     inside = np.flatnonzero(
         ~history["before"].to_numpy() & np.isin(history["lid"].to_numpy(), ended)
     )
-    return _in_time_order(
-        pd.concat(
-            [
-                load.read_history_of_lids(db_path, older, before=start),
-                history.iloc[inside].drop(columns="before"),
-            ],
-            ignore_index=True,
-        )
-    )
+    window = history.iloc[inside].drop(columns="before")
+    if older.empty:  # the whole life of every ended truck is inside the window
+        return _in_time_order(window.reset_index(drop=True))
+    earlier = load.read_history_of_lids(db_path, older, before=start)
+    return _in_time_order(pd.concat(_same_words([earlier, window]), ignore_index=True))
+
+
+def _same_words(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """History reads whose word columns are categoricals over the words of them all, so that
+    ``pd.concat`` keeps them categoricals (it makes objects of categoricals over different
+    words: 20 MB instead of 2.5 for 800k rows)."""
+    for name in ("event", "price_basis", "status"):
+        if all(isinstance(part[name].dtype, pd.CategoricalDtype) for part in parts):
+            words = parts[0][name].cat.categories
+            for part in parts[1:]:
+                words = words.append(part[name].cat.categories.difference(words))
+            parts = [part.assign(**{name: part[name].cat.set_categories(words)}) for part in parts]
+    return parts
 
 
 def _trends(

@@ -86,6 +86,7 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     pos = pd.Index(listings["lid"]).get_indexer(history["lid"])
     rows = np.flatnonzero(pos >= 0)
     hist, bases = _history_arrays(history, rows, tcode[pos[rows]])
+    del pos, rows
     left_at = _left_at(history, hist)
     active = np.bincount(
         tcode,
@@ -98,7 +99,9 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     keep = np.zeros(len(truck_ids), dtype=bool)
     keep[chosen.index.to_numpy()] = True
     out = _trucks(listings, np.flatnonzero(keep[tcode]), tcode)
-    hist = {name: values[keep[hist["t"]]] for name, values in hist.items()}
+    mine = keep[hist["t"]]
+    for name in hist:  # one array at a time: never two copies of them all
+        hist[name] = hist[name][mine]
     sold = hist["sold"]
     out["outcome"] = out["outcome"].map(OUTCOMES).fillna("delisted")
     out.loc[np.unique(hist["t"][sold]), "outcome"] = "sold"
@@ -130,21 +133,31 @@ def _history_arrays(
     gone event), left (status sold or ended) and sold (status sold); and the distinct bases."""
     observed = history["observed_at"].to_numpy(dtype="int64")[rows]
     order = _by_truck_then_time(t, _nat_last(observed), history["id"].to_numpy()[rows])
-    rows = rows[order]
+    # memory: positions and codes as the narrowest integers that hold them (a million rows)
+    rows = rows[order].astype(_narrow(len(history)))
     basis, bases = pd.factorize(history["price_basis"])
     asking = np.asarray(pd.Index(bases).isin(ASKING_BASES), dtype=bool)
+    basis = basis[rows].astype(_narrow(len(bases)))
     status = history["status"]
     return {
         "row": rows,
-        "t": t[order],
+        "t": t[order].astype(_narrow(int(t.max(initial=0)) + 1)),
         "observed": observed[order],
         "price": history["price_usd"].to_numpy(dtype="float64", na_value=np.nan)[rows],
-        "basis": basis[rows],
-        "asking": np.append(asking, False)[basis[rows]],  # -1 (unknown): not asking
+        "basis": basis,
+        "asking": np.append(asking, False)[basis],  # -1 (unknown): not asking
         "gone": history["event"].isin(["gone"]).to_numpy()[rows],
         "left": status.isin(["sold", "ended"]).to_numpy()[rows],
         "sold": status.isin(["sold"]).to_numpy()[rows],
     }, np.asarray(bases, dtype=object)
+
+
+def _narrow(count: int) -> type[np.signedinteger]:
+    """The narrowest signed integer type that holds -1 and every number below ``count``."""
+    for kind in (np.int8, np.int16, np.int32):
+        if count <= np.iinfo(kind).max + 1:
+            return kind
+    return np.int64
 
 
 def _by_truck_then_time(t: np.ndarray, when: np.ndarray, ids: np.ndarray) -> np.ndarray:
