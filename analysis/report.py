@@ -27,7 +27,7 @@ import html
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import charts, freshness, load, report_csv, road_rules
+from analysis import freshness, load, report_csv, road_rules
 from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
@@ -248,6 +248,8 @@ def deal_sparklines(
 ) -> dict[str, str]:
     """ "source:listing_id" -> the SVG sparkline of each deal's price from ``start`` (the
     trends' window) to ``day``; a price from before the window counts from ``start``."""
+    from analysis import charts  # matplotlib (30 MB) loaded after the trends, not at import
+
     keys = deals["source"].astype(str) + ":" + deals["listing_id"].astype(str)
     # keys built only for the listings with a deal's listing_id, not for every listing
     maybe = listings.loc[
@@ -452,21 +454,17 @@ def write_report(
     _release_freed_memory()
     folder = Path(out_dir) / data.as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    csvs = {
-        "price_trends.csv": data.trends,
-        "band_summary.csv": data.band_summary,
-        "deals.csv": data.deals.assign(comparables=data.deals["comparables"].map(" ".join)),
-        "sold.csv": data.sold,
-        "eligibility_upcoming.csv": data.eligibility,
-    }
-    csvs = {name: with_price_label(frame) for name, frame in csvs.items()}
     files = []
     step(1, REPORT_STEPS[1])
-    for name, frame in csvs.items():
+    for name, frame in _csv_frames(data):
         path = folder / name
         _write_csv(frame, path)
         files.append(path)
+        del frame
+        _release_freed_memory()  # one file's cells at a time: sold.csv's alone are 80 MB
     step(2, REPORT_STEPS[2])
+    from analysis import charts  # matplotlib (30 MB) loaded once the frames are made
+
     phone = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1),
         "band_share.png": charts.band_share_chart(data.trends, data.band, width=5),
@@ -493,6 +491,18 @@ def write_report(
     return ReportResult(
         folder=folder, files=files, headline=numbers, deals=data.deals, warnings=warnings
     )
+
+
+def _csv_frames(data: ReportData) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(file name, frame) of each report CSV (``CSV_FILES``), labelled (``with_price_label``),
+    made one at a time as they are written."""
+    yield "price_trends.csv", with_price_label(data.trends)
+    yield "band_summary.csv", with_price_label(data.band_summary)
+    comparables = data.deals["comparables"].map(" ".join)
+    yield "deals.csv", with_price_label(data.deals.assign(comparables=comparables))
+    del comparables
+    yield "sold.csv", with_price_label(data.sold)
+    yield "eligibility_upcoming.csv", with_price_label(data.eligibility)
 
 
 def with_price_label(frame: pd.DataFrame) -> pd.DataFrame:
