@@ -84,9 +84,12 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     # integer truck codes: grouping on them is far cheaper than on truck_id strings
     tcode, truck_ids = pd.factorize(listings["truck_id"].to_numpy())
     pos = pd.Index(listings["lid"]).get_indexer(history["lid"])
-    rows = np.flatnonzero(pos >= 0)
-    hist, bases = _history_arrays(history, rows, tcode[pos[rows]])
-    del pos, rows
+    # memory: positions and codes as the narrowest integers that hold them (a million rows)
+    rows = np.flatnonzero(pos >= 0).astype(_narrow(len(history)))
+    t = tcode[pos[rows]].astype(_narrow(len(truck_ids)))
+    del pos
+    hist, bases = _history_arrays(history, rows, t)
+    del rows, t
     left_at = _left_at(history, hist)
     active = np.bincount(
         tcode,
@@ -116,6 +119,8 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
         .set_axis(hist["t"][last_sold])
         .astype("Int64")
     )
+    for name in ("row", "observed", "left", "sold"):  # memory: the price path needs none
+        del hist[name]
     out = out.join(_price_path(hist, bases))
     out["truck_id"] = truck_ids[out.index.to_numpy()]
     # newest first, then by truck_id: a lexsort of numbers instead of sort_values on strings
@@ -133,15 +138,14 @@ def _history_arrays(
     gone event), left (status sold or ended) and sold (status sold); and the distinct bases."""
     observed = history["observed_at"].to_numpy(dtype="int64")[rows]
     order = _by_truck_then_time(t, _nat_last(observed), history["id"].to_numpy()[rows])
-    # memory: positions and codes as the narrowest integers that hold them (a million rows)
-    rows = rows[order].astype(_narrow(len(history)))
+    rows = rows[order]
     basis, bases = pd.factorize(history["price_basis"])
     asking = np.asarray(pd.Index(bases).isin(ASKING_BASES), dtype=bool)
     basis = basis[rows].astype(_narrow(len(bases)))
     status = history["status"]
     return {
         "row": rows,
-        "t": t[order].astype(_narrow(int(t.max(initial=0)) + 1)),
+        "t": t[order],
         "observed": observed[order],
         "price": history["price_usd"].to_numpy(dtype="float64", na_value=np.nan)[rows],
         "basis": basis,
@@ -251,8 +255,9 @@ def _price_path(hist: dict[str, np.ndarray], bases: np.ndarray) -> pd.DataFrame:
     t, price = t[on], hist["price"][priced][on]
     starts = _first_of_runs(t)
     same = np.append([False], t[1:] == t[:-1])
-    step = np.where(same, price - np.append([np.nan], price[:-1]), np.nan)
-    drop = np.where(step < 0, -step, np.nan)
+    step = price - np.append([np.nan], price[:-1])
+    drop = np.where(same & (step < 0), -step, np.nan)
+    del step
     ends = _ends(starts, len(t))
     index = pd.Index(trucks)
     out = pd.DataFrame(
