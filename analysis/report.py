@@ -127,7 +127,9 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     # history are held; the history goes before the sold trucks (the next largest) are worked
     trends, summary = _trends(listings, history, start=start, day=day, config=config)
     deals = score_deals(listings, as_of=day, config=config)
-    sparklines = deal_sparklines(shown_deals(deals), listings, history, start, day)
+    shown = deal_listings(shown_deals(deals), listings)
+    # the shown deals' rows kept for their sparklines, drawn last: with matplotlib (30 MB)
+    shown_history = history.loc[history["lid"].isin(shown["lid"])]
     changes = night_changes(listings, history, as_of=day)
     night = _last_night(history, day)
     ended_history = _ended_history(db_path, listings, history, start=start, day=day)
@@ -135,6 +137,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     _release_freed_memory()
     sold = infer_sold(listings, ended_history, start=start, as_of=day)
     del ended_history
+    sparklines = deal_sparklines(shown, shown_history, start, day)
     return ReportData(
         as_of=day,
         start=start,
@@ -238,25 +241,26 @@ def _in_time_order(history: pd.DataFrame) -> pd.DataFrame:
     return history.take(np.lexsort(keys[::-1]))
 
 
-def deal_sparklines(
-    deals: pd.DataFrame,
-    listings: pd.DataFrame,
-    history: pd.DataFrame,
-    start: dt.date,
-    day: dt.date,
-) -> dict[str, str]:
-    """ "source:listing_id" -> the SVG sparkline of each deal's price from ``start`` (the
-    trends' window) to ``day``; a price from before the window counts from ``start``."""
-    from analysis import charts  # matplotlib (30 MB) loaded after the trends, not at import
-
+def deal_listings(deals: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """lid, source and listing_id of the listings of ``deals``."""
     keys = deals["source"].astype(str) + ":" + deals["listing_id"].astype(str)
     # keys built only for the listings with a deal's listing_id, not for every listing
     maybe = listings.loc[
         listings["listing_id"].isin(deals["listing_id"]), ["lid", "source", "listing_id"]
     ]
-    lids = maybe.loc[
+    return maybe.loc[
         (maybe["source"].astype(str) + ":" + maybe["listing_id"].astype(str)).isin(keys)
     ]
+
+
+def deal_sparklines(
+    lids: pd.DataFrame, history: pd.DataFrame, start: dt.date, day: dt.date
+) -> dict[str, str]:
+    """ "source:listing_id" -> the SVG sparkline of the price of each listing of ``lids``
+    (``deal_listings``) from ``start`` (the trends' window) to ``day``, from its ``history``
+    rows; a price from before the window counts from ``start``."""
+    from analysis import charts  # matplotlib (30 MB) loaded once the frames are made
+
     rows = history.loc[history["lid"].isin(lids["lid"]), ["lid", "observed_at", "price_usd"]]
     by_lid = dict(tuple(rows.groupby("lid", sort=False)))  # grouped once, not masked per deal
     out = {}
