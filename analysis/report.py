@@ -434,7 +434,7 @@ def source_name(source: str | None) -> str:
 
 
 #: The steps of ``write_report``, in order, as ``step`` hears of them (a progress bar's labels).
-REPORT_STEPS = ("reading the history", "writing the tables", "drawing the charts", "writing HTML")
+REPORT_STEPS = ("reading the history", "drawing the charts", "writing HTML", "writing the tables")
 
 
 def write_report(
@@ -454,17 +454,10 @@ def write_report(
     step = step or (lambda index, name: None)
     step(0, REPORT_STEPS[0])
     data = compute_report(db_path, as_of=as_of, config=config)
+    _release_freed_memory()  # what computing let go: the charts and page work above it
     folder = Path(out_dir) / data.as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    files = []
     step(1, REPORT_STEPS[1])
-    for name, frame in _csv_frames(data):
-        path = folder / name
-        _write_csv(frame, path)
-        files.append(path)
-        del frame
-        _release_freed_memory()  # one file's cells at a time: sold.csv's alone are 80 MB
-    step(2, REPORT_STEPS[2])
     from analysis import charts  # matplotlib (30 MB) loaded once the frames are made
 
     phone = {
@@ -479,14 +472,27 @@ def write_report(
         ),
         STATES_PNG: charts.states_map(data.by_state, buyer_state=_buyer_state(data)),
     }
+    images = []
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
-        files.append(folder / name)
-    step(3, REPORT_STEPS[3])
+        images.append(folder / name)
+    step(2, REPORT_STEPS[2])
     numbers = headline_numbers(data)
     page = render_html(data, numbers, pngs, phone)
     (folder / "report.html").write_text(page, encoding="utf-8")
-    files.append(folder / "report.html")
+    # memory: only the page reads the listings (190 MB at 1M rows): the CSV files come after
+    # it, without them
+    data = replace(data, listings=data.listings.iloc[:0])
+    _release_freed_memory()
+    tables = []
+    step(3, REPORT_STEPS[3])
+    for name, frame in _csv_frames(data):
+        path = folder / name
+        _write_csv(frame, path)
+        tables.append(path)
+        del frame
+        _release_freed_memory()  # one file's cells at a time: sold.csv's alone are 80 MB
+    files = [*tables, *images, folder / "report.html"]
     step(len(REPORT_STEPS), "done")
     logger.info("report for %s written to %s", data.as_of, folder)
     warnings = freshness.warnings(data.fresh) if data.fresh else []  # freshness banner
