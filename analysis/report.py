@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import ctypes
 import datetime as dt
+import functools
 import html
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import charts, freshness, load, report_csv, road_rules
+from analysis import freshness, load, report_csv, road_rules
 from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
@@ -120,27 +122,22 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     listings = load.read_listings_as_of(db_path, day, since=since)
     listings = assign_truck_ids(add_family(listings))
     history = load.read_history_window(db_path, start, day)
-    ended = truck_lids(listings, ended_lids(history, start=start, as_of=day))
-    # the window already holds their rows from ``start``; read earlier rows only when needed
-    older = listings.loc[
-        np.isin(listings["lid"].to_numpy(), ended)
-        & (listings["first_seen_at"] < pd.Timestamp(start, tz="UTC")).to_numpy(),
-        "lid",
-    ]
-    inside = np.flatnonzero(
-        ~history["before"].to_numpy() & np.isin(history["lid"].to_numpy(), ended)
-    )
-    ended_history = _in_time_order(
-        pd.concat(
-            [
-                load.read_history_of_lids(db_path, older, before=start),
-                history.iloc[inside].drop(columns="before"),
-            ],
-            ignore_index=True,
-        )
-    )
-    deals = score_deals(listings, as_of=day, config=config)
+    _release_freed_memory()  # the reads' rows, 80 MB at 1M rows
+    # memory: the trends (the largest working set) run first, while only the listings and the
+    # history are held; the history goes before the sold trucks (the next largest) are worked
     trends, summary = _trends(listings, history, start=start, day=day, config=config)
+    deals = score_deals(listings, as_of=day, config=config)
+    shown = deal_listings(shown_deals(deals), listings)
+    # the shown deals' rows kept for their sparklines, drawn last: with matplotlib (30 MB)
+    shown_history = history.loc[history["lid"].isin(shown["lid"])]
+    changes = night_changes(listings, history, as_of=day)
+    night = _last_night(history, day)
+    ended_history = _ended_history(db_path, listings, history, start=start, day=day)
+    del history
+    _release_freed_memory()
+    sold = infer_sold(listings, ended_history, start=start, as_of=day)
+    del ended_history
+    sparklines = deal_sparklines(shown, shown_history, start, day)
     return ReportData(
         as_of=day,
         start=start,
@@ -149,16 +146,56 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         trends=trends,
         band_summary=summary,
         deals=deals,
-        sold=infer_sold(listings, ended_history, start=start, as_of=day),
+        sold=sold,
         eligibility=eligibility_upcoming(listings, as_of=day),
-        changes=night_changes(listings, history, as_of=day),
-        night=_last_night(history, day),
+        changes=changes,
+        night=night,
         road_rule=road_rules.buyer_view(config, day),
         by_state=road_rules.state_counts(listings, config, day),
-        sparklines=deal_sparklines(shown_deals(deals), listings, history, start, day),
+        sparklines=sparklines,
         links=bool(config.get("report", {}).get("links", True)),
         fresh=freshness.freshness(load.read_runs_until(db_path, day), day),  # freshness banner
     )
+
+
+def _ended_history(
+    db_path: str | os.PathLike,
+    listings: pd.DataFrame,
+    history: pd.DataFrame,
+    *,
+    start: dt.date,
+    day: dt.date,
+) -> pd.DataFrame:
+    """Every history row by the end of ``day`` of the trucks that left the market in the
+    window (``infer_sold``'s input), sorted by lid, observed_at and id. The window's rows are
+    taken from ``history``; earlier rows are read only for listings first seen before it."""
+    ended = truck_lids(listings, ended_lids(history, start=start, as_of=day))
+    older = listings.loc[
+        np.isin(listings["lid"].to_numpy(), ended)
+        & (listings["first_seen_at"] < pd.Timestamp(start, tz="UTC")).to_numpy(),
+        "lid",
+    ]
+    inside = np.flatnonzero(
+        ~history["before"].to_numpy() & np.isin(history["lid"].to_numpy(), ended)
+    )
+    window = history.iloc[inside].drop(columns="before")
+    if older.empty:  # the whole life of every ended truck is inside the window
+        return _in_time_order(window.reset_index(drop=True))
+    earlier = load.read_history_of_lids(db_path, older, before=start)
+    return _in_time_order(pd.concat(_same_words([earlier, window]), ignore_index=True))
+
+
+def _same_words(parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """History reads whose word columns are categoricals over the words of them all, so that
+    ``pd.concat`` keeps them categoricals (it makes objects of categoricals over different
+    words: 20 MB instead of 2.5 for 800k rows)."""
+    for name in ("event", "price_basis", "status"):
+        if all(isinstance(part[name].dtype, pd.CategoricalDtype) for part in parts):
+            words = parts[0][name].cat.categories
+            for part in parts[1:]:
+                words = words.append(part[name].cat.categories.difference(words))
+            parts = [part.assign(**{name: part[name].cat.set_categories(words)}) for part in parts]
+    return parts
 
 
 def _trends(
@@ -169,6 +206,25 @@ def _trends(
     labels = describe(listings)
     trends = price_trends(listings, history, start=start, as_of=day, config=config, labels=labels)
     return trends, band_summary(listings, as_of=day, config=config, labels=labels)
+
+
+def _release_freed_memory() -> None:
+    """Give the memory of the frames just let go back to the system. glibc keeps the freed
+    blocks of its heap for reuse, and they count in the process's memory (240 MB of them after
+    ``compute_report`` at 1M history rows) while new large arrays are mapped apart from them.
+    A few milliseconds; nothing off glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, None where the C library has none (macOS, Windows, musl)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError, TypeError):
+        return None
 
 
 def _in_time_order(history: pd.DataFrame) -> pd.DataFrame:
@@ -185,23 +241,26 @@ def _in_time_order(history: pd.DataFrame) -> pd.DataFrame:
     return history.take(np.lexsort(keys[::-1]))
 
 
-def deal_sparklines(
-    deals: pd.DataFrame,
-    listings: pd.DataFrame,
-    history: pd.DataFrame,
-    start: dt.date,
-    day: dt.date,
-) -> dict[str, str]:
-    """ "source:listing_id" -> the SVG sparkline of each deal's price from ``start`` (the
-    trends' window) to ``day``; a price from before the window counts from ``start``."""
+def deal_listings(deals: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """lid, source and listing_id of the listings of ``deals``."""
     keys = deals["source"].astype(str) + ":" + deals["listing_id"].astype(str)
     # keys built only for the listings with a deal's listing_id, not for every listing
     maybe = listings.loc[
         listings["listing_id"].isin(deals["listing_id"]), ["lid", "source", "listing_id"]
     ]
-    lids = maybe.loc[
+    return maybe.loc[
         (maybe["source"].astype(str) + ":" + maybe["listing_id"].astype(str)).isin(keys)
     ]
+
+
+def deal_sparklines(
+    lids: pd.DataFrame, history: pd.DataFrame, start: dt.date, day: dt.date
+) -> dict[str, str]:
+    """ "source:listing_id" -> the SVG sparkline of the price of each listing of ``lids``
+    (``deal_listings``) from ``start`` (the trends' window) to ``day``, from its ``history``
+    rows; a price from before the window counts from ``start``."""
+    from analysis import charts  # matplotlib (30 MB) loaded once the frames are made
+
     rows = history.loc[history["lid"].isin(lids["lid"]), ["lid", "observed_at", "price_usd"]]
     by_lid = dict(tuple(rows.groupby("lid", sort=False)))  # grouped once, not masked per deal
     out = {}
@@ -375,7 +434,7 @@ def source_name(source: str | None) -> str:
 
 
 #: The steps of ``write_report``, in order, as ``step`` hears of them (a progress bar's labels).
-REPORT_STEPS = ("reading the history", "writing the tables", "drawing the charts", "writing HTML")
+REPORT_STEPS = ("reading the history", "drawing the charts", "writing HTML", "writing the tables")
 
 
 def write_report(
@@ -395,23 +454,12 @@ def write_report(
     step = step or (lambda index, name: None)
     step(0, REPORT_STEPS[0])
     data = compute_report(db_path, as_of=as_of, config=config)
+    _release_freed_memory()  # what computing let go: the charts and page work above it
     folder = Path(out_dir) / data.as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    csvs = {
-        "price_trends.csv": data.trends,
-        "band_summary.csv": data.band_summary,
-        "deals.csv": data.deals.assign(comparables=data.deals["comparables"].map(" ".join)),
-        "sold.csv": data.sold,
-        "eligibility_upcoming.csv": data.eligibility,
-    }
-    csvs = {name: with_price_label(frame) for name, frame in csvs.items()}
-    files = []
     step(1, REPORT_STEPS[1])
-    for name, frame in csvs.items():
-        path = folder / name
-        _write_csv(frame, path)
-        files.append(path)
-    step(2, REPORT_STEPS[2])
+    from analysis import charts  # matplotlib (30 MB) loaded once the frames are made
+
     share, share_phone = charts.band_share_charts(data.trends, data.band, widths=(8, 5))
     phone = {
         "trend_asking.png": charts.trend_chart(data.trends, data.band, columns=1),
@@ -425,20 +473,45 @@ def write_report(
         ),
         STATES_PNG: charts.states_map(data.by_state, buyer_state=_buyer_state(data)),
     }
+    images = []
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
-        files.append(folder / name)
-    step(3, REPORT_STEPS[3])
+        images.append(folder / name)
+    step(2, REPORT_STEPS[2])
     numbers = headline_numbers(data)
     page = render_html(data, numbers, pngs, phone)
     (folder / "report.html").write_text(page, encoding="utf-8")
-    files.append(folder / "report.html")
+    # memory: only the page reads the listings (190 MB at 1M rows): the CSV files come after
+    # it, without them
+    data = replace(data, listings=data.listings.iloc[:0])
+    _release_freed_memory()
+    tables = []
+    step(3, REPORT_STEPS[3])
+    for name, frame in _csv_frames(data):
+        path = folder / name
+        _write_csv(frame, path)
+        tables.append(path)
+        del frame
+        _release_freed_memory()  # one file's cells at a time: sold.csv's alone are 80 MB
+    files = [*tables, *images, folder / "report.html"]
     step(len(REPORT_STEPS), "done")
     logger.info("report for %s written to %s", data.as_of, folder)
     warnings = freshness.warnings(data.fresh) if data.fresh else []  # freshness banner
     return ReportResult(
         folder=folder, files=files, headline=numbers, deals=data.deals, warnings=warnings
     )
+
+
+def _csv_frames(data: ReportData) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(file name, frame) of each report CSV (``CSV_FILES``), labelled (``with_price_label``),
+    made one at a time as they are written."""
+    yield "price_trends.csv", with_price_label(data.trends)
+    yield "band_summary.csv", with_price_label(data.band_summary)
+    comparables = data.deals["comparables"].map(" ".join)
+    yield "deals.csv", with_price_label(data.deals.assign(comparables=comparables))
+    del comparables
+    yield "sold.csv", with_price_label(data.sold)
+    yield "eligibility_upcoming.csv", with_price_label(data.eligibility)
 
 
 def with_price_label(frame: pd.DataFrame) -> pd.DataFrame:

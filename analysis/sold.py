@@ -84,8 +84,12 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     # integer truck codes: grouping on them is far cheaper than on truck_id strings
     tcode, truck_ids = pd.factorize(listings["truck_id"].to_numpy())
     pos = pd.Index(listings["lid"]).get_indexer(history["lid"])
-    rows = np.flatnonzero(pos >= 0)
-    hist, bases = _history_arrays(history, rows, tcode[pos[rows]])
+    # memory: positions and codes as the narrowest integers that hold them (a million rows)
+    rows = np.flatnonzero(pos >= 0).astype(_narrow(len(history)))
+    t = tcode[pos[rows]].astype(_narrow(len(truck_ids)))
+    del pos
+    hist, bases = _history_arrays(history, rows, t)
+    del rows, t
     left_at = _left_at(history, hist)
     active = np.bincount(
         tcode,
@@ -98,7 +102,9 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     keep = np.zeros(len(truck_ids), dtype=bool)
     keep[chosen.index.to_numpy()] = True
     out = _trucks(listings, np.flatnonzero(keep[tcode]), tcode)
-    hist = {name: values[keep[hist["t"]]] for name, values in hist.items()}
+    mine = keep[hist["t"]]
+    for name in hist:  # one array at a time: never two copies of them all
+        hist[name] = hist[name][mine]
     sold = hist["sold"]
     out["outcome"] = out["outcome"].map(OUTCOMES).fillna("delisted")
     out.loc[np.unique(hist["t"][sold]), "outcome"] = "sold"
@@ -113,6 +119,8 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
         .set_axis(hist["t"][last_sold])
         .astype("Int64")
     )
+    for name in ("row", "observed", "left", "sold"):  # memory: the price path needs none
+        del hist[name]
     out = out.join(_price_path(hist, bases))
     out["truck_id"] = truck_ids[out.index.to_numpy()]
     # newest first, then by truck_id: a lexsort of numbers instead of sort_values on strings
@@ -133,18 +141,27 @@ def _history_arrays(
     rows = rows[order]
     basis, bases = pd.factorize(history["price_basis"])
     asking = np.asarray(pd.Index(bases).isin(ASKING_BASES), dtype=bool)
+    basis = basis[rows].astype(_narrow(len(bases)))
     status = history["status"]
     return {
         "row": rows,
         "t": t[order],
         "observed": observed[order],
         "price": history["price_usd"].to_numpy(dtype="float64", na_value=np.nan)[rows],
-        "basis": basis[rows],
-        "asking": np.append(asking, False)[basis[rows]],  # -1 (unknown): not asking
+        "basis": basis,
+        "asking": np.append(asking, False)[basis],  # -1 (unknown): not asking
         "gone": history["event"].isin(["gone"]).to_numpy()[rows],
         "left": status.isin(["sold", "ended"]).to_numpy()[rows],
         "sold": status.isin(["sold"]).to_numpy()[rows],
     }, np.asarray(bases, dtype=object)
+
+
+def _narrow(count: int) -> type[np.signedinteger]:
+    """The narrowest signed integer type that holds -1 and every number below ``count``."""
+    for kind in (np.int8, np.int16, np.int32):
+        if count <= np.iinfo(kind).max + 1:
+            return kind
+    return np.int64
 
 
 def _by_truck_then_time(t: np.ndarray, when: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -238,8 +255,9 @@ def _price_path(hist: dict[str, np.ndarray], bases: np.ndarray) -> pd.DataFrame:
     t, price = t[on], hist["price"][priced][on]
     starts = _first_of_runs(t)
     same = np.append([False], t[1:] == t[:-1])
-    step = np.where(same, price - np.append([np.nan], price[:-1]), np.nan)
-    drop = np.where(step < 0, -step, np.nan)
+    step = price - np.append([np.nan], price[:-1])
+    drop = np.where(same & (step < 0), -step, np.nan)
+    del step
     ends = _ends(starts, len(t))
     index = pd.Index(trucks)
     out = pd.DataFrame(

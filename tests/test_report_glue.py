@@ -1,4 +1,5 @@
-"""The report's glue (``analysis.report``): the ended trucks' history comes out in time order."""
+"""The report's glue (``analysis.report``): the ended trucks' history comes out in time order,
+its words categoricals; freed memory is handed back where the C library can."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.report import _in_time_order
+from analysis import report
+from analysis.report import _in_time_order, _same_words
 
 
 def _history(seed: int, rows: int, lids: int) -> pd.DataFrame:
@@ -30,3 +32,39 @@ def test_history_comes_out_as_a_stable_sort_by_lid_time_and_id(seed, rows, lids)
     pd.testing.assert_frame_equal(_in_time_order(history), expected)
     # already in order: returned as it is, same rows, same index
     pd.testing.assert_frame_equal(_in_time_order(expected), expected)
+
+
+def _words(values: list[str | None], categories: list[str]) -> pd.DataFrame:
+    column = pd.Categorical(values, categories=categories)
+    return pd.DataFrame({"event": column, "price_basis": column, "status": column.astype(object)})
+
+
+def test_history_reads_over_different_words_concatenate_to_categoricals_of_the_same_values():
+    parts = [
+        _words(["sold", None, "gone"], ["gone", "sold"]),
+        _words(["active", "gone", "active"], ["active", "gone", "ended"]),
+    ]
+    joined = pd.concat(_same_words(parts), ignore_index=True)
+    plain = pd.concat(parts, ignore_index=True)  # the words as objects
+    for name in ("event", "price_basis"):
+        assert isinstance(joined[name].dtype, pd.CategoricalDtype)
+        assert set(joined[name].cat.categories) == {"active", "ended", "gone", "sold"}
+    # not categorical in every part: concatenated as pandas does
+    assert not isinstance(joined["status"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(joined.astype(object), plain.astype(object))
+    # codes in order of first appearance, as the sold trucks number their price bases
+    assert (pd.factorize(joined["event"])[0] == pd.factorize(plain["event"])[0]).all()
+
+
+def test_releasing_freed_memory_is_a_no_op_without_malloc_trim(monkeypatch):
+    class NoTrim:
+        def __init__(self, name):
+            raise AttributeError("malloc_trim")
+
+    report._malloc_trim.cache_clear()
+    monkeypatch.setattr(report.ctypes, "CDLL", NoTrim)
+    try:
+        assert report._malloc_trim() is None
+        report._release_freed_memory()  # does nothing, raises nothing
+    finally:
+        report._malloc_trim.cache_clear()
