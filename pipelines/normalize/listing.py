@@ -62,6 +62,7 @@ from pipelines.normalize.text import (
     fold_label,
     joined,
     relevant_text,
+    text_cache,
 )
 from pipelines.normalize.vehicle import (
     PARTS,
@@ -388,7 +389,7 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
             continue
         if unitless_miles and found.miles in _km_stated(r):
             return scan_mileage(f"{found.miles} km").miles  # the seller gives the figure in km
-        if unitless_miles and _KM_ODOMETER.search(r.description_raw or ""):
+        if unitless_miles and r.description_raw and _km_odometer(r.description_raw):
             stated = mileage_in_text(r.description)  # the seller says the gauge reads km
             if stated.miles is None:
                 res.note("mileage_mi", "unit_conflict")
@@ -405,6 +406,12 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
     return None
 
 
+@text_cache(maxsize=1 << 12)
+def _km_odometer(description: str) -> bool:
+    """Whether the seller says the odometer reads kilometres."""
+    return _KM_ODOMETER.search(description) is not None
+
+
 def _km_stated(r: _Raw) -> frozenset[int]:
     """Figures the title or the description give in km."""
     return km_figures(r.title) | km_figures(r.description_raw)
@@ -412,9 +419,13 @@ def _km_stated(r: _Raw) -> frozenset[int]:
 
 def _engine(r: _Raw) -> int | None:
     for text in (r.attrs.get("engine"), r.title, r.description):
-        if text and (cc := engine_cc_in(text)):
+        if text and (cc := _engine_cc(text)):
             return cc
     return None
+
+
+#: ``engine_cc_in`` kept per text (a title, an engine field).
+_engine_cc = text_cache(maxsize=1 << 12)(engine_cc_in)
 
 
 def _body(r: _Raw, kind: str | None) -> str | None:
