@@ -16,7 +16,8 @@ of output (a new rule), and say so in the commit. Inputs added to the tests afte
 written are not compared until then.
 
 The same inputs are normalized twice, caches cleared before the first pass: the second pass
-(every per-text cache warm) must give the same output as the first.
+(every per-text cache warm) must give the same output as the first. And the readers' fast paths
+for the usual shapes of a field ("$5,500", "45,812 mi") must give what the general readers give.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keitrucks.core import tables
 from keitrucks.sample.catalog import build_catalog
-from pipelines.normalize import clear_caches, normalize_listing
+from pipelines.normalize import clear_caches, mileage, normalize_listing, price
 from tests.conftest import FIXTURES, SHARED, TESTS_DIR
 
 PINNED = FIXTURES / "normalize" / "pinned_outputs.txt"
@@ -204,3 +207,43 @@ def test_every_text_normalizes_as_pinned(cases, cold, update_golden):
 def test_warm_caches_give_what_cold_ones_gave(cases, cold):
     warm = outputs(cases)
     assert [key for key in cold if warm[key] != cold[key]] == []
+
+
+# --- the fast paths read what the general readers read ------------------------------------------
+
+FIGURES = st.one_of(
+    st.integers(0, 99),
+    st.integers(0, 2_000_000),
+    st.integers(0, 10**10),
+    st.from_regex(r"0[0-9]{1,5}", fullmatch=True),
+)
+
+
+def written(figure: int | str, commas: bool) -> str:
+    return f"{figure:,}" if commas and isinstance(figure, int) else str(figure)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    figure=FIGURES,
+    commas=st.booleans(),
+    prefix=st.sampled_from(["$", "USD $", "US$", "$ ", "", "¥"]),
+)
+def test_a_plain_dollar_price_reads_as_price_parser_reads_it(figure, commas, prefix):
+    text = prefix + written(figure, commas)
+    assert price.normalize_price.__wrapped__(text) == price._parsed_price(text, None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    figure=FIGURES,
+    commas=st.booleans(),
+    unit=st.sampled_from(["", " mi", "mi", " miles", " Mile", " km", "KM", " kms", " k", " mls"]),
+    unitless_miles=st.booleans(),
+)
+def test_a_plain_odometer_field_reads_as_the_general_patterns_read_it(
+    figure, commas, unit, unitless_miles
+):
+    text = written(figure, commas) + unit
+    fast = mileage.scan_mileage.__wrapped__(text, unitless_miles)
+    assert fast == mileage._scanned(text, unitless_miles)

@@ -121,10 +121,21 @@ class _Raw:
     grouped by what they hold (other attributes are never touched), and the description without
     the sentences about other vehicles."""
 
-    __slots__ = ("raw", "source", "title", "description_raw", "description", "groups", "attrs")
+    __slots__ = (
+        "raw",
+        "source",
+        "title",
+        "description_raw",
+        "description",
+        "groups",
+        "attrs",
+        "cleaned",
+    )
 
     def __init__(self, raw: Mapping):
         self.raw = raw
+        #: raw text fields already cleaned by ``get``.
+        self.cleaned: dict[str, str | None] = {}
         self.source = _source_name(raw.get("source"))
         self.title = clean_text(raw.get("title"))
         self.description_raw = clean_text(raw.get("description"))
@@ -151,9 +162,13 @@ class _Raw:
                 self.attrs[group] = items[0][2]
 
     def get(self, name: str) -> str | None:
-        """A raw text field, cleaned when it is read (None when missing)."""
+        """A raw text field, cleaned when it is first read (None when missing)."""
+        cleaned = self.cleaned
+        if name in cleaned:
+            return cleaned[name]
         value = self.raw.get(name)
-        return None if value is None else clean_text(value)
+        text = cleaned[name] = None if value is None else clean_text(value)
+        return text
 
     def attr_items(self, group: str) -> list[tuple[int, str, str]] | tuple:
         """(rank, folded label, value) of a group, most trusted first."""
@@ -195,8 +210,10 @@ def _settings(config: Mapping | None) -> tuple[Mapping, Mapping]:
     if not config:
         return DEFAULT_CONFIG["band"], NORMALIZE_DEFAULTS
     band = config.get("band") or DEFAULT_CONFIG["band"]
-    options = {**NORMALIZE_DEFAULTS, **(config.get("normalize") or {})}
-    return band, options
+    section = config.get("normalize")
+    if not section:
+        return band, NORMALIZE_DEFAULTS
+    return band, {**NORMALIZE_DEFAULTS, **section}
 
 
 def _make_model(r: _Raw, res: _Result) -> tuple[str | None, str | None]:
@@ -549,7 +566,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     ``normalize_notes`` (problems such as "price:monthly" or "year:outside_code_window", for
     stats). ``config`` is the keitrucks
     configuration (band, fx, [normalize]); the defaults apply without it."""
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict and not isinstance(raw, Mapping):
         raise TypeError(f"a raw listing must be a mapping, not {type(raw).__name__}")
     band, options = _settings(config)
     r = _Raw(raw)

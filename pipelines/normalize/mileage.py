@@ -61,6 +61,11 @@ class MileageValue(NamedTuple):
     stated_unknown: bool
 
 
+#: The usual odometer field, one whole figure with or without a unit ("45,812 mi", "62400km"):
+#: read without the general patterns, to the value they give (``tests/test_normalize_pinned.py``).
+_PLAIN_FIELD = re.compile(r"([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+) ?(mi|miles?|kms?)?", re.IGNORECASE)
+
+
 @lru_cache(maxsize=1 << 14)
 def scan_mileage(raw: Any, unitless_miles: bool = False) -> MileageValue:
     """Mileage of a mileage/odometer field in miles. A number without a unit is miles only when
@@ -68,6 +73,23 @@ def scan_mileage(raw: Any, unitless_miles: bool = False) -> MileageValue:
     text = clean_text(raw)
     if not text:
         return MileageValue(None, False)
+    if plain := _PLAIN_FIELD.fullmatch(text):
+        return MileageValue(_plain_miles(plain, unitless_miles), False)
+    return _scanned(text, unitless_miles)
+
+
+def _plain_miles(m: re.Match, unitless_miles: bool) -> int | None:
+    """Miles of a ``_PLAIN_FIELD`` match: what ``_to_miles`` gives for it."""
+    unit = m.group(2)
+    if unit is None and not unitless_miles:
+        return None
+    figure = int(m.group(1).replace(",", ""))
+    miles = round(figure * KM_TO_MI) if unit and unit[0] in "kK" else figure
+    return miles if miles <= 1_500_000 else None
+
+
+def _scanned(text: str, unitless_miles: bool) -> MileageValue:
+    """``scan_mileage`` of a cleaned text, by the general patterns."""
     if _MILEAGE_UNKNOWN.search(text):
         return MileageValue(None, True)
     m = _MILEAGE.search(text)

@@ -73,6 +73,21 @@ def normalize_price(raw: Any, currency_hint: str | None = None) -> PriceValue:
     text = clean_text(raw)
     if not text:
         return _NO_PRICE
+    if plain := _PLAIN_DOLLARS.fullmatch(text):
+        value = int(plain.group(1).replace(",", ""))
+        if _is_placeholder(value):
+            return PriceValue(None, "USD", "placeholder")
+        return PriceValue(value, "USD", None)
+    return _parsed_price(text, currency_hint)
+
+
+#: The usual price field, whole US dollars ("$5,500", "USD $9,250", "$7200"): read without
+#: price-parser, to the value it gives (``tests/test_normalize_pinned.py``).
+_PLAIN_DOLLARS = re.compile(r"(?:USD )?\$([1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]*)")
+
+
+def _parsed_price(text: str, currency_hint: str | None) -> PriceValue:
+    """``normalize_price`` of a cleaned text, by price-parser."""
     amount_match = _AMOUNT.search(text)
     if amount_match is None:
         problem = "on_request" if _ON_REQUEST.search(text) else "unparsed"
