@@ -22,7 +22,7 @@ from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.core.states import state_of
 from pipelines.normalize import geo
 from pipelines.normalize.claims import road_claims_of
-from pipelines.normalize.condition import condition_of
+from pipelines.normalize.condition import Condition, condition_of
 from pipelines.normalize.dates import (
     ERA_KANJI_DATE,
     KANJI_ERAS,
@@ -505,16 +505,55 @@ def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> N
 def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
     """runs, title_status and road_claims (vehicles only) and sale_pending, from the title,
     the description, the page's status word and the site's title-status and condition fields."""
-    said = condition_of(
-        (r.title, r.description_raw, r.get("status_raw")),
-        title_field=r.attrs.get("title_status") if vehicle else None,
-        condition_field=r.attrs.get("condition") if vehicle else None,
-    )
+    title, description = r.title, r.description_raw
+    if description and len(description) > _LONG_TEXT:
+        said = condition_of(
+            (title, description, r.get("status_raw")),
+            title_field=r.attrs.get("title_status") if vehicle else None,
+            condition_field=r.attrs.get("condition") if vehicle else None,
+        )
+    else:  # the same texts say the same (the sample's and a dealer's listings repeat them)
+        said = _said(
+            title,
+            description,
+            r.get("status_raw"),
+            r.attrs.get("title_status") if vehicle else None,
+            r.attrs.get("condition") if vehicle else None,
+        )
+    fields = res.fields
     if vehicle:
-        res.fields["runs"] = said.runs
-        res.fields["title_status"] = said.title_status
-        res.fields["road_claims"] = road_claims_of((r.title, r.description_raw))
-    res.fields["sale_pending"] = said.sale_pending
+        fields["runs"] = said.runs
+        fields["title_status"] = said.title_status
+        fields["road_claims"] = (
+            road_claims_of((title, description))
+            if description and len(description) > _LONG_TEXT
+            else _claims(title, description)
+        )
+    fields["sale_pending"] = said.sale_pending
+
+
+#: Texts longer than this (descriptions no other listing repeats) are read without being kept.
+_LONG_TEXT = 300
+
+
+@lru_cache(maxsize=1 << 12)
+def _said(
+    title: str | None,
+    description: str | None,
+    status_raw: str | None,
+    title_field: str | None,
+    condition_field: str | None,
+) -> Condition:
+    return condition_of(
+        (title, description, status_raw),
+        title_field=title_field,
+        condition_field=condition_field,
+    )
+
+
+@lru_cache(maxsize=1 << 12)
+def _claims(title: str | None, description: str | None) -> str | None:
+    return road_claims_of((title, description))
 
 
 def _state(r: _Raw) -> str | None:
@@ -534,19 +573,29 @@ def _state(r: _Raw) -> str | None:
 def _position(r: _Raw, state: str | None) -> dict[str, Any]:
     """geo_latitude, geo_longitude and geo_basis: the site's pin, else the centre of the
     listing's US ZIP code or city (``pipelines.normalize.geo``)."""
-    found = geo.position(
-        r.raw.get("latitude"),
-        r.raw.get("longitude"),
-        location=r.get("location_raw"),
-        postal_code=r.attrs.get("postal_code"),
-        state=state,
-        us=r.source not in EXPORTER_SOURCES,
+    latitude, longitude = r.raw.get("latitude"), r.raw.get("longitude")
+    location, postal = r.get("location_raw"), r.attrs.get("postal_code")
+    us = r.source not in EXPORTER_SOURCES
+    if latitude is None and longitude is None:  # placed by its words: they repeat
+        return _placed(location, postal, state, us)
+    return _position_of(
+        geo.position(latitude, longitude, location=location, postal_code=postal, state=state, us=us)
     )
+
+
+def _position_of(found: geo.Position) -> dict[str, Any]:
     return {
         "geo_latitude": found.latitude,
         "geo_longitude": found.longitude,
         "geo_basis": found.basis,
     }
+
+
+@lru_cache(maxsize=4096)
+def _placed(location: str | None, postal: str | None, state: str | None, us: bool) -> dict:
+    """``_position`` of a listing without a pin (one dict per place: callers only read it)."""
+    found = geo.position(None, None, location=location, postal_code=postal, state=state, us=us)
+    return _position_of(found)
 
 
 @lru_cache(maxsize=4096)
