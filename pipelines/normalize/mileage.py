@@ -66,10 +66,18 @@ class MileageValue(NamedTuple):
 _PLAIN_FIELD = re.compile(r"([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+) ?(mi|miles?|kms?)?", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1 << 14)
 def scan_mileage(raw: Any, unitless_miles: bool = False) -> MileageValue:
     """Mileage of a mileage/odometer field in miles. A number without a unit is miles only when
     ``unitless_miles`` (the source defines the field in miles); km are converted."""
+    if raw.__class__ is str and (plain := _PLAIN_FIELD.fullmatch(raw)):
+        # the usual field, already clean: read at once (a cache of odometer readings, which
+        # rarely repeat, would cost more than it saves)
+        return MileageValue(_plain_miles(plain, unitless_miles), False)
+    return _scan_mileage(raw, unitless_miles)
+
+
+@lru_cache(maxsize=1 << 14)
+def _scan_mileage(raw: Any, unitless_miles: bool) -> MileageValue:
     text = clean_text(raw)
     if not text:
         return MileageValue(None, False)

@@ -64,21 +64,34 @@ def _is_placeholder(amount: int) -> bool:
 _DOLLARS_AFTER = re.compile(r"\s*(?:us\s+|american\s+)?dollars?\b", re.I)
 
 
-@lru_cache(maxsize=1 << 14)
 def normalize_price(raw: Any, currency_hint: str | None = None) -> PriceValue:
     """(price, currency, problem) of a price field, read with price-parser: "$5,500 OBO" -> 5500
     USD, "5.5k" -> 5500, "Sold for USD $9,250 on 3/14/25" -> 9250 USD, "28万円" -> 280000 JPY.
     No price for "call for price", "ASK", monthly payments ("$199/mo"), deposits ("$500 down")
     and placeholders ("$1", "$0", "$123456789"); ``problem`` then names the reason."""
+    if raw.__class__ is str and (plain := _PLAIN_DOLLARS.fullmatch(raw)):
+        # the usual field, already clean: read at once (a cache of prices, which rarely
+        # repeat, would cost more than it saves)
+        return _plain_price(plain)
+    return _normalize_price(raw, currency_hint)
+
+
+@lru_cache(maxsize=1 << 14)
+def _normalize_price(raw: Any, currency_hint: str | None) -> PriceValue:
     text = clean_text(raw)
     if not text:
         return _NO_PRICE
     if plain := _PLAIN_DOLLARS.fullmatch(text):
-        value = int(plain.group(1).replace(",", ""))
-        if _is_placeholder(value):
-            return PriceValue(None, "USD", "placeholder")
-        return PriceValue(value, "USD", None)
+        return _plain_price(plain)
     return _parsed_price(text, currency_hint)
+
+
+def _plain_price(m: re.Match) -> PriceValue:
+    """The price of a ``_PLAIN_DOLLARS`` match: what price-parser gives for it."""
+    value = int(m.group(1).replace(",", ""))
+    if _is_placeholder(value):
+        return PriceValue(None, "USD", "placeholder")
+    return PriceValue(value, "USD", None)
 
 
 #: The usual price field, whole US dollars ("$5,500", "USD $9,250", "$7200"): read without
