@@ -15,7 +15,13 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from keitrucks.core import tables
-from pipelines.normalize.text import Vocabulary, term_rows, terms_by_value, text_cache
+from pipelines.normalize.text import (
+    Vocabulary,
+    interned,
+    term_rows,
+    terms_by_value,
+    text_cache,
+)
 
 #: Title statuses from the worst to the best: when a listing says several, the worst wins.
 TITLE_ORDER = ("no_title", "salvage", "rebuilt", "offroad_only", "clean")
@@ -53,12 +59,13 @@ class Condition(NamedTuple):
 
 
 _SILENT = Condition(None, None, None)
+_NO_WORDS: frozenset[str] = frozenset()
 
 
 @text_cache(maxsize=1 << 14)
 def condition_words(text: str | None) -> frozenset[str]:
     """The condition words a text says, as "field:value" ("runs:false", "title_status:clean")."""
-    return frozenset(_WORDS.found(text)) if text else frozenset()
+    return interned(frozenset(_WORDS.found(text))) if text else _NO_WORDS
 
 
 def structured_title(value: str | None) -> str | None:
@@ -111,7 +118,7 @@ def condition_of(
 @lru_cache(maxsize=1 << 12)
 def _running_words(condition_field: str) -> frozenset[str]:
     """The running words of a site's condition field."""
-    return frozenset(w for w in condition_words(condition_field) if w.startswith("runs:"))
+    return interned(frozenset(w for w in condition_words(condition_field) if w.startswith("runs:")))
 
 
 @lru_cache(maxsize=1 << 12)

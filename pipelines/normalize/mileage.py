@@ -133,17 +133,20 @@ def km_figures(text: str | None) -> frozenset[int]:
     """The figures a text states in kilometres ("38,000 km" -> 38000), for a unit-less
     odometer field that the seller says elsewhere is in km."""
     if not text:
-        return frozenset()
+        return _NO_FIGURES
     lowered = text.lower()
     if "km" not in lowered and "kilomet" not in lowered and "キロ" not in text:
-        return frozenset()
+        return _NO_FIGURES
     out = set()
     for m in MILEAGE_IN_TEXT.finditer(text):
         if m.group("unit").lower().startswith(("k", "キ")):
             miles = _to_miles(m.group("num"), m.group("mult"), "mi")
             if miles is not None:
                 out.add(miles)
-    return frozenset(out)
+    return frozenset(out) if out else _NO_FIGURES
+
+
+_NO_FIGURES: frozenset[int] = frozenset()
 
 
 def _odometer_reading(text: str, m: re.Match) -> bool:
