@@ -127,8 +127,13 @@ def _decided(words: frozenset[str], title_field: str | None) -> Condition:
     titles = [w for w in words if w.startswith("title_status:")]
     if stated := structured_title(title_field):
         titles.append(f"title_status:{stated}")
-    return Condition(
+    said = Condition(
         runs=runs_from(words),
         title_status=worst_title(titles),
         sale_pending=True if "sale_pending:true" in words else None,
     )
+    return _CONDITIONS.setdefault(said, said)
+
+
+#: One object per condition (there are few), for the callers' per-text caches.
+_CONDITIONS: dict[Condition, Condition] = {}

@@ -423,7 +423,7 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
     return None
 
 
-@text_cache(maxsize=1 << 12)
+@text_cache(maxsize=1 << 15)
 def _km_odometer(description: str) -> bool:
     """Whether the seller says the odometer reads kilometres."""
     return _KM_ODOMETER.search(description) is not None
@@ -442,7 +442,7 @@ def _engine(r: _Raw) -> int | None:
 
 
 #: ``engine_cc_in`` kept per text (a title, an engine field).
-_engine_cc = text_cache(maxsize=1 << 12)(engine_cc_in)
+_engine_cc = text_cache(maxsize=1 << 15)(engine_cc_in)
 
 
 def _body(r: _Raw, kind: str | None) -> str | None:
@@ -536,7 +536,7 @@ def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
 _LONG_TEXT = 300
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=1 << 15)
 def _said(
     title: str | None,
     description: str | None,
@@ -551,7 +551,7 @@ def _said(
     )
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=1 << 15)
 def _claims(title: str | None, description: str | None) -> str | None:
     return road_claims_of((title, description))
 

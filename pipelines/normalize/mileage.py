@@ -128,7 +128,7 @@ def is_placeholder(value: str) -> bool:
     return _PLACEHOLDER_FIGURE.fullmatch(value.replace(",", "").strip()) is not None
 
 
-@text_cache(maxsize=1 << 12)
+@text_cache(maxsize=1 << 15)
 def km_figures(text: str | None) -> frozenset[int]:
     """The figures a text states in kilometres ("38,000 km" -> 38000), for a unit-less
     odometer field that the seller says elsewhere is in km."""

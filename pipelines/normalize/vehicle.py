@@ -225,7 +225,7 @@ def kind_of(
     return kind
 
 
-@text_cache(maxsize=1 << 14)
+@text_cache(maxsize=1 << 15)
 def _kind_of(
     text: str, model: str | None, make: str | None, model_code: str | None, has_year: bool
 ) -> tuple[str | None, bool]:
