@@ -404,7 +404,7 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
         if unitless_miles and is_placeholder(value):
             res.note("mileage_mi", "placeholder")
             continue
-        if unitless_miles and found.miles in _km_stated(r):
+        if unitless_miles and _km_stated(r, found.miles):
             return scan_mileage(f"{found.miles} km").miles  # the seller gives the figure in km
         if unitless_miles and r.description_raw and _km_odometer(r.description_raw):
             stated = mileage_in_text(r.description)  # the seller says the gauge reads km
@@ -429,9 +429,9 @@ def _km_odometer(description: str) -> bool:
     return _KM_ODOMETER.search(description) is not None
 
 
-def _km_stated(r: _Raw) -> frozenset[int]:
-    """Figures the title or the description give in km."""
-    return km_figures(r.title) | km_figures(r.description_raw)
+def _km_stated(r: _Raw, figure: int) -> bool:
+    """Whether the title or the description gives ``figure`` in km."""
+    return figure in km_figures(r.title) or figure in km_figures(r.description_raw)
 
 
 def _engine(r: _Raw) -> int | None:
@@ -598,6 +598,12 @@ def _placed(location: str | None, postal: str | None, state: str | None, us: boo
     return _position_of(found)
 
 
+@lru_cache(maxsize=1024)
+def _parts_title(title_status: str) -> bool:
+    """Whether a site's title-status field says the listing is parts ("parts only")."""
+    return PARTS.search(title_status)
+
+
 @lru_cache(maxsize=4096)
 def _state_of_place(location: str | None, postal: str | None) -> str | None:
     return state_of(location, postal_code=postal)
@@ -636,7 +642,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         make = make or code_info.make
     date, basis = _dates(r)
     title_status = r.attrs.get("title_status")
-    kind = "parts" if title_status and PARTS.search(title_status) else None
+    kind = "parts" if title_status and _parts_title(title_status) else None
     kind = kind or kind_of(
         r.title or r.description_raw or "",
         model=model,
