@@ -69,12 +69,10 @@ from pipelines.normalize.vehicle import (
     body_in,
     cab_in,
     drive_features,
-    drive_in,
     engine_cc_in,
     kind_of,
     scan_drive,
     scan_transmission,
-    transmission_in,
 )
 from scrapers.items import NORMALIZED_FIELDS
 
@@ -358,7 +356,7 @@ def _stated(r: _Raw, res: _Result, field: str, name: str, scan, scan_in) -> Any:
 def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | None:
     """is_4wd from the drive fields, then the title, then the description, then drive-only
     features, then a chassis code whose drive is certain."""
-    value = _stated(r, res, "is_4wd", "drive", scan_drive, drive_in)
+    value = _stated(r, res, "is_4wd", "drive", scan_drive, scan_drive)
     if value == "conflict":
         return None
     if value is not None:
@@ -372,7 +370,7 @@ def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | 
 
 
 def _transmission(r: _Raw, res: _Result) -> str | None:
-    value = _stated(r, res, "transmission", "transmission", scan_transmission, transmission_in)
+    value = _stated(r, res, "transmission", "transmission", scan_transmission, scan_transmission)
     return None if value == "conflict" else value
 
 

@@ -211,6 +211,8 @@ _STATUS = {value: words(p) for value, p in terms_by_value("status").items()}
 
 
 _SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
+#: First characters of a cleaned price that neither phrase can begin with.
+_AMOUNT_START = frozenset("$0123456789")
 _BID_TO = re.compile(r"^\s*bid to\b", re.I)
 
 
@@ -223,10 +225,12 @@ def normalize_status(status_raw: Any = None, price_basis: Any = None, price_raw:
 
 def status(status_raw: Any, price_basis: Any, price_raw: Any) -> str:
     status = _stated_status(status_raw, price_basis)
-    price = clean_text(price_raw)
     if status:
         return status
-    if price and _SOLD_FOR.match(price):
+    price = clean_text(price_raw)
+    if not price or price[0] in _AMOUNT_START:  # "$5,500": neither "Sold for" nor "Bid to"
+        return "active"
+    if _SOLD_FOR.match(price):
         return "sold"
     if price and _BID_TO.match(price):
         return "ended"
