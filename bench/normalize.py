@@ -17,8 +17,14 @@ baseline time, distinct rows). Target: at least 20,000 listings/s on distinct ro
 Each figure is the best of ``--repeat`` passes (the normalizer's caches are cleared before each
 pair of passes), which keeps a busy machine from lowering it; times are CPU time of this process.
 
+``--readers`` also prints where the time goes: the CPU microseconds per listing each field reader
+of ``pipelines.normalize.listing`` takes (``us/listing reader <name> <cold> <warm>``, best of the
+passes, less the cost of the timing wrapper), on the distinct rows with caches cleared (cold)
+and again (warm), and what is left to ``normalize_listing`` itself (``rest``).
+
     .venv/bin/python bench/normalize.py            # 30,000 rows, best of 3
     .venv/bin/python bench/normalize.py --rows 100000 --repeat 1
+    .venv/bin/python bench/normalize.py --readers
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from keitrucks.sample.catalog import NIGHTS, build_catalog  # noqa: E402
-from pipelines.normalize import clear_caches, normalize_listing  # noqa: E402
+from pipelines.normalize import clear_caches, listing, normalize_listing  # noqa: E402
 
 JAPANESE_TEMPLATES = (
     ("ダイハツ ハイゼットトラック 4WD 5MT", "V-S110P", "平成{h}年{m}月", "{km:,}km", "{man}万円"),
@@ -166,11 +172,107 @@ def timed(func, rows: list[dict]) -> float:
     return time.process_time() - start
 
 
+#: The field readers ``normalize_listing`` calls, by the names it calls them with.
+READERS = (
+    "_Raw",
+    "parse_scraped_at",
+    "_make_model",
+    "_description_model",
+    "_model_code",
+    "_dates",
+    "kind_of",
+    "status",
+    "_state",
+    "_position",
+    "_condition",
+    "_drive",
+    "_transmission",
+    "_engine",
+    "_body",
+    "cab_in",
+    "_mileage",
+    "_price",
+    "normalize_price_band",
+    "normalize_eligibility",
+    "eligibility_from_code",
+)
+
+
+def reader_costs(rows: list[dict], repeat: int) -> dict[str, tuple[float, float]]:
+    """CPU microseconds per listing of each reader in ``READERS`` and of the rest of
+    ``normalize_listing``: (cold, warm), each the best of ``repeat`` passes."""
+    spent: dict[str, float] = {}
+    clock = time.process_time
+
+    def timing(name, func):
+        def wrapper(*args, **kwargs):
+            start = clock()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                spent[name] += clock() - start
+
+        return wrapper
+
+    def idle():
+        return None
+
+    # what the wrapper itself costs per call: inside its timed span (taken off each reader's
+    # time) and outside it (taken off the rest)
+    calls = 200_000
+    spent["idle"] = 0.0
+    wrapped_idle = timing("idle", idle)
+    start = clock()
+    for _ in range(calls):
+        wrapped_idle()
+    inside = spent["idle"] / calls
+    outside = (clock() - start) / calls - inside
+    originals = {name: getattr(listing, name) for name in READERS}
+    counts = dict.fromkeys(READERS, 0)
+
+    def counting(name, func):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    for name, func in originals.items():
+        setattr(listing, name, counting(name, func))
+    try:
+        for row in rows:
+            listing.normalize_listing(row)
+    finally:
+        for name, func in originals.items():
+            setattr(listing, name, func)
+    best = {name: [float("inf"), float("inf")] for name in (*READERS, "rest")}
+    try:
+        for name, func in originals.items():
+            setattr(listing, name, timing(name, func))
+        for _ in range(max(1, repeat)):
+            clear_caches()
+            for slot in (0, 1):
+                spent.update(dict.fromkeys(READERS, 0.0))
+                total = timed(listing.normalize_listing, rows)
+                for name in READERS:
+                    own = spent[name] - counts[name] * inside
+                    best[name][slot] = min(best[name][slot], own)
+                readers = sum(spent[name] + counts[name] * outside for name in READERS)
+                best["rest"][slot] = min(best["rest"][slot], total - readers)
+    finally:
+        for name, func in originals.items():
+            setattr(listing, name, func)
+    return {name: (1e6 * c / len(rows), 1e6 * w / len(rows)) for name, (c, w) in best.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=30_000, help="listings per timed pass")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="passes; the best one counts")
+    parser.add_argument(
+        "--readers", action="store_true", help="also time each field reader (cold and warm)"
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     base = catalog_rows(rng)
@@ -195,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
         "target 20,000 listings/s (distinct rows): "
         + ("met" if count / cold >= 20_000 else "NOT met")
     )
+    if args.readers:
+        costs = reader_costs(rows, args.repeat)
+        for name, (cold_us, warm_us) in sorted(costs.items(), key=lambda kv: -kv[1][0]):
+            print(f"us/listing reader {name} {cold_us:.1f} {warm_us:.1f}")
+        total_cold = sum(c for c, _ in costs.values())
+        total_warm = sum(w for _, w in costs.values())
+        print(f"us/listing reader total {total_cold:.1f} {total_warm:.1f}")
     return 0
 
 

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import NamedTuple
 
 from keitrucks.core import tables
-from pipelines.normalize.text import Vocabulary, term_rows, terms_by_value, text_cache
+from pipelines.normalize.text import (
+    Vocabulary,
+    interned,
+    term_rows,
+    terms_by_value,
+    text_cache,
+)
 
 #: Title statuses from the worst to the best: when a listing says several, the worst wins.
 TITLE_ORDER = ("no_title", "salvage", "rebuilt", "offroad_only", "clean")
@@ -52,12 +59,13 @@ class Condition(NamedTuple):
 
 
 _SILENT = Condition(None, None, None)
+_NO_WORDS: frozenset[str] = frozenset()
 
 
 @text_cache(maxsize=1 << 14)
 def condition_words(text: str | None) -> frozenset[str]:
     """The condition words a text says, as "field:value" ("runs:false", "title_status:clean")."""
-    return frozenset(_WORDS.found(text)) if text else frozenset()
+    return interned(frozenset(_WORDS.found(text))) if text else _NO_WORDS
 
 
 def structured_title(value: str | None) -> str | None:
@@ -95,20 +103,37 @@ def condition_of(
     """Runs, title status and pending sale from the listing's texts (title, description, the
     page's status word), a site's title-status field and a site's condition field (eBay's
     "For parts or not working", read for running only)."""
-    # one scan of all the texts, kept apart by a separator no phrase crosses (a search first,
-    # then the words, scanned listings that say something twice: 7.3 against 5.5 us on the
-    # bench's listings, four in ten of which say something)
-    joined = " | ".join([text for text in texts if text])
-    words = set(_WORDS.found(joined))
+    # each text's words are kept per text (a title or a status word repeats across listings);
+    # no phrase, nor a negation before one, spans two texts, so their union is what one scan
+    # of the texts joined would find
+    found = [condition_words(text) for text in texts if text]
     if condition_field:
-        words |= {w for w in condition_words(condition_field) if w.startswith("runs:")}
+        found.append(_running_words(condition_field))
+    words = found[0] if len(found) == 1 else frozenset().union(*found)
     if not words and not title_field:
         return _SILENT
+    return _decided(words, title_field)
+
+
+@lru_cache(maxsize=1 << 12)
+def _running_words(condition_field: str) -> frozenset[str]:
+    """The running words of a site's condition field."""
+    return interned(frozenset(w for w in condition_words(condition_field) if w.startswith("runs:")))
+
+
+@lru_cache(maxsize=1 << 12)
+def _decided(words: frozenset[str], title_field: str | None) -> Condition:
+    """What a listing's condition words and its site's title-status field settle."""
     titles = [w for w in words if w.startswith("title_status:")]
     if stated := structured_title(title_field):
         titles.append(f"title_status:{stated}")
-    return Condition(
+    said = Condition(
         runs=runs_from(words),
         title_status=worst_title(titles),
         sale_pending=True if "sale_pending:true" in words else None,
     )
+    return _CONDITIONS.setdefault(said, said)
+
+
+#: One object per condition (there are few), for the callers' per-text caches.
+_CONDITIONS: dict[Condition, Condition] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import NamedTuple
 
 from keitrucks.core import tables
@@ -19,6 +20,7 @@ _NO_ELIGIBILITY = Eligibility(None, None, None)
 MODEL_YEAR = "model_year"
 
 
+@lru_cache(maxsize=4096)
 def normalize_eligibility(
     year: int | None, month: int | None, basis: str | None, as_of: dt.datetime | None
 ) -> Eligibility:

@@ -22,7 +22,7 @@ from keitrucks.core.config import DEFAULT_CONFIG
 from keitrucks.core.states import state_of
 from pipelines.normalize import geo
 from pipelines.normalize.claims import road_claims_of
-from pipelines.normalize.condition import condition_of
+from pipelines.normalize.condition import Condition, condition_of
 from pipelines.normalize.dates import (
     ERA_KANJI_DATE,
     KANJI_ERAS,
@@ -62,18 +62,17 @@ from pipelines.normalize.text import (
     fold_label,
     joined,
     relevant_text,
+    text_cache,
 )
 from pipelines.normalize.vehicle import (
     PARTS,
     body_in,
     cab_in,
     drive_features,
-    drive_in,
     engine_cc_in,
     kind_of,
     scan_drive,
     scan_transmission,
-    transmission_in,
 )
 from scrapers.items import NORMALIZED_FIELDS
 
@@ -120,10 +119,21 @@ class _Raw:
     grouped by what they hold (other attributes are never touched), and the description without
     the sentences about other vehicles."""
 
-    __slots__ = ("raw", "source", "title", "description_raw", "description", "groups", "attrs")
+    __slots__ = (
+        "raw",
+        "source",
+        "title",
+        "description_raw",
+        "description",
+        "groups",
+        "attrs",
+        "cleaned",
+    )
 
     def __init__(self, raw: Mapping):
         self.raw = raw
+        #: raw text fields already cleaned by ``get``.
+        self.cleaned: dict[str, str | None] = {}
         self.source = _source_name(raw.get("source"))
         self.title = clean_text(raw.get("title"))
         self.description_raw = clean_text(raw.get("description"))
@@ -150,9 +160,13 @@ class _Raw:
                 self.attrs[group] = items[0][2]
 
     def get(self, name: str) -> str | None:
-        """A raw text field, cleaned when it is read (None when missing)."""
+        """A raw text field, cleaned when it is first read (None when missing)."""
+        cleaned = self.cleaned
+        if name in cleaned:
+            return cleaned[name]
         value = self.raw.get(name)
-        return None if value is None else clean_text(value)
+        text = cleaned[name] = None if value is None else clean_text(value)
+        return text
 
     def attr_items(self, group: str) -> list[tuple[int, str, str]] | tuple:
         """(rank, folded label, value) of a group, most trusted first."""
@@ -194,8 +208,10 @@ def _settings(config: Mapping | None) -> tuple[Mapping, Mapping]:
     if not config:
         return DEFAULT_CONFIG["band"], NORMALIZE_DEFAULTS
     band = config.get("band") or DEFAULT_CONFIG["band"]
-    options = {**NORMALIZE_DEFAULTS, **(config.get("normalize") or {})}
-    return band, options
+    section = config.get("normalize")
+    if not section:
+        return band, NORMALIZE_DEFAULTS
+    return band, {**NORMALIZE_DEFAULTS, **section}
 
 
 def _make_model(r: _Raw, res: _Result) -> tuple[str | None, str | None]:
@@ -340,7 +356,7 @@ def _stated(r: _Raw, res: _Result, field: str, name: str, scan, scan_in) -> Any:
 def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | None:
     """is_4wd from the drive fields, then the title, then the description, then drive-only
     features, then a chassis code whose drive is certain."""
-    value = _stated(r, res, "is_4wd", "drive", scan_drive, drive_in)
+    value = _stated(r, res, "is_4wd", "drive", scan_drive, scan_drive)
     if value == "conflict":
         return None
     if value is not None:
@@ -354,7 +370,7 @@ def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | 
 
 
 def _transmission(r: _Raw, res: _Result) -> str | None:
-    value = _stated(r, res, "transmission", "transmission", scan_transmission, transmission_in)
+    value = _stated(r, res, "transmission", "transmission", scan_transmission, scan_transmission)
     return None if value == "conflict" else value
 
 
@@ -386,9 +402,9 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
         if unitless_miles and is_placeholder(value):
             res.note("mileage_mi", "placeholder")
             continue
-        if unitless_miles and found.miles in _km_stated(r):
+        if unitless_miles and _km_stated(r, found.miles):
             return scan_mileage(f"{found.miles} km").miles  # the seller gives the figure in km
-        if unitless_miles and _KM_ODOMETER.search(r.description_raw or ""):
+        if unitless_miles and r.description_raw and _km_odometer(r.description_raw):
             stated = mileage_in_text(r.description)  # the seller says the gauge reads km
             if stated.miles is None:
                 res.note("mileage_mi", "unit_conflict")
@@ -405,16 +421,26 @@ def _mileage(r: _Raw, res: _Result) -> int | None:
     return None
 
 
-def _km_stated(r: _Raw) -> frozenset[int]:
-    """Figures the title or the description give in km."""
-    return km_figures(r.title) | km_figures(r.description_raw)
+@text_cache(maxsize=1 << 15)
+def _km_odometer(description: str) -> bool:
+    """Whether the seller says the odometer reads kilometres."""
+    return _KM_ODOMETER.search(description) is not None
+
+
+def _km_stated(r: _Raw, figure: int) -> bool:
+    """Whether the title or the description gives ``figure`` in km."""
+    return figure in km_figures(r.title) or figure in km_figures(r.description_raw)
 
 
 def _engine(r: _Raw) -> int | None:
     for text in (r.attrs.get("engine"), r.title, r.description):
-        if text and (cc := engine_cc_in(text)):
+        if text and (cc := _engine_cc(text)):
             return cc
     return None
+
+
+#: ``engine_cc_in`` kept per text (a title, an engine field).
+_engine_cc = text_cache(maxsize=1 << 15)(engine_cc_in)
 
 
 def _body(r: _Raw, kind: str | None) -> str | None:
@@ -477,16 +503,55 @@ def _price(r: _Raw, res: _Result, kind: str | None, as_of, config, options) -> N
 def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
     """runs, title_status and road_claims (vehicles only) and sale_pending, from the title,
     the description, the page's status word and the site's title-status and condition fields."""
-    said = condition_of(
-        (r.title, r.description_raw, r.get("status_raw")),
-        title_field=r.attrs.get("title_status") if vehicle else None,
-        condition_field=r.attrs.get("condition") if vehicle else None,
-    )
+    title, description = r.title, r.description_raw
+    if description and len(description) > _LONG_TEXT:
+        said = condition_of(
+            (title, description, r.get("status_raw")),
+            title_field=r.attrs.get("title_status") if vehicle else None,
+            condition_field=r.attrs.get("condition") if vehicle else None,
+        )
+    else:  # the same texts say the same (the sample's and a dealer's listings repeat them)
+        said = _said(
+            title,
+            description,
+            r.get("status_raw"),
+            r.attrs.get("title_status") if vehicle else None,
+            r.attrs.get("condition") if vehicle else None,
+        )
+    fields = res.fields
     if vehicle:
-        res.fields["runs"] = said.runs
-        res.fields["title_status"] = said.title_status
-        res.fields["road_claims"] = road_claims_of((r.title, r.description_raw))
-    res.fields["sale_pending"] = said.sale_pending
+        fields["runs"] = said.runs
+        fields["title_status"] = said.title_status
+        fields["road_claims"] = (
+            road_claims_of((title, description))
+            if description and len(description) > _LONG_TEXT
+            else _claims(title, description)
+        )
+    fields["sale_pending"] = said.sale_pending
+
+
+#: Texts longer than this (descriptions no other listing repeats) are read without being kept.
+_LONG_TEXT = 300
+
+
+@lru_cache(maxsize=1 << 15)
+def _said(
+    title: str | None,
+    description: str | None,
+    status_raw: str | None,
+    title_field: str | None,
+    condition_field: str | None,
+) -> Condition:
+    return condition_of(
+        (title, description, status_raw),
+        title_field=title_field,
+        condition_field=condition_field,
+    )
+
+
+@lru_cache(maxsize=1 << 15)
+def _claims(title: str | None, description: str | None) -> str | None:
+    return road_claims_of((title, description))
 
 
 def _state(r: _Raw) -> str | None:
@@ -506,19 +571,35 @@ def _state(r: _Raw) -> str | None:
 def _position(r: _Raw, state: str | None) -> dict[str, Any]:
     """geo_latitude, geo_longitude and geo_basis: the site's pin, else the centre of the
     listing's US ZIP code or city (``pipelines.normalize.geo``)."""
-    found = geo.position(
-        r.raw.get("latitude"),
-        r.raw.get("longitude"),
-        location=r.get("location_raw"),
-        postal_code=r.attrs.get("postal_code"),
-        state=state,
-        us=r.source not in EXPORTER_SOURCES,
+    latitude, longitude = r.raw.get("latitude"), r.raw.get("longitude")
+    location, postal = r.get("location_raw"), r.attrs.get("postal_code")
+    us = r.source not in EXPORTER_SOURCES
+    if latitude is None and longitude is None:  # placed by its words: they repeat
+        return _placed(location, postal, state, us)
+    return _position_of(
+        geo.position(latitude, longitude, location=location, postal_code=postal, state=state, us=us)
     )
+
+
+def _position_of(found: geo.Position) -> dict[str, Any]:
     return {
         "geo_latitude": found.latitude,
         "geo_longitude": found.longitude,
         "geo_basis": found.basis,
     }
+
+
+@lru_cache(maxsize=4096)
+def _placed(location: str | None, postal: str | None, state: str | None, us: bool) -> dict:
+    """``_position`` of a listing without a pin (one dict per place: callers only read it)."""
+    found = geo.position(None, None, location=location, postal_code=postal, state=state, us=us)
+    return _position_of(found)
+
+
+@lru_cache(maxsize=1024)
+def _parts_title(title_status: str) -> bool:
+    """Whether a site's title-status field says the listing is parts ("parts only")."""
+    return PARTS.search(title_status)
 
 
 @lru_cache(maxsize=4096)
@@ -538,7 +619,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     ``normalize_notes`` (problems such as "price:monthly" or "year:outside_code_window", for
     stats). ``config`` is the keitrucks
     configuration (band, fx, [normalize]); the defaults apply without it."""
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict and not isinstance(raw, Mapping):
         raise TypeError(f"a raw listing must be a mapping, not {type(raw).__name__}")
     band, options = _settings(config)
     r = _Raw(raw)
@@ -559,7 +640,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
         make = make or code_info.make
     date, basis = _dates(r)
     title_status = r.attrs.get("title_status")
-    kind = "parts" if title_status and PARTS.search(title_status) else None
+    kind = "parts" if title_status and _parts_title(title_status) else None
     kind = kind or kind_of(
         r.title or r.description_raw or "",
         model=model,

@@ -61,13 +61,43 @@ class MileageValue(NamedTuple):
     stated_unknown: bool
 
 
-@lru_cache(maxsize=1 << 14)
+#: The usual odometer field, one whole figure with or without a unit ("45,812 mi", "62400km"):
+#: read without the general patterns, to the value they give (``tests/test_normalize_pinned.py``).
+_PLAIN_FIELD = re.compile(r"([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+) ?(mi|miles?|kms?)?", re.IGNORECASE)
+
+
 def scan_mileage(raw: Any, unitless_miles: bool = False) -> MileageValue:
     """Mileage of a mileage/odometer field in miles. A number without a unit is miles only when
     ``unitless_miles`` (the source defines the field in miles); km are converted."""
+    if raw.__class__ is str and (plain := _PLAIN_FIELD.fullmatch(raw)):
+        # the usual field, already clean: read at once (a cache of odometer readings, which
+        # rarely repeat, would cost more than it saves)
+        return MileageValue(_plain_miles(plain, unitless_miles), False)
+    return _scan_mileage(raw, unitless_miles)
+
+
+@lru_cache(maxsize=1 << 14)
+def _scan_mileage(raw: Any, unitless_miles: bool) -> MileageValue:
     text = clean_text(raw)
     if not text:
         return MileageValue(None, False)
+    if plain := _PLAIN_FIELD.fullmatch(text):
+        return MileageValue(_plain_miles(plain, unitless_miles), False)
+    return _scanned(text, unitless_miles)
+
+
+def _plain_miles(m: re.Match, unitless_miles: bool) -> int | None:
+    """Miles of a ``_PLAIN_FIELD`` match: what ``_to_miles`` gives for it."""
+    unit = m.group(2)
+    if unit is None and not unitless_miles:
+        return None
+    figure = int(m.group(1).replace(",", ""))
+    miles = round(figure * KM_TO_MI) if unit and unit[0] in "kK" else figure
+    return miles if miles <= 1_500_000 else None
+
+
+def _scanned(text: str, unitless_miles: bool) -> MileageValue:
+    """``scan_mileage`` of a cleaned text, by the general patterns."""
     if _MILEAGE_UNKNOWN.search(text):
         return MileageValue(None, True)
     m = _MILEAGE.search(text)
@@ -98,21 +128,25 @@ def is_placeholder(value: str) -> bool:
     return _PLACEHOLDER_FIGURE.fullmatch(value.replace(",", "").strip()) is not None
 
 
+@text_cache(maxsize=1 << 15)
 def km_figures(text: str | None) -> frozenset[int]:
     """The figures a text states in kilometres ("38,000 km" -> 38000), for a unit-less
     odometer field that the seller says elsewhere is in km."""
     if not text:
-        return frozenset()
+        return _NO_FIGURES
     lowered = text.lower()
     if "km" not in lowered and "kilomet" not in lowered and "キロ" not in text:
-        return frozenset()
+        return _NO_FIGURES
     out = set()
     for m in MILEAGE_IN_TEXT.finditer(text):
         if m.group("unit").lower().startswith(("k", "キ")):
             miles = _to_miles(m.group("num"), m.group("mult"), "mi")
             if miles is not None:
                 out.add(miles)
-    return frozenset(out)
+    return frozenset(out) if out else _NO_FIGURES
+
+
+_NO_FIGURES: frozenset[int] = frozenset()
 
 
 def _odometer_reading(text: str, m: re.Match) -> bool:

@@ -71,15 +71,43 @@ def _is_placeholder(amount: int) -> bool:
 _DOLLARS_AFTER = re.compile(r"\s*(?:us\s+|american\s+)?dollars?\b", re.I)
 
 
-@lru_cache(maxsize=1 << 14)
 def normalize_price(raw: Any, currency_hint: str | None = None) -> PriceValue:
     """(price, currency, problem) of a price field, read with price-parser: "$5,500 OBO" -> 5500
     USD, "5.5k" -> 5500, "Sold for USD $9,250 on 3/14/25" -> 9250 USD, "28万円" -> 280000 JPY.
     No price for "call for price", "ASK", monthly payments ("$199/mo"), deposits ("$500 down")
     and placeholders ("$1", "$0", "$123456789"); ``problem`` then names the reason."""
+    if raw.__class__ is str and (plain := _PLAIN_DOLLARS.fullmatch(raw)):
+        # the usual field, already clean: read at once (a cache of prices, which rarely
+        # repeat, would cost more than it saves)
+        return _plain_price(plain)
+    return _normalize_price(raw, currency_hint)
+
+
+@lru_cache(maxsize=1 << 14)
+def _normalize_price(raw: Any, currency_hint: str | None) -> PriceValue:
     text = clean_text(raw)
     if not text:
         return _NO_PRICE
+    if plain := _PLAIN_DOLLARS.fullmatch(text):
+        return _plain_price(plain)
+    return _parsed_price(text, currency_hint)
+
+
+def _plain_price(m: re.Match) -> PriceValue:
+    """The price of a ``_PLAIN_DOLLARS`` match: what price-parser gives for it."""
+    value = int(m.group(1).replace(",", ""))
+    if _is_placeholder(value):
+        return PriceValue(None, "USD", "placeholder")
+    return PriceValue(value, "USD", None)
+
+
+#: The usual price field, whole US dollars ("$5,500", "USD $9,250", "$7200"): read without
+#: price-parser, to the value it gives (``tests/test_normalize_pinned.py``).
+_PLAIN_DOLLARS = re.compile(r"(?:USD )?\$([1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]*)")
+
+
+def _parsed_price(text: str, currency_hint: str | None) -> PriceValue:
+    """``normalize_price`` of a cleaned text, by price-parser."""
     amount_match = _AMOUNT.search(text)
     if amount_match is None:
         problem = "on_request" if _ON_REQUEST.search(text) else "unparsed"
@@ -196,6 +224,8 @@ _SOLD_TITLE = re.compile(
     re.IGNORECASE,
 )
 _SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
+#: First characters of a cleaned price that neither phrase can begin with.
+_AMOUNT_START = frozenset("$0123456789")
 _BID_TO = re.compile(r"^\s*bid to\b", re.I)
 
 
@@ -210,10 +240,12 @@ def status(status_raw: Any, price_basis: Any, price_raw: Any, title: Any = None)
     """The page's status word or price basis; then a "Sold for"/"Bid to" price text; then a
     title its seller marked sold; else "active"."""
     status = _stated_status(status_raw, price_basis)
-    price = clean_text(price_raw)
     if status:
         return status
-    if price and _SOLD_FOR.match(price):
+    price = clean_text(price_raw)
+    if not price or price[0] in _AMOUNT_START:  # "$5,500": neither "Sold for" nor "Bid to"
+        return "active"
+    if _SOLD_FOR.match(price):
         return "sold"
     if price and _BID_TO.match(price):
         return "ended"

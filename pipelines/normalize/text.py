@@ -326,19 +326,37 @@ def field_words(text: str | None, field: str) -> frozenset[str]:
 
 @lru_cache(maxsize=1 << 15)
 def _all_words(text: str) -> dict[str, frozenset[str]]:
+    return _words_by_field(frozenset(_ALL_FIELDS.found(text)))
+
+
+@functools.cache
+def _words_by_field(words: frozenset[str]) -> dict[str, frozenset[str]]:
+    """The "field:value" words of a text by field, one (read-only) dict per set of words: texts
+    that say the same share it, so a cache of texts holds no new object per text for the
+    garbage collector to walk (a first crawl's titles are mostly new)."""
     out: dict[str, set[str]] = {}
-    for word in _ALL_FIELDS.found(text):
+    for word in words:
         field, _, value = word.partition(":")
         if field in out:
             out[field].add(value)
         else:
             out[field] = {value}
-    return {field: frozenset(values) for field, values in out.items()}
+    return {field: interned(frozenset(values)) for field, values in out.items()}
 
 
 @text_cache(maxsize=1 << 15)
 def _one_field_words(text: str, field: str) -> frozenset[str]:
-    return frozenset(word.partition(":")[2] for word in _FIELD_VOCABULARIES[field].found(text))
+    return interned(
+        frozenset(word.partition(":")[2] for word in _FIELD_VOCABULARIES[field].found(text))
+    )
+
+
+_INTERNED: dict[frozenset, frozenset] = {}
+
+
+def interned(values: frozenset) -> frozenset:
+    """One object per set of vocabulary words (there are few), for the per-text caches."""
+    return _INTERNED.setdefault(values, values)
 
 
 #: Kind words that put a model name that is also an everyday word in kei-truck context.

@@ -219,16 +219,43 @@ def kind_of(
 ) -> str | None:
     """``normalize_kind`` of a title already cleaned; ``whole_price`` may be a function, called
     only when the title names a part and drive words (most listings need no price read)."""
+    kind, asks_price = _kind_of(text, model, make, model_code, has_year)
+    if asks_price and not (whole_price() if callable(whole_price) else whole_price):
+        return "parts"
+    return kind
+
+
+@text_cache(maxsize=1 << 15)
+def _kind_of(
+    text: str, model: str | None, make: str | None, model_code: str | None, has_year: bool
+) -> tuple[str | None, bool]:
+    """``kind_of`` apart from the price: (the kind, whether it is "parts" unless the listing is
+    priced as a whole truck). A title naming a part reads as a whole vehicle when its own words
+    say so (``_vehicle_words``), or when it has drive words (which describe a truck as well as a
+    part: "Acty 4x4 engine runs great") and a whole truck's price; a part with no drive words
+    stays a part at any price."""
     words = field_words(text, "kind")
     if "toy" in words:
-        return "toy"
+        return "toy", False
     if "wanted" in words or _WANTED_START.search(text):
-        return "wanted"
-    if "parts" in words or (
-        "parts_noun" in words
-        and ("parts_context" in words or not _whole_vehicle(text, has_year, whole_price))
-    ):
-        return "parts"
+        return "wanted", False
+    if "parts" in words:
+        return "parts", False
+    asks_price = False
+    if "parts_noun" in words:
+        if "parts_context" in words:
+            return "parts", False
+        if not _vehicle_words(text, has_year):
+            if drive_in(text, False) is None:
+                return "parts", False
+            asks_price = True
+    return _vehicle_kind(text, words, model, make, model_code), asks_price
+
+
+def _vehicle_kind(
+    text: str, words: frozenset[str], model: str | None, make: str | None, model_code: str | None
+) -> str | None:
+    """The kind of a listing that is not a toy, wanted or parts."""
     if "clone" in words:  # "Chinese mini truck, looks just like a Hijet": not the Hijet
         return "other_vehicle"
     code = MODEL_CODES.get(model_code or "")
@@ -257,17 +284,6 @@ def kind_of(
     if "other_vehicle" in words:
         return "other_vehicle"
     return None
-
-
-def _whole_vehicle(text: str, has_year: bool, whole_price: bool | Callable[[], bool]) -> bool:
-    """Whether a title naming a part reads as a whole vehicle: its own words say so, or it has
-    drive words (which describe a truck as well as a part: "Acty 4x4 engine runs great") and a
-    whole truck's price. A part with no drive words stays a part at any price."""
-    if _vehicle_words(text, has_year):
-        return True
-    if drive_in(text, False) is None:
-        return False
-    return bool(whole_price() if callable(whole_price) else whole_price)
 
 
 def _vehicle_words(text: str, has_year: bool) -> bool:
