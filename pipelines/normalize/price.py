@@ -243,12 +243,12 @@ def status(status_raw: Any, price_basis: Any, price_raw: Any, title: Any = None)
     if status:
         return status
     price = clean_text(price_raw)
-    if not price or price[0] in _AMOUNT_START:  # "$5,500": neither "Sold for" nor "Bid to"
-        return "active"
-    if _SOLD_FOR.match(price):
-        return "sold"
-    if price and _BID_TO.match(price):
-        return "ended"
+    # "$5,500" (most prices) is neither "Sold for" nor "Bid to": not matched against them
+    if price and price[0] not in _AMOUNT_START:
+        if _SOLD_FOR.match(price):
+            return "sold"
+        if _BID_TO.match(price):
+            return "ended"
     if title and _SOLD_TITLE.search(str(title)):
         return "sold"
     return "active"
