@@ -10,13 +10,16 @@ after the end of ``as_of`` (UTC) are ignored, which makes any past report reprod
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import functools
 import os
+import re
 import sqlite3
 from collections.abc import Collection, Iterable
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
+import adbc_driver_manager
+import adbc_driver_sqlite.dbapi
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -146,11 +149,22 @@ def _iso(ts: pd.Timestamp) -> str:
 # -- connections --------------------------------------------------------------------------------
 
 
-def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+def _existing(db_path: str | os.PathLike) -> Path:
     path = Path(db_path)
     if not path.is_file():
         raise DatabaseMissing(f"no database at {path}: run a crawl (or `keitrucks demo`) first")
-    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
+    return path
+
+
+def _readonly_uri(path: Path) -> str:
+    """The read-only SQLite URI of a file; any character of its path (space, quote, ``?``,
+    ``#``, ``%``) percent-encoded, so the path names that file and nothing else."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+    path = _existing(db_path)
+    conn = sqlite3.connect(_readonly_uri(path), uri=True, timeout=30)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
@@ -158,6 +172,31 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
         conn.close()
         raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
     return conn
+
+
+def connect_arrow(db_path: str | os.PathLike) -> adbc_driver_sqlite.dbapi.Connection:
+    """A read-only connection that hands query results over as Arrow arrays (ADBC's SQLite
+    driver: SQLite runs the same SQL, its values are copied into Arrow in C, not made into
+    Python objects one by one). Its statements share one read transaction, a snapshot of the
+    database as of the first read: in WAL mode a crawl writing meanwhile neither waits for it
+    nor shows in it."""
+    path = _existing(db_path)
+    conn = adbc_driver_sqlite.dbapi.connect(_readonly_uri(path))
+    try:
+        _rows(conn, "PRAGMA busy_timeout = 30000")
+        _rows(conn, "SELECT 1 FROM sqlite_master LIMIT 1")
+    except adbc_driver_manager.DatabaseError as exc:
+        conn.close()
+        reason = str(exc).splitlines()[0]
+        raise NotATrackerDatabase(f"{path} is not an SQLite database ({reason})") from None
+    return conn
+
+
+def _rows(conn, sql: str, params=()) -> list[tuple]:
+    """The rows of a small query, as Python tuples (on either kind of connection)."""
+    with closing(conn.cursor()) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _typed(df: pd.DataFrame, dtypes: dict[str, str], dates: tuple[str, ...]) -> pd.DataFrame:
@@ -174,85 +213,50 @@ def read_sql(db_path: str | os.PathLike, sql: str, params=()) -> pd.DataFrame:
         return pd.read_sql_query(sql, conn, params=params)
 
 
-#: Rows converted at a time by ``read_query_chunked``: the Python objects SQLite hands over
-#: live for one chunk only, so a read's peak memory is about its typed frame.
-CHUNK_ROWS = 20_000
-_ARROW_KINDS = {pa.null(): "null", pa.string(): "text", pa.int64(): "int", pa.float64(): "float"}
+#: Rows per Arrow batch: more than any read holds, so each read is one batch. The driver types
+#: a column by the values of its first batch (and fails on a later batch that does not fit):
+#: typed by every value, a read types as ``pd.read_sql_query`` does.
+ONE_BATCH = 1 << 30
 
 
-def read_query_chunked(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:
-    """The rows of a query as ``pd.read_sql_query`` types them, read ``CHUNK_ROWS`` at a time.
-
-    Each chunk's columns go straight into Arrow arrays (pandas' own inference holds every
-    row's objects at once and scans each column twice); a column is then text (``str``),
-    integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), all NULL
-    (``object``), or, mixing kinds (SQLite's loose typing), Python objects.
-    """
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    parts: list[list] = [[] for _ in names]
-    with _no_collection():
-        while rows := cursor.fetchmany(CHUNK_ROWS):
-            for part, values in zip(parts, zip(*rows, strict=True), strict=True):
-                part.append(_chunk_array(values))
+def read_arrow(conn: adbc_driver_sqlite.dbapi.Connection, sql: str, params=()) -> pd.DataFrame:
+    """The rows of a query as ``pd.read_sql_query`` types them: a column is text (``str``),
+    integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), bytes, or all NULL
+    (``object``). A column mixing text and numbers, which only a column of no declared type
+    can hold, reads as text (``pd.read_sql_query``: Python objects of both)."""
+    with closing(conn.cursor()) as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
+        cursor.execute(sql, params)
+        table = cursor.fetch_arrow_table()
     return pd.DataFrame(
-        {name: _joined_column(part) for name, part in zip(names, parts, strict=True)},
-        index=pd.RangeIndex(sum(len(p) for p in parts[0]) if parts else 0),
+        {name: _pandas_column(table.column(name)) for name in table.column_names},
+        index=pd.RangeIndex(table.num_rows),
     )
 
 
-@contextmanager
-def _no_collection():
-    """The garbage collector paused: reading rows makes a tuple per row, which sets off a full
-    collection every so many (a fifth of a 200k-row read); rows hold no reference cycles."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _chunk_array(values: tuple) -> pa.Array | np.ndarray:
-    """One chunk of a column: an Arrow array of one kind, else the Python objects."""
-    try:
-        array = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return np.array(values, dtype=object)
-    return array if array.type in _ARROW_KINDS else np.array(values, dtype=object)
-
-
-def _joined_column(parts: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """A column from its chunks, typed as ``pd.read_sql_query`` infers it."""
-    kinds = {_ARROW_KINDS.get(getattr(p, "type", None), "objects") for p in parts} - {"null"}
-    n = sum(len(p) for p in parts)
-    if not kinds:
-        return np.full(n, None, dtype=object)
-    if kinds == {"text"}:
-        return pd.array(pa.chunked_array([_as_type(p, pa.string()) for p in parts]), dtype="str")
-    if kinds <= {"int", "float"}:
-        kind = pa.int64() if kinds == {"int"} else pa.float64()
-        column = pa.chunked_array([_as_type(p, kind) for p in parts])
-        if kind == pa.int64() and not column.null_count:
-            return column.to_numpy()
+def _pandas_column(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """One Arrow column typed as ``pd.read_sql_query`` infers it from the same values."""
+    if column.null_count == len(column):
+        return np.full(len(column), None, dtype=object)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pd.array(column, dtype="str")
+    if pa.types.is_integer(column.type) and not column.null_count:
+        return column.to_numpy()
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return column.cast(pa.float64()).to_numpy()  # NULL as NaN
-    objects = np.empty(n, dtype=object)
-    at = 0
-    for part in parts:
-        objects[at : at + len(part)] = (
-            part if isinstance(part, np.ndarray) else part.to_numpy(zero_copy_only=False)
-        )
-        at += len(part)
-    return objects
+    return column.to_numpy(zero_copy_only=False)  # bytes, NULL as None
 
 
-def _as_type(part: pa.Array, kind: pa.DataType) -> pa.Array:
-    return pa.nulls(len(part), kind) if part.type == pa.null() else part.cast(kind)
+def _named_to_numbered(sql: str, params: dict) -> tuple[str, tuple]:
+    """SQL with named parameters (``:name``) as numbered ones (``?1``), and their values in
+    that order: the Arrow driver binds parameters by position."""
+    order = list(dict.fromkeys(re.findall(r":(\w+)", sql)))
+    numbered = re.sub(r":(\w+)", lambda m: f"?{order.index(m.group(1)) + 1}", sql)
+    return numbered, tuple(params[name] for name in order)
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+def _columns(conn, table: str) -> list[str]:
+    return [row[1] for row in _rows(conn, f"PRAGMA table_info({table})")]
 
 
 def read_listings(db_path: str | os.PathLike, *, where: str = "", params=()) -> pd.DataFrame:
@@ -370,7 +374,7 @@ def read_listings_as_of(
     (``keitrucks appraise`` reads the market of one family and year range).
     """
     end = as_of_end(as_of)
-    with closing(connect_readonly(db_path)) as conn:
+    with closing(connect_arrow(db_path)) as conn:
         present = set(_columns(conn, "listings"))
         if not present:
             raise NotATrackerDatabase(
@@ -413,9 +417,9 @@ def read_listings_as_of(
             params |= names
         # the state as of then needs history rows seen after it; on the night itself (the
         # nightly report) there are none, and the joins and their columns are left out
-        any_later = conn.execute(
-            "SELECT 1 FROM price_history WHERE observed_at >= :end LIMIT 1", params
-        ).fetchone()
+        any_later = _rows(
+            conn, "SELECT 1 FROM price_history WHERE observed_at >= ? LIMIT 1", (params["end"],)
+        )
         if any_later:
             later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
             history_cols = f"h.observed_at AS h_observed_at, {later}, (a.source IS NOT NULL)"
@@ -432,12 +436,13 @@ def read_listings_as_of(
             FROM listings l{joins}
             WHERE {" AND ".join(where)}
             ORDER BY l.rowid"""
-        df = read_query_chunked(conn, sql, params)
-        runs = pd.read_sql_query(
-            "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
+        df = read_arrow(conn, *_named_to_numbered(sql, params))
+        runs = read_arrow(
             conn,
-            params=(_iso(end),),
+            "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
+            (_iso(end),),
         )
+    with closing(connect_readonly(db_path)) as conn:  # old values of any type: Python objects
         df = _as_known_then(df, _changes_from(conn, end, [*cols, "description", "attributes"]))
     later_rows = df["h_later"].astype(bool)
     if any_later:
@@ -460,17 +465,15 @@ def read_listings_as_of(
     return df.reset_index(drop=True)
 
 
-def _mostly_seen_since(conn: sqlite3.Connection, since: str) -> bool:
+def _mostly_seen_since(conn, since: str) -> bool:
     """True when more than a sixth of the listings were last seen since ``since``.
 
     SQLite then reads them faster in one pass over the table (``+column`` keeps it off the
     index) than by the ``last_seen_at`` index, which costs a seek into the table per listing
     (at 200k listings all in the window: 0.6 s against 0.05 s).
     """
-    total = conn.execute("SELECT max(rowid) FROM listings").fetchone()[0] or 0
-    recent = conn.execute(
-        "SELECT count(*) FROM listings WHERE last_seen_at >= ?", (since,)
-    ).fetchone()[0]
+    total = _rows(conn, "SELECT max(rowid) FROM listings")[0][0] or 0
+    recent = _rows(conn, "SELECT count(*) FROM listings WHERE last_seen_at >= ?", (since,))[0][0]
     return recent * 6 > total
 
 
@@ -612,25 +615,48 @@ _PRICE_SQL = (
     f" WHEN CAST(p.price_usd AS INTEGER) BETWEEN {-_PRICE_LIMIT} AND {_PRICE_LIMIT - 1}"
     f" THEN CAST(p.price_usd AS INTEGER) << {_PRICE_SHIFT} ELSE {_PRICE_APART} END"
 )
-#: One history row as three integers (SQLite's << and | bind alike, left to right: hence the
-#: parentheses): id; the listing's rowid and the epoch second observed, as
-#: ``lid << 32 | epoch``; price_usd and the words' codes, as ``price << 14 | flags << 12 |
-#: event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
-#: reading a million rows cheap: the cost is per value sent, and NumPy takes them as they come.
-_HISTORY_SELECT = (
-    f"p.id, (l.rowid << 32) | {_epoch_sql()}, ({_PRICE_SQL}) "
-    f"| (({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
-    f"| ({_code_sql('status')})"
-)
+
+
+@functools.cache
+def _history_select(version: tuple[int, ...]) -> str:
+    """One history row as three integers (SQLite's << and | bind alike, left to right: hence
+    the parentheses): id; the listing's rowid and the epoch second observed, as
+    ``lid << 32 | epoch``; price_usd and the words' codes, as ``price << 14 | flags << 12 |
+    event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
+    reading a million rows cheap: the cost is per value SQLite computes and sends."""
+    return (
+        f"p.id, (l.rowid << 32) | {_epoch_sql(version)}, ({_PRICE_SQL}) "
+        f"| (({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
+        f"| ({_code_sql('status')})"
+    )
+
+
+def _sqlite_version(conn) -> tuple[int, ...]:
+    return tuple(int(part) for part in _rows(conn, "SELECT sqlite_version()")[0][0].split("."))
+
+
 _HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 
 
-def _fetch_history(conn: sqlite3.Connection, sql: str, params=()) -> np.ndarray:
-    return np.fromiter(conn.execute(sql, params), dtype=_HISTORY_ROW)
+def _fetch_history(conn: adbc_driver_sqlite.dbapi.Connection, joins: str, params=()) -> np.ndarray:
+    """The packed history rows (``_history_select``) of ``FROM ...`` ``joins``."""
+    sql = f"SELECT {_history_select(_sqlite_version(conn))} {joins}"
+    with closing(conn.cursor()) as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
+        cursor.execute(sql, params)
+        table = cursor.fetch_arrow_table()
+    rows = np.empty(table.num_rows, dtype=_HISTORY_ROW)
+    for name, column in zip(_HISTORY_ROW.names, table.columns, strict=True):
+        rows[name] = column.to_numpy()
+    return rows
 
 
 def _words(
-    conn: sqlite3.Connection, rows: np.ndarray, column: str, shift: int, whole: bool
+    conn: adbc_driver_sqlite.dbapi.Connection,
+    rows: np.ndarray,
+    column: str,
+    shift: int,
+    whole: bool,
 ) -> pd.Categorical:
     """The words of one packed column: the vocabulary's, NULL as missing, any other word read
     back as text by id (a rare, small query).
@@ -645,11 +671,12 @@ def _words(
         ids = rows["id"][other].tolist()
         known = ", ".join(f"'{word}'" for word in words)
         found = dict(
-            conn.execute(
+            _rows(
+                conn,
                 f"SELECT id, {column} FROM price_history WHERE id BETWEEN ? AND ? "
                 f"AND {column} NOT IN ({known})",
                 (min(ids), max(ids)),
-            ).fetchall()
+            )
         )
         words += sorted({str(found[i]) for i in ids} - set(words))
         codes = codes.copy()
@@ -669,26 +696,29 @@ def _words(
     )
 
 
-def _prices(conn: sqlite3.Connection, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
+def _prices(
+    conn: adbc_driver_sqlite.dbapi.Connection, rows: np.ndarray, null: np.ndarray
+) -> np.ndarray:
     """price_usd of packed rows (0 where NULL); a price too large to pack read back by id."""
     price = np.where(null, 0, rows["codes"] >> _PRICE_SHIFT)
     apart = (rows["codes"] & _PRICE_APART).astype(bool)
     if apart.any():
         ids = rows["id"][apart]
         found = dict(
-            conn.execute(
+            _rows(
+                conn,
                 "SELECT id, CAST(price_usd AS INTEGER) FROM price_history WHERE id BETWEEN ? AND ?"
                 f" AND CAST(price_usd AS INTEGER) NOT BETWEEN {-_PRICE_LIMIT}"
                 f" AND {_PRICE_LIMIT - 1}",
                 (int(ids.min()), int(ids.max())),
-            ).fetchall()
+            )
         )
         price[apart] = [found[i] for i in ids.tolist()]
     return price
 
 
 def _history_frame(
-    conn: sqlite3.Connection, parts: list[np.ndarray], *, before: bool = False
+    conn: adbc_driver_sqlite.dbapi.Connection, parts: list[np.ndarray], *, before: bool = False
 ) -> pd.DataFrame:
     """The typed frame of fetched rows (``_HISTORY_ROW``), sorted by listing, then time.
 
@@ -721,12 +751,13 @@ def _history_frame(
     return df
 
 
-def _first_id_from(conn: sqlite3.Connection, start: pd.Timestamp) -> int | None:
-    row = conn.execute(
+def _first_id_from(conn, start: pd.Timestamp) -> int | None:
+    rows = _rows(
+        conn,
         "SELECT id FROM price_history WHERE observed_at >= ? ORDER BY observed_at, id LIMIT 1",
         (_iso(start),),
-    ).fetchone()
-    return row[0] if row else None
+    )
+    return rows[0][0] if rows else None
 
 
 #: The window's rows joined to their listings by listing: a seek into the history's listing
@@ -741,15 +772,26 @@ _JOIN_BY_ROW = (
 )
 
 
-def _window_join(conn: sqlite3.Connection, first_id: int) -> str:
+def _window_join(conn, first_id: int) -> str:
     """By listing when the window holds more than two rows per listing, else by row: the
     text-key seek per row is most of the cost of a large window (1M rows: 1.8 -> 1.5 s), and
     a seek per listing is wasted on a short one (35k rows: 0.07 -> 0.2 s)."""
-    last_id, listings = conn.execute(
-        "SELECT (SELECT max(id) FROM price_history), (SELECT max(rowid) FROM listings)"
-    ).fetchone()
+    ((last_id, listings),) = _rows(
+        conn, "SELECT (SELECT max(id) FROM price_history), (SELECT max(rowid) FROM listings)"
+    )
     by_listing = (last_id or 0) - first_id > 2 * (listings or 0)
     return _JOIN_BY_LISTING if by_listing else _JOIN_BY_ROW
+
+
+def _temp_table(conn, table: str, columns: dict[str, np.ndarray]) -> None:
+    """A temporary table (``name (columns...)``) filled with these integer columns, bound
+    as one Arrow batch."""
+    name = table.split(" ", 1)[0]
+    with closing(conn.cursor()) as cursor:
+        cursor.execute(f"CREATE TEMP TABLE {table}")
+        if len(next(iter(columns.values()))):
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", pa.table(columns))
 
 
 def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFrame:
@@ -764,28 +806,28 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
     """
     end = as_of_end(as_of)
     begin = pd.Timestamp(as_of_date(start), tz="UTC")
-    with closing(connect_readonly(db_path)) as conn:
+    with closing(connect_arrow(db_path)) as conn:
         first_id = _first_id_from(conn, begin)
         if first_id is None:
             window = np.zeros(0, dtype=_HISTORY_ROW)
         else:
             window = _fetch_history(
                 conn,
-                f"SELECT {_HISTORY_SELECT} {_window_join(conn, first_id)} "
+                f"{_window_join(conn, first_id)} "
                 "WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
                 (first_id, _iso(begin), _iso(end)),
             )
         lids = window["key"] >> 32
         order = np.lexsort((window["id"], lids))
         first = np.append([True], lids[order][1:] != lids[order][:-1])[: lids.size]
-        conn.execute("CREATE TEMP TABLE firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)")
-        conn.executemany(
-            "INSERT INTO temp.firsts VALUES (?, ?)",
-            zip(lids[order][first].tolist(), window["id"][order][first].tolist(), strict=True),
+        _temp_table(
+            conn,
+            "firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)",
+            {"lid": lids[order][first], "first_id": window["id"][order][first]},
         )
         before = _fetch_history(
             conn,
-            f"SELECT {_HISTORY_SELECT} FROM temp.firsts f "
+            "FROM temp.firsts f "
             "JOIN listings l ON l.rowid = f.lid "
             "JOIN price_history p ON p.id = (SELECT max(p2.id) FROM price_history p2 "
             "  WHERE p2.source = l.source AND p2.listing_id = l.listing_id AND p2.id < f.first_id)",
@@ -804,12 +846,11 @@ def read_history_of_lids(
     cutoff = (
         before if isinstance(before, pd.Timestamp) else pd.Timestamp(as_of_date(before), tz="UTC")
     )
-    with closing(connect_readonly(db_path)) as conn:
-        conn.execute("CREATE TEMP TABLE wanted (lid INTEGER PRIMARY KEY)")
-        conn.executemany("INSERT INTO temp.wanted VALUES (?)", [(x,) for x in unique])
+    with closing(connect_arrow(db_path)) as conn:
+        _temp_table(conn, "wanted (lid INTEGER PRIMARY KEY)", {"lid": np.array(unique, "i8")})
         rows = _fetch_history(
             conn,
-            f"SELECT {_HISTORY_SELECT} FROM temp.wanted w "
+            "FROM temp.wanted w "
             "JOIN listings l ON l.rowid = w.lid "
             "JOIN price_history p ON p.source = l.source AND p.listing_id = l.listing_id "
             "WHERE p.observed_at < ?",

@@ -123,46 +123,76 @@ def test_reads_are_read_only_and_a_missing_database_is_reported(tmp_path, market
     conn.close()
 
 
-#: Columns of a table read in chunks of 3 rows, one row per tuple (7 rows: 3 chunks, the
-#: last one short), each column testing one way SQLite's loose typing can fill a column.
-CHUNKED_COLUMNS = {
+#: Columns of a table read through Arrow, one row per tuple, each column testing one way
+#: SQLite's loose typing can fill a column (the table declares no types: any value stays as
+#: given); the first rows all NULL in some, as the Arrow driver's type guess would see them.
+ARROW_COLUMNS = {
     "text": ("a", "b", None, "d", "e", None, "g"),
-    "text_late": (None, None, None, "x", None, None, None),  # first chunk all NULL
+    "text_late": (None, None, None, "x", None, None, None),
     "all_null": (None,) * 7,
     "ints": (1, 2, 3, 4, 5, 6, 2**62),
     "ints_null_late": (1, 2, 3, 4, None, 6, 7),
     "ints_then_floats": (1, 2, 3, 4.5, 5, None, 7),
-    "text_and_ints": ("a", "b", "c", 4, None, "f", "g"),  # kinds differ across chunks
-    "mixed_in_a_chunk": ("a", 2, None, "d", "e", "f", "g"),
+    "floats_late": (None, None, None, None, None, 0.25, None),
     "blob": (b"x", None, b"y", b"z", None, None, b"w"),
     "empty_text": ("", "", "", "", "", "", ""),
+    "number_like_text": ("1", "2", "03", None, "4.5", "x", "7"),
+}
+#: Text and numbers in one column: Python objects of both through ``pd.read_sql_query``, text
+#: through Arrow (a column of a declared type cannot hold both: SQLite converts on storing).
+MIXED_COLUMNS = {
+    "text_and_ints": ("a", "b", "c", 4, None, "f", "g"),
+    "mixed_early": ("a", 2, None, "d", "e", "f", 2.5),
 }
 
 
 @pytest.fixture
-def chunked_table(monkeypatch):
+def typed_table(tmp_path):
     import sqlite3
+    from contextlib import closing
 
-    monkeypatch.setattr(load, "CHUNK_ROWS", 3)
-    conn = sqlite3.connect(":memory:")
-    conn.execute(f"CREATE TABLE t ({', '.join(CHUNKED_COLUMNS)})")
-    rows = list(zip(*CHUNKED_COLUMNS.values(), strict=True))
-    conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(CHUNKED_COLUMNS))})", rows)
-    yield conn
-    conn.close()
+    db = tmp_path / "t.db"
+    columns = {**ARROW_COLUMNS, **MIXED_COLUMNS}
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(f"CREATE TABLE t ({', '.join(columns)})")
+        rows = list(zip(*columns.values(), strict=True))
+        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(columns))})", rows)
+    return db
 
 
 @pytest.mark.parametrize(
     "where", ["", "WHERE rowid <= 3", "WHERE rowid > 3", "WHERE rowid = 5", "WHERE 0"]
 )
-def test_chunked_read_types_columns_as_read_sql_does(chunked_table, where):
-    """Values and dtypes equal pandas' own read, whatever the chunks hold (one chunk, several,
-    one row, none)."""
-    sql = f"SELECT rowid AS id, * FROM t {where} ORDER BY rowid"
-    expected = pd.read_sql_query(sql, chunked_table)
-    got = load.read_query_chunked(chunked_table, sql)
+def test_arrow_read_types_columns_as_read_sql_does(typed_table, where):
+    """Values and dtypes equal pandas' own read of the same rows (all, some, one, none)."""
+    from contextlib import closing
+
+    sql = f"SELECT rowid AS id, {', '.join(ARROW_COLUMNS)} FROM t {where} ORDER BY rowid"
+    with closing(load.connect_readonly(typed_table)) as conn:
+        expected = pd.read_sql_query(sql, conn)
+    with closing(load.connect_arrow(typed_table)) as conn:
+        got = load.read_arrow(conn, sql)
     pd.testing.assert_frame_equal(got, expected, check_index_type=True)
     assert got.dtypes.astype(str).tolist() == expected.dtypes.astype(str).tolist()
+
+
+def test_arrow_read_of_text_and_numbers_in_one_column_is_text(typed_table):
+    from contextlib import closing
+
+    with closing(load.connect_arrow(typed_table)) as conn:
+        got = load.read_arrow(conn, f"SELECT {', '.join(MIXED_COLUMNS)} FROM t ORDER BY rowid")
+    assert got["text_and_ints"].tolist()[:4] == ["a", "b", "c", "4"]
+    assert got["mixed_early"].tolist()[:2] == ["a", "2"]
+    assert float(got["mixed_early"].iloc[-1]) == 2.5  # in the driver's own notation
+    assert (got.dtypes == "str").all()
+
+
+def test_named_parameters_are_bound_in_order():
+    sql, params = load._named_to_numbered(
+        "SELECT :b, :a || ':' || :b, :a_2", {"a": 1, "b": "x", "a_2": 3, "unused": 4}
+    )
+    assert sql == "SELECT ?1, ?2 || ':' || ?1, ?3"
+    assert params == ("x", 1, 3)
 
 
 def test_listings_read_is_the_same_by_index_or_by_scan(market, monkeypatch):
