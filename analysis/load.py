@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Collection, Iterable
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import adbc_driver_manager
@@ -185,16 +185,38 @@ def connect_arrow(db_path: str | os.PathLike) -> adbc_driver_sqlite.dbapi.Connec
     try:
         _rows(conn, "PRAGMA busy_timeout = 30000")
         _rows(conn, "SELECT 1 FROM sqlite_master LIMIT 1")
-    except adbc_driver_manager.DatabaseError as exc:
+    except sqlite3.DatabaseError as exc:
         conn.close()
-        reason = str(exc).splitlines()[0]
-        raise NotATrackerDatabase(f"{path} is not an SQLite database ({reason})") from None
+        raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
     return conn
+
+
+@contextmanager
+def _cursor(conn, *, one_batch: bool = False):
+    """A cursor of ``conn``. On an Arrow connection the driver's errors are raised as
+    ``sqlite3.OperationalError`` with SQLite's message, as on any other read (callers and the
+    CLI's one-line error, exit 4, know those); ``one_batch``: see ``ONE_BATCH``."""
+    try:
+        with closing(conn.cursor()) as cursor:
+            if one_batch:
+                cursor.adbc_statement.set_options(
+                    **{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)}
+                )
+            yield cursor
+    except adbc_driver_manager.Error as exc:
+        raise sqlite3.OperationalError(_driver_message(exc)) from exc
+
+
+def _driver_message(exc: adbc_driver_manager.Error) -> str:
+    """SQLite's own words in an ADBC error ("IO: [SQLite] Failed to step query: database is
+    locked\nquery: ..." -> "database is locked")."""
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"^.*?Failed to \w+ query: ", "", line)
 
 
 def _rows(conn, sql: str, params=()) -> list[tuple]:
     """The rows of a small query, as Python tuples (on either kind of connection)."""
-    with closing(conn.cursor()) as cursor:
+    with _cursor(conn) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -224,24 +246,29 @@ def read_arrow(conn: adbc_driver_sqlite.dbapi.Connection, sql: str, params=()) -
     integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), bytes, or all NULL
     (``object``). A column mixing text and numbers, which only a column of no declared type
     can hold, reads as text (``pd.read_sql_query``: Python objects of both)."""
-    with closing(conn.cursor()) as cursor:
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
+    with _cursor(conn, one_batch=True) as cursor:
         cursor.execute(sql, params)
         table = cursor.fetch_arrow_table()
-    return pd.DataFrame(
-        {name: _pandas_column(table.column(name)) for name in table.column_names},
-        index=pd.RangeIndex(table.num_rows),
-    )
+    rows, columns = table.num_rows, {}
+    for name in table.column_names:
+        columns[name] = _pandas_column(table.column(0))
+        table = table.remove_column(0)  # the driver's buffers of a column freed once copied
+    return pd.DataFrame(columns, index=pd.RangeIndex(rows))
 
 
 def _pandas_column(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """One Arrow column typed as ``pd.read_sql_query`` infers it from the same values."""
+    """One Arrow column typed as ``pd.read_sql_query`` infers it from the same values.
+
+    Text and integers are copied out of the driver's buffers, which are grown by doubling: a
+    frame sharing them would keep their unused part (30 MB of the report's 200k listings).
+    """
     if column.null_count == len(column):
         return np.full(len(column), None, dtype=object)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pd.array(column, dtype="str")
+        text = pa.concat_arrays([chunk.cast(pa.large_string()) for chunk in column.chunks])
+        return pd.array(text, dtype="str")
     if pa.types.is_integer(column.type) and not column.null_count:
-        return column.to_numpy()
+        return column.to_numpy().copy()
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return column.cast(pa.float64()).to_numpy()  # NULL as NaN
     return column.to_numpy(zero_copy_only=False)  # bytes, NULL as None
@@ -641,8 +668,7 @@ _HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 def _fetch_history(conn: adbc_driver_sqlite.dbapi.Connection, joins: str, params=()) -> np.ndarray:
     """The packed history rows (``_history_select``) of ``FROM ...`` ``joins``."""
     sql = f"SELECT {_history_select(_sqlite_version(conn))} {joins}"
-    with closing(conn.cursor()) as cursor:
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)})
+    with _cursor(conn, one_batch=True) as cursor:
         cursor.execute(sql, params)
         table = cursor.fetch_arrow_table()
     rows = np.empty(table.num_rows, dtype=_HISTORY_ROW)
@@ -787,7 +813,7 @@ def _temp_table(conn, table: str, columns: dict[str, np.ndarray]) -> None:
     """A temporary table (``name (columns...)``) filled with these integer columns, bound
     as one Arrow batch."""
     name = table.split(" ", 1)[0]
-    with closing(conn.cursor()) as cursor:
+    with _cursor(conn) as cursor:
         cursor.execute(f"CREATE TEMP TABLE {table}")
         if len(next(iter(columns.values()))):
             marks = ", ".join("?" * len(columns))
