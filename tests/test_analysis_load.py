@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import sqlite3
+from contextlib import closing
 
 import pandas as pd
 import pytest
@@ -117,10 +120,224 @@ def test_frame_number_text_is_read_only_where_it_may_hold_one(tmp_path):
 def test_reads_are_read_only_and_a_missing_database_is_reported(tmp_path, market):
     with pytest.raises(load.DatabaseMissing, match="no database"):
         load.read_listings_as_of(tmp_path / "nope.db", "2026-11-12")
+    with pytest.raises(load.DatabaseMissing, match="no database"):
+        load.read_history_window(tmp_path / "nope.db", dt.date(2026, 11, 2), "2026-11-12")
     conn = load.connect_readonly(market)
     with pytest.raises(Exception, match="readonly"):
         conn.execute("DELETE FROM listings")
     conn.close()
+    with closing(load.connect_arrow(market)) as conn, pytest.raises(sqlite3.OperationalError):
+        load._rows(conn, "DELETE FROM listings")
+
+
+def test_a_file_that_is_not_a_tracker_database_is_one_line_exit_4(tmp_path):
+    from keitrucks.common_cli import EXIT_DATABASE, cli_error
+
+    junk = tmp_path / "notes.db"
+    junk.write_text("not a database " * 100)
+    with pytest.raises(load.NotATrackerDatabase, match="not an SQLite database") as junk_error:
+        load.read_history_window(junk, dt.date(2026, 11, 2), "2026-11-12")
+    other = tmp_path / "other.db"
+    with closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE listings (source TEXT, listing_id TEXT)")
+    with pytest.raises(sqlite3.OperationalError) as missing_table:
+        load.read_history_window(other, dt.date(2026, 11, 2), "2026-11-12")
+    for error in (junk_error.value, missing_table.value):
+        line = cli_error(error)
+        assert line.exit_code == EXIT_DATABASE
+        assert "\n" not in line.message
+    assert (
+        cli_error(missing_table.value).message == "database problem: no such table: price_history"
+    )
+
+
+def _copy(market, path):
+    shutil.copyfile(market, path)
+    return path
+
+
+def _reads(db) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (
+        load.read_listings_as_of(db, "2026-11-12", since=dt.date(2026, 11, 2)),
+        load.read_history_window(db, dt.date(2026, 11, 2), "2026-11-12"),
+    )
+
+
+#: A crawl storing a price drop of listing A on the last night, and the row of its history.
+CRAWL_WRITES = (
+    "UPDATE listings SET price_usd = 7000 WHERE listing_id = 'A'",
+    "INSERT INTO price_history (source, listing_id, observed_at, event, price_usd, status)"
+    " VALUES ('craigslist', 'A', '2026-11-12T07:00:00+00:00', 'price_change', 7000, 'active')",
+)
+
+
+def _assert_reads_equal(got, expected):
+    for frame, wanted in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(frame, wanted)
+
+
+#: A crawl in its own process (as crawls run), writing when told: "write" (an open write
+#: transaction), "commit", or "write commit" at once; it answers each with what it did, and
+#: never waits for a lock (busy timeout 0): held up by a reader, it answers "locked".
+CRAWL_PROCESS = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+writes = sys.argv[2:]
+for line in sys.stdin:
+    try:
+        for word in line.split():
+            if word == "write":
+                conn.execute("BEGIN IMMEDIATE")
+                for sql in writes:
+                    conn.execute(sql)
+            elif word == "commit":
+                conn.execute("COMMIT")
+        print("done", flush=True)
+    except sqlite3.OperationalError as exc:
+        print("locked" if "locked" in str(exc) else f"error {exc}", flush=True)
+"""
+
+
+class Crawl:
+    """The crawl process of ``CRAWL_PROCESS`` on ``db``."""
+
+    def __init__(self, db):
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CRAWL_PROCESS, str(db), *CRAWL_WRITES],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def tell(self, words: str) -> str:
+        self.process.stdin.write(words + "\n")
+        self.process.stdin.flush()
+        return self.process.stdout.readline().strip()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+        self.process.stdout.close()
+
+
+def test_reads_neither_wait_for_nor_see_a_crawl_still_writing(market, tmp_path):
+    """In WAL mode (the tracker's databases) a crawl's open write does not hold the report's
+    reads up, and they read the database as it was before it."""
+    db = _copy(market, tmp_path / "k.db")
+    before = _reads(db)
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    crawl = Crawl(db)
+    try:
+        assert crawl.tell("write") == "done"
+        _assert_reads_equal(_reads(db), before)
+        assert crawl.tell("commit") == "done"
+        listings, history = _reads(db)
+    finally:
+        crawl.close()
+    assert by_id(listings).loc["A", "price_usd"] == 7000
+    assert len(history) == len(before[1]) + 1
+
+
+@pytest.mark.parametrize("read", ["listings", "window"])
+def test_a_read_is_one_snapshot_and_does_not_hold_a_crawl_up(market, tmp_path, monkeypatch, read):
+    """A crawl commits between the statements of one read: it does not wait for the read (it
+    would say "locked" at once), and the read does not see it."""
+    db = _copy(market, tmp_path / "k.db")
+    before = dict(zip(["listings", "window"], _reads(db), strict=True))
+    crawl = Crawl(db)
+    answers = []
+    hooked = "_columns" if read == "listings" else "_window_join"
+    original = getattr(load, hooked)
+
+    def between(*args):
+        if not answers:  # once, after the read's first statement
+            answers.append(crawl.tell("write commit"))
+        return original(*args)
+
+    monkeypatch.setattr(load, hooked, between)
+    try:
+        got = dict(zip(["listings", "window"], _reads(db), strict=True))[read]
+    finally:
+        crawl.close()
+    assert answers == ["done"]
+    pd.testing.assert_frame_equal(got, before[read])
+    monkeypatch.undo()
+    listings, history = _reads(db)
+    assert by_id(listings).loc["A", "price_usd"] == 7000
+    assert len(history) == len(before["window"]) + 1
+
+
+#: Values SQLite's typing lets a tracker database hold, each a way a typed read could differ
+#: from pandas' own: a number stored as text, integers in REAL columns, a column all NULL, a
+#: NULL among booleans, a large price, empty text, text that is not ASCII or spans lines.
+ODD_VALUES = (
+    ("UPDATE listings SET model_code = 12345 WHERE listing_id = 'A'", ()),
+    ("UPDATE listings SET latitude = 35, longitude = -86 WHERE listing_id = 'B'", ()),
+    ("UPDATE listings SET mileage_mi = NULL", ()),
+    ("UPDATE listings SET is_4wd = NULL WHERE listing_id = 'A'", ()),
+    ("UPDATE listings SET price_usd = ? WHERE listing_id = 'D'", (2**40,)),
+    ("UPDATE listings SET cab = '' WHERE listing_id = 'E'", ()),
+    ("UPDATE listings SET title = ? WHERE listing_id = 'C'", ('Kei ✓ 4×4\n"clean", ¥',)),
+    ("UPDATE listings SET description = ? WHERE listing_id = 'B'", ("DA63T-123456\nline",)),
+)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "since"),
+    [("2026-11-12", None), ("2026-11-12", dt.date(2026, 11, 9)), ("2026-11-05", None)],
+)
+def test_listings_read_equals_pandas_own_read_of_odd_values(
+    market, tmp_path, monkeypatch, as_of, since
+):
+    """The listings read through Arrow equals the same SQL read by ``pd.read_sql_query`` from
+    Python's sqlite3 (values and dtypes), on the night and on a past date."""
+    db = _copy(market, tmp_path / "odd.db")
+    with closing(sqlite3.connect(db)) as conn, conn:
+        for sql, params in ODD_VALUES:
+            conn.execute(sql, params)
+    got = load.read_listings_as_of(db, as_of, since=since)
+
+    def by_pandas(conn, sql, params=()):
+        with closing(load.connect_readonly(db)) as plain:
+            return pd.read_sql_query(sql, plain, params=params)
+
+    monkeypatch.setattr(load, "read_arrow", by_pandas)
+    expected = load.read_listings_as_of(db, as_of, since=since)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.dtypes.astype(str).tolist() == expected.dtypes.astype(str).tolist()
+    assert by_id(got).loc["A", "model_code"] == "12345"
+
+
+def test_a_database_path_of_any_characters(market, tmp_path):
+    """Spaces, quotes, ``#``, ``?`` and ``%`` in the path name that very file."""
+    folder = tmp_path / "kei 'trucks' \"db\" #1?%20"
+    folder.mkdir()
+    db = _copy(market, folder / "my trucks #2?.db")
+    _assert_reads_equal(_reads(db), _reads(market))
+    pd.testing.assert_frame_equal(
+        load.read_runs_until(db, "2026-11-12"), load.read_runs_until(market, "2026-11-12")
+    )
+
+
+def test_an_older_database_reads_without_what_it_lacks(market, tmp_path):
+    """An older version's database: no listing_changes, a listings column it did not have."""
+    db = _copy(market, tmp_path / "old.db")
+    with closing(sqlite3.connect(db)) as conn, conn:
+        for (view,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'view'"
+        ).fetchall():
+            conn.execute(f"DROP VIEW {view}")
+        conn.execute("DROP TABLE listing_changes")
+        conn.execute("ALTER TABLE listings DROP COLUMN road_claims")
+    old, history = _reads(db)
+    new, new_history = _reads(market)
+    assert "road_claims" not in old.columns
+    pd.testing.assert_frame_equal(old, new.drop(columns="road_claims"))
+    pd.testing.assert_frame_equal(history, new_history)
 
 
 #: Columns of a table read through Arrow, one row per tuple, each column testing one way
