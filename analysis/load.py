@@ -179,7 +179,14 @@ def connect_arrow(db_path: str | os.PathLike) -> adbc_driver_sqlite.dbapi.Connec
     driver: SQLite runs the same SQL, its values are copied into Arrow in C, not made into
     Python objects one by one). Its statements share one read transaction, a snapshot of the
     database as of the first read: in WAL mode a crawl writing meanwhile neither waits for it
-    nor shows in it."""
+    nor shows in it.
+
+    The driver has its own copy of SQLite, and POSIX file locks belong to the process: when
+    one copy closes the file, locks the other copy holds on it are gone. The reads here close
+    one kind of connection before opening the other; crawls write from their own processes.
+    A process that keeps ``sqlite3`` connections open (Datasette in ``keitrucks serve``, whose
+    appraisal page reads here) only reads: a query of its own in flight while one of these
+    closes loses its guard against a crawl's checkpoint, nothing more."""
     path = _existing(db_path)
     conn = adbc_driver_sqlite.dbapi.connect(_readonly_uri(path))
     try:
