@@ -761,9 +761,9 @@ def _history_frame(
     present: the categories a frame read in parts has always had.
     """
     rows = np.concatenate(parts)
-    order = np.lexsort((rows["id"], rows["key"]))
+    order = _time_order(rows)
     whole = all(part.size for part in parts)
-    rows = rows[order]
+    rows = rows if order is None else rows[order]
     null = (rows["codes"] & _PRICE_NULL).astype(bool)
     df = pd.DataFrame(
         {
@@ -780,8 +780,31 @@ def _history_frame(
         }
     )
     if before:
-        df["before"] = (np.arange(rows.size) < parts[0].size)[order]
+        flags = np.arange(rows.size) < parts[0].size
+        df["before"] = flags if order is None else flags[order]
     return df
+
+
+def _time_order(rows: np.ndarray) -> np.ndarray | None:
+    """The order of packed rows by listing, then time, then id; None when they are in it
+    already (a window read by listing, with no row before it, is: a sort would cost 0.1 s)."""
+    keys, ids = rows["key"], rows["id"]
+    step = np.diff(keys)
+    if ((step > 0) | ((step == 0) & (np.diff(ids) > 0))).all():
+        return None
+    return np.lexsort((ids, keys))
+
+
+def _first_ids(lids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each listing's smallest id among rows: (lids ascending, their first ids). Rows read
+    by listing come grouped by listing, and are then not sorted again."""
+    if (np.diff(lids) < 0).any():
+        order = np.argsort(lids, kind="stable")
+        lids, ids = lids[order], ids[order]
+    starts = np.flatnonzero(np.diff(lids, prepend=lids[:1] - 1))
+    if not starts.size:
+        return lids, ids
+    return lids[starts], np.minimum.reduceat(ids, starts)
 
 
 def _first_id_from(conn, start: pd.Timestamp) -> int | None:
@@ -850,13 +873,11 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
                 "WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
                 (first_id, _iso(begin), _iso(end)),
             )
-        lids = window["key"] >> 32
-        order = np.lexsort((window["id"], lids))
-        first = np.append([True], lids[order][1:] != lids[order][:-1])[: lids.size]
+        lids, first_ids = _first_ids(window["key"] >> 32, window["id"])
         _temp_table(
             conn,
             "firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)",
-            {"lid": lids[order][first], "first_id": window["id"][order][first]},
+            {"lid": lids, "first_id": first_ids},
         )
         before = _fetch_history(
             conn,

@@ -484,3 +484,31 @@ def test_arrow_uses_the_system_allocator_unless_told_otherwise():
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         pytest.skip("the environment chooses Arrow's allocator")
     assert pa.default_memory_pool().backend_name == "system"
+
+
+@pytest.mark.parametrize(
+    "shape", ["by listing", "by row", "ids out of order", "times out of id order", "empty"]
+)
+def test_history_rows_are_sorted_only_when_out_of_order(shape):
+    """The sorted-already shortcut gives what a full sort gives, whatever order rows come in."""
+    import numpy as np
+
+    rng = np.random.default_rng(18)
+    n = 0 if shape == "empty" else 2000
+    lids = rng.integers(1, 300, n)
+    lids = lids if shape == "by row" else np.sort(lids)  # by row: in id order, as stored
+    ids = rng.permutation(n) if shape == "ids out of order" else np.arange(n)
+    epochs = 1_700_000_000 + ids * 60
+    if shape == "times out of id order":
+        epochs = epochs - rng.integers(0, 600, n)
+    rows = np.zeros(n, dtype=load._HISTORY_ROW)
+    rows["id"], rows["key"] = ids, (lids << 32) | epochs
+    order = load._time_order(rows)
+    expected = np.lexsort((rows["id"], rows["key"]))
+    got = np.arange(n) if order is None else order
+    assert (rows[got] == rows[expected]).all()
+    first_lids, first_ids = load._first_ids(lids, ids)
+    sorted_rows = np.lexsort((ids, lids))
+    first = np.append([True], np.diff(lids[sorted_rows]) != 0)[:n]
+    assert first_lids.tolist() == lids[sorted_rows][first].tolist()
+    assert first_ids.tolist() == ids[sorted_rows][first].tolist()
