@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import os
 import re
 import sqlite3
@@ -174,20 +175,78 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
     return conn
 
 
-def connect_arrow(db_path: str | os.PathLike) -> adbc_driver_sqlite.dbapi.Connection:
-    """A read-only connection that hands query results over as Arrow arrays (ADBC's SQLite
-    driver: SQLite runs the same SQL, its values are copied into Arrow in C, not made into
-    Python objects one by one). Its statements share one read transaction, a snapshot of the
-    database as of the first read: in WAL mode a crawl writing meanwhile neither waits for it
-    nor shows in it.
+#: Where a process's open file descriptors are listed (Linux, then macOS and the BSDs).
+FD_FOLDERS = ("/proc/self/fd", "/dev/fd")
+#: Set by ``use_sqlite3_reads``: every read of this process goes through Python's sqlite3.
+_sqlite3_only = False
 
-    The driver has its own copy of SQLite, and POSIX file locks belong to the process: when
-    one copy closes the file, locks the other copy holds on it are gone. The reads here close
-    one kind of connection before opening the other; crawls write from their own processes.
-    A process that keeps ``sqlite3`` connections open (Datasette in ``keitrucks serve``, whose
-    appraisal page reads here) only reads: a query of its own in flight while one of these
-    closes loses its guard against a crawl's checkpoint, nothing more."""
+
+def use_sqlite3_reads() -> None:
+    """Read through Python's sqlite3 from now on, in this whole process (``keitrucks serve``
+    sets it before Datasette starts: Datasette opens its connections lazily, in its threads,
+    after any check ``connect_arrow`` could make)."""
+    global _sqlite3_only
+    _sqlite3_only = True
+
+
+def _open_in_process(path: Path) -> bool:
+    """Whether a file descriptor of this process refers to the database ``path`` or its -wal
+    or -shm file (the same device and inode, by whatever name it was opened); True when the
+    descriptors cannot be listed."""
+    files = set()
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        try:
+            found = os.stat(path.with_name(name))
+        except OSError:
+            continue
+        files.add((found.st_dev, found.st_ino))
+    for folder in FD_FOLDERS:
+        try:
+            fds = os.listdir(folder)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                found = os.fstat(int(fd))
+            except (OSError, ValueError):
+                continue  # the listing's own descriptor, closed since
+            if (found.st_dev, found.st_ino) in files:
+                return True
+        return False
+    return True
+
+
+def connect_arrow(
+    db_path: str | os.PathLike,
+) -> adbc_driver_sqlite.dbapi.Connection | sqlite3.Connection:
+    """A read-only connection for ``read_arrow`` and the history reads, in one read
+    transaction (a snapshot of the database as of its first read: in WAL mode a crawl writing
+    meanwhile neither waits for it nor shows in it). Through ADBC's SQLite driver, which hands
+    results over as Arrow arrays (values copied in C, not made into Python objects one by one),
+    when that is safe; else through Python's sqlite3, whose rows ``read_arrow`` makes into the
+    same arrays: the same SQL gives the same frames either way.
+
+    Safe means no other copy of SQLite in this process has the database open. The driver
+    carries its own copy, and POSIX advisory locks belong to the process and the file: when one
+    copy closes a descriptor of the database or of its -wal or -shm, every lock the process
+    holds on that file goes, the other copy's too (its SHARED lock, its WAL read mark in the
+    -shm). A crawl could then checkpoint over pages that copy is reading, or rebuild the -shm
+    it still maps, and a later write through it could corrupt the database. So the driver is
+    used only when no descriptor of this process refers to those files (a ``sqlite3``
+    connection left open: Datasette's in ``keitrucks serve``), and never after
+    ``use_sqlite3_reads``. Windows locks per handle: there the driver is always safe.
+    """
     path = _existing(db_path)
+    if _sqlite3_only or (os.name != "nt" and _open_in_process(path.resolve())):
+        conn = connect_readonly(path)
+        conn.execute("BEGIN")  # the snapshot taken now, as the driver's (on its first read)
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    return _connect_driver(path)
+
+
+def _connect_driver(path: Path) -> adbc_driver_sqlite.dbapi.Connection:
+    """A read-only connection of ADBC's SQLite driver (only through ``connect_arrow``)."""
     conn = adbc_driver_sqlite.dbapi.connect(_readonly_uri(path))
     try:
         _rows(conn, "PRAGMA busy_timeout = 30000")
@@ -198,6 +257,10 @@ def connect_arrow(db_path: str | os.PathLike) -> adbc_driver_sqlite.dbapi.Connec
     return conn
 
 
+def _by_driver(conn) -> bool:
+    return not isinstance(conn, sqlite3.Connection)
+
+
 @contextmanager
 def _cursor(conn, *, one_batch: bool = False):
     """A cursor of ``conn``. On an Arrow connection the driver's errors are raised as
@@ -205,7 +268,7 @@ def _cursor(conn, *, one_batch: bool = False):
     CLI's one-line error, exit 4, know those); ``one_batch``: see ``ONE_BATCH``."""
     try:
         with closing(conn.cursor()) as cursor:
-            if one_batch:
+            if one_batch and _by_driver(conn):
                 cursor.adbc_statement.set_options(
                     **{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)}
                 )
@@ -248,19 +311,110 @@ def read_sql(db_path: str | os.PathLike, sql: str, params=()) -> pd.DataFrame:
 ONE_BATCH = 1 << 30
 
 
-def read_arrow(conn: adbc_driver_sqlite.dbapi.Connection, sql: str, params=()) -> pd.DataFrame:
+def read_arrow(
+    conn: adbc_driver_sqlite.dbapi.Connection | sqlite3.Connection, sql: str, params=()
+) -> pd.DataFrame:
     """The rows of a query as ``pd.read_sql_query`` types them: a column is text (``str``),
     integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), bytes, or all NULL
     (``object``). A column mixing text and numbers, which only a column of no declared type
-    can hold, reads as text (``pd.read_sql_query``: Python objects of both)."""
+    can hold, reads as text (``pd.read_sql_query``: Python objects of both). On either kind
+    of connection of ``connect_arrow``: the driver's Arrow arrays, or the same arrays made of
+    sqlite3's rows (``_table_of_rows``)."""
     with _cursor(conn, one_batch=True) as cursor:
         cursor.execute(sql, params)
-        table = cursor.fetch_arrow_table()
+        table = cursor.fetch_arrow_table() if _by_driver(conn) else _table_of_rows(cursor)
     rows, columns = table.num_rows, {}
     for name in table.column_names:
         columns[name] = _pandas_column(table.column(0))
         table = table.remove_column(0)  # the driver's buffers of a column freed once copied
     return pd.DataFrame(columns, index=pd.RangeIndex(rows))
+
+
+#: Rows made into Arrow arrays at a time on the sqlite3 path: the Python objects sqlite3
+#: hands over live for one chunk only.
+CHUNK_ROWS = 20_000
+
+
+def _table_of_rows(cursor: sqlite3.Cursor) -> pa.Table:
+    """The rows of a sqlite3 cursor as the Arrow driver would hand them over: each column an
+    Arrow array of the type the driver gives the same values."""
+    names = [d[0] for d in cursor.description]
+    parts: list[list[pa.Array | tuple]] = [[] for _ in names]
+    with _no_collection():
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            for part, values in zip(parts, zip(*rows, strict=True), strict=True):
+                part.append(_driver_array(values))
+    return pa.Table.from_arrays([_joined(part) for part in parts], names=names)
+
+
+@contextmanager
+def _no_collection():
+    """The garbage collector paused: reading rows makes a tuple per row, which sets off a full
+    collection every so many; rows hold no reference cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _driver_array(values: tuple) -> pa.Array | tuple:
+    """One chunk of a column's values as an Arrow array when they are of one kind (integers,
+    numbers, text, text and bytes); else the values, for ``_joined``."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # kinds Arrow does not mix
+        return values
+    if array.type == pa.float64() and int in set(map(type, values)):
+        return values  # integers among numbers: which were read before any text matters
+    return array if array.type in _KINDS else values
+
+
+_KINDS = (pa.null(), pa.int64(), pa.float64(), pa.string(), pa.binary())
+
+
+def _joined(parts: list[pa.Array | tuple]) -> pa.ChunkedArray:
+    """A column from its chunks, in the type the driver gives all its values."""
+    types = {part.type for part in parts if isinstance(part, pa.Array)} - {pa.null()}
+    if all(isinstance(part, pa.Array) for part in parts):
+        if len(types) <= 1:
+            kind = types.pop() if types else pa.null()
+            return pa.chunked_array([part.cast(kind, safe=False) for part in parts], kind)
+        for kinds in ({pa.int64(), pa.float64()}, {pa.string(), pa.binary()}):
+            if types <= kinds:  # integers as numbers, text as bytes, wherever they come
+                kind = pa.float64() if pa.float64() in kinds else pa.binary()
+                return pa.chunked_array([part.cast(kind, safe=False) for part in parts], kind)
+    values = [v for part in parts for v in (part if isinstance(part, tuple) else part.to_pylist())]
+    return pa.chunked_array([_mixed_column(values)])
+
+
+def _mixed_column(values: list) -> pa.Array:
+    """A column of values of several kinds as the driver reads it, value by value: integers,
+    widened to numbers at the first number, to text at the first text (numbers written as
+    C's ``%e``, "2.500000e+00"; integers in digits, but as numbers when a number came before
+    the text), to bytes at the first bytes (text as UTF-8)."""
+    kinds = set(map(type, values))
+    if not kinds & {str, bytes}:
+        floats = float in kinds
+        return pa.array(
+            [None if v is None else float(v) if floats else v for v in values],
+            pa.float64() if floats else pa.int64(),
+        )
+    text_at = next(i for i, v in enumerate(values) if isinstance(v, str | bytes))
+    number_at = next((i for i, v in enumerate(values) if isinstance(v, float)), len(values))
+    text = [
+        v
+        if v is None or isinstance(v, str | bytes)
+        else f"{v:e}"
+        if isinstance(v, float) or (number_at < text_at and i < text_at)
+        else str(v)
+        for i, v in enumerate(values)
+    ]
+    if bytes not in kinds:
+        return pa.array(text, pa.string())
+    return pa.array([v.encode() if isinstance(v, str) else v for v in text], pa.binary())
 
 
 def _pandas_column(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | np.ndarray:
@@ -675,6 +829,8 @@ _HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 def _fetch_history(conn: adbc_driver_sqlite.dbapi.Connection, joins: str, params=()) -> np.ndarray:
     """The packed history rows (``_history_select``) of ``FROM ...`` ``joins``."""
     sql = f"SELECT {_history_select(_sqlite_version(conn))} {joins}"
+    if not _by_driver(conn):
+        return np.fromiter(conn.execute(sql, params), dtype=_HISTORY_ROW)
     with _cursor(conn, one_batch=True) as cursor:
         cursor.execute(sql, params)
         table = cursor.fetch_arrow_table()
@@ -847,7 +1003,12 @@ def _temp_table(conn, table: str, columns: dict[str, np.ndarray]) -> None:
         cursor.execute(f"CREATE TEMP TABLE {table}")
         if len(next(iter(columns.values()))):
             marks = ", ".join("?" * len(columns))
-            cursor.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", pa.table(columns))
+            rows = (
+                pa.table(columns)
+                if _by_driver(conn)
+                else zip(*(values.tolist() for values in columns.values()), strict=True)
+            )
+            cursor.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", rows)
 
 
 def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFrame:

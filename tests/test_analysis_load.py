@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 from contextlib import closing
@@ -23,6 +24,32 @@ def market(tmp_path_factory):
 
 def by_id(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index("listing_id")
+
+
+class DriverRefusedError(Exception):
+    """The Arrow driver was asked for a connection where it must not be used."""
+
+
+def refuse_driver(path):
+    raise DriverRefusedError(path)
+
+
+@pytest.fixture(params=["arrow", "sqlite3"])
+def reads_through(request, monkeypatch):
+    """The reads of ``connect_arrow`` through the Arrow driver, or through Python's sqlite3
+    (``use_sqlite3_reads``); checked on the way out that the driver was (or was not) used."""
+    used = []
+    if request.param == "sqlite3":
+        monkeypatch.setattr(load, "_sqlite3_only", False)
+        load.use_sqlite3_reads()
+        monkeypatch.setattr(load, "_connect_driver", refuse_driver)
+    else:
+        connect = load._connect_driver
+        monkeypatch.setattr(
+            load, "_connect_driver", lambda path: used.append(path) or connect(path)
+        )
+    yield request.param
+    assert bool(used) == (request.param == "arrow")
 
 
 @pytest.mark.parametrize(
@@ -243,7 +270,9 @@ def test_reads_neither_wait_for_nor_see_a_crawl_still_writing(market, tmp_path):
 
 
 @pytest.mark.parametrize("read", ["listings", "window"])
-def test_a_read_is_one_snapshot_and_does_not_hold_a_crawl_up(market, tmp_path, monkeypatch, read):
+def test_a_read_is_one_snapshot_and_does_not_hold_a_crawl_up(
+    market, tmp_path, monkeypatch, read, reads_through
+):
     """A crawl commits between the statements of one read: it does not wait for the read (it
     would say "locked" at once), and the read does not see it."""
     db = _copy(market, tmp_path / "k.db")
@@ -265,7 +294,7 @@ def test_a_read_is_one_snapshot_and_does_not_hold_a_crawl_up(market, tmp_path, m
         crawl.close()
     assert answers == ["done"]
     pd.testing.assert_frame_equal(got, before[read])
-    monkeypatch.undo()
+    monkeypatch.setattr(load, hooked, original)
     listings, history = _reads(db)
     assert by_id(listings).loc["A", "price_usd"] == 7000
     assert len(history) == len(before["window"]) + 1
@@ -291,10 +320,11 @@ ODD_VALUES = (
     [("2026-11-12", None), ("2026-11-12", dt.date(2026, 11, 9)), ("2026-11-05", None)],
 )
 def test_listings_read_equals_pandas_own_read_of_odd_values(
-    market, tmp_path, monkeypatch, as_of, since
+    market, tmp_path, monkeypatch, as_of, since, reads_through
 ):
-    """The listings read through Arrow equals the same SQL read by ``pd.read_sql_query`` from
-    Python's sqlite3 (values and dtypes), on the night and on a past date."""
+    """The listings read, through the Arrow driver or through sqlite3, equals the same SQL
+    read by ``pd.read_sql_query`` from Python's sqlite3 (values and dtypes), on the night and
+    on a past date."""
     db = _copy(market, tmp_path / "odd.db")
     with closing(sqlite3.connect(db)) as conn, conn:
         for sql, params in ODD_VALUES:
@@ -302,9 +332,10 @@ def test_listings_read_equals_pandas_own_read_of_odd_values(
     got = load.read_listings_as_of(db, as_of, since=since)
 
     def by_pandas(conn, sql, params=()):
-        with closing(load.connect_readonly(db)) as plain:
-            return pd.read_sql_query(sql, plain, params=params)
+        assert isinstance(conn, sqlite3.Connection)
+        return pd.read_sql_query(sql, conn, params=params)
 
+    monkeypatch.setattr(load, "_sqlite3_only", True)
     monkeypatch.setattr(load, "read_arrow", by_pandas)
     expected = load.read_listings_as_of(db, as_of, since=since)
     pd.testing.assert_frame_equal(got, expected)
@@ -380,8 +411,9 @@ def typed_table(tmp_path):
 @pytest.mark.parametrize(
     "where", ["", "WHERE rowid <= 3", "WHERE rowid > 3", "WHERE rowid = 5", "WHERE 0"]
 )
-def test_arrow_read_types_columns_as_read_sql_does(typed_table, where):
-    """Values and dtypes equal pandas' own read of the same rows (all, some, one, none)."""
+def test_arrow_read_types_columns_as_read_sql_does(typed_table, where, reads_through):
+    """Values and dtypes equal pandas' own read of the same rows (all, some, one, none), on
+    both paths."""
     from contextlib import closing
 
     sql = f"SELECT rowid AS id, {', '.join(ARROW_COLUMNS)} FROM t {where} ORDER BY rowid"
@@ -393,7 +425,7 @@ def test_arrow_read_types_columns_as_read_sql_does(typed_table, where):
     assert got.dtypes.astype(str).tolist() == expected.dtypes.astype(str).tolist()
 
 
-def test_arrow_read_of_text_and_numbers_in_one_column_is_text(typed_table):
+def test_arrow_read_of_text_and_numbers_in_one_column_is_text(typed_table, reads_through):
     from contextlib import closing
 
     with closing(load.connect_arrow(typed_table)) as conn:
@@ -424,7 +456,7 @@ def test_listings_read_is_the_same_by_index_or_by_scan(market, monkeypatch):
     assert 0 < len(reads[0]) < len(everything)
 
 
-def test_history_prices_of_any_size_and_null_read_back(market, tmp_path):
+def test_history_prices_of_any_size_and_null_read_back(market, tmp_path, reads_through):
     """price_usd shares a packed integer with the words: NULL, negative, and a price too large
     to pack (read back by id) come out as stored."""
     import shutil
@@ -512,3 +544,150 @@ def test_history_rows_are_sorted_only_when_out_of_order(shape):
     first = np.append([True], np.diff(lids[sorted_rows]) != 0)[:n]
     assert first_lids.tolist() == lids[sorted_rows][first].tolist()
     assert first_ids.tolist() == ids[sorted_rows][first].tolist()
+
+
+#: Columns whose kinds the Arrow driver widens as it reads (integers, then numbers, then text,
+#: then bytes), each kind arriving before or after the others.
+WIDENED_COLUMNS = {
+    "int_then_big_int_and_float": (1, None, 2**62, 3, None, 0.5, 7),
+    "float_then_text": (0.5, 1e300, -0.0, "t", None, 3, float("inf")),
+    "text_then_numbers": ("a", None, 3, 1e-7, "e", -2, 2.0),
+    "bytes_among_all": (None, 1, 2.5, "t", b"b", "✓", 7),
+    "text_and_bytes": ("a", b"\x00b", None, "d", "e", "f", b"g"),
+}
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_sqlite3_rows_are_typed_as_the_driver_types_them(tmp_path, monkeypatch, chunk):
+    """Columns mixing kinds, within and across the sqlite3 path's chunks of rows, read the
+    same on both paths: the driver's own arrays are the reference."""
+    db = tmp_path / "w.db"
+    columns = {**ARROW_COLUMNS, **MIXED_COLUMNS, **WIDENED_COLUMNS}
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(f"CREATE TABLE t ({', '.join(columns)})")
+        rows = list(zip(*columns.values(), strict=True))
+        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(columns))})", rows)
+    sql = f"SELECT {', '.join(columns)} FROM t ORDER BY rowid"
+    with closing(load._connect_driver(db)) as conn:
+        expected = load.read_arrow(conn, sql)
+    monkeypatch.setattr(load, "CHUNK_ROWS", chunk)
+    with closing(load.connect_readonly(db)) as conn:
+        got = load.read_arrow(conn, sql)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["float_then_text"][0] == "5.000000e-01"
+    assert got["bytes_among_all"][1] == b"1.000000e+00"  # a number came before the text
+    assert got["text_then_numbers"][2] == "3"
+
+
+def test_both_paths_read_the_report_the_same(market, tmp_path, monkeypatch):
+    db = _copy(market, tmp_path / "k.db")
+    lids = by_id(load.read_listings_as_of(db, "2026-11-12"))["lid"]
+
+    def reads():
+        return (
+            *_reads(db),
+            load.read_history_window(db, dt.date(2026, 11, 9), "2026-11-12"),
+            load.read_history_of_lids(db, lids, before=dt.date(2026, 11, 9)),
+            load.read_listings_as_of(db, "2026-11-05"),
+        )
+
+    by_driver = reads()
+    monkeypatch.setattr(load, "_sqlite3_only", True)
+    monkeypatch.setattr(load, "_connect_driver", refuse_driver)
+    _assert_reads_equal(reads(), by_driver)
+
+
+def _held_by_sqlite3(db, tmp_path):
+    conn = sqlite3.connect(db)
+    conn.execute("SELECT count(*) FROM listings").fetchone()
+    return conn
+
+
+def _held_by_another_name(db, tmp_path):
+    (tmp_path / "link.db").symlink_to(db)
+    return _held_by_sqlite3(tmp_path / "link.db", tmp_path)
+
+
+class _Descriptor:
+    """A bare file descriptor of one file (no SQLite)."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def close(self):
+        os.close(self.fd)
+
+
+#: What holds a database file open in this process while the reads run, and whether the Arrow
+#: driver may then read it.
+HOLDERS = {
+    "nothing": (lambda db, tmp_path: None, True),
+    "a sqlite3 connection": (_held_by_sqlite3, False),
+    "a sqlite3 connection by another name": (_held_by_another_name, False),
+    "only its -wal": (lambda db, tmp_path: _Descriptor(f"{db}-wal"), False),
+    "only its -shm": (lambda db, tmp_path: _Descriptor(f"{db}-shm"), False),
+    "another database": (
+        lambda db, tmp_path: _held_by_sqlite3(_copy(db, tmp_path / "other.db"), tmp_path),
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("holder", list(HOLDERS))
+def test_the_driver_reads_only_where_no_sqlite3_handle_is_open(
+    market, tmp_path, monkeypatch, holder
+):
+    """The driver's own copy of SQLite closing its files would drop the locks a sqlite3
+    connection of this process holds on them: with one open (or any descriptor of the
+    database, its -wal or its -shm), the reads go through sqlite3, and read the same."""
+    db = _copy(market, tmp_path / "k.db")
+    crawl = Crawl(db)  # another process with the database open, as a crawl: -wal and -shm stay
+    try:
+        assert crawl.tell("write commit") == "done"
+        assert os.path.getsize(f"{db}-wal") > 0
+        expected = _reads(db)
+        hold, driver_allowed = HOLDERS[holder]
+        used = []
+        connect = load._connect_driver
+        monkeypatch.setattr(
+            load, "_connect_driver", lambda path: used.append(path) or connect(path)
+        )
+        held = hold(db, tmp_path)
+        try:
+            _assert_reads_equal(_reads(db), expected)
+        finally:
+            if held is not None:
+                held.close()
+    finally:
+        crawl.close()
+    assert bool(used) == driver_allowed
+
+
+def test_descriptors_that_cannot_be_listed_keep_the_driver_out(market, tmp_path, monkeypatch):
+    expected = _reads(market)
+    monkeypatch.setattr(load, "FD_FOLDERS", (str(tmp_path / "no such folder"),))
+    monkeypatch.setattr(load, "_connect_driver", refuse_driver)
+    _assert_reads_equal(_reads(market), expected)
+
+
+def test_keitrucks_serve_reads_through_sqlite3_before_datasette_starts(
+    market, tmp_path, monkeypatch
+):
+    """Datasette opens its sqlite3 connections lazily, in its threads: after any check the
+    reads could make. Serving switches the whole process to sqlite3 first."""
+    import uvicorn
+
+    from analysis import serve
+
+    db = _copy(market, tmp_path / "k.db")
+    monkeypatch.setattr(load, "_sqlite3_only", False)
+    started = []
+
+    def run(app, **kwargs):
+        started.append(load._sqlite3_only)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    serve.serve(db, port=0)
+    assert started == [True]
+    monkeypatch.setattr(load, "_connect_driver", refuse_driver)
+    assert len(load.read_listings_as_of(db, "2026-11-12")) > 0
