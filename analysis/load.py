@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
+import logging
 import os
 import re
 import sqlite3
@@ -107,6 +108,11 @@ HISTORY_COLUMNS = ("id", "source", "listing_id", "observed_at", "event", *STATE_
 HEALTH_COLUMNS = ("run_id", "source", "night", "status", "state", "failed_nights", "reasons")
 #: Free-text columns read only where they may hold a frame number ("DD51T-123456").
 FRAME_GLOB = "*[A-Za-z][0-9]*[- ][0-9][0-9][0-9][0-9][0-9]*"
+
+
+logger = logging.getLogger(__name__)
+#: A connection of ``connect_arrow``: ADBC's SQLite driver's, or Python's sqlite3's.
+ReadConnection = adbc_driver_sqlite.dbapi.Connection | sqlite3.Connection
 
 
 class DatabaseMissing(FileNotFoundError):  # noqa: N818 (name used by callers)
@@ -218,7 +224,7 @@ def _open_in_process(path: Path) -> bool:
 
 def connect_arrow(
     db_path: str | os.PathLike,
-) -> adbc_driver_sqlite.dbapi.Connection | sqlite3.Connection:
+) -> ReadConnection:
     """A read-only connection for ``read_arrow`` and the history reads, in one read
     transaction (a snapshot of the database as of its first read: in WAL mode a crawl writing
     meanwhile neither waits for it nor shows in it). Through ADBC's SQLite driver, which hands
@@ -238,6 +244,9 @@ def connect_arrow(
     """
     path = _existing(db_path)
     if _sqlite3_only or (os.name != "nt" and _open_in_process(path.resolve())):
+        logger.debug(
+            "reading %s through sqlite3 (%s)", path, "switched" if _sqlite3_only else "open"
+        )
         conn = connect_readonly(path)
         conn.execute("BEGIN")  # the snapshot taken now, as the driver's (on its first read)
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
@@ -311,9 +320,7 @@ def read_sql(db_path: str | os.PathLike, sql: str, params=()) -> pd.DataFrame:
 ONE_BATCH = 1 << 30
 
 
-def read_arrow(
-    conn: adbc_driver_sqlite.dbapi.Connection | sqlite3.Connection, sql: str, params=()
-) -> pd.DataFrame:
+def read_arrow(conn: ReadConnection, sql: str, params=()) -> pd.DataFrame:
     """The rows of a query as ``pd.read_sql_query`` types them: a column is text (``str``),
     integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), bytes, or all NULL
     (``object``). A column mixing text and numbers, which only a column of no declared type
@@ -826,7 +833,7 @@ def _sqlite_version(conn) -> tuple[int, ...]:
 _HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 
 
-def _fetch_history(conn: adbc_driver_sqlite.dbapi.Connection, joins: str, params=()) -> np.ndarray:
+def _fetch_history(conn: ReadConnection, joins: str, params=()) -> np.ndarray:
     """The packed history rows (``_history_select``) of ``FROM ...`` ``joins``."""
     sql = f"SELECT {_history_select(_sqlite_version(conn))} {joins}"
     if not _by_driver(conn):
@@ -841,7 +848,7 @@ def _fetch_history(conn: adbc_driver_sqlite.dbapi.Connection, joins: str, params
 
 
 def _words(
-    conn: adbc_driver_sqlite.dbapi.Connection,
+    conn: ReadConnection,
     rows: np.ndarray,
     column: str,
     shift: int,
@@ -885,9 +892,7 @@ def _words(
     )
 
 
-def _prices(
-    conn: adbc_driver_sqlite.dbapi.Connection, rows: np.ndarray, null: np.ndarray
-) -> np.ndarray:
+def _prices(conn: ReadConnection, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
     """price_usd of packed rows (0 where NULL); a price too large to pack read back by id."""
     price = np.where(null, 0, rows["codes"] >> _PRICE_SHIFT)
     apart = (rows["codes"] & _PRICE_APART).astype(bool)
@@ -907,7 +912,7 @@ def _prices(
 
 
 def _history_frame(
-    conn: adbc_driver_sqlite.dbapi.Connection, parts: list[np.ndarray], *, before: bool = False
+    conn: ReadConnection, parts: list[np.ndarray], *, before: bool = False
 ) -> pd.DataFrame:
     """The typed frame of fetched rows (``_HISTORY_ROW``), sorted by listing, then time.
 
