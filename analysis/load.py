@@ -222,9 +222,7 @@ def _open_in_process(path: Path) -> bool:
     return True
 
 
-def connect_arrow(
-    db_path: str | os.PathLike,
-) -> ReadConnection:
+def connect_arrow(db_path: str | os.PathLike) -> ReadConnection:
     """A read-only connection for ``read_arrow`` and the history reads, in one read
     transaction (a snapshot of the database as of its first read: in WAL mode a crawl writing
     meanwhile neither waits for it nor shows in it). Through ADBC's SQLite driver, which hands
@@ -244,9 +242,8 @@ def connect_arrow(
     """
     path = _existing(db_path)
     if _sqlite3_only or (os.name != "nt" and _open_in_process(path.resolve())):
-        logger.debug(
-            "reading %s through sqlite3 (%s)", path, "switched" if _sqlite3_only else "open"
-        )
+        why = "use_sqlite3_reads" if _sqlite3_only else "sqlite3 has it open in this process"
+        logger.debug("reading %s through sqlite3, not the Arrow driver: %s", path, why)
         conn = connect_readonly(path)
         conn.execute("BEGIN")  # the snapshot taken now, as the driver's (on its first read)
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
