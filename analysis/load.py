@@ -364,6 +364,10 @@ def _no_collection():
             gc.enable()
 
 
+#: The Arrow types of the driver's columns (and of a chunk of NULLs).
+_KINDS = (pa.null(), pa.int64(), pa.float64(), pa.string(), pa.binary())
+
+
 def _driver_array(values: tuple) -> pa.Array | tuple:
     """One chunk of a column's values as an Arrow array when they are of one kind (integers,
     numbers, text, text and bytes); else the values, for ``_joined``."""
@@ -374,9 +378,6 @@ def _driver_array(values: tuple) -> pa.Array | tuple:
     if array.type == pa.float64() and int in set(map(type, values)):
         return values  # integers among numbers: which were read before any text matters
     return array if array.type in _KINDS else values
-
-
-_KINDS = (pa.null(), pa.int64(), pa.float64(), pa.string(), pa.binary())
 
 
 def _joined(parts: list[pa.Array | tuple]) -> pa.ChunkedArray:
