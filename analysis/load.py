@@ -10,13 +10,18 @@ after the end of ``as_of`` (UTC) are ignored, which makes any past report reprod
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
+import logging
 import os
+import re
 import sqlite3
 from collections.abc import Collection, Iterable
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+import adbc_driver_manager
+import adbc_driver_sqlite.dbapi
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -105,6 +110,11 @@ HEALTH_COLUMNS = ("run_id", "source", "night", "status", "state", "failed_nights
 FRAME_GLOB = "*[A-Za-z][0-9]*[- ][0-9][0-9][0-9][0-9][0-9]*"
 
 
+logger = logging.getLogger(__name__)
+#: A connection of ``connect_arrow``: ADBC's SQLite driver's, or Python's sqlite3's.
+ReadConnection = adbc_driver_sqlite.dbapi.Connection | sqlite3.Connection
+
+
 class DatabaseMissing(FileNotFoundError):  # noqa: N818 (name used by callers)
     """The database file does not exist (no crawl has run yet)."""
 
@@ -146,11 +156,22 @@ def _iso(ts: pd.Timestamp) -> str:
 # -- connections --------------------------------------------------------------------------------
 
 
-def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+def _existing(db_path: str | os.PathLike) -> Path:
     path = Path(db_path)
     if not path.is_file():
         raise DatabaseMissing(f"no database at {path}: run a crawl (or `keitrucks demo`) first")
-    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
+    return path
+
+
+def _readonly_uri(path: Path) -> str:
+    """The read-only SQLite URI of a file; any character of its path (space, quote, ``?``,
+    ``#``, ``%``) percent-encoded, so the path names that file and nothing else."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+    path = _existing(db_path)
+    conn = sqlite3.connect(_readonly_uri(path), uri=True, timeout=30)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
@@ -158,6 +179,122 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
         conn.close()
         raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
     return conn
+
+
+#: Where a process's open file descriptors are listed (Linux, then macOS and the BSDs).
+FD_FOLDERS = ("/proc/self/fd", "/dev/fd")
+#: Set by ``use_sqlite3_reads``: every read of this process goes through Python's sqlite3.
+_sqlite3_only = False
+
+
+def use_sqlite3_reads() -> None:
+    """Read through Python's sqlite3 from now on, in this whole process (``keitrucks serve``
+    sets it before Datasette starts: Datasette opens its connections lazily, in its threads,
+    after any check ``connect_arrow`` could make)."""
+    global _sqlite3_only
+    _sqlite3_only = True
+
+
+def _open_in_process(path: Path) -> bool:
+    """Whether a file descriptor of this process refers to the database ``path`` or its -wal
+    or -shm file (the same device and inode, by whatever name it was opened); True when the
+    descriptors cannot be listed."""
+    files = set()
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        try:
+            found = os.stat(path.with_name(name))
+        except OSError:
+            continue
+        files.add((found.st_dev, found.st_ino))
+    for folder in FD_FOLDERS:
+        try:
+            fds = os.listdir(folder)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                found = os.fstat(int(fd))
+            except (OSError, ValueError):
+                continue  # the listing's own descriptor, closed since
+            if (found.st_dev, found.st_ino) in files:
+                return True
+        return False
+    return True
+
+
+def connect_arrow(db_path: str | os.PathLike) -> ReadConnection:
+    """A read-only connection for ``read_arrow`` and the history reads, in one read
+    transaction (a snapshot of the database as of its first read: in WAL mode a crawl writing
+    meanwhile neither waits for it nor shows in it). Through ADBC's SQLite driver, which hands
+    results over as Arrow arrays (values copied in C, not made into Python objects one by one),
+    when that is safe; else through Python's sqlite3, whose rows ``read_arrow`` makes into the
+    same arrays: the same SQL gives the same frames either way.
+
+    Safe means no other copy of SQLite in this process has the database open. The driver
+    carries its own copy, and POSIX advisory locks belong to the process and the file: when one
+    copy closes a descriptor of the database or of its -wal or -shm, every lock the process
+    holds on that file goes, the other copy's too (its SHARED lock, its WAL read mark in the
+    -shm). A crawl could then checkpoint over pages that copy is reading, or rebuild the -shm
+    it still maps, and a later write through it could corrupt the database. So the driver is
+    used only when no descriptor of this process refers to those files (a ``sqlite3``
+    connection left open: Datasette's in ``keitrucks serve``), and never after
+    ``use_sqlite3_reads``. Windows locks per handle: there the driver is always safe.
+    """
+    path = _existing(db_path)
+    if _sqlite3_only or (os.name != "nt" and _open_in_process(path.resolve())):
+        why = "use_sqlite3_reads" if _sqlite3_only else "sqlite3 has it open in this process"
+        logger.debug("reading %s through sqlite3, not the Arrow driver: %s", path, why)
+        conn = connect_readonly(path)
+        conn.execute("BEGIN")  # the snapshot taken now, as the driver's (on its first read)
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    return _connect_driver(path)
+
+
+def _connect_driver(path: Path) -> adbc_driver_sqlite.dbapi.Connection:
+    """A read-only connection of ADBC's SQLite driver (only through ``connect_arrow``)."""
+    conn = adbc_driver_sqlite.dbapi.connect(_readonly_uri(path))
+    try:
+        _rows(conn, "PRAGMA busy_timeout = 30000")
+        _rows(conn, "SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
+    return conn
+
+
+def _by_driver(conn) -> bool:
+    return not isinstance(conn, sqlite3.Connection)
+
+
+@contextmanager
+def _cursor(conn, *, one_batch: bool = False):
+    """A cursor of ``conn``. On an Arrow connection the driver's errors are raised as
+    ``sqlite3.OperationalError`` with SQLite's message, as on any other read (callers and the
+    CLI's one-line error, exit 4, know those); ``one_batch``: see ``ONE_BATCH``."""
+    try:
+        with closing(conn.cursor()) as cursor:
+            if one_batch and _by_driver(conn):
+                cursor.adbc_statement.set_options(
+                    **{"adbc.sqlite.query.batch_rows": str(ONE_BATCH)}
+                )
+            yield cursor
+    except adbc_driver_manager.Error as exc:
+        raise sqlite3.OperationalError(_driver_message(exc)) from exc
+
+
+def _driver_message(exc: adbc_driver_manager.Error) -> str:
+    """SQLite's own words in an ADBC error ("IO: [SQLite] Failed to step query: database is
+    locked\nquery: ..." -> "database is locked")."""
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"^.*?Failed to \w+ query: ", "", line)
+
+
+def _rows(conn, sql: str, params=()) -> list[tuple]:
+    """The rows of a small query, as Python tuples (on either kind of connection)."""
+    with _cursor(conn) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _typed(df: pd.DataFrame, dtypes: dict[str, str], dates: tuple[str, ...]) -> pd.DataFrame:
@@ -174,37 +311,50 @@ def read_sql(db_path: str | os.PathLike, sql: str, params=()) -> pd.DataFrame:
         return pd.read_sql_query(sql, conn, params=params)
 
 
-#: Rows converted at a time by ``read_query_chunked``: the Python objects SQLite hands over
-#: live for one chunk only, so a read's peak memory is about its typed frame.
+#: Rows per Arrow batch: more than any read holds, so each read is one batch. The driver types
+#: a column by the values of its first batch (and fails on a later batch that does not fit):
+#: typed by every value, a read types as ``pd.read_sql_query`` does.
+ONE_BATCH = 1 << 30
+
+
+def read_arrow(conn: ReadConnection, sql: str, params=()) -> pd.DataFrame:
+    """The rows of a query as ``pd.read_sql_query`` types them: a column is text (``str``),
+    integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), bytes, or all NULL
+    (``object``). A column mixing text and numbers, which only a column of no declared type
+    can hold, reads as text (``pd.read_sql_query``: Python objects of both). On either kind
+    of connection of ``connect_arrow``: the driver's Arrow arrays, or the same arrays made of
+    sqlite3's rows (``_table_of_rows``)."""
+    with _cursor(conn, one_batch=True) as cursor:
+        cursor.execute(sql, params)
+        table = cursor.fetch_arrow_table() if _by_driver(conn) else _table_of_rows(cursor)
+    rows, columns = table.num_rows, {}
+    for name in table.column_names:
+        columns[name] = _pandas_column(table.column(0))
+        table = table.remove_column(0)  # the driver's buffers of a column freed once copied
+    return pd.DataFrame(columns, index=pd.RangeIndex(rows))
+
+
+#: Rows made into Arrow arrays at a time on the sqlite3 path: the Python objects sqlite3
+#: hands over live for one chunk only.
 CHUNK_ROWS = 20_000
-_ARROW_KINDS = {pa.null(): "null", pa.string(): "text", pa.int64(): "int", pa.float64(): "float"}
 
 
-def read_query_chunked(conn: sqlite3.Connection, sql: str, params=()) -> pd.DataFrame:
-    """The rows of a query as ``pd.read_sql_query`` types them, read ``CHUNK_ROWS`` at a time.
-
-    Each chunk's columns go straight into Arrow arrays (pandas' own inference holds every
-    row's objects at once and scans each column twice); a column is then text (``str``),
-    integers (``int64``, or ``float64`` with NULLs), numbers (``float64``), all NULL
-    (``object``), or, mixing kinds (SQLite's loose typing), Python objects.
-    """
-    cursor = conn.execute(sql, params)
+def _table_of_rows(cursor: sqlite3.Cursor) -> pa.Table:
+    """The rows of a sqlite3 cursor as the Arrow driver would hand them over: each column an
+    Arrow array of the type the driver gives the same values."""
     names = [d[0] for d in cursor.description]
-    parts: list[list] = [[] for _ in names]
+    parts: list[list[pa.Array | tuple]] = [[] for _ in names]
     with _no_collection():
         while rows := cursor.fetchmany(CHUNK_ROWS):
             for part, values in zip(parts, zip(*rows, strict=True), strict=True):
-                part.append(_chunk_array(values))
-    return pd.DataFrame(
-        {name: _joined_column(part) for name, part in zip(names, parts, strict=True)},
-        index=pd.RangeIndex(sum(len(p) for p in parts[0]) if parts else 0),
-    )
+                part.append(_driver_array(values))
+    return pa.Table.from_arrays([_joined(part) for part in parts], names=names)
 
 
 @contextmanager
 def _no_collection():
     """The garbage collector paused: reading rows makes a tuple per row, which sets off a full
-    collection every so many (a fifth of a 200k-row read); rows hold no reference cycles."""
+    collection every so many; rows hold no reference cycles."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -214,45 +364,92 @@ def _no_collection():
             gc.enable()
 
 
-def _chunk_array(values: tuple) -> pa.Array | np.ndarray:
-    """One chunk of a column: an Arrow array of one kind, else the Python objects."""
+#: The Arrow types of the driver's columns (and of a chunk of NULLs).
+_KINDS = (pa.null(), pa.int64(), pa.float64(), pa.string(), pa.binary())
+
+
+def _driver_array(values: tuple) -> pa.Array | tuple:
+    """One chunk of a column's values as an Arrow array when they are of one kind (integers,
+    numbers, text, text and bytes); else the values, for ``_joined``."""
     try:
         array = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return np.array(values, dtype=object)
-    return array if array.type in _ARROW_KINDS else np.array(values, dtype=object)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # kinds Arrow does not mix
+        return values
+    if array.type == pa.float64() and int in set(map(type, values)):
+        return values  # integers among numbers: which were read before any text matters
+    return array if array.type in _KINDS else values
 
 
-def _joined_column(parts: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """A column from its chunks, typed as ``pd.read_sql_query`` infers it."""
-    kinds = {_ARROW_KINDS.get(getattr(p, "type", None), "objects") for p in parts} - {"null"}
-    n = sum(len(p) for p in parts)
-    if not kinds:
-        return np.full(n, None, dtype=object)
-    if kinds == {"text"}:
-        return pd.array(pa.chunked_array([_as_type(p, pa.string()) for p in parts]), dtype="str")
-    if kinds <= {"int", "float"}:
-        kind = pa.int64() if kinds == {"int"} else pa.float64()
-        column = pa.chunked_array([_as_type(p, kind) for p in parts])
-        if kind == pa.int64() and not column.null_count:
-            return column.to_numpy()
-        return column.cast(pa.float64()).to_numpy()  # NULL as NaN
-    objects = np.empty(n, dtype=object)
-    at = 0
-    for part in parts:
-        objects[at : at + len(part)] = (
-            part if isinstance(part, np.ndarray) else part.to_numpy(zero_copy_only=False)
+def _joined(parts: list[pa.Array | tuple]) -> pa.ChunkedArray:
+    """A column from its chunks, in the type the driver gives all its values."""
+    types = {part.type for part in parts if isinstance(part, pa.Array)} - {pa.null()}
+    if all(isinstance(part, pa.Array) for part in parts):
+        if len(types) <= 1:
+            kind = types.pop() if types else pa.null()
+            return pa.chunked_array([part.cast(kind, safe=False) for part in parts], kind)
+        for kinds in ({pa.int64(), pa.float64()}, {pa.string(), pa.binary()}):
+            if types <= kinds:  # integers as numbers, text as bytes, wherever they come
+                kind = pa.float64() if pa.float64() in kinds else pa.binary()
+                return pa.chunked_array([part.cast(kind, safe=False) for part in parts], kind)
+    values = [v for part in parts for v in (part if isinstance(part, tuple) else part.to_pylist())]
+    return pa.chunked_array([_mixed_column(values)])
+
+
+def _mixed_column(values: list) -> pa.Array:
+    """A column of values of several kinds as the driver reads it, value by value: integers,
+    widened to numbers at the first number, to text at the first text (numbers written as
+    C's ``%e``, "2.500000e+00"; integers in digits, but as numbers when a number came before
+    the text), to bytes at the first bytes (text as UTF-8)."""
+    kinds = set(map(type, values))
+    if not kinds & {str, bytes}:
+        floats = float in kinds
+        return pa.array(
+            [None if v is None else float(v) if floats else v for v in values],
+            pa.float64() if floats else pa.int64(),
         )
-        at += len(part)
-    return objects
+    text_at = next(i for i, v in enumerate(values) if isinstance(v, str | bytes))
+    number_at = next((i for i, v in enumerate(values) if isinstance(v, float)), len(values))
+    text = [
+        v
+        if v is None or isinstance(v, str | bytes)
+        else f"{v:e}"
+        if isinstance(v, float) or (number_at < text_at and i < text_at)
+        else str(v)
+        for i, v in enumerate(values)
+    ]
+    if bytes not in kinds:
+        return pa.array(text, pa.string())
+    return pa.array([v.encode() if isinstance(v, str) else v for v in text], pa.binary())
 
 
-def _as_type(part: pa.Array, kind: pa.DataType) -> pa.Array:
-    return pa.nulls(len(part), kind) if part.type == pa.null() else part.cast(kind)
+def _pandas_column(column: pa.ChunkedArray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """One Arrow column typed as ``pd.read_sql_query`` infers it from the same values.
+
+    Text and integers are copied out of the driver's buffers, which are grown by doubling: a
+    frame sharing them would keep their unused part (30 MB of the report's 200k listings).
+    """
+    if column.null_count == len(column):
+        return np.full(len(column), None, dtype=object)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        text = pa.concat_arrays([chunk.cast(pa.large_string()) for chunk in column.chunks])
+        return pd.array(text, dtype="str")
+    if pa.types.is_integer(column.type) and not column.null_count:
+        return column.to_numpy().copy()
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return column.cast(pa.float64()).to_numpy()  # NULL as NaN
+    return column.to_numpy(zero_copy_only=False)  # bytes, NULL as None
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+def _named_to_numbered(sql: str, params: dict) -> tuple[str, tuple]:
+    """SQL with named parameters (``:name``) as numbered ones (``?1``), and their values in
+    that order: the Arrow driver binds parameters by position."""
+    order = list(dict.fromkeys(re.findall(r":(\w+)", sql)))
+    numbered = re.sub(r":(\w+)", lambda m: f"?{order.index(m.group(1)) + 1}", sql)
+    return numbered, tuple(params[name] for name in order)
+
+
+def _columns(conn, table: str) -> list[str]:
+    return [row[1] for row in _rows(conn, f"PRAGMA table_info({table})")]
 
 
 def read_listings(db_path: str | os.PathLike, *, where: str = "", params=()) -> pd.DataFrame:
@@ -370,7 +567,7 @@ def read_listings_as_of(
     (``keitrucks appraise`` reads the market of one family and year range).
     """
     end = as_of_end(as_of)
-    with closing(connect_readonly(db_path)) as conn:
+    with closing(connect_arrow(db_path)) as conn:
         present = set(_columns(conn, "listings"))
         if not present:
             raise NotATrackerDatabase(
@@ -413,9 +610,9 @@ def read_listings_as_of(
             params |= names
         # the state as of then needs history rows seen after it; on the night itself (the
         # nightly report) there are none, and the joins and their columns are left out
-        any_later = conn.execute(
-            "SELECT 1 FROM price_history WHERE observed_at >= :end LIMIT 1", params
-        ).fetchone()
+        any_later = _rows(
+            conn, "SELECT 1 FROM price_history WHERE observed_at >= ? LIMIT 1", (params["end"],)
+        )
         if any_later:
             later = ", ".join(f"h.{c} AS h_{c}" for c in STATE_COLUMNS)
             history_cols = f"h.observed_at AS h_observed_at, {later}, (a.source IS NOT NULL)"
@@ -432,12 +629,13 @@ def read_listings_as_of(
             FROM listings l{joins}
             WHERE {" AND ".join(where)}
             ORDER BY l.rowid"""
-        df = read_query_chunked(conn, sql, params)
-        runs = pd.read_sql_query(
-            "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
+        df = read_arrow(conn, *_named_to_numbered(sql, params))
+        runs = read_arrow(
             conn,
-            params=(_iso(end),),
+            "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
+            (_iso(end),),
         )
+    with closing(connect_readonly(db_path)) as conn:  # old values of any type: Python objects
         df = _as_known_then(df, _changes_from(conn, end, [*cols, "description", "attributes"]))
     later_rows = df["h_later"].astype(bool)
     if any_later:
@@ -460,17 +658,15 @@ def read_listings_as_of(
     return df.reset_index(drop=True)
 
 
-def _mostly_seen_since(conn: sqlite3.Connection, since: str) -> bool:
+def _mostly_seen_since(conn, since: str) -> bool:
     """True when more than a sixth of the listings were last seen since ``since``.
 
     SQLite then reads them faster in one pass over the table (``+column`` keeps it off the
     index) than by the ``last_seen_at`` index, which costs a seek into the table per listing
     (at 200k listings all in the window: 0.6 s against 0.05 s).
     """
-    total = conn.execute("SELECT max(rowid) FROM listings").fetchone()[0] or 0
-    recent = conn.execute(
-        "SELECT count(*) FROM listings WHERE last_seen_at >= ?", (since,)
-    ).fetchone()[0]
+    total = _rows(conn, "SELECT max(rowid) FROM listings")[0][0] or 0
+    recent = _rows(conn, "SELECT count(*) FROM listings WHERE last_seen_at >= ?", (since,))[0][0]
     return recent * 6 > total
 
 
@@ -612,25 +808,49 @@ _PRICE_SQL = (
     f" WHEN CAST(p.price_usd AS INTEGER) BETWEEN {-_PRICE_LIMIT} AND {_PRICE_LIMIT - 1}"
     f" THEN CAST(p.price_usd AS INTEGER) << {_PRICE_SHIFT} ELSE {_PRICE_APART} END"
 )
-#: One history row as three integers (SQLite's << and | bind alike, left to right: hence the
-#: parentheses): id; the listing's rowid and the epoch second observed, as
-#: ``lid << 32 | epoch``; price_usd and the words' codes, as ``price << 14 | flags << 12 |
-#: event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
-#: reading a million rows cheap: the cost is per value sent, and NumPy takes them as they come.
-_HISTORY_SELECT = (
-    f"p.id, (l.rowid << 32) | {_epoch_sql()}, ({_PRICE_SQL}) "
-    f"| (({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
-    f"| ({_code_sql('status')})"
-)
+
+
+@functools.cache
+def _history_select(version: tuple[int, ...]) -> str:
+    """One history row as three integers (SQLite's << and | bind alike, left to right: hence
+    the parentheses): id; the listing's rowid and the epoch second observed, as
+    ``lid << 32 | epoch``; price_usd and the words' codes, as ``price << 14 | flags << 12 |
+    event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
+    reading a million rows cheap: the cost is per value SQLite computes and sends."""
+    return (
+        f"p.id, (l.rowid << 32) | {_epoch_sql(version)}, ({_PRICE_SQL}) "
+        f"| (({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
+        f"| ({_code_sql('status')})"
+    )
+
+
+def _sqlite_version(conn) -> tuple[int, ...]:
+    return tuple(int(part) for part in _rows(conn, "SELECT sqlite_version()")[0][0].split("."))
+
+
 _HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 
 
-def _fetch_history(conn: sqlite3.Connection, sql: str, params=()) -> np.ndarray:
-    return np.fromiter(conn.execute(sql, params), dtype=_HISTORY_ROW)
+def _fetch_history(conn: ReadConnection, joins: str, params=()) -> np.ndarray:
+    """The packed history rows (``_history_select``) of ``FROM ...`` ``joins``."""
+    sql = f"SELECT {_history_select(_sqlite_version(conn))} {joins}"
+    if not _by_driver(conn):
+        return np.fromiter(conn.execute(sql, params), dtype=_HISTORY_ROW)
+    with _cursor(conn, one_batch=True) as cursor:
+        cursor.execute(sql, params)
+        table = cursor.fetch_arrow_table()
+    rows = np.empty(table.num_rows, dtype=_HISTORY_ROW)
+    for name, column in zip(_HISTORY_ROW.names, table.columns, strict=True):
+        rows[name] = column.to_numpy()
+    return rows
 
 
 def _words(
-    conn: sqlite3.Connection, rows: np.ndarray, column: str, shift: int, whole: bool
+    conn: ReadConnection,
+    rows: np.ndarray,
+    column: str,
+    shift: int,
+    whole: bool,
 ) -> pd.Categorical:
     """The words of one packed column: the vocabulary's, NULL as missing, any other word read
     back as text by id (a rare, small query).
@@ -645,11 +865,12 @@ def _words(
         ids = rows["id"][other].tolist()
         known = ", ".join(f"'{word}'" for word in words)
         found = dict(
-            conn.execute(
+            _rows(
+                conn,
                 f"SELECT id, {column} FROM price_history WHERE id BETWEEN ? AND ? "
                 f"AND {column} NOT IN ({known})",
                 (min(ids), max(ids)),
-            ).fetchall()
+            )
         )
         words += sorted({str(found[i]) for i in ids} - set(words))
         codes = codes.copy()
@@ -669,26 +890,27 @@ def _words(
     )
 
 
-def _prices(conn: sqlite3.Connection, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
+def _prices(conn: ReadConnection, rows: np.ndarray, null: np.ndarray) -> np.ndarray:
     """price_usd of packed rows (0 where NULL); a price too large to pack read back by id."""
     price = np.where(null, 0, rows["codes"] >> _PRICE_SHIFT)
     apart = (rows["codes"] & _PRICE_APART).astype(bool)
     if apart.any():
         ids = rows["id"][apart]
         found = dict(
-            conn.execute(
+            _rows(
+                conn,
                 "SELECT id, CAST(price_usd AS INTEGER) FROM price_history WHERE id BETWEEN ? AND ?"
                 f" AND CAST(price_usd AS INTEGER) NOT BETWEEN {-_PRICE_LIMIT}"
                 f" AND {_PRICE_LIMIT - 1}",
                 (int(ids.min()), int(ids.max())),
-            ).fetchall()
+            )
         )
         price[apart] = [found[i] for i in ids.tolist()]
     return price
 
 
 def _history_frame(
-    conn: sqlite3.Connection, parts: list[np.ndarray], *, before: bool = False
+    conn: ReadConnection, parts: list[np.ndarray], *, before: bool = False
 ) -> pd.DataFrame:
     """The typed frame of fetched rows (``_HISTORY_ROW``), sorted by listing, then time.
 
@@ -698,9 +920,9 @@ def _history_frame(
     present: the categories a frame read in parts has always had.
     """
     rows = np.concatenate(parts)
-    order = np.lexsort((rows["id"], rows["key"]))
+    order = _time_order(rows)
     whole = all(part.size for part in parts)
-    rows = rows[order]
+    rows = rows if order is None else rows[order]
     null = (rows["codes"] & _PRICE_NULL).astype(bool)
     df = pd.DataFrame(
         {
@@ -717,20 +939,43 @@ def _history_frame(
         }
     )
     if before:
-        df["before"] = (np.arange(rows.size) < parts[0].size)[order]
+        flags = np.arange(rows.size) < parts[0].size
+        df["before"] = flags if order is None else flags[order]
     return df
 
 
-def _first_id_from(conn: sqlite3.Connection, start: pd.Timestamp) -> int | None:
+def _time_order(rows: np.ndarray) -> np.ndarray | None:
+    """The order of packed rows by listing, then time, then id; None when they are in it
+    already (a window read by listing, with no row before it, is: a sort would cost 0.1 s)."""
+    keys, ids = rows["key"], rows["id"]
+    step = np.diff(keys)
+    if ((step > 0) | ((step == 0) & (np.diff(ids) > 0))).all():
+        return None
+    return np.lexsort((ids, keys))
+
+
+def _first_ids(lids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each listing's smallest id among rows: (lids ascending, their first ids). Rows read
+    by listing come grouped by listing, and are then not sorted again."""
+    if (np.diff(lids) < 0).any():
+        order = np.argsort(lids, kind="stable")
+        lids, ids = lids[order], ids[order]
+    starts = np.flatnonzero(np.diff(lids, prepend=lids[:1] - 1))
+    if not starts.size:
+        return lids, ids
+    return lids[starts], np.minimum.reduceat(ids, starts)
+
+
+def _first_id_from(conn, start: pd.Timestamp) -> int | None:
     """The smallest id of a row observed from ``start`` on. Not the id of the earliest row
     observed: a feed ingested late (a remote crawl stored after later nights) has the largest
     ids and the earliest times, and the window would start after the other nights' rows."""
     # "id + 0": SQLite would answer min(id) by walking the ids from the first until a row is
     # late enough (0.6 s at 10M rows); over the time index it reads only the window's entries
-    row = conn.execute(
-        "SELECT min(id + 0) FROM price_history WHERE observed_at >= ?", (_iso(start),)
-    ).fetchone()
-    return row[0] if row else None
+    rows = _rows(
+        conn, "SELECT min(id + 0) FROM price_history WHERE observed_at >= ?", (_iso(start),)
+    )
+    return rows[0][0] if rows else None
 
 
 #: The window's rows joined to their listings by listing: a seek into the history's listing
@@ -745,15 +990,31 @@ _JOIN_BY_ROW = (
 )
 
 
-def _window_join(conn: sqlite3.Connection, first_id: int) -> str:
+def _window_join(conn, first_id: int) -> str:
     """By listing when the window holds more than two rows per listing, else by row: the
     text-key seek per row is most of the cost of a large window (1M rows: 1.8 -> 1.5 s), and
     a seek per listing is wasted on a short one (35k rows: 0.07 -> 0.2 s)."""
-    last_id, listings = conn.execute(
-        "SELECT (SELECT max(id) FROM price_history), (SELECT max(rowid) FROM listings)"
-    ).fetchone()
+    ((last_id, listings),) = _rows(
+        conn, "SELECT (SELECT max(id) FROM price_history), (SELECT max(rowid) FROM listings)"
+    )
     by_listing = (last_id or 0) - first_id > 2 * (listings or 0)
     return _JOIN_BY_LISTING if by_listing else _JOIN_BY_ROW
+
+
+def _temp_table(conn, table: str, columns: dict[str, np.ndarray]) -> None:
+    """A temporary table (``name (columns...)``) filled with these integer columns, bound
+    as one Arrow batch."""
+    name = table.split(" ", 1)[0]
+    with _cursor(conn) as cursor:
+        cursor.execute(f"CREATE TEMP TABLE {table}")
+        if len(next(iter(columns.values()))):
+            marks = ", ".join("?" * len(columns))
+            rows = (
+                pa.table(columns)
+                if _by_driver(conn)
+                else zip(*(values.tolist() for values in columns.values()), strict=True)
+            )
+            cursor.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", rows)
 
 
 def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFrame:
@@ -768,28 +1029,26 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
     """
     end = as_of_end(as_of)
     begin = pd.Timestamp(as_of_date(start), tz="UTC")
-    with closing(connect_readonly(db_path)) as conn:
+    with closing(connect_arrow(db_path)) as conn:
         first_id = _first_id_from(conn, begin)
         if first_id is None:
             window = np.zeros(0, dtype=_HISTORY_ROW)
         else:
             window = _fetch_history(
                 conn,
-                f"SELECT {_HISTORY_SELECT} {_window_join(conn, first_id)} "
+                f"{_window_join(conn, first_id)} "
                 "WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
                 (first_id, _iso(begin), _iso(end)),
             )
-        lids = window["key"] >> 32
-        order = np.lexsort((window["id"], lids))
-        first = np.append([True], lids[order][1:] != lids[order][:-1])[: lids.size]
-        conn.execute("CREATE TEMP TABLE firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)")
-        conn.executemany(
-            "INSERT INTO temp.firsts VALUES (?, ?)",
-            zip(lids[order][first].tolist(), window["id"][order][first].tolist(), strict=True),
+        lids, first_ids = _first_ids(window["key"] >> 32, window["id"])
+        _temp_table(
+            conn,
+            "firsts (lid INTEGER PRIMARY KEY, first_id INTEGER)",
+            {"lid": lids, "first_id": first_ids},
         )
         before = _fetch_history(
             conn,
-            f"SELECT {_HISTORY_SELECT} FROM temp.firsts f "
+            "FROM temp.firsts f "
             "JOIN listings l ON l.rowid = f.lid "
             "JOIN price_history p ON p.id = (SELECT max(p2.id) FROM price_history p2 "
             "  WHERE p2.source = l.source AND p2.listing_id = l.listing_id AND p2.id < f.first_id)",
@@ -808,12 +1067,11 @@ def read_history_of_lids(
     cutoff = (
         before if isinstance(before, pd.Timestamp) else pd.Timestamp(as_of_date(before), tz="UTC")
     )
-    with closing(connect_readonly(db_path)) as conn:
-        conn.execute("CREATE TEMP TABLE wanted (lid INTEGER PRIMARY KEY)")
-        conn.executemany("INSERT INTO temp.wanted VALUES (?)", [(x,) for x in unique])
+    with closing(connect_arrow(db_path)) as conn:
+        _temp_table(conn, "wanted (lid INTEGER PRIMARY KEY)", {"lid": np.array(unique, "i8")})
         rows = _fetch_history(
             conn,
-            f"SELECT {_HISTORY_SELECT} FROM temp.wanted w "
+            "FROM temp.wanted w "
             "JOIN listings l ON l.rowid = w.lid "
             "JOIN price_history p ON p.source = l.source AND p.listing_id = l.listing_id "
             "WHERE p.observed_at < ?",

@@ -29,7 +29,12 @@ from datasette.plugins import pm
 from markupsafe import escape
 
 from analysis import appraise_web
-from analysis.load import DatabaseMissing, NotATrackerDatabase, read_example_values
+from analysis.load import (
+    DatabaseMissing,
+    NotATrackerDatabase,
+    read_example_values,
+    use_sqlite3_reads,
+)
 from analysis.serve_plugins import PLUGINS
 from analysis.serve_plugins.config import PLUGIN_NAME
 from pipelines.schema import (
@@ -505,6 +510,9 @@ def serve(
     """Serve the database on http://127.0.0.1:<port>/ until interrupted."""
     import uvicorn
 
+    # Datasette keeps sqlite3 connections open, opened in its threads whenever: the reads of
+    # the appraisal page must not use a second copy of SQLite beside them (load.connect_arrow)
+    use_sqlite3_reads()
     ds = build_datasette(db_path, config=config)
     logger.info("Datasette on http://%s:%d/", HOST, port)
     uvicorn.run(ds.app(), host=HOST, port=port, log_level="warning")
