@@ -256,7 +256,8 @@ def _price(values: pd.Series) -> np.ndarray:
     are, below $16.7M: half the memory, the same comparisons, order and quartiles), else
     float64."""
     wide = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    narrow = wide.astype(np.float32)
+    with np.errstate(over="ignore"):  # past float32's range: inf, not equal, kept wide
+        narrow = wide.astype(np.float32)
     exact = narrow == wide
     exact |= np.isnan(wide)
     return narrow if exact.all() else wide
