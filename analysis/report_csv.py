@@ -93,11 +93,6 @@ def _csv_row(cells: list) -> str:
     return buffer.getvalue()
 
 
-def _text(value: str) -> pa.Scalar:
-    """``value`` as an Arrow scalar of the cells' type (Arrow's joins take no mix of types)."""
-    return pa.scalar(value, type=pa.large_string())
-
-
 def _offsets_and_bytes(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The start of each string of ``text`` in its bytes and the end of the last (n + 1
     offsets), and those bytes; without copying."""
