@@ -178,9 +178,9 @@ def _week_of(times: pd.Series, weeks: list[dt.date]) -> np.ndarray:
 
 
 class Rows(NamedTuple):
-    """Rows of a weekly table as arrays: week (index into the window's Mondays), series (index
-    into ``SERIES``), pos (the listing's row in the ``describe`` labels) and price_usd (NaN
-    when unknown)."""
+    """Rows of a weekly table as arrays: week (index into the window's Mondays, ``WEEK``),
+    series (index into ``SERIES``, ``SERIES_CODE``), pos (the listing's row in the ``describe``
+    labels, ``POS``) and price_usd (NaN when unknown; ``_price``'s)."""
 
     week: np.ndarray
     series: np.ndarray
@@ -188,13 +188,22 @@ class Rows(NamedTuple):
     price: np.ndarray
 
 
+#: The dtypes of ``Rows``' columns, narrow for memory (a weekly state is 11 bytes, not 32; a
+#: million-row window has 1.2M of them): a window's weeks, the series and the labelled
+#: listings fit them by far.
+WEEK, SERIES_CODE, POS = np.int16, np.int8, np.int32
+
+
 def _no_rows() -> Rows:
     """Rows of nothing, with the columns' dtypes."""
-    return Rows(*(np.zeros(0, dtype=np.int64) for _ in range(3)), np.zeros(0))
+    return Rows(*(np.zeros(0, dtype=d) for d in (WEEK, SERIES_CODE, POS)), np.zeros(0, np.float32))
 
 
 def _concat(parts: Sequence[Rows]) -> Rows:
-    """The rows of ``parts``, one after the other."""
+    """The rows of ``parts``, one after the other (a single part with rows is not copied)."""
+    parts = [rows for rows in parts if len(rows.week)]
+    if len(parts) == 1:
+        return parts[0]
     return Rows(*(np.concatenate(column) for column in zip(_no_rows(), *parts, strict=True)))
 
 
@@ -212,17 +221,24 @@ def _codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), pd.Index(uniques)
 
 
-def _lookup(values: pd.Series, table: dict, default: int = -1) -> np.ndarray:
-    """``table[value]`` per row (``default`` for a missing or unlisted value), looked up once
-    per distinct value."""
+def _lookup(values: pd.Series, table: dict, default: int = -1, dtype=np.int64) -> np.ndarray:
+    """``table[value]`` per row (``default`` for a missing or unlisted value) as ``dtype``,
+    looked up once per distinct value."""
     codes, uniques = _codes_of(values)
-    mapped = np.array([*(table.get(u, default) for u in uniques), default], dtype=np.int64)
+    mapped = np.array([*(table.get(u, default) for u in uniques), default], dtype=dtype)
     return mapped[codes]
 
 
 def series_codes(basis: pd.Series) -> np.ndarray:
     """The index in ``SERIES`` of each price basis's series; -1 for an unknown basis."""
-    return _lookup(basis, {b: SERIES.index(s) for b, s in SERIES_BY_BASIS.items()})
+    table = {b: SERIES.index(s) for b, s in SERIES_BY_BASIS.items()}
+    return _lookup(basis, table, dtype=SERIES_CODE)
+
+
+def _small_codes(values: pd.Series) -> np.ndarray:
+    """``_codes_of``'s codes in the narrowest integer type that holds them (and -2)."""
+    codes, uniques = _codes_of(values)
+    return codes.astype(np.min_scalar_type(-max(len(uniques), 2)))
 
 
 def _positions(lids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -236,18 +252,25 @@ def _positions(lids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 
 def _price(values: pd.Series) -> np.ndarray:
-    """Prices as float64, NaN when unknown."""
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    """Prices, NaN when unknown: float32 when every one is a float32 exactly (whole dollars
+    are, below $16.7M: half the memory, the same comparisons, order and quartiles), else
+    float64."""
+    wide = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(over="ignore"):  # past float32's range: inf, not equal, kept wide
+        narrow = wide.astype(np.float32)
+    exact = narrow == wide
+    exact |= np.isnan(wide)
+    return narrow if exact.all() else wide
 
 
 class _History(NamedTuple):
     """The kei trucks' history rows (sorted by listing, then time) as arrays: ``rows`` (week -1
-    for a listing's row before the window, series of the row's price basis) and per row the
-    lid, the codes of its price basis and status, whether it is active, the series it closes
-    (-1: none) and whether it is a new listing's first row."""
+    for a listing's row before the window, series of the row's price basis; ``rows.pos`` tells
+    the listings apart as their lids do) and per row the codes of its price basis and status,
+    whether it is active, the series it closes (-1: none) and whether it is a new listing's
+    first row. 16 bytes a row with float32 prices, 20 with float64 (memory; was 66)."""
 
     rows: Rows
-    lid: np.ndarray
     basis: np.ndarray
     status: np.ndarray
     active: np.ndarray
@@ -265,17 +288,17 @@ def _kei_history(history: pd.DataFrame, labels: pd.DataFrame, weeks: list[dt.dat
         # the kei trucks' rows of one column (not a copy of the whole frame: memory)
         return history[name] if keep.size == len(history) else history[name].iloc[keep]
 
-    week = np.where(column("before").to_numpy(), -1, _week_of(column("observed_at"), weeks))
+    week = _week_of(column("observed_at"), weeks).astype(WEEK)
+    week[column("before").to_numpy(dtype=bool)] = -1
     closes = {status: SERIES.index(series) for series, status in EVENT_SERIES.items()}
     basis, status = column("price_basis"), column("status")
     return _History(
-        rows=Rows(week, series_codes(basis), pos[keep], _price(column("price_usd"))),
-        lid=column("lid").to_numpy(),
-        basis=_codes_of(basis)[0],
-        status=_codes_of(status)[0],
-        active=_lookup(status, {"active": 1}, 0).astype(bool),
-        closes=_lookup(status, closes),
-        new=_lookup(column("event"), {"new": 1}, 0).astype(bool),
+        rows=Rows(week, series_codes(basis), pos[keep].astype(POS), _price(column("price_usd"))),
+        basis=_small_codes(basis),
+        status=_small_codes(status),
+        active=_lookup(status, {"active": 1}, 0, dtype=bool),
+        closes=_lookup(status, closes, dtype=SERIES_CODE),
+        new=_lookup(column("event"), {"new": 1}, 0, dtype=bool),
     )
 
 
@@ -287,8 +310,9 @@ def weekly_states(
     last week ends at the end of the as-of day). A truck listed twice keeps the row of its
     smallest lid. ``labels``: ``describe(listings)``; ``hist``: ``_kei_history``'s.
     """
-    stock = _concat([_quiet_rows(listings, labels, hist, weeks), _held_rows(hist, len(weeks))])
-    rows = _concat([_for_sale(stock), _closed_rows(hist)])
+    quiet = _quiet_rows(listings, labels, hist, weeks)
+    rows = _concat([quiet, _held_rows(hist, len(weeks)), _closed_rows(hist)])
+    del quiet
     return _once_per_truck(rows, labels)
 
 
@@ -296,32 +320,39 @@ def weekly_states(
 EVENT_CODES = [SERIES.index(s) for s in EVENT_SERIES]
 
 
+def _stock(series: np.ndarray) -> np.ndarray:
+    """Where ``series`` is a stock series (a known series, not a closed auction's)."""
+    return (series >= 0) & ~np.isin(series, EVENT_CODES)
+
+
 def _for_sale(rows: Rows) -> Rows:
-    """The rows of a stock series (a known series, not a closed auction's)."""
-    return _take(rows, (rows.series >= 0) & ~np.isin(rows.series, EVENT_CODES))
+    """The rows of a stock series."""
+    return _take(rows, _stock(rows.series))
 
 
 def _quiet_rows(
     listings: pd.DataFrame, labels: pd.DataFrame, hist: _History, weeks: list[dt.date]
 ) -> Rows:
-    """Listings for sale from before the window with no row in it: their as-of state holds
-    for the whole window."""
+    """Listings for sale (in a stock series) from before the window with no row in it: their
+    as-of state holds for the whole window."""
     pos = _positions(labels["lid"].to_numpy(), listings["lid"].to_numpy())
     seen = np.zeros(len(labels) + 1, dtype=bool)
     seen[hist.rows.pos] = True
     begin = pd.Timestamp(weeks[0], tz="UTC")
+    series = series_codes(listings["price_basis"])
     still = np.flatnonzero(
         (pos >= 0)
         & ~seen[pos]
+        & _stock(series)
         & (listings["status"] == "active").fillna(False).to_numpy()
         & (listings["first_seen_at"] < begin).fillna(False).to_numpy()
     )
     n = len(weeks)
     reps = np.repeat(still, n)
     return Rows(
-        week=np.tile(np.arange(n), still.size),
-        series=series_codes(listings["price_basis"])[reps],
-        pos=pos[reps],
+        week=np.tile(np.arange(n, dtype=WEEK), still.size),
+        series=series[reps],
+        pos=pos[reps].astype(POS),
         price=_price(listings["price_usd"])[reps],
     )
 
@@ -350,23 +381,27 @@ def _shifted(values: np.ndarray, fill, step: int = 1) -> np.ndarray:
 
 def _held_rows(hist: _History, n: int) -> Rows:
     """The state at each week's end is the week's last row; it holds until the next one
-    (a row per week of each listing while active)."""
-    lid, week = hist.lid, hist.rows.week
-    last = np.flatnonzero(_runs(lid, week)[1])
-    lid, week = lid[last], week[last]
-    nxt = np.where(_runs(lid)[1], n, _shifted(week, n, -1))
+    (a row per week of each listing while active, in a stock series)."""
+    pos, week = hist.rows.pos, hist.rows.week
+    last = np.flatnonzero(_runs(pos, week)[1])
+    pos, week = pos[last], week[last]
+    nxt = np.where(_runs(pos)[1], n, _shifted(week, n, -1))
     first = np.clip(week, 0, None)
-    span = np.where(hist.active[last], np.clip(nxt - first, 0, None), 0)
-    reps = np.repeat(last, span)
-    offsets = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
-    rows = _take(hist.rows, reps)
-    return rows._replace(week=np.repeat(first, span) + offsets)
+    held = hist.active[last] & _stock(hist.rows.series[last])
+    span = np.where(held, np.clip(nxt - first, 0, None), 0)
+    # each row's week is its place among all rows less the start of its run, plus the run's
+    # first week (32-bit: the rows number a few million)
+    start = (np.cumsum(span) - span).astype(np.int32)
+    offsets = np.repeat(first.astype(np.int32) - start, span)
+    offsets += np.arange(offsets.size, dtype=np.int32)
+    rows = _take(hist.rows, np.repeat(last.astype(np.int32), span))
+    return rows._replace(week=offsets.astype(WEEK))
 
 
 def _closed_rows(hist: _History) -> Rows:
     """Rows where an auction is first seen closed (sold / ended) inside the window, in the
     series of the status that closes it."""
-    changed = _runs(hist.lid, hist.status)[0]
+    changed = _runs(hist.rows.pos, hist.status)[0]
     closing = np.flatnonzero((hist.closes >= 0) & changed & (hist.rows.week >= 0))
     return _take(hist.rows, closing)._replace(series=hist.closes[closing])
 
@@ -376,7 +411,8 @@ def _once_per_truck(rows: Rows, labels: pd.DataFrame) -> Rows:
     of its smallest lid. Only trucks of several listings (and closings, which may repeat) can
     have more than one row, so only those rows are sorted."""
     truck = labels["truck"].to_numpy()
-    several = np.bincount(truck, minlength=1)[truck[rows.pos]] > 1
+    listed_twice = (np.bincount(truck, minlength=1) > 1)[truck]  # per label row
+    several = listed_twice[rows.pos]
     several |= np.isin(rows.series, EVENT_CODES)
     which = np.flatnonzero(several)
     week, series, t = rows.week[which], rows.series[which], truck[rows.pos[which]]
@@ -394,8 +430,8 @@ def _events(
     """Per (week, series, truck and labels) with an event: its ``Rows`` (price unused) and the
     flags new (the truck was first seen that week; reposts and relists are not new) and drop
     (one of its listings lowered its price that week, on the same basis)."""
-    rows, lid = hist.rows, hist.lid
-    same = ~_runs(lid)[0]
+    rows = hist.rows
+    same = ~_runs(rows.pos)[0]
     with np.errstate(invalid="ignore"):
         dropped = same & (rows.price < _shifted(rows.price, np.nan))
     dropped &= hist.basis == _shifted(hist.basis, -2)
@@ -406,7 +442,8 @@ def _events(
     events = _take(rows, at)
     # one event row per (week, series, truck and its labels): the flags' maximum
     combo = _label_combos(labels)
-    key = (events.week * len(SERIES) + events.series) * (int(combo.max(initial=0)) + 1)
+    key = events.week.astype(np.int64) * len(SERIES) + events.series
+    key *= int(combo.max(initial=0)) + 1
     key += combo[events.pos]
     order = np.argsort(key, kind="stable")
     key = key[order]
@@ -478,8 +515,9 @@ def group_quantiles(
         low = np.floor(pos).astype(int)
         high = np.ceil(pos).astype(int)
         if values.size:
-            lo_v = values[np.clip(starts + low, 0, values.size - 1)]
-            hi_v = values[np.clip(starts + high, 0, values.size - 1)]
+            # float64 arithmetic whatever the values' type (float32 prices: the same results)
+            lo_v = values[np.clip(starts + low, 0, values.size - 1)].astype(np.float64)
+            hi_v = values[np.clip(starts + high, 0, values.size - 1)].astype(np.float64)
         else:
             lo_v = hi_v = np.zeros(groups)
         out.append(np.where(has, lo_v + (hi_v - lo_v) * (pos - low), np.nan))
@@ -525,15 +563,23 @@ def _fine_groups(
     set of the trends is a union of these groups."""
     sizes = {"week": weeks, "series": len(SERIES)}
     sizes |= {name: len(labels[name].cat.categories) for name in LABELS}
-    codes = [labels[name].cat.codes.to_numpy().astype(np.int64) for name in LABELS]
-    keys = []
+    # the labels' codes combined per label row first: one gather per row, not four (memory)
+    label_key, _ = _combine([(labels[n].cat.codes.to_numpy(), sizes[n]) for n in LABELS])
+    of_labels = int(np.prod([sizes[n] for n in LABELS]))
+    keys = np.empty(sum(len(rows.week) for rows in parts), dtype=np.int64)
+    at = 0
     for rows in parts:
-        columns = [rows.week, rows.series, *(c[rows.pos] for c in codes)]
-        keys.append(_combine(list(zip(columns, sizes.values(), strict=True)))[0])
+        key = keys[at : at + len(rows.week)]
+        np.multiply(rows.week, len(SERIES), out=key, dtype=np.int64)
+        key += rows.series
+        key *= of_labels
+        key += label_key[rows.pos]
+        at += len(rows.week)
     span = int(np.prod(list(sizes.values())))
-    distinct, group = _number(np.concatenate(keys), span)
+    distinct, group = _number(keys, span)
+    del keys
     fine = dict(zip(sizes, _split(distinct, list(sizes.values())), strict=True))
-    return fine, np.split(group, np.cumsum([k.size for k in keys])[:-1])
+    return fine, np.split(group, np.cumsum([len(rows.week) for rows in parts])[:-1])
 
 
 def _trend_table(
@@ -592,17 +638,25 @@ def _counted(
     rows, new, drop = events
     fine, (of_state, of_event) = _fine_groups([states, rows], labels, weeks)
     groups = len(fine["week"])
-    low, high = band
+    # the band's ends as float64 (the prices may be float32: compared as float64 all the same)
+    low, high = np.float64(band[0]), np.float64(band[1])
+    price = states.price
+    # 0: no price, 1 below the band, 2 inside, 3 above (the first that holds, in that order)
+    classes = np.zeros(len(price), dtype=np.int8)
     with np.errstate(invalid="ignore"):
-        where = [states.price < low, states.price <= high, states.price > high]
-    classes = np.select(where, [1, 2, 3])  # 0: no price
+        classes[price > high] = 3
+        classes[price <= high] = 2
+        classes[price < low] = 1
+    cell = of_state * 4
+    cell += classes
     totals = np.zeros((groups, len(TOTALS)))
-    totals[:, :4] = np.bincount(of_state * 4 + classes, minlength=4 * groups).reshape(groups, 4)
+    totals[:, :4] = np.bincount(cell, minlength=4 * groups).reshape(groups, 4)
+    del cell
     totals[:, 4] = np.bincount(of_event, weights=new, minlength=groups)
     totals[:, 5] = np.bincount(of_event, weights=drop, minlength=groups)
-    priced = np.flatnonzero(classes > 0)
-    by_price = priced[np.argsort(states.price[priced])]
-    return fine, totals, (of_state[by_price], states.price[by_price])
+    # the priced states by price: NaN sorts last (equal prices in any order: equal values)
+    by_price = np.argsort(price)[: int(np.count_nonzero(classes))]
+    return fine, totals, (of_state[by_price], price[by_price])
 
 
 def price_trends(
@@ -670,9 +724,9 @@ def band_summary(
     active = (listings["status"] == "active").fillna(False).to_numpy()
     at = np.flatnonzero((pos >= 0) & active)
     rows = Rows(
-        week=np.zeros(at.size, dtype=np.int64),
+        week=np.zeros(at.size, dtype=WEEK),
         series=series_codes(listings["price_basis"])[at],
-        pos=pos[at],
+        pos=pos[at].astype(POS),
         price=_price(listings["price_usd"])[at],
     )
     rows = _once_per_truck(_for_sale(rows), labels)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_analysis_helpers import build_market, night, truck
 
-from analysis import load
+from analysis import load, trends
 from analysis.identity import assign_truck_ids
 from analysis.report import MARGIN_DAYS, window_start
 from analysis.trends import (
@@ -144,6 +144,64 @@ def test_group_quantiles_match_pandas():
     for q, result in zip((0.25, 0.5, 0.75), got, strict=True):
         expected = series.quantile(q).reindex(range(41)).to_numpy()
         np.testing.assert_allclose(result, expected)
+
+
+@pytest.mark.parametrize(
+    ("prices", "dtype"),
+    [
+        ([8000, 12500.0, None], np.float32),  # whole dollars: float32 holds them exactly
+        ([16_777_216, 0, -3], np.float32),
+        ([None, None], np.float32),
+        ([8000, 9999.99], np.float64),  # a cent a float32 would round: every price wide
+        ([16_777_217, 8000], np.float64),  # past float32's whole numbers
+        ([8000, 1e39], np.float64),  # past float32's range
+    ],
+)
+def test_prices_are_narrow_only_when_every_one_is_exact(prices, dtype):
+    got = trends._price(pd.Series(prices, dtype="Float64"))
+    assert got.dtype == dtype
+    expected = np.array([np.nan if p is None else p for p in prices], dtype=np.float64)
+    np.testing.assert_array_equal(got.astype(np.float64), expected)
+
+
+def test_quartiles_of_float32_prices_are_those_of_float64():
+    # float32 arithmetic would round 16777215 + 0.25 back to 16777215 (and the median's .5)
+    values = np.array([16_777_215, 16_777_216, 8001, 8000, 3, 4, 5, np.nan])
+    gid = np.array([0, 0, 1, 1, 2, 2, 2, 2])
+    qs = (0.25, 0.5, 0.75)
+    wide = group_quantiles(gid, values, qs, 4)
+    narrow = group_quantiles(gid, values.astype(np.float32), qs, 4)
+    for w, n in zip(wide, narrow, strict=True):
+        assert n.dtype == np.float64
+        np.testing.assert_array_equal(n, w)
+    assert wide[0][0] == 16_777_215.25
+
+
+def test_weekly_states_are_held_narrow(market):
+    # memory: the states of a million-row window are 1.2M rows; 11 bytes each, not 32
+    listings, history = frames(market, "2026-11-12")
+    labels = trends.describe(listings)
+    weeks = trends.week_starts(START, "2026-11-12")
+    hist = trends._kei_history(history, labels, weeks)
+    states = trends.weekly_states(listings, labels, hist, weeks)
+    assert len(states.week) > 0
+    assert [c.dtype for c in states] == [np.int16, np.int8, np.int32, np.float32]
+    columns = [*hist.rows, *hist[1:]]
+    assert sum(c.dtype.itemsize for c in columns) == 16  # a history row, not 66 bytes
+
+
+def test_concatenating_one_part_with_empty_ones_copies_nothing():
+    rows = trends.Rows(
+        np.arange(3, dtype=np.int16),
+        np.zeros(3, np.int8),
+        np.arange(3, dtype=np.int32),
+        np.ones(3, np.float32),
+    )
+    assert trends._concat([trends._no_rows(), rows, trends._no_rows()]) is rows
+    both = trends._concat([rows, rows])
+    assert both.week.tolist() == [0, 1, 2, 0, 1, 2]
+    assert [c.dtype for c in both] == [c.dtype for c in rows]
+    assert len(trends._concat([]).week) == 0
 
 
 # -- small markets the golden files lack: what each row must be, worked out by hand -------------

@@ -103,6 +103,24 @@ def test_report_columns_are_written_as_pandas_writes_them(
     assert fast.count(b"\n") >= rows + 1
 
 
+def test_text_columns_are_made_a_block_of_rows_at_a_time(fast_only, tmp_path, monkeypatch):
+    # memory: never a whole column's text at once (sold.csv's would be tens of MB)
+    monkeypatch.setattr(report_csv, "BLOCK_CELLS", 30)  # 10 rows of 3 columns
+    seen = {}
+    for name in ("_as_arrow", "_object_text"):
+        made = getattr(report_csv, name)
+
+        def spy(values, _made=made, _name=name):
+            seen.setdefault(_name, []).append(len(values))
+            return _made(values)
+
+        monkeypatch.setattr(report_csv, name, spy)
+    frame = _frame(95).loc[:, ["source", "title", "price_usd"]]
+    fast, plain = _fast_and_pandas(frame, tmp_path, fast_only)
+    assert fast == plain
+    assert seen == {"_as_arrow": [10] * 9 + [5], "_object_text": [10] * 9 + [5]}
+
+
 OBJECTS = [
     1,
     2.5,
