@@ -137,6 +137,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     _release_freed_memory()
     sold = infer_sold(listings, ended_history, start=start, as_of=day)
     del ended_history
+    _release_freed_memory()  # the sold trucks' working set, before sparklines and tables
     sparklines = deal_sparklines(shown, shown_history, start, day)
     return ReportData(
         as_of=day,
