@@ -26,6 +26,7 @@ _MILEAGE = re.compile(
 _NUMBER_AFTER_DIGIT = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d{0,2}(?:\.\d{3})+(?![\d,])|\d*(?:\.\d+)?"
 MILEAGE_IN_TEXT = re.compile(
     rf"(?P<num>\d(?<![\d.,$]\d)(?:{_NUMBER_AFTER_DIGIT}))\s*(?P<mult>k|万)?\s*-?\s*"
+    r"(?:(?:" + terms("mileage", "between") + r")\s+)?"  # "9k original miles"
     r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|mi|マイル)"
     + ASCII_RIGHT
     + r"(?!\s*(?:/|per\b|an? hour|away|from|radius|round))",
