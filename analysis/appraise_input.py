@@ -35,8 +35,9 @@ _PRICE = re.compile(
     r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
     r"|\d[\d,]*(?:\.\d+)?\s?\$(?!\w)"
-    r"|(?:(?<=asking )|(?<=price )|(?<=price: )|(?<=asking: ))\d[\d,.]*\s?[kK]?\b"
-    r"|\d[\d,.]*\s?[kK]?(?=\s*(?:obo|firm|or best offer|cash)\b)",
+    r"|(?:(?<=asking )|(?<=price )|(?<=price: )|(?<=asking: ))\d(?:[\d,.]*\d)?\s?[kK]?\b"
+    # a figure of its own ("4x4, cash only" is no price of 4)
+    r"|(?<![\w.,])\d(?:[\d,.]*\d)?\s?[kK]?(?=\s*(?:obo|firm|or best offer|cash)\b)",
     re.IGNORECASE,
 )
 #: A price in yen, as written or as its currency.

@@ -274,6 +274,8 @@ def read_market_empty(tmp_path):
         ("acty 4.5k obo", "4.5k"),
         ("1996 Honda Acty 4WD 5,500$", "5,500$"),
         ("1997 Daihatsu Hijet 4x4 price 6.2k", "6.2k"),
+        ("1995 Suzuki Carry 4x4, cash only, $5200 no lowballers", "$5200"),
+        ("carry 4x4 runs, 3500 cash", "3500"),
         ("ハイゼット 4WD 25万円", "25万円"),
         ("アクティ 4WD 走行4.1万km 実働 35万円", "35万円"),
         ("アクティ 4WD 走行4.1万km 実働 $3,300", "$3,300"),
