@@ -338,16 +338,16 @@ _PADDED_YEAR = re.compile(r"-01-01(?:T|$)")
 _ERA_NENSHIKI = re.compile(rf"(?:{KANJI_ERAS})\s*(?:元|\d{{1,2}})\s*年式")
 
 
-def _stated(r: _Raw, res: _Result, field: str, name: str, scan, scan_in) -> Any:
-    """What the ``<name>_raw`` field and the ``name`` attribute say (read with ``scan``), else
-    the title, else the description (read with ``scan_in``); "conflict" (noted) when a text
-    names both values."""
+def _stated(r: _Raw, res: _Result, field: str, name: str, scan) -> Any:
+    """What the ``<name>_raw`` field and the ``name`` attribute say, else the title, else the
+    description (each read with ``scan``, per text); "conflict" (noted) when a text names both
+    values."""
     structured = joined(r.get(f"{name}_raw"), r.attrs.get(name))
     value = scan(structured, True) if structured else None
     if value is None and r.title:
-        value = scan_in(r.title, False)
+        value = scan(r.title, False)
     if value is None and r.description:
-        value = scan_in(r.description, False)
+        value = scan(r.description, False)
     if value == "conflict":
         res.note(field, "conflict")
     return value
@@ -356,7 +356,7 @@ def _stated(r: _Raw, res: _Result, field: str, name: str, scan, scan_in) -> Any:
 def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | None:
     """is_4wd from the drive fields, then the title, then the description, then drive-only
     features, then a chassis code whose drive is certain."""
-    value = _stated(r, res, "is_4wd", "drive", scan_drive, scan_drive)
+    value = _stated(r, res, "is_4wd", "drive", scan_drive)
     if value == "conflict":
         return None
     if value is not None:
@@ -370,7 +370,7 @@ def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | 
 
 
 def _transmission(r: _Raw, res: _Result) -> str | None:
-    value = _stated(r, res, "transmission", "transmission", scan_transmission, scan_transmission)
+    value = _stated(r, res, "transmission", "transmission", scan_transmission)
     return None if value == "conflict" else value
 
 
@@ -504,40 +504,27 @@ def _condition(r: _Raw, res: _Result, vehicle: bool) -> None:
     """runs, title_status and road_claims (vehicles only) and sale_pending, from the title,
     the description, the page's status word and the site's title-status and condition fields."""
     title, description = r.title, r.description_raw
-    if description and len(description) > _LONG_TEXT:
-        said = condition_of(
-            (title, description, r.get("status_raw")),
-            title_field=r.attrs.get("title_status") if vehicle else None,
-            condition_field=r.attrs.get("condition") if vehicle else None,
-        )
-    else:  # the same texts say the same (the sample's and a dealer's listings repeat them)
-        said = _said(
-            title,
-            description,
-            r.get("status_raw"),
-            r.attrs.get("title_status") if vehicle else None,
-            r.attrs.get("condition") if vehicle else None,
-        )
+    said = _said(
+        description,
+        title,
+        r.get("status_raw"),
+        r.attrs.get("title_status") if vehicle else None,
+        r.attrs.get("condition") if vehicle else None,
+    )
     fields = res.fields
     if vehicle:
         fields["runs"] = said.runs
         fields["title_status"] = said.title_status
-        fields["road_claims"] = (
-            road_claims_of((title, description))
-            if description and len(description) > _LONG_TEXT
-            else _claims(title, description)
-        )
+        fields["road_claims"] = _claims(description, title)
     fields["sale_pending"] = said.sale_pending
 
 
-#: Texts longer than this (descriptions no other listing repeats) are read without being kept.
-_LONG_TEXT = 300
-
-
-@lru_cache(maxsize=1 << 15)
+# kept per texts (a dealer's listings repeat them), but for a long description, which no other
+# listing repeats (``text_cache`` keys on the first argument)
+@text_cache(maxsize=1 << 15)
 def _said(
-    title: str | None,
     description: str | None,
+    title: str | None,
     status_raw: str | None,
     title_field: str | None,
     condition_field: str | None,
@@ -549,8 +536,8 @@ def _said(
     )
 
 
-@lru_cache(maxsize=1 << 15)
-def _claims(title: str | None, description: str | None) -> str | None:
+@text_cache(maxsize=1 << 15)
+def _claims(description: str | None, title: str | None) -> str | None:
     return road_claims_of((title, description))
 
 
@@ -599,7 +586,7 @@ def _placed(location: str | None, postal: str | None, state: str | None, us: boo
 @lru_cache(maxsize=1024)
 def _parts_title(title_status: str) -> bool:
     """Whether a site's title-status field says the listing is parts ("parts only")."""
-    return PARTS.search(title_status)
+    return bool(PARTS.search(title_status))
 
 
 @lru_cache(maxsize=4096)
@@ -619,7 +606,7 @@ def normalize_listing(raw: Mapping, *, config: Mapping | None = None) -> dict[st
     ``normalize_notes`` (problems such as "price:monthly" or "year:outside_code_window", for
     stats). ``config`` is the keitrucks
     configuration (band, fx, [normalize]); the defaults apply without it."""
-    if raw.__class__ is not dict and not isinstance(raw, Mapping):
+    if not isinstance(raw, Mapping):
         raise TypeError(f"a raw listing must be a mapping, not {type(raw).__name__}")
     band, options = _settings(config)
     r = _Raw(raw)
