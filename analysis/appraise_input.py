@@ -62,6 +62,16 @@ _CITY_STATE_END = re.compile(
 )
 
 
+#: A state the seller says the truck is titled or road legal in ("street legal in SC", "titled
+#: in Tennessee"): one or two words, read by the state reader. A two-letter code counts only in
+#: capitals ("legal in or out of state" names no Oregon).
+_LEGAL_IN = re.compile(
+    r"\b(?:(?:street|road)[ -]legal|titled|registered|tagged|plated)\s+in\s+"
+    r"([A-Za-z]+)(?:\s+([A-Za-z]+))?",
+    re.IGNORECASE,
+)
+
+
 class NotAListingError(ValueError):
     """The input cannot be a listing (empty, binary); the message is one line for the user."""
 
@@ -118,6 +128,17 @@ def place(text: str) -> str | None:
         for match in pattern.finditer(text):
             if state_of(match.group(1)):
                 return match.group(1)
+    return _legal_in(text)
+
+
+def _legal_in(text: str) -> str | None:
+    """The state of "street legal in SC", "titled in South Carolina", as written; else None."""
+    for match in _LEGAL_IN.finditer(text):
+        first, second = match.group(1), match.group(2)
+        if second and len(first) > 2 and state_of(f"{first} {second}"):
+            return f"{first} {second}"
+        if (len(first) > 2 or first.isupper()) and state_of(first):
+            return first
     return None
 
 

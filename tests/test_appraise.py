@@ -336,6 +336,13 @@ def test_the_card_shows_a_yen_price_as_yen(market):
         ("clean title $3,000 Boone NC", "Boone NC"),
         ("1996 Acty HA4 5MT. Runs great OK", None),
         ("1996 acty runs great", None),
+        ("1995 Carry 4x4 street legal in SC $6500", "SC"),
+        ("titled and registered in South Carolina", "South Carolina"),
+        ("Acty, clean title, road legal in Tennessee", "Tennessee"),
+        ("Carry 4wd, tagged in NC, 7000 obo", "NC"),
+        ("street legal in or out of state", None),
+        ("road legal in most states", None),
+        ("titled in my name", None),
     ],
 )
 def test_the_place_a_seller_names(text, found):
