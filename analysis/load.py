@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Collection, Iterable
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -170,8 +171,18 @@ def _readonly_uri(path: Path) -> str:
 
 
 def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+    """A read-only connection of Python's sqlite3; it waits while the Arrow driver has the
+    database open in this process (``_claim``)."""
     path = _existing(db_path)
-    conn = sqlite3.connect(_readonly_uri(path), uri=True, timeout=30)
+    key = _claim_sqlite3(path)
+    try:
+        conn = sqlite3.connect(
+            _readonly_uri(path), uri=True, timeout=30, factory=_Sqlite3Connection
+        )
+    except BaseException:
+        _release(key, driver=False)
+        raise
+    conn.copy_key = key
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
@@ -179,6 +190,106 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
         conn.close()
         raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
     return conn
+
+
+# -- which copy of SQLite has a database open -----------------------------------------------
+#
+# The Arrow driver carries its own copy of SQLite (``connect_arrow`` says why the two must never
+# have one file open at once). The report reads listings and history at once, in two threads:
+# a descriptor of the database may then be the driver's own, which the descriptor check cannot
+# tell from sqlite3's. So the connections opened here are counted per file, and each new one
+# goes by the counts: with a driver connection open, another driver connection (its copy keeps
+# its own locks right) and never a sqlite3 one (it waits); with a sqlite3 one open, sqlite3.
+
+#: Guards ``_open_copies``; notified when a connection closes.
+_copies_changed = threading.Condition()
+#: Per database file (device, inode): how many connections of the driver and of sqlite3 are
+#: open (or opening) through this module.
+_open_copies: dict[tuple[int, int], list[int]] = {}
+#: Per thread: the files it has a driver connection open on (waiting for itself would hang).
+_held_by_thread = threading.local()
+
+
+def _file_key(path: Path) -> tuple[int, int]:
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
+
+
+def _counts(key: tuple[int, int]) -> list[int]:
+    return _open_copies.setdefault(key, [0, 0])
+
+
+def _claim_sqlite3(path: Path) -> tuple[int, int]:
+    """Count a sqlite3 connection about to open ``path``, once no driver connection of this
+    process has it open (waiting for it to close); to be ``_release``d once closed."""
+    key = _file_key(path)
+    if key in getattr(_held_by_thread, "files", ()):
+        raise RuntimeError(f"a sqlite3 read of {path} by a thread reading it through the driver")
+    with _copies_changed:
+        _copies_changed.wait_for(lambda: not _open_copies.get(key, (0, 0))[0])
+        _counts(key)[1] += 1
+    return key
+
+
+def _claim_driver(path: Path) -> tuple[tuple[int, int] | None, str]:
+    """Count a driver connection about to open ``path`` when the driver is safe there (to be
+    ``_release``d once closed), else say why not. Decided and counted at once: two reads that
+    start together take the same copy of SQLite."""
+    key = _file_key(path)
+    with _copies_changed:
+        driver, sqlite3_open = _open_copies.get(key, (0, 0))
+        if _sqlite3_only:
+            return None, "use_sqlite3_reads"
+        if not driver and (sqlite3_open or (os.name != "nt" and _open_in_process(path))):
+            return None, "sqlite3 has it open in this process"
+        _counts(key)[0] += 1  # with the driver's connections open, their descriptors are its own
+    _held_by_thread.files = [*getattr(_held_by_thread, "files", ()), key]
+    return key, ""
+
+
+def _release(key: tuple[int, int], *, driver: bool) -> None:
+    """A connection counted by ``_claim_sqlite3`` or ``_claim_driver`` has closed."""
+    with _copies_changed:
+        counts = _counts(key)
+        counts[0 if driver else 1] -= 1
+        if counts == [0, 0]:
+            del _open_copies[key]
+        _copies_changed.notify_all()
+    files = list(getattr(_held_by_thread, "files", ()))
+    if driver and key in files:
+        files.remove(key)
+        _held_by_thread.files = files
+
+
+class _Sqlite3Connection(sqlite3.Connection):
+    """A sqlite3 connection counted open (``_claim``) until it is closed."""
+
+    copy_key: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            key, self.copy_key = self.copy_key, None
+            if key is not None:
+                _release(key, driver=False)
+
+    def __del__(self) -> None:  # left to the garbage collector: its file is closed then
+        self.close()
+
+
+class _DriverConnection(adbc_driver_sqlite.dbapi.AdbcSqliteConnection):
+    """A connection of the Arrow driver counted open (``_claim``) until it is closed."""
+
+    copy_key: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            key, self.copy_key = self.copy_key, None
+            if key is not None:
+                _release(key, driver=True)
 
 
 #: Where a process's open file descriptors are listed (Linux, then macOS and the BSDs).
@@ -237,23 +348,36 @@ def connect_arrow(db_path: str | os.PathLike) -> ReadConnection:
     -shm). A crawl could then checkpoint over pages that copy is reading, or rebuild the -shm
     it still maps, and a later write through it could corrupt the database. So the driver is
     used only when no descriptor of this process refers to those files (a ``sqlite3``
-    connection left open: Datasette's in ``keitrucks serve``), and never after
-    ``use_sqlite3_reads``. Windows locks per handle: there the driver is always safe.
+    connection left open: Datasette's in ``keitrucks serve``) but the driver's own connections
+    (two reads at once: ``_claim_driver``), and never after ``use_sqlite3_reads``; this
+    module's sqlite3 connections wait while the driver has the file open. Windows locks per
+    handle: there the driver is always safe.
     """
     path = _existing(db_path)
-    if _sqlite3_only or (os.name != "nt" and _open_in_process(path.resolve())):
-        why = "use_sqlite3_reads" if _sqlite3_only else "sqlite3 has it open in this process"
+    key, why = _claim_driver(path.resolve())
+    if key is None:
         logger.debug("reading %s through sqlite3, not the Arrow driver: %s", path, why)
         conn = connect_readonly(path)
         conn.execute("BEGIN")  # the snapshot taken now, as the driver's (on its first read)
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         return conn
-    return _connect_driver(path)
+    try:
+        conn = _connect_driver(path)
+    except BaseException:
+        _release(key, driver=True)
+        raise
+    conn.copy_key = key
+    return conn
 
 
-def _connect_driver(path: Path) -> adbc_driver_sqlite.dbapi.Connection:
+def _connect_driver(path: Path) -> _DriverConnection:
     """A read-only connection of ADBC's SQLite driver (only through ``connect_arrow``)."""
-    conn = adbc_driver_sqlite.dbapi.connect(_readonly_uri(path))
+    database = adbc_driver_sqlite.connect(_readonly_uri(path))
+    try:
+        conn = _DriverConnection(database, adbc_driver_manager.AdbcConnection(database))
+    except BaseException:
+        database.close()
+        raise
     try:
         _rows(conn, "PRAGMA busy_timeout = 30000")
         _rows(conn, "SELECT 1 FROM sqlite_master LIMIT 1")
@@ -635,8 +759,8 @@ def read_listings_as_of(
             "SELECT source, search_key, as_of FROM runs WHERE complete = 1 AND as_of < ?",
             (_iso(end),),
         )
-    with closing(connect_readonly(db_path)) as conn:  # old values of any type: Python objects
-        df = _as_known_then(df, _changes_from(conn, end, [*cols, "description", "attributes"]))
+        changes = _changes_from(conn, end, [*cols, "description", "attributes"])
+    df = _as_known_then(df, changes)
     later_rows = df["h_later"].astype(bool)
     if any_later:
         for col in STATE_COLUMNS:
@@ -682,24 +806,40 @@ def read_model_names(db_path: str | os.PathLike, *, since: dt.date | str) -> pd.
     )
 
 
-def _changes_from(conn: sqlite3.Connection, end: pd.Timestamp, fields: list[str]) -> pd.DataFrame:
+def _changes_from(conn: ReadConnection, end: pd.Timestamp, fields: list[str]) -> pd.DataFrame:
     """Per listing and field among ``fields``, the value it had before its first change at or
     after ``end`` (``listing_changes``): the value as of then. Free text is kept only where it
-    may hold a frame number, as the listings read keeps it."""
+    may hold a frame number, as the listings read keeps it. ``old`` holds values of any type,
+    typed as ``pd.read_sql_query`` types sqlite3's Python objects, on either connection."""
+    columns = ["source", "listing_id", "field", "old"]
     if not _columns(conn, "listing_changes"):  # a read-only database of an older version
-        return pd.DataFrame(columns=["source", "listing_id", "field", "old"])
+        return pd.DataFrame(columns=columns)
     names = ", ".join(f"'{f}'" for f in dict.fromkeys(fields))
-    return pd.read_sql_query(
-        f"""SELECT source, listing_id, field,
+    sql = f"""SELECT source, listing_id, field,
                    CASE WHEN field IN ('description', 'attributes')
                         AND NOT coalesce(old GLOB '{FRAME_GLOB}', 0) THEN NULL ELSE old END AS old
             FROM (SELECT c.*, row_number() OVER (
                       PARTITION BY source, listing_id, field ORDER BY changed_at, id) AS n
                   FROM listing_changes c WHERE changed_at >= ? AND field IN ({names}))
-            WHERE n = 1""",
-        conn,
-        params=(_iso(end),),
+            WHERE n = 1"""
+    if not _by_driver(conn):
+        return pd.read_sql_query(sql, conn, params=(_iso(end),))
+    # the driver types a column by its values: ``old`` comes as a column per SQLite type, made
+    # back into the Python objects sqlite3 hands over (read in this snapshot, not another's)
+    kinds = ", ".join(
+        f"CASE typeof(old) WHEN '{kind}' THEN old END"
+        for kind in ("integer", "real", "text", "blob")
     )
+    with _cursor(conn, one_batch=True) as cursor:
+        cursor.execute(f"SELECT source, listing_id, field, {kinds} FROM ({sql})", (_iso(end),))
+        table = cursor.fetch_arrow_table()
+    source, listing_id, field, *by_kind = (column.to_pylist() for column in table.columns)
+    old = [
+        next((v for v in values if v is not None), None) for values in zip(*by_kind, strict=True)
+    ]
+    rows = list(zip(source, listing_id, field, old, strict=True))
+    # typed by pandas as ``pd.read_sql_query`` types the same rows
+    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
 
 
 def _as_known_then(df: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:

@@ -702,3 +702,41 @@ def test_keitrucks_serve_reads_through_sqlite3_before_datasette_starts(
     assert started == [True]
     monkeypatch.setattr(load, "_connect_driver", refuse_driver)
     assert len(load.read_listings_as_of(db, "2026-11-12")) > 0
+
+
+#: ``listing_changes.old`` values of each kind SQLite stores in a column of no type, in sets
+#: that pandas types differently: integers alone, integers with NULL (numbers), numbers, text,
+#: bytes, a frame number in free text (kept) and free text without one (NULL), all mixed.
+CHANGE_OLDS = {
+    "integers": [("year", 1991), ("mileage_mi", 52000)],
+    "integers and null": [("year", 1991), ("mileage_mi", None)],
+    "numbers": [("latitude", 35.25), ("longitude", -86.0), ("year", 1990)],
+    "text": [("model", "Carry"), ("cab", "")],
+    "bytes": [("title", b"\x00raw")],
+    "free text": [("description", "frame DD51T-123456"), ("attributes", "no frame here")],
+    "mixed": [("model", "Hijet"), ("year", 1993), ("latitude", 2.5), ("title", None)],
+    "none": [],
+}
+
+
+@pytest.mark.parametrize("olds", list(CHANGE_OLDS))
+def test_changes_read_the_same_through_the_driver_as_through_sqlite3(tmp_path, olds):
+    """The listings read takes a field's value as of then (``listing_changes``) in its own
+    snapshot, on the driver's connection too: the same frame as ``pd.read_sql_query``'s."""
+    db = tmp_path / "c.db"
+    night(db, "2026-11-02", "craigslist", [truck("craigslist", "A", 8000)])
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.executemany(
+            "INSERT INTO listing_changes (source, listing_id, changed_at, field, old)"
+            " VALUES ('craigslist', 'A', '2026-11-09T06:00:00+00:00', ?, ?)",
+            CHANGE_OLDS[olds],
+        )
+    end = load.as_of_end("2026-11-05")
+    fields = [field for field, _ in CHANGE_OLDS["mixed"] + CHANGE_OLDS[olds]]
+    with closing(load.connect_readonly(db)) as conn:
+        expected = load._changes_from(conn, end, [*fields, "description", "attributes"])
+    with closing(load._connect_driver(db)) as conn:
+        got = load._changes_from(conn, end, [*fields, "description", "attributes"])
+    pd.testing.assert_frame_equal(got, expected)
+    assert [type(v) for v in got["old"]] == [type(v) for v in expected["old"]]
+    assert len(got) == len(CHANGE_OLDS[olds])
