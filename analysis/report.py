@@ -28,6 +28,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,13 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     weeks = int(config.get("report", {}).get("weeks", DEFAULT_WEEKS))
     start = window_start(day, weeks)
     since = start - dt.timedelta(days=MARGIN_DAYS)
-    listings = load.read_listings_as_of(db_path, day, since=since)
-    listings = assign_truck_ids(add_family(listings))
-    history = load.read_history_window(db_path, start, day)
+    # the history window is read in a thread while this one reads, describes and pairs the
+    # listings: both reads spend their time in the driver's C code, which lets the GIL go
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-read") as reader:
+        reading = reader.submit(load.read_history_window, db_path, start, day)
+        listings = load.read_listings_as_of(db_path, day, since=since)
+        listings = assign_truck_ids(add_family(listings))
+        history = reading.result()  # its error, if any, raised here as it was raised there
     _release_freed_memory()  # the reads' rows, 80 MB at 1M rows
     # memory: the trends (the largest working set) run first, while only the listings and the
     # history are held; the history goes before the sold trucks (the next largest) are worked
