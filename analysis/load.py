@@ -1088,10 +1088,21 @@ def _time_order(rows: np.ndarray) -> np.ndarray | None:
     """The order of packed rows by listing, then time, then id; None when they are in it
     already (a window read by listing, with no row before it, is: a sort would cost 0.1 s)."""
     keys, ids = rows["key"], rows["id"]
-    step = np.diff(keys)
-    if ((step > 0) | ((step == 0) & (np.diff(ids) > 0))).all():
+    if _in_time_order(keys, ids):
         return None
+    # reads come as runs in order (the rows before the window, then the window by listing),
+    # which a stable sort of the keys merges in linear time (timsort): 0.01 s at 1.2M rows,
+    # where lexsort sorts from scratch (0.3 s). Rows of one key keep the order they came in,
+    # which is by id unless a run was not: then the full sort
+    order = np.argsort(keys, kind="stable")
+    if _in_time_order(keys[order], ids[order]):
+        return order
     return np.lexsort((ids, keys))
+
+
+def _in_time_order(keys: np.ndarray, ids: np.ndarray) -> bool:
+    step = np.diff(keys)
+    return bool(((step > 0) | ((step == 0) & (np.diff(ids) > 0))).all())
 
 
 def _first_ids(lids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

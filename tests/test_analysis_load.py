@@ -530,10 +530,20 @@ def test_arrow_uses_the_system_allocator_unless_told_otherwise():
 
 
 @pytest.mark.parametrize(
-    "shape", ["by listing", "by row", "ids out of order", "times out of id order", "empty"]
+    "shape",
+    [
+        "by listing",
+        "by row",
+        "ids out of order",
+        "times out of id order",
+        "empty",
+        "rows before, then by listing",
+        "one second, ids out of order",
+    ],
 )
 def test_history_rows_are_sorted_only_when_out_of_order(shape):
-    """The sorted-already shortcut gives what a full sort gives, whatever order rows come in."""
+    """The sorted-already shortcut and the merge of runs in order give what a full sort
+    gives, whatever order rows come in."""
     import numpy as np
 
     rng = np.random.default_rng(18)
@@ -544,6 +554,13 @@ def test_history_rows_are_sorted_only_when_out_of_order(shape):
     epochs = 1_700_000_000 + ids * 60
     if shape == "times out of id order":
         epochs = epochs - rng.integers(0, 600, n)
+    if shape == "rows before, then by listing":  # each listing's first row moved ahead
+        first = np.flatnonzero(np.diff(lids, prepend=-1))
+        later = np.setdiff1d(np.arange(n), first)
+        lids, ids, epochs = (np.concatenate([x[first], x[later]]) for x in (lids, ids, epochs))
+    if shape == "one second, ids out of order":  # runs in key order, not in id order
+        epochs = np.full(n, 1_700_000_000)
+        ids = np.concatenate([np.arange(n // 2)[::-1], np.arange(n // 2, n)])
     rows = np.zeros(n, dtype=load._HISTORY_ROW)
     rows["id"], rows["key"] = ids, (lids << 32) | epochs
     order = load._time_order(rows)
