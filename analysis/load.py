@@ -951,14 +951,16 @@ _PRICE_SQL = (
 
 
 @functools.cache
-def _history_select(version: tuple[int, ...]) -> str:
+def _history_select(version: tuple[int, ...], lid: str | None = "l.rowid") -> str:
     """One history row as three integers (SQLite's << and | bind alike, left to right: hence
-    the parentheses): id; the listing's rowid and the epoch second observed, as
-    ``lid << 32 | epoch``; price_usd and the words' codes, as ``price << 14 | flags << 12 |
-    event << 8 | price_basis << 4 | status``. Few columns of plain integers are what makes
-    reading a million rows cheap: the cost is per value SQLite computes and sends."""
+    the parentheses): id; the listing's rowid (``lid``) and the epoch second observed, as
+    ``lid << 32 | epoch`` (without ``lid``: the epoch); price_usd and the words' codes, as
+    ``price << 14 | flags << 12 | event << 8 | price_basis << 4 | status``. Few columns of
+    plain integers are what makes reading a million rows cheap: the cost is per value SQLite
+    computes and sends."""
+    key = f"({lid} << 32) | {_epoch_sql(version)}" if lid else _epoch_sql(version)
     return (
-        f"p.id, (l.rowid << 32) | {_epoch_sql(version)}, ({_PRICE_SQL}) "
+        f"p.id, {key}, ({_PRICE_SQL}) "
         f"| (({_code_sql('event')}) << 8) | (({_code_sql('price_basis')}) << 4) "
         f"| ({_code_sql('status')})"
     )
@@ -974,14 +976,55 @@ _HISTORY_ROW = np.dtype([("id", "i8"), ("key", "i8"), ("codes", "i8")])
 def _fetch_history(conn: ReadConnection, joins: str, params=()) -> np.ndarray:
     """The packed history rows (``_history_select``) of ``FROM ...`` ``joins``."""
     sql = f"SELECT {_history_select(_sqlite_version(conn))} {joins}"
+    return _fetch_ints(conn, sql, params, _HISTORY_ROW)
+
+
+def _fetch_ints(conn: ReadConnection, sql: str, params, dtype: np.dtype) -> np.ndarray:
+    """The rows of a query of integer columns (never NULL), as a structured array."""
     if not _by_driver(conn):
-        return np.fromiter(conn.execute(sql, params), dtype=_HISTORY_ROW)
+        return np.fromiter(conn.execute(sql, params), dtype=dtype)
     with _cursor(conn, one_batch=True) as cursor:
         cursor.execute(sql, params)
         table = cursor.fetch_arrow_table()
-    rows = np.empty(table.num_rows, dtype=_HISTORY_ROW)
-    for name, column in zip(_HISTORY_ROW.names, table.columns, strict=True):
+    rows = np.empty(table.num_rows, dtype=dtype)
+    for name, column in zip(dtype.names, table.columns, strict=True):
         rows[name] = column.to_numpy()
+    return rows
+
+
+_ID_LID = np.dtype([("id", "i8"), ("lid", "i8")])
+
+
+def _window_by_listing_apart(conn: ReadConnection, params: tuple) -> np.ndarray:
+    """The window's packed rows (``params``: first id, begin, end) in the order of a walk by
+    listing, from two reads SQLite does cheaply, matched by id: the table's rows of the window
+    in id order (a sequential pass; ``+`` keeps SQLite off the time index) and the listing
+    index walked alone for each row's (id, listing), no table row looked up per history row.
+    At 1M rows 0.8 CPU s, against 1.1 for the one joined walk, whose table lookup per row in
+    listing order is a random read."""
+    version = _sqlite_version(conn)
+    rows = _fetch_ints(
+        conn,
+        f"SELECT {_history_select(version, lid=None)} FROM price_history p "
+        "WHERE p.id >= ? AND +p.observed_at >= ? AND +p.observed_at < ? ORDER BY p.id",
+        params,
+        _HISTORY_ROW,
+    )
+    if not rows.size:
+        return rows
+    first, last = int(rows["id"][0]), int(rows["id"][-1])
+    walk = _fetch_ints(
+        conn,
+        f"SELECT p.id, l.rowid {_JOIN_BY_LISTING} WHERE p.id BETWEEN ? AND ?",
+        (first, last),
+        _ID_LID,
+    )
+    at = np.full(last - first + 1, -1, dtype=np.int32)  # a row's position by its id
+    at[rows["id"] - first] = np.arange(rows.size, dtype=np.int32)
+    found = at[walk["id"] - first]
+    taken = found >= 0  # rows of the walk observed outside the window are not in ``rows``
+    rows = rows[found[taken]]
+    rows["key"] |= walk["lid"][taken] << 32
     return rows
 
 
@@ -1130,8 +1173,9 @@ def _first_id_from(conn, start: pd.Timestamp) -> int | None:
 
 
 #: The window's rows joined to their listings by listing: a seek into the history's listing
-#: index per listing, then its rows (CROSS JOIN keeps that order); or row by row in id
-#: order, a seek into the listings per row.
+#: index per listing, then its rows (CROSS JOIN keeps that order; the window's walk reads the
+#: index alone, ``_window_by_listing_apart``); or row by row in id order, a seek into the
+#: listings per row.
 _JOIN_BY_LISTING = (
     "FROM listings l CROSS JOIN price_history p"
     " ON p.source = l.source AND p.listing_id = l.listing_id"
@@ -1141,15 +1185,14 @@ _JOIN_BY_ROW = (
 )
 
 
-def _window_join(conn, first_id: int) -> str:
+def _window_by_listing(conn, first_id: int) -> bool:
     """By listing when the window holds more than two rows per listing, else by row: the
     text-key seek per row is most of the cost of a large window (1M rows: 1.8 -> 1.5 s), and
     a seek per listing is wasted on a short one (35k rows: 0.07 -> 0.2 s)."""
     ((last_id, listings),) = _rows(
         conn, "SELECT (SELECT max(id) FROM price_history), (SELECT max(rowid) FROM listings)"
     )
-    by_listing = (last_id or 0) - first_id > 2 * (listings or 0)
-    return _JOIN_BY_LISTING if by_listing else _JOIN_BY_ROW
+    return (last_id or 0) - first_id > 2 * (listings or 0)
 
 
 def _temp_table(conn, table: str, columns: dict[str, np.ndarray]) -> None:
@@ -1182,14 +1225,16 @@ def read_history_window(db_path: str | os.PathLike, start, as_of) -> pd.DataFram
     begin = pd.Timestamp(as_of_date(start), tz="UTC")
     with closing(connect_arrow(db_path)) as conn:
         first_id = _first_id_from(conn, begin)
+        params = (first_id, _iso(begin), _iso(end))
         if first_id is None:
             window = np.zeros(0, dtype=_HISTORY_ROW)
+        elif _window_by_listing(conn, first_id):
+            window = _window_by_listing_apart(conn, params)
         else:
             window = _fetch_history(
                 conn,
-                f"{_window_join(conn, first_id)} "
-                "WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
-                (first_id, _iso(begin), _iso(end)),
+                f"{_JOIN_BY_ROW} WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
+                params,
             )
         lids, first_ids = _first_ids(window["key"] >> 32, window["id"])
         _temp_table(

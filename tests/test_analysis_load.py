@@ -290,7 +290,7 @@ def test_a_read_is_one_snapshot_and_does_not_hold_a_crawl_up(
     before = dict(zip(["listings", "window"], _reads(db), strict=True))
     crawl = Crawl(db)
     answers = []
-    hooked = "_columns" if read == "listings" else "_window_join"
+    hooked = "_columns" if read == "listings" else "_window_by_listing"
     original = getattr(load, hooked)
 
     def between(*args):
@@ -511,9 +511,9 @@ def test_window_read_is_the_same_by_listing_or_by_row(market, monkeypatch, start
     """The window's rows are the same whether SQLite walks them by listing or by id (the plan
     chosen by how many rows per listing the window holds)."""
     plans = {}
-    for join in (load._JOIN_BY_ROW, load._JOIN_BY_LISTING):
-        monkeypatch.setattr(load, "_window_join", lambda conn, first_id, join=join: join)
-        plans[join == load._JOIN_BY_LISTING] = load.read_history_window(market, start, "2026-11-12")
+    for by_listing in (False, True):
+        monkeypatch.setattr(load, "_window_by_listing", lambda conn, first_id, b=by_listing: b)
+        plans[by_listing] = load.read_history_window(market, start, "2026-11-12")
     pd.testing.assert_frame_equal(plans[False], plans[True])
     assert len(plans[True]) > 0
 
@@ -757,3 +757,43 @@ def test_changes_read_the_same_through_the_driver_as_through_sqlite3(tmp_path, o
     pd.testing.assert_frame_equal(got, expected)
     assert [type(v) for v in got["old"]] == [type(v) for v in expected["old"]]
     assert len(got) == len(CHANGE_OLDS[olds])
+
+
+@pytest.mark.parametrize(
+    ("start", "as_of"), [("2026-10-05", "2026-10-08"), ("2026-10-06", "2026-10-06")]
+)
+def test_window_walk_apart_equals_the_joined_walk(tmp_path, reads_through, start, as_of):
+    """The window read by listing as two reads matched by id gives the rows, in the order, of
+    the one joined walk: with a night ingested late (ids inside the range, times before it),
+    rows after the as-of date, and a history row whose listing is not stored."""
+    db = tmp_path / "w.db"
+    night(db, "2026-10-06", "craigslist", [truck("craigslist", "a", 6000)])
+    night(
+        db,
+        "2026-10-07",
+        "craigslist",
+        [truck("craigslist", "a", 5900), truck("craigslist", "c", 1)],
+    )
+    night(db, "2026-10-08", "craigslist", [truck("craigslist", "a", 5500)])
+    night(db, "2026-10-05", "beforward", [truck("beforward", "b", 4000, price_basis="fob")])
+    night(db, "2026-10-09", "beforward", [truck("beforward", "b", 3900, price_basis="fob")])
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "INSERT INTO price_history (source, listing_id, observed_at, event, price_usd)"
+            " VALUES ('craigslist', 'not stored', '2026-10-07T06:00:00+00:00', 'new', 1)"
+        )
+    begin = pd.Timestamp(start, tz="UTC")
+    with closing(load.connect_arrow(db)) as conn:
+        params = (
+            load._first_id_from(conn, begin),
+            load._iso(begin),
+            load._iso(load.as_of_end(as_of)),
+        )
+        got = load._window_by_listing_apart(conn, params)
+        joined = load._fetch_history(
+            conn,
+            f"{load._JOIN_BY_LISTING} WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
+            params,
+        )
+    assert got.tolist() == joined.tolist()
+    assert len(got) > 0

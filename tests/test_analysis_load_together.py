@@ -227,7 +227,7 @@ def test_an_error_of_the_history_read_is_raised_as_it_was(market, tmp_path, monk
     def locked(*args):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(load, "_window_join", locked)
+    monkeypatch.setattr(load, "_window_by_listing", locked)
     with pytest.raises(sqlite3.OperationalError) as raised:
         report._read_listings_and_history(market, DAY, since=SINCE, start=START)
     line = cli_error(raised.value)
