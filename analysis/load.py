@@ -987,8 +987,9 @@ def _fetch_ints(conn: ReadConnection, sql: str, params, dtype: np.dtype) -> np.n
         cursor.execute(sql, params)
         table = cursor.fetch_arrow_table()
     rows = np.empty(table.num_rows, dtype=dtype)
-    for name, column in zip(dtype.names, table.columns, strict=True):
-        rows[name] = column.to_numpy()
+    for name in dtype.names:
+        rows[name] = table.column(0).to_numpy()
+        table = table.remove_column(0)  # the driver's buffers of a column freed once copied
     return rows
 
 
