@@ -237,14 +237,33 @@ def _claim_driver(path: Path) -> tuple[tuple[int, int] | None, str]:
     start together take the same copy of SQLite."""
     key = _file_key(path)
     with _copies_changed:
-        driver, sqlite3_open = _open_copies.get(key, (0, 0))
-        if _sqlite3_only:
-            return None, "use_sqlite3_reads"
-        if not driver and (sqlite3_open or (os.name != "nt" and _open_in_process(path))):
-            return None, "sqlite3 has it open in this process"
-        _counts(key)[0] += 1  # with the driver's connections open, their descriptors are its own
+        why = _driver_refused(path, key)
+        if why:
+            return None, why
+        _counts(key)[0] += 1
     _held_by_thread.files = [*getattr(_held_by_thread, "files", ()), key]
     return key, ""
+
+
+def _driver_refused(path: Path, key: tuple[int, int]) -> str:
+    """Why the driver may not open ``path`` now ("" when it may); under ``_copies_changed``."""
+    driver, sqlite3_open = _open_copies.get(key, (0, 0))
+    if _sqlite3_only:
+        return "use_sqlite3_reads"
+    if driver:  # the descriptors of the file are (also) the driver's own connections'
+        return ""
+    if sqlite3_open or (os.name != "nt" and _open_in_process(path)):
+        return "sqlite3 has it open in this process"
+    return ""
+
+
+def reads_by_driver(db_path: str | os.PathLike) -> bool:
+    """Whether a read of ``db_path`` starting now would go through the Arrow driver (only a
+    hint: ``connect_arrow`` decides again when it connects). Reads through sqlite3 make Python
+    objects of every value, holding the GIL: two of them at once gain little."""
+    path = _existing(db_path).resolve()
+    with _copies_changed:
+        return not _driver_refused(path, _file_key(path))
 
 
 def _release(key: tuple[int, int], *, driver: bool) -> None:

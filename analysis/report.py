@@ -162,9 +162,14 @@ def _read_listings_and_history(
     db_path: str | os.PathLike, day: dt.date, *, since: dt.date, start: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The listings as of ``day`` seen since ``since``, described and paired into trucks, and
-    the history window from ``start``. The history is read in a thread meanwhile: both reads
-    spend their time in the driver's C code, which lets the GIL go (``load`` keeps the two
-    on one copy of SQLite). An error of either read is raised here as the read raised it."""
+    the history window from ``start``. Through the Arrow driver, the history is read in a
+    thread meanwhile: both reads spend their time in the driver's C code, which lets the GIL
+    go (``load`` keeps the two on one copy of SQLite). Through sqlite3 they would mostly wait
+    for each other (Python objects of every value) and hold their rows at once (90 MB more at
+    1M rows). An error of either read is raised here as the read raised it."""
+    if not load.reads_by_driver(db_path):
+        listings = assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))
+        return listings, load.read_history_window(db_path, start, day)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-read") as reader:
         reading = reader.submit(load.read_history_window, db_path, start, day)
         listings = assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))

@@ -137,11 +137,14 @@ SITUATIONS = {
 def test_two_reads_at_once_use_one_copy_of_sqlite(market, tmp_path, monkeypatch, situation):
     """The history read is held, its connection open, until the listings read (a past date:
     it also reads the values as of then, listing_changes) is over: the two run at once, and
-    neither opens the database through the copy of SQLite the other has it open with."""
+    neither opens the database through the copy of SQLite the other has it open with. (The
+    report reads one after the other through sqlite3, ``test_through_sqlite3_...``: here they
+    are made to run at once anyway, as any two reads of this process may.)"""
     db = Path(shutil.copyfile(market, tmp_path / "k.db"))
     expected = _one_after_the_other(db)
     hold, copy = SITUATIONS[situation]
     monkeypatch.setattr(load, "_sqlite3_only", hold == "serve")
+    monkeypatch.setattr(load, "reads_by_driver", lambda db_path: True)
     held = hold(db) if callable(hold) else None
     copies = Copies(monkeypatch)
     listings_read = threading.Event()
@@ -172,6 +175,33 @@ def test_two_reads_at_once_use_one_copy_of_sqlite(market, tmp_path, monkeypatch,
     for frame, wanted in zip(got, expected, strict=True):
         pd.testing.assert_frame_equal(frame, wanted)
     assert load._open_copies == {}
+
+
+@pytest.mark.parametrize("situation", list(SITUATIONS))
+def test_through_sqlite3_the_report_reads_one_after_the_other(
+    market, tmp_path, monkeypatch, situation
+):
+    """Two reads through sqlite3 make Python objects of every value, holding the GIL: at once
+    they would mostly wait for each other and hold both reads' rows at the same time."""
+    db = Path(shutil.copyfile(market, tmp_path / "k.db"))
+    hold, copy = SITUATIONS[situation]
+    monkeypatch.setattr(load, "_sqlite3_only", hold == "serve")
+    held = hold(db) if callable(hold) else None
+    threads = set()
+    read = load.read_history_window
+
+    def history(*args):
+        threads.add(threading.current_thread() is threading.main_thread())
+        return read(*args)
+
+    monkeypatch.setattr(load, "read_history_window", history)
+    try:
+        assert load.reads_by_driver(db) == (copy == "driver")
+        report._read_listings_and_history(db, DAY, since=SINCE, start=START)
+    finally:
+        if held is not None:
+            held.close()
+    assert threads == {copy == "sqlite3"}
 
 
 def test_a_sqlite3_read_waits_while_the_driver_has_the_file_open(market, tmp_path, monkeypatch):
