@@ -1083,7 +1083,7 @@ def _words(
         return pd.Categorical.from_codes(codes, categories=words)
     if not rows.size:
         return pd.Series([], dtype="object").map({}).astype("category").array
-    present = np.unique(codes[~null])
+    present = np.flatnonzero(np.bincount(codes[~null]))  # np.unique hashes: 6x slower
     text = np.array(words, dtype=object)[present]
     order = np.argsort(text, kind="stable")
     recode = np.full(len(words) + 1, -1)
