@@ -177,7 +177,11 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
     key = _claim_sqlite3(path)
     try:
         conn = sqlite3.connect(
-            _readonly_uri(path), uri=True, timeout=30, factory=_Sqlite3Connection
+            _readonly_uri(path),
+            uri=True,
+            timeout=30,
+            factory=_Sqlite3Connection,
+            check_same_thread=False,  # so that a connection left to the collector closes
         )
     except BaseException:
         _release(key, driver=False)
@@ -293,7 +297,7 @@ class _Sqlite3Connection(sqlite3.Connection):
             if key is not None:
                 _release(key, driver=False)
 
-    def __del__(self) -> None:  # left to the garbage collector: its file is closed then
+    def __del__(self) -> None:  # left to the garbage collector (in any thread): closed now
         self.close()
 
 

@@ -6,6 +6,7 @@ and they must read what one read after the other reads."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import shutil
 import sqlite3
@@ -269,3 +270,17 @@ def test_a_missing_database_is_reported_once(tmp_path):
     with pytest.raises(load.DatabaseMissing, match="no database"):
         report._read_listings_and_history(tmp_path / "nope.db", DAY, since=SINCE, start=START)
     assert load._open_copies == {}
+
+
+def test_a_sqlite3_connection_left_to_the_collector_in_another_thread_is_uncounted(market):
+    """Closed and uncounted wherever it is collected, so a driver read is not held up."""
+    conn = load.connect_readonly(market)
+    key = load._file_key(market)
+    assert load._open_copies[key] == [0, 1]
+    del conn  # a sqlite3 connection is in a reference cycle (its statement cache)
+    gone = threading.Thread(target=gc.collect)
+    gone.start()
+    gone.join()
+    assert load._open_copies == {}
+    with closing(load.connect_arrow(market)) as conn:
+        assert load._by_driver(conn)
