@@ -184,7 +184,7 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
             check_same_thread=False,  # so that a connection left to the collector closes
         )
     except BaseException:
-        _release(key, driver=False)
+        _release(key)
         raise
     conn.copy_key = key
     try:
@@ -210,8 +210,9 @@ _copies_changed = threading.Condition()
 #: Per database file (device, inode): how many connections of the driver and of sqlite3 are
 #: open (or opening) through this module.
 _open_copies: dict[tuple[int, int], list[int]] = {}
-#: Per thread: the files it has a driver connection open on (waiting for itself would hang).
-_held_by_thread = threading.local()
+#: Per database file: the threads that opened its driver connections (a sqlite3 connection
+#: asked for by one of them would wait for itself for ever).
+_driver_threads: dict[tuple[int, int], list[int]] = {}
 
 
 def _file_key(path: Path) -> tuple[int, int]:
@@ -227,9 +228,11 @@ def _claim_sqlite3(path: Path) -> tuple[int, int]:
     """Count a sqlite3 connection about to open ``path``, once no driver connection of this
     process has it open (waiting for it to close); to be ``_release``d once closed."""
     key = _file_key(path)
-    if key in getattr(_held_by_thread, "files", ()):
-        raise RuntimeError(f"a sqlite3 read of {path} by a thread reading it through the driver")
     with _copies_changed:
+        if threading.get_ident() in _driver_threads.get(key, ()):
+            raise RuntimeError(
+                f"a sqlite3 read of {path} by a thread reading it through the driver"
+            )
         _copies_changed.wait_for(lambda: not _open_copies.get(key, (0, 0))[0])
         _counts(key)[1] += 1
     return key
@@ -245,7 +248,7 @@ def _claim_driver(path: Path) -> tuple[tuple[int, int] | None, str]:
         if why:
             return None, why
         _counts(key)[0] += 1
-    _held_by_thread.files = [*getattr(_held_by_thread, "files", ()), key]
+        _driver_threads.setdefault(key, []).append(threading.get_ident())
     return key, ""
 
 
@@ -270,18 +273,19 @@ def reads_by_driver(db_path: str | os.PathLike) -> bool:
         return not _driver_refused(path, _file_key(path))
 
 
-def _release(key: tuple[int, int], *, driver: bool) -> None:
-    """A connection counted by ``_claim_sqlite3`` or ``_claim_driver`` has closed."""
+def _release(key: tuple[int, int], *, driver: int | None = None) -> None:
+    """A connection counted by ``_claim_sqlite3`` or ``_claim_driver`` has closed (``driver``:
+    the thread that opened it, for a driver connection; it may close in another)."""
     with _copies_changed:
         counts = _counts(key)
-        counts[0 if driver else 1] -= 1
+        counts[0 if driver is not None else 1] -= 1
         if counts == [0, 0]:
             del _open_copies[key]
+        if driver is not None:
+            _driver_threads[key].remove(driver)
+            if not _driver_threads[key]:
+                del _driver_threads[key]
         _copies_changed.notify_all()
-    files = list(getattr(_held_by_thread, "files", ()))
-    if driver and key in files:
-        files.remove(key)
-        _held_by_thread.files = files
 
 
 class _Sqlite3Connection(sqlite3.Connection):
@@ -295,7 +299,7 @@ class _Sqlite3Connection(sqlite3.Connection):
         finally:
             key, self.copy_key = self.copy_key, None
             if key is not None:
-                _release(key, driver=False)
+                _release(key)
 
     def __del__(self) -> None:  # left to the garbage collector (in any thread): closed now
         self.close()
@@ -305,6 +309,8 @@ class _DriverConnection(adbc_driver_sqlite.dbapi.AdbcSqliteConnection):
     """A connection of the Arrow driver counted open (``_claim``) until it is closed."""
 
     copy_key: tuple[int, int] | None = None
+    #: The thread that opened it.
+    opened_by: int | None = None
 
     def close(self) -> None:
         try:
@@ -312,7 +318,7 @@ class _DriverConnection(adbc_driver_sqlite.dbapi.AdbcSqliteConnection):
         finally:
             key, self.copy_key = self.copy_key, None
             if key is not None:
-                _release(key, driver=True)
+                _release(key, driver=self.opened_by)
 
 
 #: Where a process's open file descriptors are listed (Linux, then macOS and the BSDs).
@@ -387,9 +393,9 @@ def connect_arrow(db_path: str | os.PathLike) -> ReadConnection:
     try:
         conn = _connect_driver(path)
     except BaseException:
-        _release(key, driver=True)
+        _release(key, driver=threading.get_ident())
         raise
-    conn.copy_key = key
+    conn.copy_key, conn.opened_by = key, threading.get_ident()
     return conn
 
 

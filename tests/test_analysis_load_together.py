@@ -284,3 +284,15 @@ def test_a_sqlite3_connection_left_to_the_collector_in_another_thread_is_uncount
     assert load._open_copies == {}
     with closing(load.connect_arrow(market)) as conn:
         assert load._by_driver(conn)
+
+
+def test_a_driver_connection_closed_by_another_thread_frees_its_opener(market):
+    """The thread that opened a driver connection may read through sqlite3 once it is closed,
+    whichever thread closed it."""
+    conn = load.connect_arrow(market)
+    closer = threading.Thread(target=conn.close)
+    closer.start()
+    closer.join()
+    assert load._open_copies == {}
+    with closing(load.connect_readonly(market)) as conn:
+        assert not load._by_driver(conn)
