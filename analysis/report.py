@@ -28,6 +28,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,7 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
     weeks = int(config.get("report", {}).get("weeks", DEFAULT_WEEKS))
     start = window_start(day, weeks)
     since = start - dt.timedelta(days=MARGIN_DAYS)
-    listings = load.read_listings_as_of(db_path, day, since=since)
-    listings = assign_truck_ids(add_family(listings))
-    history = load.read_history_window(db_path, start, day)
+    listings, history = _read_listings_and_history(db_path, day, since=since, start=start)
     _release_freed_memory()  # the reads' rows, 80 MB at 1M rows
     # memory: the trends (the largest working set) run first, while only the listings and the
     # history are held; the history goes before the sold trucks (the next largest) are worked
@@ -157,6 +156,24 @@ def compute_report(db_path: str | os.PathLike, *, as_of, config: dict | None = N
         links=bool(config.get("report", {}).get("links", True)),
         fresh=freshness.freshness(load.read_runs_until(db_path, day), day),  # freshness banner
     )
+
+
+def _read_listings_and_history(
+    db_path: str | os.PathLike, day: dt.date, *, since: dt.date, start: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The listings as of ``day`` seen since ``since``, described and paired into trucks, and
+    the history window from ``start``. Through the Arrow driver, the history is read in a
+    thread meanwhile: both reads spend their time in the driver's C code, which lets the GIL
+    go (``load`` keeps the two on one copy of SQLite). Through sqlite3 they would mostly wait
+    for each other (Python objects of every value) and hold their rows at once (90 MB more at
+    1M rows). An error of either read is raised here as the read raised it."""
+    if not load.reads_by_driver(db_path):
+        listings = assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))
+        return listings, load.read_history_window(db_path, start, day)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-read") as reader:
+        reading = reader.submit(load.read_history_window, db_path, start, day)
+        listings = assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))
+        return listings, reading.result()
 
 
 def _ended_history(

@@ -290,7 +290,7 @@ def test_a_read_is_one_snapshot_and_does_not_hold_a_crawl_up(
     before = dict(zip(["listings", "window"], _reads(db), strict=True))
     crawl = Crawl(db)
     answers = []
-    hooked = "_columns" if read == "listings" else "_window_join"
+    hooked = "_columns" if read == "listings" else "_window_by_listing"
     original = getattr(load, hooked)
 
     def between(*args):
@@ -511,9 +511,9 @@ def test_window_read_is_the_same_by_listing_or_by_row(market, monkeypatch, start
     """The window's rows are the same whether SQLite walks them by listing or by id (the plan
     chosen by how many rows per listing the window holds)."""
     plans = {}
-    for join in (load._JOIN_BY_ROW, load._JOIN_BY_LISTING):
-        monkeypatch.setattr(load, "_window_join", lambda conn, first_id, join=join: join)
-        plans[join == load._JOIN_BY_LISTING] = load.read_history_window(market, start, "2026-11-12")
+    for by_listing in (False, True):
+        monkeypatch.setattr(load, "_window_by_listing", lambda conn, first_id, b=by_listing: b)
+        plans[by_listing] = load.read_history_window(market, start, "2026-11-12")
     pd.testing.assert_frame_equal(plans[False], plans[True])
     assert len(plans[True]) > 0
 
@@ -530,10 +530,20 @@ def test_arrow_uses_the_system_allocator_unless_told_otherwise():
 
 
 @pytest.mark.parametrize(
-    "shape", ["by listing", "by row", "ids out of order", "times out of id order", "empty"]
+    "shape",
+    [
+        "by listing",
+        "by row",
+        "ids out of order",
+        "times out of id order",
+        "empty",
+        "rows before, then by listing",
+        "one second, ids out of order",
+    ],
 )
 def test_history_rows_are_sorted_only_when_out_of_order(shape):
-    """The sorted-already shortcut gives what a full sort gives, whatever order rows come in."""
+    """The sorted-already shortcut and the merge of runs in order give what a full sort
+    gives, whatever order rows come in."""
     import numpy as np
 
     rng = np.random.default_rng(18)
@@ -544,6 +554,13 @@ def test_history_rows_are_sorted_only_when_out_of_order(shape):
     epochs = 1_700_000_000 + ids * 60
     if shape == "times out of id order":
         epochs = epochs - rng.integers(0, 600, n)
+    if shape == "rows before, then by listing":  # each listing's first row moved ahead
+        first = np.flatnonzero(np.diff(lids, prepend=-1))
+        later = np.setdiff1d(np.arange(n), first)
+        lids, ids, epochs = (np.concatenate([x[first], x[later]]) for x in (lids, ids, epochs))
+    if shape == "one second, ids out of order":  # runs in key order, not in id order
+        epochs = np.full(n, 1_700_000_000)
+        ids = np.concatenate([np.arange(n // 2)[::-1], np.arange(n // 2, n)])
     rows = np.zeros(n, dtype=load._HISTORY_ROW)
     rows["id"], rows["key"] = ids, (lids << 32) | epochs
     order = load._time_order(rows)
@@ -702,3 +719,81 @@ def test_keitrucks_serve_reads_through_sqlite3_before_datasette_starts(
     assert started == [True]
     monkeypatch.setattr(load, "_connect_driver", refuse_driver)
     assert len(load.read_listings_as_of(db, "2026-11-12")) > 0
+
+
+#: ``listing_changes.old`` values of each kind SQLite stores in a column of no type, in sets
+#: that pandas types differently: integers alone, integers with NULL (numbers), numbers, text,
+#: bytes, a frame number in free text (kept) and free text without one (NULL), all mixed.
+CHANGE_OLDS = {
+    "integers": [("year", 1991), ("mileage_mi", 52000)],
+    "integers and null": [("year", 1991), ("mileage_mi", None)],
+    "numbers": [("latitude", 35.25), ("longitude", -86.0), ("year", 1990)],
+    "text": [("model", "Carry"), ("cab", "")],
+    "bytes": [("title", b"\x00raw")],
+    "free text": [("description", "frame DD51T-123456"), ("attributes", "no frame here")],
+    "mixed": [("model", "Hijet"), ("year", 1993), ("latitude", 2.5), ("title", None)],
+    "none": [],
+}
+
+
+@pytest.mark.parametrize("olds", list(CHANGE_OLDS))
+def test_changes_read_the_same_through_the_driver_as_through_sqlite3(tmp_path, olds):
+    """The listings read takes a field's value as of then (``listing_changes``) in its own
+    snapshot, on the driver's connection too: the same frame as ``pd.read_sql_query``'s."""
+    db = tmp_path / "c.db"
+    night(db, "2026-11-02", "craigslist", [truck("craigslist", "A", 8000)])
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.executemany(
+            "INSERT INTO listing_changes (source, listing_id, changed_at, field, old)"
+            " VALUES ('craigslist', 'A', '2026-11-09T06:00:00+00:00', ?, ?)",
+            CHANGE_OLDS[olds],
+        )
+    end = load.as_of_end("2026-11-05")
+    fields = [field for field, _ in CHANGE_OLDS["mixed"] + CHANGE_OLDS[olds]]
+    with closing(load.connect_readonly(db)) as conn:
+        expected = load._changes_from(conn, end, [*fields, "description", "attributes"])
+    with closing(load._connect_driver(db)) as conn:
+        got = load._changes_from(conn, end, [*fields, "description", "attributes"])
+    pd.testing.assert_frame_equal(got, expected)
+    assert [type(v) for v in got["old"]] == [type(v) for v in expected["old"]]
+    assert len(got) == len(CHANGE_OLDS[olds])
+
+
+@pytest.mark.parametrize(
+    ("start", "as_of"), [("2026-10-05", "2026-10-08"), ("2026-10-06", "2026-10-06")]
+)
+def test_window_walk_apart_equals_the_joined_walk(tmp_path, reads_through, start, as_of):
+    """The window read by listing as two reads matched by id gives the rows, in the order, of
+    the one joined walk: with a night ingested late (ids inside the range, times before it),
+    rows after the as-of date, and a history row whose listing is not stored."""
+    db = tmp_path / "w.db"
+    night(db, "2026-10-06", "craigslist", [truck("craigslist", "a", 6000)])
+    night(
+        db,
+        "2026-10-07",
+        "craigslist",
+        [truck("craigslist", "a", 5900), truck("craigslist", "c", 1)],
+    )
+    night(db, "2026-10-08", "craigslist", [truck("craigslist", "a", 5500)])
+    night(db, "2026-10-05", "beforward", [truck("beforward", "b", 4000, price_basis="fob")])
+    night(db, "2026-10-09", "beforward", [truck("beforward", "b", 3900, price_basis="fob")])
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "INSERT INTO price_history (source, listing_id, observed_at, event, price_usd)"
+            " VALUES ('craigslist', 'not stored', '2026-10-07T06:00:00+00:00', 'new', 1)"
+        )
+    begin = pd.Timestamp(start, tz="UTC")
+    with closing(load.connect_arrow(db)) as conn:
+        params = (
+            load._first_id_from(conn, begin),
+            load._iso(begin),
+            load._iso(load.as_of_end(as_of)),
+        )
+        got = load._window_by_listing_apart(conn, params)
+        joined = load._fetch_history(
+            conn,
+            f"{load._JOIN_BY_LISTING} WHERE p.id >= ? AND p.observed_at >= ? AND p.observed_at < ?",
+            params,
+        )
+    assert got.tolist() == joined.tolist()
+    assert len(got) > 0
