@@ -433,6 +433,10 @@ def _cursor(conn, *, one_batch: bool = False):
                 )
             yield cursor
     except adbc_driver_manager.Error as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            # Ctrl-C during a driver call: the driver manager asks the driver to cancel, which
+            # SQLite's driver cannot ("NOT_IMPLEMENTED"), and raises that once the call is done
+            raise KeyboardInterrupt from None
         raise sqlite3.OperationalError(_driver_message(exc)) from exc
 
 

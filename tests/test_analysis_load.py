@@ -797,3 +797,47 @@ def test_window_walk_apart_equals_the_joined_walk(tmp_path, reads_through, start
         )
     assert got.tolist() == joined.tolist()
     assert len(got) > 0
+
+
+class _InterruptedCursor:
+    """A driver cursor whose query the driver manager ended as it does on Ctrl-C: SQLite's driver
+    cannot cancel, so the manager raises 'NOT_IMPLEMENTED' from a KeyboardInterrupt."""
+
+    def close(self):
+        pass
+
+    def execute(self, sql, params=()):
+        import adbc_driver_manager
+
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise adbc_driver_manager.NotSupportedError("NOT_IMPLEMENTED") from interrupt
+
+
+class _InterruptedConnection:
+    def cursor(self):
+        return _InterruptedCursor()
+
+
+def test_ctrl_c_during_a_driver_read_is_an_interrupt_not_a_database_problem():
+    with pytest.raises(KeyboardInterrupt):
+        load._rows(_InterruptedConnection(), "SELECT 1")
+
+
+def test_a_driver_error_of_its_own_is_still_a_database_problem():
+    import adbc_driver_manager
+
+    class Failing(_InterruptedCursor):
+        def execute(self, sql, params=()):
+            raise adbc_driver_manager.OperationalError(
+                "IO: [SQLite] Failed to step query: disk I/O error",
+                status_code=adbc_driver_manager.AdbcStatusCode.IO,
+            )
+
+    class Conn:
+        def cursor(self):
+            return Failing()
+
+    with pytest.raises(sqlite3.OperationalError, match="^disk I/O error$"):
+        load._rows(Conn(), "SELECT 1")
