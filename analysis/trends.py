@@ -614,13 +614,17 @@ def _trend_table(
     key, span = _combine([(fine[n], s) for n, s in zip(names, sizes, strict=True)])
     distinct, gid = _number(key, span)
     groups = len(distinct)
-    sums = [np.bincount(gid, weights=t, minlength=groups).astype(np.int64) for t in totals.T]
+    sums = {
+        name: np.bincount(gid, weights=t, minlength=groups).astype(np.int64)
+        for name, t in zip(TOTALS, totals.T, strict=True)
+    }
+    priced = sums["below"] + sums["inside"] + sums["above"]
     fine_group, price, count = prices
     quartiles = group_quantiles(
         gid[fine_group], price, (0.25, 0.5, 0.75), groups, by_value=True, counts=count
     )
     week, series, *values = _split(distinct, sizes)
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "week": week,
             "series": np.array(SERIES, dtype=object)[series],
@@ -628,16 +632,27 @@ def _trend_table(
                 d: pd.Series(np.asarray(labels[d].cat.categories, dtype=object)[v], dtype=object)
                 for d, v in zip(dims, values, strict=True)
             },
-            **dict(zip(TOTALS, sums, strict=True)),
+            **sums,
+            "priced": priced,
+            "listings": sums["unpriced"] + priced,
+            **{
+                share: np.round(sums[part] / np.where(priced > 0, priced, np.nan), 3)
+                for part, share in (
+                    ("below", "share_below"),
+                    ("inside", "share_in"),
+                    ("above", "share_above"),
+                )
+            },
+            **dict(zip(("p25_usd", "median_usd", "p75_usd"), map(_whole, quartiles), strict=True)),
         }
     )
-    table["priced"] = table["below"] + table["inside"] + table["above"]
-    table["listings"] = table["unpriced"] + table["priced"]
-    for part, col in (("below", "share_below"), ("inside", "share_in"), ("above", "share_above")):
-        table[col] = (table[part] / table["priced"].where(table["priced"] > 0)).round(3)
-    for col, q in zip(("p25_usd", "median_usd", "p75_usd"), quartiles, strict=True):
-        table[col] = pd.Series(q).round().astype("Int64")
-    return table
+
+
+def _whole(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Rounded to whole numbers, as Int64 (<NA> for NaN)."""
+    rounded = np.round(values)
+    missing = np.isnan(rounded)
+    return pd.arrays.IntegerArray(np.where(missing, 0, rounded).astype(np.int64), missing)
 
 
 #: What ``price_trends`` counts per fine group: states by price (unknown, below the band,
@@ -681,21 +696,20 @@ def _priced(of_state: np.ndarray, price: np.ndarray, groups: int) -> tuple[np.nd
     price and number of states. Prices repeat (whole dollars, round figures): far fewer pairs
     than states, so each grouping set's quartiles sort pairs, not states."""
     codes, prices = pd.factorize(price)  # NaN (no price): -1
-    rank = np.full(len(prices) + 1, -1, dtype=np.int64)  # the last: no price
+    rank = np.empty(len(prices) + 1, dtype=np.int64)
     rank[np.argsort(prices)] = np.arange(len(prices))
+    rank[-1] = len(prices)  # no price: after the last
     key = rank[codes]  # memory: two arrays of the states at a time
     del codes
     key *= groups
-    key += of_state  # negative: no price
-    pair_of, pairs = pd.factorize(key)
+    key += of_state
+    pairs, pair_of = _number(key, (len(prices) + 1) * groups)
     del key
     count = np.bincount(pair_of, minlength=len(pairs))
     del pair_of
-    order = np.argsort(pairs)
-    order = order[pairs[order] >= 0]
-    pairs = pairs[order]
-    ordered = np.sort(prices)
-    return pairs % groups, ordered[pairs // groups], count[order]
+    priced = pairs < len(prices) * groups
+    pairs = pairs[priced]
+    return pairs % groups, np.sort(prices)[pairs // groups], count[priced]
 
 
 def price_trends(
