@@ -245,6 +245,12 @@ def _positions(lids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """The position in ``lids`` (distinct) of each of ``wanted``, -1 when absent."""
     if not len(lids):
         return np.full(len(wanted), -1, dtype=np.int64)
+    low, high = int(lids.min()), int(lids.max())
+    if low >= 0 and high <= 4 * len(lids) + (1 << 16):
+        # lids are rowids, mostly dense: a table by lid instead of a binary search per row
+        table = np.full(high + 2, -1, dtype=np.int64)  # the last: any lid past the largest
+        table[lids] = np.arange(len(lids))
+        return table[np.clip(wanted, -1, high + 1)]
     order = np.argsort(lids, kind="stable")
     ordered = lids[order]
     at = np.minimum(np.searchsorted(ordered, wanted), len(lids) - 1)

@@ -316,3 +316,18 @@ def test_quartiles_of_counted_prices_are_those_of_every_state(dtype):
     coarse_got = group_quantiles(coarse[pairs], prices, qs, 3, by_value=True, counts=counts)
     for want, have in zip([*expected, *coarse_expected], [*got, *coarse_got], strict=True):
         np.testing.assert_array_equal(have, want)
+
+
+@pytest.mark.parametrize(
+    "lids",
+    [
+        [5, 3, 9, 0],  # dense rowids: looked up in a table
+        [7, 2_000_000_000, 11],  # sparse: searched
+        [],
+    ],
+)
+def test_positions_of_lids(lids):
+    lids = np.array(lids, dtype=np.int64)
+    wanted = np.array([9, -1, 3, 4, 2_000_000_000, 10**12, 0, 7, -5], dtype=np.int64)
+    expected = [lids.tolist().index(w) if w in lids else -1 for w in wanted.tolist()]
+    assert trends._positions(lids, wanted).tolist() == expected
