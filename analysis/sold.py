@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.frames import listing_key, string_ranks
+from analysis.identity import sorted_unique
 from analysis.load import as_of_date, as_of_end
 
 #: The columns of sold.csv, in order.
@@ -58,7 +59,7 @@ def ended_lids(history: pd.DataFrame, *, start, as_of) -> np.ndarray:
         ["sold", "ended"]
     ).to_numpy()
     inside = ((history["observed_at"] >= begin) & (history["observed_at"] < end)).to_numpy()
-    return np.unique(history["lid"].to_numpy()[left & inside])
+    return sorted_unique(history["lid"].to_numpy()[left & inside])
 
 
 def truck_lids(listings: pd.DataFrame, lids) -> np.ndarray:
