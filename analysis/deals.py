@@ -570,11 +570,10 @@ def why_lines(out: pd.DataFrame) -> list[str]:
         return []
     # speed: each piece is worded once per distinct value and the lines joined by Arrow, a
     # column at a time (an f-string per row took 0.3 s for the 36k rows of a large market)
-    values = {c: out[c].to_numpy(dtype=object, na_value=None) for c in _WHY_COLUMNS}
-    pieces = {name: _worded(values, columns, word) for name, (columns, word) in _WHY_PIECES.items()}
+    pieces = {name: _worded(out, columns, word) for name, (columns, word) in _WHY_PIECES.items()}
     lines = np.empty(len(out), dtype=object)
     done = np.zeros(len(out), dtype=bool)
-    for holds, parts in _why_kinds(values):
+    for holds, parts in _why_kinds(out):
         mine = holds & ~done
         done |= mine
         if mine.any():
@@ -582,12 +581,13 @@ def why_lines(out: pd.DataFrame) -> list[str]:
     return lines.tolist()
 
 
-def _why_kinds(values: dict[str, np.ndarray]) -> list[tuple[np.ndarray, list[str]]]:
-    """The kinds of why lines, first match wins: where each holds (per row of ``values``) and
-    its parts (a name of ``_WHY_PIECES``, else the words themselves)."""
-    known = {c: np.not_equal(values[c], None) for c in ("price_usd", "value_usd", "basis")}
-    landed = values["basis"] == LANDED
-    rated = values["rated"].astype(bool)
+def _why_kinds(out: pd.DataFrame) -> list[tuple[np.ndarray, list[str]]]:
+    """The kinds of why lines, first match wins: where each holds (per row of ``out``) and its
+    parts (a name of ``_WHY_PIECES``, else the words themselves)."""
+    known = {c: out[c].notna().to_numpy() for c in ("price_usd", "value_usd", "basis")}
+    landed = flag(out["basis"].eq(LANDED)).to_numpy()
+    bid = flag(out["basis"].eq("bid")).to_numpy()
+    rated = out["rated"].to_numpy(dtype=bool)
     counted = ["n", " comparable ", "what"]
     figures = [", fair ", "fair", ", median ", "median", ", middle half ", "spread"]
     as_landed = ["landed in the US ≈ ", "value", " (", "quoted", " ", "price", ")"]
@@ -601,7 +601,7 @@ def _why_kinds(values: dict[str, np.ndarray]) -> list[tuple[np.ndarray, list[str
         (landed & ~rated, ["unrated: ", *in_the_us, "; ", *as_landed, "note"]),
         (landed, [*as_landed, ": ", "side", " ", *in_the_us, *figures, "note"]),
         (
-            ~rated & (values["basis"] == "bid"),
+            ~rated & bid,
             ["unrated: a live auction's current bid is not a price"],
         ),
         (~rated & known["basis"], ["unrated: ", *counted, " (", "basis", ")"]),
@@ -624,11 +624,13 @@ def _note(row: dict[str, Any]) -> str:
     return "; under 25 years old: not importable to the US yet" if young else ""
 
 
-def _worded(values: dict[str, np.ndarray], columns: tuple[str, ...], word) -> pa.Array:
-    """``word`` of each row of ``values[columns]``, called once per distinct combination."""
-    codes = np.column_stack([pd.factorize(values[c])[0] for c in columns])
+def _worded(out: pd.DataFrame, columns: tuple[str, ...], word) -> pa.Array:
+    """``word`` of each row of ``out[columns]`` (a dict of plain values, None where unknown),
+    called once per distinct combination of them."""
+    codes = np.column_stack([pd.factorize(out[c])[0] for c in columns])
     first, combination = _distinct(codes)
-    texts = [word({c: values[c][i] for c in columns}) for i in first.tolist()]
+    values = {c: out[c].iloc[first].to_numpy(dtype=object, na_value=None) for c in columns}
+    texts = [word({c: values[c][k] for c in columns}) for k in range(len(first))]
     return pa.array(texts, type=pa.string()).take(combination)
 
 
@@ -690,9 +692,6 @@ _WHY_PIECES: dict[str, tuple[tuple[str, ...], Any]] = {
     "spread": (("comparables_low_usd", "comparables_high_usd"), spread_text),
     "note": (("eligible_25y",), _note),
 }
-_WHY_COLUMNS = tuple(
-    dict.fromkeys([c for columns, _ in _WHY_PIECES.values() for c in columns] + ["rated", "basis"])
-)
 
 
 def score_rows(deals: pd.DataFrame) -> list[dict[str, Any]]:
