@@ -64,8 +64,11 @@ def ended_lids(history: pd.DataFrame, *, start, as_of) -> np.ndarray:
 
 def truck_lids(listings: pd.DataFrame, lids) -> np.ndarray:
     """Every ``lid`` of the trucks (``truck_id``) that own ``lids``."""
-    owners = listings.loc[np.isin(listings["lid"].to_numpy(), lids), "truck_id"].unique()
-    return listings.loc[listings["truck_id"].isin(owners), "lid"].to_numpy()
+    # truck ids as integer codes (0: unknown, which is a truck of its own as in ``isin``)
+    truck = pd.factorize(listings["truck_id"])[0] + 1
+    owner = np.zeros(int(truck.max(initial=0)) + 1, dtype=bool)
+    owner[truck[np.isin(listings["lid"].to_numpy(), lids)]] = True
+    return listings["lid"].to_numpy()[owner[truck]]
 
 
 def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -> pd.DataFrame:
