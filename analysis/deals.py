@@ -289,14 +289,11 @@ def _codes(df: pd.DataFrame) -> dict[str, np.ndarray]:
     - truck, year (``known_year``), each ``MATCHED_WHEN_KNOWN`` attribute (``attrs``, one row
       each), key_rank (the position of the key in sorted order), gone (not active), age,
       weight, price, key."""
-    n = len(df)
-    bases = pd.factorize(
-        np.concatenate([df["price_basis"].to_numpy(object), df["compare_with"].to_numpy(object)])
-    )[0]
+    bases = _factorized_together(df["price_basis"], df["compare_with"])
     family = pd.factorize(df["family"])[0].astype(np.int64)
     drive = pd.factorize(df["is_4wd"])[0].astype(np.int64)
     known = (family >= 0) & (drive >= 0)
-    width = int(bases.max(initial=0)) + 1
+    width = max(int(codes.max(initial=0)) for codes in bases) + 1
     base = (family * (int(drive.max(initial=0)) + 1) + drive) * width
 
     def group(basis: np.ndarray) -> np.ndarray:
@@ -305,10 +302,10 @@ def _codes(df: pd.DataFrame) -> dict[str, np.ndarray]:
     year = df["year"].to_numpy(dtype="float64", na_value=np.nan)
     key = df["key"].to_numpy(dtype=object)
     return {
-        "group": group(bases[:n]),
-        "want": group(bases[n:]),
+        "group": group(bases[0]),
+        "want": group(bases[1]),
         "truck": pd.factorize(df["truck_id"])[0],
-        "basis": bases[:n],
+        "basis": bases[0],
         "known_year": ~np.isnan(year),
         "year": np.where(np.isnan(year), 0, year).astype(np.int64),
         "attrs": np.array([pd.factorize(df[name])[0] for name in MATCHED_WHEN_KNOWN]),
@@ -321,6 +318,19 @@ def _codes(df: pd.DataFrame) -> dict[str, np.ndarray]:
         ),
         "key": key,
     }
+
+
+def _factorized_together(*columns: pd.Series) -> list[np.ndarray]:
+    """The codes of ``columns`` numbered together, as ``pd.factorize`` of them one after the
+    other (equal values: equal codes, -1: unknown), each factorized in its own dtype (an
+    Arrow text column is not made Python objects first)."""
+    numbers: dict[Any, int] = {}
+    out = []
+    for values in columns:
+        codes, uniques = pd.factorize(values)
+        renumber = [numbers.setdefault(u, len(numbers)) for u in uniques]
+        out.append(np.array([*renumber, -1], dtype=np.int64)[codes])
+    return out
 
 
 def _pool(df: pd.DataFrame, codes: dict[str, np.ndarray], settings: dict[str, Any]) -> np.ndarray:
