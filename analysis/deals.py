@@ -135,11 +135,12 @@ def trust_problems(listings: pd.DataFrame) -> pd.Series:
     )
     # most listings have no problem: words are written only for the rows that have one
     out = np.full(len(listings), "", dtype=object)
+    rows = np.flatnonzero(some)  # only these rows' values become Python objects
     values = zip(
-        kind.to_numpy(dtype=object)[some],
-        runs.to_numpy(dtype=object)[some],
-        title.to_numpy(dtype=object)[some],
-        pending[some],
+        kind.iloc[rows].to_numpy(dtype=object),
+        runs.iloc[rows].to_numpy(dtype=object),
+        title.iloc[rows].to_numpy(dtype=object),
+        pending[rows],
         strict=True,
     )
     keys = ("kind", "runs", "title_status", "pending")
