@@ -131,7 +131,7 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     # newest first, then by truck_id: a lexsort of numbers instead of sort_values on strings
     newest = -out["left_at"].to_numpy(dtype="int64")
     order = np.lexsort((string_ranks(truck_ids[out.index.to_numpy()]), newest))
-    return out.iloc[order].loc[:, list(SOLD_COLUMNS)].reset_index(drop=True)
+    return out.loc[:, list(SOLD_COLUMNS)].iloc[order].reset_index(drop=True)
 
 
 def _history_arrays(
