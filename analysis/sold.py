@@ -108,6 +108,10 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     keep = np.zeros(len(truck_ids), dtype=bool)
     keep[chosen.index.to_numpy()] = True
     out = _trucks(listings, np.flatnonzero(keep[tcode]), tcode)
+    # newest first, then by truck_id (a lexsort of numbers instead of sort_values on strings),
+    # ordered now: memory, the rows are taken while the frame has the fewest columns
+    newest = -chosen.reindex(out.index).to_numpy(dtype="int64")
+    out = out.iloc[np.lexsort((string_ranks(truck_ids[out.index.to_numpy()]), newest))]
     mine = keep[hist["t"]]
     for name in hist:  # one array at a time: never two copies of them all
         hist[name] = hist[name][mine]
@@ -126,12 +130,11 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     )
     for name in ("row", "observed", "left", "sold"):  # memory: the price path needs none
         del hist[name]
-    out = out.join(_price_path(hist, bases))
+    path = _price_path(hist, bases)
+    del hist  # memory: before the result's last columns
+    out = out.join(path)
     out["truck_id"] = truck_ids[out.index.to_numpy()]
-    # newest first, then by truck_id: a lexsort of numbers instead of sort_values on strings
-    newest = -out["left_at"].to_numpy(dtype="int64")
-    order = np.lexsort((string_ranks(truck_ids[out.index.to_numpy()]), newest))
-    return out.loc[:, list(SOLD_COLUMNS)].iloc[order].reset_index(drop=True)
+    return out.loc[:, list(SOLD_COLUMNS)].reset_index(drop=True)
 
 
 def _history_arrays(
