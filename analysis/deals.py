@@ -419,7 +419,7 @@ def score_deals(
     subjects = np.flatnonzero(scored.to_numpy(dtype=bool))
     found = _find_comparables(codes, subjects, _pool(df, codes, settings), settings)
     kept = [c for c in (*DEAL_COLUMNS, "key", "eligible_25y") if c in df.columns]
-    out = df.loc[:, kept].iloc[subjects].assign(**found)  # only the kept columns taken
+    out = df.iloc[subjects].loc[:, kept].assign(**found)
     value = out["value_usd"].astype("Float64")
     fair = out["fair_price_usd"].astype("Float64")
     rated = (
@@ -445,7 +445,7 @@ def score_deals(
     order = np.lexsort(
         (codes["key_rank"][subjects], np.where(np.isnan(discount), np.inf, -discount), ~rated)
     )
-    return out.loc[:, list(DEAL_COLUMNS)].iloc[order].reset_index(drop=True)
+    return out.iloc[order].loc[:, list(DEAL_COLUMNS)].reset_index(drop=True)
 
 
 def _find_comparables(
