@@ -79,8 +79,10 @@ def eligibility_upcoming(listings: pd.DataFrame, *, as_of, months: int = 12) -> 
     day = as_of_date(as_of)
     current = day.year * 12 + day.month - 1
     in_japan = listings["price_basis"].isin(IN_JAPAN_BASES)
+    read = dict.fromkeys([*ELIGIBILITY_COLUMNS, "eligibility_basis", "build_month"])
     active = listings.loc[
-        ((listings["status"] == "active") & listings["kind"].isin(KINDS) & in_japan).fillna(False)
+        ((listings["status"] == "active") & listings["kind"].isin(KINDS) & in_japan).fillna(False),
+        [c for c in read if c in listings.columns],  # not every listing column: only these
     ].copy()
     if active.empty:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in ELIGIBILITY_COLUMNS})

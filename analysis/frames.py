@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def column(df: pd.DataFrame, name: str) -> pd.Series:
@@ -47,8 +49,16 @@ def usd(value: Any) -> str:
 
 def string_ranks(values: np.ndarray) -> np.ndarray:
     """Each value's place in the stable sorted order of ``values`` (strings, say): a sort
-    key for ``np.lexsort`` that orders them as ``sort_values`` does, at a fraction of its cost
-    (Python's sort of the strings instead of pandas' factorizing and sorting them)."""
+    key for ``np.lexsort`` that orders them as ``sort_values`` does, at a fraction of its cost.
+    Strings are ranked by Arrow (UTF-8 bytes sort as code points do: Python's order), anything
+    else, or text Arrow cannot hold (a lone surrogate), by Python's sort."""
+    try:
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        text = None
+    if text is not None and not text.null_count:
+        ranks = pc.rank(text, sort_keys="ascending", tiebreaker="first")
+        return ranks.to_numpy().astype(np.int64) - 1
     rank = np.empty(len(values), dtype=np.int64)
     rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
     return rank

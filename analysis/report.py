@@ -309,8 +309,8 @@ def for_sale(listings: pd.DataFrame) -> pd.Series:
     exporter's truck with its landed cost."""
     if listings.empty:
         return pd.Series(False, index=listings.index, dtype=bool)
-    basis = column(listings, "price_basis").astype("object")
-    asking = basis.eq("asking") & num(column(listings, "price_usd")).notna()
+    basis = column(listings, "price_basis")
+    asking = flag(basis.eq("asking")) & num(column(listings, "price_usd")).notna()
     landed = (
         basis.isin(("fob", "cnf", "cif"))
         & flag(column(listings, "eligible_25y").eq(True))

@@ -93,7 +93,7 @@ def state_counts(
     columns = ["state", "trucks", "road_status", "rule", "source_date", "confidence", "claims"]
     if listings.empty or "state" not in listings.columns:
         return pd.DataFrame(columns=columns)
-    active = listings
+    active = listings[[c for c in ("state", "status", "kind", "road_claims") if c in listings]]
     if "status" in active.columns:
         active = active.loc[active["status"].eq("active")]
     if "kind" in active.columns:

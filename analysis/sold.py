@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.frames import listing_key, string_ranks
+from analysis.identity import sorted_unique
 from analysis.load import as_of_date, as_of_end
 
 #: The columns of sold.csv, in order.
@@ -58,13 +61,16 @@ def ended_lids(history: pd.DataFrame, *, start, as_of) -> np.ndarray:
         ["sold", "ended"]
     ).to_numpy()
     inside = ((history["observed_at"] >= begin) & (history["observed_at"] < end)).to_numpy()
-    return np.unique(history["lid"].to_numpy()[left & inside])
+    return sorted_unique(history["lid"].to_numpy()[left & inside])
 
 
 def truck_lids(listings: pd.DataFrame, lids) -> np.ndarray:
     """Every ``lid`` of the trucks (``truck_id``) that own ``lids``."""
-    owners = listings.loc[np.isin(listings["lid"].to_numpy(), lids), "truck_id"].unique()
-    return listings.loc[listings["truck_id"].isin(owners), "lid"].to_numpy()
+    # truck ids as integer codes (0: unknown, which is a truck of its own as in ``isin``)
+    truck = pd.factorize(listings["truck_id"])[0] + 1
+    owner = np.zeros(int(truck.max(initial=0)) + 1, dtype=bool)
+    owner[truck[np.isin(listings["lid"].to_numpy(), lids)]] = True
+    return listings["lid"].to_numpy()[owner[truck]]
 
 
 def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -> pd.DataFrame:
@@ -102,11 +108,14 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     keep = np.zeros(len(truck_ids), dtype=bool)
     keep[chosen.index.to_numpy()] = True
     out = _trucks(listings, np.flatnonzero(keep[tcode]), tcode)
+    # newest first, then by truck_id (a lexsort of numbers instead of sort_values on strings),
+    # ordered now: memory, the rows are taken while the frame has the fewest columns
+    newest = -chosen.reindex(out.index).to_numpy(dtype="int64")
+    out = out.iloc[np.lexsort((string_ranks(truck_ids[out.index.to_numpy()]), newest))]
     mine = keep[hist["t"]]
     for name in hist:  # one array at a time: never two copies of them all
         hist[name] = hist[name][mine]
     sold = hist["sold"]
-    out["outcome"] = out["outcome"].map(OUTCOMES).fillna("delisted")
     out.loc[np.unique(hist["t"][sold]), "outcome"] = "sold"
     out["left_at"] = chosen
     out["days_on_market"] = (
@@ -121,12 +130,11 @@ def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -
     )
     for name in ("row", "observed", "left", "sold"):  # memory: the price path needs none
         del hist[name]
-    out = out.join(_price_path(hist, bases))
+    path = _price_path(hist, bases)
+    del hist  # memory: before the result's last columns
+    out = out.join(path)
     out["truck_id"] = truck_ids[out.index.to_numpy()]
-    # newest first, then by truck_id: a lexsort of numbers instead of sort_values on strings
-    newest = -out["left_at"].to_numpy(dtype="int64")
-    order = np.lexsort((string_ranks(truck_ids[out.index.to_numpy()]), newest))
-    return out.iloc[order].loc[:, list(SOLD_COLUMNS)].reset_index(drop=True)
+    return out.loc[:, list(SOLD_COLUMNS)].reset_index(drop=True)
 
 
 def _history_arrays(
@@ -191,16 +199,18 @@ def _trucks(listings: pd.DataFrame, members: np.ndarray, tcode: np.ndarray) -> p
     """One row per truck code (ascending) from the positions ``members`` of all its listings:
     n_listings, first_seen_at (the earliest), last_seen_at (the latest), listings (their keys
     by first sighting, then key), sources (the distinct ones, sorted), title, model, family,
-    year, is_4wd and url of the last of them in that order, and outcome: the status of the
-    last seen one (``infer_sold`` words it)."""
+    year, is_4wd and url of the last of them in that order, and outcome (``OUTCOMES``, by the
+    status of the last seen one; ``infer_sold`` marks the sold ones)."""
     t = tcode[members]
-    keys = listing_key(listings[["source", "listing_id"]].iloc[members]).to_numpy(dtype=object)
+    # memory and speed: keys stay Arrow text (Python strings only for trucks of several
+    # listings); sources and statuses are worded once per distinct value
+    keys = pa.array(listing_key(listings[["source", "listing_id"]].iloc[members]))
     # keys break ties of first sighting: only trucks with several listings have any
     several = np.flatnonzero(np.bincount(t)[t] > 1)
     rank = np.zeros(len(members), dtype=np.int64)
-    rank[several] = string_ranks(keys[several])
+    rank[several] = string_ranks(keys.take(several).to_numpy(zero_copy_only=False))
     order = np.lexsort((rank, _nat_last(listings["first_seen_at"])[members], t))
-    members, t, keys = members[order], t[order], keys[order]
+    members, t, keys = members[order], t[order], keys.take(order)
     starts = _first_of_runs(t)
     ends = _ends(starts, len(t))
     index = pd.Index(t[starts])
@@ -208,15 +218,18 @@ def _trucks(listings: pd.DataFrame, members: np.ndarray, tcode: np.ndarray) -> p
     # the latest sighting: NaT (int64 min) sorts first; the last seen listing: NaT sorts last
     latest = np.lexsort((last_seen, t))[ends]
     last = np.lexsort((_nat_last(listings["last_seen_at"])[members], t))[ends]
-    names, sources = _names(keys, listings["source"].iloc[members].to_numpy(dtype=object), starts)
+    status, statuses = pd.factorize(listings["status"].iloc[members[last]])
+    outcome = np.array([*(OUTCOMES.get(s, "delisted") for s in statuses), "delisted"], object)
     out = pd.DataFrame(
         {
             "n_listings": np.diff(np.append(starts, len(t))),
             "first_seen_at": listings["first_seen_at"].iloc[members[starts]].set_axis(index),
             "last_seen_at": listings["last_seen_at"].iloc[members[latest]].set_axis(index),
-            "listings": pd.Series(names, index=index),
-            "sources": pd.Series(sources, index=index, dtype="object"),
-            "outcome": listings["status"].iloc[members[last]].astype("object").set_axis(index),
+            "listings": pd.Series(_joined_runs(keys, starts), index=index, dtype="str"),
+            "sources": pd.Series(
+                _sources(listings["source"].iloc[members], starts), index=index, dtype="object"
+            ),
+            "outcome": pd.Series(outcome[status], index=index, dtype="str"),
         }
     )
     for col in ("title", "model", "family", "year", "is_4wd", "url"):
@@ -224,17 +237,23 @@ def _trucks(listings: pd.DataFrame, members: np.ndarray, tcode: np.ndarray) -> p
     return out
 
 
-def _names(keys: np.ndarray, sources: np.ndarray, starts: np.ndarray) -> tuple[list, list]:
-    """Per run of listings (from each of ``starts``): their keys joined by spaces, and their
-    distinct sources, sorted and joined (most trucks have one listing: only theirs are
-    joined)."""
-    names, found = keys[starts].tolist(), sources[starts].tolist()
-    sizes = np.diff(np.append(starts, len(keys)))
+def _joined_runs(texts: pa.Array, starts: np.ndarray) -> pa.Array:
+    """Per run of ``texts`` (from each of ``starts``): its texts joined by spaces."""
+    offsets = pa.array(np.append(starts, len(texts)), type=pa.int32())
+    return pc.binary_join(pa.ListArray.from_arrays(offsets, texts), pa.scalar(" ", texts.type))
+
+
+def _sources(sources: pd.Series, starts: np.ndarray) -> np.ndarray:
+    """Per run of ``sources`` (from each of ``starts``): the distinct ones, sorted and joined
+    by spaces (most trucks have one listing: only theirs are joined)."""
+    codes, names = pd.factorize(sources)
+    names = np.array([*names, None], dtype=object)  # -1 (unknown): None
+    found = names[codes[starts]]
+    sizes = np.diff(np.append(starts, len(codes)))
     for i in np.flatnonzero(sizes > 1).tolist():
-        run = slice(starts[i], starts[i] + sizes[i])
-        names[i] = " ".join(keys[run])
-        found[i] = " ".join(sorted(set(sources[run])))
-    return names, found
+        run = codes[starts[i] : starts[i] + sizes[i]]
+        found[i] = " ".join(sorted({names[c] for c in run.tolist()}))
+    return found
 
 
 def _price_path(hist: dict[str, np.ndarray], bases: np.ndarray) -> pd.DataFrame:

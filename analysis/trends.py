@@ -245,6 +245,12 @@ def _positions(lids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """The position in ``lids`` (distinct) of each of ``wanted``, -1 when absent."""
     if not len(lids):
         return np.full(len(wanted), -1, dtype=np.int64)
+    low, high = int(lids.min()), int(lids.max())
+    if low >= 0 and high <= 4 * len(lids) + (1 << 16):
+        # lids are rowids, mostly dense: a table by lid instead of a binary search per row
+        table = np.full(high + 2, -1, dtype=np.int64)  # the last: any lid past the largest
+        table[lids] = np.arange(len(lids))
+        return table[np.clip(wanted, -1, high + 1)]
     order = np.argsort(lids, kind="stable")
     ordered = lids[order]
     at = np.minimum(np.searchsorted(ordered, wanted), len(lids) - 1)
@@ -491,14 +497,22 @@ def _grouping_sets() -> list[tuple[str, tuple[str, ...]]]:
 
 
 def group_quantiles(
-    gid: np.ndarray, values: np.ndarray, qs: Sequence[float], groups: int, *, by_value: bool = False
+    gid: np.ndarray,
+    values: np.ndarray,
+    qs: Sequence[float],
+    groups: int,
+    *,
+    by_value: bool = False,
+    counts: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Quantiles (linear interpolation, NaN ignored) of ``values`` per group id 0..groups-1;
     NaN for a group without values. ``by_value``: rows are already sorted by value, so a
-    stable sort by group is enough."""
+    stable sort by group is enough. ``counts``: how many times each value is there (1 each
+    when None)."""
     ok = ~np.isnan(values)
     if not ok.all():
         gid, values = gid[ok], values[ok]
+        counts = None if counts is None else counts[ok]
     if by_value:
         # NumPy's stable sort of 16-bit integers is a radix sort: far cheaper than a merge sort
         small = gid.astype(np.uint16) if groups <= 1 << 16 else gid
@@ -506,18 +520,26 @@ def group_quantiles(
     else:
         order = np.lexsort((values, gid))
     values = values[order]
-    counts = np.bincount(gid, minlength=groups)
-    starts = np.cumsum(counts) - counts
-    has = counts > 0
+    if counts is None:
+        sizes = np.bincount(gid, minlength=groups)
+        ends = np.arange(1, len(values) + 1)
+    else:
+        sizes = np.bincount(gid, weights=counts, minlength=groups).astype(np.int64)
+        ends = np.cumsum(counts[order])  # each value's end among all groups' rows in order
+    starts = np.cumsum(sizes) - sizes
+    has = sizes > 0
     out = []
     for q in qs:
-        pos = (counts - 1) * q
+        pos = (sizes - 1) * q
         low = np.floor(pos).astype(int)
         high = np.ceil(pos).astype(int)
         if values.size:
-            # float64 arithmetic whatever the values' type (float32 prices: the same results)
-            lo_v = values[np.clip(starts + low, 0, values.size - 1)].astype(np.float64)
-            hi_v = values[np.clip(starts + high, 0, values.size - 1)].astype(np.float64)
+            # the value of a place is that of the first value ending after it; float64
+            # arithmetic whatever the values' type (float32 prices: the same results)
+            at_low = np.searchsorted(ends, starts + low, side="right")
+            at_high = np.searchsorted(ends, starts + high, side="right")
+            lo_v = values[np.clip(at_low, 0, values.size - 1)].astype(np.float64)
+            hi_v = values[np.clip(at_high, 0, values.size - 1)].astype(np.float64)
         else:
             lo_v = hi_v = np.zeros(groups)
         out.append(np.where(has, lo_v + (hi_v - lo_v) * (pos - low), np.nan))
@@ -585,23 +607,30 @@ def _fine_groups(
 def _trend_table(
     fine: dict[str, np.ndarray],
     totals: np.ndarray,
-    prices: tuple[np.ndarray, np.ndarray],
+    prices: tuple[np.ndarray, np.ndarray, np.ndarray],
     dims: Sequence[str],
     labels: pd.DataFrame,
 ) -> pd.DataFrame:
     """Per (week, series, *dims) with a state or an event: week, series, the dims' values,
     ``TOTALS`` (``totals``' columns per fine group) summed, listings, priced, band shares and
-    quartiles (Int64) of ``prices`` (fine group and price of the priced states, by price)."""
+    quartiles (Int64) of ``prices`` (``_priced``: fine group, price and count, by price)."""
     names = ["week", "series", *dims]
     sizes = [int(fine["week"].max(initial=0)) + 1, len(SERIES)]
     sizes += [len(labels[d].cat.categories) for d in dims]
     key, span = _combine([(fine[n], s) for n, s in zip(names, sizes, strict=True)])
     distinct, gid = _number(key, span)
     groups = len(distinct)
-    sums = [np.bincount(gid, weights=t, minlength=groups).astype(np.int64) for t in totals.T]
-    quartiles = group_quantiles(gid[prices[0]], prices[1], (0.25, 0.5, 0.75), groups, by_value=True)
+    sums = {
+        name: np.bincount(gid, weights=t, minlength=groups).astype(np.int64)
+        for name, t in zip(TOTALS, totals.T, strict=True)
+    }
+    priced = sums["below"] + sums["inside"] + sums["above"]
+    fine_group, price, count = prices
+    quartiles = group_quantiles(
+        gid[fine_group], price, (0.25, 0.5, 0.75), groups, by_value=True, counts=count
+    )
     week, series, *values = _split(distinct, sizes)
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "week": week,
             "series": np.array(SERIES, dtype=object)[series],
@@ -609,16 +638,27 @@ def _trend_table(
                 d: pd.Series(np.asarray(labels[d].cat.categories, dtype=object)[v], dtype=object)
                 for d, v in zip(dims, values, strict=True)
             },
-            **dict(zip(TOTALS, sums, strict=True)),
+            **sums,
+            "priced": priced,
+            "listings": sums["unpriced"] + priced,
+            **{
+                share: np.round(sums[part] / np.where(priced > 0, priced, np.nan), 3)
+                for part, share in (
+                    ("below", "share_below"),
+                    ("inside", "share_in"),
+                    ("above", "share_above"),
+                )
+            },
+            **dict(zip(("p25_usd", "median_usd", "p75_usd"), map(_whole, quartiles), strict=True)),
         }
     )
-    table["priced"] = table["below"] + table["inside"] + table["above"]
-    table["listings"] = table["unpriced"] + table["priced"]
-    for part, col in (("below", "share_below"), ("inside", "share_in"), ("above", "share_above")):
-        table[col] = (table[part] / table["priced"].where(table["priced"] > 0)).round(3)
-    for col, q in zip(("p25_usd", "median_usd", "p75_usd"), quartiles, strict=True):
-        table[col] = pd.Series(q).round().astype("Int64")
-    return table
+
+
+def _whole(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Rounded to whole numbers, as Int64 (<NA> for NaN)."""
+    rounded = np.round(values)
+    missing = np.isnan(rounded)
+    return pd.arrays.IntegerArray(np.where(missing, 0, rounded).astype(np.int64), missing)
 
 
 #: What ``price_trends`` counts per fine group: states by price (unknown, below the band,
@@ -632,9 +672,9 @@ def _counted(
     labels: pd.DataFrame,
     weeks: int,
     band: tuple[int, int],
-) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The fine groups of ``states`` and ``events`` (``_fine_groups``), their ``TOTALS`` and
-    the fine group and price of each priced state, by price: what ``_trend_table`` sums."""
+    the priced states by fine group and price (``_priced``): what ``_trend_table`` sums."""
     rows, new, drop = events
     fine, (of_state, of_event) = _fine_groups([states, rows], labels, weeks)
     groups = len(fine["week"])
@@ -654,9 +694,28 @@ def _counted(
     del cell
     totals[:, 4] = np.bincount(of_event, weights=new, minlength=groups)
     totals[:, 5] = np.bincount(of_event, weights=drop, minlength=groups)
-    # the priced states by price: NaN sorts last (equal prices in any order: equal values)
-    by_price = np.argsort(price)[: int(np.count_nonzero(classes))]
-    return fine, totals, (of_state[by_price], price[by_price])
+    return fine, totals, _priced(of_state, price, groups)
+
+
+def _priced(of_state: np.ndarray, price: np.ndarray, groups: int) -> tuple[np.ndarray, ...]:
+    """The distinct (fine group, price) of the priced states, by price: each one's fine group,
+    price and number of states. Prices repeat (whole dollars, round figures): far fewer pairs
+    than states, so each grouping set's quartiles sort pairs, not states."""
+    codes, prices = pd.factorize(price)  # NaN (no price): -1
+    rank = np.empty(len(prices) + 1, dtype=np.int64)
+    rank[np.argsort(prices)] = np.arange(len(prices))
+    rank[-1] = len(prices)  # no price: after the last
+    key = rank[codes]  # memory: two arrays of the states at a time
+    del codes
+    key *= groups
+    key += of_state
+    pairs, pair_of = _number(key, (len(prices) + 1) * groups)
+    del key
+    count = np.bincount(pair_of, minlength=len(pairs))
+    del pair_of
+    priced = pairs < len(prices) * groups
+    pairs = pairs[priced]
+    return pairs % groups, np.sort(prices)[pairs // groups], count[priced]
 
 
 def price_trends(

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.deals import DEAL_COLUMNS, buyable, project_trucks, score_deals, weighted_median
+from analysis.deals import (
+    DEAL_COLUMNS,
+    buyable,
+    project_trucks,
+    score_deals,
+    weighted_median,
+    why_lines,
+)
 
 AS_OF = "2026-11-24"
 
@@ -453,3 +460,88 @@ def test_markets_without_comparables_keep_the_result_columns_and_types(rows, con
     assert out["comparables_median_usd"].isna().all()
     for name in ("fair_price_usd", "n_comparables", "comparables_low_usd", "rated", "why"):
         assert out[name].dtype == reference[name].dtype
+
+
+def scored(**kw) -> dict:
+    """A scored row's fields the why line reads: a rated 4WD Acty asking $6,000, 25% under."""
+    row = {
+        "n_comparables": 7,
+        "is_4wd": True,
+        "family": "Honda Acty",
+        "rated": True,
+        "price_usd": 6000,
+        "price_basis": "asking",
+        "value_usd": 6000,
+        "basis": "asking",
+        "discount_pct": 25.0,
+        "fair_price_usd": 8000,
+        "comparables_median_usd": 7900,
+        "comparables_low_usd": 7000,
+        "comparables_high_usd": 9400,
+        "eligible_25y": True,
+    }
+    row.update(kw)
+    return row
+
+
+LANDED_ROW = {"price_usd": 2600, "price_basis": "fob", "value_usd": 6488, "basis": "landed"}
+WHY_CASES = [
+    (
+        {},
+        "25% under 7 comparable 4WD Honda Acty trucks (US asking), fair $8,000, median $7,900,"
+        " middle half $7,000-9,400",
+    ),
+    (
+        {"discount_pct": -12.5, "is_4wd": False, "family": None},
+        "12% over 7 comparable 2WD trucks (US asking), fair $8,000, median $7,900, middle half"
+        " $7,000-9,400",
+    ),
+    (
+        {"comparables_high_usd": None},
+        "25% under 7 comparable 4WD Honda Acty trucks (US asking), fair $8,000, median $7,900,"
+        " middle half unknown",
+    ),
+    (
+        {"is_4wd": None, "rated": False, "n_comparables": 2},
+        "unrated: 2 comparable Honda Acty trucks (US asking)",
+    ),
+    (
+        {"rated": False, "basis": None, "price_basis": None},
+        "unrated: 7 comparable 4WD Honda Acty trucks",
+    ),
+    (
+        {"rated": False, "basis": "bid", "price_basis": "bid"},
+        "unrated: a live auction's current bid is not a price",
+    ),
+    ({"price_usd": None, "value_usd": None}, "no price"),
+    (
+        {**LANDED_ROW, "value_usd": None, "rated": False},
+        "unrated: no landed cost estimate for its Japan FOB price",
+    ),
+    (
+        {**LANDED_ROW, "rated": False, "eligible_25y": False},
+        "unrated: 7 comparable 4WD Honda Acty trucks asking in the US; landed in the US ≈ $6,488"
+        " (Japan FOB $2,600); under 25 years old: not importable to the US yet",
+    ),
+    (
+        LANDED_ROW,
+        "landed in the US ≈ $6,488 (Japan FOB $2,600): 25% under 7 comparable 4WD Honda Acty"
+        " trucks asking in the US, fair $8,000, median $7,900, middle half $7,000-9,400",
+    ),
+]
+
+
+def test_why_lines_word_each_kind_of_row():
+    """Every kind of why line, all in one frame (each figure is worded once per distinct value
+    over the whole frame, so rows of different kinds share their words)."""
+    frame = pd.DataFrame([scored(**kw) for kw, _ in WHY_CASES])
+    for column in ("n_comparables", "value_usd", "fair_price_usd", "comparables_median_usd"):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("comparables_low_usd", "comparables_high_usd"):
+        frame[column] = frame[column].astype("Int64")
+    frame["discount_pct"] = frame["discount_pct"].astype("Float64")
+    frame["is_4wd"] = frame["is_4wd"].astype("boolean")
+    lines = why_lines(frame)
+    for (kw, expected), line in zip(WHY_CASES, lines, strict=True):
+        assert line == expected, kw
+    assert why_lines(frame.iloc[:0]) == []

@@ -181,3 +181,21 @@ def test_listings_first_seen_together_are_joined_in_key_order_and_drops_follow_t
     # asking path by time then id: 9500, 9000, 8800 (id 4), 8500 (id 5)
     assert (row["first_price_usd"], row["last_price_usd"]) == (9500, 8500)
     assert (row["n_drops"], row["largest_drop_usd"], row["total_drop_usd"]) == (3, 500, 1000)
+
+
+@pytest.mark.parametrize(
+    ("lids", "expected"),
+    [
+        ([1], [1, 3]),  # the other listing of its truck
+        ([2], [2]),
+        ([4], [4, 5]),  # no truck id: like pandas' isin, unknown goes with unknown
+        ([6, 4], [4, 5, 6]),
+        ([9], []),
+        ([], []),
+    ],
+)
+def test_truck_lids_are_every_listing_of_the_trucks(lids, expected):
+    listings = pd.DataFrame(
+        {"lid": [1, 2, 3, 4, 5, 6], "truck_id": ["a", "b", "a", None, None, "c"]}
+    )
+    assert truck_lids(listings, np.array(lids, dtype=np.int64)).tolist() == expected

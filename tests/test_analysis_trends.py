@@ -294,3 +294,40 @@ def test_weekly_totals_of_a_market_with_gone_relisted_and_unpriced_trucks(
     assert (got["listings"], got["new_listings"], got["price_drops"]) == (listings, new, drops)
     assert (got["p25_usd"], got["median_usd"], got["p75_usd"]) == quartiles
     assert (got["share_below"], got["share_in"], got["share_above"]) == shares
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quartiles_of_counted_prices_are_those_of_every_state(dtype):
+    """The trends' quartiles sort distinct (fine group, price) pairs with their counts
+    (``_priced``), not each state: the same figures as from every state, repeats and all."""
+    rng = np.random.default_rng(7)
+    groups = 9
+    fine = rng.integers(0, groups, 4000)
+    price = rng.choice([2500, 3000, 4999, 7250.5, 16_777_215, np.nan], 4000).astype(dtype)
+    price[fine == 4] = np.nan  # a group without a price
+    qs = (0.25, 0.5, 0.75)
+    expected = group_quantiles(fine, price, qs, groups + 1)
+    pairs, prices, counts = trends._priced(fine, price, groups)
+    assert counts.sum() == np.count_nonzero(~np.isnan(price))
+    assert len(pairs) < 60
+    coarse = np.arange(groups) % 3  # any grouping of the fine groups
+    got = group_quantiles(pairs, prices, qs, groups + 1, by_value=True, counts=counts)
+    coarse_expected = group_quantiles(coarse[fine], price, qs, 3)
+    coarse_got = group_quantiles(coarse[pairs], prices, qs, 3, by_value=True, counts=counts)
+    for want, have in zip([*expected, *coarse_expected], [*got, *coarse_got], strict=True):
+        np.testing.assert_array_equal(have, want)
+
+
+@pytest.mark.parametrize(
+    "lids",
+    [
+        [5, 3, 9, 0],  # dense rowids: looked up in a table
+        [7, 2_000_000_000, 11],  # sparse: searched
+        [],
+    ],
+)
+def test_positions_of_lids(lids):
+    lids = np.array(lids, dtype=np.int64)
+    wanted = np.array([9, -1, 3, 4, 2_000_000_000, 10**12, 0, 7, -5], dtype=np.int64)
+    expected = [lids.tolist().index(w) if w in lids else -1 for w in wanted.tolist()]
+    assert trends._positions(lids, wanted).tolist() == expected
