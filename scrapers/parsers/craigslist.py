@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import fields
 from typing import Any
 
 from scrapy.http import TextResponse
@@ -79,6 +79,8 @@ __all__ = [
     "scrub_contacts",
 ]
 
+#: Every Listing field, in order (a merged listing holds these, as ``replace`` would make it).
+_LISTING_FIELDS = tuple(f.name for f in fields(Listing))
 _OLD_FORM_ID = re.compile(r"/(\d{6,})\.html(?:$|[?#])")
 _NEW_FORM_UUID = re.compile(r"/view/d/[^/]+/([\w-]{10,})/?(?:$|[?#])")
 _INIT_NUMBER = r"'{key}'\s*:\s*(\d+)"
@@ -376,15 +378,20 @@ def merge_listings(search: Listing, posting: Listing) -> Listing:
     static-page row known only by its uuid takes the page's posting id.
     """
     updates: dict[str, Any] = {}
+    page = vars(posting)
     for name in RAW_FIELDS:
-        value = getattr(posting, name)
+        value = page[name]
         if value not in (None, "", [], {}):
             updates[name] = value
     if search.attributes and posting.attributes:
         updates["attributes"] = {**search.attributes, **posting.attributes}
     if not search.listing_id.isdigit():
         updates["listing_id"] = posting.listing_id
-    return replace(search, **updates)
+    # what ``dataclasses.replace`` makes, without passing every field through ``__init__``
+    merged = object.__new__(Listing)
+    own = vars(search)
+    vars(merged).update({name: own[name] for name in _LISTING_FIELDS}, **updates)
+    return merged
 
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:
