@@ -30,12 +30,20 @@ logger = logging.getLogger(__name__)
 
 
 class CrawlHeap:
-    """Freeze the heap at spider open and collect the young generation less often."""
+    """Freeze the heap at spider open and collect the young generation less often.
+
+    Crawls that run side by side in one process (a demo night) share the collector: the first
+    to open saves its thresholds and the last to close gives them back."""
+
+    #: Crawls of this process between their open and close, and the thresholds found before.
+    _open = 0
+    _saved: tuple[int, int, int] | None = None
+    _froze = False
 
     def __init__(self, threshold: int, freeze: bool = True) -> None:
         self.threshold = threshold
         self.freeze = freeze
-        self.saved: tuple[int, int, int] | None = None
+        self.opened = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -49,18 +57,30 @@ class CrawlHeap:
         return extension
 
     def spider_opened(self, spider) -> None:
-        self.saved = gc.get_threshold()
+        if self.opened:
+            return
+        self.opened = True
+        cls = type(self)
+        if cls._open == 0:
+            cls._saved = gc.get_threshold()
+        cls._open += 1
         if self.freeze:  # no collection first: it would cost each night of the demo a full one
             gc.freeze()
+            cls._froze = True
         if self.threshold > 0:
-            gc.set_threshold(self.threshold, *self.saved[1:])
-        logger.debug(
-            "%d objects frozen, GC thresholds %s", gc.get_freeze_count(), gc.get_threshold()
-        )
+            gc.set_threshold(self.threshold, *gc.get_threshold()[1:])
+        logger.debug("Heap frozen: %s; GC thresholds %s", self.freeze, gc.get_threshold())
 
     def spider_closed(self, spider, reason) -> None:
-        if self.freeze:
-            gc.unfreeze()
-        if self.saved is not None:
-            gc.set_threshold(*self.saved)
-            self.saved = None
+        if not self.opened:
+            return
+        self.opened = False
+        cls = type(self)
+        cls._open -= 1
+        if cls._open == 0:
+            if cls._froze:
+                gc.unfreeze()
+            cls._froze = False
+            if cls._saved is not None:
+                gc.set_threshold(*cls._saved)
+            cls._saved = None

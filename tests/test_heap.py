@@ -45,6 +45,20 @@ def test_open_applies_the_settings_and_close_gives_them_back(
     assert gc.get_threshold() == (777, 11, 12)
 
 
+def test_crawls_side_by_side_give_the_collector_back_when_the_last_closes(gc_state):
+    gc.set_threshold(777, 11, 12)
+    settings = {"KEITRUCKS_GC_FREEZE": True, "KEITRUCKS_GC_THRESHOLD": 9_000}
+    first, second = (CrawlHeap.from_crawler(get_crawler(settings_dict=settings)) for _ in "ab")
+    first.spider_opened(None)
+    second.spider_opened(None)
+    first.spider_closed(None, "finished")
+    assert gc.get_threshold() == (9_000, 11, 12)
+    assert gc.get_freeze_count() > 0
+    second.spider_closed(None, "finished")
+    assert gc.get_threshold() == (777, 11, 12)
+    assert gc.get_freeze_count() == 0
+
+
 def test_nothing_to_do_is_no_extension(gc_state):
     crawler = get_crawler(settings_dict={"KEITRUCKS_GC_FREEZE": False, "KEITRUCKS_GC_THRESHOLD": 0})
     with pytest.raises(NotConfigured):
