@@ -121,6 +121,31 @@ METERED = [
     ("scrapy.statscollectors", "StatsCollector.get_value", "scrapy: stats"),
     ("scrapy.statscollectors", "StatsCollector.max_value", "scrapy: stats"),
     ("scrapy.signalmanager", "SignalManager.send_catch_log", "scrapy: signals (handlers too)"),
+    (
+        "scrapy.spidermiddlewares.referer",
+        "RefererMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.depth",
+        "DepthMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.urllength",
+        "UrlLengthMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.metacopy",
+        "MetaCopyDetectionMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.start",
+        "StartSpiderMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
 ]
 #: The process's CPU time before the spider opened, and what is not any metered part.
 STARTUP, REST = "start-up (imports, settings, spider)", "the rest: Scrapy, Twisted, HTTP"
