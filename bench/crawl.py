@@ -26,12 +26,24 @@ CPU milliseconds per page of each crawl process (start-up included) with their r
     .venv/bin/python bench/crawl.py                    # 10,000 listing pages
     .venv/bin/python bench/crawl.py --postings 2000    # a quick look
     .venv/bin/python bench/crawl.py --postings 1500 --rounds 3   # the cost of watching
+    .venv/bin/python bench/crawl.py --attribute       # where each crawl's CPU time goes
+
+``--attribute`` runs instead one full and one bare crawl with ``CostMeter``, an extension that
+times each part of a crawl (``METERED``: the parser, each pipeline, the spider's callbacks, our
+middlewares, logging, Scrapy's stats and signals, the garbage collector; each exclusive of the
+parts it calls) in the crawl process, and prints the CPU milliseconds per page of each part in
+both crawls and their difference. The timers cost a little themselves: use its numbers for the
+shares, the plain runs' for the speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
+import inspect
 import json
+import os
 import re
 import resource
 import sqlite3
@@ -40,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
 from dataclasses import replace
 from itertools import product
 from pathlib import Path
@@ -65,6 +78,205 @@ class BareSpider(scrapy.Spider):
 
     def parse(self, response):
         yield {"url": response.url, "status": response.status, "size": len(response.body)}
+
+
+# -- where a crawl's CPU time goes (--attribute) ------------------------------------------------
+
+#: The parts of a crawl the meter times, by where they live: (module, attribute, part name).
+#: Each is timed exclusively (a part called inside another is the inner one's only), so the
+#: parts and the rest add up to the process's CPU time. Only code that never waits is timed
+#: (a coroutine that waits would lend its part the time of whatever runs meanwhile): the
+#: asynchronous signals (item_scraped ...) and the retry middleware are in the rest.
+METERED = [
+    ("scrapy.http.response.text", "TextResponse.selector", "parse: building the tree"),
+    ("scrapers.parsers.craigslist", "parse_posting", "parse: posting page (extraction)"),
+    ("scrapers.parsers.craigslist", "parse_search_full", "parse: search API answers"),
+    ("scrapers.parsers.craigslist", "parse_search_batch", "parse: search API answers"),
+    ("scrapers.parsers.craigslist", "merge_listings", "spider: merge search + page"),
+    ("scrapers.spiders.craigslist", "CraigslistSpider.parse_posting", "spider: callbacks"),
+    ("scrapers.spiders.craigslist", "CraigslistSpider.parse_full", "spider: callbacks"),
+    ("scrapers.spiders.craigslist", "CraigslistSpider.start", "spider: callbacks"),
+    ("pipelines.validate", "ValidatePipeline.process_item", "pipe: validate"),
+    ("pipelines.dedupe", "DedupePipeline.process_item", "pipe: dedupe"),
+    ("pipelines.normalize.pipeline", "normalize_listing", "pipe: normalize (normalize_listing)"),
+    ("pipelines.normalize.pipeline", "NormalizePipeline.process_item", "pipe: normalize (key)"),
+    ("pipelines.landed", "LandedCostPipeline.process_item", "pipe: landed cost"),
+    ("pipelines.storage", "SQLitePipeline.process_item", "pipe: storage (buffer)"),
+    ("pipelines.storage", "SQLitePipeline.flush", "pipe: storage (write batches)"),
+    ("pipelines.storage", "SQLitePipeline.open_spider", "pipe: storage (open, run row)"),
+    ("pipelines.storage", "SQLitePipeline.spider_closed", "pipe: storage (judge, gone, run)"),
+    ("scrapers.middlewares", "BudgetMiddleware.process_request", "our downloader middlewares"),
+    (
+        "scrapers.middlewares",
+        "BlockDetectionMiddleware.process_response",
+        "our downloader middlewares",
+    ),
+    ("scrapers.progress", "ProgressFile.write", "progress file"),
+    ("scrapy.logformatter", "LogFormatter.crawled", "logging"),
+    ("scrapy.logformatter", "LogFormatter.scraped", "logging"),
+    ("scrapy.logformatter", "LogFormatter.dropped", "logging"),
+    ("logging", "Logger.handle", "logging"),
+    ("scrapy.statscollectors", "StatsCollector.inc_value", "scrapy: stats"),
+    ("scrapy.statscollectors", "StatsCollector.set_value", "scrapy: stats"),
+    ("scrapy.statscollectors", "StatsCollector.get_value", "scrapy: stats"),
+    ("scrapy.statscollectors", "StatsCollector.max_value", "scrapy: stats"),
+    ("scrapy.signalmanager", "SignalManager.send_catch_log", "scrapy: signals (handlers too)"),
+    (
+        "scrapy.spidermiddlewares.referer",
+        "RefererMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.depth",
+        "DepthMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.urllength",
+        "UrlLengthMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.metacopy",
+        "MetaCopyDetectionMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+    (
+        "scrapy.spidermiddlewares.start",
+        "StartSpiderMiddleware.get_processed_request",
+        "scrapy: spider mw per request",
+    ),
+]
+#: The process's CPU time before the spider opened, and what is not any metered part.
+STARTUP, REST = "start-up (imports, settings, spider)", "the rest: Scrapy, Twisted, HTTP"
+GC = "garbage collector"
+
+
+class _Meter:
+    """Exclusive CPU time per part: entering a part pauses the one it was called from."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.calls: Counter = Counter()
+        self.stack: list[list] = []
+
+    def enter(self, name: str) -> None:
+        now = time.process_time()
+        if self.stack:
+            self.cpu[self.stack[-1][0]] += now - self.stack[-1][1]
+        self.stack.append([name, now])
+        self.calls[name] += 1
+
+    def exit(self) -> None:
+        now = time.process_time()
+        name, since = self.stack.pop()
+        self.cpu[name] += now - since
+        if self.stack:
+            self.stack[-1][1] = now
+
+
+def _timed(meter: _Meter, name: str, func):
+    if inspect.isasyncgenfunction(func):
+
+        async def agen(*args, **kwargs):
+            it = func(*args, **kwargs).__aiter__()
+            while True:
+                meter.enter(name)
+                try:
+                    value = await it.__anext__()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    meter.exit()
+                yield value
+
+        return agen
+    if inspect.isgeneratorfunction(func):
+
+        def gen(*args, **kwargs):
+            it = func(*args, **kwargs)
+            while True:
+                meter.enter(name)
+                try:
+                    value = next(it)
+                except StopIteration:
+                    return
+                finally:
+                    meter.exit()
+                yield value
+
+        return gen
+
+    params = inspect.signature(func).parameters
+    # a signal handler is given only the arguments it names (pydispatch reads the signature)
+    takes = None if any(p.kind is p.VAR_KEYWORD for p in params.values()) else set(params)
+
+    def call(*args, **kwargs):
+        if takes is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k in takes}
+        meter.enter(name)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            meter.exit()
+
+    return call
+
+
+class CostMeter:
+    """Scrapy extension of ``--attribute`` runs only: times each part of ``METERED`` (and the
+    garbage collector) in the crawl process and writes the CPU seconds per part to the file
+    ``KEITRUCKS_BENCH_METER`` when the process exits."""
+
+    def __init__(self, path: str) -> None:
+        import importlib
+
+        self.meter = meter = _Meter()
+        self.path = path
+        self.opened: float | None = None
+        #: CPU seconds of the metered parts before the spider opened (not start-up's own).
+        self.before_open = 0.0
+        for module_name, attribute, name in METERED:
+            holder = importlib.import_module(module_name)
+            *owner, leaf = attribute.split(".")
+            for part in owner:
+                holder = getattr(holder, part)
+            found = inspect.getattr_static(holder, leaf, None)
+            if isinstance(found, property):
+                setattr(holder, leaf, property(_timed(meter, name, found.fget)))
+            elif found is not None:
+                setattr(holder, leaf, _timed(meter, name, getattr(holder, leaf)))
+
+        def collector(phase, info):
+            if self.opened is None:  # a collection during start-up is start-up's
+                return
+            if phase == "start":
+                meter.enter(GC)
+            elif meter.stack and meter.stack[-1][0] == GC:
+                meter.exit()
+
+        gc.callbacks.append(collector)
+        atexit.register(self.write)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+
+        extension = cls(crawler.settings.get("KEITRUCKS_BENCH_METER"))
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        return extension
+
+    def spider_opened(self, spider) -> None:
+        self.opened = time.process_time()
+        self.before_open = sum(self.meter.cpu.values())
+        self.meter.enter(REST)
+
+    def write(self) -> None:
+        total = time.process_time()
+        cpu = dict(self.meter.cpu)
+        cpu[STARTUP] = (self.opened or 0.0) - self.before_open
+        cpu[REST] = total - sum(v for k, v in cpu.items() if k != REST)
+        Path(self.path).write_text(json.dumps({"total": total, "cpu": cpu}), encoding="utf-8")
 
 
 def _area_names(count: int) -> list[str]:
@@ -136,7 +348,25 @@ def _stat(log: str, key: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def full_crawl(base_url: str, folder: Path, config: Path, name: str = "full") -> dict:
+def _meter_settings(folder: Path, name: str) -> dict[str, str]:
+    """Settings of a metered crawl (``CostMeter`` added to the project's extensions); the
+    crawl process finds this module on ``PYTHONPATH``."""
+    from scrapers.settings import EXTENSIONS
+
+    bench = str(Path(__file__).resolve().parent)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if bench not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([bench, *filter(None, paths)])
+    extensions = {**EXTENSIONS, f"{Path(__file__).stem}.CostMeter": 1000}
+    return {
+        "EXTENSIONS": json.dumps(extensions),
+        "KEITRUCKS_BENCH_METER": str(folder / f"{name}.meter.json"),
+    }
+
+
+def full_crawl(
+    base_url: str, folder: Path, config: Path, name: str = "full", metered: bool = False
+) -> dict:
     """The full spider, as ``keitrucks`` runs it; ``name`` "watched" also follows its progress
     as a terminal does (the counts file written and read every second)."""
     sys.path.insert(0, str(ROOT))
@@ -158,6 +388,7 @@ def full_crawl(base_url: str, folder: Path, config: Path, name: str = "full") ->
         log_path=log,
         timeout=1800,
         on_progress=seen.append if name == "watched" else None,
+        settings=_meter_settings(folder, name) if metered else None,
     )
     wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu_before
@@ -177,7 +408,12 @@ def full_crawl(base_url: str, folder: Path, config: Path, name: str = "full") ->
         "items": run[0],
         "healthy": run[1],
         "updates": len(seen),
+        "meter": _read_meter(folder, name) if metered else None,
     }
+
+
+def _read_meter(folder: Path, name: str) -> dict:
+    return json.loads((folder / f"{name}.meter.json").read_text(encoding="utf-8"))
 
 
 def _children_cpu() -> float:
@@ -191,11 +427,12 @@ def _best(runs: list[dict]) -> dict:
     return max(runs, key=lambda run: run["pages"] / run["seconds"])
 
 
-def bare_crawl(base_url: str, folder: Path, urls: list[str]) -> dict:
+def bare_crawl(base_url: str, folder: Path, urls: list[str], metered: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     from keitrucks.crawl import LOCAL_SETTINGS
 
-    url_file, log = folder / "urls.txt", folder / "bare.log"
+    name = "bare_metered" if metered else "bare"
+    url_file, log = folder / "urls.txt", folder / f"{name}.log"
     url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
     cmd = [
         sys.executable,
@@ -210,7 +447,10 @@ def bare_crawl(base_url: str, folder: Path, urls: list[str]) -> dict:
         "-s",
         "LOG_LEVEL=INFO",
     ]
-    for key, value in LOCAL_SETTINGS.items():
+    for key, value in {
+        **LOCAL_SETTINGS,
+        **(_meter_settings(folder, name) if metered else {}),
+    }.items():
         cmd += ["-s", f"{key}={value}"]
     started, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=1800)
@@ -222,6 +462,7 @@ def bare_crawl(base_url: str, folder: Path, urls: list[str]) -> dict:
         "wall": wall,
         "cpu": cpu,
         "items": int(_stat(text, "item_scraped_count")),
+        "meter": _read_meter(folder, name) if metered else None,
     }
 
 
@@ -232,9 +473,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=1, help="full and watched crawls, interleaved; best kept"
     )
+    parser.add_argument(
+        "--attribute",
+        action="store_true",
+        help="instead: one metered full and bare crawl each, CPU ms per page of each part",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from keitrucks.sample.site import SampleServer
+
+    if args.attribute:
+        return attribute(args.postings, args.areas)
 
     with tempfile.TemporaryDirectory(prefix="kt-crawl-") as tmp:
         folder = Path(tmp)
@@ -278,6 +527,37 @@ def main(argv: list[str] | None = None) -> int:
     # the same over CPU time (process start included): steadier on a machine others share
     cpu_ratio = (bare["cpu"] / bare["pages"]) / (full["cpu"] / full["pages"])
     print(f"ratio crawl_cpu/bare_spider_cpu {cpu_ratio:.2f}")
+    return 0
+
+
+def attribute(postings: int, areas: int) -> int:
+    """The ``--attribute`` run: where each crawl's CPU time goes, in ms per page received."""
+    from keitrucks.sample.site import SampleServer
+
+    with tempfile.TemporaryDirectory(prefix="kt-crawl-") as tmp:
+        folder = Path(tmp)
+        sample = build_sample(folder, postings, areas)
+        with SampleServer(root=folder, night=1) as server:
+            full = full_crawl(server.base_url, folder, sample["config"], metered=True)
+            urls = [server.base_url + "/robots.txt"] + [
+                server.base_url + t for t in sample["targets"]
+            ]
+            bare = bare_crawl(server.base_url, folder, urls, metered=True)
+    if full["items"] != postings:
+        raise SystemExit(f"the full crawl stored {full['items']} of {postings} listings")
+    per_page = {
+        name: {part: 1000 * v / run["pages"] for part, v in run["meter"]["cpu"].items()}
+        for name, run in (("full", full), ("bare", bare))
+    }
+    parts = sorted(
+        set(per_page["full"]) | set(per_page["bare"]), key=lambda p: -per_page["full"].get(p, 0)
+    )
+    print(f"{'CPU ms per page (metered crawls)':40s} {'full':>7s} {'bare':>7s} {'extra':>7s}")
+    for part in parts:
+        f, b = per_page["full"].get(part, 0.0), per_page["bare"].get(part, 0.0)
+        print(f"{part:40s} {f:7.3f} {b:7.3f} {f - b:+7.3f}")
+    totals = [1000 * run["meter"]["total"] / run["pages"] for run in (full, bare)]
+    print(f"{'total':40s} {totals[0]:7.3f} {totals[1]:7.3f} {totals[0] - totals[1]:+7.3f}")
     return 0
 
 

@@ -73,6 +73,10 @@ KEITRUCKS_DB_PATH = os.getenv("KEITRUCKS_DB_PATH", "data/keitrucks.db")
 #: named like ITEM_PIPELINES entries: incremental spiders skip the detail pages of known,
 #: unchanged listings. Empty disables it (every detail page is read).
 KEITRUCKS_KNOWN_LISTINGS = "pipelines.listings.read_known_listings"
+#: The garbage collector during a crawl (scrapers/heap.py): freeze the heap at spider open, and
+#: collect the young generation every this many new objects (Python's default is 700; 0 keeps it).
+KEITRUCKS_GC_FREEZE = os.getenv("KEITRUCKS_GC_FREEZE", "1") == "1"
+KEITRUCKS_GC_THRESHOLD = int(os.getenv("KEITRUCKS_GC_THRESHOLD", "10000"))
 #: Items buffered before one write transaction.
 KEITRUCKS_BATCH_SIZE = int(os.getenv("KEITRUCKS_BATCH_SIZE", "200"))
 #: A run with fewer items than this share of the recent median is suspicious: nothing goes gone.
@@ -109,6 +113,8 @@ KEITRUCKS_REMOTE = False
 ADDONS = {"pipelines.remote.RemoteMode": 0}
 EXTENSIONS = {
     "pipelines.remote.RunRecord": -10,
+    # the start-up heap out of the garbage collector's sight, young objects collected less often
+    "scrapers.heap.CrawlHeap": 0,
     # the crawl's counts for a watching terminal (only with KEITRUCKS_PROGRESS_FILE set)
     "scrapers.progress.ProgressFile": 500,
 }

@@ -262,6 +262,36 @@ def test_merge_prefers_page_fields_but_keeps_search_identity():
     assert merged.image_urls == ["a"]
 
 
+MERGE_CASES = [
+    # (search result fields, posting page fields)
+    ({"price_raw": "$7,800", "attributes": {"a": "1"}}, {"attributes": {"b": "2"}, "title": "T"}),
+    ({"listing_id": "Kx3vQm8LrT2pWn5YhB7cDe", "image_urls": ["a"]}, {"image_urls": []}),
+    ({"attributes": {}}, {"attributes": {"year": "1995"}, "latitude": 0.0, "description": ""}),
+]
+
+
+@pytest.mark.parametrize(("search_fields", "page_fields"), MERGE_CASES)
+def test_merge_is_the_search_result_replaced_by_the_page_fields(search_fields, page_fields):
+    from dataclasses import replace
+
+    from scrapers.items import RAW_FIELDS
+
+    base = {"source": "craigslist", "listing_id": "7968916123", "url": "https://x/u"}
+    search = Listing(**{**base, **search_fields})
+    page = Listing(**{**base, "url": "https://y/p", **page_fields})
+    updates = {
+        n: getattr(page, n) for n in RAW_FIELDS if getattr(page, n) not in (None, "", [], {})
+    }
+    if search.attributes and page.attributes:
+        updates["attributes"] = {**search.attributes, **page.attributes}
+    if not search.listing_id.isdigit():
+        updates["listing_id"] = page.listing_id
+    merged = craigslist.merge_listings(search, page)
+    assert type(merged) is Listing
+    assert vars(merged) == vars(replace(search, **updates))
+    assert merged is not search
+
+
 def test_merge_gives_a_static_row_the_pages_posting_id():
     row = Listing(source="craigslist", listing_id="Kx3vQm8LrT2pWn5YhB7cDe", url="https://x/u")
     page = Listing(source="craigslist", listing_id="7968916123", url="https://x/u")

@@ -98,3 +98,48 @@ def test_an_xpath_variable_keeps_one_compiled_query(response):
 def test_parse_html_reads_a_snippet_as_parsel_does(markup):
     expected = Selector(text=markup).css("img::attr(alt)").get() if markup.strip() else None
     assert nodes.get(nodes.parse_html(markup), "img::attr(alt)") == expected
+
+
+#: Class attributes a page index must split as CSS does: tabs and line breaks separate names,
+#: a no-break space does not, a name listed twice matches once; ids may repeat and nest.
+INDEX_PAGE = """<html><body class="top">
+<div id="outer" class="grp\tone"><p class="item x">a</p>
+  <div id="outer" class="grp"><p class="item  item">b</p><a class="thumb" href="/1">1</a></div>
+</div>
+<p class="item\u00a0y">c</p><p class="item\ny">d</p><a class="thumb">no href</a>
+<span class="item"><a class="thumb" href="/2">2</a></span><b class="" id="">empty</b>
+</body></html>"""
+
+INDEX_QUERIES = [
+    # (CSS query, how the index answers it)
+    (".item", lambda ix: ix.classes("item")),
+    (".grp", lambda ix: ix.classes("grp")),
+    (".item\u00a0y", lambda ix: ix.classes("item\u00a0y")),
+    (".top", lambda ix: ix.classes("top")),
+    ("#outer", lambda ix: ix.ids("outer")),
+    ("#nothing", lambda ix: ix.ids("nothing")),
+    (".grp .item", lambda ix: ix.inside(ix.classes("item"), ix.classes("grp"))),
+    (".grp .grp", lambda ix: ix.inside(ix.classes("grp"), ix.classes("grp"))),
+    ("#outer a.thumb", lambda ix: ix.inside(ix.classes("thumb"), ix.ids("outer"), tag="a")),
+    (".item .thumb", lambda ix: ix.inside(ix.classes("thumb"), ix.classes("item"))),
+    (".missing .item", lambda ix: ix.inside(ix.classes("item"), ix.classes("missing"))),
+]
+
+
+@pytest.fixture(scope="module")
+def index_page():
+    page = HtmlResponse("http://127.0.0.1/i", body=INDEX_PAGE.encode(), encoding="utf-8")
+    return page, nodes.PageIndex(page)
+
+
+@pytest.mark.parametrize(("query", "answer"), INDEX_QUERIES)
+def test_page_index_finds_what_css_finds(index_page, query, answer):
+    page, index = index_page
+    assert nodes.markup(answer(index)) == page.css(query).getall()
+
+
+@pytest.mark.parametrize("part", ["item", "grp", "em y", "no such"])
+def test_page_index_class_substring_is_xpaths_contains(index_page, part):
+    page, index = index_page
+    found = page.xpath("//*[contains(@class, $part)]", part=part).getall()
+    assert nodes.markup(index.class_contains(part)) == found

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
+from dataclasses import fields
 from typing import Any
 
 from scrapy.http import TextResponse
@@ -79,6 +79,8 @@ __all__ = [
     "scrub_contacts",
 ]
 
+#: Every Listing field, in order (a merged listing holds these, as ``replace`` would make it).
+_LISTING_FIELDS = tuple(f.name for f in fields(Listing))
 _OLD_FORM_ID = re.compile(r"/(\d{6,})\.html(?:$|[?#])")
 _NEW_FORM_UUID = re.compile(r"/view/d/[^/]+/([\w-]{10,})/?(?:$|[?#])")
 _INIT_NUMBER = r"'{key}'\s*:\s*(\d+)"
@@ -86,6 +88,12 @@ _INIT_STRING = r"'{key}'\s*:\s*\"([^\"]*)\""
 _IMG_LIST = re.compile(r"var\s+imgList\s*=\s*(\[.*?\]);", re.S)
 #: The normalized first text node of an element ("posted:" of a postinginfo).
 _FIRST_OWN_TEXT = nodes.xpath("normalize-space(text())")
+#: The place of a posting: an unmarked span of the title holder ("(Asheville, NC)").
+_TITLE_HOLDER = '[contains(@class,"postingtitletext")]'
+_UNMARKED_SPAN = "span[not(@class) and not(@id)]"
+_UNMARKED_SPANS = nodes.xpath(_UNMARKED_SPAN)
+#: The description: the posting body's texts but its print-only block's.
+_BODY_TEXTS = nodes.xpath('.//text()[not(ancestor::*[contains(@class,"print-information")])]')
 
 
 # --- posting HTML page -------------------------------------------------------------------------
@@ -97,8 +105,12 @@ def _cl_init(response: TextResponse, key: str, *, number: bool = True) -> str | 
     return match.group(1) if match else None
 
 
-def _ld_json(response: TextResponse, element_id: str) -> dict:
-    raw = nodes.get(response, f"script#{element_id}::text")
+def _ld_json(response: TextResponse, element_id: str, page: nodes.PageIndex | None = None) -> dict:
+    if page is None:
+        raw = nodes.get(response, f"script#{element_id}::text")
+    else:  # what ``script#id::text`` gets: the first text of the first such script with one
+        texts = (nodes.own_texts(s) for s in page.ids(element_id) if s.tag == "script")
+        raw = next((found[0] for found in texts if found), None)
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
@@ -106,8 +118,8 @@ def _ld_json(response: TextResponse, element_id: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _post_id(response: TextResponse) -> str | None:
-    for info in nodes.select(response, ".postinginfo"):
+def _post_id(response: TextResponse, page: nodes.PageIndex) -> str | None:
+    for info in page.classes("postinginfo"):
         match = re.search(r"post id:\s*(\d+)", _text(info) or "")
         if match:
             return match.group(1)
@@ -118,7 +130,9 @@ def _extra_class(node, known: tuple[str, ...]) -> str | None:
     return next((c for c in node.get("class", "").split() if c not in known), None)
 
 
-def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, str]]:
+def parse_attributes(
+    response: TextResponse, page: nodes.PageIndex | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """The ``attrgroup`` pairs by the site's label, and the same values by attribute key.
 
     The label is ``span.labl`` without its colon; the important group (year, make/model) has no
@@ -127,7 +141,8 @@ def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, 
     """
     labelled: dict[str, str] = {}
     keyed: dict[str, str] = {}
-    for attr in nodes.select(response, ".attrgroup .attr"):
+    page = page or nodes.PageIndex(response)
+    for attr in page.inside(page.classes("attr"), page.classes("attrgroup")):
         key = _extra_class(attr, ("attr", "important"))
         parts = nodes.by_class(attr, "labl", "valu")
         label = _text(parts["labl"])
@@ -139,25 +154,36 @@ def parse_attributes(response: TextResponse) -> tuple[dict[str, str], dict[str, 
     return labelled, keyed
 
 
-def _posting_times(response: TextResponse) -> dict[str, str]:
+def _datetime(times) -> str | None:
+    """The first ``datetime`` of these ``time`` elements (``time::attr(datetime)``)."""
+    return next((t.get("datetime") for t in times if t.get("datetime") is not None), None)
+
+
+def _posting_times(page: nodes.PageIndex) -> dict[str, str]:
     """``posted``/``updated`` times of the ``postinginfos`` block, by their label."""
     times = {}
-    for info in nodes.select(response, ".postinginfos .postinginfo"):
+    for info in page.inside(page.classes("postinginfo"), page.classes("postinginfos")):
         label = _FIRST_OWN_TEXT(info).rstrip(":").strip().lower()
-        when = nodes.get(info, "time::attr(datetime)")
+        when = _datetime(info.iter("time"))
         if label in ("posted", "updated") and when:
             times[label] = when.strip()
     if "posted" not in times:
-        shown = nodes.get(response, "#display-date time::attr(datetime)")
+        shown = _datetime(
+            dict.fromkeys(
+                t for box in page.ids("display-date") for t in box.iterdescendants("time")
+            )
+        )
         if shown:
             times["posted"] = shown.strip()
     return times
 
 
-def _place(response: TextResponse, ld: dict) -> str | None:
-    spans = nodes.select_xpath(
-        response, '//*[contains(@class,"postingtitletext")]/span[not(@class) and not(@id)]'
-    )
+def _place(response: TextResponse, page: nodes.PageIndex, ld: dict) -> str | None:
+    holders = page.class_contains("postingtitletext")
+    if len(holders) == 1:  # its own unmarked spans; several holders: in document order below
+        spans = _UNMARKED_SPANS(holders[0])
+    else:
+        spans = nodes.select_xpath(response, f"//*{_TITLE_HOLDER}/{_UNMARKED_SPAN}")
     for span in reversed(spans):
         text = _text(span)
         if text and text.startswith("(") and text.endswith(")"):
@@ -168,8 +194,10 @@ def _place(response: TextResponse, ld: dict) -> str | None:
     return _clean(nodes.get(response, 'meta[name="geo.placename"]::attr(content)'))
 
 
-def _coordinates(response: TextResponse, ld: dict) -> tuple[float | None, float | None]:
-    mapbox = nodes.first(response, "#map")
+def _coordinates(
+    response: TextResponse, page: nodes.PageIndex, ld: dict
+) -> tuple[float | None, float | None]:
+    mapbox = next(iter(page.ids("map")), None)
     attrib = mapbox.attrib if mapbox is not None else {}
     lat, lon = attrib.get("data-latitude"), attrib.get("data-longitude")
     if lat is None:
@@ -182,8 +210,9 @@ def _coordinates(response: TextResponse, ld: dict) -> tuple[float | None, float 
     return _float(lat), _float(lon)
 
 
-def _posting_images(response: TextResponse, ld: dict) -> list[str]:
-    thumbs = nodes.select(response, "#thumbs a.thumb::attr(href)")
+def _posting_images(response: TextResponse, page: nodes.PageIndex, ld: dict) -> list[str]:
+    links = page.inside(page.classes("thumb"), page.ids("thumbs"), tag="a")
+    thumbs = [href for a in links if (href := a.get("href")) is not None]
     if thumbs:
         return [response.urljoin(t.strip()) for t in thumbs]
     match = _IMG_LIST.search(response.text)
@@ -196,16 +225,15 @@ def _posting_images(response: TextResponse, ld: dict) -> list[str]:
     return [i for i in images if isinstance(i, str)] if isinstance(images, list) else []
 
 
-def _description(response: TextResponse) -> str | None:
-    parts = nodes.select_xpath(
-        response,
-        '//*[@id="postingbody"]//text()[not(ancestor::*[contains(@class,"print-information")])]',
-    )
+def _description(page: nodes.PageIndex) -> str | None:
+    bodies = page.ids("postingbody")
+    outermost = [b for b in bodies if not page.inside([b], bodies)]  # each text once
+    parts = [part for body in outermost for part in _BODY_TEXTS(body)]
     return scrub_contacts(_paragraphs("".join(parts)))
 
 
-def _posting_price(response: TextResponse, ld: dict) -> tuple[str | None, str | None]:
-    shown = _text(nodes.select(response, ".postingtitletext .price"))
+def _posting_price(page: nodes.PageIndex, ld: dict) -> tuple[str | None, str | None]:
+    shown = _text(page.inside(page.classes("price"), page.classes("postingtitletext")))
     offered = _dig(ld, "offers", "price")
     price = shown or (_clean(str(offered)) if offered else None)
     currency = _dig(ld, "offers", "priceCurrency") if price else None
@@ -227,33 +255,32 @@ def parse_posting(response: TextResponse, scraped_at: str | None = None) -> List
     by the site's label ("VIN", "drive", "odometer" ... plus "year" and "makemodel"). ``url`` is
     the page's own URL. Raises :class:`UnexpectedShapeError` when the page has no post id.
     """
-    listing_id = _post_id(response)
+    page = nodes.PageIndex(response)
+    listing_id = _post_id(response, page)
     if listing_id is None:
         raise UnexpectedShapeError(f"no post id on {response.url}")
-    ld = _ld_json(response, "ld_posting_data")
-    attributes, keyed = parse_attributes(response)
-    times = _posting_times(response)
+    ld = _ld_json(response, "ld_posting_data", page)
+    attributes, keyed = parse_attributes(response, page)
+    times = _posting_times(page)
     if "updated" in times:
         attributes["updated"] = times["updated"]
-    price_raw, currency_raw = _posting_price(response, ld)
-    latitude, longitude = _coordinates(response, ld)
+    price_raw, currency_raw = _posting_price(page, ld)
+    latitude, longitude = _coordinates(response, page, ld)
     return Listing(
         source=SOURCE,
         listing_id=listing_id,
         url=response.url,
         scraped_at=scraped_at,
-        title=scrub_contacts(
-            _text(nodes.select(response, "#titletextonly")) or _clean(ld.get("name"))
-        ),
-        description=_description(response),
+        title=scrub_contacts(_text(page.ids("titletextonly")) or _clean(ld.get("name"))),
+        description=_description(page),
         price_raw=price_raw,
         currency_raw=currency_raw,
-        location_raw=_place(response, ld),
+        location_raw=_place(response, page, ld),
         posted_raw=times.get("posted"),
         attributes=attributes,
         seller_type=_seller_type(response),
         price_basis="asking" if price_raw else None,
-        image_urls=_posting_images(response, ld),
+        image_urls=_posting_images(response, page, ld),
         latitude=latitude,
         longitude=longitude,
         repost_of=_cl_init(response, "repost_of"),
@@ -351,15 +378,20 @@ def merge_listings(search: Listing, posting: Listing) -> Listing:
     static-page row known only by its uuid takes the page's posting id.
     """
     updates: dict[str, Any] = {}
+    page = vars(posting)
     for name in RAW_FIELDS:
-        value = getattr(posting, name)
+        value = page[name]
         if value not in (None, "", [], {}):
             updates[name] = value
     if search.attributes and posting.attributes:
         updates["attributes"] = {**search.attributes, **posting.attributes}
     if not search.listing_id.isdigit():
         updates["listing_id"] = posting.listing_id
-    return replace(search, **updates)
+    # what ``dataclasses.replace`` makes, without passing every field through ``__init__``
+    merged = object.__new__(Listing)
+    own = vars(search)
+    vars(merged).update({name: own[name] for name in _LISTING_FIELDS}, **updates)
+    return merged
 
 
 def parse_page(response: TextResponse, scraped_at: str | None = None) -> list[Listing]:

@@ -12,6 +12,7 @@ elements, or plain strings for ``::text``/``::attr()``/``text()``/``@attr`` quer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -175,3 +176,71 @@ def by_class(node: Node, *names: str) -> dict[str, list[Node]]:
 def has_class(node, name: str) -> bool:
     """Whether ``name`` is one of the element's classes."""
     return name in (element(node).get("class") or "").split()
+
+
+#: The whitespace XPath's ``normalize-space`` (and so a CSS class test) splits class names on.
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+@lru_cache(maxsize=4096)
+def class_names(value: str) -> tuple[str, ...]:
+    """The class names of a ``class`` attribute, each once, split as a CSS ``.name`` query
+    splits them (pages repeat their class attributes: each distinct one is split once)."""
+    return tuple(dict.fromkeys(name for name in _XML_SPACE.split(value) if name))
+
+
+class PageIndex:
+    """A page's elements by ``id`` and by class name, from one walk of its tree.
+
+    Each CSS ``#id`` or ``.name`` query (``.a .b`` too) scans the whole document; a page read
+    with a dozen of them spent more time in those scans than in building its tree (issue #18).
+    The index answers the same queries with the same elements, in document order, from one walk.
+    """
+
+    __slots__ = ("by_class", "by_id", "classed")
+
+    def __init__(self, scope) -> None:
+        by_id: dict[str, list[Node]] = {}
+        by_class: dict[str, list[Node]] = {}
+        #: (element, its class attribute) of every element with one, in document order.
+        classed: list[tuple[Node, str]] = []
+        for node in element(scope).iter(etree.Element):
+            ident = node.get("id")
+            if ident is not None:
+                by_id.setdefault(ident, []).append(node)
+            value = node.get("class")
+            if value is not None:
+                classed.append((node, value))
+                for name in class_names(value):
+                    if name in by_class:
+                        by_class[name].append(node)
+                    else:
+                        by_class[name] = [node]
+        self.by_id = by_id
+        self.by_class = by_class
+        self.classed = classed
+
+    def ids(self, ident: str) -> list[Node]:
+        """What ``#ident`` finds."""
+        return self.by_id.get(ident, [])
+
+    def classes(self, name: str) -> list[Node]:
+        """What ``.name`` finds."""
+        return self.by_class.get(name, [])
+
+    def class_contains(self, part: str) -> list[Node]:
+        """What ``//*[contains(@class, part)]`` finds (a substring, not a class name)."""
+        return [node for node, value in self.classed if part in value]
+
+    def inside(self, found: list[Node], outer: list[Node], tag: str | None = None) -> list[Node]:
+        """The nodes of ``found`` (of ``tag`` when given) under one of ``outer``: what a CSS
+        descendant query ``outer found`` finds."""
+        if not outer:
+            return []
+        holders = set(outer)
+        return [
+            node
+            for node in found
+            if (tag is None or node.tag == tag)
+            and any(up in holders for up in node.iterancestors())
+        ]
