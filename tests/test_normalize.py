@@ -615,6 +615,12 @@ MILEAGE_PROSE = rows(
     ("distance-is-not-mileage", "drives 5 miles to town", None),
     ("speed-is-not-mileage", "60 mph top speed", None),
     ("displacement-is-not-mileage", "660cc 3 cyl", None),
+    ("unit-first-low-miles-k", "4x4, low miles 30k, runs great", 30000),
+    ("unit-first-label-colon", "Miles: 41,200", 41200),
+    ("unit-first-km-label", "km: 48,000", 29826),
+    ("unit-first-year-is-no-odometer", "low miles 1995 Suzuki Carry", None),
+    ("unit-first-small-is-a-distance", "miles 2 from town", None),
+    ("unitless-mileage-label-is-unknown", "Mileage: 45,000", None),
 )
 
 

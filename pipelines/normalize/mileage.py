@@ -33,6 +33,15 @@ MILEAGE_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 
+#: The unit first, as a label, then the figure: "Low miles 30k", "Miles: 41,200", "km 48,000".
+#: ("Mileage: 45,000" names no unit: an exporter's is in km, a US seller's in miles.)
+MILEAGE_UNIT_FIRST = re.compile(
+    ASCII_LEFT + r"(?P<unit>miles|kms?|kilometers?|kilometres?)\s*(?:[:=-]\s*)?"
+    rf"(?P<num>{NUMBER})\s*(?P<mult>k)?" + ASCII_RIGHT,
+    re.IGNORECASE,
+)
+#: A figure that is a year ("low miles 1995 Carry"), not an odometer.
+_YEAR_FIGURE = re.compile(r"(?:19[5-9]\d|20[0-3]\d)")
 
 _DOTTED_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
 
@@ -165,6 +174,20 @@ _MI_TRIGGER = re.compile(r"[\dk]\s?mi(?![a-z])")
 _ODOMETER_BEFORE = re.compile(r"(?:odometer|odo|mileage|shows|reads|only|走行(?:距離)?)\W*$", re.I)
 
 
+def _unit_first_miles(text: str) -> list[int]:
+    """Miles of each "miles 30k", "km: 48,000" in ``text``: odometer-sized (600 or more) and
+    not a bare year."""
+    values = []
+    for m in MILEAGE_UNIT_FIRST.finditer(text):
+        number, mult = m.group("num"), m.group("mult")
+        if not mult and _YEAR_FIGURE.fullmatch(number):
+            continue
+        value = _to_miles(number, mult, m.group("unit"))
+        if value is not None and value >= 600:
+            values.append(value)
+    return values
+
+
 @text_cache(maxsize=1 << 14)
 def mileage_in_text(text: str | None) -> MileageValue:
     """Miles from prose ("61,200 km on it", "12k-Mile 1995 ..."): only numbers with a unit, and
@@ -182,6 +205,7 @@ def mileage_in_text(text: str | None) -> MileageValue:
         and (v >= 600 or _ODOMETER_BEFORE.search(text[max(0, m.start() - 24) : m.start()]))
         and _odometer_reading(text, m)
     ]
+    values += _unit_first_miles(text)
     if not values:
         if _MILEAGE_STATED_UNKNOWN.search(text):
             return MileageValue(None, True)
