@@ -68,7 +68,28 @@ def fair_line(a: Mapping[str, Any]) -> str:
     fair = a.get("fair_price")
     if not fair:
         return "not rated: " + (a["flags"].get("problems") or "not a truck the tracker scores")
-    return str(fair.get("why"))
+    why = str(fair.get("why"))
+    shared = _stated_matches(a["truck"])
+    if fair.get("rated") is False and fair.get("n_comparables") is not None and shared:
+        # "0 comparable 4WD Daihatsu Hijet trucks" beside a market of them: say what narrowed it
+        why += f"; a comparable must also have the {shared} this ad states, or not say"
+    return why
+
+
+def _stated_matches(truck: Mapping[str, Any]) -> str | None:
+    """What the ad states that comparables must share when they state it too (the deal
+    scoring's ``MATCHED_WHEN_KNOWN``), in words: "dump body", "jumbo cab and manual
+    transmission"; None when it states none of them."""
+    words = [
+        f"{str(truck[name]).replace('_', ' ')} {name}"
+        for name in ("body", "cab", "transmission")
+        if truck.get(name)
+    ]
+    if truck.get("mileage_mi") is not None:
+        words.append("mileage band")
+    if not words:
+        return None
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _flags(a: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ from test_analysis_helpers import night, truck
 
 from analysis.alerts.run import run_alerts
 from analysis.appraise import appraise, read_market, with_landed_usd
-from analysis.appraise_card import card_text
+from analysis.appraise_card import card_text, fair_line
 from analysis.appraise_input import (
     json_lines,
     place,
@@ -539,3 +539,32 @@ def test_a_url_is_fetched_once_with_the_crawl_user_agent_after_robots(site):
     with pytest.raises(PageError, match="robots.txt"):
         fetch_listing(f"{base}/private/p.html", SCRAPED, source=CL)
     assert [p for p, _ in seen][-1] == "/robots.txt"
+
+
+UNRATED = {"rated": False, "n_comparables": 0, "why": "unrated: 0 comparable 4WD Hijet trucks"}
+RATED = {"rated": True, "n_comparables": 13, "why": "4% under 13 comparable 4WD Hijet trucks"}
+
+
+@pytest.mark.parametrize(
+    ("fair", "truck", "says"),
+    [
+        (UNRATED, {"body": "dump"}, "; a comparable must also have the dump body this ad states"),
+        (
+            UNRATED,
+            {"cab": "jumbo", "transmission": "manual", "mileage_mi": 31000},
+            "; a comparable must also have the jumbo cab, manual transmission and mileage band",
+        ),
+        (UNRATED, {"body": None, "mileage_mi": None}, None),
+        (RATED, {"body": "dump"}, None),
+    ],
+)
+def test_an_unrated_card_says_what_the_ad_states_that_narrowed_its_comparables(fair, truck, says):
+    """A dump-bed Hijet pasted beside a market of flatbed Hijets read "0 comparable 4WD Daihatsu
+    Hijet trucks" and nothing more; comparables share a body, cab, transmission and mileage band
+    that both sides state."""
+    line = fair_line({"fair_price": fair, "truck": truck, "flags": {}})
+    assert line.startswith(fair["why"])
+    if says is None:
+        assert line == fair["why"]
+    else:
+        assert says in line
