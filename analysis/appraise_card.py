@@ -8,6 +8,8 @@ import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from analysis.deals import MATCHED_WHEN_KNOWN
+
 #: Comparables shown on a text card (all of them are in --json and on the web page).
 CARD_COMPARABLES = 6
 
@@ -70,23 +72,25 @@ def fair_line(a: Mapping[str, Any]) -> str:
         return "not rated: " + (a["flags"].get("problems") or "not a truck the tracker scores")
     why = str(fair.get("why"))
     shared = _stated_matches(a["truck"])
-    if fair.get("rated") is False and fair.get("n_comparables") is not None and shared:
-        # "0 comparable 4WD Daihatsu Hijet trucks" beside a market of them: say what narrowed it
+    priced = fair.get("value_usd") is not None and fair.get("basis") is not None
+    if fair.get("rated") is False and priced and shared:
+        # unrated for want of comparables ("0 comparable 4WD Daihatsu Hijet trucks" beside a
+        # market of them), not for want of a price or its terms: say what narrowed them
         why += f"; a comparable must also have the {shared} this ad states, or not say"
     return why
 
 
 def _stated_matches(truck: Mapping[str, Any]) -> str | None:
     """What the ad states that comparables must share when they state it too (the deal
-    scoring's ``MATCHED_WHEN_KNOWN``), in words: "dump body", "jumbo cab and manual
-    transmission"; None when it states none of them."""
-    words = [
-        f"{str(truck[name]).replace('_', ' ')} {name}"
-        for name in ("body", "cab", "transmission")
-        if truck.get(name)
-    ]
-    if truck.get("mileage_mi") is not None:
-        words.append("mileage band")
+    scoring's ``MATCHED_WHEN_KNOWN``), in words: "dump body", "mileage band and jumbo cab";
+    None when it states none of them."""
+    words = []
+    for name in MATCHED_WHEN_KNOWN:
+        if name == "mileage_band":  # the band of the stated mileage
+            if truck.get("mileage_mi") is not None:
+                words.append("mileage band")
+        elif truck.get(name):
+            words.append(f"{str(truck[name]).replace('_', ' ')} {name}")
     if not words:
         return None
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -288,28 +288,11 @@ def _release(key: tuple[int, int], *, driver: int | None = None) -> None:
         _copies_changed.notify_all()
 
 
-class _Sqlite3Connection(sqlite3.Connection):
-    """A sqlite3 connection counted open (``_claim``) until it is closed."""
+class _Counted:
+    """A connection counted open (``_claim_sqlite3`` or ``_claim_driver``) until it is closed."""
 
     copy_key: tuple[int, int] | None = None
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            key, self.copy_key = self.copy_key, None
-            if key is not None:
-                _release(key)
-
-    def __del__(self) -> None:  # left to the garbage collector (in any thread): closed now
-        self.close()
-
-
-class _DriverConnection(adbc_driver_sqlite.dbapi.AdbcSqliteConnection):
-    """A connection of the Arrow driver counted open (``_claim``) until it is closed."""
-
-    copy_key: tuple[int, int] | None = None
-    #: The thread that opened it.
+    #: The thread that opened it, for a driver connection (None: a sqlite3 one).
     opened_by: int | None = None
 
     def close(self) -> None:
@@ -319,6 +302,17 @@ class _DriverConnection(adbc_driver_sqlite.dbapi.AdbcSqliteConnection):
             key, self.copy_key = self.copy_key, None
             if key is not None:
                 _release(key, driver=self.opened_by)
+
+
+class _Sqlite3Connection(_Counted, sqlite3.Connection):
+    """A read-only connection of Python's sqlite3, counted."""
+
+    def __del__(self) -> None:  # left to the garbage collector (in any thread): closed now
+        self.close()
+
+
+class _DriverConnection(_Counted, adbc_driver_sqlite.dbapi.AdbcSqliteConnection):
+    """A connection of the Arrow driver, counted."""
 
 
 #: Where a process's open file descriptors are listed (Linux, then macOS and the BSDs).

@@ -167,13 +167,15 @@ def _read_listings_and_history(
     go (``load`` keeps the two on one copy of SQLite). Through sqlite3 they would mostly wait
     for each other (Python objects of every value) and hold their rows at once (90 MB more at
     1M rows). An error of either read is raised here as the read raised it."""
+
+    def trucks() -> pd.DataFrame:
+        return assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))
+
     if not load.reads_by_driver(db_path):
-        listings = assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))
-        return listings, load.read_history_window(db_path, start, day)
+        return trucks(), load.read_history_window(db_path, start, day)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-read") as reader:
         reading = reader.submit(load.read_history_window, db_path, start, day)
-        listings = assign_truck_ids(add_family(load.read_listings_as_of(db_path, day, since=since)))
-        return listings, reading.result()
+        return trucks(), reading.result()
 
 
 def _ended_history(

@@ -541,8 +541,14 @@ def test_a_url_is_fetched_once_with_the_crawl_user_agent_after_robots(site):
     assert [p for p, _ in seen][-1] == "/robots.txt"
 
 
-UNRATED = {"rated": False, "n_comparables": 0, "why": "unrated: 0 comparable 4WD Hijet trucks"}
-RATED = {"rated": True, "n_comparables": 13, "why": "4% under 13 comparable 4WD Hijet trucks"}
+PRICED = {"value_usd": 7900, "basis": "asking"}
+UNRATED = {
+    **PRICED,
+    "rated": False,
+    "n_comparables": 0,
+    "why": "unrated: 0 comparable 4WD Hijet trucks",
+}
+RATED = {**PRICED, "rated": True, "n_comparables": 13, "why": "4% under 13 comparable trucks"}
 
 
 @pytest.mark.parametrize(
@@ -552,10 +558,12 @@ RATED = {"rated": True, "n_comparables": 13, "why": "4% under 13 comparable 4WD 
         (
             UNRATED,
             {"cab": "jumbo", "transmission": "manual", "mileage_mi": 31000},
-            "; a comparable must also have the jumbo cab, manual transmission and mileage band",
+            "; a comparable must also have the mileage band, jumbo cab and manual transmission",
         ),
         (UNRATED, {"body": None, "mileage_mi": None}, None),
         (RATED, {"body": "dump"}, None),
+        ({**UNRATED, "value_usd": None, "why": "no price"}, {"body": "dump"}, None),
+        ({**UNRATED, "basis": None}, {"body": "dump"}, None),  # a yen price, terms unstated
     ],
 )
 def test_an_unrated_card_says_what_the_ad_states_that_narrowed_its_comparables(fair, truck, says):

@@ -41,7 +41,7 @@ MILEAGE_UNIT_FIRST = re.compile(
     re.IGNORECASE,
 )
 #: A figure that is a year ("low miles 1995 Carry"), not an odometer.
-_YEAR_FIGURE = re.compile(r"(?:19[5-9]\d|20[0-3]\d)")
+_YEAR_FIGURE = re.compile(r"(?:19[5-9]\d|20[0-4]\d)")
 
 _DOTTED_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
 
