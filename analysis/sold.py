@@ -73,6 +73,22 @@ def truck_lids(listings: pd.DataFrame, lids) -> np.ndarray:
     return listings["lid"].to_numpy()[owner[truck]]
 
 
+def likely_ended(listings: pd.DataFrame, *, start) -> np.ndarray:
+    """``lid`` of the listings first seen before ``start`` whose truck has no listing for sale:
+    from the listings alone, before the history is read, nearly every listing whose rows
+    before the window the sold trucks need (``truck_lids`` of ``ended_lids``, first seen
+    before ``start``). It misses a truck with a listing that left in the window and another
+    still for sale; it also holds trucks that left before the window."""
+    early = (listings["first_seen_at"] < pd.Timestamp(as_of_date(start), tz="UTC")).to_numpy()
+    if not early.any():
+        return listings["lid"].to_numpy()[early]
+    truck = pd.factorize(listings["truck_id"])[0] + 1  # 0: unknown, a truck of its own
+    for_sale = (listings["status"] == "active").fillna(False).to_numpy()
+    selling = np.bincount(truck, weights=for_sale, minlength=int(truck.max()) + 1) > 0
+    selling[0] = False
+    return listings["lid"].to_numpy()[early & ~selling[truck]]
+
+
 def infer_sold(listings: pd.DataFrame, history: pd.DataFrame, *, start, as_of) -> pd.DataFrame:
     """The rows of sold.csv (``SOLD_COLUMNS``), one per truck that left the market between
     ``start`` and ``as_of``; newest first.

@@ -109,14 +109,20 @@ class Copies:
             return bool(self.open[copy])
 
 
-DAY, SINCE, START = dt.date(2026, 11, 5), dt.date(2026, 10, 1), dt.date(2026, 10, 15)
+#: a past night (the listings read also reads the values as of then), with listings first seen
+#: before the window that left the market in it (their earlier rows are read too)
+DAY, SINCE, START = dt.date(2026, 11, 9), dt.date(2026, 11, 1), dt.date(2026, 11, 4)
 
 
-def _one_after_the_other(db) -> tuple[pd.DataFrame, pd.DataFrame]:
-    listings = load.read_listings_as_of(db, DAY, since=SINCE)
-    return report.assign_truck_ids(report.add_family(listings)), load.read_history_window(
-        db, START, DAY
+def _one_after_the_other(db) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The listings, the window, and the rows before it of the listings that likely left."""
+    listings = report.assign_truck_ids(
+        report.add_family(load.read_listings_as_of(db, DAY, since=SINCE))
     )
+    lids = report.likely_ended(listings, start=START)
+    assert lids.size  # the market has listings first seen before the window that left
+    before = load.read_history_of_lids(db, lids, before=START)
+    return listings, load.read_history_window(db, START, DAY), before
 
 
 def _held_by_sqlite3(db):
@@ -173,7 +179,8 @@ def test_two_reads_at_once_use_one_copy_of_sqlite(market, tmp_path, monkeypatch,
     assert copies.mixed == []
     assert overlapped == [True]  # the history read's connection was open meanwhile
     assert set(copies.opened) == {copy}
-    for frame, wanted in zip(got, expected, strict=True):
+    listings, history, before = got
+    for frame, wanted in zip((listings, history, before.rows), expected, strict=True):
         pd.testing.assert_frame_equal(frame, wanted)
     assert load._open_copies == {}
 

@@ -11,7 +11,7 @@ from test_analysis_helpers import build_market
 
 from analysis import load
 from analysis.identity import assign_truck_ids
-from analysis.sold import SOLD_COLUMNS, ended_lids, infer_sold, truck_lids
+from analysis.sold import SOLD_COLUMNS, ended_lids, infer_sold, likely_ended, truck_lids
 
 START = dt.date(2026, 11, 2)
 
@@ -72,6 +72,24 @@ def test_the_window_limits_what_is_reported(tmp_path):
     build_market(db)
     later = sold_as_of(db, "2026-11-12", start=dt.date(2026, 11, 10))
     assert list(later.index) == ["bringatrailer:S"]
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # E (gone) and H with its repost H2 (both gone) were first seen Nov 2; B's repost G is
+        # for sale, and so are A, C (with its twin X on eBay) and D; F, the exporter, too
+        (dt.date(2026, 11, 4), ["E", "H"]),
+        (dt.date(2026, 11, 6), ["E", "H", "H2"]),
+        (dt.date(2026, 11, 2), []),  # nothing first seen before the window
+    ],
+)
+def test_likely_ended_are_early_listings_of_trucks_no_longer_for_sale(tmp_path, start, expected):
+    db = tmp_path / "m.db"
+    build_market(db)
+    listings = assign_truck_ids(load.read_listings_as_of(db, "2026-11-09", since=START))
+    lids = likely_ended(listings, start=start)
+    assert sorted(listings.set_index("lid").loc[lids, "listing_id"]) == expected
 
 
 def test_nothing_left_gives_an_empty_table():

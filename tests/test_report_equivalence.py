@@ -214,6 +214,29 @@ def test_the_market_has_what_the_comparison_needs(market_db):
     assert (data.deals["basis"] == "landed").any()
 
 
+@pytest.mark.parametrize("case", ["last-4w", "past-3w", "nocrawl-2w"])
+def test_rows_before_the_window_read_beside_it_are_those_read_after_it(market_db, case):
+    """The sold trucks' rows before the window are read while the window is (for the listings
+    that likely left, ``sold.likely_ended``), and those it missed once the window is known:
+    the sold trucks' history is then what one read after the window gives."""
+    as_of, weeks = CASES[case]
+    start = report.window_start(as_of, weeks)
+    since = start - dt.timedelta(days=report.MARGIN_DAYS)
+    listings, history, before = report._read_listings_and_history(
+        market_db, as_of, since=since, start=start
+    )
+    after = report._ended_history(market_db, listings, history, start=start, day=as_of)
+    assert before is not None
+    needed = np.unique(after.loc[after["observed_at"] < pd.Timestamp(start, tz="UTC"), "lid"])
+    assert np.isin(needed, before.lids).any()
+    assert not np.isin(needed, before.lids).all()  # some read once the window is known
+    half = before.lids[::2]  # and more of them
+    rows = before.rows.iloc[np.flatnonzero(before.rows["lid"].isin(half))]
+    for read in (before, report._RowsBefore(half, rows)):
+        got = report._ended_history(market_db, listings, history, start=start, day=as_of, read=read)
+        pd.testing.assert_frame_equal(got, after)
+
+
 @pytest.mark.parametrize("odd", [False, True])
 @pytest.mark.parametrize("start", [FIRST, FIRST + dt.timedelta(days=30)])
 def test_history_reads_equal_their_golden_files(market_db, tmp_path, odd, start, update_golden):
