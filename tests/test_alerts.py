@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 import analysis.alerts as A  # noqa: N812
 from analysis.alerts.delivery import _apprise_guard
+from analysis.alerts.messages import echo_line
 from analysis.deals import score_deals
 from analysis.load import HEALTH_COLUMNS, read_source_health
 from keitrucks.health import RunHealth, save_health
@@ -786,6 +787,23 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
     assert "javascript:alert" not in unsafe
     labelled = A.format_alert({**alert, "price_label": "Japan FOB", "price_usd": 2600})
     assert "  Japan FOB $2,600 · 1995 Honda Acty HA4 · " in labelled
+
+
+def test_the_notification_title_and_console_line_say_what_the_price_is():
+    alert = {
+        "kind": "underpriced_4wd",
+        "identity": "beforward:1",
+        "source": "beforward",
+        "listing_id": "CH1",
+        "price_usd": 2530,
+        "price_label": "Japan FOB",
+        "reason": "landed in the US ≈ $5,945 (Japan FOB $2,530) vs fair US asking $7,800",
+    }
+    title, _ = A.render_message([alert], day=NIGHT)
+    assert title == "Kei truck alert: Underpriced 4WD, Japan FOB $2,530"
+    assert echo_line(alert).startswith("underpriced_4wd  beforward:CH1 Japan FOB $2,530: landed")
+    unlabelled = {**alert, "price_label": None}
+    assert A.render_message([unlabelled], day=NIGHT)[0].endswith("Underpriced 4WD, $2,530")
 
 
 def test_candidate_alerts_say_what_their_price_is():

@@ -219,13 +219,16 @@ def test_three_nights_each_underpriced_truck_alerts_exactly_once(tmp_path, webho
 
 def test_exporter_trucks_alert_on_landed_cost_only_when_importable(tmp_path):
     db, cfg = tmp_path / "k.db", config()
-    raised = []
+    raised, echoed = [], []
     for night, day in enumerate(NIGHTS):
         crawl_night(db, night)
-        raised += run_alerts(db, as_of=day, config=cfg).raised
+        raised += run_alerts(
+            db, as_of=day, config=cfg, digest_dir=tmp_path / "digest", echo=echoed.append
+        ).raised
     stored = {(r["source"], r["listing_id"]): r for r in rows(db, "SELECT * FROM listings")}
     exporters = [a for a in raised if a["source"] == "beforward"]
     assert exporters
+    digests = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "digest").iterdir())
     for alert in exporters:
         truck = stored[("beforward", alert["listing_id"])]
         assert truck["eligible_25y"] == 1
@@ -235,6 +238,11 @@ def test_exporter_trucks_alert_on_landed_cost_only_when_importable(tmp_path):
             f"(Japan FOB ${truck['price_usd']:,}) vs fair US asking $"
         ) in alert["reason"]
         assert alert["reason"].startswith("runs: ")
+        # the FOB price is never a bare dollar figure beside US asking prices: the digest (read
+        # back from the alerts table) and the console line both say what it is
+        fob = f"Japan FOB ${truck['price_usd']:,}"
+        assert f"  {fob} · {alert['year']} " in digests
+        assert f"beforward:{alert['listing_id']} {fob}: " in "\n".join(echoed)
     # a cheap FOB price of a truck under 25 years old is no alert for a US buyer
     young = [k for k, r in stored.items() if k[0] == "beforward" and r["eligible_25y"] == 0]
     assert young

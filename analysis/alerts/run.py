@@ -41,6 +41,7 @@ from analysis.load import (
 from analysis.trends import band_of
 from pipelines import alert_store
 from pipelines.landed import LANDED_BASES
+from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,14 @@ DETAIL_COLUMNS = (
     "location",
     "url",
     "road_claims",
+    "price_label",
 )
+
+
+#: The state's column of a detail: an alert's row in the database keeps no price basis, so
+#: the digest and a retried message name the price from the listing's (an exporter's FOB
+#: price is never shown as a bare dollar figure).
+DETAIL_SOURCES = {"location": "location_raw", "price_label": "price_basis"}
 
 
 def _plain(value: Any) -> Any:
@@ -106,9 +114,9 @@ def _details(state: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
         {
             "source": state["source"].astype(str),
             "listing_id": state["listing_id"].astype(str),
-            **{c: column(state, "location_raw" if c == "location" else c) for c in DETAIL_COLUMNS},
+            **{c: column(state, DETAIL_SOURCES.get(c, c)) for c in DETAIL_COLUMNS},
         }
-    )
+    ).assign(price_label=lambda v: v["price_label"].map(PRICE_LABELS).astype("object"))
     return {(r["source"], r["listing_id"]): r for r in _records(view)}
 
 
