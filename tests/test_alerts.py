@@ -482,6 +482,30 @@ def test_match_search_criteria():
     assert ids(since="2026-11-25") == []
 
 
+def test_a_watched_search_takes_an_exporters_truck_at_its_landed_cost_if_importable():
+    state = exporters(
+        exporter("lands-cheap", price_usd=2600, landed_usd=6488),
+        # FOB $4,000 is under a $9,000 limit; landed it costs $9,800
+        exporter("lands-dear", price_usd=4000, landed_usd=9800),
+        exporter("no-estimate", price_usd=2000, landed_usd=None),
+        # a 2018 truck: a US buyer cannot import it for years, at any price
+        exporter("too-young", year=2018, eligible_25y=False, landed_usd=5000),
+        exporter("unknown-age", year=None, eligible_25y=None, landed_usd=5000),
+        listing("us", price_usd=8000, landed_usd=None, eligible_25y=None),
+    )
+    watch = [{"name": "w", "max_price": 9000}]
+    found = A.new_matches(state, settings=settings(watch=watch))
+    assert sorted(found["listing_id"]) == ["lands-cheap", "us"]
+    found = A.new_matches(state, settings=settings(watch=[{"name": "any"}]))
+    assert sorted(found["listing_id"]) == ["lands-cheap", "lands-dear", "no-estimate", "us"]
+    past = history(
+        *(("beforward", i, 20, 6000, "active", "fob") for i in ("lands-cheap", "too-young")),
+        ("beforward", "too-young", 25, 2600, "active", "fob"),
+    )
+    drops = A.price_drops(state, past, settings=settings(watch=[{"name": "any"}]))
+    assert drops["listing_id"].tolist() == ["lands-cheap"]
+
+
 def test_postal_code_is_resolved_offline():
     pytest.importorskip("zipcodes")
     lat, lon = A.postal_code_center("37902")

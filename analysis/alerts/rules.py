@@ -212,8 +212,24 @@ def distance_mi(lat, lon, center: tuple[float, float]) -> np.ndarray:
     return 3958.8 * 2 * np.arcsin(np.sqrt(a))
 
 
+def us_price(state: pd.DataFrame) -> pd.Series:
+    """What a US buyer pays for each listing: its price, or for an exporter's truck (FOB, C&F,
+    CIF) its landed cost (<NA> when not estimated): a Japan-side price leaves out freight, duty
+    and fees, often half the cost."""
+    exporter = flag(column(state, "price_basis").isin(LANDED_BASES))
+    return num(column(state, "price_usd")).where(~exporter, num(column(state, "landed_usd")))
+
+
+def importable(state: pd.DataFrame) -> pd.Series:
+    """False for an exporter's truck not known to be 25 years old (``eligible_25y``): a US
+    buyer cannot bring it in, whatever its price."""
+    exporter = flag(column(state, "price_basis").isin(LANDED_BASES))
+    return ~exporter | flag(column(state, "eligible_25y").eq(True))
+
+
 def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
-    """Which listings a watched search matches (unknown values never match a set criterion)."""
+    """Which listings a watched search matches (unknown values never match a set criterion).
+    ``max_price`` is what a US buyer pays (``us_price``: an exporter's landed cost)."""
     keep = for_sale(state)
     if search["model"]:
         model = column(state, "model").astype("object").fillna("").astype(str).str.lower()
@@ -225,14 +241,14 @@ def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
     if search["is_4wd"] is not None:
         keep &= flag(column(state, "is_4wd").eq(search["is_4wd"]))
     bounds = (
-        ("min_year", "year", "ge"),
-        ("max_year", "year", "le"),
-        ("max_price", "price_usd", "le"),
-        ("max_miles", "mileage_mi", "le"),
+        ("min_year", num(column(state, "year")), "ge"),
+        ("max_year", num(column(state, "year")), "le"),
+        ("max_price", us_price(state), "le"),
+        ("max_miles", num(column(state, "mileage_mi")), "le"),
     )
-    for key, name, op in bounds:
+    for key, values, op in bounds:
         if search[key] is not None:
-            keep &= flag(getattr(num(column(state, name)), op)(search[key]))
+            keep &= flag(getattr(values, op)(search[key]))
     if search["sources"]:
         keep &= flag(column(state, "source").isin(search["sources"]))
     if search["states"]:
@@ -291,11 +307,12 @@ def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataF
 
     Requires: an active kei truck (``for_sale``) seen on the night that matches every set
     criterion of a search with the ``new_match`` rule; an unknown value never matches a set
-    criterion. Project trucks (not running, title problem) and pending sales still match: a
-    watched search is the buyer's own filter, not a deal verdict."""
+    criterion; an exporter's truck only when importable (``importable``). Project trucks (not
+    running, title problem) and pending sales still match: a watched search is the buyer's own
+    filter, not a deal verdict."""
     frames = []
     for search in searches_for(settings, "new_match"):
-        rows = state.loc[match_search(state, search)]
+        rows = state.loc[match_search(state, search) & importable(state)]
         found = candidates(
             rows, "new_match", ["matches your {searches}"] * len(rows), [0] * len(rows)
         )
@@ -309,9 +326,10 @@ def price_drops(
     """Watched listings now at least ``drop_pct``% or ``drop_usd`` under their truck's highest
     earlier asking price on the same basis (over every repost of the truck).
 
-    Requires: a match of a search with the ``price_drop`` rule (as ``new_matches``), a price,
-    and an earlier active price of the same truck on the same price basis (a FOB price is
-    never compared with an asking price); the message names the basis (``price_label``)."""
+    Requires: a match of a search with the ``price_drop`` rule (as ``new_matches``, so an
+    exporter's truck only when importable), a price, and an earlier active price of the same
+    truck on the same price basis (a FOB price is never compared with an asking price); the
+    message names the basis (``price_label``)."""
     searches = searches_for(settings, "price_drop")
     if not searches or history.empty:
         return empty_alerts()
@@ -335,7 +353,11 @@ def price_drops(
     )
     frames = []
     for search in searches:
-        rows = state.loc[match_search(state, search) & num(column(state, "price_usd")).notna()]
+        rows = state.loc[
+            match_search(state, search)
+            & importable(state)
+            & num(column(state, "price_usd")).notna()
+        ]
         rows = rows.assign(identity=identity_of(rows)).merge(
             peaks, on=["identity", "price_basis"], how="inner"
         )
