@@ -600,6 +600,64 @@ def test_new_match_names_every_search_it_matched():
     }
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({}, "matches your search 'w'"),
+        ({"runs": False}, "does not run (as the ad says): matches your search 'w'"),
+        ({"title_status": "salvage"}, "salvage title (as the ad says): matches your search 'w'"),
+        (
+            {"runs": False, "title_status": "no_title"},
+            "does not run; no title (as the ad says): matches your search 'w'",
+        ),
+        ({"sale_pending": True}, "sale pending (as the ad says): matches your search 'w'"),
+        ({"runs": None, "title_status": None}, "matches your search 'w'"),
+    ],
+)
+def test_a_watched_search_says_first_what_the_ad_says_is_wrong(change, reason):
+    state = frame(listing("1", **change))
+    found = A.new_matches(state, settings=settings(watch=[{"name": "w"}]))
+    assert found["reason"].tolist() == [reason]
+
+
+def test_every_watched_rule_warns_of_a_project_truck_and_gives_an_exporters_landed_cost():
+    state = exporters(
+        listing(
+            "dead",
+            runs=False,
+            price_usd=3000,
+            eligible_from="2026-11",
+            first_seen_at="2026-10-02T06:00:00+00:00",
+        ),
+        exporter("fob", eligible_from="2026-11", first_seen_at="2026-10-02T06:00:00+00:00"),
+    )
+    past = history(
+        ("craigslist", "dead", 20, 4000, "active"), ("beforward", "fob", 20, 3000, "active", "fob")
+    )
+    watch = settings(watch=[{"name": "w"}])
+    found = {
+        (a["kind"], a["listing_id"]): a["reason"]
+        for rule in (
+            A.new_matches(state, settings=watch),
+            A.price_drops(state, past, settings=watch),
+            A.newly_eligible(state, settings=watch, as_of=NIGHT),
+        )
+        for a in rule.to_dict("records")
+    }
+    assert found == {
+        ("new_match", "dead"): "does not run (as the ad says): matches your search 'w'",
+        ("new_match", "fob"): "matches your search 'w'; landed in the US ≈ $6,488",
+        ("price_drop", "dead"): "does not run (as the ad says): down $1,000 (25%) from $4,000 "
+        "to $3,000, watched search 'w'",
+        ("price_drop", "fob"): "down $400 (13%) from $3,000 to $2,600, watched search 'w'; "
+        "landed in the US ≈ $6,488",
+        ("newly_eligible", "dead"): "does not run (as the ad says): turned 25 in 2026-11: now "
+        "eligible for US import; watched search 'w'",
+        ("newly_eligible", "fob"): "turned 25 in 2026-11: now eligible for US import; watched "
+        "search 'w'; landed in the US ≈ $6,488",
+    }
+
+
 def test_search_rules_can_be_switched_off():
     state = frame(listing("1"))
     assert A.new_matches(

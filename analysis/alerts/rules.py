@@ -27,7 +27,7 @@ from analysis.alerts.frames import (
     present,
 )
 from analysis.alerts.settings import KINDS
-from analysis.deals import LANDED, buyable, spread_text
+from analysis.deals import LANDED, buyable, spread_text, trust_problems
 from analysis.frames import column, flag, identity_of, num, usd
 from keitrucks.core import states, tables
 from pipelines.landed import LANDED_BASES
@@ -313,9 +313,8 @@ def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataF
     frames = []
     for search in searches_for(settings, "new_match"):
         rows = state.loc[match_search(state, search) & importable(state)]
-        found = candidates(
-            rows, "new_match", ["matches your {searches}"] * len(rows), [0] * len(rows)
-        )
+        reasons = _with_notes(rows, ["matches your {searches}"] * len(rows))
+        found = candidates(rows, "new_match", reasons, [0] * len(rows))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
 
@@ -372,6 +371,7 @@ def price_drops(
             "watched {searches}"
             for d, p in zip(drop, peak, strict=True)
         ]
+        reasons = _with_notes(rows, reasons)
         found = candidates(rows, "price_drop", reasons, list(100 * drop / peak))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
@@ -400,9 +400,24 @@ def newly_eligible(
             f"turned 25 in {ef}{_basis_words(b)}: now eligible for US import; watched {{searches}}"
             for ef, b in zip(rows["eligible_from"], basis, strict=True)
         ]
-        found = candidates(rows, "newly_eligible", reasons, [0] * len(rows))
+        found = candidates(rows, "newly_eligible", _with_notes(rows, reasons), [0] * len(rows))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
+
+
+def _with_notes(rows: pd.DataFrame, reasons: list[str]) -> list[str]:
+    """A watched search's reasons with what the ad says is wrong first ("does not run; salvage
+    title (as the ad says): matches your search 'w'": a watched search matches project trucks
+    too, and a buyer must not drive out for one unwarned), and an exporter's landed cost last."""
+    problems = trust_problems(rows)
+    exporter = flag(column(rows, "price_basis").isin(LANDED_BASES))
+    landed = num(column(rows, "landed_usd")).where(exporter)
+    return [
+        (f"{problem} (as the ad says): " if problem else "")
+        + reason
+        + ("" if pd.isna(cost) else f"; {PRICE_LABELS[LANDED]} ≈ {usd(cost)}")
+        for problem, reason, cost in zip(problems, reasons, landed, strict=True)
+    ]
 
 
 def _basis_words(basis: Any) -> str:
