@@ -456,6 +456,28 @@ def test_without_channels_nothing_is_sent_and_console_table_and_digest_agree(tmp
     assert alert_store.read_undelivered(sqlite3.connect(db), ["json#x"]) == []
 
 
+@pytest.mark.parametrize(
+    ("as_of", "warning"),
+    [
+        ("2026-11-24", None),
+        ("2026-11-25", None),  # the next morning: the night's crawl is the last one
+        (
+            "2026-12-03",
+            "no crawl since 2026-11-24 (9 days before 2026-12-03): these alerts read the listings "
+            "as last seen then; run `keitrucks nightly` (or `keitrucks crawl`) for tonight's",
+        ),
+        ("2026-11-20", "no crawl on or before 2026-11-20: there are no listings to alert on"),
+    ],
+)
+def test_alerts_of_a_night_without_a_crawl_say_so(tmp_path, caplog, as_of, warning):
+    db = tmp_path / "k.db"
+    crawl_night(db, 0)
+    with caplog.at_level(logging.WARNING, logger="analysis.alerts"):
+        run_alerts(db, as_of=as_of, config=config(), dry_run=True)
+    said = [r.getMessage() for r in caplog.records if "crawl" in r.getMessage()]
+    assert said == ([warning] if warning else [])
+
+
 def test_with_a_channel_there_is_no_local_only_warning(tmp_path, webhook, caplog):
     db = tmp_path / "k.db"
     crawl_night(db, 0)

@@ -447,6 +447,20 @@ def night_runs(runs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return recent.sort_values("id").drop_duplicates("source", keep="last").sort_values("source")
 
 
+def last_crawl_day(runs: pd.DataFrame, as_of: dt.date) -> dt.date | None:
+    """The night of the latest finished crawl on or before ``as_of`` (listings typed in by hand
+    are no crawl); None when there is none."""
+    if runs.empty:
+        return None
+    day = _run_day(runs)
+    done = (
+        (day <= as_of)
+        & ~flag(column(runs, "status").eq("running"))
+        & ~flag(column(runs, "source").isin(HAND_SOURCES))
+    )
+    return day[done].max() if done.any() else None
+
+
 def unhealthy_sources(runs: pd.DataFrame, health: pd.DataFrame, *, as_of: dt.date) -> pd.DataFrame:
     """An alert for each source whose latest run of the night (``night_runs``) the health check
     recorded as not ok (``health``: ``analysis.load.read_source_health`` rows).
