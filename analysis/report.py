@@ -477,8 +477,9 @@ def _maybe_float(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-#: Columns a phone shows first in each row's card, after the row's first cell.
-CARD_FIRST = ("Price", "Fair price", "Under", "Was", "Now", "Problem")
+#: Columns a phone shows first in each row's card, after the row's first cell: a price next to
+#: what it is (an exporter's landed cost, a FOB price), then the verdict.
+CARD_FIRST = ("Price", "Price is", "Quoted", "Fair price", "Under", "Was", "Now", "Problem")
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
@@ -669,7 +670,8 @@ table.cards tr{border:1px solid #ddd;border-radius:6px;margin:.5em 0;padding:.35
 display:flex;flex-direction:column}table.cards td.key{order:-1}table.cards td:first-child{order:-2}
 table.cards td{border:0;padding:.1em 0;display:flex;gap:.6em}
 table.cards td::before{content:attr(data-label);flex:0 0 7.5em;color:#666}
-table.cards td:first-child{font-weight:600}table.cards td:first-child::before{content:none}
+table.cards td:first-child{font-weight:600;display:block}
+table.cards td:first-child::before{content:none}
 table.cards td:empty{display:none}}
 """
 
@@ -768,7 +770,8 @@ def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -
             esc(r["price_label"]),
             esc(_quoted(r)),
             esc(_usd(r["fair_price_usd"])),
-            esc(f"{r['discount_pct']:.0f}%"),
+            # one decimal: 14.9% shown as "15%" reads as a deal the alerts and "15%+" skip
+            esc(f"{r['discount_pct']:.1f}%"),
             esc(r["n_comparables"]),
             esc(spread_text(r)),
             esc(r["location_raw"]),

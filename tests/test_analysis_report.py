@@ -307,7 +307,14 @@ def test_on_a_phone_every_cell_says_its_column(report):
         for row in re.findall(r"<tr>(<td.*?)</tr>", table):
             assert re.findall(r'<td data-label="([^"]*)"', row) == headers
     deals = tables[0]
-    assert re.search(r'<td data-label="Under" class=key>\d+%</td>', deals)
+    # one decimal: a 14.9% discount shown as "15%" read as a deal that "Deals 15%+" and the
+    # alerts leave out
+    assert re.search(r'<td data-label="Under" class=key>\d+\.\d%</td>', deals)
+    # a card shows what its price is beside it (an exporter's landed cost is no asking price)
+    assert re.search(r'<td data-label="Price is" class=key>US asking</td>', deals)
+    # and the seller's claims under the title, not squeezed beside it: the first cell is a block
+    phone = page[page.index("@media (max-width:40em)") :]
+    assert re.search(r"table\.cards td:first-child\{[^}]*display:block", phone)
 
 
 def test_without_links_the_titles_are_text(report, tmp_path):
