@@ -125,12 +125,14 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
     },
     "trucks_i_can_register": {
         "title": "Trucks I can register in my state",
-        "description": "Active, import-eligible kei trucks, when your state's rule lets a kei "
-        "truck on some public roads (state: two letters, e.g. TN). Each row shows the rule, its "
-        "road limit, and the date and confidence of its source: rules change often, so check "
-        "with your state DMV before buying. No rows means that your state's rule allows no road "
-        "use yet: see the state_rules table. seller_says is what the seller claims about road "
-        "use (street legal, titled and tagged ...): their claim, beside the rule, never a fact.",
+        "description": "Active, import-eligible kei trucks a buyer can take (said to run, "
+        "no title problem, no sale pending), when your state's rule lets a kei truck on some "
+        "public roads (state: two letters or the name, e.g. TN or Tennessee). Each row shows "
+        "the rule, its road limit, and the date and confidence of its source: rules change "
+        "often, so check with your state DMV before buying. No rows: your state's rule allows "
+        "no road use yet (see the state_rules table), or state is not a US state. seller_says "
+        "is what the seller claims about road use (street legal, titled and tagged ...): their "
+        "claim, beside the rule, never a fact.",
         "sql": TRUCKS_I_CAN_REGISTER,
         "params": ["state"],
     },

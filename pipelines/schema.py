@@ -414,13 +414,27 @@ WHERE l.identity = (
 ORDER BY p.observed_at, p.id
 """
 
+
 #: Trucks a buyer in :state could put on some public road there, with the rule, its limit,
 #: source, date and confidence beside each. Empty when the state's rule gives no road use (or
-#: is not yet in force): the ``state_rules`` table says why.
-TRUCKS_I_CAN_REGISTER = """
+#: is not yet in force): the ``state_rules`` table says why. Only trucks a buyer can take
+#: (``_BUYABLE``): one said to have no title, a salvage or off-road-only title, or not to run
+#: is no truck to register, and a pending sale is no truck to buy.
+def state_code_sql(param: str) -> str:
+    """SQL turning a state's two letters or its name (any case) in ``param`` into its code: a
+    user typing "Tennessee" must not read that Tennessee gives no road use."""
+    given = f"upper(trim({param}))"
+    names = " ".join(
+        f"WHEN '{name.upper()}' THEN '{code}'"
+        for code, name in sorted(states.us_state_names().items())
+    )
+    return f"CASE {given} {names} ELSE {given} END"
+
+
+TRUCKS_I_CAN_REGISTER = f"""
 WITH rule AS (
     SELECT * FROM state_rules
-    WHERE state = upper(trim(:state))
+    WHERE state = {state_code_sql(":state")}
       AND road_status IN ('registrable', 'registrable_restricted', 'local_option')
       AND (effective_from IS NULL OR effective_from <= date('now'))
 )
@@ -428,7 +442,7 @@ SELECT l.title, l.model, l.model_code, l.year, l.is_4wd, l.mileage_mi,
        CASE WHEN l.price_basis IN ('fob', 'cnf', 'cif') THEN l.landed_usd ELSE l.price_usd END
            AS price_usd,
        CASE WHEN l.price_basis IN ('fob', 'cnf', 'cif') THEN 'landed in the US'
-            ELSE 'US ' || l.price_basis END AS price_is,
+            ELSE {price_label_sql("l.price_basis")} END AS price_is,
        l.location_raw AS seller_location, l.url,
        rule.state || ': ' || rule.road_status_words AS your_state_rule,
        l.road_claims AS seller_says,
@@ -436,7 +450,7 @@ SELECT l.title, l.model, l.model_code, l.year, l.is_4wd, l.mileage_mi,
        rule.source_date AS rule_source_date, rule.confidence AS rule_confidence,
        rule.source_url AS rule_source, l.source, l.listing_id
 FROM listings l, rule
-WHERE l.status = 'active' AND l.kind = 'kei_truck' AND l.eligible_25y = 1
+WHERE {_BUYABLE} AND l.eligible_25y = 1
   AND (l.price_basis IN ('asking', 'bid_to', 'bid') OR l.landed_usd IS NOT NULL)
 ORDER BY price_usd
 """
