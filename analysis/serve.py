@@ -283,7 +283,8 @@ def _tables() -> dict[str, dict[str, Any]]:
             "description": "One row per listing and site, as last seen. Each listing id links "
             "to the truck's full price history.",
             "columns": _LISTING_COLUMNS,
-            "units": {"mileage_mi": "mile", "engine_cc": "cc"},
+            # no unit on mileage_mi: Datasette scales it to "81.39 kmi", which reads as 81 km
+            "units": {"engine_cc": "cc"},
             "sortable_columns": [
                 "price_usd",
                 "year",
