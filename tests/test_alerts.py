@@ -626,10 +626,10 @@ def test_every_watched_rule_warns_of_a_project_truck_and_gives_an_exporters_land
             "dead",
             runs=False,
             price_usd=3000,
-            eligible_from="2026-11",
+            eligible_from="2026-10",
             first_seen_at="2026-10-02T06:00:00+00:00",
         ),
-        exporter("fob", eligible_from="2026-11", first_seen_at="2026-10-02T06:00:00+00:00"),
+        exporter("fob", eligible_from="2026-10", first_seen_at="2026-10-02T06:00:00+00:00"),
     )
     past = history(
         ("craigslist", "dead", 20, 4000, "active"), ("beforward", "fob", 20, 3000, "active", "fob")
@@ -651,10 +651,10 @@ def test_every_watched_rule_warns_of_a_project_truck_and_gives_an_exporters_land
         "to $3,000, watched search 'w'",
         ("price_drop", "fob"): "down $400 (13%) from $3,000 to $2,600, watched search 'w'; "
         "landed in the US ≈ $6,488",
-        ("newly_eligible", "dead"): "does not run (as the ad says): turned 25 in 2026-11: now "
-        "eligible for US import; watched search 'w'",
-        ("newly_eligible", "fob"): "turned 25 in 2026-11: now eligible for US import; watched "
-        "search 'w'; landed in the US ≈ $6,488",
+        ("newly_eligible", "dead"): "does not run (as the ad says): turned 25 in 2026-10: "
+        "eligible for US import since 2026-11-01; watched search 'w'",
+        ("newly_eligible", "fob"): "turned 25 in 2026-10: eligible for US import since "
+        "2026-11-01; watched search 'w'; landed in the US ≈ $6,488",
     }
 
 
@@ -665,26 +665,41 @@ def test_search_rules_can_be_switched_off():
     ).empty
 
 
-def test_newly_eligible_when_the_25_year_month_arrives_while_listed():
+@pytest.mark.parametrize(
+    ("eligible_from", "first_seen", "since"),
+    [
+        # within its 25th month a truck may not be 25 yet (the day is unknown): not on the 25th
+        ("2026-11", "2026-10-02", None),
+        ("2026-10", "2026-09-02", "2026-11-01"),  # importable since this month
+        ("2026-10", "2026-10-02", "2026-11-01"),  # listed in its 25th month, before importable
+        ("2026-09", "2026-08-02", "2026-10-01"),  # since last month
+        ("2026-08", "2026-07-02", None),  # long ago
+        ("2026-10", "2026-11-01", None),  # first seen when already importable
+        ("2026-12", "2026-10-02", None),
+        (None, "2026-10-02", None),
+    ],
+)
+def test_newly_eligible_when_the_truck_becomes_importable_while_listed(
+    eligible_from, first_seen, since
+):
     state = frame(
         listing(
-            "crossed",
-            eligible_from="2026-11",
+            "1",
+            eligible_from=eligible_from,
             eligibility_basis="build_month",
-            first_seen_at="2026-10-02T06:00:00+00:00",
-        ),
-        listing("last-month", eligible_from="2026-10", first_seen_at="2026-09-02T06:00:00+00:00"),
-        listing("long-ago", eligible_from="2026-09", first_seen_at="2026-08-02T06:00:00+00:00"),
-        listing("already", eligible_from="2026-11", first_seen_at="2026-11-01T06:00:00+00:00"),
-        listing("future", eligible_from="2026-12", first_seen_at="2026-10-02T06:00:00+00:00"),
-        listing("unknown", eligible_from=None, first_seen_at="2026-10-02T06:00:00+00:00"),
+            first_seen_at=f"{first_seen}T06:00:00+00:00",
+        )
     )
     found = A.newly_eligible(state, settings=settings(watch=[{"name": "w"}]), as_of=NIGHT)
-    assert sorted(found["listing_id"]) == ["crossed", "last-month"]
-    reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
-    assert reasons["crossed"] == (
-        "turned 25 in 2026-11 (by build month): now eligible for US import; watched search 'w'"
+    expected = (
+        [
+            f"turned 25 in {eligible_from} (by build month): eligible for US import since "
+            f"{since}; watched search 'w'"
+        ]
+        if since
+        else []
     )
+    assert found["reason"].tolist() == expected
     assert A.newly_eligible(state, settings=settings(), as_of=NIGHT).empty
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ from analysis.alerts.frames import (
 )
 from analysis.alerts.settings import KINDS
 from analysis.deals import LANDED, buyable, spread_text, trust_problems
+from analysis.eligibility import month_index, month_label
 from analysis.frames import column, flag, identity_of, num, usd
 from keitrucks.core import states, tables
 from pipelines.landed import LANDED_BASES
@@ -380,29 +382,40 @@ def price_drops(
 def newly_eligible(
     state: pd.DataFrame, *, settings: Mapping[str, Any], as_of: dt.date
 ) -> pd.DataFrame:
-    """Watched listings that turned 25 (US import eligible) this month or last while listed:
-    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month.
+    """Watched listings that became importable under the US 25-year rule this month or last
+    while listed. Within its ``eligible_from`` month (YYYY-MM) a truck may not be 25 yet (the
+    day is unknown), so it is importable from the first day of the next month, as the report's
+    eligibility section counts it (``analysis.eligibility``): an alert saying "now eligible" on
+    the 26th of the month a truck turns 25 could send a buyer to import it days early.
 
-    Requires: a match of a search with the ``newly_eligible`` rule (as ``new_matches``) and a
-    known ``eligible_from`` in this month or the last, after the month first seen."""
-    month = f"{as_of:%Y-%m}"
-    previous = f"{(as_of.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
+    Requires: a match of a search with the ``newly_eligible`` rule (as ``new_matches``), a
+    known ``eligible_from`` whose next month is this month or the last, and a first sighting
+    before that next month (the truck was listed while not yet importable)."""
+    this = as_of.year * 12 + as_of.month - 1
     eligible_from = column(state, "eligible_from").astype("object")
-    first_month = pd.to_datetime(column(state, "first_seen_at"), utc=True).dt.strftime("%Y-%m")
-    crossed = eligible_from.isin([month, previous]) & flag(
-        eligible_from.astype("object").fillna("") > first_month.astype("object").fillna("9")
-    )
+    importable_from = eligible_from.map(
+        lambda m: month_index(m) + 1 if isinstance(m, str) and _MONTH.match(m) else np.nan
+    ).astype("float64")
+    first = pd.to_datetime(column(state, "first_seen_at"), utc=True)
+    first_index = (first.dt.year * 12 + first.dt.month - 1).astype("float64")
+    crossed = importable_from.isin([this, this - 1]) & (importable_from > first_index)
     frames = []
     for search in searches_for(settings, "newly_eligible"):
         rows = state.loc[match_search(state, search) & flag(crossed)]
         basis = column(rows, "eligibility_basis").astype("object")
         reasons = [
-            f"turned 25 in {ef}{_basis_words(b)}: now eligible for US import; watched {{searches}}"
-            for ef, b in zip(rows["eligible_from"], basis, strict=True)
+            f"turned 25 in {ef}{_basis_words(b)}: eligible for US import since "
+            f"{month_label(int(start))}-01; watched {{searches}}"
+            for ef, b, start in zip(
+                rows["eligible_from"], basis, importable_from[rows.index], strict=True
+            )
         ]
         found = candidates(rows, "newly_eligible", _with_notes(rows, reasons), [0] * len(rows))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
+
+
+_MONTH = re.compile(r"^\d{4}-\d{2}")
 
 
 def _with_notes(rows: pd.DataFrame, reasons: list[str]) -> list[str]:
