@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from analysis.alerts import run_alerts
 from keitrucks.alerts_cli import alerts as alerts_command
+from keitrucks.core import states
 from keitrucks.core.config import load_config
 from keitrucks.health import HealthRules, check_health
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
@@ -597,6 +598,13 @@ def test_a_buyer_in_tennessee_reads_tennessees_rule(tmp_path):
     under = [a for a in raised if a["kind"] == "underpriced_4wd"]
     assert under
     assert all("your state TN: can be plated only in a special class" in a["reason"] for a in under)
+    # with its source, to check: the rule's own page, as the report links it
+    source = states.state_rules()["TN"].source_url
+    assert source.startswith("https://")
+    assert all(
+        a["reason"].endswith(f"check with your state DMV before buying (rule source: {source})")
+        for a in under
+    )
 
 
 def test_requiring_a_registrable_state_raises_nothing_for_georgia(tmp_path):

@@ -193,6 +193,10 @@ def with_buyer_rule(
     if view is None:
         return candidates
     line = road_rules.rule_line(view)
+    # a legal claim the buyer can check: the rule's own source, which the report links to
+    url = view.rule.source_url
+    if url and url.startswith(("http://", "https://")):
+        line += f" (rule source: {url})"
     reasons = candidates["reason"].astype("object")
     return candidates.assign(reason=reasons.where(~trucks, reasons + "; " + line))
 
