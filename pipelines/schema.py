@@ -312,10 +312,18 @@ _ACTIVE_TRUCKS = f"""
     WHERE {_BUYABLE} AND price_usd IS NOT NULL
       AND is_4wd IS NOT NULL AND model IS NOT NULL"""
 
+
+def number_or(param: str, default: int, kind: str = "REAL") -> str:
+    """SQL for a numeric query parameter, ``default`` when empty or not a number: compared as
+    text, "abc" or "15 %" matched no row, and an empty answer read as "no deals tonight"."""
+    given = f"trim({param})"
+    return f"coalesce(CASE WHEN {given} GLOB '*[0-9]*' THEN CAST({given} AS {kind}) END, {default})"
+
+
 #: Active 4WD kei trucks the nightly report rated at least :pct_under % (default 15) under
 #: their fair price: the report's own scores (``deal_scores``), never a second computation. An
 #: exporter's truck is rated on its landed cost, and listed only when old enough to import.
-UNDERPRICED_4WD = """
+UNDERPRICED_4WD = f"""
 SELECT l.title, l.model, l.year, d.discount_pct AS pct_under, d.value_usd AS price_usd,
        d.price_label, d.fair_price_usd, d.n_comparables AS comparables, d.comparables_low_usd,
        d.comparables_high_usd, l.mileage_mi, l.location_raw, d.why, l.model_code, l.url,
@@ -324,7 +332,7 @@ FROM deal_scores d
 JOIN listings l ON l.source = d.source AND l.listing_id = d.listing_id
 WHERE d.rated = 1 AND l.is_4wd = 1 AND l.status = 'active'
   AND (d.basis != 'landed' OR l.eligible_25y = 1)
-  AND d.discount_pct >= coalesce(nullif(:pct_under, ''), 15)
+  AND d.discount_pct >= {number_or(":pct_under", 15)}
 ORDER BY d.discount_pct DESC, d.value_usd
 """
 
@@ -338,7 +346,7 @@ FROM listings l, today
 WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_from IS NOT NULL
   AND l.eligible_from >= today.month
   AND l.eligible_from <= strftime('%Y-%m', today.month || '-01',
-                                  '+' || coalesce(nullif(:months, ''), 12) || ' months')
+                                  '+' || {number_or(":months", 12, "INTEGER")} || ' months')
 ORDER BY l.eligible_from, l.price_usd
 """
 

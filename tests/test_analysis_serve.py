@@ -94,6 +94,9 @@ def test_underpriced_4wd_shows_the_reports_own_scores(ds):
         assert r["comparables"] == int(deal["n_comparables"])
         assert r["why"] == deal["why"]
     assert rows(ds, "underpriced_4wd", pct_under=99) == []
+    # a threshold that is no number is the default, never "no deals tonight"
+    for typed in ("abc", "15%25", "%2015%20"):
+        assert rows(ds, "underpriced_4wd", pct_under=typed) == found, typed
 
 
 def test_an_older_report_leaves_the_newer_scores(ds, tmp_path):
@@ -107,6 +110,7 @@ def test_eligible_soon(ds):
     found = rows(ds, "eligible_soon")
     assert [(r["listing_id"], r["eligible_from"]) for r in found] == [("J", "2027-02")]
     assert rows(ds, "eligible_soon", months=2) == []
+    assert rows(ds, "eligible_soon", months="twelve") == found
 
 
 def test_price_drops_this_week(ds):
