@@ -873,7 +873,10 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
         "url": "https://nashville.craigslist.org/cto/d/1.html",
     }
     text = A.format_alert(alert)
-    assert "$4,100 · 1995 Honda Acty HA4 · 4WD · 38,900 mi · Nashville, TN · craigslist" in text
+    assert "$4,100 · 1995 Honda Acty HA4 · 4WD · 38,900 mi · Nashville, TN · Craigslist" in text
+    # a source by its name, never its id ("dealer_jsonld" was written "dealer\_jsonld")
+    for source, name in (("dealer_jsonld", "US dealer sites"), ("manual", "Tracked by hand")):
+        assert A.format_alert({**alert, "source": source}).split("\n")[1].endswith(f" · {name}")
     assert "Why: 47% under 5 comparable 4WD Honda Acty trucks" in text
     assert "<https://nashville.craigslist.org/cto/d/1.html>" in text
     assert "<script>" not in text

@@ -12,6 +12,7 @@ from analysis.alerts.frames import present
 from analysis.alerts.settings import KIND_TITLES, KINDS, LOCAL_CHANNEL
 from analysis.frames import usd
 from analysis.road_rules import seller_says
+from keitrucks.core import tables
 
 # -- messages -----------------------------------------------------------------------------------
 
@@ -55,7 +56,8 @@ def format_alert(alert: Mapping[str, Any]) -> str:
         facts.append(f"{int(alert['mileage_mi']):,} mi")
     if present(alert.get("location")):
         facts.append(str(alert["location"]))
-    facts.append(str(alert.get("source") or ""))
+    source = str(alert.get("source") or "")
+    facts.append(tables.source_names().get(source, source))  # "US dealer sites", not its id
     name = alert.get("title") if present(alert.get("title")) else alert.get("listing_id")
     lines = [
         f"- **{title}**: {md_text(name)}",
