@@ -819,6 +819,14 @@ def change_prices(row: dict[str, Any]) -> tuple[str, str]:
     return _usd(last), f"{row['change']}{final}{after}"
 
 
+def price_words(basis: Any, *, left: bool = False) -> str:
+    """What a price is, in words; a live auction's bid is "last bid" once the truck has left
+    the market ("current bid" beside an auction that ended last week misleads)."""
+    if left and basis == "bid":
+        return "last bid"
+    return PRICE_LABELS.get(basis, basis)
+
+
 def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     counts = changes["change"].value_counts()
     summary = ", ".join(f"{int(n)} {esc(c.replace('_', ' '))}" for c, n in counts.items())
@@ -828,7 +836,7 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
             link(r["url"], r["title"] or r["listing_id"]),
             esc(source_name(r["source"])),
             *(esc(price) for price in change_prices(r)),
-            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
+            esc(price_words(r["price_basis"], left=r["change"] in LEFT_MARKET)),
         ]
         for r in changes.head(limit).to_dict("records")
     ]
@@ -933,7 +941,7 @@ def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
             link(r["url"], r["title"] or r["truck_id"]),
             esc(", ".join(source_name(s) for s in str(r["sources"] or "").split())),
             esc(r["days_on_market"]),
-            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
+            esc(price_words(r["price_basis"], left=True)),
             esc(_usd(r["first_price_usd"])),
             esc(_usd(r["last_price_usd"])),
             esc(_usd(r["sold_price_usd"])),

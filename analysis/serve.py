@@ -163,7 +163,8 @@ _LISTING_COLUMNS = {
     "price_label": "price_basis in words: US asking, sold, current bid, bid (not sold), Japan "
     "FOB, Japan C&F, Japan CIF.",
     "landed_usd": "Estimated cost landed in the US of an exporter's truck (price + freight + "
-    "insurance + duty + fees), US dollars; empty for US listings.",
+    "insurance + duty + fees), US dollars; empty for US listings. Estimated whatever the "
+    "truck's age: one under 25 years old (eligible_25y 0) cannot be imported yet.",
     "runs": "1 = runs, 0 = does not run, empty = the listing does not say.",
     "title_status": "clean, salvage, rebuilt, no_title, offroad_only; empty = not stated.",
     "sale_pending": "1 when the listing says a sale is pending.",

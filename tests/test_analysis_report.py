@@ -22,6 +22,7 @@ from analysis.report import (
     csv_columns,
     esc,
     link,
+    price_words,
     window_start,
     with_price_label,
     write_report,
@@ -288,6 +289,20 @@ def test_a_sparkline_draws_the_price_held_to_today(points, color, words):
     assert xs[0] > 3  # the axis starts at ``since``: listed later, drawn later
     assert xs[-1] == SPARK_SIZE[0] - 3  # held to today
     assert sparkline_svg([], dt.date(2026, 11, 10)) == ""
+
+
+@pytest.mark.parametrize(
+    ("basis", "left", "words"),
+    [
+        ("bid", False, "current bid"),
+        ("bid", True, "last bid"),  # an auction that ended: its bid is no longer current
+        ("asking", True, "US asking"),
+        ("fob", True, "Japan FOB"),
+        ("sold", True, "sold"),
+    ],
+)
+def test_a_price_says_what_it_is(basis, left, words):
+    assert price_words(basis, left=left) == words
 
 
 def test_every_deal_has_its_price_history(report):
