@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import freshness, load, report_csv, road_rules
+from analysis.ad_says import condition_words
 from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
@@ -478,8 +479,19 @@ def _maybe_float(value) -> float | None:
 
 
 #: Columns a phone shows first in each row's card, after the row's first cell: a price next to
-#: what it is (an exporter's landed cost, a FOB price), then the verdict.
-CARD_FIRST = ("Price", "Price is", "Quoted", "Fair price", "Under", "Was", "Now", "Problem")
+#: what it is (an exporter's landed cost, a FOB price), then the verdict and what the ad says
+#: of the truck (runs, title, odometer: "not stated" is a question to ask).
+CARD_FIRST = (
+    "Price",
+    "Price is",
+    "Quoted",
+    "Fair price",
+    "Under",
+    "Ad says",
+    "Was",
+    "Now",
+    "Problem",
+)
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
@@ -772,6 +784,7 @@ def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -
             esc(_usd(r["fair_price_usd"])),
             # one decimal: 14.9% shown as "15%" reads as a deal the alerts and "15%+" skip
             esc(f"{r['discount_pct']:.1f}%"),
+            esc(", ".join(condition_words(r))),
             esc(r["n_comparables"]),
             esc(spread_text(r)),
             esc(r["location_raw"]),
@@ -789,6 +802,7 @@ def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -
         "Quoted",
         "Fair price",
         "Under",
+        "Ad says",
         "Comparables",
         "Their middle half",
         "Location",

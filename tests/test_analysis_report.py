@@ -325,6 +325,12 @@ def test_on_a_phone_every_cell_says_its_column(report):
     # one decimal: a 14.9% discount shown as "15%" read as a deal that "Deals 15%+" and the
     # alerts leave out
     assert re.search(r'<td data-label="Under" class=key>\d+\.\d%</td>', deals)
+    # what the ad says of the truck, as the alerts say it: "not stated" is a question to ask
+    assert re.search(
+        r'<td data-label="Ad says" class=key>runs: (yes|no|not stated), title: [^,<]+, '
+        r"(\d+k? mi|mileage: not stated)</td>",
+        deals,
+    )
     # a card shows what its price is beside it (an exporter's landed cost is no asking price)
     assert re.search(r'<td data-label="Price is" class=key>US asking</td>', deals)
     # and the seller's claims under the title, not squeezed beside it: the first cell is a block

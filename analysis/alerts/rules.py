@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.ad_says import condition_words
 from analysis.alerts.frames import (
     ALERT_COLUMNS,
     BEST_FIRST,
@@ -140,14 +141,9 @@ def underpriced_4wd(
 def buyer_flags(row: Mapping[str, Any]) -> str:
     """What a buyer checks first, e.g. "runs: yes, title: clean, 41k mi, 4WD, Honda Acty HA4
     1996"; an unknown flag says "not stated" so the buyer knows to ask."""
-    runs = row.get("runs")
-    title = row.get("title_status")
-    miles = row.get("mileage_mi")
     drive = row.get("is_4wd")
     parts = [
-        "runs: " + ({True: "yes", False: "no"}[bool(runs)] if present(runs) else "not stated"),
-        "title: " + (str(title).replace("_", " ") if present(title) else "not stated"),
-        _miles(miles) if present(miles) else "mileage: not stated",
+        *condition_words(row),
         ("4WD" if drive else "2WD") if present(drive) else "drive: not stated",
     ]
     what = " ".join(
@@ -156,11 +152,6 @@ def buyer_flags(row: Mapping[str, Any]) -> str:
         if present(row.get(k))
     )
     return ", ".join([*parts, what or "model: not stated"])
-
-
-def _miles(value: Any) -> str:
-    miles = int(value)
-    return f"{miles:,} mi" if miles < 1000 else f"{round(miles / 1000):,}k mi"
 
 
 def _price_words(row: Mapping[str, Any]) -> str:
