@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import freshness, load, report_csv, road_rules
+from analysis.ad_says import condition_words
 from analysis.deals import LANDED, buyable, project_trucks, score_deals, spread_text
 from analysis.eligibility import NOW, eligibility_upcoming, upcoming_counts
 from analysis.frames import column, flag, num
@@ -477,8 +478,20 @@ def _maybe_float(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-#: Columns a phone shows first in each row's card, after the row's first cell.
-CARD_FIRST = ("Price", "Fair price", "Under", "Was", "Now", "Problem")
+#: Columns a phone shows first in each row's card, after the row's first cell: a price next to
+#: what it is (an exporter's landed cost, a FOB price), then the verdict and what the ad says
+#: of the truck (runs, title, odometer: "not stated" is a question to ask).
+CARD_FIRST = (
+    "Price",
+    "Price is",
+    "Quoted",
+    "Fair price",
+    "Under",
+    "Ad says",
+    "Was",
+    "Now",
+    "Problem",
+)
 
 #: The eligibility chart, shown in its own section rather than with the trends.
 ELIGIBILITY_PNG = "eligibility.png"
@@ -669,7 +682,8 @@ table.cards tr{border:1px solid #ddd;border-radius:6px;margin:.5em 0;padding:.35
 display:flex;flex-direction:column}table.cards td.key{order:-1}table.cards td:first-child{order:-2}
 table.cards td{border:0;padding:.1em 0;display:flex;gap:.6em}
 table.cards td::before{content:attr(data-label);flex:0 0 7.5em;color:#666}
-table.cards td:first-child{font-weight:600}table.cards td:first-child::before{content:none}
+table.cards td:first-child{font-weight:600;display:block}
+table.cards td:first-child::before{content:none}
 table.cards td:empty{display:none}}
 """
 
@@ -768,7 +782,9 @@ def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -
             esc(r["price_label"]),
             esc(_quoted(r)),
             esc(_usd(r["fair_price_usd"])),
-            esc(f"{r['discount_pct']:.0f}%"),
+            # one decimal: 14.9% shown as "15%" reads as a deal the alerts and "15%+" skip
+            esc(f"{r['discount_pct']:.1f}%"),
+            esc(", ".join(condition_words(r))),
             esc(r["n_comparables"]),
             esc(spread_text(r)),
             esc(r["location_raw"]),
@@ -786,6 +802,7 @@ def _deals_html(deals: pd.DataFrame, sparklines: dict[str, str] | None = None) -
         "Quoted",
         "Fair price",
         "Under",
+        "Ad says",
         "Comparables",
         "Their middle half",
         "Location",
@@ -816,6 +833,14 @@ def change_prices(row: dict[str, Any]) -> tuple[str, str]:
     return _usd(last), f"{row['change']}{final}{after}"
 
 
+def price_words(basis: Any, *, left: bool = False) -> str:
+    """What a price is, in words; a live auction's bid is "last bid" once the truck has left
+    the market ("current bid" beside an auction that ended last week misleads)."""
+    if left and basis == "bid":
+        return "last bid"
+    return PRICE_LABELS.get(basis, basis)
+
+
 def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
     counts = changes["change"].value_counts()
     summary = ", ".join(f"{int(n)} {esc(c.replace('_', ' '))}" for c, n in counts.items())
@@ -825,7 +850,7 @@ def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
             link(r["url"], r["title"] or r["listing_id"]),
             esc(source_name(r["source"])),
             *(esc(price) for price in change_prices(r)),
-            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
+            esc(price_words(r["price_basis"], left=r["change"] in LEFT_MARKET)),
         ]
         for r in changes.head(limit).to_dict("records")
     ]
@@ -930,7 +955,7 @@ def _sold_html(sold: pd.DataFrame, limit: int = 25) -> str:
             link(r["url"], r["title"] or r["truck_id"]),
             esc(", ".join(source_name(s) for s in str(r["sources"] or "").split())),
             esc(r["days_on_market"]),
-            esc(PRICE_LABELS.get(r["price_basis"], r["price_basis"])),
+            esc(price_words(r["price_basis"], left=True)),
             esc(_usd(r["first_price_usd"])),
             esc(_usd(r["last_price_usd"])),
             esc(_usd(r["sold_price_usd"])),

@@ -125,12 +125,14 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
     },
     "trucks_i_can_register": {
         "title": "Trucks I can register in my state",
-        "description": "Active, import-eligible kei trucks, when your state's rule lets a kei "
-        "truck on some public roads (state: two letters, e.g. TN). Each row shows the rule, its "
-        "road limit, and the date and confidence of its source: rules change often, so check "
-        "with your state DMV before buying. No rows means that your state's rule allows no road "
-        "use yet: see the state_rules table. seller_says is what the seller claims about road "
-        "use (street legal, titled and tagged ...): their claim, beside the rule, never a fact.",
+        "description": "Active, import-eligible kei trucks a buyer can take (said to run, "
+        "no title problem, no sale pending), when your state's rule lets a kei truck on some "
+        "public roads (state: two letters or the name, e.g. TN or Tennessee). Each row shows "
+        "the rule, its road limit, and the date and confidence of its source: rules change "
+        "often, so check with your state DMV before buying. No rows: your state's rule allows "
+        "no road use yet (see the state_rules table), or state is not a US state. seller_says "
+        "is what the seller claims about road use (street legal, titled and tagged ...): their "
+        "claim, beside the rule, never a fact.",
         "sql": TRUCKS_I_CAN_REGISTER,
         "params": ["state"],
     },
@@ -161,7 +163,8 @@ _LISTING_COLUMNS = {
     "price_label": "price_basis in words: US asking, sold, current bid, bid (not sold), Japan "
     "FOB, Japan C&F, Japan CIF.",
     "landed_usd": "Estimated cost landed in the US of an exporter's truck (price + freight + "
-    "insurance + duty + fees), US dollars; empty for US listings.",
+    "insurance + duty + fees), US dollars; empty for US listings. Estimated whatever the "
+    "truck's age: one under 25 years old (eligible_25y 0) cannot be imported yet.",
     "runs": "1 = runs, 0 = does not run, empty = the listing does not say.",
     "title_status": "clean, salvage, rebuilt, no_title, offroad_only; empty = not stated.",
     "sale_pending": "1 when the listing says a sale is pending.",
@@ -281,7 +284,8 @@ def _tables() -> dict[str, dict[str, Any]]:
             "description": "One row per listing and site, as last seen. Each listing id links "
             "to the truck's full price history.",
             "columns": _LISTING_COLUMNS,
-            "units": {"mileage_mi": "mile", "engine_cc": "cc"},
+            # no unit on mileage_mi: Datasette scales it to "81.39 kmi", which reads as 81 km
+            "units": {"engine_cc": "cc"},
             "sortable_columns": [
                 "price_usd",
                 "year",

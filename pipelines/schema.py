@@ -312,10 +312,18 @@ _ACTIVE_TRUCKS = f"""
     WHERE {_BUYABLE} AND price_usd IS NOT NULL
       AND is_4wd IS NOT NULL AND model IS NOT NULL"""
 
+
+def number_or(param: str, default: int, kind: str = "REAL") -> str:
+    """SQL for a numeric query parameter, ``default`` when empty or not a number: compared as
+    text, "abc" or "15 %" matched no row, and an empty answer read as "no deals tonight"."""
+    given = f"trim({param})"
+    return f"coalesce(CASE WHEN {given} GLOB '*[0-9]*' THEN CAST({given} AS {kind}) END, {default})"
+
+
 #: Active 4WD kei trucks the nightly report rated at least :pct_under % (default 15) under
 #: their fair price: the report's own scores (``deal_scores``), never a second computation. An
 #: exporter's truck is rated on its landed cost, and listed only when old enough to import.
-UNDERPRICED_4WD = """
+UNDERPRICED_4WD = f"""
 SELECT l.title, l.model, l.year, d.discount_pct AS pct_under, d.value_usd AS price_usd,
        d.price_label, d.fair_price_usd, d.n_comparables AS comparables, d.comparables_low_usd,
        d.comparables_high_usd, l.mileage_mi, l.location_raw, d.why, l.model_code, l.url,
@@ -324,7 +332,7 @@ FROM deal_scores d
 JOIN listings l ON l.source = d.source AND l.listing_id = d.listing_id
 WHERE d.rated = 1 AND l.is_4wd = 1 AND l.status = 'active'
   AND (d.basis != 'landed' OR l.eligible_25y = 1)
-  AND d.discount_pct >= coalesce(nullif(:pct_under, ''), 15)
+  AND d.discount_pct >= {number_or(":pct_under", 15)}
 ORDER BY d.discount_pct DESC, d.value_usd
 """
 
@@ -338,7 +346,7 @@ FROM listings l, today
 WHERE l.status = 'active' AND l.kind IN ('kei_truck', 'kei_van') AND l.eligible_from IS NOT NULL
   AND l.eligible_from >= today.month
   AND l.eligible_from <= strftime('%Y-%m', today.month || '-01',
-                                  '+' || coalesce(nullif(:months, ''), 12) || ' months')
+                                  '+' || {number_or(":months", 12, "INTEGER")} || ' months')
 ORDER BY l.eligible_from, l.price_usd
 """
 
@@ -414,13 +422,27 @@ WHERE l.identity = (
 ORDER BY p.observed_at, p.id
 """
 
+
 #: Trucks a buyer in :state could put on some public road there, with the rule, its limit,
 #: source, date and confidence beside each. Empty when the state's rule gives no road use (or
-#: is not yet in force): the ``state_rules`` table says why.
-TRUCKS_I_CAN_REGISTER = """
+#: is not yet in force): the ``state_rules`` table says why. Only trucks a buyer can take
+#: (``_BUYABLE``): one said to have no title, a salvage or off-road-only title, or not to run
+#: is no truck to register, and a pending sale is no truck to buy.
+def state_code_sql(param: str) -> str:
+    """SQL turning a state's two letters or its name (any case) in ``param`` into its code: a
+    user typing "Tennessee" must not read that Tennessee gives no road use."""
+    given = f"upper(trim({param}))"
+    names = " ".join(
+        f"WHEN '{name.upper()}' THEN '{code}'"
+        for code, name in sorted(states.us_state_names().items())
+    )
+    return f"CASE {given} {names} ELSE {given} END"
+
+
+TRUCKS_I_CAN_REGISTER = f"""
 WITH rule AS (
     SELECT * FROM state_rules
-    WHERE state = upper(trim(:state))
+    WHERE state = {state_code_sql(":state")}
       AND road_status IN ('registrable', 'registrable_restricted', 'local_option')
       AND (effective_from IS NULL OR effective_from <= date('now'))
 )
@@ -428,7 +450,7 @@ SELECT l.title, l.model, l.model_code, l.year, l.is_4wd, l.mileage_mi,
        CASE WHEN l.price_basis IN ('fob', 'cnf', 'cif') THEN l.landed_usd ELSE l.price_usd END
            AS price_usd,
        CASE WHEN l.price_basis IN ('fob', 'cnf', 'cif') THEN 'landed in the US'
-            ELSE 'US ' || l.price_basis END AS price_is,
+            ELSE {price_label_sql("l.price_basis")} END AS price_is,
        l.location_raw AS seller_location, l.url,
        rule.state || ': ' || rule.road_status_words AS your_state_rule,
        l.road_claims AS seller_says,
@@ -436,7 +458,7 @@ SELECT l.title, l.model, l.model_code, l.year, l.is_4wd, l.mileage_mi,
        rule.source_date AS rule_source_date, rule.confidence AS rule_confidence,
        rule.source_url AS rule_source, l.source, l.listing_id
 FROM listings l, rule
-WHERE l.status = 'active' AND l.kind = 'kei_truck' AND l.eligible_25y = 1
+WHERE {_BUYABLE} AND l.eligible_25y = 1
   AND (l.price_basis IN ('asking', 'bid_to', 'bid') OR l.landed_usd IS NOT NULL)
 ORDER BY price_usd
 """

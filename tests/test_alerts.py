@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 import analysis.alerts as A  # noqa: N812
 from analysis.alerts.delivery import _apprise_guard
+from analysis.alerts.messages import echo_line
 from analysis.deals import score_deals
 from analysis.load import HEALTH_COLUMNS, read_source_health
 from keitrucks.health import RunHealth, save_health
@@ -481,6 +482,30 @@ def test_match_search_criteria():
     assert ids(since="2026-11-25") == []
 
 
+def test_a_watched_search_takes_an_exporters_truck_at_its_landed_cost_if_importable():
+    state = exporters(
+        exporter("lands-cheap", price_usd=2600, landed_usd=6488),
+        # FOB $4,000 is under a $9,000 limit; landed it costs $9,800
+        exporter("lands-dear", price_usd=4000, landed_usd=9800),
+        exporter("no-estimate", price_usd=2000, landed_usd=None),
+        # a 2018 truck: a US buyer cannot import it for years, at any price
+        exporter("too-young", year=2018, eligible_25y=False, landed_usd=5000),
+        exporter("unknown-age", year=None, eligible_25y=None, landed_usd=5000),
+        listing("us", price_usd=8000, landed_usd=None, eligible_25y=None),
+    )
+    watch = [{"name": "w", "max_price": 9000}]
+    found = A.new_matches(state, settings=settings(watch=watch))
+    assert sorted(found["listing_id"]) == ["lands-cheap", "us"]
+    found = A.new_matches(state, settings=settings(watch=[{"name": "any"}]))
+    assert sorted(found["listing_id"]) == ["lands-cheap", "lands-dear", "no-estimate", "us"]
+    past = history(
+        *(("beforward", i, 20, 6000, "active", "fob") for i in ("lands-cheap", "too-young")),
+        ("beforward", "too-young", 25, 2600, "active", "fob"),
+    )
+    drops = A.price_drops(state, past, settings=settings(watch=[{"name": "any"}]))
+    assert drops["listing_id"].tolist() == ["lands-cheap"]
+
+
 def test_postal_code_is_resolved_offline():
     pytest.importorskip("zipcodes")
     lat, lon = A.postal_code_center("37902")
@@ -575,6 +600,64 @@ def test_new_match_names_every_search_it_matched():
     }
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({}, "matches your search 'w'"),
+        ({"runs": False}, "does not run (as the ad says): matches your search 'w'"),
+        ({"title_status": "salvage"}, "salvage title (as the ad says): matches your search 'w'"),
+        (
+            {"runs": False, "title_status": "no_title"},
+            "does not run; no title (as the ad says): matches your search 'w'",
+        ),
+        ({"sale_pending": True}, "sale pending (as the ad says): matches your search 'w'"),
+        ({"runs": None, "title_status": None}, "matches your search 'w'"),
+    ],
+)
+def test_a_watched_search_says_first_what_the_ad_says_is_wrong(change, reason):
+    state = frame(listing("1", **change))
+    found = A.new_matches(state, settings=settings(watch=[{"name": "w"}]))
+    assert found["reason"].tolist() == [reason]
+
+
+def test_every_watched_rule_warns_of_a_project_truck_and_gives_an_exporters_landed_cost():
+    state = exporters(
+        listing(
+            "dead",
+            runs=False,
+            price_usd=3000,
+            eligible_from="2026-10",
+            first_seen_at="2026-10-02T06:00:00+00:00",
+        ),
+        exporter("fob", eligible_from="2026-10", first_seen_at="2026-10-02T06:00:00+00:00"),
+    )
+    past = history(
+        ("craigslist", "dead", 20, 4000, "active"), ("beforward", "fob", 20, 3000, "active", "fob")
+    )
+    watch = settings(watch=[{"name": "w"}])
+    found = {
+        (a["kind"], a["listing_id"]): a["reason"]
+        for rule in (
+            A.new_matches(state, settings=watch),
+            A.price_drops(state, past, settings=watch),
+            A.newly_eligible(state, settings=watch, as_of=NIGHT),
+        )
+        for a in rule.to_dict("records")
+    }
+    assert found == {
+        ("new_match", "dead"): "does not run (as the ad says): matches your search 'w'",
+        ("new_match", "fob"): "matches your search 'w'; landed in the US ≈ $6,488",
+        ("price_drop", "dead"): "does not run (as the ad says): down $1,000 (25%) from $4,000 "
+        "to $3,000, watched search 'w'",
+        ("price_drop", "fob"): "down $400 (13%) from $3,000 to $2,600, watched search 'w'; "
+        "landed in the US ≈ $6,488",
+        ("newly_eligible", "dead"): "does not run (as the ad says): turned 25 in 2026-10: "
+        "eligible for US import since 2026-11-01; watched search 'w'",
+        ("newly_eligible", "fob"): "turned 25 in 2026-10: eligible for US import since "
+        "2026-11-01; watched search 'w'; landed in the US ≈ $6,488",
+    }
+
+
 def test_search_rules_can_be_switched_off():
     state = frame(listing("1"))
     assert A.new_matches(
@@ -582,26 +665,41 @@ def test_search_rules_can_be_switched_off():
     ).empty
 
 
-def test_newly_eligible_when_the_25_year_month_arrives_while_listed():
+@pytest.mark.parametrize(
+    ("eligible_from", "first_seen", "since"),
+    [
+        # within its 25th month a truck may not be 25 yet (the day is unknown): not on the 25th
+        ("2026-11", "2026-10-02", None),
+        ("2026-10", "2026-09-02", "2026-11-01"),  # importable since this month
+        ("2026-10", "2026-10-02", "2026-11-01"),  # listed in its 25th month, before importable
+        ("2026-09", "2026-08-02", "2026-10-01"),  # since last month
+        ("2026-08", "2026-07-02", None),  # long ago
+        ("2026-10", "2026-11-01", None),  # first seen when already importable
+        ("2026-12", "2026-10-02", None),
+        (None, "2026-10-02", None),
+    ],
+)
+def test_newly_eligible_when_the_truck_becomes_importable_while_listed(
+    eligible_from, first_seen, since
+):
     state = frame(
         listing(
-            "crossed",
-            eligible_from="2026-11",
+            "1",
+            eligible_from=eligible_from,
             eligibility_basis="build_month",
-            first_seen_at="2026-10-02T06:00:00+00:00",
-        ),
-        listing("last-month", eligible_from="2026-10", first_seen_at="2026-09-02T06:00:00+00:00"),
-        listing("long-ago", eligible_from="2026-09", first_seen_at="2026-08-02T06:00:00+00:00"),
-        listing("already", eligible_from="2026-11", first_seen_at="2026-11-01T06:00:00+00:00"),
-        listing("future", eligible_from="2026-12", first_seen_at="2026-10-02T06:00:00+00:00"),
-        listing("unknown", eligible_from=None, first_seen_at="2026-10-02T06:00:00+00:00"),
+            first_seen_at=f"{first_seen}T06:00:00+00:00",
+        )
     )
     found = A.newly_eligible(state, settings=settings(watch=[{"name": "w"}]), as_of=NIGHT)
-    assert sorted(found["listing_id"]) == ["crossed", "last-month"]
-    reasons = dict(zip(found["listing_id"], found["reason"], strict=True))
-    assert reasons["crossed"] == (
-        "turned 25 in 2026-11 (by build month): now eligible for US import; watched search 'w'"
+    expected = (
+        [
+            f"turned 25 in {eligible_from} (by build month): eligible for US import since "
+            f"{since}; watched search 'w'"
+        ]
+        if since
+        else []
     )
+    assert found["reason"].tolist() == expected
     assert A.newly_eligible(state, settings=settings(), as_of=NIGHT).empty
 
 
@@ -775,7 +873,10 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
         "url": "https://nashville.craigslist.org/cto/d/1.html",
     }
     text = A.format_alert(alert)
-    assert "$4,100 · 1995 Honda Acty HA4 · 4WD · 38,900 mi · Nashville, TN · craigslist" in text
+    assert "$4,100 · 1995 Honda Acty HA4 · 4WD · 38,900 mi · Nashville, TN · Craigslist" in text
+    # a source by its name, never its id ("dealer_jsonld" was written "dealer\_jsonld")
+    for source, name in (("dealer_jsonld", "US dealer sites"), ("manual", "Tracked by hand")):
+        assert A.format_alert({**alert, "source": source}).split("\n")[1].endswith(f" · {name}")
     assert "Why: 47% under 5 comparable 4WD Honda Acty trucks" in text
     assert "<https://nashville.craigslist.org/cto/d/1.html>" in text
     assert "<script>" not in text
@@ -786,6 +887,23 @@ def test_message_shows_the_facts_and_escapes_scraped_text():
     assert "javascript:alert" not in unsafe
     labelled = A.format_alert({**alert, "price_label": "Japan FOB", "price_usd": 2600})
     assert "  Japan FOB $2,600 · 1995 Honda Acty HA4 · " in labelled
+
+
+def test_the_notification_title_and_console_line_say_what_the_price_is():
+    alert = {
+        "kind": "underpriced_4wd",
+        "identity": "beforward:1",
+        "source": "beforward",
+        "listing_id": "CH1",
+        "price_usd": 2530,
+        "price_label": "Japan FOB",
+        "reason": "landed in the US ≈ $5,945 (Japan FOB $2,530) vs fair US asking $7,800",
+    }
+    title, _ = A.render_message([alert], day=NIGHT)
+    assert title == "Kei truck alert: Underpriced 4WD, Japan FOB $2,530"
+    assert echo_line(alert).startswith("underpriced_4wd  beforward:CH1 Japan FOB $2,530: landed")
+    unlabelled = {**alert, "price_label": None}
+    assert A.render_message([unlabelled], day=NIGHT)[0].endswith("Underpriced 4WD, $2,530")
 
 
 def test_candidate_alerts_say_what_their_price_is():

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from analysis.alerts import run_alerts
 from keitrucks.alerts_cli import alerts as alerts_command
+from keitrucks.core import states
 from keitrucks.core.config import load_config
 from keitrucks.health import HealthRules, check_health
 from keitrucks.sample.catalog import NIGHTS, SOURCES, build_catalog, listings_on
@@ -219,13 +220,16 @@ def test_three_nights_each_underpriced_truck_alerts_exactly_once(tmp_path, webho
 
 def test_exporter_trucks_alert_on_landed_cost_only_when_importable(tmp_path):
     db, cfg = tmp_path / "k.db", config()
-    raised = []
+    raised, echoed = [], []
     for night, day in enumerate(NIGHTS):
         crawl_night(db, night)
-        raised += run_alerts(db, as_of=day, config=cfg).raised
+        raised += run_alerts(
+            db, as_of=day, config=cfg, digest_dir=tmp_path / "digest", echo=echoed.append
+        ).raised
     stored = {(r["source"], r["listing_id"]): r for r in rows(db, "SELECT * FROM listings")}
     exporters = [a for a in raised if a["source"] == "beforward"]
     assert exporters
+    digests = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "digest").iterdir())
     for alert in exporters:
         truck = stored[("beforward", alert["listing_id"])]
         assert truck["eligible_25y"] == 1
@@ -235,6 +239,11 @@ def test_exporter_trucks_alert_on_landed_cost_only_when_importable(tmp_path):
             f"(Japan FOB ${truck['price_usd']:,}) vs fair US asking $"
         ) in alert["reason"]
         assert alert["reason"].startswith("runs: ")
+        # the FOB price is never a bare dollar figure beside US asking prices: the digest (read
+        # back from the alerts table) and the console line both say what it is
+        fob = f"Japan FOB ${truck['price_usd']:,}"
+        assert f"  {fob} · {alert['year']} " in digests
+        assert f"beforward:{alert['listing_id']} {fob}: " in "\n".join(echoed)
     # a cheap FOB price of a truck under 25 years old is no alert for a US buyer
     young = [k for k, r in stored.items() if k[0] == "beforward" and r["eligible_25y"] == 0]
     assert young
@@ -448,6 +457,28 @@ def test_without_channels_nothing_is_sent_and_console_table_and_digest_agree(tmp
     assert alert_store.read_undelivered(sqlite3.connect(db), ["json#x"]) == []
 
 
+@pytest.mark.parametrize(
+    ("as_of", "warning"),
+    [
+        ("2026-11-24", None),
+        ("2026-11-25", None),  # the next morning: the night's crawl is the last one
+        (
+            "2026-12-03",
+            "no crawl since 2026-11-24 (9 days before 2026-12-03): these alerts read the listings "
+            "as last seen then; run `keitrucks nightly` (or `keitrucks crawl`) for tonight's",
+        ),
+        ("2026-11-20", "no crawl on or before 2026-11-20: there are no listings to alert on"),
+    ],
+)
+def test_alerts_of_a_night_without_a_crawl_say_so(tmp_path, caplog, as_of, warning):
+    db = tmp_path / "k.db"
+    crawl_night(db, 0)
+    with caplog.at_level(logging.WARNING, logger="analysis.alerts"):
+        run_alerts(db, as_of=as_of, config=config(), dry_run=True)
+    said = [r.getMessage() for r in caplog.records if "crawl" in r.getMessage()]
+    assert said == ([warning] if warning else [])
+
+
 def test_with_a_channel_there_is_no_local_only_warning(tmp_path, webhook, caplog):
     db = tmp_path / "k.db"
     crawl_night(db, 0)
@@ -567,6 +598,13 @@ def test_a_buyer_in_tennessee_reads_tennessees_rule(tmp_path):
     under = [a for a in raised if a["kind"] == "underpriced_4wd"]
     assert under
     assert all("your state TN: can be plated only in a special class" in a["reason"] for a in under)
+    # with its source, to check: the rule's own page, as the report links it
+    source = states.state_rules()["TN"].source_url
+    assert source.startswith("https://")
+    assert all(
+        a["reason"].endswith(f"check with your state DMV before buying (rule source: {source})")
+        for a in under
+    )
 
 
 def test_requiring_a_registrable_state_raises_nothing_for_georgia(tmp_path):

@@ -22,6 +22,7 @@ from analysis.report import (
     csv_columns,
     esc,
     link,
+    price_words,
     window_start,
     with_price_label,
     write_report,
@@ -290,6 +291,20 @@ def test_a_sparkline_draws_the_price_held_to_today(points, color, words):
     assert sparkline_svg([], dt.date(2026, 11, 10)) == ""
 
 
+@pytest.mark.parametrize(
+    ("basis", "left", "words"),
+    [
+        ("bid", False, "current bid"),
+        ("bid", True, "last bid"),  # an auction that ended: its bid is no longer current
+        ("asking", True, "US asking"),
+        ("fob", True, "Japan FOB"),
+        ("sold", True, "sold"),
+    ],
+)
+def test_a_price_says_what_it_is(basis, left, words):
+    assert price_words(basis, left=left) == words
+
+
 def test_every_deal_has_its_price_history(report):
     page = (report.folder / "report.html").read_text(encoding="utf-8")
     deals = page[page.index("<h2>Best deals</h2>") : page.index("<h2>Project trucks</h2>")]
@@ -307,7 +322,20 @@ def test_on_a_phone_every_cell_says_its_column(report):
         for row in re.findall(r"<tr>(<td.*?)</tr>", table):
             assert re.findall(r'<td data-label="([^"]*)"', row) == headers
     deals = tables[0]
-    assert re.search(r'<td data-label="Under" class=key>\d+%</td>', deals)
+    # one decimal: a 14.9% discount shown as "15%" read as a deal that "Deals 15%+" and the
+    # alerts leave out
+    assert re.search(r'<td data-label="Under" class=key>\d+\.\d%</td>', deals)
+    # what the ad says of the truck, as the alerts say it: "not stated" is a question to ask
+    assert re.search(
+        r'<td data-label="Ad says" class=key>runs: (yes|no|not stated), title: [^,<]+, '
+        r"(\d+k? mi|mileage: not stated)</td>",
+        deals,
+    )
+    # a card shows what its price is beside it (an exporter's landed cost is no asking price)
+    assert re.search(r'<td data-label="Price is" class=key>US asking</td>', deals)
+    # and the seller's claims under the title, not squeezed beside it: the first cell is a block
+    phone = page[page.index("@media (max-width:40em)") :]
+    assert re.search(r"table\.cards td:first-child\{[^}]*display:block", phone)
 
 
 def test_without_links_the_titles_are_text(report, tmp_path):

@@ -63,7 +63,7 @@ def rows(ds, query, *, db="market", **params):
 def test_metadata_titles_descriptions_units_and_sources(ds):
     meta = get(ds, "/-/metadata.json").json()
     tables = meta["databases"]["market"]["tables"]
-    assert tables["listings"]["units"]["mileage_mi"] == "mile"
+    assert tables["listings"]["units"] == {"engine_cc": "cc"}
     assert "US dollars" in tables["listings"]["columns"]["price_usd"]
     assert "craigslist" in meta["source"].lower()
     page = get(ds, "/market/listings")
@@ -94,6 +94,9 @@ def test_underpriced_4wd_shows_the_reports_own_scores(ds):
         assert r["comparables"] == int(deal["n_comparables"])
         assert r["why"] == deal["why"]
     assert rows(ds, "underpriced_4wd", pct_under=99) == []
+    # a threshold that is no number is the default, never "no deals tonight"
+    for typed in ("abc", "15%25", "%2015%20"):
+        assert rows(ds, "underpriced_4wd", pct_under=typed) == found, typed
 
 
 def test_an_older_report_leaves_the_newer_scores(ds, tmp_path):
@@ -107,6 +110,7 @@ def test_eligible_soon(ds):
     found = rows(ds, "eligible_soon")
     assert [(r["listing_id"], r["eligible_from"]) for r in found] == [("J", "2027-02")]
     assert rows(ds, "eligible_soon", months=2) == []
+    assert rows(ds, "eligible_soon", months="twelve") == found
 
 
 def test_price_drops_this_week(ds):
@@ -251,6 +255,19 @@ def test_every_description_reads_cleanly():
         for param in query.get("params", []):
             assert param in text, f"{name} does not say what {param} is"
         assert text.endswith("."), name
+
+
+def test_a_listings_page_reads_down_a_line_per_column_with_what_it_means(ds):
+    page = get(ds, "/market/listings/craigslist,C").text
+    lines = dict(
+        re.findall(r'<th scope="row">([^<]+)</th>\s*<td class="value[^"]*">(.*?)</td>', page, re.S)
+    )
+    assert lines["listing_id"].startswith("C ")
+    assert lines["price_usd"] == "9000"
+    # the odometer as the miles it is: with a unit Datasette wrote "51.234 kmi", read as km
+    assert lines["mileage_mi"] == "51234"
+    assert "Odometer in miles (kilometres converted)." in page
+    assert get(ds, "/market/listings/craigslist,nope").status_code == 404
 
 
 def test_every_listing_links_to_its_price_history(ds):

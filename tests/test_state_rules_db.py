@@ -28,6 +28,16 @@ def _truck(listing_id, **fields):
     return base | fields
 
 
+#: Trucks no buyer can register (or buy): never listed, whatever the state's rule.
+PROJECTS = [
+    _truck("no-title", title_status="no_title"),
+    _truck("salvage", title_status="salvage"),
+    _truck("off-road", title_status="offroad_only"),
+    _truck("dead", runs=False),
+    _truck("pending", sale_pending=True),
+]
+
+
 def _db(tmp_path):
     db = open_db(tmp_path / "k.db")
     run = start_run(db, "craigslist", search_key="all", as_of=AT, started_at=AT)
@@ -37,6 +47,7 @@ def _db(tmp_path):
         _truck("3", kind="parts"),
         _truck("4", source="beforward", price_basis="fob", price_usd=2500, landed_usd=6100),
         _truck("5", source="beforward", price_basis="fob", price_usd=2000, landed_usd=None),
+        *PROJECTS,
     ]
     save_listings(db, items, run_id=run, seen_at=AT, search_key="all")
     return db
@@ -66,6 +77,22 @@ def test_a_registrable_state_lists_eligible_trucks_with_the_rule_beside_them(tmp
     assert found[1]["price_is"] == "landed in the US"
     assert found[1]["price_usd"] == 6100
     assert all(r["rule_source_date"] for r in found)
+
+
+def test_a_state_reads_by_its_code_or_its_name(tmp_path):
+    db = _db(tmp_path)
+    for given in ("TN", "tn", " Tennessee ", "TENNESSEE", "tennessee"):
+        assert [r["listing_id"] for r in rows(db, given)] == ["1", "4"], given
+    assert rows(db, "Georgia") == rows(db, "GA") == []
+
+
+def test_a_live_auctions_price_says_it_is_a_bid(tmp_path):
+    db = _db(tmp_path)
+    run = start_run(db, "bringatrailer", search_key="all", as_of=AT, started_at=AT)
+    live = _truck("bat", source="bringatrailer", price_basis="bid", price_usd=7000)
+    save_listings(db, [live], run_id=run, seen_at=AT, search_key="all")
+    found = {r["listing_id"]: r["price_is"] for r in rows(db, "TN")}
+    assert found["bat"] == "current bid"
 
 
 def test_a_state_without_road_use_lists_nothing(tmp_path):

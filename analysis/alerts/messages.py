@@ -12,6 +12,7 @@ from analysis.alerts.frames import present
 from analysis.alerts.settings import KIND_TITLES, KINDS, LOCAL_CHANNEL
 from analysis.frames import usd
 from analysis.road_rules import seller_says
+from keitrucks.core import tables
 
 # -- messages -----------------------------------------------------------------------------------
 
@@ -45,12 +46,7 @@ def format_alert(alert: Mapping[str, Any]) -> str:
     title = KIND_TITLES.get(alert["kind"], alert["kind"])
     if alert["kind"] == "source_unhealthy":
         return f"- **{title}**: {plain_text(alert['reason'])}"
-    facts = []
-    if present(alert.get("price_usd")):
-        label = alert.get("price_label")
-        facts.append(
-            f"{label} {usd(alert['price_usd'])}" if present(label) else usd(alert["price_usd"])
-        )
+    facts = [price_text(alert)]
     what = " ".join(str(alert[k]) for k in ("year", "model", "model_code") if present(alert.get(k)))
     if what:
         facts.append(what)
@@ -60,7 +56,8 @@ def format_alert(alert: Mapping[str, Any]) -> str:
         facts.append(f"{int(alert['mileage_mi']):,} mi")
     if present(alert.get("location")):
         facts.append(str(alert["location"]))
-    facts.append(str(alert.get("source") or ""))
+    source = str(alert.get("source") or "")
+    facts.append(tables.source_names().get(source, source))  # "US dealer sites", not its id
     name = alert.get("title") if present(alert.get("title")) else alert.get("listing_id")
     lines = [
         f"- **{title}**: {md_text(name)}",
@@ -77,6 +74,15 @@ def format_alert(alert: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def price_text(alert: Mapping[str, Any]) -> str:
+    """The alert's price with what it is, e.g. "Japan FOB $2,530" ("" without a price): an
+    exporter's FOB price shown bare reads as a US price of a truck that costs twice that."""
+    if not present(alert.get("price_usd")):
+        return ""
+    label = alert.get("price_label")
+    return f"{label} {usd(alert['price_usd'])}" if present(label) else usd(alert["price_usd"])
+
+
 def render_message(alerts: Sequence[Mapping[str, Any]], *, day: dt.date) -> tuple[str, str]:
     """(title, Markdown body) of a digest of ``alerts``."""
     new = sum(1 for a in alerts if not a.get("retry_of"))
@@ -87,7 +93,7 @@ def render_message(alerts: Sequence[Mapping[str, Any]], *, day: dt.date) -> tupl
         only = alerts[0]
         title = f"Kei truck alert: {KIND_TITLES.get(only['kind'], only['kind'])}"
         if present(only.get("price_usd")):
-            title += f" {usd(only['price_usd'])}"
+            title += f", {price_text(only)}"
     body = "\n".join(format_alert(a) for a in alerts)
     return title, body
 
@@ -120,7 +126,7 @@ def delivery_text(deliveries: Mapping[str, str]) -> str:
 
 
 def echo_line(alert: Mapping[str, Any]) -> str:
-    price = f" {usd(alert['price_usd'])}" if present(alert.get("price_usd")) else ""
+    price = f" {price_text(alert)}" if present(alert.get("price_usd")) else ""
     where = (
         f"{alert['source']}:{alert['listing_id']}" if alert.get("listing_id") else alert["source"]
     )

@@ -11,12 +11,14 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.ad_says import condition_words
 from analysis.alerts.frames import (
     ALERT_COLUMNS,
     BEST_FIRST,
@@ -27,7 +29,8 @@ from analysis.alerts.frames import (
     present,
 )
 from analysis.alerts.settings import KINDS
-from analysis.deals import LANDED, buyable, spread_text
+from analysis.deals import LANDED, buyable, spread_text, trust_problems
+from analysis.eligibility import month_index, month_label
 from analysis.frames import column, flag, identity_of, num, usd
 from keitrucks.core import states, tables
 from pipelines.landed import LANDED_BASES
@@ -138,14 +141,9 @@ def underpriced_4wd(
 def buyer_flags(row: Mapping[str, Any]) -> str:
     """What a buyer checks first, e.g. "runs: yes, title: clean, 41k mi, 4WD, Honda Acty HA4
     1996"; an unknown flag says "not stated" so the buyer knows to ask."""
-    runs = row.get("runs")
-    title = row.get("title_status")
-    miles = row.get("mileage_mi")
     drive = row.get("is_4wd")
     parts = [
-        "runs: " + ({True: "yes", False: "no"}[bool(runs)] if present(runs) else "not stated"),
-        "title: " + (str(title).replace("_", " ") if present(title) else "not stated"),
-        _miles(miles) if present(miles) else "mileage: not stated",
+        *condition_words(row),
         ("4WD" if drive else "2WD") if present(drive) else "drive: not stated",
     ]
     what = " ".join(
@@ -154,11 +152,6 @@ def buyer_flags(row: Mapping[str, Any]) -> str:
         if present(row.get(k))
     )
     return ", ".join([*parts, what or "model: not stated"])
-
-
-def _miles(value: Any) -> str:
-    miles = int(value)
-    return f"{miles:,} mi" if miles < 1000 else f"{round(miles / 1000):,}k mi"
 
 
 def _price_words(row: Mapping[str, Any]) -> str:
@@ -212,8 +205,24 @@ def distance_mi(lat, lon, center: tuple[float, float]) -> np.ndarray:
     return 3958.8 * 2 * np.arcsin(np.sqrt(a))
 
 
+def us_price(state: pd.DataFrame) -> pd.Series:
+    """What a US buyer pays for each listing: its price, or for an exporter's truck (FOB, C&F,
+    CIF) its landed cost (<NA> when not estimated): a Japan-side price leaves out freight, duty
+    and fees, often half the cost."""
+    exporter = flag(column(state, "price_basis").isin(LANDED_BASES))
+    return num(column(state, "price_usd")).where(~exporter, num(column(state, "landed_usd")))
+
+
+def importable(state: pd.DataFrame) -> pd.Series:
+    """False for an exporter's truck not known to be 25 years old (``eligible_25y``): a US
+    buyer cannot bring it in, whatever its price."""
+    exporter = flag(column(state, "price_basis").isin(LANDED_BASES))
+    return ~exporter | flag(column(state, "eligible_25y").eq(True))
+
+
 def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
-    """Which listings a watched search matches (unknown values never match a set criterion)."""
+    """Which listings a watched search matches (unknown values never match a set criterion).
+    ``max_price`` is what a US buyer pays (``us_price``: an exporter's landed cost)."""
     keep = for_sale(state)
     if search["model"]:
         model = column(state, "model").astype("object").fillna("").astype(str).str.lower()
@@ -225,14 +234,14 @@ def match_search(state: pd.DataFrame, search: Mapping[str, Any]) -> pd.Series:
     if search["is_4wd"] is not None:
         keep &= flag(column(state, "is_4wd").eq(search["is_4wd"]))
     bounds = (
-        ("min_year", "year", "ge"),
-        ("max_year", "year", "le"),
-        ("max_price", "price_usd", "le"),
-        ("max_miles", "mileage_mi", "le"),
+        ("min_year", num(column(state, "year")), "ge"),
+        ("max_year", num(column(state, "year")), "le"),
+        ("max_price", us_price(state), "le"),
+        ("max_miles", num(column(state, "mileage_mi")), "le"),
     )
-    for key, name, op in bounds:
+    for key, values, op in bounds:
         if search[key] is not None:
-            keep &= flag(getattr(num(column(state, name)), op)(search[key]))
+            keep &= flag(getattr(values, op)(search[key]))
     if search["sources"]:
         keep &= flag(column(state, "source").isin(search["sources"]))
     if search["states"]:
@@ -291,14 +300,14 @@ def new_matches(state: pd.DataFrame, *, settings: Mapping[str, Any]) -> pd.DataF
 
     Requires: an active kei truck (``for_sale``) seen on the night that matches every set
     criterion of a search with the ``new_match`` rule; an unknown value never matches a set
-    criterion. Project trucks (not running, title problem) and pending sales still match: a
-    watched search is the buyer's own filter, not a deal verdict."""
+    criterion; an exporter's truck only when importable (``importable``). Project trucks (not
+    running, title problem) and pending sales still match: a watched search is the buyer's own
+    filter, not a deal verdict."""
     frames = []
     for search in searches_for(settings, "new_match"):
-        rows = state.loc[match_search(state, search)]
-        found = candidates(
-            rows, "new_match", ["matches your {searches}"] * len(rows), [0] * len(rows)
-        )
+        rows = state.loc[match_search(state, search) & importable(state)]
+        reasons = _with_notes(rows, ["matches your {searches}"] * len(rows))
+        found = candidates(rows, "new_match", reasons, [0] * len(rows))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
 
@@ -309,9 +318,10 @@ def price_drops(
     """Watched listings now at least ``drop_pct``% or ``drop_usd`` under their truck's highest
     earlier asking price on the same basis (over every repost of the truck).
 
-    Requires: a match of a search with the ``price_drop`` rule (as ``new_matches``), a price,
-    and an earlier active price of the same truck on the same price basis (a FOB price is
-    never compared with an asking price); the message names the basis (``price_label``)."""
+    Requires: a match of a search with the ``price_drop`` rule (as ``new_matches``, so an
+    exporter's truck only when importable), a price, and an earlier active price of the same
+    truck on the same price basis (a FOB price is never compared with an asking price); the
+    message names the basis (``price_label``)."""
     searches = searches_for(settings, "price_drop")
     if not searches or history.empty:
         return empty_alerts()
@@ -335,7 +345,11 @@ def price_drops(
     )
     frames = []
     for search in searches:
-        rows = state.loc[match_search(state, search) & num(column(state, "price_usd")).notna()]
+        rows = state.loc[
+            match_search(state, search)
+            & importable(state)
+            & num(column(state, "price_usd")).notna()
+        ]
         rows = rows.assign(identity=identity_of(rows)).merge(
             peaks, on=["identity", "price_basis"], how="inner"
         )
@@ -350,6 +364,7 @@ def price_drops(
             "watched {searches}"
             for d, p in zip(drop, peak, strict=True)
         ]
+        reasons = _with_notes(rows, reasons)
         found = candidates(rows, "price_drop", reasons, list(100 * drop / peak))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
@@ -358,29 +373,55 @@ def price_drops(
 def newly_eligible(
     state: pd.DataFrame, *, settings: Mapping[str, Any], as_of: dt.date
 ) -> pd.DataFrame:
-    """Watched listings that turned 25 (US import eligible) this month or last while listed:
-    ``eligible_from`` (YYYY-MM) is reached, and the truck was first seen before that month.
+    """Watched listings that became importable under the US 25-year rule this month or last
+    while listed. Within its ``eligible_from`` month (YYYY-MM) a truck may not be 25 yet (the
+    day is unknown), so it is importable from the first day of the next month, as the report's
+    eligibility section counts it (``analysis.eligibility``): an alert saying "now eligible" on
+    the 26th of the month a truck turns 25 could send a buyer to import it days early.
 
-    Requires: a match of a search with the ``newly_eligible`` rule (as ``new_matches``) and a
-    known ``eligible_from`` in this month or the last, after the month first seen."""
-    month = f"{as_of:%Y-%m}"
-    previous = f"{(as_of.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
+    Requires: a match of a search with the ``newly_eligible`` rule (as ``new_matches``), a
+    known ``eligible_from`` whose next month is this month or the last, and a first sighting
+    before that next month (the truck was listed while not yet importable)."""
+    this = as_of.year * 12 + as_of.month - 1
     eligible_from = column(state, "eligible_from").astype("object")
-    first_month = pd.to_datetime(column(state, "first_seen_at"), utc=True).dt.strftime("%Y-%m")
-    crossed = eligible_from.isin([month, previous]) & flag(
-        eligible_from.astype("object").fillna("") > first_month.astype("object").fillna("9")
-    )
+    importable_from = eligible_from.map(
+        lambda m: month_index(m) + 1 if isinstance(m, str) and _MONTH.match(m) else np.nan
+    ).astype("float64")
+    first = pd.to_datetime(column(state, "first_seen_at"), utc=True)
+    first_index = (first.dt.year * 12 + first.dt.month - 1).astype("float64")
+    crossed = importable_from.isin([this, this - 1]) & (importable_from > first_index)
     frames = []
     for search in searches_for(settings, "newly_eligible"):
         rows = state.loc[match_search(state, search) & flag(crossed)]
         basis = column(rows, "eligibility_basis").astype("object")
         reasons = [
-            f"turned 25 in {ef}{_basis_words(b)}: now eligible for US import; watched {{searches}}"
-            for ef, b in zip(rows["eligible_from"], basis, strict=True)
+            f"turned 25 in {ef}{_basis_words(b)}: eligible for US import since "
+            f"{month_label(int(start))}-01; watched {{searches}}"
+            for ef, b, start in zip(
+                rows["eligible_from"], basis, importable_from[rows.index], strict=True
+            )
         ]
-        found = candidates(rows, "newly_eligible", reasons, [0] * len(rows))
+        found = candidates(rows, "newly_eligible", _with_notes(rows, reasons), [0] * len(rows))
         frames.append(found.assign(_search=search["name"]))
     return _merge_search_names(frames)
+
+
+_MONTH = re.compile(r"^\d{4}-\d{2}")
+
+
+def _with_notes(rows: pd.DataFrame, reasons: list[str]) -> list[str]:
+    """A watched search's reasons with what the ad says is wrong first ("does not run; salvage
+    title (as the ad says): matches your search 'w'": a watched search matches project trucks
+    too, and a buyer must not drive out for one unwarned), and an exporter's landed cost last."""
+    problems = trust_problems(rows)
+    exporter = flag(column(rows, "price_basis").isin(LANDED_BASES))
+    landed = num(column(rows, "landed_usd")).where(exporter)
+    return [
+        (f"{problem} (as the ad says): " if problem else "")
+        + reason
+        + ("" if pd.isna(cost) else f"; {PRICE_LABELS[LANDED]} ≈ {usd(cost)}")
+        for problem, reason, cost in zip(problems, reasons, landed, strict=True)
+    ]
 
 
 def _basis_words(basis: Any) -> str:
@@ -408,6 +449,20 @@ def night_runs(runs: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         & ~flag(column(runs, "status").eq("running"))
     ]
     return recent.sort_values("id").drop_duplicates("source", keep="last").sort_values("source")
+
+
+def last_crawl_day(runs: pd.DataFrame, as_of: dt.date) -> dt.date | None:
+    """The night of the latest finished crawl on or before ``as_of`` (listings typed in by hand
+    are no crawl); None when there is none."""
+    if runs.empty:
+        return None
+    day = _run_day(runs)
+    done = (
+        (day <= as_of)
+        & ~flag(column(runs, "status").eq("running"))
+        & ~flag(column(runs, "source").isin(HAND_SOURCES))
+    )
+    return day[done].max() if done.any() else None
 
 
 def unhealthy_sources(runs: pd.DataFrame, health: pd.DataFrame, *, as_of: dt.date) -> pd.DataFrame:

@@ -25,7 +25,13 @@ import pandas as pd
 from analysis import road_rules
 from analysis.alerts.delivery import build_channels, deliver, notify_urls
 from analysis.alerts.messages import echo_line, render_digest
-from analysis.alerts.rules import evaluate_rules, match_search, night_runs, searches_for
+from analysis.alerts.rules import (
+    evaluate_rules,
+    last_crawl_day,
+    match_search,
+    night_runs,
+    searches_for,
+)
 from analysis.alerts.select import select_alerts
 from analysis.alerts.settings import CAPPED_KINDS, LOCAL_CHANNEL, alert_settings, notify_mode
 from analysis.deals import score_deals
@@ -41,6 +47,7 @@ from analysis.load import (
 from analysis.trends import band_of
 from pipelines import alert_store
 from pipelines.landed import LANDED_BASES
+from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +58,24 @@ NO_CHANNEL_WARNING = (
     "mailto://user:password@gmail.com, ...) in [notify] urls of your configuration or in "
     "$KEITRUCKS_NOTIFY_URLS"
 )
+
+
+#: Said at WARNING when the alerts' night has no crawl of its own: they read the listings as
+#: the last crawl saw them, or there are none ("0 raised" would read as a quiet market).
+STALE_WARNING = (
+    "no crawl since %s (%d days before %s): these alerts read the listings as last seen then; "
+    "run `keitrucks nightly` (or `keitrucks crawl`) for tonight's"
+)
+NO_CRAWL_WARNING = "no crawl on or before %s: there are no listings to alert on"
+
+
+def warn_if_stale(runs: pd.DataFrame, day: dt.date) -> None:
+    """A WARNING when the latest crawl up to ``day`` is older than the night before it."""
+    last = last_crawl_day(runs, day)
+    if last is None:
+        logger.warning(NO_CRAWL_WARNING, day)
+    elif (day - last).days > 1:
+        logger.warning(STALE_WARNING, last, (day - last).days, day)
 
 
 @dataclass
@@ -81,7 +106,14 @@ DETAIL_COLUMNS = (
     "location",
     "url",
     "road_claims",
+    "price_label",
 )
+
+
+#: The state's column of a detail: an alert's row in the database keeps no price basis, so
+#: the digest and a retried message name the price from the listing's (an exporter's FOB
+#: price is never shown as a bare dollar figure).
+DETAIL_SOURCES = {"location": "location_raw", "price_label": "price_basis"}
 
 
 def _plain(value: Any) -> Any:
@@ -106,9 +138,9 @@ def _details(state: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
         {
             "source": state["source"].astype(str),
             "listing_id": state["listing_id"].astype(str),
-            **{c: column(state, "location_raw" if c == "location" else c) for c in DETAIL_COLUMNS},
+            **{c: column(state, DETAIL_SOURCES.get(c, c)) for c in DETAIL_COLUMNS},
         }
-    )
+    ).assign(price_label=lambda v: v["price_label"].map(PRICE_LABELS).astype("object"))
     return {(r["source"], r["listing_id"]): r for r in _records(view)}
 
 
@@ -161,6 +193,10 @@ def with_buyer_rule(
     if view is None:
         return candidates
     line = road_rules.rule_line(view)
+    # a legal claim the buyer can check: the rule's own source, which the report links to
+    url = view.rule.source_url
+    if url and url.startswith(("http://", "https://")):
+        line += f" (rule source: {url})"
     reasons = candidates["reason"].astype("object")
     return candidates.assign(reason=reasons.where(~trucks, reasons + "; " + line))
 
@@ -202,6 +238,7 @@ def run_alerts(
     scores = _score(state, day, config)
     history = _watched_history(db_path, state, settings, day)
     runs = read_runs(db_path)
+    warn_if_stale(runs, day)
     health = read_source_health(db_path, night_runs(runs, day).get("id", []))
     for search in settings["watch"]:
         search["road_ok"] = road_rules.road_use_allowed(search["road_status"], config, day)

@@ -12,7 +12,7 @@ Configuration (``[alerts]``; every key has a default in ``ALERT_DEFAULTS``)::
     name = "Acty 4x4 near Knoxville"
     model = "Acty"            # or a list; matched in the canonical model
     is_4wd = true
-    max_price = 9000
+    max_price = 9000          # what you pay: US asking, or an exporter's landed cost
     postal_code = "37902"     # or near = [35.96, -83.92]
     max_distance_mi = 150
 """
