@@ -423,11 +423,6 @@ ORDER BY p.observed_at, p.id
 """
 
 
-#: Trucks a buyer in :state could put on some public road there, with the rule, its limit,
-#: source, date and confidence beside each. Empty when the state's rule gives no road use (or
-#: is not yet in force): the ``state_rules`` table says why. Only trucks a buyer can take
-#: (``_BUYABLE``): one said to have no title, a salvage or off-road-only title, or not to run
-#: is no truck to register, and a pending sale is no truck to buy.
 def state_code_sql(param: str) -> str:
     """SQL turning a state's two letters or its name (any case) in ``param`` into its code: a
     user typing "Tennessee" must not read that Tennessee gives no road use."""
@@ -439,6 +434,11 @@ def state_code_sql(param: str) -> str:
     return f"CASE {given} {names} ELSE {given} END"
 
 
+#: Trucks a buyer in :state could put on some public road there, with the rule, its limit,
+#: source, date and confidence beside each. Empty when the state's rule gives no road use (or
+#: is not yet in force): the ``state_rules`` table says why. Only trucks a buyer can take
+#: (``_BUYABLE``): one said to have no title, a salvage or off-road-only title, or not to run
+#: is no truck to register, and a pending sale is no truck to buy.
 TRUCKS_I_CAN_REGISTER = f"""
 WITH rule AS (
     SELECT * FROM state_rules
