@@ -76,6 +76,18 @@ def test_the_example_file_loads():
             '[[alerts.watch]]\nname = "a"\npostal_code = "00000"\n',
             "k.toml:3: [alerts.watch #1] postal_code: unknown US postal code '00000'",
         ),
+        (
+            "[alerts]\nunderpriced_pct = 0.15\n",
+            "k.toml:2: [alerts] underpriced_pct: is a percentage: write 15 for 15%, not 0.15",
+        ),
+        (
+            "[alerts]\nunderpriced_pct = 150\n",
+            "k.toml:2: [alerts] underpriced_pct: must be a percentage from 1 to 99 (15 for 15%)",
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\ndrop_pct = 0.05\n',
+            "k.toml:3: [alerts.watch #1] drop_pct: is a percentage: write 15 for 15%, not 0.05",
+        ),
     ],
     ids=[
         "bad-toml",
@@ -91,6 +103,9 @@ def test_the_example_file_loads():
         "notify-mode",
         "watch-key",
         "postal-code",
+        "underpriced-as-a-fraction",
+        "underpriced-over-99",
+        "drop-as-a-fraction",
     ],
 )
 def test_mistakes_give_one_clear_line(tmp_path, text, message):

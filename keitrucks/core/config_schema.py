@@ -16,6 +16,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -37,6 +38,26 @@ Number = Annotated[float, Field(strict=True)]
 NonNegative = Annotated[float, Field(strict=True, ge=0)]
 Share = Annotated[float, Field(strict=True, ge=0, le=1)]
 AtLeastOne = Annotated[int, Field(strict=True, ge=1)]
+
+
+def _whole_percent(value: float) -> float:
+    """A percentage as people write it (15 for 15%); a fraction (0.15) is a mistake that would
+    make a truck 0.15% under its fair price "underpriced"."""
+    if 0 < value < 1:
+        raise ValueError(f"is a percentage: write 15 for 15%, not {value:g}")
+    return value
+
+
+def _percent_under(value: float) -> float:
+    if not 1 <= _whole_percent(value) < 100:
+        raise ValueError(f"must be a percentage from 1 to 99 (15 for 15%), not {value:g}")
+    return value
+
+
+#: A share of a price in percent, 0 allowed (a drop of any size); never a fraction like 0.05.
+Percent = Annotated[NonNegative, AfterValidator(_whole_percent)]
+#: How far under its fair price a truck must be: 1 to 99 percent.
+PercentUnder = Annotated[float, Field(strict=True), AfterValidator(_percent_under)]
 Words = StrictStr | list[StrictStr]
 RoadStatus = Literal[ROAD_STATUSES]
 RoadStatuses = RoadStatus | list[RoadStatus]
@@ -95,7 +116,7 @@ class Watch(Section):
     postal_code: StrictStr | int | None = None
     near: tuple[Number, Number] | None = None
     max_distance_mi: Number | None = None
-    drop_pct: NonNegative | None = None
+    drop_pct: Percent | None = None
     drop_usd: NonNegative | None = None
     since: dt.date | StrictStr | None = None
     rules: Literal[WATCH_RULES] | list[Literal[WATCH_RULES]] | None = None
@@ -138,11 +159,11 @@ def postal_code_center(code: str) -> tuple[float, float]:
 
 
 class Alerts(Section):
-    underpriced_pct: NonNegative
+    underpriced_pct: PercentUnder
     min_comparables: NonNegative
     refire_drop_usd: NonNegative
     daily_cap: NonNegative
-    drop_pct: NonNegative
+    drop_pct: Percent
     drop_usd: NonNegative
     underpriced_bases: Words
     floor_bases: Words
