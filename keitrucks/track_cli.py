@@ -20,7 +20,9 @@ SEEN_HELP = f"When you saw it (default: now). DATE: {AS_OF_FORMS}."
 
 
 def _seen_option(f):
-    return click.option("--seen", "seen", type=AsOf(), metavar="DATE", help=SEEN_HELP)(f)
+    return click.option("--seen", "seen", type=AsOf(future=False), metavar="DATE", help=SEEN_HELP)(
+        f
+    )
 
 
 def _open(db: str, *, must_exist: bool):

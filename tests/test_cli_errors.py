@@ -93,6 +93,29 @@ def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, valu
     assert not (folder / "k.db").exists()
 
 
+IN_A_MONTH = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
+TRACK = ["track", "add", "https://example.com/1", "--price", "5000", "--text", "1996 Carry"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--as-of", "0001-01-01"], "'--as-of': '0001-01-01' is out of range"),
+        (["alerts", "--as-of", "9999-12-31"], "'--as-of': '9999-12-31' is out of range"),
+        (["report", "--as-of", "9999-12-31T23:00-05:00"], "'9999-12-31T23:00-05:00' is out of"),
+        ([*TRACK, "--seen", "0202-11-20"], "'--seen': '0202-11-20' is out of range"),
+        ([*TRACK, "--seen", IN_A_MONTH], f"'--seen': '{IN_A_MONTH}' is in the future (today"),
+    ],
+    ids=["year-1", "year-9999", "overflow-in-utc", "seen-typo-past", "seen-future"],
+)
+def test_a_date_no_night_can_have_is_one_usage_line_and_stores_nothing(folder, args, message):
+    """A typo'd year once crashed report and alerts (OverflowError), and a tracked sighting in
+    year 1 (or 2062) was stored: every later `alerts` failed (or `track price` was refused)."""
+    line = one_line(invoke(*args, "--db", "k.db"), 2)
+    assert message in line
+    assert not (folder / "k.db").exists()
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 def test_every_dated_command_says_as_of_date_in_its_help(command):
     result = invoke(command, "--help")
