@@ -18,13 +18,13 @@ from pathlib import Path
 import click
 
 from keitrucks.common_cli import (
-    EXIT_DATABASE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     CliError,
     OneErrorPathGroup,
     as_of_option,
+    check_tracker_database,
     cli_error,
     config_of,
     config_option,
@@ -225,6 +225,7 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
 
     config = _config(ctx)
     _check_alerts(config)
+    check_tracker_database(db, must_exist=False)
     chosen = list(sources) or enabled_sources(config)
     scrapyd = None
     if scrapyd_url:
@@ -291,6 +292,7 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
     from keitrucks.night import crawl_sources
 
     config = _config(ctx)
+    check_tracker_database(db, must_exist=False)
     with _board() as board:
         outcomes = crawl_sources(
             Path(db),
@@ -413,8 +415,7 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
     from pipelines.normalize import normalize_listing
     from pipelines.schema import StorageError, open_db
 
-    if not Path(db).is_file():
-        raise CliError(f"no database at {db}", EXIT_DATABASE)
+    check_tracker_database(db, must_exist=True)
     config = _config(ctx)
     try:
         database = open_db(db)

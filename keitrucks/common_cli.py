@@ -18,6 +18,7 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -131,6 +132,30 @@ def config_of(ctx: click.Context, path: str | None = None) -> dict:
         return load_config(path)
     except ConfigError as exc:
         raise cli_error(exc) from None
+
+
+def check_tracker_database(db: str | os.PathLike, *, must_exist: bool) -> None:
+    """A ``CliError`` (exit 4) unless ``db`` is the tracker's database, or, when not
+    ``must_exist``, no database yet (absent or empty: a command creates it). An SQLite file of
+    another program (``--db`` pointing at the wrong file) is never written into."""
+    path = Path(db)
+    if not path.is_file() or path.stat().st_size == 0:
+        if must_exist:
+            empty = f"{db} is empty, not a tracker database yet"
+            raise CliError(empty if path.is_file() else f"no database at {db}", EXIT_DATABASE)
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
+    except sqlite3.OperationalError as exc:  # a locked or unreadable file, not a foreign one
+        raise CliError(f"cannot read database {db}: {exc}", EXIT_DATABASE) from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"{db} is not an SQLite database ({exc})", EXIT_DATABASE) from None
+    if tables and "listings" not in tables:
+        raise CliError(
+            f"{db} is not a tracker database (no listings table): is --db the right file?",
+            EXIT_DATABASE,
+        )
 
 
 #: The years a date may fall in: a typo such as 0202 or 2062 is an error, not a night to store

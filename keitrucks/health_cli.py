@@ -8,13 +8,13 @@ ok. ``deploy`` packages the project and uploads it to a Scrapyd server (``keitru
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import click
 
 from keitrucks.common_cli import (
     EXIT_DATABASE,
     CliError,
+    check_tracker_database,
     cli_error,
     config_of,
     config_option,
@@ -92,8 +92,7 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
         rules = HealthRules.from_config(config)
     except ConfigError as exc:
         raise cli_error(exc) from None
-    if not Path(db).is_file():
-        raise CliError(f"no database at {db}", EXIT_DATABASE)
+    check_tracker_database(db, must_exist=True)
     try:
         states = check_health(
             db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record

@@ -15,7 +15,13 @@ from urllib.request import Request, urlopen
 
 import click
 
-from keitrucks.common_cli import EXIT_FAILED, CliError, config_of, db_option
+from keitrucks.common_cli import (
+    EXIT_FAILED,
+    CliError,
+    check_tracker_database,
+    config_of,
+    db_option,
+)
 
 
 def _credentials_for(url: str, config: dict) -> str | None:
@@ -66,6 +72,7 @@ def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> N
     from keitrucks.remote_ingest import ingest_feed, read_feed
 
     config = config_of(ctx)
+    check_tracker_database(db, must_exist=False)
     parts = Path(urlsplit(feed).path if "://" in feed else feed)
     data = read_feed(read_feed_bytes(feed, config).splitlines())
     record = data.record or {}

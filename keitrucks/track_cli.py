@@ -7,11 +7,16 @@ crawl ever marks it gone.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from keitrucks.common_cli import EXIT_DATABASE, EXIT_USAGE, AsOf, CliError, config_of, db_option
+from keitrucks.common_cli import (
+    EXIT_USAGE,
+    AsOf,
+    CliError,
+    check_tracker_database,
+    config_of,
+    db_option,
+)
 from keitrucks.core.dates import AS_OF_FORMS, now_iso
 
 #: Said when the text does not read as a kei truck (it is stored, but never scored as one).
@@ -28,8 +33,7 @@ def _seen_option(f):
 def _open(db: str, *, must_exist: bool):
     from pipelines.schema import open_db
 
-    if must_exist and not Path(db).is_file():
-        raise CliError(f"no database at {db}", EXIT_DATABASE)
+    check_tracker_database(db, must_exist=must_exist)
     return open_db(db)
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,33 @@ def test_a_file_that_is_not_sqlite_is_a_database_error(folder, args):
     line = one_line(invoke(*args), 4)
     assert "bad.db is not" in line
     assert (folder / "bad.db").read_bytes() == NOT_SQLITE
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["track", "add", "https://example.com/1", "--price", "5000", "--text", "1996 Carry"],
+        ["track", "list"],
+        ["renormalize"],
+        ["health"],
+        ["ingest", "feed.jl", "--source", "bringatrailer"],
+    ],
+    ids=["track-add", "track-list", "renormalize", "health", "ingest"],
+)
+def test_an_sqlite_file_of_another_program_is_never_written_into(folder, args):
+    """--db on the wrong file: track and renormalize added the tracker's tables to it, health
+    said every source 'never run' and exited 0."""
+    other = folder / "other.db"
+    with closing(sqlite3.connect(other)) as conn, conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    (folder / "feed.jl").write_text('{"source": "bringatrailer", "listing_id": "1"}\n')
+    before = other.read_bytes()
+    line = one_line(invoke(*args, "--db", "other.db"), 4)
+    assert (
+        line
+        == "Error: other.db is not a tracker database (no listings table): is --db the right file?"
+    )
+    assert other.read_bytes() == before
 
 
 @pytest.mark.parametrize(
