@@ -88,6 +88,15 @@ def test_the_example_file_loads():
             '[[alerts.watch]]\nname = "a"\ndrop_pct = 0.05\n',
             "k.toml:3: [alerts.watch #1] drop_pct: is a percentage: write 15 for 15%, not 0.05",
         ),
+        (
+            '[[alerts.watch]]\nname = "a"\nstates = ["Tenessee"]\n',
+            "k.toml:3: [alerts.watch #1] states: 'Tenessee' is not a US state code or name "
+            '(one of the 50 states or DC, like "TN" or "Tennessee"); did you mean \'Tennessee\'?',
+        ),
+        (
+            '[buyer]\nstate = "PR"\n',
+            "k.toml:2: [buyer] state: 'PR' is not a US state code or name (one of the 50 states",
+        ),
     ],
     ids=[
         "bad-toml",
@@ -106,6 +115,8 @@ def test_the_example_file_loads():
         "underpriced-as-a-fraction",
         "underpriced-over-99",
         "drop-as-a-fraction",
+        "watch-state-misspelt",
+        "buyer-state-a-territory",
     ],
 )
 def test_mistakes_give_one_clear_line(tmp_path, text, message):
@@ -145,3 +156,16 @@ def test_a_bad_road_status_names_the_road_statuses(tmp_path):
     path.write_text('[alerts]\nroad_status = ["legal"]\n')
     with pytest.raises(ConfigError, match=r"k.toml:2: \[alerts\] road_status: .*'registrable'"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("TN", "TN"), ("tn ", "TN"), ("Tennessee", "TN"), ("new  york", "NY"), ("DC", "DC")],
+)
+def test_states_are_read_by_code_or_name_and_kept_as_codes(tmp_path, written, code):
+    """A watched search's states = ["Tennessee"] matched no listing (they are compared with
+    codes), and [buyer] state = "Tennessee" was refused."""
+    text = f'[buyer]\nstate = "{written}"\n[[alerts.watch]]\nname = "a"\nstates = "{written}"\n'
+    config = load_config(write(tmp_path, text))
+    assert config["buyer"]["state"] == code
+    assert config["alerts"]["watch"][0]["states"] == [code]

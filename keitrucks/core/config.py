@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from keitrucks.core.config_schema import check_config, config_model
+from keitrucks.core.config_schema import check_config, config_model, state_code
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "band": {"low": 5000, "high": 12000},
@@ -221,10 +221,17 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
 
 def validate_config(config: dict[str, Any], *, text: str = "", file: str = "") -> None:
     """Raise ``ConfigError`` (one line: file, line, key path, mistake) unless ``config`` fits
-    the schema; a buyer's state code is upper-cased in place."""
+    the schema; states (the buyer's, a watched search's) are rewritten in place as codes."""
     problem = check_config(config, schema(), text=text, file=file)
     if problem:
         raise ConfigError(problem)
+    for search in config["alerts"]["watch"]:
+        if isinstance(search.get("states"), str | list):
+            # a name ("Tennessee") or "tn " would match no listing: the rules compare codes
+            found = search["states"]
+            search["states"] = [
+                state_code(s) for s in ([found] if isinstance(found, str) else found)
+            ]
     try:
         _validate_buyer(config["buyer"])
     except ConfigError as exc:
@@ -236,11 +243,10 @@ def _validate_buyer(buyer: dict[str, Any]) -> None:
 
     state = buyer.get("state")
     if state is not None:
-        if not isinstance(state, str) or state.upper() not in states.us_state_names():
-            raise ConfigError(
-                f'[buyer] state must be a two-letter US state code like "TN", not {state!r}'
-            )
-        buyer["state"] = state.upper()
+        try:
+            buyer["state"] = state_code(state)
+        except ValueError as exc:
+            raise ConfigError(f"[buyer] state: {exc}") from None
     months = buyer.get("stale_months")
     if not isinstance(months, int) or isinstance(months, bool) or months < 1:
         raise ConfigError("[buyer] stale_months must be a whole number of months, at least 1")

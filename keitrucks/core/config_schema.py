@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from keitrucks.core.states import ROAD_STATUSES
+from keitrucks.core.states import ROAD_STATUSES, us_state_names
 
 #: The rules a watched search may ask for ([[alerts.watch]] rules).
 WATCH_RULES = ("price_drop", "new_match", "newly_eligible")
@@ -54,6 +54,26 @@ def _percent_under(value: float) -> float:
     return value
 
 
+def state_code(value: str) -> str:
+    """The two-letter code of a US state (or DC) written as its code or its name, in any case
+    ("TN", "tn ", "Tennessee"); a ``ValueError`` naming the closest state otherwise."""
+    names = us_state_names()
+    text = " ".join(str(value).split())
+    codes = {name.casefold(): code for code, name in names.items()}
+    if text.upper() in names or text.casefold() in codes:
+        return text.upper() if text.upper() in names else codes[text.casefold()]
+    close = difflib.get_close_matches(text.title(), list(names.values()), n=1, cutoff=0.75)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"{value!r} is not a US state code or name (one of the 50 states or DC, like "
+        f'"TN" or "Tennessee"){hint}'
+    )
+
+
+def _state_codes(value: str | list[str]) -> str | list[str]:
+    return [state_code(v) for v in value] if isinstance(value, list) else state_code(value)
+
+
 #: A share of a price in percent, 0 allowed (a drop of any size); never a fraction like 0.05.
 Percent = Annotated[NonNegative, AfterValidator(_whole_percent)]
 #: How far under its fair price a truck must be: 1 to 99 percent.
@@ -61,6 +81,8 @@ PercentUnder = Annotated[float, Field(strict=True), AfterValidator(_percent_unde
 Words = StrictStr | list[StrictStr]
 RoadStatus = Literal[ROAD_STATUSES]
 RoadStatuses = RoadStatus | list[RoadStatus]
+#: A US state or a list of them, by code or name (the configuration is rewritten to codes).
+States = Annotated[Words, AfterValidator(_state_codes)]
 
 #: Keys a source's spider reads that have no default (the spider decides when they are absent).
 OPTIONAL_SOURCE_KEYS: dict[str, dict[str, Any]] = {
@@ -109,7 +131,7 @@ class Watch(Section):
     max_year: Number | None = None
     max_price: Number | None = None
     max_miles: Number | None = None
-    states: Words | None = None
+    states: States | None = None
     road_status: RoadStatuses | None = None
     areas: Words | None = None
     sources: Words | None = None
@@ -199,7 +221,7 @@ class Schedule(Section):
 
 
 class Buyer(Section):
-    state: StrictStr | None
+    state: Annotated[StrictStr, AfterValidator(state_code)] | None
     stale_months: AtLeastOne
     rule_overrides: list[dict[str, Any]]
 
