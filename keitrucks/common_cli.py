@@ -112,6 +112,8 @@ class OneErrorPathGroup(click.Group):
             raise CliError(exc.format_message(), exc.exit_code) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:  # `keitrucks rules | head`: the reader left; click ends quietly
+            raise
         except (Exception, KeyboardInterrupt) as exc:
             if ctx.params.get("verbose"):
                 traceback.print_exc()

@@ -256,6 +256,27 @@ def test_serve_says_a_busy_port_before_announcing_a_url(folder, monkeypatch):
     assert "http://" not in result.output
 
 
+@pytest.mark.parametrize("args", [["rules"], ["paths"]])
+def test_output_whose_reader_left_ends_quietly(tmp_path, args):
+    """`keitrucks rules | head -1` said "Error: Broken pipe" and exited 2 (a usage error)."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("keitrucks")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "keitrucks.cli"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    try:
+        result = subprocess.run(
+            [*command, *args], cwd=tmp_path, env=environ, stdout=write, stderr=subprocess.PIPE
+        )
+    finally:
+        os.close(write)
+    assert result.stderr.decode() == ""
+    assert result.returncode == 1
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_the_demo_stops_with_one_line(tmp_path):
     """Ctrl-C reaches the whole process group, the crawls too, as in a terminal."""
