@@ -409,6 +409,10 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
     Run it after updating the reference tables (keitrucks/core/data/*.csv, your fx_rates.csv
     rows) or the normalizer; the normalized and derived fields are rewritten, price history is
     kept as it is. Shows a progress bar on a terminal.
+
+    \b
+    Example:
+      keitrucks renormalize --db data/keitrucks.db
     """
     from keitrucks.progress import progress_bar, wants_progress
     from pipelines.listings import landed_deriver, renormalize_listings
@@ -441,8 +445,13 @@ def paths_command(ctx: click.Context) -> None:
     """Where the database, reports, logs and configuration are.
 
     One location per line: a name, then the path. These are the defaults; a command's --db and
-    --out override them for that command.
+    --out override them for that command. A --config file is read and checked too.
+
+    \b
+    Example:
+      keitrucks paths --config my.toml
     """
+    _config(ctx)  # a missing or broken file is said here too, as by every other command
     for name, path in paths.locations().items():
         click.echo(f"{name:<16} {path.absolute()}")
     config = config_path_of(ctx)

@@ -68,6 +68,10 @@ def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> N
     Its listings go through the same pipelines as a night's, and its run is judged the same
     way; a feed without its run record (the job was killed) marks nothing gone. A job stored
     before is left as it is.
+
+    \b
+    Example:
+      keitrucks ingest http://scrapyd.local:6800/items/keitrucks/beforward/JOB.jl
     """
     from keitrucks.remote_ingest import ingest_feed, read_feed
 

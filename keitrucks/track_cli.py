@@ -15,6 +15,7 @@ from keitrucks.common_cli import (
     CliError,
     check_tracker_database,
     config_of,
+    config_option,
     db_option,
 )
 from keitrucks.core.dates import AS_OF_FORMS, now_iso
@@ -68,6 +69,11 @@ def track() -> None:
     records a new price, `track gone URL` that it is no longer for sale; `track list` shows
     them. The history is written
     as a crawl writes it, and no crawl marks a tracked listing gone.
+
+    \b
+    Example:
+      keitrucks track add https://www.facebook.com/marketplace/item/123 --price 6500 \\
+          --text "1996 Suzuki Carry 4x4, 41k miles, runs great"
     """
 
 
@@ -81,6 +87,7 @@ def track() -> None:
 @click.option("--location", help="Where the truck is: 'Knoxville, TN', a ZIP code.")
 @_seen_option
 @db_option()
+@config_option()
 @click.pass_context
 def add(ctx, url, price, title, text, location, seen, db) -> None:
     """Start tracking the listing at URL.
@@ -89,6 +96,11 @@ def add(ctx, url, price, title, text, location, seen, db) -> None:
 
     The text is read like a crawled page (model, year, 4WD, miles, title, road claims); a URL
     already tracked is updated (a new price is a price change).
+
+    \b
+    Example:
+      keitrucks track add https://www.facebook.com/marketplace/item/123 --price '$6,500' \\
+          --text "1996 Suzuki Carry 4x4, 41k miles" --location "Knoxville, TN"
     """
     from pipelines.manual import ManualError, add_listing
 
@@ -117,9 +129,15 @@ def add(ctx, url, price, title, text, location, seen, db) -> None:
 @click.argument("new_price")
 @_seen_option
 @db_option()
+@config_option()
 @click.pass_context
 def price(ctx, url, new_price, seen, db) -> None:
-    """Record NEW_PRICE for the tracked listing at URL."""
+    """Record NEW_PRICE for the tracked listing at URL.
+
+    \b
+    Example:
+      keitrucks track price https://www.facebook.com/marketplace/item/123 5900 --seen today
+    """
     from pipelines.manual import ManualError, change_price
 
     config = config_of(ctx)
@@ -139,9 +157,18 @@ def price(ctx, url, new_price, seen, db) -> None:
 @click.argument("url")
 @_seen_option
 @db_option()
-def gone(url, seen, db) -> None:
-    """Mark the tracked listing at URL as no longer for sale."""
+@config_option()
+@click.pass_context
+def gone(ctx, url, seen, db) -> None:
+    """Mark the tracked listing at URL as no longer for sale.
+
+    \b
+    Example:
+      keitrucks track gone https://www.facebook.com/marketplace/item/123
+    """
     from pipelines.manual import ManualError, mark_listing_gone
+
+    config_of(ctx)  # a bad --config is said, as by every command
 
     database = _open(db, must_exist=True)
     try:
@@ -155,12 +182,20 @@ def gone(url, seen, db) -> None:
 
 @track.command(name="list")
 @db_option()
-def list_command(db) -> None:
+@config_option()
+@click.pass_context
+def list_command(ctx, db) -> None:
     """List the trucks you track by hand.
 
     Status, price, last seen, title and URL of each.
+
+    \b
+    Example:
+      keitrucks track list --db data/keitrucks.db
     """
     from pipelines.manual import tracked_listings
+
+    config_of(ctx)  # a bad --config is said, as by every command
 
     database = _open(db, must_exist=True)
     try:
