@@ -144,6 +144,36 @@ def test_a_date_no_night_can_have_is_one_usage_line_and_stores_nothing(folder, a
     assert not (folder / "k.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--config", "k.toml", "nightly"],
+            3,
+            "Error: k.toml:2: [schedule] timezone: 'Eastern' is not an IANA time zone",
+        ),
+        (
+            ["--config", "k.toml", "schedule", "--print-jobs"],
+            3,
+            "Error: k.toml:2: [schedule] timezone: 'Eastern' is not an IANA time zone",
+        ),
+        (
+            ["schedule", "--print-jobs", "--jobstore", "scheduler.sqlite"],
+            2,
+            "Error: --jobstore 'scheduler.sqlite' is not an SQLAlchemy URL (like sqlite:///",
+        ),
+    ],
+    ids=["nightly-bad-zone", "schedule-bad-zone", "schedule-jobstore-not-a-url"],
+)
+def test_a_bad_schedule_is_one_line_with_its_documented_code(folder, args, code, message):
+    """A bad [schedule] was said only by `schedule`, as 'error: ...' with status 2 (usage);
+    a --jobstore that is a path was an 'unexpected ArgumentError'."""
+    (folder / "k.toml").write_text('[schedule]\ntimezone = "Eastern"\n')
+    line = one_line(invoke(*args, "--db", "k.db"), code)
+    assert line.startswith(message)
+    assert not (folder / "k.db").exists()
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 def test_every_dated_command_says_as_of_date_in_its_help(command):
     result = invoke(command, "--help")

@@ -97,6 +97,19 @@ def test_the_example_file_loads():
             '[buyer]\nstate = "PR"\n',
             "k.toml:2: [buyer] state: 'PR' is not a US state code or name (one of the 50 states",
         ),
+        (
+            '[schedule]\ncron = "every night"\n',
+            "k.toml:2: [schedule] cron: 'every night' is not a cron line (minute hour day month "
+            'weekday, like "30 2 * * *"): Wrong number of fields',
+        ),
+        (
+            '[schedule]\ntimezone = "Eastern"\n',
+            "k.toml:2: [schedule] timezone: 'Eastern' is not an IANA time zone (like",
+        ),
+        (
+            "[schedule]\nmisfire_grace_hours = 0\n",
+            "k.toml:2: [schedule] misfire_grace_hours: must be > 0, not 0",
+        ),
     ],
     ids=[
         "bad-toml",
@@ -117,6 +130,9 @@ def test_the_example_file_loads():
         "drop-as-a-fraction",
         "watch-state-misspelt",
         "buyer-state-a-territory",
+        "cron-in-words",
+        "timezone-not-iana",
+        "no-misfire-grace",
     ],
 )
 def test_mistakes_give_one_clear_line(tmp_path, text, message):

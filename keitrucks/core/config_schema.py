@@ -33,11 +33,14 @@ from keitrucks.core.states import ROAD_STATUSES, us_state_names
 #: The rules a watched search may ask for ([[alerts.watch]] rules).
 WATCH_RULES = ("price_drop", "new_match", "newly_eligible")
 NOTIFY_MODES = ("digest", "immediate")
+#: The default [schedule] cron (keitrucks.core.config), taken without a check.
+DEFAULT_CRON = "30 2 * * *"
 
 Number = Annotated[float, Field(strict=True)]
 NonNegative = Annotated[float, Field(strict=True, ge=0)]
 Share = Annotated[float, Field(strict=True, ge=0, le=1)]
 AtLeastOne = Annotated[int, Field(strict=True, ge=1)]
+Positive = Annotated[float, Field(strict=True, gt=0)]
 
 
 def _whole_percent(value: float) -> float:
@@ -213,11 +216,43 @@ class Notify(Section):
 
 
 class Schedule(Section):
+    """Checked when the file is read, so every command says a bad schedule with its line (it
+    was said only by `keitrucks schedule`, as a usage error)."""
+
     cron: StrictStr
     timezone: StrictStr | None
     jitter_seconds: NonNegative
-    misfire_grace_hours: NonNegative
-    crawl_timeout_minutes: NonNegative
+    misfire_grace_hours: Positive
+    crawl_timeout_minutes: Positive
+
+    @field_validator("cron")
+    @classmethod
+    def cron_is_read_by_the_scheduler(cls, value: str) -> str:
+        if value != DEFAULT_CRON:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone=dt.UTC)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{value!r} is not a cron line (minute hour day month weekday, like "
+                    f'"{DEFAULT_CRON}"): {exc}'
+                ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def timezone_is_known(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            if value is not None:
+                ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'{value!r} is not an IANA time zone (like "America/Chicago")'
+            ) from None
+        return value
 
 
 class Buyer(Section):
@@ -332,6 +367,8 @@ def _words(error: dict[str, Any]) -> str:
         return f"{error['input']!r} is not one of {ctx.get('expected', 'the allowed values')}"
     if kind == "missing":
         return "has too few items" if isinstance(error["loc"][-1], int) else "is required"
+    if kind == "greater_than":
+        return f"must be > {ctx.get('gt'):g}, not {error['input']!r}"
     if kind in ("greater_than_equal", "less_than_equal"):
         sign, bound = (
             (">=", ctx.get("ge")) if kind == "greater_than_equal" else ("<=", ctx.get("le"))
