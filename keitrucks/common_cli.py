@@ -105,9 +105,20 @@ def cli_error(exc: BaseException) -> CliError:
 class OneErrorPathGroup(click.Group):
     """A group whose commands never end in a traceback (unless ``-v`` asks for it)."""
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        """The group's own options and command name: a mistake is one line here too."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:  # `keitrucks` alone: the help, as asked
+            raise
+        except click.UsageError as exc:  # `keitrucks --bogus`, `keitrucks nosuch`
+            raise CliError(exc.format_message(), exc.exit_code) from None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:  # `keitrucks track` alone: its help
+            raise
         except click.UsageError as exc:  # one line, without the usage block
             raise CliError(exc.format_message(), exc.exit_code) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):

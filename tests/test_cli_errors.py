@@ -174,6 +174,28 @@ def test_a_bad_schedule_is_one_line_with_its_documented_code(folder, args, code,
     assert not (folder / "k.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["nosuch"], "Error: No such command 'nosuch'."),
+        (["--bogus", "paths"], "Error: No such option '--bogus'. Did you mean '--verbose'?"),
+        (["track", "nosuch"], "Error: No such command 'nosuch'."),
+    ],
+    ids=["command", "group-option", "subgroup-command"],
+)
+def test_a_mistake_before_the_command_is_one_line_too(folder, args, line):
+    """The group's own mistakes printed the usage block and a 'Try' line around the error."""
+    assert one_line(invoke(*args), 2) == line
+
+
+def test_a_group_alone_shows_its_help_not_an_error(folder):
+    """`keitrucks track` printed its whole help after "Error: "."""
+    result = invoke("track")
+    assert result.exit_code == 2
+    assert re.match(r"Usage: \S+ track \[OPTIONS\] COMMAND", result.stderr), result.stderr
+    assert "Error" not in result.stderr
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 def test_every_dated_command_says_as_of_date_in_its_help(command):
     result = invoke(command, "--help")
