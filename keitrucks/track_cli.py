@@ -55,6 +55,23 @@ def _describe(item) -> str:
     return f"${item.price_usd:,} US asking: {what}{where}{claims}{unread}"
 
 
+def _us_dollars(price: str) -> str:
+    """``price`` when it is in US dollars (or names no currency); a usage error otherwise. A
+    yen price stored as "US asking" ($4,134 for 650,000 yen) was scored against US prices and
+    alerted as 46% under, though freight, duty and fees are not in it."""
+    from pipelines.normalize.price import normalize_price
+
+    currency = normalize_price(price).currency
+    if currency not in (None, "USD"):
+        raise CliError(
+            f"{price!r} is a price in {currency}: track takes the US asking price in dollars "
+            "(6500 or $6,500); for a truck priced abroad, `keitrucks appraise` adds freight, "
+            "duty and fees",
+            EXIT_USAGE,
+        )
+    return price
+
+
 def _events(events: dict[str, int]) -> str:
     return ", ".join(sorted(events)) or "no change"
 
@@ -105,6 +122,7 @@ def add(ctx, url, price, title, text, location, seen, db) -> None:
     from pipelines.manual import ManualError, add_listing
 
     config = config_of(ctx)
+    price = _us_dollars(price)
     database = _open(db, must_exist=False)
     try:
         item, events = add_listing(
@@ -141,6 +159,7 @@ def price(ctx, url, new_price, seen, db) -> None:
     from pipelines.manual import ManualError, change_price
 
     config = config_of(ctx)
+    new_price = _us_dollars(new_price)
     database = _open(db, must_exist=True)
     try:
         item, events = change_price(
