@@ -5,13 +5,14 @@ Errors take one path (``keitrucks.common_cli``): one line on stderr and a docume
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from keitrucks.common_cli import (
     config_option,
     config_path_of,
     db_option,
+    never_unencodable,
     out_option,
 )
 from keitrucks.core import paths
@@ -358,8 +360,9 @@ def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
         raise click.ClickException(f"{source} parser cannot read {file}: {exc}") from None
     except Exception as exc:  # a page the parser cannot read: say so in one line
         raise click.ClickException(f"{source} parser failed on {file}: {exc!r}") from None
-    for listing in reading.listings:
-        click.echo(json.dumps(asdict(listing), ensure_ascii=False, default=str))
+    for listing in reading.listings:  # JSON is UTF-8, whatever the locale's encoding
+        line = json.dumps(asdict(listing), ensure_ascii=False, default=str) + "\n"
+        click.echo(line.encode("utf-8"), nl=False)
     layout = reading.layout.name if reading.layout else "unknown layout"
     click.echo(f"{len(reading.listings)} listing(s) ({layout})", err=True)
     if reading.warning:
@@ -384,10 +387,20 @@ def normalize(ctx: click.Context) -> None:
     from pipelines.jsonl import normalize_stream
 
     config = _config(ctx)
+    # JSON Lines are UTF-8 whatever the locale: under a Latin-1 one, "スズキ" was read as
+    # mojibake and the truck as no make at all
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+    sys.stdout.flush()
+    stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")
     try:
-        failed = normalize_stream(sys.stdin, sys.stdout, sys.stderr, config=config)
+        failed = normalize_stream(stdin, stdout, sys.stderr, config=config)
+        stdout.flush()
     except UnicodeDecodeError as exc:
         raise CliError(f"stdin: {cli_error(exc).message}", EXIT_USAGE) from None
+    finally:
+        for stream in (stdin, stdout):
+            with suppress(OSError, ValueError):  # a reader gone: click says nothing
+                stream.detach()
     if failed:
         ctx.exit(1)
 
@@ -460,6 +473,7 @@ def paths_command(ctx: click.Context) -> None:
 
 
 def main() -> None:
+    never_unencodable(sys.stdout, sys.stderr)
     try:
         cli(obj={})
     except KeyboardInterrupt:  # between the group's own checks, before a command runs

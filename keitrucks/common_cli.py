@@ -9,6 +9,7 @@ match wins); ``OneErrorPathGroup`` applies it to anything a command lets escape,
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 import os
@@ -293,6 +294,18 @@ SHARED_OPTIONS = {
     "--as-of": AS_OF_HELP,
     "--out": OUT_HELP,
 }
+
+
+def never_unencodable(*streams) -> None:
+    """Let text a stream's encoding cannot hold ("≈", "¥", Japanese under a Latin-1 or cp1252
+    locale) be replaced by "?" rather than end the command in an UnicodeEncodeError (appraise
+    failed so). UTF-8 streams are left as they are; data (JSON Lines) is written as UTF-8."""
+    for stream in streams:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if codecs.lookup(encoding).name != "utf-8" and callable(
+            getattr(stream, "reconfigure", None)
+        ):
+            stream.reconfigure(errors="replace")
 
 
 def command_for(

@@ -8,6 +8,8 @@ fails the test as the traceback a user would see).
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import os
 import re
 import socket
@@ -20,7 +22,7 @@ from click.testing import CliRunner
 from test_analysis_helpers import build_market
 
 from keitrucks.cli import cli
-from keitrucks.common_cli import EXIT_CODES, UNEXPECTED_HINT
+from keitrucks.common_cli import EXIT_CODES, UNEXPECTED_HINT, never_unencodable
 from keitrucks.core.dates import normalize_as_of
 from keitrucks.demo import NotADemoDatabaseError, _mark_as_demo, check_replaceable
 
@@ -327,6 +329,55 @@ def test_output_whose_reader_left_ends_quietly(tmp_path, args):
         os.close(write)
     assert result.stderr.decode() == ""
     assert result.returncode == 1
+
+
+JAPANESE = '{"title": "スズキ キャリイ 4WD 1995", "source": "x", "listing_id": "1"}\n'
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "cp1252"])
+def test_json_lines_are_utf8_whatever_the_locale(charset):
+    """Under a Latin-1 locale, normalize read "スズキ" as mojibake: no make, no model."""
+    result = CliRunner(charset=charset).invoke(
+        cli, ["normalize"], obj={}, input=JAPANESE.encode("utf-8"), catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout_bytes.decode("utf-8"))
+    assert (record["title"], record["make"], record["model"]) == (
+        "スズキ キャリイ 4WD 1995",
+        "Suzuki",
+        "Suzuki Carry",
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "written"),
+    [("latin-1", b"\xa5 ? ???"), ("cp1252", b"\xa5 ? ???"), ("utf-8", "¥ ≈ スズキ".encode())],
+)
+def test_text_the_locale_cannot_show_is_replaced_not_an_error(encoding, written):
+    """`appraise` under a Latin-1 locale ended in 'unexpected UnicodeEncodeError' on its '≈'."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    never_unencodable(stream)
+    stream.write("¥ ≈ スズキ")
+    stream.flush()
+    assert stream.buffer.getvalue() == written
+
+
+def test_the_console_script_prints_under_a_latin1_locale(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("keitrucks")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "keitrucks.cli"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    args = ["track", "add", "https://example.com/1", "--price", "5000", "--db", "k.db"]
+    result = subprocess.run(
+        [*command, *args, "--text", "1996 スズキ キャリイ 4WD"],
+        cwd=tmp_path,
+        env=environ | {"PYTHONIOENCODING": "latin-1"},
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"tracking '1996 ??? ???? 4WD'")
 
 
 @pytest.mark.slow
