@@ -185,3 +185,13 @@ def test_states_are_read_by_code_or_name_and_kept_as_codes(tmp_path, written, co
     config = load_config(write(tmp_path, text))
     assert config["buyer"]["state"] == code
     assert config["alerts"]["watch"][0]["states"] == [code]
+
+
+def test_dev_null_reads_as_an_empty_file():
+    """`--config /dev/null` (no settings) said "configuration file not found: /dev/null"."""
+    assert load_config("/dev/null") == DEFAULT_CONFIG
+
+
+def test_a_folder_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read configuration .*: Is a directory"):
+        load_config(tmp_path)

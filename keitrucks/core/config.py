@@ -207,13 +207,15 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     if not path:
         return copy.deepcopy(DEFAULT_CONFIG)
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise ConfigError(f"configuration file not found: {file}")
-    try:
+    try:  # a file, or /dev/null, or a shell's <(...): what reads as text
         text = file.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"bad TOML in {file}: {exc}") from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"cannot read configuration {file}: {exc.strerror or exc}") from None
     config = _merge(DEFAULT_CONFIG, data)
     validate_config(config, text=text, file=str(file))
     return config
