@@ -79,13 +79,22 @@ def _decode_line(exc: UnicodeDecodeError) -> str:
     return f"input is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
 
 
+def _database_line(exc: sqlite3.DatabaseError) -> str:
+    """A missing table or column is a database from an older version: renormalize (which
+    brings the schema up to date) is the way out."""
+    line = f"database problem: {exc}"
+    if str(exc).startswith(("no such table", "no such column")):
+        line += " (a database from an older version? `keitrucks renormalize --db FILE` updates it)"
+    return line
+
+
 #: (exception type, exit code, its line); the first matching row wins.
 ERROR_KINDS: tuple[tuple[type[BaseException], int, object], ...] = (
     (ConfigError, EXIT_CONFIG, str),
     (AlertsConfigError, EXIT_CONFIG, str),
     (DatabaseMissing, EXIT_DATABASE, str),
     (StorageError, EXIT_DATABASE, str),
-    (sqlite3.DatabaseError, EXIT_DATABASE, lambda exc: f"database problem: {exc}"),
+    (sqlite3.DatabaseError, EXIT_DATABASE, _database_line),
     (UnicodeDecodeError, EXIT_USAGE, _decode_line),
     (OSError, EXIT_USAGE, _os_line),
 )

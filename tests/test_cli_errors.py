@@ -112,6 +112,21 @@ def test_an_empty_file_is_not_a_tracker_database(folder, args):
     assert line.startswith("Error: empty.db is not a tracker database (no listings table)")
 
 
+def test_a_database_from_an_older_version_says_how_to_update_it(folder):
+    """A listings table without the later columns and tables said only 'no such column: ...'
+    (or 'no such table: price_history'), not the way out."""
+    with closing(sqlite3.connect(folder / "old.db")) as conn, conn:
+        conn.execute("CREATE TABLE listings (source, listing_id, title, first_seen_at)")
+    args = ["--db", "old.db", "--as-of", "2026-11-02"]
+    line = one_line(invoke("report", *args, "--out", "out"), 4)
+    assert line.startswith("Error: database problem: no such ")
+    assert line.endswith(
+        "(a database from an older version? `keitrucks renormalize --db FILE` updates it)"
+    )
+    assert invoke("renormalize", "--db", "old.db").exit_code == 0
+    assert invoke("report", *args, "--out", "out").exit_code == 0
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 @pytest.mark.parametrize("value", ["2026-13-45", "someday", "24/11/2026"])
 def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, value):
