@@ -110,6 +110,18 @@ def test_the_example_file_loads():
             "[schedule]\nmisfire_grace_hours = 0\n",
             "k.toml:2: [schedule] misfire_grace_hours: must be > 0, not 0",
         ),
+        (
+            '[[alerts.watch]]\nname = "a"\npostal_code = 02134\n',
+            '(at line 3, column 16); a value starting with 0 (a ZIP code) goes in quotes: "02134"',
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\npostal_code = 2134\n',
+            'k.toml:3: [alerts.watch #1] postal_code: 2134 is no ZIP code: write it in quotes, "021'
+            '34"',
+        ),
+        ("[buyer]\nstate = TN\n", '(at line 2, column 9); text goes in quotes: "TN"'),
+        ("[band]\nlow = 5k\n", "a number is digits only: 9000 (not 9k, $9,000)"),
+        ("[sources.ebay]\nenabled = yes\n", "(at line 2, column 11); true or false, in lower case"),
     ],
     ids=[
         "bad-toml",
@@ -133,6 +145,11 @@ def test_the_example_file_loads():
         "cron-in-words",
         "timezone-not-iana",
         "no-misfire-grace",
+        "zip-with-leading-zero",
+        "zip-without-its-zero",
+        "text-without-quotes",
+        "number-with-k",
+        "yes-for-true",
     ],
 )
 def test_mistakes_give_one_clear_line(tmp_path, text, message):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -209,16 +210,39 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     file = Path(path)
     if not file.exists():
         raise ConfigError(f"configuration file not found: {file}")
+    text = ""
     try:  # a file, or /dev/null, or a shell's <(...): what reads as text
         text = file.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"bad TOML in {file}: {exc}") from None
+        raise ConfigError(f"bad TOML in {file}: {exc}{_toml_hint(text, exc)}") from None
     except OSError as exc:  # a folder, no permission
         raise ConfigError(f"cannot read configuration {file}: {exc.strerror or exc}") from None
     config = _merge(DEFAULT_CONFIG, data)
     validate_config(config, text=text, file=str(file))
     return config
+
+
+#: A TOML mistake people make, by the text of the line it is on -> what to write instead.
+TOML_HINTS = (
+    (
+        re.compile(r"=\s*[+-]?0\d+\s*$"),
+        'a value starting with 0 (a ZIP code) goes in quotes: "02134"',
+    ),
+    (re.compile(r"=\s*\$?\d[\d,.]*[kK]?\s*$"), "a number is digits only: 9000 (not 9k, $9,000)"),
+    (re.compile(r"=\s*(yes|no|on|off|True|False|TRUE|FALSE)\s*$"), "true or false, in lower case"),
+    (re.compile(r"=\s*[A-Za-z]"), 'text goes in quotes: "TN"'),
+)
+
+
+def _toml_hint(text: str, exc: Exception) -> str:
+    """ "; <what to write instead>" for the line a TOML error names, else ""."""
+    found = re.search(r"at line (\d+)", str(exc))
+    lines = text.splitlines() if isinstance(exc, tomllib.TOMLDecodeError) else []
+    if not found or not 0 < int(found.group(1)) <= len(lines):
+        return ""
+    line = lines[int(found.group(1)) - 1].split("#", 1)[0].strip()
+    return next((f"; {hint}" for pattern, hint in TOML_HINTS if pattern.search(line)), "")
 
 
 def validate_config(config: dict[str, Any], *, text: str = "", file: str = "") -> None:

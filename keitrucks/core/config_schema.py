@@ -159,6 +159,9 @@ class Watch(Section):
     @field_validator("postal_code")
     @classmethod
     def postal_code_is_known(cls, value):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10000:
+            # TOML reads 02134 as no number at all, and 2134 as a number without its zero
+            raise ValueError(f'{value} is no ZIP code: write it in quotes, "{value:05d}"')
         if value is not None:
             postal_code_center(str(value))
         return value
