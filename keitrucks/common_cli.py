@@ -238,25 +238,38 @@ AS_OF_HELP = (
 OUT_HELP = "Reports folder; each night's report goes into a dated folder inside it."
 
 
+def _home_expanded(ctx: click.Context, param: click.Parameter, value):
+    """``~/kei.db`` as the user's home, also where no shell expanded it (quoted, a systemd
+    unit): a folder named "~" was created in the working directory."""
+    if value is None:
+        return None
+    expanded = os.path.expanduser(os.fspath(value))
+    return type(value)(expanded) if isinstance(value, Path) else expanded
+
+
 def db_option(default: str = DEFAULT_DB, *, path_type=None):
-    """``--db FILE``: the database (``default``: ``DEFAULT_DB``); the value is the path given."""
+    """``--db FILE``: the database (``default``: ``DEFAULT_DB``); the value is the path given,
+    with ``~`` expanded."""
     return click.option(
         "--db",
         default=default,
         show_default=True,
         type=click.Path(dir_okay=False, path_type=path_type),
         help=DB_HELP,
+        callback=_home_expanded,
     )
 
 
 def out_option(default: str = DEFAULT_REPORTS, *, path_type=None):
-    """``--out DIRECTORY``: the reports folder (``default``: ``DEFAULT_REPORTS``)."""
+    """``--out DIRECTORY``: the reports folder (``default``: ``DEFAULT_REPORTS``), with ``~``
+    expanded."""
     return click.option(
         "--out",
         default=default,
         show_default=True,
         type=click.Path(file_okay=False, path_type=path_type),
         help=OUT_HELP,
+        callback=_home_expanded,
     )
 
 
@@ -276,7 +289,7 @@ def _remember_config(ctx: click.Context, param: click.Parameter, value: str | No
         root = ctx.find_root()
         root.ensure_object(dict)
         if isinstance(root.obj, dict):
-            root.obj["config_path"] = value
+            root.obj["config_path"] = os.path.expanduser(value)
 
 
 def config_option():

@@ -127,6 +127,20 @@ def test_a_database_from_an_older_version_says_how_to_update_it(folder):
     assert invoke("report", *args, "--out", "out").exit_code == 0
 
 
+def test_a_tilde_path_is_the_home_folder_even_unexpanded(folder, monkeypatch):
+    """`--db '~/kei.db'` (quoted, or in a systemd unit) made a folder named "~" here."""
+    home = folder / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (home / "my.toml").write_text('[buyer]\nstate = "TN"\n')
+    add = ["track", "add", "https://example.com/1", "--price", "5000", "--text", "1996 Carry"]
+    assert invoke("--config", "~/my.toml", *add, "--db", "~/kei.db").exit_code == 0
+    assert (home / "kei.db").is_file()
+    assert not (folder / "~").exists()
+    shown = invoke("paths", "--config", "~/my.toml").stdout
+    assert f"config           {home / 'my.toml'}\n" in shown
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 @pytest.mark.parametrize("value", ["2026-13-45", "someday", "24/11/2026"])
 def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, value):

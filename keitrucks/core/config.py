@@ -207,7 +207,7 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     path = path or os.getenv("KEITRUCKS_CONFIG")
     if not path:
         return copy.deepcopy(DEFAULT_CONFIG)
-    file = Path(path)
+    file = Path(path).expanduser()
     if not file.exists():
         raise ConfigError(f"configuration file not found: {file}")
     text = ""
