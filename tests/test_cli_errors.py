@@ -141,6 +141,30 @@ def test_a_tilde_path_is_the_home_folder_even_unexpanded(folder, monkeypatch):
     assert f"config           {home / 'my.toml'}\n" in shown
 
 
+LINE = {"listing_id": "1", "title": "1996 Suzuki Carry", "url": "https://example.com/1"}
+
+
+@pytest.mark.parametrize(
+    ("line", "args", "message"),
+    [
+        (LINE, [], "feed.jl: cannot tell whose feed this is (no source): give --source ("),
+        (
+            {"listing_id": "1", "title": "x"},
+            ["--source", "craigslist"],
+            "feed.jl: listing 1 has no url: not a feed of a keitrucks job",
+        ),
+    ],
+    ids=["no-source", "not-a-listing"],
+)
+def test_a_feed_that_is_not_a_jobs_is_one_usage_line(folder, line, args, message):
+    """A saved feed without its source, or of lines that are no listings, ended in
+    'unexpected TypeError: Listing.__init__() missing ... source'."""
+    (folder / "feed.jl").write_text(json.dumps(line) + "\n")
+    line = one_line(invoke("ingest", "feed.jl", "--db", "k.db", *args), 2)
+    assert line.startswith(f"Error: {message}")
+    assert not (folder / "k.db").exists()
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 @pytest.mark.parametrize("value", ["2026-13-45", "someday", "24/11/2026"])
 def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, value):
