@@ -5,31 +5,33 @@ Errors take one path (``keitrucks.common_cli``): one line on stderr and a docume
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
 import click
 
 from keitrucks.common_cli import (
-    EXIT_DATABASE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     CliError,
     OneErrorPathGroup,
     as_of_option,
+    check_tracker_database,
     cli_error,
     config_of,
     config_option,
     config_path_of,
     db_option,
+    never_unencodable,
     out_option,
 )
 from keitrucks.core import paths
@@ -225,6 +227,7 @@ def nightly(ctx, db, out, as_of, dry_run_alerts, scrapyd_url, sources) -> None:
 
     config = _config(ctx)
     _check_alerts(config)
+    check_tracker_database(db, must_exist=False)
     chosen = list(sources) or enabled_sources(config)
     scrapyd = None
     if scrapyd_url:
@@ -291,6 +294,7 @@ def crawl(ctx, db, base_url, as_of, sources) -> None:
     from keitrucks.night import crawl_sources
 
     config = _config(ctx)
+    check_tracker_database(db, must_exist=False)
     with _board() as board:
         outcomes = crawl_sources(
             Path(db),
@@ -356,8 +360,9 @@ def parse(source: str, file: str, url: str | None, kind: str | None) -> None:
         raise click.ClickException(f"{source} parser cannot read {file}: {exc}") from None
     except Exception as exc:  # a page the parser cannot read: say so in one line
         raise click.ClickException(f"{source} parser failed on {file}: {exc!r}") from None
-    for listing in reading.listings:
-        click.echo(json.dumps(asdict(listing), ensure_ascii=False, default=str))
+    for listing in reading.listings:  # JSON is UTF-8, whatever the locale's encoding
+        line = json.dumps(asdict(listing), ensure_ascii=False, default=str) + "\n"
+        click.echo(line.encode("utf-8"), nl=False)
     layout = reading.layout.name if reading.layout else "unknown layout"
     click.echo(f"{len(reading.listings)} listing(s) ({layout})", err=True)
     if reading.warning:
@@ -382,10 +387,20 @@ def normalize(ctx: click.Context) -> None:
     from pipelines.jsonl import normalize_stream
 
     config = _config(ctx)
+    # JSON Lines are UTF-8 whatever the locale: under a Latin-1 one, "スズキ" was read as
+    # mojibake and the truck as no make at all
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+    sys.stdout.flush()
+    stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")
     try:
-        failed = normalize_stream(sys.stdin, sys.stdout, sys.stderr, config=config)
+        failed = normalize_stream(stdin, stdout, sys.stderr, config=config)
+        stdout.flush()
     except UnicodeDecodeError as exc:
         raise CliError(f"stdin: {cli_error(exc).message}", EXIT_USAGE) from None
+    finally:
+        for stream in (stdin, stdout):
+            with suppress(OSError, ValueError):  # a reader gone: click says nothing
+                stream.detach()
     if failed:
         ctx.exit(1)
 
@@ -407,14 +422,17 @@ def renormalize(ctx: click.Context, db: str, batch_size: int) -> None:
     Run it after updating the reference tables (keitrucks/core/data/*.csv, your fx_rates.csv
     rows) or the normalizer; the normalized and derived fields are rewritten, price history is
     kept as it is. Shows a progress bar on a terminal.
+
+    \b
+    Example:
+      keitrucks renormalize --db data/keitrucks.db
     """
     from keitrucks.progress import progress_bar, wants_progress
     from pipelines.listings import landed_deriver, renormalize_listings
     from pipelines.normalize import normalize_listing
     from pipelines.schema import StorageError, open_db
 
-    if not Path(db).is_file():
-        raise CliError(f"no database at {db}", EXIT_DATABASE)
+    check_tracker_database(db, must_exist=True)
     config = _config(ctx)
     try:
         database = open_db(db)
@@ -440,8 +458,13 @@ def paths_command(ctx: click.Context) -> None:
     """Where the database, reports, logs and configuration are.
 
     One location per line: a name, then the path. These are the defaults; a command's --db and
-    --out override them for that command.
+    --out override them for that command. A --config file is read and checked too.
+
+    \b
+    Example:
+      keitrucks paths --config my.toml
     """
+    _config(ctx)  # a missing or broken file is said here too, as by every other command
     for name, path in paths.locations().items():
         click.echo(f"{name:<16} {path.absolute()}")
     config = config_path_of(ctx)
@@ -450,6 +473,7 @@ def paths_command(ctx: click.Context) -> None:
 
 
 def main() -> None:
+    never_unencodable(sys.stdout, sys.stderr)
     try:
         cli(obj={})
     except KeyboardInterrupt:  # between the group's own checks, before a command runs

@@ -9,6 +9,8 @@ match wins); ``OneErrorPathGroup`` applies it to anything a command lets escape,
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
 import logging
 import os
 import shlex
@@ -17,6 +19,7 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -76,13 +79,22 @@ def _decode_line(exc: UnicodeDecodeError) -> str:
     return f"input is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
 
 
+def _database_line(exc: sqlite3.DatabaseError) -> str:
+    """A missing table or column is a database from an older version: renormalize (which
+    brings the schema up to date) is the way out."""
+    line = f"database problem: {exc}"
+    if str(exc).startswith(("no such table", "no such column")):
+        line += " (a database from an older version? `keitrucks renormalize --db FILE` updates it)"
+    return line
+
+
 #: (exception type, exit code, its line); the first matching row wins.
 ERROR_KINDS: tuple[tuple[type[BaseException], int, object], ...] = (
     (ConfigError, EXIT_CONFIG, str),
     (AlertsConfigError, EXIT_CONFIG, str),
     (DatabaseMissing, EXIT_DATABASE, str),
     (StorageError, EXIT_DATABASE, str),
-    (sqlite3.DatabaseError, EXIT_DATABASE, lambda exc: f"database problem: {exc}"),
+    (sqlite3.DatabaseError, EXIT_DATABASE, _database_line),
     (UnicodeDecodeError, EXIT_USAGE, _decode_line),
     (OSError, EXIT_USAGE, _os_line),
 )
@@ -103,12 +115,25 @@ def cli_error(exc: BaseException) -> CliError:
 class OneErrorPathGroup(click.Group):
     """A group whose commands never end in a traceback (unless ``-v`` asks for it)."""
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        """The group's own options and command name: a mistake is one line here too."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:  # `keitrucks` alone: the help, as asked
+            raise
+        except click.UsageError as exc:  # `keitrucks --bogus`, `keitrucks nosuch`
+            raise CliError(exc.format_message(), exc.exit_code) from None
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:  # `keitrucks track` alone: its help
+            raise
         except click.UsageError as exc:  # one line, without the usage block
             raise CliError(exc.format_message(), exc.exit_code) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:  # `keitrucks rules | head`: the reader left; click ends quietly
             raise
         except (Exception, KeyboardInterrupt) as exc:
             if ctx.params.get("verbose"):
@@ -132,16 +157,60 @@ def config_of(ctx: click.Context, path: str | None = None) -> dict:
         raise cli_error(exc) from None
 
 
+def check_tracker_database(db: str | os.PathLike, *, must_exist: bool) -> None:
+    """A ``CliError`` (exit 4) unless ``db`` is the tracker's database, or, when not
+    ``must_exist``, no database yet (absent or empty: a command creates it). An SQLite file of
+    another program (``--db`` pointing at the wrong file) is never written into."""
+    path = Path(db)
+    if not path.is_file() or path.stat().st_size == 0:
+        if must_exist:
+            empty = f"{db} is empty, not a tracker database yet"
+            raise CliError(empty if path.is_file() else f"no database at {db}", EXIT_DATABASE)
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
+    except sqlite3.OperationalError as exc:  # a locked or unreadable file, not a foreign one
+        raise CliError(f"cannot read database {db}: {exc}", EXIT_DATABASE) from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"{db} is not an SQLite database ({exc})", EXIT_DATABASE) from None
+    if tables and "listings" not in tables:
+        raise CliError(
+            f"{db} is not a tracker database (no listings table): is --db the right file?",
+            EXIT_DATABASE,
+        )
+
+
+#: The years a date may fall in: a typo such as 0202 or 2062 is an error, not a night to store
+#: (a sighting in year 1 made every later `alerts` fail; one in 2062 refused every later price).
+AS_OF_YEARS = (2000, 2099)
+
+
 class AsOf(click.ParamType):
-    """An as-of value, read by ``keitrucks.core.dates`` into ISO 8601 UTC."""
+    """An as-of value, read by ``keitrucks.core.dates`` into ISO 8601 UTC, in ``AS_OF_YEARS``;
+    with ``future=False`` (a sighting) not after tomorrow (UTC: a day ahead for any time zone)."""
 
     name = "DATE"
 
+    def __init__(self, *, future: bool = True) -> None:
+        self.future = future
+
     def convert(self, value, param, ctx):
+        first, last = AS_OF_YEARS
+        out_of_range = f"{value!r} is out of range (use a date in the years {first} to {last})"
         try:
-            return normalize_as_of(value)
+            iso = normalize_as_of(value)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is no date in UTC
+            self.fail(out_of_range, param, ctx)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        day = dt.datetime.fromisoformat(iso).date()
+        if not first <= day.year <= last:
+            self.fail(out_of_range, param, ctx)
+        today = dt.datetime.now(dt.UTC).date()
+        if not self.future and day > today + dt.timedelta(days=1):
+            self.fail(f"{value!r} is in the future (today is {today} UTC)", param, ctx)
+        return iso
 
 
 # -- the options every command shares: one help text, one metavar, one error each -------------
@@ -169,25 +238,38 @@ AS_OF_HELP = (
 OUT_HELP = "Reports folder; each night's report goes into a dated folder inside it."
 
 
+def _home_expanded(ctx: click.Context, param: click.Parameter, value):
+    """``~/kei.db`` as the user's home, also where no shell expanded it (quoted, a systemd
+    unit): a folder named "~" was created in the working directory."""
+    if value is None:
+        return None
+    expanded = os.path.expanduser(os.fspath(value))
+    return type(value)(expanded) if isinstance(value, Path) else expanded
+
+
 def db_option(default: str = DEFAULT_DB, *, path_type=None):
-    """``--db FILE``: the database (``default``: ``DEFAULT_DB``); the value is the path given."""
+    """``--db FILE``: the database (``default``: ``DEFAULT_DB``); the value is the path given,
+    with ``~`` expanded."""
     return click.option(
         "--db",
         default=default,
         show_default=True,
         type=click.Path(dir_okay=False, path_type=path_type),
         help=DB_HELP,
+        callback=_home_expanded,
     )
 
 
 def out_option(default: str = DEFAULT_REPORTS, *, path_type=None):
-    """``--out DIRECTORY``: the reports folder (``default``: ``DEFAULT_REPORTS``)."""
+    """``--out DIRECTORY``: the reports folder (``default``: ``DEFAULT_REPORTS``), with ``~``
+    expanded."""
     return click.option(
         "--out",
         default=default,
         show_default=True,
         type=click.Path(file_okay=False, path_type=path_type),
         help=OUT_HELP,
+        callback=_home_expanded,
     )
 
 
@@ -207,7 +289,7 @@ def _remember_config(ctx: click.Context, param: click.Parameter, value: str | No
         root = ctx.find_root()
         root.ensure_object(dict)
         if isinstance(root.obj, dict):
-            root.obj["config_path"] = value
+            root.obj["config_path"] = os.path.expanduser(value)
 
 
 def config_option():
@@ -234,6 +316,18 @@ SHARED_OPTIONS = {
     "--as-of": AS_OF_HELP,
     "--out": OUT_HELP,
 }
+
+
+def never_unencodable(*streams) -> None:
+    """Let text a stream's encoding cannot hold ("≈", "¥", Japanese under a Latin-1 or cp1252
+    locale) be replaced by "?" rather than end the command in an UnicodeEncodeError (appraise
+    failed so). UTF-8 streams are left as they are; data (JSON Lines) is written as UTF-8."""
+    for stream in streams:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if codecs.lookup(encoding).name != "utf-8" and callable(
+            getattr(stream, "reconfigure", None)
+        ):
+            stream.reconfigure(errors="replace")
 
 
 def command_for(

@@ -7,14 +7,15 @@ ok. ``deploy`` packages the project and uploads it to a Scrapyd server (``keitru
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
-from pathlib import Path
 
 import click
 
 from keitrucks.common_cli import (
     EXIT_DATABASE,
     CliError,
+    check_tracker_database,
     cli_error,
     config_of,
     config_option,
@@ -92,8 +93,7 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
         rules = HealthRules.from_config(config)
     except ConfigError as exc:
         raise cli_error(exc) from None
-    if not Path(db).is_file():
-        raise CliError(f"no database at {db}", EXIT_DATABASE)
+    check_tracker_database(db, must_exist=True)
     try:
         states = check_health(
             db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record
@@ -114,9 +114,31 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
         "reason",
     ]
     click.echo(format_table(header, health_rows(states, fields)))
+    quiet = silent_for(states, dt.datetime.now(dt.UTC).date(), rules.dead_after)
+    if quiet and not check:
+        click.echo(f"Warning: {quiet}", err=True)
     if check and not all(s.ok for s in states):
         bad = [s.source for s in states if not s.ok]
         raise click.ClickException(f"not healthy: {', '.join(bad)}")
+    if check and quiet:
+        raise click.ClickException(quiet)
+
+
+def silent_for(states, today: dt.date, dead_after: int) -> str | None:
+    """What to say when no source has run for more than ``dead_after`` nights: every source's
+    last run was ok, but nothing runs any more (a stopped cron or scheduler), which the probe
+    reported as healthy for ever. None while runs come in."""
+    nights = [s.latest.night for s in states if s.latest is not None and s.latest.night]
+    if not nights:
+        return None
+    last = dt.date.fromisoformat(max(nights))
+    days = (today - last).days
+    if days <= dead_after:
+        return None
+    return (
+        f"no source has run since {last} ({days} days ago): is the nightly job "
+        "(cron, systemd or `keitrucks schedule`) still running?"
+    )
 
 
 @click.command()

@@ -15,7 +15,18 @@ from urllib.request import Request, urlopen
 
 import click
 
-from keitrucks.common_cli import EXIT_FAILED, CliError, config_of, db_option
+from keitrucks.common_cli import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
+    check_tracker_database,
+    config_of,
+    db_option,
+)
+from keitrucks.core.config import known_sources
+
+#: What a feed line needs to be a listing (the fields of scrapers.items.Listing without default).
+LISTING_KEYS = ("source", "listing_id", "url")
 
 
 def _credentials_for(url: str, config: dict) -> str | None:
@@ -51,7 +62,11 @@ def read_feed_bytes(where: str, config: dict) -> bytes:
 @click.command()
 @click.argument("feed")
 @db_option()
-@click.option("--source", help="The job's source. Default: the feed's, or its URL's folder.")
+@click.option(
+    "--source",
+    type=click.Choice(known_sources()),
+    help="The job's source. Default: the feed's, or its URL's folder.",
+)
 @click.option("--job", "job_id", help="The job id. Default: the feed's file name, without .jl.")
 @click.pass_context
 def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> None:
@@ -62,14 +77,34 @@ def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> N
     Its listings go through the same pipelines as a night's, and its run is judged the same
     way; a feed without its run record (the job was killed) marks nothing gone. A job stored
     before is left as it is.
+
+    \b
+    Example:
+      keitrucks ingest http://scrapyd.local:6800/items/keitrucks/beforward/JOB.jl
     """
     from keitrucks.remote_ingest import ingest_feed, read_feed
 
     config = config_of(ctx)
+    check_tracker_database(db, must_exist=False)
     parts = Path(urlsplit(feed).path if "://" in feed else feed)
     data = read_feed(read_feed_bytes(feed, config).splitlines())
     record = data.record or {}
     source = source or record.get("source") or parts.parent.name
+    if source not in known_sources():  # a saved file's folder is no source name
+        raise CliError(
+            f"{feed}: cannot tell whose feed this is ({source or 'no source'}): "
+            f"give --source ({', '.join(known_sources())})",
+            EXIT_USAGE,
+        )
+    for number, item in enumerate(data.items, 1):  # the job's listings, as its spider made them
+        item.setdefault("source", source)
+        missing = [name for name in LISTING_KEYS if not item.get(name)]
+        if missing:
+            raise CliError(
+                f"{feed}: listing {number} has no {', '.join(missing)}: not a feed of a "
+                "keitrucks job",
+                EXIT_USAGE,
+            )
     job_id = job_id or parts.stem
     as_of = record.get("as_of") or (data.items[0].get("scraped_at") if data.items else None)
     if not as_of:

@@ -9,11 +9,14 @@ import click
 
 from keitrucks.common_cli import config_of, config_option
 from keitrucks.core import states
+from keitrucks.core.config_schema import state_code
 
 
 @click.command()
 @config_option()
-@click.option("--state", "only", metavar="XX", help="Only this state (two-letter code).")
+@click.option(
+    "--state", "only", metavar="XX", help="Only this state: its code (TN) or name (Tennessee)."
+)
 @click.option(
     "--stale",
     is_flag=True,
@@ -38,9 +41,10 @@ def rules(ctx: click.Context, only: str | None, stale: bool, as_json: bool) -> N
     today = dt.datetime.now(dt.UTC).date()
     table = states.rules_with(buyer["rule_overrides"])
     if only:
-        code = only.strip().upper()
-        if code not in table:
-            raise click.BadParameter(f"{only!r} is not a US state code", param_hint="--state")
+        try:
+            code = state_code(only)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--state") from None
         table = {code: table[code]}
     months = buyer["stale_months"]
     shown = 0

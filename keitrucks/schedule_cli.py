@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 from keitrucks.common_cli import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliError,
     as_of_option,
     config_option,
     config_path_of,
@@ -51,6 +55,18 @@ def schedule(ctx: click.Context, **options) -> None:
     """
     import scheduler
 
+    if options["jobstore"]:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(options["jobstore"])
+        except ArgumentError:
+            raise CliError(
+                f"--jobstore {options['jobstore']!r} is not an SQLAlchemy URL "
+                "(like sqlite:////var/lib/keitrucks/scheduler.sqlite)",
+                EXIT_USAGE,
+            ) from None
     argv = []
     if config_path_of(ctx):
         argv += ["--config", str(config_path_of(ctx))]
@@ -58,4 +74,9 @@ def schedule(ctx: click.Context, **options) -> None:
         if options[name] is not None:
             argv += [f"--{name.replace('_', '-')}", str(options[name])]
     argv += [f"--{flag.replace('_', '-')}" for flag in ("once", "print_jobs") if options[flag]]
-    ctx.exit(scheduler.main(argv))
+    code = scheduler.main(argv)
+    # scheduler.py's own codes, read as the README's: its 2 is a bad configuration (3 here),
+    # its 3 another scheduler or night running (a night that cannot run: 1 here)
+    ctx.exit(
+        {scheduler.EXIT_CONFIG: EXIT_CONFIG, scheduler.EXIT_LOCKED: EXIT_FAILED}.get(code, code)
+    )

@@ -8,10 +8,13 @@ fails the test as the traceback a user would see).
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import os
 import re
 import socket
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ from click.testing import CliRunner
 from test_analysis_helpers import build_market
 
 from keitrucks.cli import cli
-from keitrucks.common_cli import EXIT_CODES, UNEXPECTED_HINT
+from keitrucks.common_cli import EXIT_CODES, UNEXPECTED_HINT, never_unencodable
 from keitrucks.core.dates import normalize_as_of
 from keitrucks.demo import NotADemoDatabaseError, _mark_as_demo, check_replaceable
 
@@ -71,6 +74,33 @@ def test_a_file_that_is_not_sqlite_is_a_database_error(folder, args):
 @pytest.mark.parametrize(
     "args",
     [
+        ["track", "add", "https://example.com/1", "--price", "5000", "--text", "1996 Carry"],
+        ["track", "list"],
+        ["renormalize"],
+        ["health"],
+        ["ingest", "feed.jl", "--source", "bringatrailer"],
+    ],
+    ids=["track-add", "track-list", "renormalize", "health", "ingest"],
+)
+def test_an_sqlite_file_of_another_program_is_never_written_into(folder, args):
+    """--db on the wrong file: track and renormalize added the tracker's tables to it, health
+    said every source 'never run' and exited 0."""
+    other = folder / "other.db"
+    with closing(sqlite3.connect(other)) as conn, conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    (folder / "feed.jl").write_text('{"source": "bringatrailer", "listing_id": "1"}\n')
+    before = other.read_bytes()
+    line = one_line(invoke(*args, "--db", "other.db"), 4)
+    assert (
+        line
+        == "Error: other.db is not a tracker database (no listings table): is --db the right file?"
+    )
+    assert other.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
         ["report", "--db", "empty.db", "--out", "out"],
         ["alerts", "--dry-run", "--db", "empty.db", "--as-of", "2026-11-24"],
         ["alerts", "--db", "empty.db", "--as-of", "2026-11-24"],
@@ -82,6 +112,59 @@ def test_an_empty_file_is_not_a_tracker_database(folder, args):
     assert line.startswith("Error: empty.db is not a tracker database (no listings table)")
 
 
+def test_a_database_from_an_older_version_says_how_to_update_it(folder):
+    """A listings table without the later columns and tables said only 'no such column: ...'
+    (or 'no such table: price_history'), not the way out."""
+    with closing(sqlite3.connect(folder / "old.db")) as conn, conn:
+        conn.execute("CREATE TABLE listings (source, listing_id, title, first_seen_at)")
+    args = ["--db", "old.db", "--as-of", "2026-11-02"]
+    line = one_line(invoke("report", *args, "--out", "out"), 4)
+    assert line.startswith("Error: database problem: no such ")
+    assert line.endswith(
+        "(a database from an older version? `keitrucks renormalize --db FILE` updates it)"
+    )
+    assert invoke("renormalize", "--db", "old.db").exit_code == 0
+    assert invoke("report", *args, "--out", "out").exit_code == 0
+
+
+def test_a_tilde_path_is_the_home_folder_even_unexpanded(folder, monkeypatch):
+    """`--db '~/kei.db'` (quoted, or in a systemd unit) made a folder named "~" here."""
+    home = folder / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (home / "my.toml").write_text('[buyer]\nstate = "TN"\n')
+    add = ["track", "add", "https://example.com/1", "--price", "5000", "--text", "1996 Carry"]
+    assert invoke("--config", "~/my.toml", *add, "--db", "~/kei.db").exit_code == 0
+    assert (home / "kei.db").is_file()
+    assert not (folder / "~").exists()
+    shown = invoke("paths", "--config", "~/my.toml").stdout
+    assert f"config           {home / 'my.toml'}\n" in shown
+
+
+LINE = {"listing_id": "1", "title": "1996 Suzuki Carry", "url": "https://example.com/1"}
+
+
+@pytest.mark.parametrize(
+    ("line", "args", "message"),
+    [
+        (LINE, [], "feed.jl: cannot tell whose feed this is (no source): give --source ("),
+        (
+            {"listing_id": "1", "title": "x"},
+            ["--source", "craigslist"],
+            "feed.jl: listing 1 has no url: not a feed of a keitrucks job",
+        ),
+    ],
+    ids=["no-source", "not-a-listing"],
+)
+def test_a_feed_that_is_not_a_jobs_is_one_usage_line(folder, line, args, message):
+    """A saved feed without its source, or of lines that are no listings, ended in
+    'unexpected TypeError: Listing.__init__() missing ... source'."""
+    (folder / "feed.jl").write_text(json.dumps(line) + "\n")
+    line = one_line(invoke("ingest", "feed.jl", "--db", "k.db", *args), 2)
+    assert line.startswith(f"Error: {message}")
+    assert not (folder / "k.db").exists()
+
+
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
 @pytest.mark.parametrize("value", ["2026-13-45", "someday", "24/11/2026"])
 def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, value):
@@ -91,6 +174,81 @@ def test_a_bad_as_of_is_one_usage_line_before_any_database(folder, command, valu
         "(use YYYY-MM-DD, an ISO 8601 time (2026-11-24T06:00:00Z), today or yesterday)"
     )
     assert not (folder / "k.db").exists()
+
+
+IN_A_MONTH = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
+TRACK = ["track", "add", "https://example.com/1", "--price", "5000", "--text", "1996 Carry"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--as-of", "0001-01-01"], "'--as-of': '0001-01-01' is out of range"),
+        (["alerts", "--as-of", "9999-12-31"], "'--as-of': '9999-12-31' is out of range"),
+        (["report", "--as-of", "9999-12-31T23:00-05:00"], "'9999-12-31T23:00-05:00' is out of"),
+        ([*TRACK, "--seen", "0202-11-20"], "'--seen': '0202-11-20' is out of range"),
+        ([*TRACK, "--seen", IN_A_MONTH], f"'--seen': '{IN_A_MONTH}' is in the future (today"),
+    ],
+    ids=["year-1", "year-9999", "overflow-in-utc", "seen-typo-past", "seen-future"],
+)
+def test_a_date_no_night_can_have_is_one_usage_line_and_stores_nothing(folder, args, message):
+    """A typo'd year once crashed report and alerts (OverflowError), and a tracked sighting in
+    year 1 (or 2062) was stored: every later `alerts` failed (or `track price` was refused)."""
+    line = one_line(invoke(*args, "--db", "k.db"), 2)
+    assert message in line
+    assert not (folder / "k.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--config", "k.toml", "nightly"],
+            3,
+            "Error: k.toml:2: [schedule] timezone: 'Eastern' is not an IANA time zone",
+        ),
+        (
+            ["--config", "k.toml", "schedule", "--print-jobs"],
+            3,
+            "Error: k.toml:2: [schedule] timezone: 'Eastern' is not an IANA time zone",
+        ),
+        (
+            ["schedule", "--print-jobs", "--jobstore", "scheduler.sqlite"],
+            2,
+            "Error: --jobstore 'scheduler.sqlite' is not an SQLAlchemy URL (like sqlite:///",
+        ),
+    ],
+    ids=["nightly-bad-zone", "schedule-bad-zone", "schedule-jobstore-not-a-url"],
+)
+def test_a_bad_schedule_is_one_line_with_its_documented_code(folder, args, code, message):
+    """A bad [schedule] was said only by `schedule`, as 'error: ...' with status 2 (usage);
+    a --jobstore that is a path was an 'unexpected ArgumentError'."""
+    (folder / "k.toml").write_text('[schedule]\ntimezone = "Eastern"\n')
+    line = one_line(invoke(*args, "--db", "k.db"), code)
+    assert line.startswith(message)
+    assert not (folder / "k.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["nosuch"], "Error: No such command 'nosuch'."),
+        (["--bogus", "paths"], "Error: No such option '--bogus'. Did you mean '--verbose'?"),
+        (["track", "nosuch"], "Error: No such command 'nosuch'."),
+    ],
+    ids=["command", "group-option", "subgroup-command"],
+)
+def test_a_mistake_before_the_command_is_one_line_too(folder, args, line):
+    """The group's own mistakes printed the usage block and a 'Try' line around the error."""
+    assert one_line(invoke(*args), 2) == line
+
+
+def test_a_group_alone_shows_its_help_not_an_error(folder):
+    """`keitrucks track` printed its whole help after "Error: "."""
+    result = invoke("track")
+    assert result.exit_code == 2
+    assert re.match(r"Usage: \S+ track \[OPTIONS\] COMMAND", result.stderr), result.stderr
+    assert "Error" not in result.stderr
 
 
 @pytest.mark.parametrize("command", ["nightly", "crawl", "report", "alerts"])
@@ -203,6 +361,76 @@ def test_serve_says_a_busy_port_before_announcing_a_url(folder, monkeypatch):
     line = one_line(result, 2)
     assert line == f"Error: port {port} on 127.0.0.1 is already in use: pick another with --port"
     assert "http://" not in result.output
+
+
+@pytest.mark.parametrize("args", [["rules"], ["paths"]])
+def test_output_whose_reader_left_ends_quietly(tmp_path, args):
+    """`keitrucks rules | head -1` said "Error: Broken pipe" and exited 2 (a usage error)."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("keitrucks")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "keitrucks.cli"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    try:
+        result = subprocess.run(
+            [*command, *args], cwd=tmp_path, env=environ, stdout=write, stderr=subprocess.PIPE
+        )
+    finally:
+        os.close(write)
+    assert result.stderr.decode() == ""
+    assert result.returncode == 1
+
+
+JAPANESE = '{"title": "スズキ キャリイ 4WD 1995", "source": "x", "listing_id": "1"}\n'
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "cp1252"])
+def test_json_lines_are_utf8_whatever_the_locale(charset):
+    """Under a Latin-1 locale, normalize read "スズキ" as mojibake: no make, no model."""
+    result = CliRunner(charset=charset).invoke(
+        cli, ["normalize"], obj={}, input=JAPANESE.encode("utf-8"), catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout_bytes.decode("utf-8"))
+    assert (record["title"], record["make"], record["model"]) == (
+        "スズキ キャリイ 4WD 1995",
+        "Suzuki",
+        "Suzuki Carry",
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "written"),
+    [("latin-1", b"\xa5 ? ???"), ("cp1252", b"\xa5 ? ???"), ("utf-8", "¥ ≈ スズキ".encode())],
+)
+def test_text_the_locale_cannot_show_is_replaced_not_an_error(encoding, written):
+    """`appraise` under a Latin-1 locale ended in 'unexpected UnicodeEncodeError' on its '≈'."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    never_unencodable(stream)
+    stream.write("¥ ≈ スズキ")
+    stream.flush()
+    assert stream.buffer.getvalue() == written
+
+
+def test_the_console_script_prints_under_a_latin1_locale(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("keitrucks")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "keitrucks.cli"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KEITRUCKS_")}
+    args = ["track", "add", "https://example.com/1", "--price", "5000", "--db", "k.db"]
+    result = subprocess.run(
+        [*command, *args, "--text", "1996 スズキ キャリイ 4WD"],
+        cwd=tmp_path,
+        env=environ | {"PYTHONIOENCODING": "latin-1"},
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"tracking '1996 ??? ???? 4WD'")
 
 
 @pytest.mark.slow

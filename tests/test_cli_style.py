@@ -123,6 +123,19 @@ def test_every_command_help_runs_and_shows_the_shared_options_as_declared(name):
             assert re.search(rf"^\s+{re.escape(SHARED_DECLS[flag])}\s", result.output, re.M)
 
 
+#: Commands whose help still lacks an example (appraise is another branch's file).
+NO_EXAMPLE_YET = {"appraise"}
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in NO_EXAMPLE_YET])
+def test_every_command_help_shows_an_example_of_itself(name):
+    """renormalize, ingest, paths and the track commands said what they do but not how."""
+    output = invoke(*name.split(), "--help").output
+    example = re.search(r"^  Example[^\n]*:\n((?:    .*\n)+)", output, re.M)
+    assert example, f"{name}: no example in its help"
+    assert re.search(rf"keitrucks {name}\b", example.group(1)), example.group(1)
+
+
 def test_the_root_help_lists_every_command_untruncated():
     result = invoke("--help")
     listing = result.output.split("Commands:", 1)[1]
@@ -187,10 +200,17 @@ def test_the_environment_config_does_not_override_a_typed_group_config(tmp_path)
     assert line.split(None, 1)[1] == str(cfg)
 
 
-def test_a_bad_config_after_the_command_is_a_config_error(tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [["rules"], ["paths"], ["track", "list"], ["track", "add", "https://e.com/1", "--price", "5"]],
+    ids=["rules", "paths", "track-list", "track-add"],
+)
+def test_a_bad_config_after_the_command_is_a_config_error(tmp_path, args):
+    """`paths --config bad.toml` listed it as the configuration and exited 0; the track
+    commands had no --config at all."""
     bad = tmp_path / "bad.toml"
     bad.write_text("[band\n", encoding="utf-8")
-    result = invoke("rules", "--config", str(bad))
+    result = invoke(*args, "--config", str(bad))
     assert result.exit_code == 3
     assert result.stderr.startswith("Error: ")
     assert str(bad) in result.stderr

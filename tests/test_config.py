@@ -76,6 +76,52 @@ def test_the_example_file_loads():
             '[[alerts.watch]]\nname = "a"\npostal_code = "00000"\n',
             "k.toml:3: [alerts.watch #1] postal_code: unknown US postal code '00000'",
         ),
+        (
+            "[alerts]\nunderpriced_pct = 0.15\n",
+            "k.toml:2: [alerts] underpriced_pct: is a percentage: write 15 for 15%, not 0.15",
+        ),
+        (
+            "[alerts]\nunderpriced_pct = 150\n",
+            "k.toml:2: [alerts] underpriced_pct: must be a percentage from 1 to 99 (15 for 15%)",
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\ndrop_pct = 0.05\n',
+            "k.toml:3: [alerts.watch #1] drop_pct: is a percentage: write 15 for 15%, not 0.05",
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\nstates = ["Tenessee"]\n',
+            "k.toml:3: [alerts.watch #1] states: 'Tenessee' is not a US state code or name "
+            '(one of the 50 states or DC, like "TN" or "Tennessee"); did you mean \'Tennessee\'?',
+        ),
+        (
+            '[buyer]\nstate = "PR"\n',
+            "k.toml:2: [buyer] state: 'PR' is not a US state code or name (one of the 50 states",
+        ),
+        (
+            '[schedule]\ncron = "every night"\n',
+            "k.toml:2: [schedule] cron: 'every night' is not a cron line (minute hour day month "
+            'weekday, like "30 2 * * *"): Wrong number of fields',
+        ),
+        (
+            '[schedule]\ntimezone = "Eastern"\n',
+            "k.toml:2: [schedule] timezone: 'Eastern' is not an IANA time zone (like",
+        ),
+        (
+            "[schedule]\nmisfire_grace_hours = 0\n",
+            "k.toml:2: [schedule] misfire_grace_hours: must be > 0, not 0",
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\npostal_code = 02134\n',
+            '(at line 3, column 16); a value starting with 0 (a ZIP code) goes in quotes: "02134"',
+        ),
+        (
+            '[[alerts.watch]]\nname = "a"\npostal_code = 2134\n',
+            'k.toml:3: [alerts.watch #1] postal_code: 2134 is no ZIP code: write it in quotes, "021'
+            '34"',
+        ),
+        ("[buyer]\nstate = TN\n", '(at line 2, column 9); text goes in quotes: "TN"'),
+        ("[band]\nlow = 5k\n", "a number is digits only: 9000 (not 9k, $9,000)"),
+        ("[sources.ebay]\nenabled = yes\n", "(at line 2, column 11); true or false, in lower case"),
     ],
     ids=[
         "bad-toml",
@@ -91,6 +137,19 @@ def test_the_example_file_loads():
         "notify-mode",
         "watch-key",
         "postal-code",
+        "underpriced-as-a-fraction",
+        "underpriced-over-99",
+        "drop-as-a-fraction",
+        "watch-state-misspelt",
+        "buyer-state-a-territory",
+        "cron-in-words",
+        "timezone-not-iana",
+        "no-misfire-grace",
+        "zip-with-leading-zero",
+        "zip-without-its-zero",
+        "text-without-quotes",
+        "number-with-k",
+        "yes-for-true",
     ],
 )
 def test_mistakes_give_one_clear_line(tmp_path, text, message):
@@ -130,3 +189,26 @@ def test_a_bad_road_status_names_the_road_statuses(tmp_path):
     path.write_text('[alerts]\nroad_status = ["legal"]\n')
     with pytest.raises(ConfigError, match=r"k.toml:2: \[alerts\] road_status: .*'registrable'"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("TN", "TN"), ("tn ", "TN"), ("Tennessee", "TN"), ("new  york", "NY"), ("DC", "DC")],
+)
+def test_states_are_read_by_code_or_name_and_kept_as_codes(tmp_path, written, code):
+    """A watched search's states = ["Tennessee"] matched no listing (they are compared with
+    codes), and [buyer] state = "Tennessee" was refused."""
+    text = f'[buyer]\nstate = "{written}"\n[[alerts.watch]]\nname = "a"\nstates = "{written}"\n'
+    config = load_config(write(tmp_path, text))
+    assert config["buyer"]["state"] == code
+    assert config["alerts"]["watch"][0]["states"] == [code]
+
+
+def test_dev_null_reads_as_an_empty_file():
+    """`--config /dev/null` (no settings) said "configuration file not found: /dev/null"."""
+    assert load_config("/dev/null") == DEFAULT_CONFIG
+
+
+def test_a_folder_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read configuration .*: Is a directory"):
+        load_config(tmp_path)

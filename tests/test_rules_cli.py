@@ -55,9 +55,16 @@ def test_an_override_without_a_source_is_refused(tmp_path):
 
 
 def test_a_bad_buyer_state_is_one_clear_line(tmp_path):
-    result = run(config='[buyer]\nstate = "Georgia"\n', tmp_path=tmp_path)
+    result = run(config='[buyer]\nstate = "Gorgia"\n', tmp_path=tmp_path)
     assert result.exit_code != 0
-    assert "two-letter US state code" in result.output
+    assert "'Gorgia' is not a US state code or name" in result.output
+    assert "did you mean 'Georgia'?" in result.output
+
+
+def test_a_state_by_its_name():
+    result = run("--state", "Tennessee")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("TN: ")
 
 
 def test_an_unknown_state_option():

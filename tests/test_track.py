@@ -192,6 +192,10 @@ def test_a_tracked_truck_under_the_market_raises_an_alert(tmp_path):
         (["add", "not a url", "--price", "5000", "--text", "x"], 2, "not a web address"),
         (["add", "https://example.com/x", "--price", "5000"], 2, "--title or --text"),
         (["add", "https://example.com/x", "--price", "nope", "--text", TEXT], 2, "a price"),
+        # a yen price was stored as "US asking" ($4,134) and alerted as 46% under
+        (["price", URL, "¥650,000"], 2, "'¥650,000' is a price in JPY: track takes the US"),
+        (["add", "https://example.com/y", "--price", "65万円", "--text", TEXT], 2, "in JPY"),
+        (["add", "https://example.com/z", "--price", "$6,500 CAD", "--text", TEXT], 2, "in CAD"),
     ],
 )
 def test_errors_are_one_line_with_their_exit_code(tmp_path, args, code, words):

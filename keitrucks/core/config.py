@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from keitrucks.core.config_schema import check_config, config_model
+from keitrucks.core.config_schema import check_config, config_model, state_code
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "band": {"low": 5000, "high": 12000},
@@ -206,25 +207,57 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     path = path or os.getenv("KEITRUCKS_CONFIG")
     if not path:
         return copy.deepcopy(DEFAULT_CONFIG)
-    file = Path(path)
-    if not file.is_file():
+    file = Path(path).expanduser()
+    if not file.exists():
         raise ConfigError(f"configuration file not found: {file}")
-    try:
+    text = ""
+    try:  # a file, or /dev/null, or a shell's <(...): what reads as text
         text = file.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"bad TOML in {file}: {exc}") from None
+        raise ConfigError(f"bad TOML in {file}: {exc}{_toml_hint(text, exc)}") from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"cannot read configuration {file}: {exc.strerror or exc}") from None
     config = _merge(DEFAULT_CONFIG, data)
     validate_config(config, text=text, file=str(file))
     return config
 
 
+#: A TOML mistake people make, by the text of the line it is on -> what to write instead.
+TOML_HINTS = (
+    (
+        re.compile(r"=\s*[+-]?0\d+\s*$"),
+        'a value starting with 0 (a ZIP code) goes in quotes: "02134"',
+    ),
+    (re.compile(r"=\s*\$?\d[\d,.]*[kK]?\s*$"), "a number is digits only: 9000 (not 9k, $9,000)"),
+    (re.compile(r"=\s*(yes|no|on|off|True|False|TRUE|FALSE)\s*$"), "true or false, in lower case"),
+    (re.compile(r"=\s*[A-Za-z]"), 'text goes in quotes: "TN"'),
+)
+
+
+def _toml_hint(text: str, exc: Exception) -> str:
+    """ "; <what to write instead>" for the line a TOML error names, else ""."""
+    found = re.search(r"at line (\d+)", str(exc))
+    lines = text.splitlines() if isinstance(exc, tomllib.TOMLDecodeError) else []
+    if not found or not 0 < int(found.group(1)) <= len(lines):
+        return ""
+    line = lines[int(found.group(1)) - 1].split("#", 1)[0].strip()
+    return next((f"; {hint}" for pattern, hint in TOML_HINTS if pattern.search(line)), "")
+
+
 def validate_config(config: dict[str, Any], *, text: str = "", file: str = "") -> None:
     """Raise ``ConfigError`` (one line: file, line, key path, mistake) unless ``config`` fits
-    the schema; a buyer's state code is upper-cased in place."""
+    the schema; states (the buyer's, a watched search's) are rewritten in place as codes."""
     problem = check_config(config, schema(), text=text, file=file)
     if problem:
         raise ConfigError(problem)
+    for search in config["alerts"]["watch"]:
+        if isinstance(search.get("states"), str | list):
+            # a name ("Tennessee") or "tn " would match no listing: the rules compare codes
+            found = search["states"]
+            search["states"] = [
+                state_code(s) for s in ([found] if isinstance(found, str) else found)
+            ]
     try:
         _validate_buyer(config["buyer"])
     except ConfigError as exc:
@@ -236,11 +269,10 @@ def _validate_buyer(buyer: dict[str, Any]) -> None:
 
     state = buyer.get("state")
     if state is not None:
-        if not isinstance(state, str) or state.upper() not in states.us_state_names():
-            raise ConfigError(
-                f'[buyer] state must be a two-letter US state code like "TN", not {state!r}'
-            )
-        buyer["state"] = state.upper()
+        try:
+            buyer["state"] = state_code(state)
+        except ValueError as exc:
+            raise ConfigError(f"[buyer] state: {exc}") from None
     months = buyer.get("stale_months")
     if not isinstance(months, int) or isinstance(months, bool) or months < 1:
         raise ConfigError("[buyer] stale_months must be a whole number of months, at least 1")

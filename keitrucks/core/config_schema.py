@@ -16,6 +16,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,19 +28,64 @@ from pydantic import (
     model_validator,
 )
 
-from keitrucks.core.states import ROAD_STATUSES
+from keitrucks.core.states import ROAD_STATUSES, us_state_names
 
 #: The rules a watched search may ask for ([[alerts.watch]] rules).
 WATCH_RULES = ("price_drop", "new_match", "newly_eligible")
 NOTIFY_MODES = ("digest", "immediate")
+#: The default [schedule] cron (keitrucks.core.config), taken without a check.
+DEFAULT_CRON = "30 2 * * *"
 
 Number = Annotated[float, Field(strict=True)]
 NonNegative = Annotated[float, Field(strict=True, ge=0)]
 Share = Annotated[float, Field(strict=True, ge=0, le=1)]
 AtLeastOne = Annotated[int, Field(strict=True, ge=1)]
+Positive = Annotated[float, Field(strict=True, gt=0)]
+
+
+def _whole_percent(value: float) -> float:
+    """A percentage as people write it (15 for 15%); a fraction (0.15) is a mistake that would
+    make a truck 0.15% under its fair price "underpriced"."""
+    if 0 < value < 1:
+        raise ValueError(f"is a percentage: write 15 for 15%, not {value:g}")
+    return value
+
+
+def _percent_under(value: float) -> float:
+    if not 1 <= _whole_percent(value) < 100:
+        raise ValueError(f"must be a percentage from 1 to 99 (15 for 15%), not {value:g}")
+    return value
+
+
+def state_code(value: str) -> str:
+    """The two-letter code of a US state (or DC) written as its code or its name, in any case
+    ("TN", "tn ", "Tennessee"); a ``ValueError`` naming the closest state otherwise."""
+    names = us_state_names()
+    text = " ".join(str(value).split())
+    codes = {name.casefold(): code for code, name in names.items()}
+    if text.upper() in names or text.casefold() in codes:
+        return text.upper() if text.upper() in names else codes[text.casefold()]
+    close = difflib.get_close_matches(text.title(), list(names.values()), n=1, cutoff=0.75)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"{value!r} is not a US state code or name (one of the 50 states or DC, like "
+        f'"TN" or "Tennessee"){hint}'
+    )
+
+
+def _state_codes(value: str | list[str]) -> str | list[str]:
+    return [state_code(v) for v in value] if isinstance(value, list) else state_code(value)
+
+
+#: A share of a price in percent, 0 allowed (a drop of any size); never a fraction like 0.05.
+Percent = Annotated[NonNegative, AfterValidator(_whole_percent)]
+#: How far under its fair price a truck must be: 1 to 99 percent.
+PercentUnder = Annotated[float, Field(strict=True), AfterValidator(_percent_under)]
 Words = StrictStr | list[StrictStr]
 RoadStatus = Literal[ROAD_STATUSES]
 RoadStatuses = RoadStatus | list[RoadStatus]
+#: A US state or a list of them, by code or name (the configuration is rewritten to codes).
+States = Annotated[Words, AfterValidator(_state_codes)]
 
 #: Keys a source's spider reads that have no default (the spider decides when they are absent).
 OPTIONAL_SOURCE_KEYS: dict[str, dict[str, Any]] = {
@@ -88,14 +134,14 @@ class Watch(Section):
     max_year: Number | None = None
     max_price: Number | None = None
     max_miles: Number | None = None
-    states: Words | None = None
+    states: States | None = None
     road_status: RoadStatuses | None = None
     areas: Words | None = None
     sources: Words | None = None
     postal_code: StrictStr | int | None = None
     near: tuple[Number, Number] | None = None
     max_distance_mi: Number | None = None
-    drop_pct: NonNegative | None = None
+    drop_pct: Percent | None = None
     drop_usd: NonNegative | None = None
     since: dt.date | StrictStr | None = None
     rules: Literal[WATCH_RULES] | list[Literal[WATCH_RULES]] | None = None
@@ -113,6 +159,9 @@ class Watch(Section):
     @field_validator("postal_code")
     @classmethod
     def postal_code_is_known(cls, value):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10000:
+            # TOML reads 02134 as no number at all, and 2134 as a number without its zero
+            raise ValueError(f'{value} is no ZIP code: write it in quotes, "{value:05d}"')
         if value is not None:
             postal_code_center(str(value))
         return value
@@ -138,11 +187,11 @@ def postal_code_center(code: str) -> tuple[float, float]:
 
 
 class Alerts(Section):
-    underpriced_pct: NonNegative
+    underpriced_pct: PercentUnder
     min_comparables: NonNegative
     refire_drop_usd: NonNegative
     daily_cap: NonNegative
-    drop_pct: NonNegative
+    drop_pct: Percent
     drop_usd: NonNegative
     underpriced_bases: Words
     floor_bases: Words
@@ -170,15 +219,47 @@ class Notify(Section):
 
 
 class Schedule(Section):
+    """Checked when the file is read, so every command says a bad schedule with its line (it
+    was said only by `keitrucks schedule`, as a usage error)."""
+
     cron: StrictStr
     timezone: StrictStr | None
     jitter_seconds: NonNegative
-    misfire_grace_hours: NonNegative
-    crawl_timeout_minutes: NonNegative
+    misfire_grace_hours: Positive
+    crawl_timeout_minutes: Positive
+
+    @field_validator("cron")
+    @classmethod
+    def cron_is_read_by_the_scheduler(cls, value: str) -> str:
+        if value != DEFAULT_CRON:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone=dt.UTC)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{value!r} is not a cron line (minute hour day month weekday, like "
+                    f'"{DEFAULT_CRON}"): {exc}'
+                ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def timezone_is_known(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            if value is not None:
+                ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'{value!r} is not an IANA time zone (like "America/Chicago")'
+            ) from None
+        return value
 
 
 class Buyer(Section):
-    state: StrictStr | None
+    state: Annotated[StrictStr, AfterValidator(state_code)] | None
     stale_months: AtLeastOne
     rule_overrides: list[dict[str, Any]]
 
@@ -289,6 +370,8 @@ def _words(error: dict[str, Any]) -> str:
         return f"{error['input']!r} is not one of {ctx.get('expected', 'the allowed values')}"
     if kind == "missing":
         return "has too few items" if isinstance(error["loc"][-1], int) else "is required"
+    if kind == "greater_than":
+        return f"must be > {ctx.get('gt'):g}, not {error['input']!r}"
     if kind in ("greater_than_equal", "less_than_equal"):
         sign, bound = (
             (">=", ctx.get("ge")) if kind == "greater_than_equal" else ("<=", ctx.get("le"))
