@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keitrucks.common_cli import EXIT_FAILED, CliError
 from keitrucks.core.dates import normalize_as_of, now_iso
 from keitrucks.crawl import (
     DEFAULT_KILL_GRACE,
@@ -67,8 +68,16 @@ def crawl_timeout(config: dict[str, Any]) -> float:
 # -- the night lock -----------------------------------------------------------------------------
 
 
-class NightAlreadyRunningError(RuntimeError):
-    """Another night holds the lock."""
+class NightAlreadyRunningError(CliError, RuntimeError):
+    """Another night holds the lock: one line for the user, exit status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILED)
+
+
+#: The night locks this process holds now (``night_lock``), so a crawl inside a night takes
+#: none of its own while a crawl on its own (``keitrucks crawl``) does.
+_HELD: set[Path] = set()
 
 
 def lock_path(db: str | os.PathLike) -> Path:
@@ -97,12 +106,26 @@ def night_lock(path: Path, holder: str = "night") -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}, {holder}, since {now_iso()}")
         handle.flush()
+        _HELD.add(path)
         try:
             yield
         finally:
+            _HELD.discard(path)
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def crawl_lock(db: str | os.PathLike, holder: str = "keitrucks crawl") -> Iterator[None]:
+    """The night lock of ``db`` for a crawl, unless this process holds it already (a night
+    crawling): two crawls of one source at once each take the other's listings for gone."""
+    path = lock_path(db)
+    if path in _HELD:
+        yield
+        return
+    with night_lock(path, holder=holder):
+        yield
 
 
 @contextmanager
@@ -278,6 +301,40 @@ def crawl_sources(
     follows a local crawl while it runs: ``{}`` when it starts, its counts (pages, items ...,
     ``scrapers.progress``) as they change, ``None`` when it ended (just before ``progress``).
     """
+    with crawl_lock(db):
+        return _crawl_sources(
+            db,
+            sources,
+            as_of=as_of,
+            base_url=base_url,
+            config_path=config_path,
+            log_dir=log_dir,
+            progress=progress,
+            timeout=timeout,
+            kill_grace=kill_grace,
+            settings=settings,
+            scrapyd=scrapyd,
+            parallel=parallel,
+            on_counts=on_counts,
+        )
+
+
+def _crawl_sources(
+    db,
+    sources,
+    *,
+    as_of,
+    base_url,
+    config_path,
+    log_dir,
+    progress,
+    timeout,
+    kill_grace,
+    settings,
+    scrapyd,
+    parallel,
+    on_counts,
+) -> list[SourceOutcome]:
     open_db(db).close()  # create the schema once, before crawls write concurrently with readers
     if scrapyd is not None:
         return _crawl_on_scrapyd(

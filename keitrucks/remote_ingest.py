@@ -198,6 +198,7 @@ def ingest_feed(
     elif storage is not None and storage.db is not None:
         storage.db.close()
         storage.db = None
+        storage.release()
         why = "the job stopped before it finished: no run record in its feed"
         abandon_run(db_path, run_id, why)
     record_ingested_job(db_path, job_id, source, server, run_id, stored)

@@ -336,6 +336,18 @@ def test_a_manual_nightly_during_a_scheduled_night_exits_with_a_clear_message(
     assert not db.exists()  # nothing was crawled
 
 
+def test_a_manual_crawl_during_a_night_exits_with_a_clear_message(tmp_path, other_process_holds):
+    """`keitrucks crawl` took no lock: beside a night it crawled the night's sources again, and
+    each crawl then took the listings the other saw last for gone."""
+    db = tmp_path / "k.db"
+    other_process_holds(lock_path(db))
+    result = CliRunner().invoke(cli, ["crawl", "--db", str(db), "--source", "beforward"], obj={})
+    assert result.exit_code == 1, result.output
+    assert "Error: another night is running (pid " in result.output
+    assert "scheduled night" in result.output
+    assert not db.exists()  # nothing was crawled
+
+
 def test_a_manual_nightly_holds_the_night_lock_while_it_runs(tmp_path, monkeypatch):
     import keitrucks.night
 
