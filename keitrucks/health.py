@@ -43,6 +43,74 @@ HAND_SOURCES = tables.sources_where("by_hand")
 #: A source's state after its latest run.
 STATE_OK, STATE_FAILING, STATE_DEAD, STATE_NEVER = "ok", "failing", "dead", "never run"
 
+#: What the operator can do about a run that was not ok, first match wins: (status, words in
+#: its reasons or "" for any, what to do). ``{source}`` is the source's name.
+ADVICE = (
+    (
+        "blocked",
+        "",
+        "the site refused the crawl (a block page, 403 or 429), not a broken spider: crawl "
+        "from a home or office connection, or turn {source} off in [sources] for a while",
+    ),
+    (
+        "failed",
+        "shutdown",
+        "the crawl was stopped before it ended (Ctrl-C, SIGTERM or its timeout): run it again "
+        "with `keitrucks crawl --source {source}`; if it keeps timing out, raise [schedule] "
+        "crawl_timeout_minutes",
+    ),
+    (
+        "failed",
+        "timed out",
+        "the crawl ran over its time and was stopped: raise [schedule] crawl_timeout_minutes, "
+        "or lower the source's request budget",
+    ),
+    (
+        "failed",
+        "killed",
+        "the crawl's process died before it ended: run it again with "
+        "`keitrucks crawl --source {source}`",
+    ),
+    (
+        "failed",
+        "layout change",
+        "a page came back without listings: save one and ask the parser "
+        "(`keitrucks parse {source} page.html`); README, 'A page the parser does not read?'",
+    ),
+    (
+        "failed",
+        "parser exceptions",
+        "the parser failed on a page: the crawl's log (logs/ beside the database) names it",
+    ),
+    (
+        "failed",
+        "",
+        "part of the crawl failed (the site or the network): the crawl's log (logs/ beside "
+        "the database) says which requests",
+    ),
+    (
+        "unhealthy",
+        "field coverage",
+        "the parser reads fewer fields than it did: save a page and ask the parser "
+        "(`keitrucks parse {source} page.html`)",
+    ),
+    (
+        "unhealthy",
+        "",
+        "fewer listings than usual: compare with the site; a changed search or layout shows "
+        "in `keitrucks parse {source} page.html`",
+    ),
+)
+
+
+def advice_for(source: str, status: str, reasons: Sequence[str]) -> str:
+    """What to do about a run of ``source`` that was ``status`` for ``reasons``; "" when ok."""
+    text = "; ".join(reasons)
+    for when, words, advice in ADVICE:
+        if status == when and words in text:
+            return advice.format(source=source)
+    return ""
+
 
 @dataclass(frozen=True)
 class RunHealth:
@@ -60,6 +128,8 @@ class RunHealth:
     #: nights in a row, up to this run's, without a healthy run; and the resulting state.
     failed_nights: int = 0
     state: str = STATE_OK
+    #: the first of those nights (None when the source is ok).
+    since: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -68,12 +138,18 @@ class RunHealth:
     @property
     def line(self) -> str:
         """One line a user can act on."""
+        since = f" since {self.since}" if self.since else ""
         words = {
-            STATE_DEAD: f"DEAD ({self.failed_nights} nights without a healthy run)",
-            STATE_FAILING: f"{self.status} ({self.failed_nights} night(s) in a row)",
+            STATE_DEAD: f"DEAD{since} ({self.failed_nights} nights without a healthy run)",
+            STATE_FAILING: f"{self.status}{since} ({self.failed_nights} night(s) in a row)",
         }
         head = words.get(self.state, self.status)
         return head + (": " + "; ".join(self.reasons) if self.reasons else "")
+
+    @property
+    def advice(self) -> str:
+        """What to do about it, in one line; "" when the run was ok."""
+        return advice_for(self.source, self.status, self.reasons)
 
 
 # -- judging a source's runs --------------------------------------------------------------------
@@ -124,17 +200,17 @@ def assess_history(runs: Sequence[Mapping[str, Any]], rules: HealthRules) -> lis
             same.insert(0, run)
         # A night counts as failed when none of its runs was healthy.
         night_ok[verdict.night] = night_ok.get(verdict.night, False) or verdict.ok
-        failed = 0
+        failed, since = 0, None
         for night in sorted(night_ok, reverse=True):
             if night_ok[night]:
                 break
-            failed += 1
+            failed, since = failed + 1, night
         state = (
             STATE_OK
             if failed == 0
             else (STATE_DEAD if failed >= rules.dead_after else STATE_FAILING)
         )
-        out.append(_replace(verdict, failed_nights=failed, state=state))
+        out.append(_replace(verdict, failed_nights=failed, state=state, since=since))
     return out
 
 
@@ -252,7 +328,5 @@ def check_health(
         if latest is not None and latest.ok is False:
             logger.warning("%s: %s", health.source, latest.line)
             if latest.state == STATE_DEAD:
-                logger.error(
-                    "%s looks dead: fix its spider or disable it in [sources]", health.source
-                )
+                logger.error("%s looks dead: %s", health.source, latest.advice)
     return out

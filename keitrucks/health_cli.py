@@ -56,6 +56,19 @@ def health_rows(states, fields: tuple[str, ...]) -> list[list[str]]:
     return rows
 
 
+def problem_lines(states) -> list[str]:
+    """Under the table, for each source whose last run was not ok: since when, and what to do."""
+    lines = []
+    for item in states:
+        latest = item.latest
+        if latest is None or latest.ok:
+            continue
+        lines.append(f"{item.source}: {latest.line}")
+        if latest.advice:
+            lines.append(f"  what to do: {latest.advice}")
+    return lines
+
+
 def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -114,6 +127,9 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
         "reason",
     ]
     click.echo(format_table(header, health_rows(states, fields)))
+    problems = problem_lines(states)
+    if problems:
+        click.echo("\n" + "\n".join(problems))
     if check and not all(s.ok for s in states):
         bad = [s.source for s in states if not s.ok]
         raise click.ClickException(f"not healthy: {', '.join(bad)}")

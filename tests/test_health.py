@@ -241,6 +241,39 @@ def test_assess_history(runs, state, failed_nights):
     assert (latest.state, latest.failed_nights) == (state, failed_nights)
 
 
+def test_a_failing_source_says_since_when():
+    runs = [run(1, "2026-11-01"), _failed(2, "2026-11-02"), _blocked(3, "2026-11-03")]
+    latest = assess_history(runs, HealthRules())[-1]
+    assert latest.since == "2026-11-02"
+    assert latest.line == "blocked since 2026-11-02 (2 night(s) in a row): blocked (http 429)"
+    assert assess_history(runs[:1], HealthRules())[-1].since is None
+
+
+#: (status, reasons, words the advice must hold): a blocked source was told "fix its spider".
+ADVICE_CASES = [
+    ("blocked", ["blocked (challenge_page)"], "not a broken spider"),
+    ("blocked", ["blocked (http 429)"], "home or office connection"),
+    ("failed", ["did not finish (shutdown)"], "keitrucks crawl --source ebay"),
+    ("failed", ["did not finish (killed: timed out after 1800s)"], "crawl_timeout_minutes"),
+    ("failed", ["did not finish (killed by signal 9)"], "died before it ended"),
+    ("failed", ["incomplete (page with no listings (layout change?))"], "keitrucks parse ebay"),
+    ("failed", ["incomplete (HTTP errors)"], "crawl's log"),
+    ("unhealthy", ["field coverage fell: year 90% -> 10%"], "fewer fields"),
+    ("unhealthy", ["3 listings, recent median 40"], "fewer listings than usual"),
+    ("ok", [], ""),
+]
+
+
+@pytest.mark.parametrize(("status", "reasons", "words"), ADVICE_CASES)
+def test_a_source_that_is_not_ok_says_what_to_do(status, reasons, words):
+    from keitrucks.health import advice_for
+
+    advice = advice_for("ebay", status, reasons)
+    assert words in advice
+    assert bool(advice) == (status != "ok")
+    assert "fix its spider" not in advice
+
+
 def test_unhealthy_runs_do_not_drag_the_baseline_down():
     runs = [
         run(1, "2026-11-01"),
@@ -359,6 +392,9 @@ def test_the_health_command_prints_a_table_and_can_fail_a_probe(tmp_path):
     assert ".FFF" in beforward
     assert "did not finish (shutdown)" in beforward
     assert any(line.startswith("craigslist") and "never run" in line for line in lines)
+    # under the table: since when, and what to do
+    assert "beforward: DEAD since 2026-11-02 (3 nights without a healthy run)" in result.output
+    assert "  what to do: the crawl was stopped before it ended" in result.output
     assert Database(path)["source_health"].count == 0  # reading only, unless --record
 
     probe = CliRunner().invoke(health, ["--db", str(path), "--check", "--record"], obj={})
