@@ -185,13 +185,32 @@ def assess_run(
     )
 
 
+def _crawl_of(run: Mapping[str, Any]) -> tuple:
+    return (run.get("search_key"), run.get("as_of"), run.get("started_at"))
+
+
+def without_replayed_again(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``runs`` of one source, oldest first, less the abandoned ones whose crawl a later run
+    stored again: a Scrapyd job's feed ingested anew after an ingest killed halfway replays the
+    job's own start time, so both rows are one crawl and only the second says how it went."""
+    ordered = sorted(runs, key=lambda r: r["id"])
+    later: set[tuple] = set()
+    kept = []
+    for run in reversed(ordered):
+        if not (run.get("status") == "abandoned" and _crawl_of(run) in later):
+            kept.append(run)
+        later.add(_crawl_of(run))
+    return kept[::-1]
+
+
 def assess_history(runs: Sequence[Mapping[str, Any]], rules: HealthRules) -> list[RunHealth]:
     """Every finished run of one source, oldest first, each judged against the healthy runs
-    before it; with the count of failed nights and the source's state after each run."""
+    before it; with the count of failed nights and the source's state after each run. A run
+    stored again later (``without_replayed_again``) is left out."""
     healthy: dict[Any, list[Mapping[str, Any]]] = {}
     night_ok: dict[str, bool] = {}
     out = []
-    for run in sorted(runs, key=lambda r: r["id"]):
+    for run in without_replayed_again(runs):
         if run.get("status") == "running":
             continue
         same = healthy.setdefault(run.get("search_key"), [])

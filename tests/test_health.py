@@ -241,6 +241,37 @@ def test_assess_history(runs, state, failed_nights):
     assert (latest.state, latest.failed_nights) == (state, failed_nights)
 
 
+@pytest.mark.parametrize(
+    ("again_started_at", "judged", "marks"),
+    [
+        # an ingest killed halfway, then the same job's feed ingested again: one crawl
+        ("2026-11-02T05:40:00+00:00", [1, 3], ".."),
+        # a crawl killed, then crawled again: two crawls, the first failed
+        ("2026-11-02T07:15:00+00:00", [1, 2, 3], ".F."),
+    ],
+)
+def test_a_crawl_stored_again_is_listed_once(again_started_at, judged, marks):
+    feed_started = "2026-11-02T05:40:00+00:00"
+    runs = [
+        run(1, "2026-11-01"),
+        run(
+            2,
+            "2026-11-02",
+            status="abandoned",
+            finish_reason="killed",
+            complete=0,
+            healthy=0,
+            items=0,
+            started_at=feed_started,
+        ),
+        run(3, "2026-11-02", started_at=again_started_at),
+    ]
+    verdicts = assess_history(runs, HealthRules())
+    assert [v.run_id for v in verdicts] == judged
+    assert "".join("." if v.ok else "F" for v in verdicts) == marks
+    assert verdicts[-1].state == STATE_OK
+
+
 def test_a_failing_source_says_since_when():
     runs = [run(1, "2026-11-01"), _failed(2, "2026-11-02"), _blocked(3, "2026-11-03")]
     latest = assess_history(runs, HealthRules())[-1]
