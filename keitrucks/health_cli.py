@@ -69,6 +69,23 @@ def problem_lines(states) -> list[str]:
     return lines
 
 
+#: What SQLite says when it may not write a file or its folder (WAL needs its -shm beside it).
+READ_ONLY_WORDS = ("readonly", "read-only", "unable to open")
+
+
+def database_error(db: str, exc: sqlite3.Error, record: bool) -> CliError:
+    """The one line of a database ``health`` could not read (or, with ``record``, write)."""
+    if not any(words in str(exc) for words in READ_ONLY_WORDS):
+        return CliError(f"{db} is not a tracker database ({exc})", EXIT_DATABASE)
+    if record:
+        why = "--record writes the verdicts; without it health only reads"
+    else:
+        why = f"SQLite writes {Path(db).name}-shm beside it even to read"
+    return CliError(
+        f"cannot open {db}: {exc} (read-only file or folder for this user? {why})", EXIT_DATABASE
+    )
+
+
 def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -112,7 +129,7 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
             db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record
         )
     except sqlite3.DatabaseError as exc:
-        raise CliError(f"{db} is not a tracker database ({exc})", EXIT_DATABASE) from None
+        raise database_error(db, exc, record) from None
     fields = rules.coverage_fields
     labels = {"price_usd": "price", "is_4wd": "4wd"}
     header = [

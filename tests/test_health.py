@@ -439,3 +439,31 @@ def test_the_health_command_needs_a_database(tmp_path):
     result = CliRunner().invoke(health, ["--db", str(tmp_path / "none.db")], obj={})
     assert result.exit_code == 4  # a database problem
     assert "no database at" in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "args", "words"),
+    [
+        # a read-only folder: WAL cannot make its -shm, even to read
+        ("unable to open database file", [], "cannot open {db}: unable to open database file"),
+        ("attempt to write a readonly database", ["--record"], "--record writes the verdicts"),
+        ("file is not a database", [], "{db} is not a tracker database (file is not a database)"),
+    ],
+)
+def test_a_database_health_cannot_open_says_why(tmp_path, monkeypatch, error, args, words):
+    """A read-only demo database read 'is not a tracker database'."""
+    import sqlite3
+
+    import keitrucks.health
+
+    path = tmp_path / "k.db"
+    _db_with_runs(path, [("2026-11-01", 40, COVERAGE, "finished")]).close()
+
+    def cannot(*a, **k):
+        raise sqlite3.OperationalError(error)
+
+    monkeypatch.setattr(keitrucks.health, "check_health", cannot)
+    result = CliRunner().invoke(health, ["--db", str(path), *args], obj={})
+    assert result.exit_code == 4
+    assert words.format(db=path) in result.output
+    assert len(result.output.strip().splitlines()) == 1
