@@ -372,7 +372,8 @@ def test_once_and_the_scheduled_job_step_aside_for_a_running_night(
 ):
     db = tmp_path / "k.db"
     other_process_holds(lock_path(db))
-    assert scheduler.main(["--once", "--db", str(db), "--log-file", "none"]) == 3
+    # a night that could not run fails (1), as `keitrucks nightly` does; 3 is a bad config
+    assert scheduler.main(["--once", "--db", str(db), "--log-file", "none"]) == 1
     assert "another night is running" in capsys.readouterr().err
     assert scheduler.night_job(str(db), str(tmp_path / "r"), None) is False
     assert "scheduled night skipped: another night is running" in caplog.text
@@ -402,7 +403,7 @@ def test_a_second_scheduler_exits_with_a_clear_message(tmp_path, capsys):
             assert time.monotonic() < deadline, "the first scheduler did not start"
             time.sleep(0.1)
         second = [*args[:-1], str(tmp_path / "second.log")]
-        assert scheduler.main(second) == 3
+        assert scheduler.main(second) == 1
         err = capsys.readouterr().err
         assert "another scheduler is running (pid " in err
         assert "scheduler.py" in err
@@ -430,6 +431,24 @@ def test_logs_go_to_a_rotating_file_and_the_console(tmp_path, capsys):
     )
 
 
+def test_under_keitrucks_schedule_each_line_reaches_the_console_once(capsys):
+    """`keitrucks schedule --once` printed every line twice: the CLI's console handler and the
+    scheduler's, one with the time and one without."""
+    import logging
+
+    root = logging.getLogger()
+    cli_console = logging.StreamHandler(sys.stderr)  # what the keitrucks group sets up
+    cli_console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(cli_console)
+    try:
+        with scheduler.logging_to(None):
+            scheduler.logger.info("crawl beforward: ok: 32 listings")
+        assert cli_console in root.handlers  # given back
+    finally:
+        root.removeHandler(cli_console)
+    assert capsys.readouterr().err.count("crawl beforward: ok: 32 listings") == 1
+
+
 @pytest.mark.parametrize(
     "toml",
     ["[schedule]\ntimezone = 'Nowhere/Land'\n", "[health]\ndead_after = 0\n"],
@@ -447,9 +466,9 @@ def test_main_rejects_a_bad_config_in_one_line(tmp_path, capsys, toml):
         "--db",
         str(tmp_path / "k.db"),
     ]
-    assert scheduler.main(args) == 2
+    assert scheduler.main(args) == 3  # a bad configuration, as every keitrucks command says
     err = capsys.readouterr().err
-    assert err.startswith("error: ")
+    assert err.startswith("Error: ")
     assert err.count("\n") == 1
 
 
