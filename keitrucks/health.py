@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from pipelines.run_health import (
     recorded_verdict,
 )
 from pipelines.schema import ensure_schema
+from pipelines.storage import source_lock_held
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,32 @@ def assess_run(
         coverage=coverage_of(run),
         coverage_median=median_coverage(recent, rules.coverage_fields),
     )
+
+
+#: Why a run still recorded as running is judged failed: no crawl of its source is writing.
+GONE_REASON = "killed: its crawl is gone"
+
+
+def gone_runs_as_abandoned(
+    runs: Sequence[Mapping[str, Any]], crawling: Callable[[str], bool]
+) -> list[Mapping[str, Any]]:
+    """``runs`` with each run still ``running`` whose source nothing is crawling now
+    (``crawling(source)`` false: a night killed with its crawls, the power cut) read as
+    abandoned, so health shows the night that died; ``start_run`` records it so only at the
+    source's next run."""
+    out = []
+    for run in runs:
+        if run.get("status") == "running" and not crawling(str(run["source"])):
+            run = {
+                **run,
+                "status": "abandoned",
+                "finish_reason": GONE_REASON,
+                "complete": 0,
+                "healthy": 0,
+                "health_status": None,
+            }
+        out.append(run)
+    return out
 
 
 def _crawl_of(run: Mapping[str, Any]) -> tuple:
@@ -335,7 +363,8 @@ def check_health(
     db = Database(db_path)
     try:
         db.execute("PRAGMA busy_timeout = 30000")
-        judged = latest_by_source(read_runs(db), rules)
+        runs = gone_runs_as_abandoned(read_runs(db), partial(source_lock_held, db_path))
+        judged = latest_by_source(runs, rules)
         if record:
             ensure_schema(db)
             save_health(db, [v for vs in judged.values() for v in vs], checked_at=checked_at)

@@ -85,6 +85,22 @@ def source_lock(db_path: str | os.PathLike, source: str):
     return handle
 
 
+def source_lock_held(db_path: str | os.PathLike, source: str) -> bool:
+    """Whether a crawl of ``source`` is writing to ``db_path`` now (it holds ``source_lock``).
+    Reads only: creates no file."""
+    try:
+        fd = os.open(source_lock_path(db_path, source), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 class SQLitePipeline:
     """Buffer items and write them in batches; record the run; mark gone after healthy runs."""
 

@@ -467,3 +467,34 @@ def test_a_database_health_cannot_open_says_why(tmp_path, monkeypatch, error, ar
     assert result.exit_code == 4
     assert words.format(db=path) in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_night_killed_with_its_crawls_shows_as_failed(tmp_path):
+    """A night killed whole (the power cut, `kill -9` of its process group) left its crawls'
+    runs 'running': health went on saying the source was ok on the night before, and only the
+    source's next run recorded them abandoned. A running run whose source no crawl holds is
+    shown as failed; one whose crawl still runs is not judged yet."""
+    from pipelines.storage import source_lock
+
+    path = tmp_path / "k.db"
+    db = _db_with_runs(path, [("2026-11-01", 40, COVERAGE, "finished")])
+    start_run(db, "beforward", search_key="beforward:abc", as_of=NIGHTS_3, started_at=NIGHTS_3)
+    db.close()
+    crawling = source_lock(path, "beforward")  # a crawl of beforward is still writing
+    try:
+        (still,) = check_health(path, ["beforward"], rules=HealthRules(), checked_at=NIGHTS_3)
+    finally:
+        crawling.close()
+    assert (still.state, still.latest.night) == (STATE_OK, "2026-11-01")
+    (dead,) = check_health(path, ["beforward"], rules=HealthRules(), checked_at=NIGHTS_3)
+    assert (dead.state, dead.latest.night, dead.latest.status) == (
+        STATE_FAILING,
+        "2026-11-03",
+        FAILED,
+    )
+    assert dead.latest.reasons == ("did not finish (killed: its crawl is gone)",)
+    assert "run it again" in dead.latest.advice
+    assert rows(path, "SELECT status FROM runs ORDER BY id")[-1]["status"] == "running"
+
+
+NIGHTS_3 = "2026-11-03T06:00:00+00:00"
