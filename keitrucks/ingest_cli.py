@@ -15,7 +15,7 @@ from urllib.request import Request, urlopen
 
 import click
 
-from keitrucks.common_cli import EXIT_FAILED, CliError, config_of, db_option
+from keitrucks.common_cli import EXIT_FAILED, EXIT_USAGE, CliError, config_of, db_option
 
 
 def _credentials_for(url: str, config: dict) -> str | None:
@@ -48,6 +48,27 @@ def read_feed_bytes(where: str, config: dict) -> bytes:
         raise CliError(f"{where}: {getattr(exc, 'reason', exc)}", EXIT_FAILED) from None
 
 
+def job_source(feed: str, data, given: str | None, folder: str) -> str:
+    """The source a feed is stored as: ``--source``, else the one its run record or listings
+    name, else its URL's folder; one line and exit 2 when it is no source the tracker knows or
+    is not the one the feed names (its run would say that source crawled when it did not)."""
+    from keitrucks.core.config import known_sources
+
+    named = (data.record or {}).get("source") or next(
+        (i.get("source") for i in data.items if i.get("source")), None
+    )
+    if given and named and given != named:
+        raise CliError(f"{feed} is a job of {named}, not {given}: leave out --source", EXIT_USAGE)
+    source = given or named or folder
+    if source not in known_sources():
+        raise CliError(
+            f"{feed}: {source!r} is no source the tracker knows; pass --source, one of "
+            + ", ".join(known_sources()),
+            EXIT_USAGE,
+        )
+    return source
+
+
 @click.command()
 @click.argument("feed")
 @db_option()
@@ -64,26 +85,30 @@ def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> N
     before is left as it is.
     """
     from keitrucks.remote_ingest import ingest_feed, read_feed
+    from pipelines.storage import SourceBusyError
 
     config = config_of(ctx)
     parts = Path(urlsplit(feed).path if "://" in feed else feed)
     data = read_feed(read_feed_bytes(feed, config).splitlines())
     record = data.record or {}
-    source = source or record.get("source") or parts.parent.name
+    source = job_source(feed, data, source, parts.parent.name)
     job_id = job_id or parts.stem
     as_of = record.get("as_of") or (data.items[0].get("scraped_at") if data.items else None)
     if not as_of:
         raise CliError(f"{feed}: no listing and no run record: nothing to store", EXIT_FAILED)
     root = ctx.find_root().obj
-    done = ingest_feed(
-        Path(db),
-        data,
-        job_id=job_id,
-        source=source,
-        as_of=as_of,
-        server=feed if "://" in feed else None,
-        config_path=root.get("config_path") if isinstance(root, dict) else None,
-    )
+    try:
+        done = ingest_feed(
+            Path(db),
+            data,
+            job_id=job_id,
+            source=source,
+            as_of=as_of,
+            server=feed if "://" in feed else None,
+            config_path=root.get("config_path") if isinstance(root, dict) else None,
+        )
+    except SourceBusyError as exc:  # a night crawling the same source: store it after
+        raise CliError(f"{source}: {exc}; try again when it ends", EXIT_FAILED) from None
     if done.already:
         click.echo(f"{source}: job {job_id} was stored before (run {done.run_id}); nothing changed")
         return
