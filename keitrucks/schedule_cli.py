@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from keitrucks.common_cli import (
+    EXIT_USAGE,
+    CliError,
     as_of_option,
     config_option,
     config_path_of,
@@ -51,6 +53,13 @@ def schedule(ctx: click.Context, **options) -> None:
     """
     import scheduler
 
+    alone = [f"--{n.replace('_', '-')}" for n in ("as_of", "base_url") if options[n] is not None]
+    if alone and not options["once"]:  # the scheduler would run every night, ignoring them
+        raise CliError(
+            f"{' and '.join(alone)} only go with --once (one night now); the schedule's nights "
+            "crawl the live sites on their own dates",
+            EXIT_USAGE,
+        )
     argv = []
     if config_path_of(ctx):
         argv += ["--config", str(config_path_of(ctx))]

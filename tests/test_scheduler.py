@@ -495,3 +495,15 @@ def test_schedule_help_is_a_keitrucks_command():
     assert result.exit_code == 0
     assert "--print-jobs" in result.output
     assert "creates and writes nothing" in result.output
+
+
+@pytest.mark.parametrize(
+    "option", [["--as-of", "2026-11-27"], ["--base-url", "http://127.0.0.1:1"]]
+)
+def test_a_night_s_own_options_need_once(tmp_path, option):
+    """`keitrucks schedule --as-of DATE` started the scheduler, which crawled every night on its
+    own date: the date was ignored without a word."""
+    db = tmp_path / "k.db"
+    result = CliRunner().invoke(cli, ["schedule", "--print-jobs", "--db", str(db), *option], obj={})
+    assert result.exit_code == 2, result.output
+    assert f"Error: {option[0]} only go with --once" in result.output
