@@ -36,6 +36,7 @@ from keitrucks.crawl import (
 )
 from pipelines.runs import abandon_run, last_run_id, read_runs_after
 from pipelines.schema import open_db
+from pipelines.storage import SourceBusyError
 from scrapers.blocking import UNREACHABLE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -202,7 +203,8 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
     """One line on how a source's crawl went, and whether it counts as a success."""
     over = f"timed out after {crawl.timeout:g}s" if crawl.timed_out else None
     if run is None:
-        last = crawl.reason
+        # "another crawl of S is writing ...": the sentence, not the exception's dotted name
+        last = crawl.reason.split(f"{SourceBusyError.__name__}: ", 1)[-1]
         why = f"{over}, before it recorded a run" if over else last
         return SourceOutcome(source, False, f"did not start: {why}", None, crawl.returncode)
     stats = _stats(run)

@@ -335,6 +335,18 @@ DESCRIBE_CASES = [
         "did not start: KeyError: 'x'",
     ),
     (
+        "another crawl of the source was writing",
+        _result(
+            returncode=1,
+            stderr_tail="Traceback\npipelines.storage.SourceBusyError: another crawl of beforward"
+            " is writing to this database (pid 7); this one stopped before it started\n",
+        ),
+        None,
+        False,
+        "did not start: another crawl of beforward is writing to this database (pid 7); this one"
+        " stopped before it started",
+    ),
+    (
         "killed",
         _result(returncode=-9),
         {**RUN, "status": "abandoned"},
