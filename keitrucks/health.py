@@ -48,6 +48,16 @@ STATE_OK, STATE_FAILING, STATE_DEAD, STATE_NEVER = "ok", "failing", "dead", "nev
 #: What the operator can do about a run that was not ok, first match wins: (status, words in
 #: its reasons or "" for any, what to do). ``{source}`` is the source's name.
 ADVICE = (
+    *(
+        (
+            "blocked",
+            reason,
+            "a page came back without its usual markup (empty, an error page, or a new "
+            "layout), so the source was stopped: open the page in a browser; if it shows "
+            "listings, save it and ask the parser (`keitrucks parse {source} page.html`)",
+        )
+        for reason in ("missing_anchor", "instead_of", "not_json")
+    ),
     (
         "blocked",
         "",

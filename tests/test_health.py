@@ -284,6 +284,9 @@ def test_a_failing_source_says_since_when():
 ADVICE_CASES = [
     ("blocked", ["blocked (challenge_page)"], "not a broken spider"),
     ("blocked", ["blocked (http 429)"], "home or office connection"),
+    # an empty 200 page: no refusal, maybe a new layout
+    ("blocked", ["blocked (missing_anchor)"], "keitrucks parse ebay page.html"),
+    ("blocked", ["blocked (html_instead_of_json)"], "without its usual markup"),
     ("failed", ["did not finish (shutdown)"], "keitrucks crawl --source ebay"),
     ("failed", ["did not finish (killed: timed out after 1800s)"], "crawl_timeout_minutes"),
     ("failed", ["did not finish (killed by signal 9)"], "died before it ended"),
