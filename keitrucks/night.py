@@ -54,6 +54,9 @@ _NETWORK_ERRORS = {
     "ConnectionLost": "connection lost",
     "ResponseNeverReceived": "no response received",
 }
+#: Block reasons (``scrapers.blocking``) that are no refusal by the site: a page came back
+#: without the markup every page of its kind has, which a new layout does too.
+MARKUP_STOPS = ("missing_anchor", "html_instead_of_json", "json_instead_of_html", "not_json")
 #: Crawl logs older than this many days are deleted at the start of a night.
 KEEP_LOG_DAYS = 30
 
@@ -214,14 +217,14 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
             source, False, f"did not finish ({why}); nothing marked gone", run, crawl.returncode
         )
     if run["blocked_reason"]:
-        return SourceOutcome(
-            source,
-            False,
-            f"blocked ({run['blocked_reason']}) at {stats.get('keitrucks/blocked_url', '?')}; "
-            "stopped the source, nothing marked gone",
-            run,
-            crawl.returncode,
+        reason, at = run["blocked_reason"], stats.get("keitrucks/blocked_url", "?")
+        line = (
+            f"stopped at a page without its usual markup ({reason}: an empty or error page, or "
+            f"a new layout?) at {at}; nothing marked gone"
+            if reason in MARKUP_STOPS
+            else f"blocked ({reason}) at {at}; stopped the source, nothing marked gone"
         )
+        return SourceOutcome(source, False, line, run, crawl.returncode)
     if not run["healthy"]:
         cause = _failure_cause(stats) if run["items"] == 0 else None
         why = over or cause or run["health_reason"] or run["finish_reason"]
