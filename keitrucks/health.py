@@ -79,6 +79,12 @@ ADVICE = (
     ),
     (
         "failed",
+        "ingest stopped",
+        "storing the Scrapyd job's feed was stopped: store it again with `keitrucks ingest "
+        "FEED` (what was stored stays, nothing is stored twice)",
+    ),
+    (
+        "failed",
         "killed",
         "the crawl's process died before it ended: run it again with "
         "`keitrucks crawl --source {source}`",

@@ -290,6 +290,7 @@ ADVICE_CASES = [
     ("failed", ["did not finish (shutdown)"], "keitrucks crawl --source ebay"),
     ("failed", ["did not finish (killed: timed out after 1800s)"], "crawl_timeout_minutes"),
     ("failed", ["did not finish (killed by signal 9)"], "died before it ended"),
+    ("failed", ["did not finish (its ingest stopped (KeyboardInterrupt))"], "keitrucks ingest"),
     ("failed", ["incomplete (page with no listings (layout change?))"], "keitrucks parse ebay"),
     ("failed", ["incomplete (HTTP errors)"], "crawl's log"),
     ("unhealthy", ["field coverage fell: year 90% -> 10%"], "fewer fields"),

@@ -829,7 +829,12 @@ def _feed_file(folder: Path, record_source: str | None) -> Path:
     }
     lines = [json.dumps(row)]
     if record_source:
-        record = {"source": record_source, "as_of": NIGHTS[0], "finish_reason": "finished"}
+        record = {
+            "source": record_source,
+            "as_of": NIGHTS[0],
+            "started_at": NIGHTS[0],  # the job's own start, replayed by every ingest of it
+            "finish_reason": "finished",
+        }
         lines.append(json.dumps({"keitrucks_run": record}))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "job-1.jl"
@@ -875,3 +880,33 @@ def test_ingest_beside_a_crawl_of_the_same_source_waits_its_turn(tmp_path):
     assert "try again when it ends" in result.output
     again = CliRunner().invoke(cli, ["ingest", str(feed), "--db", str(db)], obj={})
     assert again.exit_code == 0, again.output
+
+
+def test_an_ingest_stopped_halfway_says_so_at_once_and_stores_whole_next_time(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C during `keitrucks ingest` left its run 'running' until the source's next run."""
+    from keitrucks.health import HealthRules, check_health
+    from pipelines.storage import SQLitePipeline, source_lock_held
+
+    feed = read_feed(_feed_file(tmp_path / "saved", "craigslist").read_text().splitlines())
+    db = tmp_path / "k.db"
+    keep = SQLitePipeline.process_item
+
+    def interrupted(self, item):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SQLitePipeline, "process_item", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_feed(db, feed, job_id="job-1", source="craigslist", as_of=NIGHTS[0])
+    (stopped,) = rows(db, "SELECT status, finish_reason FROM runs")
+    assert stopped == {
+        "status": "abandoned",
+        "finish_reason": "its ingest stopped (KeyboardInterrupt)",
+    }
+    assert not source_lock_held(db, "craigslist")
+    monkeypatch.setattr(SQLitePipeline, "process_item", keep)
+    done = ingest_feed(db, feed, job_id="job-1", source="craigslist", as_of=NIGHTS[0])
+    assert (done.items, done.already) == (1, False)
+    (health,) = check_health(db, ["craigslist"], rules=HealthRules(), checked_at=NIGHTS[0])
+    assert [r.status for r in health.recent] == ["ok"]  # one crawl, stored whole
