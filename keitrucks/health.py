@@ -390,7 +390,10 @@ def check_health(
     for health in out:
         latest = health.latest
         if latest is not None and latest.ok is False:
-            logger.warning("%s: %s", health.source, latest.line)
             if latest.state == STATE_DEAD:
+                logger.warning("%s: %s", health.source, latest.line)
                 logger.error("%s looks dead: %s", health.source, latest.advice)
+            else:  # the night's log (cron's mail) says what to do as well
+                what = f"; what to do: {latest.advice}" if latest.advice else ""
+                logger.warning("%s: %s%s", health.source, latest.line, what)
     return out

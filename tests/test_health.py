@@ -502,3 +502,13 @@ def test_a_night_killed_with_its_crawls_shows_as_failed(tmp_path):
 
 
 NIGHTS_3 = "2026-11-03T06:00:00+00:00"
+
+
+def test_the_night_s_log_says_what_to_do_about_a_failing_source(tmp_path, caplog):
+    path = tmp_path / "k.db"
+    specs = [("2026-11-01", 40, COVERAGE, "finished"), ("2026-11-02", 10, COVERAGE, "shutdown")]
+    _db_with_runs(path, specs).close()
+    check_health(path, ["beforward"], rules=HealthRules(), checked_at=NIGHTS_3)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "keitrucks.health"]
+    assert warning.startswith("beforward: failed since 2026-11-02 (1 night(s) in a row)")
+    assert "; what to do: the crawl was stopped before it ended" in warning
