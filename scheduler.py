@@ -40,6 +40,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from keitrucks import common_cli
+from keitrucks.common_cli import EXIT_FAILED
 from keitrucks.core.config import ConfigError, enabled_sources, load_config
 from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
 from keitrucks.crawl import request_stop
@@ -64,8 +66,10 @@ JOB_ID = "night"
 #: The job's function by reference, so the persistent store can find it after a restart.
 NIGHT_FUNC = "scheduler:night_job"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-#: Exit codes of main().
-EXIT_OK, EXIT_NIGHT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
+#: Exit codes of main(), those of every keitrucks command (README "Exit codes"): another
+#: night holding the lock fails this one, as it fails `keitrucks nightly`.
+EXIT_OK, EXIT_NIGHT_FAILED, EXIT_CONFIG = common_cli.EXIT_OK, EXIT_FAILED, common_cli.EXIT_CONFIG
+EXIT_LOCKED = EXIT_FAILED
 
 
 def schedule_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -273,8 +277,17 @@ def _local_zone():
 
 @contextmanager
 def logging_to(log_file: Path | None, level: int = logging.INFO) -> Iterator[None]:
-    """Log to the console and, if given, a rotating file (5 MB x 5); removed on exit."""
+    """Log to the console and, if given, a rotating file (5 MB x 5); removed on exit. A console
+    handler already there (``keitrucks schedule``'s own) steps aside meanwhile: with both, every
+    line reached the console twice."""
     root = logging.getLogger()
+    aside = [
+        h
+        for h in root.handlers
+        if type(h) is logging.StreamHandler and h.stream in (sys.stderr, sys.__stderr__)
+    ]
+    for handler in aside:
+        root.removeHandler(handler)
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -295,6 +308,8 @@ def logging_to(log_file: Path | None, level: int = logging.INFO) -> Iterator[Non
         for handler in handlers:
             root.removeHandler(handler)
             handler.close()
+        for handler in aside:
+            root.addHandler(handler)
         root.setLevel(old_level)
 
 
@@ -394,10 +409,10 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+            print(f"Error: {exc}", file=sys.stderr)  # noqa: T201
             return EXIT_CONFIG
         except NightAlreadyRunningError as exc:
-            print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+            print(f"Error: {exc}", file=sys.stderr)  # noqa: T201
             return EXIT_LOCKED
         if args.print_jobs:
             missed = missed_run(scheduler)
@@ -428,7 +443,7 @@ def _serve(scheduler: BaseScheduler, db: Path) -> int:
                 scheduler.shutdown(wait=True)
     except NightAlreadyRunningError as exc:
         message = str(exc).replace("another night is running", "another scheduler is running")
-        print(f"error: {message}", file=sys.stderr)  # noqa: T201
+        print(f"Error: {message}", file=sys.stderr)  # noqa: T201
         return EXIT_LOCKED
     return EXIT_OK
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from pipelines.run_health import (
     recorded_verdict,
 )
 from pipelines.schema import ensure_schema
+from pipelines.storage import source_lock_held
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,90 @@ HAND_SOURCES = tables.sources_where("by_hand")
 
 #: A source's state after its latest run.
 STATE_OK, STATE_FAILING, STATE_DEAD, STATE_NEVER = "ok", "failing", "dead", "never run"
+
+#: What the operator can do about a run that was not ok, first match wins: (status, words in
+#: its reasons or "" for any, what to do). ``{source}`` is the source's name.
+ADVICE = (
+    *(
+        (
+            "blocked",
+            reason,
+            "a page came back without its usual markup (empty, an error page, or a new "
+            "layout), so the source was stopped: open the page in a browser; if it shows "
+            "listings, save it and ask the parser (`keitrucks parse {source} page.html`)",
+        )
+        for reason in ("missing_anchor", "instead_of", "not_json")
+    ),
+    (
+        "blocked",
+        "",
+        "the site refused the crawl (a block page, 403 or 429), not a broken spider: crawl "
+        "from a home or office connection, or turn {source} off in [sources] for a while",
+    ),
+    (
+        "failed",
+        "shutdown",
+        "the crawl was stopped before it ended (Ctrl-C, SIGTERM or its timeout): run it again "
+        "with `keitrucks crawl --source {source}`; if it keeps timing out, raise [schedule] "
+        "crawl_timeout_minutes",
+    ),
+    (
+        "failed",
+        "timed out",
+        "the crawl ran over its time and was stopped: raise [schedule] crawl_timeout_minutes, "
+        "or lower the source's request budget",
+    ),
+    (
+        "failed",
+        "ingest stopped",
+        "storing the Scrapyd job's feed was stopped: store it again with `keitrucks ingest "
+        "FEED` (what was stored stays, nothing is stored twice)",
+    ),
+    (
+        "failed",
+        "killed",
+        "the crawl's process died before it ended: run it again with "
+        "`keitrucks crawl --source {source}`",
+    ),
+    (
+        "failed",
+        "layout change",
+        "a page came back without listings: save one and ask the parser "
+        "(`keitrucks parse {source} page.html`); README, 'A page the parser does not read?'",
+    ),
+    (
+        "failed",
+        "parser exceptions",
+        "the parser failed on a page: the crawl's log (logs/ beside the database) names it",
+    ),
+    (
+        "failed",
+        "",
+        "part of the crawl failed (the site or the network): the crawl's log (logs/ beside "
+        "the database) says which requests",
+    ),
+    (
+        "unhealthy",
+        "field coverage",
+        "the parser reads fewer fields than it did: save a page and ask the parser "
+        "(`keitrucks parse {source} page.html`)",
+    ),
+    (
+        "unhealthy",
+        "",
+        "fewer listings than usual: compare with the site; a changed search or layout shows "
+        "in `keitrucks parse {source} page.html`",
+    ),
+)
+
+
+def advice_for(source: str, status: str, reasons: Sequence[str]) -> str:
+    """What to do about a run of ``source`` that was ``status`` for ``reasons``; "" when ok."""
+    text = "; ".join(reasons)
+    for when, words, advice in ADVICE:
+        if status == when and words in text:
+            return advice.format(source=source)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +146,8 @@ class RunHealth:
     #: nights in a row, up to this run's, without a healthy run; and the resulting state.
     failed_nights: int = 0
     state: str = STATE_OK
+    #: the first of those nights (None when the source is ok).
+    since: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -68,12 +156,18 @@ class RunHealth:
     @property
     def line(self) -> str:
         """One line a user can act on."""
+        since = f" since {self.since}" if self.since else ""
         words = {
-            STATE_DEAD: f"DEAD ({self.failed_nights} nights without a healthy run)",
-            STATE_FAILING: f"{self.status} ({self.failed_nights} night(s) in a row)",
+            STATE_DEAD: f"DEAD{since} ({self.failed_nights} nights without a healthy run)",
+            STATE_FAILING: f"{self.status}{since} ({self.failed_nights} night(s) in a row)",
         }
         head = words.get(self.state, self.status)
         return head + (": " + "; ".join(self.reasons) if self.reasons else "")
+
+    @property
+    def advice(self) -> str:
+        """What to do about it, in one line; "" when the run was ok."""
+        return advice_for(self.source, self.status, self.reasons)
 
 
 # -- judging a source's runs --------------------------------------------------------------------
@@ -109,13 +203,58 @@ def assess_run(
     )
 
 
+#: Why a run still recorded as running is judged failed: no crawl of its source is writing.
+GONE_REASON = "killed: its crawl is gone"
+
+
+def gone_runs_as_abandoned(
+    runs: Sequence[Mapping[str, Any]], crawling: Callable[[str], bool]
+) -> list[Mapping[str, Any]]:
+    """``runs`` with each run still ``running`` whose source nothing is crawling now
+    (``crawling(source)`` false: a night killed with its crawls, the power cut) read as
+    abandoned, so health shows the night that died; ``start_run`` records it so only at the
+    source's next run."""
+    out = []
+    for run in runs:
+        if run.get("status") == "running" and not crawling(str(run["source"])):
+            run = {
+                **run,
+                "status": "abandoned",
+                "finish_reason": GONE_REASON,
+                "complete": 0,
+                "healthy": 0,
+                "health_status": None,
+            }
+        out.append(run)
+    return out
+
+
+def _crawl_of(run: Mapping[str, Any]) -> tuple:
+    return (run.get("search_key"), run.get("as_of"), run.get("started_at"))
+
+
+def without_replayed_again(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``runs`` of one source, oldest first, less the abandoned ones whose crawl a later run
+    stored again: a Scrapyd job's feed ingested anew after an ingest killed halfway replays the
+    job's own start time, so both rows are one crawl and only the second says how it went."""
+    ordered = sorted(runs, key=lambda r: r["id"])
+    later: set[tuple] = set()
+    kept = []
+    for run in reversed(ordered):
+        if not (run.get("status") == "abandoned" and _crawl_of(run) in later):
+            kept.append(run)
+        later.add(_crawl_of(run))
+    return kept[::-1]
+
+
 def assess_history(runs: Sequence[Mapping[str, Any]], rules: HealthRules) -> list[RunHealth]:
     """Every finished run of one source, oldest first, each judged against the healthy runs
-    before it; with the count of failed nights and the source's state after each run."""
+    before it; with the count of failed nights and the source's state after each run. A run
+    stored again later (``without_replayed_again``) is left out."""
     healthy: dict[Any, list[Mapping[str, Any]]] = {}
     night_ok: dict[str, bool] = {}
     out = []
-    for run in sorted(runs, key=lambda r: r["id"]):
+    for run in without_replayed_again(runs):
         if run.get("status") == "running":
             continue
         same = healthy.setdefault(run.get("search_key"), [])
@@ -124,17 +263,17 @@ def assess_history(runs: Sequence[Mapping[str, Any]], rules: HealthRules) -> lis
             same.insert(0, run)
         # A night counts as failed when none of its runs was healthy.
         night_ok[verdict.night] = night_ok.get(verdict.night, False) or verdict.ok
-        failed = 0
+        failed, since = 0, None
         for night in sorted(night_ok, reverse=True):
             if night_ok[night]:
                 break
-            failed += 1
+            failed, since = failed + 1, night
         state = (
             STATE_OK
             if failed == 0
             else (STATE_DEAD if failed >= rules.dead_after else STATE_FAILING)
         )
-        out.append(_replace(verdict, failed_nights=failed, state=state))
+        out.append(_replace(verdict, failed_nights=failed, state=state, since=since))
     return out
 
 
@@ -240,7 +379,8 @@ def check_health(
     db = Database(db_path)
     try:
         db.execute("PRAGMA busy_timeout = 30000")
-        judged = latest_by_source(read_runs(db), rules)
+        runs = gone_runs_as_abandoned(read_runs(db), partial(source_lock_held, db_path))
+        judged = latest_by_source(runs, rules)
         if record:
             ensure_schema(db)
             save_health(db, [v for vs in judged.values() for v in vs], checked_at=checked_at)
@@ -250,9 +390,10 @@ def check_health(
     for health in out:
         latest = health.latest
         if latest is not None and latest.ok is False:
-            logger.warning("%s: %s", health.source, latest.line)
             if latest.state == STATE_DEAD:
-                logger.error(
-                    "%s looks dead: fix its spider or disable it in [sources]", health.source
-                )
+                logger.warning("%s: %s", health.source, latest.line)
+                logger.error("%s looks dead: %s", health.source, latest.advice)
+            else:  # the night's log (cron's mail) says what to do as well
+                what = f"; what to do: {latest.advice}" if latest.advice else ""
+                logger.warning("%s: %s%s", health.source, latest.line, what)
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 
 import click
 
@@ -57,6 +58,36 @@ def health_rows(states, fields: tuple[str, ...]) -> list[list[str]]:
     return rows
 
 
+def problem_lines(states) -> list[str]:
+    """Under the table, for each source whose last run was not ok: since when, and what to do."""
+    lines = []
+    for item in states:
+        latest = item.latest
+        if latest is None or latest.ok:
+            continue
+        lines.append(f"{item.source}: {latest.line}")
+        if latest.advice:
+            lines.append(f"  what to do: {latest.advice}")
+    return lines
+
+
+#: What SQLite says when it may not write a file or its folder (WAL needs its -shm beside it).
+READ_ONLY_WORDS = ("readonly", "read-only", "unable to open")
+
+
+def database_error(db: str, exc: sqlite3.Error, record: bool) -> CliError:
+    """The one line of a database ``health`` could not read (or, with ``record``, write)."""
+    if not any(words in str(exc) for words in READ_ONLY_WORDS):
+        return CliError(f"{db} is not a tracker database ({exc})", EXIT_DATABASE)
+    if record:
+        why = "--record writes the verdicts; without it health only reads"
+    else:
+        why = f"SQLite writes {Path(db).name}-shm beside it even to read"
+    return CliError(
+        f"cannot open {db}: {exc} (read-only file or folder for this user? {why})", EXIT_DATABASE
+    )
+
+
 def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [
@@ -99,7 +130,7 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
             db, enabled_sources(config), rules=rules, checked_at=now_iso(), record=record
         )
     except sqlite3.DatabaseError as exc:
-        raise CliError(f"{db} is not a tracker database ({exc})", EXIT_DATABASE) from None
+        raise database_error(db, exc, record) from None
     fields = rules.coverage_fields
     labels = {"price_usd": "price", "is_4wd": "4wd"}
     header = [
@@ -117,6 +148,9 @@ def health(ctx: click.Context, db: str, record: bool, check: bool) -> None:
     quiet = silent_for(states, dt.datetime.now(dt.UTC).date(), rules.dead_after)
     if quiet and not check:
         click.echo(f"Warning: {quiet}", err=True)
+    problems = problem_lines(states)
+    if problems:
+        click.echo("\n" + "\n".join(problems))
     if check and not all(s.ok for s in states):
         bad = [s.source for s in states if not s.ok]
         raise click.ClickException(f"not healthy: {', '.join(bad)}")

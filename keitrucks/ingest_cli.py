@@ -59,6 +59,27 @@ def read_feed_bytes(where: str, config: dict) -> bytes:
         raise CliError(f"{where}: {getattr(exc, 'reason', exc)}", EXIT_FAILED) from None
 
 
+def job_source(feed: str, data, given: str | None, folder: str) -> str:
+    """The source a feed is stored as: ``--source``, else the one its run record or listings
+    name, else its URL's folder; one line and exit 2 when it is no source the tracker knows or
+    is not the one the feed names (its run would say that source crawled when it did not)."""
+    from keitrucks.core.config import known_sources
+
+    named = (data.record or {}).get("source") or next(
+        (i.get("source") for i in data.items if i.get("source")), None
+    )
+    if given and named and given != named:
+        raise CliError(f"{feed} is a job of {named}, not {given}: leave out --source", EXIT_USAGE)
+    source = given or named or folder
+    if source not in known_sources():
+        raise CliError(
+            f"{feed}: {source!r} is no source the tracker knows; pass --source, one of "
+            + ", ".join(known_sources()),
+            EXIT_USAGE,
+        )
+    return source
+
+
 @click.command()
 @click.argument("feed")
 @db_option()
@@ -83,19 +104,14 @@ def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> N
       keitrucks ingest http://scrapyd.local:6800/items/keitrucks/beforward/JOB.jl
     """
     from keitrucks.remote_ingest import ingest_feed, read_feed
+    from pipelines.storage import SourceBusyError
 
     config = config_of(ctx)
     check_tracker_database(db, must_exist=False)
     parts = Path(urlsplit(feed).path if "://" in feed else feed)
     data = read_feed(read_feed_bytes(feed, config).splitlines())
     record = data.record or {}
-    source = source or record.get("source") or parts.parent.name
-    if source not in known_sources():  # a saved file's folder is no source name
-        raise CliError(
-            f"{feed}: cannot tell whose feed this is ({source or 'no source'}): "
-            f"give --source ({', '.join(known_sources())})",
-            EXIT_USAGE,
-        )
+    source = job_source(feed, data, source, parts.parent.name)
     for number, item in enumerate(data.items, 1):  # the job's listings, as its spider made them
         item.setdefault("source", source)
         missing = [name for name in LISTING_KEYS if not item.get(name)]
@@ -110,15 +126,18 @@ def ingest(ctx, feed: str, db: str, source: str | None, job_id: str | None) -> N
     if not as_of:
         raise CliError(f"{feed}: no listing and no run record: nothing to store", EXIT_FAILED)
     root = ctx.find_root().obj
-    done = ingest_feed(
-        Path(db),
-        data,
-        job_id=job_id,
-        source=source,
-        as_of=as_of,
-        server=feed if "://" in feed else None,
-        config_path=root.get("config_path") if isinstance(root, dict) else None,
-    )
+    try:
+        done = ingest_feed(
+            Path(db),
+            data,
+            job_id=job_id,
+            source=source,
+            as_of=as_of,
+            server=feed if "://" in feed else None,
+            config_path=root.get("config_path") if isinstance(root, dict) else None,
+        )
+    except SourceBusyError as exc:  # a night crawling the same source: store it after
+        raise CliError(f"{source}: {exc}; try again when it ends", EXIT_FAILED) from None
     if done.already:
         click.echo(f"{source}: job {job_id} was stored before (run {done.run_id}); nothing changed")
         return

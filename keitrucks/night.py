@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keitrucks.common_cli import EXIT_FAILED, CliError
 from keitrucks.core.dates import normalize_as_of, now_iso
 from keitrucks.crawl import (
     DEFAULT_KILL_GRACE,
@@ -35,6 +36,7 @@ from keitrucks.crawl import (
 )
 from pipelines.runs import abandon_run, last_run_id, read_runs_after
 from pipelines.schema import open_db
+from pipelines.storage import SourceBusyError
 from scrapers.blocking import UNREACHABLE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ _NETWORK_ERRORS = {
     "ConnectionLost": "connection lost",
     "ResponseNeverReceived": "no response received",
 }
+#: Block reasons (``scrapers.blocking``) that are no refusal by the site: a page came back
+#: without the markup every page of its kind has, which a new layout does too.
+MARKUP_STOPS = ("missing_anchor", "html_instead_of_json", "json_instead_of_html", "not_json")
 #: Crawl logs older than this many days are deleted at the start of a night.
 KEEP_LOG_DAYS = 30
 
@@ -67,8 +72,16 @@ def crawl_timeout(config: dict[str, Any]) -> float:
 # -- the night lock -----------------------------------------------------------------------------
 
 
-class NightAlreadyRunningError(RuntimeError):
-    """Another night holds the lock."""
+class NightAlreadyRunningError(CliError, RuntimeError):
+    """Another night holds the lock: one line for the user, exit status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILED)
+
+
+#: The night locks this process holds now (``night_lock``), so a crawl inside a night takes
+#: none of its own while a crawl on its own (``keitrucks crawl``) does.
+_HELD: set[Path] = set()
 
 
 def lock_path(db: str | os.PathLike) -> Path:
@@ -97,12 +110,26 @@ def night_lock(path: Path, holder: str = "night") -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}, {holder}, since {now_iso()}")
         handle.flush()
+        _HELD.add(path)
         try:
             yield
         finally:
+            _HELD.discard(path)
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def crawl_lock(db: str | os.PathLike, holder: str = "keitrucks crawl") -> Iterator[None]:
+    """The night lock of ``db`` for a crawl, unless this process holds it already (a night
+    crawling): two crawls of one source at once each take the other's listings for gone."""
+    path = lock_path(db)
+    if path in _HELD:
+        yield
+        return
+    with night_lock(path, holder=holder):
+        yield
 
 
 @contextmanager
@@ -179,7 +206,8 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
     """One line on how a source's crawl went, and whether it counts as a success."""
     over = f"timed out after {crawl.timeout:g}s" if crawl.timed_out else None
     if run is None:
-        last = crawl.reason
+        # "another crawl of S is writing ...": the sentence, not the exception's dotted name
+        last = crawl.reason.split(f"{SourceBusyError.__name__}: ", 1)[-1]
         why = f"{over}, before it recorded a run" if over else last
         return SourceOutcome(source, False, f"did not start: {why}", None, crawl.returncode)
     stats = _stats(run)
@@ -189,14 +217,14 @@ def describe(source: str, crawl: CrawlResult, run: dict[str, Any] | None) -> Sou
             source, False, f"did not finish ({why}); nothing marked gone", run, crawl.returncode
         )
     if run["blocked_reason"]:
-        return SourceOutcome(
-            source,
-            False,
-            f"blocked ({run['blocked_reason']}) at {stats.get('keitrucks/blocked_url', '?')}; "
-            "stopped the source, nothing marked gone",
-            run,
-            crawl.returncode,
+        reason, at = run["blocked_reason"], stats.get("keitrucks/blocked_url", "?")
+        line = (
+            f"stopped at a page without its usual markup ({reason}: an empty or error page, or "
+            f"a new layout?) at {at}; nothing marked gone"
+            if reason in MARKUP_STOPS
+            else f"blocked ({reason}) at {at}; stopped the source, nothing marked gone"
         )
+        return SourceOutcome(source, False, line, run, crawl.returncode)
     if not run["healthy"]:
         cause = _failure_cause(stats) if run["items"] == 0 else None
         why = over or cause or run["health_reason"] or run["finish_reason"]
@@ -278,6 +306,40 @@ def crawl_sources(
     follows a local crawl while it runs: ``{}`` when it starts, its counts (pages, items ...,
     ``scrapers.progress``) as they change, ``None`` when it ended (just before ``progress``).
     """
+    with crawl_lock(db):
+        return _crawl_sources(
+            db,
+            sources,
+            as_of=as_of,
+            base_url=base_url,
+            config_path=config_path,
+            log_dir=log_dir,
+            progress=progress,
+            timeout=timeout,
+            kill_grace=kill_grace,
+            settings=settings,
+            scrapyd=scrapyd,
+            parallel=parallel,
+            on_counts=on_counts,
+        )
+
+
+def _crawl_sources(
+    db,
+    sources,
+    *,
+    as_of,
+    base_url,
+    config_path,
+    log_dir,
+    progress,
+    timeout,
+    kill_grace,
+    settings,
+    scrapyd,
+    parallel,
+    on_counts,
+) -> list[SourceOutcome]:
     open_db(db).close()  # create the schema once, before crawls write concurrently with readers
     if scrapyd is not None:
         return _crawl_on_scrapyd(

@@ -176,6 +176,35 @@ def ingest_feed(
     for pipe in pipelines:
         if hasattr(pipe, "open_spider"):
             _call(pipe.open_spider, spider)
+    try:
+        stored = _replay(feed, pipelines, crawler, spider, record)
+    except BaseException as exc:  # Ctrl-C, a crash: say so now, not at the source's next run
+        _stopped(db_path, pipelines, f"its ingest stopped ({type(exc).__name__})")
+        raise
+    storage = next((p for p in pipelines if isinstance(p, SQLitePipeline)), None)
+    run_id = storage.run_id if storage else None
+    if feed.record is None and storage is not None and storage.db is not None:
+        why = "the job stopped before it finished: no run record in its feed"
+        _stopped(db_path, pipelines, why)
+    record_ingested_job(db_path, job_id, source, server, run_id, stored)
+    logger.info("%s: ingested job %s: %d listings (run %s)", source, job_id, stored, run_id)
+    return Ingested(job_id, run_id, stored)
+
+
+def _stopped(db_path, pipelines, why: str) -> None:
+    """Record the replayed run as abandoned for ``why``, and let the source crawl again."""
+    storage = next((p for p in pipelines if isinstance(p, SQLitePipeline)), None)
+    if storage is None or storage.db is None:
+        return
+    storage.db.close()
+    storage.db = None
+    storage.release()
+    abandon_run(db_path, storage.run_id, why)
+
+
+def _replay(feed: Feed, pipelines, crawler, spider, record) -> int:
+    """The feed's listings through the pipelines, then the run closed if the feed has its
+    record; how many were stored."""
     stored = 0
     for row in feed.items:
         item = listing_of(row)
@@ -189,20 +218,11 @@ def ingest_feed(
     for pipe in pipelines:
         if hasattr(pipe, "close_spider"):
             _call(pipe.close_spider, spider)
-    storage = next((p for p in pipelines if isinstance(p, SQLitePipeline)), None)
-    run_id = storage.run_id if storage else None
     if feed.record is not None:
         crawler.signals.send_catch_log(
             signals.spider_closed, spider=spider, reason=record.get("finish_reason") or "unknown"
         )
-    elif storage is not None and storage.db is not None:
-        storage.db.close()
-        storage.db = None
-        why = "the job stopped before it finished: no run record in its feed"
-        abandon_run(db_path, run_id, why)
-    record_ingested_job(db_path, job_id, source, server, run_id, stored)
-    logger.info("%s: ingested job %s: %d listings (run %s)", source, job_id, stored, run_id)
-    return Ingested(job_id, run_id, stored)
+    return stored
 
 
 def record_lost_job(

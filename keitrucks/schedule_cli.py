@@ -67,6 +67,13 @@ def schedule(ctx: click.Context, **options) -> None:
                 "(like sqlite:////var/lib/keitrucks/scheduler.sqlite)",
                 EXIT_USAGE,
             ) from None
+    alone = [f"--{n.replace('_', '-')}" for n in ("as_of", "base_url") if options[n] is not None]
+    if alone and not options["once"]:  # the scheduler would run every night, ignoring them
+        raise CliError(
+            f"{' and '.join(alone)} only go with --once (one night now); the schedule's nights "
+            "crawl the live sites on their own dates",
+            EXIT_USAGE,
+        )
     argv = []
     if config_path_of(ctx):
         argv += ["--config", str(config_path_of(ctx))]

@@ -11,6 +11,11 @@ flight and never leaves half a batch behind. The work is done by:
 
 Listings go gone only after a run whose verdict ``may_mark_gone`` (complete and healthy).
 
+One crawl of a source writes to a database at a time: the run holds ``source_lock`` (an
+``flock`` beside the database, released when the crawl ends or dies) from its start to its
+end. Two at once would each take the listings the other saw last for gone; a second crawl of
+the source refuses to start (``SourceBusyError``) instead.
+
 A listing seen again unchanged (``pipelines.recrawl``: its norm key is the stored one, so the
 normalizer copied its stored fields) is not upserted: the batch's transaction only moves its
 ``scraped_at``, ``last_seen_at``, ``last_run_id`` and ``search_key``, and it writes no history.
@@ -21,9 +26,12 @@ listings or 5 seconds, whichever comes first; a crash loses only the batch not y
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import logging
 import operator
+import os
 import time
+from pathlib import Path
 
 from scrapy import signals
 from sqlite_utils import Database
@@ -44,6 +52,53 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 #: The fields whose coverage the run records, read off an item in one call.
 _COVERAGE_VALUES = operator.attrgetter(*COVERAGE_FIELDS)
+
+
+class SourceBusyError(RuntimeError):
+    """Another crawl of the same source is writing to the same database."""
+
+
+def source_lock_path(db_path: str | os.PathLike, source: str) -> Path:
+    """``data/keitrucks.db``, ``craigslist`` -> ``data/keitrucks.craigslist.lock``."""
+    return Path(db_path).resolve().with_suffix(f".{source}.lock")
+
+
+def source_lock(db_path: str | os.PathLike, source: str):
+    """The open lock file of ``source``'s crawls on ``db_path``, locked; close it to release.
+    Raises SourceBusyError, naming the holder, when another crawl holds it."""
+    path = source_lock_path(db_path, source)
+    handle = open(path, "a+")  # noqa: SIM115 (held until the crawl ends)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        who = handle.read().strip() or "unknown"
+        handle.close()
+        raise SourceBusyError(
+            f"another crawl of {source} is writing to this database ({who}); "
+            "this one stopped before it started"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, since {now_iso()}")
+    handle.flush()
+    return handle
+
+
+def source_lock_held(db_path: str | os.PathLike, source: str) -> bool:
+    """Whether a crawl of ``source`` is writing to ``db_path`` now (it holds ``source_lock``).
+    Reads only: creates no file."""
+    try:
+        fd = os.open(source_lock_path(db_path, source), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 class SQLitePipeline:
@@ -69,6 +124,8 @@ class SQLitePipeline:
         self.last_flush = time.monotonic()
         self.db: Database | None = None
         self.run_id: int | None = None
+        #: the source's lock file while the run is open (``source_lock``).
+        self.lock = None
         #: a remote job's run replayed from its feed: its own started_at, finished_at and pid.
         self.replayed = settings.getdict("KEITRUCKS_REPLAYED_RUN")
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -82,6 +139,7 @@ class SQLitePipeline:
         return self.crawler.spider
 
     def open_spider(self) -> None:
+        self.lock = source_lock(self.db_path, self.spider.name)
         self.db = open_db(self.db_path)
         self.run_id = start_run(
             self.db,
@@ -136,6 +194,12 @@ class SQLitePipeline:
     def spider_closed(self, spider, reason: str) -> None:
         if self.db is None:
             return
+        try:
+            self._close_run(spider, reason)
+        finally:
+            self.release()
+
+    def _close_run(self, spider, reason: str) -> None:
         self.flush()
         stats = dict(self.crawler.stats.get_stats())
         coverage = coverage_of_counts(
@@ -174,3 +238,9 @@ class SQLitePipeline:
         )
         self.db.close()
         self.db = None
+
+    def release(self) -> None:
+        """Let the next crawl of the source start."""
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None

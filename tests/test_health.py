@@ -241,6 +241,74 @@ def test_assess_history(runs, state, failed_nights):
     assert (latest.state, latest.failed_nights) == (state, failed_nights)
 
 
+@pytest.mark.parametrize(
+    ("again_started_at", "judged", "marks"),
+    [
+        # an ingest killed halfway, then the same job's feed ingested again: one crawl
+        ("2026-11-02T05:40:00+00:00", [1, 3], ".."),
+        # a crawl killed, then crawled again: two crawls, the first failed
+        ("2026-11-02T07:15:00+00:00", [1, 2, 3], ".F."),
+    ],
+)
+def test_a_crawl_stored_again_is_listed_once(again_started_at, judged, marks):
+    feed_started = "2026-11-02T05:40:00+00:00"
+    runs = [
+        run(1, "2026-11-01"),
+        run(
+            2,
+            "2026-11-02",
+            status="abandoned",
+            finish_reason="killed",
+            complete=0,
+            healthy=0,
+            items=0,
+            started_at=feed_started,
+        ),
+        run(3, "2026-11-02", started_at=again_started_at),
+    ]
+    verdicts = assess_history(runs, HealthRules())
+    assert [v.run_id for v in verdicts] == judged
+    assert "".join("." if v.ok else "F" for v in verdicts) == marks
+    assert verdicts[-1].state == STATE_OK
+
+
+def test_a_failing_source_says_since_when():
+    runs = [run(1, "2026-11-01"), _failed(2, "2026-11-02"), _blocked(3, "2026-11-03")]
+    latest = assess_history(runs, HealthRules())[-1]
+    assert latest.since == "2026-11-02"
+    assert latest.line == "blocked since 2026-11-02 (2 night(s) in a row): blocked (http 429)"
+    assert assess_history(runs[:1], HealthRules())[-1].since is None
+
+
+#: (status, reasons, words the advice must hold): a blocked source was told "fix its spider".
+ADVICE_CASES = [
+    ("blocked", ["blocked (challenge_page)"], "not a broken spider"),
+    ("blocked", ["blocked (http 429)"], "home or office connection"),
+    # an empty 200 page: no refusal, maybe a new layout
+    ("blocked", ["blocked (missing_anchor)"], "keitrucks parse ebay page.html"),
+    ("blocked", ["blocked (html_instead_of_json)"], "without its usual markup"),
+    ("failed", ["did not finish (shutdown)"], "keitrucks crawl --source ebay"),
+    ("failed", ["did not finish (killed: timed out after 1800s)"], "crawl_timeout_minutes"),
+    ("failed", ["did not finish (killed by signal 9)"], "died before it ended"),
+    ("failed", ["did not finish (its ingest stopped (KeyboardInterrupt))"], "keitrucks ingest"),
+    ("failed", ["incomplete (page with no listings (layout change?))"], "keitrucks parse ebay"),
+    ("failed", ["incomplete (HTTP errors)"], "crawl's log"),
+    ("unhealthy", ["field coverage fell: year 90% -> 10%"], "fewer fields"),
+    ("unhealthy", ["3 listings, recent median 40"], "fewer listings than usual"),
+    ("ok", [], ""),
+]
+
+
+@pytest.mark.parametrize(("status", "reasons", "words"), ADVICE_CASES)
+def test_a_source_that_is_not_ok_says_what_to_do(status, reasons, words):
+    from keitrucks.health import advice_for
+
+    advice = advice_for("ebay", status, reasons)
+    assert words in advice
+    assert bool(advice) == (status != "ok")
+    assert "fix its spider" not in advice
+
+
 def test_unhealthy_runs_do_not_drag_the_baseline_down():
     runs = [
         run(1, "2026-11-01"),
@@ -359,6 +427,9 @@ def test_the_health_command_prints_a_table_and_can_fail_a_probe(tmp_path):
     assert ".FFF" in beforward
     assert "did not finish (shutdown)" in beforward
     assert any(line.startswith("craigslist") and "never run" in line for line in lines)
+    # under the table: since when, and what to do
+    assert "beforward: DEAD since 2026-11-02 (3 nights without a healthy run)" in result.output
+    assert "  what to do: the crawl was stopped before it ended" in result.output
     assert Database(path)["source_health"].count == 0  # reading only, unless --record
 
     probe = CliRunner().invoke(health, ["--db", str(path), "--check", "--record"], obj={})
@@ -372,3 +443,72 @@ def test_the_health_command_needs_a_database(tmp_path):
     result = CliRunner().invoke(health, ["--db", str(tmp_path / "none.db")], obj={})
     assert result.exit_code == 4  # a database problem
     assert "no database at" in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "args", "words"),
+    [
+        # a read-only folder: WAL cannot make its -shm, even to read
+        ("unable to open database file", [], "cannot open {db}: unable to open database file"),
+        ("attempt to write a readonly database", ["--record"], "--record writes the verdicts"),
+        ("file is not a database", [], "{db} is not a tracker database (file is not a database)"),
+    ],
+)
+def test_a_database_health_cannot_open_says_why(tmp_path, monkeypatch, error, args, words):
+    """A read-only demo database read 'is not a tracker database'."""
+    import sqlite3
+
+    import keitrucks.health
+
+    path = tmp_path / "k.db"
+    _db_with_runs(path, [("2026-11-01", 40, COVERAGE, "finished")]).close()
+
+    def cannot(*a, **k):
+        raise sqlite3.OperationalError(error)
+
+    monkeypatch.setattr(keitrucks.health, "check_health", cannot)
+    result = CliRunner().invoke(health, ["--db", str(path), *args], obj={})
+    assert result.exit_code == 4
+    assert words.format(db=path) in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_night_killed_with_its_crawls_shows_as_failed(tmp_path):
+    """A night killed whole (the power cut, `kill -9` of its process group) left its crawls'
+    runs 'running': health went on saying the source was ok on the night before, and only the
+    source's next run recorded them abandoned. A running run whose source no crawl holds is
+    shown as failed; one whose crawl still runs is not judged yet."""
+    from pipelines.storage import source_lock
+
+    path = tmp_path / "k.db"
+    db = _db_with_runs(path, [("2026-11-01", 40, COVERAGE, "finished")])
+    start_run(db, "beforward", search_key="beforward:abc", as_of=NIGHTS_3, started_at=NIGHTS_3)
+    db.close()
+    crawling = source_lock(path, "beforward")  # a crawl of beforward is still writing
+    try:
+        (still,) = check_health(path, ["beforward"], rules=HealthRules(), checked_at=NIGHTS_3)
+    finally:
+        crawling.close()
+    assert (still.state, still.latest.night) == (STATE_OK, "2026-11-01")
+    (dead,) = check_health(path, ["beforward"], rules=HealthRules(), checked_at=NIGHTS_3)
+    assert (dead.state, dead.latest.night, dead.latest.status) == (
+        STATE_FAILING,
+        "2026-11-03",
+        FAILED,
+    )
+    assert dead.latest.reasons == ("did not finish (killed: its crawl is gone)",)
+    assert "run it again" in dead.latest.advice
+    assert rows(path, "SELECT status FROM runs ORDER BY id")[-1]["status"] == "running"
+
+
+NIGHTS_3 = "2026-11-03T06:00:00+00:00"
+
+
+def test_the_night_s_log_says_what_to_do_about_a_failing_source(tmp_path, caplog):
+    path = tmp_path / "k.db"
+    specs = [("2026-11-01", 40, COVERAGE, "finished"), ("2026-11-02", 10, COVERAGE, "shutdown")]
+    _db_with_runs(path, specs).close()
+    check_health(path, ["beforward"], rules=HealthRules(), checked_at=NIGHTS_3)
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "keitrucks.health"]
+    assert warning.startswith("beforward: failed since 2026-11-02 (1 night(s) in a row)")
+    assert "; what to do: the crawl was stopped before it ended" in warning

@@ -319,6 +319,8 @@ RUN = {
     "stats": "{}",
 }
 
+BLOCK_AT = '{"keitrucks/blocked_url": "https://x.test/a"}'
+
 DESCRIBE_CASES = [
     (
         "timed out before a run",
@@ -333,6 +335,18 @@ DESCRIBE_CASES = [
         None,
         False,
         "did not start: KeyError: 'x'",
+    ),
+    (
+        "another crawl of the source was writing",
+        _result(
+            returncode=1,
+            stderr_tail="Traceback\npipelines.storage.SourceBusyError: another crawl of beforward"
+            " is writing to this database (pid 7); this one stopped before it started\n",
+        ),
+        None,
+        False,
+        "did not start: another crawl of beforward is writing to this database (pid 7); this one"
+        " stopped before it started",
     ),
     (
         "killed",
@@ -354,6 +368,23 @@ DESCRIBE_CASES = [
         {**RUN, "status": "failed", "healthy": 0, "finish_reason": "shutdown"},
         False,
         "failed: timed out after 6s; 3 listings kept, nothing marked gone",
+    ),
+    (
+        "blocked",
+        _result(),
+        {**RUN, "status": "blocked", "healthy": 0, "blocked_reason": "http_429", "stats": BLOCK_AT},
+        False,
+        "blocked (http_429) at https://x.test/a; stopped the source, nothing marked gone",
+    ),
+    (
+        # an empty 200 page read as a block: a new layout does the same
+        "a page without its markup",
+        _result(),
+        {**RUN, "status": "blocked", "healthy": 0, "blocked_reason": "missing_anchor"}
+        | {"stats": BLOCK_AT},
+        False,
+        "stopped at a page without its usual markup (missing_anchor: an empty or error page, "
+        "or a new layout?) at https://x.test/a; nothing marked gone",
     ),
     ("ok", _result(), RUN, True, "ok: 3 listings"),
 ]

@@ -336,6 +336,18 @@ def test_a_manual_nightly_during_a_scheduled_night_exits_with_a_clear_message(
     assert not db.exists()  # nothing was crawled
 
 
+def test_a_manual_crawl_during_a_night_exits_with_a_clear_message(tmp_path, other_process_holds):
+    """`keitrucks crawl` took no lock: beside a night it crawled the night's sources again, and
+    each crawl then took the listings the other saw last for gone."""
+    db = tmp_path / "k.db"
+    other_process_holds(lock_path(db))
+    result = CliRunner().invoke(cli, ["crawl", "--db", str(db), "--source", "beforward"], obj={})
+    assert result.exit_code == 1, result.output
+    assert "Error: another night is running (pid " in result.output
+    assert "scheduled night" in result.output
+    assert not db.exists()  # nothing was crawled
+
+
 def test_a_manual_nightly_holds_the_night_lock_while_it_runs(tmp_path, monkeypatch):
     import keitrucks.night
 
@@ -360,7 +372,8 @@ def test_once_and_the_scheduled_job_step_aside_for_a_running_night(
 ):
     db = tmp_path / "k.db"
     other_process_holds(lock_path(db))
-    assert scheduler.main(["--once", "--db", str(db), "--log-file", "none"]) == 3
+    # a night that could not run fails (1), as `keitrucks nightly` does; 3 is a bad config
+    assert scheduler.main(["--once", "--db", str(db), "--log-file", "none"]) == 1
     assert "another night is running" in capsys.readouterr().err
     assert scheduler.night_job(str(db), str(tmp_path / "r"), None) is False
     assert "scheduled night skipped: another night is running" in caplog.text
@@ -390,7 +403,7 @@ def test_a_second_scheduler_exits_with_a_clear_message(tmp_path, capsys):
             assert time.monotonic() < deadline, "the first scheduler did not start"
             time.sleep(0.1)
         second = [*args[:-1], str(tmp_path / "second.log")]
-        assert scheduler.main(second) == 3
+        assert scheduler.main(second) == 1
         err = capsys.readouterr().err
         assert "another scheduler is running (pid " in err
         assert "scheduler.py" in err
@@ -418,6 +431,24 @@ def test_logs_go_to_a_rotating_file_and_the_console(tmp_path, capsys):
     )
 
 
+def test_under_keitrucks_schedule_each_line_reaches_the_console_once(capsys):
+    """`keitrucks schedule --once` printed every line twice: the CLI's console handler and the
+    scheduler's, one with the time and one without."""
+    import logging
+
+    root = logging.getLogger()
+    cli_console = logging.StreamHandler(sys.stderr)  # what the keitrucks group sets up
+    cli_console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(cli_console)
+    try:
+        with scheduler.logging_to(None):
+            scheduler.logger.info("crawl beforward: ok: 32 listings")
+        assert cli_console in root.handlers  # given back
+    finally:
+        root.removeHandler(cli_console)
+    assert capsys.readouterr().err.count("crawl beforward: ok: 32 listings") == 1
+
+
 @pytest.mark.parametrize(
     "toml",
     ["[schedule]\ntimezone = 'Nowhere/Land'\n", "[health]\ndead_after = 0\n"],
@@ -435,9 +466,9 @@ def test_main_rejects_a_bad_config_in_one_line(tmp_path, capsys, toml):
         "--db",
         str(tmp_path / "k.db"),
     ]
-    assert scheduler.main(args) == 2
+    assert scheduler.main(args) == 3  # a bad configuration, as every keitrucks command says
     err = capsys.readouterr().err
-    assert err.startswith("error: ")
+    assert err.startswith("Error: ")
     assert err.count("\n") == 1
 
 
@@ -464,3 +495,15 @@ def test_schedule_help_is_a_keitrucks_command():
     assert result.exit_code == 0
     assert "--print-jobs" in result.output
     assert "creates and writes nothing" in result.output
+
+
+@pytest.mark.parametrize(
+    "option", [["--as-of", "2026-11-27"], ["--base-url", "http://127.0.0.1:1"]]
+)
+def test_a_night_s_own_options_need_once(tmp_path, option):
+    """`keitrucks schedule --as-of DATE` started the scheduler, which crawled every night on its
+    own date: the date was ignored without a word."""
+    db = tmp_path / "k.db"
+    result = CliRunner().invoke(cli, ["schedule", "--print-jobs", "--db", str(db), *option], obj={})
+    assert result.exit_code == 2, result.output
+    assert f"Error: {option[0]} only go with --once" in result.output

@@ -814,3 +814,99 @@ def test_ingest_of_a_feed_that_is_not_there_says_so_in_one_line(tmp_path):
     assert result.exit_code == 1
     assert result.output == f"Error: cannot read {tmp_path / 'job.jl'}: No such file or directory\n"
     assert not (tmp_path / "k.db").exists()
+
+
+def _feed_file(folder: Path, record_source: str | None) -> Path:
+    """A saved job feed of one Craigslist truck, with a run record naming ``record_source``
+    (None: the job was killed, no record)."""
+    row = {
+        "source": "craigslist",
+        "listing_id": "7001",
+        "url": "https://knoxville.craigslist.org/cto/d/7001.html",
+        "scraped_at": NIGHTS[0],
+        "title": "1996 Suzuki Carry 4x4",
+        "price_raw": "$6,500",
+    }
+    lines = [json.dumps(row)]
+    if record_source:
+        record = {
+            "source": record_source,
+            "as_of": NIGHTS[0],
+            "started_at": NIGHTS[0],  # the job's own start, replayed by every ingest of it
+            "finish_reason": "finished",
+        }
+        lines.append(json.dumps({"keitrucks_run": record}))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "job-1.jl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("record_source", "args", "code", "words"),
+    [
+        # the feed is Craigslist's: stored as eBay's run, eBay read healthy with 1 listing
+        ("craigslist", ["--source", "ebay"], 2, "is a job of craigslist, not ebay"),
+        ("craigslist", ["--source", "nosuch"], 2, "is a job of craigslist, not nosuch"),
+        # a killed job's feed saved in a folder of the user's: stored as source 'saved'
+        (None, [], 0, "craigslist: job job-1 stored, 1 listings"),
+        (None, ["--source", "craigslist"], 0, "craigslist: job job-1 stored, 1 listings"),
+    ],
+)
+def test_ingest_stores_a_feed_as_the_source_it_is(tmp_path, record_source, args, code, words):
+    feed = _feed_file(tmp_path / "saved", record_source)
+    db = tmp_path / "k.db"
+    result = CliRunner().invoke(cli, ["ingest", str(feed), "--db", str(db), *args], obj={})
+    assert result.exit_code == code, result.output
+    assert words in result.output
+    if code:
+        assert not db.exists()  # nothing stored
+    else:
+        assert rows(db, "SELECT source FROM runs") == [{"source": "craigslist"}]
+
+
+def test_ingest_beside_a_crawl_of_the_same_source_waits_its_turn(tmp_path):
+    from pipelines.storage import source_lock
+
+    feed = _feed_file(tmp_path / "saved", "craigslist")
+    db = tmp_path / "k.db"
+    crawling = source_lock(db, "craigslist")
+    try:
+        result = CliRunner().invoke(cli, ["ingest", str(feed), "--db", str(db)], obj={})
+    finally:
+        crawling.close()
+    assert result.exit_code == 1, result.output
+    assert "Error: craigslist: another crawl of craigslist is writing" in result.output
+    assert "try again when it ends" in result.output
+    again = CliRunner().invoke(cli, ["ingest", str(feed), "--db", str(db)], obj={})
+    assert again.exit_code == 0, again.output
+
+
+def test_an_ingest_stopped_halfway_says_so_at_once_and_stores_whole_next_time(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C during `keitrucks ingest` left its run 'running' until the source's next run."""
+    from keitrucks.health import HealthRules, check_health
+    from pipelines.storage import SQLitePipeline, source_lock_held
+
+    feed = read_feed(_feed_file(tmp_path / "saved", "craigslist").read_text().splitlines())
+    db = tmp_path / "k.db"
+    keep = SQLitePipeline.process_item
+
+    def interrupted(self, item):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SQLitePipeline, "process_item", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_feed(db, feed, job_id="job-1", source="craigslist", as_of=NIGHTS[0])
+    (stopped,) = rows(db, "SELECT status, finish_reason FROM runs")
+    assert stopped == {
+        "status": "abandoned",
+        "finish_reason": "its ingest stopped (KeyboardInterrupt)",
+    }
+    assert not source_lock_held(db, "craigslist")
+    monkeypatch.setattr(SQLitePipeline, "process_item", keep)
+    done = ingest_feed(db, feed, job_id="job-1", source="craigslist", as_of=NIGHTS[0])
+    assert (done.items, done.already) == (1, False)
+    (health,) = check_health(db, ["craigslist"], rules=HealthRules(), checked_at=NIGHTS[0])
+    assert [r.status for r in health.recent] == ["ok"]  # one crawl, stored whole

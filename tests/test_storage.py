@@ -431,3 +431,49 @@ def test_processes_opening_one_database_at_once_never_trip_over_each_other(tmp_p
     db = open_db(path)
     assert db["state_rules"].count == 51
     assert {v for v in db.view_names()} >= {"active_trucks", "underpriced_4wd"}
+
+
+def storage_of(db_path, source: str):
+    """A storage pipeline of one crawl of ``source`` into ``db_path``, not yet opened."""
+    from types import SimpleNamespace
+
+    from scrapy.settings import Settings
+    from scrapy.signalmanager import SignalManager
+    from scrapy.statscollectors import StatsCollector
+
+    from keitrucks.core.config import load_config
+    from pipelines.storage import SQLitePipeline
+
+    crawler = SimpleNamespace(settings=Settings({"KEITRUCKS_DB_PATH": str(db_path)}))
+    crawler.signals = SignalManager(crawler)
+    crawler.stats = StatsCollector(crawler)
+    crawler.spider = SimpleNamespace(
+        name=source, search_key=KEY, scraped_at=NIGHT1, config=load_config(None)
+    )
+    return SQLitePipeline(crawler)
+
+
+def test_one_crawl_of_a_source_writes_at_a_time(tmp_path):
+    """Two crawls of one source at once (a `keitrucks crawl` beside the night, a crawl left
+    behind by a killed night) each took the listings the other saw last for gone: 52 trucks
+    on sale marked gone in one run. The second now refuses before it writes anything."""
+    from pipelines.storage import SourceBusyError
+
+    path = tmp_path / "t.db"
+    first = storage_of(path, "craigslist")
+    first.open_spider()
+    with pytest.raises(SourceBusyError, match=r"another crawl of craigslist .*\(pid \d+"):
+        storage_of(path, "craigslist").open_spider()
+    other_source = storage_of(path, "ebay")
+    other_source.open_spider()  # another source crawls alongside
+    first.spider_closed(first.spider, "finished")
+    again = storage_of(path, "craigslist")
+    again.open_spider()  # free once the first ended
+    for crawl in (other_source, again):
+        crawl.spider_closed(crawl.spider, "finished")
+    database = open_db(path)
+    try:
+        started = [r["source"] for r in database.query("SELECT source FROM runs ORDER BY id")]
+    finally:
+        database.close()
+    assert started == ["craigslist", "ebay", "craigslist"]
