@@ -71,9 +71,10 @@ def job_source(feed: str, data, given: str | None, folder: str) -> str:
     if given and named and given != named:
         raise CliError(f"{feed} is a job of {named}, not {given}: leave out --source", EXIT_USAGE)
     source = given or named or folder
-    if source not in known_sources():
+    if source not in known_sources():  # a saved file's folder is no source name
+        whose = f"{source!r} is no source the tracker knows" if source else "it names no source"
         raise CliError(
-            f"{feed}: {source!r} is no source the tracker knows; pass --source, one of "
+            f"{feed}: cannot tell whose feed this is ({whose}): give --source, one of "
             + ", ".join(known_sources()),
             EXIT_USAGE,
         )

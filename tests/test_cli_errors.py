@@ -147,7 +147,7 @@ LINE = {"listing_id": "1", "title": "1996 Suzuki Carry", "url": "https://example
 @pytest.mark.parametrize(
     ("line", "args", "message"),
     [
-        (LINE, [], "feed.jl: cannot tell whose feed this is (no source): give --source ("),
+        (LINE, [], "feed.jl: cannot tell whose feed this is (it names no source): give --source,"),
         (
             {"listing_id": "1", "title": "x"},
             ["--source", "craigslist"],

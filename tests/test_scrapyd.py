@@ -847,7 +847,7 @@ def _feed_file(folder: Path, record_source: str | None) -> Path:
     [
         # the feed is Craigslist's: stored as eBay's run, eBay read healthy with 1 listing
         ("craigslist", ["--source", "ebay"], 2, "is a job of craigslist, not ebay"),
-        ("craigslist", ["--source", "nosuch"], 2, "is a job of craigslist, not nosuch"),
+        ("craigslist", ["--source", "nosuch"], 2, "Invalid value for '--source': 'nosuch'"),
         # a killed job's feed saved in a folder of the user's: stored as source 'saved'
         (None, [], 0, "craigslist: job job-1 stored, 1 listings"),
         (None, ["--source", "craigslist"], 0, "craigslist: job job-1 stored, 1 listings"),
