@@ -71,6 +71,12 @@ NOTE_WORDS = {
 }
 #: An eligibility basis in words.
 BASIS_WORDS = {"model code window": "chassis code's production years"}
+#: A listing whose own words say it is no longer for sale ("1996 Carry 4x4 $3,000 - SOLD"): it
+#: is rated against the market (what it went for) but is never a deal.
+GONE_WORDS = {
+    "sold": "sold: the listing says the truck is sold",
+    "ended": "the listing says the sale has ended",
+}
 EMPTY_MARKET = "the market is empty: no listings to compare with (run a crawl first)"
 #: Hook for sellers' own claims ("street legal in TN"): the first of these fields a listing
 #: carries is shown on the card as the seller's claim, never as the tracker's finding.
@@ -259,6 +265,8 @@ def appraise(
     hits = underpriced_4wd(me, scores, settings=settings, band_low=float(band_of(config)[0]))
     hits = with_buyer_rule(hits, settings, config, day)
     deal = bool((hits["kind"] == "underpriced_4wd").any()) if not hits.empty else False
+    if listing.get("status") in GONE_WORDS:  # scored as for sale above: what it went for
+        deal = False
     problems = trust_problems(me).iloc[0]
     out = {
         "as_of": day.isoformat(),
@@ -267,6 +275,7 @@ def appraise(
             "runs": _plain(listing.get("runs")),
             "title_status": _plain(listing.get("title_status")),
             "sale_pending": _plain(listing.get("sale_pending")),
+            "status": _plain(listing.get("status")),
             "problems": problems or None,
         },
         "seller_claim": _seller_claim(listing),
@@ -453,9 +462,9 @@ def _reasons(
 ) -> list[str]:
     """Why the truck is not a deal, in the order a buyer cares: what it is, its condition, its
     price, its market. Words only: the verdict is the alert rule's."""
-    reasons = []
+    reasons = [GONE_WORDS[s] for s in [listing.get("status")] if s in GONE_WORDS]
     if listing.get("kind") not in ("kei_truck", "kei_van"):
-        return [_problem_words(p) for p in (problems or "kind unknown").split("; ")]
+        return reasons + [_problem_words(p) for p in (problems or "kind unknown").split("; ")]
     for problem in filter(None, (problems or "").split("; ")):
         reasons.append(_problem_words(problem))
     title = listing.get("title_status")

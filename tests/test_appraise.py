@@ -138,6 +138,12 @@ CASES = [
         "terms are not stated",
     ),
     (
+        "sold",
+        "1996 Honda Acty 4x4 runs great, clean title, 41k mi $3,500 - SOLD\nKnoxville, TN",
+        False,
+        "sold",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
@@ -170,7 +176,7 @@ def test_deal_is_exactly_the_alerts_verdict(name, text, deal, reason, market, ma
     # the tracker itself: the same listing stored as a night's listing, the alerts run
     db = tmp_path / "copy.db"
     shutil.copy(market_db, db)
-    night(db, DAY, "pasted", [{**_stored(listing), "status": "active"}])
+    night(db, DAY, "pasted", [{**_stored(listing), "status": listing.get("status") or "active"}])
     raised = run_alerts(db, as_of=DAY, config={}, dry_run=True).raised
     hits = [a for a in raised if a["kind"] == "underpriced_4wd" and a["source"] == "pasted"]
     assert bool(hits) is result["deal"]
