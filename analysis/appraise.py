@@ -62,6 +62,8 @@ NOTE_WORDS = {
     "year:outside_code_window": "the year is outside the production years of its chassis code",
     "year:implausible": "the year given is not a possible year",
     "price:monthly": "the price is a monthly payment, not the price",
+    "price:down": "the price is a down payment or deposit, not the price",
+    "price:on_request": "no price stated (call, ask or make an offer)",
     "price:placeholder": "the price is a placeholder ($1, $123 ...), not a price",
     "price:implausible": "the price is implausible for a kei truck",
     "price:ambiguous": "the listing names more than one price",

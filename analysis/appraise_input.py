@@ -18,6 +18,7 @@ from price_parser import Price
 
 from keitrucks.core.states import state_of
 from keitrucks.core.tables import sources_where
+from pipelines.normalize.price import payment_of
 
 #: Japanese exporters: a price they quote without terms is not a US asking price.
 EXPORTER_SOURCES = sources_where("japanese_exporter")
@@ -27,17 +28,20 @@ PASTED_SOURCE = "pasted"
 TITLE_CHARS = 200
 
 #: A price as sellers write it: "$4,500", "5,500$", "US$ 3200", "4.5k obo", "asking 5500",
-#: "price 6.2k", "¥250,000", "25万円", "250000円". The currency mark or an asking word is
+#: "7 grand", "price 6.2k", "¥250,000", "25万円", "250000円". The currency mark or an asking word is
 #: required: a bare number may be a year, a mileage or a ZIP code.
 _PRICE = re.compile(
-    r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?[kK]?\b"
+    r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?(?:[kK]|grand)?\b"
     r"|(?:¥|JPY\s?)\s?\d[\d,]*"
     r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
     r"|\d[\d,]*(?:\.\d+)?\s?\$(?!\w)"
-    r"|(?:(?<=asking )|(?<=price )|(?<=price: )|(?<=asking: ))\d(?:[\d,.]*\d)?\s?[kK]?\b"
+    r"|(?:(?<=asking )|(?<=price )|(?<=price: )|(?<=asking: ))"
+    r"\d(?:[\d,.]*\d)?\s?(?:[kK]|grand)?\b"
     # a figure of its own ("4x4, cash only" is no price of 4)
-    r"|(?<![\w.,])\d(?:[\d,.]*\d)?\s?[kK]?(?=\s*(?:obo|firm|or best offer|cash)\b)",
+    r"|(?<![\w.,])\d(?:[\d,.]*\d)?\s?(?:[kK]|grand)?(?=\s*(?:obo|firm|or best offer|cash)\b)"
+    # "7 grand": thousands of dollars in any place
+    r"|(?<![\w.,$])\d{1,2}(?:\.\d)?\s?grand\b(?!\s*(?:kids?|children|sons?|daughters?))",
     re.IGNORECASE,
 )
 #: A price in yen, as written or as its currency.
@@ -88,13 +92,24 @@ def check_text(text: str) -> str:
     return stripped
 
 
+#: Characters after a payment kept with it, so the normalizer reads why it is no price.
+_PAYMENT_CONTEXT = 24
+
+
 def price_span(text: str) -> str | None:
-    """The first price the text states (as written), read by price-parser; None when none."""
+    """The first price the text states (as written), read by price-parser; None when none. A
+    payment is no price ("$500 down, $199/mo", "$2,000 deposit holds it, $7,500 total"): the
+    next amount is; when there is none, the payment with the words after it (the normalizer
+    then says why there is no price)."""
+    payment = None
     for match in _PRICE.finditer(text):
         span = match.group().strip()
-        if Price.fromstring(span).amount is not None:
+        if Price.fromstring(span).amount is None:
+            continue
+        if not payment_of(text[: match.start()], text[match.end() :]):
             return span
-    return None
+        payment = payment or text[match.start() : match.end() + _PAYMENT_CONTEXT].strip()
+    return payment
 
 
 def price_currency(price: str | None) -> str | None:

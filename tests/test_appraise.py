@@ -144,6 +144,13 @@ CASES = [
         "sold",
     ),
     (
+        "payments",
+        "96 honda acty 4x4 runs n drives great, clean title, 41k mi\n$500 down, $199/mo"
+        "\nKnoxville, TN",
+        False,
+        "down payment",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
@@ -319,6 +326,16 @@ def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
         ("1996 acty 4x4 $3,500 obo", 3500),
         ("Acty 1996 37902", None),  # a bare figure is no price: a mileage, a ZIP code
         ("1996 acty 4x4 runs great 41,000 miles", None),
+        # thousands as sellers say them (it read as a placeholder price of $7)
+        ("97 Acty 4wd Asking 7 grand. runs great", 7000),
+        ("1995 Honda Acty 4x4 $4 grand runs great", 4000),
+        ("acty 4x4 6.5 grand obo", 6500),
+        ("my 2 grand kids loved it. 1996 acty 4x4 $5,000", 5000),
+        # a payment is no price: the next amount is, else none (it read as the price)
+        ("1996 acty 4x4 clean title. $2,000 deposit holds it, $7,500 total", 7500),
+        ("1996 acty 4x4 clean title. $500 down, $199/mo", None),
+        ("1996 acty 4x4 deposit of $1,000 required, $6,900", 6900),
+        ("1995 Honda Acty 4x4 for rent $100/day", None),
     ],
 )
 def test_a_pasted_dollar_price_without_a_dollar_sign_is_dollars(text, usd):
