@@ -32,7 +32,7 @@ TITLE_CHARS = 200
 #: required: a bare number may be a year, a mileage or a ZIP code.
 _PRICE = re.compile(
     r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?(?:[kK]|grand)?\b"
-    r"|(?:¥|JPY\s?)\s?\d[\d,]*"
+    r"|(?:¥|JPY\s?)\s?\d[\d,]*|\d[\d,]*\s?(?:JPY|yen)\b"
     r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
     r"|\d[\d,]*(?:\.\d+)?\s?\$(?!\w)"
@@ -52,6 +52,7 @@ _BASIS = (
     ("cnf", re.compile(r"\b(?:C&F|CNF|CFR|C\s?and\s?F)\b", re.IGNORECASE)),
     ("fob", re.compile(r"\bFOB\b", re.IGNORECASE)),
 )
+_BASIS_ORDER = {basis: (n, basis) for n, (basis, _) in enumerate(_BASIS)}
 #: Where a seller says the truck is: "Location: Knoxville, TN", "Listed 2 days ago in Austin,
 #: TX", "pickup in Boone NC 28607", or any "City, ST" in the text.
 _PLACE_LABEL = re.compile(
@@ -120,13 +121,20 @@ def price_currency(price: str | None) -> str | None:
     return "JPY" if _YEN.search(price) else "USD"
 
 
-def price_basis(text: str, currency: str | None = None) -> str | None:
+def price_basis(text: str, currency: str | None = None, at: int | None = None) -> str | None:
     """ "fob", "cnf" or "cif" when the text names an exporter's terms; else "asking" for a
     price in dollars, and None (terms unknown) for a yen price: a truck priced in Japan is not
-    for sale at a US asking price, and without its terms no landed cost can be added."""
-    for basis, pattern in _BASIS:
-        if pattern.search(text):
-            return basis
+    for sale at a US asking price, and without its terms no landed cost can be added. With
+    ``at`` (where the price stands in ``text``) an exporter quoting two ("FOB US$ 2,450 C&F
+    US$ 4,300") gives the terms of that price: the nearest before it, else the nearest after."""
+    found = sorted(
+        (m.start(), m.end(), basis) for basis, pattern in _BASIS for m in pattern.finditer(text)
+    )
+    if found and at is not None:
+        before = [basis for _, end, basis in found if end <= at]
+        return before[-1] if before else min(found, key=lambda f: abs(f[0] - at))[2]
+    if found:
+        return min(_BASIS_ORDER[basis] for _, _, basis in found)[1]
     return None if currency == "JPY" else "asking"
 
 
@@ -168,6 +176,7 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     price = price_span(text)
     currency = price_currency(price)
+    at = text.find(price) if price else None
     return {
         "source": PASTED_SOURCE,
         "listing_id": text_id(text),
@@ -177,7 +186,7 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
         "price_raw": price,
         "currency_raw": currency,
         "location_raw": place(text),
-        "price_basis": price_basis(text, currency),
+        "price_basis": price_basis(text, currency, at),
         "scraped_at": scraped_at,
     }
 

@@ -151,6 +151,12 @@ CASES = [
         "down payment",
     ),
     (
+        "fob-and-cnf",
+        "HONDA ACTY TRUCK 1996 HA4 4WD\nFOB US$ 3,600 C&F US$ 5,100",
+        False,
+        "the alert needs 15% under",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
@@ -314,6 +320,24 @@ def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
     raw = raw_from_text(text, scraped_at=SCRAPED)
     assert raw["price_basis"] == basis
     assert with_price_basis({**raw, "price_basis": None}).get("price_basis") == basis
+
+
+@pytest.mark.parametrize(
+    ("text", "price", "basis"),
+    [
+        # an exporter quoting two prices: the terms are those of the price read (the FOB
+        # figure read as C&F or CIF, so its landed cost lacked the freight)
+        ("SUZUKI CARRY 1996 DD51T 4WD FOB US$ 2,450 C&F US$ 4,300", "US$ 2,450", "fob"),
+        ("1996 Suzuki Carry 4x4 - FOB $2,500 Japan - CIF Jacksonville $4,200", "$2,500", "fob"),
+        ("1996 Suzuki Carry 4x4 C&F $4,000 (FOB $2,300)", "$4,000", "cnf"),
+        ("Suzuki Carry 1997 ¥250,000 FOB Yokohama", "¥250,000", "fob"),
+        ("Hijet S110P 1996 C&F Baltimore 480000 JPY", "480000 JPY", "cnf"),
+        ("Carry 1996 FOB 250,000 yen", "250,000 yen", "fob"),
+    ],
+)
+def test_the_terms_are_those_of_the_price_read(text, price, basis):
+    raw = raw_from_text(text, scraped_at=SCRAPED)
+    assert (raw["price_raw"], raw["price_basis"]) == (price, basis)
 
 
 @pytest.mark.parametrize(
