@@ -157,6 +157,12 @@ CASES = [
         "the alert needs 15% under",
     ),
     (
+        "branded-title",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, title is branded, 41k mi.\n$3500 obo",
+        False,
+        "salvage title",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
