@@ -158,7 +158,8 @@ CASES = [
     ),
     (
         "branded-title",
-        "96 honda acty 4x4 5spd mini truck\nruns n drives great, title is branded, 41k mi.\n$3500 obo",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, title is branded, 41k mi."
+        "\n$3500 obo",
         False,
         "salvage title",
     ),
