@@ -120,6 +120,12 @@ CASES = [
         "not a Japanese kei truck",
     ),
     (
+        "look-alike",
+        "1996 Suzuki Carry look-alike 4x4 mini truck $3,000 runs great clean title",
+        False,
+        "not a Japanese kei truck",
+    ),
+    (
         "off-road-only",
         "1996 Honda Acty 4x4 - off road use only title, farm truck, runs great $3,000",
         False,
