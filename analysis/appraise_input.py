@@ -95,21 +95,57 @@ def check_text(text: str) -> str:
 
 #: Characters after a payment kept with it, so the normalizer reads why it is no price.
 _PAYMENT_CONTEXT = 24
+#: Words that make an amount the asking price: "asking $3,500", "now $3,500", "$3,500 firm",
+#: "車両本体価格 38万円".
+_ASKING_BEFORE = re.compile(
+    r"(?:asking|price[ds]?(?:\s+(?:is|at))?|selling\s+(?:it\s+)?for|sell(?:ing)?\s+for|yours\s+for"
+    r"|let\s+(?:it\s+)?go\s+for|reduced\s+to|now(?:\s+only)?|firm\s+at|want(?:ing)?|本体価格|"
+    r"車両価格|価格)\s*[:：-]?\s*$",
+    re.IGNORECASE,
+)
+_ASKING_AFTER = re.compile(
+    r"\s*(?:obo|o\.b\.o|firm|or best offer|or best|cash|neg(?:otiable)?|or trade|takes (?:it|all)"
+    r"|or make (?:an )?offer)\b",
+    re.IGNORECASE,
+)
+#: Words that make an amount something else than the truck's price: money spent ("paid $7,500",
+#: "$2,000 in new parts", "new tires ($600)", "$1,500 dump bed kit") or a total with fees
+#: (支払総額, "total payable").
+_SPENT_BEFORE = re.compile(
+    r"(?:\bpaid|\bwas|\bspent|\binvested|\bput|\bworth|\bvalued?(?:\s+at)?|\bcost|\bmsrp|\bretail"
+    r"|\breceipts?|支払総額|\()\s*(?:about|over|around|almost|nearly|like)?\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+_SPENT_AFTER = re.compile(
+    r"\s*(?:\)|in\s+(?:new\s+)?(?:parts|upgrades|receipts|work|repairs|mods)|worth\b|of\s+(?:new\s+)?"
+    r"(?:parts|work|upgrades)|invested|(?:[\w-]+\s+){0,2}kit\b|(?:in\s+)?(?:new\s+)?tires\b)",
+    re.IGNORECASE,
+)
 
 
 def price_span(text: str) -> str | None:
-    """The first price the text states (as written), read by price-parser; None when none. A
-    payment is no price ("$500 down, $199/mo", "$2,000 deposit holds it, $7,500 total"): the
-    next amount is; when there is none, the payment with the words after it (the normalizer
-    then says why there is no price)."""
-    payment = None
+    """The price the text states (as written), read by price-parser; None when none. Of several
+    amounts, the first that asking words mark ("asking $3,500", "$3,500 firm", "was $6,500 now
+    $3,500"); else the first that is not money spent ("$2,000 in new parts", "new tires
+    ($600)", "paid $7,500"). A payment is no price ("$500 down, $199/mo", "$2,000 deposit
+    holds it, $7,500 total"): when there is nothing else, the payment with the words after it
+    (the normalizer then says why there is no price)."""
+    payment, amounts = None, []
     for match in _PRICE.finditer(text):
-        span = match.group().strip()
+        span = match.group().strip().rstrip(",.")
         if Price.fromstring(span).amount is None:
             continue
-        if not payment_of(text[: match.start()], text[match.end() :]):
+        end = match.start() + len(match.group().rstrip(" ,."))  # "$3,500, new tires $600"
+        before, after = text[: match.start()], text[end:]
+        if payment_of(before, after):
+            payment = payment or text[match.start() : match.end() + _PAYMENT_CONTEXT].strip()
+            continue
+        if _ASKING_BEFORE.search(before[-40:]) or _ASKING_AFTER.match(after):
             return span
-        payment = payment or text[match.start() : match.end() + _PAYMENT_CONTEXT].strip()
+        spent = _SPENT_BEFORE.search(before[-40:]) or _SPENT_AFTER.match(after)
+        amounts.append((bool(spent), span))
+    if amounts:
+        return min(amounts, key=lambda a: a[0])[1]  # the first not spent, else the first
     return payment
 
 

@@ -170,6 +170,13 @@ CASES = [
         "salvage title",
     ),
     (
+        "spent-not-price",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, clean title in hand, 41k mi."
+        " New tires ($600), $1,500 in new parts\n$8,900 firm\nKnoxville, TN",
+        False,
+        "over",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
@@ -313,6 +320,15 @@ def read_market_empty(tmp_path):
         ("アクティ 4WD 走行4.1万km 実働 $3,300", "$3,300"),
         ("1996 acty 4x4 runs great 41,000 miles", None),
         ("Acty 1996 37902", None),
+        # of several amounts, the asking price, not money spent (the first amount was read)
+        ("1996 Acty 4x4 runs great. I have $2,000 in new parts. Asking $3,500", "$3,500"),
+        ("1996 Acty 4x4 runs great. New tires ($600). $3,500 firm", "$3,500"),
+        ("Acty 4x4 1996 runs great, comes with $1,500 dump bed kit, $3,500", "$3,500"),
+        ("1996 Acty 4x4 runs great. Paid $7,500, selling for $3,500", "$3,500"),
+        ("1996 Acty 4x4. Price reduced! Was $6,500 now $3,500", "$3,500"),
+        ("1996 Acty 4x4 ($3,500)", "$3,500"),
+        ("1996 Acty 4x4 $3,500, new tires $600", "$3,500"),
+        ("キャリイ 4WD 平成8年 支払総額 45万円 車両本体価格 38万円", "38万円"),
     ],
 )
 def test_the_price_a_seller_states(text, price):
