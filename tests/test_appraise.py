@@ -177,6 +177,13 @@ CASES = [
         "over",
     ),
     (
+        "does-not-move",
+        "96 honda acty 4x4 5spd mini truck\nruns but doesnt move, clean title in hand, 41k mi."
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "does not run",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
