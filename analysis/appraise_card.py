@@ -10,6 +10,11 @@ from typing import Any
 
 from analysis.deals import MATCHED_WHEN_KNOWN
 
+#: Why a price whose terms are not stated (a yen price without FOB, C&F or CIF) has no fair price.
+UNSTATED_TERMS = (
+    "a price without its terms (FOB, C&F or CIF) is not compared with US asking prices; "
+    "ask the seller which it is"
+)
 #: Comparables shown on a text card (all of them are in --json and on the web page).
 CARD_COMPARABLES = 6
 
@@ -71,6 +76,13 @@ def fair_line(a: Mapping[str, Any]) -> str:
     if not fair:
         return "not rated: " + (a["flags"].get("problems") or "not a truck the tracker scores")
     why = str(fair.get("why"))
+    truck = a["truck"]
+    if (
+        fair.get("rated") is False
+        and truck.get("price_usd") is not None
+        and not truck.get("price_basis")
+    ):  # it read "unrated: 0 comparable 4WD Suzuki Carry trucks" beside a market of them
+        return f"not rated: {UNSTATED_TERMS}"
     shared = _stated_matches(a["truck"])
     priced = fair.get("value_usd") is not None and fair.get("basis") is not None
     if fair.get("rated") is False and priced and shared:

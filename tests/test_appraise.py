@@ -23,7 +23,7 @@ from test_analysis_helpers import night, truck
 
 from analysis.alerts.run import run_alerts
 from analysis.appraise import appraise, read_market, with_landed_usd
-from analysis.appraise_card import card_text, fair_line
+from analysis.appraise_card import UNSTATED_TERMS, card_text, fair_line
 from analysis.appraise_input import (
     json_lines,
     place,
@@ -407,6 +407,9 @@ def test_the_card_shows_a_yen_price_as_yen(market):
     card = card_text(appraised(AD["yen-no-terms"], market))
     assert "¥250,000 in Japan (about $" in card.splitlines()[0]
     assert "US asking" not in card.splitlines()[0]
+    # why it has no fair price: its terms, not "0 comparable 4WD Suzuki Carry trucks"
+    fair = next(line for line in card.splitlines() if line.startswith("Fair price"))
+    assert fair.endswith("not rated: " + UNSTATED_TERMS)
 
 
 @pytest.mark.parametrize(
