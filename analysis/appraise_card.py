@@ -15,6 +15,8 @@ UNSTATED_TERMS = (
     "a price without its terms (FOB, C&F or CIF) is not compared with US asking prices; "
     "ask the seller which it is"
 )
+#: The notes (``analysis.appraise.NOTE_WORDS``) a deal's verdict names as things to check.
+CAUTION_NOTES = ("the year", "the listing says both", "the mileage unit")
 #: Comparables shown on a text card (all of them are in --json and on the web page).
 CARD_COMPARABLES = 6
 
@@ -59,16 +61,31 @@ def headline(a: Mapping[str, Any]) -> str:
 
 
 def verdict(a: Mapping[str, Any]) -> str:
-    """ "DEAL: ..." with the alert's figures, or "NOT A DEAL: <first reasons>"."""
+    """ "DEAL: ..." with the alert's figures (and what to check first, ``cautions``), or "NOT A
+    DEAL: <first reasons>"."""
     fair = a.get("fair_price") or {}
     if a["deal"]:
         if fair.get("rated"):
-            return (
+            deal = (
                 f"DEAL: {fair['discount_pct']:.0f}% under its fair price "
                 f"{_usd(fair['fair_price_usd'])} ({fair['n_comparables']} comparables)"
             )
-        return "DEAL: under the band floor (too few comparables to rate it)"
+        else:
+            deal = "DEAL: under the band floor (too few comparables to rate it)"
+        checks = cautions(a)
+        return deal + ("; but check first: " + "; ".join(checks) if checks else "")
     return "NOT A DEAL: " + "; ".join(a["reasons"][:2] or ["the alert rule does not raise it"])
+
+
+def cautions(a: Mapping[str, Any]) -> list[str]:
+    """What a deal's own ad contradicts, to check before driving out: a year its chassis code
+    rules out, a US truck too young to have been imported (25 years) — a cheap "1996 Carry
+    DA63T" is how a newer truck imported against the rule is sold."""
+    out = [n for n in a.get("notes") or () if n.startswith(CAUTION_NOTES)]
+    eligibility = a.get("eligibility") or {}
+    if eligibility.get("eligible_25y") is False:
+        out.append(f"{eligibility.get('words')}: ask for its import papers")
+    return out
 
 
 def fair_line(a: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ from test_analysis_helpers import night, truck
 
 from analysis.alerts.run import run_alerts
 from analysis.appraise import appraise, read_market, with_landed_usd
-from analysis.appraise_card import UNSTATED_TERMS, card_text, fair_line
+from analysis.appraise_card import UNSTATED_TERMS, card_text, cautions, fair_line
 from analysis.appraise_input import (
     json_lines,
     place,
@@ -662,3 +662,18 @@ def test_an_unrated_card_says_what_the_ad_states_that_narrowed_its_comparables(f
         assert line == fair["why"]
     else:
         assert says in line
+
+
+def test_a_deal_its_ad_contradicts_says_what_to_check_first(market):
+    """A 1996 Acty on a chassis code first built in 1999 read 'DEAL: 56% under ...' on top, the
+    contradiction only in the notes at the foot of the card: a newer truck imported against the
+    25-year rule is sold under an older year. A deal the ad does not contradict says nothing."""
+    text = "96 honda acty HA7 4x4 5spd\nruns n drives great, clean title in hand\n$3500 obo"
+    result = appraised(text, market)
+    assert result["deal"] is True, result["reasons"]
+    line = card_text(result).splitlines()[1]
+    assert line.startswith("DEAL: ")
+    assert "; but check first: the year is outside the production years of its chassis code" in line
+    assert "check first" not in card_text(appraised(AD["clean-steal"], market))
+    too_young = {"notes": [], "eligibility": {"eligible_25y": False, "words": "not eligible"}}
+    assert cautions(too_young) == ["not eligible: ask for its import papers"]
