@@ -15,6 +15,12 @@ UNSTATED_TERMS = (
     "a price without its terms (FOB, C&F or CIF) is not compared with US asking prices; "
     "ask the seller which it is"
 )
+#: Listings that are no truck to appraise, in words (the normalizer gives them no vehicle fields).
+NOT_A_TRUCK = {
+    "parts": "Parts listing, not rated as a truck",
+    "wanted": "Wanted ad, not a truck for sale",
+    "toy": "Toy or model, not a truck",
+}
 #: The notes (``analysis.appraise.NOTE_WORDS``) a deal's verdict names as things to check.
 CAUTION_NOTES = ("the year", "the listing says both", "the mileage unit")
 #: Comparables shown on a text card (all of them are in --json and on the web page).
@@ -39,25 +45,35 @@ def headline(a: Mapping[str, Any]) -> str:
     """What the truck is, in one line: "1996 Honda Acty HA4 4WD, 41,000 mi, US asking $3,500,
     Knoxville, TN"."""
     t = a["truck"]
+    kind = t.get("kind")
+    if kind in NOT_A_TRUCK:  # the normalizer reads no model, year or drive from these
+        title = str(t.get("title") or "").strip()
+        title = title if len(title) <= 70 else title[:69].rstrip() + "…"
+        what = f'{NOT_A_TRUCK[kind]}: "{title}"' if title else NOT_A_TRUCK[kind]
+        return ", ".join(p for p in (what, _price_words(t), _place_words(t)) if p)
     drive = {True: "4WD", False: "2WD"}.get(t.get("is_4wd"), "drive not stated")
     what = " ".join(
         str(v) for v in (t.get("year"), t.get("model") or t.get("make"), t.get("model_code")) if v
     )
     if not t.get("model"):
         what = (what + " " if what else "") + "(model not recognised)"
-    kind = t.get("kind")
     if kind and kind != "kei_truck":
         what += f" ({kind.replace('_', ' ')})"
-    price = (
-        f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
-        if t.get("price_usd") is not None
-        else "no price"
-    )
-    if t.get("currency") == "JPY" and t.get("price") is not None and not t.get("price_label"):
-        price = f"¥{t['price']:,.0f} in Japan (about {_usd(t.get('price_usd'))}, terms not stated)"
-    place = t.get("location_raw") or (f"{t['state']}" if t.get("state") else None)
-    parts = [what, drive, _miles(t.get("mileage_mi")) or "mileage not stated", price, place]
+    miles = _miles(t.get("mileage_mi")) or "mileage not stated"
+    parts = [what, drive, miles, _price_words(t), _place_words(t)]
     return ", ".join(p for p in parts if p)
+
+
+def _price_words(t: Mapping[str, Any]) -> str:
+    if t.get("currency") == "JPY" and t.get("price") is not None and not t.get("price_label"):
+        return f"¥{t['price']:,.0f} in Japan (about {_usd(t.get('price_usd'))}, terms not stated)"
+    if t.get("price_usd") is None:
+        return "no price"
+    return f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
+
+
+def _place_words(t: Mapping[str, Any]) -> str | None:
+    return t.get("location_raw") or (f"{t['state']}" if t.get("state") else None)
 
 
 def verdict(a: Mapping[str, Any]) -> str:

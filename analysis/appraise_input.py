@@ -57,7 +57,7 @@ _BASIS_ORDER = {basis: (n, basis) for n, (basis, _) in enumerate(_BASIS)}
 #: TX", "pickup in Boone NC 28607", or any "City, ST" in the text.
 _PLACE_LABEL = re.compile(
     r"(?:location|located|pick\s?up|pickup|listed\b[^\n]*?\bin|truck is in|based in)\s*:?\s*"
-    r"(?:in\s+)?([^\n|;]{2,60})",
+    r"(?:only\s+)?(?:in\s+)?([^\n|;]{2,60})",
     re.IGNORECASE,
 )
 _CITY_STATE = re.compile(r"\b([A-Z][A-Za-z .'-]{1,30},\s*[A-Z]{2})\b(?:\s+\d{5})?")

@@ -429,6 +429,7 @@ def test_the_card_shows_a_yen_price_as_yen(market):
         ("street legal in or out of state", None),
         ("road legal in most states", None),
         ("titled in my name", None),
+        ("$1,200. pick up only Asheville NC", "Asheville NC"),  # it read "only Asheville NC"
     ],
 )
 def test_the_place_a_seller_names(text, found):
@@ -677,3 +678,24 @@ def test_a_deal_its_ad_contradicts_says_what_to_check_first(market):
     assert "check first" not in card_text(appraised(AD["clean-steal"], market))
     too_young = {"notes": [], "eligibility": {"eligible_25y": False, "words": "not eligible"}}
     assert cautions(too_young) == ["not eligible: ask for its import papers"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            "PARTS TRUCK 1994 Mitsubishi Minicab 4x4, not running\n$1,200. Asheville NC",
+            'Parts listing, not rated as a truck: "PARTS TRUCK 1994 Mitsubishi Minicab 4x4, not'
+            ' running", US asking $1,200, Asheville NC',
+        ),
+        (
+            "WANTED: Suzuki Carry or Honda Acty 4x4, paying cash",
+            'Wanted ad, not a truck for sale: "WANTED: Suzuki Carry or Honda Acty 4x4, paying'
+            ' cash", no price',
+        ),
+    ],
+)
+def test_the_headline_of_a_listing_that_is_no_truck_says_so(text, says, market):
+    """A Minicab sold for parts read "(model not recognised) (parts), drive not stated, mileage
+    not stated": the normalizer gives a parts listing no vehicle fields, not a failure to read."""
+    assert card_text(appraised(text, market)).splitlines()[0] == says
