@@ -69,6 +69,9 @@ def _price_words(t: Mapping[str, Any]) -> str:
         return f"¥{t['price']:,.0f} in Japan (about {_usd(t.get('price_usd'))}, terms not stated)"
     if t.get("price_usd") is None:
         return "no price"
+    if t.get("currency") not in (None, "USD", "JPY") and t.get("price") is not None:
+        label = str(t.get("price_label") or "price").replace("US ", "")
+        return f"{label} {t['price']:,.0f} {t['currency']} (about {_usd(t['price_usd'])})"
     return f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
 
 

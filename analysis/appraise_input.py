@@ -17,7 +17,7 @@ from typing import Any
 from price_parser import Price
 
 from keitrucks.core.states import state_of
-from keitrucks.core.tables import sources_where
+from keitrucks.core.tables import currency_words, sources_where
 from pipelines.normalize.price import payment_of
 
 #: Japanese exporters: a price they quote without terms is not a US asking price.
@@ -31,7 +31,8 @@ TITLE_CHARS = 200
 #: "7 grand", "price 6.2k", "¥250,000", "25万円", "250000円". The currency mark or an asking word is
 #: required: a bare number may be a year, a mileage or a ZIP code.
 _PRICE = re.compile(
-    r"(?:US\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?(?:[kK]|grand)?\b"
+    r"(?:(?:US|CA?|AU?)\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?(?:[kK]|grand)?\b"
+    r"(?:\s?(?:CAD|CDN|AUD)\b)?"
     r"|(?:¥|JPY\s?)\s?\d[\d,]*|\d[\d,]*\s?(?:JPY|yen)\b"
     r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:USD|dollars?|bucks)\b"
@@ -44,6 +45,9 @@ _PRICE = re.compile(
     r"|(?<![\w.,$])\d{1,2}(?:\.\d)?\s?grand\b(?!\s*(?:kids?|children|sons?|daughters?))",
     re.IGNORECASE,
 )
+#: Dollars of another country, as written next to a price ("$3,500 CAD", "C$ 3,500").
+_OTHER_DOLLARS = re.compile(r"\b(?:CAD|CDN|AUD)\b|\b(?:CA?|AU?)\s?\$", re.IGNORECASE)
+_CURRENCY_WORDS = currency_words()
 #: A price in yen, as written or as its currency.
 _YEN = re.compile(r"¥|円|万|JPY|\bYEN\b", re.IGNORECASE)
 #: Words that say what an exporter's price includes.
@@ -150,11 +154,15 @@ def price_span(text: str) -> str | None:
 
 
 def price_currency(price: str | None) -> str | None:
-    """ "JPY" for a price in yen; "USD" for any other price a pasted ad states ("3800 obo",
-    "$4,500", "asking 5500": the ad is read as a US buyer's); None without a price."""
+    """ "JPY" for a price in yen; the currency a Canadian or Australian price names ("$3,500
+    CAD", "C$3,500"); "USD" for any other price a pasted ad states ("3800 obo", "$4,500",
+    "asking 5500": the ad is read as a US buyer's); None without a price."""
     if not price:
         return None
-    return "JPY" if _YEN.search(price) else "USD"
+    if _YEN.search(price):
+        return "JPY"
+    other = _OTHER_DOLLARS.search(price)
+    return _CURRENCY_WORDS.get(other.group().upper().replace(" ", ""), "USD") if other else "USD"
 
 
 def price_basis(text: str, currency: str | None = None, at: int | None = None) -> str | None:
@@ -213,6 +221,8 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
     price = price_span(text)
     currency = price_currency(price)
     at = text.find(price) if price else None
+    if price and currency not in ("USD", "JPY"):  # "$3,500 CDN": the normalizer reads "$" first
+        price = f"{_OTHER_DOLLARS.sub('', price).replace('$', '').strip()} {currency}"
     return {
         "source": PASTED_SOURCE,
         "listing_id": text_id(text),

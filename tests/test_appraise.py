@@ -403,6 +403,27 @@ def test_a_pasted_dollar_price_without_a_dollar_sign_is_dollars(text, usd):
     assert listing.get("price_usd") == usd
 
 
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        # Canadian and Australian dollars (they read as US dollars: $3,500 CAD as $3,500)
+        ("1996 Honda Acty 4x4 clean title runs great. $3,500 CAD", "CAD"),
+        ("Acty 4x4 C$3,500 obo", "CAD"),
+        ("Acty 4x4 $3,500 CDN, Kelowna BC", "CAD"),
+        ("acty 4x4 AU$3,500", "AUD"),
+        ("Acty 4x4 $3,500 firm, Cadillac too", "USD"),
+    ],
+)
+def test_dollars_of_another_country_are_not_us_dollars(text, currency, market):
+    listing = normalize_listing(raw_from_text(text, scraped_at=SCRAPED))
+    assert (listing["price"], listing["currency"]) == (3500, currency)
+    assert (listing["price_usd"] == 3500) is (currency == "USD")
+    headline = card_text(appraised(text, market)).splitlines()[0]
+    assert ("US asking" in headline) is (currency == "USD")
+    if currency != "USD":
+        assert f"asking 3,500 {currency} (about $" in headline
+
+
 def test_the_card_shows_a_yen_price_as_yen(market):
     card = card_text(appraised(AD["yen-no-terms"], market))
     assert "¥250,000 in Japan (about $" in card.splitlines()[0]
