@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,7 @@ from pipelines.landed import (
     landed_inputs,
     landed_settings,
 )
+from pipelines.normalize.text import terms
 from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
@@ -73,10 +75,13 @@ NOTE_WORDS = {
 }
 #: An eligibility basis in words.
 BASIS_WORDS = {"model code window": "chassis code's production years"}
+#: "title in hand", "have the title": the seller holds a title and names no brand (a title
+#: status of its own would be a guess: clean, salvage or rebuilt are all held in hand).
+TITLE_HELD = re.compile(terms("title_said"), re.IGNORECASE)
 #: A listing whose own words say it is no longer for sale ("1996 Carry 4x4 $3,000 - SOLD"): it
 #: is rated against the market (what it went for) but is never a deal.
 GONE_WORDS = {
-    "sold": "sold: the listing says the truck is sold",
+    "sold": "sold: the listing says it is sold",
     "ended": "the listing says the sale has ended",
 }
 EMPTY_MARKET = "the market is empty: no listings to compare with (run a crawl first)"
@@ -276,6 +281,7 @@ def appraise(
         "flags": {
             "runs": _plain(listing.get("runs")),
             "title_status": _plain(listing.get("title_status")),
+            "title_held": _title_held(listing),
             "sale_pending": _plain(listing.get("sale_pending")),
             "status": _plain(listing.get("status")),
             "problems": problems or None,
@@ -335,6 +341,14 @@ def _truck(listing: Mapping[str, Any], score: Mapping[str, Any] | None) -> dict[
     out["price_label"] = PRICE_LABELS.get(basis) if isinstance(basis, str) else None
     out["family"] = score.get("family") if score else None
     return out
+
+
+def _title_held(listing: Mapping[str, Any]) -> bool | None:
+    """True when the ad says the seller holds the title but names no title status."""
+    if listing.get("title_status"):
+        return None
+    text = " ".join(str(listing.get(k) or "") for k in ("title", "description"))
+    return True if TITLE_HELD.search(text) else None
 
 
 def _seller_claim(listing: Mapping[str, Any]) -> Any:

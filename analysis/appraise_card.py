@@ -147,6 +147,8 @@ def _stated_matches(truck: Mapping[str, Any]) -> str | None:
 def _flags(a: Mapping[str, Any]) -> str:
     f = a["flags"]
     title = (f.get("title_status") or "not stated").replace("_", " ")
+    if not f.get("title_status") and f.get("title_held"):
+        title = "in hand (clean or branded not said)"
     return (
         f"runs: {_yes_no(f.get('runs'))}, title: {title}, "
         f"sale pending: {'yes' if f.get('sale_pending') else 'not said'}"

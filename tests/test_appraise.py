@@ -720,3 +720,23 @@ def test_the_headline_of_a_listing_that_is_no_truck_says_so(text, says, market):
     """A Minicab sold for parts read "(model not recognised) (parts), drive not stated, mileage
     not stated": the normalizer gives a parts listing no vehicle fields, not a failure to read."""
     assert card_text(appraised(text, market)).splitlines()[0] == says
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # the seller holds a title and names no brand: said so, never read as clean
+        ("1996 Acty 4x4 $3,500. Title in hand. Has tag.", "in hand (clean or branded not said)"),
+        ("1996 Acty 4x4 $3,500, I have the title", "in hand (clean or branded not said)"),
+        ("1996 Acty 4x4 $3,500, clean title in hand", "clean"),
+        ("1996 Acty 4x4 $3,500, salvage title in hand", "salvage"),
+        ("1996 Acty 4x4 $3,500, has title issues", "not stated"),
+        ("1996 Acty 4x4 $3,500", "not stated"),
+    ],
+)
+def test_a_title_in_hand_is_said_on_the_card(text, title, market):
+    """'Title in hand' read 'title: not stated' on the card, as if the seller had said nothing."""
+    result = appraised(text, market)
+    assert result["flags"]["title_status"] in (None, "clean", "salvage")
+    condition = next(line for line in card_text(result).splitlines() if line.startswith("Cond"))
+    assert f"title: {title}, sale pending" in condition
