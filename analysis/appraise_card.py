@@ -93,7 +93,9 @@ def verdict(a: Mapping[str, Any]) -> str:
             deal = "DEAL: under the band floor (too few comparables to rate it)"
         checks = cautions(a)
         return deal + ("; but check first: " + "; ".join(checks) if checks else "")
-    return "NOT A DEAL: " + "; ".join(a["reasons"][:2] or ["the alert rule does not raise it"])
+    why, fair_words = fair.get("why"), fair_line(a) if fair else None
+    reasons = [fair_words if r == why and fair_words else r for r in a["reasons"][:2]]
+    return "NOT A DEAL: " + "; ".join(reasons or ["the alert rule does not raise it"])
 
 
 def cautions(a: Mapping[str, Any]) -> list[str]:

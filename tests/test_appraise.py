@@ -23,7 +23,7 @@ from test_analysis_helpers import night, truck
 
 from analysis.alerts.run import run_alerts
 from analysis.appraise import appraise, read_market, with_landed_usd
-from analysis.appraise_card import UNSTATED_TERMS, card_text, cautions, fair_line
+from analysis.appraise_card import UNSTATED_TERMS, card_text, cautions, fair_line, verdict
 from analysis.appraise_input import (
     json_lines,
     place,
@@ -740,3 +740,21 @@ def test_a_title_in_hand_is_said_on_the_card(text, title, market):
     assert result["flags"]["title_status"] in (None, "clean", "salvage")
     condition = next(line for line in card_text(result).splitlines() if line.startswith("Cond"))
     assert f"title: {title}, sale pending" in condition
+
+
+def test_the_verdict_of_an_unrated_truck_says_what_narrowed_its_comparables():
+    """The verdict read 'NOT A DEAL: unrated: 0 comparable 4WD Hijet trucks' for a dump-bed
+    Hijet in a market of them; only the Fair price line below said why."""
+    a = {
+        "deal": False,
+        "fair_price": UNRATED,
+        "truck": {"body": "dump", "price_usd": 7900, "price_basis": "asking"},
+        "flags": {},
+        "reasons": [UNRATED["why"], "the year is not a possible year"],
+    }
+    assert verdict(a) == (
+        "NOT A DEAL: unrated: 0 comparable 4WD Hijet trucks; a comparable must also have the "
+        "dump body this ad states, or not say; the year is not a possible year"
+    )
+    plain = {**a, "truck": {"price_usd": 7900, "price_basis": "asking"}}
+    assert verdict(plain) == f"NOT A DEAL: {UNRATED['why']}; the year is not a possible year"
