@@ -81,6 +81,11 @@ _LEGAL_IN = re.compile(
 )
 
 
+#: A line of its own that marks the truck sold ("SOLD", "** SOLD **", "Sold!", "売約済"): a seller
+#: who edits the ad rather than deleting it, below the title the normalizer reads.
+_SOLD_LINE = re.compile(r"[\W_]*(?:sold(?:\s+out)?|売約済み?|成約済み?)[\W_]*", re.IGNORECASE)
+
+
 class NotAListingError(ValueError):
     """The input cannot be a listing (empty, binary); the message is one line for the user."""
 
@@ -233,6 +238,7 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
         "currency_raw": currency,
         "location_raw": place(text),
         "price_basis": price_basis(text, currency, at),
+        "status_raw": "sold" if any(_SOLD_LINE.fullmatch(x) for x in lines[1:]) else None,
         "scraped_at": scraped_at,
     }
 

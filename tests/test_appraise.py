@@ -184,6 +184,13 @@ CASES = [
         "does not run",
     ),
     (
+        "sold-line",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, clean title in hand, 41k mi."
+        "\n$3500 obo\n** SOLD **\nKnoxville, TN",
+        False,
+        "sold",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
