@@ -31,7 +31,7 @@ TITLE_CHARS = 200
 #: "7 grand", "price 6.2k", "¥250,000", "25万円", "250000円". The currency mark or an asking word is
 #: required: a bare number may be a year, a mileage or a ZIP code.
 _PRICE = re.compile(
-    r"(?:(?:US|CA?|AU?)\s?\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?(?:[kK]|grand)?\b"
+    r"(?:(?<![A-Za-z])(?:US\s?|(?-i:CA?|AU?))\$|\$|USD\s?)\s?\d[\d,]*(?:\.\d+)?\s?(?:[kK]|grand)?\b"
     r"(?:\s?(?:CAD|CDN|AUD)\b)?"
     r"|(?:¥|JPY\s?)\s?\d[\d,]*|\d[\d,]*\s?(?:JPY|yen)\b"
     r"|\d[\d,.]*\s?(?:万円|円|万(?!\s?(?:km|ｋｍ|キロ|マイル|mi)))"
@@ -46,7 +46,7 @@ _PRICE = re.compile(
     re.IGNORECASE,
 )
 #: Dollars of another country, as written next to a price ("$3,500 CAD", "C$ 3,500").
-_OTHER_DOLLARS = re.compile(r"\b(?:CAD|CDN|AUD)\b|\b(?:CA?|AU?)\s?\$", re.IGNORECASE)
+_OTHER_DOLLARS = re.compile(r"\b(?:CAD|CDN|AUD)\b|(?<![A-Za-z])(?-i:CA?|AU?)\$", re.IGNORECASE)
 _CURRENCY_WORDS = currency_words()
 #: A price in yen, as written or as its currency.
 _YEN = re.compile(r"¥|円|万|JPY|\bYEN\b", re.IGNORECASE)

@@ -419,6 +419,9 @@ def test_a_pasted_dollar_price_without_a_dollar_sign_is_dollars(text, usd):
         ("Acty 4x4 $3,500 CDN, Kelowna BC", "CAD"),
         ("acty 4x4 AU$3,500", "AUD"),
         ("Acty 4x4 $3,500 firm, Cadillac too", "USD"),
+        ("1996 Honda Acty 4x4 automatic $3,500 runs great", "USD"),  # "c $" is no C$
+        ("Acty 4x4 for a $3,500", "USD"),
+        ("Acty 4x4 AC $3,500", "USD"),
     ],
 )
 def test_dollars_of_another_country_are_not_us_dollars(text, currency, market):
