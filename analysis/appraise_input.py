@@ -56,6 +56,13 @@ _BASIS = (
     ("cnf", re.compile(r"\b(?:C&F|CNF|CFR|C\s?and\s?F)\b", re.IGNORECASE)),
     ("fob", re.compile(r"\bFOB\b", re.IGNORECASE)),
 )
+#: A truck still in Japan: its price, even in dollars, is no US asking price ("imported from
+#: Japan" is a truck in the US, and says nothing of the kind).
+_IN_JAPAN = re.compile(
+    r"\b(?:located|truck\s+is|currently|still|now|sitting)\s+in\s+japan\b"
+    r"|\bships?\s+from\s+japan\b|\bjapan\s+stock\b|\bwe\s+(?:can\s+)?ship\s+to\s+your\s+port\b",
+    re.IGNORECASE,
+)
 _BASIS_ORDER = {basis: (n, basis) for n, (basis, _) in enumerate(_BASIS)}
 #: Where a seller says the truck is: "Location: Knoxville, TN", "Listed 2 days ago in Austin,
 #: TX", "pickup in Boone NC 28607", or any "City, ST" in the text.
@@ -184,7 +191,7 @@ def price_basis(text: str, currency: str | None = None, at: int | None = None) -
         return before[-1] if before else min(found, key=lambda f: abs(f[0] - at))[2]
     if found:
         return min(_BASIS_ORDER[basis] for _, _, basis in found)[1]
-    return None if currency == "JPY" else "asking"
+    return None if currency == "JPY" or _IN_JAPAN.search(text) else "asking"
 
 
 def place(text: str) -> str | None:

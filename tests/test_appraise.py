@@ -357,6 +357,11 @@ def test_the_price_a_seller_states(text, price):
         ("Suzuki Carry 1997 ¥250,000", None),
         ("Suzuki Carry 1997 ¥250,000 FOB Yokohama", "fob"),
         ("Hijet S110P 1996 C&F Baltimore 480000 JPY", "cnf"),
+        # a dollar price of a truck still in Japan (it read as a US asking price, and a deal)
+        ("1996 Honda Acty 4x4 $3,500. Located in Japan, we ship to your port", None),
+        ("1996 Acty 4x4 $3,500, ships from Japan in 6 weeks", None),
+        ("1996 Acty 4x4 $3,500, imported from Japan in 2022", "asking"),
+        ("1996 Acty 4x4 $3,500 FOB, located in Japan", "fob"),
     ],
 )
 def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
