@@ -191,6 +191,13 @@ CASES = [
         "sold",
     ),
     (
+        "4x4-title-only",
+        "96 honda acty 4x4 mini truck\n2wd truck, 5 speed, runs n drives great, clean title"
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "drive not stated",
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
