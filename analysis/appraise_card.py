@@ -151,10 +151,10 @@ def _flags(a: Mapping[str, Any]) -> str:
     title = (f.get("title_status") or "not stated").replace("_", " ")
     if not f.get("title_status") and f.get("title_held"):
         title = "in hand (clean or branded not said)"
-    return (
-        f"runs: {_yes_no(f.get('runs'))}, title: {title}, "
-        f"sale pending: {'yes' if f.get('sale_pending') else 'not said'}"
-    )
+    pending = "yes" if f.get("sale_pending") else "not said"
+    if f.get("status") in ("sold", "ended"):  # "sale pending: not said" beside "sold"
+        pending = f"no, {f['status']}"
+    return f"runs: {_yes_no(f.get('runs'))}, title: {title}, sale pending: {pending}"
 
 
 def _landed(a: Mapping[str, Any]) -> str | None:

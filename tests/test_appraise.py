@@ -780,3 +780,11 @@ def test_the_verdict_of_an_unrated_truck_says_what_narrowed_its_comparables():
     )
     plain = {**a, "truck": {"price_usd": 7900, "price_basis": "asking"}}
     assert verdict(plain) == f"NOT A DEAL: {UNRATED['why']}; the year is not a possible year"
+
+
+def test_a_sold_ad_says_sold_on_its_condition_line(market):
+    """The verdict said sold, the Condition line below 'sale pending: not said'."""
+    card = card_text(appraised(AD["sold"], market))
+    assert card.splitlines()[1].startswith("NOT A DEAL: sold: the listing says it is sold")
+    assert "sale pending: no, sold" in card
+    assert "sale pending: not said" in card_text(appraised(AD["clean-steal"], market))
