@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +51,7 @@ from pipelines.landed import (
     landed_inputs,
     landed_settings,
 )
+from pipelines.normalize.text import terms
 from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ NOTE_WORDS = {
     "year:outside_code_window": "the year is outside the production years of its chassis code",
     "year:implausible": "the year given is not a possible year",
     "price:monthly": "the price is a monthly payment, not the price",
+    "price:down": "the price is a down payment or deposit, not the price",
+    "price:on_request": "no price stated (call, ask or make an offer)",
     "price:placeholder": "the price is a placeholder ($1, $123 ...), not a price",
     "price:implausible": "the price is implausible for a kei truck",
     "price:ambiguous": "the listing names more than one price",
@@ -71,6 +75,15 @@ NOTE_WORDS = {
 }
 #: An eligibility basis in words.
 BASIS_WORDS = {"model code window": "chassis code's production years"}
+#: "title in hand", "have the title": the seller holds a title and names no brand (a title
+#: status of its own would be a guess: clean, salvage or rebuilt are all held in hand).
+TITLE_HELD = re.compile(terms("title_said"), re.IGNORECASE)
+#: A listing whose own words say it is no longer for sale ("1996 Carry 4x4 $3,000 - SOLD"): it
+#: is rated against the market (what it went for) but is never a deal.
+GONE_WORDS = {
+    "sold": "sold: the listing says it is sold",
+    "ended": "the listing says the sale has ended",
+}
 EMPTY_MARKET = "the market is empty: no listings to compare with (run a crawl first)"
 #: Hook for sellers' own claims ("street legal in TN"): the first of these fields a listing
 #: carries is shown on the card as the seller's claim, never as the tracker's finding.
@@ -259,6 +272,8 @@ def appraise(
     hits = underpriced_4wd(me, scores, settings=settings, band_low=float(band_of(config)[0]))
     hits = with_buyer_rule(hits, settings, config, day)
     deal = bool((hits["kind"] == "underpriced_4wd").any()) if not hits.empty else False
+    if listing.get("status") in GONE_WORDS:  # scored as for sale above: what it went for
+        deal = False
     problems = trust_problems(me).iloc[0]
     out = {
         "as_of": day.isoformat(),
@@ -266,7 +281,9 @@ def appraise(
         "flags": {
             "runs": _plain(listing.get("runs")),
             "title_status": _plain(listing.get("title_status")),
+            "title_held": _title_held(listing),
             "sale_pending": _plain(listing.get("sale_pending")),
+            "status": _plain(listing.get("status")),
             "problems": problems or None,
         },
         "seller_claim": _seller_claim(listing),
@@ -324,6 +341,14 @@ def _truck(listing: Mapping[str, Any], score: Mapping[str, Any] | None) -> dict[
     out["price_label"] = PRICE_LABELS.get(basis) if isinstance(basis, str) else None
     out["family"] = score.get("family") if score else None
     return out
+
+
+def _title_held(listing: Mapping[str, Any]) -> bool | None:
+    """True when the ad says the seller holds the title but names no title status."""
+    if listing.get("title_status"):
+        return None
+    text = " ".join(str(listing.get(k) or "") for k in ("title", "description"))
+    return True if TITLE_HELD.search(text) else None
 
 
 def _seller_claim(listing: Mapping[str, Any]) -> Any:
@@ -453,9 +478,9 @@ def _reasons(
 ) -> list[str]:
     """Why the truck is not a deal, in the order a buyer cares: what it is, its condition, its
     price, its market. Words only: the verdict is the alert rule's."""
-    reasons = []
+    reasons = [GONE_WORDS[s] for s in [listing.get("status")] if s in GONE_WORDS]
     if listing.get("kind") not in ("kei_truck", "kei_van"):
-        return [_problem_words(p) for p in (problems or "kind unknown").split("; ")]
+        return reasons + [_problem_words(p) for p in (problems or "kind unknown").split("; ")]
     for problem in filter(None, (problems or "").split("; ")):
         reasons.append(_problem_words(problem))
     title = listing.get("title_status")

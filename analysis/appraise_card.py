@@ -10,6 +10,19 @@ from typing import Any
 
 from analysis.deals import MATCHED_WHEN_KNOWN
 
+#: Why a price whose terms are not stated (a yen price without FOB, C&F or CIF) has no fair price.
+UNSTATED_TERMS = (
+    "a price without its terms (FOB, C&F or CIF) is not compared with US asking prices; "
+    "ask the seller which it is"
+)
+#: Listings that are no truck to appraise, in words (the normalizer gives them no vehicle fields).
+NOT_A_TRUCK = {
+    "parts": "Parts listing, not rated as a truck",
+    "wanted": "Wanted ad, not a truck for sale",
+    "toy": "Toy or model, not a truck",
+}
+#: The notes (``analysis.appraise.NOTE_WORDS``) a deal's verdict names as things to check.
+CAUTION_NOTES = ("the year", "the listing says both", "the mileage unit")
 #: Comparables shown on a text card (all of them are in --json and on the web page).
 CARD_COMPARABLES = 6
 
@@ -32,38 +45,68 @@ def headline(a: Mapping[str, Any]) -> str:
     """What the truck is, in one line: "1996 Honda Acty HA4 4WD, 41,000 mi, US asking $3,500,
     Knoxville, TN"."""
     t = a["truck"]
+    kind = t.get("kind")
+    if kind in NOT_A_TRUCK:  # the normalizer reads no model, year or drive from these
+        title = str(t.get("title") or "").strip()
+        title = title if len(title) <= 70 else title[:69].rstrip() + "…"
+        what = f'{NOT_A_TRUCK[kind]}: "{title}"' if title else NOT_A_TRUCK[kind]
+        return ", ".join(p for p in (what, _price_words(t), _place_words(t)) if p)
     drive = {True: "4WD", False: "2WD"}.get(t.get("is_4wd"), "drive not stated")
     what = " ".join(
         str(v) for v in (t.get("year"), t.get("model") or t.get("make"), t.get("model_code")) if v
     )
     if not t.get("model"):
         what = (what + " " if what else "") + "(model not recognised)"
-    kind = t.get("kind")
     if kind and kind != "kei_truck":
         what += f" ({kind.replace('_', ' ')})"
-    price = (
-        f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
-        if t.get("price_usd") is not None
-        else "no price"
-    )
-    if t.get("currency") == "JPY" and t.get("price") is not None and not t.get("price_label"):
-        price = f"¥{t['price']:,.0f} in Japan (about {_usd(t.get('price_usd'))}, terms not stated)"
-    place = t.get("location_raw") or (f"{t['state']}" if t.get("state") else None)
-    parts = [what, drive, _miles(t.get("mileage_mi")) or "mileage not stated", price, place]
+    miles = _miles(t.get("mileage_mi")) or "mileage not stated"
+    parts = [what, drive, miles, _price_words(t), _place_words(t)]
     return ", ".join(p for p in parts if p)
 
 
+def _price_words(t: Mapping[str, Any]) -> str:
+    if t.get("currency") == "JPY" and t.get("price") is not None and not t.get("price_label"):
+        return f"¥{t['price']:,.0f} in Japan (about {_usd(t.get('price_usd'))}, terms not stated)"
+    if t.get("price_usd") is None:
+        return "no price"
+    if t.get("currency") not in (None, "USD", "JPY") and t.get("price") is not None:
+        label = str(t.get("price_label") or "price").replace("US ", "")
+        return f"{label} {t['price']:,.0f} {t['currency']} (about {_usd(t['price_usd'])})"
+    return f"{t.get('price_label') or 'price'} {_usd(t.get('price_usd'))}"
+
+
+def _place_words(t: Mapping[str, Any]) -> str | None:
+    return t.get("location_raw") or (f"{t['state']}" if t.get("state") else None)
+
+
 def verdict(a: Mapping[str, Any]) -> str:
-    """ "DEAL: ..." with the alert's figures, or "NOT A DEAL: <first reasons>"."""
+    """ "DEAL: ..." with the alert's figures (and what to check first, ``cautions``), or "NOT A
+    DEAL: <first reasons>"."""
     fair = a.get("fair_price") or {}
     if a["deal"]:
         if fair.get("rated"):
-            return (
+            deal = (
                 f"DEAL: {fair['discount_pct']:.0f}% under its fair price "
                 f"{_usd(fair['fair_price_usd'])} ({fair['n_comparables']} comparables)"
             )
-        return "DEAL: under the band floor (too few comparables to rate it)"
-    return "NOT A DEAL: " + "; ".join(a["reasons"][:2] or ["the alert rule does not raise it"])
+        else:
+            deal = "DEAL: under the band floor (too few comparables to rate it)"
+        checks = cautions(a)
+        return deal + ("; but check first: " + "; ".join(checks) if checks else "")
+    why, fair_words = fair.get("why"), fair_line(a) if fair else None
+    reasons = [fair_words if r == why and fair_words else r for r in a["reasons"][:2]]
+    return "NOT A DEAL: " + "; ".join(reasons or ["the alert rule does not raise it"])
+
+
+def cautions(a: Mapping[str, Any]) -> list[str]:
+    """What a deal's own ad contradicts, to check before driving out: a year its chassis code
+    rules out, a US truck too young to have been imported (25 years) — a cheap "1996 Carry
+    DA63T" is how a newer truck imported against the rule is sold."""
+    out = [n for n in a.get("notes") or () if n.startswith(CAUTION_NOTES)]
+    eligibility = a.get("eligibility") or {}
+    if eligibility.get("eligible_25y") is False:
+        out.append(f"{eligibility.get('words')}: ask for its import papers")
+    return out
 
 
 def fair_line(a: Mapping[str, Any]) -> str:
@@ -71,6 +114,13 @@ def fair_line(a: Mapping[str, Any]) -> str:
     if not fair:
         return "not rated: " + (a["flags"].get("problems") or "not a truck the tracker scores")
     why = str(fair.get("why"))
+    truck = a["truck"]
+    if (
+        fair.get("rated") is False
+        and truck.get("price_usd") is not None
+        and not truck.get("price_basis")
+    ):  # it read "unrated: 0 comparable 4WD Suzuki Carry trucks" beside a market of them
+        return f"not rated: {UNSTATED_TERMS}"
     shared = _stated_matches(a["truck"])
     priced = fair.get("value_usd") is not None and fair.get("basis") is not None
     if fair.get("rated") is False and priced and shared:
@@ -99,10 +149,12 @@ def _stated_matches(truck: Mapping[str, Any]) -> str | None:
 def _flags(a: Mapping[str, Any]) -> str:
     f = a["flags"]
     title = (f.get("title_status") or "not stated").replace("_", " ")
-    return (
-        f"runs: {_yes_no(f.get('runs'))}, title: {title}, "
-        f"sale pending: {'yes' if f.get('sale_pending') else 'not said'}"
-    )
+    if not f.get("title_status") and f.get("title_held"):
+        title = "in hand (clean or branded not said)"
+    pending = "yes" if f.get("sale_pending") else "not said"
+    if f.get("status") in ("sold", "ended"):  # "sale pending: not said" beside "sold"
+        pending = f"no, {f['status']}"
+    return f"runs: {_yes_no(f.get('runs'))}, title: {title}, sale pending: {pending}"
 
 
 def _landed(a: Mapping[str, Any]) -> str | None:

@@ -23,7 +23,7 @@ from test_analysis_helpers import night, truck
 
 from analysis.alerts.run import run_alerts
 from analysis.appraise import appraise, read_market, with_landed_usd
-from analysis.appraise_card import card_text, fair_line
+from analysis.appraise_card import UNSTATED_TERMS, card_text, cautions, fair_line, verdict
 from analysis.appraise_input import (
     json_lines,
     place,
@@ -120,6 +120,12 @@ CASES = [
         "not a Japanese kei truck",
     ),
     (
+        "look-alike",
+        "1996 Suzuki Carry look-alike 4x4 mini truck $3,000 runs great clean title",
+        False,
+        "not a Japanese kei truck",
+    ),
+    (
         "off-road-only",
         "1996 Honda Acty 4x4 - off road use only title, farm truck, runs great $3,000",
         False,
@@ -136,6 +142,60 @@ CASES = [
         "スズキ キャリイ 4WD 平成9年 DA51T 走行5万km 車検なし 価格 25万円",
         False,
         "terms are not stated",
+    ),
+    (
+        "sold",
+        "1996 Honda Acty 4x4 runs great, clean title, 41k mi $3,500 - SOLD\nKnoxville, TN",
+        False,
+        "sold",
+    ),
+    (
+        "payments",
+        "96 honda acty 4x4 runs n drives great, clean title, 41k mi\n$500 down, $199/mo"
+        "\nKnoxville, TN",
+        False,
+        "down payment",
+    ),
+    (
+        "fob-and-cnf",
+        "HONDA ACTY TRUCK 1996 HA4 4WD\nFOB US$ 3,600 C&F US$ 5,100",
+        False,
+        "the alert needs 15% under",
+    ),
+    (
+        "branded-title",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, title is branded, 41k mi."
+        "\n$3500 obo",
+        False,
+        "salvage title",
+    ),
+    (
+        "spent-not-price",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, clean title in hand, 41k mi."
+        " New tires ($600), $1,500 in new parts\n$8,900 firm\nKnoxville, TN",
+        False,
+        "over",
+    ),
+    (
+        "does-not-move",
+        "96 honda acty 4x4 5spd mini truck\nruns but doesnt move, clean title in hand, 41k mi."
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "does not run",
+    ),
+    (
+        "sold-line",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, clean title in hand, 41k mi."
+        "\n$3500 obo\n** SOLD **\nKnoxville, TN",
+        False,
+        "sold",
+    ),
+    (
+        "4x4-title-only",
+        "96 honda acty 4x4 mini truck\n2wd truck, 5 speed, runs n drives great, clean title"
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "drive not stated",
     ),
     (
         "too-young",
@@ -170,7 +230,7 @@ def test_deal_is_exactly_the_alerts_verdict(name, text, deal, reason, market, ma
     # the tracker itself: the same listing stored as a night's listing, the alerts run
     db = tmp_path / "copy.db"
     shutil.copy(market_db, db)
-    night(db, DAY, "pasted", [{**_stored(listing), "status": "active"}])
+    night(db, DAY, "pasted", [{**_stored(listing), "status": listing.get("status") or "active"}])
     raised = run_alerts(db, as_of=DAY, config={}, dry_run=True).raised
     hits = [a for a in raised if a["kind"] == "underpriced_4wd" and a["source"] == "pasted"]
     assert bool(hits) is result["deal"]
@@ -281,6 +341,15 @@ def read_market_empty(tmp_path):
         ("アクティ 4WD 走行4.1万km 実働 $3,300", "$3,300"),
         ("1996 acty 4x4 runs great 41,000 miles", None),
         ("Acty 1996 37902", None),
+        # of several amounts, the asking price, not money spent (the first amount was read)
+        ("1996 Acty 4x4 runs great. I have $2,000 in new parts. Asking $3,500", "$3,500"),
+        ("1996 Acty 4x4 runs great. New tires ($600). $3,500 firm", "$3,500"),
+        ("Acty 4x4 1996 runs great, comes with $1,500 dump bed kit, $3,500", "$3,500"),
+        ("1996 Acty 4x4 runs great. Paid $7,500, selling for $3,500", "$3,500"),
+        ("1996 Acty 4x4. Price reduced! Was $6,500 now $3,500", "$3,500"),
+        ("1996 Acty 4x4 ($3,500)", "$3,500"),
+        ("1996 Acty 4x4 $3,500, new tires $600", "$3,500"),
+        ("キャリイ 4WD 平成8年 支払総額 45万円 車両本体価格 38万円", "38万円"),
     ],
 )
 def test_the_price_a_seller_states(text, price):
@@ -295,12 +364,35 @@ def test_the_price_a_seller_states(text, price):
         ("Suzuki Carry 1997 ¥250,000", None),
         ("Suzuki Carry 1997 ¥250,000 FOB Yokohama", "fob"),
         ("Hijet S110P 1996 C&F Baltimore 480000 JPY", "cnf"),
+        # a dollar price of a truck still in Japan (it read as a US asking price, and a deal)
+        ("1996 Honda Acty 4x4 $3,500. Located in Japan, we ship to your port", None),
+        ("1996 Acty 4x4 $3,500, ships from Japan in 6 weeks", None),
+        ("1996 Acty 4x4 $3,500, imported from Japan in 2022", "asking"),
+        ("1996 Acty 4x4 $3,500 FOB, located in Japan", "fob"),
     ],
 )
 def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
     raw = raw_from_text(text, scraped_at=SCRAPED)
     assert raw["price_basis"] == basis
     assert with_price_basis({**raw, "price_basis": None}).get("price_basis") == basis
+
+
+@pytest.mark.parametrize(
+    ("text", "price", "basis"),
+    [
+        # an exporter quoting two prices: the terms are those of the price read (the FOB
+        # figure read as C&F or CIF, so its landed cost lacked the freight)
+        ("SUZUKI CARRY 1996 DD51T 4WD FOB US$ 2,450 C&F US$ 4,300", "US$ 2,450", "fob"),
+        ("1996 Suzuki Carry 4x4 - FOB $2,500 Japan - CIF Jacksonville $4,200", "$2,500", "fob"),
+        ("1996 Suzuki Carry 4x4 C&F $4,000 (FOB $2,300)", "$4,000", "cnf"),
+        ("Suzuki Carry 1997 ¥250,000 FOB Yokohama", "¥250,000", "fob"),
+        ("Hijet S110P 1996 C&F Baltimore 480000 JPY", "480000 JPY", "cnf"),
+        ("Carry 1996 FOB 250,000 yen", "250,000 yen", "fob"),
+    ],
+)
+def test_the_terms_are_those_of_the_price_read(text, price, basis):
+    raw = raw_from_text(text, scraped_at=SCRAPED)
+    assert (raw["price_raw"], raw["price_basis"]) == (price, basis)
 
 
 @pytest.mark.parametrize(
@@ -313,6 +405,16 @@ def test_a_yen_price_without_terms_is_no_us_asking_price(text, basis):
         ("1996 acty 4x4 $3,500 obo", 3500),
         ("Acty 1996 37902", None),  # a bare figure is no price: a mileage, a ZIP code
         ("1996 acty 4x4 runs great 41,000 miles", None),
+        # thousands as sellers say them (it read as a placeholder price of $7)
+        ("97 Acty 4wd Asking 7 grand. runs great", 7000),
+        ("1995 Honda Acty 4x4 $4 grand runs great", 4000),
+        ("acty 4x4 6.5 grand obo", 6500),
+        ("my 2 grand kids loved it. 1996 acty 4x4 $5,000", 5000),
+        # a payment is no price: the next amount is, else none (it read as the price)
+        ("1996 acty 4x4 clean title. $2,000 deposit holds it, $7,500 total", 7500),
+        ("1996 acty 4x4 clean title. $500 down, $199/mo", None),
+        ("1996 acty 4x4 deposit of $1,000 required, $6,900", 6900),
+        ("1995 Honda Acty 4x4 for rent $100/day", None),
     ],
 )
 def test_a_pasted_dollar_price_without_a_dollar_sign_is_dollars(text, usd):
@@ -320,10 +422,37 @@ def test_a_pasted_dollar_price_without_a_dollar_sign_is_dollars(text, usd):
     assert listing.get("price_usd") == usd
 
 
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        # Canadian and Australian dollars (they read as US dollars: $3,500 CAD as $3,500)
+        ("1996 Honda Acty 4x4 clean title runs great. $3,500 CAD", "CAD"),
+        ("Acty 4x4 C$3,500 obo", "CAD"),
+        ("Acty 4x4 $3,500 CDN, Kelowna BC", "CAD"),
+        ("acty 4x4 AU$3,500", "AUD"),
+        ("Acty 4x4 $3,500 firm, Cadillac too", "USD"),
+        ("1996 Honda Acty 4x4 automatic $3,500 runs great", "USD"),  # "c $" is no C$
+        ("Acty 4x4 for a $3,500", "USD"),
+        ("Acty 4x4 AC $3,500", "USD"),
+    ],
+)
+def test_dollars_of_another_country_are_not_us_dollars(text, currency, market):
+    listing = normalize_listing(raw_from_text(text, scraped_at=SCRAPED))
+    assert (listing["price"], listing["currency"]) == (3500, currency)
+    assert (listing["price_usd"] == 3500) is (currency == "USD")
+    headline = card_text(appraised(text, market)).splitlines()[0]
+    assert ("US asking" in headline) is (currency == "USD")
+    if currency != "USD":
+        assert f"asking 3,500 {currency} (about $" in headline
+
+
 def test_the_card_shows_a_yen_price_as_yen(market):
     card = card_text(appraised(AD["yen-no-terms"], market))
     assert "¥250,000 in Japan (about $" in card.splitlines()[0]
     assert "US asking" not in card.splitlines()[0]
+    # why it has no fair price: its terms, not "0 comparable 4WD Suzuki Carry trucks"
+    fair = next(line for line in card.splitlines() if line.startswith("Fair price"))
+    assert fair.endswith("not rated: " + UNSTATED_TERMS)
 
 
 @pytest.mark.parametrize(
@@ -343,6 +472,7 @@ def test_the_card_shows_a_yen_price_as_yen(market):
         ("street legal in or out of state", None),
         ("road legal in most states", None),
         ("titled in my name", None),
+        ("$1,200. pick up only Asheville NC", "Asheville NC"),  # it read "only Asheville NC"
     ],
 )
 def test_the_place_a_seller_names(text, found):
@@ -576,3 +706,85 @@ def test_an_unrated_card_says_what_the_ad_states_that_narrowed_its_comparables(f
         assert line == fair["why"]
     else:
         assert says in line
+
+
+def test_a_deal_its_ad_contradicts_says_what_to_check_first(market):
+    """A 1996 Acty on a chassis code first built in 1999 read 'DEAL: 56% under ...' on top, the
+    contradiction only in the notes at the foot of the card: a newer truck imported against the
+    25-year rule is sold under an older year. A deal the ad does not contradict says nothing."""
+    text = "96 honda acty HA7 4x4 5spd\nruns n drives great, clean title in hand\n$3500 obo"
+    result = appraised(text, market)
+    assert result["deal"] is True, result["reasons"]
+    line = card_text(result).splitlines()[1]
+    assert line.startswith("DEAL: ")
+    assert "; but check first: the year is outside the production years of its chassis code" in line
+    assert "check first" not in card_text(appraised(AD["clean-steal"], market))
+    too_young = {"notes": [], "eligibility": {"eligible_25y": False, "words": "not eligible"}}
+    assert cautions(too_young) == ["not eligible: ask for its import papers"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            "PARTS TRUCK 1994 Mitsubishi Minicab 4x4, not running\n$1,200. Asheville NC",
+            'Parts listing, not rated as a truck: "PARTS TRUCK 1994 Mitsubishi Minicab 4x4, not'
+            ' running", US asking $1,200, Asheville NC',
+        ),
+        (
+            "WANTED: Suzuki Carry or Honda Acty 4x4, paying cash",
+            'Wanted ad, not a truck for sale: "WANTED: Suzuki Carry or Honda Acty 4x4, paying'
+            ' cash", no price',
+        ),
+    ],
+)
+def test_the_headline_of_a_listing_that_is_no_truck_says_so(text, says, market):
+    """A Minicab sold for parts read "(model not recognised) (parts), drive not stated, mileage
+    not stated": the normalizer gives a parts listing no vehicle fields, not a failure to read."""
+    assert card_text(appraised(text, market)).splitlines()[0] == says
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # the seller holds a title and names no brand: said so, never read as clean
+        ("1996 Acty 4x4 $3,500. Title in hand. Has tag.", "in hand (clean or branded not said)"),
+        ("1996 Acty 4x4 $3,500, I have the title", "in hand (clean or branded not said)"),
+        ("1996 Acty 4x4 $3,500, clean title in hand", "clean"),
+        ("1996 Acty 4x4 $3,500, salvage title in hand", "salvage"),
+        ("1996 Acty 4x4 $3,500, has title issues", "not stated"),
+        ("1996 Acty 4x4 $3,500", "not stated"),
+    ],
+)
+def test_a_title_in_hand_is_said_on_the_card(text, title, market):
+    """'Title in hand' read 'title: not stated' on the card, as if the seller had said nothing."""
+    result = appraised(text, market)
+    assert result["flags"]["title_status"] in (None, "clean", "salvage")
+    condition = next(line for line in card_text(result).splitlines() if line.startswith("Cond"))
+    assert f"title: {title}, sale pending" in condition
+
+
+def test_the_verdict_of_an_unrated_truck_says_what_narrowed_its_comparables():
+    """The verdict read 'NOT A DEAL: unrated: 0 comparable 4WD Hijet trucks' for a dump-bed
+    Hijet in a market of them; only the Fair price line below said why."""
+    a = {
+        "deal": False,
+        "fair_price": UNRATED,
+        "truck": {"body": "dump", "price_usd": 7900, "price_basis": "asking"},
+        "flags": {},
+        "reasons": [UNRATED["why"], "the year is not a possible year"],
+    }
+    assert verdict(a) == (
+        "NOT A DEAL: unrated: 0 comparable 4WD Hijet trucks; a comparable must also have the "
+        "dump body this ad states, or not say; the year is not a possible year"
+    )
+    plain = {**a, "truck": {"price_usd": 7900, "price_basis": "asking"}}
+    assert verdict(plain) == f"NOT A DEAL: {UNRATED['why']}; the year is not a possible year"
+
+
+def test_a_sold_ad_says_sold_on_its_condition_line(market):
+    """The verdict said sold, the Condition line below 'sale pending: not said'."""
+    card = card_text(appraised(AD["sold"], market))
+    assert card.splitlines()[1].startswith("NOT A DEAL: sold: the listing says it is sold")
+    assert "sale pending: no, sold" in card
+    assert "sale pending: not said" in card_text(appraised(AD["clean-steal"], market))

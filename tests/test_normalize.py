@@ -145,7 +145,15 @@ TITLE_YEARS = rows(
     ("price-is-not-a-year", "Carry DD51T $1999", None),
     ("mileage-is-not-a-year", "Honda Acty 2000 km", None),
     ("payload-is-not-a-year", "Acty 2000 lbs payload", None),
-    ("bare-letter-era-is-not-a-year", "Honda Acty H8", None),
+    # an exporter's bare era year in capitals ("H8 ACTY TRUCK"; reference: H8 = 1996, S63 = 1988);
+    # it read as no year, and an exporter's H9 Hijet as "undated: cannot be imported"
+    ("bare-letter-era", "Honda Acty H8", 1996),
+    ("bare-letter-era-first", "H8 ACTY TRUCK 4WD HA4", 1996),
+    ("bare-showa-era", "S63 Suzuki Carry 4WD", 1988),
+    ("bare-letter-era-lowercase-is-not-a-year", "honda acty h8", None),
+    ("headlight-bulb-is-not-a-year", "Honda Acty, LED H4 bulbs", None),
+    ("chevrolet-s10-is-not-a-year", "Chevy S10 mini truck", None),
+    ("subaru-r2-is-not-a-year", "Subaru R2 kei car", None),
     ("single-digit-is-not-a-year", "7 Suzuki Carry", None),
     ("leading-two-digits-need-a-make", "95 mini truck", None),
     ("stock-number-is-not-a-year", "ref CB199912", None),

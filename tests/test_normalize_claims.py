@@ -22,6 +22,11 @@ CASES = [
     ("plated", ("plated",)),
     ("comes with plates", ("plated",)),
     ("current tags", ("plated",)),
+    # a tag in the singular, and a tag's date (no claim was read)
+    ("Title in hand. Has tag.", ("plated",)),
+    ("tags till 2027", ("plated",)),
+    ("registration good until 10/27", ("plated",)),
+    ("has a tag and title", ("titled and tagged",)),
     ("registered in NC", ("registered in NC",)),
     ("registration is current", ("registered",)),
     ("off road only", ("off-road only",)),

@@ -112,6 +112,10 @@ def normalize_year(raw: Any) -> int | None:
 _TEXT_YEAR = re.compile(
     r"(?P<kanji>(?:" + KANJI_ERAS + r")\s*(?:元|\d{1,2})\s*年(?:\s*\d{1,2}\s*月)?)"
     r"|(?<![A-Za-z0-9])(?P<letter>[SHR]\s?\d{1,2}(?:\s*年|(?:\.\d{1,2}){1,2}(?![\d.])))"
+    # an exporter's bare era year, in capitals: "H8 ACTY TRUCK", "ハイゼット 4WD H9 5MT" (Heisei
+    # 1-31, Showa 50-64; not "S10", a Chevrolet, nor "R2", a Subaru)
+    r"|(?<![A-Za-z0-9])(?P<bare>(?-i:H(?:[1-9]|[12]\d|3[01])|S[56]\d))(?![\w.\-/])"
+    r"(?!\s*(?:bulbs?|head\s?lights?|lamps?|lights?|halogen|led)\b)"
     r"|(?<![A-Za-z0-9$.,:#/\-])(?P<four>(?:19[5-9]\d|20[0-4]\d))"
     r"(?![\d]|,\d|\s*(?:cc|km|kms|mi|miles?|lbs?|kg|hours?|hrs?)\b)"
     r"|(?<![\w'’])(?P<apos>['’‘`]\d{2})(?![\d\w])",

@@ -359,6 +359,16 @@ def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | 
     value = _stated(r, res, "is_4wd", "drive", scan_drive)
     if value == "conflict":
         return None
+    if (
+        value is True
+        and r.description
+        and scan_drive(r.description, False) is False
+        and not joined(r.get("drive_raw"), r.attrs.get("drive"))
+    ):
+        # "4x4" in the title, "2wd truck" and no 4WD word in the description: a title keyword
+        # a 2WD truck's seller added, or a mistake; either way not a known 4WD
+        res.note("is_4wd", "conflict")
+        return None
     if value is not None:
         return value
     if drive_features(r.title) or drive_features(r.description):

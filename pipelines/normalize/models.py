@@ -63,6 +63,8 @@ _NEGATED_BEFORE = re.compile(
 )
 #: A four-digit year right before a model name ("1995 Minicab").
 _YEAR_BEFORE = re.compile(r"(?<![\w$])(?:19|20)\d{2}\s+$")
+#: A truck word right after a model name ("Carry truck", "Carry 4x4"): the model, not the verb.
+_TRUCK_AFTER = re.compile(r"\s+(?:truck|4x4|4wd|dump|jumbo)\b", re.IGNORECASE)
 _VERB_BEFORE = re.compile(r"\b(?:will|can|could|would|to|'ll|it)\s+$", re.IGNORECASE)
 
 
@@ -94,6 +96,8 @@ def mentions(text: str | None) -> tuple[Mention, ...]:
 def _accepted(text: str, m: Mention, makes: set[str], kei_context: bool) -> bool:
     alias = m.alias
     dated = bool(_YEAR_BEFORE.search(text, 0, m.start))  # "1994 Carry 4x4": a model, not a verb
+    # "Carry truck 4wd $3,500": a truck model's name, not the verb ("every truck" is no Every)
+    dated = dated or (alias.category == "model" and bool(_TRUCK_AFTER.match(text, m.end)))
     if alias.needs_make and alias.make not in makes and not kei_context and not dated:
         return False
     before = text[max(0, m.start - 24) : m.start]

@@ -38,7 +38,7 @@ _PRICE_BEFORE = {
 _CURRENCY_WORDS = tables.currency_words()
 _AMOUNT = re.compile(
     r"(?P<cur>US\s?\$|USD|JPY|¥|\$)?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"\s?(?P<mult>k|万)?(?P<yen>\s?円)?" + ASCII_RIGHT,
+    r"\s?(?P<mult>k|万|grand)?(?P<yen>\s?円)?" + ASCII_RIGHT,
     re.IGNORECASE,
 )
 _PLACEHOLDER_AMOUNTS = frozenset(
@@ -93,6 +93,15 @@ def _normalize_price(raw: Any, currency_hint: str | None) -> PriceValue:
     return _parsed_price(text, currency_hint)
 
 
+def payment_of(before: str, after: str) -> str | None:
+    """ "monthly" or "down" when an amount between ``before`` and ``after`` is a payment, not
+    the price ("$199/mo", "$500 down", "deposit of $1,000", "financing from $150"); else None."""
+    for reason in ("monthly", "down"):
+        if _PRICE_AFTER[reason].search(after) or _PRICE_BEFORE[reason].search(before):
+            return reason
+    return None
+
+
 def _plain_price(m: re.Match) -> PriceValue:
     """The price of a ``_PLAIN_DOLLARS`` match: what price-parser gives for it."""
     value = int(m.group(1).replace(",", ""))
@@ -114,9 +123,8 @@ def _parsed_price(text: str, currency_hint: str | None) -> PriceValue:
         return PriceValue(None, None, problem)
     after = text[amount_match.end() :]
     before = text[: amount_match.start()]
-    for reason in ("monthly", "down"):
-        if _PRICE_AFTER[reason].search(after) or _PRICE_BEFORE[reason].search(before):
-            return PriceValue(None, None, reason)
+    if reason := payment_of(before, after):
+        return PriceValue(None, None, reason)
     parsed = Price.fromstring(text[max(0, amount_match.start() - 8) :])
     amount = parsed.amount
     if amount is None:
