@@ -428,6 +428,8 @@ def night_changes(listings: pd.DataFrame, history: pd.DataFrame, *, as_of) -> pd
     info = ["lid", "source", "listing_id", "title", "model", "year", "is_4wd", "url"]
     out = rows.merge(listings[[*info, "first_seen_at"]], on="lid", how="inner")
     first = out["first_seen_at"].dt.tz_convert("UTC").dt.normalize().dt.tz_localize(None)
+    # up to the night (pinned by the frames' golden files); the page counts a truck that left
+    # as "Recently sold" does, first to last sighting (``days_seen``)
     out["days_listed"] = (pd.Timestamp(night) - first).dt.days.astype("Int64")
     order = {c: i for i, c in enumerate(CHANGE_ORDER)}
     out = out.assign(_o=out["change"].map(order).fillna(len(order)))
@@ -750,7 +752,7 @@ def render_html(
             if name not in (ELIGIBILITY_PNG, STATES_PNG)
         ),
         "<h2>What changed on the last night</h2>",
-        _changes_html(data.changes),
+        _changes_html(data.changes, data.listings, data.sold),
         "<h2>Where can I drive it?</h2>",
         road_rules.section_html(
             data.road_rule, data.by_state, figure=_states_img(data, pngs.get(STATES_PNG))
@@ -841,9 +843,39 @@ def price_words(basis: Any, *, left: bool = False) -> str:
     return PRICE_LABELS.get(basis, basis)
 
 
-def _changes_html(changes: pd.DataFrame, limit: int = 60) -> str:
+#: A change counted in the summary line, by its count: "1 price drop", "13 price drops".
+CHANGE_COUNT_WORDS = {
+    "price_drop": ("price drop", "price drops"),
+    "price_rise": ("price rise", "price rises"),
+}
+
+
+def change_count(change: str, n: int) -> str:
+    """ "13 price drops", "1 price rise", "7 gone": a count of one kind of change."""
+    one, many = CHANGE_COUNT_WORDS.get(change, (change.replace("_", " "),) * 2)
+    return f"{n} {one if n == 1 else many}"
+
+
+def days_seen(changes: pd.DataFrame, listings: pd.DataFrame, sold: pd.DataFrame) -> pd.Series:
+    """Whole days each changed listing was seen for sale, counted as "Recently sold or
+    delisted" counts them (one truck, one number on the page): its truck's days there (first
+    to last sighting across sites and reposts), else the listing's own first to last sighting.
+    The night it is found gone is no day it was seen."""
+    keys = ["source", "listing_id"]
+    seen = listings.drop_duplicates(keys)[[*keys, "truck_id", "first_seen_at", "last_seen_at"]]
+    rows = changes[keys].merge(seen, on=keys, how="left")
+    own = (rows["last_seen_at"] - rows["first_seen_at"]).dt.total_seconds() // 86400
+    truck = sold.drop_duplicates("truck_id").set_index("truck_id")["days_on_market"]
+    days = rows["truck_id"].map(truck).astype("Float64").fillna(own.astype("Float64"))
+    return days.astype("Int64").set_axis(changes.index)
+
+
+def _changes_html(
+    changes: pd.DataFrame, listings: pd.DataFrame, sold: pd.DataFrame, limit: int = 60
+) -> str:
     counts = changes["change"].value_counts()
-    summary = ", ".join(f"{int(n)} {esc(c.replace('_', ' '))}" for c, n in counts.items())
+    summary = ", ".join(esc(change_count(str(c), int(n))) for c, n in counts.items())
+    changes = changes.assign(days_listed=days_seen(changes, listings, sold))
     rows = [
         [
             esc(str(r["change"]).replace("_", " ")),

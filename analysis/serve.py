@@ -485,8 +485,14 @@ def build_datasette(
     return ds
 
 
+#: The tables the served pages read: the query forms' examples and the canned queries
+#: (``CANNED_QUERIES``). A database of an older version may lack some; serve cannot add them.
+SERVED_TABLES = ("price_history", "deal_scores", "state_rules")
+
+
 def check_database(db_path: Path) -> None:
-    """Raise ``DatabaseMissing`` (or ``NotATrackerDatabase``) unless ``db_path`` is one to serve."""
+    """Raise ``DatabaseMissing`` (or ``NotATrackerDatabase``) unless ``db_path`` is one to serve:
+    checked before the URL is announced."""
     if not db_path.is_file():
         raise DatabaseMissing(f"no database at {db_path}: run a crawl (or `keitrucks demo`) first")
     try:
@@ -496,6 +502,12 @@ def check_database(db_path: Path) -> None:
         raise NotATrackerDatabase(f"{db_path} is not an SQLite database ({exc})") from None
     if "listings" not in tables:
         raise NotATrackerDatabase(f"{db_path} is not a tracker database (no listings table)")
+    missing = [name for name in SERVED_TABLES if name not in tables]
+    if missing:
+        raise NotATrackerDatabase(
+            f"{db_path} is a database from an older version (no {missing[0]} table): "
+            f"`keitrucks renormalize --db {db_path}` updates it"
+        )
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:

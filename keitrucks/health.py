@@ -85,6 +85,13 @@ ADVICE = (
     ),
     (
         "failed",
+        "no run record",
+        "the Scrapyd job stopped before it finished (cancelled, killed, or its server went "
+        "down): what it scraped is stored and nothing was marked gone; the job's log on its "
+        "Scrapyd server says why",
+    ),
+    (
+        "failed",
         "killed",
         "the crawl's process died before it ended: run it again with "
         "`keitrucks crawl --source {source}`",
@@ -205,6 +212,20 @@ def assess_run(
 
 #: Why a run still recorded as running is judged failed: no crawl of its source is writing.
 GONE_REASON = "killed: its crawl is gone"
+#: The stat naming the Scrapyd job whose feed a run stores (``keitrucks.remote_ingest``), on
+#: its runs row from the start: an ingest killed halfway is told from a crawl killed halfway.
+INGEST_JOB_STAT = "keitrucks/scrapyd_job"
+#: Why such a run is judged failed; its advice is to store the feed again, not to crawl.
+INGEST_GONE_REASON = "its ingest stopped (killed)"
+
+
+def _ingest_job(run: Mapping[str, Any]) -> str | None:
+    """The Scrapyd job whose feed ``run`` stores; None for a crawl of its own."""
+    try:
+        stats = json.loads(run.get("stats") or "{}")
+    except (TypeError, ValueError):
+        return None
+    return stats.get(INGEST_JOB_STAT) if isinstance(stats, dict) else None
 
 
 def gone_runs_as_abandoned(
@@ -213,14 +234,14 @@ def gone_runs_as_abandoned(
     """``runs`` with each run still ``running`` whose source nothing is crawling now
     (``crawling(source)`` false: a night killed with its crawls, the power cut) read as
     abandoned, so health shows the night that died; ``start_run`` records it so only at the
-    source's next run."""
+    source's next run. An ingest's run reads as its ingest stopped (store the feed again)."""
     out = []
     for run in runs:
         if run.get("status") == "running" and not crawling(str(run["source"])):
             run = {
                 **run,
                 "status": "abandoned",
-                "finish_reason": GONE_REASON,
+                "finish_reason": INGEST_GONE_REASON if _ingest_job(run) else GONE_REASON,
                 "complete": 0,
                 "healthy": 0,
                 "health_status": None,

@@ -36,6 +36,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 
 from keitrucks.core.config import load_config
 from keitrucks.core.dates import now_iso
+from keitrucks.health import INGEST_JOB_STAT
 from pipelines.remote import RUN_RECORD_KEY
 from pipelines.runs import abandon_run, read_ingested_job, record_ingested_job, start_run
 from pipelines.schema import open_db
@@ -159,6 +160,7 @@ def ingest_feed(
     crawler.signals = SignalManager(crawler)
     crawler.stats = StatsCollector(crawler)
     crawler.stats.set_stats(dict(record.get("stats") or {}))
+    crawler.stats.set_value(INGEST_JOB_STAT, job_id)
     crawler.spider = spider = SimpleNamespace(
         name=source,
         search_key=record.get("search_key"),
@@ -176,6 +178,7 @@ def ingest_feed(
     for pipe in pipelines:
         if hasattr(pipe, "open_spider"):
             _call(pipe.open_spider, spider)
+    _mark_ingest(pipelines, job_id)
     try:
         stored = _replay(feed, pipelines, crawler, spider, record)
     except BaseException as exc:  # Ctrl-C, a crash: say so now, not at the source's next run
@@ -189,6 +192,19 @@ def ingest_feed(
     record_ingested_job(db_path, job_id, source, server, run_id, stored)
     logger.info("%s: ingested job %s: %d listings (run %s)", source, job_id, stored, run_id)
     return Ingested(job_id, run_id, stored)
+
+
+def _mark_ingest(pipelines, job_id: str) -> None:
+    """The open run's stats name its job from the start: an ingest killed halfway (kill -9, a
+    power cut) leaves it running, and health then says to store the feed again, not to crawl."""
+    storage = next((p for p in pipelines if isinstance(p, SQLitePipeline)), None)
+    if storage is None or storage.db is None:
+        return
+    with storage.db.conn:
+        storage.db.execute(
+            "UPDATE runs SET stats = ? WHERE id = ?",
+            [json.dumps({INGEST_JOB_STAT: job_id}), storage.run_id],
+        )
 
 
 def _stopped(db_path, pipelines, why: str) -> None:

@@ -493,6 +493,35 @@ def test_with_a_channel_there_is_no_local_only_warning(tmp_path, webhook, caplog
     assert not [r for r in caplog.records if "no notification channel" in r.getMessage()]
 
 
+def test_a_night_with_nothing_to_send_says_nothing_of_channels(tmp_path, caplog):
+    """ "no notification channel configured: 0 alert(s) printed here": a warning about
+    delivery on a night that had nothing to deliver."""
+    db = tmp_path / "k.db"
+    crawl_night(db, 0)
+    run_alerts(db, as_of=NIGHTS[0], config=config())  # raises the night's alerts
+    caplog.clear()
+    lines: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="analysis.alerts"):
+        again = run_alerts(db, as_of=NIGHTS[0], config=config(), echo=lines.append)
+    assert again.raised == []
+    assert lines == [f"alerts {NIGHTS[0]}: 0 raised, 0 held by the daily cap"]
+    assert not [r for r in caplog.records if "channel" in r.getMessage()]
+
+
+def test_a_digest_folder_that_cannot_be_written_stops_before_any_alert_is_recorded(tmp_path):
+    """The digest failed after the alerts were recorded: the next run raised none of them
+    (each truck is announced once), so the buyer never read them anywhere."""
+    db = tmp_path / "k.db"
+    crawl_night(db, 0)
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="a-file"):
+        run_alerts(db, as_of=NIGHTS[0], config=config(), digest_dir=tmp_path / "a-file" / "d")
+    assert alert_rows(db) == []
+    run = run_alerts(db, as_of=NIGHTS[0], config=config(), digest_dir=tmp_path / "d")
+    assert run.raised
+    assert [p.name for p in (tmp_path / "d").iterdir()] == [f"alerts-{NIGHTS[0]}.md"]
+
+
 def test_local_rows_an_older_version_stored_as_sent_read_as_not_sent(tmp_path):
     db = tmp_path / "k.db"
     crawl_night(db, 0)

@@ -18,6 +18,7 @@ from analysis.load import DatabaseMissing
 from analysis.report import (
     CSV_FILES,
     ReportResult,
+    change_count,
     change_prices,
     csv_columns,
     esc,
@@ -265,6 +266,48 @@ def test_the_header_says_when_the_trends_start(report):
 def test_what_changed_reads_right_for_trucks_that_left(change, old, now, days, was_now):
     row = {"change": change, "old_price_usd": old, "price_usd": now, "days_listed": days}
     assert change_prices(row) == was_now
+
+
+@pytest.mark.parametrize(
+    ("change", "n", "words"),
+    [
+        ("price_drop", 13, "13 price drops"),  # was "13 price drop"
+        ("price_drop", 1, "1 price drop"),
+        ("price_rise", 6, "6 price rises"),
+        ("gone", 11, "11 gone"),
+        ("new", 8, "8 new"),
+        ("relisted", 1, "1 relisted"),
+    ],
+)
+def test_the_changes_are_counted_in_plain_words(change, n, words):
+    assert change_count(change, n) == words
+
+
+def _section_rows(page: str, heading: str) -> list[list[str]]:
+    start = page.index(f"<h2>{heading}")
+    section = page[start : page.find("<h2>", start + 4)]
+    return [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(<td.*?)</tr>", section)
+    ]
+
+
+def test_a_truck_that_left_reads_the_same_days_in_both_tables(report, tmp_path):
+    """E (seen Nov 2 and 5, found gone Nov 9) read "gone after 7 days" under What changed
+    beside 3 days listed under Recently sold: the nights unseen, up to the one it was found
+    gone, counted as days listed; and H2, a repost of H first seen Nov 2, "gone after 4 days"
+    beside its truck's 3."""
+    db = report.folder.parent.parent / "m.db"
+    night = write_report(db, tmp_path, as_of="2026-11-09")
+    page = (night.folder / "report.html").read_text(encoding="utf-8")
+    listed = {r[1]: r[3] for r in _section_rows(page, "Recently sold")}
+    left = [
+        (r[1], re.search(r"after (\d+) days?$", r[4])[1])
+        for r in _section_rows(page, "What changed")
+        if r[0] in ("sold", "gone", "ended") and r[1] in listed  # B: its truck is for sale
+    ]
+    assert len(left) >= 2
+    assert [(title, listed[title]) for title, _ in left] == left
 
 
 @pytest.mark.parametrize(

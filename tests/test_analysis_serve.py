@@ -9,6 +9,7 @@ import csv
 import importlib.util
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -384,3 +385,35 @@ def test_an_empty_database_serves_every_question(tmp_path):
     finally:
         for database in datasette.databases.values():
             database.close()
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        ["listings (source, listing_id, title)"],  # the first versions: listings only
+        ["listings (source, listing_id, title)", "price_history (source, listing_id)"],
+    ],
+)
+def test_serve_refuses_a_database_of_an_older_version_before_announcing_a_url(
+    tmp_path, monkeypatch, tables
+):
+    """It printed 'Datasette on http://127.0.0.1:8001/', then failed on 'no such table'."""
+    from click.testing import CliRunner
+
+    from keitrucks.cli import cli
+
+    db = tmp_path / "old.db"
+    with closing(sqlite3.connect(db)) as conn, conn:
+        for table in tables:
+            conn.execute(f"CREATE TABLE {table}")
+
+    def serve(path, **kwargs):  # the real one reads those tables before it listens
+        raise sqlite3.OperationalError("no such table: price_history")
+
+    monkeypatch.setattr("analysis.serve.serve", serve)
+    monkeypatch.setattr("analysis.serve.port_in_use", lambda port: False)
+    result = CliRunner().invoke(cli, ["serve", "--db", str(db)], obj={})
+    assert result.exit_code == 4, result.output
+    assert "http://" not in result.output
+    assert result.output.startswith(f"Error: {db} is a database from an older version (no ")
+    assert result.output.endswith(f"table): `keitrucks renormalize --db {db}` updates it\n")

@@ -291,6 +291,13 @@ ADVICE_CASES = [
     ("failed", ["did not finish (killed: timed out after 1800s)"], "crawl_timeout_minutes"),
     ("failed", ["did not finish (killed by signal 9)"], "died before it ended"),
     ("failed", ["did not finish (its ingest stopped (KeyboardInterrupt))"], "keitrucks ingest"),
+    ("failed", ["did not finish (its ingest stopped (killed))"], "keitrucks ingest"),
+    # a job killed on its Scrapyd host: its log is there, not "beside the database"
+    (
+        "failed",
+        ["did not finish (the job stopped before it finished: no run record in its feed)"],
+        "log on its Scrapyd server",
+    ),
     ("failed", ["incomplete (page with no listings (layout change?))"], "keitrucks parse ebay"),
     ("failed", ["incomplete (HTTP errors)"], "crawl's log"),
     ("unhealthy", ["field coverage fell: year 90% -> 10%"], "fewer fields"),

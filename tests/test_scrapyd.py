@@ -882,6 +882,50 @@ def test_ingest_beside_a_crawl_of_the_same_source_waits_its_turn(tmp_path):
     assert again.exit_code == 0, again.output
 
 
+#: An ingest killed with SIGKILL halfway through its feed: no handler runs, its run stays
+#: 'running' with the source's lock released by the kernel.
+KILLED_INGEST = """
+import os, signal, sys
+from keitrucks.remote_ingest import ingest_feed, read_feed
+from pipelines.storage import SQLitePipeline
+SQLitePipeline.process_item = lambda self, item: os.kill(os.getpid(), signal.SIGKILL)
+feed = read_feed(open(sys.argv[2]).read().splitlines())
+ingest_feed(sys.argv[1], feed, job_id="job-1", source="craigslist", as_of=sys.argv[3])
+"""
+
+
+def test_an_ingest_killed_halfway_says_to_store_the_feed_again(tmp_path):
+    """kill -9 of `keitrucks ingest` (or of the night storing a Scrapyd job's feed): health
+    read it as a crawl that died and said 'run it again with `keitrucks crawl --source
+    craigslist`', which crawls from this host and leaves the job's feed unstored."""
+    from keitrucks.health import HealthRules, check_health
+
+    feed = _feed_file(tmp_path / "saved", "craigslist")
+    db = tmp_path / "k.db"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_INGEST, str(db), str(feed), NIGHTS[0]],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [r["status"] for r in rows(db, "SELECT status FROM runs")] == ["running"]
+    (health,) = check_health(db, ["craigslist"], rules=HealthRules(), checked_at=NIGHTS[0])
+    assert health.latest.reasons == ("did not finish (its ingest stopped (killed))",)
+    assert "`keitrucks ingest FEED`" in health.latest.advice
+    assert "keitrucks crawl" not in health.latest.advice
+    done = ingest_feed(
+        db,
+        read_feed(feed.read_text().splitlines()),
+        job_id="job-1",
+        source="craigslist",
+        as_of=NIGHTS[0],
+    )
+    assert (done.items, done.already) == (1, False)
+    (health,) = check_health(db, ["craigslist"], rules=HealthRules(), checked_at=NIGHTS[0])
+    assert [r.status for r in health.recent] == ["ok"]  # one crawl, stored whole
+
+
 def test_an_ingest_stopped_halfway_says_so_at_once_and_stores_whole_next_time(
     tmp_path, monkeypatch
 ):

@@ -71,6 +71,24 @@ def test_a_rule_reads_as_words_with_its_limit_and_source():
     assert view.line().startswith("AR: can be plated only in a special class")
 
 
+@pytest.mark.parametrize(
+    ("state", "source"),
+    [
+        # "source n.d. (dmv, medium); undated source": the missing date said twice
+        ("TN", "source undated (dmv, medium)"),
+        ("IN", "source undated (dealer, low); low confidence"),
+        ("AL", "source undated (statute text; Act 2011-205) (statute, medium)"),
+        # a dated source keeps its date as shown, and its age
+        ("GA", "source 2023 (bulletin MVD-2023-05) (dmv, high); source over 12 months old"),
+    ],
+)
+def test_a_rule_line_says_its_source_date_once(state, source):
+    line = rule_for(state, today=TODAY).line()
+    assert line.endswith(f"; {source}")
+    assert "n.d." not in line
+    assert line.count("undated") == (source.count("undated"))
+
+
 def test_georgia_gives_no_road_use():
     view = rule_for("ga", today=TODAY)
     assert view.rule.road_status == "offroad_only"

@@ -5,7 +5,9 @@ sends one digest per channel (or one message per alert), records each outcome, a
 failed or was left pending on the next run. Every run also echoes its alerts and writes the
 night's digest as Markdown (``alerts-YYYY-MM-DD.md``). With no channel configured, nothing is
 sent anywhere: the alerts are recorded ``not_sent``, and the console says so at WARNING with
-how to add a channel, every night, so a new user is never left believing they were notified.
+how to add a channel, every night that raises one, so a new user is never left believing they
+were notified (a night with nothing to send says nothing of channels). The digest's folder is
+checked writable before any alert is recorded: a recorded alert is never raised again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import logging
 import math
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,8 @@ from pipelines.schema import PRICE_LABELS
 
 logger = logging.getLogger(__name__)
 
-#: Said at WARNING on every night without a notification channel (the count of alerts first).
+#: Said at WARNING on every night that raises alerts without a notification channel (the count
+#: of alerts first).
 NO_CHANNEL_WARNING = (
     "no notification channel configured: %d alert(s) printed here and written to the digest "
     "only, nothing sent anywhere. To be notified, put an Apprise URL (ntfy://your-topic, "
@@ -248,6 +252,9 @@ def run_alerts(
     candidates = with_buyer_rule(candidates, settings, config, day)
     details = _details(state)
 
+    if digest_dir is not None and not dry_run:
+        # before any alert is recorded: one recorded is announced, never raised again
+        ready_folder(Path(digest_dir))
     with alert_store.alert_db(db_path, readonly=dry_run) as conn:
         memory = alert_store.read_alert_memory(conn)
         room = max(
@@ -309,18 +316,32 @@ def run_alerts(
     failed = len(outcomes) - sent
     retried_ids = {r["id"] for r in retry}
     retried = sum(1 for row_id, _, _ in outcomes if row_id in retried_ids)
+    # without a channel, a night with nothing to send says nothing of channels
     delivery = (
-        f"{sent} delivered, {failed} failed, {retried} retried"
+        f", {sent} delivered, {failed} failed, {retried} retried"
         if channels
-        else "sent nowhere (no notification channel configured)"
+        else ", sent nowhere (no notification channel configured)"
+        if raised
+        else ""
     )
     say(
-        f"alerts {day}: {len(raised)} raised, {len(deferred)} held by the daily cap, {delivery}"
+        f"alerts {day}: {len(raised)} raised, {len(deferred)} held by the daily cap{delivery}"
         + (f"; digest {digest_path}" if digest_path else "")
     )
-    if not channels:
+    if not channels and raised:
         logger.warning(NO_CHANNEL_WARNING, len(raised))
     return AlertRun(raised, sent, failed, retried, digest_path, len(deferred), len(channels))
+
+
+def ready_folder(folder: Path) -> None:
+    """Create ``folder`` and make sure a file can be written in it; the OSError names the
+    folder when not ("Permission denied: reports/alerts")."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".alerts-", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(folder)) from None
 
 
 def _watched_history(

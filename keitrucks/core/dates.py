@@ -5,6 +5,7 @@ Every command's ``--as-of`` is read here (``normalize_as_of``), with one wording
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 
 #: What an as-of value may be, in the words of every error about one.
@@ -27,16 +28,17 @@ def as_of_error(value: object) -> str:
 def normalize_as_of(value: str, *, today: date | None = None) -> str:
     """ISO 8601 UTC from "2026-11-24", "2026-11-24T06:00:00Z", "today" or "yesterday".
 
-    A bare date (and a word) means 06:00 UTC of that day. Raises ValueError worded by
-    ``as_of_error`` for anything else.
+    A bare date (in any ISO form: "20261124" too) and a word mean 06:00 UTC of that day.
+    Raises ValueError worded by ``as_of_error`` for anything else.
     """
     text = str(value).strip()
     word = text.lower()
     if word in RELATIVE_DAYS:
         day = (today or datetime.now(UTC).date()) - timedelta(days=RELATIVE_DAYS[word])
         text = day.isoformat()
-    if len(text) == 10:
-        text += BARE_DATE_TIME
+    # a bare date in any ISO 8601 form (2026-11-24, 20261124, 2026-W48-2): the night's hour
+    with suppress(ValueError):
+        text = date.fromisoformat(text).isoformat() + BARE_DATE_TIME
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

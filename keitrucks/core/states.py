@@ -43,6 +43,8 @@ ROAD_USE_STATUSES = frozenset({"registrable", "registrable_restricted", "local_o
 #: A source older than this many months is shown as stale.
 DEFAULT_STALE_MONTHS = 12
 CHECK_WITH_DMV = "check with your state DMV before buying"
+#: The caution on a rule whose source shows no date.
+UNDATED_SOURCE = "undated source"
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,26 @@ class RuleView:
         parts = [f"{rule.state}: {self.words}"]
         if self.limit:
             parts.append(self.limit)
-        source = rule.source_date or "undated"
-        parts.append(f"source {source} ({rule.source_type or 'unknown'}, {rule.confidence})")
-        if self.cautions:
-            parts.append("; ".join(self.cautions))
+        parts.append(
+            f"source {source_when(rule)} ({rule.source_type or 'unknown'}, {rule.confidence})"
+        )
+        # an undated source is said once, where its date would be
+        cautions = [c for c in self.cautions if c != UNDATED_SOURCE]
+        if cautions:
+            parts.append("; ".join(cautions))
         return "; ".join(parts)
+
+
+def source_when(rule: StateRule) -> str:
+    """The source's date as it shows it ("2024-09-17"), or "undated" with what it shows
+    instead ("n.d. (statute copy)" reads "undated (statute copy)")."""
+    shown = rule.source_date or ""
+    if rule.source_dated is not None:
+        return shown
+    note = shown.removeprefix("n.d.").strip()
+    if note and not note.startswith("("):
+        note = f"({note})"
+    return f"undated {note}".strip()
 
 
 def _text(value: Any) -> str | None:
@@ -226,7 +243,7 @@ def view(rule: StateRule, *, today: dt.date, stale_months: int = DEFAULT_STALE_M
         cautions.append("low confidence")
     dated = _as_date(rule.source_dated, end=True)
     if dated is None:
-        cautions.append("undated source")
+        cautions.append(UNDATED_SOURCE)
     elif _months_between(dated, today) > stale_months:
         cautions.append(f"source over {stale_months} months old")
     starts = _as_date(rule.effective_from)
