@@ -155,12 +155,14 @@ def section_html(
         bits = [f"<b>{_esc(rule.state)}</b>: {_esc(view.words)}"]
         if view.limit:
             bits.append(_esc(view.limit))
-        bits.append(
-            f"{source}, dated {_esc(rule.source_date or 'n.d.')}, confidence "
-            f"{_esc(rule.confidence)}"
-        )
-        if view.cautions:
-            bits.append(f"<span class=warn>{_esc('; '.join(view.cautions))}</span>")
+        when = states.source_when(rule)
+        undated = states.UNDATED_SOURCE in view.cautions
+        dated = f"<span class=warn>{_esc(when)}</span>" if undated else f"dated {_esc(when)}"
+        bits.append(f"{source}, {dated}, confidence {_esc(rule.confidence)}")
+        # an undated source is said once, where its date would be
+        cautions = [c for c in view.cautions if c != states.UNDATED_SOURCE]
+        if cautions:
+            bits.append(f"<span class=warn>{_esc('; '.join(cautions))}</span>")
         parts.append(f"<p>Your state: {'; '.join(bits)}.</p>")
     parts.append(
         f"<p class=muted>Guidance, not legal advice: {_esc(states.CHECK_WITH_DMV)}. A seller's "

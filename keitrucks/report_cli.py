@@ -42,7 +42,7 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     Example:
       keitrucks report --db data/demo.db --as-of 2026-11-24
     """
-    from analysis.report import REPORT_STEPS, write_report
+    from analysis.report import REPORT_STEPS, change_count, write_report
     from keitrucks.night import store_deal_scores
     from keitrucks.progress import progress_bar, wants_progress
     from pipelines.schema import StorageError
@@ -70,7 +70,8 @@ def report(ctx: click.Context, db: str, out: str, as_of: str | None) -> None:
     h = result.headline
     click.echo(
         f"Report {day.isoformat()}: {h['trucks_for_sale']} trucks for sale, "
-        f"{h['deals_15pct']} deals 15%+ under, {h['new']} new, {h['price_drops']} price drops"
+        f"{h['deals_15pct']} deals 15%+ under, {h['new']} new, "
+        f"{change_count('price_drop', h['price_drops'])}"
     )
     click.echo(f"  {result.folder / 'report.html'}")
 

@@ -37,6 +37,12 @@ def test_report_writes_the_dated_folder(tmp_path):
     assert for_sale == 5
     assert f"Report 2026-11-10: {for_sale} trucks for sale" in result.output
     assert (tmp_path / "out" / "2026-11-10" / "report.html").is_file()
+    # the night of Nov 9 (A: 8000 -> 7500) is the last with a crawl of Craigslist
+    nine = CliRunner().invoke(
+        cli.report, ["--db", str(db), "--out", str(tmp_path / "out"), "--as-of", "2026-11-09"]
+    )
+    assert nine.exit_code == 0, nine.output
+    assert nine.output.splitlines()[0].endswith(", 1 price drop")  # not "1 price drops"
     # the report's deal scores are in the database, for Datasette's underpriced question
     conn = sqlite3.connect(db)
     stored = conn.execute("SELECT DISTINCT as_of FROM deal_scores").fetchall()

@@ -30,6 +30,21 @@ def test_a_buyer_in_tennessee_reads_a_different_rule():
     assert line.startswith("your state TN: can be plated only in a special class")
 
 
+@pytest.mark.parametrize(
+    ("state", "said", "not_said"),
+    [
+        # TN's source shows no date: said once, where the date would be, as a caution
+        ("TN", "<span class=warn>undated</span>, confidence medium", ("n.d.", "undated source")),
+        ("GA", "dated 2023", ("undated",)),
+    ],
+)
+def test_the_report_says_a_rules_date_once(state, said, not_said):
+    view = road_rules.buyer_view(config(state), TODAY)
+    page = road_rules.section_html(view, pd.DataFrame())
+    assert said in page
+    assert not any(words in page for words in not_said)
+
+
 def test_no_buyer_state_says_how_to_set_one():
     assert road_rules.buyer_view(config(), TODAY) is None
     assert "set [buyer] state" in road_rules.rule_line(None)
