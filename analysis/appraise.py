@@ -70,6 +70,7 @@ NOTE_WORDS = {
     "price:implausible": "the price is implausible for a kei truck",
     "price:ambiguous": "the listing names more than one price",
     "is_4wd:conflict": "the listing says both 2WD and 4WD",
+    "is_4wd:not_working": "the listing says its 4WD does not work",
     "mileage_mi:unit_conflict": "the mileage unit is unclear (km or miles)",
     "make:field_and_title_disagree": "the make field and the title disagree",
 }
@@ -490,11 +491,12 @@ def _reasons(
         if note.startswith(("year:", "is_4wd:", "price:")):
             reasons.append(NOTE_WORDS.get(note, note))
     if listing.get("is_4wd") is not True:
-        reasons.append(
-            "2WD: the underpriced alert is for 4WD trucks"
-            if listing.get("is_4wd") is False
-            else "drive not stated: the underpriced alert is for 4WD trucks"
-        )
+        if listing.get("is_4wd") is False:
+            reasons.append("2WD: the underpriced alert is for 4WD trucks")
+        elif "is_4wd:not_working" in (listing.get("normalize_notes") or ()):
+            reasons.append("its 4WD does not work: the underpriced alert is for working 4WD trucks")
+        else:
+            reasons.append("drive not stated: the underpriced alert is for 4WD trucks")
     basis = listing.get("price_basis")
     if listing.get("price_usd") is None:
         reasons.append("no price")
