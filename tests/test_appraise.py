@@ -800,6 +800,14 @@ def test_the_headline_of_a_listing_that_is_no_truck_says_so(text, says, market):
     assert card_text(appraised(text, market)).splitlines()[0] == says
 
 
+def test_a_4wd_whose_4wd_does_not_work_says_so_in_its_headline(market):
+    """'4x4 doesn't work' read '4WD' and DEAL; its drive is now unknown, and the card says why
+    rather than 'drive not stated'."""
+    a = appraised(AD["4x4-broken"], market)
+    assert a["truck"]["is_4wd"] is None
+    assert card_text(a).splitlines()[0].startswith("1996 Honda Acty, 4WD not working, ")
+
+
 @pytest.mark.parametrize(
     ("text", "title"),
     [
