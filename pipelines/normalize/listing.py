@@ -58,11 +58,12 @@ from pipelines.normalize.price import (
 )
 from pipelines.normalize.text import (
     SENTENCE_SPLIT,
+    Vocabulary,
     clean_text,
     fold_label,
     joined,
     relevant_text,
-    terms,
+    term_rows,
     text_cache,
 )
 from pipelines.normalize.vehicle import (
@@ -390,11 +391,16 @@ def _transmission(r: _Raw, res: _Result) -> str | None:
 
 
 #: "4x4 doesn't work", "transfer case is bad": the ad says its 4WD does not work.
-_FOUR_WD_BROKEN = re.compile(terms("drive_broken"), re.IGNORECASE)
+_FOUR_WD_BROKEN = Vocabulary(term_rows("drive_broken"))
 
 
 def _four_wd_broken(*texts: str | None) -> bool:
-    return any(text and _FOUR_WD_BROKEN.search(text) for text in texts)
+    return any(_says_4wd_broken(text) for text in texts if text)
+
+
+@text_cache(maxsize=1 << 14)
+def _says_4wd_broken(text: str) -> bool:
+    return _FOUR_WD_BROKEN.search(text)
 
 
 _KM_ODOMETER = re.compile(

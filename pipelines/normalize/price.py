@@ -18,7 +18,9 @@ from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
 from pipelines.normalize.text import (
     ASCII_RIGHT,
+    Vocabulary,
     clean_text,
+    term_rows,
     terms_by_value,
     text_cache,
     words,
@@ -235,7 +237,9 @@ _SOLD_TITLE = re.compile(
     re.IGNORECASE,
 )
 #: A title its seller marked gone without saying sold: "1996 Acty 4x4 - no longer available".
-_ENDED_TITLE = re.compile(terms_by_value("status_title", "any")["ended"], re.IGNORECASE)
+_ENDED_TITLE = Vocabulary(
+    [(value, pattern) for value, pattern in term_rows("status_title") if value == "ended"]
+)
 _SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
 #: First characters of a cleaned price that neither phrase can begin with.
 _AMOUNT_START = frozenset("$0123456789")
