@@ -240,6 +240,13 @@ CASES = [
         "ended",
     ),
     (
+        "no-longer-available-line",
+        "96 honda acty 4x4 5spd mini truck\nUPDATE: no longer available\nruns n drives great,"
+        " clean title, 41k mi.\n$3500 obo\nKnoxville, TN",
+        False,
+        "ended",
+    ),
+    (
         "engine-and-transmission",
         "1996 Honda Acty E07A engine and 5 speed transmission $900",
         False,
