@@ -37,6 +37,7 @@ from analysis import road_rules
 from analysis.alerts.rules import underpriced_4wd
 from analysis.alerts.run import with_buyer_rule, with_landed_costs
 from analysis.alerts.settings import alert_settings
+from analysis.appraise_card import FOUR_WD_NOT_WORKING
 from analysis.appraise_questions import questions_for
 from analysis.deals import TITLE_PROBLEMS, deal_settings, score_deals, trust_problems
 from analysis.eligibility import NOW, eligibility_status
@@ -70,6 +71,7 @@ NOTE_WORDS = {
     "price:implausible": "the price is implausible for a kei truck",
     "price:ambiguous": "the listing names more than one price",
     "is_4wd:conflict": "the listing says both 2WD and 4WD",
+    "is_4wd:not_working": FOUR_WD_NOT_WORKING,
     "mileage_mi:unit_conflict": "the mileage unit is unclear (km or miles)",
     "make:field_and_title_disagree": "the make field and the title disagree",
 }
@@ -490,11 +492,10 @@ def _reasons(
         if note.startswith(("year:", "is_4wd:", "price:")):
             reasons.append(NOTE_WORDS.get(note, note))
     if listing.get("is_4wd") is not True:
-        reasons.append(
-            "2WD: the underpriced alert is for 4WD trucks"
-            if listing.get("is_4wd") is False
-            else "drive not stated: the underpriced alert is for 4WD trucks"
-        )
+        if listing.get("is_4wd") is False:
+            reasons.append("2WD: the underpriced alert is for 4WD trucks")
+        elif "is_4wd:not_working" not in (listing.get("normalize_notes") or ()):  # said above
+            reasons.append("drive not stated: the underpriced alert is for 4WD trucks")
     basis = listing.get("price_basis")
     if listing.get("price_usd") is None:
         reasons.append("no price")

@@ -37,6 +37,10 @@ def _usd(value: Any) -> str:
     return "?" if value is None else f"${int(value):,}"
 
 
+#: The note of an ad whose 4WD does not work ("4x4 doesn't work"): its drive is unknown.
+FOUR_WD_NOT_WORKING = "the listing says its 4WD does not work"
+
+
 def _yes_no(value: Any) -> str:
     return {True: "yes", False: "no"}.get(value, "not stated")
 
@@ -52,6 +56,8 @@ def headline(a: Mapping[str, Any]) -> str:
         what = f'{NOT_A_TRUCK[kind]}: "{title}"' if title else NOT_A_TRUCK[kind]
         return ", ".join(p for p in (what, _price_words(t), _place_words(t)) if p)
     drive = {True: "4WD", False: "2WD"}.get(t.get("is_4wd"), "drive not stated")
+    if t.get("is_4wd") is None and FOUR_WD_NOT_WORKING in (a.get("notes") or ()):
+        drive = "4WD not working"
     what = " ".join(
         str(v) for v in (t.get("year"), t.get("model") or t.get("make"), t.get("model_code")) if v
     )

@@ -91,6 +91,12 @@ _LEGAL_IN = re.compile(
 #: A line of its own that marks the truck sold ("SOLD", "** SOLD **", "Sold!", "売約済"): a seller
 #: who edits the ad rather than deleting it, below the title the normalizer reads.
 _SOLD_LINE = re.compile(r"[\W_]*(?:sold(?:\s+out)?|売約済み?|成約済み?)[\W_]*", re.IGNORECASE)
+#: A line of its own saying the ad is gone without saying sold ("NO LONGER AVAILABLE",
+#: "Update: no longer available"): the sale has ended.
+_GONE_LINE = re.compile(
+    r"[\W_]*(?:(?:update[ds]?|edit(?:ed)?)\s*[:!-]*\s*)?no\s+longer\s+(?:available|for\s+sale)[\W_]*",
+    re.IGNORECASE,
+)
 
 
 class NotAListingError(ValueError):
@@ -245,9 +251,16 @@ def raw_from_text(text: str, *, scraped_at: str) -> dict[str, Any]:
         "currency_raw": currency,
         "location_raw": place(text),
         "price_basis": price_basis(text, currency, at),
-        "status_raw": "sold" if any(_SOLD_LINE.fullmatch(x) for x in lines[1:]) else None,
+        "status_raw": _status_line(lines[1:]),
         "scraped_at": scraped_at,
     }
+
+
+def _status_line(lines: list[str]) -> str | None:
+    """ "sold" or "ended" when a line below the title says so on its own, else None."""
+    if any(_SOLD_LINE.fullmatch(x) for x in lines):
+        return "sold"
+    return "ended" if any(_GONE_LINE.fullmatch(x) for x in lines) else None
 
 
 def with_price_basis(raw: dict[str, Any]) -> dict[str, Any]:

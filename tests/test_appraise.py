@@ -198,6 +198,69 @@ CASES = [
         "drive not stated",
     ),
     (
+        "engine-locked-up",
+        "1997 Suzuki Carry 4x4, motor locked up, tow away. $2,950",
+        False,
+        "does not run",
+    ),
+    (
+        "head-gasket",
+        "96 honda acty 4x4 5spd mini truck\nruns but needs head gasket, clean title in hand,"
+        " 41k mi."
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "does not run",
+    ),
+    (
+        "4x4-broken",
+        "1996 Honda Acty 4x4 $3,500 runs great clean title, 4x4 doesn't work",
+        False,
+        "its 4WD does not work",
+    ),
+    ("flood", "1995 Honda Acty 4wd flood truck runs $3000", False, "salvage title"),
+    (
+        "title-pending",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, title pending, 41k mi."
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "no title",
+    ),
+    (
+        "lien",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, lien on title, 41k mi."
+        "\n$3500 obo\nKnoxville, TN",
+        False,
+        "no title",
+    ),
+    (
+        "no-longer-available",
+        "96 honda acty 4x4 5spd mini truck - no longer available\nruns n drives great,"
+        " clean title, 41k mi.\n$3500 obo\nKnoxville, TN",
+        False,
+        "ended",
+    ),
+    (
+        "no-longer-available-line",
+        "96 honda acty 4x4 5spd mini truck\nUPDATE: no longer available\nruns n drives great,"
+        " clean title, 41k mi.\n$3500 obo\nKnoxville, TN",
+        False,
+        "ended",
+    ),
+    (
+        "engine-and-transmission",
+        "1996 Honda Acty E07A engine and 5 speed transmission $900",
+        False,
+        "parts",
+    ),
+    (
+        "repairs-done",
+        "96 honda acty 4x4 5spd mini truck\nruns n drives great, new motor, new head gasket, no"
+        " rust, no leaks, 4x4 works great, clean title no liens, title in hand, 41k mi."
+        "\n$3500 obo\nKnoxville, TN",
+        True,
+        None,
+    ),
+    (
         "too-young",
         "2012 Suzuki Carry 4x4 kei truck DA63T, low miles, runs great, clean title $3,900",
         False,
@@ -742,6 +805,14 @@ def test_the_headline_of_a_listing_that_is_no_truck_says_so(text, says, market):
     """A Minicab sold for parts read "(model not recognised) (parts), drive not stated, mileage
     not stated": the normalizer gives a parts listing no vehicle fields, not a failure to read."""
     assert card_text(appraised(text, market)).splitlines()[0] == says
+
+
+def test_a_4wd_whose_4wd_does_not_work_says_so_in_its_headline(market):
+    """'4x4 doesn't work' read '4WD' and DEAL; its drive is now unknown, and the card says why
+    rather than 'drive not stated'."""
+    a = appraised(AD["4x4-broken"], market)
+    assert a["truck"]["is_4wd"] is None
+    assert card_text(a).splitlines()[0].startswith("1996 Honda Acty, 4WD not working, ")
 
 
 @pytest.mark.parametrize(

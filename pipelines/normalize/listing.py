@@ -58,10 +58,12 @@ from pipelines.normalize.price import (
 )
 from pipelines.normalize.text import (
     SENTENCE_SPLIT,
+    Vocabulary,
     clean_text,
     fold_label,
     joined,
     relevant_text,
+    term_rows,
     text_cache,
 )
 from pipelines.normalize.vehicle import (
@@ -369,19 +371,36 @@ def _drive(r: _Raw, code: str | None, make: str | None, res: _Result) -> bool | 
         # a 2WD truck's seller added, or a mistake; either way not a known 4WD
         res.note("is_4wd", "conflict")
         return None
-    if value is not None:
-        return value
-    if drive_features(r.title) or drive_features(r.description):
-        return True
-    info = MODEL_CODES.get(code or "")
-    if info and (make is None or info.make == make):
-        return info.certain_4wd
-    return None
+    if value is None and (drive_features(r.title) or drive_features(r.description)):
+        value = True
+    if value is None:
+        info = MODEL_CODES.get(code or "")
+        if info and (make is None or info.make == make):
+            value = info.certain_4wd
+    if value is True and _four_wd_broken(r.title, r.description):
+        # "4x4 doesn't work": a 4WD truck that drives as a 2WD until repaired; not a known
+        # working 4WD, so never compared with (nor alerted as) one
+        res.note("is_4wd", "not_working")
+        return None
+    return value
 
 
 def _transmission(r: _Raw, res: _Result) -> str | None:
     value = _stated(r, res, "transmission", "transmission", scan_transmission)
     return None if value == "conflict" else value
+
+
+#: "4x4 doesn't work", "transfer case is bad": the ad says its 4WD does not work.
+_FOUR_WD_BROKEN = Vocabulary(term_rows("drive_broken"))
+
+
+def _four_wd_broken(*texts: str | None) -> bool:
+    return any(_says_4wd_broken(text) for text in texts if text)
+
+
+@text_cache(maxsize=1 << 14)
+def _says_4wd_broken(text: str) -> bool:
+    return _FOUR_WD_BROKEN.search(text)
 
 
 _KM_ODOMETER = re.compile(

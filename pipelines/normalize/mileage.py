@@ -25,7 +25,7 @@ _MILEAGE = re.compile(
 #: what comes before it only then) lets CPython's re skip straight from digit to digit in prose.
 _NUMBER_AFTER_DIGIT = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d{0,2}(?:\.\d{3})+(?![\d,])|\d*(?:\.\d+)?"
 MILEAGE_IN_TEXT = re.compile(
-    rf"(?P<num>\d(?<![\d.,$]\d)(?:{_NUMBER_AFTER_DIGIT}))\s*(?P<mult>k|万)?\s*-?\s*"
+    rf"(?P<num>\d(?<![\d.,$]\d)(?:{_NUMBER_AFTER_DIGIT}))\s*(?P<mult>k|万|thousand)?\s*-?\s*"
     r"(?:(?:" + terms("mileage", "between") + r")\s+)?"  # "9k original miles"
     r"(?P<unit>kilometers?|kilometres?|kms?|キロ|miles?|mi|マイル)"
     + ASCII_RIGHT
@@ -174,6 +174,10 @@ _MI_TRIGGER = re.compile(r"[\dk]\s?mi(?![a-z])")
 _ODOMETER_BEFORE = re.compile(r"(?:odometer|odo|mileage|shows|reads|only|走行(?:距離)?)\W*$", re.I)
 
 
+#: A unit right after a labelled figure ("Miles: 50,000 km"), read by ``MILEAGE_IN_TEXT``.
+_UNIT_AFTER = re.compile(r"\s*(?:kilomet|kms?\b|miles?\b|mi\b)", re.IGNORECASE)
+
+
 def _unit_first_miles(text: str) -> list[int]:
     """Miles of each "miles 30k", "km: 48,000" in ``text``: odometer-sized (600 or more) and
     not a bare year."""
@@ -181,6 +185,8 @@ def _unit_first_miles(text: str) -> list[int]:
     for m in MILEAGE_UNIT_FIRST.finditer(text):
         number, mult = m.group("num"), m.group("mult")
         if not mult and _YEAR_FIGURE.fullmatch(number):
+            continue
+        if _UNIT_AFTER.match(text, m.end()):  # "MILES: 50,000 KM": the figure's own unit wins
             continue
         value = _to_miles(number, mult, m.group("unit"))
         if value is not None and value >= 600:

@@ -18,8 +18,9 @@ from keitrucks.core import tables
 from keitrucks.core.config import DEFAULT_CONFIG
 from pipelines.normalize.text import (
     ASCII_RIGHT,
+    Vocabulary,
     clean_text,
-    terms,
+    term_rows,
     terms_by_value,
     text_cache,
     words,
@@ -227,9 +228,17 @@ _STATUS = {value: words(p) for value, p in terms_by_value("status").items()}
 
 #: A title its seller marked sold: "SOLD - 1995 Minicab", "Acty 4x4 (SOLD)", "Hijet - sold!".
 _SOLD_TITLE = re.compile(
-    r"^\W*(?:" + terms("status_title", "start") + ")"
-    r"|" + terms("status_title", "any") + r"|(?:" + terms("status_title", "end") + r")\W*$",
+    r"^\W*(?:" + terms_by_value("status_title", "start")["sold"] + ")"
+    r"|"
+    + terms_by_value("status_title", "any")["sold"]
+    + r"|(?:"
+    + terms_by_value("status_title", "end")["sold"]
+    + r")\W*$",
     re.IGNORECASE,
+)
+#: A title its seller marked gone without saying sold: "1996 Acty 4x4 - no longer available".
+_ENDED_TITLE = Vocabulary(
+    [(value, pattern) for value, pattern in term_rows("status_title") if value == "ended"]
 )
 _SOLD_FOR = re.compile(r"^\s*sold for\b", re.I)
 #: First characters of a cleaned price that neither phrase can begin with.
@@ -246,7 +255,7 @@ def normalize_status(status_raw: Any = None, price_basis: Any = None, price_raw:
 
 def status(status_raw: Any, price_basis: Any, price_raw: Any, title: Any = None) -> str:
     """The page's status word or price basis; then a "Sold for"/"Bid to" price text; then a
-    title its seller marked sold; else "active"."""
+    title its seller marked sold (or gone: "no longer available" is ended); else "active"."""
     status = _stated_status(status_raw, price_basis)
     if status:
         return status
@@ -259,6 +268,8 @@ def status(status_raw: Any, price_basis: Any, price_raw: Any, title: Any = None)
             return "ended"
     if title and _SOLD_TITLE.search(str(title)):
         return "sold"
+    if title and _ENDED_TITLE.search(str(title)):
+        return "ended"
     return "active"
 
 
