@@ -44,7 +44,7 @@ ASK_WHEN: dict[str, Callable[[Listing], bool]] = {
     "not_a_kei_truck": lambda r: r.get("kind") not in ("kei_truck", "kei_van"),
     "does_not_run": lambda r: r.get("runs") is False,
     "runs_not_stated": lambda r: not _known(r.get("runs")),
-    "salvage_or_rebuilt": lambda r: _title(r) in ("salvage", "rebuilt"),
+    "salvage_or_rebuilt": lambda r: _title(r) in ("salvage", "branded", "rebuilt"),
     "no_title": lambda r: _title(r) == "no_title",
     "offroad_only": lambda r: _title(r) == "offroad_only",
     "title_not_stated": lambda r: _title(r) is None and not _exporter(r),

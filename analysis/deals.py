@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
 TITLE_PROBLEMS = {
     "salvage": "salvage title",
     "rebuilt": "rebuilt title",
+    "branded": "branded title (brand not named)",
     "no_title": "no title",
     "offroad_only": "off-road only title",
 }

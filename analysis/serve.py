@@ -166,7 +166,8 @@ _LISTING_COLUMNS = {
     "insurance + duty + fees), US dollars; empty for US listings. Estimated whatever the "
     "truck's age: one under 25 years old (eligible_25y 0) cannot be imported yet.",
     "runs": "1 = runs, 0 = does not run, empty = the listing does not say.",
-    "title_status": "clean, salvage, rebuilt, no_title, offroad_only; empty = not stated.",
+    "title_status": "clean, salvage, branded (brand not named), rebuilt, no_title, offroad_only; "
+    "empty = not stated.",
     "sale_pending": "1 when the listing says a sale is pending.",
     "state": "Two-letter US state of the listing's location.",
     "road_claims": "What the seller says about road use, e.g. street legal in TN; titled and "

@@ -297,7 +297,7 @@ LISTING_INDEXES = {
 # -- the questions users ask most: Datasette's canned queries and, without parameters, views ---
 
 #: Title statuses a buyer cannot simply register (``analysis.deals.TITLE_PROBLEMS``' keys).
-TITLE_PROBLEM_STATUSES = ("salvage", "rebuilt", "no_title", "offroad_only")
+TITLE_PROBLEM_STATUSES = ("salvage", "branded", "rebuilt", "no_title", "offroad_only")
 
 #: A listing a buyer can take at its price: an active kei truck not said not to run, without a
 #: title problem, not sale pending (``analysis.deals.buyable`` in SQL).

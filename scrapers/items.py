@@ -107,7 +107,8 @@ class Listing:
     status: str | None = _role(NORMALIZED)
     #: True when the seller says it runs, False when it does not (seized, project, 不動車).
     runs: bool | None = _role(NORMALIZED)
-    #: clean, salvage, rebuilt, no_title or offroad_only (the worst the listing states).
+    #: clean, salvage, branded (a brand not named), rebuilt, no_title or offroad_only (the worst
+    #: the listing states).
     title_status: str | None = _role(NORMALIZED)
     #: True when the seller says a sale is pending (deposit taken, on hold, 商談中), else None.
     sale_pending: bool | None = _role(NORMALIZED)

@@ -57,7 +57,7 @@ def underpriced_4wd(
 
     - the truck is ``analysis.deals.buyable``: kind kei_truck (never parts, wanted ads, toys,
       vans, clones or other vehicles), not said not to run (``runs`` False), no title problem
-      (salvage, rebuilt, no_title, offroad_only), not sale pending; status active, 4WD;
+      (salvage, branded, rebuilt, no_title, offroad_only), not sale pending; status active, 4WD;
     - a plausible price (``plausible_usd``) on a basis of ``underpriced_bases``: never a live
       bid or a sold price;
     - either, rated: at least ``min_comparables`` comparables (same platform, drive, basis,

@@ -24,7 +24,9 @@ from pipelines.normalize.text import (
 )
 
 #: Title statuses from the worst to the best: when a listing says several, the worst wins.
-TITLE_ORDER = ("no_title", "salvage", "rebuilt", "offroad_only", "clean")
+#: "branded": a brand the ad does not name (salvage, rebuilt, flood ...): a problem, of a kind
+#: the seller did not say.
+TITLE_ORDER = ("no_title", "salvage", "branded", "rebuilt", "offroad_only", "clean")
 
 _FIELDS = ("runs", "title_status", "sale_pending")
 
