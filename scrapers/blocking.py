@@ -1,8 +1,8 @@
 """Pure block detection: is this response a site refusing us rather than a page of listings?
 
 Rules (shared/sources/README.md): 403 or 429; an HTTP 202 with a small body (a JavaScript
-challenge); a known challenge page; HTML where JSON was expected; a page missing the anchor text
-every valid page of that kind carries.
+challenge); a known challenge page, or an edge's error page with its reference id; HTML where
+JSON was expected; a page missing the anchor text every valid page of that kind carries.
 
 Also pure: whether a download error means the site cannot be reached at all (no network, no
 such host, nothing listening), and how long a ``Retry-After`` asks us to wait.
@@ -26,6 +26,11 @@ _CHALLENGE_MARKERS = (
     b"request unsuccessful. incapsula",
 )
 _LOGIN_PATH = re.compile(r"/(login|signin|sign-in|ap/signin)\b", re.I)
+#: The reference id an Akamai edge prints on the error page it serves in place of the site's
+#: ("Reference #18.6a2c1702.1700000000.1b2c3d4e"; eBay's "Something went wrong on our end" page
+#: shows "0.5c39c717.1785158953.407f3f"): the edge refused or failed the request, whatever the
+#: page says, and no parser is to blame.
+_EDGE_REFERENCE = re.compile(rb"\b\d{1,3}\.[0-9a-f]{8}\.\d{10}\.[0-9a-f]{6,8}\b")
 
 
 def looks_like_json(body: bytes) -> bool:
@@ -61,6 +66,8 @@ def block_reason(
         return "json_instead_of_html"
     if expect != "json" and len(body) < 20000 and any(m in lowered for m in _CHALLENGE_MARKERS):
         return "challenge_page"
+    if expect != "json" and len(body) < 20000 and _EDGE_REFERENCE.search(body):
+        return "edge_error_page"
     if anchor and anchor.encode() not in body:
         return "missing_anchor"
     return None

@@ -72,12 +72,36 @@ def test_block_reason(status, body, url, expect, anchor, reason):
     assert block_reason(status, body, url, expect=expect, anchor=anchor) == reason
 
 
-def test_the_real_ebay_error_page_is_a_block_when_cards_were_expected():
+def test_the_real_ebay_error_page_is_the_edge_refusing():
+    """eBay's "Something went wrong on our end", with the Akamai reference id: the edge refused
+    or failed the request. It read "missing_anchor", whose advice is to ask the parser about a
+    new layout."""
     page = shared_path("fixtures", "ebay", "error_page_akamai_reference_2026-08.html").read_bytes()
-    assert (
-        block_reason(200, page, "https://www.ebay.com/sch/i.html", expect="html", anchor="s-card")
-        == "missing_anchor"
-    )
+    for url, anchor in (
+        ("https://www.ebay.com/sch/i.html", "s-card"),
+        ("https://www.ebay.com/itm/1", "x-item-title"),
+    ):
+        assert block_reason(200, page, url, expect="html", anchor=anchor) == "edge_error_page"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            b"<html><h1>Access Denied</h1>Reference #18.6a2c1702.1700000000.1b2c3d4e</html>",
+            "challenge_page",
+        ),
+        (
+            b"<html><p>Sorry, an error.</p><span>Reference 0.5c39c717.1785158953.407f3f</span>",
+            "edge_error_page",
+        ),
+        # a listing id, a price and a time are no reference
+        (b"<html><div class=s-card>1996 Carry 4.5 1785158953 $6,500.00</div></html>", None),
+        (b"<html><div class=s-card>version 1.2.3.4 of the page</div></html>", None),
+    ],
+)
+def test_an_edge_error_page_by_its_reference_id(body, reason):
+    assert block_reason(200, body, "https://x.test/", expect="html", anchor="s-card") == reason
 
 
 class _Engine:

@@ -208,7 +208,7 @@ PAGES = (
         "ebay",
         "error_page_akamai_reference_2026-08.html",
         "https://www.ebay.com/itm/123",
-        refused="unknown page layout",
+        refused="blocked: edge_error_page",  # the Akamai reference id (it was "unknown layout")
     ),
     Page(
         "ebay",
