@@ -149,7 +149,10 @@ def _parsed_price(text: str, currency_hint: str | None) -> PriceValue:
 _TITLE_PRICE = re.compile(
     r"(?:US\s?\$|\$)\s?\d[\d,]*(?:\.\d+)?\s?k?"
     + ASCII_RIGHT
-    + r"|(?<![\w$.])\d+(?:\.\d+)?\s?k(?=\s*(?:firm|obo|o\.b\.o|or best|cash|neg))",
+    + r"|(?<![\w$.])\d+(?:\.\d+)?\s?k(?=\s*(?:firm|obo|o\.b\.o|or best|cash|neg))"
+    # yen as Japanese titles write it: "¥300,000", "30万円", "300,000円" (a bare 万 is often
+    # kilometres: "4.5万km")
+    + r"|[¥￥]\s?\d[\d,]*|(?<![\d.,])\d[\d,]*(?:\.\d+)?\s?万?円",
     re.IGNORECASE,
 )
 _ANCHORED_PRICE = re.compile(
