@@ -196,6 +196,24 @@ def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
     return conn
 
 
+def table_names(db_path: str | os.PathLike) -> set[str]:
+    """The names of the tables and views of the SQLite file ``db_path``, read-only (a check of
+    which file ``--db`` names, before anything reads or writes it). ``DatabaseMissing`` without
+    a file, ``NotATrackerDatabase`` for a file that is no SQLite database; a file SQLite cannot
+    open or read (locked, a read-only folder) raises its ``sqlite3.OperationalError``."""
+    path = _existing(db_path)
+    key = _claim_sqlite3(path)
+    try:
+        with closing(sqlite3.connect(_readonly_uri(path), uri=True)) as conn:
+            return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise NotATrackerDatabase(f"{path} is not an SQLite database ({exc})") from None
+    finally:
+        _release(key)
+
+
 # -- which copy of SQLite has a database open -----------------------------------------------
 #
 # The Arrow driver carries its own copy of SQLite (``connect_arrow`` says why the two must never

@@ -17,8 +17,6 @@ import copy
 import logging
 import os
 import socket
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +31,7 @@ from analysis.load import (
     DatabaseMissing,
     NotATrackerDatabase,
     read_example_values,
+    table_names,
     use_sqlite3_reads,
 )
 from analysis.serve_plugins import PLUGINS
@@ -494,13 +493,7 @@ SERVED_TABLES = ("price_history", "deal_scores", "state_rules")
 def check_database(db_path: Path) -> None:
     """Raise ``DatabaseMissing`` (or ``NotATrackerDatabase``) unless ``db_path`` is one to serve:
     checked before the URL is announced."""
-    if not db_path.is_file():
-        raise DatabaseMissing(f"no database at {db_path}: run a crawl (or `keitrucks demo`) first")
-    try:
-        with closing(sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)) as conn:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
-        raise NotATrackerDatabase(f"{db_path} is not an SQLite database ({exc})") from None
+    tables = table_names(db_path)
     if "listings" not in tables:
         raise NotATrackerDatabase(f"{db_path} is not a tracker database (no listings table)")
     missing = [name for name in SERVED_TABLES if name not in tables]

@@ -19,14 +19,13 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
 from analysis.alerts import AlertsConfigError
-from analysis.load import DatabaseMissing
+from analysis.load import DatabaseMissing, table_names
 from keitrucks.core.config import ConfigError, load_config
 from keitrucks.core.dates import AS_OF_FORMS, normalize_as_of
 from keitrucks.core.paths import DEFAULT_DB, DEFAULT_REPORTS
@@ -168,12 +167,9 @@ def check_tracker_database(db: str | os.PathLike, *, must_exist: bool) -> None:
             raise CliError(empty if path.is_file() else f"no database at {db}", EXIT_DATABASE)
         return
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
+        tables = table_names(path)
     except sqlite3.OperationalError as exc:  # a locked or unreadable file, not a foreign one
         raise CliError(f"cannot read database {db}: {exc}", EXIT_DATABASE) from None
-    except sqlite3.DatabaseError as exc:
-        raise CliError(f"{db} is not an SQLite database ({exc})", EXIT_DATABASE) from None
     if tables and "listings" not in tables:
         raise CliError(
             f"{db} is not a tracker database (no listings table): is --db the right file?",
