@@ -38,7 +38,13 @@ from keitrucks.core.config import load_config
 from keitrucks.core.dates import now_iso
 from keitrucks.health import INGEST_JOB_STAT
 from pipelines.remote import RUN_RECORD_KEY
-from pipelines.runs import abandon_run, read_ingested_job, record_ingested_job, start_run
+from pipelines.runs import (
+    abandon_run,
+    read_ingested_job,
+    record_ingested_job,
+    set_run_stats,
+    start_run,
+)
 from pipelines.schema import open_db
 from pipelines.storage import SQLitePipeline
 from scrapers.items import Listing
@@ -200,11 +206,7 @@ def _mark_ingest(pipelines, job_id: str) -> None:
     storage = next((p for p in pipelines if isinstance(p, SQLitePipeline)), None)
     if storage is None or storage.db is None:
         return
-    with storage.db.conn:
-        storage.db.execute(
-            "UPDATE runs SET stats = ? WHERE id = ?",
-            [json.dumps({INGEST_JOB_STAT: job_id}), storage.run_id],
-        )
+    set_run_stats(storage.db, storage.run_id, {INGEST_JOB_STAT: job_id})
 
 
 def _stopped(db_path, pipelines, why: str) -> None:

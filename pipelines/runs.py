@@ -138,6 +138,12 @@ def finish_run(
             )
 
 
+def set_run_stats(db: Database, run_id: int, stats: dict[str, Any]) -> None:
+    """The open run's ``stats`` before its crawl ends (``finish_run`` writes the crawl's own)."""
+    with db.conn:
+        db.execute("UPDATE runs SET stats = ? WHERE id = ?", [json.dumps(stats), run_id])
+
+
 def source_of_run(db: Database, run_id: int) -> str | None:
     row = db.execute("SELECT source FROM runs WHERE id = ?", [run_id]).fetchone()
     return row[0] if row else None
